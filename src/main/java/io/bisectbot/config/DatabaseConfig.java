@@ -1,0 +1,72 @@
+package io.bisectbot.config;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+
+/**
+ * The DataSource every feature uses. It is handed out only after the schema was migrated or found current, so no
+ * other component ever sees a schema older than the code.
+ */
+@Configuration(proxyBeanMethods = false)
+class DatabaseConfig {
+
+    private static final Logger log = LoggerFactory.getLogger(DatabaseConfig.class);
+
+    @Bean(destroyMethod = "close")
+    EmbeddedDatabaseHolder embeddedDatabase(DatabaseProperties properties) {
+        return new EmbeddedDatabaseHolder(properties.embedded()
+                ? EmbeddedDatabase.start(properties.embeddedDataDir(), properties.embeddedPort())
+                : null);
+    }
+
+    @Bean(destroyMethod = "close")
+    HikariDataSource dataSource(DatabaseProperties properties, EmbeddedDatabaseHolder embedded) {
+        var config = new HikariConfig();
+        if (embedded.database() != null) {
+            config.setJdbcUrl(embedded.database().jdbcUrl());
+            config.setUsername("postgres");
+        } else {
+            var url = DatabaseUrl.parse(properties.url());
+            config.setJdbcUrl(url.jdbcUrl());
+            config.setUsername(hasText(properties.username()) ? properties.username() : url.username());
+            config.setPassword(hasText(properties.password()) ? properties.password() : url.password());
+            log.info("Using PostgreSQL at {}", url.jdbcUrl());
+        }
+        config.setPoolName("bisectbot");
+        config.setMaximumPoolSize(properties.poolSize());
+        // Fail fast at start, but let the pool come back by itself after a database outage.
+        config.setInitializationFailTimeout(30_000);
+        config.setConnectionTimeout(5_000);
+        var dataSource = new HikariDataSource(config);
+        try {
+            if (properties.shouldMigrateOnStart()) {
+                SchemaMigrations.migrate(dataSource);
+            } else {
+                SchemaMigrations.requireUpToDate(dataSource);
+            }
+        } catch (RuntimeException e) {
+            dataSource.close();
+            throw e;
+        }
+        return dataSource;
+    }
+
+    private static boolean hasText(String value) {
+        return value != null && !value.isBlank();
+    }
+
+    /** Keeps the embedded server's lifetime tied to the context; empty when an external database is used. */
+    record EmbeddedDatabaseHolder(EmbeddedDatabase database) implements AutoCloseable {
+        @Override
+        public void close() throws Exception {
+            if (database != null) {
+                database.close();
+            }
+        }
+    }
+}

@@ -1,0 +1,67 @@
+package io.bisectbot.queue;
+
+import java.time.Clock;
+import java.time.Instant;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Every heartbeat interval, proves in one statement that this worker and each of its running jobs are alive, and
+ * hands the answer to the {@link Worker}: jobs taken back meanwhile are stopped, cancel requests are honoured.
+ */
+final class HeartbeatLoop {
+
+    private static final Logger log = LoggerFactory.getLogger(HeartbeatLoop.class);
+
+    private final JobRepository repository;
+    private final Worker worker;
+    private final Clock clock;
+    private final String workerId;
+    private final Instant startedAt;
+    private final String version;
+    private final int maxConcurrentJobs;
+    private volatile String state = "RUNNING";
+    private volatile boolean paused;
+    private volatile boolean failing;
+
+    HeartbeatLoop(JobRepository repository, Worker worker, Clock clock, String workerId, Instant startedAt,
+                  String version, int maxConcurrentJobs) {
+        this.repository = repository;
+        this.worker = worker;
+        this.clock = clock;
+        this.workerId = workerId;
+        this.startedAt = startedAt;
+        this.version = version;
+        this.maxConcurrentJobs = maxConcurrentJobs;
+    }
+
+    void beat() {
+        if (paused) {
+            return;
+        }
+        try {
+            var sent = worker.runningFences();
+            var row = new JobRepository.WorkerRow(workerId, startedAt, state, version, maxConcurrentJobs);
+            var alive = repository.heartbeat(row, sent, clock.instant());
+            worker.onHeartbeat(sent, alive);
+            if (failing) {
+                log.info("Heartbeats are stored again");
+                failing = false;
+            }
+        } catch (RuntimeException e) {
+            if (!failing) {
+                log.warn("Could not store the heartbeat (will keep trying): {}", e.getMessage());
+                failing = true;
+            }
+        }
+    }
+
+    void state(String value) {
+        this.state = value;
+    }
+
+    /** Test hook for a frozen instance: no heartbeat is written while paused. */
+    void pause(boolean value) {
+        this.paused = value;
+    }
+}

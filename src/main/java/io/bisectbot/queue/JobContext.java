@@ -1,0 +1,88 @@
+package io.bisectbot.queue;
+
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import tools.jackson.databind.JsonNode;
+
+/** What a running handler knows about its attempt, and how it learns that it must stop. */
+public final class JobContext {
+
+    /** Why a worker asks a handler to stop. */
+    public enum StopReason {
+        /** Someone cancelled the job. */
+        CANCELLED,
+        /** The job was taken back from this worker (heartbeat lost); nothing it does will be stored. */
+        FENCE_LOST,
+        /** The instance is shutting down; the job is released to another instance without counting the attempt. */
+        SHUTDOWN
+    }
+
+    private final Job job;
+    private final List<Runnable> stopListeners = new CopyOnWriteArrayList<>();
+    private volatile StopReason stopReason;
+    private volatile Thread thread;
+
+    JobContext(Job job) {
+        this.job = job;
+    }
+
+    public Job job() {
+        return job;
+    }
+
+    public long jobId() {
+        return job.id();
+    }
+
+    public int attempt() {
+        return job.attemptCount();
+    }
+
+    public JsonNode payload() {
+        return job.payload();
+    }
+
+    public JobFence fence() {
+        return job.fence();
+    }
+
+    public boolean stopRequested() {
+        return stopReason != null;
+    }
+
+    public StopReason stopReason() {
+        return stopReason;
+    }
+
+    /** Runs {@code listener} when the job must stop (at once if it already must), e.g. to kill a container. */
+    public void onStop(Runnable listener) {
+        stopListeners.add(listener);
+        if (stopReason != null) {
+            listener.run();
+        }
+    }
+
+    void bindThread(Thread current) {
+        this.thread = current;
+    }
+
+    /** The first reason wins: a job cancelled during shutdown stays cancelled. */
+    synchronized boolean requestStop(StopReason reason) {
+        if (stopReason != null) {
+            return false;
+        }
+        stopReason = reason;
+        for (var listener : stopListeners) {
+            try {
+                listener.run();
+            } catch (RuntimeException ignored) {
+                // A failing listener must not keep the others from stopping the job.
+            }
+        }
+        var current = thread;
+        if (current != null) {
+            current.interrupt();
+        }
+        return true;
+    }
+}

@@ -1,0 +1,101 @@
+package io.bisectbot.queue;
+
+import java.time.Clock;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * What the rest of the service does with jobs: enqueue (deduplicated by key), look up, cancel, retry, count.
+ * Enqueued jobs run at least once; the fence makes sure only the latest attempt's result is ever stored.
+ */
+public final class JobQueue {
+
+    private final JobRepository repository;
+    private final Set<String> kinds;
+    private final Clock clock;
+    private final QueueProperties properties;
+    private final String workerId;
+    private final QueueMetrics metrics;
+
+    JobQueue(JobRepository repository, Set<String> kinds, Clock clock, QueueProperties properties, String workerId,
+             QueueMetrics metrics) {
+        this.repository = repository;
+        this.kinds = Set.copyOf(kinds);
+        this.clock = clock;
+        this.properties = properties;
+        this.workerId = workerId;
+        this.metrics = metrics;
+    }
+
+    /** The result of an enqueue: the job, and false when its dedup key already named an existing job. */
+    public record Enqueued(Job job, boolean created) {
+    }
+
+    public Set<String> kinds() {
+        return kinds;
+    }
+
+    public Enqueued enqueue(NewJob job) {
+        requireKnownKind(job.kind());
+        var result = repository.enqueue(job, clock.instant());
+        if (result.created()) {
+            metrics.count("enqueued", job.kind());
+        }
+        return new Enqueued(result.job(), result.created());
+    }
+
+    /** Enqueues many jobs in one statement (jobs whose dedup key exists are skipped); returns the new ids. */
+    public List<Long> enqueueAll(List<NewJob> jobs) {
+        jobs.forEach(job -> requireKnownKind(job.kind()));
+        var ids = repository.enqueueAll(jobs, clock.instant());
+        if (!jobs.isEmpty()) {
+            metrics.count("enqueued", jobs.getFirst().kind(), ids.size());
+        }
+        return ids;
+    }
+
+    private void requireKnownKind(String kind) {
+        if (!kinds.contains(kind)) {
+            throw new UnknownKindException(kind, kinds);
+        }
+    }
+
+    public Optional<Job> find(long id) {
+        return repository.find(id);
+    }
+
+    public List<JobEvent> events(long id) {
+        return repository.events(id);
+    }
+
+    /**
+     * Cancels a PENDING job at once, or asks the worker of a RUNNING one to stop it (it ends CANCELLED). A final job
+     * is left unchanged. Returns the job as it is afterwards; empty when there is no such job.
+     */
+    public Optional<Job> cancel(long id) {
+        return repository.cancel(id, clock.instant()).flatMap(ignored -> repository.find(id));
+    }
+
+    /**
+     * Retries a FAILED or CANCELLED job as a new job linked by {@code retry_of}; the original stays as it was. A job
+     * is retried at most once: asking again returns the same retry.
+     *
+     * @throws IllegalStateException when the job is not FAILED or CANCELLED
+     */
+    public Optional<Enqueued> retry(long id) {
+        return repository.retry(id, clock.instant()).map(r -> new Enqueued(r.job(), r.created()));
+    }
+
+    public QueueStats stats() {
+        var now = clock.instant();
+        return repository.stats(workerId, now, now.minus(properties.staleAfter()));
+    }
+
+    /** Thrown for a job kind no handler exists for. */
+    public static final class UnknownKindException extends IllegalArgumentException {
+        UnknownKindException(String kind, Set<String> known) {
+            super("unknown job kind '" + kind + "'; known kinds: " + String.join(", ", known.stream().sorted().toList()));
+        }
+    }
+}

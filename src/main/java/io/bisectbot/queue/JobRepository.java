@@ -1,0 +1,485 @@
+package io.bisectbot.queue;
+
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import javax.sql.DataSource;
+import org.springframework.jdbc.core.RowMapper;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+import org.springframework.jdbc.support.SqlArrayValue;
+import org.springframework.transaction.support.TransactionTemplate;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * All SQL of the job queue. The hot path (claim, heartbeat, transitions) is one statement and one round trip each,
+ * and batches many jobs per statement. Times come from the caller's clock, so tests move time instead of sleeping.
+ */
+final class JobRepository {
+
+    private final JdbcClient jdbc;
+    private final TransactionTemplate transactions;
+    private final JsonMapper json;
+    private final RowMapper<Job> jobMapper;
+
+    JobRepository(DataSource dataSource, JsonMapper json) {
+        this.jdbc = JdbcClient.create(dataSource);
+        this.transactions = new TransactionTemplate(new DataSourceTransactionManager(dataSource));
+        this.json = json;
+        this.jobMapper = this::mapJob;
+    }
+
+    // --- enqueue ---------------------------------------------------------------------------------------------
+
+    record Enqueued(Job job, boolean created) {
+    }
+
+    Enqueued enqueue(NewJob job, Instant now) {
+        var inserted = jdbc.sql("""
+                        INSERT INTO jobs (kind, payload, priority, run_at, max_attempts, dedup_key, created_at, updated_at)
+                        VALUES (:kind, CAST(:payload AS jsonb), :priority, :run_at, :max_attempts, :dedup_key, :now, :now)
+                        ON CONFLICT (dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING
+                        RETURNING *""")
+                .param("kind", job.kind())
+                .param("payload", json.writeValueAsString(job.payload()))
+                .param("priority", job.priority())
+                .param("run_at", ts(job.runAt() != null ? job.runAt() : now))
+                .param("max_attempts", job.maxAttempts())
+                .param("dedup_key", job.dedupKey())
+                .param("now", ts(now))
+                .query(jobMapper).optional();
+        if (inserted.isPresent()) {
+            return new Enqueued(inserted.get(), true);
+        }
+        // The key exists: hand back the job that owns it. ON CONFLICT waited for that row's transaction, so it is visible now.
+        return new Enqueued(jdbc.sql("SELECT * FROM jobs WHERE dedup_key = :dedup_key")
+                .param("dedup_key", job.dedupKey()).query(jobMapper).single(), false);
+    }
+
+    /** Inserts many jobs in one statement; jobs whose dedup key exists are skipped. Returns the new ids. */
+    List<Long> enqueueAll(List<NewJob> jobs, Instant now) {
+        if (jobs.isEmpty()) {
+            return List.of();
+        }
+        int n = jobs.size();
+        var kinds = new String[n];
+        var payloads = new String[n];
+        var priorities = new Integer[n];
+        var runAts = new String[n];
+        var maxAttempts = new Integer[n];
+        var dedupKeys = new String[n];
+        for (int i = 0; i < n; i++) {
+            var job = jobs.get(i);
+            kinds[i] = job.kind();
+            payloads[i] = json.writeValueAsString(job.payload());
+            priorities[i] = job.priority();
+            runAts[i] = (job.runAt() != null ? job.runAt() : now).toString();
+            maxAttempts[i] = job.maxAttempts();
+            dedupKeys[i] = job.dedupKey();
+        }
+        return jdbc.sql("""
+                        INSERT INTO jobs (kind, payload, priority, run_at, max_attempts, dedup_key, created_at, updated_at)
+                        SELECT k, CAST(p AS jsonb), pr, CAST(r AS timestamptz), m, d, :now, :now
+                          FROM unnest(:kinds, :payloads, :priorities, :run_ats, :max_attempts, :dedup_keys)
+                               AS n(k, p, pr, r, m, d)
+                        ON CONFLICT (dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING
+                        RETURNING id""")
+                .param("kinds", new SqlArrayValue("text", (Object[]) kinds))
+                .param("payloads", new SqlArrayValue("text", (Object[]) payloads))
+                .param("priorities", new SqlArrayValue("int4", (Object[]) priorities))
+                .param("run_ats", new SqlArrayValue("text", (Object[]) runAts)) // ISO instants, cast per row
+                .param("max_attempts", new SqlArrayValue("int4", (Object[]) maxAttempts))
+                .param("dedup_keys", new SqlArrayValue("text", (Object[]) dedupKeys))
+                .param("now", ts(now))
+                .query(Long.class).list();
+    }
+
+    // --- hot path: claim, heartbeat, transitions --------------------------------------------------------------
+
+    /**
+     * Claims up to {@code limit} due jobs for {@code workerId} in claim order (priority, run_at, id), skipping rows
+     * other workers are claiming, and records a 'claimed' event for each. One round trip.
+     */
+    List<Job> claim(String workerId, int limit, Collection<String> excludedKinds, Instant now) {
+        return jdbc.sql("""
+                        WITH claimed AS (
+                            UPDATE jobs
+                               SET status = 'RUNNING',
+                                   worker_id = :worker_id,
+                                   attempt_count = attempt_count + 1,
+                                   claimed_at = :now,
+                                   started_at = COALESCE(started_at, :now),
+                                   heartbeat_at = :now,
+                                   updated_at = :now
+                             WHERE id IN (SELECT id FROM jobs
+                                           WHERE status = 'PENDING'
+                                             AND run_at <= :now
+                                             AND NOT (kind = ANY(:excluded_kinds)) -- kinds this worker cannot run now
+                                           ORDER BY priority, run_at, id
+                                           LIMIT :limit                         -- this worker's free slots
+                                             FOR UPDATE SKIP LOCKED)
+                            RETURNING *
+                        ), logged AS (
+                            INSERT INTO job_events (job_id, at, type, worker_id, attempt)
+                            SELECT id, :now, 'claimed', worker_id, attempt_count FROM claimed
+                        )
+                        SELECT * FROM claimed ORDER BY priority, run_at, id""")
+                .param("worker_id", workerId)
+                .param("now", ts(now))
+                .param("excluded_kinds", new SqlArrayValue("text", excludedKinds.toArray()))
+                .param("limit", limit)
+                .query(jobMapper).list();
+    }
+
+    record WorkerRow(String id, Instant startedAt, String state, String version, int maxConcurrentJobs) {
+    }
+
+    /**
+     * Proves the worker and its running jobs alive in one statement. Returns, for each job whose fence still holds,
+     * whether someone asked to cancel it; a running job missing from the answer was taken back from this worker.
+     */
+    Map<Long, Boolean> heartbeat(WorkerRow worker, Collection<JobFence> running, Instant now) {
+        var ids = new Long[running.size()];
+        var attempts = new Integer[running.size()];
+        int i = 0;
+        for (var fence : running) {
+            ids[i] = fence.jobId();
+            attempts[i++] = fence.attempt();
+        }
+        var alive = new HashMap<Long, Boolean>();
+        jdbc.sql("""
+                        WITH worker AS (
+                            INSERT INTO workers (id, started_at, heartbeat_at, state, version, max_concurrent_jobs)
+                            VALUES (:worker_id, :started_at, :now, :state, :version, :max_concurrent_jobs)
+                            ON CONFLICT (id) DO UPDATE
+                               SET heartbeat_at = EXCLUDED.heartbeat_at,
+                                   state = EXCLUDED.state,
+                                   max_concurrent_jobs = EXCLUDED.max_concurrent_jobs
+                        ), alive AS (
+                            UPDATE jobs j
+                               SET heartbeat_at = :now
+                              FROM unnest(:ids, :attempts) AS f(id, attempt)
+                             WHERE j.id = f.id
+                               AND j.attempt_count = f.attempt
+                               AND j.worker_id = :worker_id
+                               AND j.status = 'RUNNING'
+                            RETURNING j.id, j.cancel_requested
+                        )
+                        SELECT id, cancel_requested FROM alive""")
+                .param("worker_id", worker.id())
+                .param("started_at", ts(worker.startedAt()))
+                .param("now", ts(now))
+                .param("state", worker.state())
+                .param("version", worker.version())
+                .param("max_concurrent_jobs", worker.maxConcurrentJobs())
+                .param("ids", new SqlArrayValue("int8", (Object[]) ids))
+                .param("attempts", new SqlArrayValue("int4", (Object[]) attempts))
+                .query((rs, row) -> alive.put(rs.getLong(1), rs.getBoolean(2))).list();
+        return alive;
+    }
+
+    /**
+     * Applies each transition whose fence still holds (job RUNNING on that worker in that attempt) and records its
+     * event. With {@code staleBefore}, only jobs whose heartbeat is older move: a worker that proved itself alive
+     * meanwhile keeps its job, and of two instances recovering the same job at once, one wins.
+     * A move back to PENDING of a job someone asked to cancel cancels it instead.
+     *
+     * @return ids of the jobs that moved
+     */
+    Set<Long> applyTransitions(List<Transition> transitions, Instant now, Instant staleBefore) {
+        if (transitions.isEmpty()) {
+            return Set.of();
+        }
+        int n = transitions.size();
+        var ids = new Long[n];
+        var workers = new String[n];
+        var attempts = new Integer[n];
+        var statuses = new String[n];
+        var attemptDeltas = new Integer[n];
+        var delaysMs = new Long[n];
+        var results = new String[n];
+        var errors = new String[n];
+        var eventTypes = new String[n];
+        var eventDetails = new String[n];
+        for (int i = 0; i < n; i++) {
+            var t = transitions.get(i);
+            ids[i] = t.fence().jobId();
+            workers[i] = t.fence().workerId();
+            attempts[i] = t.fence().attempt();
+            statuses[i] = t.status().name();
+            attemptDeltas[i] = t.attemptDelta();
+            delaysMs[i] = t.retryDelay().toMillis();
+            results[i] = t.resultJson();
+            errors[i] = t.error();
+            eventTypes[i] = t.eventType();
+            eventDetails[i] = t.eventDetail();
+        }
+        var moved = new HashSet<Long>();
+        jdbc.sql("""
+                        WITH input AS (
+                            SELECT * FROM unnest(:ids, :workers, :attempts, :statuses, :attempt_deltas, :delays_ms,
+                                                 :results, :errors, :event_types, :event_details)
+                                AS t(id, worker_id, attempt, status, attempt_delta, delay_ms,
+                                     result, error, event_type, event_detail)
+                        ), moved AS (
+                            UPDATE jobs j
+                               SET status = CASE WHEN t.status = 'PENDING' AND j.cancel_requested
+                                                 THEN 'CANCELLED' ELSE t.status END,
+                                   attempt_count = j.attempt_count + t.attempt_delta,
+                                   run_at = CASE WHEN t.status = 'PENDING'
+                                                 THEN CAST(:now AS timestamptz) + t.delay_ms * interval '1 millisecond'
+                                                 ELSE j.run_at END,
+                                   worker_id = CASE WHEN t.status = 'PENDING' AND NOT j.cancel_requested
+                                                    THEN NULL ELSE j.worker_id END,
+                                   finished_at = CASE WHEN t.status = 'PENDING' AND NOT j.cancel_requested
+                                                      THEN NULL ELSE :now END,
+                                   heartbeat_at = NULL,
+                                   result = CAST(t.result AS jsonb),
+                                   last_error = COALESCE(t.error, j.last_error),
+                                   updated_at = :now
+                              FROM input t
+                             WHERE j.id = t.id
+                               AND j.worker_id = t.worker_id      -- the fence: same worker
+                               AND j.attempt_count = t.attempt    -- same attempt
+                               AND j.status = 'RUNNING'
+                               AND (CAST(:stale_before AS timestamptz) IS NULL OR j.heartbeat_at < :stale_before)
+                            RETURNING j.id, j.status, t.status AS asked, t.worker_id, t.attempt, t.event_type, t.event_detail
+                        ), logged AS (
+                            INSERT INTO job_events (job_id, at, type, worker_id, attempt, detail)
+                            SELECT id, :now,
+                                   CASE WHEN status = 'CANCELLED' AND asked = 'PENDING' THEN 'cancelled' ELSE event_type END,
+                                   worker_id, attempt, event_detail
+                              FROM moved
+                        )
+                        SELECT id FROM moved""")
+                .param("ids", new SqlArrayValue("int8", (Object[]) ids))
+                .param("workers", new SqlArrayValue("text", (Object[]) workers))
+                .param("attempts", new SqlArrayValue("int4", (Object[]) attempts))
+                .param("statuses", new SqlArrayValue("text", (Object[]) statuses))
+                .param("attempt_deltas", new SqlArrayValue("int4", (Object[]) attemptDeltas))
+                .param("delays_ms", new SqlArrayValue("int8", (Object[]) delaysMs))
+                .param("results", new SqlArrayValue("text", (Object[]) results))
+                .param("errors", new SqlArrayValue("text", (Object[]) errors))
+                .param("event_types", new SqlArrayValue("text", (Object[]) eventTypes))
+                .param("event_details", new SqlArrayValue("text", (Object[]) eventDetails))
+                .param("now", ts(now))
+                .param("stale_before", staleBefore == null ? null : ts(staleBefore))
+                .query((rs, row) -> moved.add(rs.getLong(1))).list();
+        return moved;
+    }
+
+    // --- recovery ---------------------------------------------------------------------------------------------
+
+    record StaleJob(JobFence fence, String kind, int maxAttempts, boolean cancelRequested, Instant heartbeatAt) {
+    }
+
+    List<StaleJob> findStale(Instant staleBefore, int limit) {
+        return jdbc.sql("""
+                        SELECT id, kind, worker_id, attempt_count, max_attempts, cancel_requested, heartbeat_at
+                          FROM jobs
+                         WHERE status = 'RUNNING' AND heartbeat_at < :stale_before
+                         ORDER BY heartbeat_at
+                         LIMIT :limit""")
+                .param("stale_before", ts(staleBefore))
+                .param("limit", limit)
+                .query((rs, row) -> new StaleJob(
+                        new JobFence(rs.getLong("id"), rs.getString("worker_id"), rs.getInt("attempt_count")),
+                        rs.getString("kind"), rs.getInt("max_attempts"), rs.getBoolean("cancel_requested"), instant(rs, "heartbeat_at")))
+                .list();
+    }
+
+    /** Marks workers that stopped heartbeating as STOPPED; returns their ids. */
+    List<String> markStaleWorkersStopped(Instant staleBefore) {
+        return jdbc.sql("""
+                        UPDATE workers SET state = 'STOPPED'
+                         WHERE state <> 'STOPPED' AND heartbeat_at < :stale_before
+                        RETURNING id""")
+                .param("stale_before", ts(staleBefore))
+                .query(String.class).list();
+    }
+
+    void setWorkerState(String workerId, String state, Instant now) {
+        jdbc.sql("UPDATE workers SET state = :state, heartbeat_at = :now WHERE id = :worker_id")
+                .param("state", state).param("now", ts(now)).param("worker_id", workerId).update();
+    }
+
+    void recordEvent(long jobId, Instant at, String type, String workerId, Integer attempt, String detail) {
+        jdbc.sql("""
+                        INSERT INTO job_events (job_id, at, type, worker_id, attempt, detail)
+                        VALUES (:job_id, :at, :type, :worker_id, :attempt, :detail)""")
+                .param("job_id", jobId).param("at", ts(at)).param("type", type)
+                .param("worker_id", workerId).param("attempt", attempt).param("detail", detail)
+                .update();
+    }
+
+    /** Wakes idle workers everywhere, e.g. after jobs were released at shutdown. */
+    void notifyJobsAvailable() {
+        jdbc.sql("SELECT pg_notify('bisectbot_jobs', '')").query().singleRow();
+    }
+
+    // --- operator actions -------------------------------------------------------------------------------------
+
+    /** The status a job had before the cancel, and after it; empty when there is no such job. */
+    record CancelResult(JobStatus before, JobStatus after) {
+    }
+
+    /**
+     * Cancels a PENDING job at once; for a RUNNING one, records the request and notifies the worker running it
+     * (the worker stops the handler and the job ends CANCELLED). Final jobs are left as they are.
+     */
+    Optional<CancelResult> cancel(long id, Instant now) {
+        return transactions.execute(tx -> {
+            var before = jdbc.sql("SELECT status FROM jobs WHERE id = :id FOR UPDATE").param("id", id)
+                    .query((rs, row) -> JobStatus.valueOf(rs.getString(1))).optional();
+            if (before.isEmpty()) {
+                return Optional.<CancelResult>empty();
+            }
+            switch (before.get()) {
+                case PENDING -> {
+                    jdbc.sql("""
+                                    UPDATE jobs SET status = 'CANCELLED', finished_at = :now, updated_at = :now,
+                                                    last_error = 'cancelled before it ran'
+                                     WHERE id = :id""")
+                            .param("id", id).param("now", ts(now)).update();
+                    recordEvent(id, now, "cancelled", null, null, "cancelled while pending");
+                    return Optional.of(new CancelResult(JobStatus.PENDING, JobStatus.CANCELLED));
+                }
+                case RUNNING -> {
+                    jdbc.sql("UPDATE jobs SET cancel_requested = true, updated_at = :now WHERE id = :id")
+                            .param("id", id).param("now", ts(now)).update();
+                    recordEvent(id, now, "cancel_requested", null, null, "the worker running it was asked to stop");
+                    jdbc.sql("SELECT pg_notify('bisectbot_cancel', :id)").param("id", Long.toString(id)).query().singleRow();
+                    return Optional.of(new CancelResult(JobStatus.RUNNING, JobStatus.RUNNING));
+                }
+                default -> {
+                    return Optional.of(new CancelResult(before.get(), before.get()));
+                }
+            }
+        });
+    }
+
+    /** The new job that retries {@code id}, and whether this call created it (a second call returns the first). */
+    record RetryResult(Job job, boolean created) {
+    }
+
+    /**
+     * Creates a new PENDING job with the same kind, payload and limits, linked by {@code retry_of}. Only FAILED or
+     * CANCELLED jobs can be retried, and each at most once: retrying it again returns the existing retry.
+     *
+     * @return empty when there is no such job
+     * @throws IllegalStateException when the job is not FAILED or CANCELLED
+     */
+    Optional<RetryResult> retry(long id, Instant now) {
+        return transactions.execute(tx -> {
+            var original = jdbc.sql("SELECT * FROM jobs WHERE id = :id FOR UPDATE").param("id", id)
+                    .query(jobMapper).optional();
+            if (original.isEmpty()) {
+                return Optional.<RetryResult>empty();
+            }
+            var existing = jdbc.sql("SELECT * FROM jobs WHERE retry_of = :id ORDER BY id LIMIT 1").param("id", id)
+                    .query(jobMapper).optional();
+            if (existing.isPresent()) {
+                return Optional.of(new RetryResult(existing.get(), false));
+            }
+            var status = original.get().status();
+            if (status != JobStatus.FAILED && status != JobStatus.CANCELLED) {
+                throw new IllegalStateException("job " + id + " is " + status + "; only FAILED or CANCELLED jobs can be retried");
+            }
+            var created = jdbc.sql("""
+                            INSERT INTO jobs (kind, payload, priority, run_at, max_attempts, retry_of, created_at, updated_at)
+                            SELECT kind, payload, priority, :now, max_attempts, id, :now, :now FROM jobs WHERE id = :id
+                            RETURNING *""")
+                    .param("id", id).param("now", ts(now)).query(jobMapper).single();
+            recordEvent(id, now, "retried", null, null, "retried as job " + created.id());
+            return Optional.of(new RetryResult(created, true));
+        });
+    }
+
+    // --- reads ------------------------------------------------------------------------------------------------
+
+    Optional<Job> find(long id) {
+        return jdbc.sql("SELECT * FROM jobs WHERE id = :id").param("id", id).query(jobMapper).optional();
+    }
+
+    List<JobEvent> events(long jobId) {
+        return jdbc.sql("SELECT * FROM job_events WHERE job_id = :job_id ORDER BY id")
+                .param("job_id", jobId)
+                .query((rs, row) -> new JobEvent(rs.getLong("id"), instant(rs, "at"), rs.getString("type"),
+                        rs.getString("worker_id"), (Integer) rs.getObject("attempt"), rs.getString("detail")))
+                .list();
+    }
+
+    QueueStats stats(String workerId, Instant now, Instant aliveAfter) {
+        return jdbc.sql("""
+                        SELECT (SELECT count(*) FROM jobs WHERE status = 'PENDING')                      AS pending,
+                               (SELECT count(*) FROM jobs WHERE status = 'RUNNING')                      AS running,
+                               (SELECT count(*) FROM jobs WHERE status = 'SUCCEEDED')                    AS completed,
+                               (SELECT count(*) FROM jobs WHERE status = 'FAILED')                       AS failed,
+                               (SELECT count(*) FROM jobs WHERE status = 'CANCELLED')                    AS cancelled,
+                               (SELECT count(*) FROM jobs WHERE status = 'RUNNING' AND worker_id = :worker_id)
+                                                                                                         AS running_here,
+                               (SELECT count(*) FROM workers WHERE state <> 'STOPPED' AND heartbeat_at > :alive_after)
+                                                                                                         AS workers_alive,
+                               (SELECT min(run_at) FROM jobs WHERE status = 'PENDING' AND run_at <= :now) AS oldest_due""")
+                .param("worker_id", workerId)
+                .param("alive_after", ts(aliveAfter))
+                .param("now", ts(now))
+                .query((rs, row) -> {
+                    var oldest = instant(rs, "oldest_due");
+                    return new QueueStats(rs.getLong("pending"), rs.getLong("running"), rs.getLong("completed"),
+                            rs.getLong("failed"), rs.getLong("cancelled"), rs.getLong("running_here"),
+                            rs.getLong("workers_alive"),
+                            oldest == null ? 0 : Math.max(0, now.getEpochSecond() - oldest.getEpochSecond()));
+                })
+                .single();
+    }
+
+    // --- mapping ----------------------------------------------------------------------------------------------
+
+    private Job mapJob(ResultSet rs, int row) throws SQLException {
+        return new Job(
+                rs.getLong("id"),
+                rs.getString("kind"),
+                readJson(rs.getString("payload")),
+                JobStatus.valueOf(rs.getString("status")),
+                rs.getInt("priority"),
+                instant(rs, "run_at"),
+                rs.getInt("attempt_count"),
+                rs.getInt("max_attempts"),
+                rs.getString("worker_id"),
+                instant(rs, "heartbeat_at"),
+                instant(rs, "claimed_at"),
+                instant(rs, "started_at"),
+                instant(rs, "finished_at"),
+                rs.getString("last_error"),
+                readJson(rs.getString("result")),
+                (Long) rs.getObject("retry_of"),
+                rs.getString("dedup_key"),
+                rs.getBoolean("cancel_requested"),
+                instant(rs, "created_at"),
+                instant(rs, "updated_at"));
+    }
+
+    private JsonNode readJson(String text) {
+        return text == null ? null : json.readTree(text);
+    }
+
+    static OffsetDateTime ts(Instant instant) {
+        return instant == null ? null : instant.atOffset(ZoneOffset.UTC);
+    }
+
+    static Instant instant(ResultSet rs, String column) throws SQLException {
+        var value = rs.getObject(column, OffsetDateTime.class);
+        return value == null ? null : value.toInstant();
+    }
+}

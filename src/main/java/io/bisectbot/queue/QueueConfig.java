@@ -1,0 +1,92 @@
+package io.bisectbot.queue;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import javax.sql.DataSource;
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
+import org.springframework.boot.info.BuildProperties;
+import org.springframework.context.SmartLifecycle;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import tools.jackson.databind.json.JsonMapper;
+
+@Configuration(proxyBeanMethods = false)
+@ConditionalOnProperty(name = "bisectbot.mode", havingValue = "serve", matchIfMissing = true)
+class QueueConfig {
+
+    @Bean
+    QueueNode queueNode(DataSource dataSource, ObjectProvider<JobHandler> handlers, QueueProperties properties,
+                        Clock clock, MeterRegistry registry, JsonMapper json, ObjectProvider<BuildProperties> build) {
+        var all = new ArrayList<JobHandler>(List.of(BuiltinHandlers.noop(), BuiltinHandlers.sleep()));
+        handlers.orderedStream().forEach(all::add);
+        var version = build.getIfAvailable() != null ? build.getIfAvailable().getVersion() : "dev";
+        var node = QueueNode.create(dataSource, all, properties, clock, registry, json, version);
+        var stats = new CachedStats(node.queue(), clock, Duration.ofSeconds(5));
+        new QueueMetrics(registry).registerGauges(stats::get);
+        return node;
+    }
+
+    @Bean
+    JobQueue jobQueue(QueueNode node) {
+        return node.queue();
+    }
+
+    /** Starts the node once the context is up, and drains it on shutdown before the database closes. */
+    @Bean
+    SmartLifecycle queueLifecycle(QueueNode node) {
+        return new SmartLifecycle() {
+            @Override
+            public void start() {
+                node.start();
+            }
+
+            @Override
+            public void stop() {
+                node.shutdown();
+            }
+
+            @Override
+            public boolean isRunning() {
+                return node.isRunning();
+            }
+
+            @Override
+            public int getPhase() {
+                // Stop before the web server's graceful shutdown, so /health answers while jobs drain.
+                return Integer.MAX_VALUE - 100;
+            }
+        };
+    }
+
+    /** Queue counts for gauges, refreshed at most every {@code maxAge}, so scrapes do not load the database. */
+    static final class CachedStats {
+        private final JobQueue queue;
+        private final Clock clock;
+        private final Duration maxAge;
+        private volatile QueueStats value = new QueueStats(0, 0, 0, 0, 0, 0, 0, 0);
+        private volatile java.time.Instant readAt = java.time.Instant.EPOCH;
+
+        CachedStats(JobQueue queue, Clock clock, Duration maxAge) {
+            this.queue = queue;
+            this.clock = clock;
+            this.maxAge = maxAge;
+        }
+
+        synchronized QueueStats get() {
+            var now = clock.instant();
+            if (readAt.plus(maxAge).isBefore(now)) {
+                try {
+                    value = queue.stats();
+                } catch (RuntimeException e) {
+                    // Keep the last value; /health reports the database.
+                }
+                readAt = now;
+            }
+            return value;
+        }
+    }
+}

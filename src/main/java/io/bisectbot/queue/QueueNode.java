@@ -1,0 +1,174 @@
+package io.bisectbot.queue;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import java.lang.management.ManagementFactory;
+import java.net.InetAddress;
+import java.time.Clock;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * One instance's share of the queue: its {@link Worker}, {@link HeartbeatLoop}, {@link RecoveryLoop} and
+ * notification listener, started and stopped in the right order. Several nodes may share one database (and, in
+ * tests, one JVM); each has its own worker id.
+ */
+public final class QueueNode {
+
+    private static final Logger log = LoggerFactory.getLogger(QueueNode.class);
+
+    private final String workerId;
+    private final QueueProperties properties;
+    private final JobRepository repository;
+    private final Worker worker;
+    private final CompletionWriter completions;
+    private final HeartbeatLoop heartbeats;
+    private final RecoveryLoop recovery;
+    private final JobNotifications notifications;
+    private final JobQueue queue;
+    private final Clock clock;
+    private final ScheduledExecutorService heartbeatTimer;
+    private final ScheduledExecutorService recoveryTimer;
+    private volatile boolean running;
+
+    private QueueNode(DataSource dataSource, List<JobHandler> handlers, QueueProperties properties, Clock clock,
+                      MeterRegistry registry, JsonMapper json, String version) {
+        this.workerId = properties.workerId() == null || properties.workerId().isBlank() ? defaultWorkerId(clock) : properties.workerId();
+        this.properties = properties;
+        this.clock = clock;
+        this.repository = new JobRepository(dataSource, json);
+        var metrics = new QueueMetrics(registry);
+        var backoff = new Backoff(properties.retryBackoffBase(), properties.retryBackoffMax(), new Random());
+        var byKind = new LinkedHashMap<String, JobHandler>();
+        for (var handler : handlers) {
+            if (byKind.putIfAbsent(handler.kind(), handler) != null) {
+                throw new IllegalArgumentException("two handlers for job kind '" + handler.kind() + "'");
+            }
+        }
+        this.completions = new CompletionWriter(repository, clock, properties.completionBatchSize(), workerId);
+        this.worker = new Worker(workerId, properties, repository, byKind, completions, backoff, clock, metrics, json);
+        this.heartbeats = new HeartbeatLoop(repository, worker, clock, workerId, clock.instant(), version,
+                properties.maxConcurrentJobs());
+        this.recovery = new RecoveryLoop(repository, clock, properties.staleAfter(), backoff, metrics);
+        this.notifications = new JobNotifications(dataSource, worker, workerId);
+        this.queue = new JobQueue(repository, byKind.keySet(), clock, properties, workerId, metrics);
+        this.heartbeatTimer = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("heartbeat-" + workerId).daemon().factory());
+        this.recoveryTimer = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("recovery-" + workerId).daemon().factory());
+    }
+
+    public static QueueNode create(DataSource dataSource, List<JobHandler> handlers, QueueProperties properties,
+                                   Clock clock, MeterRegistry registry, JsonMapper json, String version) {
+        return new QueueNode(dataSource, handlers, properties, clock, registry, json, version);
+    }
+
+    private static String defaultWorkerId(Clock clock) {
+        String host;
+        try {
+            host = InetAddress.getLocalHost().getHostName();
+        } catch (Exception e) {
+            host = "unknown-host";
+        }
+        return host + "-" + ProcessHandle.current().pid() + "-" + clock.instant().getEpochSecond();
+    }
+
+    public String workerId() {
+        return workerId;
+    }
+
+    public JobQueue queue() {
+        return queue;
+    }
+
+    public int runningJobs() {
+        return worker.runningCount();
+    }
+
+    public boolean isRunning() {
+        return running;
+    }
+
+    /** Registers the worker, then starts claiming, heartbeating, recovering and listening. */
+    public synchronized void start() {
+        if (running) {
+            return;
+        }
+        MDC.put("worker_id", workerId);
+        heartbeats.beat();
+        completions.start();
+        worker.start();
+        notifications.start();
+        var beat = properties.heartbeatInterval().toMillis();
+        heartbeatTimer.scheduleWithFixedDelay(heartbeats::beat, beat, beat, TimeUnit.MILLISECONDS);
+        var pass = properties.recoveryInterval().toMillis();
+        recoveryTimer.scheduleWithFixedDelay(recovery::recover, pass, pass, TimeUnit.MILLISECONDS);
+        running = true;
+        log.info("Worker {} started: {} job slots, kinds {}", workerId, properties.maxConcurrentJobs(), queue.kinds());
+        MDC.remove("worker_id");
+    }
+
+    /**
+     * Graceful stop (SIGTERM): stop claiming, mark the worker DRAINING, let running jobs finish within the grace
+     * period, then stop the rest and release them to PENDING without counting the attempt; mark the worker STOPPED.
+     */
+    public synchronized void shutdown() {
+        if (!running) {
+            return;
+        }
+        running = false;
+        worker.stopClaiming();
+        heartbeats.state("DRAINING");
+        heartbeats.beat();
+        var grace = properties.shutdownGrace();
+        log.info("Worker {} draining: {} running jobs, up to {} s to finish", workerId, worker.runningCount(), grace.toSeconds());
+        if (!worker.awaitIdle(grace)) {
+            log.warn("Releasing {} jobs still running after the grace period: {}", worker.runningCount(), worker.runningJobIds());
+            worker.stopAll(JobContext.StopReason.SHUTDOWN);
+            worker.awaitIdle(java.time.Duration.ofSeconds(10));
+        }
+        recoveryTimer.shutdownNow();
+        heartbeatTimer.shutdownNow();
+        notifications.stop();
+        worker.close();
+        completions.close(java.time.Duration.ofSeconds(5));
+        try {
+            repository.setWorkerState(workerId, "STOPPED", clock.instant());
+            repository.notifyJobsAvailable();
+        } catch (RuntimeException e) {
+            log.warn("Could not mark worker {} STOPPED: {}", workerId, e.getMessage());
+        }
+        log.info("Worker {} stopped", workerId);
+    }
+
+    /** Test hook: stops like {@code kill -9}; nothing more is written, no job is released. */
+    void crash() {
+        running = false;
+        recoveryTimer.shutdownNow();
+        heartbeatTimer.shutdownNow();
+        notifications.stop();
+        worker.crash();
+        completions.close(java.time.Duration.ZERO);
+    }
+
+    /** Test hook: a frozen instance writes no heartbeat while paused. */
+    void pauseHeartbeats(boolean paused) {
+        heartbeats.pause(paused);
+    }
+
+    /** Test hook: run one recovery pass now. */
+    int recoverNow() {
+        return recovery.recover();
+    }
+
+    /** Test hook: heartbeat now. */
+    void heartbeatNow() {
+        heartbeats.beat();
+    }
+}

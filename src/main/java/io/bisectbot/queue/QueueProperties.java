@@ -1,0 +1,76 @@
+package io.bisectbot.queue;
+
+import java.time.Duration;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
+
+/**
+ * Queue settings, with their defaults in one place. The trade-off: a shorter {@code staleAfter} re-runs the jobs of
+ * a dead instance sooner, but a GC pause or network blip longer than it makes a healthy instance lose its jobs
+ * (the fence keeps that safe, only wasteful). Keep {@code staleAfter} at several {@code heartbeatInterval}s.
+ *
+ * @param workerId           this instance's id; blank means hostname-pid-startTime
+ * @param maxConcurrentJobs  jobs run at once by this instance
+ * @param pollInterval       how often an idle instance looks for due jobs even without a notification
+ * @param heartbeatInterval  how often the instance proves it is alive, for itself and its running jobs
+ * @param staleAfter         a running job whose heartbeat is older than this is taken back
+ * @param recoveryInterval   how often each instance looks for stale jobs and workers
+ * @param shutdownGrace      how long running jobs may finish after SIGTERM before they are released
+ * @param retryBackoffBase   the delay before the second attempt; doubles per attempt, with jitter
+ * @param retryBackoffMax    the largest delay between attempts
+ * @param completionBatchSize most job completions written in one statement
+ */
+@ConfigurationProperties("bisectbot.queue")
+public record QueueProperties(
+        String workerId,
+        @DefaultValue("2") int maxConcurrentJobs,
+        @DefaultValue("1s") Duration pollInterval,
+        @DefaultValue("5s") Duration heartbeatInterval,
+        @DefaultValue("30s") Duration staleAfter,
+        @DefaultValue("5s") Duration recoveryInterval,
+        @DefaultValue("30s") Duration shutdownGrace,
+        @DefaultValue("1s") Duration retryBackoffBase,
+        @DefaultValue("5m") Duration retryBackoffMax,
+        @DefaultValue("500") int completionBatchSize) {
+
+    public QueueProperties {
+        if (maxConcurrentJobs < 0) {
+            throw new IllegalArgumentException("MAX_CONCURRENT_JOBS must be 0 or more, got " + maxConcurrentJobs);
+        }
+        if (staleAfter.compareTo(heartbeatInterval.multipliedBy(2)) < 0) {
+            throw new IllegalArgumentException("JOB_STALE_AFTER (" + staleAfter + ") must be at least twice "
+                    + "HEARTBEAT_INTERVAL (" + heartbeatInterval + "), or healthy instances lose their jobs");
+        }
+    }
+
+    /** The defaults, for code that builds a queue without Spring (tests, benchmarks). */
+    public static QueueProperties defaults() {
+        return new QueueProperties(null, 2, Duration.ofSeconds(1), Duration.ofSeconds(5), Duration.ofSeconds(30),
+                Duration.ofSeconds(5), Duration.ofSeconds(30), Duration.ofSeconds(1), Duration.ofMinutes(5), 500);
+    }
+
+    public QueueProperties withWorkerId(String value) {
+        return new QueueProperties(value, maxConcurrentJobs, pollInterval, heartbeatInterval, staleAfter,
+                recoveryInterval, shutdownGrace, retryBackoffBase, retryBackoffMax, completionBatchSize);
+    }
+
+    public QueueProperties withMaxConcurrentJobs(int value) {
+        return new QueueProperties(workerId, value, pollInterval, heartbeatInterval, staleAfter,
+                recoveryInterval, shutdownGrace, retryBackoffBase, retryBackoffMax, completionBatchSize);
+    }
+
+    public QueueProperties withTimings(Duration poll, Duration heartbeat, Duration stale, Duration recovery) {
+        return new QueueProperties(workerId, maxConcurrentJobs, poll, heartbeat, stale,
+                recovery, shutdownGrace, retryBackoffBase, retryBackoffMax, completionBatchSize);
+    }
+
+    public QueueProperties withShutdownGrace(Duration value) {
+        return new QueueProperties(workerId, maxConcurrentJobs, pollInterval, heartbeatInterval, staleAfter,
+                recoveryInterval, value, retryBackoffBase, retryBackoffMax, completionBatchSize);
+    }
+
+    public QueueProperties withRetryBackoff(Duration base, Duration max) {
+        return new QueueProperties(workerId, maxConcurrentJobs, pollInterval, heartbeatInterval, staleAfter,
+                recoveryInterval, shutdownGrace, base, max, completionBatchSize);
+    }
+}

@@ -1,0 +1,96 @@
+package io.bisectbot.web;
+
+import io.bisectbot.queue.Job;
+import io.bisectbot.queue.JobEvent;
+import io.bisectbot.queue.JobQueue;
+import io.bisectbot.queue.JobStatus;
+import io.bisectbot.queue.NewJob;
+import java.time.Instant;
+import java.util.List;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestBody;
+import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.server.ResponseStatusException;
+import tools.jackson.databind.JsonNode;
+
+/** Jobs over HTTP: enqueue, inspect, cancel, retry. Writes need the admin token. */
+@RestController
+class JobController {
+
+    private final JobQueue queue;
+
+    JobController(JobQueue queue) {
+        this.queue = queue;
+    }
+
+    /** Body of {@code POST /jobs}; only {@code kind} is required. */
+    record EnqueueRequest(String kind, JsonNode payload, Integer priority, Instant runAt, Integer maxAttempts, String dedupKey) {
+    }
+
+    /** A job as {@code /job/{id}} shows it, with its history. */
+    record JobView(long id, String kind, JobStatus status, JsonNode payload, int priority, Instant runAt,
+                   int attemptCount, int maxAttempts, String workerId, Instant heartbeatAt, Instant claimedAt,
+                   Instant startedAt, Instant finishedAt, String lastError, JsonNode result, Long retryOf,
+                   String dedupKey, boolean cancelRequested, Instant createdAt, Instant updatedAt,
+                   List<JobEvent> events) {
+
+        static JobView of(Job job, List<JobEvent> events) {
+            return new JobView(job.id(), job.kind(), job.status(), job.payload(), job.priority(), job.runAt(),
+                    job.attemptCount(), job.maxAttempts(), job.workerId(), job.heartbeatAt(), job.claimedAt(),
+                    job.startedAt(), job.finishedAt(), job.lastError(), job.result(), job.retryOf(), job.dedupKey(),
+                    job.cancelRequested(), job.createdAt(), job.updatedAt(), events);
+        }
+    }
+
+    @AdminOnly
+    @PostMapping("/jobs")
+    ResponseEntity<JobView> enqueue(@RequestBody EnqueueRequest request) {
+        if (request == null || request.kind() == null || request.kind().isBlank()) {
+            throw new IllegalArgumentException("'kind' is required; known kinds: " + String.join(", ", queue.kinds().stream().sorted().toList()));
+        }
+        if (request.payload() != null && !request.payload().isObject()) {
+            throw new IllegalArgumentException("'payload' must be a JSON object");
+        }
+        var job = new NewJob(request.kind(), request.payload(),
+                request.priority() == null ? 0 : request.priority(),
+                request.runAt(),
+                request.maxAttempts() == null ? NewJob.DEFAULT_MAX_ATTEMPTS : request.maxAttempts(),
+                request.dedupKey() == null || request.dedupKey().isBlank() ? null : request.dedupKey());
+        var result = queue.enqueue(job);
+        return ResponseEntity.status(result.created() ? HttpStatus.CREATED : HttpStatus.OK).body(view(result.job()));
+    }
+
+    @GetMapping("/job/{id}")
+    JobView get(@PathVariable long id) {
+        return view(queue.find(id).orElseThrow(() -> notFound(id)));
+    }
+
+    @AdminOnly
+    @PostMapping("/jobs/{id}/cancel")
+    JobView cancel(@PathVariable long id) {
+        var job = queue.cancel(id).orElseThrow(() -> notFound(id));
+        if (job.status().isFinal() && job.status() != JobStatus.CANCELLED) {
+            throw new IllegalStateException("job " + id + " already ended " + job.status() + "; nothing to cancel");
+        }
+        return view(job);
+    }
+
+    @AdminOnly
+    @PostMapping("/jobs/{id}/retry")
+    ResponseEntity<JobView> retry(@PathVariable long id) {
+        var result = queue.retry(id).orElseThrow(() -> notFound(id));
+        return ResponseEntity.status(result.created() ? HttpStatus.CREATED : HttpStatus.OK).body(view(result.job()));
+    }
+
+    private JobView view(Job job) {
+        return JobView.of(job, queue.events(job.id()));
+    }
+
+    private static ResponseStatusException notFound(long id) {
+        return new ResponseStatusException(HttpStatus.NOT_FOUND, "job " + id + " does not exist");
+    }
+}

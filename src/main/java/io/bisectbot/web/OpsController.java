@@ -1,0 +1,61 @@
+package io.bisectbot.web;
+
+import io.bisectbot.queue.JobQueue;
+import io.bisectbot.queue.QueueNode;
+import io.bisectbot.queue.QueueStats;
+import javax.sql.DataSource;
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.ResponseEntity;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.RestController;
+
+/** {@code /health} for the load balancer and {@code /stats} for operators. */
+@RestController
+class OpsController {
+
+    private final JdbcClient jdbc;
+    private final JobQueue queue;
+    private final QueueNode node;
+    private final ObjectProvider<DockerCheck> docker;
+
+    OpsController(DataSource dataSource, JobQueue queue, QueueNode node, ObjectProvider<DockerCheck> docker) {
+        this.jdbc = JdbcClient.create(dataSource);
+        this.queue = queue;
+        this.node = node;
+        this.docker = docker;
+    }
+
+    /** Tells /health whether the container engine answers; absent when the executor is not part of this build. */
+    public interface DockerCheck {
+        boolean available();
+    }
+
+    record Health(String status, String database, Boolean dockerAvailable, int runningJobs, String workerId) {
+    }
+
+    @GetMapping("/health")
+    ResponseEntity<Health> health() {
+        var databaseUp = databaseAnswers();
+        var dockerCheck = docker.getIfAvailable();
+        Boolean dockerUp = dockerCheck == null ? null : dockerCheck.available();
+        var status = !databaseUp ? "down" : Boolean.FALSE.equals(dockerUp) ? "degraded" : "ok";
+        var body = new Health(status, databaseUp ? "up" : "unreachable", dockerUp, node.runningJobs(), node.workerId());
+        // Degraded still serves webhooks and the API; only a lost database takes the instance out of rotation.
+        return ResponseEntity.status(databaseUp ? HttpStatus.OK : HttpStatus.SERVICE_UNAVAILABLE).body(body);
+    }
+
+    private boolean databaseAnswers() {
+        try {
+            return jdbc.sql("SELECT 1").query(Integer.class).single() == 1;
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
+    @GetMapping("/stats")
+    QueueStats stats() {
+        return queue.stats();
+    }
+}
