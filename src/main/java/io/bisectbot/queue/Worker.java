@@ -36,7 +36,8 @@ final class Worker {
     private final QueueMetrics metrics;
     private final JsonMapper json;
 
-    private final Map<Long, JobContext> running = new ConcurrentHashMap<>();
+    /** Keyed by fence: after a lost heartbeat the same job may run here twice at once, in two attempts. */
+    private final Map<JobFence, JobContext> running = new ConcurrentHashMap<>();
     private final ArrayBlockingQueue<Boolean> wakeups = new ArrayBlockingQueue<>(1);
     private final ExecutorService jobThreads;
     private final Thread dispatcher;
@@ -74,16 +75,14 @@ final class Worker {
     }
 
     Collection<JobFence> runningFences() {
-        var fences = new ArrayList<JobFence>(running.size());
-        running.values().forEach(context -> fences.add(context.fence()));
-        return fences;
+        return new ArrayList<>(running.keySet());
     }
 
     /** Heartbeat answer: jobs missing from {@code alive} were taken back; those flagged there must be cancelled. */
     void onHeartbeat(Collection<JobFence> sent, Map<Long, Boolean> alive) {
         for (var fence : sent) {
-            var context = running.get(fence.jobId());
-            if (context == null || context.attempt() != fence.attempt()) {
+            var context = running.get(fence);
+            if (context == null) {
                 continue;
             }
             var cancel = alive.get(fence.jobId());
@@ -99,10 +98,11 @@ final class Worker {
     }
 
     void requestCancel(long jobId) {
-        var context = running.get(jobId);
-        if (context != null && context.requestStop(JobContext.StopReason.CANCELLED)) {
-            log.info("Cancelling job {} on request", jobId);
-        }
+        running.forEach((fence, context) -> {
+            if (fence.jobId() == jobId && context.requestStop(JobContext.StopReason.CANCELLED)) {
+                log.info("Cancelling job {} on request", jobId);
+            }
+        });
     }
 
     /** Kinds whose handler cannot run right now (e.g. Docker is away); they stay queued for others or later. */
@@ -160,7 +160,7 @@ final class Worker {
 
     private void launch(Job job) {
         var context = new JobContext(job);
-        running.put(job.id(), context);
+        running.put(context.fence(), context);
         metrics.count("claimed", job.kind());
         jobThreads.execute(() -> execute(context));
     }
@@ -213,7 +213,7 @@ final class Worker {
             } else {
                 metrics.count(transition.eventType(), job.kind());
             }
-            running.remove(job.id(), context);
+            running.remove(context.fence(), context);
             wake();
         });
     }
@@ -226,7 +226,7 @@ final class Worker {
         } catch (RuntimeException e) {
             log.warn("Could not record the discarded result of job {}: {}", job.id(), e.getMessage());
         }
-        running.remove(job.id(), context);
+        running.remove(context.fence(), context);
         wake();
     }
 
@@ -290,6 +290,6 @@ final class Worker {
     }
 
     List<Long> runningJobIds() {
-        return List.copyOf(running.keySet());
+        return running.keySet().stream().map(JobFence::jobId).toList();
     }
 }

@@ -1,0 +1,65 @@
+package io.bisectbot;
+
+import com.zaxxer.hikari.HikariConfig;
+import com.zaxxer.hikari.HikariDataSource;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.flywaydb.core.Flyway;
+import org.testcontainers.postgresql.PostgreSQLContainer;
+import org.testcontainers.utility.DockerImageName;
+
+/**
+ * One real PostgreSQL per test JVM (image from {@code LOCALCI_POSTGRES_IMAGE}, default {@code postgres:16}), and a
+ * fresh database in it for each caller, so test classes never see each other's rows. Without a Docker engine this
+ * fails, as it must: no test silently skips the database.
+ */
+public final class TestDatabase {
+
+    private static final AtomicInteger counter = new AtomicInteger();
+    private static PostgreSQLContainer container;
+
+    private TestDatabase() {
+    }
+
+    public static synchronized PostgreSQLContainer container() {
+        if (container == null) {
+            var image = System.getenv().getOrDefault("LOCALCI_POSTGRES_IMAGE", "postgres:16");
+            container = new PostgreSQLContainer(DockerImageName.parse(image).asCompatibleSubstituteFor("postgres"))
+                    .withCommand("postgres", "-c", "max_connections=300", "-c", "fsync=off");
+            container.start();
+            // Ryuk is off where no registry is reachable, so the container is stopped by us.
+            Runtime.getRuntime().addShutdownHook(new Thread(container::stop));
+        }
+        return container;
+    }
+
+    /** A new, empty database; returns its JDBC URL. */
+    public static String createDatabase() {
+        var pg = container();
+        var name = "test_" + ProcessHandle.current().pid() + "_" + counter.incrementAndGet();
+        try (var conn = DriverManager.getConnection(pg.getJdbcUrl(), pg.getUsername(), pg.getPassword());
+             var statement = conn.createStatement()) {
+            statement.execute("CREATE DATABASE " + name);
+        } catch (SQLException e) {
+            throw new IllegalStateException(e);
+        }
+        return pg.getJdbcUrl().replaceFirst("/[^/?]+(\\?|$)", "/" + name + "$1");
+    }
+
+    /** A pool on a new database with every migration applied. */
+    public static HikariDataSource migrated() {
+        var dataSource = pool(createDatabase(), 20);
+        Flyway.configure().dataSource(dataSource).locations("filesystem:db/migration").load().migrate();
+        return dataSource;
+    }
+
+    public static HikariDataSource pool(String jdbcUrl, int size) {
+        var config = new HikariConfig();
+        config.setJdbcUrl(jdbcUrl);
+        config.setUsername(container().getUsername());
+        config.setPassword(container().getPassword());
+        config.setMaximumPoolSize(size);
+        return new HikariDataSource(config);
+    }
+}

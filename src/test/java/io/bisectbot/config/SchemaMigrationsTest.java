@@ -1,0 +1,76 @@
+package io.bisectbot.config;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.bisectbot.TestDatabase;
+import java.util.Arrays;
+import org.flywaydb.core.Flyway;
+import org.flywaydb.core.api.MigrationVersion;
+import org.junit.jupiter.api.Test;
+import org.springframework.jdbc.core.simple.JdbcClient;
+
+class SchemaMigrationsTest {
+
+    @Test
+    void migrates_an_empty_database_to_the_latest_version() {
+        try (var db = TestDatabase.pool(TestDatabase.createDatabase(), 3)) {
+            var applied = SchemaMigrations.migrate(db);
+            assertThat(applied).isEqualTo(allVersions().length);
+            var tables = JdbcClient.create(db).sql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+                    .query(String.class).list();
+            assertThat(tables).contains("jobs", "workers", "job_events");
+            SchemaMigrations.requireUpToDate(db);
+        }
+    }
+
+    @Test
+    void migrates_a_database_at_the_previous_version_to_the_latest() {
+        var versions = allVersions();
+        try (var db = TestDatabase.pool(TestDatabase.createDatabase(), 3)) {
+            var previous = versions.length > 1 ? versions[versions.length - 2] : MigrationVersion.EMPTY;
+            Flyway.configure().dataSource(db).locations("classpath:db/migration").target(previous).load().migrate();
+            assertThat(SchemaMigrations.migrate(db)).isEqualTo(1);
+            SchemaMigrations.requireUpToDate(db);
+        }
+    }
+
+    @Test
+    void refuses_a_schema_older_than_the_code_with_a_message_that_says_what_to_run() {
+        var versions = allVersions();
+        try (var db = TestDatabase.pool(TestDatabase.createDatabase(), 3)) {
+            if (versions.length > 1) {
+                Flyway.configure().dataSource(db).locations("classpath:db/migration")
+                        .target(versions[versions.length - 2]).load().migrate();
+            }
+            assertThatThrownBy(() -> SchemaMigrations.requireUpToDate(db))
+                    .isInstanceOf(SchemaMigrations.SchemaBehindException.class)
+                    .hasMessageContaining("java -jar bisectbot.jar migrate")
+                    .hasMessageContaining(versions[versions.length - 1].getVersion());
+        }
+    }
+
+    @Test
+    void accepts_a_schema_newer_than_the_code_so_old_instances_survive_a_rollout() {
+        try (var db = TestDatabase.pool(TestDatabase.createDatabase(), 3)) {
+            SchemaMigrations.migrate(db);
+            JdbcClient.create(db).sql("""
+                    INSERT INTO flyway_schema_history (installed_rank, version, description, type, script, checksum,
+                                                       installed_by, execution_time, success)
+                    VALUES (999, '999', 'from a newer release', 'SQL', 'V999__newer.sql', 0, 'test', 0, true)""").update();
+            SchemaMigrations.requireUpToDate(db);
+        }
+    }
+
+    /** Every version the build ships, read from a fresh database where all of them are pending. */
+    private static MigrationVersion[] allVersions() {
+        try (var db = TestDatabase.pool(TestDatabase.createDatabase(), 3)) {
+            return versionsOf(db);
+        }
+    }
+
+    private static MigrationVersion[] versionsOf(javax.sql.DataSource db) {
+        return Arrays.stream(Flyway.configure().dataSource(db).locations("classpath:db/migration").load().info().all())
+                .map(info -> info.getVersion()).sorted().toArray(MigrationVersion[]::new);
+    }
+}
