@@ -31,7 +31,12 @@ class DatabaseConfig {
             config.setJdbcUrl(embedded.database().jdbcUrl());
             config.setUsername("postgres");
         } else {
-            var url = DatabaseUrl.parse(properties.url());
+            DatabaseUrl url;
+            try {
+                url = DatabaseUrl.parse(properties.url());
+            } catch (IllegalArgumentException e) {
+                throw new StartupProblem(e.getMessage(), "Fix DATABASE_URL, e.g. postgres://user:password@host:5432/bisectbot");
+            }
             config.setJdbcUrl(url.jdbcUrl());
             config.setUsername(hasText(properties.username()) ? properties.username() : url.username());
             config.setPassword(hasText(properties.password()) ? properties.password() : url.password());

@@ -2,7 +2,6 @@ package io.bisectbot.config;
 
 import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.slf4j.Logger;
@@ -23,8 +22,8 @@ final class EmbeddedDatabase implements AutoCloseable {
 
     static EmbeddedDatabase start(Path dataDir, int port) {
         if ("root".equals(System.getProperty("user.name"))) {
-            throw new IllegalStateException("The embedded PostgreSQL cannot run as root (PostgreSQL refuses to). "
-                    + "Run bisectbot as a normal user, or set DATABASE_URL to a PostgreSQL server.");
+            throw new StartupProblem("The embedded PostgreSQL cannot run as root (PostgreSQL refuses to).",
+                    "Run bisectbot as a normal user, or set DATABASE_URL to a PostgreSQL server.");
         }
         var absolute = dataDir.toAbsolutePath().normalize();
         try {
@@ -32,6 +31,8 @@ final class EmbeddedDatabase implements AutoCloseable {
             var builder = EmbeddedPostgres.builder()
                     .setDataDirectory(absolute)
                     .setCleanDataDirectory(false)
+                    // Stopped by the application context, after the queue has drained, not by a racing JVM hook.
+                    .setRegisterShutdownHook(false)
                     .setServerConfig("max_connections", "100");
             if (port > 0) {
                 builder.setPort(port);
@@ -40,8 +41,9 @@ final class EmbeddedDatabase implements AutoCloseable {
             log.info("Embedded PostgreSQL running on port {} with data in {}", postgres.getPort(), absolute);
             return new EmbeddedDatabase(postgres, absolute);
         } catch (IOException e) {
-            throw new UncheckedIOException("Could not start the embedded PostgreSQL with data in " + absolute
-                    + " (is another bisectbot using it?): " + e.getMessage(), e);
+            throw new StartupProblem("Could not start the embedded PostgreSQL with data in " + absolute + ": " + e.getMessage(),
+                    "Check that no other bisectbot uses that directory (EMBEDDED_PG_DIR) and that it is writable, "
+                    + "or set DATABASE_URL to a PostgreSQL server.");
         }
     }
 

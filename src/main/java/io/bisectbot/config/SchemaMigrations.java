@@ -44,15 +44,20 @@ public final class SchemaMigrations {
             var missing = Arrays.stream(pending).map(m -> m.getVersion() + " (" + m.getDescription() + ")")
                     .collect(Collectors.joining(", "));
             throw new SchemaBehindException("The database schema is " + current + " but this build needs migrations "
-                    + missing + ". Run `java -jar bisectbot.jar migrate` against this database first "
+                    + missing + ".", "Run `java -jar bisectbot.jar migrate` against this database first "
                     + "(or set MIGRATE_ON_START=true), then start the instance again.");
         }
     }
 
     /** The schema is older than the code; the instance must not start. */
-    public static final class SchemaBehindException extends IllegalStateException {
-        SchemaBehindException(String message) {
-            super(message);
+    public static final class SchemaBehindException extends StartupProblem {
+        SchemaBehindException(String description, String action) {
+            super(description, action);
+        }
+
+        @Override
+        public String getMessage() {
+            return super.getMessage() + " " + action();
         }
     }
 }

@@ -96,7 +96,7 @@ final class CompletionWriter {
                 batch.forEach(p -> p.applied.complete(moved.contains(p.transition.fence().jobId())));
                 return true;
             } catch (RuntimeException e) {
-                log.warn("Could not store {} job results, retrying in {} ms: {}", batch.size(), delay.toMillis(), e.getMessage());
+                log.warn("Could not store {} job results, retrying in {} ms: {}", batch.size(), delay.toMillis(), Failures.brief(e));
                 if (!sleep(delay) || (closed && Thread.currentThread().isInterrupted())) {
                     return false;
                 }

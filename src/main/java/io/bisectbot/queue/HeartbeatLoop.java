@@ -50,7 +50,7 @@ final class HeartbeatLoop {
             }
         } catch (RuntimeException e) {
             if (!failing) {
-                log.warn("Could not store the heartbeat (will keep trying): {}", e.getMessage());
+                log.warn("Could not store the heartbeat (will keep trying): {}", Failures.brief(e));
                 failing = true;
             }
         }

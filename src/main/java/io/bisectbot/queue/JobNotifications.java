@@ -74,7 +74,7 @@ final class JobNotifications {
                     return;
                 }
                 log.warn("Lost the notification connection (polling meanwhile; reconnecting in {} ms): {}",
-                        retry.toMillis(), e.getMessage());
+                        retry.toMillis(), Failures.brief(e));
                 try {
                     Thread.sleep(retry);
                 } catch (InterruptedException interrupted) {

@@ -142,7 +142,7 @@ public final class QueueNode {
             repository.setWorkerState(workerId, "STOPPED", clock.instant());
             repository.notifyJobsAvailable();
         } catch (RuntimeException e) {
-            log.warn("Could not mark worker {} STOPPED: {}", workerId, e.getMessage());
+            log.warn("Could not mark worker {} STOPPED: {}", workerId, Failures.brief(e));
         }
         log.info("Worker {} stopped", workerId);
     }

@@ -65,7 +65,7 @@ final class RecoveryLoop {
             return moved.size();
         } catch (RuntimeException e) {
             if (!failing) {
-                log.warn("Recovery pass failed (will keep trying): {}", e.getMessage());
+                log.warn("Recovery pass failed (will keep trying): {}", Failures.brief(e));
                 failing = true;
             }
             return 0;

@@ -132,7 +132,7 @@ final class Worker {
                     claimedAll = jobs.size() == free;
                     failureDelay = properties.pollInterval();
                 } catch (RuntimeException e) {
-                    log.warn("Could not claim jobs (will retry in {} ms): {}", failureDelay.toMillis(), e.getMessage());
+                    log.warn("Could not claim jobs (will retry in {} ms): {}", failureDelay.toMillis(), Failures.brief(e));
                     pause(failureDelay);
                     failureDelay = failureDelay.multipliedBy(2).compareTo(Duration.ofSeconds(30)) > 0
                             ? Duration.ofSeconds(30) : failureDelay.multipliedBy(2);
@@ -207,7 +207,7 @@ final class Worker {
         var transition = decide(context, outcome);
         completions.submit(transition).whenComplete((applied, error) -> {
             if (error != null) {
-                log.error("Result of job {} attempt {} was not stored: {}", job.id(), job.attemptCount(), error.getMessage());
+                log.error("Result of job {} attempt {} was not stored: {}", job.id(), job.attemptCount(), Failures.brief(error));
             } else if (!applied) {
                 discarded(context, "the job was no longer this worker's when the result arrived");
             } else {
@@ -224,7 +224,7 @@ final class Worker {
         try {
             repository.recordEvent(job.id(), clock.instant(), "result_discarded", workerId, job.attemptCount(), why);
         } catch (RuntimeException e) {
-            log.warn("Could not record the discarded result of job {}: {}", job.id(), e.getMessage());
+            log.warn("Could not record the discarded result of job {}: {}", job.id(), Failures.brief(e));
         }
         running.remove(context.fence(), context);
         wake();
