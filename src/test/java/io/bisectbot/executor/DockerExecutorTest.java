@@ -160,6 +160,30 @@ class DockerExecutorTest {
     }
 
     @Test
+    void the_work_dir_is_writable_when_the_image_gives_it_to_steps_like_the_runner_image_does() throws Exception {
+        // The same /work setup as docker/Dockerfile.runner, on the local base image.
+        byte[] context = DockerTestSupport.tar(Map.of("Dockerfile", """
+                FROM %s
+                RUN mkdir -p /work && chown 10001:10001 /work && chmod 1777 /work
+                WORKDIR /work
+                """.formatted(RUNNER_IMAGE)));
+        String tag = "bisectbot-test/workdir:" + System.nanoTime();
+        DockerTestSupport.DOCKER.buildImageCmd(new ByteArrayInputStream(context)).withTags(java.util.Set.of(tag))
+                .exec(new com.github.dockerjava.api.command.BuildImageResultCallback()).awaitImageId(120, TimeUnit.SECONDS);
+        try {
+            byte[] tar = DockerTestSupport.tar(Map.of("in.txt", "input\n"));
+            StepResult result = executor().run(StepSpec.builder(7, "worker-test", 1, "write", tag)
+                    .shell("cat in.txt; echo output > out.txt && cat out.txt").input(() -> new ByteArrayInputStream(tar)).build(),
+                    sink, CancellationSignal.create());
+
+            assertThat(result.outcome()).isEqualTo(new Exited(0));
+            assertThat(sink.text()).isEqualTo("input\noutput\n");
+        } finally {
+            DockerTestSupport.DOCKER.removeImageCmd(tag).withForce(true).exec();
+        }
+    }
+
+    @Test
     void env_variables_reach_the_step_and_the_result_names_the_image() {
         StepResult result = executor().run(step("env").shell("echo \"$GREETING\"").env("GREETING", "hi there").build(),
                 sink, CancellationSignal.create());
