@@ -37,8 +37,9 @@ public record ExecutorProperties(
         Duration healthCacheTtl) {
 
     public ExecutorProperties {
-        defaults = defaults == null ? new Limits(null, null, null, null) : defaults;
-        max = max == null ? new Limits(Duration.ofHours(2), DataSize.ofGigabytes(8), 4.0, 4096L) : max;
+        // Field by field, so setting only max.memory keeps the other maximums.
+        defaults = Limits.orElse(defaults, new Limits(Duration.ofMinutes(30), DataSize.ofGigabytes(2), 1.0, 512L));
+        max = Limits.orElse(max, new Limits(Duration.ofHours(2), DataSize.ofGigabytes(8), 4.0, 4096L));
         logCap = logCap == null ? DataSize.ofMegabytes(1) : logCap;
         secrets = secrets == null ? List.of() : secrets.stream().filter(s -> s != null && !s.isEmpty()).toList();
         registries = registries == null ? List.of() : List.copyOf(registries);
@@ -70,13 +71,16 @@ public record ExecutorProperties(
                 cancelGrace, defaultUser, tmpSize, pullTimeout, healthCacheTtl);
     }
 
-    /** Resource limits; null fields take the built-in default. */
+    /** Resource limits; a null field takes the built-in value of its group (defaults or max). */
     public record Limits(Duration timeout, DataSize memory, Double cpus, Long pids) {
-        public Limits {
-            timeout = timeout == null ? Duration.ofMinutes(30) : timeout;
-            memory = memory == null ? DataSize.ofGigabytes(2) : memory;
-            cpus = cpus == null ? 1.0 : cpus;
-            pids = pids == null ? 512L : pids;
+        static Limits orElse(Limits given, Limits fallback) {
+            if (given == null) {
+                return fallback;
+            }
+            return new Limits(given.timeout() == null ? fallback.timeout() : given.timeout(),
+                    given.memory() == null ? fallback.memory() : given.memory(),
+                    given.cpus() == null ? fallback.cpus() : given.cpus(),
+                    given.pids() == null ? fallback.pids() : given.pids());
         }
     }
 
