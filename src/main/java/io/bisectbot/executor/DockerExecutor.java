@@ -240,7 +240,12 @@ public final class DockerExecutor implements AutoCloseable {
                     case STDERR -> LogStream.STDERR;
                     default -> LogStream.STDOUT;
                 };
-                logs.accept(stream, frame.getPayload());
+                try {
+                    logs.accept(stream, frame.getPayload());
+                } catch (RuntimeException e) {
+                    // A failing sink (e.g. database down) must not end the attach stream or the step.
+                    log.warn("Dropping output of container {}: {}", id, describe(e));
+                }
             }
         };
         var ending = new CompletableFuture<Ending>();
@@ -279,7 +284,7 @@ public final class DockerExecutor implements AutoCloseable {
 
             Ending end = ending.join();
             if (end instanceof Ending.Deadline || end instanceof Ending.Cancel) {
-                stop(id, end instanceof Ending.Cancel);
+                stop(id, end instanceof Ending.Cancel, exited);
                 awaitQuietly(exited, EXIT_AFTER_KILL);
             }
             // The attach stream ends when the container's output closes; wait briefly for the last bytes.
@@ -330,37 +335,26 @@ public final class DockerExecutor implements AutoCloseable {
         }
     }
 
-    /** Timeouts kill at once; a cancel first asks nicely (SIGTERM) for the configured grace. */
-    private void stop(String id, boolean graceful) {
+    /** Timeouts kill at once; a cancel first asks nicely (SIGTERM, forwarded by the init) for the grace period. */
+    private void stop(String id, boolean graceful, CompletableFuture<Long> exited) {
         try {
             if (graceful && !properties.cancelGrace().isZero()) {
                 docker.killContainerCmd(id).withSignal("TERM").exec();
-                if (waitUntilStopped(id, properties.cancelGrace())) {
+                try {
+                    exited.get(properties.cancelGrace().toMillis(), TimeUnit.MILLISECONDS);
                     return;
+                } catch (TimeoutException stillRunning) {
+                    // Fall through to SIGKILL.
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                } catch (java.util.concurrent.ExecutionException waitBroke) {
+                    // Unknown state: make sure it dies.
                 }
             }
             docker.killContainerCmd(id).withSignal("KILL").exec();
         } catch (NotFoundException | ConflictException | NotModifiedException alreadyGone) {
             // Exited by itself in the meantime.
         }
-    }
-
-    private boolean waitUntilStopped(String id, Duration grace) {
-        long until = System.nanoTime() + grace.toNanos();
-        while (System.nanoTime() < until) {
-            try {
-                if (!Boolean.TRUE.equals(docker.inspectContainerCmd(id).exec().getState().getRunning())) {
-                    return true;
-                }
-                Thread.sleep(50);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return false;
-            } catch (NotFoundException e) {
-                return true;
-            }
-        }
-        return false;
     }
 
     private static void awaitQuietly(CompletableFuture<?> future, Duration max) {

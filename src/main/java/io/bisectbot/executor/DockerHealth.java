@@ -15,7 +15,7 @@ import io.micrometer.core.instrument.MeterRegistry;
  * Whether the Docker engine answers, from a ping cached for a short time so /health and the claim
  * loop can ask often. Every check after the cache expires pings again, so it recovers by itself.
  */
-public final class DockerHealth {
+public final class DockerHealth implements AutoCloseable {
 
     /** A ping that throws when the engine does not answer. */
     @FunctionalInterface
@@ -30,13 +30,19 @@ public final class DockerHealth {
     private final Duration ttl;
     private final ReentrantLock checking = new ReentrantLock();
     private volatile Status status;
+    private final AutoCloseable resources;
 
     /** {@code pingClient} should have a short response timeout, so a hung engine reads as down. */
     public DockerHealth(DockerClient pingClient, Clock clock, Duration ttl, MeterRegistry registry) {
-        this(() -> pingClient.pingCmd().exec(), clock, ttl, registry);
+        this(() -> pingClient.pingCmd().exec(), clock, ttl, registry, pingClient);
     }
 
     DockerHealth(Ping ping, Clock clock, Duration ttl, MeterRegistry registry) {
+        this(ping, clock, ttl, registry, () -> {});
+    }
+
+    private DockerHealth(Ping ping, Clock clock, Duration ttl, MeterRegistry registry, AutoCloseable resources) {
+        this.resources = resources;
         this.ping = ping;
         this.clock = clock;
         this.ttl = ttl;
@@ -72,6 +78,12 @@ public final class DockerHealth {
     public Optional<String> lastError() {
         Status s = status;
         return s == null ? Optional.empty() : Optional.ofNullable(s.error());
+    }
+
+    /** Closes the ping client. */
+    @Override
+    public void close() throws Exception {
+        resources.close();
     }
 
     private Status check() {

@@ -29,7 +29,7 @@ class ExecutorConfiguration {
         return new DockerExecutor(bisectbotDockerClient, properties, registry, clock.getIfAvailable(Clock::systemUTC));
     }
 
-    @Bean
+    @Bean(destroyMethod = "close")
     DockerHealth dockerHealth(ExecutorProperties properties, MeterRegistry registry, ObjectProvider<Clock> clock) {
         // Its own client: a ping must fail fast even while step calls hold connections open.
         DockerClient pingClient = DockerClients.create(properties.dockerHost(), Duration.ofSeconds(3));

@@ -9,7 +9,10 @@ public sealed interface StepOutcome {
     /** Killed at its deadline. */
     record TimedOut() implements StepOutcome {}
 
-    /** The kernel OOM killer hit a process of the step (memory limit reached). */
+    /**
+     * The kernel OOM killer hit a process of the step (memory limit reached). Reported even when the
+     * main process survived and exited 0: a build whose compiler was killed did not really succeed.
+     */
     record OomKilled() implements StepOutcome {}
 
     /** Stopped on request: job cancelled, lost fence, or worker shutdown. */

@@ -15,6 +15,7 @@ import java.util.Objects;
  * @param input     a tar stream copied into {@code workingDir} before start, or null; streamed through
  *                  the engine API so the engine never needs a host path of ours
  * @param user      "uid:gid" to run as; null means the configured non-root default
+ * @param timeout   counted from container start (image pulls have their own limit)
  */
 public record StepSpec(
         long jobId,
