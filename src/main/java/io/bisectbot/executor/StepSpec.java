@@ -46,8 +46,9 @@ public record StepSpec(
         workingDir = workingDir == null ? DEFAULT_WORKING_DIR : workingDir;
         network = network == null ? Network.NONE : network;
         labels = labels == null ? Map.of() : Map.copyOf(labels);
-        if (!workingDir.startsWith("/")) {
-            throw new IllegalArgumentException("workingDir must be absolute: " + workingDir);
+        // It becomes a volume mount point, which cannot be the root.
+        if (!workingDir.startsWith("/") || workingDir.equals("/")) {
+            throw new IllegalArgumentException("workingDir must be an absolute path below /: " + workingDir);
         }
     }
 
