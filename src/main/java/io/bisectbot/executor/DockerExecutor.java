@@ -259,7 +259,7 @@ public final class DockerExecutor implements AutoCloseable {
                 throw new InfraException("attaching to the container timed out", null);
             }
             if (ending.isDone()) {
-                return outcomeOf(id, ending.join(), logs);
+                return outcomeOf(id, ending.join());
             }
             docker.startContainerCmd(id).exec();
             deadline = timers.schedule(() -> ending.complete(new Ending.Deadline()), timeout.toMillis(), TimeUnit.MILLISECONDS);
@@ -289,7 +289,7 @@ public final class DockerExecutor implements AutoCloseable {
             }
             // The attach stream ends when the container's output closes; wait briefly for the last bytes.
             awaitQuietly(output, LOG_DRAIN);
-            return outcomeOf(id, end, logs);
+            return outcomeOf(id, end);
         } catch (java.io.IOException e) {
             throw new InfraException("closing the attach stream failed: " + describe(e), e);
         } catch (InterruptedException e) {
@@ -304,7 +304,7 @@ public final class DockerExecutor implements AutoCloseable {
         }
     }
 
-    private StepOutcome outcomeOf(String id, Ending end, LogPipeline logs) {
+    private StepOutcome outcomeOf(String id, Ending end) {
         return switch (end) {
             case Ending.Deadline d -> new StepOutcome.TimedOut();
             case Ending.Cancel c -> new StepOutcome.Cancelled();
