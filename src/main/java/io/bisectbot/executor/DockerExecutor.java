@@ -1,0 +1,485 @@
+package io.bisectbot.executor;
+
+import java.io.InputStream;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.async.ResultCallback;
+import com.github.dockerjava.api.command.CreateContainerResponse;
+import com.github.dockerjava.api.command.InspectContainerResponse;
+import com.github.dockerjava.api.command.PullImageResultCallback;
+import com.github.dockerjava.api.exception.ConflictException;
+import com.github.dockerjava.api.exception.NotFoundException;
+import com.github.dockerjava.api.exception.NotModifiedException;
+import com.github.dockerjava.api.model.AuthConfig;
+import com.github.dockerjava.api.model.Capability;
+import com.github.dockerjava.api.model.Frame;
+import com.github.dockerjava.api.model.HostConfig;
+import com.github.dockerjava.api.model.LogConfig;
+import com.github.dockerjava.api.model.Volume;
+import com.github.dockerjava.api.model.WaitResponse;
+
+import io.micrometer.core.instrument.MeterRegistry;
+
+/**
+ * Runs one step in a throw-away, locked-down container and reports how it ended.
+ *
+ * <p>Container shape (checked against Docker Engine 20.10): read-only root filesystem; the work dir
+ * is an anonymous volume, because the engine only accepts an archive copy into a read-only-rootfs
+ * container when the destination is a volume, and a tmpfs is only mounted at start (files copied
+ * before start would be hidden). The volume takes the owner and mode of the image's own work dir,
+ * so images meant for steps give that dir to the step user (the runner image makes it 1777); on
+ * other images the step can read its inputs but can only write to /tmp and to directories its tar
+ * brings with a writable owner/mode. /tmp is a tmpfs. No capabilities, no-new-privileges, pids,
+ * memory (swap = memory) and CPU limits, non-root user, no host mounts, a tiny init as PID 1 to reap
+ * zombies and forward SIGTERM. The engine keeps no log file: output is read through an attach made
+ * before start, so nothing is lost and nothing is duplicated on the engine's disk.
+ */
+public final class DockerExecutor implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(DockerExecutor.class);
+    private static final Duration EXIT_AFTER_KILL = Duration.ofSeconds(10);
+    private static final Duration LOG_DRAIN = Duration.ofSeconds(5);
+
+    private final DockerClient docker;
+    private final ExecutorProperties properties;
+    private final Clock clock;
+    private final ExecutorMetrics metrics;
+    private final ScheduledExecutorService timers;
+    private final Map<String, String> digestsByImageId = new ConcurrentHashMap<>();
+    private final Set<CompletableFuture<Ending>> active = ConcurrentHashMap.newKeySet();
+
+    public DockerExecutor(DockerClient docker, ExecutorProperties properties, MeterRegistry registry, Clock clock) {
+        this.docker = docker;
+        this.properties = properties;
+        this.clock = clock;
+        this.metrics = new ExecutorMetrics(registry);
+        this.timers = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("step-deadlines").factory());
+    }
+
+    /** What ended the wait for a step, before it is turned into an outcome. */
+    private sealed interface Ending {
+        record Exit(long code) implements Ending {}
+        record Deadline() implements Ending {}
+        record Cancel() implements Ending {}
+        record WaitFailed(Throwable error) implements Ending {}
+    }
+
+    /** Thrown inside {@link #run} for failures that mean the step never got a fair run. */
+    private static final class InfraException extends RuntimeException {
+        InfraException(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    /**
+     * Runs the step to its end and returns its outcome. Blocks the calling thread; the container is
+     * removed on every path. Never throws for engine or step failures: those are outcomes.
+     */
+    public StepResult run(StepSpec spec, LogSink sink, CancellationSignal cancel) {
+        Instant startedAt = clock.instant();
+        metrics.stepStarted();
+        var limits = properties.effective(spec);
+        var logs = new LogPipeline(sink, properties.logCap().toBytes(), properties.secrets());
+        String name = containerName(spec);
+        String containerId = null;
+        String imageDigest = null;
+        StepOutcome outcome;
+        try {
+            if (cancel.isCancelled()) {
+                outcome = new StepOutcome.Cancelled();
+            } else {
+                containerId = create(spec, limits, name);
+                metrics.containerCreated();
+                copyInput(spec, containerId);
+                outcome = startAndAwait(containerId, limits.timeout(), logs, cancel);
+                imageDigest = imageDigest(containerId);
+            }
+        } catch (InfraException e) {
+            outcome = new StepOutcome.InfraError(e.getMessage());
+        } catch (RuntimeException e) {
+            outcome = new StepOutcome.InfraError("docker engine error: " + describe(e));
+        } finally {
+            if (containerId != null) {
+                remove(containerId);
+                metrics.containerRemoved();
+            }
+        }
+        if (outcome instanceof StepOutcome.InfraError(String message)) {
+            logs.accept(LogStream.SYSTEM, ("bisectbot: " + message + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+        LogSummary summary = logs.finish();
+        try {
+            sink.flush();
+        } catch (RuntimeException e) {
+            log.warn("Could not flush logs of job {} step {}", spec.jobId(), spec.step(), e);
+        }
+        Duration duration = Duration.between(startedAt, clock.instant());
+        metrics.stepFinished(outcome, duration);
+        return new StepResult(outcome, duration, imageDigest, name, summary);
+    }
+
+    private String create(StepSpec spec, ExecutorProperties.Effective limits, String name) {
+        Map<String, String> labels = new LinkedHashMap<>(spec.labels());
+        // Ours last, so a step cannot forge the labels the reaper relies on.
+        labels.put(Labels.MANAGED, "true");
+        labels.put(Labels.JOB_ID, Long.toString(spec.jobId()));
+        labels.put(Labels.WORKER_ID, spec.workerId());
+        labels.put(Labels.ATTEMPT, Integer.toString(spec.attempt()));
+        labels.put(Labels.STEP, spec.step());
+
+        HostConfig host = HostConfig.newHostConfig()
+                .withCapDrop(Capability.ALL)
+                .withSecurityOpts(List.of("no-new-privileges"))
+                .withPrivileged(false)
+                .withReadonlyRootfs(true)
+                .withTmpFs(Map.of("/tmp", "rw,nosuid,nodev,size=" + properties.tmpSize().toBytes()))
+                .withMemory(limits.memoryBytes())
+                .withMemorySwap(limits.memoryBytes()) // equal to memory: no swap, so the OOM killer acts at the limit
+                .withNanoCPUs((long) (limits.cpus() * 1_000_000_000L))
+                .withPidsLimit(limits.pids())
+                .withNetworkMode(spec.network().dockerMode)
+                .withInit(true)
+                .withLogConfig(new LogConfig(LogConfig.LoggingType.NONE));
+
+        List<String> env = new ArrayList<>();
+        spec.env().forEach((k, v) -> env.add(k + "=" + v));
+        try {
+            return createContainer(spec, name, labels, host, env, limits.user());
+        } catch (NotFoundException absent) {
+            pull(spec.image());
+            try {
+                return createContainer(spec, name, labels, host, env, limits.user());
+            } catch (RuntimeException e) {
+                throw new InfraException("create failed for image " + spec.image() + ": " + describe(e), e);
+            }
+        } catch (RuntimeException e) {
+            throw new InfraException("create failed for image " + spec.image() + ": " + describe(e), e);
+        }
+    }
+
+    private String createContainer(StepSpec spec, String name, Map<String, String> labels, HostConfig host,
+                                   List<String> env, String user) {
+        CreateContainerResponse created = docker.createContainerCmd(spec.image())
+                .withName(name)
+                .withCmd(spec.command().argv())
+                .withEnv(env)
+                .withWorkingDir(spec.workingDir())
+                .withUser(user)
+                .withLabels(labels)
+                .withVolumes(new Volume(spec.workingDir()))
+                .withAttachStdout(true)
+                .withAttachStderr(true)
+                .withTty(false)
+                .withHostConfig(host)
+                .exec();
+        return created.getId();
+    }
+
+    private void pull(String image) {
+        var ref = ImageRef.parse(image);
+        var cmd = docker.pullImageCmd(ref.repository()).withTag(ref.tag());
+        properties.registries().stream()
+                .filter(c -> ImageRef.sameRegistry(c.registry(), ref.registry()))
+                .findFirst()
+                .ifPresent(c -> cmd.withAuthConfig(new AuthConfig()
+                        .withRegistryAddress(c.registry()).withUsername(c.username()).withPassword(c.password())));
+        try {
+            boolean done = cmd.exec(new PullImageResultCallback())
+                    .awaitCompletion(properties.pullTimeout().toMillis(), TimeUnit.MILLISECONDS);
+            if (!done) {
+                throw new InfraException("image " + image + " not found: pull timed out after " + properties.pullTimeout(), null);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InfraException("image " + image + " not found: interrupted while pulling", e);
+        } catch (InfraException e) {
+            throw e;
+        } catch (RuntimeException e) {
+            throw new InfraException("image " + image + " not found: " + describe(e), e);
+        }
+    }
+
+    private void copyInput(StepSpec spec, String containerId) {
+        if (spec.input() == null) {
+            return;
+        }
+        try (InputStream tar = spec.input().open()) {
+            docker.copyArchiveToContainerCmd(containerId)
+                    .withRemotePath(spec.workingDir())
+                    .withTarInputStream(tar)
+                    .exec();
+        } catch (Exception e) {
+            throw new InfraException("copying input files failed: " + describe(e), e);
+        }
+    }
+
+    private StepOutcome startAndAwait(String id, Duration timeout, LogPipeline logs, CancellationSignal cancel) {
+        var output = new ResultCallback.Adapter<Frame>() {
+            @Override
+            public void onNext(Frame frame) {
+                var stream = switch (frame.getStreamType()) {
+                    case STDERR -> LogStream.STDERR;
+                    default -> LogStream.STDOUT;
+                };
+                try {
+                    logs.accept(stream, frame.getPayload());
+                } catch (RuntimeException e) {
+                    // A failing sink (e.g. database down) must not end the attach stream or the step.
+                    log.warn("Dropping output of container {}: {}", id, describe(e));
+                }
+            }
+        };
+        var ending = new CompletableFuture<Ending>();
+        active.add(ending);
+        ScheduledFuture<?> deadline = null;
+        ResultCallback.Adapter<WaitResponse> waiting = null;
+        try (var attached = docker.attachContainerCmd(id).withStdOut(true).withStdErr(true).withFollowStream(true).exec(output);
+             var onCancel = cancel.onCancel(() -> ending.complete(new Ending.Cancel()))) {
+            // Attach before start, so the first bytes of output are not lost.
+            if (!attached.awaitStarted(30, TimeUnit.SECONDS)) {
+                throw new InfraException("attaching to the container timed out", null);
+            }
+            if (ending.isDone()) {
+                return outcomeOf(id, ending.join());
+            }
+            docker.startContainerCmd(id).exec();
+            deadline = timers.schedule(() -> ending.complete(new Ending.Deadline()), timeout.toMillis(), TimeUnit.MILLISECONDS);
+            var exited = new CompletableFuture<Long>();
+            waiting = docker.waitContainerCmd(id).exec(new ResultCallback.Adapter<WaitResponse>() {
+                @Override
+                public void onNext(WaitResponse response) {
+                    exited.complete(response.getStatusCode().longValue());
+                }
+
+                @Override
+                public void onError(Throwable error) {
+                    exited.completeExceptionally(error);
+                }
+
+                @Override
+                public void onComplete() {
+                    exited.completeExceptionally(new IllegalStateException("wait ended without a status"));
+                }
+            });
+            exited.whenComplete((code, error) -> ending.complete(error == null ? new Ending.Exit(code) : new Ending.WaitFailed(error)));
+
+            Ending end = ending.join();
+            if (end instanceof Ending.Deadline || end instanceof Ending.Cancel) {
+                stop(id, end instanceof Ending.Cancel, exited);
+                awaitQuietly(exited, EXIT_AFTER_KILL);
+            }
+            // The attach stream ends when the container's output closes; wait briefly for the last bytes.
+            awaitQuietly(output, LOG_DRAIN);
+            return outcomeOf(id, end);
+        } catch (java.io.IOException e) {
+            throw new InfraException("closing the attach stream failed: " + describe(e), e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InfraException("interrupted while attaching", e);
+        } finally {
+            active.remove(ending);
+            if (deadline != null) {
+                deadline.cancel(false);
+            }
+            closeQuietly(waiting);
+        }
+    }
+
+    private StepOutcome outcomeOf(String id, Ending end) {
+        return switch (end) {
+            case Ending.Deadline d -> new StepOutcome.TimedOut();
+            case Ending.Cancel c -> new StepOutcome.Cancelled();
+            case Ending.WaitFailed(Throwable error) -> exitFromInspect(id)
+                    .orElseThrow(() -> new InfraException("waiting for the container failed: " + describe(error), error));
+            case Ending.Exit(long code) -> oomKilled(id) ? new StepOutcome.OomKilled() : new StepOutcome.Exited((int) code);
+        };
+    }
+
+    private boolean oomKilled(String id) {
+        InspectContainerResponse.ContainerState state = docker.inspectContainerCmd(id).exec().getState();
+        return Boolean.TRUE.equals(state.getOOMKilled());
+    }
+
+    /** When the wait stream broke but the engine still knows the container ended, trust its state. */
+    private java.util.Optional<StepOutcome> exitFromInspect(String id) {
+        try {
+            var state = docker.inspectContainerCmd(id).exec().getState();
+            if (Boolean.TRUE.equals(state.getRunning()) || state.getExitCodeLong() == null) {
+                return java.util.Optional.empty();
+            }
+            if (Boolean.TRUE.equals(state.getOOMKilled())) {
+                return java.util.Optional.of(new StepOutcome.OomKilled());
+            }
+            return java.util.Optional.of(new StepOutcome.Exited(state.getExitCodeLong().intValue()));
+        } catch (RuntimeException e) {
+            return java.util.Optional.empty();
+        }
+    }
+
+    /** Timeouts kill at once; a cancel first asks nicely (SIGTERM, forwarded by the init) for the grace period. */
+    private void stop(String id, boolean graceful, CompletableFuture<Long> exited) {
+        try {
+            if (graceful && !properties.cancelGrace().isZero()) {
+                docker.killContainerCmd(id).withSignal("TERM").exec();
+                try {
+                    exited.get(properties.cancelGrace().toMillis(), TimeUnit.MILLISECONDS);
+                    return;
+                } catch (TimeoutException stillRunning) {
+                    // Fall through to SIGKILL.
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                } catch (java.util.concurrent.ExecutionException waitBroke) {
+                    // Unknown state: make sure it dies.
+                }
+            }
+            docker.killContainerCmd(id).withSignal("KILL").exec();
+        } catch (NotFoundException | ConflictException | NotModifiedException alreadyGone) {
+            // Exited by itself in the meantime.
+        }
+    }
+
+    private static void awaitQuietly(CompletableFuture<?> future, Duration max) {
+        try {
+            future.get(max.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (Exception ignored) {
+            // Best effort: the outcome is already known.
+        }
+    }
+
+    private static void awaitQuietly(ResultCallback.Adapter<?> callback, Duration max) {
+        try {
+            callback.awaitCompletion(max.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (RuntimeException ignored) {
+            // The stream failed; what arrived is what we have.
+        }
+    }
+
+    private static void closeQuietly(ResultCallback.Adapter<?> callback) {
+        if (callback != null) {
+            try {
+                callback.close();
+            } catch (Exception ignored) {
+                // Only releases the connection.
+            }
+        }
+    }
+
+    private String imageDigest(String containerId) {
+        try {
+            String imageId = docker.inspectContainerCmd(containerId).exec().getImageId();
+            return digestsByImageId.computeIfAbsent(imageId, id -> {
+                List<String> repoDigests = docker.inspectImageCmd(id).exec().getRepoDigests();
+                return repoDigests == null || repoDigests.isEmpty() ? id : repoDigests.getFirst();
+            });
+        } catch (RuntimeException e) {
+            log.debug("Could not read the image digest of {}", containerId, e);
+            return null;
+        }
+    }
+
+    private void remove(String containerId) {
+        try {
+            // Volumes too: the work dir is an anonymous volume that would otherwise outlive the step.
+            docker.removeContainerCmd(containerId).withForce(true).withRemoveVolumes(true).exec();
+        } catch (NotFoundException gone) {
+            // Already removed (e.g. by the reaper).
+        } catch (RuntimeException e) {
+            // The reaper removes it later: its job will not be running any more.
+            log.warn("Could not remove container {}", containerId, e);
+        }
+    }
+
+    private static String containerName(StepSpec spec) {
+        String step = spec.step().replaceAll("[^a-zA-Z0-9_.-]", "-");
+        if (step.length() > 40) {
+            step = step.substring(0, 40);
+        }
+        return "bisectbot-j%d-a%d-%s-%06x".formatted(spec.jobId(), spec.attempt(), step,
+                ThreadLocalRandom.current().nextInt(1 << 24));
+    }
+
+    static String describe(Throwable e) {
+        String message = e.getMessage();
+        Throwable cause = e;
+        while ((message == null || message.isBlank()) && cause.getCause() != null) {
+            cause = cause.getCause();
+            message = cause.getMessage();
+        }
+        return (message == null ? e.getClass().getSimpleName() : message.strip());
+    }
+
+    /** Number of containers this executor has created and not yet removed. */
+    public int activeContainers() {
+        return metrics.containersRunning();
+    }
+
+    /** Cancels running steps (their containers get killed and removed), then stops the deadline timer. */
+    @Override
+    public void close() {
+        active.forEach(f -> f.complete(new Ending.Cancel()));
+        long until = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+        while (metrics.containersRunning() > 0 && System.nanoTime() < until) {
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        timers.shutdownNow();
+    }
+
+    /** Registry, repository and tag of an image reference, enough to pull it and pick credentials. */
+    record ImageRef(String registry, String repository, String tag) {
+        static ImageRef parse(String image) {
+            String name = image;
+            String tag = "latest";
+            int at = name.indexOf('@');
+            if (at >= 0) {
+                tag = name.substring(at + 1);
+                name = name.substring(0, at);
+            } else {
+                int colon = name.lastIndexOf(':');
+                if (colon > name.lastIndexOf('/')) {
+                    tag = name.substring(colon + 1);
+                    name = name.substring(0, colon);
+                }
+            }
+            int slash = name.indexOf('/');
+            String first = slash < 0 ? "" : name.substring(0, slash);
+            boolean hasRegistry = first.contains(".") || first.contains(":") || first.equals("localhost");
+            return new ImageRef(hasRegistry ? first : "docker.io", name, tag);
+        }
+
+        static boolean sameRegistry(String configured, String registry) {
+            String c = configured.replaceFirst("^https?://", "").replaceFirst("/.*$", "");
+            if (c.equals("index.docker.io") || c.equals("registry-1.docker.io")) {
+                c = "docker.io";
+            }
+            return c.equalsIgnoreCase(registry);
+        }
+    }
+}

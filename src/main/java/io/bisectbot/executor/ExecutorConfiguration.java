@@ -1,0 +1,51 @@
+package io.bisectbot.executor;
+
+import java.time.Clock;
+import java.time.Duration;
+
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.context.properties.EnableConfigurationProperties;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import org.springframework.jdbc.core.simple.JdbcClient;
+
+import com.github.dockerjava.api.DockerClient;
+
+import io.micrometer.core.instrument.MeterRegistry;
+
+/** Wires the executor: one Docker client for steps, a second with a short timeout for health pings. */
+@Configuration(proxyBeanMethods = false)
+@EnableConfigurationProperties(ExecutorProperties.class)
+class ExecutorConfiguration {
+
+    @Bean(destroyMethod = "close")
+    DockerClient bisectbotDockerClient(ExecutorProperties properties) {
+        return DockerClients.create(properties.dockerHost(), null);
+    }
+
+    @Bean(destroyMethod = "close")
+    DockerExecutor dockerExecutor(DockerClient bisectbotDockerClient, ExecutorProperties properties,
+                                  MeterRegistry registry, ObjectProvider<Clock> clock) {
+        return new DockerExecutor(bisectbotDockerClient, properties, registry, clock.getIfAvailable(Clock::systemUTC));
+    }
+
+    @Bean(destroyMethod = "close")
+    DockerHealth dockerHealth(ExecutorProperties properties, MeterRegistry registry, ObjectProvider<Clock> clock) {
+        // Its own client: a ping must fail fast even while step calls hold connections open.
+        DockerClient pingClient = DockerClients.create(properties.dockerHost(), Duration.ofSeconds(3));
+        return new DockerHealth(pingClient, clock.getIfAvailable(Clock::systemUTC), properties.healthCacheTtl(), registry);
+    }
+
+    @Bean(destroyMethod = "close")
+    StepLogRepository stepLogRepository(JdbcClient jdbc, ObjectProvider<Clock> clock) {
+        return new StepLogRepository(jdbc, clock.getIfAvailable(Clock::systemUTC));
+    }
+
+    @Bean
+    OrphanReaper orphanReaper(DockerClient bisectbotDockerClient, ObjectProvider<LiveJobs> liveJobs, JdbcClient jdbc,
+                              ExecutorProperties properties, MeterRegistry registry) {
+        // The queue may provide its own LiveJobs; otherwise read the queue tables directly.
+        return new OrphanReaper(bisectbotDockerClient, liveJobs.getIfAvailable(() -> new JdbcLiveJobs(jdbc)),
+                properties.reaperInterval(), registry);
+    }
+}

@@ -1,0 +1,9 @@
+package io.bisectbot.executor;
+
+/** Tells the reaper whether a container's job still legitimately runs; implemented by the job queue. */
+@FunctionalInterface
+public interface LiveJobs {
+
+    /** True when the job is RUNNING under this worker and attempt, and the worker is alive. */
+    boolean isRunning(long jobId, String workerId, int attempt);
+}

@@ -1,0 +1,112 @@
+package io.bisectbot.executor;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.context.SmartLifecycle;
+
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.exception.NotFoundException;
+import com.github.dockerjava.api.model.Container;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
+
+/**
+ * Removes step containers left behind by crashed workers, lost fences or failed removals: at start
+ * and then periodically, every container labelled {@code bisectbot.managed=true} whose job is not
+ * RUNNING for that worker and attempt is force-removed with its volumes.
+ */
+public final class OrphanReaper implements SmartLifecycle {
+
+    private static final Logger log = LoggerFactory.getLogger(OrphanReaper.class);
+
+    private final DockerClient docker;
+    private final LiveJobs liveJobs;
+    private final Duration interval;
+    private final Counter reaped;
+    private volatile ScheduledExecutorService scheduler;
+
+    public OrphanReaper(DockerClient docker, LiveJobs liveJobs, Duration interval, MeterRegistry registry) {
+        this.docker = docker;
+        this.liveJobs = liveJobs;
+        this.interval = interval;
+        this.reaped = Counter.builder("bisectbot.orphans.reaped")
+                .description("Step containers removed because their job no longer runs")
+                .register(registry);
+    }
+
+    /** One pass; returns how many containers were removed. Never removes on doubt (e.g. database down). */
+    public int reapOnce() {
+        List<Container> containers = docker.listContainersCmd()
+                .withShowAll(true)
+                .withLabelFilter(Map.of(Labels.MANAGED, "true"))
+                .exec();
+        int removed = 0;
+        for (Container c : containers) {
+            try {
+                if (isOrphan(c.getLabels())) {
+                    docker.removeContainerCmd(c.getId()).withForce(true).withRemoveVolumes(true).exec();
+                    reaped.increment();
+                    removed++;
+                    log.info("Removed orphaned step container {} (labels {})", c.getId(), c.getLabels());
+                }
+            } catch (NotFoundException gone) {
+                // Removed by its executor meanwhile.
+            } catch (RuntimeException e) {
+                log.warn("Could not judge or remove container {}", c.getId(), e);
+            }
+        }
+        return removed;
+    }
+
+    private boolean isOrphan(Map<String, String> labels) {
+        long jobId;
+        int attempt;
+        String worker = labels.get(Labels.WORKER_ID);
+        try {
+            jobId = Long.parseLong(labels.get(Labels.JOB_ID));
+            attempt = Integer.parseInt(labels.get(Labels.ATTEMPT));
+        } catch (RuntimeException malformed) {
+            // Managed but unattributable: no job can ever claim it.
+            return true;
+        }
+        return worker == null || !liveJobs.isRunning(jobId, worker, attempt);
+    }
+
+    @Override
+    public void start() {
+        var s = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("orphan-reaper").factory());
+        s.scheduleWithFixedDelay(this::reapQuietly, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
+        scheduler = s;
+    }
+
+    private void reapQuietly() {
+        try {
+            reapOnce();
+        } catch (RuntimeException e) {
+            // Engine down: the next pass tries again.
+            log.warn("Orphan reaping failed: {}", DockerExecutor.describe(e));
+        }
+    }
+
+    @Override
+    public void stop() {
+        var s = scheduler;
+        scheduler = null;
+        if (s != null) {
+            s.shutdownNow();
+        }
+    }
+
+    @Override
+    public boolean isRunning() {
+        return scheduler != null;
+    }
+}

@@ -1,0 +1,197 @@
+package io.bisectbot.executor;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * What to run for one step of a job. Null limits mean "the configured default"; every limit is
+ * capped by the configured maximum, so a repository cannot ask for more than the operator allows.
+ *
+ * @param input     a tar stream copied into {@code workingDir} before start, or null; streamed through
+ *                  the engine API so the engine never needs a host path of ours
+ * @param user      "uid:gid" to run as; null means the configured non-root default
+ * @param timeout   counted from container start (image pulls have their own limit)
+ */
+public record StepSpec(
+        long jobId,
+        String workerId,
+        int attempt,
+        String step,
+        String image,
+        Command command,
+        Map<String, String> env,
+        String workingDir,
+        TarSupplier input,
+        Duration timeout,
+        Long memoryBytes,
+        Double cpus,
+        Long pidsLimit,
+        Network network,
+        String user,
+        Map<String, String> labels) {
+
+    public static final String DEFAULT_WORKING_DIR = "/work";
+
+    public StepSpec {
+        Objects.requireNonNull(workerId, "workerId");
+        Objects.requireNonNull(step, "step");
+        Objects.requireNonNull(image, "image");
+        Objects.requireNonNull(command, "command");
+        env = env == null ? Map.of() : Map.copyOf(env);
+        workingDir = workingDir == null ? DEFAULT_WORKING_DIR : workingDir;
+        network = network == null ? Network.NONE : network;
+        labels = labels == null ? Map.of() : Map.copyOf(labels);
+        // It becomes a volume mount point, which cannot be the root.
+        if (!workingDir.startsWith("/") || workingDir.equals("/")) {
+            throw new IllegalArgumentException("workingDir must be an absolute path below /: " + workingDir);
+        }
+    }
+
+    public static Builder builder(long jobId, String workerId, int attempt, String step, String image) {
+        return new Builder(jobId, workerId, attempt, step, image);
+    }
+
+    /** The step's command: an argv list run as is, or a shell string run by {@code sh -c}. */
+    public sealed interface Command {
+        List<String> argv();
+
+        record Argv(List<String> args) implements Command {
+            public Argv {
+                if (args == null || args.isEmpty()) {
+                    throw new IllegalArgumentException("empty command");
+                }
+                args = List.copyOf(args);
+            }
+
+            @Override
+            public List<String> argv() {
+                return args;
+            }
+        }
+
+        record Shell(String script) implements Command {
+            public Shell {
+                Objects.requireNonNull(script, "script");
+            }
+
+            @Override
+            public List<String> argv() {
+                return List.of("sh", "-c", script);
+            }
+        }
+    }
+
+    /** Network access of the step: none unless a step explicitly needs the default bridge. */
+    public enum Network {
+        NONE("none"), BRIDGE("bridge");
+
+        final String dockerMode;
+
+        Network(String dockerMode) {
+            this.dockerMode = dockerMode;
+        }
+    }
+
+    /** Opens a fresh tar stream each call; the executor closes it. */
+    @FunctionalInterface
+    public interface TarSupplier {
+        InputStream open() throws IOException;
+    }
+
+    public static final class Builder {
+        private final long jobId;
+        private final String workerId;
+        private final int attempt;
+        private final String step;
+        private final String image;
+        private Command command;
+        private final Map<String, String> env = new LinkedHashMap<>();
+        private String workingDir;
+        private TarSupplier input;
+        private Duration timeout;
+        private Long memoryBytes;
+        private Double cpus;
+        private Long pidsLimit;
+        private Network network;
+        private String user;
+        private final Map<String, String> labels = new LinkedHashMap<>();
+
+        private Builder(long jobId, String workerId, int attempt, String step, String image) {
+            this.jobId = jobId;
+            this.workerId = workerId;
+            this.attempt = attempt;
+            this.step = step;
+            this.image = image;
+        }
+
+        public Builder shell(String script) {
+            this.command = new Command.Shell(script);
+            return this;
+        }
+
+        public Builder argv(String... args) {
+            this.command = new Command.Argv(List.of(args));
+            return this;
+        }
+
+        public Builder env(String name, String value) {
+            env.put(name, value);
+            return this;
+        }
+
+        public Builder workingDir(String dir) {
+            this.workingDir = dir;
+            return this;
+        }
+
+        public Builder input(TarSupplier tar) {
+            this.input = tar;
+            return this;
+        }
+
+        public Builder timeout(Duration timeout) {
+            this.timeout = timeout;
+            return this;
+        }
+
+        public Builder memoryBytes(long bytes) {
+            this.memoryBytes = bytes;
+            return this;
+        }
+
+        public Builder cpus(double cpus) {
+            this.cpus = cpus;
+            return this;
+        }
+
+        public Builder pidsLimit(long pids) {
+            this.pidsLimit = pids;
+            return this;
+        }
+
+        public Builder network(Network network) {
+            this.network = network;
+            return this;
+        }
+
+        public Builder user(String user) {
+            this.user = user;
+            return this;
+        }
+
+        public Builder label(String name, String value) {
+            labels.put(name, value);
+            return this;
+        }
+
+        public StepSpec build() {
+            return new StepSpec(jobId, workerId, attempt, step, image, command, env, workingDir, input,
+                    timeout, memoryBytes, cpus, pidsLimit, network, user, labels);
+        }
+    }
+}

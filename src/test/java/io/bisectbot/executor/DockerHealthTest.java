@@ -1,0 +1,83 @@
+package io.bisectbot.executor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import org.junit.jupiter.api.Test;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+
+class DockerHealthTest {
+
+    /** A clock the test moves by hand. */
+    private static final class ManualClock extends Clock {
+        private Instant now = Instant.parse("2026-01-01T00:00:00Z");
+
+        void advance(Duration d) {
+            now = now.plus(d);
+        }
+
+        @Override
+        public Instant instant() {
+            return now;
+        }
+
+        @Override
+        public java.time.ZoneId getZone() {
+            return ZoneOffset.UTC;
+        }
+
+        @Override
+        public Clock withZone(java.time.ZoneId zone) {
+            return this;
+        }
+    }
+
+    @Test
+    void the_real_engine_is_reported_available() {
+        var health = new DockerHealth(DockerClients.create(null, Duration.ofSeconds(3)), Clock.systemUTC(),
+                Duration.ofSeconds(5), new SimpleMeterRegistry());
+
+        assertThat(health.isAvailable()).isTrue();
+        assertThat(health.lastError()).isEmpty();
+    }
+
+    @Test
+    void an_unreachable_engine_is_reported_unavailable_with_the_reason() {
+        var registry = new SimpleMeterRegistry();
+        var health = new DockerHealth(DockerClients.create("unix:///nonexistent/docker.sock", Duration.ofSeconds(1)),
+                Clock.systemUTC(), Duration.ofSeconds(5), registry);
+
+        assertThat(health.isAvailable()).isFalse();
+        assertThat(health.lastError()).isPresent();
+        assertThat(registry.get("bisectbot.docker.available").gauge().value()).isZero();
+    }
+
+    @Test
+    void the_answer_is_cached_and_recovers_by_itself_when_the_engine_returns() {
+        var clock = new ManualClock();
+        var up = new AtomicBoolean(false);
+        var pings = new AtomicInteger();
+        var health = new DockerHealth(() -> {
+            pings.incrementAndGet();
+            if (!up.get()) {
+                throw new java.io.IOException("connection refused");
+            }
+        }, clock, Duration.ofSeconds(5), new SimpleMeterRegistry());
+
+        assertThat(health.isAvailable()).isFalse();
+        up.set(true);
+        assertThat(health.isAvailable()).as("still cached").isFalse();
+        assertThat(pings).hasValue(1);
+
+        clock.advance(Duration.ofSeconds(5));
+        assertThat(health.isAvailable()).isTrue();
+        assertThat(pings).hasValue(2);
+    }
+}

@@ -1,0 +1,75 @@
+package io.bisectbot.executor;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
+import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
+
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.model.Container;
+
+/** Shared bits of the tests that talk to the real engine (they fail, not skip, without one). */
+final class DockerTestSupport {
+
+    static final String RUNNER_IMAGE = System.getenv().getOrDefault("LOCALCI_RUNNER_IMAGE", "debian:bookworm");
+    static final DockerClient DOCKER = DockerClients.create(null, null);
+
+    private DockerTestSupport() {}
+
+    static List<Container> managedContainers() {
+        return DOCKER.listContainersCmd().withShowAll(true).withLabelFilter(Map.of(Labels.MANAGED, "true")).exec();
+    }
+
+    static void assertNoManagedContainersLeft() {
+        assertThat(managedContainers()).as("containers labelled bisectbot.managed=true").isEmpty();
+    }
+
+    /** A tar of UTF-8 text files, owned by the default step user. */
+    static byte[] tar(Map<String, String> files) throws IOException {
+        var bytes = new ByteArrayOutputStream();
+        try (var tar = new TarArchiveOutputStream(bytes)) {
+            for (var file : files.entrySet()) {
+                byte[] content = file.getValue().getBytes(StandardCharsets.UTF_8);
+                var entry = new TarArchiveEntry(file.getKey());
+                entry.setSize(content.length);
+                entry.setIds(65534, 65534);
+                entry.setMode(0644);
+                tar.putArchiveEntry(entry);
+                tar.write(content);
+                tar.closeArchiveEntry();
+            }
+        }
+        return bytes.toByteArray();
+    }
+
+    /** Keeps everything in memory and remembers when each piece arrived. */
+    static final class RecordingSink implements LogSink {
+        record Entry(LogStream stream, String text, long atNanos) {}
+
+        private final List<Entry> entries = new ArrayList<>();
+
+        @Override
+        public synchronized void append(LogStream stream, String text) {
+            entries.add(new Entry(stream, text, System.nanoTime()));
+        }
+
+        synchronized String text() {
+            var sb = new StringBuilder();
+            entries.forEach(e -> sb.append(e.text()));
+            return sb.toString();
+        }
+
+        synchronized String text(LogStream stream) {
+            var sb = new StringBuilder();
+            entries.stream().filter(e -> e.stream() == stream).forEach(e -> sb.append(e.text()));
+            return sb.toString();
+        }
+    }
+}

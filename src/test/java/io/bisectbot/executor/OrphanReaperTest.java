@@ -1,0 +1,92 @@
+package io.bisectbot.executor;
+
+import static io.bisectbot.executor.DockerTestSupport.DOCKER;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import com.github.dockerjava.api.exception.NotFoundException;
+import com.github.dockerjava.api.model.Container;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+
+class OrphanReaperTest {
+
+    private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    private final List<String> created = new ArrayList<>();
+
+    private String labelledContainer(long jobId, String worker, int attempt) {
+        String id = DOCKER.createContainerCmd(DockerTestSupport.RUNNER_IMAGE)
+                .withCmd("sleep", "60")
+                .withLabels(Map.of(Labels.MANAGED, "true", Labels.JOB_ID, Long.toString(jobId),
+                        Labels.WORKER_ID, worker, Labels.ATTEMPT, Integer.toString(attempt), Labels.STEP, "test"))
+                .exec().getId();
+        created.add(id);
+        return id;
+    }
+
+    private static List<String> managedIds() {
+        return DockerTestSupport.managedContainers().stream().map(Container::getId).toList();
+    }
+
+    @AfterEach
+    void cleanUp() {
+        for (String id : created) {
+            try {
+                DOCKER.removeContainerCmd(id).withForce(true).withRemoveVolumes(true).exec();
+            } catch (NotFoundException alreadyGone) {
+                // Reaped, as intended.
+            }
+        }
+        DockerTestSupport.assertNoManagedContainersLeft();
+    }
+
+    @Test
+    void a_container_whose_job_is_not_running_is_removed_and_a_live_one_is_kept() {
+        String orphan = labelledContainer(41, "w-crashed", 1);
+        DOCKER.startContainerCmd(orphan).exec();
+        String stale = labelledContainer(43, "w-live", 1);
+        String live = labelledContainer(43, "w-live", 2);
+        var reaper = new OrphanReaper(DOCKER, (job, worker, attempt) -> job == 43 && worker.equals("w-live") && attempt == 2,
+                Duration.ofMinutes(1), registry);
+
+        int removed = reaper.reapOnce();
+
+        assertThat(removed).isEqualTo(2);
+        assertThat(managedIds()).contains(live).doesNotContain(orphan, stale);
+        assertThat(registry.get("bisectbot.orphans.reaped").counter().count()).isEqualTo(2);
+    }
+
+    @Test
+    void when_the_job_state_cannot_be_read_nothing_is_removed() {
+        String container = labelledContainer(44, "w-1", 1);
+        var reaper = new OrphanReaper(DOCKER, (job, worker, attempt) -> {
+            throw new IllegalStateException("database down");
+        }, Duration.ofMinutes(1), registry);
+
+        assertThat(reaper.reapOnce()).isZero();
+        assertThat(managedIds()).contains(container);
+    }
+
+    @Test
+    void once_started_the_reaper_runs_at_once_and_periodically() {
+        var reaper = new OrphanReaper(DOCKER, (job, worker, attempt) -> false, Duration.ofMillis(200), registry);
+        reaper.start();
+        try {
+            String first = labelledContainer(45, "w-1", 1);
+            await().atMost(Duration.ofSeconds(10)).until(() -> !managedIds().contains(first));
+            String second = labelledContainer(46, "w-1", 1);
+            await().atMost(Duration.ofSeconds(10)).until(() -> !managedIds().contains(second));
+        } finally {
+            reaper.stop();
+        }
+        assertThat(reaper.isRunning()).isFalse();
+    }
+}
