@@ -1,5 +1,6 @@
 package io.bisectbot.web;
 
+import io.bisectbot.executor.DockerHealth;
 import io.bisectbot.queue.JobQueue;
 import io.bisectbot.queue.QueueNode;
 import io.bisectbot.queue.QueueStats;
@@ -18,18 +19,13 @@ class OpsController {
     private final JdbcClient jdbc;
     private final JobQueue queue;
     private final QueueNode node;
-    private final ObjectProvider<DockerCheck> docker;
+    private final ObjectProvider<DockerHealth> docker;
 
-    OpsController(DataSource dataSource, JobQueue queue, QueueNode node, ObjectProvider<DockerCheck> docker) {
+    OpsController(DataSource dataSource, JobQueue queue, QueueNode node, ObjectProvider<DockerHealth> docker) {
         this.jdbc = JdbcClient.create(dataSource);
         this.queue = queue;
         this.node = node;
         this.docker = docker;
-    }
-
-    /** Tells /health whether the container engine answers; absent when the executor is not part of this build. */
-    public interface DockerCheck {
-        boolean available();
     }
 
     record Health(String status, String database, Boolean dockerAvailable, int runningJobs, String workerId) {
@@ -38,8 +34,8 @@ class OpsController {
     @GetMapping("/health")
     ResponseEntity<Health> health() {
         var databaseUp = databaseAnswers();
-        var dockerCheck = docker.getIfAvailable();
-        Boolean dockerUp = dockerCheck == null ? null : dockerCheck.available();
+        var dockerHealth = docker.getIfAvailable();
+        Boolean dockerUp = dockerHealth == null ? null : dockerHealth.isAvailable();
         var status = !databaseUp ? "down" : Boolean.FALSE.equals(dockerUp) ? "degraded" : "ok";
         var body = new Health(status, databaseUp ? "up" : "unreachable", dockerUp, node.runningJobs(), node.workerId());
         // Degraded still serves webhooks and the API; only a lost database takes the instance out of rotation.
