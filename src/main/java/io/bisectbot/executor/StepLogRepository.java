@@ -70,6 +70,24 @@ public final class StepLogRepository implements AutoCloseable {
                 .list();
     }
 
+    /** A step that has stored output: its name, chunk count, next seq to read and when it began. */
+    public record StepLogInfo(String step, int chunks, int nextSeq, Instant startedAt) {}
+
+    /** The steps of a job that have output, in the order they started. */
+    public List<StepLogInfo> steps(long jobId) {
+        return jdbc.sql("""
+                        SELECT step, count(*) AS chunks, max(seq) + 1 AS next_seq, min(at) AS started_at
+                          FROM step_logs
+                         WHERE job_id = :jobId
+                         GROUP BY step
+                         ORDER BY min(at), step
+                        """)
+                .param("jobId", jobId)
+                .query((rs, row) -> new StepLogInfo(rs.getString("step"), rs.getInt("chunks"), rs.getInt("next_seq"),
+                        rs.getTimestamp("started_at").toInstant()))
+                .list();
+    }
+
     /** The whole stored output of a step as one string (for small logs and tests). */
     public String readAll(long jobId, String step) {
         return String.join("", jdbc.sql("SELECT content FROM step_logs WHERE job_id = :jobId AND step = :step ORDER BY seq")
