@@ -139,12 +139,29 @@ final class BisectJob {
         ends.add(bad);
         ends.addAll(goods);
         Map<String, Verdict> got = testAll(ends, Purpose.VERIFY);
+        List<String> again = new ArrayList<>();
+        for (String end : ends) {
+            Verdict expected = end.equals(bad) ? Verdict.BAD : Verdict.GOOD;
+            if (got.get(end) != expected && couldBeChance(got.get(end))) again.add(end);
+        }
+        // More runs under the same rule: with any-fail one failure among all of them still means bad.
+        if (!again.isEmpty()) got.putAll(testAll(again, Purpose.VERIFY));
         List<EndCheck> problems = new ArrayList<>();
         if (got.get(bad) != Verdict.BAD) problems.add(new EndCheck(bad, Verdict.BAD, got.get(bad)));
         for (String g : goods) {
             if (got.get(g) != Verdict.GOOD) problems.add(new EndCheck(g, Verdict.GOOD, got.get(g)));
         }
         return problems.isEmpty() ? null : new BisectOutcome.EndsNotAsExpected(problems, advice(problems));
+    }
+
+    /** Whether a flaky test could produce this verdict by chance under the repeat rule. */
+    private boolean couldBeChance(Verdict wrong) {
+        if (options.repeat() < 2 || !options.confirmBoundary()) return false;
+        return switch (options.rule()) {
+            case ALL_FAIL -> wrong == Verdict.BAD;
+            case ANY_FAIL -> wrong == Verdict.GOOD;
+            case MAJORITY -> wrong != Verdict.SKIP;
+        };
     }
 
     private String advice(List<EndCheck> problems) {
