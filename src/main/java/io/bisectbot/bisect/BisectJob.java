@@ -443,8 +443,11 @@ final class BisectJob {
         if (t.handle != null) t.handle.cancel();
     }
 
+    private final Map<String, CommitInfo> outside = new HashMap<>();
+
     private CommitInfo info(String sha) {
         int i = graph == null ? -1 : graph.indexOf(sha);
-        return i >= 0 ? graph.commit(i) : new CommitInfo(sha, List.of(), "", "", null);
+        if (i >= 0) return graph.commit(i);
+        return outside.computeIfAbsent(sha, s -> source.describe(s).orElse(new CommitInfo(s, List.of(), "", "", null)));
     }
 }

@@ -65,8 +65,14 @@ public final class GitRepository implements RevisionSource {
                 Files.createDirectories(cacheDir);
                 Path tmp = Files.createTempDirectory(cacheDir, ".clone-");
                 Files.delete(tmp);
-                repo.git(cacheDir, "clone", "--mirror", "--quiet", "--", cleanUrl, tmp.toString());
-                Files.move(tmp, dir);
+                try {
+                    repo.git(cacheDir, "clone", "--mirror", "--quiet", "--", cleanUrl, tmp.toString());
+                    // Cloned under a temporary name so that a crash never leaves a half mirror in place.
+                    Files.move(tmp, dir);
+                } catch (RuntimeException e) {
+                    deleteTree(tmp);
+                    throw e;
+                }
             }
         } catch (IOException e) {
             throw new UncheckedIOException(e);
@@ -114,6 +120,16 @@ public final class GitRepository implements RevisionSource {
         args.addAll(goods);
         Output out = run(null, false, args.toArray(String[]::new));
         return out.text.lines().map(String::trim).filter(l -> !l.isEmpty()).toList();
+    }
+
+    @Override
+    public Optional<CommitInfo> describe(String sha) {
+        Output out = run(null, false, "log", "-1", "--format=%H %P%x1f%an <%ae>%x1f%ct%x1f%s", sha, "--");
+        if (out.exit != 0 || out.text.isBlank()) return Optional.empty();
+        String[] f = out.text.strip().split(FIELD, -1);
+        String[] ids = f[0].trim().split(" ");
+        return Optional.of(new CommitInfo(ids[0], Arrays.asList(ids).subList(1, ids.length), f[3], f[1],
+                Instant.ofEpochSecond(Long.parseLong(f[2]))));
     }
 
     @Override
@@ -201,6 +217,13 @@ public final class GitRepository implements RevisionSource {
     private String redact(String message) {
         if (token == null || token.isEmpty()) return message;
         return message.replace(token, "***");
+    }
+
+    private static void deleteTree(Path root) throws IOException {
+        if (!Files.exists(root)) return;
+        try (var paths = Files.walk(root)) {
+            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) Files.deleteIfExists(p);
+        }
     }
 
     private static byte[] readAll(InputStream in) {

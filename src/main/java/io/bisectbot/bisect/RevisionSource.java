@@ -18,6 +18,11 @@ public interface RevisionSource {
     /** {@code merge-base --all bad good...} in git's order. */
     List<String> mergeBases(String bad, List<String> goods);
 
+    /** Report data of a commit outside the range (a good end, a merge base); empty when unknown. */
+    default Optional<CommitInfo> describe(String sha) {
+        return Optional.empty();
+    }
+
     /** Whether {@code ancestor} is reachable from {@code descendant} (a commit is its own ancestor). */
     boolean isAncestor(String ancestor, String descendant);
 }

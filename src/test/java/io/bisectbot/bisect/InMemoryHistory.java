@@ -22,11 +22,12 @@ final class InMemoryHistory implements RevisionSource {
     }
 
     static String sha(int i) {
-        return String.format("%040x", 0xc0ffee000L + i);
+        return String.format("%08x%032x", i, 0xc0ffeeL);
     }
 
     static int index(String sha) {
-        return (int) (Long.parseLong(sha, 16) - 0xc0ffee000L);
+        if (sha.length() != 40) throw new NumberFormatException(sha);
+        return Integer.parseInt(sha.substring(0, 8), 16);
     }
 
     String tip() {
