@@ -41,7 +41,7 @@ public final class GitRepository implements RevisionSource {
         this.token = token;
     }
 
-    /** An existing local repository. */
+    /** An existing local repository: a bare repository or the top of a work tree. */
     public static GitRepository open(Path dir) {
         return new GitRepository(dir, null);
     }
@@ -195,7 +195,9 @@ public final class GitRepository implements RevisionSource {
         List<String> cmd = new ArrayList<>();
         cmd.add("git");
         if (workDir == null) {
-            cmd.add("--git-dir=" + dir);
+            // -C works for a bare mirror and for a work tree alike.
+            cmd.add("-C");
+            cmd.add(dir.toString());
         }
         cmd.addAll(List.of(args));
         ProcessBuilder pb = new ProcessBuilder(cmd);
@@ -205,6 +207,9 @@ public final class GitRepository implements RevisionSource {
         env.put("LC_ALL", "C");
         env.remove("GIT_DIR");
         env.remove("GIT_WORK_TREE");
+        // Never fall back to a repository that merely encloses the directory.
+        Path parent = dir.toAbsolutePath().getParent();
+        if (parent != null) env.put("GIT_CEILING_DIRECTORIES", parent.toString());
         if (token != null && !token.isEmpty()) {
             String basic = Base64.getEncoder().encodeToString(("x-access-token:" + token).getBytes(StandardCharsets.UTF_8));
             env.put("GIT_CONFIG_COUNT", "1");

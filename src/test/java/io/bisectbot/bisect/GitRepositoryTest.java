@@ -138,7 +138,7 @@ class GitRepositoryTest {
     @Test
     void reads_the_range_with_parents_and_report_data() throws IOException {
         GeneratedHistory h = GeneratedHistory.create(tmp.resolve("src"), 4, Shape.MERGES, 30, 1, 0);
-        GitRepository repo = GitRepository.open(h.dir.resolve(".git"));
+        GitRepository repo = GitRepository.open(h.dir); // a work tree, not its .git
         List<CommitInfo> range = repo.revList(h.badSha(), h.goodShas(), false);
         assertThat(range.get(0).sha()).isEqualTo(h.badSha());
         CommitInfo tip = range.get(0);
