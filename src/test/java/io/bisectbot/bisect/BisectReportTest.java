@@ -56,4 +56,15 @@ class BisectReportTest {
         assertThat(md).contains("There are only 'skip'ped commits left to test. The first bad commit could be any of:")
                 .contains("/commit/" + InMemoryHistory.sha(9)).contains("/commit/" + InMemoryHistory.sha(10));
     }
+
+    @Test
+    void explains_how_to_fix_the_test_when_the_ends_do_not_behave_as_stated() {
+        InMemoryHistory h = InMemoryHistory.linear(10);
+        BisectResult r = new BisectEngine(h, InProcessRunner.exitCodes(sha -> 0), StepStore.none())
+                .run(h.tip(), List.of(InMemoryHistory.sha(0)), BisectOptions.defaults());
+        String md = BisectReport.markdown(r, "https://github.com/acme/widgets", "make test");
+        assertThat(md).contains("## The given ends do not behave as stated")
+                .contains("should be bad but the test says good")
+                .contains("The command must exit 0 on the good revision");
+    }
 }
