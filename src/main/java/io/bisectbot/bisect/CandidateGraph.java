@@ -6,6 +6,7 @@ import java.util.BitSet;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.PriorityQueue;
 
 /**
  * The commits reachable from the original bad and from no original good, read once per job.
@@ -18,6 +19,7 @@ final class CandidateGraph {
     private final Map<String, Integer> index = new HashMap<>();
     /** Parents inside the graph, in commit order; only the first parent in first-parent mode. */
     private final int[][] parents;
+    private final long[] dates;
 
     CandidateGraph(List<CommitInfo> revListOrder, boolean firstParent) {
         this.commits = List.copyOf(revListOrder);
@@ -25,6 +27,7 @@ final class CandidateGraph {
             index.put(commits.get(i).sha(), i);
         }
         parents = new int[commits.size()][];
+        dates = new long[commits.size()];
         for (int i = 0; i < commits.size(); i++) {
             List<String> ps = commits.get(i).parents();
             if (firstParent && ps.size() > 1) {
@@ -36,6 +39,7 @@ final class CandidateGraph {
                 if (j != null) in.add(j);
             }
             parents[i] = in.stream().mapToInt(Integer::intValue).toArray();
+            dates[i] = commits.get(i).date() == null ? 0 : commits.get(i).date().getEpochSecond();
         }
     }
 
@@ -64,6 +68,34 @@ final class CandidateGraph {
         BitSet b = new BitSet(size());
         b.set(0, size());
         return b;
+    }
+
+    /**
+     * The candidates in the order {@code git rev-list bad ^good...} would list them: git pops the
+     * newest commit from a date-ordered list where equal dates keep insertion order, and inserts a
+     * commit's parents when it pops it. Non-candidates in git's list never change the relative order
+     * of candidates, so walking candidates alone gives the same order, also for equal or skewed dates.
+     */
+    List<Integer> revListOrder(int bad, BitSet candidates) {
+        record Entry(int commit, long date, long seq) {}
+        PriorityQueue<Entry> queue = new PriorityQueue<>((a, b) -> a.date != b.date
+                ? Long.compare(b.date, a.date) : Long.compare(a.seq, b.seq));
+        BitSet seen = new BitSet(size());
+        List<Integer> out = new ArrayList<>(candidates.cardinality());
+        long seq = 0;
+        queue.add(new Entry(bad, dates[bad], seq++));
+        seen.set(bad);
+        while (!queue.isEmpty()) {
+            int c = queue.poll().commit();
+            out.add(c);
+            for (int p : parents[c]) {
+                if (candidates.get(p) && !seen.get(p)) {
+                    seen.set(p);
+                    queue.add(new Entry(p, dates[p], seq++));
+                }
+            }
+        }
+        return out;
     }
 
     /** Commits of {@code within} reachable from {@code start}, itself included. */

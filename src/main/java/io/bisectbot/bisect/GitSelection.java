@@ -34,7 +34,7 @@ final class GitSelection {
     }
 
     Next next(SearchState state, Set<Integer> skipped) {
-        List<Integer> list = oldestFirst(state.candidates);
+        List<Integer> list = oldestFirst(state);
         boolean all = !skipped.isEmpty();
         int[] weight = new int[graph.size()];
         Integer shortcut = weigh(list, state.candidates, weight, !all);
@@ -66,16 +66,14 @@ final class GitSelection {
     /** Weight of every candidate (for multisection); index by graph position. */
     int[] weights(SearchState state) {
         int[] weight = new int[graph.size()];
-        weigh(oldestFirst(state.candidates), state.candidates, weight, false);
+        weigh(oldestFirst(state), state.candidates, weight, false);
         return weight;
     }
 
     /** Git walks the rev-list output reversed, so ties go to the older commit. */
-    private List<Integer> oldestFirst(BitSet candidates) {
-        List<Integer> list = new ArrayList<>(candidates.cardinality());
-        for (int i = candidates.previousSetBit(graph.size() - 1); i >= 0; i = candidates.previousSetBit(i - 1)) {
-            list.add(i);
-        }
+    private List<Integer> oldestFirst(SearchState state) {
+        List<Integer> list = graph.revListOrder(state.bad, state.candidates);
+        java.util.Collections.reverse(list);
         return list;
     }
 

@@ -27,6 +27,9 @@ final class GeneratedHistory {
 
     enum State { GOOD, BAD, SKIP }
 
+    /** Commit dates: strictly increasing, tied in batches (scripted imports), or skewed clocks. */
+    enum Dates { STRICT, TIED, SKEWED }
+
     static final String SCRIPT = """
             #!/bin/sh
             if [ -n "$BISECT_COUNTER" ]; then echo run >> "$BISECT_COUNTER"; fi
@@ -74,6 +77,11 @@ final class GeneratedHistory {
     }
 
     static GeneratedHistory create(Path dir, long seed, Shape shape, int n, int maxGoods, double skipRate) throws IOException {
+        return create(dir, seed, shape, n, maxGoods, skipRate, Dates.STRICT);
+    }
+
+    static GeneratedHistory create(Path dir, long seed, Shape shape, int n, int maxGoods, double skipRate, Dates dates)
+            throws IOException {
         Random rnd = new Random(seed);
         List<int[]> parents = new ArrayList<>();
         List<Integer> tips = new ArrayList<>();
@@ -135,7 +143,15 @@ final class GeneratedHistory {
         for (int i = 0; i < total; i++) {
             if (i != bad && !goods.contains(i) && rnd.nextDouble() < skipRate) states[i] = State.SKIP;
         }
-        String[] shas = write(dir, parents, states, bad);
+        long[] times = new long[total];
+        for (int i = 0; i < total; i++) {
+            times[i] = switch (dates) {
+                case STRICT -> 60L * i;
+                case TIED -> 3600L * (i / 8);
+                case SKEWED -> 60L * i + rnd.nextInt(1200) - 600;
+            };
+        }
+        String[] shas = write(dir, parents, states, bad, times);
         return new GeneratedHistory(dir, parents, states, bad, goods, culprit, shas);
     }
 
@@ -156,7 +172,7 @@ final class GeneratedHistory {
     }
 
     /** One fast-import process per repository: thousands of commits in well under a second. */
-    private static String[] write(Path dir, List<int[]> parents, State[] states, int bad) throws IOException {
+    private static String[] write(Path dir, List<int[]> parents, State[] states, int bad, long[] times) throws IOException {
         Files.createDirectories(dir);
         Git.run(dir, "init", "-q", "-b", "main");
         ByteArrayOutputStream stream = new ByteArrayOutputStream();
@@ -167,7 +183,7 @@ final class GeneratedHistory {
         for (int i = 0; i < parents.size(); i++) {
             String state = states[i].name().toLowerCase() + "\n";
             String msg = "Commit " + i + "\n";
-            long ts = base + 60L * i; // strictly increasing: git's date order is then the index order
+            long ts = base + times[i];
             sb.append("commit refs/heads/work\nmark :").append(100 + i).append('\n')
                     .append("author Dev ").append(i % 3).append(" <dev@example.com> ").append(ts).append(" +0000\n")
                     .append("committer Dev <dev@example.com> ").append(ts).append(" +0000\n")
