@@ -184,7 +184,7 @@ final class GeneratedHistory {
             String state = states[i].name().toLowerCase() + "\n";
             String msg = "Commit " + i + "\n";
             long ts = base + times[i];
-            sb.append("commit refs/heads/work\nmark :").append(100 + i).append('\n')
+            sb.append("commit refs/heads/import\nmark :").append(100 + i).append('\n')
                     .append("author Dev ").append(i % 3).append(" <dev@example.com> ").append(ts).append(" +0000\n")
                     .append("committer Dev <dev@example.com> ").append(ts).append(" +0000\n")
                     .append("data ").append(msg.length()).append('\n').append(msg);
@@ -199,7 +199,7 @@ final class GeneratedHistory {
         Path marks = dir.resolve(".git/generated-marks");
         Git.runWithInput(dir, stream.toByteArray(), "fast-import", "--quiet", "--export-marks=" + marks);
         Git.run(dir, "checkout", "-q", "-f", "main");
-        Git.run(dir, "branch", "-q", "-D", "work");
+        Git.run(dir, "branch", "-q", "-D", "import");
         String[] shas = new String[parents.size()];
         for (String line : Files.readAllLines(marks)) {
             String[] f = line.split(" ");

@@ -20,39 +20,39 @@ class MatchesGitBisectTest {
 
     @Test
     void finds_same_culprit_as_git_bisect_on_linear_histories() throws Exception {
-        Comparison c = compare("linear", Shape.LINEAR, 14, 1, 0.0, false);
+        Comparison c = compare("linear", Shape.LINEAR, 10, 1, 0.0, false);
         assertThat(c.engineRuns()).isLessThanOrEqualTo(c.gitRuns());
     }
 
     @Test
     void finds_same_culprit_as_git_bisect_on_merge_histories() throws Exception {
-        Comparison c = compare("merges", Shape.MERGES, 14, 1, 0.0, false);
+        Comparison c = compare("merges", Shape.MERGES, 12, 1, 0.0, false);
         assertThat(c.engineRuns()).isLessThanOrEqualTo(c.gitRuns());
     }
 
     @Test
     void finds_same_culprit_as_git_bisect_on_criss_cross_merges_with_several_good_refs() throws Exception {
-        Comparison c = compare("criss", Shape.CRISS_CROSS, 14, 3, 0.0, false);
+        Comparison c = compare("criss", Shape.CRISS_CROSS, 12, 3, 0.0, false);
         assertThat(c.engineRuns()).isLessThanOrEqualTo(c.gitRuns());
     }
 
     @Test
     void finds_same_answer_as_git_bisect_when_commits_are_skipped_including_only_skipped_left() throws Exception {
-        Comparison c = compare("skips", Shape.MERGES, 18, 2, 0.3, false);
+        Comparison c = compare("skips", Shape.MERGES, 14, 2, 0.3, false);
         assertThat(c.engineRuns()).isLessThanOrEqualTo(c.gitRuns());
         assertThat(c.onlySkipped()).as("histories ending with only skipped commits").isPositive();
     }
 
     @Test
     void finds_same_culprit_as_git_bisect_with_first_parent() throws Exception {
-        Comparison c = compare("first-parent", Shape.CRISS_CROSS, 10, 1, 0.1, true);
+        Comparison c = compare("first-parent", Shape.CRISS_CROSS, 8, 1, 0.1, true);
         assertThat(c.engineRuns()).isLessThanOrEqualTo(c.gitRuns());
     }
 
     @Test
     void finds_same_culprit_as_git_bisect_when_commit_dates_tie_or_are_skewed() throws Exception {
-        Comparison tied = compare("tied", Shape.CRISS_CROSS, 6, 2, 0.2, false, GeneratedHistory.Dates.TIED);
-        Comparison skewed = compare("skewed", Shape.MERGES, 6, 2, 0.2, false, GeneratedHistory.Dates.SKEWED);
+        Comparison tied = compare("tied", Shape.CRISS_CROSS, 4, 2, 0.2, false, GeneratedHistory.Dates.TIED);
+        Comparison skewed = compare("skewed", Shape.MERGES, 4, 2, 0.2, false, GeneratedHistory.Dates.SKEWED);
         assertThat(tied.engineRuns()).isLessThanOrEqualTo(tied.gitRuns());
         assertThat(skewed.engineRuns()).isLessThanOrEqualTo(skewed.gitRuns());
     }

@@ -103,21 +103,21 @@ class ParallelBisectTest {
     @Test
     void finds_the_culprit_with_three_slots_on_merge_and_criss_cross_histories() throws Exception {
         int found = 0;
-        for (int seed = 0; seed < 30; seed++) {
+        for (int seed = 0; seed < 16; seed++) {
             Shape shape = seed % 2 == 0 ? Shape.MERGES : Shape.CRISS_CROSS;
-            GeneratedHistory g = GeneratedHistory.create(tmp.resolve("h" + seed), 1000L + seed, shape, 40 + seed * 5, 3, 0.0);
+            GeneratedHistory g = GeneratedHistory.create(tmp.resolve("h" + seed), 1000L + seed, shape, 40 + seed * 10, 3, 0.0);
             BisectResult r = new BisectEngine(GitRepository.open(g.dir.resolve(".git")), InProcessRunner.exitCodes(g::exitCode),
                     StepStore.none()).run(g.badSha(), g.goodShas(), BisectOptions.defaults().withSlots(3));
             assertThat(r.outcome()).as("seed %d", seed).isInstanceOfSatisfying(BisectOutcome.FirstBad.class, f ->
                     assertThat(f.commit().sha()).isEqualTo(g.shas[g.culprit]));
             found++;
         }
-        assertThat(found).isEqualTo(30);
+        assertThat(found).isEqualTo(16);
     }
 
     @Test
     void keeps_the_true_culprit_among_the_answers_with_three_slots_and_skipped_commits() throws Exception {
-        for (int seed = 0; seed < 20; seed++) {
+        for (int seed = 0; seed < 12; seed++) {
             GeneratedHistory g = GeneratedHistory.create(tmp.resolve("s" + seed), 2000L + seed, Shape.MERGES, 60, 2, 0.3);
             BisectResult r = new BisectEngine(GitRepository.open(g.dir.resolve(".git")), InProcessRunner.exitCodes(g::exitCode),
                     StepStore.none()).run(g.badSha(), g.goodShas(), BisectOptions.defaults().withSlots(3));
