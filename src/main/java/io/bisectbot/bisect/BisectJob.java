@@ -1,0 +1,453 @@
+package io.bisectbot.bisect;
+
+import io.bisectbot.bisect.BisectOptions.RepeatRule;
+import io.bisectbot.bisect.BisectOutcome.EndCheck;
+import io.bisectbot.bisect.BisectResult.CommitTested;
+import io.bisectbot.bisect.BisectResult.Step;
+import io.bisectbot.bisect.BisectSetupException.Problem;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+
+/** State of one bisection; used once, on one thread. */
+final class BisectJob {
+
+    private final RevisionSource source;
+    private final StepRunner runner;
+    private final StepStore store;
+    private final BisectOptions options;
+
+    private String bad;
+    private List<String> goods;
+    private CandidateGraph graph;
+    private GitSelection selection;
+    /** Verdicts in the order given; replayed to get the candidates (see {@link SearchState}). */
+    private final LinkedHashMap<Integer, Verdict> marks = new LinkedHashMap<>();
+    private final Set<Integer> skipped = new LinkedHashSet<>();
+
+    private final Map<String, List<StepStore.Run>> stored = new HashMap<>();
+    private final Map<String, Integer> nextRunIndex = new HashMap<>();
+    private final List<Step> steps = new ArrayList<>();
+    private final List<CommitTested> tested = new ArrayList<>();
+    private final BlockingQueue<Completion> completions = new LinkedBlockingQueue<>();
+    private final List<ActiveTest> active = new ArrayList<>();
+    private final ArrayDeque<ActiveTest> decidedWithoutRunning = new ArrayDeque<>();
+    private int testRuns;
+    private int verificationRuns;
+    private int reusedRuns;
+    private int cancelledRuns;
+    private int rounds;
+
+    BisectJob(RevisionSource source, StepRunner runner, StepStore store, BisectOptions options) {
+        this.source = source;
+        this.runner = runner;
+        this.store = store;
+        this.options = options;
+    }
+
+    private static final class ActiveTest {
+        final String sha;
+        final Purpose purpose;
+        final VerdictTally tally;
+        StepRunner.Handle handle;
+        boolean cancelled;
+        int infraFailures;
+
+        ActiveTest(String sha, Purpose purpose, VerdictTally tally) {
+            this.sha = sha;
+            this.purpose = purpose;
+            this.tally = tally;
+        }
+    }
+
+    private record Completion(ActiveTest test, int runIndex, StepResult result) {}
+
+    /** Ends the job early when runs keep failing for reasons unrelated to the commits. */
+    private static final class AbortJob extends RuntimeException {
+        AbortJob(String message) {
+            super(message, null, false, false);
+        }
+    }
+
+    BisectResult run(String badRev, List<String> goodRevs) {
+        setUp(badRev, goodRevs);
+        BisectOutcome outcome;
+        try {
+            outcome = verifyEnds();
+            if (outcome == null) outcome = checkMergeBases();
+            if (outcome == null) outcome = search();
+        } catch (AbortJob e) {
+            outcome = new BisectOutcome.Aborted(e.getMessage());
+        } finally {
+            cancelAll();
+        }
+        return new BisectResult(bad, goods, options, outcome, graph.size(), steps, tested,
+                testRuns, verificationRuns, reusedRuns, cancelledRuns, rounds);
+    }
+
+    private void setUp(String badRev, List<String> goodRevs) {
+        if (goodRevs.isEmpty()) {
+            throw new BisectSetupException(Problem.EMPTY_RANGE, "at least one " + options.terms().good() + " revision is needed");
+        }
+        bad = resolve(badRev);
+        List<String> resolved = new ArrayList<>();
+        for (String g : goodRevs) {
+            String sha = resolve(g);
+            if (!resolved.contains(sha)) resolved.add(sha);
+        }
+        goods = List.copyOf(resolved);
+        for (String g : goods) {
+            if (source.isAncestor(bad, g)) {
+                throw new BisectSetupException(Problem.BAD_NOT_AFTER_GOOD, String.format(
+                        "%s %s is %s %s %s, so there is nothing to search. git would say: %s "
+                                + "Swap the revisions if the behaviour was fixed rather than broken.",
+                        options.terms().bad(), bad, bad.equals(g) ? "the same commit as" : "an ancestor of",
+                        options.terms().good(), g, mergeBaseBadMessage(bad)));
+            }
+        }
+        List<CommitInfo> commits = source.revList(bad, goods, options.firstParent());
+        if (commits.isEmpty() || !commits.get(0).sha().equals(bad)) {
+            throw new BisectSetupException(Problem.EMPTY_RANGE, "no commit is reachable from " + bad + " and from none of " + goods);
+        }
+        graph = new CandidateGraph(commits, options.firstParent());
+        selection = new GitSelection(graph, options.firstParent());
+        for (StepStore.Run r : store.load()) {
+            stored.computeIfAbsent(r.commit(), c -> new ArrayList<>()).add(r);
+            nextRunIndex.merge(r.commit(), r.runIndex() + 1, Math::max);
+        }
+    }
+
+    private String resolve(String rev) {
+        return source.resolve(rev).orElseThrow(() -> new BisectSetupException(Problem.UNKNOWN_REVISION,
+                "'" + rev + "' does not appear to be a valid revision"));
+    }
+
+    // ---------------------------------------------------------------- phases
+
+    private BisectOutcome verifyEnds() {
+        List<String> ends = new ArrayList<>();
+        ends.add(bad);
+        ends.addAll(goods);
+        Map<String, Verdict> got = testAll(ends, Purpose.VERIFY);
+        List<String> again = new ArrayList<>();
+        for (String end : ends) {
+            Verdict expected = end.equals(bad) ? Verdict.BAD : Verdict.GOOD;
+            if (got.get(end) != expected && couldBeChance(got.get(end))) again.add(end);
+        }
+        // More runs under the same rule: with any-fail one failure among all of them still means bad.
+        if (!again.isEmpty()) got.putAll(testAll(again, Purpose.VERIFY));
+        List<EndCheck> problems = new ArrayList<>();
+        if (got.get(bad) != Verdict.BAD) problems.add(new EndCheck(bad, Verdict.BAD, got.get(bad)));
+        for (String g : goods) {
+            if (got.get(g) != Verdict.GOOD) problems.add(new EndCheck(g, Verdict.GOOD, got.get(g)));
+        }
+        return problems.isEmpty() ? null : new BisectOutcome.EndsNotAsExpected(problems, advice(problems));
+    }
+
+    /** Whether a flaky test could produce this verdict by chance under the repeat rule. */
+    private boolean couldBeChance(Verdict wrong) {
+        if (options.repeat() < 2 || !options.confirmBoundary()) return false;
+        return switch (options.rule()) {
+            case ALL_FAIL -> wrong == Verdict.BAD;
+            case ANY_FAIL -> wrong == Verdict.GOOD;
+            case MAJORITY -> wrong != Verdict.SKIP;
+        };
+    }
+
+    private String advice(List<EndCheck> problems) {
+        String goodWord = options.terms().good();
+        String badWord = options.terms().bad();
+        StringBuilder sb = new StringBuilder();
+        for (EndCheck p : problems) {
+            String actual = p.actual() == Verdict.SKIP ? "could not be tested (exit 125 or timeout)"
+                    : p.actual() == Verdict.GOOD ? "passes (exit 0)" : "fails";
+            sb.append(p.expected() == Verdict.BAD ? badWord : goodWord).append(' ').append(p.commit())
+                    .append(' ').append(actual).append(". ");
+        }
+        sb.append("The command must exit 0 on the ").append(goodWord).append(" revision and 1-127 (not 125) on the ")
+                .append(badWord).append(" one. Run it on both from a clean checkout; check that it does not depend on "
+                        + "files outside the repository or on the network; if the failure is intermittent use repeat "
+                        + "with rule any-fail; if the ").append(goodWord).append(" revision is too old to build, pick a newer one.");
+        return sb.toString();
+    }
+
+    /** git tests the merge bases when some good is not an ancestor of bad (check_merge_bases). */
+    private BisectOutcome checkMergeBases() {
+        List<String> goodsNow = new ArrayList<>(goods);
+        boolean allAncestors = goods.stream().allMatch(g -> source.isAncestor(g, bad));
+        if (allAncestors) return null;
+        Set<String> skippedBases = new HashSet<>();
+        boolean again = true;
+        while (again) {
+            again = false;
+            for (String mb : source.mergeBases(bad, goodsNow)) {
+                if (mb.equals(bad)) return new BisectOutcome.MergeBaseBad(mb, mergeBaseBadMessage(mb));
+                if (goodsNow.contains(mb) || skippedBases.contains(mb)) continue;
+                Verdict v = testAll(List.of(mb), Purpose.MERGE_BASE).get(mb);
+                switch (v) {
+                    case BAD -> {
+                        return new BisectOutcome.MergeBaseBad(mb, mergeBaseBadMessage(mb));
+                    }
+                    case GOOD -> goodsNow.add(mb);
+                    case SKIP -> skippedBases.add(mb);
+                }
+                again = true;
+                break;
+            }
+        }
+        // The merge bases are ancestors of a good, so the candidates (bad ^goods) already exclude them.
+        return null;
+    }
+
+    private String mergeBaseBadMessage(String mb) {
+        String goodList = String.join(" ", goods);
+        if (options.terms() == BisectOptions.Terms.GOOD_BAD) {
+            return "The merge base " + mb + " is bad. This means the bug has been fixed between " + mb + " and [" + goodList + "].";
+        }
+        return "The merge base " + mb + " is " + options.terms().bad() + ". This means the first '"
+                + options.terms().good() + "' commit is between " + mb + " and [" + goodList + "].";
+    }
+
+    private BisectOutcome search() {
+        Set<Integer> confirmed = new HashSet<>();
+        while (true) {
+            SearchState state = state();
+            cancelIrrelevant(state);
+            GitSelection.Next next = selection.next(state, skipped);
+            switch (next) {
+                case GitSelection.Next.Found found -> {
+                    cancelAll();
+                    if (!confirm(found.commit(), confirmed)) {
+                        return new BisectOutcome.FirstBad(graph.commit(found.commit()));
+                    }
+                    continue;
+                }
+                case GitSelection.Next.OnlySkipped only -> {
+                    cancelAll();
+                    return new BisectOutcome.OnlySkippedLeft(only.commits().stream().map(graph::commit).toList());
+                }
+                case GitSelection.Next.Test test -> startSearchSteps(state, test.commit());
+            }
+            ActiveTest done = await(true);
+            apply(done);
+            while ((done = await(false)) != null) {
+                apply(done);
+            }
+        }
+    }
+
+    private void startSearchSteps(SearchState state, int gitChoice) {
+        List<Integer> picks = new ArrayList<>();
+        int free = options.slots() - active.size();
+        if (options.slots() == 1) {
+            if (active.isEmpty()) picks.add(gitChoice);
+        } else if (free > 0) {
+            Set<Integer> unusable = new HashSet<>(skipped);
+            unusable.add(state.bad);
+            List<Integer> running = new ArrayList<>();
+            for (ActiveTest t : active) running.add(graph.indexOf(t.sha));
+            unusable.addAll(running);
+            picks.addAll(Multisection.choose(graph, state.candidates, selection.weights(state), state.count(),
+                    running, unusable, free));
+            if (picks.isEmpty() && active.isEmpty()) picks.add(gitChoice);
+        }
+        if (!picks.isEmpty()) rounds++;
+        for (int p : picks) begin(graph.sha(p), Purpose.SEARCH);
+    }
+
+    private void apply(ActiveTest t) {
+        int idx = graph.indexOf(t.sha);
+        Verdict v = t.tally.verdict();
+        tested.add(new CommitTested(info(t.sha), t.purpose, v, t.tally.passes(), t.tally.failures()));
+        if (v == Verdict.SKIP) {
+            skipped.add(idx);
+        } else if (state().candidates.get(idx)) {
+            marks.put(idx, v);
+        }
+        cancelIrrelevant(state());
+    }
+
+    /**
+     * With flaky tests one wrong verdict next to the answer makes the answer wrong: under all-fail only
+     * a false "bad" can happen, so the culprit is tested again; under any-fail only a false "good", so
+     * its parents judged good are. Returns whether a verdict changed (the search then goes on).
+     */
+    private boolean confirm(int culprit, Set<Integer> confirmed) {
+        if (options.repeat() < 2 || !options.confirmBoundary()) return false;
+        List<Integer> targets = new ArrayList<>();
+        RepeatRule rule = options.rule();
+        if (rule != RepeatRule.ANY_FAIL && culprit != 0 && confirmed.add(culprit)) targets.add(culprit);
+        if (rule != RepeatRule.ALL_FAIL) {
+            for (int p : graph.parents(culprit)) {
+                if (marks.get(p) == Verdict.GOOD && confirmed.add(p)) targets.add(p);
+            }
+        }
+        if (targets.isEmpty()) return false;
+        Map<String, Verdict> got = testAll(targets.stream().map(graph::sha).toList(), Purpose.CONFIRM);
+        boolean changed = false;
+        for (int t : targets) {
+            Verdict v = got.get(graph.sha(t));
+            if (v != Verdict.SKIP && v != marks.get(t)) {
+                marks.put(t, v); // keeps its place in the replay order
+                changed = true;
+            }
+        }
+        return changed;
+    }
+
+    // ---------------------------------------------------------------- runs
+
+    private SearchState state() {
+        return SearchState.replay(graph, 0, marks);
+    }
+
+    private Map<String, Verdict> testAll(List<String> commits, Purpose purpose) {
+        Map<String, Verdict> got = new LinkedHashMap<>();
+        ArrayDeque<String> pending = new ArrayDeque<>(commits);
+        while (!pending.isEmpty() || !active.isEmpty() || !decidedWithoutRunning.isEmpty()) {
+            while (!pending.isEmpty() && active.size() < options.slots()) {
+                begin(pending.poll(), purpose);
+            }
+            ActiveTest t = await(true);
+            got.put(t.sha, t.tally.verdict());
+            tested.add(new CommitTested(info(t.sha), purpose, t.tally.verdict(), t.tally.passes(), t.tally.failures()));
+        }
+        return got;
+    }
+
+    /** Starts testing a commit, first replaying runs a previous attempt of this job already stored. */
+    private void begin(String sha, Purpose purpose) {
+        ActiveTest t = new ActiveTest(sha, purpose, new VerdictTally(options.repeat(), options.rule()));
+        List<StepStore.Run> previous = stored.getOrDefault(sha, List.of());
+        for (Iterator<StepStore.Run> it = previous.iterator(); it.hasNext() && t.tally.verdict() == null; ) {
+            StepStore.Run r = it.next();
+            if (r.purpose() != purpose) continue;
+            it.remove();
+            reusedRuns++;
+            addStep(t, r.runIndex(), r.result(), r.verdict(), true);
+            if (r.verdict() != null) t.tally.add(r.verdict());
+        }
+        if (t.tally.verdict() != null) {
+            decidedWithoutRunning.add(t);
+        } else {
+            active.add(t);
+            startRun(t);
+        }
+    }
+
+    private void startRun(ActiveTest t) {
+        int runIndex = nextRunIndex.merge(t.sha, 1, Integer::sum) - 1;
+        StepRunner.Handle handle;
+        try {
+            handle = runner.start(new StepRunner.Request(t.sha, runIndex, t.purpose));
+        } catch (RuntimeException e) {
+            completions.add(new Completion(t, runIndex, new StepResult.InfraError(String.valueOf(e.getMessage()), Duration.ZERO)));
+            return;
+        }
+        t.handle = handle;
+        handle.result().whenComplete((result, error) -> completions.add(new Completion(t, runIndex,
+                result != null ? result : new StepResult.InfraError(String.valueOf(error), Duration.ZERO))));
+    }
+
+    /** Next commit with a verdict; null when {@code block} is false and none is ready. */
+    private ActiveTest await(boolean block) {
+        while (true) {
+            if (!decidedWithoutRunning.isEmpty()) return decidedWithoutRunning.poll();
+            Completion c;
+            if (block) {
+                try {
+                    c = completions.take();
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    throw new AbortJob("interrupted");
+                }
+            } else {
+                c = completions.poll();
+                if (c == null) return null;
+            }
+            ActiveTest t = c.test();
+            Verdict v = verdictOf(c.result());
+            addStep(t, c.runIndex(), c.result(), v, false);
+            if (t.cancelled) continue;
+            if (v == null) {
+                if (++t.infraFailures > options.maxInfraRetries()) {
+                    throw new AbortJob("testing " + t.sha + " failed " + t.infraFailures + " times without a verdict; last: "
+                            + describe(c.result()));
+                }
+                startRun(t);
+                continue;
+            }
+            t.tally.add(v);
+            if (t.tally.verdict() != null) {
+                active.remove(t);
+                return t;
+            }
+            startRun(t);
+        }
+    }
+
+    private Verdict verdictOf(StepResult r) {
+        return switch (r) {
+            case StepResult.Exited(int code, Duration d) when code == 0 -> Verdict.GOOD;
+            case StepResult.Exited(int code, Duration d) when code == 125 -> Verdict.SKIP;
+            case StepResult.Exited(int code, Duration d) when code > 0 && code < 128 -> Verdict.BAD;
+            // git bisect run aborts on these: they say the test itself broke, not the commit.
+            case StepResult.Exited e -> null;
+            case StepResult.TimedOut t -> options.timeoutVerdict() == BisectOptions.TimeoutVerdict.BAD ? Verdict.BAD : Verdict.SKIP;
+            case StepResult.InfraError e -> null;
+            case StepResult.Cancelled c -> null;
+        };
+    }
+
+    private static String describe(StepResult r) {
+        return switch (r) {
+            case StepResult.Exited e -> "exit code " + e.exitCode() + " (< 0 or >= 128 aborts, as in git bisect run)";
+            case StepResult.TimedOut t -> "timed out";
+            case StepResult.InfraError e -> e.message();
+            case StepResult.Cancelled c -> "cancelled";
+        };
+    }
+
+    private void addStep(ActiveTest t, int runIndex, StepResult result, Verdict v, boolean reused) {
+        steps.add(new Step(steps.size() + 1, info(t.sha), runIndex, t.purpose, result, v, result.duration(), reused));
+        if (t.purpose == Purpose.VERIFY) verificationRuns++;
+        else testRuns++;
+        if (!reused) store.record(new StepStore.Run(t.sha, runIndex, t.purpose, result, v, result.duration()));
+    }
+
+    private void cancelIrrelevant(SearchState state) {
+        for (ActiveTest t : List.copyOf(active)) {
+            if (t.purpose == Purpose.SEARCH && !state.candidates.get(graph.indexOf(t.sha))) cancel(t);
+        }
+    }
+
+    private void cancelAll() {
+        for (ActiveTest t : List.copyOf(active)) cancel(t);
+        decidedWithoutRunning.clear();
+    }
+
+    private void cancel(ActiveTest t) {
+        t.cancelled = true;
+        active.remove(t);
+        cancelledRuns++;
+        if (t.handle != null) t.handle.cancel();
+    }
+
+    private final Map<String, CommitInfo> outside = new HashMap<>();
+
+    private CommitInfo info(String sha) {
+        int i = graph == null ? -1 : graph.indexOf(sha);
+        if (i >= 0) return graph.commit(i);
+        return outside.computeIfAbsent(sha, s -> source.describe(s).orElse(new CommitInfo(s, List.of(), "", "", null)));
+    }
+}

@@ -1,0 +1,23 @@
+package io.bisectbot.bisect;
+
+import java.util.List;
+
+/** How a bisection ended. */
+public sealed interface BisectOutcome {
+
+    record FirstBad(CommitInfo commit) implements BisectOutcome {}
+
+    /** Only skipped commits were left: the first bad commit is one of these (git lists them the same way). */
+    record OnlySkippedLeft(List<CommitInfo> candidates) implements BisectOutcome {}
+
+    /** The given ends do not behave as claimed, so any culprit would be wrong. */
+    record EndsNotAsExpected(List<EndCheck> problems, String advice) implements BisectOutcome {}
+
+    /** A merge base of bad and the goods is bad: the change is a fix, not a regression (git's wording). */
+    record MergeBaseBad(String mergeBase, String message) implements BisectOutcome {}
+
+    /** The runs kept failing for reasons unrelated to the commit; stored runs make a retry cheap. */
+    record Aborted(String reason) implements BisectOutcome {}
+
+    record EndCheck(String commit, Verdict expected, Verdict actual) {}
+}

@@ -1,0 +1,165 @@
+package io.bisectbot.bisect;
+
+import java.time.Duration;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.List;
+import java.util.Optional;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+
+/** Renders a {@link BisectResult} as Markdown for a pull request or issue comment. */
+public final class BisectReport {
+
+    private static final Pattern GITHUB = Pattern.compile(
+            "^(?:https?://(?:[^@/]+@)?github\\.com/|git@github\\.com:|ssh://git@github\\.com/)([^/]+)/([^/]+?)(?:\\.git)?/?$");
+    private static final DateTimeFormatter DATE = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm 'UTC'").withZone(ZoneOffset.UTC);
+
+    private BisectReport() {
+    }
+
+    /**
+     * @param repositoryUrl clone URL; GitHub URLs get commit and compare links
+     * @param command       the test command as the user would type it
+     */
+    public static String markdown(BisectResult result, String repositoryUrl, String command) {
+        Optional<String> web = githubWebUrl(repositoryUrl);
+        BisectOptions.Terms terms = result.options().terms();
+        StringBuilder md = new StringBuilder();
+        switch (result.outcome()) {
+            case BisectOutcome.FirstBad f -> {
+                CommitInfo c = f.commit();
+                md.append("## First ").append(terms.bad()).append(" commit: ").append(link(web, c.sha()))
+                        .append(' ').append(escape(c.subject())).append("\n\n");
+                md.append("- **Author:** ").append(escape(c.author()));
+                if (c.date() != null) md.append(", ").append(DATE.format(c.date()));
+                md.append('\n');
+                String lastGood = c.parents().isEmpty() ? result.goods().get(0) : c.parents().get(0);
+                md.append("- **Compare:** ");
+                if (web.isPresent()) {
+                    md.append('[').append(shortSha(lastGood)).append("...").append(shortSha(c.sha())).append("](")
+                            .append(web.get()).append("/compare/").append(lastGood).append("...").append(c.sha()).append(')');
+                } else {
+                    md.append('`').append(lastGood).append("...").append(c.sha()).append('`');
+                }
+                md.append(" (last ").append(terms.good()).append(" ... first ").append(terms.bad()).append(")\n");
+            }
+            case BisectOutcome.OnlySkippedLeft o -> {
+                md.append("## No single culprit: only skipped commits are left\n\n")
+                        .append("There are only 'skip'ped commits left to test. The first ").append(terms.bad())
+                        .append(" commit could be any of:\n\n");
+                for (CommitInfo c : o.candidates()) {
+                    md.append("- ").append(link(web, c.sha())).append(' ').append(escape(c.subject())).append('\n');
+                }
+            }
+            case BisectOutcome.EndsNotAsExpected e -> {
+                md.append("## The given ends do not behave as stated\n\n");
+                for (BisectOutcome.EndCheck p : e.problems()) {
+                    md.append("- ").append(link(web, p.commit())).append(" should be ").append(word(p.expected(), terms))
+                            .append(" but the test says ").append(p.actual() == null ? "nothing" : word(p.actual(), terms))
+                            .append('\n');
+                }
+                md.append('\n').append(escape(e.advice())).append('\n');
+            }
+            case BisectOutcome.MergeBaseBad m -> md.append("## The merge base is ").append(terms.bad()).append("\n\n")
+                    .append(escape(m.message())).append('\n');
+            case BisectOutcome.Aborted a -> md.append("## Bisection stopped\n\n").append(escape(a.reason()))
+                    .append("\n\nRuns already made are kept; restarting the job does not repeat them.\n");
+        }
+
+        md.append("\n**Range searched:** ").append(result.goods().stream().map(g -> link(web, g)).collect(Collectors.joining(", ")))
+                .append(" (").append(terms.good()).append(") .. ").append(link(web, result.bad())).append(" (").append(terms.bad())
+                .append("): ").append(result.candidateCount()).append(result.candidateCount() == 1 ? " commit" : " commits");
+        if (result.options().firstParent()) md.append(", first parents only");
+        md.append("  \n**Test runs:** ").append(result.testRuns()).append(" in ").append(result.rounds())
+                .append(result.rounds() == 1 ? " round" : " rounds").append(" with ").append(result.options().slots())
+                .append(result.options().slots() == 1 ? " slot" : " slots");
+        if (result.options().repeat() > 1) {
+            md.append(", ").append(result.options().repeat()).append(" runs per commit (")
+                    .append(result.options().rule().name().toLowerCase().replace('_', '-')).append(')');
+        }
+        md.append("; plus ").append(result.verificationRuns()).append(" to verify the ends");
+        if (result.cancelledRuns() > 0) md.append("; ").append(result.cancelledRuns()).append(" cancelled as irrelevant");
+        if (result.reusedRuns() > 0) md.append("; ").append(result.reusedRuns()).append(" reused from before a restart");
+        md.append("\n\n### Reproduce locally\n\n```sh\n").append(reproduce(result, command)).append("\n```\n");
+
+        md.append("\n<details><summary>Steps (").append(result.steps().size()).append(" runs)</summary>\n\n")
+                .append("| # | Commit | Subject | Purpose | Run | Result | Verdict | Duration |\n")
+                .append("|---|---|---|---|---|---|---|---|\n");
+        for (BisectResult.Step s : result.steps()) {
+            md.append("| ").append(s.seq()).append(" | ").append(link(web, s.commit().sha())).append(" | ")
+                    .append(escape(s.commit().subject())).append(" | ").append(s.purpose().name().toLowerCase().replace('_', ' '))
+                    .append(" | ").append(s.runIndex() + 1).append(" | ").append(escape(describe(s.result())))
+                    .append(s.reused() ? " (stored)" : "").append(" | ")
+                    .append(s.verdict() == null ? "-" : word(s.verdict(), terms)).append(" | ").append(human(s.duration())).append(" |\n");
+        }
+        List<BisectResult.CommitTested> flaky = result.commits().stream().filter(c -> c.disagreements() > 0).toList();
+        if (!flaky.isEmpty()) {
+            md.append("\nRuns that disagreed (flaky test):\n\n");
+            for (BisectResult.CommitTested c : flaky) {
+                md.append("- ").append(link(web, c.commit().sha())).append(": ").append(c.failures()).append(" failed, ")
+                        .append(c.passes()).append(" passed, counted as ").append(word(c.verdict(), terms)).append('\n');
+            }
+        }
+        md.append("\n</details>\n");
+        return md.toString();
+    }
+
+    static Optional<String> githubWebUrl(String url) {
+        if (url == null) return Optional.empty();
+        Matcher m = GITHUB.matcher(url.trim());
+        return m.matches() ? Optional.of("https://github.com/" + m.group(1) + "/" + m.group(2)) : Optional.empty();
+    }
+
+    static String reproduce(BisectResult result, String command) {
+        StringBuilder sb = new StringBuilder("git bisect start");
+        if (result.options().terms() == BisectOptions.Terms.OLD_NEW) sb.append(" --term-old=old --term-new=new");
+        if (result.options().firstParent()) sb.append(" --first-parent");
+        sb.append(' ').append(result.bad());
+        for (String g : result.goods()) sb.append(' ').append(g);
+        sb.append(" && git bisect run ").append(command);
+        return sb.toString();
+    }
+
+    private static String word(Verdict v, BisectOptions.Terms terms) {
+        return switch (v) {
+            case GOOD -> terms.good();
+            case BAD -> terms.bad();
+            case SKIP -> "skip";
+        };
+    }
+
+    private static String describe(StepResult r) {
+        return switch (r) {
+            case StepResult.Exited e -> "exit " + e.exitCode();
+            case StepResult.TimedOut t -> "timed out";
+            case StepResult.InfraError e -> "infrastructure error: " + e.message();
+            case StepResult.Cancelled c -> "cancelled";
+        };
+    }
+
+    private static String link(Optional<String> web, String sha) {
+        return web.map(w -> "[`" + shortSha(sha) + "`](" + w + "/commit/" + sha + ")").orElse("`" + shortSha(sha) + "`");
+    }
+
+    private static String shortSha(String sha) {
+        return sha.substring(0, Math.min(12, sha.length()));
+    }
+
+    static String human(Duration d) {
+        if (d == null) return "-";
+        long ms = d.toMillis();
+        if (ms < 1000) return ms + " ms";
+        long s = d.toSeconds();
+        if (s < 60) return String.format("%.1f s", ms / 1000.0);
+        return (s / 60) + " min " + (s % 60) + " s";
+    }
+
+    /** Keeps subjects and messages from breaking the table or injecting markup. */
+    private static String escape(String text) {
+        if (text == null) return "";
+        return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+                .replace("\r", " ").replace("\n", " ");
+    }
+}

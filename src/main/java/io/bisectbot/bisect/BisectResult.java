@@ -1,0 +1,36 @@
+package io.bisectbot.bisect;
+
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * Everything a job reports.
+ *
+ * @param candidateCount commits in the searched range ({@code rev-list bad ^good...})
+ * @param testRuns       runs spent searching (merge bases, search, confirmation), verifications excluded
+ * @param verificationRuns runs spent verifying the given ends
+ * @param reusedRuns     runs taken from the step store instead of being run again
+ * @param cancelledRuns  runs stopped because their commit stopped mattering
+ * @param rounds         times new commits were started during the search
+ */
+public record BisectResult(String bad, List<String> goods, BisectOptions options, BisectOutcome outcome,
+                           int candidateCount, List<Step> steps, List<CommitTested> commits,
+                           int testRuns, int verificationRuns, int reusedRuns, int cancelledRuns, int rounds) {
+
+    public BisectResult {
+        goods = List.copyOf(goods);
+        steps = List.copyOf(steps);
+        commits = List.copyOf(commits);
+    }
+
+    /** One run. {@code verdict} is null when the run said nothing about the commit. */
+    public record Step(int seq, CommitInfo commit, int runIndex, Purpose purpose, StepResult result,
+                       Verdict verdict, Duration duration, boolean reused) {}
+
+    /** One commit's combined verdict; passes and failures disagreeing show a flaky test. */
+    public record CommitTested(CommitInfo commit, Purpose purpose, Verdict verdict, int passes, int failures) {
+        public int disagreements() {
+            return Math.min(passes, failures);
+        }
+    }
+}
