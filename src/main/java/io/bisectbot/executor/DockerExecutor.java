@@ -109,7 +109,7 @@ public final class DockerExecutor implements AutoCloseable {
             } else {
                 containerId = create(spec, limits, name);
                 metrics.containerCreated();
-                copyInput(spec, containerId);
+                copyInput(spec, containerId, limits.user());
                 outcome = startAndAwait(containerId, limits.timeout(), logs, cancel);
                 imageDigest = imageDigest(containerId);
             }
@@ -185,7 +185,7 @@ public final class DockerExecutor implements AutoCloseable {
                 .withWorkingDir(spec.workingDir())
                 .withUser(user)
                 .withLabels(labels)
-                .withVolumes(new Volume(spec.workingDir()))
+                .withVolumes(new Volume(InputTar.VOLUME))
                 .withAttachStdout(true)
                 .withAttachStderr(true)
                 .withTty(false)
@@ -218,13 +218,18 @@ public final class DockerExecutor implements AutoCloseable {
         }
     }
 
-    private void copyInput(StepSpec spec, String containerId) {
-        if (spec.input() == null) {
-            return;
+    private void copyInput(StepSpec spec, String containerId, String user) {
+        var owner = InputTar.numericOwner(user);
+        InputStream source;
+        try {
+            source = spec.input() == null ? InputStream.nullInputStream() : spec.input().open();
+        } catch (Exception e) {
+            throw new InfraException("reading input files failed: " + describe(e), e);
         }
-        try (InputStream tar = spec.input().open()) {
+        // Always copied, even without input: it creates the working directory, owned by the step's user.
+        try (InputStream tar = InputTar.rebase(source, InputTar.relativeDir(spec.workingDir()), owner[0], owner[1])) {
             docker.copyArchiveToContainerCmd(containerId)
-                    .withRemotePath(spec.workingDir())
+                    .withRemotePath(InputTar.VOLUME)
                     .withTarInputStream(tar)
                     .exec();
         } catch (Exception e) {

@@ -12,7 +12,9 @@ import java.util.Objects;
  * What to run for one step of a job. Null limits mean "the configured default"; every limit is
  * capped by the configured maximum, so a repository cannot ask for more than the operator allows.
  *
- * @param input     a tar stream copied into {@code workingDir} before start, or null; streamed through
+ * @param workingDir where the step starts, a directory below {@code /work} (default {@code /work/src}); it is
+ *                  created owned by the step's user, so the step can write there whatever the image
+ * @param input     a tar stream unpacked into {@code workingDir} before start, or null; streamed through
  *                  the engine API so the engine never needs a host path of ours
  * @param user      "uid:gid" to run as; null means the configured non-root default
  * @param timeout   counted from container start (image pulls have their own limit)
@@ -35,7 +37,7 @@ public record StepSpec(
         String user,
         Map<String, String> labels) {
 
-    public static final String DEFAULT_WORKING_DIR = "/work";
+    public static final String DEFAULT_WORKING_DIR = "/work/src";
 
     public StepSpec {
         Objects.requireNonNull(workerId, "workerId");
@@ -46,10 +48,8 @@ public record StepSpec(
         workingDir = workingDir == null ? DEFAULT_WORKING_DIR : workingDir;
         network = network == null ? Network.NONE : network;
         labels = labels == null ? Map.of() : Map.copyOf(labels);
-        // It becomes a volume mount point, which cannot be the root.
-        if (!workingDir.startsWith("/") || workingDir.equals("/")) {
-            throw new IllegalArgumentException("workingDir must be an absolute path below /: " + workingDir);
-        }
+        // A directory inside the step's volume, so it can be created owned by the step's user.
+        InputTar.relativeDir(workingDir);
     }
 
     public static Builder builder(long jobId, String workerId, int attempt, String step, String image) {

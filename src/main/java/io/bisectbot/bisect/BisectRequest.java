@@ -1,0 +1,172 @@
+package io.bisectbot.bisect;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.regex.Pattern;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.JsonNodeFactory;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * A bisect job's input, validated up front so a bad request fails the job at once with a message saying what to
+ * fix, instead of failing somewhere in the middle.
+ *
+ * @param command a shell string (run with {@code sh -c}) or, when {@code argv} is set, the program and arguments
+ */
+public record BisectRequest(
+        String repo,
+        List<String> good,
+        String bad,
+        String command,
+        List<String> argv,
+        String image,
+        Duration timeout,
+        BisectOptions options,
+        JsonNode github) {
+
+    private static final Pattern REF = Pattern.compile("[A-Za-z0-9._/@^~{}+-]{1,250}");
+    private static final Pattern REMOTE = Pattern.compile("(https?|ssh|git)://\\S+|[\\w.-]+@[\\w.-]+:\\S+");
+
+    /** The command as a person would type it, for reports. */
+    public String commandText() {
+        return argv != null ? String.join(" ", argv) : command;
+    }
+
+    public boolean isLocal() {
+        return !REMOTE.matcher(repo).matches();
+    }
+
+    /** Reads and checks a job payload; throws {@link IllegalArgumentException} saying what is wrong. */
+    public static BisectRequest parse(JsonNode payload, BisectProperties limits) {
+        var repo = text(payload, "repo");
+        if (repo == null) {
+            throw new IllegalArgumentException("'repo' is required: a git URL (https://github.com/owner/name.git) or a local path");
+        }
+        if (!REMOTE.matcher(repo).matches()) {
+            if (!limits.allowLocalRepos()) {
+                throw new IllegalArgumentException("'repo' must be a remote git URL; local paths are disabled on this "
+                        + "service (set ALLOW_LOCAL_REPOS=true to allow them), got '" + repo + "'");
+            }
+            if (!Files.isDirectory(Path.of(repo))) {
+                throw new IllegalArgumentException("'repo' is not a git URL and no directory exists at '" + repo + "'");
+            }
+        }
+        var goods = new ArrayList<String>();
+        var goodNode = payload.get("good");
+        if (goodNode != null && goodNode.isArray()) {
+            goodNode.forEach(node -> goods.add(node.asString()));
+        } else if (goodNode != null && goodNode.isString()) {
+            goods.add(goodNode.asString());
+        }
+        if (goods.isEmpty()) {
+            throw new IllegalArgumentException("'good' is required: one known-good ref or a list of them");
+        }
+        goods.forEach(ref -> requireRef("good", ref));
+        var bad = text(payload, "bad");
+        if (bad == null) {
+            throw new IllegalArgumentException("'bad' is required: the known-bad ref, e.g. HEAD or a commit sha");
+        }
+        requireRef("bad", bad);
+
+        String command = null;
+        List<String> argv = null;
+        var commandNode = payload.get("command");
+        if (commandNode != null && commandNode.isArray() && !commandNode.isEmpty()) {
+            argv = new ArrayList<>();
+            for (var part : commandNode) {
+                argv.add(part.asString());
+            }
+        } else if (commandNode != null && commandNode.isString() && !commandNode.asString().isBlank()) {
+            command = commandNode.asString();
+        } else {
+            throw new IllegalArgumentException("'command' is required: a shell string such as \"make test\" "
+                    + "or an argv list such as [\"./run-test.sh\", \"--fast\"]; exit 0 = good, 1-127 = bad, 125 = skip");
+        }
+
+        var image = text(payload, "image") == null ? limits.defaultImage() : text(payload, "image");
+        var timeout = payload.has("timeout_seconds")
+                ? Duration.ofSeconds(positive(payload, "timeout_seconds", limits.maxTimeout().toSeconds()))
+                : limits.defaultTimeout();
+
+        var slots = payload.has("parallelism") ? positive(payload, "parallelism", limits.maxParallelism()) : 1;
+        var repeat = payload.has("repeat") ? positive(payload, "repeat", limits.maxRepeat()) : 1;
+        var rule = switch (text(payload, "repeat_rule") == null ? "all-fail" : text(payload, "repeat_rule").toLowerCase(Locale.ROOT)) {
+            case "all-fail" -> BisectOptions.RepeatRule.ALL_FAIL;
+            case "any-fail" -> BisectOptions.RepeatRule.ANY_FAIL;
+            case "majority" -> BisectOptions.RepeatRule.MAJORITY;
+            default -> throw new IllegalArgumentException("'repeat_rule' must be all-fail, any-fail or majority, got '"
+                    + text(payload, "repeat_rule") + "'");
+        };
+        var timeoutVerdict = switch (text(payload, "timeout_verdict") == null ? "skip" : text(payload, "timeout_verdict").toLowerCase(Locale.ROOT)) {
+            case "skip" -> BisectOptions.TimeoutVerdict.SKIP;
+            case "bad", "new" -> BisectOptions.TimeoutVerdict.BAD;
+            default -> throw new IllegalArgumentException("'timeout_verdict' must be skip or bad, got '"
+                    + text(payload, "timeout_verdict") + "'");
+        };
+        var terms = switch (text(payload, "terms") == null ? "good/bad" : text(payload, "terms").toLowerCase(Locale.ROOT)) {
+            case "good/bad" -> BisectOptions.Terms.GOOD_BAD;
+            case "old/new" -> BisectOptions.Terms.OLD_NEW;
+            default -> throw new IllegalArgumentException("'terms' must be good/bad or old/new, got '" + text(payload, "terms") + "'");
+        };
+        var options = BisectOptions.defaults()
+                .withSlots(slots)
+                .withRepeat(repeat, rule)
+                .withTimeoutVerdict(timeoutVerdict)
+                .withTerms(terms)
+                .withFirstParent(payload.path("first_parent").asBoolean(false));
+        var github = payload.get("github");
+        return new BisectRequest(repo, List.copyOf(goods), bad, command, argv == null ? null : List.copyOf(argv), image,
+                timeout, options, github == null || github.isNull() ? null : github);
+    }
+
+    /** The payload this request was read from, normalised; for {@code POST /bisect} and the command line. */
+    public ObjectNode toPayload() {
+        var node = JsonNodeFactory.instance.objectNode();
+        node.put("repo", repo);
+        var goods = node.putArray("good");
+        good.forEach(goods::add);
+        node.put("bad", bad);
+        if (argv != null) {
+            var parts = node.putArray("command");
+            argv.forEach(parts::add);
+        } else {
+            node.put("command", command);
+        }
+        node.put("image", image);
+        node.put("timeout_seconds", timeout.toSeconds());
+        node.put("parallelism", options.slots());
+        node.put("repeat", options.repeat());
+        node.put("repeat_rule", options.rule().name().toLowerCase(Locale.ROOT).replace('_', '-'));
+        node.put("timeout_verdict", options.timeoutVerdict().name().toLowerCase(Locale.ROOT));
+        node.put("terms", options.terms() == BisectOptions.Terms.OLD_NEW ? "old/new" : "good/bad");
+        node.put("first_parent", options.firstParent());
+        if (github != null) {
+            node.set("github", github);
+        }
+        return node;
+    }
+
+    private static String text(JsonNode payload, String field) {
+        var node = payload.get(field);
+        return node == null || node.isNull() || node.asString().isBlank() ? null : node.asString().trim();
+    }
+
+    private static int positive(JsonNode payload, String field, long max) {
+        var node = payload.get(field);
+        if (!node.canConvertToInt() || node.asInt() < 1 || node.asInt() > max) {
+            throw new IllegalArgumentException("'" + field + "' must be a whole number from 1 to " + max + ", got " + node);
+        }
+        return node.asInt();
+    }
+
+    private static void requireRef(String field, String ref) {
+        // A ref starting with '-' would be read by git as an option.
+        if (!REF.matcher(ref).matches() || ref.startsWith("-")) {
+            throw new IllegalArgumentException("'" + field + "' is not a valid git ref: '" + ref + "'");
+        }
+    }
+}
