@@ -9,7 +9,7 @@ import com.github.dockerjava.core.DockerClientImpl;
 import com.github.dockerjava.httpclient5.ApacheDockerHttpClient;
 
 /** Builds Docker clients the way the docker CLI finds its engine. */
-final class DockerClients {
+public final class DockerClients {
 
     private DockerClients() {}
 
@@ -18,7 +18,7 @@ final class DockerClients {
      *                        else the local unix socket
      * @param responseTimeout null for none: wait and attach calls legitimately last as long as a step
      */
-    static DockerClient create(String dockerHost, Duration responseTimeout) {
+    public static DockerClient create(String dockerHost, Duration responseTimeout) {
         DefaultDockerClientConfig.Builder builder = DefaultDockerClientConfig.createDefaultConfigBuilder();
         if (dockerHost != null && !dockerHost.isBlank()) {
             builder.withDockerHost(dockerHost);

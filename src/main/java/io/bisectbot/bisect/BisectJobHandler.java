@@ -1,0 +1,112 @@
+package io.bisectbot.bisect;
+
+import io.bisectbot.executor.DockerExecutor;
+import io.bisectbot.executor.DockerHealth;
+import io.bisectbot.executor.StepLogRepository;
+import io.bisectbot.queue.JobContext;
+import io.bisectbot.queue.JobHandler;
+import io.bisectbot.queue.JobOutcome;
+import java.nio.file.Path;
+import java.time.Clock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.jdbc.core.simple.JdbcClient;
+
+/**
+ * Job kind {@code bisect}: validates the request, fetches the repository into the mirror cache, and runs the
+ * {@link BisectEngine} with one container per test run. Finished runs are stored under the job's fence, so a job
+ * taken over after a crash resumes without running them again. Its jobs are not claimed while Docker is away.
+ */
+public final class BisectJobHandler implements JobHandler {
+
+    public static final String KIND = "bisect";
+    private static final Logger log = LoggerFactory.getLogger(BisectJobHandler.class);
+
+    private final BisectProperties properties;
+    private final DockerExecutor executor;
+    private final DockerHealth docker;
+    private final StepLogRepository logs;
+    private final JdbcClient jdbc;
+    private final Clock clock;
+    private final ObjectProvider<GitCredentials> credentials;
+    private final ObjectProvider<BisectListener> listeners;
+
+    public BisectJobHandler(BisectProperties properties, DockerExecutor executor, DockerHealth docker,
+                            StepLogRepository logs, JdbcClient jdbc, Clock clock,
+                            ObjectProvider<GitCredentials> credentials, ObjectProvider<BisectListener> listeners) {
+        this.properties = properties;
+        this.executor = executor;
+        this.docker = docker;
+        this.logs = logs;
+        this.jdbc = jdbc;
+        this.clock = clock;
+        this.credentials = credentials;
+        this.listeners = listeners;
+    }
+
+    @Override
+    public String kind() {
+        return KIND;
+    }
+
+    @Override
+    public boolean ready() {
+        return docker.isAvailable();
+    }
+
+    @Override
+    public JobOutcome handle(JobContext job) {
+        BisectRequest request;
+        try {
+            request = BisectRequest.parse(job.payload(), properties);
+        } catch (IllegalArgumentException e) {
+            return JobOutcome.failedPermanently("invalid bisect request: " + e.getMessage());
+        }
+        listeners.orderedStream().forEach(listener -> listener.started(job, request));
+        BisectResult result;
+        try {
+            var git = request.isLocal()
+                    ? GitRepository.open(Path.of(request.repo()))
+                    : GitRepository.mirror(request.repo(), properties.cacheDir(), token(request));
+            try (var runner = new DockerStepRunner(executor, logs, git, request, job)) {
+                result = new BisectEngine(git, runner, new JdbcStepStore(jdbc, job.fence(), clock))
+                        .run(request.bad(), request.good(), request.options());
+            }
+        } catch (BisectSetupException e) {
+            var outcome = e.problem() == BisectSetupException.Problem.GIT_FAILED
+                    ? JobOutcome.failed(e.getMessage())
+                    : JobOutcome.failedPermanently(e.getMessage());
+            finishIfFinal(job, request, outcome, null, "**Error**: " + e.getMessage());
+            return outcome;
+        } catch (JdbcStepStore.FenceLostException e) {
+            log.warn("Stopping bisect job {}: {}", job.jobId(), e.getMessage());
+            return JobOutcome.failed(e.getMessage());
+        }
+        if (job.stopRequested()) {
+            return JobOutcome.failed("stopped: " + job.stopReason().name().toLowerCase());
+        }
+        var report = BisectReport.markdown(result, request.repo(), request.commandText());
+        var outcome = result.outcome() instanceof BisectOutcome.Aborted aborted
+                ? JobOutcome.failed(aborted.reason())
+                : JobOutcome.succeeded(BisectResultJson.of(result, report));
+        finishIfFinal(job, request, outcome, result, report);
+        return outcome;
+    }
+
+    /** Reports only answers that will not change: a success, or a failure that will not be retried. */
+    private void finishIfFinal(JobContext job, BisectRequest request, JobOutcome outcome, BisectResult result, String report) {
+        var last = switch (outcome) {
+            case JobOutcome.Succeeded ignored -> true;
+            case JobOutcome.Failed failed -> !failed.retryable() || job.attempt() >= job.job().maxAttempts();
+        };
+        if (last) {
+            listeners.orderedStream().forEach(listener -> listener.finished(job, request, result, report));
+        }
+    }
+
+    private String token(BisectRequest request) {
+        var source = credentials.getIfAvailable();
+        return source == null ? null : source.tokenFor(request).orElse(null);
+    }
+}

@@ -1,0 +1,93 @@
+package io.bisectbot.bisect;
+
+import java.util.Locale;
+import tools.jackson.databind.node.JsonNodeFactory;
+import tools.jackson.databind.node.ObjectNode;
+
+/** The job result of a bisect job: what {@code /job/{id}} shows and what reports are made from. */
+final class BisectResultJson {
+
+    private BisectResultJson() {
+    }
+
+    static ObjectNode of(BisectResult result, String report) {
+        var json = JsonNodeFactory.instance.objectNode();
+        var outcome = json.putObject("outcome");
+        switch (result.outcome()) {
+            case BisectOutcome.FirstBad first -> {
+                outcome.put("type", "first_bad");
+                outcome.set("commit", commit(first.commit()));
+            }
+            case BisectOutcome.OnlySkippedLeft skipped -> {
+                outcome.put("type", "only_skipped_left");
+                var candidates = outcome.putArray("candidates");
+                skipped.candidates().forEach(c -> candidates.add(commit(c)));
+            }
+            case BisectOutcome.EndsNotAsExpected ends -> {
+                outcome.put("type", "ends_not_as_expected");
+                outcome.put("advice", ends.advice());
+                var problems = outcome.putArray("problems");
+                ends.problems().forEach(p -> problems.addObject().put("commit", p.commit())
+                        .put("expected", name(p.expected())).put("actual", name(p.actual())));
+            }
+            case BisectOutcome.MergeBaseBad base -> {
+                outcome.put("type", "merge_base_bad");
+                outcome.put("merge_base", base.mergeBase());
+                outcome.put("message", base.message());
+            }
+            case BisectOutcome.Aborted aborted -> {
+                outcome.put("type", "aborted");
+                outcome.put("reason", aborted.reason());
+            }
+        }
+        json.put("bad", result.bad());
+        var goods = json.putArray("good");
+        result.goods().forEach(goods::add);
+        json.put("candidate_count", result.candidateCount());
+        json.put("test_runs", result.testRuns());
+        json.put("verification_runs", result.verificationRuns());
+        json.put("reused_runs", result.reusedRuns());
+        json.put("cancelled_runs", result.cancelledRuns());
+        json.put("rounds", result.rounds());
+        var steps = json.putArray("steps");
+        for (var step : result.steps()) {
+            var node = steps.addObject();
+            node.put("seq", step.seq());
+            node.put("commit", step.commit().sha());
+            node.put("subject", step.commit().subject());
+            node.put("run", step.runIndex() + 1);
+            node.put("purpose", step.purpose().name().toLowerCase(Locale.ROOT));
+            switch (step.result()) {
+                case StepResult.Exited exited -> node.put("outcome", "exited").put("exit_code", exited.exitCode());
+                case StepResult.TimedOut ignored -> node.put("outcome", "timed_out");
+                case StepResult.InfraError error -> node.put("outcome", "infra_error").put("message", error.message());
+                case StepResult.Cancelled ignored -> node.put("outcome", "cancelled");
+            }
+            node.put("verdict", name(step.verdict()));
+            node.put("duration_ms", step.duration().toMillis());
+            node.put("reused", step.reused());
+        }
+        var commits = json.putArray("commits");
+        for (var tested : result.commits()) {
+            commits.addObject().put("commit", tested.commit().sha()).put("verdict", name(tested.verdict()))
+                    .put("passes", tested.passes()).put("failures", tested.failures())
+                    .put("disagreements", tested.disagreements());
+        }
+        json.put("report", report);
+        return json;
+    }
+
+    private static ObjectNode commit(CommitInfo commit) {
+        var node = JsonNodeFactory.instance.objectNode();
+        node.put("sha", commit.sha());
+        node.put("subject", commit.subject());
+        node.put("author", commit.author());
+        node.put("date", commit.date() == null ? null : commit.date().toString());
+        return node;
+    }
+
+    private static String name(Verdict verdict) {
+        return verdict == null ? null : verdict.name().toLowerCase(Locale.ROOT);
+    }
+
+}

@@ -1,0 +1,104 @@
+package io.bisectbot.bisect;
+
+import io.bisectbot.executor.CancellationSignal;
+import io.bisectbot.executor.DockerExecutor;
+import io.bisectbot.executor.StepLogRepository;
+import io.bisectbot.executor.StepOutcome;
+import io.bisectbot.executor.StepSpec;
+import io.bisectbot.queue.JobContext;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+
+/**
+ * Runs each test of a bisect job in its own container: the commit's source is streamed in as a tar
+ * ({@code git archive}), the command runs in it with network off, and its output goes to the job's step logs.
+ * When the job must stop (cancel, lost fence, shutdown) every running container is stopped.
+ */
+final class DockerStepRunner implements StepRunner, AutoCloseable {
+
+    private final DockerExecutor executor;
+    private final StepLogRepository logs;
+    private final GitRepository git;
+    private final BisectRequest request;
+    private final JobContext job;
+    private final ExecutorService threads = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("bisect-step-", 0).factory());
+    private final Set<CancellationSignal> running = ConcurrentHashMap.newKeySet();
+
+    DockerStepRunner(DockerExecutor executor, StepLogRepository logs, GitRepository git, BisectRequest request, JobContext job) {
+        this.executor = executor;
+        this.logs = logs;
+        this.git = git;
+        this.request = request;
+        this.job = job;
+        job.onStop(() -> running.forEach(signal -> signal.cancel("job " + job.stopReason().name().toLowerCase())));
+    }
+
+    static String stepName(Request request) {
+        return request.purpose().name().toLowerCase() + "-" + request.commit().substring(0, Math.min(12, request.commit().length()))
+                + "-run" + (request.runIndex() + 1);
+    }
+
+    @Override
+    public Handle start(Request request) {
+        var signal = CancellationSignal.create();
+        running.add(signal);
+        var result = CompletableFuture.supplyAsync(() -> {
+            try {
+                return run(request, signal);
+            } finally {
+                running.remove(signal);
+            }
+        }, threads);
+        return new Handle() {
+            @Override
+            public CompletableFuture<StepResult> result() {
+                return result;
+            }
+
+            @Override
+            public void cancel() {
+                signal.cancel("no longer needed: a finished test decided this commit's side");
+            }
+        };
+    }
+
+    private StepResult run(Request step, CancellationSignal signal) {
+        var builder = StepSpec.builder(job.jobId(), job.fence().workerId(), job.attempt(), stepName(step), request.image())
+                .input(() -> git.archive(step.commit()))
+                .timeout(request.timeout())
+                .env("BISECT_COMMIT", step.commit())
+                .env("BISECT_RUN", Integer.toString(step.runIndex() + 1));
+        if (request.argv() != null) {
+            builder.argv(request.argv().toArray(String[]::new));
+        } else {
+            builder.shell(request.command());
+        }
+        var sink = logs.openSink(job.jobId(), stepName(step), job.attempt());
+        io.bisectbot.executor.StepResult result;
+        try {
+            result = executor.run(builder.build(), sink, signal);
+        } finally {
+            sink.close();
+        }
+        var took = result.duration();
+        return switch (result.outcome()) {
+            case StepOutcome.Exited exited -> new StepResult.Exited(exited.code(), took);
+            case StepOutcome.TimedOut ignored -> new StepResult.TimedOut(took);
+            // Memory is a limit of the service, not a property of the commit: retried, then reported, never a verdict.
+            case StepOutcome.OomKilled ignored -> new StepResult.InfraError(
+                    "the test ran out of memory (the step's memory limit); raise the limit or lighten the test", took);
+            case StepOutcome.Cancelled ignored -> new StepResult.Cancelled(took);
+            case StepOutcome.InfraError error -> new StepResult.InfraError(error.message(), took);
+        };
+    }
+
+
+    @Override
+    public void close() {
+        running.forEach(signal -> signal.cancel("job finished"));
+        threads.shutdownNow();
+    }
+}

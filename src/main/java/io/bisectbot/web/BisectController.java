@@ -1,0 +1,66 @@
+package io.bisectbot.web;
+
+import io.bisectbot.bisect.BisectJobHandler;
+import io.bisectbot.bisect.BisectProperties;
+import io.bisectbot.bisect.BisectRequest;
+import io.bisectbot.queue.JobQueue;
+import io.bisectbot.queue.JobStatus;
+import io.bisectbot.queue.NewJob;
+import java.util.Map;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.MediaType;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PathVariable;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestBody;
+import org.springframework.web.bind.annotation.RestController;
+import org.springframework.web.server.ResponseStatusException;
+import tools.jackson.databind.JsonNode;
+
+/** Starting a bisection without GitHub, and reading a finished one's report. */
+@RestController
+class BisectController {
+
+    private final JobQueue queue;
+    private final BisectProperties properties;
+
+    BisectController(JobQueue queue, BisectProperties properties) {
+        this.queue = queue;
+        this.properties = properties;
+    }
+
+    /**
+     * Body: {@code repo}, {@code good} (ref or list), {@code bad}, {@code command} (shell string or argv list), and
+     * optionally {@code image}, {@code timeout_seconds}, {@code parallelism}, {@code repeat}, {@code repeat_rule},
+     * {@code timeout_verdict}, {@code terms}, {@code first_parent}, {@code dedup_key}.
+     */
+    @AdminOnly
+    @PostMapping("/bisect")
+    ResponseEntity<Map<String, Object>> start(@RequestBody JsonNode body) {
+        if (body == null || !body.isObject()) {
+            throw new IllegalArgumentException("the body must be a JSON object describing the bisection");
+        }
+        var request = BisectRequest.parse(body, properties);
+        var dedupKey = body.path("dedup_key").asString(null);
+        var job = NewJob.of(BisectJobHandler.KIND, request.toPayload()).withDedupKey(dedupKey == null || dedupKey.isBlank() ? null : dedupKey);
+        var enqueued = queue.enqueue(job);
+        return ResponseEntity.status(enqueued.created() ? HttpStatus.CREATED : HttpStatus.OK)
+                .body(Map.of("id", enqueued.job().id(), "status", enqueued.job().status(),
+                        "job_url", "/job/" + enqueued.job().id(), "report_url", "/job/" + enqueued.job().id() + "/report"));
+    }
+
+    @GetMapping(value = "/job/{id}/report", produces = "text/markdown;charset=UTF-8")
+    ResponseEntity<String> report(@PathVariable long id) {
+        var job = queue.find(id).orElseThrow(() -> new ResponseStatusException(HttpStatus.NOT_FOUND, "job " + id + " does not exist"));
+        if (!BisectJobHandler.KIND.equals(job.kind())) {
+            throw new ResponseStatusException(HttpStatus.NOT_FOUND, "job " + id + " is a '" + job.kind() + "' job; only bisect jobs have reports");
+        }
+        if (job.result() == null || !job.result().has("report")) {
+            var why = job.status() == JobStatus.FAILED ? "it failed: " + job.lastError() : "it is " + job.status();
+            throw new ResponseStatusException(HttpStatus.CONFLICT, "job " + id + " has no report yet: " + why);
+        }
+        return ResponseEntity.ok().contentType(MediaType.parseMediaType("text/markdown;charset=UTF-8"))
+                .body(job.result().get("report").asString());
+    }
+}
