@@ -1,5 +1,6 @@
 package io.bisectbot;
 
+import io.bisectbot.bisect.BisectCommand;
 import java.util.Arrays;
 import org.springframework.boot.SpringApplication;
 import org.springframework.boot.WebApplicationType;
@@ -8,7 +9,8 @@ import org.springframework.boot.context.properties.ConfigurationPropertiesScan;
 
 /**
  * Entry point. {@code java -jar bisectbot.jar} serves; {@code java -jar bisectbot.jar migrate} applies the
- * database migrations and exits (run it once before a rollout).
+ * database migrations and exits (run it once before a rollout); {@code java -jar bisectbot.jar bisect ...} runs one
+ * bisection on this machine and prints its report.
  */
 @SpringBootApplication
 @ConfigurationPropertiesScan
@@ -19,11 +21,33 @@ public class BisectbotApplication {
         switch (mode) {
             case "serve" -> SpringApplication.run(BisectbotApplication.class, args);
             case "migrate" -> migrate(Arrays.copyOfRange(args, 1, args.length));
+            case "bisect" -> bisect(Arrays.copyOfRange(args, 1, args.length));
             default -> {
-                System.err.println("bisectbot: unknown command '" + mode + "'. Usage: bisectbot [serve|migrate] [--property=value ...]");
+                System.err.println("bisectbot: unknown command '" + mode + "'. Usage: bisectbot [serve|migrate|bisect] ...");
                 System.exit(2);
             }
         }
+    }
+
+    private static void bisect(String[] args) {
+        var usage = BisectCommand.checkUsage(args, System.out, System.err);
+        if (usage != null) {
+            System.exit(usage);
+        }
+        var app = new SpringApplication(BisectbotApplication.class);
+        // As command-line properties, so they win over application.yml's environment defaults.
+        var properties = BisectCommand.properties().entrySet().stream()
+                .map(e -> "--" + e.getKey() + "=" + e.getValue()).toArray(String[]::new);
+        int status;
+        try (var context = app.run(properties)) {
+            status = BisectCommand.run(context, args, System.out);
+        } catch (IllegalArgumentException e) {
+            System.err.println("bisectbot bisect: " + e.getMessage());
+            status = 2;
+        } catch (InterruptedException e) {
+            status = 130;
+        }
+        System.exit(status);
     }
 
     private static void migrate(String[] args) {

@@ -96,9 +96,20 @@ final class DockerStepRunner implements StepRunner, AutoCloseable {
     }
 
 
+    /**
+     * Stops what still runs and waits for the step threads: they remove their containers themselves, and an
+     * interrupt would cut that removal short and leave a container behind.
+     */
     @Override
     public void close() {
         running.forEach(signal -> signal.cancel("job finished"));
-        threads.shutdownNow();
+        threads.shutdown();
+        try {
+            if (!threads.awaitTermination(30, java.util.concurrent.TimeUnit.SECONDS)) {
+                threads.shutdownNow();
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 }

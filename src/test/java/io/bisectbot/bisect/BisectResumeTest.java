@@ -9,6 +9,7 @@ import io.bisectbot.executor.DockerClients;
 import io.bisectbot.executor.DockerExecutor;
 import io.bisectbot.executor.DockerHealth;
 import io.bisectbot.executor.ExecutorProperties;
+import io.bisectbot.executor.OrphanReaper;
 import io.bisectbot.executor.StepLogRepository;
 import io.bisectbot.queue.JobStatus;
 import io.bisectbot.queue.NewJob;
@@ -46,6 +47,10 @@ class BisectResumeTest {
     @AfterEach
     void close() throws Exception {
         nodes.forEach(QueueTestSupport::crash);
+        // What a killed instance leaves behind is the orphan reaper's to remove; no job is running any more.
+        try (var docker = DockerClients.create(null, null)) {
+            new OrphanReaper(docker, (job, worker, attempt) -> false, Duration.ofMinutes(1), new SimpleMeterRegistry()).reapOnce();
+        }
         for (var resource : resources.reversed()) {
             resource.close();
         }

@@ -1,0 +1,193 @@
+package io.bisectbot.bisect;
+
+import io.bisectbot.queue.JobQueue;
+import io.bisectbot.queue.JobStatus;
+import io.bisectbot.queue.NewJob;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import org.springframework.context.ConfigurableApplicationContext;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import tools.jackson.databind.node.JsonNodeFactory;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * {@code bisectbot bisect --repo . --good v1.2 --bad HEAD -- ./run-test.sh}: one bisection on this machine with the
+ * same engine, Docker executor and database as the service, printing progress and the report.
+ * Exit status: 0 first bad commit found, 1 no single answer (ends wrong, only skipped left, failed), 2 bad usage.
+ */
+public final class BisectCommand {
+
+    static final String USAGE = """
+            usage: bisectbot bisect --good REF [--good REF ...] [--bad REF] [--repo DIR|URL] [options] -- COMMAND [ARGS...]
+
+              --repo DIR|URL        repository to bisect (default: the current directory)
+              --good REF            a known-good ref (repeatable; at least one)
+              --bad REF             the known-bad ref (default: HEAD)
+              --image IMAGE         image the command runs in (default: DEFAULT_STEP_IMAGE or debian:bookworm)
+              --timeout DURATION    per run, e.g. 90s, 10m (default: 10m); a timed-out run counts as skip
+              --timeout-bad         count a timed-out run as bad instead
+              -k, --parallelism N   commits tested at once (default: 1, exactly git's choices)
+              --repeat N            runs per commit, for flaky tests (default: 1)
+              --rule RULE           all-fail | any-fail | majority (default: all-fail)
+              --first-parent        follow only first parents
+              --old-new             say old/new instead of good/bad
+              -h, --help            this text
+
+            The command runs in a container with the commit's files in its working directory and no network;
+            exit 0 = good, 125 = skip, 1-127 = bad, 128 or more = the run could not decide (retried).""";
+
+    /** Command-line words that were not understood. */
+    static final class UsageException extends IllegalArgumentException {
+        UsageException(String message) {
+            super(message);
+        }
+    }
+
+    private BisectCommand() {
+    }
+
+    /** Parses the words after {@code bisect} into a job payload. */
+    static ObjectNode parse(String[] args) {
+        var payload = JsonNodeFactory.instance.objectNode();
+        var goods = new ArrayList<String>();
+        var command = new ArrayList<String>();
+        String repo = ".";
+        for (int i = 0; i < args.length; i++) {
+            var arg = args[i];
+            if (arg.equals("--")) {
+                command.addAll(List.of(args).subList(i + 1, args.length));
+                break;
+            }
+            switch (arg) {
+                case "--repo" -> repo = value(args, ++i, arg);
+                case "--good" -> goods.add(value(args, ++i, arg));
+                case "--bad" -> payload.put("bad", value(args, ++i, arg));
+                case "--image" -> payload.put("image", value(args, ++i, arg));
+                case "--timeout" -> payload.put("timeout_seconds", duration(value(args, ++i, arg)).toSeconds());
+                case "--timeout-bad" -> payload.put("timeout_verdict", "bad");
+                case "-k", "--parallelism" -> payload.put("parallelism", number(value(args, ++i, arg), arg));
+                case "--repeat" -> payload.put("repeat", number(value(args, ++i, arg), arg));
+                case "--rule" -> payload.put("repeat_rule", value(args, ++i, arg));
+                case "--first-parent" -> payload.put("first_parent", true);
+                case "--old-new" -> payload.put("terms", "old/new");
+                default -> throw new UsageException("unknown option '" + arg + "'");
+            }
+        }
+        if (goods.isEmpty()) {
+            throw new UsageException("at least one --good REF is required");
+        }
+        if (command.isEmpty()) {
+            throw new UsageException("the test command is missing: put it after '--'");
+        }
+        var isPath = !repo.contains("://") && !repo.contains("@");
+        payload.put("repo", isPath ? Path.of(repo).toAbsolutePath().normalize().toString() : repo);
+        var goodArray = payload.putArray("good");
+        goods.forEach(goodArray::add);
+        if (!payload.has("bad")) {
+            payload.put("bad", "HEAD");
+        }
+        var argv = payload.putArray("command");
+        command.forEach(argv::add);
+        return payload;
+    }
+
+    private static String value(String[] args, int i, String option) {
+        if (i >= args.length || args[i].equals("--")) {
+            throw new UsageException(option + " needs a value");
+        }
+        return args[i];
+    }
+
+    private static int number(String text, String option) {
+        try {
+            return Integer.parseInt(text);
+        } catch (NumberFormatException e) {
+            throw new UsageException(option + " needs a whole number, got '" + text + "'");
+        }
+    }
+
+    private static Duration duration(String text) {
+        try {
+            return text.matches("\\d+") ? Duration.ofSeconds(Long.parseLong(text))
+                    : Duration.parse("PT" + text.toUpperCase(java.util.Locale.ROOT));
+        } catch (DateTimeParseException e) {
+            throw new UsageException("--timeout needs a duration such as 90s or 10m, got '" + text + "'");
+        }
+    }
+
+    /** Properties the command runs the service with: no web server, local paths allowed, quiet logs. */
+    public static Map<String, Object> properties() {
+        var home = Path.of(System.getProperty("user.home"), ".bisectbot");
+        var properties = new HashMap<String, Object>();
+        properties.put("spring.main.web-application-type", "none");
+        properties.put("bisectbot.bisect.allow-local-repos", "true");
+        properties.put("bisectbot.queue.max-concurrent-jobs", "1");
+        // Keep the user's repository clean: the database and mirrors live in ~/.bisectbot unless configured.
+        properties.put("bisectbot.database.embedded-data-dir", System.getenv().getOrDefault("EMBEDDED_PG_DIR", home.resolve("pg").toString()));
+        properties.put("bisectbot.bisect.cache-dir", System.getenv().getOrDefault("GIT_CACHE_DIR", home.resolve("git").toString()));
+        properties.put("logging.structured.format.console", "");
+        properties.put("logging.level.root", System.getenv().getOrDefault("LOG_LEVEL", "WARN"));
+        return properties;
+    }
+
+    /** Checks the words before anything starts; null when they are fine, else the exit status to end with. */
+    public static Integer checkUsage(String[] args, PrintStream out, PrintStream err) {
+        if (List.of(args).contains("-h") && !List.of(args).contains("--") || List.of(args).contains("--help")) {
+            out.println(USAGE);
+            return 0;
+        }
+        try {
+            parse(args);
+            return null;
+        } catch (UsageException e) {
+            err.println("bisectbot bisect: " + e.getMessage());
+            err.println(USAGE);
+            return 2;
+        }
+    }
+
+    /** Runs the bisection in a started application context and prints what happens; returns the exit status. */
+    public static int run(ConfigurableApplicationContext context, String[] args, PrintStream out) throws InterruptedException {
+        var payload = parse(args);
+        var request = BisectRequest.parse(payload, context.getBean(BisectProperties.class));
+        var queue = context.getBean(JobQueue.class);
+        var jdbc = JdbcClient.create(context.getBean(javax.sql.DataSource.class));
+        var job = queue.enqueue(NewJob.of(BisectJobHandler.KIND, request.toPayload()).withMaxAttempts(1)).job();
+        out.printf("Bisecting %s: bad %s, good %s, command: %s (job %d)%n", request.repo(), request.bad(),
+                String.join(" ", request.good()), request.commandText(), job.id());
+        var printed = 0;
+        while (true) {
+            var steps = jdbc.sql("""
+                            SELECT seq, commit_sha, run_index, purpose, outcome, exit_code, verdict, duration_ms
+                              FROM bisect_steps WHERE job_id = :id AND seq >= :from ORDER BY seq""")
+                    .param("id", job.id()).param("from", printed)
+                    .query((rs, row) -> "  %-8s %s run %d: %s%s, %.1f s".formatted(
+                            rs.getString("purpose").toLowerCase(), rs.getString("commit_sha").substring(0, 10),
+                            rs.getInt("run_index") + 1,
+                            rs.getString("verdict") == null ? "no verdict" : rs.getString("verdict").toLowerCase(),
+                            rs.getObject("exit_code") == null ? " (" + rs.getString("outcome").toLowerCase() + ")"
+                                    : " (exit " + rs.getInt("exit_code") + ")",
+                            rs.getLong("duration_ms") / 1000.0))
+                    .list();
+            steps.forEach(out::println);
+            printed += steps.size();
+            var now = queue.find(job.id()).orElseThrow();
+            if (now.status().isFinal()) {
+                out.println();
+                if (now.status() == JobStatus.SUCCEEDED) {
+                    out.println(now.result().get("report").asString());
+                    return "first_bad".equals(now.result().get("outcome").get("type").asString()) ? 0 : 1;
+                }
+                out.println("The bisection failed: " + now.lastError());
+                return 1;
+            }
+            Thread.sleep(500);
+        }
+    }
+}
