@@ -1,0 +1,55 @@
+package io.bisectbot.bisect;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import org.junit.jupiter.api.Test;
+
+class BisectCommandTest {
+
+    @Test
+    void parses_the_flags_into_a_job_payload() {
+        var payload = BisectCommand.parse(new String[] {"--repo", "/src/app", "--good", "v1.2", "--good", "v1.1",
+                "--bad", "main", "-k", "3", "--repeat", "5", "--rule", "any-fail", "--timeout", "90s", "--first-parent",
+                "--", "./run-test.sh", "--fast"});
+        assertThat(payload.get("repo").asString()).isEqualTo("/src/app");
+        assertThat(payload.get("good").toString()).isEqualTo("[\"v1.2\",\"v1.1\"]");
+        assertThat(payload.get("bad").asString()).isEqualTo("main");
+        assertThat(payload.get("parallelism").asInt()).isEqualTo(3);
+        assertThat(payload.get("repeat").asInt()).isEqualTo(5);
+        assertThat(payload.get("repeat_rule").asString()).isEqualTo("any-fail");
+        assertThat(payload.get("timeout_seconds").asInt()).isEqualTo(90);
+        assertThat(payload.get("first_parent").asBoolean()).isTrue();
+        assertThat(payload.get("command").toString()).isEqualTo("[\"./run-test.sh\",\"--fast\"]");
+    }
+
+    @Test
+    void bad_defaults_to_head_and_repo_to_the_current_directory() {
+        var payload = BisectCommand.parse(new String[] {"--good", "v1", "--", "make", "test"});
+        assertThat(payload.get("bad").asString()).isEqualTo("HEAD");
+        assertThat(payload.get("repo").asString()).startsWith("/");
+    }
+
+    @Test
+    void a_bad_flag_prints_usage_and_exits_2() {
+        var out = new ByteArrayOutputStream();
+        var err = new ByteArrayOutputStream();
+        assertThat(BisectCommand.checkUsage(new String[] {"--good", "v1", "--frob", "--", "true"},
+                new PrintStream(out), new PrintStream(err))).isEqualTo(2);
+        assertThat(err.toString()).contains("unknown option '--frob'").contains("usage: bisectbot bisect");
+        assertThat(BisectCommand.checkUsage(new String[] {"--help"}, new PrintStream(out), new PrintStream(err))).isZero();
+        assertThat(BisectCommand.checkUsage(new String[] {"--good", "v1", "--", "true"}, new PrintStream(out), new PrintStream(err))).isNull();
+    }
+
+    @Test
+    void says_what_is_missing() {
+        assertThatThrownBy(() -> BisectCommand.parse(new String[] {"--", "true"})).hasMessageContaining("--good");
+        assertThatThrownBy(() -> BisectCommand.parse(new String[] {"--good", "v1"})).hasMessageContaining("after '--'");
+        assertThatThrownBy(() -> BisectCommand.parse(new String[] {"--good", "v1", "-k", "many", "--", "true"}))
+                .hasMessageContaining("whole number");
+        assertThatThrownBy(() -> BisectCommand.parse(new String[] {"--good", "v1", "--timeout", "soon", "--", "true"}))
+                .hasMessageContaining("90s or 10m");
+    }
+}
