@@ -392,6 +392,32 @@ public final class DockerExecutor implements AutoCloseable {
         }
     }
 
+    /**
+     * The digest (or, for a local image, the id) that {@code image} names now, pulling it when absent; the key
+     * under which results of steps in this image may be remembered.
+     *
+     * @throws IllegalStateException when the image cannot be found or pulled
+     */
+    public String resolveImage(String image) {
+        try {
+            String id;
+            try {
+                id = docker.inspectImageCmd(image).exec().getId();
+            } catch (NotFoundException absent) {
+                pull(image);
+                id = docker.inspectImageCmd(image).exec().getId();
+            }
+            return digestsByImageId.computeIfAbsent(id, imageId -> {
+                List<String> repoDigests = docker.inspectImageCmd(imageId).exec().getRepoDigests();
+                return repoDigests == null || repoDigests.isEmpty() ? imageId : repoDigests.getFirst();
+            });
+        } catch (InfraException e) {
+            throw new IllegalStateException(e.getMessage(), e);
+        } catch (RuntimeException e) {
+            throw new IllegalStateException("image " + image + " could not be inspected: " + describe(e), e);
+        }
+    }
+
     private String imageDigest(String containerId) {
         try {
             String imageId = docker.inspectContainerCmd(containerId).exec().getImageId();

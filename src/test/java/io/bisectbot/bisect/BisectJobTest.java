@@ -96,6 +96,33 @@ class BisectJobTest {
     }
 
     @Test
+    void a_job_that_opts_into_the_verdict_cache_reuses_the_runs_of_an_earlier_job_and_runs_no_container() throws Exception {
+        var shas = TestRepos.linear(repo, 12, 5, 0);
+        var body = JsonNodeFactory.instance.objectNode().put("repo", repo.toString()).put("bad", "main")
+                .put("command", "sh test.sh").put("verdict_cache", true);
+        body.putArray("good").add(shas.getFirst());
+
+        var first = finishedJob(post("/bisect", body, TOKEN));
+        var second = finishedJob(post("/bisect", body, TOKEN));
+
+        assertThat(first.get("result").get("outcome").get("commit").get("sha").asString()).isEqualTo(shas.get(5));
+        assertThat(second.get("result").get("outcome")).isEqualTo(first.get("result").get("outcome"));
+        assertThat(json.readTree(get("/job/" + first.get("id").asLong() + "/logs").body()).get("steps").size()).isPositive();
+        assertThat(json.readTree(get("/job/" + second.get("id").asLong() + "/logs").body()).get("steps").size())
+                .as("no step of the second job ran in a container").isZero();
+    }
+
+    private JsonNode finishedJob(HttpResponse<String> created) throws Exception {
+        assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+        var id = json.readTree(created.body()).get("id").asLong();
+        await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(300)).until(() ->
+                json.readTree(get("/job/" + id).body()).get("status").asString().matches("SUCCEEDED|FAILED"));
+        var job = json.readTree(get("/job/" + id).body());
+        assertThat(job.get("status").asString()).as(job.toString()).isEqualTo("SUCCEEDED");
+        return job;
+    }
+
+    @Test
     void an_invalid_bisect_request_is_refused_with_what_to_fix() throws Exception {
         var noCommand = JsonNodeFactory.instance.objectNode().put("repo", repo.toString()).put("bad", "main").put("good", "v1");
         var reply = post("/bisect", noCommand, TOKEN);
