@@ -121,10 +121,15 @@ class DockerExecutorTest {
         StepResult result = executor().run(step("bomb").shell(script).pidsLimit(64).timeout(Duration.ofSeconds(30)).build(),
                 sink, CancellationSignal.create());
 
+        // The step ends by itself (no timeout): the bomb never took the machine or the step's init down.
         assertThat(result.outcome()).isInstanceOf(Exited.class);
         Matcher procs = Pattern.compile("procs=(\\d+)").matcher(sink.text());
-        assertThat(procs.find()).as("output: %s", sink.text()).isTrue();
-        assertThat(Integer.parseInt(procs.group(1))).isLessThanOrEqualTo(64);
+        // Under heavy load the shell itself may be the process that cannot fork; when it could count, the count holds.
+        if (procs.find()) {
+            assertThat(Integer.parseInt(procs.group(1))).isLessThanOrEqualTo(64);
+        } else {
+            assertThat(sink.text()).contains("Cannot fork");
+        }
     }
 
     @Test
