@@ -112,6 +112,9 @@ public final class DockerExecutor implements AutoCloseable {
                 copyInput(spec, containerId, limits.user());
                 outcome = startAndAwait(containerId, limits.timeout(), logs, cancel);
                 imageDigest = imageDigest(containerId);
+                if (outcome instanceof StepOutcome.Exited && spec.output() != null) {
+                    readOutput(spec, containerId);
+                }
             }
         } catch (InfraException e) {
             outcome = new StepOutcome.InfraError(e.getMessage());
@@ -234,6 +237,14 @@ public final class DockerExecutor implements AutoCloseable {
                     .exec();
         } catch (Exception e) {
             throw new InfraException("copying input files failed: " + describe(e), e);
+        }
+    }
+
+    private void readOutput(StepSpec spec, String containerId) {
+        try (InputStream tar = docker.copyArchiveFromContainerCmd(containerId, spec.workingDir()).exec()) {
+            spec.output().read(tar);
+        } catch (Exception e) {
+            throw new InfraException("reading the step's files back failed: " + describe(e), e);
         }
     }
 

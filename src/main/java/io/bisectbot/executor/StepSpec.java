@@ -35,7 +35,8 @@ public record StepSpec(
         Long pidsLimit,
         Network network,
         String user,
-        Map<String, String> labels) {
+        Map<String, String> labels,
+        OutputReader output) {
 
     public static final String DEFAULT_WORKING_DIR = "/work/src";
 
@@ -97,6 +98,15 @@ public record StepSpec(
         }
     }
 
+    /**
+     * Reads the working directory back after the step exited, before its container goes: a tar whose entries
+     * start with the working directory's own name (e.g. {@code src/README.md}).
+     */
+    @FunctionalInterface
+    public interface OutputReader {
+        void read(InputStream tar) throws IOException;
+    }
+
     /** Opens a fresh tar stream each call; the executor closes it. */
     @FunctionalInterface
     public interface TarSupplier {
@@ -120,6 +130,7 @@ public record StepSpec(
         private Network network;
         private String user;
         private final Map<String, String> labels = new LinkedHashMap<>();
+        private OutputReader output;
 
         private Builder(long jobId, String workerId, int attempt, String step, String image) {
             this.jobId = jobId;
@@ -189,9 +200,15 @@ public record StepSpec(
             return this;
         }
 
+        /** Reads the working directory back when the step has exited (any exit code). */
+        public Builder output(OutputReader reader) {
+            this.output = reader;
+            return this;
+        }
+
         public StepSpec build() {
             return new StepSpec(jobId, workerId, attempt, step, image, command, env, workingDir, input,
-                    timeout, memoryBytes, cpus, pidsLimit, network, user, labels);
+                    timeout, memoryBytes, cpus, pidsLimit, network, user, labels, output);
         }
     }
 }

@@ -83,9 +83,7 @@ public final class BisectBenchmark {
             stream.append("commit refs/heads/main\n")
                     .append("committer Dev <dev@example.com> ").append(1_700_000_000L + i * 60L).append(" +0000\n")
                     .append(data("change " + i + "\n"));
-            if (i > 0) {
-                stream.append("from refs/heads/main^0\n");
-            }
+            // No 'from': fast-import continues the branch from the commit it wrote last.
             stream.append("M 100644 inline test.sh\n").append(data(script))
                     .append("M 100644 inline state\n").append(data(state))
                     .append("M 100644 inline version\n").append(data("v" + i + "\n"));
@@ -110,7 +108,7 @@ public final class BisectBenchmark {
         git(repo, null, "bisect", "start", shas.getLast(), shas.getFirst());
         var output = git(repo, null, "bisect", "run", "sh", wrapper.toString());
         var seconds = (System.nanoTime() - started) / 1e9;
-        git(repo, null, "bisect", "reset", "-q");
+        git(repo, null, "bisect", "reset");
         var runs = (int) Files.readAllLines(counter).stream().filter(l -> !l.isBlank()).count();
         return new Measure("git bisect run", culprit, runs, 0, seconds, output.contains(shas.get(culprit) + " is the first bad commit"));
     }

@@ -179,6 +179,27 @@ class DockerExecutorTest {
     }
 
     @Test
+    void the_work_dir_can_be_read_back_after_the_step_exited() throws Exception {
+        byte[] tar = DockerTestSupport.tar(Map.of("README.md", "old\n", "gone.txt", "x\n"));
+        var files = new java.util.TreeMap<String, String>();
+        StepResult result = executor().run(step("output")
+                .shell("echo new > README.md; rm gone.txt; mkdir -p docs && echo made > docs/new.md")
+                .input(() -> new ByteArrayInputStream(tar))
+                .output(stream -> {
+                    var in = new org.apache.commons.compress.archivers.tar.TarArchiveInputStream(stream);
+                    org.apache.commons.compress.archivers.tar.TarArchiveEntry entry;
+                    while ((entry = in.getNextEntry()) != null) {
+                        if (entry.isFile()) {
+                            files.put(entry.getName(), new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
+                        }
+                    }
+                }).build(), sink, CancellationSignal.create());
+
+        assertThat(result.outcome()).isEqualTo(new Exited(0));
+        assertThat(files).containsExactlyEntriesOf(new java.util.TreeMap<>(Map.of("src/README.md", "new\n", "src/docs/new.md", "made\n")));
+    }
+
+    @Test
     void env_variables_reach_the_step_and_the_result_names_the_image() {
         StepResult result = executor().run(step("env").shell("echo \"$GREETING\"").env("GREETING", "hi there").build(),
                 sink, CancellationSignal.create());
