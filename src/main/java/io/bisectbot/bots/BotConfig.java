@@ -157,7 +157,7 @@ public final class BotConfig {
         }
         var image = text(node, "image", at, problems);
         return new BotTask(name, image == null ? defaultImage : image, run, action, label, comment, on, timeout, network,
-                outputs, List.copyOf(secrets), cancelPrevious);
+                outputs, List.copyOf(secrets), cancelPrevious, node);
     }
 
     private static Set<BotTask.Trigger> triggers(JsonNode node, String at, List<String> problems) {

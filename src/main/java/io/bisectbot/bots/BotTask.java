@@ -3,6 +3,7 @@ package io.bisectbot.bots;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
+import tools.jackson.databind.JsonNode;
 
 /**
  * One task of a repository's {@code .github/bisectbot.yml}: either a command run in a container on the commit
@@ -10,6 +11,7 @@ import java.util.Set;
  *
  * @param secrets names of instance-configured secrets passed to this task only, as environment variables
  * @param cancelPrevious a new push to the pull request cancels this task's jobs for the older head
+ * @param source  the task as written in the config, snapshotted into its jobs
  */
 public record BotTask(
         String name,
@@ -23,7 +25,8 @@ public record BotTask(
         Network network,
         Output outputs,
         List<String> secrets,
-        boolean cancelPrevious) {
+        boolean cancelPrevious,
+        JsonNode source) {
 
     public enum Action { CLOSE_PULL_REQUEST, ADD_LABEL, COMMENT }
 

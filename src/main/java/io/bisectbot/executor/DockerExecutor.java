@@ -98,7 +98,9 @@ public final class DockerExecutor implements AutoCloseable {
         Instant startedAt = clock.instant();
         metrics.stepStarted();
         var limits = properties.effective(spec);
-        var logs = new LogPipeline(sink, properties.logCap().toBytes(), properties.secrets());
+        var secrets = new ArrayList<>(properties.secrets());
+        secrets.addAll(spec.secretValues());
+        var logs = new LogPipeline(sink, properties.logCap().toBytes(), secrets);
         String name = containerName(spec);
         String containerId = null;
         String imageDigest = null;

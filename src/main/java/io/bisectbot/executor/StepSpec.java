@@ -3,6 +3,7 @@ package io.bisectbot.executor;
 import java.io.IOException;
 import java.io.InputStream;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -18,6 +19,7 @@ import java.util.Objects;
  *                  the engine API so the engine never needs a host path of ours
  * @param user      "uid:gid" to run as; null means the configured non-root default
  * @param timeout   counted from container start (image pulls have their own limit)
+ * @param secretValues values masked in the stored logs on top of the configured secrets
  */
 public record StepSpec(
         long jobId,
@@ -36,7 +38,8 @@ public record StepSpec(
         Network network,
         String user,
         Map<String, String> labels,
-        OutputReader output) {
+        OutputReader output,
+        List<String> secretValues) {
 
     public static final String DEFAULT_WORKING_DIR = "/work/src";
 
@@ -49,6 +52,7 @@ public record StepSpec(
         workingDir = workingDir == null ? DEFAULT_WORKING_DIR : workingDir;
         network = network == null ? Network.NONE : network;
         labels = labels == null ? Map.of() : Map.copyOf(labels);
+        secretValues = secretValues == null ? List.of() : List.copyOf(secretValues);
         // A directory inside the step's volume, so it can be created owned by the step's user.
         InputTar.relativeDir(workingDir);
     }
@@ -131,6 +135,7 @@ public record StepSpec(
         private String user;
         private final Map<String, String> labels = new LinkedHashMap<>();
         private OutputReader output;
+        private final List<String> secretValues = new ArrayList<>();
 
         private Builder(long jobId, String workerId, int attempt, String step, String image) {
             this.jobId = jobId;
@@ -152,6 +157,15 @@ public record StepSpec(
 
         public Builder env(String name, String value) {
             env.put(name, value);
+            return this;
+        }
+
+        /** An environment variable whose value is masked in the stored logs, like the configured secrets. */
+        public Builder secretEnv(String name, String value) {
+            env.put(name, value);
+            if (value != null && !value.isEmpty()) {
+                secretValues.add(value);
+            }
             return this;
         }
 
@@ -208,7 +222,7 @@ public record StepSpec(
 
         public StepSpec build() {
             return new StepSpec(jobId, workerId, attempt, step, image, command, env, workingDir, input,
-                    timeout, memoryBytes, cpus, pidsLimit, network, user, labels, output);
+                    timeout, memoryBytes, cpus, pidsLimit, network, user, labels, output, secretValues);
         }
     }
 }

@@ -408,6 +408,17 @@ final class JobRepository {
 
     // --- reads ------------------------------------------------------------------------------------------------
 
+    /** PENDING and RUNNING jobs of {@code kind} whose payload contains {@code payloadSubset} (jsonb {@code @>}). */
+    List<Job> findLive(String kind, JsonNode payloadSubset) {
+        return jdbc.sql("""
+                        SELECT * FROM jobs
+                         WHERE kind = :kind AND status IN ('PENDING', 'RUNNING') AND payload @> CAST(:subset AS jsonb)
+                         ORDER BY id""")
+                .param("kind", kind)
+                .param("subset", json.writeValueAsString(payloadSubset))
+                .query(jobMapper).list();
+    }
+
     Optional<Job> find(long id) {
         return jdbc.sql("SELECT * FROM jobs WHERE id = :id").param("id", id).query(jobMapper).optional();
     }
