@@ -2,15 +2,11 @@ package io.bisectbot.bench;
 
 import com.zaxxer.hikari.HikariDataSource;
 import io.bisectbot.TestDatabase;
+import io.bisectbot.TestExecutor;
 import io.bisectbot.bisect.BisectJobHandler;
 import io.bisectbot.bisect.BisectListener;
 import io.bisectbot.bisect.BisectProperties;
 import io.bisectbot.bisect.GitCredentials;
-import io.bisectbot.executor.DockerClients;
-import io.bisectbot.executor.DockerExecutor;
-import io.bisectbot.executor.DockerHealth;
-import io.bisectbot.executor.ExecutorProperties;
-import io.bisectbot.executor.StepLogRepository;
 import io.bisectbot.queue.JobStatus;
 import io.bisectbot.queue.NewJob;
 import io.bisectbot.queue.QueueNode;
@@ -54,7 +50,7 @@ public final class BisectBenchmark {
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
-        var image = System.getenv().getOrDefault("LOCALCI_RUNNER_IMAGE", "debian:bookworm");
+        var image = TestExecutor.RUNNER_IMAGE;
         var work = Files.createTempDirectory("bisect-bench");
         var results = new ArrayList<Measure>();
         try (var database = TestDatabase.migrated()) {
@@ -116,13 +112,11 @@ public final class BisectBenchmark {
     static Measure bisectbot(HikariDataSource database, Path repo, Path cache, String image, List<String> shas,
                              int culprit, int k) throws Exception {
         var registry = new SimpleMeterRegistry();
-        try (var docker = DockerClients.create(null, null);
-             var executor = new DockerExecutor(docker, ExecutorProperties.defaultProperties(), registry, Clock.systemUTC());
-             var health = new DockerHealth(DockerClients.create(null, Duration.ofSeconds(3)), Clock.systemUTC(), Duration.ofSeconds(5), registry);
-             var logs = new StepLogRepository(JdbcClient.create(database), Clock.systemUTC())) {
+        try (var docker = TestExecutor.start(database, registry)) {
             var properties = new BisectProperties(cache, image, Duration.ofMinutes(5), Duration.ofMinutes(10), 8, 10, true);
             var beans = new DefaultListableBeanFactory();
-            var handler = new BisectJobHandler(properties, executor, health, logs, JdbcClient.create(database), Clock.systemUTC(),
+            var handler = new BisectJobHandler(properties, docker.executor(), docker.health(), docker.logs(),
+                    JdbcClient.create(database), Clock.systemUTC(),
                     beans.getBeanProvider(GitCredentials.class), beans.getBeanProvider(BisectListener.class));
             var node = QueueNode.create(database, List.of(handler), QueueProperties.defaults().withWorkerId("bench-k" + k),
                     Clock.systemUTC(), registry, JsonMapper.builder().build(), "bench");

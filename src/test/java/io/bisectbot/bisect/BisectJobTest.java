@@ -36,15 +36,10 @@ class BisectJobTest {
 
     @DynamicPropertySource
     static void settings(DynamicPropertyRegistry registry) {
-        var url = TestDatabase.createDatabase();
-        registry.add("bisectbot.database.url", () -> url);
-        registry.add("bisectbot.database.username", () -> TestDatabase.container().getUsername());
-        registry.add("bisectbot.database.password", () -> TestDatabase.container().getPassword());
-        registry.add("bisectbot.database.migrate-on-start", () -> "true");
+        TestDatabase.register(registry);
         registry.add("bisectbot.web.admin-token", () -> TOKEN);
         registry.add("bisectbot.bisect.allow-local-repos", () -> "true");
         registry.add("bisectbot.bisect.default-image", () -> System.getenv().getOrDefault("LOCALCI_RUNNER_IMAGE", "debian:bookworm"));
-        registry.add("bisectbot.queue.poll-interval", () -> "200ms");
     }
 
     private HttpResponse<String> post(String path, JsonNode body, String token) throws Exception {

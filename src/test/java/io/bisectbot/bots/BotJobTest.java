@@ -5,12 +5,8 @@ import static org.awaitility.Awaitility.await;
 
 import com.zaxxer.hikari.HikariDataSource;
 import io.bisectbot.TestDatabase;
+import io.bisectbot.TestExecutor;
 import io.bisectbot.bisect.BisectProperties;
-import io.bisectbot.executor.DockerClients;
-import io.bisectbot.executor.DockerExecutor;
-import io.bisectbot.executor.DockerHealth;
-import io.bisectbot.executor.ExecutorProperties;
-import io.bisectbot.executor.StepLogRepository;
 import io.bisectbot.queue.Job;
 import io.bisectbot.queue.JobStatus;
 import io.bisectbot.queue.QueueNode;
@@ -37,7 +33,7 @@ import tools.jackson.dataformat.yaml.YAMLMapper;
 /** Bot jobs through the queue with real containers on a real repository; GitHub is a recording fake here. */
 class BotJobTest {
 
-    private static final String IMAGE = System.getenv().getOrDefault("LOCALCI_RUNNER_IMAGE", "debian:bookworm");
+    private static final String IMAGE = TestExecutor.RUNNER_IMAGE;
 
     private final HikariDataSource database = TestDatabase.migrated();
     private final JdbcClient sql = JdbcClient.create(database);
@@ -55,14 +51,11 @@ class BotJobTest {
     @BeforeEach
     void start() {
         var registry = new SimpleMeterRegistry();
-        var docker = DockerClients.create(null, null);
-        var executor = new DockerExecutor(docker, ExecutorProperties.defaultProperties(), registry, Clock.systemUTC());
-        var health = new DockerHealth(DockerClients.create(null, Duration.ofSeconds(3)), Clock.systemUTC(), Duration.ofSeconds(5), registry);
-        var logs = new StepLogRepository(JdbcClient.create(database), Clock.systemUTC());
-        resources.addAll(List.of(docker, executor, health, logs));
+        var docker = TestExecutor.start(database, registry);
+        resources.add(docker);
         var handler = new BotJobHandler(new BotProperties(Duration.ofMinutes(5), Map.of("NPM_TOKEN", "s3cr3t-t0ken-value")),
                 new BisectProperties(cache, IMAGE, Duration.ofMinutes(5), Duration.ofMinutes(10), 4, 10, true),
-                executor, health, logs, github);
+                docker.executor(), docker.health(), docker.logs(), github);
         node = QueueNode.create(database, List.of(handler), QueueProperties.defaults().withWorkerId("bots")
                         .withTimings(Duration.ofMillis(200), Duration.ofMillis(300), Duration.ofSeconds(2), Duration.ofMillis(300)),
                 Clock.systemUTC(), registry, JsonMapper.builder().build(), "test");

@@ -28,16 +28,11 @@ class DockerUnavailableTest {
 
     @DynamicPropertySource
     static void settings(DynamicPropertyRegistry registry) {
-        var url = TestDatabase.createDatabase();
-        registry.add("bisectbot.database.url", () -> url);
-        registry.add("bisectbot.database.username", () -> TestDatabase.container().getUsername());
-        registry.add("bisectbot.database.password", () -> TestDatabase.container().getPassword());
-        registry.add("bisectbot.database.migrate-on-start", () -> "true");
+        TestDatabase.register(registry);
         registry.add("bisectbot.web.admin-token", () -> "t");
         // Nothing listens there: the engine is "down".
         registry.add("bisectbot.executor.docker-host", () -> "tcp://127.0.0.1:9");
         registry.add("bisectbot.bisect.allow-local-repos", () -> "true");
-        registry.add("bisectbot.queue.poll-interval", () -> "200ms");
     }
 
     private HttpResponse<String> send(HttpRequest.Builder request) throws Exception {

@@ -29,13 +29,8 @@ class HttpApiTest {
 
     @DynamicPropertySource
     static void database(DynamicPropertyRegistry registry) {
-        var url = TestDatabase.createDatabase();
-        registry.add("bisectbot.database.url", () -> url);
-        registry.add("bisectbot.database.username", () -> TestDatabase.container().getUsername());
-        registry.add("bisectbot.database.password", () -> TestDatabase.container().getPassword());
-        registry.add("bisectbot.database.migrate-on-start", () -> "true");
+        TestDatabase.register(registry);
         registry.add("bisectbot.web.admin-token", () -> TOKEN);
-        registry.add("bisectbot.queue.poll-interval", () -> "200ms");
     }
 
     record Reply(int status, JsonNode body, String text) {
