@@ -79,8 +79,9 @@ public final class GithubReports {
 
     /** A reply on the thread keyed by {@code key}: posted once, edited in place if delivered again. */
     void reply(String key, GithubRef ref, String markdown) {
+        // The marker goes last, so the reply reads from its first word (e.g. "**Error**:").
         var marker = "<!-- bisectbot:reply:" + key + " -->";
-        comment("comment:" + key, ref, marker, truncate(marker + "\n" + markdown, COMMENT_LIMIT, null));
+        comment("comment:" + key, ref, marker, truncate(markdown, COMMENT_LIMIT - marker.length() - 2, null) + "\n\n" + marker);
     }
 
     static String jobMarker(long jobId) {
