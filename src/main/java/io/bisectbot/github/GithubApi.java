@@ -176,6 +176,9 @@ final class GithubApi {
                               String authorization) {
         var uri = path.startsWith("http://") || path.startsWith("https://") ? URI.create(path) : root.resolve(path);
         var spaced = installationId != null && WRITES.contains(method);
+        // A POST that failed may still have taken effect (a comment created before a 502): it is not repeated here,
+        // its caller (the outbox) repeats the whole write after looking for what the first try left.
+        var retryable = !method.equals("POST") || installationId == null;
         int failures = 0;
         int rateLimitWaits = 0;
         while (true) {
@@ -200,7 +203,7 @@ final class GithubApi {
                 response = http.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
             } catch (IOException e) {
                 count("error");
-                if (failures++ >= properties.apiRetries()) {
+                if (!retryable || failures++ >= properties.apiRetries()) {
                     throw new ApiException(0, method + " " + uri.getPath() + " failed: " + e);
                 }
                 sleep(backoff(failures));
@@ -215,7 +218,7 @@ final class GithubApi {
             var text = new String(response.body(), StandardCharsets.UTF_8);
             var parsed = parse(text);
             if (status >= 500) {
-                if (failures++ >= properties.apiRetries()) {
+                if (!retryable || failures++ >= properties.apiRetries()) {
                     return new Response(status, parsed, text, response.headers());
                 }
                 log.info("GitHub answered {} to {} {}; retrying", status, method, uri.getPath());
