@@ -9,7 +9,8 @@ CREATE TABLE github_deliveries (
     action          text,
     installation_id bigint,
     headers         jsonb       NOT NULL,
-    payload         jsonb       NOT NULL,
+    -- json, not jsonb: the body exactly as GitHub sent it, and cheaper to store.
+    payload         json        NOT NULL,
     received_at     timestamptz NOT NULL,
     processed_at    timestamptz,
     -- What processing did: 'processed', 'ignored: ...', 'failed: ...'.

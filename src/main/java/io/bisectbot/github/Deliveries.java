@@ -6,10 +6,15 @@ import java.sql.Timestamp;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import javax.sql.DataSource;
 import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.jdbc.support.SqlArrayValue;
 import org.springframework.jdbc.datasource.DataSourceTransactionManager;
 import org.springframework.transaction.support.TransactionTemplate;
 import tools.jackson.databind.JsonNode;
@@ -37,30 +42,56 @@ final class Deliveries {
         this.clock = clock;
     }
 
+    /** A verified delivery on its way to the table. */
+    record Incoming(String id, String event, String action, Long installationId, Map<String, String> headers,
+                    String rawPayload) {
+    }
+
     /**
-     * Stores the delivery and enqueues its processing in one transaction; false (and nothing written) when the
-     * delivery id was seen before. Two instances receiving the same delivery at once: the second insert waits for the
-     * first transaction and then finds the row, so exactly one job exists.
+     * Stores deliveries and enqueues their processing, all in one transaction; returns the ids that were new. A
+     * delivery id seen before (or earlier in the same list) is skipped. Two instances receiving the same delivery at
+     * once: the second insert waits for the first transaction and then skips the row, so exactly one job exists.
      */
-    boolean record(String deliveryId, String event, String action, Long installationId, Map<String, String> headers,
-                   String rawPayload, JobQueue queue) {
-        return Boolean.TRUE.equals(transactions.execute(tx -> {
-            var inserted = jdbc.sql("""
+    Set<String> recordAll(List<Incoming> incoming, JobQueue queue) {
+        var unique = new LinkedHashMap<String, Incoming>();
+        incoming.forEach(d -> unique.putIfAbsent(d.id(), d));
+        var list = List.copyOf(unique.values());
+        int n = list.size();
+        var ids = new String[n];
+        var events = new String[n];
+        var actions = new String[n];
+        var installations = new Long[n];
+        var headers = new String[n];
+        var payloads = new String[n];
+        for (int i = 0; i < n; i++) {
+            var d = list.get(i);
+            ids[i] = d.id();
+            events[i] = d.event();
+            actions[i] = d.action();
+            installations[i] = d.installationId();
+            headers[i] = json.writeValueAsString(d.headers());
+            payloads[i] = d.rawPayload();
+        }
+        return transactions.execute(tx -> {
+            var created = new LinkedHashSet<>(jdbc.sql("""
                             INSERT INTO github_deliveries (delivery_id, event, action, installation_id, headers, payload, received_at)
-                            VALUES (:id, :event, :action, :installation, CAST(:headers AS jsonb), CAST(:payload AS jsonb), :now)
-                            ON CONFLICT (delivery_id) DO NOTHING""")
-                    .param("id", deliveryId).param("event", event).param("action", action)
-                    .param("installation", installationId)
-                    .param("headers", json.writeValueAsString(headers))
-                    .param("payload", rawPayload)
+                            SELECT i, e, a, inst, CAST(h AS jsonb), CAST(p AS json), :now
+                              FROM unnest(:ids, :events, :actions, :installations, :headers, :payloads) AS n(i, e, a, inst, h, p)
+                            ON CONFLICT (delivery_id) DO NOTHING
+                            RETURNING delivery_id""")
+                    .param("ids", new SqlArrayValue("text", (Object[]) ids))
+                    .param("events", new SqlArrayValue("text", (Object[]) events))
+                    .param("actions", new SqlArrayValue("text", (Object[]) actions))
+                    .param("installations", new SqlArrayValue("int8", (Object[]) installations))
+                    .param("headers", new SqlArrayValue("text", (Object[]) headers))
+                    .param("payloads", new SqlArrayValue("text", (Object[]) payloads))
                     .param("now", Timestamp.from(clock.instant()))
-                    .update();
-            if (inserted == 0) {
-                return false;
+                    .query(String.class).list());
+            if (!created.isEmpty()) {
+                queue.enqueueAll(created.stream().map(id -> processingJob(id, "github-delivery:" + id)).toList());
             }
-            queue.enqueue(processingJob(deliveryId, "github-delivery:" + deliveryId));
-            return true;
-        }));
+            return created;
+        });
     }
 
     /** Enqueues the processing of a stored delivery again; empty when there is no such delivery. */

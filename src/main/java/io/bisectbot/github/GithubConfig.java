@@ -34,6 +34,11 @@ class GithubConfig {
         return new Deliveries(dataSource, json, clock);
     }
 
+    @Bean(destroyMethod = "close")
+    IntakeWriter intakeWriter(Deliveries deliveries, JobQueue queue) {
+        return new IntakeWriter(deliveries, queue, 2, 10_000);
+    }
+
     @Bean
     Deliveries.PendingJobs pendingJobs(DataSource dataSource, Clock clock) {
         return new Deliveries.PendingJobs(dataSource, clock, Duration.ofSeconds(1));

@@ -1,6 +1,5 @@
 package io.bisectbot.github;
 
-import io.bisectbot.queue.JobQueue;
 import jakarta.servlet.http.HttpServletRequest;
 import java.io.IOException;
 import java.io.InputStream;
@@ -17,7 +16,7 @@ import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.PostMapping;
 import org.springframework.web.bind.annotation.RestController;
 import tools.jackson.core.JacksonException;
-import tools.jackson.databind.JsonNode;
+import tools.jackson.core.JsonToken;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
@@ -34,20 +33,20 @@ class WebhookController {
     static final Set<String> HANDLED_EVENTS = Set.of("installation", "installation_repositories", "issue_comment", "pull_request");
 
     private static final String RETRY_AFTER_SECONDS = "60";
+    /** Well inside GitHub's 10 s delivery timeout. */
+    private static final java.time.Duration STORE_TIMEOUT = java.time.Duration.ofSeconds(8);
 
     private final WebhookSignatures signatures;
-    private final Deliveries deliveries;
+    private final IntakeWriter intake;
     private final Deliveries.PendingJobs pending;
-    private final JobQueue queue;
     private final JsonMapper json;
     private final GithubProperties properties;
 
-    WebhookController(WebhookSignatures signatures, Deliveries deliveries, Deliveries.PendingJobs pending, JobQueue queue,
+    WebhookController(WebhookSignatures signatures, IntakeWriter intake, Deliveries.PendingJobs pending,
                       JsonMapper json, GithubProperties properties) {
         this.signatures = signatures;
-        this.deliveries = deliveries;
+        this.intake = intake;
         this.pending = pending;
-        this.queue = queue;
         this.json = json;
         this.properties = properties;
     }
@@ -81,13 +80,13 @@ class WebhookController {
         if (deliveryId == null || deliveryId.isBlank() || deliveryId.length() > 200) {
             return error(HttpStatus.BAD_REQUEST, "missing or invalid X-GitHub-Delivery header");
         }
-        JsonNode payload;
+        Envelope envelope;
         try {
-            payload = json.readTree(body);
+            envelope = envelope(body);
         } catch (JacksonException e) {
             return error(HttpStatus.BAD_REQUEST, "payload is not valid JSON");
         }
-        if (payload == null || !payload.isObject()) {
+        if (envelope == null) {
             return error(HttpStatus.BAD_REQUEST, "payload is not a JSON object");
         }
         log.debug("Delivery {} ({}) signed with webhook secret #{}", deliveryId, event, matched.getAsInt());
@@ -101,13 +100,65 @@ class WebhookController {
             return ResponseEntity.status(HttpStatus.TOO_MANY_REQUESTS).header("Retry-After", RETRY_AFTER_SECONDS)
                     .body(Map.of("error", "the job queue is full; try again later", "status", 429));
         }
-        var action = payload.path("action").isString() ? payload.get("action").asString() : null;
-        var installation = payload.path("installation").path("id");
-        var created = deliveries.record(deliveryId, event, action, installation.isNumber() ? installation.asLong() : null,
-                storedHeaders(request), new String(body, StandardCharsets.UTF_8), queue);
+        var action = envelope.action();
+        boolean created;
+        try {
+            created = intake.record(new Deliveries.Incoming(deliveryId, event, action, envelope.installationId(),
+                    storedHeaders(request),
+                    new String(body, StandardCharsets.UTF_8)), STORE_TIMEOUT);
+        } catch (IntakeWriter.Unavailable e) {
+            log.warn("Delivery {} not stored: {}", deliveryId, e.getMessage());
+            return ResponseEntity.status(HttpStatus.SERVICE_UNAVAILABLE).header("Retry-After", RETRY_AFTER_SECONDS)
+                    .body(Map.of("error", "the delivery could not be stored; try again shortly", "status", 503));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return error(HttpStatus.SERVICE_UNAVAILABLE, "the instance is shutting down");
+        }
         return created
                 ? ResponseEntity.accepted().body(new Result("queued", deliveryId))
                 : ResponseEntity.ok(new Result("duplicate", deliveryId));
+    }
+
+    /** What intake needs from a payload: its top-level {@code action} and {@code installation.id}. */
+    record Envelope(String action, Long installationId) {
+    }
+
+    /**
+     * Reads the whole body as JSON without building a tree (it is stored as received and parsed again by the job):
+     * null when it is not an object; throws when it is not valid JSON.
+     */
+    Envelope envelope(byte[] body) {
+        try (var parser = json.createParser(body)) {
+            if (parser.nextToken() != JsonToken.START_OBJECT) {
+                return null;
+            }
+            String action = null;
+            Long installationId = null;
+            JsonToken token;
+            while ((token = parser.nextToken()) == JsonToken.PROPERTY_NAME) {
+                var name = parser.currentName();
+                token = parser.nextToken();
+                if (name.equals("action") && token == JsonToken.VALUE_STRING) {
+                    action = parser.getString();
+                } else if (name.equals("installation") && token == JsonToken.START_OBJECT) {
+                    while (parser.nextToken() == JsonToken.PROPERTY_NAME) {
+                        var field = parser.currentName();
+                        var value = parser.nextToken();
+                        if (field.equals("id") && value == JsonToken.VALUE_NUMBER_INT) {
+                            installationId = parser.getLongValue();
+                        } else {
+                            parser.skipChildren();
+                        }
+                    }
+                } else {
+                    parser.skipChildren();
+                }
+            }
+            if (token != JsonToken.END_OBJECT || parser.nextToken() != null) {
+                throw new tools.jackson.core.exc.StreamReadException(parser, "trailing content after the payload");
+            }
+            return new Envelope(action, installationId);
+        }
     }
 
     /** The body, or null when it is longer than {@code max} (read no further than that). */
