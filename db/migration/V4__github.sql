@@ -70,3 +70,8 @@ CREATE TABLE github_outbox (
 );
 CREATE INDEX github_outbox_due ON github_outbox (next_attempt_at, id) WHERE status = 'PENDING';
 CREATE INDEX github_outbox_done_at ON github_outbox (done_at) WHERE done_at IS NOT NULL;
+
+-- /cancel finds the live jobs of one issue or pull request by their payload.github.
+CREATE INDEX jobs_live_by_github_thread
+    ON jobs ((payload -> 'github' ->> 'owner'), (payload -> 'github' ->> 'repo'), (payload -> 'github' ->> 'issue_number'))
+    WHERE status IN ('PENDING', 'RUNNING');
