@@ -45,7 +45,8 @@ public final class WebhookIntakeBenchmark {
     record Sample(long latencyNanos, int status) {
     }
 
-    record Result(String name, int sent, int ok, int errors, double seconds, long[] sortedLatencies, Map<Integer, Integer> statuses) {
+    record Result(String name, int sent, int ok, int errors, double seconds, long[] sortedLatencies, Map<Integer, Integer> statuses,
+                  double jvmCpuMillisPerRequest, double dbCpuMillisPerRequest) {
         double throughput() {
             return ok / seconds;
         }
@@ -105,23 +106,27 @@ public final class WebhookIntakeBenchmark {
                 RequestFactory health = i -> HttpRequest.newBuilder(URI.create(base + "/health")).GET().build();
 
                 System.out.printf(Locale.ROOT, "Warm-up: %d s at %d/s%n", warmupSeconds, rate);
-                run("warm-up webhooks", http, webhook, rate, warmupSeconds * rate);
-                run("warm-up health", http, health, rate, warmupSeconds * rate);
+                var none = new CpuMeter(null);
+                run("warm-up webhooks", http, webhook, rate, warmupSeconds * rate, none);
+                run("warm-up health", http, health, rate, warmupSeconds * rate, none);
 
-                var hooks = run("POST /webhooks/github", http, webhook, rate, seconds * rate);
-                var checks = run("GET /health", http, health, rate, seconds * rate);
+                var loadBefore = loadAverage();
+                var cpu = new CpuMeter(pg.getContainerId());
+                var hooks = run("POST /webhooks/github", http, webhook, rate, seconds * rate, cpu);
+                var checks = run("GET /health", http, health, rate, seconds * rate, cpu);
                 var jdbc = JdbcClient.create(context.getBean(DataSource.class));
                 var pending = jdbc.sql("SELECT count(*) FROM jobs WHERE status = 'PENDING'").query(Long.class).single();
                 var deliveries = jdbc.sql("SELECT count(*) FROM github_deliveries").query(Long.class).single();
 
                 System.out.printf(Locale.ROOT, "%nOffered rate %d/s, %d requests per phase, %d cores%n", rate, seconds * rate,
                         Runtime.getRuntime().availableProcessors());
-                System.out.println("| Endpoint | Sent | 2xx | Errors | Throughput (req/s) | p50 (ms) | p99 (ms) | p99.9 (ms) | max (ms) |");
-                System.out.println("|---|---|---|---|---|---|---|---|---|");
+                System.out.printf(Locale.ROOT, "Load average before/after: %s / %s%n", loadBefore, loadAverage());
+                System.out.println("| Endpoint | Sent | 2xx | Errors | Throughput (req/s) | p50 (ms) | p99 (ms) | p99.9 (ms) | max (ms) | CPU ms/req JVM | CPU ms/req PostgreSQL |");
+                System.out.println("|---|---|---|---|---|---|---|---|---|---|---|");
                 for (var r : List.of(hooks, checks)) {
-                    System.out.printf(Locale.ROOT, "| `%s` | %d | %d | %d | %.0f | %.2f | %.2f | %.2f | %.2f |%n", r.name(), r.sent(),
+                    System.out.printf(Locale.ROOT, "| `%s` | %d | %d | %d | %.0f | %.2f | %.2f | %.2f | %.2f | %.3f | %.3f |%n", r.name(), r.sent(),
                             r.ok(), r.errors(), r.throughput(), r.percentileMillis(50), r.percentileMillis(99),
-                            r.percentileMillis(99.9), r.percentileMillis(100));
+                            r.percentileMillis(99.9), r.percentileMillis(100), r.jvmCpuMillisPerRequest(), r.dbCpuMillisPerRequest());
                 }
                 System.out.printf(Locale.ROOT, "Ratio webhook/health: p50 %.1fx, p99 %.1fx%n",
                         hooks.percentileMillis(50) / checks.percentileMillis(50), hooks.percentileMillis(99) / checks.percentileMillis(99));
@@ -138,7 +143,43 @@ public final class WebhookIntakeBenchmark {
     }
 
     /** Sends {@code count} requests at {@code rate}/s on schedule, each on its own virtual thread; waits at most 60 s for the last. */
-    private static Result run(String name, HttpClient http, RequestFactory factory, int rate, int count) throws Exception {
+    /** CPU time of this JVM (server and load generator) and of the database container (cgroup v1 or v2), when readable. */
+    record CpuMeter(String containerId) {
+        long jvmNanos() {
+            return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+                    .getProcessCpuTime();
+        }
+
+        long dbNanos() {
+            if (containerId == null) {
+                return -1;
+            }
+            for (var path : List.of("/sys/fs/cgroup/cpuacct/docker/" + containerId + "/cpuacct.usage",
+                    "/sys/fs/cgroup/system.slice/docker-" + containerId + ".scope/cpu.stat")) {
+                try {
+                    var text = java.nio.file.Files.readString(java.nio.file.Path.of(path)).trim();
+                    if (path.endsWith("cpu.stat")) {
+                        var line = text.lines().filter(l -> l.startsWith("usage_usec ")).findFirst().orElseThrow();
+                        return Long.parseLong(line.substring(11).trim()) * 1000;
+                    }
+                    return Long.parseLong(text);
+                } catch (Exception e) {
+                    // try the next layout
+                }
+            }
+            return -1;
+        }
+    }
+
+    private static String loadAverage() {
+        try {
+            return java.nio.file.Files.readString(java.nio.file.Path.of("/proc/loadavg")).split(" ")[0];
+        } catch (Exception e) {
+            return "?";
+        }
+    }
+
+    private static Result run(String name, HttpClient http, RequestFactory factory, int rate, int count, CpuMeter cpu) throws Exception {
         var requests = new ArrayList<HttpRequest>(count);
         for (int i = 0; i < count; i++) {
             requests.add(factory.create(i)); // signed up front, so signing does not load the generator while it sends
@@ -146,6 +187,8 @@ public final class WebhookIntakeBenchmark {
         var samples = new ConcurrentLinkedQueue<Sample>();
         var errors = new AtomicInteger();
         var interval = 1_000_000_000L / rate;
+        var jvmBefore = cpu.jvmNanos();
+        var dbBefore = cpu.dbNanos();
         var start = System.nanoTime();
         try (var executor = Executors.newVirtualThreadPerTaskExecutor()) {
             for (int i = 0; i < count; i++) {
@@ -170,12 +213,15 @@ public final class WebhookIntakeBenchmark {
             }
         }
         var elapsed = (System.nanoTime() - start) / 1e9;
+        var jvmCpu = (cpu.jvmNanos() - jvmBefore) / 1e6 / count;
+        var dbAfter = cpu.dbNanos();
+        var dbCpu = dbBefore < 0 || dbAfter < 0 ? Double.NaN : (dbAfter - dbBefore) / 1e6 / count;
         var statuses = new java.util.TreeMap<Integer, Integer>();
         samples.forEach(s -> statuses.merge(s.status(), 1, Integer::sum));
         var ok = (int) samples.stream().filter(s -> s.status() / 100 == 2).count();
         var latencies = samples.stream().mapToLong(Sample::latencyNanos).toArray();
         Arrays.sort(latencies);
-        return new Result(name, count, ok, errors.get() + (samples.size() - ok), elapsed, latencies, statuses);
+        return new Result(name, count, ok, errors.get() + (samples.size() - ok), elapsed, latencies, statuses, jvmCpu, dbCpu);
     }
 
     private WebhookIntakeBenchmark() {
