@@ -41,6 +41,7 @@ class WebhookController {
     private final Deliveries.PendingJobs pending;
     private final JsonMapper json;
     private final GithubProperties properties;
+    private volatile int lastSecretIndex = -1;
 
     WebhookController(WebhookSignatures signatures, IntakeWriter intake, Deliveries.PendingJobs pending,
                       JsonMapper json, GithubProperties properties) {
@@ -89,7 +90,13 @@ class WebhookController {
         if (envelope == null) {
             return error(HttpStatus.BAD_REQUEST, "payload is not a JSON object");
         }
-        log.debug("Delivery {} ({}) signed with webhook secret #{}", deliveryId, event, matched.getAsInt());
+        var index = matched.getAsInt();
+        if (lastSecretIndex != index) {
+            // Logged when it changes, so a rotation shows when senders moved to the new secret.
+            lastSecretIndex = index;
+            log.info("Webhook deliveries are signed with secret #{} of GITHUB_WEBHOOK_SECRETS", index);
+        }
+        log.debug("Delivery {} ({}) signed with webhook secret #{}", deliveryId, event, index);
         if (event.equals("ping")) {
             return ResponseEntity.ok(new Result("pong", deliveryId));
         }
