@@ -388,6 +388,22 @@ class GithubAppTest {
         deliver("installation", unsuspended, suspend);
         assertThat(outcome(unsuspended)).isEqualTo("processed");
         assertThat(jdbc().sql("SELECT suspended_at IS NULL FROM installations WHERE id = 957387").query(Boolean.class).single()).isTrue();
+
+        var remove = payload("installation_repositories.added");
+        remove.put("action", "removed");
+        remove.set("repositories_removed", remove.get("repositories_added"));
+        remove.putArray("repositories_added");
+        var removed = id();
+        deliver("installation_repositories", removed, remove);
+        assertThat(outcome(removed)).isEqualTo("processed");
+        assertThat(jdbc().sql("SELECT count(*) FROM repositories WHERE id = 186853007").query(Long.class).single()).isZero();
+
+        suspend.put("action", "deleted");
+        var deleted = id();
+        deliver("installation", deleted, suspend);
+        assertThat(outcome(deleted)).isEqualTo("processed");
+        assertThat(jdbc().sql("SELECT count(*) FROM installations WHERE id = 957387").query(Long.class).single()).isZero();
+        assertThat(jdbc().sql("SELECT count(*) FROM repositories WHERE installation_id = 957387").query(Long.class).single()).isZero();
     }
 
     @Test
