@@ -36,7 +36,8 @@ class GithubConfig {
 
     @Bean(destroyMethod = "close")
     IntakeWriter intakeWriter(Deliveries deliveries, JobQueue queue) {
-        return new IntakeWriter(deliveries, queue, 2, 10_000);
+        // 2,000 waiting deliveries are a few seconds of writes; beyond that requests get 503 at once.
+        return new IntakeWriter(deliveries, queue, 2, 2_000);
     }
 
     @Bean

@@ -55,7 +55,8 @@ final class IntakeWriter implements AutoCloseable {
             throw new Unavailable("the instance is shutting down", null);
         }
         var pending = new Pending(delivery, new CompletableFuture<>());
-        if (!waiting.offer(pending, timeout.toMillis(), TimeUnit.MILLISECONDS)) {
+        // A full line is answered at once: waiting for room would only add seconds to every later request.
+        if (!waiting.offer(pending)) {
             throw new Unavailable("too many deliveries are waiting to be stored", null);
         }
         try {
