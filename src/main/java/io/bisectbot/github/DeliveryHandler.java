@@ -6,6 +6,12 @@ import io.bisectbot.queue.JobOutcome;
 import io.bisectbot.queue.JobQueue;
 import io.bisectbot.queue.NewJob;
 import java.util.ArrayList;
+import io.bisectbot.bots.BotConfig;
+import io.bisectbot.bots.BotTask;
+import io.bisectbot.bots.BotTriggers;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Map;
 import java.util.Set;
 import java.util.function.Supplier;
 import javax.sql.DataSource;
@@ -26,7 +32,6 @@ final class DeliveryHandler implements JobHandler {
 
     private static final Logger log = LoggerFactory.getLogger(DeliveryHandler.class);
     static final String BISECT_KIND = "bisect";
-    static final String BOT_KIND = "bot";
     private static final Set<String> TRUSTED_ASSOCIATIONS = Set.of("OWNER", "MEMBER", "COLLABORATOR");
     private static final Set<String> WRITE_PERMISSIONS = Set.of("admin", "maintain", "write");
 
@@ -96,11 +101,60 @@ final class DeliveryHandler implements JobHandler {
                 var pr = payload.path("pull_request");
                 installations.upsertPullRequest(payload.path("repository").path("id").asLong(), pr.path("number").asInt(),
                         pr.path("head").path("sha").asString(), pr.path("state").asString("open"));
-                yield "processed";
+                yield pullRequestTasks(delivery, action);
             }
             case "issue_comment" -> action.equals("created") ? new CommentRun(delivery).run() : "ignored: action " + action;
             default -> "ignored: event " + delivery.event();
         };
+    }
+
+    /** Starts the repository's bot tasks for a pull request event, as its config at the head commit says. */
+    private String pullRequestTasks(Deliveries.Delivery delivery, String action) {
+        var payload = delivery.payload();
+        if (!Set.of("opened", "synchronize", "reopened", "labeled").contains(action)
+                || !payload.path("installation").path("id").isNumber()
+                || !"open".equals(payload.path("pull_request").path("state").asString("open"))) {
+            return "processed";
+        }
+        var target = botTarget(payload);
+        var thread = new GithubRef(target.installationId(), target.owner(), target.repo(), target.pullRequest(), null, target.headSha());
+        if (installations.isSuspended(target.installationId())) {
+            return "ignored: installation suspended";
+        }
+        Map<String, BotTask> tasks;
+        try {
+            var config = RepoConfig.parse(api.fileContent(target.installationId(), target.owner(), target.repo(),
+                    RepoConfig.PATH, target.headSha()));
+            tasks = BotConfig.parse(config.tasks(), properties.bisectImage(), Duration.ofMinutes(30));
+        } catch (RepoConfig.Invalid e) {
+            reports.reply("config:" + delivery.id(), thread, "**Error**: " + e.getMessage() + "\n\nNo task was started.");
+            return "config error";
+        } catch (BotConfig.Invalid e) {
+            reports.reply("config:" + delivery.id(), thread, "**Error**: " + e.getMessage() + "\n\nNo task was started.");
+            return "config error";
+        }
+        if (tasks.isEmpty()) {
+            return "processed: no tasks";
+        }
+        var triggers = new BotTriggers(queue.get());
+        var jobs = action.equals("labeled")
+                ? triggers.labelAdded(target, tasks, payload.path("label").path("name").asString(""), delivery.id())
+                : triggers.pullRequestUpdated(target, tasks, Instant.parse(payload.path("pull_request").path("updated_at")
+                        .asString(Instant.EPOCH.toString())));
+        return "processed: " + jobs.size() + " bot jobs " + jobs.stream().map(j -> j.id()).toList();
+    }
+
+    /** Where a pull request's tasks run, and where their proposed changes go (its branch, unless it is a fork's). */
+    static BotTriggers.Target botTarget(JsonNode payload) {
+        var pr = payload.path("pull_request");
+        var repository = payload.path("repository");
+        var sameRepo = pr.path("head").path("repo").path("id").asLong(-1) == repository.path("id").asLong(-2);
+        var url = repository.path("clone_url").asString("");
+        var owner = repository.path("owner").path("login").asString();
+        var name = repository.path("name").asString();
+        return new BotTriggers.Target(url.isEmpty() ? "https://github.com/" + owner + "/" + name + ".git" : url, owner, name,
+                payload.path("installation").path("id").asLong(), pr.path("number").asInt(), pr.path("head").path("sha").asString(),
+                sameRepo ? pr.path("head").path("ref").asString() : pr.path("base").path("ref").asString());
     }
 
     private String installation(String action, JsonNode payload) {
@@ -259,18 +313,35 @@ final class DeliveryHandler implements JobHandler {
             if (!readConfig()) {
                 return "config error";
             }
-            var task = config.tasks() == null ? null : config.tasks().get(b.task());
-            if (task == null) {
-                reports.reply("error:" + key, thread, error("there is no task `" + b.task() + "` in the `tasks:` section of `"
-                        + RepoConfig.PATH + "`", b.text(), "/bot <task> [args]"));
+            if (headSha == null) {
+                reports.reply("error:" + key, thread, error("`/bot` runs on pull requests; comment on one", b.text(), "/bot <task> [args]"));
+                return "not a pull request";
+            }
+            Map<String, BotTask> tasks;
+            try {
+                tasks = BotConfig.parse(config.tasks(), properties.bisectImage(), Duration.ofMinutes(30));
+            } catch (BotConfig.Invalid e) {
+                reports.reply("config:" + delivery.id(), thread, "**Error**: " + e.getMessage() + "\n\nNo job was started.");
+                return "config error";
+            }
+            var pr = GithubApi.require(api.get(thread.installationId(), thread.repoPath() + "/pulls/" + thread.issueNumber()),
+                    "read pull request " + thread.issueNumber()).body();
+            var prPayload = JsonNodeFactory.instance.objectNode();
+            prPayload.set("pull_request", pr);
+            prPayload.set("repository", payload.path("repository"));
+            prPayload.set("installation", payload.path("installation"));
+            var target = botTarget(prPayload);
+            try {
+                var job = transactions.execute(tx -> {
+                    var enqueued = new BotTriggers(queue.get()).command(target, tasks, b.task(), b.args(), "github-command:" + key);
+                    reports.commandAccepted(thread);
+                    return enqueued;
+                });
+                return "bot job " + job.id();
+            } catch (IllegalArgumentException e) {
+                reports.reply("error:" + key, thread, error(e.getMessage(), b.text(), "/bot <task> [args]"));
                 return "unknown task";
             }
-            var ref = new GithubRef(thread.installationId(), thread.owner(), thread.repo(), thread.issueNumber(),
-                    thread.commentId(), headSha);
-            ObjectNode job = JsonNodeFactory.instance.objectNode().put("repo", cloneUrl()).put("task", b.task()).put("args", b.args());
-            job.set("definition", task);
-            job.set("github", ref.toJson());
-            return enqueue(NewJob.of(BOT_KIND, job).withMaxAttempts(1).withDedupKey("github-command:" + key), ref, b.text(), key);
         }
 
         private String enqueue(NewJob job, GithubRef ref, String line, String key) {

@@ -70,6 +70,21 @@ class GithubConfig {
     }
 
     @Bean
+    GithubGitCredentials githubGitCredentials(AppAuth auth) {
+        return new GithubGitCredentials(auth);
+    }
+
+    @Bean
+    GithubBisectListener githubBisectListener(GithubReports reports) {
+        return new GithubBisectListener(reports);
+    }
+
+    @Bean
+    GithubBots githubBots(GithubApi api, GithubReports reports, GithubGitCredentials credentials) {
+        return new GithubBots(api, reports, credentials);
+    }
+
+    @Bean
     GithubApi githubApi(GithubProperties properties, AppAuth auth, JsonMapper json, Clock clock, MeterRegistry registry) {
         return new GithubApi(properties, auth, json, clock, registry);
     }

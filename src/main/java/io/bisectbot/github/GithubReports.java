@@ -52,8 +52,24 @@ public final class GithubReports {
             reaction("reaction:rocket:job:" + jobId, ref, "rocket");
         }
         if (ref.headSha() != null) {
-            createCheckRun(jobId, ref);
+            createCheckRun(jobId, ref, checkName);
         }
+    }
+
+    /** A bot task started: its own check run ({@code name}), in progress on the head commit. */
+    public void taskStarted(long jobId, GithubRef ref, String name) {
+        createCheckRun(jobId, ref, name);
+    }
+
+    /** A bot task ended: its check run completed with the summary. */
+    public void taskFinished(long jobId, GithubRef ref, String name, String markdown, Conclusion conclusion) {
+        completeCheckRun(jobId, ref, name, markdown, conclusion, publicUrl + "/job/" + jobId);
+    }
+
+    /** The job's one comment on its thread, posted or edited in place. */
+    public void jobComment(long jobId, GithubRef ref, String markdown) {
+        var marker = jobMarker(jobId);
+        comment("comment:job:" + jobId, ref, marker, truncate(marker + "\n" + markdown, COMMENT_LIMIT, null));
     }
 
     /**
@@ -65,16 +81,21 @@ public final class GithubReports {
         var marker = jobMarker(jobId);
         comment("comment:job:" + jobId, ref, marker, truncate(marker + "\n" + markdownReport, COMMENT_LIMIT, reportUrl));
         if (ref.headSha() != null) {
-            var create = createCheckRun(jobId, ref);
-            var output = JsonNodeFactory.instance.objectNode()
-                    .put("title", "bisectbot job " + jobId + ": " + conclusion.api())
-                    .put("summary", truncate(markdownReport, SUMMARY_LIMIT, reportUrl));
-            var request = base(ref).put("status", "completed").put("conclusion", conclusion.api())
-                    .put("completed_at", clock.instant().toString()).put("details_url", reportUrl)
-                    .put("name", checkName).put("head_sha", ref.headSha()).put("external_id", create);
-            request.set("output", output);
-            outbox.add("check-run-completed:job:" + jobId, ref.installationId(), Outbox.CHECK_RUN_UPDATE, request, create);
+            completeCheckRun(jobId, ref, checkName, markdownReport, conclusion, reportUrl);
         }
+    }
+
+    private void completeCheckRun(long jobId, GithubRef ref, String name, String markdown, Conclusion conclusion,
+                                  String reportUrl) {
+        var create = createCheckRun(jobId, ref, name);
+        var output = JsonNodeFactory.instance.objectNode()
+                .put("title", "bisectbot job " + jobId + ": " + conclusion.api())
+                .put("summary", truncate(markdown, SUMMARY_LIMIT, reportUrl));
+        var request = base(ref).put("status", "completed").put("conclusion", conclusion.api())
+                .put("completed_at", clock.instant().toString()).put("details_url", reportUrl)
+                .put("name", name).put("head_sha", ref.headSha()).put("external_id", create);
+        request.set("output", output);
+        outbox.add("check-run-completed:job:" + jobId, ref.installationId(), Outbox.CHECK_RUN_UPDATE, request, create);
     }
 
     /** A reply on the thread keyed by {@code key}: posted once, edited in place if delivered again. */
@@ -99,10 +120,10 @@ public final class GithubReports {
     }
 
     /** Adds the check run's creation (once per job); returns its key, which is also its external id. */
-    private String createCheckRun(long jobId, GithubRef ref) {
+    private String createCheckRun(long jobId, GithubRef ref, String name) {
         var key = "check-run:job:" + jobId;
         outbox.add(key, ref.installationId(), Outbox.CHECK_RUN_CREATE,
-                base(ref).put("name", checkName).put("head_sha", ref.headSha()).put("external_id", key)
+                base(ref).put("name", name).put("head_sha", ref.headSha()).put("external_id", key)
                         .put("status", "in_progress").put("started_at", Instant.now(clock).toString())
                         .put("details_url", publicUrl + "/job/" + jobId + "/report"), null);
         return key;
