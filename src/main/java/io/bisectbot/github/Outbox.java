@@ -33,7 +33,7 @@ final class Outbox {
     }
 
     /** Counts for operators. */
-    public record Stats(long pending, long done, long dead, long oldestPendingAgeSeconds) {
+    record Stats(long pending, long done, long dead, long oldestPendingAgeSeconds) {
     }
 
     private final JdbcClient jdbc;
