@@ -133,15 +133,12 @@ final class DeliveryHandler implements JobHandler {
             reports.reply("config:" + delivery.id(), thread, "**Error**: " + e.getMessage() + "\n\nNo task was started.");
             return "config error";
         }
-        if (tasks.isEmpty()) {
-            return "processed: no tasks";
-        }
         var triggers = new BotTriggers(queue.get());
         var jobs = action.equals("labeled")
                 ? triggers.labelAdded(target, tasks, payload.path("label").path("name").asString(""), delivery.id())
                 : triggers.pullRequestUpdated(target, tasks, Instant.parse(payload.path("pull_request").path("updated_at")
                         .asString(Instant.EPOCH.toString())));
-        return "processed: " + jobs.size() + " bot jobs " + jobs.stream().map(j -> j.id()).toList();
+        return jobs.isEmpty() ? "processed" : "processed: bot jobs " + jobs.stream().map(j -> j.id()).toList();
     }
 
     /** Where a pull request's tasks run, and where their proposed changes go (its branch, unless it is a fork's). */

@@ -57,7 +57,7 @@ import tools.jackson.databind.node.ObjectNode;
  * The GitHub App end to end: signed octokit payloads in, jobs and rows out, and every write to a fake GitHub API
  * (which answers 429 and 502 now and then) made exactly once.
  */
-@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = "bisectbot.bisect.enabled=false")
 class GithubAppTest {
 
     static final String SECRET = "test-secret";
@@ -143,7 +143,7 @@ class GithubAppTest {
                 .withBody("{\"token\":\"ghs_test\",\"expires_at\":\"" + Instant.now().plus(Duration.ofHours(1)) + "\"}")));
         github.stubFor(get(urlPathEqualTo(REPO + "/contents/.github/bisectbot.yml")).willReturn(aResponse().withStatus(200)
                 .withBody("bisect:\n  image: ghcr.io/acme/build:1\n  command: make test\n  timeout: 10m\n  parallelism: 2\n"
-                        + "tasks:\n  lint:\n    command: make lint\n")));
+                        + "tasks:\n  lint:\n    run: make lint\n    on: [command]\n")));
         github.stubFor(get(urlPathEqualTo("/repos/Codertocat/Broken/contents/.github/bisectbot.yml"))
                 .willReturn(aResponse().withStatus(200).withBody("bisect:\n  comand: make test\n")));
         github.stubFor(get(urlPathEqualTo(REPO + "/pulls/1")).willReturn(okJson("{\"number\":1,\"head\":{\"sha\":\"" + HEAD + "\"}}")));
