@@ -70,6 +70,21 @@ class GithubConfig {
     }
 
     @Bean
+    io.bisectbot.web.StatsContributor githubOutboxStats(Outbox outbox) {
+        return new io.bisectbot.web.StatsContributor() {
+            @Override
+            public String name() {
+                return "github_outbox";
+            }
+
+            @Override
+            public Object stats() {
+                return outbox.stats();
+            }
+        };
+    }
+
+    @Bean
     GithubGitCredentials githubGitCredentials(AppAuth auth) {
         return new GithubGitCredentials(auth);
     }

@@ -164,7 +164,8 @@ class HttpApiTest {
         var stats = send("GET", "/stats", null, null);
         assertThat(stats.status()).isEqualTo(200);
         assertThat(stats.body().propertyNames()).contains("pending", "running", "completed", "failed", "cancelled",
-                "running_on_this_instance", "workers_alive", "oldest_pending_age_seconds");
+                "running_on_this_instance", "workers_alive", "oldest_pending_age_seconds", "github_outbox");
+        assertThat(stats.body().get("github_outbox").propertyNames()).contains("pending", "dead");
         assertThat(stats.body().get("workers_alive").asLong()).isGreaterThanOrEqualTo(1);
     }
 
