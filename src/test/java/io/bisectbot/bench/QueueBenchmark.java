@@ -24,6 +24,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -59,7 +60,8 @@ import tools.jackson.databind.json.JsonMapper;
  *
  * <p>Options (all optional): {@code --jobs 10000,100000 --instances 1,2,4 --systems bisectbot,db-scheduler,jobrunr
  * --threads 32 --pool 16 --chunk 10000 --timeout 300 --crash true --plan true --plan-rows 1000000
- * --plan-pending 5000 --fsync off}.
+ * --plan-pending 5000 --fsync off --repeat 1}. With {@code --repeat n} each configuration runs n times (systems
+ * interleaved) and the run with the median throughput goes into the table.
  */
 public final class QueueBenchmark {
 
@@ -69,7 +71,7 @@ public final class QueueBenchmark {
 
     record Options(List<Integer> jobs, List<Integer> instances, List<String> systems, int threads, int pool,
                    int chunk, Duration timeout, boolean crash, boolean plan, int planRows, int planPending,
-                   boolean fsync) {
+                   boolean fsync, int repeat) {
 
         static Options parse(String[] args) {
             var values = new LinkedHashMap<String, String>();
@@ -91,7 +93,7 @@ public final class QueueBenchmark {
                 }
             }
             var known = List.of("jobs", "instances", "systems", "threads", "pool", "chunk", "timeout", "crash", "plan",
-                    "plan-rows", "plan-pending", "fsync");
+                    "plan-rows", "plan-pending", "fsync", "repeat");
             for (var key : values.keySet()) {
                 if (!known.contains(key)) {
                     throw new IllegalArgumentException("unknown option --" + key + "; known: " + known);
@@ -109,7 +111,8 @@ public final class QueueBenchmark {
                     Boolean.parseBoolean(values.getOrDefault("plan", "true")),
                     Integer.parseInt(values.getOrDefault("plan-rows", "1000000")),
                     Integer.parseInt(values.getOrDefault("plan-pending", "5000")),
-                    "on".equalsIgnoreCase(values.getOrDefault("fsync", "off")));
+                    "on".equalsIgnoreCase(values.getOrDefault("fsync", "off")),
+                    Integer.parseInt(values.getOrDefault("repeat", "1")));
         }
 
         private static List<Integer> ints(String csv) {
@@ -232,6 +235,11 @@ public final class QueueBenchmark {
         /** How many jobs ended as succeeded, read from the system's tables (checked after the run). */
         long succeeded();
 
+        /** Where the time went, when the system can tell (bisectbot: claim and completion statements). */
+        default String profile() {
+            return "";
+        }
+
         @Override
         void close();
     }
@@ -250,6 +258,7 @@ public final class QueueBenchmark {
         private final HikariDataSource admin;
         private final List<HikariDataSource> pools = new ArrayList<>();
         private final List<QueueNode> nodes = new ArrayList<>();
+        private final List<SimpleMeterRegistry> registries = new ArrayList<>();
         private final JdbcClient sql;
 
         Bisectbot(String jdbcUrl, int instances, Recorder recorder) {
@@ -274,7 +283,9 @@ public final class QueueBenchmark {
                 var pool = pool(jdbcUrl, options.pool(), "bisectbot-" + i);
                 pools.add(pool);
                 var properties = QueueProperties.defaults().withWorkerId("bench-" + i).withMaxConcurrentJobs(options.threads());
-                nodes.add(QueueNode.create(pool, List.of(handler), properties, Clock.systemUTC(), new SimpleMeterRegistry(), json, "bench"));
+                var registry = new SimpleMeterRegistry();
+                registries.add(registry);
+                nodes.add(QueueNode.create(pool, List.of(handler), properties, Clock.systemUTC(), registry, json, "bench"));
             }
             nodes.forEach(QueueNode::start);
         }
@@ -296,6 +307,27 @@ public final class QueueBenchmark {
         @Override
         public long succeeded() {
             return sql.sql("SELECT count(*) FROM jobs WHERE status = 'SUCCEEDED'").query(Long.class).single();
+        }
+
+        /** Claims and completion batches, read back from job_events (one statement writes one timestamp). */
+        @Override
+        public String profile() {
+            var row = sql.sql("""
+                    SELECT count(DISTINCT (worker_id, at)) FILTER (WHERE type = 'claimed')   AS claims,
+                           count(*)                        FILTER (WHERE type = 'claimed')   AS claimed,
+                           count(DISTINCT (worker_id, at)) FILTER (WHERE type = 'succeeded') AS writes,
+                           count(*)                        FILTER (WHERE type = 'succeeded') AS written
+                      FROM job_events""").query().singleRow();
+            long claims = ((Number) row.get("claims")).longValue();
+            long writes = ((Number) row.get("writes")).longValue();
+            var claimTimers = registries.stream().map(r -> r.find("bisectbot.job.claim.duration").timer())
+                    .filter(java.util.Objects::nonNull).toList();
+            var claimCount = claimTimers.stream().mapToLong(t -> t.count()).sum();
+            var claimMillis = claimTimers.stream().mapToDouble(t -> t.totalTime(TimeUnit.MILLISECONDS)).sum();
+            return String.format(Locale.ROOT, "[%d claim statements (%d empty), %.1f jobs each, %.2f ms each; "
+                            + "%d completion statements, %.1f jobs each]",
+                    claimCount, claimCount - claims, ((Number) row.get("claimed")).doubleValue() / Math.max(1, claims),
+                    claimMillis / Math.max(1, claimCount), writes, ((Number) row.get("written")).doubleValue() / Math.max(1, writes));
         }
 
         @Override
@@ -453,7 +485,7 @@ public final class QueueBenchmark {
     // ---------------------------------------------------------------------------------------------------------
 
     record Result(String system, int jobs, int instances, double enqueueSeconds, double seconds, long completed,
-                  int executions, double p50Millis, double p99Millis, String note) {
+                  int executions, double p50Millis, double p99Millis, String note, String profile) {
 
         double jobsPerSecond() {
             return completed / seconds;
@@ -493,7 +525,7 @@ public final class QueueBenchmark {
             }
             return new Result(system, jobs, instances, (enqueued - started) / 1e9, (finished - started) / 1e9,
                     complete ? jobs : succeeded, recorder.executions.get(),
-                    recorder.percentileMillis(0.50), recorder.percentileMillis(0.99), note);
+                    recorder.percentileMillis(0.50), recorder.percentileMillis(0.99), note, cluster.profile());
         } finally {
             current = null;
             dropDatabase(jdbcUrl);
@@ -642,14 +674,17 @@ public final class QueueBenchmark {
             var results = new ArrayList<Result>();
             for (var jobs : options.jobs()) {
                 for (var instances : options.instances()) {
-                    for (var system : options.systems()) {
-                        var result = bench.run(system, jobs, instances);
-                        results.add(result);
-                        System.out.printf(Locale.ROOT, "  %-12s %7d jobs  %d inst  %8.0f jobs/s  p50 %8.1f ms  p99 %8.1f ms  "
-                                        + "(enqueue %.2f s, total %.2f s) %s%n",
-                                system, jobs, instances, result.jobsPerSecond(), result.p50Millis(), result.p99Millis(),
-                                result.enqueueSeconds(), result.seconds(), result.note());
+                    var runs = new LinkedHashMap<String, List<Result>>();
+                    for (int repeat = 0; repeat < options.repeat(); repeat++) {
+                        for (var system : options.systems()) {
+                            var result = bench.run(system, jobs, instances);
+                            runs.computeIfAbsent(system, k -> new ArrayList<>()).add(result);
+                            System.out.println(progress(result));
+                        }
                     }
+                    // With repeats, the run with the median throughput stands for the configuration.
+                    runs.values().forEach(list -> results.add(list.stream()
+                            .sorted(Comparator.comparingDouble(Result::jobsPerSecond)).toList().get(list.size() / 2)));
                 }
             }
             System.out.println();
@@ -687,6 +722,13 @@ public final class QueueBenchmark {
         return String.format(Locale.ROOT, "Machine: %d cores, %d GiB RAM, %s %s; JDK %s (%s); PostgreSQL %s in a container (%s)",
                 Runtime.getRuntime().availableProcessors(), ramGiB, System.getProperty("os.name"), System.getProperty("os.arch"),
                 Runtime.version(), System.getProperty("java.vm.vendor"), version, container.getDockerImageName());
+    }
+
+    static String progress(Result r) {
+        return String.format(Locale.ROOT, "  %-12s %7d jobs  %d inst  %8.0f jobs/s  p50 %8.1f ms  p99 %8.1f ms  "
+                        + "(enqueue %.2f s, total %.2f s) %s %s",
+                r.system(), r.jobs(), r.instances(), r.jobsPerSecond(), r.p50Millis(), r.p99Millis(),
+                r.enqueueSeconds(), r.seconds(), r.note(), r.profile()).stripTrailing();
     }
 
     static String table(List<Result> results) {
