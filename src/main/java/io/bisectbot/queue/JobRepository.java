@@ -165,10 +165,19 @@ final class JobRepository {
                                SET heartbeat_at = EXCLUDED.heartbeat_at,
                                    state = EXCLUDED.state,
                                    max_concurrent_jobs = EXCLUDED.max_concurrent_jobs
+                        ), locked AS (
+                            -- Row locks in id order, like applyTransitions: never a deadlock with a completion batch.
+                            SELECT j.id FROM jobs j
+                             WHERE j.id = ANY(:ids)
+                               AND j.worker_id = :worker_id
+                               AND j.status = 'RUNNING'
+                             ORDER BY j.id
+                               FOR UPDATE
                         ), alive AS (
                             UPDATE jobs j
                                SET heartbeat_at = :now
                               FROM unnest(:ids, :attempts) AS f(id, attempt)
+                              JOIN locked l ON l.id = f.id
                              WHERE j.id = f.id
                                AND j.attempt_count = f.attempt
                                AND j.worker_id = :worker_id
@@ -231,6 +240,14 @@ final class JobRepository {
                                                  :results, :errors, :event_types, :event_details)
                                 AS t(id, worker_id, attempt, status, attempt_delta, delay_ms,
                                      result, error, event_type, event_detail)
+                        ), locked AS (
+                            -- Row locks in id order, like the heartbeat: a worker's heartbeat and its completion
+                            -- batch touch the same running rows, and locking them in two orders deadlocks.
+                            SELECT j.id FROM jobs j
+                             WHERE j.id IN (SELECT id FROM input)
+                               AND j.status = 'RUNNING'
+                             ORDER BY j.id
+                               FOR UPDATE
                         ), moved AS (
                             UPDATE jobs j
                                SET status = CASE WHEN t.status = 'PENDING' AND j.cancel_requested
@@ -248,6 +265,7 @@ final class JobRepository {
                                    last_error = COALESCE(t.error, j.last_error),
                                    updated_at = :now
                               FROM input t
+                              JOIN locked l ON l.id = t.id
                              WHERE j.id = t.id
                                AND j.worker_id = t.worker_id      -- the fence: same worker
                                AND j.attempt_count = t.attempt    -- same attempt
