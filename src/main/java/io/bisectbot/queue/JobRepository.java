@@ -145,10 +145,12 @@ final class JobRepository {
     }
 
     /**
-     * Proves the worker and its running jobs alive in one statement. Returns, for each job whose fence still holds,
-     * whether someone asked to cancel it; a running job missing from the answer was taken back from this worker.
+     * Proves the worker and its running jobs alive in one statement. Returns, for each attempt whose fence still
+     * holds, whether someone asked to cancel the job; an attempt missing from the answer was taken back from this
+     * worker. Keyed by fence, not job id: after a lost heartbeat this worker may run two attempts of one job, and
+     * only the newer one is alive.
      */
-    Map<Long, Boolean> heartbeat(WorkerRow worker, Collection<JobFence> running, Instant now) {
+    Map<JobFence, Boolean> heartbeat(WorkerRow worker, Collection<JobFence> running, Instant now) {
         var ids = new Long[running.size()];
         var attempts = new Integer[running.size()];
         int i = 0;
@@ -156,7 +158,7 @@ final class JobRepository {
             ids[i] = fence.jobId();
             attempts[i++] = fence.attempt();
         }
-        var alive = new HashMap<Long, Boolean>();
+        var alive = new HashMap<JobFence, Boolean>();
         jdbc.sql("""
                         WITH worker AS (
                             INSERT INTO workers (id, started_at, heartbeat_at, state, version, max_concurrent_jobs)
@@ -182,9 +184,9 @@ final class JobRepository {
                                AND j.attempt_count = f.attempt
                                AND j.worker_id = :worker_id
                                AND j.status = 'RUNNING'
-                            RETURNING j.id, j.cancel_requested
+                            RETURNING j.id, j.attempt_count, j.cancel_requested
                         )
-                        SELECT id, cancel_requested FROM alive""")
+                        SELECT id, attempt_count, cancel_requested FROM alive""")
                 .param("worker_id", worker.id())
                 .param("started_at", ts(worker.startedAt()))
                 .param("now", ts(now))
@@ -193,7 +195,7 @@ final class JobRepository {
                 .param("max_concurrent_jobs", worker.maxConcurrentJobs())
                 .param("ids", new SqlArrayValue("int8", (Object[]) ids))
                 .param("attempts", new SqlArrayValue("int4", (Object[]) attempts))
-                .query((rs, row) -> alive.put(rs.getLong(1), rs.getBoolean(2))).list();
+                .query((rs, row) -> alive.put(new JobFence(rs.getLong(1), worker.id(), rs.getInt(2)), rs.getBoolean(3))).list();
         return alive;
     }
 

@@ -78,14 +78,14 @@ final class Worker {
         return new ArrayList<>(running.keySet());
     }
 
-    /** Heartbeat answer: jobs missing from {@code alive} were taken back; those flagged there must be cancelled. */
-    void onHeartbeat(Collection<JobFence> sent, Map<Long, Boolean> alive) {
+    /** Heartbeat answer: attempts missing from {@code alive} were taken back; those flagged there must be cancelled. */
+    void onHeartbeat(Collection<JobFence> sent, Map<JobFence, Boolean> alive) {
         for (var fence : sent) {
             var context = running.get(fence);
             if (context == null) {
                 continue;
             }
-            var cancel = alive.get(fence.jobId());
+            var cancel = alive.get(fence);
             if (cancel == null) {
                 if (context.requestStop(JobContext.StopReason.FENCE_LOST)) {
                     log.warn("Job {} attempt {} was taken back from this worker (heartbeat too late); stopping it",
