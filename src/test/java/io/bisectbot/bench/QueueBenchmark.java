@@ -60,7 +60,8 @@ import tools.jackson.databind.json.JsonMapper;
  *
  * <p>Options (all optional): {@code --jobs 10000,100000 --instances 1,2,4 --systems bisectbot,db-scheduler,jobrunr
  * --threads 32 --pool 16 --chunk 10000 --timeout 300 --crash true --plan true --plan-rows 1000000
- * --plan-pending 5000 --fsync off --repeat 1}. With {@code --repeat n} each configuration runs n times (systems
+ * --plan-pending 5000 --fsync off --repeat 1}; for profiling, {@code --pg-setting name=value,...} adds server
+ * settings (e.g. auto_explain) and {@code --pg-log file} saves the server log at the end. With {@code --repeat n} each configuration runs n times (systems
  * interleaved) and the run with the median throughput goes into the table.
  */
 public final class QueueBenchmark {
@@ -71,7 +72,7 @@ public final class QueueBenchmark {
 
     record Options(List<Integer> jobs, List<Integer> instances, List<String> systems, int threads, int pool,
                    int chunk, Duration timeout, boolean crash, boolean plan, int planRows, int planPending,
-                   boolean fsync, int repeat) {
+                   boolean fsync, int repeat, List<String> pgSettings, String pgLog) {
 
         static Options parse(String[] args) {
             var values = new LinkedHashMap<String, String>();
@@ -93,7 +94,7 @@ public final class QueueBenchmark {
                 }
             }
             var known = List.of("jobs", "instances", "systems", "threads", "pool", "chunk", "timeout", "crash", "plan",
-                    "plan-rows", "plan-pending", "fsync", "repeat");
+                    "plan-rows", "plan-pending", "fsync", "repeat", "pg-setting", "pg-log");
             for (var key : values.keySet()) {
                 if (!known.contains(key)) {
                     throw new IllegalArgumentException("unknown option --" + key + "; known: " + known);
@@ -112,7 +113,9 @@ public final class QueueBenchmark {
                     Integer.parseInt(values.getOrDefault("plan-rows", "1000000")),
                     Integer.parseInt(values.getOrDefault("plan-pending", "5000")),
                     "on".equalsIgnoreCase(values.getOrDefault("fsync", "off")),
-                    Integer.parseInt(values.getOrDefault("repeat", "1")));
+                    Integer.parseInt(values.getOrDefault("repeat", "1")),
+                    values.containsKey("pg-setting") ? List.of(values.get("pg-setting").split(",")) : List.of(),
+                    values.get("pg-log"));
         }
 
         private static List<Integer> ints(String csv) {
@@ -661,8 +664,10 @@ public final class QueueBenchmark {
         ((ch.qos.logback.classic.Logger) LoggerFactory.getLogger("org.jobrunr")).setLevel(Level.ERROR);
         var options = Options.parse(args);
         var image = System.getenv().getOrDefault("LOCALCI_POSTGRES_IMAGE", "postgres:16");
+        var command = new ArrayList<>(List.of("postgres", "-c", "max_connections=300", "-c", "fsync=" + (options.fsync() ? "on" : "off")));
+        options.pgSettings().forEach(setting -> command.addAll(List.of("-c", setting)));
         var container = new PostgreSQLContainer(DockerImageName.parse(image).asCompatibleSubstituteFor("postgres"))
-                .withCommand("postgres", "-c", "max_connections=300", "-c", "fsync=" + (options.fsync() ? "on" : "off"));
+                .withCommand(command.toArray(String[]::new));
         var exit = 0;
         try {
             container.start();
@@ -707,6 +712,9 @@ public final class QueueBenchmark {
             e.printStackTrace();
             exit = 1;
         } finally {
+            if (options.pgLog() != null && container.isRunning()) {
+                java.nio.file.Files.writeString(java.nio.file.Path.of(options.pgLog()), container.getLogs());
+            }
             container.stop(); // Ryuk is off where no registry is reachable: stop it ourselves
         }
         System.exit(exit);
