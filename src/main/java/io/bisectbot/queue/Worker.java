@@ -48,6 +48,7 @@ final class Worker {
     private final ExecutorService jobThreads;
     private final Thread dispatcher;
     private volatile boolean claiming = true;
+    private volatile boolean claimsPaused;
     private volatile boolean stopped;
     /** Set only by tests that simulate a crash: results are then never written, as if the process died. */
     private volatile boolean crashed;
@@ -132,7 +133,7 @@ final class Worker {
             var max = properties.maxConcurrentJobs();
             var free = Math.min(max - executing.get(), 2 * max - running.size());
             var claimedAll = false;
-            if (claiming && free > 0) {
+            if (claiming && !claimsPaused && free > 0) {
                 try {
                     var started = System.nanoTime();
                     var jobs = repository.claim(workerId, free, unavailableKinds(), clock.instant());
@@ -266,6 +267,14 @@ final class Worker {
     /** Stops claiming; running jobs go on. */
     void stopClaiming() {
         claiming = false;
+    }
+
+    /** Test hook for a frozen instance: no claim while paused. */
+    void pauseClaims(boolean paused) {
+        claimsPaused = paused;
+        if (!paused) {
+            wake();
+        }
     }
 
     /** Waits up to {@code grace} for running jobs to finish; true when none is left. */

@@ -43,7 +43,10 @@ import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.ObjectNode;
 
-/** Bot tasks from real pull request payloads to a fake GitHub, with real containers on a real repository. */
+/**
+ * Bot tasks and /bisect from real webhook payloads to a fake GitHub, with real containers on real repositories: what
+ * GitHub finally receives is one check run and one comment per job.
+ */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
 class GithubBotsTest {
 
@@ -73,6 +76,8 @@ class GithubBotsTest {
         registry.add("bisectbot.github.write-spacing", () -> "10ms");
         registry.add("bisectbot.github.outbox-poll-interval", () -> "100ms");
         registry.add("bisectbot.bisect.default-image", () -> TestExecutor.RUNNER_IMAGE);
+        registry.add("bisectbot.github.bisect-image", () -> TestExecutor.RUNNER_IMAGE);
+        registry.add("bisectbot.bisect.allow-local-repos", () -> "true");
     }
 
     @BeforeAll
@@ -203,12 +208,17 @@ class GithubBotsTest {
         var result = json.readTree(jdbc().sql("SELECT result::text FROM jobs WHERE id = :id").param("id", id).query(String.class).single());
         assertThat(result.get("conclusion").asString()).isEqualTo("failure"); // README.md has the triple space lint forbids
 
-        await().atMost(Duration.ofSeconds(20)).until(() -> effective("PATCH", REPO + "/check-runs/\\d+") >= 1);
-        assertThat(effective("POST", REPO + "/check-runs")).isEqualTo(1);
-        var completion = github.getAllServeEvents().stream()
+        await().atMost(Duration.ofSeconds(20)).until(() -> github.getAllServeEvents().stream()
+                .anyMatch(e -> e.getRequest().getMethod().getName().equals("PATCH") && e.getRequest().getBodyAsString().contains("bisectbot/lint")));
+        assertThat(github.getAllServeEvents().stream()
+                .filter(e -> e.getRequest().getMethod().getName().equals("POST") && e.getRequest().getUrl().endsWith("/check-runs"))
+                .filter(e -> json.readTree(e.getRequest().getBodyAsString()).path("name").asString().equals("bisectbot/lint")))
+                .as("check runs created for the lint task").hasSize(1);
+        var body = github.getAllServeEvents().stream()
                 .filter(e -> e.getRequest().getMethod().getName().equals("PATCH") && e.getRequest().getUrl().contains("/check-runs/"))
+                .map(e -> json.readTree(e.getRequest().getBodyAsString()))
+                .filter(b -> b.path("name").asString().equals("bisectbot/lint"))
                 .findFirst().orElseThrow();
-        var body = json.readTree(completion.getRequest().getBodyAsString());
         assertThat(body.get("conclusion").asString()).isEqualTo("failure");
         assertThat(body.get("name").asString()).isEqualTo("bisectbot/lint");
         assertThat(body.get("output").get("summary").asString()).contains("linting");
@@ -230,6 +240,61 @@ class GithubBotsTest {
         var pr = github.getAllServeEvents().stream().filter(e -> e.getRequest().getMethod().getName().equals("POST")
                 && e.getRequest().getUrl().endsWith("/pulls")).findFirst().orElseThrow();
         assertThat(json.readTree(pr.getRequest().getBodyAsString()).get("base").asString()).isEqualTo("changes");
+    }
+
+    @Test
+    void a_bisect_comment_runs_the_engine_and_github_gets_one_report_comment_and_one_completed_check_run() throws Exception {
+        var history = Files.createTempDirectory("bisect-repo");
+        var shas = new ArrayList<String>();
+        for (int i = 0; i < 8; i++) {
+            Files.writeString(history.resolve("state"), i < 5 ? "good\n" : "bad\n");
+            Files.writeString(history.resolve("test.sh"), "[ \"$(cat state)\" = good ]\n");
+            Files.writeString(history.resolve("version"), i + "\n");
+            var dir = history;
+            if (i == 0) {
+                run(dir, "git", "init", "-q", "-b", "main");
+            }
+            run(dir, "git", "add", "-A");
+            run(dir, "git", "-c", "user.name=Dev", "-c", "user.email=dev@example.com", "commit", "-q", "-m", "change " + i);
+            shas.add(run(dir, "git", "rev-parse", "HEAD"));
+        }
+        var payload = GithubAppTest.comment("Found a regression.\n/bisect good=" + shas.getFirst() + " bad=main -- sh test.sh",
+                "OWNER", "Codertocat", 2, 2002);
+        ((ObjectNode) payload.get("repository")).put("clone_url", history.toString());
+        // On a pull request: the check run goes on its head commit.
+        ((ObjectNode) payload.get("issue")).putObject("pull_request").put("url", github.baseUrl() + REPO + "/pulls/2");
+        assertThat(deliver("issue_comment", payload)).isEqualTo(202);
+
+        await().atMost(Duration.ofSeconds(20)).until(() -> jdbc().sql("SELECT count(*) FROM jobs WHERE kind = 'bisect'")
+                .query(Long.class).single() == 1);
+        var id = jdbc().sql("SELECT id FROM jobs WHERE kind = 'bisect'").query(Long.class).single();
+        awaitFinished(id);
+        var result = json.readTree(jdbc().sql("SELECT result::text FROM jobs WHERE id = :id").param("id", id).query(String.class).single());
+        assertThat(result.get("outcome").get("commit").get("sha").asString()).isEqualTo(shas.get(5));
+
+        await().atMost(Duration.ofSeconds(30)).until(() -> effective("PATCH", REPO + "/check-runs/\\d+") >= 1
+                && github.getAllServeEvents().stream().anyMatch(e -> e.getRequest().getMethod().getName().equals("POST")
+                && e.getRequest().getUrl().endsWith("/issues/2/comments") && e.getRequest().getBodyAsString().contains("First bad commit")));
+        var reports = github.getAllServeEvents().stream()
+                .filter(e -> e.getRequest().getMethod().getName().equals("POST") && e.getRequest().getUrl().endsWith("/issues/2/comments"))
+                .filter(e -> e.getRequest().getBodyAsString().contains("bisectbot:job:" + id))
+                .toList();
+        assertThat(reports).hasSize(1);
+        assertThat(reports.getFirst().getRequest().getBodyAsString()).contains(shas.get(5).substring(0, 12));
+        var completed = github.getAllServeEvents().stream()
+                .filter(e -> e.getRequest().getMethod().getName().equals("PATCH") && e.getRequest().getUrl().contains("/check-runs/"))
+                .map(e -> json.readTree(e.getRequest().getBodyAsString()))
+                .filter(b -> b.path("name").asString().equals("bisectbot"))
+                .toList();
+        assertThat(completed).hasSize(1);
+        assertThat(completed.getFirst().get("conclusion").asString()).isEqualTo("success");
+    }
+
+    private static String run(Path dir, String... command) throws Exception {
+        var process = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
+        var out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(process.waitFor()).as(out).isZero();
+        return out.strip();
     }
 
     @Test
