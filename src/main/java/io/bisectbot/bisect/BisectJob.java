@@ -420,8 +420,11 @@ final class BisectJob {
 
     private void addStep(ActiveTest t, int runIndex, StepResult result, Verdict v, boolean reused) {
         steps.add(new Step(steps.size() + 1, info(t.sha), runIndex, t.purpose, result, v, result.duration(), reused));
-        if (t.purpose == Purpose.VERIFY) verificationRuns++;
-        else testRuns++;
+        // Runs that said something about the commit; cancelled runs and infrastructure errors are not test runs.
+        if (v != null) {
+            if (t.purpose == Purpose.VERIFY) verificationRuns++;
+            else testRuns++;
+        }
         if (!reused) store.record(new StepStore.Run(t.sha, runIndex, t.purpose, result, v, result.duration()));
     }
 

@@ -7,8 +7,9 @@ import java.util.List;
  * Everything a job reports.
  *
  * @param candidateCount commits in the searched range ({@code rev-list bad ^good...})
- * @param testRuns       runs spent searching (merge bases, search, confirmation), verifications excluded
- * @param verificationRuns runs spent verifying the given ends
+ * @param testRuns       runs that gave a verdict while searching (merge bases, search, confirmation); verifications,
+ *                       cancelled runs and infrastructure errors excluded
+ * @param verificationRuns runs that gave a verdict on the given ends
  * @param reusedRuns     runs taken from the step store instead of being run again
  * @param cancelledRuns  runs stopped because their commit stopped mattering
  * @param rounds         times new commits were started during the search

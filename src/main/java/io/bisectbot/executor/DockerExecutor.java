@@ -450,9 +450,12 @@ public final class DockerExecutor implements AutoCloseable {
             docker.removeContainerCmd(containerId).withForce(true).withRemoveVolumes(true).exec();
         } catch (NotFoundException gone) {
             // Already removed (e.g. by the reaper).
+        } catch (com.github.dockerjava.api.exception.ConflictException removing) {
+            // The engine is removing it already (a kill on cancel and this removal crossed): it goes either way.
+            log.debug("Container {} is being removed already", containerId);
         } catch (RuntimeException e) {
             // The reaper removes it later: its job will not be running any more.
-            log.warn("Could not remove container {}", containerId, e);
+            log.warn("Could not remove container {}: {}", containerId, describe(e));
         }
     }
 

@@ -73,12 +73,7 @@ class BotJobTest {
     }
 
     private String git(String... args) throws Exception {
-        var command = new ArrayList<>(List.of("git", "-c", "user.name=Dev", "-c", "user.email=dev@example.com"));
-        command.addAll(List.of(args));
-        var process = new ProcessBuilder(command).directory(repo.toFile()).redirectErrorStream(true).start();
-        var out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(process.waitFor()).as(out).isZero();
-        return out.strip();
+        return io.bisectbot.TestGit.run(repo, args);
     }
 
     private String commit(Map<String, String> files) throws Exception {

@@ -20,12 +20,7 @@ class ChangedFilesTest {
     Path repo;
 
     private String git(String... args) throws Exception {
-        var command = new java.util.ArrayList<>(java.util.List.of("git", "-c", "user.name=Dev", "-c", "user.email=dev@example.com"));
-        command.addAll(java.util.List.of(args));
-        var process = new ProcessBuilder(command).directory(repo.toFile()).redirectErrorStream(true).start();
-        var out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(process.waitFor()).as(out).isZero();
-        return out.strip();
+        return io.bisectbot.TestGit.run(repo, args);
     }
 
     private static byte[] tar(Map<String, String> files) throws Exception {

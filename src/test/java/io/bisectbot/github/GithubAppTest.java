@@ -85,11 +85,7 @@ class GithubAppTest {
 
     @DynamicPropertySource
     static void properties(DynamicPropertyRegistry registry) {
-        var url = TestDatabase.createDatabase();
-        registry.add("bisectbot.database.url", () -> url);
-        registry.add("bisectbot.database.username", () -> TestDatabase.container().getUsername());
-        registry.add("bisectbot.database.password", () -> TestDatabase.container().getPassword());
-        registry.add("bisectbot.database.migrate-on-start", () -> "true");
+        TestDatabase.register(registry);
         registry.add("bisectbot.web.admin-token", () -> ADMIN);
         registry.add("bisectbot.queue.poll-interval", () -> "100ms");
         registry.add("bisectbot.queue.max-concurrent-jobs", () -> "4");

@@ -99,12 +99,7 @@ class GithubBotsTest {
     }
 
     static String git(String... args) throws Exception {
-        var command = new ArrayList<>(List.of("git", "-c", "user.name=Dev", "-c", "user.email=dev@example.com"));
-        command.addAll(List.of(args));
-        var process = new ProcessBuilder(command).directory(repo.toFile()).redirectErrorStream(true).start();
-        var out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(process.waitFor()).as(out).isZero();
-        return out.strip();
+        return io.bisectbot.TestGit.run(repo, args);
     }
 
     static void stub() {
@@ -250,13 +245,12 @@ class GithubBotsTest {
             Files.writeString(history.resolve("state"), i < 5 ? "good\n" : "bad\n");
             Files.writeString(history.resolve("test.sh"), "[ \"$(cat state)\" = good ]\n");
             Files.writeString(history.resolve("version"), i + "\n");
-            var dir = history;
             if (i == 0) {
-                run(dir, "git", "init", "-q", "-b", "main");
+                io.bisectbot.TestGit.run(history, "init", "-q", "-b", "main");
             }
-            run(dir, "git", "add", "-A");
-            run(dir, "git", "-c", "user.name=Dev", "-c", "user.email=dev@example.com", "commit", "-q", "-m", "change " + i);
-            shas.add(run(dir, "git", "rev-parse", "HEAD"));
+            io.bisectbot.TestGit.run(history, "add", "-A");
+            io.bisectbot.TestGit.run(history, "commit", "-q", "-m", "change " + i);
+            shas.add(io.bisectbot.TestGit.run(history, "rev-parse", "HEAD"));
         }
         var payload = GithubAppTest.comment("Found a regression.\n/bisect good=" + shas.getFirst() + " bad=main -- sh test.sh",
                 "OWNER", "Codertocat", 2, 2002);
@@ -288,13 +282,6 @@ class GithubBotsTest {
                 .toList();
         assertThat(completed).hasSize(1);
         assertThat(completed.getFirst().get("conclusion").asString()).isEqualTo("success");
-    }
-
-    private static String run(Path dir, String... command) throws Exception {
-        var process = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
-        var out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(process.waitFor()).as(out).isZero();
-        return out.strip();
     }
 
     @Test

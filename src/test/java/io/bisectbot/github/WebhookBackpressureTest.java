@@ -31,11 +31,7 @@ class WebhookBackpressureTest {
 
     @DynamicPropertySource
     static void properties(DynamicPropertyRegistry registry) {
-        var url = TestDatabase.createDatabase();
-        registry.add("bisectbot.database.url", () -> url);
-        registry.add("bisectbot.database.username", () -> TestDatabase.container().getUsername());
-        registry.add("bisectbot.database.password", () -> TestDatabase.container().getPassword());
-        registry.add("bisectbot.database.migrate-on-start", () -> "true");
+        TestDatabase.register(registry);
         registry.add("bisectbot.github.webhook-secrets", () -> "s");
         registry.add("bisectbot.github.max-queue-size", () -> "2");
     }
