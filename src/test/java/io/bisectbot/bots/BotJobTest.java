@@ -48,24 +48,32 @@ class BotJobTest {
     @TempDir
     Path cache;
 
+    private final List<QueueNode> nodes = new ArrayList<>();
+
     @BeforeEach
     void start() {
+        node = node("bots");
+        triggers = new BotTriggers(node.queue());
+        node.start();
+    }
+
+    private QueueNode node(String workerId) {
         var registry = new SimpleMeterRegistry();
         var docker = TestExecutor.start(database, registry);
         resources.add(docker);
         var handler = new BotJobHandler(new BotProperties(Duration.ofMinutes(5), Map.of("NPM_TOKEN", "s3cr3t-t0ken-value")),
                 new BisectProperties(cache, IMAGE, Duration.ofMinutes(5), Duration.ofMinutes(10), 4, 10, true),
                 docker.executor(), docker.health(), docker.logs(), github);
-        node = QueueNode.create(database, List.of(handler), QueueProperties.defaults().withWorkerId("bots")
+        var created = QueueNode.create(database, List.of(handler), QueueProperties.defaults().withWorkerId(workerId)
                         .withTimings(Duration.ofMillis(200), Duration.ofMillis(300), Duration.ofSeconds(2), Duration.ofMillis(300)),
                 Clock.systemUTC(), registry, JsonMapper.builder().build(), "test");
-        triggers = new BotTriggers(node.queue());
-        node.start();
+        nodes.add(created);
+        return created;
     }
 
     @AfterEach
     void stop() throws Exception {
-        QueueTestSupport.crash(node);
+        nodes.forEach(QueueTestSupport::crash);
         for (var resource : resources.reversed()) {
             resource.close();
         }
@@ -185,6 +193,33 @@ class BotJobTest {
         assertThat(result.get("conclusion").asString()).isEqualTo("skipped");
         assertThat(result.get("reason").asString()).contains("updated");
         assertThat(github.calls.stream().filter(c -> c.startsWith("close:"))).hasSize(1);
+    }
+
+    @Test
+    void a_deadline_fires_once_with_two_instances_and_a_restart_in_between() throws Exception {
+        var sha = commit(Map.of("a.txt", "a\n"));
+        var tasks = tasks("""
+                tasks:
+                  stale-close:
+                    on: [schedule:PT3S]
+                    action: close_pull_request
+                """);
+        var base = Instant.now();
+        github.state = new BotGithub.PullRequestState(true, base, sha);
+        var second = node("bots-2");
+        second.start();
+        var deadline = triggers.pullRequestUpdated(target(sha), tasks, base).getFirst();
+        // The same event handled by the other instance (a redelivery) sets no second deadline.
+        assertThat(new BotTriggers(second.queue()).pullRequestUpdated(target(sha), tasks, base).getFirst().id()).isEqualTo(deadline.id());
+        // One instance goes away and comes back (a restart) before the deadline.
+        QueueTestSupport.crash(node);
+        var restarted = node("bots-restarted");
+        restarted.start();
+
+        var done = finished(deadline);
+        assertThat(done.attemptCount()).isEqualTo(1);
+        assertThat(github.calls.stream().filter(c -> c.startsWith("close:"))).hasSize(1);
+        assertThat(done.workerId()).isIn("bots-2", "bots-restarted");
     }
 
     @Test
