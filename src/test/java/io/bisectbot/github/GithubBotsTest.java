@@ -116,6 +116,8 @@ class GithubBotsTest {
                     on: [command]
                     outputs: pull_request
                 """)));
+        github.stubFor(get(urlPathEqualTo("/repos/Codertocat/Broken/contents/.github/bisectbot.yml")).willReturn(aResponse()
+                .withStatus(200).withBody("tasks:\n  lint:\n    run: make lint\n    timout: 1m\n    on: [pull_request]\n")));
         github.stubFor(get(urlPathEqualTo(REPO + "/pulls/2")).willReturn(okJson("""
                 {"number": 2, "state": "open", "updated_at": "2019-05-15T15:20:33Z",
                  "head": {"sha": "%s", "ref": "changes", "repo": {"id": 186853002}}, "base": {"ref": "master"}}""".formatted(head))));
@@ -282,6 +284,22 @@ class GithubBotsTest {
                 .toList();
         assertThat(completed).hasSize(1);
         assertThat(completed.getFirst().get("conclusion").asString()).isEqualTo("success");
+    }
+
+    @Test
+    void an_invalid_task_config_gets_one_error_comment_and_no_job() throws Exception {
+        var payload = pullRequestOpened();
+        ((ObjectNode) payload.get("repository")).put("name", "Broken");
+        assertThat(deliver("pull_request", payload)).isEqualTo(202);
+        assertThat(deliver("pull_request", payload)).as("a redelivery under another id").isEqualTo(202);
+        await().atMost(Duration.ofSeconds(20)).until(() -> effective("POST", "/repos/Codertocat/Broken/issues/2/comments") >= 1);
+        var errors = github.getAllServeEvents().stream()
+                .filter(e -> e.getRequest().getMethod().getName().equals("POST")
+                        && e.getRequest().getUrl().equals("/repos/Codertocat/Broken/issues/2/comments"))
+                .map(e -> e.getRequest().getBodyAsString()).toList();
+        assertThat(errors.getFirst()).contains("**Error**").contains("tasks.lint.timout");
+        assertThat(jdbc().sql("SELECT count(*) FROM jobs WHERE kind = 'bot' AND payload ->> 'repo' = 'Broken'")
+                .query(Long.class).single()).isZero();
     }
 
     @Test
