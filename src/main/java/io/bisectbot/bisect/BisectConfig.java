@@ -14,6 +14,16 @@ import org.springframework.jdbc.core.simple.JdbcClient;
 @ConditionalOnProperty(name = "bisectbot.mode", havingValue = "serve", matchIfMissing = true)
 class BisectConfig {
 
+    /** Keeps the mirror cache within GIT_CACHE_MAX_AGE and GIT_CACHE_MAX_SIZE, checked hourly and at start. */
+    @Bean(destroyMethod = "shutdownNow")
+    java.util.concurrent.ScheduledExecutorService mirrorCacheCleaning(BisectProperties properties, Clock clock) {
+        var cleaner = new MirrorCacheCleaner(properties.cacheDir(), properties.cacheMaxAge(), properties.cacheMaxSize().toBytes(), clock);
+        var timer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+                Thread.ofPlatform().name("mirror-cache-cleaner").daemon().factory());
+        timer.scheduleWithFixedDelay(cleaner::clean, 1, 60, java.util.concurrent.TimeUnit.MINUTES);
+        return timer;
+    }
+
     /** Unless BISECT_ENABLED=false: an instance that only runs bots, or a test with its own bisect stand-in. */
     @Bean
     @ConditionalOnProperty(name = "bisectbot.bisect.enabled", havingValue = "true", matchIfMissing = true)

@@ -15,6 +15,8 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param maxParallelism  most commits one job tests at once (each is a container)
  * @param maxRepeat       most runs per commit a job may ask for
  * @param allowLocalRepos accept a local path as {@code repo} (tests, the command line); off for a shared service
+ * @param cacheMaxAge     a mirror unused this long is deleted
+ * @param cacheMaxSize    above this, the least recently used mirrors are deleted
  */
 @ConfigurationProperties("bisectbot.bisect")
 public record BisectProperties(
@@ -24,5 +26,7 @@ public record BisectProperties(
         @DefaultValue("2h") Duration maxTimeout,
         @DefaultValue("4") int maxParallelism,
         @DefaultValue("20") int maxRepeat,
-        @DefaultValue("false") boolean allowLocalRepos) {
+        @DefaultValue("false") boolean allowLocalRepos,
+        @DefaultValue("14d") Duration cacheMaxAge,
+        @DefaultValue("20GB") org.springframework.util.unit.DataSize cacheMaxSize) {
 }

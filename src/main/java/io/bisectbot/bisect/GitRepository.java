@@ -61,6 +61,8 @@ public final class GitRepository implements RevisionSource {
         try {
             if (Files.isDirectory(dir.resolve("objects"))) {
                 repo.git(null, "fetch", "--prune", "--quiet", "origin");
+                // Last use, for the cache's age and size limits (MirrorCacheCleaner).
+                Files.setLastModifiedTime(dir, java.nio.file.attribute.FileTime.from(java.time.Instant.now()));
             } else {
                 Files.createDirectories(cacheDir);
                 Path tmp = Files.createTempDirectory(cacheDir, ".clone-");
@@ -84,6 +86,23 @@ public final class GitRepository implements RevisionSource {
 
     public Path directory() {
         return dir;
+    }
+
+    /**
+     * Deletes the mirror at {@code dir} unless a job is fetching into it right now; true when it was deleted. A job
+     * that uses it later clones it again.
+     */
+    static boolean deleteMirrorIfIdle(Path dir) throws IOException {
+        ReentrantLock lock = MIRROR_LOCKS.computeIfAbsent(dir.toAbsolutePath().normalize(), d -> new ReentrantLock());
+        if (!lock.tryLock()) {
+            return false;
+        }
+        try {
+            deleteTree(dir);
+            return true;
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** The git directory itself: the mirror, or the {@code .git} of a work tree. */

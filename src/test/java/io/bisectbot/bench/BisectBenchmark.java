@@ -113,7 +113,7 @@ public final class BisectBenchmark {
                              int culprit, int k) throws Exception {
         var registry = new SimpleMeterRegistry();
         try (var docker = TestExecutor.start(database, registry)) {
-            var properties = new BisectProperties(cache, image, Duration.ofMinutes(5), Duration.ofMinutes(10), 8, 10, true);
+            var properties = TestExecutor.bisectProperties(cache, 8);
             var beans = new DefaultListableBeanFactory();
             var handler = new BisectJobHandler(properties, docker.executor(), docker.health(), docker.logs(),
                     JdbcClient.create(database), Clock.systemUTC(),

@@ -58,7 +58,7 @@ class BisectResumeTest {
         var registry = new SimpleMeterRegistry();
         var docker = TestExecutor.start(database, registry);
         resources.add(docker);
-        var properties = new BisectProperties(cache, TestExecutor.RUNNER_IMAGE, Duration.ofMinutes(5), Duration.ofMinutes(10), 4, 10, true);
+        var properties = TestExecutor.bisectProperties(cache, 4);
         var beans = new DefaultListableBeanFactory();
         var handler = new BisectJobHandler(properties, docker.executor(), docker.health(), docker.logs(), JdbcClient.create(database), Clock.systemUTC(),
                 beans.getBeanProvider(GitCredentials.class), beans.getBeanProvider(BisectListener.class));

@@ -62,7 +62,7 @@ class BotJobTest {
         var docker = TestExecutor.start(database, registry);
         resources.add(docker);
         var handler = new BotJobHandler(new BotProperties(Duration.ofMinutes(5), Map.of("NPM_TOKEN", "s3cr3t-t0ken-value")),
-                new BisectProperties(cache, IMAGE, Duration.ofMinutes(5), Duration.ofMinutes(10), 4, 10, true),
+                TestExecutor.bisectProperties(cache, 4),
                 docker.executor(), docker.health(), docker.logs(), github);
         var created = QueueNode.create(database, List.of(handler), QueueProperties.defaults().withWorkerId(workerId)
                         .withTimings(Duration.ofMillis(200), Duration.ofMillis(300), Duration.ofSeconds(2), Duration.ofMillis(300)),
