@@ -5,6 +5,7 @@ import io.bisectbot.queue.JobQueue;
 import io.bisectbot.queue.QueueNode;
 import io.bisectbot.queue.QueueStats;
 import javax.sql.DataSource;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ResponseEntity;
@@ -14,6 +15,7 @@ import org.springframework.web.bind.annotation.RestController;
 
 /** {@code /health} for the load balancer and {@code /stats} for operators. */
 @RestController
+@ConditionalOnWebApplication // not in migrate mode, which has no queue
 class OpsController {
 
     private final JdbcClient jdbc;
