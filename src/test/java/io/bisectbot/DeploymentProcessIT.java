@@ -214,6 +214,7 @@ class DeploymentProcessIT {
             figures.put("jobs: " + all.size() + " enqueued, lost (not SUCCEEDED)", lost);
             figures.put("jobs: without exactly one 'succeeded' event", twice);
             figures.put("requests through Caddy in all / failed", total[0] + " / " + total[1]);
+            figures.put("slowest request through Caddy (ms; a retry on the other instance included)", load.slowestMillis.get());
             report(figures, load);
 
             assertThat(load.failures).as("failed requests through Caddy").isEmpty();
@@ -231,6 +232,7 @@ class DeploymentProcessIT {
     private static final class Load {
         final AtomicLong sent = new AtomicLong();
         final AtomicLong failed = new AtomicLong();
+        final AtomicLong slowestMillis = new AtomicLong();
         final ConcurrentLinkedQueue<String> failures = new ConcurrentLinkedQueue<>();
         final AtomicBoolean running = new AtomicBoolean(true);
         Thread thread;
@@ -243,6 +245,7 @@ class DeploymentProcessIT {
                 while (running.get() && System.nanoTime() < deadline) {
                     var path = paths.get(i++ % paths.size());
                     sent.incrementAndGet();
+                    var began = System.nanoTime();
                     try {
                         var response = HTTP.send(HttpRequest.newBuilder(URI.create(BASE + path)).timeout(Duration.ofSeconds(20)).build(),
                                 HttpResponse.BodyHandlers.discarding());
@@ -254,6 +257,7 @@ class DeploymentProcessIT {
                         failed.incrementAndGet();
                         failures.add(java.time.Instant.now() + " " + path + " -> " + e);
                     }
+                    slowestMillis.accumulateAndGet(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - began), Math::max);
                     try {
                         Thread.sleep(20);
                     } catch (InterruptedException e) {
