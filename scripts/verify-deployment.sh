@@ -27,9 +27,9 @@ status=$(grep -o '"status":"[a-z]*"' "$body" | head -1 | cut -d'"' -f4)
 check /health $? "HTTP $code, status ${status:-?} $(head -c 300 "$body")"
 
 code=$(fetch /stats)
-alive=$(grep -o '"workers_alive":[0-9]*' "$body" | cut -d: -f2)
-pending=$(grep -o '"pending":[0-9]*' "$body" | cut -d: -f2)
-oldest=$(grep -o '"oldest_pending_age_seconds":[0-9.]*' "$body" | cut -d: -f2)
+alive=$(grep -o '"workers_alive":[0-9]*' "$body" | head -1 | cut -d: -f2)
+pending=$(grep -o '"pending":[0-9]*' "$body" | head -1 | cut -d: -f2)
+oldest=$(grep -o '"oldest_pending_age_seconds":[0-9.]*' "$body" | head -1 | cut -d: -f2)
 [ "$code" = 200 ] && [ "${alive:-0}" -ge 1 ]
 check /stats $? "HTTP $code, workers_alive ${alive:-?}, pending ${pending:-?}, oldest pending ${oldest:-?} s"
 

@@ -44,6 +44,7 @@ class DeploymentProcessIT {
 
     private static final String PROJECT = "bisectbot-it";
     private static final String TOKEN = "deployment-test-token";
+    private static final String WEBHOOK_SECRET = "deployment-test-webhook-secret";
     private static final int PORT = Integer.parseInt(System.getenv().getOrDefault("DEPLOYMENT_IT_PORT", "18480"));
     private static final String BASE = "http://127.0.0.1:" + PORT;
     private static final Path ROOT = Path.of("").toAbsolutePath();
@@ -68,6 +69,9 @@ class DeploymentProcessIT {
             var jdk = run(Duration.ofMinutes(5), "scripts/build-jdk-image.sh", buildImage);
             assertThat(jdk.code).as("scripts/build-jdk-image.sh: %s", jdk.output).isZero();
         }
+        // Hermetic: a developer's .env must not reach the test stack, neither for interpolation nor in the containers.
+        Files.writeString(OUT.resolve("empty.env"), "");
+        ENV.put("BISECTBOT_ENV_FILE", OUT.resolve("empty.env").toString());
         ENV.put("BUILD_IMAGE", buildImage);
         ENV.put("RUNTIME_IMAGE", jre != null ? jre : "eclipse-temurin:21-jre");
         ENV.put("POSTGRES_IMAGE", env.getOrDefault("LOCALCI_POSTGRES_IMAGE", "postgres:16"));
@@ -75,6 +79,7 @@ class DeploymentProcessIT {
         ENV.put("BISECTBOT_IMAGE", "bisectbot:it");
         ENV.put("POSTGRES_PASSWORD", "deployment-test-password");
         ENV.put("ADMIN_TOKEN", TOKEN);
+        ENV.put("GITHUB_WEBHOOK_SECRETS", WEBHOOK_SECRET + ",an-older-secret");
         ENV.put("HTTP_PORT", Integer.toString(PORT));
         ENV.put("HTTP_BIND", "127.0.0.1");
         var gid = run(Duration.ofSeconds(10), "stat", "-c", "%g", "/var/run/docker.sock");
@@ -136,8 +141,10 @@ class DeploymentProcessIT {
         await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(250))
                 .until(() -> get("/job/" + id).body().contains("\"status\":\"SUCCEEDED\""));
 
-        var verify = run(Duration.ofMinutes(1), withEnv(), "scripts/verify-deployment.sh", BASE);
+        var verify = run(Duration.ofMinutes(1), withEnv(), "scripts/verify-deployment.sh", BASE, WEBHOOK_SECRET);
+        log("verify-deployment.sh:\n" + verify.output.strip());
         assertThat(verify.code).as("verify-deployment.sh: %s", verify.output).isZero();
+        assertThat(verify.output).contains("ok    /webhooks/github ping");
     }
 
     @Test
@@ -332,7 +339,8 @@ class DeploymentProcessIT {
     private record Result(int code, String output) {}
 
     private static Result compose(Duration timeout, String... args) throws Exception {
-        var command = new ArrayList<>(List.of("docker", "compose", "-p", PROJECT, "-f", "docker-compose.yml"));
+        var command = new ArrayList<>(List.of("docker", "compose", "-p", PROJECT, "-f", "docker-compose.yml",
+                "--env-file", OUT.resolve("empty.env").toString()));
         command.addAll(List.of(args));
         return run(timeout, withEnv(), command.toArray(String[]::new));
     }

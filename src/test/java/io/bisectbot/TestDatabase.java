@@ -54,6 +54,16 @@ public final class TestDatabase {
         return dataSource;
     }
 
+    /** Points a Spring Boot test's instance at a new database, migrated on start. */
+    public static void register(org.springframework.test.context.DynamicPropertyRegistry registry) {
+        var url = createDatabase();
+        registry.add("bisectbot.database.url", () -> url);
+        registry.add("bisectbot.database.username", () -> container().getUsername());
+        registry.add("bisectbot.database.password", () -> container().getPassword());
+        registry.add("bisectbot.database.migrate-on-start", () -> "true");
+        registry.add("bisectbot.queue.poll-interval", () -> "200ms");
+    }
+
     public static HikariDataSource pool(String jdbcUrl, int size) {
         var config = new HikariConfig();
         config.setJdbcUrl(jdbcUrl);

@@ -14,7 +14,9 @@ import org.springframework.jdbc.core.simple.JdbcClient;
 @ConditionalOnProperty(name = "bisectbot.mode", havingValue = "serve", matchIfMissing = true)
 class BisectConfig {
 
+    /** Unless BISECT_ENABLED=false: an instance that only runs bots, or a test with its own bisect stand-in. */
     @Bean
+    @ConditionalOnProperty(name = "bisectbot.bisect.enabled", havingValue = "true", matchIfMissing = true)
     BisectJobHandler bisectJobHandler(BisectProperties properties, DockerExecutor executor, DockerHealth docker,
                                       StepLogRepository logs, JdbcClient jdbc, Clock clock,
                                       ObjectProvider<GitCredentials> credentials, ObjectProvider<BisectListener> listeners) {

@@ -69,7 +69,13 @@ public final class BisectJobHandler implements JobHandler {
             var git = request.isLocal()
                     ? GitRepository.open(Path.of(request.repo()))
                     : GitRepository.mirror(request.repo(), properties.cacheDir(), token(request));
-            try (var runner = new DockerStepRunner(executor, logs, git, request, job)) {
+            try (var containers = new DockerStepRunner(executor, logs, git, request, job)) {
+                StepRunner runner = containers;
+                if (request.verdictCache()) {
+                    var key = new VerdictCache.Key(request.repo(), executor.resolveImage(request.image()),
+                            VerdictCache.commandHash(request), request.options().rule().name());
+                    runner = new VerdictCache(jdbc, clock).around(containers, key, job.jobId());
+                }
                 result = new BisectEngine(git, runner, new JdbcStepStore(jdbc, job.fence(), clock))
                         .run(request.bad(), request.good(), request.options());
             }
@@ -81,6 +87,9 @@ public final class BisectJobHandler implements JobHandler {
             return outcome;
         } catch (JdbcStepStore.FenceLostException e) {
             log.warn("Stopping bisect job {}: {}", job.jobId(), e.getMessage());
+            return JobOutcome.failed(e.getMessage());
+        } catch (IllegalStateException e) {
+            // The image could not be resolved for the verdict cache: like any infrastructure error, retried.
             return JobOutcome.failed(e.getMessage());
         }
         if (job.stopRequested()) {

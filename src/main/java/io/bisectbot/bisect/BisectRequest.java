@@ -15,7 +15,8 @@ import tools.jackson.databind.node.ObjectNode;
  * A bisect job's input, validated up front so a bad request fails the job at once with a message saying what to
  * fix, instead of failing somewhere in the middle.
  *
- * @param command a shell string (run with {@code sh -c}) or, when {@code argv} is set, the program and arguments
+ * @param command      a shell string (run with {@code sh -c}) or, when {@code argv} is set, the program and arguments
+ * @param verdictCache reuse (and share) run results of other jobs on the same repository, commit, image and command
  */
 public record BisectRequest(
         String repo,
@@ -26,6 +27,7 @@ public record BisectRequest(
         String image,
         Duration timeout,
         BisectOptions options,
+        boolean verdictCache,
         JsonNode github) {
 
     private static final Pattern REF = Pattern.compile("[A-Za-z0-9._/@^~{}+-]{1,250}");
@@ -120,7 +122,7 @@ public record BisectRequest(
                 .withFirstParent(payload.path("first_parent").asBoolean(false));
         var github = payload.get("github");
         return new BisectRequest(repo, List.copyOf(goods), bad, command, argv == null ? null : List.copyOf(argv), image,
-                timeout, options, github == null || github.isNull() ? null : github);
+                timeout, options, payload.path("verdict_cache").asBoolean(false), github == null || github.isNull() ? null : github);
     }
 
     /** The payload this request was read from, normalised; for {@code POST /bisect} and the command line. */
@@ -144,6 +146,7 @@ public record BisectRequest(
         node.put("timeout_verdict", options.timeoutVerdict().name().toLowerCase(Locale.ROOT));
         node.put("terms", options.terms() == BisectOptions.Terms.OLD_NEW ? "old/new" : "good/bad");
         node.put("first_parent", options.firstParent());
+        node.put("verdict_cache", verdictCache);
         if (github != null) {
             node.set("github", github);
         }

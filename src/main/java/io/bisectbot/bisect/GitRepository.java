@@ -86,6 +86,12 @@ public final class GitRepository implements RevisionSource {
         return dir;
     }
 
+    /** The git directory itself: the mirror, or the {@code .git} of a work tree. */
+    public Path gitDirectory() {
+        var dotGit = dir.resolve(".git");
+        return Files.isDirectory(dotGit) ? dotGit : dir;
+    }
+
     @Override
     public Optional<String> resolve(String revision) {
         if (revision.startsWith("-")) return Optional.empty();

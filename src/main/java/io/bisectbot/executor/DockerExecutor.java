@@ -98,7 +98,9 @@ public final class DockerExecutor implements AutoCloseable {
         Instant startedAt = clock.instant();
         metrics.stepStarted();
         var limits = properties.effective(spec);
-        var logs = new LogPipeline(sink, properties.logCap().toBytes(), properties.secrets());
+        var secrets = new ArrayList<>(properties.secrets());
+        secrets.addAll(spec.secretValues());
+        var logs = new LogPipeline(sink, properties.logCap().toBytes(), secrets);
         String name = containerName(spec);
         String containerId = null;
         String imageDigest = null;
@@ -112,6 +114,9 @@ public final class DockerExecutor implements AutoCloseable {
                 copyInput(spec, containerId, limits.user());
                 outcome = startAndAwait(containerId, limits.timeout(), logs, cancel);
                 imageDigest = imageDigest(containerId);
+                if (outcome instanceof StepOutcome.Exited && spec.output() != null) {
+                    readOutput(spec, containerId);
+                }
             }
         } catch (InfraException e) {
             outcome = new StepOutcome.InfraError(e.getMessage());
@@ -234,6 +239,14 @@ public final class DockerExecutor implements AutoCloseable {
                     .exec();
         } catch (Exception e) {
             throw new InfraException("copying input files failed: " + describe(e), e);
+        }
+    }
+
+    private void readOutput(StepSpec spec, String containerId) {
+        try (InputStream tar = docker.copyArchiveFromContainerCmd(containerId, spec.workingDir()).exec()) {
+            spec.output().read(tar);
+        } catch (Exception e) {
+            throw new InfraException("reading the step's files back failed: " + describe(e), e);
         }
     }
 
@@ -389,6 +402,32 @@ public final class DockerExecutor implements AutoCloseable {
             } catch (Exception ignored) {
                 // Only releases the connection.
             }
+        }
+    }
+
+    /**
+     * The digest (or, for a local image, the id) that {@code image} names now, pulling it when absent; the key
+     * under which results of steps in this image may be remembered.
+     *
+     * @throws IllegalStateException when the image cannot be found or pulled
+     */
+    public String resolveImage(String image) {
+        try {
+            String id;
+            try {
+                id = docker.inspectImageCmd(image).exec().getId();
+            } catch (NotFoundException absent) {
+                pull(image);
+                id = docker.inspectImageCmd(image).exec().getId();
+            }
+            return digestsByImageId.computeIfAbsent(id, imageId -> {
+                List<String> repoDigests = docker.inspectImageCmd(imageId).exec().getRepoDigests();
+                return repoDigests == null || repoDigests.isEmpty() ? imageId : repoDigests.getFirst();
+            });
+        } catch (InfraException e) {
+            throw new IllegalStateException(e.getMessage(), e);
+        } catch (RuntimeException e) {
+            throw new IllegalStateException("image " + image + " could not be inspected: " + describe(e), e);
         }
     }
 

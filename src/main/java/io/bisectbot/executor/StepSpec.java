@@ -3,6 +3,7 @@ package io.bisectbot.executor;
 import java.io.IOException;
 import java.io.InputStream;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -18,6 +19,7 @@ import java.util.Objects;
  *                  the engine API so the engine never needs a host path of ours
  * @param user      "uid:gid" to run as; null means the configured non-root default
  * @param timeout   counted from container start (image pulls have their own limit)
+ * @param secretValues values masked in the stored logs on top of the configured secrets
  */
 public record StepSpec(
         long jobId,
@@ -35,7 +37,9 @@ public record StepSpec(
         Long pidsLimit,
         Network network,
         String user,
-        Map<String, String> labels) {
+        Map<String, String> labels,
+        OutputReader output,
+        List<String> secretValues) {
 
     public static final String DEFAULT_WORKING_DIR = "/work/src";
 
@@ -48,6 +52,7 @@ public record StepSpec(
         workingDir = workingDir == null ? DEFAULT_WORKING_DIR : workingDir;
         network = network == null ? Network.NONE : network;
         labels = labels == null ? Map.of() : Map.copyOf(labels);
+        secretValues = secretValues == null ? List.of() : List.copyOf(secretValues);
         // A directory inside the step's volume, so it can be created owned by the step's user.
         InputTar.relativeDir(workingDir);
     }
@@ -97,6 +102,15 @@ public record StepSpec(
         }
     }
 
+    /**
+     * Reads the working directory back after the step exited, before its container goes: a tar whose entries
+     * start with the working directory's own name (e.g. {@code src/README.md}).
+     */
+    @FunctionalInterface
+    public interface OutputReader {
+        void read(InputStream tar) throws IOException;
+    }
+
     /** Opens a fresh tar stream each call; the executor closes it. */
     @FunctionalInterface
     public interface TarSupplier {
@@ -120,6 +134,8 @@ public record StepSpec(
         private Network network;
         private String user;
         private final Map<String, String> labels = new LinkedHashMap<>();
+        private OutputReader output;
+        private final List<String> secretValues = new ArrayList<>();
 
         private Builder(long jobId, String workerId, int attempt, String step, String image) {
             this.jobId = jobId;
@@ -141,6 +157,15 @@ public record StepSpec(
 
         public Builder env(String name, String value) {
             env.put(name, value);
+            return this;
+        }
+
+        /** An environment variable whose value is masked in the stored logs, like the configured secrets. */
+        public Builder secretEnv(String name, String value) {
+            env.put(name, value);
+            if (value != null && !value.isEmpty()) {
+                secretValues.add(value);
+            }
             return this;
         }
 
@@ -189,9 +214,15 @@ public record StepSpec(
             return this;
         }
 
+        /** Reads the working directory back when the step has exited (any exit code). */
+        public Builder output(OutputReader reader) {
+            this.output = reader;
+            return this;
+        }
+
         public StepSpec build() {
             return new StepSpec(jobId, workerId, attempt, step, image, command, env, workingDir, input,
-                    timeout, memoryBytes, cpus, pidsLimit, network, user, labels);
+                    timeout, memoryBytes, cpus, pidsLimit, network, user, labels, output, secretValues);
         }
     }
 }

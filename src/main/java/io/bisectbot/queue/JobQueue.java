@@ -4,6 +4,7 @@ import java.time.Clock;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import tools.jackson.databind.JsonNode;
 
 /**
  * What the rest of the service does with jobs: enqueue (deduplicated by key), look up, cancel, retry, count.
@@ -63,6 +64,11 @@ public final class JobQueue {
 
     public Optional<Job> find(long id) {
         return repository.find(id);
+    }
+
+    /** Jobs of {@code kind} not yet final whose payload contains {@code payloadSubset}, oldest first. */
+    public List<Job> findLive(String kind, JsonNode payloadSubset) {
+        return repository.findLive(kind, payloadSubset);
     }
 
     public List<JobEvent> events(long id) {

@@ -145,8 +145,10 @@ final class JobRepository {
     }
 
     /**
-     * Proves the worker and its running jobs alive in one statement. Returns, for each fence that still holds,
-     * whether someone asked to cancel the job; a fence missing from the answer was taken back from this worker.
+     * Proves the worker and its running jobs alive in one statement. Returns, for each attempt whose fence still
+     * holds, whether someone asked to cancel the job; an attempt missing from the answer was taken back from this
+     * worker. Keyed by fence, not job id: after a lost heartbeat this worker may run two attempts of one job, and
+     * only the newer one is alive.
      */
     Map<JobFence, Boolean> heartbeat(WorkerRow worker, Collection<JobFence> running, Instant now) {
         var ids = new Long[running.size()];
@@ -165,10 +167,19 @@ final class JobRepository {
                                SET heartbeat_at = EXCLUDED.heartbeat_at,
                                    state = EXCLUDED.state,
                                    max_concurrent_jobs = EXCLUDED.max_concurrent_jobs
+                        ), locked AS (
+                            -- Row locks in id order, like applyTransitions: never a deadlock with a completion batch.
+                            SELECT j.id FROM jobs j
+                             WHERE j.id = ANY(:ids)
+                               AND j.worker_id = :worker_id
+                               AND j.status = 'RUNNING'
+                             ORDER BY j.id
+                               FOR UPDATE
                         ), alive AS (
                             UPDATE jobs j
                                SET heartbeat_at = :now
                               FROM unnest(:ids, :attempts) AS f(id, attempt)
+                              JOIN locked l ON l.id = f.id
                              WHERE j.id = f.id
                                AND j.attempt_count = f.attempt
                                AND j.worker_id = :worker_id
@@ -184,8 +195,7 @@ final class JobRepository {
                 .param("max_concurrent_jobs", worker.maxConcurrentJobs())
                 .param("ids", new SqlArrayValue("int8", (Object[]) ids))
                 .param("attempts", new SqlArrayValue("int4", (Object[]) attempts))
-                .query((rs, row) -> alive.put(new JobFence(rs.getLong(1), worker.id(), rs.getInt(2)), rs.getBoolean(3)))
-                .list();
+                .query((rs, row) -> alive.put(new JobFence(rs.getLong(1), worker.id(), rs.getInt(2)), rs.getBoolean(3))).list();
         return alive;
     }
 
@@ -232,6 +242,14 @@ final class JobRepository {
                                                  :results, :errors, :event_types, :event_details)
                                 AS t(id, worker_id, attempt, status, attempt_delta, delay_ms,
                                      result, error, event_type, event_detail)
+                        ), locked AS (
+                            -- Row locks in id order, like the heartbeat: a worker's heartbeat and its completion
+                            -- batch touch the same running rows, and locking them in two orders deadlocks.
+                            SELECT j.id FROM jobs j
+                             WHERE j.id IN (SELECT id FROM input)
+                               AND j.status = 'RUNNING'
+                             ORDER BY j.id
+                               FOR UPDATE
                         ), moved AS (
                             UPDATE jobs j
                                SET status = CASE WHEN t.status = 'PENDING' AND j.cancel_requested
@@ -249,6 +267,7 @@ final class JobRepository {
                                    last_error = COALESCE(t.error, j.last_error),
                                    updated_at = :now
                               FROM input t
+                              JOIN locked l ON l.id = t.id
                              WHERE j.id = t.id
                                AND j.worker_id = t.worker_id      -- the fence: same worker
                                AND j.attempt_count = t.attempt    -- same attempt
@@ -407,6 +426,17 @@ final class JobRepository {
     }
 
     // --- reads ------------------------------------------------------------------------------------------------
+
+    /** PENDING and RUNNING jobs of {@code kind} whose payload contains {@code payloadSubset} (jsonb {@code @>}). */
+    List<Job> findLive(String kind, JsonNode payloadSubset) {
+        return jdbc.sql("""
+                        SELECT * FROM jobs
+                         WHERE kind = :kind AND status IN ('PENDING', 'RUNNING') AND payload @> CAST(:subset AS jsonb)
+                         ORDER BY id""")
+                .param("kind", kind)
+                .param("subset", json.writeValueAsString(payloadSubset))
+                .query(jobMapper).list();
+    }
 
     Optional<Job> find(long id) {
         return jdbc.sql("SELECT * FROM jobs WHERE id = :id").param("id", id).query(jobMapper).optional();

@@ -160,6 +160,8 @@ public final class QueueNode {
     /** Test hook: a frozen instance writes no heartbeat while paused. */
     void pauseHeartbeats(boolean paused) {
         heartbeats.pause(paused);
+        // A frozen process claims nothing either.
+        worker.pauseClaims(paused);
     }
 
     /** Test hook: run one recovery pass now. */

@@ -12,6 +12,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.slf4j.MDC;
@@ -39,9 +40,15 @@ final class Worker {
     /** Keyed by fence: after a lost heartbeat the same job may run here twice at once, in two attempts. */
     private final Map<JobFence, JobContext> running = new ConcurrentHashMap<>();
     private final ArrayBlockingQueue<Boolean> wakeups = new ArrayBlockingQueue<>(1);
+    /**
+     * Handlers claimed here and not yet returned: these hold the job slots. A job whose handler returned stays in
+     * {@link #running} (and in heartbeats) until its result is stored, but no longer holds a slot.
+     */
+    private final AtomicInteger executing = new AtomicInteger();
     private final ExecutorService jobThreads;
     private final Thread dispatcher;
     private volatile boolean claiming = true;
+    private volatile boolean claimsPaused;
     private volatile boolean stopped;
     /** Set only by tests that simulate a crash: results are then never written, as if the process died. */
     private volatile boolean crashed;
@@ -78,7 +85,7 @@ final class Worker {
         return new ArrayList<>(running.keySet());
     }
 
-    /** Heartbeat answer: jobs missing from {@code alive} were taken back; those flagged there must be cancelled. */
+    /** Heartbeat answer: attempts missing from {@code alive} were taken back; those flagged there must be cancelled. */
     void onHeartbeat(Collection<JobFence> sent, Map<JobFence, Boolean> alive) {
         for (var fence : sent) {
             var context = running.get(fence);
@@ -121,9 +128,12 @@ final class Worker {
         MDC.put("worker_id", workerId);
         var failureDelay = properties.pollInterval();
         while (!stopped) {
-            var free = properties.maxConcurrentJobs() - running.size();
+            // Slots are handlers running; results still being stored (at most another maxConcurrentJobs) do not
+            // hold one, so claiming overlaps the completion write instead of waiting for it.
+            var max = properties.maxConcurrentJobs();
+            var free = Math.min(max - executing.get(), 2 * max - running.size());
             var claimedAll = false;
-            if (claiming && free > 0) {
+            if (claiming && !claimsPaused && free > 0) {
                 try {
                     var started = System.nanoTime();
                     var jobs = repository.claim(workerId, free, unavailableKinds(), clock.instant());
@@ -160,6 +170,7 @@ final class Worker {
 
     private void launch(Job job) {
         var context = new JobContext(job);
+        executing.incrementAndGet();
         running.put(context.fence(), context);
         metrics.count("claimed", job.kind());
         jobThreads.execute(() -> execute(context));
@@ -189,6 +200,8 @@ final class Worker {
         } finally {
             context.bindThread(null);
             Thread.interrupted(); // a stop request must not leak into the completion below
+            executing.decrementAndGet();
+            wake(); // the slot is free; the result is stored below (the fence still guards it)
         }
         metrics.ran(job.kind(), Duration.ofNanos(System.nanoTime() - started));
         finish(context, outcome);
@@ -254,6 +267,14 @@ final class Worker {
     /** Stops claiming; running jobs go on. */
     void stopClaiming() {
         claiming = false;
+    }
+
+    /** Test hook for a frozen instance: no claim while paused. */
+    void pauseClaims(boolean paused) {
+        claimsPaused = paused;
+        if (!paused) {
+            wake();
+        }
     }
 
     /** Waits up to {@code grace} for running jobs to finish; true when none is left. */

@@ -3,9 +3,11 @@ package io.bisectbot.web;
 import io.bisectbot.executor.DockerHealth;
 import io.bisectbot.queue.JobQueue;
 import io.bisectbot.queue.QueueNode;
-import io.bisectbot.queue.QueueStats;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import javax.sql.DataSource;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
+import tools.jackson.databind.json.JsonMapper;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ResponseEntity;
@@ -22,8 +24,13 @@ class OpsController {
     private final JobQueue queue;
     private final QueueNode node;
     private final ObjectProvider<DockerHealth> docker;
+    private final ObjectProvider<StatsContributor> contributors;
+    private final JsonMapper json;
 
-    OpsController(DataSource dataSource, JobQueue queue, QueueNode node, ObjectProvider<DockerHealth> docker) {
+    OpsController(DataSource dataSource, JobQueue queue, QueueNode node, ObjectProvider<DockerHealth> docker,
+                  ObjectProvider<StatsContributor> contributors, JsonMapper json) {
+        this.contributors = contributors;
+        this.json = json;
         this.jdbc = JdbcClient.create(dataSource);
         this.queue = queue;
         this.node = node;
@@ -53,7 +60,9 @@ class OpsController {
     }
 
     @GetMapping("/stats")
-    QueueStats stats() {
-        return queue.stats();
+    Map<String, Object> stats() {
+        var body = new LinkedHashMap<String, Object>(json.convertValue(queue.stats(), Map.class));
+        contributors.orderedStream().forEach(contributor -> body.put(contributor.name(), contributor.stats()));
+        return body;
     }
 }

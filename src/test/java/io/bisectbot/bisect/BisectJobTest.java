@@ -36,15 +36,10 @@ class BisectJobTest {
 
     @DynamicPropertySource
     static void settings(DynamicPropertyRegistry registry) {
-        var url = TestDatabase.createDatabase();
-        registry.add("bisectbot.database.url", () -> url);
-        registry.add("bisectbot.database.username", () -> TestDatabase.container().getUsername());
-        registry.add("bisectbot.database.password", () -> TestDatabase.container().getPassword());
-        registry.add("bisectbot.database.migrate-on-start", () -> "true");
+        TestDatabase.register(registry);
         registry.add("bisectbot.web.admin-token", () -> TOKEN);
         registry.add("bisectbot.bisect.allow-local-repos", () -> "true");
         registry.add("bisectbot.bisect.default-image", () -> System.getenv().getOrDefault("LOCALCI_RUNNER_IMAGE", "debian:bookworm"));
-        registry.add("bisectbot.queue.poll-interval", () -> "200ms");
     }
 
     private HttpResponse<String> post(String path, JsonNode body, String token) throws Exception {
@@ -93,6 +88,33 @@ class BisectJobTest {
         var firstStep = steps.get(0).get("step").asString();
         var log = json.readTree(get("/job/" + id + "/logs/" + firstStep).body());
         assertThat(log.get("chunks").toString()).contains("testing v");
+    }
+
+    @Test
+    void a_job_that_opts_into_the_verdict_cache_reuses_the_runs_of_an_earlier_job_and_runs_no_container() throws Exception {
+        var shas = TestRepos.linear(repo, 12, 5, 0);
+        var body = JsonNodeFactory.instance.objectNode().put("repo", repo.toString()).put("bad", "main")
+                .put("command", "sh test.sh").put("verdict_cache", true);
+        body.putArray("good").add(shas.getFirst());
+
+        var first = finishedJob(post("/bisect", body, TOKEN));
+        var second = finishedJob(post("/bisect", body, TOKEN));
+
+        assertThat(first.get("result").get("outcome").get("commit").get("sha").asString()).isEqualTo(shas.get(5));
+        assertThat(second.get("result").get("outcome")).isEqualTo(first.get("result").get("outcome"));
+        assertThat(json.readTree(get("/job/" + first.get("id").asLong() + "/logs").body()).get("steps").size()).isPositive();
+        assertThat(json.readTree(get("/job/" + second.get("id").asLong() + "/logs").body()).get("steps").size())
+                .as("no step of the second job ran in a container").isZero();
+    }
+
+    private JsonNode finishedJob(HttpResponse<String> created) throws Exception {
+        assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
+        var id = json.readTree(created.body()).get("id").asLong();
+        await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(300)).until(() ->
+                json.readTree(get("/job/" + id).body()).get("status").asString().matches("SUCCEEDED|FAILED"));
+        var job = json.readTree(get("/job/" + id).body());
+        assertThat(job.get("status").asString()).as(job.toString()).isEqualTo("SUCCEEDED");
+        return job;
     }
 
     @Test

@@ -5,12 +5,9 @@ import static org.awaitility.Awaitility.await;
 
 import com.zaxxer.hikari.HikariDataSource;
 import io.bisectbot.TestDatabase;
+import io.bisectbot.TestExecutor;
 import io.bisectbot.executor.DockerClients;
-import io.bisectbot.executor.DockerExecutor;
-import io.bisectbot.executor.DockerHealth;
-import io.bisectbot.executor.ExecutorProperties;
 import io.bisectbot.executor.OrphanReaper;
-import io.bisectbot.executor.StepLogRepository;
 import io.bisectbot.queue.JobStatus;
 import io.bisectbot.queue.NewJob;
 import io.bisectbot.queue.QueueNode;
@@ -59,15 +56,11 @@ class BisectResumeTest {
 
     private QueueNode node(String workerId) {
         var registry = new SimpleMeterRegistry();
-        var docker = DockerClients.create(null, null);
-        var executor = new DockerExecutor(docker, ExecutorProperties.defaultProperties(), registry, Clock.systemUTC());
-        var health = new DockerHealth(DockerClients.create(null, Duration.ofSeconds(3)), Clock.systemUTC(), Duration.ofSeconds(5), registry);
-        var logs = new StepLogRepository(JdbcClient.create(database), Clock.systemUTC());
-        resources.addAll(List.of(docker, executor, health, logs));
-        var properties = new BisectProperties(cache, System.getenv().getOrDefault("LOCALCI_RUNNER_IMAGE", "debian:bookworm"),
-                Duration.ofMinutes(5), Duration.ofMinutes(10), 4, 10, true);
+        var docker = TestExecutor.start(database, registry);
+        resources.add(docker);
+        var properties = new BisectProperties(cache, TestExecutor.RUNNER_IMAGE, Duration.ofMinutes(5), Duration.ofMinutes(10), 4, 10, true);
         var beans = new DefaultListableBeanFactory();
-        var handler = new BisectJobHandler(properties, executor, health, logs, JdbcClient.create(database), Clock.systemUTC(),
+        var handler = new BisectJobHandler(properties, docker.executor(), docker.health(), docker.logs(), JdbcClient.create(database), Clock.systemUTC(),
                 beans.getBeanProvider(GitCredentials.class), beans.getBeanProvider(BisectListener.class));
         var node = QueueNode.create(database, List.of(handler), QueueProperties.defaults().withWorkerId(workerId)
                         .withTimings(Duration.ofMillis(200), Duration.ofMillis(300), Duration.ofSeconds(2), Duration.ofMillis(300)),

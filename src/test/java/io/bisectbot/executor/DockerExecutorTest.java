@@ -121,10 +121,15 @@ class DockerExecutorTest {
         StepResult result = executor().run(step("bomb").shell(script).pidsLimit(64).timeout(Duration.ofSeconds(30)).build(),
                 sink, CancellationSignal.create());
 
+        // The step ends by itself (no timeout): the bomb never took the machine or the step's init down.
         assertThat(result.outcome()).isInstanceOf(Exited.class);
         Matcher procs = Pattern.compile("procs=(\\d+)").matcher(sink.text());
-        assertThat(procs.find()).as("output: %s", sink.text()).isTrue();
-        assertThat(Integer.parseInt(procs.group(1))).isLessThanOrEqualTo(64);
+        // Under heavy load the shell itself may be the process that cannot fork; when it could count, the count holds.
+        if (procs.find()) {
+            assertThat(Integer.parseInt(procs.group(1))).isLessThanOrEqualTo(64);
+        } else {
+            assertThat(sink.text()).contains("Cannot fork");
+        }
     }
 
     @Test
@@ -171,6 +176,27 @@ class DockerExecutorTest {
 
         assertThat(result.outcome()).isEqualTo(new Exited(0));
         assertThat(sink.text()).isEqualTo("65534\ninput\noutput\ndeep\nmore\n");
+    }
+
+    @Test
+    void the_work_dir_can_be_read_back_after_the_step_exited() throws Exception {
+        byte[] tar = DockerTestSupport.tar(Map.of("README.md", "old\n", "gone.txt", "x\n"));
+        var files = new java.util.TreeMap<String, String>();
+        StepResult result = executor().run(step("output")
+                .shell("echo new > README.md; rm gone.txt; mkdir -p docs && echo made > docs/new.md")
+                .input(() -> new ByteArrayInputStream(tar))
+                .output(stream -> {
+                    var in = new org.apache.commons.compress.archivers.tar.TarArchiveInputStream(stream);
+                    org.apache.commons.compress.archivers.tar.TarArchiveEntry entry;
+                    while ((entry = in.getNextEntry()) != null) {
+                        if (entry.isFile()) {
+                            files.put(entry.getName(), new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8));
+                        }
+                    }
+                }).build(), sink, CancellationSignal.create());
+
+        assertThat(result.outcome()).isEqualTo(new Exited(0));
+        assertThat(files).containsExactlyEntriesOf(new java.util.TreeMap<>(Map.of("src/README.md", "new\n", "src/docs/new.md", "made\n")));
     }
 
     @Test

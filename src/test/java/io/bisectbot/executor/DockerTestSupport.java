@@ -27,8 +27,10 @@ final class DockerTestSupport {
         return DOCKER.listContainersCmd().withShowAll(true).withLabelFilter(Map.of(Labels.MANAGED, "true")).exec();
     }
 
+    /** Waits a little: the engine may still be finishing a removal ("Removal In Progress") on a loaded machine. */
     static void assertNoManagedContainersLeft() {
-        assertThat(managedContainers()).as("containers labelled bisectbot.managed=true").isEmpty();
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(15)).untilAsserted(() ->
+                assertThat(managedContainers()).as("containers labelled bisectbot.managed=true").isEmpty());
     }
 
     /** A tar of UTF-8 text files, owned by the default step user. */

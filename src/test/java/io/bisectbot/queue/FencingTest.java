@@ -138,4 +138,21 @@ class FencingTest {
             assertThat(fixture.eventTypes(id)).containsOnlyOnce("recovered");
         }
     }
+
+    @Test
+    void a_heartbeat_answers_per_attempt_when_one_worker_holds_two_attempts_of_a_job() {
+        var repository = new JobRepository(fixture.admin, QueueFixture.JSON);
+        var id = fixture.queue("work").enqueue(job("work")).job().id();
+        var now = java.time.Instant.now();
+        var first = repository.claim("w", 1, java.util.List.of(), now).getFirst().fence();
+        // Taken back (as recovery does after a lost heartbeat) and claimed again by the same worker.
+        repository.applyTransitions(java.util.List.of(Transition.retryLater(first, "lost", Duration.ZERO, "recovered")), now, null);
+        var second = repository.claim("w", 1, java.util.List.of(), now).getFirst().fence();
+        assertThat(second.jobId()).isEqualTo(id);
+        assertThat(second.attempt()).isEqualTo(2);
+
+        var alive = repository.heartbeat(new JobRepository.WorkerRow("w", now, "RUNNING", "test", 2),
+                java.util.List.of(first, second), now);
+        assertThat(alive).containsOnlyKeys(second); // the first attempt is over and must be stopped
+    }
 }

@@ -29,13 +29,8 @@ class HttpApiTest {
 
     @DynamicPropertySource
     static void database(DynamicPropertyRegistry registry) {
-        var url = TestDatabase.createDatabase();
-        registry.add("bisectbot.database.url", () -> url);
-        registry.add("bisectbot.database.username", () -> TestDatabase.container().getUsername());
-        registry.add("bisectbot.database.password", () -> TestDatabase.container().getPassword());
-        registry.add("bisectbot.database.migrate-on-start", () -> "true");
+        TestDatabase.register(registry);
         registry.add("bisectbot.web.admin-token", () -> TOKEN);
-        registry.add("bisectbot.queue.poll-interval", () -> "200ms");
     }
 
     record Reply(int status, JsonNode body, String text) {
@@ -169,7 +164,8 @@ class HttpApiTest {
         var stats = send("GET", "/stats", null, null);
         assertThat(stats.status()).isEqualTo(200);
         assertThat(stats.body().propertyNames()).contains("pending", "running", "completed", "failed", "cancelled",
-                "running_on_this_instance", "workers_alive", "oldest_pending_age_seconds");
+                "running_on_this_instance", "workers_alive", "oldest_pending_age_seconds", "github_outbox");
+        assertThat(stats.body().get("github_outbox").propertyNames()).contains("pending", "dead");
         assertThat(stats.body().get("workers_alive").asLong()).isGreaterThanOrEqualTo(1);
     }
 

@@ -1,0 +1,194 @@
+package io.bisectbot.bots;
+
+import io.bisectbot.bisect.BisectProperties;
+import io.bisectbot.bisect.GitRepository;
+import io.bisectbot.executor.CancellationSignal;
+import io.bisectbot.executor.DockerExecutor;
+import io.bisectbot.executor.DockerHealth;
+import io.bisectbot.executor.StepLogRepository;
+import io.bisectbot.executor.StepOutcome;
+import io.bisectbot.executor.StepSpec;
+import io.bisectbot.queue.JobContext;
+import io.bisectbot.queue.JobHandler;
+import io.bisectbot.queue.JobOutcome;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
+import tools.jackson.databind.node.JsonNodeFactory;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * Job kind {@code bot}: runs one repository task. A built-in action (close a pull request, add a label, comment)
+ * calls GitHub; a container task runs its command on the exact head commit and reports as a check run, a comment,
+ * or a pull request with the files it changed. A scheduled task first checks that its deadline still stands.
+ */
+public final class BotJobHandler implements JobHandler {
+
+    private static final int LOG_TAIL_LINES = 60;
+
+    private final BotProperties properties;
+    private final BisectProperties git;
+    private final DockerExecutor executor;
+    private final DockerHealth docker;
+    private final StepLogRepository logs;
+    private final BotGithub github;
+
+    public BotJobHandler(BotProperties properties, BisectProperties git, DockerExecutor executor, DockerHealth docker,
+                         StepLogRepository logs, BotGithub github) {
+        this.properties = properties;
+        this.git = git;
+        this.executor = executor;
+        this.docker = docker;
+        this.logs = logs;
+        this.github = github;
+    }
+
+    @Override
+    public String kind() {
+        return BotRequest.KIND;
+    }
+
+    @Override
+    public boolean ready() {
+        return docker.isAvailable();
+    }
+
+    @Override
+    public JobOutcome handle(JobContext job) throws Exception {
+        BotRequest request;
+        BotTask task;
+        try {
+            request = BotRequest.parse(job.payload());
+            task = request.task(git.defaultImage(), properties.defaultTimeout());
+        } catch (IllegalArgumentException | BotConfig.Invalid e) {
+            return JobOutcome.failedPermanently("invalid bot job: " + e.getMessage());
+        }
+        var result = JsonNodeFactory.instance.objectNode().put("task", task.name()).put("head_sha", request.headSha());
+        if (request.deadlineBase() != null) {
+            var pr = github.pullRequest(request);
+            var stale = !pr.open() ? "the pull request is closed already"
+                    : pr.updatedAt() != null && pr.updatedAt().isAfter(request.deadlineBase())
+                    ? "the pull request was updated at " + pr.updatedAt() + ", after this deadline was set" : null;
+            if (stale != null) {
+                return JobOutcome.succeeded(result.put("conclusion", "skipped").put("reason", stale));
+            }
+        }
+        if (task.isAction()) {
+            switch (task.action()) {
+                case CLOSE_PULL_REQUEST -> github.closePullRequest(job.jobId(), request, task.comment());
+                case ADD_LABEL -> github.addLabel(request, task.label());
+                case COMMENT -> github.comment(job.jobId(), request, task.comment());
+            }
+            return JobOutcome.succeeded(result.put("conclusion", "success").put("action", task.action().name().toLowerCase()));
+        }
+        return runContainer(job, request, task, result);
+    }
+
+    private JobOutcome runContainer(JobContext job, BotRequest request, BotTask task, ObjectNode result) throws Exception {
+        if (task.outputs() == BotTask.Output.CHECK) {
+            github.checkStarted(job.jobId(), request);
+        }
+        var missing = task.secrets().stream().filter(name -> !properties.secrets().containsKey(name)).toList();
+        if (!missing.isEmpty()) {
+            var why = "task `" + task.name() + "` asks for secrets this instance does not have: " + String.join(", ", missing)
+                    + " (an operator sets BOT_SECRET_<NAME>)";
+            report(job.jobId(), request, task, BotGithub.Conclusion.FAILURE, "**Error**: " + why);
+            return JobOutcome.failedPermanently(why);
+        }
+        var repository = request.repoUrl().contains("://") || request.repoUrl().contains("@")
+                ? GitRepository.mirror(request.repoUrl(), git.cacheDir(), github.cloneToken(request).orElse(null))
+                : GitRepository.open(Path.of(request.repoUrl()));
+        var step = "task-" + task.name();
+        var spec = StepSpec.builder(job.jobId(), job.fence().workerId(), job.attempt(), step, task.image())
+                .shell(task.run())
+                .input(() -> repository.archive(request.headSha()))
+                .timeout(task.timeout())
+                .network(task.network() == BotTask.Network.BRIDGE ? StepSpec.Network.BRIDGE : StepSpec.Network.NONE)
+                .env("BISECTBOT_TASK", task.name())
+                .env("BISECTBOT_SHA", request.headSha())
+                .env("BISECTBOT_ARGS", request.args() == null ? "" : request.args());
+        task.secrets().forEach(name -> spec.secretEnv(name, properties.secrets().get(name)));
+        var changes = new AtomicReference<List<ChangedFiles.Change>>(List.of());
+        if (task.outputs() == BotTask.Output.PULL_REQUEST) {
+            spec.output(tar -> changes.set(ChangedFiles.between(repository.gitDirectory(), request.headSha(), tar)));
+        }
+        var cancel = CancellationSignal.create();
+        job.onStop(() -> cancel.cancel("job " + job.stopReason().name().toLowerCase()));
+        var sink = logs.openSink(job.jobId(), step, job.attempt());
+        io.bisectbot.executor.StepResult run;
+        try {
+            run = executor.run(spec.build(), sink, cancel);
+        } finally {
+            sink.close();
+        }
+        var tail = tail(logs.readAll(job.jobId(), step));
+        return switch (run.outcome()) {
+            case StepOutcome.InfraError error -> JobOutcome.failed(error.message());
+            case StepOutcome.Cancelled ignored -> {
+                report(job.jobId(), request, task, BotGithub.Conclusion.CANCELLED, "Cancelled.");
+                yield JobOutcome.failed("cancelled");
+            }
+            case StepOutcome.Exited exited when exited.code() == 0 -> {
+                result.put("conclusion", "success").put("exit_code", 0);
+                if (task.outputs() == BotTask.Output.PULL_REQUEST) {
+                    propose(job.jobId(), request, task, changes.get(), result);
+                } else {
+                    report(job.jobId(), request, task, BotGithub.Conclusion.SUCCESS, summary(task, "succeeded", tail));
+                }
+                yield JobOutcome.succeeded(result);
+            }
+            default -> {
+                var what = switch (run.outcome()) {
+                    case StepOutcome.Exited exited -> "failed with exit code " + exited.code();
+                    case StepOutcome.TimedOut ignored -> "timed out after " + task.timeout().toSeconds() + " s";
+                    case StepOutcome.OomKilled ignored -> "ran out of memory";
+                    default -> "failed";
+                };
+                result.put("conclusion", "failure").put("reason", what);
+                if (run.outcome() instanceof StepOutcome.Exited exited) {
+                    result.put("exit_code", exited.code());
+                }
+                report(job.jobId(), request, task, BotGithub.Conclusion.FAILURE, summary(task, what, tail));
+                yield JobOutcome.succeeded(result);
+            }
+        };
+    }
+
+    private void propose(long jobId, BotRequest request, BotTask task, List<ChangedFiles.Change> changes, ObjectNode result) {
+        var files = result.putArray("changed_files");
+        changes.forEach(change -> files.add(change.path()));
+        if (changes.isEmpty()) {
+            result.put("pull_request_url", (String) null).put("reason", "the task changed no file; nothing was pushed");
+            return;
+        }
+        var branch = "bisectbot/" + task.name() + "/" + request.shortSha();
+        var title = "bisectbot: " + task.name() + " on " + request.shortSha();
+        var body = "Changes made by the `" + task.name() + "` task (`" + task.run() + "`) on " + request.headSha()
+                + (request.pullRequest() > 0 ? " of #" + request.pullRequest() : "") + ".\n\n"
+                + changes.size() + (changes.size() == 1 ? " file" : " files") + " changed:\n"
+                + String.join("\n", changes.stream().map(c -> "- `" + c.path() + "`" + (c.deleted() ? " (deleted)" : "")).toList());
+        var changed = new ArrayList<BotGithub.ChangedFile>();
+        changes.forEach(c -> changed.add(new BotGithub.ChangedFile(c.path(), c.mode(), c.content())));
+        result.put("pull_request_url", github.proposeChanges(jobId, request, branch, title, body, changed));
+        result.put("branch", branch);
+    }
+
+    private void report(long jobId, BotRequest request, BotTask task, BotGithub.Conclusion conclusion, String markdown) {
+        switch (task.outputs()) {
+            case CHECK -> github.checkFinished(jobId, request, conclusion, markdown);
+            case COMMENT, PULL_REQUEST -> github.comment(jobId, request, markdown);
+        }
+    }
+
+    private static String summary(BotTask task, String what, String tail) {
+        return "Task `" + task.name() + "` " + what + ".\n\n<details><summary>Last lines of its output</summary>\n\n```\n"
+                + tail + "\n```\n</details>";
+    }
+
+    private static String tail(String log) {
+        var lines = log.lines().toList();
+        var from = Math.max(0, lines.size() - LOG_TAIL_LINES);
+        return String.join("\n", lines.subList(from, lines.size())).replace("```", "'''");
+    }
+}

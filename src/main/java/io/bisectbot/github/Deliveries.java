@@ -1,0 +1,163 @@
+package io.bisectbot.github;
+
+import io.bisectbot.queue.JobQueue;
+import io.bisectbot.queue.NewJob;
+import java.sql.Timestamp;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import javax.sql.DataSource;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.jdbc.support.SqlArrayValue;
+import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+import org.springframework.transaction.support.TransactionTemplate;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.JsonNodeFactory;
+
+/** Stored webhook deliveries: recorded once per delivery id together with the job that processes them. */
+final class Deliveries {
+
+    static final String JOB_KIND = "github-delivery";
+
+    /** A stored delivery, as the processing job reads it. */
+    record Delivery(String id, String event, String action, Long installationId, JsonNode payload) {
+    }
+
+    private final JdbcClient jdbc;
+    private final TransactionTemplate transactions;
+    private final JsonMapper json;
+    private final Clock clock;
+
+    Deliveries(DataSource dataSource, JsonMapper json, Clock clock) {
+        this.jdbc = JdbcClient.create(dataSource);
+        this.transactions = new TransactionTemplate(new DataSourceTransactionManager(dataSource));
+        this.json = json;
+        this.clock = clock;
+    }
+
+    /** A verified delivery on its way to the table. */
+    record Incoming(String id, String event, String action, Long installationId, Map<String, String> headers,
+                    String rawPayload) {
+    }
+
+    /**
+     * Stores deliveries and enqueues their processing, all in one transaction; returns the ids that were new. A
+     * delivery id seen before (or earlier in the same list) is skipped. Two instances receiving the same delivery at
+     * once: the second insert waits for the first transaction and then skips the row, so exactly one job exists.
+     */
+    Set<String> recordAll(List<Incoming> incoming, JobQueue queue) {
+        var unique = new LinkedHashMap<String, Incoming>();
+        incoming.forEach(d -> unique.putIfAbsent(d.id(), d));
+        var list = List.copyOf(unique.values());
+        int n = list.size();
+        var ids = new String[n];
+        var events = new String[n];
+        var actions = new String[n];
+        var installations = new Long[n];
+        var headers = new String[n];
+        var payloads = new String[n];
+        for (int i = 0; i < n; i++) {
+            var d = list.get(i);
+            ids[i] = d.id();
+            events[i] = d.event();
+            actions[i] = d.action();
+            installations[i] = d.installationId();
+            headers[i] = json.writeValueAsString(d.headers());
+            payloads[i] = d.rawPayload();
+        }
+        return transactions.execute(tx -> {
+            var created = new LinkedHashSet<>(jdbc.sql("""
+                            INSERT INTO github_deliveries (delivery_id, event, action, installation_id, headers, payload, received_at)
+                            SELECT i, e, a, inst, CAST(h AS jsonb), CAST(p AS json), :now
+                              FROM unnest(:ids, :events, :actions, :installations, :headers, :payloads) AS n(i, e, a, inst, h, p)
+                            ON CONFLICT (delivery_id) DO NOTHING
+                            RETURNING delivery_id""")
+                    .param("ids", new SqlArrayValue("text", (Object[]) ids))
+                    .param("events", new SqlArrayValue("text", (Object[]) events))
+                    .param("actions", new SqlArrayValue("text", (Object[]) actions))
+                    .param("installations", new SqlArrayValue("int8", (Object[]) installations))
+                    .param("headers", new SqlArrayValue("text", (Object[]) headers))
+                    .param("payloads", new SqlArrayValue("text", (Object[]) payloads))
+                    .param("now", Timestamp.from(clock.instant()))
+                    .query(String.class).list());
+            if (!created.isEmpty()) {
+                queue.enqueueAll(created.stream().map(id -> processingJob(id, "github-delivery:" + id)).toList());
+            }
+            return created;
+        });
+    }
+
+    /** Enqueues the processing of a stored delivery again; empty when there is no such delivery. */
+    Optional<JobQueue.Enqueued> reprocess(String deliveryId, JobQueue queue) {
+        return transactions.execute(tx -> {
+            var count = jdbc.sql("""
+                            UPDATE github_deliveries SET reprocess_count = reprocess_count + 1, outcome = NULL, processed_at = NULL
+                             WHERE delivery_id = :id RETURNING reprocess_count""")
+                    .param("id", deliveryId).query(Integer.class).optional();
+            return count.map(n -> queue.enqueue(processingJob(deliveryId, "github-delivery:" + deliveryId + ":reprocess:" + n)));
+        });
+    }
+
+    private static NewJob processingJob(String deliveryId, String dedupKey) {
+        return NewJob.of(JOB_KIND, JsonNodeFactory.instance.objectNode().put("delivery_id", deliveryId))
+                .withMaxAttempts(5).withDedupKey(dedupKey);
+    }
+
+    Optional<Delivery> find(String deliveryId) {
+        return jdbc.sql("SELECT delivery_id, event, action, installation_id, payload::text AS payload FROM github_deliveries WHERE delivery_id = :id")
+                .param("id", deliveryId)
+                .query((rs, row) -> new Delivery(rs.getString("delivery_id"), rs.getString("event"), rs.getString("action"),
+                        (Long) rs.getObject("installation_id"), json.readTree(rs.getString("payload"))))
+                .optional();
+    }
+
+    void markOutcome(String deliveryId, String outcome) {
+        jdbc.sql("UPDATE github_deliveries SET outcome = :outcome, processed_at = :now WHERE delivery_id = :id")
+                .param("id", deliveryId).param("outcome", outcome).param("now", Timestamp.from(clock.instant())).update();
+    }
+
+    /** Deletes deliveries older than {@code retention}; returns how many. */
+    int deleteOlderThan(Duration retention) {
+        return jdbc.sql("DELETE FROM github_deliveries WHERE received_at < :cutoff")
+                .param("cutoff", Timestamp.from(clock.instant().minus(retention))).update();
+    }
+
+    /** Pending jobs, read at most once per {@code maxAge} however many requests ask. */
+    static final class PendingJobs {
+        private final JdbcClient jdbc;
+        private final Clock clock;
+        private final Duration maxAge;
+        private volatile long value;
+        private volatile Instant readAt = Instant.EPOCH;
+
+        PendingJobs(DataSource dataSource, Clock clock, Duration maxAge) {
+            this.jdbc = JdbcClient.create(dataSource);
+            this.clock = clock;
+            this.maxAge = maxAge;
+        }
+
+        long get() {
+            var now = clock.instant();
+            if (readAt.plus(maxAge).isBefore(now)) {
+                synchronized (this) {
+                    if (readAt.plus(maxAge).isBefore(now)) {
+                        try {
+                            value = jdbc.sql("SELECT count(*) FROM jobs WHERE status = 'PENDING'").query(Long.class).single();
+                        } catch (RuntimeException e) {
+                            // Keep the last value; the insert that follows reports a lost database.
+                        }
+                        readAt = now;
+                    }
+                }
+            }
+            return value;
+        }
+    }
+}

@@ -1,0 +1,340 @@
+package io.bisectbot.github;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpHeaders;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.JsonNodeFactory;
+
+/**
+ * GitHub's REST API as an installation (or the App) sees it. Retries 5xx answers and network errors with backoff;
+ * waits out rate limits ({@code Retry-After}, else {@code X-RateLimit-Reset}, else a minute), or throws
+ * {@link RateLimited} when the wait is longer than the caller should block; spaces content-creating requests of one
+ * installation (GitHub's secondary limits).
+ */
+final class GithubApi {
+
+    private static final Logger log = LoggerFactory.getLogger(GithubApi.class);
+    private static final Set<String> WRITES = Set.of("POST", "PATCH", "PUT", "DELETE");
+    private static final Pattern NEXT_LINK = Pattern.compile("<([^>]+)>\\s*;\\s*rel=\"next\"");
+    private static final Duration MIN_RATE_LIMIT_WAIT = Duration.ofMinutes(1);
+    private static final int MAX_RATE_LIMIT_WAITS = 3;
+
+    /** A non-2xx answer that is not a rate limit, after retries. {@code status} 0 means no answer (network). */
+    static final class ApiException extends RuntimeException {
+        final int status;
+
+        ApiException(int status, String message) {
+            super(message);
+            this.status = status;
+        }
+    }
+
+    /** The installation is rate limited until {@code retryAt}; the caller should come back then. */
+    static final class RateLimited extends RuntimeException {
+        final Instant retryAt;
+
+        RateLimited(Instant retryAt) {
+            super("GitHub rate limit; retry at " + retryAt);
+            this.retryAt = retryAt;
+        }
+    }
+
+    record Response(int status, JsonNode body, String text, HttpHeaders headers) {
+        boolean ok() {
+            return status / 100 == 2;
+        }
+    }
+
+    private final HttpClient http;
+    private final URI root;
+    private final AppAuth auth;
+    private final JsonMapper json;
+    private final Clock clock;
+    private final GithubProperties properties;
+    private final MeterRegistry registry;
+    private final Counter waits;
+    private final AtomicLong remaining = new AtomicLong(-1);
+    private final ConcurrentHashMap<Long, Instant> nextWrite = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<Long, Instant> blockedUntil = new ConcurrentHashMap<>();
+
+    GithubApi(GithubProperties properties, AppAuth auth, JsonMapper json, Clock clock, MeterRegistry registry) {
+        this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofSeconds(10)).build();
+        var api = properties.apiUrl().toString();
+        this.root = URI.create(api.endsWith("/") ? api : api + "/");
+        this.auth = auth;
+        this.json = json;
+        this.clock = clock;
+        this.properties = properties;
+        this.registry = registry;
+        this.waits = Counter.builder("bisectbot.github.rate.limit.waits")
+                .description("Times a GitHub rate limit made a request wait or be rescheduled").register(registry);
+        Gauge.builder("bisectbot.github.rate.limit.remaining", remaining, AtomicLong::get)
+                .description("X-RateLimit-Remaining of the latest GitHub answer (-1 before the first)").register(registry);
+        auth.tokenSource(this::fetchToken);
+    }
+
+    // --- calls as an installation ------------------------------------------------------------------------------
+
+    Response get(long installationId, String path) {
+        return send(installationId, "GET", path, null, "application/vnd.github+json");
+    }
+
+    /** A file's raw content at {@code ref} (null: the default branch); empty Optional-like null when absent. */
+    String fileContent(long installationId, String owner, String repo, String path, String ref) {
+        var url = "repos/" + owner + "/" + repo + "/contents/" + path + (ref == null ? "" : "?ref=" + ref);
+        var response = send(installationId, "GET", url, null, "application/vnd.github.raw+json");
+        if (response.status() == 404) {
+            return null;
+        }
+        return require(response, "read " + path).text();
+    }
+
+    Response post(long installationId, String path, JsonNode body) {
+        return send(installationId, "POST", path, body, "application/vnd.github+json");
+    }
+
+    Response patch(long installationId, String path, JsonNode body) {
+        return send(installationId, "PATCH", path, body, "application/vnd.github+json");
+    }
+
+    /** Every item of a paginated list, following {@code Link: rel="next"}. */
+    List<JsonNode> getAll(long installationId, String path) {
+        var items = new ArrayList<JsonNode>();
+        String next = path + (path.contains("?") ? "&" : "?") + "per_page=100";
+        for (int page = 0; next != null && page < 100; page++) {
+            var response = require(get(installationId, next), "list " + path);
+            var body = response.body();
+            var list = body != null && body.isArray() ? body : body == null ? null : body.path("check_runs");
+            if (list != null && list.isArray()) {
+                list.forEach(items::add);
+            }
+            next = response.headers().firstValue("Link").map(GithubApi::nextLink).orElse(null);
+        }
+        return items;
+    }
+
+    static Response require(Response response, String what) {
+        if (!response.ok()) {
+            var message = response.body() != null ? response.body().path("message").asString("") : "";
+            throw new ApiException(response.status(), "GitHub answered " + response.status() + " to " + what
+                    + (message.isEmpty() ? "" : ": " + message));
+        }
+        return response;
+    }
+
+    private static String nextLink(String header) {
+        var m = NEXT_LINK.matcher(header);
+        return m.find() ? m.group(1) : null;
+    }
+
+    // --- the App itself ----------------------------------------------------------------------------------------
+
+    private AppAuth.Token fetchToken(long installationId, String jwt) {
+        var response = exchange(null, "POST", "app/installations/" + installationId + "/access_tokens", null,
+                "application/vnd.github+json", "Bearer " + jwt);
+        require(response, "create an installation token for installation " + installationId);
+        return new AppAuth.Token(response.body().path("token").asString(),
+                Instant.parse(response.body().path("expires_at").asString()));
+    }
+
+    // --- the exchange ------------------------------------------------------------------------------------------
+
+    private Response send(long installationId, String method, String path, JsonNode body, String accept) {
+        var response = exchange(installationId, method, path, body, accept, "token " + auth.installationToken(installationId));
+        if (response.status() == 401) {
+            // A revoked or replaced token: fetch a new one once.
+            auth.invalidate(installationId);
+            response = exchange(installationId, method, path, body, accept, "token " + auth.installationToken(installationId));
+        }
+        return response;
+    }
+
+    private Response exchange(Long installationId, String method, String path, JsonNode body, String accept,
+                              String authorization) {
+        var uri = path.startsWith("http://") || path.startsWith("https://") ? URI.create(path) : root.resolve(path);
+        var spaced = installationId != null && WRITES.contains(method);
+        // A POST that failed may still have taken effect (a comment created before a 502): it is not repeated here,
+        // its caller (the outbox) repeats the whole write after looking for what the first try left.
+        var retryable = !method.equals("POST") || installationId == null;
+        int failures = 0;
+        int rateLimitWaits = 0;
+        while (true) {
+            if (installationId != null) {
+                waitForRateLimit(installationId);
+            }
+            if (spaced) {
+                awaitWriteSlot(installationId);
+            }
+            var request = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(30))
+                    .header("Accept", accept)
+                    .header("Authorization", authorization)
+                    .header("X-GitHub-Api-Version", "2022-11-28")
+                    .header("User-Agent", "bisectbot")
+                    .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
+                            : HttpRequest.BodyPublishers.ofByteArray(json.writeValueAsBytes(body)));
+            if (body != null) {
+                request.header("Content-Type", "application/json");
+            }
+            HttpResponse<byte[]> response;
+            try {
+                response = http.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
+            } catch (IOException e) {
+                count("error");
+                if (!retryable || failures++ >= properties.apiRetries()) {
+                    throw new ApiException(0, method + " " + uri.getPath() + " failed: " + e);
+                }
+                sleep(backoff(failures));
+                continue;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new ApiException(0, "interrupted");
+            }
+            var status = response.statusCode();
+            count(Integer.toString(status));
+            response.headers().firstValueAsLong("X-RateLimit-Remaining").ifPresent(remaining::set);
+            var text = new String(response.body(), StandardCharsets.UTF_8);
+            var parsed = parse(text);
+            if (status >= 500) {
+                if (!retryable || failures++ >= properties.apiRetries()) {
+                    return new Response(status, parsed, text, response.headers());
+                }
+                log.info("GitHub answered {} to {} {}; retrying", status, method, uri.getPath());
+                sleep(backoff(failures));
+                continue;
+            }
+            if (isRateLimit(status, response.headers(), parsed)) {
+                var retryAt = retryAt(response.headers());
+                waits.increment();
+                if (installationId != null) {
+                    blockedUntil.merge(installationId, retryAt, (a, b) -> a.isAfter(b) ? a : b);
+                }
+                var wait = Duration.between(clock.instant(), retryAt);
+                log.info("GitHub rate limit on {} {}; waiting {} s", method, uri.getPath(), Math.max(0, wait.toSeconds()));
+                if (rateLimitWaits++ >= MAX_RATE_LIMIT_WAITS || wait.compareTo(properties.maxRateLimitWait()) > 0) {
+                    throw new RateLimited(retryAt);
+                }
+                sleep(wait);
+                continue;
+            }
+            return new Response(status, parsed, text, response.headers());
+        }
+    }
+
+    private JsonNode parse(String text) {
+        if (text.isEmpty()) {
+            return JsonNodeFactory.instance.missingNode();
+        }
+        try {
+            return json.readTree(text);
+        } catch (JacksonException e) {
+            return JsonNodeFactory.instance.missingNode();
+        }
+    }
+
+    private static boolean isRateLimit(int status, HttpHeaders headers, JsonNode body) {
+        if (status == 429) {
+            return true;
+        }
+        if (status != 403) {
+            return false;
+        }
+        return headers.firstValue("Retry-After").isPresent()
+                || headers.firstValueAsLong("X-RateLimit-Remaining").orElse(1) == 0
+                || body.path("message").asString("").toLowerCase(java.util.Locale.ROOT).contains("rate limit");
+    }
+
+    /** When to try again: {@code Retry-After} seconds, else {@code X-RateLimit-Reset}, else a minute from now. */
+    private Instant retryAt(HttpHeaders headers) {
+        var now = clock.instant();
+        var retryAfter = headers.firstValue("Retry-After").flatMap(GithubApi::seconds);
+        if (retryAfter.isPresent()) {
+            return now.plusSeconds(retryAfter.get());
+        }
+        var reset = headers.firstValue("X-RateLimit-Reset").flatMap(GithubApi::seconds);
+        if (reset.isPresent() && headers.firstValueAsLong("X-RateLimit-Remaining").orElse(0) == 0) {
+            var at = Instant.ofEpochSecond(reset.get()).plusSeconds(1);
+            return at.isAfter(now) ? at : now.plusSeconds(1);
+        }
+        return now.plus(MIN_RATE_LIMIT_WAIT);
+    }
+
+    private static java.util.Optional<Long> seconds(String value) {
+        try {
+            return java.util.Optional.of(Long.parseLong(value.trim()));
+        } catch (NumberFormatException e) {
+            return java.util.Optional.empty();
+        }
+    }
+
+    private void waitForRateLimit(long installationId) {
+        var until = blockedUntil.get(installationId);
+        if (until == null) {
+            return;
+        }
+        var wait = Duration.between(clock.instant(), until);
+        if (wait.isNegative() || wait.isZero()) {
+            blockedUntil.remove(installationId, until);
+            return;
+        }
+        if (wait.compareTo(properties.maxRateLimitWait()) > 0) {
+            throw new RateLimited(until);
+        }
+        sleep(wait);
+    }
+
+    private void awaitWriteSlot(long installationId) {
+        var spacing = properties.writeSpacing();
+        var slot = new Instant[1];
+        nextWrite.compute(installationId, (id, next) -> {
+            var now = clock.instant();
+            slot[0] = next == null || next.isBefore(now) ? now : next;
+            return slot[0].plus(spacing);
+        });
+        sleep(Duration.between(clock.instant(), slot[0]));
+    }
+
+    private Duration backoff(int failure) {
+        var base = 500L << Math.min(failure - 1, 5);
+        return Duration.ofMillis(base + ThreadLocalRandom.current().nextLong(base / 2 + 1));
+    }
+
+    private void count(String status) {
+        Counter.builder("bisectbot.github.api.calls").description("Requests to GitHub's API by answer status")
+                .tag("status", status).register(registry).increment();
+    }
+
+    private static void sleep(Duration duration) {
+        if (duration.isNegative() || duration.isZero()) {
+            return;
+        }
+        try {
+            Thread.sleep(duration);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new ApiException(0, "interrupted");
+        }
+    }
+}

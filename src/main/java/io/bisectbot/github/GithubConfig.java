@@ -1,0 +1,136 @@
+package io.bisectbot.github;
+
+import io.bisectbot.queue.JobQueue;
+import io.bisectbot.queue.QueueNode;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Clock;
+import java.time.Duration;
+import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
+import org.springframework.context.annotation.Bean;
+import org.springframework.context.annotation.Configuration;
+import tools.jackson.databind.json.JsonMapper;
+
+/** The GitHub App's parts; those that run loops or handle jobs exist only when the instance serves. */
+@Configuration(proxyBeanMethods = false)
+@ConditionalOnProperty(name = "bisectbot.mode", havingValue = "serve", matchIfMissing = true)
+class GithubConfig {
+
+    private static final Logger log = LoggerFactory.getLogger(GithubConfig.class);
+
+    @Bean
+    WebhookSignatures webhookSignatures(GithubProperties properties) {
+        if (properties.webhookSecrets().isEmpty()) {
+            log.warn("GITHUB_WEBHOOK_SECRETS is not set: POST /webhooks/github refuses every delivery");
+        }
+        return new WebhookSignatures(properties.webhookSecrets());
+    }
+
+    @Bean
+    Deliveries deliveries(DataSource dataSource, JsonMapper json, Clock clock) {
+        return new Deliveries(dataSource, json, clock);
+    }
+
+    @Bean(destroyMethod = "close")
+    IntakeWriter intakeWriter(Deliveries deliveries, JobQueue queue) {
+        // 2,000 waiting deliveries are a few seconds of writes; beyond that requests get 503 at once.
+        return new IntakeWriter(deliveries, queue, 2, 2_000);
+    }
+
+    @Bean
+    Deliveries.PendingJobs pendingJobs(DataSource dataSource, Clock clock) {
+        return new Deliveries.PendingJobs(dataSource, clock, Duration.ofSeconds(1));
+    }
+
+    @Bean
+    Installations installations(DataSource dataSource, Clock clock) {
+        return new Installations(dataSource, clock);
+    }
+
+    @Bean
+    Outbox githubOutbox(DataSource dataSource, JsonMapper json, Clock clock) {
+        return new Outbox(dataSource, json, clock);
+    }
+
+    @Bean
+    GithubReports githubReports(Outbox outbox, Clock clock, GithubProperties properties) {
+        return new GithubReports(outbox, clock, properties.publicUrl(), properties.checkName());
+    }
+
+    @Bean
+    AppAuth appAuth(GithubProperties properties, Clock clock, JsonMapper json) {
+        var auth = new AppAuth(properties.appId(), properties.privateKeyPem(), clock, json);
+        if (!auth.configured()) {
+            log.warn("GITHUB_APP_ID or GITHUB_PRIVATE_KEY is not set: webhooks are stored but nothing is written to GitHub");
+        }
+        return auth;
+    }
+
+    @Bean
+    io.bisectbot.web.StatsContributor githubOutboxStats(Outbox outbox) {
+        return new io.bisectbot.web.StatsContributor() {
+            @Override
+            public String name() {
+                return "github_outbox";
+            }
+
+            @Override
+            public Object stats() {
+                return outbox.stats();
+            }
+        };
+    }
+
+    @Bean
+    GithubGitCredentials githubGitCredentials(AppAuth auth) {
+        return new GithubGitCredentials(auth);
+    }
+
+    @Bean
+    GithubBisectListener githubBisectListener(GithubReports reports) {
+        return new GithubBisectListener(reports);
+    }
+
+    @Bean
+    GithubBots githubBots(GithubApi api, GithubReports reports, GithubGitCredentials credentials) {
+        return new GithubBots(api, reports, credentials);
+    }
+
+    @Bean
+    GithubApi githubApi(GithubProperties properties, AppAuth auth, JsonMapper json, Clock clock, MeterRegistry registry) {
+        return new GithubApi(properties, auth, json, clock, registry);
+    }
+
+    @Bean
+    DeliveryHandler githubDeliveryHandler(Deliveries deliveries, Installations installations, GithubReports reports,
+                                          GithubApi api, ObjectProvider<JobQueue> queue, GithubProperties properties,
+                                          DataSource dataSource) {
+        return new DeliveryHandler(deliveries, installations, reports, api, queue::getObject, properties, dataSource);
+    }
+
+    @Bean
+    OutboxDelivery outboxDelivery(Outbox outbox, GithubApi api, GithubProperties properties, Clock clock, QueueNode node) {
+        return new OutboxDelivery(outbox, api, properties, clock, node.workerId());
+    }
+
+    @Bean
+    Loop githubOutboxLoop(OutboxDelivery delivery, AppAuth auth, GithubProperties properties) {
+        return new Loop("github-outbox", properties.outboxPollInterval(), () -> auth.configured() && delivery.deliverDue() > 0);
+    }
+
+    @Bean
+    Loop githubRetentionLoop(Deliveries deliveries, Outbox outbox, GithubProperties properties) {
+        return new Loop("github-retention", properties.cleanupInterval(), () -> {
+            var removed = deliveries.deleteOlderThan(properties.deliveryRetention());
+            var delivered = outbox.deleteDoneOlderThan(properties.deliveryRetention());
+            if (removed + delivered > 0) {
+                log.info("Removed {} webhook deliveries and {} delivered outbox rows older than {}", removed, delivered,
+                        properties.deliveryRetention());
+            }
+            return false;
+        });
+    }
+}

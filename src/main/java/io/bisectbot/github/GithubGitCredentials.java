@@ -1,0 +1,27 @@
+package io.bisectbot.github;
+
+import io.bisectbot.bisect.BisectRequest;
+import io.bisectbot.bisect.GitCredentials;
+import java.util.Optional;
+
+/** Fetches repositories of jobs started from GitHub with their installation's token (never stored on disk). */
+final class GithubGitCredentials implements GitCredentials {
+
+    private final AppAuth auth;
+
+    GithubGitCredentials(AppAuth auth) {
+        this.auth = auth;
+    }
+
+    @Override
+    public Optional<String> tokenFor(BisectRequest request) {
+        if (request.github() == null || !auth.configured()) {
+            return Optional.empty();
+        }
+        return token(request.github().path("installation_id").asLong(0));
+    }
+
+    Optional<String> token(long installationId) {
+        return installationId > 0 && auth.configured() ? Optional.of(auth.installationToken(installationId)) : Optional.empty();
+    }
+}

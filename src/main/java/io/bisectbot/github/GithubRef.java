@@ -1,0 +1,55 @@
+package io.bisectbot.github;
+
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.node.JsonNodeFactory;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * Where a job reports on GitHub: the thread (issue or pull request) and comment that started it, and the commit its
+ * check run is attached to. Carried as {@code payload.github} of the jobs a command enqueues.
+ *
+ * @param commentId the comment holding the command; null when the job was not started by a comment
+ * @param headSha   the pull request head the job runs at; null when not on a pull request (no check run then)
+ */
+public record GithubRef(long installationId, String owner, String repo, long issueNumber, Long commentId, String headSha) {
+
+    public GithubRef {
+        if (owner == null || owner.isBlank() || repo == null || repo.isBlank()) {
+            throw new IllegalArgumentException("owner and repo are required");
+        }
+    }
+
+    /** Reads {@code payload.github} (or the {@code github} object itself) of a job. */
+    public static GithubRef fromJson(JsonNode node) {
+        var github = node.has("github") ? node.get("github") : node;
+        if (!github.path("installation_id").isNumber() || !github.path("issue_number").isNumber()) {
+            throw new IllegalArgumentException("payload.github needs installation_id, owner, repo and issue_number");
+        }
+        var comment = github.path("comment_id");
+        var sha = github.path("head_sha");
+        return new GithubRef(github.get("installation_id").asLong(), github.path("owner").asString(null),
+                github.path("repo").asString(null), github.get("issue_number").asLong(),
+                comment.isNumber() ? comment.asLong() : null, sha.isString() ? sha.asString() : null);
+    }
+
+    public ObjectNode toJson() {
+        var node = JsonNodeFactory.instance.objectNode()
+                .put("installation_id", installationId).put("owner", owner).put("repo", repo)
+                .put("issue_number", issueNumber);
+        if (commentId != null) {
+            node.put("comment_id", commentId);
+        } else {
+            node.putNull("comment_id");
+        }
+        if (headSha != null) {
+            node.put("head_sha", headSha);
+        } else {
+            node.putNull("head_sha");
+        }
+        return node;
+    }
+
+    String repoPath() {
+        return "repos/" + owner + "/" + repo;
+    }
+}

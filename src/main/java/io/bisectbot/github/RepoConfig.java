@@ -1,0 +1,138 @@
+package io.bisectbot.github;
+
+import java.time.Duration;
+import java.util.Set;
+import java.util.TreeSet;
+import org.springframework.boot.convert.DurationStyle;
+import tools.jackson.core.JacksonException;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.dataformat.yaml.YAMLMapper;
+
+/**
+ * A repository's {@code .github/bisectbot.yml}:
+ * <pre>
+ * bisect:
+ *   image: ghcr.io/acme/build:1     # container image of each step
+ *   command: make test              # run when /bisect has no "-- command"
+ *   timeout: 20m                    # per step; a number means seconds
+ *   parallelism: 4                  # steps at once (k)
+ *   repeat: 1                       # runs per step
+ * tasks:                            # kept as written, for /bot
+ *   lint: { ... }
+ * </pre>
+ */
+record RepoConfig(Bisect bisect, JsonNode tasks) {
+
+    static final String PATH = ".github/bisectbot.yml";
+
+    record Bisect(String image, String command, Duration timeout, Integer parallelism, Integer repeat) {
+    }
+
+    static final RepoConfig EMPTY = new RepoConfig(new Bisect(null, null, null, null, null), null);
+
+    private static final YAMLMapper yaml = YAMLMapper.builder().build();
+    private static final Set<String> TOP_LEVEL = Set.of("bisect", "tasks");
+    private static final Set<String> BISECT_KEYS = Set.of("image", "command", "timeout", "parallelism", "repeat");
+
+    /** Thrown for a config that cannot be used; the message is shown to the user as is. */
+    static final class Invalid extends Exception {
+        Invalid(String message) {
+            super(message);
+        }
+    }
+
+    static RepoConfig parse(String text) throws Invalid {
+        if (text == null || text.isBlank()) {
+            return EMPTY;
+        }
+        JsonNode root;
+        try {
+            root = yaml.readTree(text);
+        } catch (JacksonException e) {
+            throw new Invalid("`" + PATH + "` is not valid YAML: " + firstLine(e.getOriginalMessage()));
+        }
+        if (root == null || root.isMissingNode() || root.isNull()) {
+            return EMPTY;
+        }
+        if (!root.isObject()) {
+            throw new Invalid("`" + PATH + "` must be a mapping with the keys " + sorted(TOP_LEVEL));
+        }
+        unknownKeys(root, TOP_LEVEL, "");
+        var bisect = root.path("bisect");
+        if (!bisect.isMissingNode() && !bisect.isNull() && !bisect.isObject()) {
+            throw new Invalid("`bisect` in `" + PATH + "` must be a mapping with the keys " + sorted(BISECT_KEYS));
+        }
+        unknownKeys(bisect, BISECT_KEYS, "bisect.");
+        var tasks = root.path("tasks");
+        return new RepoConfig(new Bisect(
+                string(bisect, "image"),
+                string(bisect, "command"),
+                timeout(bisect.path("timeout")),
+                positive(bisect, "parallelism", Commands.MAX_K),
+                positive(bisect, "repeat", Commands.MAX_REPEAT)),
+                tasks.isMissingNode() || tasks.isNull() ? null : tasks);
+    }
+
+    private static void unknownKeys(JsonNode node, Set<String> known, String prefix) throws Invalid {
+        if (!node.isObject()) {
+            return;
+        }
+        for (var name : node.propertyNames()) {
+            if (!known.contains(name)) {
+                throw new Invalid("unknown key `" + prefix + name + "` in `" + PATH + "`; known keys"
+                        + (prefix.isEmpty() ? "" : " of `" + prefix.substring(0, prefix.length() - 1) + "`") + ": " + sorted(known));
+            }
+        }
+    }
+
+    private static String string(JsonNode node, String key) throws Invalid {
+        var value = node.path(key);
+        if (value.isMissingNode() || value.isNull()) {
+            return null;
+        }
+        if (!value.isString() || value.asString().isBlank()) {
+            throw new Invalid("`bisect." + key + "` in `" + PATH + "` must be a non-empty string");
+        }
+        return value.asString();
+    }
+
+    private static Integer positive(JsonNode node, String key, int max) throws Invalid {
+        var value = node.path(key);
+        if (value.isMissingNode() || value.isNull()) {
+            return null;
+        }
+        if (!value.isIntegralNumber() || value.asInt() < 1 || value.asInt() > max) {
+            throw new Invalid("`bisect." + key + "` in `" + PATH + "` must be a whole number from 1 to " + max);
+        }
+        return value.asInt();
+    }
+
+    private static Duration timeout(JsonNode value) throws Invalid {
+        if (value.isMissingNode() || value.isNull()) {
+            return null;
+        }
+        Duration parsed = null;
+        if (value.isIntegralNumber()) {
+            parsed = Duration.ofSeconds(value.asLong());
+        } else if (value.isString()) {
+            try {
+                parsed = DurationStyle.detectAndParse(value.asString().strip(), java.time.temporal.ChronoUnit.SECONDS);
+            } catch (IllegalArgumentException e) {
+                parsed = null;
+            }
+        }
+        if (parsed == null || parsed.isNegative() || parsed.isZero() || parsed.compareTo(Duration.ofHours(24)) > 0) {
+            throw new Invalid("`bisect.timeout` in `" + PATH + "` must be a duration such as `90s`, `20m` or a number of "
+                    + "seconds, between 1 s and 24 h");
+        }
+        return parsed;
+    }
+
+    private static String sorted(Set<String> keys) {
+        return String.join(", ", new TreeSet<>(keys));
+    }
+
+    private static String firstLine(String message) {
+        return message == null ? "" : message.lines().findFirst().orElse("");
+    }
+}

@@ -1,0 +1,195 @@
+package io.bisectbot.github;
+
+import jakarta.servlet.http.HttpServletRequest;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.ResponseEntity;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RestController;
+import tools.jackson.core.JacksonException;
+import tools.jackson.core.JsonToken;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * {@code POST /webhooks/github}: verifies, deduplicates, stores and enqueues a delivery. It never calls GitHub, so it
+ * answers within GitHub's 10 s limit whatever GitHub's API does.
+ */
+@RestController
+@ConditionalOnProperty(name = "bisectbot.mode", havingValue = "serve", matchIfMissing = true)
+class WebhookController {
+
+    private static final Logger log = LoggerFactory.getLogger(WebhookController.class);
+
+    /** Events that are stored and processed; any other is acknowledged and dropped. */
+    static final Set<String> HANDLED_EVENTS = Set.of("installation", "installation_repositories", "issue_comment", "pull_request");
+
+    private static final String RETRY_AFTER_SECONDS = "60";
+    /** Well inside GitHub's 10 s delivery timeout. */
+    private static final java.time.Duration STORE_TIMEOUT = java.time.Duration.ofSeconds(8);
+
+    private final WebhookSignatures signatures;
+    private final IntakeWriter intake;
+    private final Deliveries.PendingJobs pending;
+    private final JsonMapper json;
+    private final GithubProperties properties;
+    private volatile int lastSecretIndex = -1;
+
+    WebhookController(WebhookSignatures signatures, IntakeWriter intake, Deliveries.PendingJobs pending,
+                      JsonMapper json, GithubProperties properties) {
+        this.signatures = signatures;
+        this.intake = intake;
+        this.pending = pending;
+        this.json = json;
+        this.properties = properties;
+    }
+
+    record Result(String result, String deliveryId) {
+    }
+
+    @PostMapping("/webhooks/github")
+    ResponseEntity<?> receive(HttpServletRequest request) throws IOException {
+        var max = properties.maxPayloadBytes();
+        if (request.getContentLengthLong() > max) {
+            return error(HttpStatus.CONTENT_TOO_LARGE, "payload is larger than " + max + " bytes");
+        }
+        var body = readAtMost(request.getInputStream(), max);
+        if (body == null) {
+            return error(HttpStatus.CONTENT_TOO_LARGE, "payload is larger than " + max + " bytes");
+        }
+        if (!signatures.configured()) {
+            return error(HttpStatus.UNAUTHORIZED, "webhooks are disabled: set GITHUB_WEBHOOK_SECRETS on the instance");
+        }
+        var matched = signatures.verify(body, request.getHeader("X-Hub-Signature-256"));
+        if (matched.isEmpty()) {
+            return error(HttpStatus.UNAUTHORIZED, request.getHeader("X-Hub-Signature-256") == null
+                    ? "missing X-Hub-Signature-256 header" : "X-Hub-Signature-256 does not match the body under any configured secret");
+        }
+        var event = request.getHeader("X-GitHub-Event");
+        var deliveryId = request.getHeader("X-GitHub-Delivery");
+        if (event == null || event.isBlank()) {
+            return error(HttpStatus.BAD_REQUEST, "missing X-GitHub-Event header");
+        }
+        if (deliveryId == null || deliveryId.isBlank() || deliveryId.length() > 200) {
+            return error(HttpStatus.BAD_REQUEST, "missing or invalid X-GitHub-Delivery header");
+        }
+        Envelope envelope;
+        try {
+            envelope = envelope(body);
+        } catch (JacksonException e) {
+            return error(HttpStatus.BAD_REQUEST, "payload is not valid JSON");
+        }
+        if (envelope == null) {
+            return error(HttpStatus.BAD_REQUEST, "payload is not a JSON object");
+        }
+        var index = matched.getAsInt();
+        if (lastSecretIndex != index) {
+            // Logged when it changes, so a rotation shows when senders moved to the new secret.
+            lastSecretIndex = index;
+            log.info("Webhook deliveries are signed with secret #{} of GITHUB_WEBHOOK_SECRETS", index);
+        }
+        log.debug("Delivery {} ({}) signed with webhook secret #{}", deliveryId, event, index);
+        if (event.equals("ping")) {
+            return ResponseEntity.ok(new Result("pong", deliveryId));
+        }
+        if (!HANDLED_EVENTS.contains(event)) {
+            return ResponseEntity.accepted().body(new Result("ignored", deliveryId));
+        }
+        if (pending.get() >= properties.maxQueueSize()) {
+            return ResponseEntity.status(HttpStatus.TOO_MANY_REQUESTS).header("Retry-After", RETRY_AFTER_SECONDS)
+                    .body(Map.of("error", "the job queue is full; try again later", "status", 429));
+        }
+        var action = envelope.action();
+        boolean created;
+        try {
+            created = intake.record(new Deliveries.Incoming(deliveryId, event, action, envelope.installationId(),
+                    storedHeaders(request),
+                    new String(body, StandardCharsets.UTF_8)), STORE_TIMEOUT);
+        } catch (IntakeWriter.Unavailable e) {
+            log.warn("Delivery {} not stored: {}", deliveryId, e.getMessage());
+            return ResponseEntity.status(HttpStatus.SERVICE_UNAVAILABLE).header("Retry-After", RETRY_AFTER_SECONDS)
+                    .body(Map.of("error", "the delivery could not be stored; try again shortly", "status", 503));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return error(HttpStatus.SERVICE_UNAVAILABLE, "the instance is shutting down");
+        }
+        return created
+                ? ResponseEntity.accepted().body(new Result("queued", deliveryId))
+                : ResponseEntity.ok(new Result("duplicate", deliveryId));
+    }
+
+    /** What intake needs from a payload: its top-level {@code action} and {@code installation.id}. */
+    record Envelope(String action, Long installationId) {
+    }
+
+    /**
+     * Reads the whole body as JSON without building a tree (it is stored as received and parsed again by the job):
+     * null when it is not an object; throws when it is not valid JSON.
+     */
+    Envelope envelope(byte[] body) {
+        try (var parser = json.createParser(body)) {
+            if (parser.nextToken() != JsonToken.START_OBJECT) {
+                return null;
+            }
+            String action = null;
+            Long installationId = null;
+            JsonToken token;
+            while ((token = parser.nextToken()) == JsonToken.PROPERTY_NAME) {
+                var name = parser.currentName();
+                token = parser.nextToken();
+                if (name.equals("action") && token == JsonToken.VALUE_STRING) {
+                    action = parser.getString();
+                } else if (name.equals("installation") && token == JsonToken.START_OBJECT) {
+                    while (parser.nextToken() == JsonToken.PROPERTY_NAME) {
+                        var field = parser.currentName();
+                        var value = parser.nextToken();
+                        if (field.equals("id") && value == JsonToken.VALUE_NUMBER_INT) {
+                            installationId = parser.getLongValue();
+                        } else {
+                            parser.skipChildren();
+                        }
+                    }
+                } else {
+                    parser.skipChildren();
+                }
+            }
+            if (token != JsonToken.END_OBJECT || parser.nextToken() != null) {
+                throw new tools.jackson.core.exc.StreamReadException(parser, "trailing content after the payload");
+            }
+            return new Envelope(action, installationId);
+        }
+    }
+
+    /** The body, or null when it is longer than {@code max} (read no further than that). */
+    private static byte[] readAtMost(InputStream in, long max) throws IOException {
+        var bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, max + 1));
+        return bytes.length > max ? null : bytes;
+    }
+
+    /** Request headers worth keeping: GitHub's own and the content type, never the signatures. */
+    private static Map<String, String> storedHeaders(HttpServletRequest request) {
+        var headers = new LinkedHashMap<String, String>();
+        for (var name : Collections.list(request.getHeaderNames())) {
+            var lower = name.toLowerCase(java.util.Locale.ROOT);
+            if (lower.startsWith("x-hub-signature") || lower.equals("authorization") || lower.equals("cookie")) {
+                continue;
+            }
+            if (lower.startsWith("x-github-") || lower.equals("user-agent") || lower.equals("content-type")) {
+                headers.put(lower, request.getHeader(name));
+            }
+        }
+        return headers;
+    }
+
+    private static ResponseEntity<Map<String, Object>> error(HttpStatus status, String message) {
+        return ResponseEntity.status(status).body(Map.of("error", message, "status", status.value()));
+    }
+}

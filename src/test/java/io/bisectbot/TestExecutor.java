@@ -1,0 +1,36 @@
+package io.bisectbot;
+
+import io.bisectbot.executor.DockerClients;
+import io.bisectbot.executor.DockerExecutor;
+import io.bisectbot.executor.DockerHealth;
+import io.bisectbot.executor.ExecutorProperties;
+import io.bisectbot.executor.StepLogRepository;
+import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Clock;
+import java.time.Duration;
+import javax.sql.DataSource;
+import org.springframework.jdbc.core.simple.JdbcClient;
+
+/** The executor's parts on the local Docker engine and a test database, for tests that build handlers by hand. */
+public record TestExecutor(DockerExecutor executor, DockerHealth health, StepLogRepository logs, AutoCloseable client)
+        implements AutoCloseable {
+
+    public static final String RUNNER_IMAGE = System.getenv().getOrDefault("LOCALCI_RUNNER_IMAGE", "debian:bookworm");
+
+    public static TestExecutor start(DataSource database, MeterRegistry registry) {
+        var docker = DockerClients.create(null, null);
+        return new TestExecutor(
+                new DockerExecutor(docker, ExecutorProperties.defaultProperties(), registry, Clock.systemUTC()),
+                new DockerHealth(DockerClients.create(null, Duration.ofSeconds(3)), Clock.systemUTC(), Duration.ofSeconds(5), registry),
+                new StepLogRepository(JdbcClient.create(database), Clock.systemUTC()),
+                docker);
+    }
+
+    @Override
+    public void close() throws Exception {
+        logs.close();
+        health.close();
+        executor.close();
+        client.close();
+    }
+}

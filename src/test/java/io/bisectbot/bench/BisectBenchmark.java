@@ -1,0 +1,188 @@
+package io.bisectbot.bench;
+
+import com.zaxxer.hikari.HikariDataSource;
+import io.bisectbot.TestDatabase;
+import io.bisectbot.TestExecutor;
+import io.bisectbot.bisect.BisectJobHandler;
+import io.bisectbot.bisect.BisectListener;
+import io.bisectbot.bisect.BisectProperties;
+import io.bisectbot.bisect.GitCredentials;
+import io.bisectbot.queue.JobStatus;
+import io.bisectbot.queue.NewJob;
+import io.bisectbot.queue.QueueNode;
+import io.bisectbot.queue.QueueProperties;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.springframework.beans.factory.support.DefaultListableBeanFactory;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.JsonNodeFactory;
+
+/**
+ * {@code git bisect run} against bisectbot (k = 1 and k = 3) on one 1,000-commit linear repository whose test
+ * takes {@code --test-seconds} (default 1 s), for several culprits. git runs the test on this host; bisectbot runs
+ * each test in a fresh container with the commit's files streamed in, through the queue, with both ends verified.
+ *
+ * <pre>./mvnw -q test-compile exec:java -Dexec.classpathScope=test -Dexec.mainClass=io.bisectbot.bench.BisectBenchmark
+ *     [-Dexec.args="--commits 1000 --test-seconds 1 --culprits 137,501,862"]</pre>
+ */
+public final class BisectBenchmark {
+
+    record Measure(String who, int culprit, int runs, int verificationRuns, double seconds, boolean right) {
+    }
+
+    public static void main(String[] args) throws Exception {
+        var commits = 1000;
+        var testSeconds = 1.0;
+        var culprits = List.of(137, 501, 862);
+        for (int i = 0; i < args.length; i++) {
+            switch (args[i]) {
+                case "--commits" -> commits = Integer.parseInt(args[++i]);
+                case "--test-seconds" -> testSeconds = Double.parseDouble(args[++i]);
+                case "--culprits" -> culprits = java.util.Arrays.stream(args[++i].split(",")).map(Integer::valueOf).toList();
+                default -> throw new IllegalArgumentException("unknown option " + args[i]);
+            }
+        }
+        var image = TestExecutor.RUNNER_IMAGE;
+        var work = Files.createTempDirectory("bisect-bench");
+        var results = new ArrayList<Measure>();
+        try (var database = TestDatabase.migrated()) {
+            for (var culprit : culprits) {
+                var repo = work.resolve("repo-" + culprit);
+                var shas = linearRepository(repo, commits, culprit, testSeconds);
+                results.add(gitBisectRun(repo, shas, culprit));
+                for (var k : List.of(1, 3)) {
+                    results.add(bisectbot(database, repo, work.resolve("cache"), image, shas, culprit, k));
+                }
+            }
+        } finally {
+            TestDatabase.container().stop();
+        }
+        print(results, commits, testSeconds);
+    }
+
+    /** A linear history; commit {@code culprit} and later fail the test. Built with fast-import: seconds, not minutes. */
+    static List<String> linearRepository(Path dir, int n, int culprit, double testSeconds) throws IOException, InterruptedException {
+        Files.createDirectories(dir);
+        git(dir, null, "init", "-q", "-b", "main");
+        var script = "#!/bin/sh\nsleep " + testSeconds + "\n[ \"$(cat state)\" = good ]\n";
+        var stream = new StringBuilder();
+        for (int i = 0; i < n; i++) {
+            var state = i < culprit ? "good\n" : "bad\n";
+            stream.append("commit refs/heads/main\n")
+                    .append("committer Dev <dev@example.com> ").append(1_700_000_000L + i * 60L).append(" +0000\n")
+                    .append(data("change " + i + "\n"));
+            // No 'from': fast-import continues the branch from the commit it wrote last.
+            stream.append("M 100644 inline test.sh\n").append(data(script))
+                    .append("M 100644 inline state\n").append(data(state))
+                    .append("M 100644 inline version\n").append(data("v" + i + "\n"));
+        }
+        git(dir, stream.toString(), "fast-import", "--quiet");
+        git(dir, null, "reset", "-q", "--hard", "main");
+        var shas = List.of(git(dir, null, "rev-list", "--reverse", "main").trim().split("\n"));
+        git(dir, null, "tag", "v0", shas.getFirst());
+        return shas;
+    }
+
+    private static String data(String text) {
+        return "data " + text.getBytes(StandardCharsets.UTF_8).length + "\n" + text;
+    }
+
+    static Measure gitBisectRun(Path repo, List<String> shas, int culprit) throws IOException, InterruptedException {
+        var counter = repo.resolve(".git/runs");
+        Files.writeString(counter, "");
+        var wrapper = repo.resolve(".git/counted-test.sh");
+        Files.writeString(wrapper, "#!/bin/sh\necho run >> " + counter + "\nexec sh test.sh\n");
+        var started = System.nanoTime();
+        git(repo, null, "bisect", "start", shas.getLast(), shas.getFirst());
+        var output = git(repo, null, "bisect", "run", "sh", wrapper.toString());
+        var seconds = (System.nanoTime() - started) / 1e9;
+        git(repo, null, "bisect", "reset");
+        var runs = (int) Files.readAllLines(counter).stream().filter(l -> !l.isBlank()).count();
+        return new Measure("git bisect run", culprit, runs, 0, seconds, output.contains(shas.get(culprit) + " is the first bad commit"));
+    }
+
+    static Measure bisectbot(HikariDataSource database, Path repo, Path cache, String image, List<String> shas,
+                             int culprit, int k) throws Exception {
+        var registry = new SimpleMeterRegistry();
+        try (var docker = TestExecutor.start(database, registry)) {
+            var properties = new BisectProperties(cache, image, Duration.ofMinutes(5), Duration.ofMinutes(10), 8, 10, true);
+            var beans = new DefaultListableBeanFactory();
+            var handler = new BisectJobHandler(properties, docker.executor(), docker.health(), docker.logs(),
+                    JdbcClient.create(database), Clock.systemUTC(),
+                    beans.getBeanProvider(GitCredentials.class), beans.getBeanProvider(BisectListener.class));
+            var node = QueueNode.create(database, List.of(handler), QueueProperties.defaults().withWorkerId("bench-k" + k),
+                    Clock.systemUTC(), registry, JsonMapper.builder().build(), "bench");
+            node.start();
+            try {
+                var payload = JsonNodeFactory.instance.objectNode().put("repo", repo.toString()).put("bad", shas.getLast())
+                        .put("command", "sh test.sh").put("parallelism", k);
+                payload.putArray("good").add(shas.getFirst());
+                var started = System.nanoTime();
+                var id = node.queue().enqueue(NewJob.of(BisectJobHandler.KIND, payload)).job().id();
+                while (!node.queue().find(id).orElseThrow().status().isFinal()) {
+                    Thread.sleep(20);
+                }
+                var seconds = (System.nanoTime() - started) / 1e9;
+                var job = node.queue().find(id).orElseThrow();
+                if (job.status() != JobStatus.SUCCEEDED) {
+                    throw new IllegalStateException("bisect job failed: " + job.lastError());
+                }
+                var result = job.result();
+                var found = result.path("outcome").path("commit").path("sha").asString("");
+                return new Measure("bisectbot k=" + k, culprit, result.get("test_runs").asInt(),
+                        result.get("verification_runs").asInt(), seconds, found.equals(shas.get(culprit)));
+            } finally {
+                node.shutdown();
+            }
+        }
+    }
+
+    static void print(List<Measure> results, int commits, double testSeconds) {
+        System.out.printf("%nBisect: %d-commit linear history, test takes %.1f s%n%n", commits, testSeconds);
+        System.out.printf("| %-16s | %-7s | %-9s | %-13s | %-8s | %-11s | %-5s |%n", "who", "culprit", "test runs",
+                "verifications", "wall s", "wall vs git", "right");
+        System.out.println("|---|---|---|---|---|---|---|");
+        double gitSeconds = 0;
+        for (var m : results) {
+            if (m.who().startsWith("git")) {
+                gitSeconds = m.seconds();
+            }
+            System.out.printf("| %-16s | %-7d | %-9d | %-13d | %-8.1f | %-11s | %-5s |%n", m.who(), m.culprit(), m.runs(),
+                    m.verificationRuns(), m.seconds(), m.who().startsWith("git") ? "1.00" : "%.2f".formatted(m.seconds() / gitSeconds),
+                    m.right() ? "yes" : "NO");
+        }
+        for (var who : List.of("git bisect run", "bisectbot k=1", "bisectbot k=3")) {
+            var mine = results.stream().filter(m -> m.who().equals(who)).toList();
+            System.out.printf("%-16s mean test runs %.1f (+%.1f verifications), mean wall %.1f s%n", who,
+                    mine.stream().mapToInt(Measure::runs).average().orElse(0),
+                    mine.stream().mapToInt(Measure::verificationRuns).average().orElse(0),
+                    mine.stream().mapToDouble(Measure::seconds).average().orElse(0));
+        }
+    }
+
+    private static String git(Path dir, String input, String... args) throws IOException, InterruptedException {
+        var command = new ArrayList<>(List.of("git", "-c", "user.name=Dev", "-c", "user.email=dev@example.com"));
+        command.addAll(List.of(args));
+        var process = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
+        if (input != null) {
+            try (var in = process.getOutputStream()) {
+                in.write(input.getBytes(StandardCharsets.UTF_8));
+            }
+        } else {
+            process.getOutputStream().close();
+        }
+        var output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (process.waitFor() != 0) {
+            throw new IllegalStateException("git " + String.join(" ", args) + " failed: " + output);
+        }
+        return output;
+    }
+}

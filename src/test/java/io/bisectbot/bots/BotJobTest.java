@@ -1,0 +1,251 @@
+package io.bisectbot.bots;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.zaxxer.hikari.HikariDataSource;
+import io.bisectbot.TestDatabase;
+import io.bisectbot.TestExecutor;
+import io.bisectbot.bisect.BisectProperties;
+import io.bisectbot.queue.Job;
+import io.bisectbot.queue.JobStatus;
+import io.bisectbot.queue.QueueNode;
+import io.bisectbot.queue.QueueProperties;
+import io.bisectbot.queue.QueueTestSupport;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.dataformat.yaml.YAMLMapper;
+
+/** Bot jobs through the queue with real containers on a real repository; GitHub is a recording fake here. */
+class BotJobTest {
+
+    private static final String IMAGE = TestExecutor.RUNNER_IMAGE;
+
+    private final HikariDataSource database = TestDatabase.migrated();
+    private final JdbcClient sql = JdbcClient.create(database);
+    private final FakeBotGithub github = new FakeBotGithub();
+    private final List<AutoCloseable> resources = new ArrayList<>();
+    private QueueNode node;
+    private BotTriggers triggers;
+
+    @TempDir
+    Path repo;
+
+    @TempDir
+    Path cache;
+
+    @BeforeEach
+    void start() {
+        var registry = new SimpleMeterRegistry();
+        var docker = TestExecutor.start(database, registry);
+        resources.add(docker);
+        var handler = new BotJobHandler(new BotProperties(Duration.ofMinutes(5), Map.of("NPM_TOKEN", "s3cr3t-t0ken-value")),
+                new BisectProperties(cache, IMAGE, Duration.ofMinutes(5), Duration.ofMinutes(10), 4, 10, true),
+                docker.executor(), docker.health(), docker.logs(), github);
+        node = QueueNode.create(database, List.of(handler), QueueProperties.defaults().withWorkerId("bots")
+                        .withTimings(Duration.ofMillis(200), Duration.ofMillis(300), Duration.ofSeconds(2), Duration.ofMillis(300)),
+                Clock.systemUTC(), registry, JsonMapper.builder().build(), "test");
+        triggers = new BotTriggers(node.queue());
+        node.start();
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        QueueTestSupport.crash(node);
+        for (var resource : resources.reversed()) {
+            resource.close();
+        }
+        database.close();
+    }
+
+    private String git(String... args) throws Exception {
+        var command = new ArrayList<>(List.of("git", "-c", "user.name=Dev", "-c", "user.email=dev@example.com"));
+        command.addAll(List.of(args));
+        var process = new ProcessBuilder(command).directory(repo.toFile()).redirectErrorStream(true).start();
+        var out = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(process.waitFor()).as(out).isZero();
+        return out.strip();
+    }
+
+    private String commit(Map<String, String> files) throws Exception {
+        if (!Files.exists(repo.resolve(".git"))) {
+            git("init", "-q", "-b", "main");
+        }
+        for (var file : files.entrySet()) {
+            Files.createDirectories(repo.resolve(file.getKey()).getParent());
+            Files.writeString(repo.resolve(file.getKey()), file.getValue());
+        }
+        git("add", "-A");
+        git("commit", "-q", "-m", "change");
+        return git("rev-parse", "HEAD");
+    }
+
+    private static Map<String, BotTask> tasks(String yaml) throws Exception {
+        return BotConfig.parse(YAMLMapper.builder().build().readTree(yaml).get("tasks"), IMAGE, Duration.ofMinutes(5));
+    }
+
+    private BotTriggers.Target target(String sha) {
+        return new BotTriggers.Target(repo.toString(), "octo", "app", 1, 7, sha, "main");
+    }
+
+    private Job finished(Job job) {
+        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200))
+                .until(() -> node.queue().find(job.id()).orElseThrow().status().isFinal());
+        var done = node.queue().find(job.id()).orElseThrow();
+        assertThat(done.status()).as("job %d: %s", done.id(), done.lastError()).isIn(JobStatus.SUCCEEDED, JobStatus.CANCELLED);
+        return done;
+    }
+
+    @Test
+    void a_pull_request_runs_its_check_task_once_and_reports_the_conclusion() throws Exception {
+        var sha = commit(Map.of("lint.sh", "echo linting; grep -q TODO src.txt && exit 1 || exit 0\n", "src.txt", "fine\n"));
+        var tasks = tasks("""
+                tasks:
+                  lint:
+                    run: sh lint.sh
+                    on: [pull_request]
+                """);
+        var jobs = triggers.pullRequestUpdated(target(sha), tasks, Instant.now());
+        var again = triggers.pullRequestUpdated(target(sha), tasks, Instant.now());
+        assertThat(again.getFirst().id()).as("a redelivered event enqueues nothing new").isEqualTo(jobs.getFirst().id());
+
+        var job = finished(jobs.getFirst());
+        assertThat(job.status()).isEqualTo(JobStatus.SUCCEEDED);
+        assertThat(job.result().get("conclusion").asString()).isEqualTo("success");
+        assertThat(github.calls).containsExactly("checkStarted:lint", "checkFinished:lint:SUCCESS");
+        assertThat(github.summaries.getFirst()).contains("linting");
+
+        var failing = commit(Map.of("src.txt", "TODO\n"));
+        var failed = finished(triggers.pullRequestUpdated(target(failing), tasks, Instant.now()).getFirst());
+        assertThat(failed.result().get("conclusion").asString()).isEqualTo("failure");
+        assertThat(failed.result().get("exit_code").asInt()).isEqualTo(1);
+        assertThat(github.calls).endsWith("checkFinished:lint:FAILURE");
+    }
+
+    @Test
+    void a_task_that_changes_files_proposes_them_and_one_that_changes_nothing_pushes_nothing() throws Exception {
+        var sha = commit(Map.of("README.md", "hello   world\n", "keep.txt", "same\n"));
+        var tasks = tasks("""
+                tasks:
+                  fix-format:
+                    run: sed -i 's/   / /' README.md && mkdir -p build && echo junk > build/out
+                    on: [command]
+                    outputs: pull_request
+                  noop:
+                    run: "true"
+                    on: [command]
+                    outputs: pull_request
+                """);
+        Files.writeString(repo.resolve(".gitignore"), "build/\n");
+        sha = commit(Map.of(".gitignore", "build/\n"));
+
+        var fixed = finished(triggers.command(target(sha), tasks, "fix-format", "", "delivery-1:0"));
+        assertThat(fixed.result().get("conclusion").asString()).isEqualTo("success");
+        assertThat(github.calls).contains("propose:bisectbot/fix-format/" + sha.substring(0, 7));
+        assertThat(github.proposals).hasSize(1);
+        var change = github.proposals.getFirst();
+        assertThat(change).extracting(BotGithub.ChangedFile::path).containsExactly("README.md");
+        assertThat(new String(change.getFirst().content(), StandardCharsets.UTF_8)).isEqualTo("hello world\n");
+
+        var nothing = finished(triggers.command(target(sha), tasks, "noop", "", "delivery-2:0"));
+        assertThat(nothing.result().get("reason").asString()).contains("changed no file");
+        assertThat(github.proposals).hasSize(1);
+    }
+
+    @Test
+    void a_deadline_closes_a_stale_pull_request_and_skips_one_updated_since() throws Exception {
+        var sha = commit(Map.of("a.txt", "a\n"));
+        var tasks = tasks("""
+                tasks:
+                  stale-close:
+                    on: [schedule:PT0.5S]
+                    action: close_pull_request
+                    comment: "Closing: no update."
+                """);
+        var base = Instant.now();
+        github.state = new BotGithub.PullRequestState(true, base, sha);
+        var deadline = triggers.pullRequestUpdated(target(sha), tasks, base).getFirst();
+        assertThat(deadline.runAt()).isAfter(base);
+        assertThat(finished(deadline).result().get("conclusion").asString()).isEqualTo("success");
+        assertThat(github.calls).contains("close:Closing: no update.");
+
+        var later = base.plusSeconds(1);
+        var skipped = triggers.pullRequestUpdated(target(sha), tasks, later).getFirst();
+        github.state = new BotGithub.PullRequestState(true, later.plusSeconds(5), sha);
+        var result = finished(skipped).result();
+        assertThat(result.get("conclusion").asString()).isEqualTo("skipped");
+        assertThat(result.get("reason").asString()).contains("updated");
+        assertThat(github.calls.stream().filter(c -> c.startsWith("close:"))).hasSize(1);
+    }
+
+    @Test
+    void a_secret_reaches_only_the_task_that_lists_it_and_is_masked_in_its_logs() throws Exception {
+        var sha = commit(Map.of("a.txt", "a\n"));
+        var tasks = tasks("""
+                tasks:
+                  publish:
+                    run: echo "token=$NPM_TOKEN"
+                    on: [command]
+                    secrets: [NPM_TOKEN]
+                  other:
+                    run: echo "token=${NPM_TOKEN:-none}"
+                    on: [command]
+                """);
+        var publish = finished(triggers.command(target(sha), tasks, "publish", "", "d-1:0"));
+        var other = finished(triggers.command(target(sha), tasks, "other", "", "d-2:0"));
+        var publishLog = String.join("", sql.sql("SELECT content FROM step_logs WHERE job_id = :id ORDER BY seq")
+                .param("id", publish.id()).query(String.class).list());
+        var otherLog = String.join("", sql.sql("SELECT content FROM step_logs WHERE job_id = :id ORDER BY seq")
+                .param("id", other.id()).query(String.class).list());
+        assertThat(publishLog).contains("token=").doesNotContain("s3cr3t-t0ken-value");
+        assertThat(otherLog).contains("token=none");
+        assertThat(github.summaries).noneMatch(s -> s.contains("s3cr3t-t0ken-value"));
+    }
+
+    @Test
+    void a_second_push_cancels_the_first_pushes_running_task() throws Exception {
+        var first = commit(Map.of("slow.sh", "echo start; sleep 60\n"));
+        var tasks = tasks("""
+                tasks:
+                  slow:
+                    run: sh slow.sh
+                    on: [pull_request]
+                """);
+        var old = triggers.pullRequestUpdated(target(first), tasks, Instant.now()).getFirst();
+        await().atMost(Duration.ofSeconds(30)).until(() -> node.queue().find(old.id()).orElseThrow().status() == JobStatus.RUNNING);
+        var second = commit(Map.of("slow.sh", "echo quick\n"));
+        var fresh = triggers.pullRequestUpdated(target(second), tasks, Instant.now()).getFirst();
+
+        assertThat(finished(old).status()).isEqualTo(JobStatus.CANCELLED);
+        assertThat(finished(fresh).result().get("conclusion").asString()).isEqualTo("success");
+    }
+
+    @Test
+    void an_unknown_task_or_one_without_commands_is_refused_with_what_exists() throws Exception {
+        var sha = commit(Map.of("a.txt", "a\n"));
+        var tasks = tasks("""
+                tasks:
+                  lint:
+                    run: "true"
+                    on: [pull_request]
+                """);
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> triggers.command(target(sha), tasks, "deploy", "", "x"))
+                .hasMessageContaining("no task `deploy`").hasMessageContaining("`lint`");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> triggers.command(target(sha), tasks, "lint", "", "x"))
+                .hasMessageContaining("does not run on commands");
+    }
+}

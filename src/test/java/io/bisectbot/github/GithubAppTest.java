@@ -1,0 +1,640 @@
+package io.bisectbot.github;
+
+import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
+import static com.github.tomakehurst.wiremock.client.WireMock.get;
+import static com.github.tomakehurst.wiremock.client.WireMock.okJson;
+import static com.github.tomakehurst.wiremock.client.WireMock.patch;
+import static com.github.tomakehurst.wiremock.client.WireMock.post;
+import static com.github.tomakehurst.wiremock.client.WireMock.urlPathEqualTo;
+import static com.github.tomakehurst.wiremock.client.WireMock.urlPathMatching;
+import static com.github.tomakehurst.wiremock.core.WireMockConfiguration.options;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.github.tomakehurst.wiremock.WireMockServer;
+import com.github.tomakehurst.wiremock.stubbing.Scenario;
+import com.github.tomakehurst.wiremock.stubbing.ServeEvent;
+import io.bisectbot.TestDatabase;
+import io.bisectbot.queue.JobHandler;
+import io.bisectbot.queue.JobOutcome;
+import io.bisectbot.queue.JobQueue;
+import io.bisectbot.queue.NewJob;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.Callable;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.function.Predicate;
+import javax.sql.DataSource;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.context.TestConfiguration;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.context.annotation.Bean;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import org.springframework.transaction.support.TransactionTemplate;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+import tools.jackson.databind.node.ObjectNode;
+
+/**
+ * The GitHub App end to end: signed octokit payloads in, jobs and rows out, and every write to a fake GitHub API
+ * (which answers 429 and 502 now and then) made exactly once.
+ */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = "bisectbot.bisect.enabled=false")
+class GithubAppTest {
+
+    static final String SECRET = "test-secret";
+    static final String ADMIN = "test-admin-token";
+    static final String REPO = "/repos/Codertocat/Hello-World";
+    static final String HEAD = "0123456789abcdef0123456789abcdef01234567";
+    static final JsonMapper json = JsonMapper.builder().build();
+    static final WireMockServer github = new WireMockServer(options().dynamicPort());
+
+    static {
+        github.start();
+        stubGithub();
+    }
+
+    @LocalServerPort
+    int port;
+    @Autowired
+    DataSource dataSource;
+    @Autowired
+    JobQueue queue;
+    @Autowired
+    GithubReports reports;
+
+    private final HttpClient http = HttpClient.newHttpClient();
+
+    @DynamicPropertySource
+    static void properties(DynamicPropertyRegistry registry) {
+        var url = TestDatabase.createDatabase();
+        registry.add("bisectbot.database.url", () -> url);
+        registry.add("bisectbot.database.username", () -> TestDatabase.container().getUsername());
+        registry.add("bisectbot.database.password", () -> TestDatabase.container().getPassword());
+        registry.add("bisectbot.database.migrate-on-start", () -> "true");
+        registry.add("bisectbot.web.admin-token", () -> ADMIN);
+        registry.add("bisectbot.queue.poll-interval", () -> "100ms");
+        registry.add("bisectbot.queue.max-concurrent-jobs", () -> "4");
+        registry.add("bisectbot.github.app-id", () -> "4242");
+        registry.add("bisectbot.github.app-slug", () -> "bisectbot");
+        registry.add("bisectbot.github.private-key", AppAuthTest::pkcs1Pem);
+        registry.add("bisectbot.github.webhook-secrets", () -> "old-secret," + SECRET);
+        registry.add("bisectbot.github.api-url", github::baseUrl);
+        registry.add("bisectbot.github.public-url", () -> "https://bisectbot.example.com");
+        registry.add("bisectbot.github.write-spacing", () -> "20ms");
+        registry.add("bisectbot.github.outbox-poll-interval", () -> "100ms");
+        registry.add("bisectbot.github.outbox-backoff-base", () -> "100ms");
+        registry.add("bisectbot.github.outbox-max-attempts", () -> "5");
+    }
+
+    @AfterAll
+    static void stopGithub() {
+        github.stop();
+    }
+
+    /** A bisect that reports twice, as a retried attempt would: GitHub must see each report once. */
+    @TestConfiguration
+    static class FakeBisect {
+        @Bean
+        JobHandler fakeBisect(GithubReports reports) {
+            return new JobHandler() {
+                @Override
+                public String kind() {
+                    return "bisect";
+                }
+
+                @Override
+                public JobOutcome handle(io.bisectbot.queue.JobContext context) {
+                    var ref = GithubRef.fromJson(context.payload());
+                    for (int i = 0; i < 2; i++) {
+                        reports.jobStarted(context.jobId(), ref);
+                        reports.jobFinished(context.jobId(), ref, "## Bisect\nFirst bad commit: `deadbeef`",
+                                GithubReports.Conclusion.FAILURE);
+                    }
+                    return JobOutcome.succeeded(null);
+                }
+            };
+        }
+    }
+
+    // --- the fake GitHub --------------------------------------------------------------------------------------
+
+    static void stubGithub() {
+        github.stubFor(post(urlPathMatching("/app/installations/\\d+/access_tokens")).willReturn(aResponse().withStatus(201)
+                .withHeader("Content-Type", "application/json")
+                .withBody("{\"token\":\"ghs_test\",\"expires_at\":\"" + Instant.now().plus(Duration.ofHours(1)) + "\"}")));
+        github.stubFor(get(urlPathEqualTo(REPO + "/contents/.github/bisectbot.yml")).willReturn(aResponse().withStatus(200)
+                .withBody("bisect:\n  image: ghcr.io/acme/build:1\n  command: make test\n  timeout: 10m\n  parallelism: 2\n"
+                        + "tasks:\n  lint:\n    run: make lint\n    on: [command]\n")));
+        github.stubFor(get(urlPathEqualTo("/repos/Codertocat/Broken/contents/.github/bisectbot.yml"))
+                .willReturn(aResponse().withStatus(200).withBody("bisect:\n  comand: make test\n")));
+        github.stubFor(get(urlPathEqualTo(REPO + "/pulls/1")).willReturn(okJson("{\"number\":1,\"head\":{\"sha\":\"" + HEAD + "\"}}")));
+        github.stubFor(get(urlPathEqualTo(REPO + "/collaborators/outsider/permission"))
+                .willReturn(okJson("{\"permission\":\"read\",\"role_name\":\"read\"}")));
+        github.stubFor(get(urlPathEqualTo(REPO + "/collaborators/private-member/permission"))
+                .willReturn(okJson("{\"permission\":\"write\",\"role_name\":\"write\"}")));
+
+        // Reactions: the first to comment 1001 is rate limited.
+        github.stubFor(post(urlPathMatching("/repos/.*/issues/comments/\\d+/reactions")).atPriority(10)
+                .willReturn(aResponse().withStatus(201).withHeader("Content-Type", "application/json").withBody("{\"id\":1}")));
+        github.stubFor(post(urlPathEqualTo(REPO + "/issues/comments/1001/reactions")).atPriority(1)
+                .inScenario("reaction").whenScenarioStateIs(Scenario.STARTED).willSetStateTo("open")
+                .willReturn(aResponse().withStatus(429).withHeader("Retry-After", "1")
+                        .withBody("{\"message\":\"You have exceeded a secondary rate limit\"}")));
+        github.stubFor(post(urlPathEqualTo(REPO + "/issues/comments/404404/reactions")).atPriority(1)
+                .willReturn(aResponse().withStatus(404).withBody("{\"message\":\"Not Found\"}")));
+
+        // Comments: none listed, except on issue 77 where page 2 holds a marked one; the first post fails with 502.
+        github.stubFor(get(urlPathMatching("/repos/.*/issues/\\d+/comments")).atPriority(10).willReturn(okJson("[]")));
+        github.stubFor(get(urlPathEqualTo(REPO + "/issues/77/comments")).atPriority(2)
+                .willReturn(okJson("[{\"id\":7701,\"body\":\"unrelated\"}]")
+                        .withHeader("Link", "<" + github.baseUrl() + REPO + "/issues/77/comments?per_page=100&page=2>; rel=\"next\"")));
+        github.stubFor(get(urlPathEqualTo(REPO + "/issues/77/comments")).withQueryParam("page", com.github.tomakehurst.wiremock.client.WireMock.equalTo("2"))
+                .atPriority(1).willReturn(okJson("[{\"id\":7702,\"body\":\"old report\\n<!-- bisectbot:job:9999 -->\"}]")));
+        github.stubFor(post(urlPathMatching("/repos/.*/issues/\\d+/comments")).atPriority(10)
+                .willReturn(aResponse().withStatus(201).withHeader("Content-Type", "application/json").withBody("{\"id\":9000}")));
+        github.stubFor(post(urlPathEqualTo(REPO + "/issues/1/comments")).atPriority(1)
+                .inScenario("comment").whenScenarioStateIs(Scenario.STARTED).willSetStateTo("open")
+                .willReturn(aResponse().withStatus(502).withBody("bad gateway")));
+        github.stubFor(patch(urlPathMatching("/repos/.*/issues/comments/\\d+")).willReturn(okJson("{}")));
+
+        // Check runs: none exist yet; the first creation fails with 502.
+        github.stubFor(get(urlPathMatching("/repos/.*/commits/.*/check-runs")).willReturn(okJson("{\"total_count\":0,\"check_runs\":[]}")));
+        github.stubFor(post(urlPathMatching("/repos/.*/check-runs")).atPriority(10)
+                .willReturn(aResponse().withStatus(201).withHeader("Content-Type", "application/json").withBody("{\"id\":4242}")));
+        github.stubFor(post(urlPathMatching("/repos/.*/check-runs")).atPriority(1)
+                .inScenario("check").whenScenarioStateIs(Scenario.STARTED).willSetStateTo("open")
+                .willReturn(aResponse().withStatus(502)));
+        github.stubFor(patch(urlPathMatching("/repos/.*/check-runs/\\d+")).willReturn(okJson("{\"id\":4242}")));
+    }
+
+    /** Requests GitHub answered with 2xx: the writes that took effect. */
+    static List<ServeEvent> effective(String method, String pathRegex) {
+        return github.getAllServeEvents().stream()
+                .filter(e -> e.getRequest().getMethod().getName().equals(method))
+                .filter(e -> URI.create(e.getRequest().getUrl()).getPath().matches(pathRegex))
+                .filter(e -> e.getResponse().getStatus() / 100 == 2)
+                .toList();
+    }
+
+    static List<ServeEvent> requests(Predicate<ServeEvent> filter) {
+        return github.getAllServeEvents().stream().filter(filter).toList();
+    }
+
+    // --- helpers ----------------------------------------------------------------------------------------------
+
+    record Reply(int status, JsonNode body, String text) {
+    }
+
+    static ObjectNode payload(String name) {
+        try (InputStream in = GithubAppTest.class.getResourceAsStream("/github/payloads/" + name + ".json")) {
+            return (ObjectNode) json.readTree(in);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    static ObjectNode comment(String body, String association, String login, long issue, long commentId) {
+        var payload = payload("issue_comment.created.with-installation");
+        var comment = (ObjectNode) payload.get("comment");
+        comment.put("body", body).put("author_association", association).put("id", commentId);
+        ((ObjectNode) comment.get("user")).put("login", login);
+        ((ObjectNode) payload.get("issue")).put("number", issue);
+        return payload;
+    }
+
+    Reply deliver(String event, String delivery, byte[] body, String signature) throws Exception {
+        var request = HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/webhooks/github"))
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body))
+                .header("Content-Type", "application/json");
+        if (event != null) {
+            request.header("X-GitHub-Event", event);
+        }
+        if (delivery != null) {
+            request.header("X-GitHub-Delivery", delivery);
+        }
+        if (signature != null) {
+            request.header("X-Hub-Signature-256", signature);
+        }
+        var response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+        return new Reply(response.statusCode(), json.readTree(response.body()), response.body());
+    }
+
+    Reply deliver(String event, String delivery, JsonNode payload) throws Exception {
+        var body = json.writeValueAsBytes(payload);
+        return deliver(event, delivery, body, WebhookSignatures.sign(SECRET, body));
+    }
+
+    JdbcClient jdbc() {
+        return JdbcClient.create(dataSource);
+    }
+
+    String outcome(String delivery) {
+        await().atMost(Duration.ofSeconds(20)).until(() -> jdbc().sql("SELECT outcome FROM github_deliveries WHERE delivery_id = :id")
+                .param("id", delivery).query(String.class).optional().isPresent());
+        return jdbc().sql("SELECT outcome FROM github_deliveries WHERE delivery_id = :id").param("id", delivery).query(String.class).single();
+    }
+
+    long jobsWithKey(String dedupKey) {
+        return jdbc().sql("SELECT count(*) FROM jobs WHERE dedup_key = :key").param("key", dedupKey).query(Long.class).single();
+    }
+
+    void awaitOutboxDone(String keyPattern) {
+        await().atMost(Duration.ofSeconds(30)).until(() -> jdbc().sql(
+                        "SELECT count(*) FROM github_outbox WHERE idempotency_key LIKE :p AND status = 'PENDING'")
+                .param("p", keyPattern).query(Long.class).single() == 0);
+    }
+
+    static String id() {
+        return UUID.randomUUID().toString();
+    }
+
+    // --- intake -----------------------------------------------------------------------------------------------
+
+    @Test
+    void ping_gets_200_and_unknown_events_202_ignored_without_storing() throws Exception {
+        var ping = id();
+        var reply = deliver("ping", ping, payload("ping"));
+        assertThat(reply.status()).isEqualTo(200);
+        assertThat(reply.body().get("result").asString()).isEqualTo("pong");
+        var star = id();
+        var ignored = deliver("star", star, json.readTree("{\"action\":\"created\"}"));
+        assertThat(ignored.status()).isEqualTo(202);
+        assertThat(ignored.body().get("result").asString()).isEqualTo("ignored");
+        assertThat(jdbc().sql("SELECT count(*) FROM github_deliveries WHERE delivery_id IN (:a, :b)")
+                .param("a", ping).param("b", star).query(Long.class).single()).isZero();
+    }
+
+    @Test
+    void rejected_requests_store_no_work() throws Exception {
+        var body = json.writeValueAsBytes(payload("installation.created"));
+        var good = WebhookSignatures.sign(SECRET, body);
+        var ids = new ArrayList<String>();
+        Callable<String> next = () -> {
+            var id = id();
+            ids.add(id);
+            return id;
+        };
+
+        var missing = deliver("installation", next.call(), body, null);
+        assertThat(missing.status()).isEqualTo(401);
+        assertThat(missing.body().get("error").asString()).contains("missing X-Hub-Signature-256");
+        assertThat(deliver("installation", next.call(), body, WebhookSignatures.sign("wrong", body)).status()).isEqualTo(401);
+        assertThat(deliver("installation", next.call(), body, "sha256=nothex").status()).isEqualTo(401);
+        var truncated = Arrays.copyOf(body, body.length / 2);
+        assertThat(deliver("installation", next.call(), truncated, good).status()).isEqualTo(401);
+        var resigned = deliver("installation", next.call(), truncated, WebhookSignatures.sign(SECRET, truncated));
+        assertThat(resigned.status()).isEqualTo(400);
+        assertThat(resigned.body().get("error").asString()).contains("not valid JSON");
+        assertThat(deliver(null, next.call(), body, good).status()).isEqualTo(400);
+        assertThat(deliver("installation", null, body, good).status()).isEqualTo(400);
+        var huge = new byte[25 * 1024 * 1024 + 1];
+        Arrays.fill(huge, (byte) ' ');
+        var tooLarge = deliver("installation", next.call(), huge, WebhookSignatures.sign(SECRET, huge));
+        assertThat(tooLarge.status()).isEqualTo(413);
+        assertThat(tooLarge.body().get("status").asInt()).isEqualTo(413);
+
+        // The old secret of a rotation is still accepted.
+        var rotated = next.call();
+        assertThat(deliver("installation", rotated, body, WebhookSignatures.sign("old-secret", body)).status()).isEqualTo(202);
+        ids.remove(rotated);
+        for (var id : ids) {
+            assertThat(jdbc().sql("SELECT count(*) FROM github_deliveries WHERE delivery_id = :id").param("id", id)
+                    .query(Long.class).single()).isZero();
+            assertThat(jobsWithKey("github-delivery:" + id)).isZero();
+        }
+    }
+
+    @Test
+    void the_same_delivery_posted_concurrently_makes_one_job() throws Exception {
+        var delivery = id();
+        var payload = payload("pull_request.opened");
+        var statuses = new ArrayList<Future<Reply>>();
+        try (var pool = Executors.newFixedThreadPool(8)) {
+            for (int i = 0; i < 8; i++) {
+                statuses.add(pool.submit(() -> deliver("pull_request", delivery, payload)));
+            }
+        }
+        var results = new ArrayList<String>();
+        for (var f : statuses) {
+            var reply = f.get();
+            results.add(reply.status() + " " + reply.body().get("result").asString());
+        }
+        assertThat(results).containsOnlyOnce("202 queued").filteredOn(r -> !r.equals("202 queued"))
+                .hasSize(7).allMatch(r -> r.equals("200 duplicate"));
+        assertThat(jobsWithKey("github-delivery:" + delivery)).isEqualTo(1);
+        var again = deliver("pull_request", delivery, payload);
+        assertThat(again.status()).isEqualTo(200);
+        assertThat(again.body().get("result").asString()).isEqualTo("duplicate");
+        assertThat(jdbc().sql("SELECT count(*) FROM jobs WHERE payload ->> 'delivery_id' = :id").param("id", delivery)
+                .query(Long.class).single()).isEqualTo(1);
+    }
+
+    @Test
+    void stored_deliveries_keep_headers_without_the_signature() throws Exception {
+        var delivery = id();
+        assertThat(deliver("pull_request", delivery, payload("pull_request.synchronize")).status()).isEqualTo(202);
+        var headers = json.readTree(jdbc().sql("SELECT headers::text FROM github_deliveries WHERE delivery_id = :id")
+                .param("id", delivery).query(String.class).single());
+        assertThat(headers.get("x-github-event").asString()).isEqualTo("pull_request");
+        assertThat(headers.get("x-github-delivery").asString()).isEqualTo(delivery);
+        assertThat(headers.propertyNames()).noneMatch(h -> h.contains("signature"));
+    }
+
+    // --- processing -------------------------------------------------------------------------------------------
+
+    @Test
+    void installation_events_maintain_installations_and_repositories() throws Exception {
+        var created = id();
+        deliver("installation", created, payload("installation.created"));
+        assertThat(outcome(created)).isEqualTo("processed");
+        assertThat(jdbc().sql("SELECT account_login FROM installations WHERE id = 957387").query(String.class).single())
+                .isEqualTo("Codertocat");
+        assertThat(jdbc().sql("SELECT full_name FROM repositories WHERE installation_id = 957387 ORDER BY id")
+                .query(String.class).list()).contains("Codertocat/Hello-World");
+
+        var added = id();
+        deliver("installation_repositories", added, payload("installation_repositories.added"));
+        assertThat(outcome(added)).isEqualTo("processed");
+        assertThat(jdbc().sql("SELECT installation_id FROM repositories WHERE id = 186853007").query(Long.class).single())
+                .isEqualTo(957387L);
+
+        var suspend = payload("installation.created");
+        suspend.put("action", "suspend");
+        var suspended = id();
+        deliver("installation", suspended, suspend);
+        assertThat(outcome(suspended)).isEqualTo("processed");
+        assertThat(jdbc().sql("SELECT suspended_at IS NOT NULL FROM installations WHERE id = 957387").query(Boolean.class).single()).isTrue();
+        suspend.put("action", "unsuspend");
+        var unsuspended = id();
+        deliver("installation", unsuspended, suspend);
+        assertThat(outcome(unsuspended)).isEqualTo("processed");
+        assertThat(jdbc().sql("SELECT suspended_at IS NULL FROM installations WHERE id = 957387").query(Boolean.class).single()).isTrue();
+
+        var remove = payload("installation_repositories.added");
+        remove.put("action", "removed");
+        remove.set("repositories_removed", remove.get("repositories_added"));
+        remove.putArray("repositories_added");
+        var removed = id();
+        deliver("installation_repositories", removed, remove);
+        assertThat(outcome(removed)).isEqualTo("processed");
+        assertThat(jdbc().sql("SELECT count(*) FROM repositories WHERE id = 186853007").query(Long.class).single()).isZero();
+
+        suspend.put("action", "deleted");
+        var deleted = id();
+        deliver("installation", deleted, suspend);
+        assertThat(outcome(deleted)).isEqualTo("processed");
+        assertThat(jdbc().sql("SELECT count(*) FROM installations WHERE id = 957387").query(Long.class).single()).isZero();
+        assertThat(jdbc().sql("SELECT count(*) FROM repositories WHERE installation_id = 957387").query(Long.class).single()).isZero();
+    }
+
+    @Test
+    void pull_request_events_record_the_head_commit() throws Exception {
+        var opened = id();
+        deliver("pull_request", opened, payload("pull_request.opened"));
+        assertThat(outcome(opened)).isEqualTo("processed");
+        var sync = payload("pull_request.synchronize");
+        ((ObjectNode) sync.get("pull_request").get("head")).put("sha", "feedface");
+        var synchronize = id();
+        deliver("pull_request", synchronize, sync);
+        assertThat(outcome(synchronize)).isEqualTo("processed");
+        assertThat(jdbc().sql("SELECT head_sha FROM pull_requests WHERE repository_id = 186853002 AND number = 2")
+                .query(String.class).single()).isEqualTo("feedface");
+    }
+
+    @Test
+    void a_bisect_command_on_a_pull_request_runs_once_and_reports_once_through_429_and_502() throws Exception {
+        var delivery = id();
+        var payload = comment("Let's find it.\n/bisect good=v1.0 bad=HEAD k=3 -- make check", "OWNER", "Codertocat", 1, 1001);
+        ((ObjectNode) payload.get("issue")).putObject("pull_request").put("url", "https://api.github.com" + REPO + "/pulls/1");
+        assertThat(deliver("issue_comment", delivery, payload).status()).isEqualTo(202);
+
+        var key = "github-command:" + delivery + ":1";
+        await().atMost(Duration.ofSeconds(20)).until(() -> jobsWithKey(key) == 1);
+        var job = jdbc().sql("SELECT id, status, payload::text FROM jobs WHERE dedup_key = :key").param("key", key)
+                .query((rs, n) -> new Object[] {rs.getLong(1), rs.getString(2), rs.getString(3)}).single();
+        var jobId = (long) job[0];
+        var bisect = json.readTree((String) job[2]);
+        assertThat(bisect).isEqualTo(json.readTree("""
+                {"repo":"https://github.com/Codertocat/Hello-World.git","good":["v1.0"],"bad":"HEAD","command":"make check",
+                 "image":"ghcr.io/acme/build:1","timeout_seconds":600,"parallelism":3,"repeat":1,
+                 "github":{"installation_id":1,"owner":"Codertocat","repo":"Hello-World","issue_number":1,
+                           "comment_id":1001,"head_sha":"%s"}}""".formatted(HEAD)));
+        await().atMost(Duration.ofSeconds(20)).until(() -> queue.find(jobId).orElseThrow().status().name().equals("SUCCEEDED"));
+        awaitOutboxDone("%job:" + jobId);
+        awaitOutboxDone("reaction:eyes:Codertocat/Hello-World:1001");
+
+        assertThat(effective("POST", REPO + "/issues/comments/1001/reactions"))
+                .extracting(e -> json.readTree(e.getRequest().getBodyAsString()).get("content").asString())
+                .containsExactlyInAnyOrder("eyes", "rocket");
+        assertThat(requests(e -> e.getResponse().getStatus() == 429)).isNotEmpty();
+        var checkRuns = effective("POST", REPO + "/check-runs");
+        assertThat(checkRuns).hasSize(1);
+        var created = json.readTree(checkRuns.getFirst().getRequest().getBodyAsString());
+        assertThat(created.get("head_sha").asString()).isEqualTo(HEAD);
+        assertThat(created.get("status").asString()).isEqualTo("in_progress");
+        var completed = effective("PATCH", REPO + "/check-runs/4242");
+        assertThat(completed).hasSize(1);
+        var update = json.readTree(completed.getFirst().getRequest().getBodyAsString());
+        assertThat(update.get("conclusion").asString()).isEqualTo("failure");
+        assertThat(update.get("output").get("summary").asString()).contains("First bad commit");
+        var comments = effective("POST", REPO + "/issues/1/comments");
+        assertThat(comments).hasSize(1);
+        assertThat(comments.getFirst().getRequest().getBodyAsString()).contains("<!-- bisectbot:job:" + jobId + " -->", "deadbeef");
+        assertThat(requests(e -> e.getResponse().getStatus() == 502)).isNotEmpty();
+        // Installation tokens were fetched with the App's JWT.
+        assertThat(requests(e -> e.getRequest().getUrl().endsWith("/access_tokens")))
+                .allMatch(e -> e.getRequest().getHeader("Authorization").startsWith("Bearer ey"));
+        assertThat(requests(e -> e.getRequest().getUrl().contains("/issues/comments/1001/")))
+                .allMatch(e -> e.getRequest().getHeader("Authorization").equals("token ghs_test"));
+
+        // A redelivery changes nothing.
+        assertThat(deliver("issue_comment", delivery, payload).body().get("result").asString()).isEqualTo("duplicate");
+        assertThat(jobsWithKey(key)).isEqualTo(1);
+    }
+
+    @Test
+    void malformed_commands_get_an_error_reply_and_no_job() throws Exception {
+        var delivery = id();
+        deliver("issue_comment", delivery, comment("/bisect good=v1 k=2", "MEMBER", "Codertocat", 11, 1101));
+        assertThat(outcome(delivery)).contains("malformed line 0");
+        awaitOutboxDone("comment:error:" + delivery + ":0");
+        var replies = effective("POST", REPO + "/issues/11/comments");
+        assertThat(replies).hasSize(1);
+        var body = json.readTree(replies.getFirst().getRequest().getBodyAsString()).get("body").asString();
+        assertThat(body).startsWith("**Error**:").contains("> /bisect good=v1 k=2", "Usage: `/bisect good=<ref> bad=<ref>");
+        assertThat(jobsWithKey("github-command:" + delivery + ":0")).isZero();
+    }
+
+    @Test
+    void only_people_with_write_access_may_run_commands() throws Exception {
+        var outsider = id();
+        deliver("issue_comment", outsider, comment("/bisect good=a bad=b", "NONE", "outsider", 12, 1201));
+        assertThat(outcome(outsider)).startsWith("refused");
+        awaitOutboxDone("comment:refusal:" + outsider);
+        assertThat(effective("POST", REPO + "/issues/12/comments")).singleElement()
+                .matches(e -> e.getRequest().getBodyAsString().contains("only people with write access"));
+        assertThat(jobsWithKey("github-command:" + outsider + ":0")).isZero();
+
+        // An org member with private membership shows as CONTRIBUTOR; GitHub confirms the write access.
+        var member = id();
+        deliver("issue_comment", member, comment("/bisect good=a bad=b", "CONTRIBUTOR", "private-member", 13, 1301));
+        assertThat(outcome(member)).contains("bisect job");
+        assertThat(jobsWithKey("github-command:" + member + ":0")).isEqualTo(1);
+    }
+
+    @Test
+    void comments_by_bots_are_ignored() throws Exception {
+        var delivery = id();
+        var payload = comment("/bisect good=a bad=b", "OWNER", "bisectbot[bot]", 14, 1401);
+        deliver("issue_comment", delivery, payload);
+        assertThat(outcome(delivery)).isEqualTo("ignored: comment by a bot");
+        var other = id();
+        var bot = comment("/help", "NONE", "renovate[bot]", 14, 1402);
+        ((ObjectNode) bot.get("comment").get("user")).put("type", "Bot");
+        deliver("issue_comment", other, bot);
+        assertThat(outcome(other)).isEqualTo("ignored: comment by a bot");
+        var plain = id();
+        deliver("issue_comment", plain, comment("LGTM", "OWNER", "Codertocat", 14, 1403));
+        assertThat(outcome(plain)).isEqualTo("ignored: no command");
+        assertThat(requests(e -> e.getRequest().getUrl().contains("/issues/14/") || e.getRequest().getUrl().contains("/comments/140"))).isEmpty();
+    }
+
+    @Test
+    void an_invalid_repository_config_gets_one_error_and_no_job() throws Exception {
+        var delivery = id();
+        var payload = comment("/bisect good=a bad=b\n/bisect good=c bad=d", "OWNER", "Codertocat", 15, 1501);
+        ((ObjectNode) payload.get("repository")).put("name", "Broken").put("clone_url", "https://github.com/Codertocat/Broken.git");
+        deliver("issue_comment", delivery, payload);
+        assertThat(outcome(delivery)).contains("config error");
+        awaitOutboxDone("comment:config:" + delivery);
+        assertThat(effective("POST", "/repos/Codertocat/Broken/issues/15/comments")).singleElement()
+                .matches(e -> e.getRequest().getBodyAsString().contains("unknown key `bisect.comand`"));
+        assertThat(jdbc().sql("SELECT count(*) FROM jobs WHERE dedup_key LIKE :k").param("k", "github-command:" + delivery + "%")
+                .query(Long.class).single()).isZero();
+    }
+
+    @Test
+    void cancel_stops_the_threads_jobs_and_help_answers() throws Exception {
+        var github = json.readTree("{\"github\":{\"installation_id\":1,\"owner\":\"Codertocat\",\"repo\":\"Hello-World\",\"issue_number\":16}}");
+        var waiting = queue.enqueue(NewJob.of("sleep", github).withRunAt(Instant.parse("2099-01-01T00:00:00Z"))).job().id();
+        var elsewhere = queue.enqueue(NewJob.of("sleep", json.readTree(
+                "{\"github\":{\"installation_id\":1,\"owner\":\"Codertocat\",\"repo\":\"Hello-World\",\"issue_number\":17}}"))
+                .withRunAt(Instant.parse("2099-01-01T00:00:00Z"))).job().id();
+        var delivery = id();
+        deliver("issue_comment", delivery, comment("/cancel\n/help", "COLLABORATOR", "Codertocat", 16, 1601));
+        assertThat(outcome(delivery)).contains("cancelled [" + waiting + "]", "help");
+        assertThat(queue.find(waiting).orElseThrow().status().name()).isEqualTo("CANCELLED");
+        assertThat(queue.find(elsewhere).orElseThrow().status().name()).isEqualTo("PENDING");
+        awaitOutboxDone("comment:%" + delivery + "%");
+        assertThat(effective("POST", REPO + "/issues/16/comments")).extracting(e -> e.getRequest().getBodyAsString())
+                .anyMatch(b -> b.contains("Cancelled job " + waiting))
+                .anyMatch(b -> b.contains("bisectbot commands"))
+                .hasSize(2);
+    }
+
+    // --- outbox -----------------------------------------------------------------------------------------------
+
+    @Test
+    void a_report_edits_the_marked_comment_found_on_a_later_page_and_is_truncated() {
+        var ref = new GithubRef(1, "Codertocat", "Hello-World", 77, null, null);
+        var report = "new report " + "x".repeat(70_000);
+        new TransactionTemplate(new DataSourceTransactionManager(dataSource)).executeWithoutResult(tx -> {
+            reports.jobFinished(9999, ref, report, GithubReports.Conclusion.SUCCESS);
+            reports.jobFinished(9999, ref, report, GithubReports.Conclusion.SUCCESS);
+        });
+        awaitOutboxDone("comment:job:9999");
+        var edits = effective("PATCH", REPO + "/issues/comments/7702");
+        assertThat(edits).hasSize(1);
+        var body = json.readTree(edits.getFirst().getRequest().getBodyAsString()).get("body").asString();
+        assertThat(body.length()).isLessThanOrEqualTo(65_536);
+        assertThat(body).startsWith("<!-- bisectbot:job:9999 -->").contains("new report")
+                .endsWith("[full report](https://bisectbot.example.com/job/9999/report))");
+        assertThat(effective("POST", REPO + "/issues/77/comments")).isEmpty();
+    }
+
+    @Test
+    void a_write_github_refuses_is_dead_lettered_and_counted() throws Exception {
+        reports.commandAccepted(new GithubRef(1, "Codertocat", "Hello-World", 18, 404404L, null));
+        await().atMost(Duration.ofSeconds(20)).until(() -> "DEAD".equals(jdbc().sql(
+                "SELECT status FROM github_outbox WHERE idempotency_key = 'reaction:eyes:Codertocat/Hello-World:404404'")
+                .query(String.class).single()));
+        var stats = send("GET", "/admin/outbox", ADMIN);
+        assertThat(stats.status()).isEqualTo(200);
+        assertThat(stats.body().get("dead").asLong()).isGreaterThanOrEqualTo(1);
+        assertThat(stats.body().has("oldest_pending_age_seconds")).isTrue();
+        assertThat(send("GET", "/admin/outbox", null).status()).isEqualTo(401);
+    }
+
+    @Test
+    void an_expired_lease_of_a_crashed_instance_is_taken_over() {
+        var outbox = new Outbox(dataSource, json, java.time.Clock.systemUTC());
+        var ref = new GithubRef(1, "Codertocat", "Hello-World", 19, 1901L, null);
+        new TransactionTemplate(new DataSourceTransactionManager(dataSource)).executeWithoutResult(tx -> reports.commandAccepted(ref));
+        // Whoever claims first (the loop or this "crashed" instance), the reaction is made once.
+        outbox.claim("crashed-instance", 100, Duration.ofMillis(200));
+        awaitOutboxDone("reaction:eyes:Codertocat/Hello-World:1901");
+        assertThat(effective("POST", REPO + "/issues/comments/1901/reactions")).hasSize(1);
+    }
+
+    // --- admin and metrics ------------------------------------------------------------------------------------
+
+    Reply send(String method, String path, String token) throws Exception {
+        var request = HttpRequest.newBuilder(URI.create("http://localhost:" + port + path))
+                .method(method, HttpRequest.BodyPublishers.noBody());
+        if (token != null) {
+            request.header("Authorization", "Bearer " + token);
+        }
+        var response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+        JsonNode body = null;
+        try {
+            body = json.readTree(response.body());
+        } catch (RuntimeException ignored) {
+            // Prometheus text.
+        }
+        return new Reply(response.statusCode(), body, response.body());
+    }
+
+    @Test
+    void a_stored_delivery_can_be_reprocessed_by_an_admin() throws Exception {
+        var delivery = id();
+        deliver("pull_request", delivery, payload("pull_request.opened"));
+        assertThat(outcome(delivery)).isEqualTo("processed");
+        var reply = send("POST", "/admin/deliveries/" + delivery + "/reprocess", ADMIN);
+        assertThat(reply.status()).isEqualTo(202);
+        var jobId = reply.body().get("job_id").asLong();
+        assertThat(jdbc().sql("SELECT dedup_key FROM jobs WHERE id = :id").param("id", jobId).query(String.class).single())
+                .isEqualTo("github-delivery:" + delivery + ":reprocess:1");
+        await().atMost(Duration.ofSeconds(20)).until(() -> queue.find(jobId).orElseThrow().status().name().equals("SUCCEEDED"));
+        assertThat(send("POST", "/admin/deliveries/no-such-delivery/reprocess", ADMIN).status()).isEqualTo(404);
+        assertThat(send("POST", "/admin/deliveries/" + delivery + "/reprocess", null).status()).isEqualTo(401);
+    }
+
+    @Test
+    void metrics_count_api_calls_and_rate_limits() throws Exception {
+        var delivery = id();
+        deliver("issue_comment", delivery, comment("/help", "OWNER", "Codertocat", 20, 2001));
+        awaitOutboxDone("comment:help:" + delivery + "%");
+        var text = send("GET", "/metrics", null).text();
+        assertThat(text).contains("bisectbot_github_api_calls_total{", "status=\"201\"", "bisectbot_github_rate_limit_remaining",
+                "bisectbot_github_rate_limit_waits_total");
+    }
+}
