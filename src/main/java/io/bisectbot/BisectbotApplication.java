@@ -54,7 +54,11 @@ public class BisectbotApplication {
         var app = new SpringApplication(BisectbotApplication.class);
         app.setWebApplicationType(WebApplicationType.NONE);
         // Migration mode: the DataSource applies migrations while it starts, and no worker or loop is created.
-        app.setDefaultProperties(java.util.Map.of("bisectbot.mode", "migrate", "bisectbot.database.migrate-on-start", "true"));
-        System.exit(SpringApplication.exit(app.run(args)));
+        // As command-line properties, so they win over application.yml's MIGRATE_ON_START default (empty).
+        var properties = new String[args.length + 2];
+        properties[0] = "--bisectbot.mode=migrate";
+        properties[1] = "--bisectbot.database.migrate-on-start=true";
+        System.arraycopy(args, 0, properties, 2, args.length);
+        System.exit(SpringApplication.exit(app.run(properties)));
     }
 }

@@ -7,6 +7,7 @@ import io.bisectbot.queue.JobQueue;
 import io.bisectbot.queue.JobStatus;
 import io.bisectbot.queue.NewJob;
 import java.util.Map;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
@@ -20,6 +21,7 @@ import tools.jackson.databind.JsonNode;
 
 /** Starting a bisection without GitHub, and reading a finished one's report. */
 @RestController
+@ConditionalOnWebApplication // not in migrate mode, which has no queue
 class BisectController {
 
     private final JobQueue queue;

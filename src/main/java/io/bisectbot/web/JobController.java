@@ -7,6 +7,7 @@ import io.bisectbot.queue.JobStatus;
 import io.bisectbot.queue.NewJob;
 import java.time.Instant;
 import java.util.List;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ResponseEntity;
 import org.springframework.web.bind.annotation.GetMapping;
@@ -19,6 +20,7 @@ import tools.jackson.databind.JsonNode;
 
 /** Jobs over HTTP: enqueue, inspect, cancel, retry. Writes need the admin token. */
 @RestController
+@ConditionalOnWebApplication // not in migrate mode, which has no queue
 class JobController {
 
     private final JobQueue queue;

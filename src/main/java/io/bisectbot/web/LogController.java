@@ -4,6 +4,7 @@ import io.bisectbot.executor.LogChunk;
 import io.bisectbot.executor.StepLogRepository;
 import io.bisectbot.queue.JobQueue;
 import java.util.List;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.http.HttpStatus;
 import org.springframework.web.bind.annotation.GetMapping;
@@ -17,6 +18,7 @@ import org.springframework.web.server.ResponseStatusException;
  * follows a running step by asking again from {@code next_seq}. Secrets were masked before storage.
  */
 @RestController
+@ConditionalOnWebApplication // not in migrate mode, which has no queue
 class LogController {
 
     private static final int MAX_CHUNKS = 500;

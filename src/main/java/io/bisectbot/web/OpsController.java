@@ -6,6 +6,7 @@ import io.bisectbot.queue.QueueNode;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import javax.sql.DataSource;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
 import tools.jackson.databind.json.JsonMapper;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.http.HttpStatus;
@@ -16,6 +17,7 @@ import org.springframework.web.bind.annotation.RestController;
 
 /** {@code /health} for the load balancer and {@code /stats} for operators. */
 @RestController
+@ConditionalOnWebApplication // not in migrate mode, which has no queue
 class OpsController {
 
     private final JdbcClient jdbc;
