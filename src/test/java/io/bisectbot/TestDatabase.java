@@ -62,6 +62,8 @@ public final class TestDatabase {
         registry.add("bisectbot.database.password", () -> container().getPassword());
         registry.add("bisectbot.database.migrate-on-start", () -> "true");
         registry.add("bisectbot.queue.poll-interval", () -> "200ms");
+        // Contexts close at JVM exit, racing the database container's own stop: do not wait long for jobs to drain.
+        registry.add("bisectbot.queue.shutdown-grace", () -> "1s");
     }
 
     public static HikariDataSource pool(String jdbcUrl, int size) {

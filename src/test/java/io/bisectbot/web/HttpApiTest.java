@@ -30,7 +30,7 @@ class HttpApiTest {
     @DynamicPropertySource
     static void database(DynamicPropertyRegistry registry) {
         TestDatabase.register(registry);
-        registry.add("bisectbot.web.admin-token", () -> TOKEN);
+        registry.add("bisectbot.web.admin-token", () -> "previous-token, " + TOKEN);
     }
 
     record Reply(int status, JsonNode body, String text) {
@@ -114,6 +114,8 @@ class HttpApiTest {
         assertThat(wrong.status()).isEqualTo(401);
         assertThat(send("POST", "/jobs/1/cancel", null, "nope").status()).isEqualTo(401);
         assertThat(send("POST", "/jobs/1/retry", null, null).status()).isEqualTo(401);
+        // During a rotation both tokens work.
+        assertThat(send("POST", "/jobs", "{\"kind\":\"noop\"}", "previous-token").status()).isEqualTo(201);
     }
 
     @Test
