@@ -71,6 +71,32 @@ class ProcessKillProcessIT {
     }
 
     @Test
+    void migrate_mode_migrates_and_exits_and_a_server_on_an_older_schema_refuses_to_start() throws Exception {
+        var jdbcUrl = TestDatabase.createDatabase();
+        var java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        var jar = System.getProperty("bisectbot.jar", "target/bisectbot.jar");
+        var credentials = Map.of("DATABASE_URL", jdbcUrl, "DATABASE_USER", TestDatabase.container().getUsername(),
+                "DATABASE_PASSWORD", TestDatabase.container().getPassword(), "PORT", "18183");
+
+        var refused = new ProcessBuilder(java, "-jar", jar).redirectErrorStream(true);
+        refused.environment().putAll(credentials);
+        var refusal = refused.start();
+        var refusalOutput = new String(refusal.getInputStream().readAllBytes());
+        assertThat(refusal.waitFor()).isNotZero();
+        assertThat(refusalOutput).contains("APPLICATION FAILED TO START").contains("bisectbot.jar migrate");
+
+        var migrate = new ProcessBuilder(java, "-jar", jar, "migrate").redirectErrorStream(true);
+        migrate.environment().putAll(credentials);
+        var migration = migrate.start();
+        var output = new String(migration.getInputStream().readAllBytes());
+        assertThat(migration.waitFor()).as(output).isZero();
+        try (var db = TestDatabase.pool(jdbcUrl, 2)) {
+            assertThat(JdbcClient.create(db).sql("SELECT count(*) FROM flyway_schema_history WHERE success")
+                    .query(Long.class).single()).isGreaterThanOrEqualTo(6);
+        }
+    }
+
+    @Test
     void jobs_of_a_killed_instance_are_taken_over_by_the_other_and_complete_once() throws Exception {
         var jdbcUrl = TestDatabase.createDatabase();
         var logs = Files.createTempDirectory("bisectbot-processes");
