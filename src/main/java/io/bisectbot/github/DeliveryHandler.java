@@ -134,11 +134,24 @@ final class DeliveryHandler implements JobHandler {
             return "config error";
         }
         var triggers = new BotTriggers(queue.get());
-        var jobs = action.equals("labeled")
-                ? triggers.labelAdded(target, tasks, payload.path("label").path("name").asString(""), delivery.id())
-                : triggers.pullRequestUpdated(target, tasks, Instant.parse(payload.path("pull_request").path("updated_at")
-                        .asString(Instant.EPOCH.toString())));
+        var jobs = transactions.execute(tx -> {
+            var enqueued = action.equals("labeled")
+                    ? triggers.labelAdded(target, tasks, payload.path("label").path("name").asString(""), delivery.id())
+                    : triggers.pullRequestUpdated(target, tasks, Instant.parse(payload.path("pull_request").path("updated_at")
+                            .asString(Instant.EPOCH.toString())));
+            enqueued.forEach(job -> queueCheck(job, tasks, thread));
+            return enqueued;
+        });
         return jobs.isEmpty() ? "processed" : "processed: bot jobs " + jobs.stream().map(j -> j.id()).toList();
+    }
+
+    /** A task that reports as a check run shows it queued as soon as its job exists (deadlines only when they fire). */
+    private void queueCheck(io.bisectbot.queue.Job job, Map<String, BotTask> tasks, GithubRef thread) {
+        var task = tasks.get(job.payload().path("task").asString());
+        if (task != null && !task.isAction() && task.outputs() == BotTask.Output.CHECK
+                && !"schedule".equals(job.payload().path("trigger").asString())) {
+            reports.taskQueued(job.id(), thread, "bisectbot/" + task.name());
+        }
     }
 
     /** Where a pull request's tasks run, and where their proposed changes go (its branch, unless it is a fork's). */
@@ -332,6 +345,8 @@ final class DeliveryHandler implements JobHandler {
                 var job = transactions.execute(tx -> {
                     var enqueued = new BotTriggers(queue.get()).command(target, tasks, b.task(), b.args(), "github-command:" + key);
                     reports.commandAccepted(thread);
+                    queueCheck(enqueued, tasks, new GithubRef(thread.installationId(), thread.owner(), thread.repo(),
+                            thread.issueNumber(), null, target.headSha()));
                     return enqueued;
                 });
                 return "bot job " + job.id();

@@ -52,18 +52,31 @@ public final class GithubReports {
             reaction("reaction:rocket:job:" + jobId, ref, "rocket");
         }
         if (ref.headSha() != null) {
-            createCheckRun(jobId, ref, checkName);
+            createCheckRun(jobId, ref, checkName, "in_progress");
         }
+    }
+
+    /** A bot task was enqueued: its check run appears on the head commit as queued. */
+    public void taskQueued(long jobId, GithubRef ref, String name) {
+        createCheckRun(jobId, ref, name, "queued");
     }
 
     /** A bot task started: its own check run ({@code name}), in progress on the head commit. */
     public void taskStarted(long jobId, GithubRef ref, String name) {
-        createCheckRun(jobId, ref, name);
+        // Created in progress when it was not created queued; else moved to in progress once it exists.
+        var create = createCheckRun(jobId, ref, name, "in_progress");
+        var request = base(ref).put("status", "in_progress").put("started_at", clock.instant().toString())
+                .put("name", name).put("head_sha", ref.headSha()).put("external_id", create);
+        outbox.add(startedKey(jobId), ref.installationId(), Outbox.CHECK_RUN_UPDATE, request, create);
+    }
+
+    private static String startedKey(long jobId) {
+        return "check-run-started:job:" + jobId;
     }
 
     /** A bot task ended: its check run completed with the summary. */
     public void taskFinished(long jobId, GithubRef ref, String name, String markdown, Conclusion conclusion) {
-        completeCheckRun(jobId, ref, name, markdown, conclusion, publicUrl + "/job/" + jobId);
+        completeCheckRun(jobId, ref, name, markdown, conclusion, publicUrl + "/job/" + jobId, startedKey(jobId));
     }
 
     /** The job's one comment on its thread, posted or edited in place. */
@@ -81,13 +94,14 @@ public final class GithubReports {
         var marker = jobMarker(jobId);
         comment("comment:job:" + jobId, ref, marker, truncate(marker + "\n" + markdownReport, COMMENT_LIMIT, reportUrl));
         if (ref.headSha() != null) {
-            completeCheckRun(jobId, ref, checkName, markdownReport, conclusion, reportUrl);
+            completeCheckRun(jobId, ref, checkName, markdownReport, conclusion, reportUrl, null);
         }
     }
 
+    /** {@code after}: the update this one must follow (so a late in-progress never overwrites completed), or null. */
     private void completeCheckRun(long jobId, GithubRef ref, String name, String markdown, Conclusion conclusion,
-                                  String reportUrl) {
-        var create = createCheckRun(jobId, ref, name);
+                                  String reportUrl, String after) {
+        var create = createCheckRun(jobId, ref, name, "in_progress");
         var output = JsonNodeFactory.instance.objectNode()
                 .put("title", "bisectbot job " + jobId + ": " + conclusion.api())
                 .put("summary", truncate(markdown, SUMMARY_LIMIT, reportUrl));
@@ -95,7 +109,8 @@ public final class GithubReports {
                 .put("completed_at", clock.instant().toString()).put("details_url", reportUrl)
                 .put("name", name).put("head_sha", ref.headSha()).put("external_id", create);
         request.set("output", output);
-        outbox.add("check-run-completed:job:" + jobId, ref.installationId(), Outbox.CHECK_RUN_UPDATE, request, create);
+        outbox.add("check-run-completed:job:" + jobId, ref.installationId(), Outbox.CHECK_RUN_UPDATE, request,
+                after != null ? after : create);
     }
 
     /** A reply on the thread keyed by {@code key}: posted once, edited in place if delivered again. */
@@ -120,12 +135,15 @@ public final class GithubReports {
     }
 
     /** Adds the check run's creation (once per job); returns its key, which is also its external id. */
-    private String createCheckRun(long jobId, GithubRef ref, String name) {
+    private String createCheckRun(long jobId, GithubRef ref, String name, String status) {
         var key = "check-run:job:" + jobId;
-        outbox.add(key, ref.installationId(), Outbox.CHECK_RUN_CREATE,
-                base(ref).put("name", name).put("head_sha", ref.headSha()).put("external_id", key)
-                        .put("status", "in_progress").put("started_at", Instant.now(clock).toString())
-                        .put("details_url", publicUrl + "/job/" + jobId + "/report"), null);
+        var request = base(ref).put("name", name).put("head_sha", ref.headSha()).put("external_id", key).put("status", status);
+        if (status.equals("in_progress")) {
+            request.put("started_at", Instant.now(clock).toString());
+        }
+        // A bisect's check links its report; a bot task's links the job and its logs.
+        var details = publicUrl + "/job/" + jobId + (name.equals(checkName) ? "/report" : "");
+        outbox.add(key, ref.installationId(), Outbox.CHECK_RUN_CREATE, request.put("details_url", details), null);
         return key;
     }
 

@@ -218,6 +218,14 @@ class GithubBotsTest {
                 .findFirst().orElseThrow();
         assertThat(body.get("conclusion").asString()).isEqualTo("failure");
         assertThat(body.get("name").asString()).isEqualTo("bisectbot/lint");
+        // queued when the job was created, in progress when it started, then completed: in that order.
+        var states = github.getAllServeEvents().reversed().stream()
+                .filter(e -> e.getRequest().getUrl().contains("/check-runs") && !e.getRequest().getMethod().getName().equals("GET"))
+                .map(e -> json.readTree(e.getRequest().getBodyAsString()))
+                .filter(b -> b.path("name").asString().equals("bisectbot/lint"))
+                .map(b -> b.path("status").asString())
+                .toList();
+        assertThat(states).containsExactly("queued", "in_progress", "completed");
         assertThat(body.get("output").get("summary").asString()).contains("linting");
     }
 
