@@ -15,30 +15,6 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 
 class DockerHealthTest {
 
-    /** A clock the test moves by hand. */
-    private static final class ManualClock extends Clock {
-        private Instant now = Instant.parse("2026-01-01T00:00:00Z");
-
-        void advance(Duration d) {
-            now = now.plus(d);
-        }
-
-        @Override
-        public Instant instant() {
-            return now;
-        }
-
-        @Override
-        public java.time.ZoneId getZone() {
-            return ZoneOffset.UTC;
-        }
-
-        @Override
-        public Clock withZone(java.time.ZoneId zone) {
-            return this;
-        }
-    }
-
     @Test
     void the_real_engine_is_reported_available() {
         var health = new DockerHealth(DockerClients.create(null, Duration.ofSeconds(3)), Clock.systemUTC(),
@@ -61,7 +37,7 @@ class DockerHealthTest {
 
     @Test
     void the_answer_is_cached_and_recovers_by_itself_when_the_engine_returns() {
-        var clock = new ManualClock();
+        var clock = new io.bisectbot.SettableClock(Instant.parse("2026-01-01T00:00:00Z"));
         var up = new AtomicBoolean(false);
         var pings = new AtomicInteger();
         var health = new DockerHealth(() -> {
@@ -76,7 +52,7 @@ class DockerHealthTest {
         assertThat(health.isAvailable()).as("still cached").isFalse();
         assertThat(pings).hasValue(1);
 
-        clock.advance(Duration.ofSeconds(5));
+        clock.tick(Duration.ofSeconds(5));
         assertThat(health.isAvailable()).isTrue();
         assertThat(pings).hasValue(2);
     }

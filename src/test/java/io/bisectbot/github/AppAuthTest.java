@@ -15,7 +15,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.json.JsonMapper;
 
@@ -69,39 +68,23 @@ class AppAuthTest {
 
     @Test
     void installation_tokens_are_cached_and_refreshed_five_minutes_before_expiry() {
-        var now = new AtomicReference<>(Instant.parse("2026-01-01T12:00:00Z"));
-        var clock = new Clock() {
-            @Override
-            public java.time.ZoneId getZone() {
-                return ZoneOffset.UTC;
-            }
-
-            @Override
-            public Clock withZone(java.time.ZoneId zone) {
-                return this;
-            }
-
-            @Override
-            public Instant instant() {
-                return now.get();
-            }
-        };
+        var clock = new io.bisectbot.SettableClock(Instant.parse("2026-01-01T12:00:00Z"));
         var auth = new AppAuth(1L, pkcs8Pem(), clock, json);
         var fetched = new ArrayList<Long>();
         auth.tokenSource((installation, jwt) -> {
             fetched.add(installation);
-            return new AppAuth.Token("token-" + fetched.size(), now.get().plus(Duration.ofHours(1)));
+            return new AppAuth.Token("token-" + fetched.size(), clock.instant().plus(Duration.ofHours(1)));
         });
         assertThat(auth.installationToken(7)).isEqualTo("token-1");
-        now.set(now.get().plus(Duration.ofMinutes(54)));
+        clock.tick(Duration.ofMinutes(54));
         assertThat(auth.installationToken(7)).isEqualTo("token-1");
         assertThat(auth.installationToken(8)).isEqualTo("token-2");
-        now.set(now.get().plus(Duration.ofMinutes(2)));
+        clock.tick(Duration.ofMinutes(2));
         assertThat(auth.installationToken(7)).isEqualTo("token-3");
         auth.invalidate(7);
         assertThat(auth.installationToken(7)).isEqualTo("token-4");
         assertThat(fetched).containsExactly(7L, 8L, 7L, 7L);
-        assertThat(new AppAuth.Token("secret-value", now.get()).toString()).doesNotContain("secret-value");
+        assertThat(new AppAuth.Token("secret-value", clock.instant()).toString()).doesNotContain("secret-value");
     }
 
     @Test
