@@ -38,6 +38,7 @@ public final class QueueNode {
     private final ScheduledExecutorService heartbeatTimer;
     private final ScheduledExecutorService recoveryTimer;
     private volatile boolean running;
+    private volatile boolean draining;
 
     private QueueNode(DataSource dataSource, List<JobHandler> handlers, QueueProperties properties, Clock clock,
                       MeterRegistry registry, JsonMapper json, String version) {
@@ -95,6 +96,11 @@ public final class QueueNode {
         return running;
     }
 
+    /** True from the start of a graceful shutdown: the instance should leave the load balancer's rotation. */
+    public boolean isDraining() {
+        return draining;
+    }
+
     /** Registers the worker, then starts claiming, heartbeating, recovering and listening. */
     public synchronized void start() {
         if (running) {
@@ -123,6 +129,7 @@ public final class QueueNode {
             return;
         }
         running = false;
+        draining = true;
         worker.stopClaiming();
         heartbeats.state("DRAINING");
         heartbeats.beat();

@@ -45,10 +45,13 @@ class OpsController {
         var databaseUp = databaseAnswers();
         var dockerHealth = docker.getIfAvailable();
         Boolean dockerUp = dockerHealth == null ? null : dockerHealth.isAvailable();
-        var status = !databaseUp ? "down" : Boolean.FALSE.equals(dockerUp) ? "degraded" : "ok";
+        var status = !databaseUp ? "down" : node.isDraining() ? "draining"
+                : Boolean.FALSE.equals(dockerUp) ? "degraded" : "ok";
         var body = new Health(status, databaseUp ? "up" : "unreachable", dockerUp, node.runningJobs(), node.workerId());
-        // Degraded still serves webhooks and the API; only a lost database takes the instance out of rotation.
-        return ResponseEntity.status(databaseUp ? HttpStatus.OK : HttpStatus.SERVICE_UNAVAILABLE).body(body);
+        // Degraded still serves webhooks and the API; a lost database, or a shutdown under way, takes the instance out
+        // of rotation (the load balancer stops sending before the port closes).
+        var serving = databaseUp && !node.isDraining();
+        return ResponseEntity.status(serving ? HttpStatus.OK : HttpStatus.SERVICE_UNAVAILABLE).body(body);
     }
 
     private boolean databaseAnswers() {

@@ -73,7 +73,9 @@ class JobLifecycleTest {
         leaving.start();
         await().atMost(Duration.ofSeconds(10)).until(() -> fixture.status(id) == JobStatus.RUNNING);
 
+        assertThat(leaving.isDraining()).isFalse();
         leaving.shutdown();
+        assertThat(leaving.isDraining()).as("/health answers 503 from here on").isTrue();
 
         var released = leaving.queue().find(id).orElseThrow();
         assertThat(released.status()).isEqualTo(JobStatus.PENDING);
