@@ -48,10 +48,9 @@ class OpsController {
         var status = !databaseUp ? "down" : node.isDraining() ? "draining"
                 : Boolean.FALSE.equals(dockerUp) ? "degraded" : "ok";
         var body = new Health(status, databaseUp ? "up" : "unreachable", dockerUp, node.runningJobs(), node.workerId());
-        // Degraded still serves webhooks and the API; a lost database, or a shutdown under way, takes the instance out
-        // of rotation (the load balancer stops sending before the port closes).
-        var serving = databaseUp && !node.isDraining();
-        return ResponseEntity.status(serving ? HttpStatus.OK : HttpStatus.SERVICE_UNAVAILABLE).body(body);
+        // Degraded and draining still serve webhooks and the API; only a lost database takes the instance out of
+        // rotation. (A 503 while draining would fail the health requests that reach it through the load balancer.)
+        return ResponseEntity.status(databaseUp ? HttpStatus.OK : HttpStatus.SERVICE_UNAVAILABLE).body(body);
     }
 
     private boolean databaseAnswers() {

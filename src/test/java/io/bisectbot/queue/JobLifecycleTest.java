@@ -75,7 +75,7 @@ class JobLifecycleTest {
 
         assertThat(leaving.isDraining()).isFalse();
         leaving.shutdown();
-        assertThat(leaving.isDraining()).as("/health answers 503 from here on").isTrue();
+        assertThat(leaving.isDraining()).as("/health says draining from here on").isTrue();
 
         var released = leaving.queue().find(id).orElseThrow();
         assertThat(released.status()).isEqualTo(JobStatus.PENDING);
