@@ -85,8 +85,7 @@ public final class BisectCommand {
         if (command.isEmpty()) {
             throw new UsageException("the test command is missing: put it after '--'");
         }
-        var isPath = !repo.contains("://") && !repo.contains("@");
-        payload.put("repo", isPath ? Path.of(repo).toAbsolutePath().normalize().toString() : repo);
+        payload.put("repo", GitRepository.isRemote(repo) ? repo : Path.of(repo).toAbsolutePath().normalize().toString());
         var goodArray = payload.putArray("good");
         goods.forEach(goodArray::add);
         if (!payload.has("bad")) {

@@ -6,7 +6,6 @@ import io.bisectbot.executor.StepLogRepository;
 import io.bisectbot.queue.JobContext;
 import io.bisectbot.queue.JobHandler;
 import io.bisectbot.queue.JobOutcome;
-import java.nio.file.Path;
 import java.time.Clock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -66,9 +65,7 @@ public final class BisectJobHandler implements JobHandler {
         listeners.orderedStream().forEach(listener -> listener.started(job, request));
         BisectResult result;
         try {
-            var git = request.isLocal()
-                    ? GitRepository.open(Path.of(request.repo()))
-                    : GitRepository.mirror(request.repo(), properties.cacheDir(), token(request));
+            var git = GitRepository.at(request.repo(), properties.cacheDir(), request.isLocal() ? null : token(request));
             try (var containers = new DockerStepRunner(executor, logs, git, request, job)) {
                 StepRunner runner = containers;
                 if (request.verdictCache()) {

@@ -31,7 +31,6 @@ public record BisectRequest(
         JsonNode github) {
 
     private static final Pattern REF = Pattern.compile("[A-Za-z0-9._/@^~{}+-]{1,250}");
-    private static final Pattern REMOTE = Pattern.compile("(https?|ssh|git)://\\S+|[\\w.-]+@[\\w.-]+:\\S+");
 
     /** The command as a person would type it, for reports. */
     public String commandText() {
@@ -39,7 +38,7 @@ public record BisectRequest(
     }
 
     public boolean isLocal() {
-        return !REMOTE.matcher(repo).matches();
+        return !GitRepository.isRemote(repo);
     }
 
     /** Reads and checks a job payload; throws {@link IllegalArgumentException} saying what is wrong. */
@@ -48,7 +47,7 @@ public record BisectRequest(
         if (repo == null) {
             throw new IllegalArgumentException("'repo' is required: a git URL (https://github.com/owner/name.git) or a local path");
         }
-        if (!REMOTE.matcher(repo).matches()) {
+        if (!GitRepository.isRemote(repo)) {
             if (!limits.allowLocalRepos()) {
                 throw new IllegalArgumentException("'repo' must be a remote git URL; local paths are disabled on this "
                         + "service (set ALLOW_LOCAL_REPOS=true to allow them), got '" + repo + "'");

@@ -41,6 +41,18 @@ public final class GitRepository implements RevisionSource {
         this.token = token;
     }
 
+    private static final java.util.regex.Pattern REMOTE = java.util.regex.Pattern.compile("(https?|ssh|git)://\\S+|[\\w.-]+@[\\w.-]+:\\S+");
+
+    /** Whether {@code location} is a git URL (fetched into the mirror cache) rather than a local path. */
+    public static boolean isRemote(String location) {
+        return REMOTE.matcher(location).matches();
+    }
+
+    /** The mirror of a git URL, or the local repository at a path. */
+    public static GitRepository at(String location, Path cacheDir, String token) {
+        return isRemote(location) ? mirror(location, cacheDir, token) : open(Path.of(location));
+    }
+
     /** An existing local repository: a bare repository or the top of a work tree. */
     public static GitRepository open(Path dir) {
         return new GitRepository(dir, null);

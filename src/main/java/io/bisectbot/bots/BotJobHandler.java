@@ -11,7 +11,6 @@ import io.bisectbot.executor.StepSpec;
 import io.bisectbot.queue.JobContext;
 import io.bisectbot.queue.JobHandler;
 import io.bisectbot.queue.JobOutcome;
-import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
@@ -96,9 +95,8 @@ public final class BotJobHandler implements JobHandler {
             report(job.jobId(), request, task, BotGithub.Conclusion.FAILURE, "**Error**: " + why);
             return JobOutcome.failedPermanently(why);
         }
-        var repository = request.repoUrl().contains("://") || request.repoUrl().contains("@")
-                ? GitRepository.mirror(request.repoUrl(), git.cacheDir(), github.cloneToken(request).orElse(null))
-                : GitRepository.open(Path.of(request.repoUrl()));
+        var repository = GitRepository.at(request.repoUrl(), git.cacheDir(),
+                GitRepository.isRemote(request.repoUrl()) ? github.cloneToken(request).orElse(null) : null);
         var step = "task-" + task.name();
         var spec = StepSpec.builder(job.jobId(), job.fence().workerId(), job.attempt(), step, task.image())
                 .shell(task.run())
