@@ -41,8 +41,16 @@ class GithubConfig {
     }
 
     @Bean
-    Deliveries.PendingJobs pendingJobs(DataSource dataSource, Clock clock) {
-        return new Deliveries.PendingJobs(dataSource, clock, Duration.ofSeconds(1));
+    Deliveries.PendingJobs pendingJobs(DataSource dataSource) {
+        return new Deliveries.PendingJobs(dataSource);
+    }
+
+    @Bean
+    Loop pendingJobsLoop(Deliveries.PendingJobs pending) {
+        return new Loop("pending-jobs-count", Duration.ofSeconds(1), () -> {
+            pending.refresh();
+            return false;
+        });
     }
 
     @Bean
