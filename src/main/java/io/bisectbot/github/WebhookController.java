@@ -61,7 +61,7 @@ class WebhookController {
         if (request.getContentLengthLong() > max) {
             return error(HttpStatus.CONTENT_TOO_LARGE, "payload is larger than " + max + " bytes");
         }
-        var body = readAtMost(request.getInputStream(), max);
+        var body = readAtMost(request.getInputStream(), request.getContentLengthLong(), max);
         if (body == null) {
             return error(HttpStatus.CONTENT_TOO_LARGE, "payload is larger than " + max + " bytes");
         }
@@ -168,8 +168,17 @@ class WebhookController {
         }
     }
 
-    /** The body, or null when it is longer than {@code max} (read no further than that). */
-    private static byte[] readAtMost(InputStream in, long max) throws IOException {
+    /**
+     * The body, or null when it is longer than {@code max} (read no further than that). With a declared length (GitHub
+     * always sends one) the body is read straight into an array of that size: no growing buffers to copy.
+     */
+    private static byte[] readAtMost(InputStream in, long declaredLength, long max) throws IOException {
+        if (declaredLength >= 0 && declaredLength <= max) {
+            var bytes = new byte[(int) declaredLength];
+            var read = in.readNBytes(bytes, 0, bytes.length);
+            // Tomcat never returns more than the declared length; a short body is read as it is.
+            return read == bytes.length ? bytes : java.util.Arrays.copyOf(bytes, read);
+        }
         var bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, max + 1));
         return bytes.length > max ? null : bytes;
     }
