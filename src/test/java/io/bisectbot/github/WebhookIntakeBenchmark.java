@@ -1,37 +1,27 @@
 package io.bisectbot.github;
 
 import io.bisectbot.BisectbotApplication;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.time.Duration;
+import java.io.File;
+import java.net.URLClassLoader;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.UUID;
-import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.Executors;
-import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.locks.LockSupport;
 import javax.sql.DataSource;
 import org.springframework.boot.SpringApplication;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.testcontainers.postgresql.PostgreSQLContainer;
 import org.testcontainers.utility.DockerImageName;
-import tools.jackson.databind.json.JsonMapper;
-import tools.jackson.databind.node.ObjectNode;
 
 /**
  * Webhook intake under a fixed arrival rate: signed {@code issue_comment} deliveries (octokit's example payload, each
  * with its own delivery id) posted to one running instance over loopback, then {@code GET /health} at the same rate
- * for comparison. Latency is measured from each request's scheduled send time, so a stalled server cannot hide
- * queued requests (no coordinated omission). The instance runs in this JVM with its job workers on, against
- * PostgreSQL in a container with its default (durable) settings.
+ * for comparison. The load comes from {@link WebhookLoadGenerator} in a child JVM (fixed arrival rate, latency from
+ * each request's scheduled send time, so a stalled server cannot hide queued requests). The instance runs in this
+ * JVM against PostgreSQL in a container with its default (durable) settings.
  *
  * <pre>./mvnw -q test-compile org.codehaus.mojo:exec-maven-plugin:3.5.0:java -Dexec.classpathScope=test \
  *     -Dexec.mainClass=io.bisectbot.github.WebhookIntakeBenchmark [-Dexec.args="RATE SECONDS"]</pre>
@@ -40,13 +30,12 @@ import tools.jackson.databind.node.ObjectNode;
 public final class WebhookIntakeBenchmark {
 
     private static final String SECRET = "benchmark-secret";
-    private static final JsonMapper json = JsonMapper.builder().build();
 
-    record Sample(long latencyNanos, int status) {
-    }
+    /** Keep-alive connections of the load generator; far more than 1,000/s at a few ms each needs. */
+    private static final int CONNECTIONS = 64;
 
     record Result(String name, int sent, int ok, int errors, double seconds, long[] sortedLatencies, Map<Integer, Integer> statuses,
-                  double jvmCpuMillisPerRequest, double dbCpuMillisPerRequest) {
+                  double serverCpuMillisPerRequest, double dbCpuMillisPerRequest, double generatorCpuMillisPerRequest) {
         double throughput() {
             return ok / seconds;
         }
@@ -60,17 +49,13 @@ public final class WebhookIntakeBenchmark {
         }
     }
 
-    interface RequestFactory {
-        HttpRequest create(int i);
-    }
-
     public static void main(String[] args) throws Exception {
         int rate = args.length > 0 ? Integer.parseInt(args[0]) : 1000;
         int seconds = args.length > 1 ? Integer.parseInt(args[1]) : 20;
-        int warmupSeconds = 5;
+        int warmupSeconds = args.length > 2 ? Integer.parseInt(args[2]) : 30;
         var image = System.getenv().getOrDefault("LOCALCI_POSTGRES_IMAGE", "postgres:16");
         try (var pg = new PostgreSQLContainer(DockerImageName.parse(image).asCompatibleSubstituteFor("postgres"))
-                .withCommand("postgres", "-c", "max_connections=100")) {
+                .withCommand("postgres", "-c", "max_connections=100", "-c", System.getProperty("bench.pg", "fsync=on"))) {
             pg.start();
             var app = new SpringApplication(BisectbotApplication.class);
             var properties = new HashMap<String, Object>();
@@ -88,45 +73,25 @@ public final class WebhookIntakeBenchmark {
             try (var context = app.run(arguments)) {
                 var port = context.getEnvironment().getProperty("local.server.port");
                 var base = "http://127.0.0.1:" + port;
-                var body = webhookBody();
-                var http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
-
-                RequestFactory webhook = i -> {
-                    var payload = body.deepCopy();
-                    ((ObjectNode) payload.get("comment")).put("id", 1_000_000L + i).put("body", "Looks good to me (" + i + ")");
-                    var bytes = json.writeValueAsBytes(payload);
-                    return HttpRequest.newBuilder(URI.create(base + "/webhooks/github"))
-                            .POST(HttpRequest.BodyPublishers.ofByteArray(bytes))
-                            .header("Content-Type", "application/json")
-                            .header("X-GitHub-Event", "issue_comment")
-                            .header("X-GitHub-Delivery", UUID.randomUUID().toString())
-                            .header("X-Hub-Signature-256", WebhookSignatures.sign(SECRET, bytes))
-                            .build();
-                };
-                RequestFactory health = i -> HttpRequest.newBuilder(URI.create(base + "/health")).GET().build();
-
-                System.out.printf(Locale.ROOT, "Warm-up: %d s at %d/s%n", warmupSeconds, rate);
-                var none = new CpuMeter(null);
-                run("warm-up webhooks", http, webhook, rate, warmupSeconds * rate, none);
-                run("warm-up health", http, health, rate, warmupSeconds * rate, none);
-
-                var loadBefore = loadAverage();
                 var cpu = new CpuMeter(pg.getContainerId());
-                var hooks = run("POST /webhooks/github", http, webhook, rate, seconds * rate, cpu);
-                var checks = run("GET /health", http, health, rate, seconds * rate, cpu);
+                var loadBefore = loadAverage();
+                var hooks = run("POST /webhooks/github", "webhook", base, rate, warmupSeconds * rate, seconds * rate, cpu);
+                var checks = run("GET /health", "health", base, rate, warmupSeconds * rate, seconds * rate, cpu);
                 var jdbc = JdbcClient.create(context.getBean(DataSource.class));
                 var pending = jdbc.sql("SELECT count(*) FROM jobs WHERE status = 'PENDING'").query(Long.class).single();
                 var deliveries = jdbc.sql("SELECT count(*) FROM github_deliveries").query(Long.class).single();
 
-                System.out.printf(Locale.ROOT, "%nOffered rate %d/s, %d requests per phase, %d cores%n", rate, seconds * rate,
-                        Runtime.getRuntime().availableProcessors());
+                System.out.printf(Locale.ROOT, "%nOffered rate %d/s, %d requests per phase after %d s of warm-up, %d connections, %d cores%n",
+                        rate, seconds * rate, warmupSeconds, CONNECTIONS, Runtime.getRuntime().availableProcessors());
                 System.out.printf(Locale.ROOT, "Load average before/after: %s / %s%n", loadBefore, loadAverage());
-                System.out.println("| Endpoint | Sent | 2xx | Errors | Throughput (req/s) | p50 (ms) | p99 (ms) | p99.9 (ms) | max (ms) | CPU ms/req JVM | CPU ms/req PostgreSQL |");
-                System.out.println("|---|---|---|---|---|---|---|---|---|---|---|");
+                System.out.println("| Endpoint | Sent | 2xx | Errors | Throughput (req/s) | p50 (ms) | p99 (ms) | p99.9 (ms) | max (ms) "
+                        + "| CPU ms/req server | CPU ms/req PostgreSQL | CPU ms/req load generator |");
+                System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|");
                 for (var r : List.of(hooks, checks)) {
-                    System.out.printf(Locale.ROOT, "| `%s` | %d | %d | %d | %.0f | %.2f | %.2f | %.2f | %.2f | %.3f | %.3f |%n", r.name(), r.sent(),
-                            r.ok(), r.errors(), r.throughput(), r.percentileMillis(50), r.percentileMillis(99),
-                            r.percentileMillis(99.9), r.percentileMillis(100), r.jvmCpuMillisPerRequest(), r.dbCpuMillisPerRequest());
+                    System.out.printf(Locale.ROOT, "| `%s` | %d | %d | %d | %.0f | %.2f | %.2f | %.2f | %.2f | %.3f | %.3f | %.3f |%n", r.name(),
+                            r.sent(), r.ok(), r.errors(), r.throughput(), r.percentileMillis(50), r.percentileMillis(99),
+                            r.percentileMillis(99.9), r.percentileMillis(100), r.serverCpuMillisPerRequest(), r.dbCpuMillisPerRequest(),
+                            r.generatorCpuMillisPerRequest());
                 }
                 System.out.printf(Locale.ROOT, "Ratio webhook/health: p50 %.1fx, p99 %.1fx%n",
                         hooks.percentileMillis(50) / checks.percentileMillis(50), hooks.percentileMillis(99) / checks.percentileMillis(99));
@@ -136,18 +101,36 @@ public final class WebhookIntakeBenchmark {
         }
     }
 
-    private static ObjectNode webhookBody() throws Exception {
-        try (var in = WebhookIntakeBenchmark.class.getResourceAsStream("/github/payloads/issue_comment.created.with-installation.json")) {
-            return (ObjectNode) json.readTree(in);
-        }
-    }
-
-    /** Sends {@code count} requests at {@code rate}/s on schedule, each on its own virtual thread; waits at most 60 s for the last. */
-    /** CPU time of this JVM (server and load generator) and of the database container (cgroup v1 or v2), when readable. */
+    /** CPU time of this JVM (the server) and of the database container (cgroup v1 or v2), when readable. */
     record CpuMeter(String containerId) {
         long jvmNanos() {
             return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean())
                     .getProcessCpuTime();
+        }
+
+        /**
+         * CPU time of this process's threads by name, digits removed, from /proc (so the JVM's own threads, GC and
+         * compilers, count too; virtual threads count on their carriers). Empty where /proc is not there.
+         */
+        Map<String, Long> byThreadGroup() {
+            var groups = new java.util.TreeMap<String, Long>();
+            try (var tasks = java.nio.file.Files.list(java.nio.file.Path.of("/proc/self/task"))) {
+                for (var task : tasks.toList()) {
+                    try {
+                        var stat = java.nio.file.Files.readString(task.resolve("stat"));
+                        var name = stat.substring(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+                        var fields = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
+                        // utime and stime, fields 14 and 15 of stat, in clock ticks of 10 ms
+                        var nanos = (Long.parseLong(fields[11]) + Long.parseLong(fields[12])) * 10_000_000L;
+                        groups.merge(name.replaceAll("\\d+", "N").trim(), nanos, Long::sum);
+                    } catch (java.io.IOException | RuntimeException e) {
+                        // the thread ended meanwhile
+                    }
+                }
+            } catch (java.io.IOException e) {
+                return groups;
+            }
+            return groups;
         }
 
         long dbNanos() {
@@ -179,49 +162,82 @@ public final class WebhookIntakeBenchmark {
         }
     }
 
-    private static Result run(String name, HttpClient http, RequestFactory factory, int rate, int count, CpuMeter cpu) throws Exception {
-        var requests = new ArrayList<HttpRequest>(count);
-        for (int i = 0; i < count; i++) {
-            requests.add(factory.create(i)); // signed up front, so signing does not load the generator while it sends
-        }
-        var samples = new ConcurrentLinkedQueue<Sample>();
-        var errors = new AtomicInteger();
-        var interval = 1_000_000_000L / rate;
-        var jvmBefore = cpu.jvmNanos();
-        var dbBefore = cpu.dbNanos();
-        var start = System.nanoTime();
-        try (var executor = Executors.newVirtualThreadPerTaskExecutor()) {
-            for (int i = 0; i < count; i++) {
-                var scheduled = start + i * interval;
-                long wait;
-                while ((wait = scheduled - System.nanoTime()) > 0) {
-                    LockSupport.parkNanos(wait);
-                }
-                var request = requests.get(i);
-                executor.submit(() -> {
-                    try {
-                        var response = http.send(request, HttpResponse.BodyHandlers.discarding());
-                        samples.add(new Sample(System.nanoTime() - scheduled, response.statusCode()));
-                    } catch (Exception e) {
-                        errors.incrementAndGet();
+    /**
+     * Runs {@link WebhookLoadGenerator} in a child JVM (warm-up, then the measured requests) and samples this JVM's and
+     * the database's CPU between its {@code MEASURE START} and {@code MEASURE END} lines.
+     */
+    private static Result run(String name, String mode, String base, int rate, int warmup, int count, CpuMeter cpu) throws Exception {
+        System.out.printf(Locale.ROOT, "%s: %d warm-up and %d measured requests at %d/s%n", name, warmup, count, rate);
+        var command = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp", classPath(),
+                WebhookLoadGenerator.class.getName(), base, mode, String.valueOf(rate), String.valueOf(warmup), String.valueOf(count),
+                String.valueOf(CONNECTIONS), SECRET);
+        var process = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        Map<String, Long> threadsBefore = Map.of();
+        long serverBefore = 0;
+        long dbBefore = 0;
+        long serverCpu = 0;
+        long dbCpu = 0;
+        String result = null;
+        try (var lines = new java.io.BufferedReader(new java.io.InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+            String line;
+            while ((line = lines.readLine()) != null) {
+                switch (line) {
+                    case "MEASURE START" -> {
+                        threadsBefore = cpu.byThreadGroup();
+                        serverBefore = cpu.jvmNanos();
+                        dbBefore = cpu.dbNanos();
                     }
-                });
-            }
-            executor.shutdown();
-            if (!executor.awaitTermination(60, TimeUnit.SECONDS)) {
-                executor.shutdownNow();
+                    case "MEASURE END" -> {
+                        serverCpu = cpu.jvmNanos() - serverBefore;
+                        var threadsAfter = cpu.byThreadGroup();
+                        var before = threadsBefore;
+                        threadsAfter.replaceAll((group, nanos) -> nanos - before.getOrDefault(group, 0L));
+                        threadsAfter.values().removeIf(nanos -> nanos < 200_000_000L);
+                        System.out.printf(Locale.ROOT, "  server CPU by thread (ms/request): %s%n",
+                                threadsAfter.entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed())
+                                        .map(e -> String.format(Locale.ROOT, "%s %.3f", e.getKey(), e.getValue() / 1e6 / count)).toList());
+                        var dbAfter = cpu.dbNanos();
+                        dbCpu = dbBefore < 0 || dbAfter < 0 ? -1 : dbAfter - dbBefore;
+                    }
+                    default -> {
+                        if (line.startsWith("RESULT ")) {
+                            result = line;
+                        }
+                    }
+                }
             }
         }
-        var elapsed = (System.nanoTime() - start) / 1e9;
-        var jvmCpu = (cpu.jvmNanos() - jvmBefore) / 1e6 / count;
-        var dbAfter = cpu.dbNanos();
-        var dbCpu = dbBefore < 0 || dbAfter < 0 ? Double.NaN : (dbAfter - dbBefore) / 1e6 / count;
+        if (process.waitFor() != 0 || result == null) {
+            throw new IllegalStateException("the load generator failed (exit " + process.exitValue() + ")");
+        }
+        var fields = result.split(" ");
         var statuses = new java.util.TreeMap<Integer, Integer>();
-        samples.forEach(s -> statuses.merge(s.status(), 1, Integer::sum));
-        var ok = (int) samples.stream().filter(s -> s.status() / 100 == 2).count();
-        var latencies = samples.stream().mapToLong(Sample::latencyNanos).toArray();
-        Arrays.sort(latencies);
-        return new Result(name, count, ok, errors.get() + (samples.size() - ok), elapsed, latencies, statuses, jvmCpu, dbCpu);
+        var inner = fields[6].substring(1, fields[6].length() - 1);
+        if (!inner.isEmpty()) {
+            for (var entry : inner.split(",")) {
+                var kv = entry.split("=");
+                statuses.put(Integer.parseInt(kv[0]), Integer.parseInt(kv[1]));
+            }
+        }
+        var latencies = new long[fields.length - 7];
+        for (int i = 0; i < latencies.length; i++) {
+            latencies[i] = Long.parseLong(fields[7 + i]) * 1000;
+        }
+        return new Result(name, Integer.parseInt(fields[1]), Integer.parseInt(fields[2]), Integer.parseInt(fields[3]),
+                Double.parseDouble(fields[4]), latencies, statuses, serverCpu / 1e6 / count,
+                dbCpu < 0 ? Double.NaN : dbCpu / 1e6 / count, Double.parseDouble(fields[5]));
+    }
+
+    /** The project's classpath: under {@code exec:java} it is the class loader's, not {@code java.class.path}. */
+    private static String classPath() throws Exception {
+        if (WebhookIntakeBenchmark.class.getClassLoader() instanceof URLClassLoader loader) {
+            var entries = new ArrayList<String>();
+            for (var url : loader.getURLs()) {
+                entries.add(Path.of(url.toURI()).toString());
+            }
+            return String.join(File.pathSeparator, entries);
+        }
+        return System.getProperty("java.class.path");
     }
 
     private WebhookIntakeBenchmark() {
