@@ -238,11 +238,14 @@ final class BisectJob {
                 }
                 case GitSelection.Next.Test test -> startSearchSteps(state, test.commit());
             }
-            ActiveTest done = await(true);
-            apply(done);
-            while ((done = await(false)) != null) {
-                apply(done);
+            // Whole rounds: the next commits are picked once every step of this round that still matters has ended.
+            // Steps started together end together; a commit picked between their ends is usually made irrelevant
+            // (and cancelled) by the next one, which wastes a container start and a slot.
+            while (!active.isEmpty() || !decidedWithoutRunning.isEmpty()) {
+                apply(await(true));
             }
+            // Only ends of cancelled steps can be waiting now; they go into the step list.
+            await(false);
         }
     }
 

@@ -90,6 +90,46 @@ class ParallelBisectTest {
         }
     }
 
+    @Test
+    void picks_the_next_round_only_after_every_step_of_this_round_that_still_matters() throws Exception {
+        InMemoryHistory h = InMemoryHistory.linear(1001);
+        int culprit = 600;
+        BlockingQueue<ManualHandle> started = new LinkedBlockingQueue<>();
+        StepRunner runner = request -> {
+            ManualHandle handle = new ManualHandle(request);
+            started.add(handle);
+            return handle;
+        };
+        ExecutorService pool = Executors.newSingleThreadExecutor();
+        try {
+            Future<BisectResult> job = pool.submit(() -> new BisectEngine(h, runner, StepStore.none())
+                    .run(h.tip(), List.of(InMemoryHistory.sha(0)), BisectOptions.defaults().withSlots(3)));
+            for (int i = 0; i < 2; i++) complete(take(started), culprit);
+            List<ManualHandle> round = new ArrayList<>();
+            for (int i = 0; i < 3; i++) round.add(take(started));
+            round.sort(Comparator.comparingInt(ManualHandle::commit));
+
+            complete(round.get(1), culprit); // 500 is good: 250 no longer matters, 750 still does
+            assertThat(round.get(0).cancelled.await(10, TimeUnit.SECONDS)).isTrue();
+            assertThat(started.poll(300, TimeUnit.MILLISECONDS)).as("no step starts while 750 runs").isNull();
+
+            complete(round.get(2), culprit); // 750 is bad: the next round splits 501..750 in four
+            List<ManualHandle> next = new ArrayList<>();
+            for (int i = 0; i < 3; i++) next.add(take(started));
+            assertThat(next).extracting(ManualHandle::commit).allSatisfy(c -> assertThat(c).isBetween(501, 749));
+
+            while (!job.isDone()) {
+                ManualHandle more = started.poll(100, TimeUnit.MILLISECONDS);
+                if (more != null) complete(more, culprit);
+                for (ManualHandle n : next) if (!n.future.isDone()) complete(n, culprit);
+            }
+            assertThat(job.get().outcome()).isInstanceOfSatisfying(BisectOutcome.FirstBad.class, f ->
+                    assertThat(f.commit().sha()).isEqualTo(InMemoryHistory.sha(culprit)));
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
     private static ManualHandle take(BlockingQueue<ManualHandle> q) throws InterruptedException {
         ManualHandle h = q.poll(10, TimeUnit.SECONDS);
         assertThat(h).as("a step was started").isNotNull();
