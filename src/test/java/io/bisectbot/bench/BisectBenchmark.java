@@ -35,18 +35,20 @@ import tools.jackson.databind.node.JsonNodeFactory;
  */
 public final class BisectBenchmark {
 
-    record Measure(String who, int culprit, int runs, int verificationRuns, double seconds, boolean right) {
+    record Measure(String who, int culprit, int runs, int verificationRuns, int rounds, double seconds, boolean right) {
     }
 
     public static void main(String[] args) throws Exception {
         var commits = 1000;
         var testSeconds = 1.0;
         var culprits = List.of(137, 501, 862);
+        var parallelism = List.of(1, 3);
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--commits" -> commits = Integer.parseInt(args[++i]);
                 case "--test-seconds" -> testSeconds = Double.parseDouble(args[++i]);
                 case "--culprits" -> culprits = java.util.Arrays.stream(args[++i].split(",")).map(Integer::valueOf).toList();
+                case "--parallelism" -> parallelism = java.util.Arrays.stream(args[++i].split(",")).map(Integer::valueOf).toList();
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
@@ -58,14 +60,14 @@ public final class BisectBenchmark {
                 var repo = work.resolve("repo-" + culprit);
                 var shas = linearRepository(repo, commits, culprit, testSeconds);
                 results.add(gitBisectRun(repo, shas, culprit));
-                for (var k : List.of(1, 3)) {
+                for (var k : parallelism) {
                     results.add(bisectbot(database, repo, work.resolve("cache"), image, shas, culprit, k));
                 }
             }
         } finally {
             TestDatabase.container().stop();
         }
-        print(results, commits, testSeconds);
+        print(results, commits, testSeconds, parallelism);
     }
 
     /** A linear history; commit {@code culprit} and later fail the test. Built with fast-import: seconds, not minutes. */
@@ -106,7 +108,7 @@ public final class BisectBenchmark {
         var seconds = (System.nanoTime() - started) / 1e9;
         git(repo, null, "bisect", "reset");
         var runs = (int) Files.readAllLines(counter).stream().filter(l -> !l.isBlank()).count();
-        return new Measure("git bisect run", culprit, runs, 0, seconds, output.contains(shas.get(culprit) + " is the first bad commit"));
+        return new Measure("git bisect run", culprit, runs, 0, runs, seconds, output.contains(shas.get(culprit) + " is the first bad commit"));
     }
 
     static Measure bisectbot(HikariDataSource database, Path repo, Path cache, String image, List<String> shas,
@@ -138,32 +140,35 @@ public final class BisectBenchmark {
                 var result = job.result();
                 var found = result.path("outcome").path("commit").path("sha").asString("");
                 return new Measure("bisectbot k=" + k, culprit, result.get("test_runs").asInt(),
-                        result.get("verification_runs").asInt(), seconds, found.equals(shas.get(culprit)));
+                        result.get("verification_runs").asInt(), result.get("rounds").asInt(), seconds, found.equals(shas.get(culprit)));
             } finally {
                 node.shutdown();
             }
         }
     }
 
-    static void print(List<Measure> results, int commits, double testSeconds) {
+    static void print(List<Measure> results, int commits, double testSeconds, List<Integer> parallelism) {
         System.out.printf("%nBisect: %d-commit linear history, test takes %.1f s%n%n", commits, testSeconds);
-        System.out.printf("| %-16s | %-7s | %-9s | %-13s | %-8s | %-11s | %-5s |%n", "who", "culprit", "test runs",
-                "verifications", "wall s", "wall vs git", "right");
-        System.out.println("|---|---|---|---|---|---|---|");
+        System.out.printf("| %-16s | %-7s | %-9s | %-13s | %-13s | %-8s | %-11s | %-5s |%n", "who", "culprit", "test runs",
+                "verifications", "search rounds", "wall s", "wall vs git", "right");
+        System.out.println("|---|---|---|---|---|---|---|---|");
         double gitSeconds = 0;
         for (var m : results) {
             if (m.who().startsWith("git")) {
                 gitSeconds = m.seconds();
             }
-            System.out.printf("| %-16s | %-7d | %-9d | %-13d | %-8.1f | %-11s | %-5s |%n", m.who(), m.culprit(), m.runs(),
-                    m.verificationRuns(), m.seconds(), m.who().startsWith("git") ? "1.00" : "%.2f".formatted(m.seconds() / gitSeconds),
+            System.out.printf("| %-16s | %-7d | %-9d | %-13d | %-13d | %-8.1f | %-11s | %-5s |%n", m.who(), m.culprit(), m.runs(),
+                    m.verificationRuns(), m.rounds(), m.seconds(), m.who().startsWith("git") ? "1.00" : "%.2f".formatted(m.seconds() / gitSeconds),
                     m.right() ? "yes" : "NO");
         }
-        for (var who : List.of("git bisect run", "bisectbot k=1", "bisectbot k=3")) {
-            var mine = results.stream().filter(m -> m.who().equals(who)).toList();
-            System.out.printf("%-16s mean test runs %.1f (+%.1f verifications), mean wall %.1f s%n", who,
+        var who = new ArrayList<>(List.of("git bisect run"));
+        parallelism.forEach(k -> who.add("bisectbot k=" + k));
+        for (var name : who) {
+            var mine = results.stream().filter(m -> m.who().equals(name)).toList();
+            System.out.printf("%-16s mean test runs %.1f (+%.1f verifications), mean search rounds %.1f, mean wall %.1f s%n", name,
                     mine.stream().mapToInt(Measure::runs).average().orElse(0),
                     mine.stream().mapToInt(Measure::verificationRuns).average().orElse(0),
+                    mine.stream().mapToInt(Measure::rounds).average().orElse(0),
                     mine.stream().mapToDouble(Measure::seconds).average().orElse(0));
         }
     }
