@@ -52,34 +52,19 @@ class ParallelBisectTest {
 
     @Test
     void cancels_running_steps_whose_commits_a_finished_result_made_irrelevant() throws Exception {
-        InMemoryHistory h = InMemoryHistory.linear(1001);
         int culprit = 100;
         BlockingQueue<ManualHandle> started = new LinkedBlockingQueue<>();
-        StepRunner runner = request -> {
-            ManualHandle handle = new ManualHandle(request);
-            started.add(handle);
-            return handle;
-        };
         ExecutorService pool = Executors.newSingleThreadExecutor();
         try {
-            Future<BisectResult> job = pool.submit(() -> new BisectEngine(h, runner, StepStore.none())
-                    .run(h.tip(), List.of(InMemoryHistory.sha(0)), BisectOptions.defaults().withSlots(3)));
-            // Both ends are verified at once.
-            for (int i = 0; i < 2; i++) complete(take(started), culprit);
-            List<ManualHandle> round = new ArrayList<>();
-            for (int i = 0; i < 3; i++) round.add(take(started));
-            round.sort(Comparator.comparingInt(ManualHandle::commit));
+            Future<BisectResult> job = threeSlotsOn1000Commits(pool, started);
+            List<ManualHandle> round = firstSearchRound(started, culprit);
             assertThat(round).extracting(ManualHandle::commit).containsExactly(250, 500, 750);
 
             complete(round.get(0), culprit); // 250 is bad: 500 and 750 no longer matter
             assertThat(round.get(1).cancelled.await(10, TimeUnit.SECONDS)).isTrue();
             assertThat(round.get(2).cancelled.await(10, TimeUnit.SECONDS)).isTrue();
 
-            while (!job.isDone()) {
-                ManualHandle next = started.poll(100, TimeUnit.MILLISECONDS);
-                if (next != null) complete(next, culprit);
-            }
-            BisectResult r = job.get();
+            BisectResult r = finish(job, started, culprit);
             assertThat(r.outcome()).isInstanceOfSatisfying(BisectOutcome.FirstBad.class, f ->
                     assertThat(f.commit().sha()).isEqualTo(InMemoryHistory.sha(culprit)));
             assertThat(r.cancelledRuns()).isGreaterThanOrEqualTo(2);
@@ -92,22 +77,12 @@ class ParallelBisectTest {
 
     @Test
     void picks_the_next_round_only_after_every_step_of_this_round_that_still_matters() throws Exception {
-        InMemoryHistory h = InMemoryHistory.linear(1001);
         int culprit = 600;
         BlockingQueue<ManualHandle> started = new LinkedBlockingQueue<>();
-        StepRunner runner = request -> {
-            ManualHandle handle = new ManualHandle(request);
-            started.add(handle);
-            return handle;
-        };
         ExecutorService pool = Executors.newSingleThreadExecutor();
         try {
-            Future<BisectResult> job = pool.submit(() -> new BisectEngine(h, runner, StepStore.none())
-                    .run(h.tip(), List.of(InMemoryHistory.sha(0)), BisectOptions.defaults().withSlots(3)));
-            for (int i = 0; i < 2; i++) complete(take(started), culprit);
-            List<ManualHandle> round = new ArrayList<>();
-            for (int i = 0; i < 3; i++) round.add(take(started));
-            round.sort(Comparator.comparingInt(ManualHandle::commit));
+            Future<BisectResult> job = threeSlotsOn1000Commits(pool, started);
+            List<ManualHandle> round = firstSearchRound(started, culprit);
 
             complete(round.get(1), culprit); // 500 is good: 250 no longer matters, 750 still does
             assertThat(round.get(0).cancelled.await(10, TimeUnit.SECONDS)).isTrue();
@@ -118,16 +93,42 @@ class ParallelBisectTest {
             for (int i = 0; i < 3; i++) next.add(take(started));
             assertThat(next).extracting(ManualHandle::commit).allSatisfy(c -> assertThat(c).isBetween(501, 749));
 
-            while (!job.isDone()) {
-                ManualHandle more = started.poll(100, TimeUnit.MILLISECONDS);
-                if (more != null) complete(more, culprit);
-                for (ManualHandle n : next) if (!n.future.isDone()) complete(n, culprit);
-            }
-            assertThat(job.get().outcome()).isInstanceOfSatisfying(BisectOutcome.FirstBad.class, f ->
+            for (ManualHandle n : next) complete(n, culprit);
+            assertThat(finish(job, started, culprit).outcome()).isInstanceOfSatisfying(BisectOutcome.FirstBad.class, f ->
                     assertThat(f.commit().sha()).isEqualTo(InMemoryHistory.sha(culprit)));
         } finally {
             pool.shutdownNow();
         }
+    }
+
+    /** A k = 3 bisection of a 1,000-commit linear history whose steps end only when the test completes them. */
+    private static Future<BisectResult> threeSlotsOn1000Commits(ExecutorService pool, BlockingQueue<ManualHandle> started) {
+        InMemoryHistory h = InMemoryHistory.linear(1001);
+        StepRunner runner = request -> {
+            ManualHandle handle = new ManualHandle(request);
+            started.add(handle);
+            return handle;
+        };
+        return pool.submit(() -> new BisectEngine(h, runner, StepStore.none())
+                .run(h.tip(), List.of(InMemoryHistory.sha(0)), BisectOptions.defaults().withSlots(3)));
+    }
+
+    /** Completes the two end verifications (started together) and returns the first search round by commit. */
+    private static List<ManualHandle> firstSearchRound(BlockingQueue<ManualHandle> started, int culprit) throws InterruptedException {
+        for (int i = 0; i < 2; i++) complete(take(started), culprit);
+        List<ManualHandle> round = new ArrayList<>();
+        for (int i = 0; i < 3; i++) round.add(take(started));
+        round.sort(Comparator.comparingInt(ManualHandle::commit));
+        return round;
+    }
+
+    /** Completes every step started from now on until the job ends. */
+    private static BisectResult finish(Future<BisectResult> job, BlockingQueue<ManualHandle> started, int culprit) throws Exception {
+        while (!job.isDone()) {
+            ManualHandle next = started.poll(100, TimeUnit.MILLISECONDS);
+            if (next != null) complete(next, culprit);
+        }
+        return job.get();
     }
 
     private static ManualHandle take(BlockingQueue<ManualHandle> q) throws InterruptedException {
