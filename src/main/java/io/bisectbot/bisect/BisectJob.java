@@ -42,6 +42,9 @@ final class BisectJob {
     private final BlockingQueue<Completion> completions = new LinkedBlockingQueue<>();
     private final List<ActiveTest> active = new ArrayList<>();
     private final ArrayDeque<ActiveTest> decidedWithoutRunning = new ArrayDeque<>();
+    /** Search steps that ended while the ends were verified; applied when the search begins. */
+    private final List<ActiveTest> earlyVerdicts = new ArrayList<>();
+    private boolean searchStartedBesideEnds;
     private int testRuns;
     private int verificationRuns;
     private int reusedRuns;
@@ -154,6 +157,27 @@ final class BisectJob {
         return problems.isEmpty() ? null : new BisectOutcome.EndsNotAsExpected(problems, advice(problems));
     }
 
+    /**
+     * Slots the end verifications leave free start the first search round at once, on the whole range: one round
+     * less whenever that round's extra split point matters (with k = 7 on 1,000 commits, 4 rounds instead of 5).
+     * Their verdicts count only once both ends are confirmed; if an end is wrong they are thrown away. Not when a
+     * good is not an ancestor of bad: the merge bases must be tested first, as git does.
+     */
+    private void startSearchBesideEnds(int ends) {
+        // From the number of ends, not the steps running: a resumed job replays the ends without running them and
+        // must pick the same commits as before.
+        int free = options.slots() - ends;
+        if (searchStartedBesideEnds || free <= 0 || !goods.stream().allMatch(g -> source.isAncestor(g, bad))) return;
+        searchStartedBesideEnds = true;
+        SearchState state = state();
+        Set<Integer> unusable = new HashSet<>(skipped);
+        unusable.add(state.bad);
+        List<Integer> picks = Multisection.choose(graph, state.candidates, selection.weights(state), state.count(),
+                List.of(), unusable, free);
+        if (!picks.isEmpty()) rounds++;
+        for (int p : picks) begin(graph.sha(p), Purpose.SEARCH);
+    }
+
     /** Whether a flaky test could produce this verdict by chance under the repeat rule. */
     private boolean couldBeChance(Verdict wrong) {
         if (options.repeat() < 2 || !options.confirmBoundary()) return false;
@@ -220,6 +244,8 @@ final class BisectJob {
 
     private BisectOutcome search() {
         Set<Integer> confirmed = new HashSet<>();
+        for (ActiveTest early : earlyVerdicts) apply(early);
+        earlyVerdicts.clear();
         while (true) {
             SearchState state = state();
             cancelIrrelevant(state);
@@ -321,7 +347,12 @@ final class BisectJob {
             while (!pending.isEmpty() && active.size() < options.slots()) {
                 begin(pending.poll(), purpose);
             }
+            if (purpose == Purpose.VERIFY && pending.isEmpty()) startSearchBesideEnds(commits.size());
             ActiveTest t = await(true);
+            if (t.purpose != purpose) {
+                earlyVerdicts.add(t); // a search step started beside the end verifications
+                continue;
+            }
             got.put(t.sha, t.tally.verdict());
             tested.add(new CommitTested(info(t.sha), purpose, t.tally.verdict(), t.tally.passes(), t.tally.failures()));
         }

@@ -52,6 +52,17 @@ class BisectEngineTest {
     }
 
     @Test
+    void with_free_slots_starts_searching_beside_the_ends_but_still_stops_when_an_end_is_wrong() {
+        InMemoryHistory h = InMemoryHistory.linear(50);
+        InProcessRunner runner = InProcessRunner.exitCodes(sha -> 1);
+        BisectResult r = bisect(h, runner, StepStore.none(), BisectOptions.defaults().withSlots(3), 0);
+        assertThat(runner.started).filteredOn(s -> s.purpose() == Purpose.SEARCH).hasSize(1);
+        assertThat(r.outcome()).isInstanceOfSatisfying(BisectOutcome.EndsNotAsExpected.class, e ->
+                assertThat(e.problems()).containsExactly(new BisectOutcome.EndCheck(InMemoryHistory.sha(0), Verdict.GOOD, Verdict.BAD)));
+        assertThat(r.verificationRuns()).isEqualTo(2);
+    }
+
+    @Test
     void stops_with_advice_instead_of_a_culprit_when_the_bad_end_passes() {
         InMemoryHistory h = InMemoryHistory.linear(50);
         BisectResult r = bisect(h, InProcessRunner.exitCodes(sha -> 0), StepStore.none(), BisectOptions.defaults(), 0);
@@ -245,13 +256,15 @@ class BisectEngineTest {
     }
 
     @Test
-    void picks_the_exact_k_section_points_on_a_linear_history() {
+    void picks_the_exact_k_section_points_on_a_linear_history_starting_beside_the_end_verifications() {
         InMemoryHistory h = InMemoryHistory.linear(1001);
         InProcessRunner runner = InProcessRunner.exitCodes(sha -> exitFor(InMemoryHistory.index(sha), 1000));
         bisect(h, runner, StepStore.none(), BisectOptions.defaults().withSlots(3), 0);
-        List<Integer> firstRound = runner.started.stream().filter(s -> s.purpose() == Purpose.SEARCH).limit(3)
-                .map(s -> InMemoryHistory.index(s.commit())).sorted().toList();
-        assertThat(firstRound).containsExactly(250, 500, 750);
+        List<Integer> search = runner.started.stream().filter(s -> s.purpose() == Purpose.SEARCH)
+                .map(s -> InMemoryHistory.index(s.commit())).toList();
+        // The slot the two end verifications leave free halves the range; then 500 is good and 501..1000 is cut in four.
+        assertThat(search.getFirst()).isEqualTo(500);
+        assertThat(search.subList(1, 4)).containsExactlyInAnyOrder(625, 750, 875);
     }
 
     // ---------------------------------------------------------------- flaky

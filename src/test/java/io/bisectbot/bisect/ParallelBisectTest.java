@@ -57,10 +57,10 @@ class ParallelBisectTest {
         ExecutorService pool = Executors.newSingleThreadExecutor();
         try {
             Future<BisectResult> job = threeSlotsOn1000Commits(pool, started);
-            List<ManualHandle> round = firstSearchRound(started, culprit);
-            assertThat(round).extracting(ManualHandle::commit).containsExactly(250, 500, 750);
+            List<ManualHandle> round = secondSearchRound(started, culprit);
+            assertThat(round).extracting(ManualHandle::commit).containsExactly(125, 250, 375);
 
-            complete(round.get(0), culprit); // 250 is bad: 500 and 750 no longer matter
+            complete(round.get(0), culprit); // 125 is bad: 250 and 375 no longer matter
             assertThat(round.get(1).cancelled.await(10, TimeUnit.SECONDS)).isTrue();
             assertThat(round.get(2).cancelled.await(10, TimeUnit.SECONDS)).isTrue();
 
@@ -69,7 +69,7 @@ class ParallelBisectTest {
                     assertThat(f.commit().sha()).isEqualTo(InMemoryHistory.sha(culprit)));
             assertThat(r.cancelledRuns()).isGreaterThanOrEqualTo(2);
             assertThat(r.steps()).filteredOn(s -> s.result() instanceof StepResult.Cancelled)
-                    .extracting(s -> InMemoryHistory.index(s.commit().sha())).contains(500, 750);
+                    .extracting(s -> InMemoryHistory.index(s.commit().sha())).contains(250, 375);
         } finally {
             pool.shutdownNow();
         }
@@ -82,16 +82,17 @@ class ParallelBisectTest {
         ExecutorService pool = Executors.newSingleThreadExecutor();
         try {
             Future<BisectResult> job = threeSlotsOn1000Commits(pool, started);
-            List<ManualHandle> round = firstSearchRound(started, culprit);
+            List<ManualHandle> round = secondSearchRound(started, culprit);
+            assertThat(round).extracting(ManualHandle::commit).containsExactly(625, 750, 875);
 
-            complete(round.get(1), culprit); // 500 is good: 250 no longer matters, 750 still does
-            assertThat(round.get(0).cancelled.await(10, TimeUnit.SECONDS)).isTrue();
-            assertThat(started.poll(300, TimeUnit.MILLISECONDS)).as("no step starts while 750 runs").isNull();
+            complete(round.get(1), culprit); // 750 is bad: 875 no longer matters, 625 still does
+            assertThat(round.get(2).cancelled.await(10, TimeUnit.SECONDS)).isTrue();
+            assertThat(started.poll(300, TimeUnit.MILLISECONDS)).as("no step starts while 625 runs").isNull();
 
-            complete(round.get(2), culprit); // 750 is bad: the next round splits 501..750 in four
+            complete(round.get(0), culprit); // 625 is bad: the next round splits 501..625 in four
             List<ManualHandle> next = new ArrayList<>();
             for (int i = 0; i < 3; i++) next.add(take(started));
-            assertThat(next).extracting(ManualHandle::commit).allSatisfy(c -> assertThat(c).isBetween(501, 749));
+            assertThat(next).extracting(ManualHandle::commit).allSatisfy(c -> assertThat(c).isBetween(501, 624));
 
             for (ManualHandle n : next) complete(n, culprit);
             assertThat(finish(job, started, culprit).outcome()).isInstanceOfSatisfying(BisectOutcome.FirstBad.class, f ->
@@ -113,9 +114,15 @@ class ParallelBisectTest {
                 .run(h.tip(), List.of(InMemoryHistory.sha(0)), BisectOptions.defaults().withSlots(3)));
     }
 
-    /** Completes the two end verifications (started together) and returns the first search round by commit. */
-    private static List<ManualHandle> firstSearchRound(BlockingQueue<ManualHandle> started, int culprit) throws InterruptedException {
-        for (int i = 0; i < 2; i++) complete(take(started), culprit);
+    /**
+     * Completes the first round (the two ends and, in the slot they leave free, the middle commit 500) and returns
+     * the second by commit: a 4-section of the half that is left.
+     */
+    private static List<ManualHandle> secondSearchRound(BlockingQueue<ManualHandle> started, int culprit) throws InterruptedException {
+        List<ManualHandle> first = new ArrayList<>();
+        for (int i = 0; i < 3; i++) first.add(take(started));
+        assertThat(first).extracting(ManualHandle::commit).containsExactlyInAnyOrder(0, 500, 1000);
+        for (ManualHandle h : first) complete(h, culprit);
         List<ManualHandle> round = new ArrayList<>();
         for (int i = 0; i < 3; i++) round.add(take(started));
         round.sort(Comparator.comparingInt(ManualHandle::commit));
