@@ -281,7 +281,17 @@ class BisectEngineTest {
         assertThat(right).isGreaterThanOrEqualTo(297);
     }
 
+    @Test
+    void finds_flaky_culprits_as_well_with_three_slots_and_the_search_beside_the_ends() {
+        assertThat(flakyTrials(100, RepeatRule.ALL_FAIL, 5, 0.30, 1.0, 3)).isGreaterThanOrEqualTo(99);
+        assertThat(flakyTrials(100, RepeatRule.ANY_FAIL, 8, 0.0, 0.5, 3)).isGreaterThanOrEqualTo(99);
+    }
+
     private int flakyTrials(int trials, RepeatRule rule, int repeat, double failOnGood, double failOnBad) {
+        return flakyTrials(trials, rule, repeat, failOnGood, failOnBad, 1);
+    }
+
+    private int flakyTrials(int trials, RepeatRule rule, int repeat, double failOnGood, double failOnBad, int slots) {
         InMemoryHistory h = InMemoryHistory.linear(129);
         int right = 0;
         long runs = 0;
@@ -293,7 +303,7 @@ class BisectEngineTest {
                 boolean fails = rnd.nextDouble() < (bad ? failOnBad : failOnGood);
                 return new StepResult.Exited(fails ? 1 : 0, D);
             });
-            BisectResult r = bisect(h, runner, StepStore.none(), BisectOptions.defaults().withRepeat(repeat, rule), 0);
+            BisectResult r = bisect(h, runner, StepStore.none(), BisectOptions.defaults().withRepeat(repeat, rule).withSlots(slots), 0);
             if (culpritOf(r) == culprit) right++;
             else System.out.printf("[flaky %s x%d] seed %d culprit %d: %s%n", rule, repeat, seed, culprit, r.outcome());
             runs += r.testRuns();
