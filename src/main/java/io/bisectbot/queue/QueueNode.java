@@ -164,6 +164,11 @@ public final class QueueNode {
         completions.close(java.time.Duration.ZERO);
     }
 
+    /** Test hook. */
+    Worker worker() {
+        return worker;
+    }
+
     /** Test hook: a frozen instance writes no heartbeat while paused. */
     void pauseHeartbeats(boolean paused) {
         heartbeats.pause(paused);

@@ -39,6 +39,11 @@ final class Worker {
 
     /** Keyed by fence: after a lost heartbeat the same job may run here twice at once, in two attempts. */
     private final Map<JobFence, JobContext> running = new ConcurrentHashMap<>();
+    /**
+     * Attempts whose result is being written. A heartbeat that no longer finds one crossed that write (the result
+     * committed first); it was not taken back, and the write's own fence decides what is kept.
+     */
+    private final Set<JobFence> resultsInFlight = ConcurrentHashMap.newKeySet();
     private final ArrayBlockingQueue<Boolean> wakeups = new ArrayBlockingQueue<>(1);
     /**
      * Handlers claimed here and not yet returned: these hold the job slots. A job whose handler returned stays in
@@ -89,7 +94,7 @@ final class Worker {
     void onHeartbeat(Collection<JobFence> sent, Map<JobFence, Boolean> alive) {
         for (var fence : sent) {
             var context = running.get(fence);
-            if (context == null) {
+            if (context == null || resultsInFlight.contains(fence)) {
                 continue;
             }
             var cancel = alive.get(fence);
@@ -102,6 +107,11 @@ final class Worker {
                 requestCancel(fence.jobId());
             }
         }
+    }
+
+    /** Test hook: whether the result of this attempt is being written. */
+    boolean resultInFlight(JobFence fence) {
+        return resultsInFlight.contains(fence);
     }
 
     void requestCancel(long jobId) {
@@ -218,6 +228,7 @@ final class Worker {
             return;
         }
         var transition = decide(context, outcome);
+        resultsInFlight.add(context.fence());
         completions.submit(transition).whenComplete((applied, error) -> {
             if (error != null) {
                 log.error("Result of job {} attempt {} was not stored: {}", job.id(), job.attemptCount(), Failures.brief(error));
@@ -227,6 +238,7 @@ final class Worker {
                 metrics.count(transition.eventType(), job.kind());
             }
             running.remove(context.fence(), context);
+            resultsInFlight.remove(context.fence()); // after leaving running, so no heartbeat sees it in neither
             wake();
         });
     }

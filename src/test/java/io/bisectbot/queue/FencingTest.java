@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.AfterEach;
@@ -90,6 +91,36 @@ class FencingTest {
         slow.pauseHeartbeats(false);
         await().atMost(Duration.ofSeconds(10)).until(() -> stopped.getCount() == 0);
         assertThat(reasons).contains(JobContext.StopReason.FENCE_LOST);
+    }
+
+    @Test
+    void a_heartbeat_that_crosses_the_write_of_the_result_leaves_the_finished_job_alone() throws Exception {
+        var contexts = new java.util.concurrent.CopyOnWriteArrayList<JobContext>();
+        var mayFinish = new CountDownLatch(1);
+        var node = fixture.node(fastProperties("w"), handler("work", context -> {
+            contexts.add(context);
+            mayFinish.await();
+            return JobOutcome.succeeded(null);
+        }));
+        var id = node.queue().enqueue(job("work")).job().id();
+        node.start();
+        await().atMost(Duration.ofSeconds(10)).until(() -> !contexts.isEmpty());
+        var fence = contexts.getFirst().fence();
+        try (var connection = fixture.admin.getConnection()) {
+            // Holding the job's row makes the result's write wait, so the heartbeat answer below crosses it.
+            connection.setAutoCommit(false);
+            try (var lock = connection.prepareStatement("SELECT id FROM jobs WHERE id = ? FOR UPDATE")) {
+                lock.setLong(1, id);
+                lock.executeQuery().close();
+            }
+            mayFinish.countDown();
+            await().atMost(Duration.ofSeconds(10)).until(() -> node.worker().resultInFlight(fence));
+            node.worker().onHeartbeat(List.of(fence), java.util.Map.of()); // as if the write had committed first
+            assertThat(contexts.getFirst().stopReason()).isNull();
+            connection.commit();
+        }
+        await().atMost(Duration.ofSeconds(10)).until(() -> fixture.status(id) == JobStatus.SUCCEEDED);
+        assertThat(fixture.eventTypes(id)).doesNotContain("result_discarded");
     }
 
     @Test
