@@ -29,6 +29,8 @@ final class BisectJob {
 
     private String bad;
     private List<String> goods;
+    /** Every good is an ancestor of bad (one git call per good, asked once): no merge base to test first. */
+    private boolean goodsBeforeBad;
     private CandidateGraph graph;
     private GitSelection selection;
     /** Verdicts in the order given; replayed to get the candidates (see {@link SearchState}). */
@@ -118,6 +120,7 @@ final class BisectJob {
                         options.terms().good(), g, mergeBaseBadMessage(bad)));
             }
         }
+        goodsBeforeBad = goods.stream().allMatch(g -> source.isAncestor(g, bad));
         List<CommitInfo> commits = source.revList(bad, goods, options.firstParent());
         if (commits.isEmpty() || !commits.get(0).sha().equals(bad)) {
             throw new BisectSetupException(Problem.EMPTY_RANGE, "no commit is reachable from " + bad + " and from none of " + goods);
@@ -167,7 +170,7 @@ final class BisectJob {
         // From the number of ends, not the steps running: a resumed job replays the ends without running them and
         // must pick the same commits as before.
         int free = options.slots() - ends;
-        if (searchStartedBesideEnds || free <= 0 || !goods.stream().allMatch(g -> source.isAncestor(g, bad))) return;
+        if (searchStartedBesideEnds || free <= 0 || !goodsBeforeBad) return;
         searchStartedBesideEnds = true;
         SearchState state = state();
         Set<Integer> unusable = new HashSet<>(skipped);
@@ -207,9 +210,8 @@ final class BisectJob {
 
     /** git tests the merge bases when some good is not an ancestor of bad (check_merge_bases). */
     private BisectOutcome checkMergeBases() {
+        if (goodsBeforeBad) return null;
         List<String> goodsNow = new ArrayList<>(goods);
-        boolean allAncestors = goods.stream().allMatch(g -> source.isAncestor(g, bad));
-        if (allAncestors) return null;
         Set<String> skippedBases = new HashSet<>();
         boolean again = true;
         while (again) {
