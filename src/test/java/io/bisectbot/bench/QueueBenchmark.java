@@ -736,18 +736,9 @@ public final class QueueBenchmark {
         return String.format(Locale.ROOT, "  %-12s %7d jobs  %d inst  %8.0f jobs/s  p50 %8.1f ms  p99 %8.1f ms  "
                         + "(enqueue %.2f s, total %.2f s, load %s) %s %s",
                 r.system(), r.jobs(), r.instances(), r.jobsPerSecond(), r.p50Millis(), r.p99Millis(),
-                r.enqueueSeconds(), r.seconds(), loadAverage(), r.note(), r.profile()).stripTrailing();
+                r.enqueueSeconds(), r.seconds(), LoadAverage.now(), r.note(), r.profile()).stripTrailing();
     }
 
-    /** The machine's 1-minute load average: on a shared machine, a run under a high load is a disturbed run. */
-    static String loadAverage() {
-        try {
-            return java.nio.file.Files.readString(java.nio.file.Path.of("/proc/loadavg")).split(" ")[0];
-        } catch (java.io.IOException | RuntimeException e) {
-            var load = java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
-            return load < 0 ? "?" : String.format(Locale.ROOT, "%.2f", load);
-        }
-    }
 
     static String table(List<Result> results) {
         var out = new StringBuilder();

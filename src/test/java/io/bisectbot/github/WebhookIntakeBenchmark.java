@@ -1,6 +1,7 @@
 package io.bisectbot.github;
 
 import io.bisectbot.BisectbotApplication;
+import io.bisectbot.bench.LoadAverage;
 import java.io.File;
 import java.net.URLClassLoader;
 import java.nio.charset.StandardCharsets;
@@ -75,7 +76,7 @@ public final class WebhookIntakeBenchmark {
                 var port = context.getEnvironment().getProperty("local.server.port");
                 var base = "http://127.0.0.1:" + port;
                 var cpu = new CpuMeter(pg.getContainerId());
-                var loadBefore = loadAverage();
+                var loadBefore = LoadAverage.now();
                 var hooks = run("POST /webhooks/github", "webhook", base, rate, warmupSeconds * rate, seconds * rate, cpu);
                 var checks = run("GET /health", "health", base, rate, warmupSeconds * rate, seconds * rate, cpu);
                 var jdbc = JdbcClient.create(context.getBean(DataSource.class));
@@ -84,7 +85,7 @@ public final class WebhookIntakeBenchmark {
 
                 System.out.printf(Locale.ROOT, "%nOffered rate %d/s, %d requests per phase after %d s of warm-up, %d connections, %d cores%n",
                         rate, seconds * rate, warmupSeconds, CONNECTIONS, Runtime.getRuntime().availableProcessors());
-                System.out.printf(Locale.ROOT, "Load average before/after: %s / %s%n", loadBefore, loadAverage());
+                System.out.printf(Locale.ROOT, "Load average before/after: %s / %s%n", loadBefore, LoadAverage.now());
                 System.out.println("| Endpoint | Sent | 2xx | Errors | Throughput (req/s) | p50 (ms) | p99 (ms) | p99.9 (ms) | max (ms) "
                         + "| CPU ms/req server | CPU ms/req PostgreSQL | CPU ms/req load generator |");
                 System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|");
@@ -152,14 +153,6 @@ public final class WebhookIntakeBenchmark {
                 }
             }
             return -1;
-        }
-    }
-
-    private static String loadAverage() {
-        try {
-            return java.nio.file.Files.readString(java.nio.file.Path.of("/proc/loadavg")).split(" ")[0];
-        } catch (Exception e) {
-            return "?";
         }
     }
 
