@@ -69,7 +69,7 @@ public final class BisectJobHandler implements JobHandler {
             try (var containers = new DockerStepRunner(executor, logs, git, request, job)) {
                 StepRunner runner = containers;
                 if (request.verdictCache()) {
-                    var key = new VerdictCache.Key(request.repo(), executor.resolveImage(request.image()),
+                    var key = new VerdictCache.Key(request.repo(), executor.resolveImage(request.image(), request.registryCredentials()),
                             VerdictCache.commandHash(request), request.options().rule().name());
                     runner = new VerdictCache(jdbc, clock).around(containers, key, job.jobId());
                 }

@@ -37,6 +37,14 @@ public record BisectRequest(
         return argv != null ? String.join(" ", argv) : command;
     }
 
+    /**
+     * Whether the operator's registry credentials may pull the image: not when a GitHub command bisects a pull
+     * request whose head is not trusted (its {@code github.untrusted} flag).
+     */
+    public boolean registryCredentials() {
+        return github == null || !github.path("untrusted").asBoolean(false);
+    }
+
     public boolean isLocal() {
         return !GitRepository.isRemote(repo);
     }

@@ -69,6 +69,7 @@ final class DockerStepRunner implements StepRunner, AutoCloseable {
         var builder = StepSpec.builder(job.jobId(), job.fence().workerId(), job.attempt(), stepName(step), request.image())
                 .input(() -> git.archive(step.commit()))
                 .timeout(request.timeout())
+                .registryCredentials(request.registryCredentials())
                 .env("BISECT_COMMIT", step.commit())
                 .env("BISECT_RUN", Integer.toString(step.runIndex() + 1));
         if (request.argv() != null) {

@@ -170,7 +170,7 @@ public final class DockerExecutor implements AutoCloseable {
         try {
             return createContainer(spec, name, labels, host, env, limits.user());
         } catch (NotFoundException absent) {
-            pull(spec.image());
+            pull(spec.image(), spec.registryCredentials());
             try {
                 return createContainer(spec, name, labels, host, env, limits.user());
             } catch (RuntimeException e) {
@@ -199,10 +199,11 @@ public final class DockerExecutor implements AutoCloseable {
         return created.getId();
     }
 
-    private void pull(String image) {
+    private void pull(String image, boolean withCredentials) {
         var ref = ImageRef.parse(image);
         var cmd = docker.pullImageCmd(ref.repository()).withTag(ref.tag());
         properties.registries().stream()
+                .filter(c -> withCredentials)
                 .filter(c -> ImageRef.sameRegistry(c.registry(), ref.registry()))
                 .findFirst()
                 .ifPresent(c -> cmd.withAuthConfig(new AuthConfig()
@@ -412,12 +413,17 @@ public final class DockerExecutor implements AutoCloseable {
      * @throws IllegalStateException when the image cannot be found or pulled
      */
     public String resolveImage(String image) {
+        return resolveImage(image, true);
+    }
+
+    /** As {@link #resolveImage(String)}; {@code registryCredentials} false pulls without the operator's credentials. */
+    public String resolveImage(String image, boolean registryCredentials) {
         try {
             String id;
             try {
                 id = docker.inspectImageCmd(image).exec().getId();
             } catch (NotFoundException absent) {
-                pull(image);
+                pull(image, registryCredentials);
                 id = docker.inspectImageCmd(image).exec().getId();
             }
             return digestsByImageId.computeIfAbsent(id, imageId -> {

@@ -20,6 +20,7 @@ import org.springframework.util.unit.DataSize;
  * @param cancelGrace    time between SIGTERM and SIGKILL on cancel (timeouts kill at once)
  * @param defaultUser    "uid:gid" of steps that do not say; never root
  * @param tmpSize        size of the tmpfs at /tmp (counts against the step's memory)
+ * @param allowedImages  images a repository's config may name ({@link ImagePolicy}); empty: the default images only
  */
 @ConfigurationProperties("bisectbot.executor")
 public record ExecutorProperties(
@@ -34,7 +35,8 @@ public record ExecutorProperties(
         String defaultUser,
         DataSize tmpSize,
         Duration pullTimeout,
-        Duration healthCacheTtl) {
+        Duration healthCacheTtl,
+        List<String> allowedImages) {
 
     public ExecutorProperties {
         // Field by field, so setting only max.memory keeps the other maximums.
@@ -49,26 +51,27 @@ public record ExecutorProperties(
         tmpSize = tmpSize == null ? DataSize.ofMegabytes(256) : tmpSize;
         pullTimeout = pullTimeout == null ? Duration.ofMinutes(10) : pullTimeout;
         healthCacheTtl = healthCacheTtl == null ? Duration.ofSeconds(5) : healthCacheTtl;
+        allowedImages = allowedImages == null ? List.of() : allowedImages.stream().map(String::strip).filter(p -> !p.isEmpty()).toList();
     }
 
     /** All defaults. */
     public static ExecutorProperties defaultProperties() {
-        return new ExecutorProperties(null, null, null, null, null, null, null, null, null, null, null, null);
+        return new ExecutorProperties(null, null, null, null, null, null, null, null, null, null, null, null, null);
     }
 
     public ExecutorProperties withSecrets(List<String> values) {
         return new ExecutorProperties(dockerHost, defaults, max, logCap, values, registries, reaperInterval,
-                cancelGrace, defaultUser, tmpSize, pullTimeout, healthCacheTtl);
+                cancelGrace, defaultUser, tmpSize, pullTimeout, healthCacheTtl, allowedImages);
     }
 
     public ExecutorProperties withLogCap(DataSize cap) {
         return new ExecutorProperties(dockerHost, defaults, max, cap, secrets, registries, reaperInterval,
-                cancelGrace, defaultUser, tmpSize, pullTimeout, healthCacheTtl);
+                cancelGrace, defaultUser, tmpSize, pullTimeout, healthCacheTtl, allowedImages);
     }
 
     public ExecutorProperties withLimits(Limits defaultLimits, Limits maxLimits) {
         return new ExecutorProperties(dockerHost, defaultLimits, maxLimits, logCap, secrets, registries, reaperInterval,
-                cancelGrace, defaultUser, tmpSize, pullTimeout, healthCacheTtl);
+                cancelGrace, defaultUser, tmpSize, pullTimeout, healthCacheTtl, allowedImages);
     }
 
     /** Resource limits; a null field takes the built-in value of its group (defaults or max). */

@@ -125,8 +125,9 @@ final class LogPipeline {
         private String carry = "";
 
         SecretMasker(List<String> secrets) {
-            // Longest first, so a secret containing another is masked whole.
-            this.secrets = secrets.stream().sorted(Comparator.comparingInt(String::length).reversed()).toList();
+            // Every printable form of every secret, longest first, so a form containing another is masked whole.
+            this.secrets = secrets.stream().flatMap(secret -> SecretVariants.of(secret).stream()).distinct()
+                    .sorted(Comparator.comparingInt(String::length).reversed()).toList();
         }
 
         String mask(String text) {

@@ -20,6 +20,8 @@ import java.util.Objects;
  * @param user      "uid:gid" to run as; null means the configured non-root default
  * @param timeout   counted from container start (image pulls have their own limit)
  * @param secretValues values masked in the stored logs on top of the configured secrets
+ * @param registryCredentials whether the operator's registry credentials may be used to pull the image; off for
+ *                  runs of untrusted code, so a private image is never fetched on a stranger's behalf
  */
 public record StepSpec(
         long jobId,
@@ -39,7 +41,8 @@ public record StepSpec(
         String user,
         Map<String, String> labels,
         OutputReader output,
-        List<String> secretValues) {
+        List<String> secretValues,
+        boolean registryCredentials) {
 
     public static final String DEFAULT_WORKING_DIR = "/work/src";
 
@@ -136,6 +139,7 @@ public record StepSpec(
         private final Map<String, String> labels = new LinkedHashMap<>();
         private OutputReader output;
         private final List<String> secretValues = new ArrayList<>();
+        private boolean registryCredentials = true;
 
         private Builder(long jobId, String workerId, int attempt, String step, String image) {
             this.jobId = jobId;
@@ -220,9 +224,16 @@ public record StepSpec(
             return this;
         }
 
+        /** Pulls the image without the operator's registry credentials (untrusted runs). */
+        public Builder registryCredentials(boolean allowed) {
+            this.registryCredentials = allowed;
+            return this;
+        }
+
         public StepSpec build() {
             return new StepSpec(jobId, workerId, attempt, step, image, command, env, workingDir, input,
-                    timeout, memoryBytes, cpus, pidsLimit, network, user, labels, output, secretValues);
+                    timeout, memoryBytes, cpus, pidsLimit, network, user, labels, output, secretValues,
+                    registryCredentials);
         }
     }
 }

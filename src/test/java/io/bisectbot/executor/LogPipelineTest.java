@@ -63,6 +63,47 @@ class LogPipelineTest {
     }
 
     @Test
+    void a_secret_printed_encoded_is_masked_in_every_common_encoding() {
+        var secret = "npm_Zq8vR2xLk4Tw9YbN3mPc7HdJ";
+        var bytes = utf8(secret);
+        var b64 = java.util.Base64.getEncoder();
+        var printed = List.of(
+                b64.encodeToString(utf8(secret + "\n")),                        // echo $S | base64
+                b64.encodeToString(utf8("TOKEN=" + secret)),                     // at another byte offset
+                b64.encodeToString(utf8("T=" + secret)),
+                java.util.Base64.getUrlEncoder().encodeToString(bytes),
+                java.util.HexFormat.of().formatHex(bytes),                       // xxd -p, od
+                java.util.HexFormat.of().formatHex(bytes).toUpperCase(),
+                new StringBuilder(secret).reverse().toString(),                  // rev
+                java.net.URLEncoder.encode("a/b?" + secret + "&", StandardCharsets.UTF_8));
+        var pipeline = new LogPipeline(sink, 100_000, List.of(secret));
+        for (var line : printed) {
+            // Split in the middle of each line, as frames split output.
+            pipeline.accept(LogStream.STDOUT, utf8(line.substring(0, line.length() / 2)));
+            pipeline.accept(LogStream.STDOUT, utf8(line.substring(line.length() / 2) + "\n"));
+        }
+        pipeline.finish();
+
+        var stored = sink.text();
+        assertThat(stored.lines()).hasSize(printed.size()).allMatch(line -> line.contains("***"));
+        for (var form : List.of(secret, b64.encodeToString(bytes).substring(0, 36), java.util.HexFormat.of().formatHex(bytes))) {
+            assertThat(stored).doesNotContain(form);
+        }
+        // Nothing long enough to reconstruct the secret survives beside the masks.
+        assertThat(stored.replace("***", "\n").lines()).allMatch(rest -> rest.length() <= 12);
+    }
+
+    @Test
+    void a_long_secret_base64_wrapped_over_lines_is_masked() {
+        var secret = "-----BEGIN KEY-----" + "A1b2C3d4E5f6G7h8I9j0".repeat(6);
+        var wrapped = java.util.Base64.getMimeEncoder(76, utf8("\n")).encodeToString(utf8(secret));
+        var pipeline = new LogPipeline(sink, 100_000, List.of(secret));
+        pipeline.accept(LogStream.STDOUT, utf8(wrapped + "\n"));
+        pipeline.finish();
+        assertThat(sink.text()).doesNotContain(wrapped.lines().findFirst().orElseThrow()).contains("***");
+    }
+
+    @Test
     void a_multibyte_character_split_across_frames_is_decoded_once() {
         var pipeline = new LogPipeline(sink, 10_000, List.of());
         byte[] euro = utf8("€");
