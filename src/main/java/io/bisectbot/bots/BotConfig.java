@@ -27,6 +27,8 @@ public final class BotConfig {
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,62}");
     private static final Pattern SECRET = Pattern.compile("[A-Z][A-Z0-9_]{0,62}");
     private static final Duration MAX_TIMEOUT = Duration.ofHours(6);
+    /** {@code /bot approve} approves a pull request's head; no task may take the name. */
+    public static final String RESERVED = "approve";
 
     /** A configuration that cannot be used; {@link #problems()} lists what to fix. */
     public static final class Invalid extends Exception {
@@ -61,6 +63,10 @@ public final class BotConfig {
             var at = "tasks." + name;
             if (!NAME.matcher(name).matches()) {
                 problems.add("`" + at + "`: a task name is 1-63 letters, digits, '-', '_' or '.', starting with a letter or digit");
+                continue;
+            }
+            if (name.equals(RESERVED)) {
+                problems.add("`" + at + "`: `" + RESERVED + "` is a command of its own (`/bot approve`); name the task otherwise");
                 continue;
             }
             if (!node.isObject()) {

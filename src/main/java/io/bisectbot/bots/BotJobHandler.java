@@ -5,6 +5,7 @@ import io.bisectbot.bisect.GitRepository;
 import io.bisectbot.executor.CancellationSignal;
 import io.bisectbot.executor.DockerExecutor;
 import io.bisectbot.executor.DockerHealth;
+import io.bisectbot.executor.ImagePolicy;
 import io.bisectbot.executor.StepLogRepository;
 import io.bisectbot.executor.StepOutcome;
 import io.bisectbot.executor.StepSpec;
@@ -25,17 +26,23 @@ import tools.jackson.databind.node.ObjectNode;
 public final class BotJobHandler implements JobHandler {
 
     private static final int LOG_TAIL_LINES = 60;
+    static final String APPROVE_HINT = "Someone with write access can comment `/bot approve` to run this commit's tasks "
+            + "with their full config.";
 
     private final BotProperties properties;
+    private final BotSecrets secrets;
+    private final ImagePolicy images;
     private final BisectProperties git;
     private final DockerExecutor executor;
     private final DockerHealth docker;
     private final StepLogRepository logs;
     private final BotGithub github;
 
-    public BotJobHandler(BotProperties properties, BisectProperties git, DockerExecutor executor, DockerHealth docker,
-                         StepLogRepository logs, BotGithub github) {
+    public BotJobHandler(BotProperties properties, BotSecrets secrets, ImagePolicy images, BisectProperties git,
+                         DockerExecutor executor, DockerHealth docker, StepLogRepository logs, BotGithub github) {
         this.properties = properties;
+        this.secrets = secrets;
+        this.images = images;
         this.git = git;
         this.executor = executor;
         this.docker = docker;
@@ -85,13 +92,25 @@ public final class BotJobHandler implements JobHandler {
     }
 
     private JobOutcome runContainer(JobContext job, BotRequest request, BotTask task, ObjectNode result) throws Exception {
+        var trusted = request.trust().trusted();
+        result.put("trusted", trusted).put("trust_reason", request.trust().reason());
+        if (!trusted && task.outputs() == BotTask.Output.PULL_REQUEST) {
+            var why = "task `" + task.name() + "` proposes changes as a pull request, which untrusted code may not do ("
+                    + request.trust().reason() + ")";
+            report(job.jobId(), request, task, BotGithub.Conclusion.SKIPPED, "**Not run**: " + why + ". " + APPROVE_HINT);
+            return JobOutcome.succeeded(result.put("conclusion", "skipped").put("reason", why));
+        }
         if (task.outputs() == BotTask.Output.CHECK) {
             github.checkStarted(job.jobId(), request);
         }
-        var missing = task.secrets().stream().filter(name -> !properties.secrets().containsKey(name)).toList();
-        if (!missing.isEmpty()) {
-            var why = "task `" + task.name() + "` asks for secrets this instance does not have: " + String.join(", ", missing)
-                    + " (an operator sets BOT_SECRET_<NAME>)";
+        if (task.source().has("image") && !images.allows(task.image())) {
+            var why = "task `" + task.name() + "`: " + images.refusal(task.image());
+            report(job.jobId(), request, task, BotGithub.Conclusion.FAILURE, "**Error**: " + why);
+            return JobOutcome.failedPermanently(why);
+        }
+        var problems = trusted ? secrets.problems(task, request.owner(), request.repo(), request.installationId()) : List.<String>of();
+        if (!problems.isEmpty()) {
+            var why = String.join("; ", problems);
             report(job.jobId(), request, task, BotGithub.Conclusion.FAILURE, "**Error**: " + why);
             return JobOutcome.failedPermanently(why);
         }
@@ -102,14 +121,25 @@ public final class BotJobHandler implements JobHandler {
                 .shell(task.run())
                 .input(() -> repository.archive(request.headSha()))
                 .timeout(task.timeout())
-                .network(task.network() == BotTask.Network.BRIDGE ? StepSpec.Network.BRIDGE : StepSpec.Network.NONE)
+                .network(trusted && task.network() == BotTask.Network.BRIDGE ? StepSpec.Network.BRIDGE : StepSpec.Network.NONE)
+                .registryCredentials(trusted)
                 .env("BISECTBOT_TASK", task.name())
                 .env("BISECTBOT_SHA", request.headSha())
                 .env("BISECTBOT_ARGS", request.args() == null ? "" : request.args());
-        task.secrets().forEach(name -> spec.secretEnv(name, properties.secrets().get(name)));
+        if (trusted) {
+            secrets.values(task, request.owner(), request.repo(), request.installationId()).forEach(spec::secretEnv);
+        }
         var changes = new AtomicReference<List<ChangedFiles.Change>>(List.of());
+        var tooLarge = new AtomicReference<String>();
         if (task.outputs() == BotTask.Output.PULL_REQUEST) {
-            spec.output(tar -> changes.set(ChangedFiles.between(repository.gitDirectory(), request.headSha(), tar)));
+            var limits = new ChangedFiles.Limits(properties.changedFileMaxSize().toBytes(), properties.changedFilesMaxTotal().toBytes());
+            spec.output(tar -> {
+                try {
+                    changes.set(ChangedFiles.between(repository.gitDirectory(), request.headSha(), tar, limits));
+                } catch (ChangedFiles.TooLarge e) {
+                    tooLarge.set(e.getMessage());
+                }
+            });
         }
         var cancel = CancellationSignal.create();
         job.onStop(() -> cancel.cancel("job " + job.stopReason().name().toLowerCase()));
@@ -120,7 +150,8 @@ public final class BotJobHandler implements JobHandler {
         } finally {
             sink.close();
         }
-        var tail = tail(logs.readAll(job.jobId(), step));
+        // Untrusted runs report their conclusion only: their output stays behind the service's access control.
+        var tail = trusted ? tail(logs.readAll(job.jobId(), step)) : null;
         return switch (run.outcome()) {
             case StepOutcome.InfraError error -> JobOutcome.failed(error.message());
             case StepOutcome.Cancelled ignored -> {
@@ -129,10 +160,15 @@ public final class BotJobHandler implements JobHandler {
             }
             case StepOutcome.Exited exited when exited.code() == 0 -> {
                 result.put("conclusion", "success").put("exit_code", 0);
+                if (tooLarge.get() != null) {
+                    var why = "task `" + task.name() + "`: " + tooLarge.get() + "; nothing was pushed";
+                    report(job.jobId(), request, task, BotGithub.Conclusion.FAILURE, "**Error**: " + why);
+                    yield JobOutcome.failedPermanently(why);
+                }
                 if (task.outputs() == BotTask.Output.PULL_REQUEST) {
                     propose(job.jobId(), request, task, changes.get(), result);
                 } else {
-                    report(job.jobId(), request, task, BotGithub.Conclusion.SUCCESS, summary(task, "succeeded", tail));
+                    report(job.jobId(), request, task, BotGithub.Conclusion.SUCCESS, summary(task, "succeeded", tail, request.trust()));
                 }
                 yield JobOutcome.succeeded(result);
             }
@@ -147,7 +183,7 @@ public final class BotJobHandler implements JobHandler {
                 if (run.outcome() instanceof StepOutcome.Exited exited) {
                     result.put("exit_code", exited.code());
                 }
-                report(job.jobId(), request, task, BotGithub.Conclusion.FAILURE, summary(task, what, tail));
+                report(job.jobId(), request, task, BotGithub.Conclusion.FAILURE, summary(task, what, tail, request.trust()));
                 yield JobOutcome.succeeded(result);
             }
         };
@@ -179,9 +215,16 @@ public final class BotJobHandler implements JobHandler {
         }
     }
 
-    private static String summary(BotTask task, String what, String tail) {
-        return "Task `" + task.name() + "` " + what + ".\n\n<details><summary>Last lines of its output</summary>\n\n```\n"
-                + tail + "\n```\n</details>";
+    private static String summary(BotTask task, String what, String tail, Trust trust) {
+        var text = "Task `" + task.name() + "` " + what + ".";
+        if (trust.approvedBy() != null) {
+            text += "\n\nRan with its full config: " + trust.reason() + ".";
+        }
+        if (tail == null) {
+            return text + "\n\nRan as untrusted code (" + trust.reason() + "): no secrets, no network, and its output is "
+                    + "not posted here. " + APPROVE_HINT;
+        }
+        return text + "\n\n<details><summary>Last lines of its output</summary>\n\n```\n" + tail + "\n```\n</details>";
     }
 
     private static String tail(String log) {

@@ -1,32 +1,28 @@
 package io.bisectbot.bots;
 
+import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Map;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.util.unit.DataSize;
 
 /**
  * Settings of bot jobs.
  *
- * @param defaultTimeout a task's timeout when its config names none
- * @param secrets        named secrets tasks may ask for ({@code BOT_SECRET_<NAME>} environment variables); never
- *                       read from a repository
+ * @param defaultTimeout       a task's timeout when its config names none
+ * @param secretsFile          the granted secrets and their scopes ({@link BotSecrets}); none when unset
+ * @param changedFileMaxSize   largest single changed file a pull_request output proposes
+ * @param changedFilesMaxTotal largest sum of changed files a pull_request output proposes
  */
 @ConfigurationProperties("bisectbot.bots")
-public record BotProperties(@DefaultValue("30m") Duration defaultTimeout, Map<String, String> secrets) {
+public record BotProperties(
+        @DefaultValue("30m") Duration defaultTimeout,
+        Path secretsFile,
+        @DefaultValue("10MB") DataSize changedFileMaxSize,
+        @DefaultValue("100MB") DataSize changedFilesMaxTotal) {
 
-    public BotProperties {
-        secrets = secrets == null ? Map.of() : Map.copyOf(secrets);
-    }
-
-    /** The {@code BOT_SECRET_<NAME>} variables of an environment, by name. */
-    static Map<String, String> secretsFrom(Map<String, String> environment) {
-        var secrets = new java.util.TreeMap<String, String>();
-        environment.forEach((key, value) -> {
-            if (key.startsWith("BOT_SECRET_") && key.length() > "BOT_SECRET_".length() && !value.isEmpty()) {
-                secrets.put(key.substring("BOT_SECRET_".length()), value);
-            }
-        });
-        return secrets;
+    /** The defaults with another task timeout, for code that builds bot jobs without Spring (tests). */
+    public static BotProperties withTimeout(Duration defaultTimeout) {
+        return new BotProperties(defaultTimeout, null, DataSize.ofMegabytes(10), DataSize.ofMegabytes(100));
     }
 }

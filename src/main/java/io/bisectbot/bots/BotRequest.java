@@ -19,6 +19,7 @@ import tools.jackson.databind.node.ObjectNode;
  * @param baseRef      the pull request's base branch, for pull requests the task opens
  * @param trigger      pull_request, command, label, schedule or manual
  * @param deadlineBase for schedule triggers: the pull request's updated_at the deadline counts from
+ * @param trust        whether the head's code is trusted; a payload that does not say is untrusted
  */
 public record BotRequest(
         String taskName,
@@ -32,9 +33,14 @@ public record BotRequest(
         String baseRef,
         String trigger,
         String args,
-        Instant deadlineBase) {
+        Instant deadlineBase,
+        Trust trust) {
 
     public static final String KIND = "bot";
+
+    public BotRequest {
+        trust = trust == null ? Trust.untrusted("no trust given") : trust;
+    }
 
     public static BotRequest parse(JsonNode payload) {
         var task = text(payload, "task");
@@ -50,7 +56,9 @@ public record BotRequest(
         return new BotRequest(task, payload.get("task_config"), url, text(payload, "owner"), text(payload, "repo"),
                 payload.path("installation_id").asLong(0), payload.path("pull_request").asInt(0), sha,
                 text(payload, "base_ref"), text(payload, "trigger") == null ? "manual" : text(payload, "trigger"),
-                text(payload, "args"), base == null ? null : Instant.parse(base));
+                text(payload, "args"), base == null ? null : Instant.parse(base),
+                new Trust(payload.path("trusted").asBoolean(false), text(payload, "trust_reason") == null
+                        ? "the job does not say its code is trusted" : text(payload, "trust_reason"), text(payload, "approved_by")));
     }
 
     public ObjectNode toPayload() {
@@ -67,6 +75,9 @@ public record BotRequest(
         node.put("trigger", trigger);
         node.put("args", args);
         node.put("deadline_base", deadlineBase == null ? null : deadlineBase.toString());
+        node.put("trusted", trust.trusted());
+        node.put("trust_reason", trust.reason());
+        node.put("approved_by", trust.approvedBy());
         return node;
     }
 

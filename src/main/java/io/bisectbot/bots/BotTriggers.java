@@ -26,9 +26,12 @@ public final class BotTriggers {
         this.queue = queue;
     }
 
-    /** Where an event happened: the repository, the pull request, and the commit the tasks run on. */
+    /**
+     * Where an event happened: the repository, the pull request, the commit the tasks run on, and whether that
+     * commit's code is trusted.
+     */
     public record Target(String repoUrl, String owner, String repo, long installationId, int pullRequest,
-                         String headSha, String baseRef) {
+                         String headSha, String baseRef, Trust trust) {
     }
 
     /**
@@ -54,13 +57,31 @@ public final class BotTriggers {
         return jobs;
     }
 
-    /** A label was added: starts the tasks that run on {@code label:<name>}. */
+    /**
+     * A label was added: starts the tasks that run on {@code label:<name>}. {@code eventKey} names the event by what
+     * GitHub signed (the pull request and its updated_at), so a replayed delivery starts nothing new.
+     */
     public List<Job> labelAdded(Target target, Map<String, BotTask> tasks,
-                                String label, String deliveryId) {
+                                String label, String eventKey) {
         var jobs = new ArrayList<Job>();
         for (var task : tasks.values()) {
             if (task.runsOn(new BotTask.Trigger.Label(label))) {
-                jobs.add(enqueue(null, target, task, "label", label, null, "bot-label:" + deliveryId + ":" + task.name()));
+                jobs.add(enqueue(null, target, task, "label", label, null, "bot-label:" + eventKey + ":" + task.name()));
+            }
+        }
+        return jobs;
+    }
+
+    /**
+     * A writer approved the head ({@code target.trust()} says by whom): its {@code pull_request} tasks run again
+     * with their full config, once per approved commit.
+     */
+    public List<Job> headApproved(Target target, Map<String, BotTask> tasks) {
+        var jobs = new ArrayList<Job>();
+        for (var task : tasks.values()) {
+            if (task.runsOn(new BotTask.Trigger.PullRequest())) {
+                jobs.add(enqueue(null, target, task, "pull_request", null, null, "bot-approved:" + target.owner() + "/"
+                        + target.repo() + "#" + target.pullRequest() + ":" + task.name() + ":" + target.headSha()));
             }
         }
         return jobs;
@@ -93,7 +114,8 @@ public final class BotTriggers {
     private Job enqueue(Instant runAt, Target target, BotTask task, String trigger, String args, Instant deadlineBase,
                         String dedupKey) {
         var request = new BotRequest(task.name(), task.source(), target.repoUrl(), target.owner(), target.repo(),
-                target.installationId(), target.pullRequest(), target.headSha(), target.baseRef(), trigger, args, deadlineBase);
+                target.installationId(), target.pullRequest(), target.headSha(), target.baseRef(), trigger, args, deadlineBase,
+                target.trust());
         var job = NewJob.of(BotRequest.KIND, request.toPayload()).withRunAt(runAt).withDedupKey(dedupKey);
         return queue.enqueue(job).job();
     }

@@ -5,7 +5,10 @@ import io.bisectbot.executor.DockerExecutor;
 import io.bisectbot.executor.DockerHealth;
 import io.bisectbot.executor.StepLogRepository;
 import io.bisectbot.queue.JobQueue;
-import java.util.HashMap;
+import io.bisectbot.executor.ExecutorProperties;
+import io.bisectbot.executor.ImagePolicy;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.context.annotation.Bean;
@@ -15,13 +18,27 @@ import org.springframework.context.annotation.Configuration;
 @ConditionalOnProperty(name = "bisectbot.mode", havingValue = "serve", matchIfMissing = true)
 class BotsConfig {
 
+    private static final Logger log = LoggerFactory.getLogger(BotsConfig.class);
+
     @Bean
-    BotJobHandler botJobHandler(BotProperties properties, BisectProperties git, DockerExecutor executor, DockerHealth docker,
-                                StepLogRepository logs, ObjectProvider<BotGithub> github) {
-        var secrets = new HashMap<>(properties.secrets());
-        secrets.putAll(BotProperties.secretsFrom(System.getenv()));
-        return new BotJobHandler(new BotProperties(properties.defaultTimeout(), secrets), git, executor, docker, logs,
-                github.getIfAvailable(NoGithub::new));
+    BotSecrets botSecrets(BotProperties properties) {
+        var environment = System.getenv();
+        var secrets = BotSecrets.load(properties.secretsFile(), environment);
+        var unused = secrets.unusedEnvironment(environment);
+        if (!unused.isEmpty()) {
+            log.warn("{} set but granted to no repository, so no task receives it: grant it with a scope in BOT_SECRETS_FILE",
+                    String.join(", ", unused));
+        }
+        return secrets;
+    }
+
+    @Bean
+    BotJobHandler botJobHandler(BotProperties properties, BotSecrets secrets, ObjectProvider<ImagePolicy> images,
+                                ExecutorProperties executorProperties, BisectProperties git, DockerExecutor executor,
+                                DockerHealth docker, StepLogRepository logs, ObjectProvider<BotGithub> github) {
+        return new BotJobHandler(properties, secrets,
+                images.getIfAvailable(() -> ImagePolicy.of(executorProperties.allowedImages(), git.defaultImage())),
+                git, executor, docker, logs, github.getIfAvailable(NoGithub::new));
     }
 
     @Bean

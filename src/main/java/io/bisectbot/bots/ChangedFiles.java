@@ -33,6 +33,18 @@ final class ChangedFiles {
     /** Largest working directory read back, so a task cannot fill the instance's disk. */
     static final long MAX_BYTES = 512L * 1024 * 1024;
 
+    /** The most a task's changes may weigh, per file and in all: their contents are held in memory to be pushed. */
+    record Limits(long perFile, long total) {
+        static final Limits DEFAULT = new Limits(10L << 20, 100L << 20);
+    }
+
+    /** The task's files are over a limit; the message says which and by how much. */
+    static final class TooLarge extends IOException {
+        TooLarge(String message) {
+            super(message);
+        }
+    }
+
     private ChangedFiles() {
     }
 
@@ -41,6 +53,11 @@ final class ChangedFiles {
      * @param tar      the working directory as the executor reads it back: entries under one top directory
      */
     static List<Change> between(Path gitDir, String commit, InputStream tar) throws IOException {
+        return between(gitDir, commit, tar, Limits.DEFAULT);
+    }
+
+    /** As above; throws {@link TooLarge} when a changed file or all of them together exceed {@code limits}. */
+    static List<Change> between(Path gitDir, String commit, InputStream tar, Limits limits) throws IOException {
         var scratch = Files.createTempDirectory("bisectbot-changes");
         try {
             var tree = Files.createDirectory(scratch.resolve("tree"));
@@ -57,6 +74,7 @@ final class ChangedFiles {
             var newTree = git(env, tree, "write-tree").strip();
             var raw = git(env, tree, "diff-tree", "-r", "-z", "--no-renames", commit + "^{tree}", newTree);
             var changes = new ArrayList<Change>();
+            long total = 0;
             // Raw format, -z: ":<old mode> <new mode> <old sha> <new sha> <status>\0<path>\0" per change.
             var fields = raw.split("\0");
             for (int i = 0; i + 1 < fields.length; i += 2) {
@@ -67,6 +85,16 @@ final class ChangedFiles {
                     changes.add(new Change(path, meta[0], null));
                 } else {
                     var file = tree.resolve(path);
+                    var size = Files.isSymbolicLink(file) ? 0 : Files.size(file);
+                    if (size > limits.perFile()) {
+                        throw new TooLarge("the changed file `" + path + "` has " + mib(size) + ", more than the "
+                                + mib(limits.perFile()) + " a proposed change may have (CHANGED_FILE_MAX_SIZE)");
+                    }
+                    total += size;
+                    if (total > limits.total()) {
+                        throw new TooLarge("the changed files have more than the " + mib(limits.total())
+                                + " a proposed change may have in all (CHANGED_FILES_MAX_TOTAL)");
+                    }
                     var content = Files.isSymbolicLink(file)
                             ? Files.readSymbolicLink(file).toString().getBytes(StandardCharsets.UTF_8)
                             : Files.readAllBytes(file);
@@ -102,7 +130,7 @@ final class ChangedFiles {
             } else if (entry.isFile()) {
                 total += entry.getSize();
                 if (total > MAX_BYTES) {
-                    throw new IOException("the task's working directory is larger than " + (MAX_BYTES >> 20) + " MiB");
+                    throw new TooLarge("the task's working directory is larger than " + mib(MAX_BYTES));
                 }
                 Files.createDirectories(target.getParent());
                 Files.copy(in, target, StandardCopyOption.REPLACE_EXISTING);
@@ -111,6 +139,10 @@ final class ChangedFiles {
                 }
             }
         }
+    }
+
+    private static String mib(long bytes) {
+        return String.format(java.util.Locale.ROOT, "%.1f MiB", bytes / 1048576.0);
     }
 
     private static String git(Map<String, String> env, Path dir, String... args) throws IOException {

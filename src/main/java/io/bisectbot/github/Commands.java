@@ -20,7 +20,8 @@ final class Commands {
             | Command | What it does |
             |---|---|
             | `/bisect good=<ref> bad=<ref> [k=<n>] [repeat=<n>] [-- <command>]` | finds the first bad commit between `good` and `bad`; without `-- <command>` the `bisect.command` of `.github/bisectbot.yml` is run. `k` runs that many steps at once, `repeat` runs each step that many times (flaky tests). |
-            | `/bot <task> [args]` | runs a task from the `tasks:` section of `.github/bisectbot.yml` |
+            | `/bot <task> [args]` | runs a task from the `tasks:` section of `.github/bisectbot.yml` (as the pull request's base branch has it) |
+            | `/bot approve [<sha>]` | lets the pull request's current head (or `<sha>`, which must be it) run its tasks with their secrets, network and outputs once; a new push needs a new approval |
             | `/cancel` | cancels the jobs this thread started that are still running |
             | `/help` | shows this help |""";
 

@@ -5,12 +5,21 @@ import io.bisectbot.queue.JobHandler;
 import io.bisectbot.queue.JobOutcome;
 import io.bisectbot.queue.JobQueue;
 import io.bisectbot.queue.NewJob;
-import java.util.ArrayList;
 import io.bisectbot.bots.BotConfig;
+import io.bisectbot.bots.BotSecrets;
 import io.bisectbot.bots.BotTask;
 import io.bisectbot.bots.BotTriggers;
+import io.bisectbot.bots.Trust;
+import io.bisectbot.executor.ImagePolicy;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Supplier;
@@ -22,18 +31,22 @@ import org.springframework.jdbc.datasource.DataSourceTransactionManager;
 import org.springframework.transaction.support.TransactionTemplate;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.node.JsonNodeFactory;
-import tools.jackson.databind.node.ObjectNode;
 
 /**
- * Job kind {@code github-delivery}: processes one stored webhook delivery. Safe to run again: the jobs it enqueues
- * and the replies it writes are keyed by the delivery (and the command's line), so a repeat changes nothing.
+ * Job kind {@code github-delivery}: processes one stored webhook delivery. Safe to run again, and safe against a
+ * captured body replayed under a new delivery id: the jobs it enqueues and the replies it writes are keyed by what
+ * GitHub signed (the comment and its body, the pull request and its head or updated_at), never by the delivery id.
+ *
+ * <p>The trust boundary lives here. The task definitions that run are always the base branch's
+ * {@code .github/bisectbot.yml}; a pull request's own version is only validated and compared in a check run. The
+ * head commit is only the code a task runs on, and it is trusted only when it is in the repository itself and its
+ * author (and pusher) may write to it, or when a writer approved that exact commit.
  */
 final class DeliveryHandler implements JobHandler {
 
     private static final Logger log = LoggerFactory.getLogger(DeliveryHandler.class);
     static final String BISECT_KIND = "bisect";
-    private static final Set<String> TRUSTED_ASSOCIATIONS = Set.of("OWNER", "MEMBER", "COLLABORATOR");
-    private static final Set<String> WRITE_PERMISSIONS = Set.of("admin", "maintain", "write");
+    static final String CONFIG_CHECK = "bisectbot/config";
 
     private final Deliveries deliveries;
     private final Installations installations;
@@ -43,9 +56,20 @@ final class DeliveryHandler implements JobHandler {
     private final GithubProperties properties;
     private final JdbcClient jdbc;
     private final TransactionTemplate transactions;
+    private final Permissions permissions;
+    private final Approvals approvals;
+    private final BotSecrets secrets;
+    private final ImagePolicy images;
+    private final Clock clock;
 
     DeliveryHandler(Deliveries deliveries, Installations installations, GithubReports reports, GithubApi api,
-                    Supplier<JobQueue> queue, GithubProperties properties, DataSource dataSource) {
+                    Supplier<JobQueue> queue, GithubProperties properties, DataSource dataSource, Permissions permissions,
+                    Approvals approvals, BotSecrets secrets, ImagePolicy images, Clock clock) {
+        this.permissions = permissions;
+        this.approvals = approvals;
+        this.secrets = secrets;
+        this.images = images;
+        this.clock = clock;
         this.deliveries = deliveries;
         this.installations = installations;
         this.reports = reports;
@@ -108,7 +132,7 @@ final class DeliveryHandler implements JobHandler {
         };
     }
 
-    /** Starts the repository's bot tasks for a pull request event, as its config at the head commit says. */
+    /** Starts the repository's bot tasks for a pull request event, as its base branch's config says. */
     private String pullRequestTasks(Deliveries.Delivery delivery, String action) {
         var payload = delivery.payload();
         if (!Set.of("opened", "synchronize", "reopened", "labeled").contains(action)
@@ -116,33 +140,191 @@ final class DeliveryHandler implements JobHandler {
                 || !"open".equals(payload.path("pull_request").path("state").asString("open"))) {
             return "processed";
         }
-        var target = botTarget(payload);
-        var thread = new GithubRef(target.installationId(), target.owner(), target.repo(), target.pullRequest(), null, target.headSha());
-        if (installations.isSuspended(target.installationId())) {
+        var pr = payload.path("pull_request");
+        var repositoryId = payload.path("repository").path("id").asLong();
+        var untrusted = botTarget(payload, Trust.untrusted("not yet decided"));
+        var thread = new GithubRef(untrusted.installationId(), untrusted.owner(), untrusted.repo(), untrusted.pullRequest(),
+                null, untrusted.headSha());
+        if (installations.isSuspended(untrusted.installationId())) {
             return "ignored: installation suspended";
         }
-        Map<String, BotTask> tasks;
-        try {
-            var config = RepoConfig.parse(api.fileContent(target.installationId(), target.owner(), target.repo(),
-                    RepoConfig.PATH, target.headSha()));
-            tasks = BotConfig.parse(config.tasks(), properties.bisectImage(), Duration.ofMinutes(30));
-        } catch (RepoConfig.Invalid e) {
-            reports.reply("config:" + delivery.id(), thread, "**Error**: " + e.getMessage() + "\n\nNo task was started.");
-            return "config error";
-        } catch (BotConfig.Invalid e) {
-            reports.reply("config:" + delivery.id(), thread, "**Error**: " + e.getMessage() + "\n\nNo task was started.");
+        var errorKey = "config:" + untrusted.owner() + "/" + untrusted.repo() + "#" + untrusted.pullRequest() + ":" + untrusted.headSha();
+        var config = baseConfig(thread, pr.path("base").path("ref").asString(null), errorKey);
+        if (config == null) {
             return "config error";
         }
+        if (!action.equals("labeled")) {
+            compareHeadConfig(thread, config);
+        }
+        var tasks = checkedTasks(config, thread, errorKey);
+        if (tasks == null) {
+            return "config error";
+        }
+        var sender = payload.path("sender").path("login").asString("");
+        var label = payload.path("label").path("name").asString("");
+        if (action.equals("labeled") && label.equals(config.approvalLabel())) {
+            if (!permissions.canWrite(thread.installationId(), thread.owner(), thread.repo(), sender)) {
+                return "ignored: approval label added by " + sender + ", who has no write access";
+            }
+            return approve(untrusted, repositoryId, pr, sender, tasks, thread, "label:" + errorKey + ":" + sender);
+        }
+        var target = withTrust(untrusted, trust(thread, repositoryId, pr, action.equals("synchronize") ? sender : null));
         var triggers = new BotTriggers(queue.get());
         var jobs = transactions.execute(tx -> {
             var enqueued = action.equals("labeled")
-                    ? triggers.labelAdded(target, tasks, payload.path("label").path("name").asString(""), delivery.id())
-                    : triggers.pullRequestUpdated(target, tasks, Instant.parse(payload.path("pull_request").path("updated_at")
+                    ? triggers.labelAdded(target, tasks, label, pr.path("id").asLong() + ":" + label + ":"
+                            + pr.path("updated_at").asString(""))
+                    : triggers.pullRequestUpdated(target, tasks, Instant.parse(pr.path("updated_at")
                             .asString(Instant.EPOCH.toString())));
             enqueued.forEach(job -> queueCheck(job, tasks, thread));
             return enqueued;
         });
-        return jobs.isEmpty() ? "processed" : "processed: bot jobs " + jobs.stream().map(j -> j.id()).toList();
+        return jobs.isEmpty() ? "processed" : "processed: bot jobs " + jobs.stream().map(j -> j.id()).toList()
+                + (target.trust().trusted() ? "" : " (untrusted: " + target.trust().reason() + ")");
+    }
+
+    /**
+     * Whether the pull request's head may run with its tasks' full config: it is in this repository, its author is a
+     * person with write access (and so is {@code pusher}, who pushed it, when known), or a writer approved it.
+     */
+    private Trust trust(GithubRef thread, long repositoryId, JsonNode pr, String pusher) {
+        var sha = pr.path("head").path("sha").asString();
+        var headRepo = pr.path("head").path("repo");
+        var author = pr.path("user");
+        String reason;
+        if (headRepo.path("id").asLong(-1) != repositoryId) {
+            reason = "its head is in the fork " + headRepo.path("full_name").asString("(deleted)");
+        } else if (!"User".equals(author.path("type").asString(""))) {
+            reason = "it was opened by " + author.path("login").asString("an app") + ", not by a person";
+        } else if (!permissions.canWrite(thread.installationId(), thread.owner(), thread.repo(), author.path("login").asString())) {
+            reason = "its author @" + author.path("login").asString() + " has no write access";
+        } else if (pusher != null && !pusher.equalsIgnoreCase(author.path("login").asString())
+                && !permissions.canWrite(thread.installationId(), thread.owner(), thread.repo(), pusher)) {
+            reason = "it was pushed by " + pusher + ", who has no write access";
+        } else {
+            return Trust.trusted("its head is in this repository and @" + author.path("login").asString() + " has write access");
+        }
+        return approvals.approver(repositoryId, pr.path("number").asInt(), sha)
+                .map(approver -> Trust.approved(approver, sha))
+                .orElse(Trust.untrusted(reason));
+    }
+
+    /**
+     * A writer approved the head: it is recorded for that exact commit, and the {@code pull_request} tasks run again
+     * with their full config.
+     */
+    private String approve(BotTriggers.Target untrusted, long repositoryId, JsonNode pr, String approver,
+                           Map<String, BotTask> tasks, GithubRef thread, String replyKey) {
+        var current = trust(thread, repositoryId, pr, null);
+        var sha = untrusted.headSha();
+        if (current.trusted() && current.approvedBy() == null) {
+            reports.reply("approve:" + replyKey, thread, "Nothing to approve: " + current.reason() + ", so its tasks already "
+                    + "run with their full config.");
+            return "approval not needed";
+        }
+        approvals.approve(repositoryId, untrusted.pullRequest(), sha, approver);
+        var target = withTrust(untrusted, Trust.approved(approvals.approver(repositoryId, untrusted.pullRequest(), sha)
+                .orElse(approver), sha));
+        var head = new GithubRef(thread.installationId(), thread.owner(), thread.repo(), untrusted.pullRequest(), null, sha);
+        var jobs = transactions.execute(tx -> {
+            var enqueued = new BotTriggers(queue.get()).headApproved(target, tasks);
+            enqueued.forEach(job -> queueCheck(job, tasks, head));
+            reports.reply("approve:" + replyKey, thread, "Approved `" + sha.substring(0, 7) + "` (" + target.trust().reason()
+                    + "): its tasks run with their full config"
+                    + (enqueued.isEmpty() ? "" : ": " + String.join(", ", enqueued.stream()
+                            .map(j -> "`" + j.payload().path("task").asString() + "`").toList()))
+                    + ". A new push needs a new approval.");
+            return enqueued;
+        });
+        log.info("Head {} of {}/{}#{} approved by {}", sha, thread.owner(), thread.repo(), untrusted.pullRequest(), approver);
+        return "approved " + sha + " by " + approver + ": bot jobs " + jobs.stream().map(j -> j.id()).toList();
+    }
+
+    private static BotTriggers.Target withTrust(BotTriggers.Target target, Trust trust) {
+        return new BotTriggers.Target(target.repoUrl(), target.owner(), target.repo(), target.installationId(),
+                target.pullRequest(), target.headSha(), target.baseRef(), trust);
+    }
+
+    /**
+     * The repository config at {@code ref} (the base branch; null: the default branch); null, after one error reply
+     * keyed by {@code errorKey}, when it is unusable.
+     */
+    private RepoConfig baseConfig(GithubRef thread, String ref, String errorKey) {
+        try {
+            return RepoConfig.parse(api.fileContent(thread.installationId(), thread.owner(), thread.repo(), RepoConfig.PATH,
+                    ref == null ? null : java.net.URLEncoder.encode(ref, StandardCharsets.UTF_8)));
+        } catch (RepoConfig.Invalid e) {
+            reports.reply(errorKey, thread, "**Error**: " + e.getMessage() + "\n\nNo job was started. Fix the file and comment again.");
+            return null;
+        }
+    }
+
+    /** The config's tasks, checked against what this service allows; null, after one error reply, when unusable. */
+    private Map<String, BotTask> checkedTasks(RepoConfig config, GithubRef thread, String errorKey) {
+        var problems = problems(config, thread);
+        if (!problems.isEmpty()) {
+            reports.reply(errorKey, thread, "**Error**: `" + RepoConfig.PATH + "` has " + problems.size()
+                    + (problems.size() == 1 ? " problem" : " problems") + ":\n- " + String.join("\n- ", problems)
+                    + "\n\nNo job was started.");
+            return null;
+        }
+        try {
+            return BotConfig.parse(config.tasks(), properties.bisectImage(), Duration.ofMinutes(30));
+        } catch (BotConfig.Invalid e) {
+            throw new IllegalStateException(e); // problems() parsed the same tasks without error
+        }
+    }
+
+    /** Everything that keeps {@code config} from running here: invalid tasks, images not allowed, secrets not granted. */
+    private List<String> problems(RepoConfig config, GithubRef thread) {
+        var problems = new ArrayList<String>();
+        if (config.bisect().image() != null && !images.allows(config.bisect().image())) {
+            problems.add("`bisect.image`: " + images.refusal(config.bisect().image()));
+        }
+        Map<String, BotTask> tasks;
+        try {
+            tasks = BotConfig.parse(config.tasks(), properties.bisectImage(), Duration.ofMinutes(30));
+        } catch (BotConfig.Invalid e) {
+            problems.addAll(e.problems());
+            return problems;
+        }
+        for (var task : tasks.values()) {
+            if (task.source().has("image") && !images.allows(task.image())) {
+                problems.add("`tasks." + task.name() + ".image`: " + images.refusal(task.image()));
+            }
+            problems.addAll(secrets.problems(task, thread.owner(), thread.repo(), thread.installationId()));
+        }
+        return problems;
+    }
+
+    /**
+     * A pull request that changes the repository config gets a check run saying what would change once merged (and
+     * what is wrong with it); the change does not apply before then.
+     */
+    private void compareHeadConfig(GithubRef head, RepoConfig base) {
+        RepoConfig proposed;
+        try {
+            proposed = RepoConfig.parse(api.fileContent(head.installationId(), head.owner(), head.repo(), RepoConfig.PATH,
+                    head.headSha()));
+        } catch (RepoConfig.Invalid e) {
+            reports.headCheck(head, CONFIG_CHECK, GithubReports.Conclusion.FAILURE, "The changed config is invalid",
+                    "This pull request changes `" + RepoConfig.PATH + "`, and the new version cannot be used:\n\n"
+                            + e.getMessage() + "\n\nTasks run with the base branch's config until a valid change is merged.");
+            return;
+        }
+        var changes = base.changesTo(proposed);
+        if (changes.isEmpty()) {
+            return;
+        }
+        var problems = problems(proposed, head);
+        var summary = "This pull request changes `" + RepoConfig.PATH + "`. Once merged:\n- " + String.join("\n- ", changes)
+                + "\n\nUntil then every task runs as the base branch's config says, whoever pushed the change.";
+        if (!problems.isEmpty()) {
+            summary += "\n\n**Problems** of the new version:\n- " + String.join("\n- ", problems);
+        }
+        reports.headCheck(head, CONFIG_CHECK, problems.isEmpty() ? GithubReports.Conclusion.NEUTRAL : GithubReports.Conclusion.FAILURE,
+                problems.isEmpty() ? changes.size() + (changes.size() == 1 ? " change" : " changes") + " once merged"
+                        : "The changed config has " + problems.size() + (problems.size() == 1 ? " problem" : " problems"), summary);
     }
 
     /** A task that reports as a check run shows it queued as soon as its job exists (deadlines only when they fire). */
@@ -155,7 +337,7 @@ final class DeliveryHandler implements JobHandler {
     }
 
     /** Where a pull request's tasks run, and where their proposed changes go (its branch, unless it is a fork's). */
-    static BotTriggers.Target botTarget(JsonNode payload) {
+    static BotTriggers.Target botTarget(JsonNode payload, Trust trust) {
         var pr = payload.path("pull_request");
         var repository = payload.path("repository");
         var sameRepo = pr.path("head").path("repo").path("id").asLong(-1) == repository.path("id").asLong(-2);
@@ -164,7 +346,7 @@ final class DeliveryHandler implements JobHandler {
         var name = repository.path("name").asString();
         return new BotTriggers.Target(url.isEmpty() ? "https://github.com/" + owner + "/" + name + ".git" : url, owner, name,
                 payload.path("installation").path("id").asLong(), pr.path("number").asInt(), pr.path("head").path("sha").asString(),
-                sameRepo ? pr.path("head").path("ref").asString() : pr.path("base").path("ref").asString());
+                sameRepo ? pr.path("head").path("ref").asString() : pr.path("base").path("ref").asString(), trust);
     }
 
     private String installation(String action, JsonNode payload) {
@@ -195,9 +377,12 @@ final class DeliveryHandler implements JobHandler {
         private final JsonNode payload;
         private final JsonNode comment;
         private final GithubRef thread;
+        /** The comment as GitHub signed it: its id and body. A replay of the same body has the same key. */
+        private final String commentKey;
         private RepoConfig config;
         private String configError;
         private boolean configRead;
+        private JsonNode pullRequest;
         private String headSha;
 
         CommentRun(Deliveries.Delivery delivery) {
@@ -208,6 +393,8 @@ final class DeliveryHandler implements JobHandler {
             this.thread = new GithubRef(payload.path("installation").path("id").asLong(),
                     repository.path("owner").path("login").asString(), repository.path("name").asString(),
                     payload.path("issue").path("number").asLong(), comment.path("id").asLong(), null);
+            this.commentKey = "comment:" + thread.owner() + "/" + thread.repo() + ":" + comment.path("id").asLong() + ":"
+                    + sha256(comment.path("body").asString("")).substring(0, 16);
         }
 
         String run() {
@@ -228,10 +415,14 @@ final class DeliveryHandler implements JobHandler {
             if (installations.isSuspended(thread.installationId())) {
                 return "ignored: installation suspended";
             }
-            if (!authorized(user.path("login").asString(), comment.path("author_association").asString(""))) {
-                reports.reply("refusal:" + delivery.id(), thread, "Sorry @" + user.path("login").asString()
-                        + ", only people with write access to this repository can run bisectbot commands.");
-                return "refused: " + user.path("login").asString() + " has no write access";
+            var login = user.path("login").asString();
+            if (!permissions.canWrite(thread.installationId(), thread.owner(), thread.repo(), login)) {
+                // One refusal per person, thread and hour, whatever they post: no reply storms.
+                var hour = clock.instant().getEpochSecond() / 3600;
+                reports.reply("refusal:" + thread.owner() + "/" + thread.repo() + "#" + thread.issueNumber() + ":" + login
+                        + ":" + hour, thread, "Sorry @" + login + ", only people with write access to this repository can "
+                        + "run bisectbot commands.");
+                return "refused: " + login + " has no write access";
             }
             var done = new ArrayList<String>();
             for (var command : commands) {
@@ -240,22 +431,8 @@ final class DeliveryHandler implements JobHandler {
             return "processed: " + String.join("; ", done);
         }
 
-        private boolean authorized(String login, String association) {
-            if (TRUSTED_ASSOCIATIONS.contains(association)) {
-                return true;
-            }
-            // Members with private membership show as CONTRIBUTOR or NONE: ask GitHub.
-            var response = api.get(thread.installationId(), thread.repoPath() + "/collaborators/" + login + "/permission");
-            if (response.status() == 404) {
-                return false;
-            }
-            var body = GithubApi.require(response, "read " + login + "'s permission").body();
-            return WRITE_PERMISSIONS.contains(body.path("permission").asString(""))
-                    || WRITE_PERMISSIONS.contains(body.path("role_name").asString(""));
-        }
-
         private String handle(Commands.Command command) {
-            var key = delivery.id() + ":" + command.line();
+            var key = commentKey + ":" + command.line();
             return switch (command) {
                 case Commands.Malformed m -> {
                     reports.reply("error:" + key, thread, error(m.problem(), m.text(), m.usage()));
@@ -267,6 +444,7 @@ final class DeliveryHandler implements JobHandler {
                 }
                 case Commands.Cancel c -> cancel(key);
                 case Commands.Bisect b -> bisect(b, key);
+                case Commands.Bot b when b.task().equals(BotConfig.RESERVED) -> approve(b, key);
                 case Commands.Bot b -> bot(b, key);
             };
         }
@@ -296,6 +474,10 @@ final class DeliveryHandler implements JobHandler {
                 return "config error";
             }
             var settings = config.bisect();
+            if (settings.image() != null && !images.allows(settings.image())) {
+                reports.reply("error:" + key, thread, error("`bisect.image`: " + images.refusal(settings.image()), b.text(), null));
+                return "image not allowed";
+            }
             var command = b.command() != null ? b.command() : settings.command();
             if (command == null) {
                 reports.reply("error:" + key, thread, error("no command to run: add `-- <command>`, or set `bisect.command` in `"
@@ -315,7 +497,13 @@ final class DeliveryHandler implements JobHandler {
                     .put("timeout_seconds", timeout.toSeconds())
                     .put("parallelism", first(b.k(), settings.parallelism(), 1))
                     .put("repeat", first(b.repeat(), settings.repeat(), 1));
-            job.set("github", ref.toJson());
+            var github = ref.toJson();
+            // A pull request's commits may be a stranger's code: no registry credentials then (steps never have network).
+            if (pullRequest != null) {
+                var trust = trust(thread, payload.path("repository").path("id").asLong(), pullRequest, null);
+                github.put("untrusted", !trust.trusted()).put("trust_reason", trust.reason());
+            }
+            job.set("github", github);
             return enqueue(NewJob.of(BISECT_KIND, job).withMaxAttempts(1).withDedupKey("github-command:" + key), ref, b.text(), key);
         }
 
@@ -323,24 +511,15 @@ final class DeliveryHandler implements JobHandler {
             if (!readConfig()) {
                 return "config error";
             }
-            if (headSha == null) {
+            if (pullRequest == null) {
                 reports.reply("error:" + key, thread, error("`/bot` runs on pull requests; comment on one", b.text(), "/bot <task> [args]"));
                 return "not a pull request";
             }
-            Map<String, BotTask> tasks;
-            try {
-                tasks = BotConfig.parse(config.tasks(), properties.bisectImage(), Duration.ofMinutes(30));
-            } catch (BotConfig.Invalid e) {
-                reports.reply("config:" + delivery.id(), thread, "**Error**: " + e.getMessage() + "\n\nNo job was started.");
+            var tasks = checkedTasks(config, thread, "config:" + commentKey);
+            if (tasks == null) {
                 return "config error";
             }
-            var pr = GithubApi.require(api.get(thread.installationId(), thread.repoPath() + "/pulls/" + thread.issueNumber()),
-                    "read pull request " + thread.issueNumber()).body();
-            var prPayload = JsonNodeFactory.instance.objectNode();
-            prPayload.set("pull_request", pr);
-            prPayload.set("repository", payload.path("repository"));
-            prPayload.set("installation", payload.path("installation"));
-            var target = botTarget(prPayload);
+            var target = target();
             try {
                 var job = transactions.execute(tx -> {
                     var enqueued = new BotTriggers(queue.get()).command(target, tasks, b.task(), b.args(), "github-command:" + key);
@@ -349,11 +528,45 @@ final class DeliveryHandler implements JobHandler {
                             thread.issueNumber(), null, target.headSha()));
                     return enqueued;
                 });
-                return "bot job " + job.id();
+                return "bot job " + job.id() + (target.trust().trusted() ? "" : " (untrusted: " + target.trust().reason() + ")");
             } catch (IllegalArgumentException e) {
                 reports.reply("error:" + key, thread, error(e.getMessage(), b.text(), "/bot <task> [args]"));
                 return "unknown task";
             }
+        }
+
+        /** {@code /bot approve [sha]}: the pull request's current head (which {@code sha}, if given, must be) is approved. */
+        private String approve(Commands.Bot b, String key) {
+            if (!readConfig()) {
+                return "config error";
+            }
+            if (pullRequest == null) {
+                reports.reply("error:" + key, thread, error("`/bot approve` approves a pull request's head; comment on one",
+                        b.text(), "/bot approve [<sha>]"));
+                return "not a pull request";
+            }
+            var expected = b.args() == null ? "" : b.args().strip();
+            if (!expected.isEmpty() && (expected.length() < 7 || !headSha.startsWith(expected.toLowerCase(java.util.Locale.ROOT)))) {
+                reports.reply("error:" + key, thread, error("the pull request's head is now `" + headSha.substring(0, 7)
+                        + "`, not `" + expected + "`: look at the new commits, then approve again", b.text(), "/bot approve [<sha>]"));
+                return "approval of an old head";
+            }
+            var tasks = checkedTasks(config, thread, "config:" + commentKey);
+            if (tasks == null) {
+                return "config error";
+            }
+            reports.commandAccepted(thread);
+            return DeliveryHandler.this.approve(target(), payload.path("repository").path("id").asLong(), pullRequest,
+                    comment.path("user").path("login").asString(), tasks, thread, key);
+        }
+
+        /** The pull request's head, as a bot target with its trust. */
+        private BotTriggers.Target target() {
+            var prPayload = JsonNodeFactory.instance.objectNode();
+            prPayload.set("pull_request", pullRequest);
+            prPayload.set("repository", payload.path("repository"));
+            prPayload.set("installation", payload.path("installation"));
+            return botTarget(prPayload, trust(thread, payload.path("repository").path("id").asLong(), pullRequest, null));
         }
 
         private String enqueue(NewJob job, GithubRef ref, String line, String key) {
@@ -372,39 +585,41 @@ final class DeliveryHandler implements JobHandler {
             return job.kind() + " job " + enqueued.job().id();
         }
 
-        /** Reads {@code .github/bisectbot.yml} once per comment; false (and one error reply) when it is unusable. */
+        /**
+         * Reads the pull request (when the thread is one) and the base branch's {@code .github/bisectbot.yml} once per
+         * comment; false (and one error reply) when it is unusable.
+         */
         private boolean readConfig() {
             if (!configRead) {
                 configRead = true;
-                headSha = pullRequestHead();
-                try {
-                    config = RepoConfig.parse(api.fileContent(thread.installationId(), thread.owner(), thread.repo(),
-                            RepoConfig.PATH, headSha));
-                } catch (RepoConfig.Invalid e) {
-                    configError = e.getMessage();
-                    reports.reply("config:" + delivery.id(), thread, "**Error**: " + configError
-                            + "\n\nNo job was started. Fix the file and comment again.");
-                }
+                pullRequest = pullRequest();
+                headSha = pullRequest == null ? null : pullRequest.path("head").path("sha").asString();
+                var baseRef = pullRequest == null ? null : pullRequest.path("base").path("ref").asString(null);
+                config = baseConfig(thread, baseRef, "config:" + commentKey);
+                configError = config == null ? "unusable config" : null;
             }
             return configError == null;
         }
 
-        private String pullRequestHead() {
+        private JsonNode pullRequest() {
             if (payload.path("issue").path("pull_request").isMissingNode()) {
                 return null;
             }
-            var response = api.get(thread.installationId(), thread.repoPath() + "/pulls/" + thread.issueNumber());
-            if (response.ok()) {
-                return response.body().path("head").path("sha").asString();
-            }
-            return installations.pullRequestHead(payload.path("repository").path("id").asLong(), thread.issueNumber())
-                    .orElseThrow(() -> new GithubApi.ApiException(response.status(), "cannot read pull request "
-                            + thread.issueNumber() + ": GitHub answered " + response.status()));
+            return GithubApi.require(api.get(thread.installationId(), thread.repoPath() + "/pulls/" + thread.issueNumber()),
+                    "read pull request " + thread.issueNumber()).body();
         }
 
         private String cloneUrl() {
             var url = payload.path("repository").path("clone_url").asString("");
             return url.isEmpty() ? "https://github.com/" + thread.owner() + "/" + thread.repo() + ".git" : url;
+        }
+    }
+
+    private static String sha256(String text) {
+        try {
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
         }
     }
 

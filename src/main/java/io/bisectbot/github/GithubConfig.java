@@ -1,5 +1,9 @@
 package io.bisectbot.github;
 
+import io.bisectbot.bisect.BisectProperties;
+import io.bisectbot.bots.BotSecrets;
+import io.bisectbot.executor.ExecutorProperties;
+import io.bisectbot.executor.ImagePolicy;
 import io.bisectbot.queue.JobQueue;
 import io.bisectbot.queue.QueueNode;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -113,10 +117,28 @@ class GithubConfig {
     }
 
     @Bean
+    Permissions githubPermissions(GithubApi api, Clock clock, GithubProperties properties) {
+        return new Permissions(api, clock, properties.permissionCacheTtl());
+    }
+
+    @Bean
+    Approvals headApprovals(DataSource dataSource, Clock clock) {
+        return new Approvals(dataSource, clock);
+    }
+
+    /** Images a repository's config may name: ALLOWED_IMAGES, or else the service's own default images. */
+    @Bean
+    ImagePolicy imagePolicy(ExecutorProperties executor, BisectProperties bisect, GithubProperties properties) {
+        return ImagePolicy.of(executor.allowedImages(), bisect.defaultImage(), properties.bisectImage());
+    }
+
+    @Bean
     DeliveryHandler githubDeliveryHandler(Deliveries deliveries, Installations installations, GithubReports reports,
                                           GithubApi api, ObjectProvider<JobQueue> queue, GithubProperties properties,
-                                          DataSource dataSource) {
-        return new DeliveryHandler(deliveries, installations, reports, api, queue::getObject, properties, dataSource);
+                                          DataSource dataSource, Permissions permissions, Approvals approvals,
+                                          BotSecrets secrets, ImagePolicy images, Clock clock) {
+        return new DeliveryHandler(deliveries, installations, reports, api, queue::getObject, properties, dataSource,
+                permissions, approvals, secrets, images, clock);
     }
 
     @Bean
@@ -130,10 +152,11 @@ class GithubConfig {
     }
 
     @Bean
-    Loop githubRetentionLoop(Deliveries deliveries, Outbox outbox, GithubProperties properties) {
+    Loop githubRetentionLoop(Deliveries deliveries, Outbox outbox, Approvals approvals, GithubProperties properties) {
         return new Loop("github-retention", properties.cleanupInterval(), () -> {
             var removed = deliveries.deleteOlderThan(properties.deliveryRetention());
             var delivered = outbox.deleteDoneOlderThan(properties.deliveryRetention());
+            approvals.deleteOlderThan(properties.deliveryRetention());
             if (removed + delivered > 0) {
                 log.info("Removed {} webhook deliveries and {} delivered outbox rows older than {}", removed, delivered,
                         properties.deliveryRetention());

@@ -34,6 +34,7 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param checkName             the name of check runs
  * @param bisectImage           the container image of a bisect when the repository config names none
  * @param bisectTimeout         the timeout of one bisect step when the repository config names none
+ * @param permissionCacheTtl    how long a user's write permission on a repository, as GitHub answered, is reused
  */
 @ConfigurationProperties("bisectbot.github")
 public record GithubProperties(
@@ -58,7 +59,8 @@ public record GithubProperties(
         @DefaultValue("2m") Duration outboxLease,
         @DefaultValue("bisectbot") String checkName,
         @DefaultValue("bisectbot/runner") String bisectImage,
-        @DefaultValue("30m") Duration bisectTimeout) {
+        @DefaultValue("30m") Duration bisectTimeout,
+        @DefaultValue("5m") Duration permissionCacheTtl) {
 
     public GithubProperties {
         webhookSecrets = webhookSecrets == null ? List.of()
@@ -81,7 +83,8 @@ public record GithubProperties(
         return new GithubProperties(null, null, null, null, List.of(), URI.create("https://api.github.com"),
                 "http://localhost:8080", 10000, 25L * 1024 * 1024, Duration.ofDays(14), Duration.ofHours(1),
                 Duration.ofSeconds(1), 3, Duration.ofMinutes(2), Duration.ofSeconds(1), 8, Duration.ofSeconds(2),
-                Duration.ofMinutes(10), Duration.ofMinutes(2), "bisectbot", "bisectbot/runner", Duration.ofMinutes(30));
+                Duration.ofMinutes(10), Duration.ofMinutes(2), "bisectbot", "bisectbot/runner", Duration.ofMinutes(30),
+                Duration.ofMinutes(5));
     }
 
     /** The private key's PEM text, from {@link #privateKey} or else {@link #privateKeyFile}; null when neither is set. */

@@ -98,6 +98,19 @@ public final class GithubReports {
         }
     }
 
+    /**
+     * A completed check run about the head commit itself rather than a job (e.g. what its change of the repository
+     * config would do once merged); one per {@code name} and commit.
+     */
+    void headCheck(GithubRef ref, String name, Conclusion conclusion, String title, String markdown) {
+        var key = "head-check:" + name + ":" + ref.owner() + "/" + ref.repo() + ":" + ref.headSha();
+        var output = JsonNodeFactory.instance.objectNode().put("title", title).put("summary", truncate(markdown, SUMMARY_LIMIT, null));
+        var request = base(ref).put("name", name).put("head_sha", ref.headSha()).put("external_id", key)
+                .put("status", "completed").put("conclusion", conclusion.api()).put("completed_at", clock.instant().toString());
+        request.set("output", output);
+        outbox.add(key, ref.installationId(), Outbox.CHECK_RUN_CREATE, request, null);
+    }
+
     /** {@code after}: the update this one must follow (so a late in-progress never overwrites completed), or null. */
     private void completeCheckRun(long jobId, GithubRef ref, String name, String markdown, Conclusion conclusion,
                                   String reportUrl, String after) {

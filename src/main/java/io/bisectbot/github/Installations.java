@@ -2,7 +2,6 @@ package io.bisectbot.github;
 
 import java.sql.Timestamp;
 import java.time.Clock;
-import java.util.Optional;
 import javax.sql.DataSource;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import tools.jackson.databind.JsonNode;
@@ -81,10 +80,5 @@ final class Installations {
                 .param("repo", repositoryId).param("number", number).param("sha", headSha).param("state", state)
                 .param("now", Timestamp.from(clock.instant()))
                 .update();
-    }
-
-    Optional<String> pullRequestHead(long repositoryId, long number) {
-        return jdbc.sql("SELECT head_sha FROM pull_requests WHERE repository_id = :repo AND number = :number")
-                .param("repo", repositoryId).param("number", number).query(String.class).optional();
     }
 }

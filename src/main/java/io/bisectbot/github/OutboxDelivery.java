@@ -12,7 +12,8 @@ import tools.jackson.databind.node.ObjectNode;
 /**
  * Delivers outbox rows to GitHub. Each write is made safe to repeat, since an instance may die after GitHub took it
  * and before the row was marked: comments carry a hidden marker and are edited if found, check runs carry an
- * external id and are looked up before being created, and reactions are idempotent on GitHub's side.
+ * external id and are looked up before being created, and reactions are idempotent on GitHub's side. A comment is
+ * edited only when this App wrote it: a marker copied into someone else's comment is ignored.
  */
 final class OutboxDelivery {
 
@@ -103,7 +104,8 @@ final class OutboxDelivery {
         var body = JsonNodeFactory.instance.objectNode().put("body", request.path("body").asString());
         var comments = api.getAll(installation, repo(request) + "/issues/" + request.path("issue_number").asLong() + "/comments");
         for (var comment : comments) {
-            if (comment.path("body").asString("").contains(marker)) {
+            // Anyone can paste the marker into a comment of their own: only ours are edited.
+            if (comment.path("body").asString("").contains(marker) && writtenByThisApp(comment)) {
                 var id = comment.path("id").asLong();
                 GithubApi.require(api.patch(installation, repo(request) + "/issues/comments/" + id, body), "edit a comment");
                 return JsonNodeFactory.instance.objectNode().put("comment_id", id).put("edited", true);
@@ -112,6 +114,19 @@ final class OutboxDelivery {
         var created = GithubApi.require(api.post(installation,
                 repo(request) + "/issues/" + request.path("issue_number").asLong() + "/comments", body), "create a comment");
         return JsonNodeFactory.instance.objectNode().put("comment_id", created.body().path("id").asLong());
+    }
+
+    /** The comment was written by this App: its bot user, or GitHub says the App made it. */
+    private boolean writtenByThisApp(JsonNode comment) {
+        var user = comment.path("user");
+        if (!"Bot".equals(user.path("type").asString(""))) {
+            return false;
+        }
+        var viaApp = comment.path("performed_via_github_app").path("id");
+        if (viaApp.isNumber() && properties.appId() != null) {
+            return viaApp.asLong() == properties.appId();
+        }
+        return properties.appSlug() != null && user.path("login").asString("").equals(properties.appSlug() + "[bot]");
     }
 
     private JsonNode createCheckRun(long installation, JsonNode request) {

@@ -1,6 +1,8 @@
 package io.bisectbot.github;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
 import java.util.TreeSet;
 import org.springframework.boot.convert.DurationStyle;
@@ -19,19 +21,21 @@ import tools.jackson.dataformat.yaml.YAMLMapper;
  *   repeat: 1                       # runs per step
  * tasks:                            # kept as written, for /bot
  *   lint: { ... }
+ * approval_label: ok-to-test        # adding it (with write access) approves the head, like /bot approve
  * </pre>
+ * The config that runs is always the base branch's; a pull request's own version is only validated and compared.
  */
-record RepoConfig(Bisect bisect, JsonNode tasks) {
+record RepoConfig(Bisect bisect, JsonNode tasks, String approvalLabel) {
 
     static final String PATH = ".github/bisectbot.yml";
 
     record Bisect(String image, String command, Duration timeout, Integer parallelism, Integer repeat) {
     }
 
-    static final RepoConfig EMPTY = new RepoConfig(new Bisect(null, null, null, null, null), null);
+    static final RepoConfig EMPTY = new RepoConfig(new Bisect(null, null, null, null, null), null, null);
 
     private static final YAMLMapper yaml = YAMLMapper.builder().build();
-    private static final Set<String> TOP_LEVEL = Set.of("bisect", "tasks");
+    private static final Set<String> TOP_LEVEL = Set.of("bisect", "tasks", "approval_label");
     private static final Set<String> BISECT_KEYS = Set.of("image", "command", "timeout", "parallelism", "repeat");
 
     /** Thrown for a config that cannot be used; the message is shown to the user as is. */
@@ -64,13 +68,48 @@ record RepoConfig(Bisect bisect, JsonNode tasks) {
         }
         unknownKeys(bisect, BISECT_KEYS, "bisect.");
         var tasks = root.path("tasks");
+        var label = root.path("approval_label");
+        if (!label.isMissingNode() && !label.isNull() && (!label.isString() || label.asString().isBlank())) {
+            throw new Invalid("`approval_label` in `" + PATH + "` must be a label name");
+        }
         return new RepoConfig(new Bisect(
                 string(bisect, "image"),
                 string(bisect, "command"),
                 timeout(bisect.path("timeout")),
                 positive(bisect, "parallelism", Commands.MAX_K),
                 positive(bisect, "repeat", Commands.MAX_REPEAT)),
-                tasks.isMissingNode() || tasks.isNull() ? null : tasks);
+                tasks.isMissingNode() || tasks.isNull() ? null : tasks,
+                label.isString() ? label.asString().strip() : null);
+    }
+
+    /** What {@code proposed} would change against this config, one line per change; empty when nothing. */
+    List<String> changesTo(RepoConfig proposed) {
+        var changes = new ArrayList<String>();
+        if (!bisect.equals(proposed.bisect)) {
+            changes.add("`bisect` settings change");
+        }
+        if (!java.util.Objects.equals(approvalLabel, proposed.approvalLabel)) {
+            changes.add("`approval_label` changes from " + quoted(approvalLabel) + " to " + quoted(proposed.approvalLabel));
+        }
+        var before = tasks == null || !tasks.isObject() ? Set.<String>of() : new TreeSet<>(tasks.propertyNames());
+        var after = proposed.tasks == null || !proposed.tasks.isObject() ? Set.<String>of() : new TreeSet<>(proposed.tasks.propertyNames());
+        for (var name : new TreeSet<>(after)) {
+            if (!before.contains(name)) {
+                changes.add("task `" + name + "` is added");
+            } else if (!tasks.get(name).equals(proposed.tasks.get(name))) {
+                changes.add("task `" + name + "` changes");
+            }
+        }
+        for (var name : new TreeSet<>(before)) {
+            if (!after.contains(name)) {
+                changes.add("task `" + name + "` is removed");
+            }
+        }
+        return changes;
+    }
+
+    private static String quoted(String value) {
+        return value == null ? "none" : "`" + value + "`";
     }
 
     private static void unknownKeys(JsonNode node, Set<String> known, String prefix) throws Invalid {

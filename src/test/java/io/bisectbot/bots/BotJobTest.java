@@ -34,6 +34,7 @@ import tools.jackson.dataformat.yaml.YAMLMapper;
 class BotJobTest {
 
     private static final String IMAGE = TestExecutor.RUNNER_IMAGE;
+    private static final String SECRET = "s3cr3t-t0ken-value";
 
     private final HikariDataSource database = TestDatabase.migrated();
     private final JdbcClient sql = JdbcClient.create(database);
@@ -61,8 +62,9 @@ class BotJobTest {
         var registry = new SimpleMeterRegistry();
         var docker = TestExecutor.start(database, registry);
         resources.add(docker);
-        var handler = new BotJobHandler(new BotProperties(Duration.ofMinutes(5), Map.of("NPM_TOKEN", "s3cr3t-t0ken-value")),
-                TestExecutor.bisectProperties(cache, 4),
+        var secrets = BotSecrets.of(List.of(new BotSecrets.Secret("NPM_TOKEN", SECRET, List.of("octo/app"), List.of())));
+        var handler = new BotJobHandler(BotProperties.withTimeout(Duration.ofMinutes(5)), secrets,
+                io.bisectbot.executor.ImagePolicy.of(List.of(), IMAGE), TestExecutor.bisectProperties(cache, 4),
                 docker.executor(), docker.health(), docker.logs(), github);
         var created = QueueNode.create(database, List.of(handler), QueueProperties.defaults().withWorkerId(workerId)
                         .withTimings(Duration.ofMillis(200), Duration.ofMillis(300), Duration.ofSeconds(2), Duration.ofMillis(300)),
@@ -102,7 +104,7 @@ class BotJobTest {
     }
 
     private BotTriggers.Target target(String sha) {
-        return new BotTriggers.Target(repo.toString(), "octo", "app", 1, 7, sha, "main");
+        return new BotTriggers.Target(repo.toString(), "octo", "app", 1, 7, sha, "main", Trust.trusted("a test of trusted code"));
     }
 
     private Job finished(Job job) {
@@ -228,7 +230,7 @@ class BotJobTest {
         var tasks = tasks("""
                 tasks:
                   publish:
-                    run: echo "token=$NPM_TOKEN"
+                    run: echo "token=$NPM_TOKEN"; printf %s "$NPM_TOKEN" | base64; echo "$NPM_TOKEN" | rev
                     on: [command]
                     secrets: [NPM_TOKEN]
                   other:
@@ -241,7 +243,9 @@ class BotJobTest {
                 .param("id", publish.id()).query(String.class).list());
         var otherLog = String.join("", sql.sql("SELECT content FROM step_logs WHERE job_id = :id ORDER BY seq")
                 .param("id", other.id()).query(String.class).list());
-        assertThat(publishLog).contains("token=").doesNotContain("s3cr3t-t0ken-value");
+        assertThat(publishLog).contains("token=").doesNotContain("s3cr3t-t0ken-value")
+                .doesNotContain(java.util.Base64.getEncoder().encodeToString(SECRET.getBytes(StandardCharsets.UTF_8)).substring(0, 20))
+                .doesNotContain(new StringBuilder(SECRET).reverse().toString());
         assertThat(otherLog).contains("token=none");
         assertThat(github.summaries).noneMatch(s -> s.contains("s3cr3t-t0ken-value"));
     }
@@ -277,5 +281,73 @@ class BotJobTest {
                 .hasMessageContaining("no task `deploy`").hasMessageContaining("`lint`");
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> triggers.command(target(sha), tasks, "lint", "", "x"))
                 .hasMessageContaining("does not run on commands");
+    }
+
+    @Test
+    void untrusted_code_runs_without_its_secrets_or_network_and_may_not_propose_changes() throws Exception {
+        var sha = commit(Map.of("a.txt", "a\n"));
+        var tasks = tasks("""
+                tasks:
+                  publish:
+                    run: echo "token=${NPM_TOKEN:-none}"; echo "net=$(ls /sys/class/net | tr '\\n' ,)"
+                    on: [command]
+                    network: bridge
+                    secrets: [NPM_TOKEN]
+                  fix:
+                    run: echo changed > a.txt
+                    on: [command]
+                    outputs: pull_request
+                """);
+        var fork = new BotTriggers.Target(repo.toString(), "octo", "app", 1, 7, sha, "main", Trust.untrusted("its head is in a fork"));
+        var publish = finished(triggers.command(fork, tasks, "publish", "", "u-1:0"));
+        var log = String.join("", sql.sql("SELECT content FROM step_logs WHERE job_id = :id ORDER BY seq")
+                .param("id", publish.id()).query(String.class).list());
+        assertThat(log).contains("token=none", "net=lo,");
+        assertThat(github.summaries.getLast()).contains("untrusted code", "its head is in a fork").doesNotContain("token=");
+
+        var fix = finished(triggers.command(fork, tasks, "fix", "", "u-2:0"));
+        assertThat(fix.result().get("conclusion").asString()).isEqualTo("skipped");
+        assertThat(github.proposals).isEmpty();
+        assertThat(sql.sql("SELECT count(*) FROM step_logs WHERE job_id = :id").param("id", fix.id()).query(Long.class).single()).isZero();
+    }
+
+    @Test
+    void changed_files_over_their_limits_end_the_task_with_a_clear_error_and_the_instance_keeps_running() throws Exception {
+        var sha = commit(Map.of("a.txt", "a\n"));
+        var tasks = tasks("""
+                tasks:
+                  big-file:
+                    run: head -c 20971520 /dev/zero > big.bin
+                    on: [command]
+                    outputs: pull_request
+                  huge-file:
+                    run: head -c 629145600 /dev/zero > huge.bin
+                    on: [command]
+                    outputs: pull_request
+                """);
+        var big = failed(triggers.command(target(sha), tasks, "big-file", "", "b-1:0"));
+        assertThat(big.lastError()).contains("`big.bin` has 20.0 MiB, more than the 10.0 MiB", "nothing was pushed");
+        var huge = failed(triggers.command(target(sha), tasks, "huge-file", "", "b-2:0"));
+        assertThat(huge.lastError()).contains("larger than 512.0 MiB");
+        assertThat(huge.attemptCount()).as("a permanent failure, not retried").isEqualTo(1);
+        assertThat(github.proposals).isEmpty();
+        assertThat(github.summaries).anyMatch(s -> s.contains("big.bin"));
+        // The instance still runs jobs.
+        var after = tasks("""
+                tasks:
+                  ok:
+                    run: "true"
+                    on: [command]
+                """);
+        assertThat(finished(triggers.command(target(sha), after, "ok", "", "b-3:0")).result().get("conclusion").asString())
+                .isEqualTo("success");
+    }
+
+    private Job failed(Job job) {
+        await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(200))
+                .until(() -> node.queue().find(job.id()).orElseThrow().status().isFinal());
+        var done = node.queue().find(job.id()).orElseThrow();
+        assertThat(done.status()).as("job %d", done.id()).isEqualTo(JobStatus.FAILED);
+        return done;
     }
 }

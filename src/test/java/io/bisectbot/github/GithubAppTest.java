@@ -99,6 +99,7 @@ class GithubAppTest {
         registry.add("bisectbot.github.outbox-poll-interval", () -> "100ms");
         registry.add("bisectbot.github.outbox-backoff-base", () -> "100ms");
         registry.add("bisectbot.github.outbox-max-attempts", () -> "5");
+        registry.add("bisectbot.executor.allowed-images", () -> "ghcr.io/acme/");
     }
 
     @AfterAll
@@ -142,7 +143,12 @@ class GithubAppTest {
                         + "tasks:\n  lint:\n    run: make lint\n    on: [command]\n")));
         github.stubFor(get(urlPathEqualTo("/repos/Codertocat/Broken/contents/.github/bisectbot.yml"))
                 .willReturn(aResponse().withStatus(200).withBody("bisect:\n  comand: make test\n")));
-        github.stubFor(get(urlPathEqualTo(REPO + "/pulls/1")).willReturn(okJson("{\"number\":1,\"head\":{\"sha\":\"" + HEAD + "\"}}")));
+        github.stubFor(get(urlPathEqualTo(REPO + "/pulls/1")).willReturn(okJson("""
+                {"number": 1, "state": "open", "user": {"login": "Codertocat", "type": "User"},
+                 "head": {"sha": "%s", "ref": "fix", "repo": {"id": 186853002, "full_name": "Codertocat/Hello-World"}},
+                 "base": {"ref": "master"}}""".formatted(HEAD))));
+        github.stubFor(get(urlPathMatching("/repos/.*/collaborators/Codertocat/permission"))
+                .willReturn(okJson("{\"permission\":\"admin\",\"role_name\":\"admin\"}")));
         github.stubFor(get(urlPathEqualTo(REPO + "/collaborators/outsider/permission"))
                 .willReturn(okJson("{\"permission\":\"read\",\"role_name\":\"read\"}")));
         github.stubFor(get(urlPathEqualTo(REPO + "/collaborators/private-member/permission"))
@@ -164,7 +170,10 @@ class GithubAppTest {
                 .willReturn(okJson("[{\"id\":7701,\"body\":\"unrelated\"}]")
                         .withHeader("Link", "<" + github.baseUrl() + REPO + "/issues/77/comments?per_page=100&page=2>; rel=\"next\"")));
         github.stubFor(get(urlPathEqualTo(REPO + "/issues/77/comments")).withQueryParam("page", com.github.tomakehurst.wiremock.client.WireMock.equalTo("2"))
-                .atPriority(1).willReturn(okJson("[{\"id\":7702,\"body\":\"old report\\n<!-- bisectbot:job:9999 -->\"}]")));
+                .atPriority(1).willReturn(okJson("""
+                        [{"id": 7703, "body": "copied marker <!-- bisectbot:job:9999 -->", "user": {"login": "mallory", "type": "User"}},
+                         {"id": 7702, "body": "old report\\n<!-- bisectbot:job:9999 -->",
+                          "user": {"login": "bisectbot[bot]", "type": "Bot"}, "performed_via_github_app": {"id": 4242}}]""")));
         github.stubFor(post(urlPathMatching("/repos/.*/issues/\\d+/comments")).atPriority(10)
                 .willReturn(aResponse().withStatus(201).withHeader("Content-Type", "application/json").withBody("{\"id\":9000}")));
         github.stubFor(post(urlPathEqualTo(REPO + "/issues/1/comments")).atPriority(1)
@@ -215,6 +224,19 @@ class GithubAppTest {
         ((ObjectNode) comment.get("user")).put("login", login);
         ((ObjectNode) payload.get("issue")).put("number", issue);
         return payload;
+    }
+
+    /** The identity of a comment's commands: what GitHub signed (the comment and its body), never the delivery id. */
+    static String commandKey(JsonNode payload) {
+        try {
+            var body = payload.get("comment").get("body").asString();
+            var hash = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(body.getBytes(StandardCharsets.UTF_8))).substring(0, 16);
+            return "comment:" + payload.get("repository").get("owner").get("login").asString() + "/"
+                    + payload.get("repository").get("name").asString() + ":" + payload.get("comment").get("id").asLong() + ":" + hash;
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     Reply deliver(String event, String delivery, byte[] body, String signature) throws Exception {
@@ -423,7 +445,7 @@ class GithubAppTest {
         ((ObjectNode) payload.get("issue")).putObject("pull_request").put("url", "https://api.github.com" + REPO + "/pulls/1");
         assertThat(deliver("issue_comment", delivery, payload).status()).isEqualTo(202);
 
-        var key = "github-command:" + delivery + ":1";
+        var key = "github-command:" + commandKey(payload) + ":1";
         await().atMost(Duration.ofSeconds(20)).until(() -> jobsWithKey(key) == 1);
         var job = jdbc().sql("SELECT id, status, payload::text FROM jobs WHERE dedup_key = :key").param("key", key)
                 .query((rs, n) -> new Object[] {rs.getLong(1), rs.getString(2), rs.getString(3)}).single();
@@ -433,7 +455,8 @@ class GithubAppTest {
                 {"repo":"https://github.com/Codertocat/Hello-World.git","good":["v1.0"],"bad":"HEAD","command":"make check",
                  "image":"ghcr.io/acme/build:1","timeout_seconds":600,"parallelism":3,"repeat":1,
                  "github":{"installation_id":1,"owner":"Codertocat","repo":"Hello-World","issue_number":1,
-                           "comment_id":1001,"head_sha":"%s"}}""".formatted(HEAD)));
+                           "comment_id":1001,"head_sha":"%s","untrusted":false,
+                           "trust_reason":"its head is in this repository and @Codertocat has write access"}}""".formatted(HEAD)));
         await().atMost(Duration.ofSeconds(20)).until(() -> queue.find(jobId).orElseThrow().status().name().equals("SUCCEEDED"));
         awaitOutboxDone("%job:" + jobId);
         awaitOutboxDone("reaction:eyes:Codertocat/Hello-World:1001");
@@ -470,31 +493,51 @@ class GithubAppTest {
     @Test
     void malformed_commands_get_an_error_reply_and_no_job() throws Exception {
         var delivery = id();
-        deliver("issue_comment", delivery, comment("/bisect good=v1 k=2", "MEMBER", "Codertocat", 11, 1101));
+        var payload = comment("/bisect good=v1 k=2", "MEMBER", "Codertocat", 11, 1101);
+        deliver("issue_comment", delivery, payload);
         assertThat(outcome(delivery)).contains("malformed line 0");
-        awaitOutboxDone("comment:error:" + delivery + ":0");
+        awaitOutboxDone("comment:error:" + commandKey(payload) + ":0");
         var replies = effective("POST", REPO + "/issues/11/comments");
         assertThat(replies).hasSize(1);
         var body = json.readTree(replies.getFirst().getRequest().getBodyAsString()).get("body").asString();
         assertThat(body).startsWith("**Error**:").contains("> /bisect good=v1 k=2", "Usage: `/bisect good=<ref> bad=<ref>");
-        assertThat(jobsWithKey("github-command:" + delivery + ":0")).isZero();
+        assertThat(jobsWithKey("github-command:" + commandKey(payload) + ":0")).isZero();
     }
 
     @Test
     void only_people_with_write_access_may_run_commands() throws Exception {
         var outsider = id();
-        deliver("issue_comment", outsider, comment("/bisect good=a bad=b", "NONE", "outsider", 12, 1201));
+        var refused = comment("/bisect good=a bad=b", "NONE", "outsider", 12, 1201);
+        deliver("issue_comment", outsider, refused);
         assertThat(outcome(outsider)).startsWith("refused");
-        awaitOutboxDone("comment:refusal:" + outsider);
+        awaitOutboxDone("comment:refusal:Codertocat/Hello-World#12:outsider:%");
+        // More commands from the same person in the same hour get no second refusal.
+        var again = id();
+        deliver("issue_comment", again, comment("/help", "NONE", "outsider", 12, 1202));
+        assertThat(outcome(again)).startsWith("refused");
+        awaitOutboxDone("comment:refusal:Codertocat/Hello-World#12:outsider:%");
         assertThat(effective("POST", REPO + "/issues/12/comments")).singleElement()
                 .matches(e -> e.getRequest().getBodyAsString().contains("only people with write access"));
-        assertThat(jobsWithKey("github-command:" + outsider + ":0")).isZero();
+        assertThat(jobsWithKey("github-command:" + commandKey(refused) + ":0")).isZero();
+
+        // A read-only organisation member shows as MEMBER, and that alone is not write access: GitHub is asked.
+        var readOnly = id();
+        deliver("issue_comment", readOnly, comment("/bisect good=a bad=b", "MEMBER", "outsider", 18, 1801));
+        assertThat(outcome(readOnly)).startsWith("refused");
 
         // An org member with private membership shows as CONTRIBUTOR; GitHub confirms the write access.
         var member = id();
-        deliver("issue_comment", member, comment("/bisect good=a bad=b", "CONTRIBUTOR", "private-member", 13, 1301));
+        var accepted = comment("/bisect good=a bad=b", "CONTRIBUTOR", "private-member", 13, 1301);
+        deliver("issue_comment", member, accepted);
         assertThat(outcome(member)).contains("bisect job");
-        assertThat(jobsWithKey("github-command:" + member + ":0")).isEqualTo(1);
+        assertThat(jobsWithKey("github-command:" + commandKey(accepted) + ":0")).isEqualTo(1);
+
+        // The same signed body again under a new delivery id is stored and answered, and starts nothing.
+        var replay = id();
+        assertThat(deliver("issue_comment", replay, accepted).status()).isEqualTo(202);
+        assertThat(outcome(replay)).contains("bisect job");
+        assertThat(jdbc().sql("SELECT count(*) FROM jobs WHERE kind = 'bisect' AND payload -> 'github' ->> 'comment_id' = '1301'")
+                .query(Long.class).single()).isEqualTo(1);
     }
 
     @Test
@@ -521,10 +564,10 @@ class GithubAppTest {
         ((ObjectNode) payload.get("repository")).put("name", "Broken").put("clone_url", "https://github.com/Codertocat/Broken.git");
         deliver("issue_comment", delivery, payload);
         assertThat(outcome(delivery)).contains("config error");
-        awaitOutboxDone("comment:config:" + delivery);
+        awaitOutboxDone("comment:config:" + commandKey(payload));
         assertThat(effective("POST", "/repos/Codertocat/Broken/issues/15/comments")).singleElement()
                 .matches(e -> e.getRequest().getBodyAsString().contains("unknown key `bisect.comand`"));
-        assertThat(jdbc().sql("SELECT count(*) FROM jobs WHERE dedup_key LIKE :k").param("k", "github-command:" + delivery + "%")
+        assertThat(jdbc().sql("SELECT count(*) FROM jobs WHERE dedup_key LIKE :k").param("k", "github-command:" + commandKey(payload) + "%")
                 .query(Long.class).single()).isZero();
     }
 
@@ -536,11 +579,12 @@ class GithubAppTest {
                 "{\"github\":{\"installation_id\":1,\"owner\":\"Codertocat\",\"repo\":\"Hello-World\",\"issue_number\":17}}"))
                 .withRunAt(Instant.parse("2099-01-01T00:00:00Z"))).job().id();
         var delivery = id();
-        deliver("issue_comment", delivery, comment("/cancel\n/help", "COLLABORATOR", "Codertocat", 16, 1601));
+        var payload = comment("/cancel\n/help", "COLLABORATOR", "Codertocat", 16, 1601);
+        deliver("issue_comment", delivery, payload);
         assertThat(outcome(delivery)).contains("cancelled [" + waiting + "]", "help");
         assertThat(queue.find(waiting).orElseThrow().status().name()).isEqualTo("CANCELLED");
         assertThat(queue.find(elsewhere).orElseThrow().status().name()).isEqualTo("PENDING");
-        awaitOutboxDone("comment:%" + delivery + "%");
+        awaitOutboxDone("comment:%" + commandKey(payload) + "%");
         assertThat(effective("POST", REPO + "/issues/16/comments")).extracting(e -> e.getRequest().getBodyAsString())
                 .anyMatch(b -> b.contains("Cancelled job " + waiting))
                 .anyMatch(b -> b.contains("bisectbot commands"))
@@ -565,6 +609,8 @@ class GithubAppTest {
         assertThat(body).startsWith("<!-- bisectbot:job:9999 -->").contains("new report")
                 .endsWith("[full report](https://bisectbot.example.com/job/9999/report))");
         assertThat(effective("POST", REPO + "/issues/77/comments")).isEmpty();
+        // Someone else's comment that holds the marker is never edited.
+        assertThat(effective("PATCH", REPO + "/issues/comments/7703")).isEmpty();
     }
 
     @Test
@@ -626,9 +672,9 @@ class GithubAppTest {
 
     @Test
     void metrics_count_api_calls_and_rate_limits() throws Exception {
-        var delivery = id();
-        deliver("issue_comment", delivery, comment("/help", "OWNER", "Codertocat", 20, 2001));
-        awaitOutboxDone("comment:help:" + delivery + "%");
+        var payload = comment("/help", "OWNER", "Codertocat", 20, 2001);
+        deliver("issue_comment", id(), payload);
+        awaitOutboxDone("comment:help:" + commandKey(payload) + "%");
         var text = send("GET", "/metrics", null).text();
         assertThat(text).contains("bisectbot_github_api_calls_total{", "status=\"201\"", "bisectbot_github_rate_limit_remaining",
                 "bisectbot_github_rate_limit_waits_total");

@@ -51,6 +51,9 @@ import tools.jackson.databind.node.ObjectNode;
 class GithubBotsTest {
 
     static final String SECRET = "bots-secret";
+    /** A granted bot secret: no form of it may ever reach a stored row or a request to GitHub from untrusted code. */
+    static final String NPM_TOKEN = "npm_Zq8vR2xLk4Tw9YbN3mPc7HdJ";
+    static final Path secretsFile = secretsFile();
     static final String REPO = "/repos/Codertocat/Hello-World";
     static final JsonMapper json = JsonMapper.builder().build();
     static final WireMockServer github = new WireMockServer(options().dynamicPort());
@@ -78,6 +81,22 @@ class GithubBotsTest {
         registry.add("bisectbot.bisect.default-image", () -> TestExecutor.RUNNER_IMAGE);
         registry.add("bisectbot.github.bisect-image", () -> TestExecutor.RUNNER_IMAGE);
         registry.add("bisectbot.bisect.allow-local-repos", () -> "true");
+        registry.add("bisectbot.bots.secrets-file", secretsFile::toString);
+    }
+
+    static Path secretsFile() {
+        try {
+            var file = Files.createTempFile("bot-secrets", ".yml");
+            Files.writeString(file, """
+                    secrets:
+                      NPM_TOKEN:
+                        value: %s
+                        repositories: [Codertocat/Hello-World, Codertocat/Forked, Codertocat/Members]
+                    """.formatted(NPM_TOKEN));
+            return file;
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException(e);
+        }
     }
 
     @BeforeAll
@@ -118,6 +137,10 @@ class GithubBotsTest {
                 """)));
         github.stubFor(get(urlPathEqualTo("/repos/Codertocat/Broken/contents/.github/bisectbot.yml")).willReturn(aResponse()
                 .withStatus(200).withBody("tasks:\n  lint:\n    run: make lint\n    timout: 1m\n    on: [pull_request]\n")));
+        github.stubFor(get(urlPathMatching("/repos/.*/collaborators/Codertocat/permission"))
+                .willReturn(okJson("{\"permission\":\"admin\",\"role_name\":\"admin\"}")));
+        github.stubFor(get(urlPathMatching("/repos/.*/collaborators/reader/permission"))
+                .willReturn(okJson("{\"permission\":\"read\",\"role_name\":\"read\"}")));
         github.stubFor(get(urlPathEqualTo(REPO + "/pulls/2")).willReturn(okJson("""
                 {"number": 2, "state": "open", "updated_at": "2019-05-15T15:20:33Z",
                  "head": {"sha": "%s", "ref": "changes", "repo": {"id": 186853002}}, "base": {"ref": "master"}}""".formatted(head))));
@@ -232,7 +255,8 @@ class GithubBotsTest {
     @Test
     void a_task_that_changes_files_opens_one_pull_request_and_a_rerun_updates_it() throws Exception {
         var request = new BotRequest("fix-format", json.readTree("{\"run\":\"sed -i 's/   / /' README.md\",\"on\":[\"command\"],\"outputs\":\"pull_request\"}"),
-                repo.toString(), "Codertocat", "Hello-World", 1, 2, head, "changes", "command", null, null);
+                repo.toString(), "Codertocat", "Hello-World", 1, 2, head, "changes", "command", null, null,
+                io.bisectbot.bots.Trust.trusted("test"));
         var first = bots.proposeChanges(1, request, "bisectbot/fix-format/" + head.substring(0, 7), "t", "b",
                 List.of(new io.bisectbot.bots.BotGithub.ChangedFile("README.md", "100644", "hello world\n".getBytes(StandardCharsets.UTF_8))));
         var second = bots.proposeChanges(2, request, "bisectbot/fix-format/" + head.substring(0, 7), "t", "b",
@@ -313,8 +337,191 @@ class GithubBotsTest {
     @Test
     void closing_an_already_closed_pull_request_does_nothing() {
         var request = new BotRequest("stale-close", json.readTree("{\"action\":\"close_pull_request\",\"on\":[\"schedule:PT72H\"]}"),
-                repo.toString(), "Codertocat", "Hello-World", 1, 3, head, "master", "schedule", null, null);
+                repo.toString(), "Codertocat", "Hello-World", 1, 3, head, "master", "schedule", null, null,
+                io.bisectbot.bots.Trust.trusted("test"));
         bots.closePullRequest(7, request, "Closing: stale.");
         assertThat(effective("PATCH", REPO + "/pulls/3")).isZero();
+    }
+
+    // --- the trust boundary -----------------------------------------------------------------------------------
+
+    private List<String> stored(String sql) {
+        return jdbc().sql(sql).query(String.class).list();
+    }
+
+    /** Every form of the secret that a step could print, and that masking removes. */
+    private static List<String> secretForms() {
+        var bytes = NPM_TOKEN.getBytes(StandardCharsets.UTF_8);
+        return List.of(NPM_TOKEN, java.util.Base64.getEncoder().encodeToString(bytes).substring(0, 36),
+                java.util.HexFormat.of().formatHex(bytes), new StringBuilder(NPM_TOKEN).reverse().toString());
+    }
+
+    private void assertNoSecretAnywhere() {
+        var rows = new ArrayList<String>();
+        rows.addAll(stored("SELECT content FROM step_logs"));
+        rows.addAll(stored("SELECT payload::text || coalesce(result::text, '') || coalesce(last_error, '') FROM jobs"));
+        rows.addAll(stored("SELECT coalesce(detail, '') FROM job_events"));
+        rows.addAll(stored("SELECT request::text FROM github_outbox"));
+        github.getAllServeEvents().forEach(e -> rows.add(e.getRequest().getUrl() + " " + e.getRequest().getBodyAsString()));
+        for (var form : secretForms()) {
+            assertThat(rows).as("no stored row or GitHub request holds %s", form).noneMatch(row -> row.contains(form));
+        }
+    }
+
+    private String log(long jobId) {
+        return String.join("", jdbc().sql("SELECT content FROM step_logs WHERE job_id = :id ORDER BY seq")
+                .param("id", jobId).query(String.class).list());
+    }
+
+    private JsonNode jobRow(long id, String column) {
+        return json.readTree(jdbc().sql("SELECT " + column + "::text FROM jobs WHERE id = :id").param("id", id).query(String.class).single());
+    }
+
+    @Test
+    void a_fork_pull_request_runs_the_base_config_without_secrets_or_network_and_its_config_change_is_only_reported() throws Exception {
+        var forked = "/repos/Codertocat/Forked";
+        // The base branch asks for a secret and the bridge network; the fork's head asks for more and a pull request output.
+        github.stubFor(get(urlPathEqualTo(forked + "/contents/.github/bisectbot.yml")).willReturn(aResponse().withStatus(200).withBody("""
+                tasks:
+                  leak:
+                    run: 'echo "tok=$NPM_TOKEN"; printf %s "$NPM_TOKEN" | base64; echo "net=$(ls /sys/class/net | tr "\\n" ,)"'
+                    on: [pull_request]
+                    network: bridge
+                    secrets: [NPM_TOKEN]
+                """)));
+        github.stubFor(get(urlPathEqualTo(forked + "/contents/.github/bisectbot.yml")).atPriority(1)
+                .withQueryParam("ref", com.github.tomakehurst.wiremock.client.WireMock.equalTo(head))
+                .willReturn(aResponse().withStatus(200).withBody("""
+                        tasks:
+                          leak:
+                            run: 'echo $NPM_TOKEN | base64 | rev; env'
+                            on: [pull_request]
+                            network: bridge
+                            secrets: [NPM_TOKEN]
+                            outputs: pull_request
+                        """)));
+        var payload = pullRequestOpened();
+        ((ObjectNode) payload.get("repository")).put("name", "Forked").put("full_name", "Codertocat/Forked");
+        ((ObjectNode) payload.get("pull_request")).put("number", 40);
+        ((ObjectNode) payload.get("pull_request").get("head")).putObject("repo").put("id", 4040).put("full_name", "mallory/Forked");
+        assertThat(deliver("pull_request", payload)).isEqualTo(202);
+
+        await().atMost(Duration.ofSeconds(20)).until(() -> botJobs("leak").size() == 1);
+        var id = botJobs("leak").getFirst();
+        awaitFinished(id);
+        var job = jobRow(id, "payload");
+        assertThat(job.get("trusted").asBoolean()).isFalse();
+        assertThat(job.get("trust_reason").asString()).contains("fork mallory/Forked");
+        assertThat(job.get("task_config").get("run").asString()).as("the base branch's task").startsWith("echo \"tok=");
+        var result = jobRow(id, "result");
+        assertThat(result.get("conclusion").asString()).isEqualTo("success");
+        assertThat(log(id)).contains("tok=\n").contains("net=lo,");
+
+        await().atMost(Duration.ofSeconds(20)).until(() -> effective("PATCH", forked + "/check-runs/\\d+") >= 1
+                && effective("POST", forked + "/check-runs") >= 2);
+        var checks = github.getAllServeEvents().stream()
+                .filter(e -> e.getRequest().getUrl().startsWith(forked + "/check-runs") && !e.getRequest().getMethod().getName().equals("GET"))
+                .map(e -> json.readTree(e.getRequest().getBodyAsString())).toList();
+        var config = checks.stream().filter(c -> c.path("name").asString().equals("bisectbot/config")).findFirst().orElseThrow();
+        assertThat(config.get("output").get("summary").asString()).contains("task `leak` changes", "base branch's config");
+        var completed = checks.stream().filter(c -> c.path("name").asString().equals("bisectbot/leak")
+                && c.path("status").asString().equals("completed")).findFirst().orElseThrow();
+        assertThat(completed.get("output").get("summary").asString()).contains("untrusted code", "/bot approve")
+                .doesNotContain("tok=");
+        assertThat(effective("POST", forked + "/pulls")).isZero();
+        assertNoSecretAnywhere();
+    }
+
+    @Test
+    void a_read_only_members_head_is_untrusted_until_a_writer_approves_that_exact_commit() throws Exception {
+        var members = "/repos/Codertocat/Members";
+        github.stubFor(get(urlPathEqualTo(members + "/contents/.github/bisectbot.yml")).willReturn(aResponse().withStatus(200).withBody("""
+                tasks:
+                  check-ro:
+                    run: 'echo "tok=${NPM_TOKEN:-none}"; printf %s "$NPM_TOKEN" | base64'
+                    on: [pull_request]
+                    secrets: [NPM_TOKEN]
+                """)));
+        github.stubFor(get(urlPathEqualTo(members + "/pulls/50")).willReturn(okJson("""
+                {"number": 50, "state": "open", "updated_at": "2019-05-15T15:20:33Z", "user": {"login": "reader", "type": "User"},
+                 "head": {"sha": "%s", "ref": "try", "repo": {"id": 186853002}}, "base": {"ref": "master"}}""".formatted(head))));
+        var opened = pullRequestOpened();
+        ((ObjectNode) opened.get("repository")).put("name", "Members").put("full_name", "Codertocat/Members");
+        ((ObjectNode) opened.get("pull_request")).put("number", 50);
+        ((ObjectNode) opened.get("pull_request").get("user")).put("login", "reader");
+        assertThat(deliver("pull_request", opened)).isEqualTo(202);
+        await().atMost(Duration.ofSeconds(20)).until(() -> botJobs("check-ro").size() == 1);
+        var untrusted = botJobs("check-ro").getFirst();
+        awaitFinished(untrusted);
+        assertThat(jobRow(untrusted, "payload").get("trust_reason").asString()).contains("@reader has no write access");
+        assertThat(log(untrusted)).contains("tok=none");
+
+        // A writer approves the head A: its tasks run again, with their secrets.
+        var comment = GithubAppTest.comment("/bot approve " + head.substring(0, 7), "OWNER", "Codertocat", 50, 5001);
+        ((ObjectNode) comment.get("repository")).put("name", "Members").put("full_name", "Codertocat/Members")
+                .put("clone_url", repo.toString());
+        ((ObjectNode) comment.get("issue")).putObject("pull_request").put("url", "https://api.github.com" + members + "/pulls/50");
+        assertThat(deliver("issue_comment", comment)).isEqualTo(202);
+        await().atMost(Duration.ofSeconds(20)).until(() -> botJobs("check-ro").size() == 2);
+        var approved = botJobs("check-ro").get(1);
+        awaitFinished(approved);
+        var approvedJob = jobRow(approved, "payload");
+        assertThat(approvedJob.get("trusted").asBoolean()).isTrue();
+        assertThat(approvedJob.get("approved_by").asString()).isEqualTo("Codertocat");
+        assertThat(approvedJob.get("head_sha").asString()).isEqualTo(head);
+        assertThat(log(approved)).contains("tok=***").doesNotContain("tok=none");
+        assertThat(jdbc().sql("SELECT approved_by FROM head_approvals WHERE pull_request = 50 AND head_sha = :sha")
+                .param("sha", head).query(String.class).single()).isEqualTo("Codertocat");
+
+        // A push of B voids it: B runs untrusted again.
+        Files.writeString(repo.resolve("members.txt"), "more\n");
+        git("add", "-A");
+        git("commit", "-q", "-m", "push B");
+        var b = git("rev-parse", "HEAD");
+        var pushed = GithubAppTest.payload("pull_request.synchronize");
+        ((ObjectNode) pushed.get("repository")).put("name", "Members").put("full_name", "Codertocat/Members").put("clone_url", repo.toString());
+        ((ObjectNode) pushed.get("pull_request")).put("number", 50).put("updated_at", "2019-05-15T16:00:00Z");
+        ((ObjectNode) pushed.get("pull_request").get("user")).put("login", "reader");
+        ((ObjectNode) pushed.get("pull_request").get("head")).put("sha", b);
+        ((ObjectNode) pushed.get("sender")).put("login", "reader");
+        assertThat(deliver("pull_request", pushed)).isEqualTo(202);
+        await().atMost(Duration.ofSeconds(20)).until(() -> botJobs("check-ro").size() == 3);
+        var afterPush = botJobs("check-ro").get(2);
+        var pushedJob = jobRow(afterPush, "payload");
+        assertThat(pushedJob.get("head_sha").asString()).isEqualTo(b);
+        assertThat(pushedJob.get("trusted").asBoolean()).isFalse();
+        awaitFinished(afterPush);
+        assertNoSecretAnywhere();
+    }
+
+    @Test
+    void a_config_asking_for_an_image_not_allowed_or_a_secret_not_granted_gets_one_error_and_no_job() throws Exception {
+        github.stubFor(get(urlPathEqualTo("/repos/Codertocat/Other/contents/.github/bisectbot.yml")).willReturn(aResponse()
+                .withStatus(200).withBody("""
+                        tasks:
+                          publish:
+                            image: evil/miner:latest
+                            run: npm publish
+                            on: [pull_request]
+                            secrets: [NPM_TOKEN]
+                        """)));
+        var payload = pullRequestOpened();
+        ((ObjectNode) payload.get("repository")).put("name", "Other").put("full_name", "Codertocat/Other");
+        var configErrors = "SELECT count(*) FROM jobs WHERE kind = 'github-delivery' AND status = 'SUCCEEDED'"
+                + " AND result ->> 'outcome' = 'config error'";
+        var before = jdbc().sql(configErrors).query(Long.class).single();
+        assertThat(deliver("pull_request", payload)).isEqualTo(202);
+        assertThat(deliver("pull_request", payload)).as("a replay under another delivery id").isEqualTo(202);
+        await().atMost(Duration.ofSeconds(20)).until(() -> jdbc().sql(configErrors).query(Long.class).single() == before + 2);
+        await().atMost(Duration.ofSeconds(20)).until(() -> jdbc().sql("SELECT count(*) FROM github_outbox WHERE status = 'PENDING'"
+                + " AND idempotency_key LIKE 'comment:config:Codertocat/Other%'").query(Long.class).single() == 0);
+        var errors = github.getAllServeEvents().stream()
+                .filter(e -> e.getRequest().getMethod().getName().equals("POST")
+                        && e.getRequest().getUrl().equals("/repos/Codertocat/Other/issues/2/comments"))
+                .map(e -> json.readTree(e.getRequest().getBodyAsString()).get("body").asString()).toList();
+        assertThat(errors).singleElement().asString()
+                .contains("`evil/miner:latest` is not allowed", "ALLOWED_IMAGES")
+                .contains("secret NPM_TOKEN, which is not granted to Codertocat/Other");
+        assertThat(botJobs("publish")).isEmpty();
     }
 }
