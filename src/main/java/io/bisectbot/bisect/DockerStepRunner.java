@@ -91,6 +91,8 @@ final class DockerStepRunner implements StepRunner, AutoCloseable {
             // Memory is a limit of the service, not a property of the commit: retried, then reported, never a verdict.
             case StepOutcome.OomKilled ignored -> new StepResult.InfraError(
                     "the test ran out of memory (the step's memory limit); raise the limit or lighten the test", took);
+            // Like memory, disk is a limit of the service, not a property of the commit.
+            case StepOutcome.DiskLimit disk -> new StepResult.InfraError(disk.message(), took);
             case StepOutcome.Cancelled ignored -> new StepResult.Cancelled(took);
             case StepOutcome.InfraError error -> new StepResult.InfraError(error.message(), took);
         };

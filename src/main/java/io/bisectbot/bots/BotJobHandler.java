@@ -177,6 +177,7 @@ public final class BotJobHandler implements JobHandler {
                     case StepOutcome.Exited exited -> "failed with exit code " + exited.code();
                     case StepOutcome.TimedOut ignored -> "timed out after " + task.timeout().toSeconds() + " s";
                     case StepOutcome.OomKilled ignored -> "ran out of memory";
+                    case StepOutcome.DiskLimit disk -> "was stopped: " + disk.message().replaceFirst("^the step ", "it ");
                     default -> "failed";
                 };
                 result.put("conclusion", "failure").put("reason", what);

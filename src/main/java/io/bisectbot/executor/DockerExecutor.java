@@ -81,6 +81,7 @@ public final class DockerExecutor implements AutoCloseable {
         record Deadline() implements Ending {}
         record Cancel() implements Ending {}
         record WaitFailed(Throwable error) implements Ending {}
+        record DiskFull(long usedBytes) implements Ending {}
     }
 
     /** Thrown inside {@link #run} for failures that mean the step never got a fair run. */
@@ -270,6 +271,7 @@ public final class DockerExecutor implements AutoCloseable {
         var ending = new CompletableFuture<Ending>();
         active.add(ending);
         ScheduledFuture<?> deadline = null;
+        Thread diskWatch = null;
         ResultCallback.Adapter<WaitResponse> waiting = null;
         try (var attached = docker.attachContainerCmd(id).withStdOut(true).withStdErr(true).withFollowStream(true).exec(output);
              var onCancel = cancel.onCancel(() -> ending.complete(new Ending.Cancel()))) {
@@ -300,9 +302,11 @@ public final class DockerExecutor implements AutoCloseable {
                 }
             });
             exited.whenComplete((code, error) -> ending.complete(error == null ? new Ending.Exit(code) : new Ending.WaitFailed(error)));
+            diskWatch = Thread.ofVirtual().name("step-disk-" + id.substring(0, Math.min(12, id.length())))
+                    .start(() -> watchDisk(id, ending));
 
             Ending end = ending.join();
-            if (end instanceof Ending.Deadline || end instanceof Ending.Cancel) {
+            if (end instanceof Ending.Deadline || end instanceof Ending.Cancel || end instanceof Ending.DiskFull) {
                 stop(id, end instanceof Ending.Cancel, exited);
                 awaitQuietly(exited, EXIT_AFTER_KILL);
             }
@@ -319,6 +323,9 @@ public final class DockerExecutor implements AutoCloseable {
             if (deadline != null) {
                 deadline.cancel(false);
             }
+            if (diskWatch != null) {
+                diskWatch.interrupt();
+            }
             closeQuietly(waiting);
         }
     }
@@ -330,7 +337,78 @@ public final class DockerExecutor implements AutoCloseable {
             case Ending.WaitFailed(Throwable error) -> exitFromInspect(id)
                     .orElseThrow(() -> new InfraException("waiting for the container failed: " + describe(error), error));
             case Ending.Exit(long code) -> oomKilled(id) ? new StepOutcome.OomKilled() : new StepOutcome.Exited((int) code);
+            case Ending.DiskFull(long used) -> new StepOutcome.DiskLimit(used, properties.diskLimit().toBytes());
         };
+    }
+
+    /**
+     * Measures the step's working volume every {@code diskCheckInterval} while it runs, as a node agent measures
+     * ephemeral storage, and ends the step when it holds more than the limit. {@code du} runs inside the container as
+     * root from the image's read-only root file system; a directory the step made unreadable counts as over the
+     * limit, so hiding files does not help. An image without {@code du} is not measured (said once in the log).
+     */
+    private void watchDisk(String id, CompletableFuture<Ending> ending) {
+        long limit = properties.diskLimit().toBytes();
+        try {
+            while (!ending.isDone()) {
+                Thread.sleep(properties.diskCheckInterval().toMillis());
+                if (ending.isDone()) {
+                    return;
+                }
+                var used = measureWorkVolume(id);
+                if (used.isEmpty()) {
+                    return;
+                }
+                if (used.getAsLong() < 0 || used.getAsLong() > limit) {
+                    ending.complete(new Ending.DiskFull(used.getAsLong()));
+                    return;
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (com.github.dockerjava.api.exception.ConflictException | NotFoundException e) {
+            // The container ended between two checks: nothing left to measure.
+        } catch (RuntimeException e) {
+            if (!ending.isDone()) {
+                log.warn("Measuring the working volume of container {} failed; its disk use is no longer checked: {}", id, describe(e));
+            }
+        }
+    }
+
+    /** Bytes under {@link InputTar#VOLUME}; -1 when part of it is unreadable; empty when the image has no du. */
+    private java.util.OptionalLong measureWorkVolume(String id) throws InterruptedException {
+        var exec = docker.execCreateCmd(id).withCmd("du", "-skx", InputTar.VOLUME).withUser("0")
+                .withAttachStdout(true).withAttachStderr(true).exec();
+        var out = new StringBuilder();
+        var err = new StringBuilder();
+        docker.execStartCmd(exec.getId()).exec(new ResultCallback.Adapter<Frame>() {
+            @Override
+            public void onNext(Frame frame) {
+                var text = new String(frame.getPayload(), java.nio.charset.StandardCharsets.UTF_8);
+                if (frame.getStreamType() == com.github.dockerjava.api.model.StreamType.STDERR) {
+                    if (err.length() < 4096) {
+                        err.append(text);
+                    }
+                } else if (out.length() < 4096) {
+                    out.append(text);
+                }
+            }
+        }).awaitCompletion(60, TimeUnit.SECONDS);
+        var code = docker.inspectExecCmd(exec.getId()).exec().getExitCodeLong();
+        if (code != null && (code == 126 || code == 127)) {
+            log.warn("Container {} has no usable du, so its disk use is not checked against STEP_DISK_LIMIT", id);
+            return java.util.OptionalLong.empty();
+        }
+        if (err.indexOf("Permission denied") >= 0) {
+            return java.util.OptionalLong.of(-1);
+        }
+        var first = out.toString().strip().split("\\s+", 2)[0];
+        try {
+            return java.util.OptionalLong.of(Long.parseLong(first) * 1024);
+        } catch (NumberFormatException e) {
+            // Still starting (the exec raced the container's end) or an odd du: try again next time.
+            return java.util.OptionalLong.of(0);
+        }
     }
 
     private boolean oomKilled(String id) {

@@ -21,6 +21,9 @@ import org.springframework.util.unit.DataSize;
  * @param defaultUser    "uid:gid" of steps that do not say; never root
  * @param tmpSize        size of the tmpfs at /tmp (counts against the step's memory)
  * @param allowedImages  images a repository's config may name ({@link ImagePolicy}); empty: the default images only
+ * @param diskLimit      most a step may write into its working volume before it is stopped ({@code DiskLimit})
+ * @param diskCheckInterval how often a running step's working volume is measured; the limit is exceeded by at
+ *                       most what the step writes in that time
  */
 @ConfigurationProperties("bisectbot.executor")
 public record ExecutorProperties(
@@ -36,7 +39,9 @@ public record ExecutorProperties(
         DataSize tmpSize,
         Duration pullTimeout,
         Duration healthCacheTtl,
-        List<String> allowedImages) {
+        List<String> allowedImages,
+        DataSize diskLimit,
+        Duration diskCheckInterval) {
 
     public ExecutorProperties {
         // Field by field, so setting only max.memory keeps the other maximums.
@@ -52,26 +57,33 @@ public record ExecutorProperties(
         pullTimeout = pullTimeout == null ? Duration.ofMinutes(10) : pullTimeout;
         healthCacheTtl = healthCacheTtl == null ? Duration.ofSeconds(5) : healthCacheTtl;
         allowedImages = allowedImages == null ? List.of() : allowedImages.stream().map(String::strip).filter(p -> !p.isEmpty()).toList();
+        diskLimit = diskLimit == null ? DataSize.ofGigabytes(10) : diskLimit;
+        diskCheckInterval = diskCheckInterval == null ? Duration.ofSeconds(5) : diskCheckInterval;
     }
 
     /** All defaults. */
     public static ExecutorProperties defaultProperties() {
-        return new ExecutorProperties(null, null, null, null, null, null, null, null, null, null, null, null, null);
+        return new ExecutorProperties(null, null, null, null, null, null, null, null, null, null, null, null, null, null, null);
     }
 
     public ExecutorProperties withSecrets(List<String> values) {
         return new ExecutorProperties(dockerHost, defaults, max, logCap, values, registries, reaperInterval,
-                cancelGrace, defaultUser, tmpSize, pullTimeout, healthCacheTtl, allowedImages);
+                cancelGrace, defaultUser, tmpSize, pullTimeout, healthCacheTtl, allowedImages, diskLimit, diskCheckInterval);
+    }
+
+    public ExecutorProperties withDiskLimit(DataSize limit, Duration checkInterval) {
+        return new ExecutorProperties(dockerHost, defaults, max, logCap, secrets, registries, reaperInterval,
+                cancelGrace, defaultUser, tmpSize, pullTimeout, healthCacheTtl, allowedImages, limit, checkInterval);
     }
 
     public ExecutorProperties withLogCap(DataSize cap) {
         return new ExecutorProperties(dockerHost, defaults, max, cap, secrets, registries, reaperInterval,
-                cancelGrace, defaultUser, tmpSize, pullTimeout, healthCacheTtl, allowedImages);
+                cancelGrace, defaultUser, tmpSize, pullTimeout, healthCacheTtl, allowedImages, diskLimit, diskCheckInterval);
     }
 
     public ExecutorProperties withLimits(Limits defaultLimits, Limits maxLimits) {
         return new ExecutorProperties(dockerHost, defaultLimits, maxLimits, logCap, secrets, registries, reaperInterval,
-                cancelGrace, defaultUser, tmpSize, pullTimeout, healthCacheTtl, allowedImages);
+                cancelGrace, defaultUser, tmpSize, pullTimeout, healthCacheTtl, allowedImages, diskLimit, diskCheckInterval);
     }
 
     /** Resource limits; a null field takes the built-in value of its group (defaults or max). */

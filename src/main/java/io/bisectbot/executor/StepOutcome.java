@@ -15,6 +15,24 @@ public sealed interface StepOutcome {
      */
     record OomKilled() implements StepOutcome {}
 
+    /**
+     * The step wrote more into its working volume than the disk limit allows (or made part of it unreadable, so it
+     * cannot be measured), and was killed: {@code usedBytes} is what was measured, -1 when unmeasurable.
+     */
+    record DiskLimit(long usedBytes, long limitBytes) implements StepOutcome {
+        public String message() {
+            return usedBytes < 0
+                    ? "the step made part of its working directory unreadable, so its disk use cannot be checked against "
+                            + "the limit of " + mib(limitBytes) + "; it was stopped"
+                    : "the step wrote " + mib(usedBytes) + " into its working directory, more than the limit of "
+                            + mib(limitBytes) + " (STEP_DISK_LIMIT); it was stopped";
+        }
+
+        private static String mib(long bytes) {
+            return String.format(java.util.Locale.ROOT, "%.1f MiB", bytes / 1048576.0);
+        }
+    }
+
     /** Stopped on request: job cancelled, lost fence, or worker shutdown. */
     record Cancelled() implements StepOutcome {}
 
@@ -27,6 +45,7 @@ public sealed interface StepOutcome {
             case Exited e -> "exited";
             case TimedOut t -> "timed_out";
             case OomKilled o -> "oom_killed";
+            case DiskLimit d -> "disk_limit";
             case Cancelled c -> "cancelled";
             case InfraError i -> "infra_error";
         };

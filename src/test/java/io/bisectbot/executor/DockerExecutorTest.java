@@ -106,6 +106,38 @@ class DockerExecutorTest {
     }
 
     @Test
+    void a_step_writing_past_its_disk_limit_is_stopped_with_disk_limit() {
+        var limited = executor(ExecutorProperties.defaultProperties().withDiskLimit(DataSize.ofMegabytes(20), Duration.ofMillis(300)));
+        long start = System.nanoTime();
+        StepResult result = limited.run(step("fill").shell("head -c 100m /dev/zero > big && echo written; sleep 60").build(),
+                sink, CancellationSignal.create());
+
+        assertThat(result.outcome()).isInstanceOf(StepOutcome.DiskLimit.class);
+        var disk = (StepOutcome.DiskLimit) result.outcome();
+        assertThat(disk.usedBytes()).isGreaterThan(DataSize.ofMegabytes(20).toBytes());
+        assertThat(disk.message()).contains("more than the limit of 20.0 MiB", "STEP_DISK_LIMIT");
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).as("stopped long before its sleep ends").isLessThan(Duration.ofSeconds(30));
+    }
+
+    @Test
+    void a_step_hiding_its_files_in_an_unreadable_directory_is_stopped_too() {
+        var limited = executor(ExecutorProperties.defaultProperties().withDiskLimit(DataSize.ofMegabytes(20), Duration.ofMillis(300)));
+        StepResult result = limited.run(step("hide").shell("mkdir d && head -c 1m /dev/zero > d/x && chmod 000 d; sleep 60").build(),
+                sink, CancellationSignal.create());
+
+        assertThat(result.outcome()).isEqualTo(new StepOutcome.DiskLimit(-1, DataSize.ofMegabytes(20).toBytes()));
+        assertThat(((StepOutcome.DiskLimit) result.outcome()).message()).contains("unreadable");
+    }
+
+    @Test
+    void a_step_within_its_disk_limit_runs_to_its_end() {
+        var limited = executor(ExecutorProperties.defaultProperties().withDiskLimit(DataSize.ofMegabytes(20), Duration.ofMillis(200)));
+        StepResult result = limited.run(step("small").shell("head -c 1m /dev/zero > f; sleep 1; echo done").build(),
+                sink, CancellationSignal.create());
+        assertThat(result.outcome()).isEqualTo(new Exited(0));
+    }
+
+    @Test
     void a_fork_bomb_is_held_by_the_pids_limit_and_the_step_still_ends() {
         // The bomb fills the pids limit; builtins then count processes and kill them all.
         String script = """
