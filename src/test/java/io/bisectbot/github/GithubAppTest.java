@@ -629,7 +629,7 @@ class GithubAppTest {
         var delivery = id();
         deliver("issue_comment", delivery, comment("/help", "OWNER", "Codertocat", 20, 2001));
         awaitOutboxDone("comment:help:" + delivery + "%");
-        var text = send("GET", "/metrics", null).text();
+        var text = send("GET", "/metrics", ADMIN).text();
         assertThat(text).contains("bisectbot_github_api_calls_total{", "status=\"201\"", "bisectbot_github_rate_limit_remaining",
                 "bisectbot_github_rate_limit_waits_total");
     }
