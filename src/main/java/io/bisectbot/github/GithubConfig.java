@@ -2,6 +2,7 @@ package io.bisectbot.github;
 
 import io.bisectbot.queue.JobQueue;
 import io.bisectbot.queue.QueueNode;
+import io.bisectbot.web.ShareLinks;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
@@ -64,8 +65,8 @@ class GithubConfig {
     }
 
     @Bean
-    GithubReports githubReports(Outbox outbox, Clock clock, GithubProperties properties) {
-        return new GithubReports(outbox, clock, properties.publicUrl(), properties.checkName());
+    GithubReports githubReports(Outbox outbox, Clock clock, GithubProperties properties, ShareLinks shareLinks) {
+        return new GithubReports(outbox, clock, properties.publicUrl(), properties.checkName(), shareLinks);
     }
 
     @Bean
