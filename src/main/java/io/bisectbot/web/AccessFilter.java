@@ -11,6 +11,7 @@ import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.web.filter.OncePerRequestFilter;
+import org.springframework.web.util.UrlPathHelper;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
@@ -28,6 +29,8 @@ final class AccessFilter extends OncePerRequestFilter {
      * load balancer's health probes all come from one address; a 429 would take the instance out of rotation.
      */
     static final Set<String> UNLIMITED_PATHS = Set.of("/webhooks/github", "/health");
+
+    private static final UrlPathHelper PATHS = new UrlPathHelper();
 
     private final AccessTokens tokens;
     private final RateLimiter limiter;
@@ -48,7 +51,8 @@ final class AccessFilter extends OncePerRequestFilter {
             throws ServletException, IOException {
         var caller = tokens.caller(request.getHeader(HttpHeaders.AUTHORIZATION));
         request.setAttribute(CALLER, caller);
-        var path = request.getRequestURI().substring(request.getContextPath().length());
+        // Decoded and without ;parameters, as the handler mappings see it, so /%6detrics is /metrics here too.
+        var path = PATHS.getPathWithinApplication(request);
         if (!caller.authenticated() && limiter.enabled() && !UNLIMITED_PATHS.contains(path)) {
             var wait = limiter.acquire(proxies.clientAddress(request));
             if (wait > 0) {

@@ -231,6 +231,15 @@ class AccessControlTest {
     }
 
     @Test
+    void metrics_cannot_be_reached_without_a_token_by_spelling_the_path_differently() throws Exception {
+        for (var path : List.of("/metrics", "/%6detrics", "/metrics;a=b", "/metrics/", "//metrics", "/./metrics", "/x/../metrics")) {
+            var reply = send("GET", path, null, null);
+            assertThat(reply.status()).as(path).isNotEqualTo(200);
+            assertThat(reply.text()).as(path).doesNotContain("bisectbot_");
+        }
+    }
+
+    @Test
     void a_too_low_role_is_told_which_role_it_needs() throws Exception {
         var reply = send("POST", "/jobs/" + MISSING + "/cancel", null, VIEWER);
         assertThat(reply.status()).isEqualTo(403);
