@@ -36,6 +36,13 @@ record WebProperties(String adminToken, String operatorToken, String viewerToken
         }
     }
 
+    /** Without the tokens and keys, should the record ever be logged. */
+    @Override
+    public String toString() {
+        return "WebProperties[tokens and keys hidden, publicStats=" + publicStats + ", shareLinkTtl=" + shareLinkTtl
+                + ", rateLimitPerMinute=" + rateLimitPerMinute + ", trustedProxies=" + trustedProxies + "]";
+    }
+
     List<String> shareLinkKeyList() {
         return shareLinkKeys == null ? List.of()
                 : Arrays.stream(shareLinkKeys.split(",")).map(String::trim).filter(k -> !k.isEmpty()).toList();
