@@ -254,8 +254,8 @@ class DeploymentProcessIT {
                     sent.incrementAndGet();
                     var began = System.nanoTime();
                     try {
-                        var response = HTTP.send(HttpRequest.newBuilder(URI.create(BASE + path)).timeout(Duration.ofSeconds(20)).build(),
-                                HttpResponse.BodyHandlers.discarding());
+                        var response = HTTP.send(HttpRequest.newBuilder(URI.create(BASE + path)).timeout(Duration.ofSeconds(20))
+                                        .header("Authorization", "Bearer " + TOKEN).build(), HttpResponse.BodyHandlers.discarding());
                         if (response.statusCode() != 200) {
                             failed.incrementAndGet();
                             failures.add(java.time.Instant.now() + " " + path + " -> " + response.statusCode());
@@ -317,8 +317,8 @@ class DeploymentProcessIT {
     }
 
     private static HttpResponse<String> get(String path) throws Exception {
-        return HTTP.send(HttpRequest.newBuilder(URI.create(BASE + path)).timeout(Duration.ofSeconds(20)).build(),
-                HttpResponse.BodyHandlers.ofString());
+        return HTTP.send(HttpRequest.newBuilder(URI.create(BASE + path)).timeout(Duration.ofSeconds(20))
+                .header("Authorization", "Bearer " + TOKEN).build(), HttpResponse.BodyHandlers.ofString());
     }
 
     private static long sqlLong(String sql) throws Exception {

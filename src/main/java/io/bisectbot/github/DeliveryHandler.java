@@ -392,7 +392,8 @@ final class DeliveryHandler implements JobHandler {
             var repository = payload.path("repository");
             this.thread = new GithubRef(payload.path("installation").path("id").asLong(),
                     repository.path("owner").path("login").asString(), repository.path("name").asString(),
-                    payload.path("issue").path("number").asLong(), comment.path("id").asLong(), null);
+                    payload.path("issue").path("number").asLong(), comment.path("id").asLong(), null,
+                    !repository.path("private").isBoolean() || repository.path("private").asBoolean());
             this.commentKey = "comment:" + thread.owner() + "/" + thread.repo() + ":" + comment.path("id").asLong() + ":"
                     + sha256(comment.path("body").asString("")).substring(0, 16);
         }
@@ -486,7 +487,7 @@ final class DeliveryHandler implements JobHandler {
             }
             var timeout = settings.timeout() != null ? settings.timeout() : properties.bisectTimeout();
             var ref = new GithubRef(thread.installationId(), thread.owner(), thread.repo(), thread.issueNumber(),
-                    thread.commentId(), headSha);
+                    thread.commentId(), headSha, thread.privateRepository());
             var job = JsonNodeFactory.instance.objectNode();
             job.put("repo", cloneUrl());
             var good = job.putArray("good");

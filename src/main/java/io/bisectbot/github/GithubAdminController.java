@@ -1,7 +1,8 @@
 package io.bisectbot.github;
 
 import io.bisectbot.queue.JobQueue;
-import io.bisectbot.web.AdminOnly;
+import io.bisectbot.web.Requires;
+import io.bisectbot.web.Role;
 import java.util.Map;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.http.HttpStatus;
@@ -30,7 +31,7 @@ class GithubAdminController {
     record Reprocessed(String deliveryId, long jobId) {
     }
 
-    @AdminOnly
+    @Requires(Role.ADMIN)
     @PostMapping("/admin/deliveries/{id}/reprocess")
     ResponseEntity<Reprocessed> reprocess(@PathVariable String id) {
         var enqueued = deliveries.reprocess(id, queue).orElseThrow(() ->
@@ -38,13 +39,13 @@ class GithubAdminController {
         return ResponseEntity.status(HttpStatus.ACCEPTED).body(new Reprocessed(id, enqueued.job().id()));
     }
 
-    @AdminOnly
+    @Requires(Role.VIEWER)
     @GetMapping("/admin/outbox")
     Outbox.Stats outboxStats() {
         return outbox.stats();
     }
 
-    @AdminOnly
+    @Requires(Role.OPERATOR)
     @PostMapping("/admin/outbox/{id}/retry")
     Map<String, Object> retry(@PathVariable long id) {
         if (!outbox.revive(id)) {

@@ -6,6 +6,7 @@ import io.bisectbot.executor.ExecutorProperties;
 import io.bisectbot.executor.ImagePolicy;
 import io.bisectbot.queue.JobQueue;
 import io.bisectbot.queue.QueueNode;
+import io.bisectbot.web.ShareLinks;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
@@ -68,8 +69,8 @@ class GithubConfig {
     }
 
     @Bean
-    GithubReports githubReports(Outbox outbox, Clock clock, GithubProperties properties) {
-        return new GithubReports(outbox, clock, properties.publicUrl(), properties.checkName());
+    GithubReports githubReports(Outbox outbox, Clock clock, GithubProperties properties, ShareLinks shareLinks) {
+        return new GithubReports(outbox, clock, properties.publicUrl(), properties.checkName(), shareLinks);
     }
 
     @Bean

@@ -10,8 +10,16 @@ import tools.jackson.databind.node.ObjectNode;
  *
  * @param commentId the comment holding the command; null when the job was not started by a comment
  * @param headSha   the pull request head the job runs at; null when not on a pull request (no check run then)
+ * @param privateRepository the webhook's {@code repository.private}; true when unknown, so links to the job's
+ *                  report are only ever shared for repositories known to be public
  */
-public record GithubRef(long installationId, String owner, String repo, long issueNumber, Long commentId, String headSha) {
+public record GithubRef(long installationId, String owner, String repo, long issueNumber, Long commentId, String headSha,
+                        boolean privateRepository) {
+
+    /** A ref whose repository's visibility is not known: treated as private. */
+    public GithubRef(long installationId, String owner, String repo, long issueNumber, Long commentId, String headSha) {
+        this(installationId, owner, repo, issueNumber, commentId, headSha, true);
+    }
 
     public GithubRef {
         if (owner == null || owner.isBlank() || repo == null || repo.isBlank()) {
@@ -27,9 +35,11 @@ public record GithubRef(long installationId, String owner, String repo, long iss
         }
         var comment = github.path("comment_id");
         var sha = github.path("head_sha");
+        var isPrivate = github.path("private");
         return new GithubRef(github.get("installation_id").asLong(), github.path("owner").asString(null),
                 github.path("repo").asString(null), github.get("issue_number").asLong(),
-                comment.isNumber() ? comment.asLong() : null, sha.isString() ? sha.asString() : null);
+                comment.isNumber() ? comment.asLong() : null, sha.isString() ? sha.asString() : null,
+                !isPrivate.isBoolean() || isPrivate.asBoolean());
     }
 
     public ObjectNode toJson() {
@@ -46,7 +56,7 @@ public record GithubRef(long installationId, String owner, String repo, long iss
         } else {
             node.putNull("head_sha");
         }
-        return node;
+        return node.put("private", privateRepository);
     }
 
     String repoPath() {

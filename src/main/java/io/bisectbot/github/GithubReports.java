@@ -1,5 +1,6 @@
 package io.bisectbot.github;
 
+import io.bisectbot.web.ShareLinks;
 import java.time.Clock;
 import java.time.Instant;
 import java.util.Locale;
@@ -31,12 +32,26 @@ public final class GithubReports {
     private final Clock clock;
     private final String publicUrl;
     private final String checkName;
+    private final ShareLinks shareLinks;
 
-    GithubReports(Outbox outbox, Clock clock, String publicUrl, String checkName) {
+    GithubReports(Outbox outbox, Clock clock, String publicUrl, String checkName, ShareLinks shareLinks) {
         this.outbox = outbox;
         this.clock = clock;
         this.publicUrl = publicUrl;
         this.checkName = checkName;
+        this.shareLinks = shareLinks;
+    }
+
+    /**
+     * The link to a job's report. Signed (readable without a token until it expires) only for a repository known to
+     * be public, whose report may be read by anyone who can read the thread; otherwise a token is needed.
+     */
+    String reportUrl(long jobId, GithubRef ref) {
+        var url = publicUrl + "/job/" + jobId + "/report";
+        if (ref.privateRepository()) {
+            return url;
+        }
+        return shareLinks.token(jobId).map(token -> url + "?" + ShareLinks.PARAMETER + "=" + token).orElse(url);
     }
 
     /** The command was accepted: 👀 on its comment. */
@@ -90,7 +105,7 @@ public final class GithubReports {
      * check run completed with {@code conclusion} and the report as summary.
      */
     public void jobFinished(long jobId, GithubRef ref, String markdownReport, Conclusion conclusion) {
-        var reportUrl = publicUrl + "/job/" + jobId + "/report";
+        var reportUrl = reportUrl(jobId, ref);
         var marker = jobMarker(jobId);
         comment("comment:job:" + jobId, ref, marker, truncate(marker + "\n" + markdownReport, COMMENT_LIMIT, reportUrl));
         if (ref.headSha() != null) {
@@ -155,7 +170,7 @@ public final class GithubReports {
             request.put("started_at", Instant.now(clock).toString());
         }
         // A bisect's check links its report; a bot task's links the job and its logs.
-        var details = publicUrl + "/job/" + jobId + (name.equals(checkName) ? "/report" : "");
+        var details = name.equals(checkName) ? reportUrl(jobId, ref) : publicUrl + "/job/" + jobId;
         outbox.add(key, ref.installationId(), Outbox.CHECK_RUN_CREATE, request.put("details_url", details), null);
         return key;
     }

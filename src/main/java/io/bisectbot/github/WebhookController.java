@@ -55,6 +55,7 @@ class WebhookController {
     record Result(String result, String deliveryId) {
     }
 
+    @io.bisectbot.web.Public // the signature is the check
     @PostMapping("/webhooks/github")
     ResponseEntity<?> receive(HttpServletRequest request) throws IOException {
         var max = properties.maxPayloadBytes();

@@ -29,7 +29,8 @@ class ApiErrors {
 
     @ExceptionHandler(ResponseStatusException.class)
     ResponseEntity<Map<String, Object>> status(ResponseStatusException e) {
-        return error(e.getStatusCode(), e.getReason() != null ? e.getReason() : e.getStatusCode().toString());
+        var reply = error(e.getStatusCode(), e.getReason() != null ? e.getReason() : e.getStatusCode().toString());
+        return ResponseEntity.status(reply.getStatusCode()).headers(e.getHeaders()).body(reply.getBody());
     }
 
     @ExceptionHandler({IllegalArgumentException.class, JobQueue.UnknownKindException.class})

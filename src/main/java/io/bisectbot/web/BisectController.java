@@ -19,7 +19,7 @@ import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.server.ResponseStatusException;
 import tools.jackson.databind.JsonNode;
 
-/** Starting a bisection without GitHub, and reading a finished one's report. */
+/** Starting a bisection without GitHub (admin), and reading a finished one's report (viewer, or a share link). */
 @RestController
 @ConditionalOnWebApplication // not in migrate mode, which has no queue
 class BisectController {
@@ -37,11 +37,14 @@ class BisectController {
      * optionally {@code image}, {@code timeout_seconds}, {@code parallelism}, {@code repeat}, {@code repeat_rule},
      * {@code timeout_verdict}, {@code terms}, {@code first_parent}, {@code dedup_key}.
      */
-    @AdminOnly
+    @Requires(Role.ADMIN)
     @PostMapping("/bisect")
     ResponseEntity<Map<String, Object>> start(@RequestBody JsonNode body) {
         if (body == null || !body.isObject()) {
             throw new IllegalArgumentException("the body must be a JSON object describing the bisection");
+        }
+        if (body.path("repo").isString()) {
+            RepoUrls.refuseCredentials(body.get("repo").asString());
         }
         var request = BisectRequest.parse(body, properties);
         var dedupKey = body.path("dedup_key").asString(null);
@@ -52,6 +55,8 @@ class BisectController {
                         "job_url", "/job/" + enqueued.job().id(), "report_url", "/job/" + enqueued.job().id() + "/report"));
     }
 
+    @Requires(Role.VIEWER)
+    @SharedByLink
     @GetMapping(value = "/job/{id}/report", produces = "text/markdown;charset=UTF-8")
     ResponseEntity<String> report(@PathVariable long id) {
         var job = queue.find(id).orElseThrow(() -> new ResponseStatusException(HttpStatus.NOT_FOUND, "job " + id + " does not exist"));

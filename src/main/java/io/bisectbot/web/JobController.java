@@ -18,7 +18,7 @@ import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.server.ResponseStatusException;
 import tools.jackson.databind.JsonNode;
 
-/** Jobs over HTTP: enqueue, inspect, cancel, retry. Writes need the admin token. */
+/** Jobs over HTTP: enqueue (admin), inspect (viewer), cancel and retry (operator). */
 @RestController
 @ConditionalOnWebApplication // not in migrate mode, which has no queue
 class JobController {
@@ -48,7 +48,7 @@ class JobController {
         }
     }
 
-    @AdminOnly
+    @Requires(Role.ADMIN)
     @PostMapping("/jobs")
     ResponseEntity<JobView> enqueue(@RequestBody EnqueueRequest request) {
         if (request == null || request.kind() == null || request.kind().isBlank()) {
@@ -56,6 +56,9 @@ class JobController {
         }
         if (request.payload() != null && !request.payload().isObject()) {
             throw new IllegalArgumentException("'payload' must be a JSON object");
+        }
+        if (request.payload() != null && request.payload().path("repo").isString()) {
+            RepoUrls.refuseCredentials(request.payload().get("repo").asString());
         }
         var job = new NewJob(request.kind(), request.payload(),
                 request.priority() == null ? 0 : request.priority(),
@@ -66,12 +69,13 @@ class JobController {
         return ResponseEntity.status(result.created() ? HttpStatus.CREATED : HttpStatus.OK).body(view(result.job()));
     }
 
+    @Requires(Role.VIEWER)
     @GetMapping("/job/{id}")
     JobView get(@PathVariable long id) {
         return view(queue.find(id).orElseThrow(() -> notFound(id)));
     }
 
-    @AdminOnly
+    @Requires(Role.OPERATOR)
     @PostMapping("/jobs/{id}/cancel")
     JobView cancel(@PathVariable long id) {
         var job = queue.cancel(id).orElseThrow(() -> notFound(id));
@@ -81,7 +85,7 @@ class JobController {
         return view(job);
     }
 
-    @AdminOnly
+    @Requires(Role.OPERATOR)
     @PostMapping("/jobs/{id}/retry")
     ResponseEntity<JobView> retry(@PathVariable long id) {
         var result = queue.retry(id).orElseThrow(() -> notFound(id));

@@ -37,12 +37,14 @@ class LogController {
     record Chunks(long jobId, String step, List<LogChunk> chunks, int nextSeq) {
     }
 
+    @Requires(Role.VIEWER)
     @GetMapping("/job/{id}/logs")
     Steps steps(@PathVariable long id) {
         requireJob(id);
         return new Steps(id, repository().steps(id));
     }
 
+    @Requires(Role.VIEWER)
     @GetMapping("/job/{id}/logs/{step}")
     Chunks chunks(@PathVariable long id, @PathVariable String step, @RequestParam(defaultValue = "0") int from) {
         requireJob(id);

@@ -15,7 +15,7 @@ import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.RestController;
 
-/** {@code /health} for the load balancer and {@code /stats} for operators. */
+/** {@code /health} for the load balancer (public, so it says nothing beyond counts) and {@code /stats} for operators. */
 @RestController
 @ConditionalOnWebApplication // not in migrate mode, which has no queue
 class OpsController {
@@ -37,9 +37,10 @@ class OpsController {
         this.docker = docker;
     }
 
-    record Health(String status, String database, Boolean dockerAvailable, int runningJobs, String workerId) {
+    record Health(String status, String database, Boolean dockerAvailable, int runningJobs, boolean draining) {
     }
 
+    @Public
     @GetMapping("/health")
     ResponseEntity<Health> health() {
         var databaseUp = databaseAnswers();
@@ -47,7 +48,7 @@ class OpsController {
         Boolean dockerUp = dockerHealth == null ? null : dockerHealth.isAvailable();
         var status = !databaseUp ? "down" : node.isDraining() ? "draining"
                 : Boolean.FALSE.equals(dockerUp) ? "degraded" : "ok";
-        var body = new Health(status, databaseUp ? "up" : "unreachable", dockerUp, node.runningJobs(), node.workerId());
+        var body = new Health(status, databaseUp ? "up" : "unreachable", dockerUp, node.runningJobs(), node.isDraining());
         // Degraded and draining still serve webhooks and the API; only a lost database takes the instance out of
         // rotation. (A 503 while draining would fail the health requests that reach it through the load balancer.)
         return ResponseEntity.status(databaseUp ? HttpStatus.OK : HttpStatus.SERVICE_UNAVAILABLE).body(body);
@@ -61,6 +62,8 @@ class OpsController {
         }
     }
 
+    @Requires(Role.VIEWER)
+    @PublicWithStats
     @GetMapping("/stats")
     Map<String, Object> stats() {
         var body = new LinkedHashMap<String, Object>(json.convertValue(queue.stats(), Map.class));

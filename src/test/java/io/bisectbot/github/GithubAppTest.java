@@ -95,6 +95,7 @@ class GithubAppTest {
         registry.add("bisectbot.github.webhook-secrets", () -> "old-secret," + SECRET);
         registry.add("bisectbot.github.api-url", github::baseUrl);
         registry.add("bisectbot.github.public-url", () -> "https://bisectbot.example.com");
+        registry.add("bisectbot.web.share-link-keys", () -> "share-link-key-of-the-github-test-0123456789");
         registry.add("bisectbot.github.write-spacing", () -> "20ms");
         registry.add("bisectbot.github.outbox-poll-interval", () -> "100ms");
         registry.add("bisectbot.github.outbox-backoff-base", () -> "100ms");
@@ -455,7 +456,7 @@ class GithubAppTest {
                 {"repo":"https://github.com/Codertocat/Hello-World.git","good":["v1.0"],"bad":"HEAD","command":"make check",
                  "image":"ghcr.io/acme/build:1","timeout_seconds":600,"parallelism":3,"repeat":1,
                  "github":{"installation_id":1,"owner":"Codertocat","repo":"Hello-World","issue_number":1,
-                           "comment_id":1001,"head_sha":"%s","untrusted":false,
+                           "comment_id":1001,"head_sha":"%s","private":false,"untrusted":false,
                            "trust_reason":"its head is in this repository and @Codertocat has write access"}}""".formatted(HEAD)));
         await().atMost(Duration.ofSeconds(20)).until(() -> queue.find(jobId).orElseThrow().status().name().equals("SUCCEEDED"));
         awaitOutboxDone("%job:" + jobId);
@@ -470,6 +471,9 @@ class GithubAppTest {
         var created = json.readTree(checkRuns.getFirst().getRequest().getBodyAsString());
         assertThat(created.get("head_sha").asString()).isEqualTo(HEAD);
         assertThat(created.get("status").asString()).isEqualTo("in_progress");
+        // Hello-World is public ("private": false in the delivery): its report link is signed.
+        assertThat(created.get("details_url").asString())
+                .matches("https://bisectbot\\.example\\.com/job/" + jobId + "/report\\?share=\\d+\\.[A-Za-z0-9_-]+");
         var completed = effective("PATCH", REPO + "/check-runs/4242");
         assertThat(completed).hasSize(1);
         var update = json.readTree(completed.getFirst().getRequest().getBodyAsString());
@@ -614,6 +618,22 @@ class GithubAppTest {
     }
 
     @Test
+    void a_report_link_is_signed_only_for_a_repository_known_to_be_public() {
+        var publicRef = new GithubRef(1, "Codertocat", "Hello-World", 77, null, null, false);
+        var privateRef = new GithubRef(1, "Codertocat", "Secret", 77, null, null, true);
+        var unknown = new GithubRef(1, "Codertocat", "Hello-World", 77, null, null);
+        assertThat(reports.reportUrl(5, publicRef)).startsWith("https://bisectbot.example.com/job/5/report?share=");
+        assertThat(reports.reportUrl(5, privateRef)).isEqualTo("https://bisectbot.example.com/job/5/report");
+        assertThat(reports.reportUrl(5, unknown)).isEqualTo("https://bisectbot.example.com/job/5/report");
+        // The visibility travels with the job's payload; a payload from before it was stored counts as private.
+        assertThat(GithubRef.fromJson(publicRef.toJson()).privateRepository()).isFalse();
+        assertThat(GithubRef.fromJson(privateRef.toJson()).privateRepository()).isTrue();
+        var old = publicRef.toJson();
+        old.remove("private");
+        assertThat(GithubRef.fromJson(old).privateRepository()).isTrue();
+    }
+
+    @Test
     void a_write_github_refuses_is_dead_lettered_and_counted() throws Exception {
         reports.commandAccepted(new GithubRef(1, "Codertocat", "Hello-World", 18, 404404L, null));
         await().atMost(Duration.ofSeconds(20)).until(() -> "DEAD".equals(jdbc().sql(
@@ -675,7 +695,7 @@ class GithubAppTest {
         var payload = comment("/help", "OWNER", "Codertocat", 20, 2001);
         deliver("issue_comment", id(), payload);
         awaitOutboxDone("comment:help:" + commandKey(payload) + "%");
-        var text = send("GET", "/metrics", null).text();
+        var text = send("GET", "/metrics", ADMIN).text();
         assertThat(text).contains("bisectbot_github_api_calls_total{", "status=\"201\"", "bisectbot_github_rate_limit_remaining",
                 "bisectbot_github_rate_limit_waits_total");
     }

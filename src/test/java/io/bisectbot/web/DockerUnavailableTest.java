@@ -62,8 +62,8 @@ class DockerUnavailableTest {
         var noopId = json.readTree(noop.body()).get("id").asLong();
 
         await().atMost(Duration.ofSeconds(10)).until(() ->
-                json.readTree(send(at("/job/" + noopId)).body()).get("status").asString().equals("SUCCEEDED"));
+                json.readTree(send(at("/job/" + noopId).header("Authorization", "Bearer t")).body()).get("status").asString().equals("SUCCEEDED"));
         await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3)).until(() ->
-                json.readTree(send(at("/job/" + bisectId)).body()).get("status").asString().equals("PENDING"));
+                json.readTree(send(at("/job/" + bisectId).header("Authorization", "Bearer t")).body()).get("status").asString().equals("PENDING"));
     }
 }

@@ -54,14 +54,15 @@ class HttpApiTest {
     }
 
     @Test
-    void health_reports_the_database_and_this_worker() throws Exception {
+    void health_reports_the_database_and_counts_but_nothing_about_jobs_or_the_host() throws Exception {
         var reply = send("GET", "/health", null, null);
         assertThat(reply.status()).isEqualTo(200);
         assertThat(reply.body().get("status").asString()).isIn("ok", "degraded");
         assertThat(reply.body().get("database").asString()).isEqualTo("up");
         assertThat(reply.body().has("docker_available")).isTrue();
         assertThat(reply.body().get("running_jobs").isInt()).isTrue();
-        assertThat(reply.body().get("worker_id").asString()).isNotBlank();
+        assertThat(reply.body().get("draining").asBoolean()).isFalse();
+        assertThat(reply.body().propertyNames()).containsExactlyInAnyOrder("status", "database", "docker_available", "running_jobs", "draining");
     }
 
     @Test
@@ -70,8 +71,8 @@ class HttpApiTest {
         assertThat(created.status()).isEqualTo(201);
         var id = created.body().get("id").asLong();
         await().atMost(Duration.ofSeconds(10)).until(() ->
-                send("GET", "/job/" + id, null, null).body().get("status").asString().equals("SUCCEEDED"));
-        var job = send("GET", "/job/" + id, null, null).body();
+                send("GET", "/job/" + id, null, TOKEN).body().get("status").asString().equals("SUCCEEDED"));
+        var job = send("GET", "/job/" + id, null, TOKEN).body();
         assertThat(job.get("attempt_count").asInt()).isEqualTo(1);
         assertThat(job.get("worker_id").asString()).isNotBlank();
         assertThat(job.get("result").get("slept_ms").asInt()).isEqualTo(50);
@@ -110,6 +111,7 @@ class HttpApiTest {
         var missing = send("POST", "/jobs", "{\"kind\":\"noop\"}", null);
         assertThat(missing.status()).isEqualTo(401);
         assertThat(missing.body().get("error").asString()).contains("Authorization");
+        assertThat(send("GET", "/job/1", null, null).status()).isEqualTo(401);
         var wrong = send("POST", "/jobs", "{\"kind\":\"noop\"}", "nope");
         assertThat(wrong.status()).isEqualTo(401);
         assertThat(send("POST", "/jobs/1/cancel", null, "nope").status()).isEqualTo(401);
@@ -120,10 +122,10 @@ class HttpApiTest {
 
     @Test
     void unknown_or_malformed_job_ids_get_404_and_400() throws Exception {
-        var unknown = send("GET", "/job/987654", null, null);
+        var unknown = send("GET", "/job/987654", null, TOKEN);
         assertThat(unknown.status()).isEqualTo(404);
         assertThat(unknown.body().get("error").asString()).isEqualTo("job 987654 does not exist");
-        var malformed = send("GET", "/job/abc", null, null);
+        var malformed = send("GET", "/job/abc", null, TOKEN);
         assertThat(malformed.status()).isEqualTo(400);
         assertThat(malformed.body().get("error").asString()).contains("'abc'");
         assertThat(send("POST", "/jobs/987654/cancel", null, TOKEN).status()).isEqualTo(404);
@@ -155,7 +157,7 @@ class HttpApiTest {
     void cancelling_a_finished_job_is_a_conflict() throws Exception {
         var id = send("POST", "/jobs", "{\"kind\":\"noop\"}", TOKEN).body().get("id").asLong();
         await().atMost(Duration.ofSeconds(10)).until(() ->
-                send("GET", "/job/" + id, null, null).body().get("status").asString().equals("SUCCEEDED"));
+                send("GET", "/job/" + id, null, TOKEN).body().get("status").asString().equals("SUCCEEDED"));
         var reply = send("POST", "/jobs/" + id + "/cancel", null, TOKEN);
         assertThat(reply.status()).isEqualTo(409);
         assertThat(reply.body().get("error").asString()).contains("already ended SUCCEEDED");
@@ -163,7 +165,7 @@ class HttpApiTest {
 
     @Test
     void stats_count_jobs_by_state() throws Exception {
-        var stats = send("GET", "/stats", null, null);
+        var stats = send("GET", "/stats", null, TOKEN);
         assertThat(stats.status()).isEqualTo(200);
         assertThat(stats.body().propertyNames()).contains("pending", "running", "completed", "failed", "cancelled",
                 "running_on_this_instance", "workers_alive", "oldest_pending_age_seconds", "github_outbox");
@@ -175,8 +177,8 @@ class HttpApiTest {
     void metrics_expose_the_queue_series_for_prometheus() throws Exception {
         var id = send("POST", "/jobs", "{\"kind\":\"noop\"}", TOKEN).body().get("id").asLong();
         await().atMost(Duration.ofSeconds(10)).until(() ->
-                send("GET", "/job/" + id, null, null).body().get("status").asString().equals("SUCCEEDED"));
-        var metrics = send("GET", "/metrics", null, null);
+                send("GET", "/job/" + id, null, TOKEN).body().get("status").asString().equals("SUCCEEDED"));
+        var metrics = send("GET", "/metrics", null, TOKEN);
         assertThat(metrics.status()).isEqualTo(200);
         assertThat(metrics.text()).contains(
                 "bisectbot_jobs_enqueued_total{", "bisectbot_jobs_claimed_total{", "bisectbot_jobs_succeeded_total{",

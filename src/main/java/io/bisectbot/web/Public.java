@@ -5,8 +5,8 @@ import java.lang.annotation.Retention;
 import java.lang.annotation.RetentionPolicy;
 import java.lang.annotation.Target;
 
-/** Marks an endpoint that needs {@code Authorization: Bearer <ADMIN_TOKEN>}. */
+/** An endpoint anyone may call without a token (load balancer health checks, signed webhooks). */
 @Target(ElementType.METHOD)
 @Retention(RetentionPolicy.RUNTIME)
-public @interface AdminOnly {
+public @interface Public {
 }

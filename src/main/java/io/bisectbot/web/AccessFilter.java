@@ -1,0 +1,83 @@
+package io.bisectbot.web;
+
+import jakarta.servlet.FilterChain;
+import jakarta.servlet.ServletException;
+import jakarta.servlet.http.HttpServletRequest;
+import jakarta.servlet.http.HttpServletResponse;
+import java.io.IOException;
+import java.util.Map;
+import java.util.Set;
+import org.springframework.http.HttpHeaders;
+import org.springframework.http.HttpStatus;
+import org.springframework.http.MediaType;
+import org.springframework.web.filter.OncePerRequestFilter;
+import org.springframework.web.util.UrlPathHelper;
+import tools.jackson.databind.json.JsonMapper;
+
+/**
+ * Runs before every request: works out the caller from its bearer token (for {@link AccessInterceptor}), limits the
+ * request rate of callers without a valid token per source address, and guards the actuator's {@code /metrics},
+ * which is served outside the controllers the interceptor sees.
+ */
+final class AccessFilter extends OncePerRequestFilter {
+
+    static final String CALLER = AccessFilter.class.getName() + ".caller";
+    /** Actuator endpoints; each needs {@link Role#VIEWER} unless {@code PUBLIC_STATS=true}. */
+    static final Set<String> ACTUATOR_PATHS = Set.of("/metrics");
+    /**
+     * Not rate limited: GitHub delivers webhooks from a few shared addresses (the signature is the check there), and a
+     * load balancer's health probes all come from one address; a 429 would take the instance out of rotation.
+     */
+    static final Set<String> UNLIMITED_PATHS = Set.of("/webhooks/github", "/health");
+
+    private static final UrlPathHelper PATHS = new UrlPathHelper();
+
+    private final AccessTokens tokens;
+    private final RateLimiter limiter;
+    private final TrustedProxies proxies;
+    private final boolean publicStats;
+    private final JsonMapper json;
+
+    AccessFilter(AccessTokens tokens, RateLimiter limiter, TrustedProxies proxies, boolean publicStats, JsonMapper json) {
+        this.tokens = tokens;
+        this.limiter = limiter;
+        this.proxies = proxies;
+        this.publicStats = publicStats;
+        this.json = json;
+    }
+
+    @Override
+    protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
+            throws ServletException, IOException {
+        var caller = tokens.caller(request.getHeader(HttpHeaders.AUTHORIZATION));
+        request.setAttribute(CALLER, caller);
+        // Decoded and without ;parameters, as the handler mappings see it, so /%6detrics is /metrics here too.
+        var path = PATHS.getPathWithinApplication(request);
+        if (!caller.authenticated() && limiter.enabled() && !UNLIMITED_PATHS.contains(path)) {
+            var wait = limiter.acquire(proxies.clientAddress(request));
+            if (wait > 0) {
+                response.setHeader(HttpHeaders.RETRY_AFTER, Long.toString(wait));
+                write(response, HttpStatus.TOO_MANY_REQUESTS, "too many requests without a token from this address; "
+                        + "retry in " + wait + " s, or send 'Authorization: Bearer <token>'");
+                return;
+            }
+        }
+        if (!publicStats && ACTUATOR_PATHS.stream().anyMatch(p -> path.equals(p) || path.startsWith(p + "/"))) {
+            var refusal = tokens.refusal(caller, Role.VIEWER);
+            if (refusal.isPresent()) {
+                write(response, refusal.get().status(), refusal.get().message());
+                return;
+            }
+        }
+        chain.doFilter(request, response);
+    }
+
+    private void write(HttpServletResponse response, HttpStatus status, String message) throws IOException {
+        if (status == HttpStatus.UNAUTHORIZED) {
+            response.setHeader(HttpHeaders.WWW_AUTHENTICATE, "Bearer");
+        }
+        response.setStatus(status.value());
+        response.setContentType(MediaType.APPLICATION_JSON_VALUE);
+        response.getOutputStream().write(json.writeValueAsBytes(Map.of("error", message, "status", status.value())));
+    }
+}
