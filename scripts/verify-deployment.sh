@@ -4,8 +4,9 @@
 #   URL             e.g. http://localhost:8080 or https://bot.example.com
 #   WEBHOOK_SECRET  (or env WEBHOOK_SECRET) one of GITHUB_WEBHOOK_SECRETS: also sends a signed `ping` delivery to
 #                   /webhooks/github and expects 2xx.
-# Checks /health (200, status ok or degraded), /stats (JSON with workers_alive >= 1), /metrics (Prometheus text with
-# the bisectbot_ metrics). Prints one line per check; exits non-zero when any check fails.
+# Checks /health (200, status ok or degraded), /stats (JSON with workers_alive >= 1), /metrics (through Caddy: 404,
+# it is served on the private network only; against an instance directly: Prometheus text with the bisectbot_
+# metrics), and the security headers when Caddy answers. Prints one line per check; exits non-zero when any fails.
 set -uo pipefail
 url=${1:?usage: verify-deployment.sh URL [WEBHOOK_SECRET]}
 url=${url%/}
@@ -33,9 +34,24 @@ oldest=$(grep -o '"oldest_pending_age_seconds":[0-9.]*' "$body" | head -1 | cut 
 [ "$code" = 200 ] && [ "${alive:-0}" -ge 1 ]
 check /stats $? "HTTP $code, workers_alive ${alive:-?}, pending ${pending:-?}, oldest pending ${oldest:-?} s"
 
-code=$(fetch /metrics)
-[ "$code" = 200 ] && grep -q '^bisectbot_workers_alive' "$body" && grep -q '^bisectbot_queue_depth' "$body"
-check /metrics $? "HTTP $code, $(grep -c '^bisectbot_' "$body") bisectbot_ samples"
+headers=$(curl -sS -m 15 -o /dev/null -D - "$url/health" 2>/dev/null | tr -d '\r' || true)
+if grep -qi '^x-frame-options:' <<<"$headers"; then
+  missing=""
+  for h in 'x-content-type-options: nosniff' 'x-frame-options: deny' 'referrer-policy: no-referrer' \
+           "content-security-policy: default-src 'self'"; do
+    grep -qi "^$h" <<<"$headers" || missing="$missing [$h]"
+  done
+  [ -z "$missing" ]
+  check "security headers" $? "${missing:-all present}"
+  code=$(fetch /metrics)
+  [ "$code" = 404 ]
+  check "/metrics not public" $? "HTTP $code through the proxy"
+else
+  echo "skip  security headers and /metrics 404: no proxy in front (an instance answered directly)"
+  code=$(fetch /metrics)
+  [ "$code" = 200 ] && grep -q '^bisectbot_workers_alive' "$body" && grep -q '^bisectbot_queue_depth' "$body"
+  check /metrics $? "HTTP $code, $(grep -c '^bisectbot_' "$body") bisectbot_ samples"
+fi
 
 if [ -n "$secret" ]; then
   payload='{"zen":"Keep it logically awesome.","hook_id":1,"hook":{"type":"App","id":1,"events":[]}}'
