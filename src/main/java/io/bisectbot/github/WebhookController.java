@@ -47,6 +47,7 @@ class WebhookController {
     private final WebhookProperties limits;
     private final BodyBudget budget;
     private volatile int lastSecretIndex = -1;
+    private final java.util.concurrent.atomic.AtomicLong lastBudgetWarning = new java.util.concurrent.atomic.AtomicLong(System.nanoTime() - 20_000_000_000L);
 
     WebhookController(WebhookSignatures signatures, IntakeWriter intake, Deliveries.PendingJobs pending,
                       JsonMapper json, GithubProperties properties, WebhookProperties limits, MeterRegistry registry) {
@@ -83,7 +84,13 @@ class WebhookController {
                 case WebhookBody.Outcome.TooLarge tooLarge ->
                         error(HttpStatus.CONTENT_TOO_LARGE, "payload is larger than the limit of " + max + " bytes (WEBHOOK_MAX_BODY)");
                 case WebhookBody.Outcome.NoBudget noBudget -> {
-                    log.warn("Webhook refused: {} bytes of bodies already in memory (WEBHOOK_INFLIGHT_BUDGET {})", budget.used(), budget.capacity());
+                    var now = System.nanoTime();
+                    var last = lastBudgetWarning.get();
+                    // Once per 10 s at most: a flood would otherwise become a flood of log lines.
+                    if (now - last > 10_000_000_000L && lastBudgetWarning.compareAndSet(last, now)) {
+                        log.warn("Webhooks refused with 503: {} bytes of bodies already in memory (WEBHOOK_INFLIGHT_BUDGET {} bytes)",
+                                budget.used(), budget.capacity());
+                    }
                     yield ResponseEntity.status(HttpStatus.SERVICE_UNAVAILABLE).header("Retry-After", BUSY_RETRY_AFTER_SECONDS)
                             .body(Map.of("error", "too many webhook bodies are being received at once; try again shortly", "status", 503));
                 }
