@@ -6,9 +6,10 @@
 #                   /webhooks/github and expects 2xx.
 #   VIEWER_TOKEN    (env; or ADMIN_TOKEN) a token of at least the viewer role, for /stats and /metrics unless the
 #                   instance sets PUBLIC_STATS=true
-# Checks /health (200, status ok or degraded), /stats (JSON with workers_alive >= 1), /metrics (Prometheus text with
-# the bisectbot_ metrics), and that /job/1 without a token is refused (401 or 403). Prints one line per check; exits
-# non-zero when any check fails.
+# Checks /health (200, status ok or degraded), /stats (JSON with workers_alive >= 1), /metrics (through Caddy: 404,
+# it is served on the private network only; against an instance directly: Prometheus text with the bisectbot_
+# metrics), the security headers when Caddy answers, and that /job/1 without a token is refused (401 or 403). Prints
+# one line per check; exits non-zero when any check fails.
 set -uo pipefail
 url=${1:?usage: verify-deployment.sh URL [WEBHOOK_SECRET]}
 url=${url%/}
@@ -39,9 +40,24 @@ oldest=$(grep -o '"oldest_pending_age_seconds":[0-9.]*' "$body" | head -1 | cut 
 [ "$code" = 200 ] && [ "${alive:-0}" -ge 1 ]
 check /stats $? "HTTP $code, workers_alive ${alive:-?}, pending ${pending:-?}, oldest pending ${oldest:-?} s"
 
-code=$(fetch /metrics "$token")
-[ "$code" = 200 ] && grep -q '^bisectbot_workers_alive' "$body" && grep -q '^bisectbot_queue_depth' "$body"
-check /metrics $? "HTTP $code, $(grep -c '^bisectbot_' "$body") bisectbot_ samples"
+headers=$(curl -sS -m 15 -o /dev/null -D - "$url/health" 2>/dev/null | tr -d '\r' || true)
+if grep -qi '^x-frame-options:' <<<"$headers"; then
+  missing=""
+  for h in 'x-content-type-options: nosniff' 'x-frame-options: deny' 'referrer-policy: no-referrer' \
+           "content-security-policy: default-src 'self'"; do
+    grep -qi "^$h" <<<"$headers" || missing="$missing [$h]"
+  done
+  [ -z "$missing" ]
+  check "security headers" $? "${missing:-all present}"
+  code=$(fetch /metrics)
+  [ "$code" = 404 ]
+  check "/metrics not public" $? "HTTP $code through the proxy"
+else
+  echo "skip  security headers and /metrics 404: no proxy in front (an instance answered directly)"
+  code=$(fetch /metrics "$token")
+  [ "$code" = 200 ] && grep -q '^bisectbot_workers_alive' "$body" && grep -q '^bisectbot_queue_depth' "$body"
+  check /metrics $? "HTTP $code, $(grep -c '^bisectbot_' "$body") bisectbot_ samples"
+fi
 
 code=$(fetch /job/1)
 [ "$code" = 401 ] || [ "$code" = 403 ]

@@ -5,6 +5,11 @@ locals {
   }
   db_private_ip   = cidrhost(var.subnet_cidr, 2)
   bot_private_ips = [for i in range(var.bot_count) : cidrhost(var.subnet_cidr, 11 + i)]
+  # Root cannot log in over SSH (Ansible's common role): Ansible logs in as this user, created at first boot.
+  cloud_init = templatefile("${path.module}/cloud-init.yml.tftpl", {
+    deploy_user = var.deploy_user
+    ssh_keys    = values(var.ssh_public_keys)
+  })
 }
 
 resource "hcloud_ssh_key" "admin" {
@@ -30,7 +35,9 @@ resource "hcloud_network_subnet" "servers" {
 }
 
 # Hetzner firewalls filter the public interfaces; traffic on the private network is not filtered by them
-# (Ansible binds PostgreSQL to the private address and allows only the subnet in pg_hba.conf and nftables).
+# (Ansible binds PostgreSQL to the private address and allows only the subnet, over TLS, in pg_hba.conf, and its
+# nftables rules on every server admit 80/443 publicly, 8080 and 5432 from the subnet only, SSH from
+# allowed_ssh_cidrs, and keep step containers off the private network and the metadata address).
 resource "hcloud_firewall" "bot" {
   name   = "${var.name_prefix}-bot"
   labels = local.labels
@@ -90,6 +97,7 @@ resource "hcloud_server" "bot" {
   ssh_keys     = [for k in hcloud_ssh_key.admin : k.id]
   firewall_ids = [hcloud_firewall.bot.id]
   labels       = merge(local.labels, { role = "bot" })
+  user_data    = local.cloud_init
 
   public_net {
     ipv4_enabled = true
@@ -99,6 +107,12 @@ resource "hcloud_server" "bot" {
   network {
     network_id = hcloud_network.private.id
     ip         = local.bot_private_ips[count.index]
+  }
+
+  # cloud-init runs at the first boot only; later key changes go through Ansible (deploy_ssh_keys), and a changed
+  # user_data must not replace a running server.
+  lifecycle {
+    ignore_changes = [user_data]
   }
 
   depends_on = [hcloud_network_subnet.servers]
@@ -112,6 +126,7 @@ resource "hcloud_server" "db" {
   ssh_keys           = [for k in hcloud_ssh_key.admin : k.id]
   firewall_ids       = [hcloud_firewall.db.id]
   labels             = merge(local.labels, { role = "db" })
+  user_data          = local.cloud_init
   delete_protection  = var.delete_protection
   rebuild_protection = var.delete_protection
 
@@ -123,6 +138,12 @@ resource "hcloud_server" "db" {
   network {
     network_id = hcloud_network.private.id
     ip         = local.db_private_ip
+  }
+
+  # cloud-init runs at the first boot only; later key changes go through Ansible (deploy_ssh_keys), and a changed
+  # user_data must not replace a running server.
+  lifecycle {
+    ignore_changes = [user_data]
   }
 
   depends_on = [hcloud_network_subnet.servers]

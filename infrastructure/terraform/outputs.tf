@@ -43,5 +43,8 @@ output "ansible_inventory" {
     subnet_cidr   = var.subnet_cidr
     site_address  = var.domain == "" ? ":80" : var.domain
     load_balancer = var.load_balancer_enabled
+    deploy_user   = var.deploy_user
+    ssh_keys      = values(var.ssh_public_keys)
+    ssh_cidrs     = var.allowed_ssh_cidrs
   })
 }

@@ -78,12 +78,23 @@ variable "db_volume_size" {
 }
 
 variable "ssh_public_keys" {
-  description = "SSH public keys allowed to log in as root for Ansible, by name: { alice = \"ssh-ed25519 AAAA... alice@laptop\" }."
+  description = "SSH public keys allowed to log in as deploy_user for Ansible, by name: { alice = \"ssh-ed25519 AAAA... alice@laptop\" }."
   type        = map(string)
 
   validation {
     condition     = length(var.ssh_public_keys) > 0 && alltrue([for k in values(var.ssh_public_keys) : can(regex("^(ssh-(ed25519|rsa)|ecdsa-sha2-nistp(256|384|521)) ", k))])
     error_message = "ssh_public_keys needs at least one OpenSSH public key (ssh-ed25519, ssh-rsa or ecdsa-sha2-*)."
+  }
+}
+
+variable "deploy_user" {
+  description = "User that Ansible logs in as (with ssh_public_keys, sudo without password); root cannot log in over SSH."
+  type        = string
+  default     = "deploy"
+
+  validation {
+    condition     = can(regex("^[a-z_][a-z0-9_-]{0,30}$", var.deploy_user)) && var.deploy_user != "root"
+    error_message = "deploy_user must be a lower-case user name other than root."
   }
 }
 

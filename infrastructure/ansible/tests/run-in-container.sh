@@ -4,8 +4,11 @@
 #   infrastructure/ansible/tests/run-in-container.sh IMAGE        (IMAGE: a bisectbot image on this engine)
 # What differs from a real server: no Docker engine runs inside the container; the host's engine is used through
 # the mounted socket (docker.service there is a stand-in), the instance publishes on the bridge's gateway address,
-# chrony cannot set the clock, and the data volume, sshd and the firewall are not exercised.
-# Needs: docker, ansible-playbook (with the community.docker collection). Takes about 6 minutes.
+# chrony cannot set the clock, and the data volume, sshd and the firewall are not exercised (nftables.conf is written,
+# not loaded; the instance runs on the default bridge, where the "db" container is). The backup is decrypted with a
+# throwaway age identity and listed by pg_restore.
+# Needs: docker, ansible-playbook (with the community.docker and community.crypto collections), age, ssh-keygen.
+# Takes about 6 minutes.
 set -euo pipefail
 image=${1:?usage: run-in-container.sh IMAGE}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -58,8 +61,17 @@ all:
         $name:
           private_ip: $ip
 YAML
+age-keygen -o "$work/backup-identity.txt" 2>/dev/null
+recipient=$(age-keygen -y "$work/backup-identity.txt")
+ssh-keygen -q -t ed25519 -N '' -C run-in-container -f "$work/deploy_key"
+cat >"$work/vars.yml" <<YAML
+deploy_ssh_keys: ["$(cat "$work/deploy_key.pub")"]
+ssh_allowed_cidrs: ["192.0.2.0/24"]
+postgres_backup_age_recipients: ["$recipient"]
+YAML
 cd "$here/.."
-extra=(-e @secrets.example.yml -e allow_placeholder_secrets=true -e docker_start_engine=false
+extra=(-e @secrets.example.yml -e @"$work/vars.yml" -e allow_placeholder_secrets=true -e docker_start_engine=false
+       -e firewall_apply=false -e bisectbot_docker_network=bridge -e bisectbot_docker_bridge=docker0
        -e "bisectbot_image=$image" -e "bisectbot_publish_ip=$gateway" -e "bisectbot_port=$port")
 export ANSIBLE_NOCOLOR=1
 echo "== site.yml, first run"
@@ -69,7 +81,11 @@ ansible-playbook -i "$work/hosts.yml" "${extra[@]}" site.yml | tee "$work/site2.
 echo "   tasks changed on the second run: $(grep -B2 '^changed' "$work/site2.log" | grep -c '^TASK' || true)"
 echo "== the backup timer's service, once"
 docker exec "$name" systemctl start bisectbot-backup
-docker exec "$name" sh -c 'ls -l /var/lib/postgresql/backups/*.dump'
+backup=$(docker exec "$name" sh -c 'ls -t /var/lib/postgresql/backups/*.dump.age | head -1')
+docker exec "$name" cat "$backup" >"$work/backup.dump.age"
+echo "   $backup: $(wc -c <"$work/backup.dump.age") bytes, decrypted and listed:"
+age --decrypt --identity "$work/backup-identity.txt" "$work/backup.dump.age" \
+  | docker exec -i "$name" pg_restore --list | grep -c 'TABLE DATA'
 echo "== deploy.yml (docker.service is a stand-in for the host's engine)"
 docker exec "$name" sh -c 'printf "[Service]\nType=oneshot\nRemainAfterExit=yes\nExecStart=/bin/true\n[Install]\nWantedBy=multi-user.target\n" >/etc/systemd/system/docker.service && systemctl daemon-reload && systemctl start docker'
 ansible-playbook -i "$work/hosts.yml" "${extra[@]}" deploy.yml | tee "$work/deploy.log" | grep -A1 'RECAP'

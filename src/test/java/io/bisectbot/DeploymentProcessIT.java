@@ -135,7 +135,13 @@ class DeploymentProcessIT {
         var health = get("/health");
         assertThat(health.statusCode()).isEqualTo(200);
         assertThat(health.body()).contains("\"status\":\"ok\"", "\"database\":\"up\"");
-        assertThat(get("/metrics").body()).contains("bisectbot_workers_alive");
+        // Prometheus scrapes the instances on the private network; the public side has no /metrics.
+        var metrics = get("/metrics");
+        assertThat(metrics.statusCode()).isEqualTo(404);
+        assertThat(metrics.body()).contains("\"status\":404", "private network");
+        var direct = compose(Duration.ofSeconds(30), "exec", "-T", "bisectbot-1", "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                "http://127.0.0.1:8080/metrics");
+        assertThat(direct.output.strip()).as("/metrics on the instance itself").isNotEqualTo("404").matches("[24][0-9][0-9]");
 
         var id = enqueue("{\"kind\":\"sleep\",\"payload\":{\"seconds\":1}}");
         await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(250))
@@ -149,6 +155,32 @@ class DeploymentProcessIT {
 
     @Test
     @Order(3)
+    void caddy_adds_the_security_headers_and_large_bodies_get_413_before_they_are_sent() throws Exception {
+        var health = get("/health");
+        var headers = health.headers();
+        assertThat(headers.firstValue("X-Content-Type-Options")).hasValue("nosniff");
+        assertThat(headers.firstValue("X-Frame-Options")).hasValue("DENY");
+        assertThat(headers.firstValue("Referrer-Policy")).hasValue("no-referrer");
+        assertThat(headers.firstValue("Content-Security-Policy")).get().asString()
+                .startsWith("default-src 'self';").contains("frame-ancestors 'none'");
+        // Plain HTTP here: HSTS is sent over HTTPS only.
+        assertThat(headers.firstValue("Strict-Transport-Security")).isEmpty();
+        assertThat(headers.firstValue("Server")).isEmpty();
+        assertThat(get("/metrics").headers().firstValue("X-Frame-Options")).hasValue("DENY");
+
+        // A delivery announcing more than WEBHOOK_MAX_BODY (Caddy's max_size too) is refused before its body is sent.
+        try (var socket = new java.net.Socket("127.0.0.1", PORT)) {
+            socket.setSoTimeout(20_000);
+            socket.getOutputStream().write(("POST /webhooks/github HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                    + "Content-Length: 26214401\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+            socket.getOutputStream().flush();
+            var status = new String(socket.getInputStream().readNBytes(12), StandardCharsets.US_ASCII);
+            assertThat(status).isEqualTo("HTTP/1.1 413");
+        }
+    }
+
+    @Test
+    @Order(4)
     void killing_an_instance_and_restarting_both_loses_no_request_and_no_job() throws Exception {
         var load = new Load();
         load.start();
@@ -247,7 +279,7 @@ class DeploymentProcessIT {
         void start() {
             thread = Thread.ofPlatform().daemon().start(() -> {
                 var deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(8);
-                var paths = List.of("/health", "/stats", "/metrics");
+                var paths = List.of("/health", "/stats");
                 int i = 0;
                 while (running.get() && System.nanoTime() < deadline) {
                     var path = paths.get(i++ % paths.size());

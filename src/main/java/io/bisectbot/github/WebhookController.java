@@ -1,8 +1,9 @@
 package io.bisectbot.github;
 
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import jakarta.servlet.http.HttpServletRequest;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -33,6 +34,8 @@ class WebhookController {
     static final Set<String> HANDLED_EVENTS = Set.of("installation", "installation_repositories", "issue_comment", "pull_request");
 
     private static final String RETRY_AFTER_SECONDS = "60";
+    /** Bodies in memory are gone within WEBHOOK_BODY_TIMEOUT; a few seconds is enough to find room. */
+    private static final String BUSY_RETRY_AFTER_SECONDS = "5";
     /** Well inside GitHub's 10 s delivery timeout. */
     private static final java.time.Duration STORE_TIMEOUT = java.time.Duration.ofSeconds(8);
 
@@ -41,15 +44,22 @@ class WebhookController {
     private final Deliveries.PendingJobs pending;
     private final JsonMapper json;
     private final GithubProperties properties;
+    private final WebhookProperties limits;
+    private final BodyBudget budget;
     private volatile int lastSecretIndex = -1;
+    private final java.util.concurrent.atomic.AtomicLong lastBudgetWarning = new java.util.concurrent.atomic.AtomicLong(System.nanoTime() - 20_000_000_000L);
 
     WebhookController(WebhookSignatures signatures, IntakeWriter intake, Deliveries.PendingJobs pending,
-                      JsonMapper json, GithubProperties properties) {
+                      JsonMapper json, GithubProperties properties, WebhookProperties limits, MeterRegistry registry) {
         this.signatures = signatures;
         this.intake = intake;
         this.pending = pending;
         this.json = json;
         this.properties = properties;
+        this.limits = limits;
+        this.budget = new BodyBudget(limits.inflightBudget().toBytes());
+        Gauge.builder("bisectbot.webhook.inflight.bytes", budget, BodyBudget::used)
+                .description("bytes of webhook bodies held in memory (WEBHOOK_INFLIGHT_BUDGET bounds it)").register(registry);
     }
 
     record Result(String result, String deliveryId) {
@@ -58,17 +68,40 @@ class WebhookController {
     @io.bisectbot.web.Public // the signature is the check
     @PostMapping("/webhooks/github")
     ResponseEntity<?> receive(HttpServletRequest request) throws IOException {
+        // Every refusal here comes before a byte of the body is read.
         var max = properties.maxPayloadBytes();
-        if (request.getContentLengthLong() > max) {
-            return error(HttpStatus.CONTENT_TOO_LARGE, "payload is larger than " + max + " bytes");
-        }
-        var body = readAtMost(request.getInputStream(), request.getContentLengthLong(), max);
-        if (body == null) {
-            return error(HttpStatus.CONTENT_TOO_LARGE, "payload is larger than " + max + " bytes");
+        var declared = request.getContentLengthLong();
+        if (declared > max) {
+            return error(HttpStatus.CONTENT_TOO_LARGE, "payload of " + declared + " bytes (Content-Length) is larger than the limit of "
+                    + max + " bytes (WEBHOOK_MAX_BODY)");
         }
         if (!signatures.configured()) {
             return error(HttpStatus.UNAUTHORIZED, "webhooks are disabled: set GITHUB_WEBHOOK_SECRETS on the instance");
         }
+        try (var reader = new WebhookBody(budget, System::nanoTime)) {
+            var deadline = System.nanoTime() + limits.bodyTimeout().toNanos();
+            return switch (reader.read(request.getInputStream(), declared, max, deadline)) {
+                case WebhookBody.Outcome.Complete complete -> receive(request, complete.bytes());
+                case WebhookBody.Outcome.TooLarge tooLarge ->
+                        error(HttpStatus.CONTENT_TOO_LARGE, "payload is larger than the limit of " + max + " bytes (WEBHOOK_MAX_BODY)");
+                case WebhookBody.Outcome.NoBudget noBudget -> {
+                    var now = System.nanoTime();
+                    var last = lastBudgetWarning.get();
+                    // Once per 10 s at most: a flood would otherwise become a flood of log lines.
+                    if (now - last > 10_000_000_000L && lastBudgetWarning.compareAndSet(last, now)) {
+                        log.warn("Webhooks refused with 503: {} bytes of bodies already in memory (WEBHOOK_INFLIGHT_BUDGET {} bytes)",
+                                budget.used(), budget.capacity());
+                    }
+                    yield ResponseEntity.status(HttpStatus.SERVICE_UNAVAILABLE).header("Retry-After", BUSY_RETRY_AFTER_SECONDS)
+                            .body(Map.of("error", "too many webhook bodies are being received at once; try again shortly", "status", 503));
+                }
+                case WebhookBody.Outcome.TimedOut timedOut -> error(HttpStatus.REQUEST_TIMEOUT,
+                        "the body did not arrive within " + limits.bodyTimeout().toMillis() + " ms (WEBHOOK_BODY_TIMEOUT)");
+            };
+        }
+    }
+
+    private ResponseEntity<?> receive(HttpServletRequest request, byte[] body) {
         var matched = signatures.verify(body, request.getHeader("X-Hub-Signature-256"));
         if (matched.isEmpty()) {
             return error(HttpStatus.UNAUTHORIZED, request.getHeader("X-Hub-Signature-256") == null
@@ -167,21 +200,6 @@ class WebhookController {
             }
             return new Envelope(action, installationId);
         }
-    }
-
-    /**
-     * The body, or null when it is longer than {@code max} (read no further than that). With a declared length (GitHub
-     * always sends one) the body is read straight into an array of that size: no growing buffers to copy.
-     */
-    private static byte[] readAtMost(InputStream in, long declaredLength, long max) throws IOException {
-        if (declaredLength >= 0 && declaredLength <= max) {
-            var bytes = new byte[(int) declaredLength];
-            var read = in.readNBytes(bytes, 0, bytes.length);
-            // Tomcat never returns more than the declared length; a short body is read as it is.
-            return read == bytes.length ? bytes : java.util.Arrays.copyOf(bytes, read);
-        }
-        var bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, max + 1));
-        return bytes.length > max ? null : bytes;
     }
 
     /** Request headers worth keeping: GitHub's own and the content type, never the signatures. */

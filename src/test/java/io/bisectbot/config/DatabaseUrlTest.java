@@ -16,6 +16,18 @@ class DatabaseUrlTest {
     }
 
     @Test
+    void tls_parameters_reach_the_jdbc_driver_as_written() {
+        var url = DatabaseUrl.parse("postgres://bisectbot@10.0.1.2:5432/bisectbot?sslmode=verify-full"
+                + "&sslrootcert=/run/secrets/postgres-ca.crt");
+        var parsed = org.postgresql.Driver.parseURL(url.jdbcUrl(), new java.util.Properties());
+        assertThat(parsed).isNotNull();
+        assertThat(parsed.getProperty("sslmode")).isEqualTo("verify-full");
+        assertThat(parsed.getProperty("sslrootcert")).isEqualTo("/run/secrets/postgres-ca.crt");
+        assertThat(parsed.getProperty("PGHOST")).isEqualTo("10.0.1.2");
+        assertThat(parsed.getProperty("PGDBNAME")).isEqualTo("bisectbot");
+    }
+
+    @Test
     void defaults_the_port_and_accepts_the_postgresql_scheme() {
         var url = DatabaseUrl.parse("postgresql://bot@localhost/jobs");
         assertThat(url.jdbcUrl()).isEqualTo("jdbc:postgresql://localhost:5432/jobs");
