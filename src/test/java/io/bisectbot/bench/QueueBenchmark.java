@@ -636,7 +636,7 @@ public final class QueueBenchmark {
             }
             sleep(Duration.ofMillis(500)); // let the server log reach the container's output
             var logs = container.getLogs();
-            var start = logs.lastIndexOf("Query Text: WITH claimed AS");
+            var start = logs.lastIndexOf("Query Text: WITH RECURSIVE tenants AS");
             if (start < 0) {
                 return "(auto_explain output not found in the server log)";
             }
