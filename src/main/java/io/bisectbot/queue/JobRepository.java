@@ -65,7 +65,7 @@ final class JobRepository {
         var inserted = jdbc.sql(capped ? """
                         INSERT INTO jobs (kind, payload, priority, run_at, max_attempts, dedup_key, tenant, created_at, updated_at)
                         SELECT :kind, CAST(:payload AS jsonb), :priority, :run_at, :max_attempts, :dedup_key, :tenant, :now, :now
-                         WHERE (SELECT count(*) FROM jobs WHERE tenant = :tenant AND status = 'PENDING') < :cap
+                         WHERE (SELECT count(*) FROM jobs WHERE COALESCE(tenant, '') = :tenant AND status = 'PENDING') < :cap
                         ON CONFLICT (dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING
                         RETURNING *""" : """
                         INSERT INTO jobs (kind, payload, priority, run_at, max_attempts, dedup_key, tenant, created_at, updated_at)
@@ -103,9 +103,9 @@ final class JobRepository {
     Map<String, Long> pendingOf(Collection<String> tenants) {
         var counts = new HashMap<String, Long>();
         jdbc.sql("""
-                        SELECT tenant, count(*) FROM jobs
-                         WHERE status = 'PENDING' AND tenant = ANY(:tenants)
-                         GROUP BY tenant""")
+                        SELECT COALESCE(tenant, ''), count(*) FROM jobs
+                         WHERE status = 'PENDING' AND COALESCE(tenant, '') = ANY(:tenants)
+                         GROUP BY 1""")
                 .param("tenants", new SqlArrayValue("text", tenants.toArray()))
                 .query((rs, row) -> counts.put(rs.getString(1), rs.getLong(2))).list();
         return counts;
@@ -115,9 +115,9 @@ final class JobRepository {
     Map<String, Long> tenantsWithPending(long atLeast) {
         var counts = new HashMap<String, Long>();
         jdbc.sql("""
-                        SELECT tenant, count(*) FROM jobs
-                         WHERE status = 'PENDING' AND tenant IS NOT NULL
-                         GROUP BY tenant
+                        SELECT COALESCE(tenant, ''), count(*) FROM jobs
+                         WHERE status = 'PENDING' AND COALESCE(tenant, '') > ''
+                         GROUP BY 1
                         HAVING count(*) >= :at_least""")
                 .param("at_least", atLeast)
                 .query((rs, row) -> counts.put(rs.getString(1), rs.getLong(2))).list();
@@ -205,14 +205,16 @@ final class JobRepository {
         return jdbc.sql("""
                         WITH RECURSIVE tenants AS (
                             -- The tenants with pending jobs, in tenant order: a loose scan of jobs_claim_by_tenant.
-                            SELECT min(tenant) AS tenant FROM jobs WHERE status = 'PENDING'
+                            SELECT min(COALESCE(tenant, '')) AS tenant FROM jobs
+                             WHERE status = 'PENDING' AND COALESCE(tenant, '') > ''
                             UNION ALL
-                            SELECT (SELECT min(j.tenant) FROM jobs j WHERE j.status = 'PENDING' AND j.tenant > t.tenant)
+                            SELECT (SELECT min(COALESCE(j.tenant, '')) FROM jobs j
+                                     WHERE j.status = 'PENDING' AND COALESCE(j.tenant, '') > t.tenant)
                               FROM tenants t
                              WHERE t.tenant IS NOT NULL
                         ), untenanted AS (
                             SELECT id, priority, run_at FROM jobs
-                             WHERE status = 'PENDING' AND tenant IS NULL
+                             WHERE status = 'PENDING' AND COALESCE(tenant, '') = ''
                                AND run_at <= :now
                                AND NOT (kind = ANY(:excluded_kinds))            -- kinds this worker cannot run now
                              ORDER BY priority, run_at, id
@@ -223,7 +225,7 @@ final class JobRepository {
                               FROM tenants t
                              CROSS JOIN LATERAL (
                                    SELECT j.id, j.priority, j.run_at FROM jobs j
-                                    WHERE j.status = 'PENDING' AND j.tenant = t.tenant
+                                    WHERE j.status = 'PENDING' AND COALESCE(j.tenant, '') = t.tenant
                                       AND j.run_at <= :now
                                       AND NOT (j.kind = ANY(:excluded_kinds))
                                     ORDER BY j.priority, j.run_at, j.id
@@ -234,6 +236,8 @@ final class JobRepository {
                                       FOR UPDATE SKIP LOCKED) c
                              WHERE t.tenant IS NOT NULL
                         ), chosen AS (
+                            -- Every candidate is locked already (rows not chosen are free again at commit), so
+                            -- no join back to jobs, whose plan would depend on the table's statistics.
                             SELECT id FROM (
                                 SELECT id, priority, run_at, row_number() OVER (ORDER BY priority, run_at, id) AS rank
                                   FROM untenanted
