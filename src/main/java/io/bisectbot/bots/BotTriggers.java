@@ -116,7 +116,8 @@ public final class BotTriggers {
         var request = new BotRequest(task.name(), task.source(), target.repoUrl(), target.owner(), target.repo(),
                 target.installationId(), target.pullRequest(), target.headSha(), target.baseRef(), trigger, args, deadlineBase,
                 target.trust());
-        var job = NewJob.of(BotRequest.KIND, request.toPayload()).withRunAt(runAt).withDedupKey(dedupKey);
+        var job = NewJob.of(BotRequest.KIND, request.toPayload()).withRunAt(runAt).withDedupKey(dedupKey)
+                .withTenant(NewJob.installationTenant(target.installationId()));
         return queue.enqueue(job).job();
     }
 

@@ -87,7 +87,10 @@ final class Deliveries {
                     .param("now", Timestamp.from(clock.instant()))
                     .query(String.class).list());
             if (!created.isEmpty()) {
-                queue.enqueueAll(created.stream().map(id -> processingJob(id, "github-delivery:" + id)).toList());
+                var installationOf = new java.util.HashMap<String, Long>();
+                list.forEach(d -> installationOf.put(d.id(), d.installationId()));
+                queue.enqueueAll(created.stream()
+                        .map(id -> processingJob(id, "github-delivery:" + id, installationOf.get(id))).toList());
             }
             return created;
         });
@@ -100,13 +103,16 @@ final class Deliveries {
                             UPDATE github_deliveries SET reprocess_count = reprocess_count + 1, outcome = NULL, processed_at = NULL
                              WHERE delivery_id = :id RETURNING reprocess_count""")
                     .param("id", deliveryId).query(Integer.class).optional();
-            return count.map(n -> queue.enqueue(processingJob(deliveryId, "github-delivery:" + deliveryId + ":reprocess:" + n)));
+            // Reprocessing is an operator's decision: it carries no tenant, so no installation's cap refuses it.
+            return count.map(n -> queue.enqueue(processingJob(deliveryId, "github-delivery:" + deliveryId + ":reprocess:" + n, null)));
         });
     }
 
-    private static NewJob processingJob(String deliveryId, String dedupKey) {
+    /** The installation's deliveries are its tenant's jobs: fair share and its caps apply to them too. */
+    private static NewJob processingJob(String deliveryId, String dedupKey, Long installationId) {
         return NewJob.of(JOB_KIND, JsonNodeFactory.instance.objectNode().put("delivery_id", deliveryId))
-                .withMaxAttempts(5).withDedupKey(dedupKey);
+                .withMaxAttempts(5).withDedupKey(dedupKey)
+                .withTenant(installationId == null ? null : NewJob.installationTenant(installationId));
     }
 
     Optional<Delivery> find(String deliveryId) {
@@ -129,24 +135,41 @@ final class Deliveries {
     }
 
     /**
-     * The number of pending jobs, as last counted. A loop recounts it every second, so webhook requests read a field
-     * and never wait for the count (on a queue of 100,000 jobs it takes tens of milliseconds).
+     * The number of pending jobs, and the installations at their cap of pending jobs, as last counted. A loop
+     * recounts them every second, so webhook requests read a field and never wait for the count (on a queue of
+     * 100,000 jobs it takes tens of milliseconds).
      */
     static final class PendingJobs {
         private final JdbcClient jdbc;
+        private final JobQueue queue;
         private volatile long value;
+        private volatile Set<String> tenantsAtCap = Set.of();
 
         PendingJobs(DataSource dataSource) {
+            this(dataSource, null);
+        }
+
+        /** With {@code queue}, also keeps the tenants at their pending cap. */
+        PendingJobs(DataSource dataSource, JobQueue queue) {
             this.jdbc = JdbcClient.create(dataSource);
+            this.queue = queue;
         }
 
         long get() {
             return value;
         }
 
+        /** True when the installation had its cap of pending jobs at the last count. */
+        boolean atCap(Long installationId) {
+            return installationId != null && tenantsAtCap.contains(NewJob.installationTenant(installationId));
+        }
+
         /** Counts again; on a database error the last count stays (the insert that follows reports the lost database). */
         void refresh() {
             value = jdbc.sql("SELECT count(*) FROM jobs WHERE status = 'PENDING'").query(Long.class).single();
+            if (queue != null) {
+                tenantsAtCap = queue.tenantsAtPendingCap();
+            }
         }
     }
 }

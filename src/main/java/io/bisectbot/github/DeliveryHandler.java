@@ -505,7 +505,8 @@ final class DeliveryHandler implements JobHandler {
                 github.put("untrusted", !trust.trusted()).put("trust_reason", trust.reason());
             }
             job.set("github", github);
-            return enqueue(NewJob.of(BISECT_KIND, job).withMaxAttempts(1).withDedupKey("github-command:" + key), ref, b.text(), key);
+            return enqueue(NewJob.of(BISECT_KIND, job).withMaxAttempts(1).withDedupKey("github-command:" + key)
+                    .withTenant(NewJob.installationTenant(ref.installationId())), ref, b.text(), key);
         }
 
         private String bot(Commands.Bot b, String key) {

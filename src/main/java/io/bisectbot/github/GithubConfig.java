@@ -40,14 +40,14 @@ class GithubConfig {
     }
 
     @Bean(destroyMethod = "close")
-    IntakeWriter intakeWriter(Deliveries deliveries, JobQueue queue) {
+    IntakeWriter intakeWriter(Deliveries deliveries, JobQueue queue, Deliveries.PendingJobs pending) {
         // 2,000 waiting deliveries are a few seconds of writes; beyond that requests get 503 at once.
-        return new IntakeWriter(deliveries, queue, 2, 2_000);
+        return new IntakeWriter(deliveries, queue, pending, 2, 2_000);
     }
 
     @Bean
-    Deliveries.PendingJobs pendingJobs(DataSource dataSource) {
-        return new Deliveries.PendingJobs(dataSource);
+    Deliveries.PendingJobs pendingJobs(DataSource dataSource, JobQueue queue) {
+        return new Deliveries.PendingJobs(dataSource, queue);
     }
 
     @Bean

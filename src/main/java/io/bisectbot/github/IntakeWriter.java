@@ -31,28 +31,53 @@ final class IntakeWriter implements AutoCloseable {
         }
     }
 
+    /** The delivery's installation has its cap of pending jobs; nothing was stored. */
+    static final class InstallationOverCap extends Exception {
+        InstallationOverCap(String message) {
+            super(message);
+        }
+    }
+
     private record Pending(Deliveries.Incoming delivery, CompletableFuture<Boolean> created) {
     }
 
     private final Deliveries deliveries;
     private final JobQueue queue;
+    private final Deliveries.PendingJobs pending;
     private final BlockingQueue<Pending> waiting;
     private final List<Thread> writers = new ArrayList<>();
     private volatile boolean closed;
 
     IntakeWriter(Deliveries deliveries, JobQueue queue, int writers, int capacity) {
+        this(deliveries, queue, null, writers, capacity);
+    }
+
+    /** With {@code pending}, deliveries of an installation at its cap of pending jobs are refused before the batch. */
+    IntakeWriter(Deliveries deliveries, JobQueue queue, Deliveries.PendingJobs pending, int writers, int capacity) {
         this.deliveries = deliveries;
         this.queue = queue;
+        this.pending = pending;
         this.waiting = new ArrayBlockingQueue<>(capacity);
         for (int i = 0; i < writers; i++) {
             this.writers.add(Thread.ofPlatform().name("github-intake-" + i).daemon().start(this::run));
         }
     }
 
-    /** Stores the delivery and enqueues its job; true when new, false when the delivery id was seen before. */
-    boolean record(Deliveries.Incoming delivery, Duration timeout) throws Unavailable, InterruptedException {
+    /**
+     * Stores the delivery and enqueues its job; true when new, false when the delivery id was seen before.
+     *
+     * @throws InstallationOverCap when the delivery's installation has its cap of pending jobs: only that
+     *                             installation waits, others are stored as usual
+     */
+    boolean record(Deliveries.Incoming delivery, Duration timeout)
+            throws Unavailable, InstallationOverCap, InterruptedException {
         if (closed) {
             throw new Unavailable("the instance is shutting down", null);
+        }
+        // The count is at most a second old (the loop that counts pending jobs); the enqueue checks the cap again.
+        if (pending != null && pending.atCap(delivery.installationId())) {
+            throw new InstallationOverCap("installation " + delivery.installationId() + " has its cap of pending jobs "
+                    + "(MAX_PENDING_PER_INSTALLATION); try again later");
         }
         var pending = new Pending(delivery, new CompletableFuture<>());
         // A full line is answered at once: waiting for room would only add seconds to every later request.
@@ -62,6 +87,9 @@ final class IntakeWriter implements AutoCloseable {
         try {
             return pending.created().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
+            if (e.getCause() instanceof JobQueue.TenantOverCap overCap) {
+                throw new InstallationOverCap(overCap.getMessage());
+            }
             throw new Unavailable("the delivery could not be stored: " + e.getCause().getMessage(), e.getCause());
         } catch (TimeoutException e) {
             // The batch may still commit; GitHub's redelivery is then recognised as a duplicate.
@@ -107,7 +135,9 @@ final class IntakeWriter implements AutoCloseable {
                 }
                 return;
             }
-            log.warn("Could not store webhook delivery {}: {}", batch.getFirst().delivery().id(), e.getMessage());
+            if (!(e instanceof JobQueue.TenantOverCap)) {
+                log.warn("Could not store webhook delivery {}: {}", batch.getFirst().delivery().id(), e.getMessage());
+            }
             batch.forEach(p -> p.created().completeExceptionally(e));
         }
     }

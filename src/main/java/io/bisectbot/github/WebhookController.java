@@ -147,6 +147,9 @@ class WebhookController {
             created = intake.record(new Deliveries.Incoming(deliveryId, event, action, envelope.installationId(),
                     storedHeaders(request),
                     new String(body, StandardCharsets.UTF_8)), STORE_TIMEOUT);
+        } catch (IntakeWriter.InstallationOverCap e) {
+            return ResponseEntity.status(HttpStatus.TOO_MANY_REQUESTS).header("Retry-After", RETRY_AFTER_SECONDS)
+                    .body(Map.of("error", e.getMessage(), "status", 429));
         } catch (IntakeWriter.Unavailable e) {
             log.warn("Delivery {} not stored: {}", deliveryId, e.getMessage());
             return ResponseEntity.status(HttpStatus.SERVICE_UNAVAILABLE).header("Retry-After", RETRY_AFTER_SECONDS)

@@ -24,7 +24,8 @@ public record Job(
         String dedupKey,
         boolean cancelRequested,
         Instant createdAt,
-        Instant updatedAt) {
+        Instant updatedAt,
+        String tenant) {
 
     /** The fence of the attempt this row describes; only meaningful while RUNNING. */
     public JobFence fence() {

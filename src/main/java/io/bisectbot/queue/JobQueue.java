@@ -93,9 +93,34 @@ public final class JobQueue {
         return repository.retry(id, clock.instant()).map(r -> new Enqueued(r.job(), r.created()));
     }
 
+    /** Tenants that have their cap of pending jobs now (none when there is no cap); one statement. */
+    public Set<String> tenantsAtPendingCap() {
+        var cap = properties.maxPendingPerTenant();
+        return cap <= 0 ? Set.of() : Set.copyOf(repository.tenantsWithPending(cap).keySet());
+    }
+
     public QueueStats stats() {
         var now = clock.instant();
         return repository.stats(workerId, now, now.minus(properties.staleAfter()));
+    }
+
+    /**
+     * Thrown when an enqueue would take a tenant above its cap of pending jobs ({@code MAX_PENDING_PER_INSTALLATION});
+     * nothing of that call was enqueued. A handler that lets it escape has its job deferred (pending again later,
+     * the attempt not counted); webhook intake answers 429 for that installation.
+     */
+    public static final class TenantOverCap extends RuntimeException {
+        private final String tenant;
+
+        TenantOverCap(String tenant, long pending, int adding, int cap) {
+            super("tenant " + tenant + " has " + pending + " pending jobs; " + (adding == 1 ? "one more" : adding + " more")
+                    + " would exceed its cap of " + cap + " (MAX_PENDING_PER_INSTALLATION); enqueue again when some have run");
+            this.tenant = tenant;
+        }
+
+        public String tenant() {
+            return tenant;
+        }
     }
 
     /** Thrown for a job kind no handler exists for. */

@@ -31,12 +31,22 @@ final class JobRepository {
     private final TransactionTemplate transactions;
     private final JsonMapper json;
     private final RowMapper<Job> jobMapper;
+    private final int maxPendingPerTenant;
+    private final int maxRunningPerTenant;
 
+    /** With the default per-tenant caps. */
     JobRepository(DataSource dataSource, JsonMapper json) {
+        this(dataSource, json, QueueProperties.defaults().maxPendingPerTenant(), QueueProperties.defaults().maxRunningPerTenant());
+    }
+
+    /** A cap of 0 means none. */
+    JobRepository(DataSource dataSource, JsonMapper json, int maxPendingPerTenant, int maxRunningPerTenant) {
         this.jdbc = JdbcClient.create(dataSource);
         this.transactions = new TransactionTemplate(new DataSourceTransactionManager(dataSource));
         this.json = json;
         this.jobMapper = this::mapJob;
+        this.maxPendingPerTenant = maxPendingPerTenant;
+        this.maxRunningPerTenant = maxRunningPerTenant;
     }
 
     // --- enqueue ---------------------------------------------------------------------------------------------
@@ -44,12 +54,26 @@ final class JobRepository {
     record Enqueued(Job job, boolean created) {
     }
 
+    /**
+     * Inserts the job, or returns the one that owns its dedup key.
+     *
+     * @throws JobQueue.TenantOverCap when the job is new and its tenant already has its cap of pending jobs
+     */
     Enqueued enqueue(NewJob job, Instant now) {
-        var inserted = jdbc.sql("""
-                        INSERT INTO jobs (kind, payload, priority, run_at, max_attempts, dedup_key, created_at, updated_at)
-                        VALUES (:kind, CAST(:payload AS jsonb), :priority, :run_at, :max_attempts, :dedup_key, :now, :now)
+        var capped = job.tenant() != null && maxPendingPerTenant > 0;
+        // With a cap, the count and the insert are one statement; concurrent enqueues may pass it by a few jobs.
+        var inserted = jdbc.sql(capped ? """
+                        INSERT INTO jobs (kind, payload, priority, run_at, max_attempts, dedup_key, tenant, created_at, updated_at)
+                        SELECT :kind, CAST(:payload AS jsonb), :priority, :run_at, :max_attempts, :dedup_key, :tenant, :now, :now
+                         WHERE (SELECT count(*) FROM jobs WHERE COALESCE(tenant, '') = :tenant AND status = 'PENDING') < :cap
+                        ON CONFLICT (dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING
+                        RETURNING *""" : """
+                        INSERT INTO jobs (kind, payload, priority, run_at, max_attempts, dedup_key, tenant, created_at, updated_at)
+                        VALUES (:kind, CAST(:payload AS jsonb), :priority, :run_at, :max_attempts, :dedup_key, :tenant, :now, :now)
                         ON CONFLICT (dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING
                         RETURNING *""")
+                .param("tenant", job.tenant())
+                .param("cap", maxPendingPerTenant)
                 .param("kind", job.kind())
                 .param("payload", json.writeValueAsString(job.payload()))
                 .param("priority", job.priority())
@@ -62,8 +86,68 @@ final class JobRepository {
             return new Enqueued(inserted.get(), true);
         }
         // The key exists: hand back the job that owns it. ON CONFLICT waited for that row's transaction, so it is visible now.
-        return new Enqueued(jdbc.sql("SELECT * FROM jobs WHERE dedup_key = :dedup_key")
-                .param("dedup_key", job.dedupKey()).query(jobMapper).single(), false);
+        var existing = job.dedupKey() == null ? Optional.<Job>empty()
+                : jdbc.sql("SELECT * FROM jobs WHERE dedup_key = :dedup_key")
+                        .param("dedup_key", job.dedupKey()).query(jobMapper).optional();
+        if (existing.isPresent()) {
+            return new Enqueued(existing.get(), false);
+        }
+        if (!capped) {
+            throw new IllegalStateException("job with dedup key " + job.dedupKey() + " was neither inserted nor found");
+        }
+        throw new JobQueue.TenantOverCap(job.tenant(), pendingOf(List.of(job.tenant())).getOrDefault(job.tenant(), 0L), 1,
+                maxPendingPerTenant);
+    }
+
+    /** PENDING jobs per tenant, for the given tenants (a tenant without any is missing from the answer). */
+    Map<String, Long> pendingOf(Collection<String> tenants) {
+        var counts = new HashMap<String, Long>();
+        jdbc.sql("""
+                        SELECT COALESCE(tenant, ''), count(*) FROM jobs
+                         WHERE status = 'PENDING' AND COALESCE(tenant, '') = ANY(:tenants)
+                         GROUP BY 1""")
+                .param("tenants", new SqlArrayValue("text", tenants.toArray()))
+                .query((rs, row) -> counts.put(rs.getString(1), rs.getLong(2))).list();
+        return counts;
+    }
+
+    /** Tenants with at least {@code atLeast} PENDING jobs, with their counts. */
+    Map<String, Long> tenantsWithPending(long atLeast) {
+        var counts = new HashMap<String, Long>();
+        jdbc.sql("""
+                        SELECT COALESCE(tenant, ''), count(*) FROM jobs
+                         WHERE status = 'PENDING' AND COALESCE(tenant, '') > ''
+                         GROUP BY 1
+                        HAVING count(*) >= :at_least""")
+                .param("at_least", atLeast)
+                .query((rs, row) -> counts.put(rs.getString(1), rs.getLong(2))).list();
+        return counts;
+    }
+
+    /**
+     * Refuses the whole list when it would take a tenant above its pending cap. Counted before the insert, in its
+     * own statement: concurrent enqueues may pass the cap by a few jobs.
+     */
+    private void checkPendingCaps(List<NewJob> jobs) {
+        if (maxPendingPerTenant <= 0) {
+            return;
+        }
+        var adding = new HashMap<String, Integer>();
+        for (var job : jobs) {
+            if (job.tenant() != null) {
+                adding.merge(job.tenant(), 1, Integer::sum);
+            }
+        }
+        if (adding.isEmpty()) {
+            return;
+        }
+        var pending = pendingOf(adding.keySet());
+        for (var entry : adding.entrySet()) {
+            var now = pending.getOrDefault(entry.getKey(), 0L);
+            if (now + entry.getValue() > maxPendingPerTenant) {
+                throw new JobQueue.TenantOverCap(entry.getKey(), now, entry.getValue(), maxPendingPerTenant);
+            }
+        }
     }
 
     /** Inserts many jobs in one statement; jobs whose dedup key exists are skipped. Returns the new ids. */
@@ -71,7 +155,9 @@ final class JobRepository {
         if (jobs.isEmpty()) {
             return List.of();
         }
+        checkPendingCaps(jobs);
         int n = jobs.size();
+        var tenants = new String[n];
         var kinds = new String[n];
         var payloads = new String[n];
         var priorities = new Integer[n];
@@ -86,12 +172,13 @@ final class JobRepository {
             runAts[i] = (job.runAt() != null ? job.runAt() : now).toString();
             maxAttempts[i] = job.maxAttempts();
             dedupKeys[i] = job.dedupKey();
+            tenants[i] = job.tenant();
         }
         return jdbc.sql("""
-                        INSERT INTO jobs (kind, payload, priority, run_at, max_attempts, dedup_key, created_at, updated_at)
-                        SELECT k, CAST(p AS jsonb), pr, CAST(r AS timestamptz), m, d, :now, :now
-                          FROM unnest(:kinds, :payloads, :priorities, :run_ats, :max_attempts, :dedup_keys)
-                               AS n(k, p, pr, r, m, d)
+                        INSERT INTO jobs (kind, payload, priority, run_at, max_attempts, dedup_key, tenant, created_at, updated_at)
+                        SELECT k, CAST(p AS jsonb), pr, CAST(r AS timestamptz), m, d, t, :now, :now
+                          FROM unnest(:kinds, :payloads, :priorities, :run_ats, :max_attempts, :dedup_keys, :tenants)
+                               AS n(k, p, pr, r, m, d, t)
                         ON CONFLICT (dedup_key) WHERE dedup_key IS NOT NULL DO NOTHING
                         RETURNING id""")
                 .param("kinds", new SqlArrayValue("text", (Object[]) kinds))
@@ -100,6 +187,7 @@ final class JobRepository {
                 .param("run_ats", new SqlArrayValue("text", (Object[]) runAts)) // ISO instants, cast per row
                 .param("max_attempts", new SqlArrayValue("int4", (Object[]) maxAttempts))
                 .param("dedup_keys", new SqlArrayValue("text", (Object[]) dedupKeys))
+                .param("tenants", new SqlArrayValue("text", (Object[]) tenants))
                 .param("now", ts(now))
                 .query(Long.class).list();
     }
@@ -107,12 +195,58 @@ final class JobRepository {
     // --- hot path: claim, heartbeat, transitions --------------------------------------------------------------
 
     /**
-     * Claims up to {@code limit} due jobs for {@code workerId} in claim order (priority, run_at, id), skipping rows
-     * other workers are claiming, and records a 'claimed' event for each. One round trip.
+     * Claims up to {@code limit} due jobs for {@code workerId}, skipping rows other workers are claiming, and records a
+     * 'claimed' event for each. One round trip. Fair share: each tenant (and the group of jobs without one) offers its
+     * first jobs in (priority, run_at, id) order, up to its free running slots, and the claim takes them in order of
+     * (priority, rank within the tenant, run_at, id), so a tenant's first job waits behind no other tenant's backlog.
+     * Tenants are found by one index descent each, so jobs without a tenant cost what they did before.
      */
     List<Job> claim(String workerId, int limit, Collection<String> excludedKinds, Instant now) {
         return jdbc.sql("""
-                        WITH claimed AS (
+                        WITH RECURSIVE tenants AS (
+                            -- The tenants with pending jobs, in tenant order: a loose scan of jobs_claim_by_tenant.
+                            SELECT min(COALESCE(tenant, '')) AS tenant FROM jobs
+                             WHERE status = 'PENDING' AND COALESCE(tenant, '') > ''
+                            UNION ALL
+                            SELECT (SELECT min(COALESCE(j.tenant, '')) FROM jobs j
+                                     WHERE j.status = 'PENDING' AND COALESCE(j.tenant, '') > t.tenant)
+                              FROM tenants t
+                             WHERE t.tenant IS NOT NULL
+                        ), untenanted AS (
+                            SELECT id, priority, run_at FROM jobs
+                             WHERE status = 'PENDING' AND COALESCE(tenant, '') = ''
+                               AND run_at <= :now
+                               AND NOT (kind = ANY(:excluded_kinds))            -- kinds this worker cannot run now
+                             ORDER BY priority, run_at, id
+                             LIMIT :limit                                       -- this worker's free slots
+                               FOR UPDATE SKIP LOCKED
+                        ), tenanted AS (
+                            SELECT c.id, t.tenant, c.priority, c.run_at
+                              FROM tenants t
+                             CROSS JOIN LATERAL (
+                                   SELECT j.id, j.priority, j.run_at FROM jobs j
+                                    WHERE j.status = 'PENDING' AND COALESCE(j.tenant, '') = t.tenant
+                                      AND j.run_at <= :now
+                                      AND NOT (j.kind = ANY(:excluded_kinds))
+                                    ORDER BY j.priority, j.run_at, j.id
+                                    -- At most the tenant's free running slots (this takes its claim lock).
+                                    LIMIT CASE WHEN :running_cap > 0
+                                               THEN least(:limit, job_tenant_free_slots(t.tenant, :running_cap))
+                                               ELSE :limit END
+                                      FOR UPDATE SKIP LOCKED) c
+                             WHERE t.tenant IS NOT NULL
+                        ), chosen AS (
+                            -- Every candidate is locked already (rows not chosen are free again at commit), so
+                            -- no join back to jobs, whose plan would depend on the table's statistics.
+                            SELECT id FROM (
+                                SELECT id, priority, run_at, row_number() OVER (ORDER BY priority, run_at, id) AS rank
+                                  FROM untenanted
+                                UNION ALL
+                                SELECT id, priority, run_at, row_number() OVER (PARTITION BY tenant ORDER BY priority, run_at, id)
+                                  FROM tenanted) ranked
+                             ORDER BY priority, rank, run_at, id
+                             LIMIT :limit
+                        ), claimed AS (
                             UPDATE jobs
                                SET status = 'RUNNING',
                                    worker_id = :worker_id,
@@ -121,13 +255,7 @@ final class JobRepository {
                                    started_at = COALESCE(started_at, :now),
                                    heartbeat_at = :now,
                                    updated_at = :now
-                             WHERE id IN (SELECT id FROM jobs
-                                           WHERE status = 'PENDING'
-                                             AND run_at <= :now
-                                             AND NOT (kind = ANY(:excluded_kinds)) -- kinds this worker cannot run now
-                                           ORDER BY priority, run_at, id
-                                           LIMIT :limit                         -- this worker's free slots
-                                             FOR UPDATE SKIP LOCKED)
+                             WHERE id IN (SELECT id FROM chosen)
                             RETURNING *
                         ), logged AS (
                             INSERT INTO job_events (job_id, at, type, worker_id, attempt)
@@ -138,6 +266,7 @@ final class JobRepository {
                 .param("now", ts(now))
                 .param("excluded_kinds", new SqlArrayValue("text", excludedKinds.toArray()))
                 .param("limit", limit)
+                .param("running_cap", maxRunningPerTenant)
                 .query(jobMapper).list();
     }
 
@@ -498,7 +627,8 @@ final class JobRepository {
                 rs.getString("dedup_key"),
                 rs.getBoolean("cancel_requested"),
                 instant(rs, "created_at"),
-                instant(rs, "updated_at"));
+                instant(rs, "updated_at"),
+                rs.getString("tenant"));
     }
 
     private JsonNode readJson(String text) {

@@ -9,10 +9,14 @@ import tools.jackson.databind.node.JsonNodeFactory;
  *
  * @param runAt    not before this time; {@code null} means now
  * @param dedupKey at most one job ever exists per key; enqueueing the key again returns the existing job
+ * @param tenant   whose job this is (e.g. {@code installation:123}), for fair share and per-tenant caps; {@code null}
+ *                 puts it in the one group of jobs without a tenant
  */
-public record NewJob(String kind, JsonNode payload, int priority, Instant runAt, int maxAttempts, String dedupKey) {
+public record NewJob(String kind, JsonNode payload, int priority, Instant runAt, int maxAttempts, String dedupKey,
+                     String tenant) {
 
     public static final int DEFAULT_MAX_ATTEMPTS = 3;
+    static final int MAX_TENANT_LENGTH = 200;
 
     public NewJob {
         if (kind == null || kind.isBlank()) {
@@ -25,25 +29,43 @@ public record NewJob(String kind, JsonNode payload, int priority, Instant runAt,
         if (!payload.isObject()) {
             throw new IllegalArgumentException("payload must be a JSON object");
         }
+        if (tenant != null && (tenant.isBlank() || tenant.length() > MAX_TENANT_LENGTH)) {
+            throw new IllegalArgumentException("tenant must be null or 1 to " + MAX_TENANT_LENGTH
+                    + " non-blank characters, got '" + tenant + "'");
+        }
+    }
+
+    /** A job without a tenant. */
+    public NewJob(String kind, JsonNode payload, int priority, Instant runAt, int maxAttempts, String dedupKey) {
+        this(kind, payload, priority, runAt, maxAttempts, dedupKey, null);
+    }
+
+    /** The tenant of a GitHub App installation's jobs. */
+    public static String installationTenant(long installationId) {
+        return "installation:" + installationId;
     }
 
     public static NewJob of(String kind, JsonNode payload) {
-        return new NewJob(kind, payload, 0, null, DEFAULT_MAX_ATTEMPTS, null);
+        return new NewJob(kind, payload, 0, null, DEFAULT_MAX_ATTEMPTS, null, null);
     }
 
     public NewJob withPriority(int value) {
-        return new NewJob(kind, payload, value, runAt, maxAttempts, dedupKey);
+        return new NewJob(kind, payload, value, runAt, maxAttempts, dedupKey, tenant);
     }
 
     public NewJob withRunAt(Instant value) {
-        return new NewJob(kind, payload, priority, value, maxAttempts, dedupKey);
+        return new NewJob(kind, payload, priority, value, maxAttempts, dedupKey, tenant);
     }
 
     public NewJob withMaxAttempts(int value) {
-        return new NewJob(kind, payload, priority, runAt, value, dedupKey);
+        return new NewJob(kind, payload, priority, runAt, value, dedupKey, tenant);
     }
 
     public NewJob withDedupKey(String value) {
-        return new NewJob(kind, payload, priority, runAt, maxAttempts, value);
+        return new NewJob(kind, payload, priority, runAt, maxAttempts, value, tenant);
+    }
+
+    public NewJob withTenant(String value) {
+        return new NewJob(kind, payload, priority, runAt, maxAttempts, dedupKey, value);
     }
 }

@@ -45,7 +45,8 @@ public final class QueueNode {
         this.workerId = properties.workerId() == null || properties.workerId().isBlank() ? defaultWorkerId(clock) : properties.workerId();
         this.properties = properties;
         this.clock = clock;
-        this.repository = new JobRepository(dataSource, json);
+        this.repository = new JobRepository(dataSource, json, properties.maxPendingPerTenant(),
+                properties.maxRunningPerTenant());
         var metrics = new QueueMetrics(registry);
         var backoff = new Backoff(properties.retryBackoffBase(), properties.retryBackoffMax(), new Random());
         var byKind = new LinkedHashMap<String, JobHandler>();

@@ -19,6 +19,10 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param retryBackoffBase   the delay before the second attempt; doubles per attempt, with jitter
  * @param retryBackoffMax    the largest delay between attempts
  * @param completionBatchSize most job completions written in one statement
+ * @param maxPendingPerTenant  most PENDING jobs one tenant (a GitHub App installation) may have; an enqueue beyond it
+ *                             is refused with {@link JobQueue.TenantOverCap}; 0 for no cap
+ * @param maxRunningPerTenant  most RUNNING jobs one tenant may have across all instances; the claim leaves its
+ *                             other jobs pending meanwhile; 0 for no cap
  */
 @ConfigurationProperties("bisectbot.queue")
 public record QueueProperties(
@@ -31,11 +35,19 @@ public record QueueProperties(
         @DefaultValue("30s") Duration shutdownGrace,
         @DefaultValue("1s") Duration retryBackoffBase,
         @DefaultValue("5m") Duration retryBackoffMax,
-        @DefaultValue("500") int completionBatchSize) {
+        @DefaultValue("500") int completionBatchSize,
+        @DefaultValue("1000") int maxPendingPerTenant,
+        @DefaultValue("10") int maxRunningPerTenant) {
 
     public QueueProperties {
         if (maxConcurrentJobs < 0) {
             throw new IllegalArgumentException("MAX_CONCURRENT_JOBS must be 0 or more, got " + maxConcurrentJobs);
+        }
+        if (maxPendingPerTenant < 0) {
+            throw new IllegalArgumentException("MAX_PENDING_PER_INSTALLATION must be 0 (no cap) or more, got " + maxPendingPerTenant);
+        }
+        if (maxRunningPerTenant < 0) {
+            throw new IllegalArgumentException("MAX_RUNNING_PER_INSTALLATION must be 0 (no cap) or more, got " + maxRunningPerTenant);
         }
         if (staleAfter.compareTo(heartbeatInterval.multipliedBy(2)) < 0) {
             throw new IllegalArgumentException("JOB_STALE_AFTER (" + staleAfter + ") must be at least twice "
@@ -46,31 +58,42 @@ public record QueueProperties(
     /** The defaults, for code that builds a queue without Spring (tests, benchmarks). */
     public static QueueProperties defaults() {
         return new QueueProperties(null, 2, Duration.ofSeconds(1), Duration.ofSeconds(5), Duration.ofSeconds(30),
-                Duration.ofSeconds(5), Duration.ofSeconds(30), Duration.ofSeconds(1), Duration.ofMinutes(5), 500);
+                Duration.ofSeconds(5), Duration.ofSeconds(30), Duration.ofSeconds(1), Duration.ofMinutes(5), 500, 1000, 10);
     }
 
     public QueueProperties withWorkerId(String value) {
         return new QueueProperties(value, maxConcurrentJobs, pollInterval, heartbeatInterval, staleAfter,
-                recoveryInterval, shutdownGrace, retryBackoffBase, retryBackoffMax, completionBatchSize);
+                recoveryInterval, shutdownGrace, retryBackoffBase, retryBackoffMax, completionBatchSize,
+                maxPendingPerTenant, maxRunningPerTenant);
     }
 
     public QueueProperties withMaxConcurrentJobs(int value) {
         return new QueueProperties(workerId, value, pollInterval, heartbeatInterval, staleAfter,
-                recoveryInterval, shutdownGrace, retryBackoffBase, retryBackoffMax, completionBatchSize);
+                recoveryInterval, shutdownGrace, retryBackoffBase, retryBackoffMax, completionBatchSize,
+                maxPendingPerTenant, maxRunningPerTenant);
     }
 
     public QueueProperties withTimings(Duration poll, Duration heartbeat, Duration stale, Duration recovery) {
         return new QueueProperties(workerId, maxConcurrentJobs, poll, heartbeat, stale,
-                recovery, shutdownGrace, retryBackoffBase, retryBackoffMax, completionBatchSize);
+                recovery, shutdownGrace, retryBackoffBase, retryBackoffMax, completionBatchSize,
+                maxPendingPerTenant, maxRunningPerTenant);
     }
 
     public QueueProperties withShutdownGrace(Duration value) {
         return new QueueProperties(workerId, maxConcurrentJobs, pollInterval, heartbeatInterval, staleAfter,
-                recoveryInterval, value, retryBackoffBase, retryBackoffMax, completionBatchSize);
+                recoveryInterval, value, retryBackoffBase, retryBackoffMax, completionBatchSize,
+                maxPendingPerTenant, maxRunningPerTenant);
     }
 
     public QueueProperties withRetryBackoff(Duration base, Duration max) {
         return new QueueProperties(workerId, maxConcurrentJobs, pollInterval, heartbeatInterval, staleAfter,
-                recoveryInterval, shutdownGrace, base, max, completionBatchSize);
+                recoveryInterval, shutdownGrace, base, max, completionBatchSize,
+                maxPendingPerTenant, maxRunningPerTenant);
+    }
+
+    public QueueProperties withTenantCaps(int maxPending, int maxRunning) {
+        return new QueueProperties(workerId, maxConcurrentJobs, pollInterval, heartbeatInterval, staleAfter,
+                recoveryInterval, shutdownGrace, retryBackoffBase, retryBackoffMax, completionBatchSize,
+                maxPending, maxRunning);
     }
 }

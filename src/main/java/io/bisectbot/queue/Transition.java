@@ -7,7 +7,7 @@ import java.time.Duration;
  * (done, failed, retry later, cancelled, released at shutdown, taken back after a lost heartbeat) is one of these,
  * written by {@link JobRepository#applyTransitions}.
  *
- * @param attemptDelta -1 when the attempt must not count (released at shutdown), else 0
+ * @param attemptDelta -1 when the attempt must not count (released at shutdown, deferred), else 0
  * @param retryDelay   for a move back to PENDING: how long until it may run again
  */
 record Transition(
@@ -31,6 +31,12 @@ record Transition(
     static Transition retryLater(JobFence fence, String error, Duration delay, String eventType) {
         return new Transition(fence, JobStatus.PENDING, 0, delay, null, error, eventType,
                 error + " (retry in " + delay.toMillis() + " ms)");
+    }
+
+    /** Back to PENDING after {@code delay} without counting the attempt: the job could not go on for now. */
+    static Transition deferred(JobFence fence, String reason, Duration delay) {
+        return new Transition(fence, JobStatus.PENDING, -1, delay, null, reason, "deferred",
+                reason + " (runs again in " + delay.toSeconds() + " s; attempt not counted)");
     }
 
     static Transition cancelled(JobFence fence, String detail) {

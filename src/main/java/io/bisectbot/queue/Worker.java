@@ -26,6 +26,8 @@ import tools.jackson.databind.json.JsonMapper;
 final class Worker {
 
     private static final Logger log = LoggerFactory.getLogger(Worker.class);
+    /** How long a job that could not enqueue for a tenant over its pending cap waits before it runs again. */
+    static final Duration TENANT_OVER_CAP_DELAY = Duration.ofSeconds(30);
 
     private final String workerId;
     private final QueueProperties properties;
@@ -192,6 +194,7 @@ final class Worker {
         MDC.put("job_id", Long.toString(job.id()));
         var started = System.nanoTime();
         JobOutcome outcome;
+        JobQueue.TenantOverCap overCap = null;
         context.bindThread(Thread.currentThread());
         try {
             var handler = handlers.get(job.kind());
@@ -204,6 +207,11 @@ final class Worker {
             }
         } catch (InterruptedException e) {
             outcome = JobOutcome.failed("interrupted");
+        } catch (JobQueue.TenantOverCap e) {
+            // The tenant has too many jobs waiting: try again when some have run, without spending an attempt.
+            log.info("Job {} deferred: {}", job.id(), e.getMessage());
+            overCap = e;
+            outcome = JobOutcome.failed(e.getMessage());
         } catch (Exception | StackOverflowError e) {
             log.warn("Job {} attempt {} failed: {}", job.id(), job.attemptCount(), e.toString());
             outcome = JobOutcome.failed(e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName());
@@ -214,11 +222,11 @@ final class Worker {
             wake(); // the slot is free; the result is stored below (the fence still guards it)
         }
         metrics.ran(job.kind(), Duration.ofNanos(System.nanoTime() - started));
-        finish(context, outcome);
+        finish(context, outcome, overCap);
         MDC.clear();
     }
 
-    private void finish(JobContext context, JobOutcome outcome) {
+    private void finish(JobContext context, JobOutcome outcome, JobQueue.TenantOverCap overCap) {
         var job = context.job();
         if (crashed) {
             return;
@@ -227,7 +235,9 @@ final class Worker {
             discarded(context, "its heartbeat was lost and another attempt may be running");
             return;
         }
-        var transition = decide(context, outcome);
+        var transition = overCap != null && context.stopReason() == null
+                ? Transition.deferred(context.fence(), overCap.getMessage(), TENANT_OVER_CAP_DELAY)
+                : decide(context, outcome);
         resultsInFlight.add(context.fence());
         completions.submit(transition).whenComplete((applied, error) -> {
             if (error != null) {

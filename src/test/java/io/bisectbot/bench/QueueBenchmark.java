@@ -60,7 +60,7 @@ import tools.jackson.databind.json.JsonMapper;
  *
  * <p>Options (all optional): {@code --jobs 10000,100000 --instances 1,2,4 --systems bisectbot,db-scheduler,jobrunr
  * --threads 32 --pool 16 --chunk 10000 --timeout 300 --crash true --plan true --plan-rows 1000000
- * --plan-pending 5000 --fsync off --repeat 1}; for profiling, {@code --pg-setting name=value,...} adds server
+ * --plan-pending 5000 --plan-tenants 0 --fsync off --repeat 1}; for profiling, {@code --pg-setting name=value,...} adds server
  * settings (e.g. auto_explain) and {@code --pg-log file} saves the server log at the end. With {@code --repeat n} each configuration runs n times (systems
  * interleaved) and the run with the median throughput goes into the table.
  */
@@ -72,7 +72,7 @@ public final class QueueBenchmark {
 
     record Options(List<Integer> jobs, List<Integer> instances, List<String> systems, int threads, int pool,
                    int chunk, Duration timeout, boolean crash, boolean plan, int planRows, int planPending,
-                   boolean fsync, int repeat, List<String> pgSettings, String pgLog) {
+                   int planTenants, boolean fsync, int repeat, List<String> pgSettings, String pgLog) {
 
         static Options parse(String[] args) {
             var values = new LinkedHashMap<String, String>();
@@ -94,7 +94,7 @@ public final class QueueBenchmark {
                 }
             }
             var known = List.of("jobs", "instances", "systems", "threads", "pool", "chunk", "timeout", "crash", "plan",
-                    "plan-rows", "plan-pending", "fsync", "repeat", "pg-setting", "pg-log");
+                    "plan-rows", "plan-pending", "plan-tenants", "fsync", "repeat", "pg-setting", "pg-log");
             for (var key : values.keySet()) {
                 if (!known.contains(key)) {
                     throw new IllegalArgumentException("unknown option --" + key + "; known: " + known);
@@ -112,6 +112,7 @@ public final class QueueBenchmark {
                     Boolean.parseBoolean(values.getOrDefault("plan", "true")),
                     Integer.parseInt(values.getOrDefault("plan-rows", "1000000")),
                     Integer.parseInt(values.getOrDefault("plan-pending", "5000")),
+                    Integer.parseInt(values.getOrDefault("plan-tenants", "0")),
                     "on".equalsIgnoreCase(values.getOrDefault("fsync", "off")),
                     Integer.parseInt(values.getOrDefault("repeat", "1")),
                     values.containsKey("pg-setting") ? List.of(values.get("pg-setting").split(",")) : List.of(),
@@ -616,9 +617,11 @@ public final class QueueBenchmark {
                       FROM (SELECT now() - (g * interval '1 second') AS t FROM generate_series(1, :rows) g) s""")
                     .param("rows", options.planRows()).update();
             sql.sql("""
-                    INSERT INTO jobs (kind, created_at, updated_at, run_at)
-                    SELECT 'noop', now(), now(), now() - interval '1 minute' FROM generate_series(1, :pending)""")
-                    .param("pending", options.planPending()).update();
+                    INSERT INTO jobs (kind, created_at, updated_at, run_at, tenant)
+                    SELECT 'noop', now(), now(), now() - interval '1 minute',
+                           CASE WHEN :tenants > 0 THEN 'installation:' || (g % :tenants) END
+                      FROM generate_series(1, :pending) g""")
+                    .param("pending", options.planPending()).param("tenants", options.planTenants()).update();
             sql.sql("VACUUM ANALYZE jobs").update();
             try (var conn = DriverManager.getConnection(jdbcUrl, container.getUsername(), container.getPassword())) {
                 try (var statement = conn.createStatement()) {
@@ -636,7 +639,7 @@ public final class QueueBenchmark {
             }
             sleep(Duration.ofMillis(500)); // let the server log reach the container's output
             var logs = container.getLogs();
-            var start = logs.lastIndexOf("Query Text: WITH claimed AS");
+            var start = logs.lastIndexOf("Query Text: WITH RECURSIVE tenants AS");
             if (start < 0) {
                 return "(auto_explain output not found in the server log)";
             }
@@ -704,8 +707,9 @@ public final class QueueBenchmark {
             }
             if (options.plan()) {
                 System.out.println();
-                System.out.printf(Locale.ROOT, "Claim statement (LIMIT %d) with %,d finished and %,d pending jobs:%n",
-                        options.threads(), options.planRows(), options.planPending());
+                System.out.printf(Locale.ROOT, "Claim statement (LIMIT %d) with %,d finished and %,d pending jobs (%s):%n",
+                        options.threads(), options.planRows(), options.planPending(),
+                        options.planTenants() > 0 ? "spread over " + options.planTenants() + " tenants" : "no tenant");
                 System.out.println(bench.plan());
             }
         } catch (Exception e) {
