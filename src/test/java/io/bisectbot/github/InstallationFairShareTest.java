@@ -106,7 +106,8 @@ class InstallationFairShareTest {
     void bot_jobs_belong_to_their_installation() throws Exception {
         var tasks = BotConfig.parse(JsonMapper.builder().build().readTree("{\"lint\":{\"run\":\"true\",\"on\":[\"command\"]}}"),
                 "debian:bookworm", Duration.ofMinutes(5));
-        var target = new BotTriggers.Target("https://github.com/octo/app.git", "octo", "app", 31, 7, "a".repeat(40), "main");
+        var target = new BotTriggers.Target("https://github.com/octo/app.git", "octo", "app", 31, 7, "a".repeat(40), "main",
+                io.bisectbot.bots.Trust.untrusted("a test"));
         var job = new BotTriggers(queue).command(target, tasks, "lint", null, "bot-tenant-1");
         assertThat(job.tenant()).isEqualTo("installation:31");
     }
