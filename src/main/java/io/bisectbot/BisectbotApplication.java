@@ -1,6 +1,7 @@
 package io.bisectbot;
 
 import io.bisectbot.bisect.BisectCommand;
+import io.bisectbot.config.LogFormat;
 import java.util.Arrays;
 import org.springframework.boot.SpringApplication;
 import org.springframework.boot.WebApplicationType;
@@ -17,6 +18,7 @@ import org.springframework.boot.context.properties.ConfigurationPropertiesScan;
 public class BisectbotApplication {
 
     public static void main(String[] args) {
+        LogFormat.chooseDefault();
         var mode = args.length > 0 && !args[0].startsWith("-") ? args[0] : "serve";
         switch (mode) {
             case "serve" -> SpringApplication.run(BisectbotApplication.class, args);
