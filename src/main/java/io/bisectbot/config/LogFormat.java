@@ -27,7 +27,7 @@ public final class LogFormat {
         return terminal ? "" : "ecs";
     }
 
-    static boolean stdoutIsTerminal() {
+    public static boolean stdoutIsTerminal() {
         return isTerminal(System.console());
     }
 
