@@ -10,6 +10,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Locale;
 import java.util.stream.Stream;
 import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
@@ -31,9 +32,12 @@ final class PostgresBinaries {
      */
     static Path prepare(Path workDir) throws IOException {
         byte[] archive;
-        try (var in = DefaultPostgresBinaryResolver.INSTANCE.getPgBinary(os(), architecture())) {
+        try (var in = archive()) {
             if (in == null) {
-                throw new IOException("no PostgreSQL binaries for " + os() + " " + architecture() + " in this jar");
+                throw new StartupProblem("DATABASE_URL is not set and this jar has no embedded PostgreSQL for "
+                        + os() + " " + architecture() + " (the -server jar and the container image carry none).",
+                        "Set DATABASE_URL to a PostgreSQL server, or use the developer jar (target/bisectbot.jar) on "
+                        + "Linux x86-64/arm64 or macOS.");
             }
             archive = in.readAllBytes();
         }
@@ -52,6 +56,29 @@ final class PostgresBinaries {
             }
         }
         return pgDir;
+    }
+
+    /**
+     * The macOS archives are universal binaries, the same bytes under an Intel and an Apple-silicon name, so the jar
+     * carries only one of them and either architecture uses it.
+     */
+    private static java.io.InputStream archive() throws IOException {
+        var in = find(architecture());
+        if (in == null && os().equals("Darwin")) {
+            for (var other : List.of("aarch64", "x86_64")) {
+                in = in != null ? in : find(other);
+            }
+        }
+        return in;
+    }
+
+    // The library throws rather than return null when it has no archive for the platform.
+    private static java.io.InputStream find(String architecture) throws IOException {
+        try {
+            return DefaultPostgresBinaryResolver.INSTANCE.getPgBinary(os(), architecture);
+        } catch (IllegalStateException e) {
+            return null;
+        }
     }
 
     private static void extract(byte[] archive, Path target) throws IOException {
