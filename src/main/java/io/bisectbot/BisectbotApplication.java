@@ -1,6 +1,7 @@
 package io.bisectbot;
 
 import io.bisectbot.bisect.BisectCommand;
+import io.bisectbot.config.LogFormat;
 import java.util.Arrays;
 import org.springframework.boot.SpringApplication;
 import org.springframework.boot.WebApplicationType;
@@ -17,16 +18,41 @@ import org.springframework.boot.context.properties.ConfigurationPropertiesScan;
 public class BisectbotApplication {
 
     public static void main(String[] args) {
+        LogFormat.chooseDefault();
+        if (args.length > 0 && (args[0].equals("--version") || args[0].equals("-V"))) {
+            System.out.println(version());
+            return;
+        }
+        if (args.length > 0 && (args[0].equals("--help") || args[0].equals("-h"))) {
+            System.out.println(HELP);
+            return;
+        }
         var mode = args.length > 0 && !args[0].startsWith("-") ? args[0] : "serve";
         switch (mode) {
             case "serve" -> SpringApplication.run(BisectbotApplication.class, args);
             case "migrate" -> migrate(Arrays.copyOfRange(args, 1, args.length));
             case "bisect" -> bisect(Arrays.copyOfRange(args, 1, args.length));
+            case "help" -> System.out.println(HELP);
             default -> {
-                System.err.println("bisectbot: unknown command '" + mode + "'. Usage: bisectbot [serve|migrate|bisect] ...");
+                System.err.println("bisectbot: unknown command '" + mode + "'.\n\n" + HELP);
                 System.exit(2);
             }
         }
+    }
+
+    static final String HELP = """
+            usage: bisectbot [serve]                 serve the GitHub App, the API and the queue workers
+                   bisectbot migrate               apply the database migrations and exit
+                   bisectbot bisect --good REF -- COMMAND...
+                                                   find the first bad commit on this machine (bisectbot bisect --help)
+                   bisectbot --version             print the version
+                   bisectbot help                  this text
+
+            Settings are environment variables (DATABASE_URL, PORT, ...); see the README's Settings table.""";
+
+    static String version() {
+        var version = BisectbotApplication.class.getPackage().getImplementationVersion();
+        return "bisectbot " + (version == null ? "(development build)" : version);
     }
 
     private static void bisect(String[] args) {
@@ -35,6 +61,7 @@ public class BisectbotApplication {
             System.exit(usage);
         }
         var app = new SpringApplication(BisectbotApplication.class);
+        BisectCommand.prepare(app);
         // As command-line properties, so they win over application.yml's environment defaults.
         var properties = BisectCommand.properties().entrySet().stream()
                 .map(e -> "--" + e.getKey() + "=" + e.getValue()).toArray(String[]::new);
@@ -46,6 +73,10 @@ public class BisectbotApplication {
             status = 2;
         } catch (InterruptedException e) {
             status = 130;
+        } catch (RuntimeException e) {
+            // The reason was printed by the start-failure report, or is the message here.
+            System.err.println("bisectbot bisect: could not run: " + e.getMessage());
+            status = 4;
         }
         System.exit(status);
     }

@@ -1,5 +1,8 @@
 package io.bisectbot.bisect;
 
+import io.bisectbot.executor.ExecutorProperties;
+import io.bisectbot.executor.StepSpec;
+import io.bisectbot.queue.JobContext;
 import io.bisectbot.queue.JobQueue;
 import io.bisectbot.queue.JobStatus;
 import io.bisectbot.queue.NewJob;
@@ -11,6 +14,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import org.springframework.boot.SpringApplication;
 import org.springframework.context.ConfigurableApplicationContext;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import tools.jackson.databind.node.JsonNodeFactory;
@@ -19,7 +23,7 @@ import tools.jackson.databind.node.ObjectNode;
 /**
  * {@code bisectbot bisect --repo . --good v1.2 --bad HEAD -- ./run-test.sh}: one bisection on this machine with the
  * same engine, Docker executor and database as the service, printing progress and the report.
- * Exit status: 0 first bad commit found, 1 no single answer (ends wrong, only skipped left, failed), 2 bad usage.
+ * Exit status: see {@link #USAGE}.
  */
 public final class BisectCommand {
 
@@ -37,10 +41,22 @@ public final class BisectCommand {
               --rule RULE           all-fail | any-fail | majority (default: all-fail)
               --first-parent        follow only first parents
               --old-new             say old/new instead of good/bad
+              --format FORMAT       text (default) | markdown (the report posted on GitHub) | json (the job result)
               -h, --help            this text
 
             The command runs in a container with the commit's files in its working directory and no network;
-            exit 0 = good, 125 = skip, 1-127 = bad, 128 or more = the run could not decide (retried).""";
+            exit 0 = good, 125 = skip, 1-127 = bad, 128 or more = the run could not decide (retried).
+
+            Exit status: 0 first bad commit found, 1 no single culprit (only skipped commits left),
+            2 usage error, 3 the given ends do not verify (good is not good, or bad not bad),
+            4 infrastructure (Docker, git, database) or the bisection could not finish.""";
+
+    static final int FOUND = 0;
+    static final int NO_SINGLE_CULPRIT = 1;
+    static final int USAGE_ERROR = 2;
+    static final int ENDS_DO_NOT_VERIFY = 3;
+    static final int INFRASTRUCTURE = 4;
+    private static final List<String> FORMATS = List.of("text", "markdown", "json");
 
     /** Command-line words that were not understood. */
     static final class UsageException extends IllegalArgumentException {
@@ -76,6 +92,7 @@ public final class BisectCommand {
                 case "--rule" -> payload.put("repeat_rule", value(args, ++i, arg));
                 case "--first-parent" -> payload.put("first_parent", true);
                 case "--old-new" -> payload.put("terms", "old/new");
+                case "--format" -> format(value(args, ++i, arg));
                 default -> throw new UsageException("unknown option '" + arg + "'");
             }
         }
@@ -94,6 +111,34 @@ public final class BisectCommand {
         var argv = payload.putArray("command");
         command.forEach(argv::add);
         return payload;
+    }
+
+    /** The output format the words ask for: text, markdown or json. */
+    static String format(String[] args) {
+        var format = "text";
+        for (int i = 0; i < args.length - 1 && !args[i].equals("--"); i++) {
+            if (args[i].equals("--format")) {
+                format = format(args[i + 1]);
+            }
+        }
+        return format;
+    }
+
+    private static String format(String value) {
+        if (!FORMATS.contains(value)) {
+            throw new UsageException("--format needs one of " + String.join(", ", FORMATS) + ", got '" + value + "'");
+        }
+        return value;
+    }
+
+    /** The exit status for an outcome type of the job result ({@code outcome.type}). */
+    static int exitStatus(String outcomeType) {
+        return switch (outcomeType) {
+            case "first_bad" -> FOUND;
+            case "only_skipped_left" -> NO_SINGLE_CULPRIT;
+            case "ends_not_as_expected", "merge_base_bad" -> ENDS_DO_NOT_VERIFY;
+            default -> INFRASTRUCTURE;
+        };
     }
 
     private static String value(String[] args, int i, String option) {
@@ -132,6 +177,9 @@ public final class BisectCommand {
         properties.put("bisectbot.bisect.cache-dir", System.getenv().getOrDefault("GIT_CACHE_DIR", home.resolve("git").toString()));
         properties.put("logging.structured.format.console", "");
         properties.put("logging.level.root", System.getenv().getOrDefault("LOG_LEVEL", "WARN"));
+        // One-shot mode has no GitHub App and no bots: their "not configured" warnings would only confuse.
+        properties.put("logging.level.io.bisectbot.github", "ERROR");
+        properties.put("logging.level.io.bisectbot.bots", "ERROR");
         return properties;
     }
 
@@ -147,18 +195,41 @@ public final class BisectCommand {
         } catch (UsageException e) {
             err.println("bisectbot bisect: " + e.getMessage());
             err.println(USAGE);
-            return 2;
+            return USAGE_ERROR;
+        }
+    }
+
+    /** Registers what keeps the finished result for {@link #run}; call before the application starts. */
+    public static void prepare(SpringApplication app) {
+        app.addInitializers(context -> context.getBeanFactory().registerSingleton("bisectCommandResult", new LastResult()));
+    }
+
+    /** Keeps the result of the one bisection of this process, for the text report. */
+    static final class LastResult implements BisectListener {
+        private volatile BisectResult result;
+
+        @Override
+        public void started(JobContext job, BisectRequest request) {
+        }
+
+        @Override
+        public void finished(JobContext job, BisectRequest request, BisectResult result, String report) {
+            this.result = result;
         }
     }
 
     /** Runs the bisection in a started application context and prints what happens; returns the exit status. */
     public static int run(ConfigurableApplicationContext context, String[] args, PrintStream out) throws InterruptedException {
         var payload = parse(args);
+        var format = format(args);
+        var colour = "text".equals(format) && io.bisectbot.config.LogFormat.stdoutIsTerminal();
         var request = BisectRequest.parse(payload, context.getBean(BisectProperties.class));
         var queue = context.getBean(JobQueue.class);
         var jdbc = JdbcClient.create(context.getBean(javax.sql.DataSource.class));
         var job = queue.enqueue(NewJob.of(BisectJobHandler.KIND, request.toPayload()).withMaxAttempts(1)).job();
-        out.printf("Bisecting %s: bad %s, good %s, command: %s (job %d)%n", request.repo(), request.bad(),
+        // Progress goes to standard error when the report is for a machine, so standard output stays parseable.
+        var progress = "text".equals(format) ? out : System.err;
+        progress.printf("Bisecting %s: bad %s, good %s, command: %s (job %d)%n", request.repo(), request.bad(),
                 String.join(" ", request.good()), request.commandText(), job.id());
         var printed = 0;
         while (true) {
@@ -174,19 +245,38 @@ public final class BisectCommand {
                                     : " (exit " + rs.getInt("exit_code") + ")",
                             rs.getLong("duration_ms") / 1000.0))
                     .list();
-            steps.forEach(out::println);
+            steps.forEach(progress::println);
             printed += steps.size();
             var now = queue.find(job.id()).orElseThrow();
             if (now.status().isFinal()) {
-                out.println();
-                if (now.status() == JobStatus.SUCCEEDED) {
-                    out.println(now.result().get("report").asString());
-                    return "first_bad".equals(now.result().get("outcome").get("type").asString()) ? 0 : 1;
+                progress.println();
+                if (now.status() != JobStatus.SUCCEEDED) {
+                    progress.println("The bisection failed: " + now.lastError());
+                    return INFRASTRUCTURE;
                 }
-                out.println("The bisection failed: " + now.lastError());
-                return 1;
+                var result = now.result();
+                switch (format) {
+                    case "json" -> out.println(result.toPrettyString());
+                    case "markdown" -> out.println(result.get("report").asString());
+                    default -> {
+                        var finished = context.getBean(LastResult.class).result;
+                        out.print(finished == null ? result.get("report").asString()
+                                : BisectReport.terminal(finished, request.commandText(), dockerLine(context, request, finished), colour));
+                    }
+                }
+                return exitStatus(result.get("outcome").get("type").asString());
             }
             Thread.sleep(500);
         }
+    }
+
+    /** One step run exactly as the executor ran it: at the culprit, else at the bad end. */
+    private static String dockerLine(ConfigurableApplicationContext context, BisectRequest request, BisectResult result) {
+        var executor = context.getBean(ExecutorProperties.class);
+        var commit = result.outcome() instanceof BisectOutcome.FirstBad first ? first.commit().sha() : result.bad();
+        var limits = executor.defaults();
+        return BisectReport.dockerReproduce(commit, request.image(), request.commandWords(), executor.defaultUser(),
+                limits.memory().toBytes(), limits.cpus(), limits.pids(), executor.tmpSize().toBytes(),
+                StepSpec.DEFAULT_WORKING_DIR);
     }
 }

@@ -9,7 +9,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 
-/** Renders a {@link BisectResult} as Markdown for a pull request or issue comment. */
+/** Renders a {@link BisectResult} as Markdown for a pull request or issue comment, or as text for a terminal. */
 public final class BisectReport {
 
     private static final Pattern GITHUB = Pattern.compile(
@@ -104,6 +104,88 @@ public final class BisectReport {
         }
         md.append("\n</details>\n");
         return md.toString();
+    }
+
+    /**
+     * The report for a person at a terminal: the culprit with its full sha first, no Markdown or HTML entities,
+     * bold headings when {@code colour}.
+     *
+     * @param dockerLine one step's exact container run, or null
+     */
+    public static String terminal(BisectResult result, String command, String dockerLine, boolean colour) {
+        BisectOptions.Terms terms = result.options().terms();
+        String bold = colour ? "\u001b[1m" : "";
+        String red = colour ? "\u001b[1;31m" : "";
+        String reset = colour ? "\u001b[0m" : "";
+        StringBuilder out = new StringBuilder();
+        switch (result.outcome()) {
+            case BisectOutcome.FirstBad f -> {
+                CommitInfo c = f.commit();
+                out.append(red).append("First ").append(terms.bad()).append(" commit: ").append(c.sha()).append(reset)
+                        .append('\n').append("  ").append(oneLine(c.subject())).append('\n')
+                        .append("  Author: ").append(oneLine(c.author()));
+                if (c.date() != null) out.append(", ").append(DATE.format(c.date()));
+                String lastGood = c.parents().isEmpty() ? result.goods().get(0) : c.parents().get(0);
+                out.append("\n  Last ").append(terms.good()).append(": ").append(lastGood).append('\n');
+            }
+            case BisectOutcome.OnlySkippedLeft o -> {
+                out.append(bold).append("No single culprit: only skipped commits are left.").append(reset)
+                        .append(" The first ").append(terms.bad()).append(" commit is one of:\n");
+                for (CommitInfo c : o.candidates()) {
+                    out.append("  ").append(c.sha()).append(' ').append(oneLine(c.subject())).append('\n');
+                }
+            }
+            case BisectOutcome.EndsNotAsExpected e -> {
+                out.append(bold).append("The given ends do not behave as stated:").append(reset).append('\n');
+                for (BisectOutcome.EndCheck p : e.problems()) {
+                    out.append("  ").append(p.commit()).append(" should be ").append(word(p.expected(), terms))
+                            .append(" but the test says ").append(p.actual() == null ? "nothing" : word(p.actual(), terms))
+                            .append('\n');
+                }
+                out.append(oneLine(e.advice())).append('\n');
+            }
+            case BisectOutcome.MergeBaseBad m -> out.append(bold).append("The merge base is ").append(terms.bad())
+                    .append('.').append(reset).append(' ').append(oneLine(m.message())).append('\n');
+            case BisectOutcome.Aborted a -> out.append(bold).append("Bisection stopped: ").append(reset)
+                    .append(oneLine(a.reason())).append('\n');
+        }
+        out.append('\n').append("Range searched: ").append(result.candidateCount())
+                .append(result.candidateCount() == 1 ? " commit" : " commits").append(", ").append(result.testRuns())
+                .append(" test runs in ").append(result.rounds()).append(result.rounds() == 1 ? " round" : " rounds")
+                .append(", plus ").append(result.verificationRuns()).append(" to verify the ends\n");
+        out.append('\n').append(bold).append("Reproduce with git on this machine:").append(reset).append("\n  ")
+                .append(reproduce(result, command)).append('\n');
+        if (dockerLine != null) {
+            out.append(bold).append("Reproduce one step in the same container:").append(reset).append("\n  ")
+                    .append(dockerLine).append('\n');
+        }
+        out.append('\n').append(bold).append("Steps:").append(reset).append('\n');
+        for (BisectResult.Step s : result.steps()) {
+            out.append(String.format("  %3d %-12s %s run %d: %s, %s, %s%n", s.seq(),
+                    s.purpose().name().toLowerCase().replace('_', ' '), shortSha(s.commit().sha()), s.runIndex() + 1,
+                    describe(s.result()), s.verdict() == null ? "no verdict" : word(s.verdict(), terms), human(s.duration())));
+        }
+        return out.toString();
+    }
+
+    /**
+     * One step of the bisection as the executor runs it: the commit's files in the working directory, the image,
+     * user, limits and no network.
+     */
+    static String dockerReproduce(String commit, String image, List<String> argv, String user, long memoryBytes,
+                                  double cpus, long pids, long tmpBytes, String workingDir) {
+        String limits = "--memory " + memoryBytes + " --memory-swap " + memoryBytes + " --cpus " + cpus
+                + " --pids-limit " + pids;
+        return "dir=$(mktemp -d) && chmod a+rwx \"$dir\" && git archive " + ShellWords.quote(commit)
+                + " | tar -x -C \"$dir\" && docker run --rm --init --network none --read-only --cap-drop ALL"
+                + " --security-opt no-new-privileges --tmpfs /tmp:rw,nosuid,nodev,size=" + tmpBytes + " " + limits
+                + " --user " + ShellWords.quote(user) + " -e BISECT_COMMIT=" + ShellWords.quote(commit)
+                + " -e BISECT_RUN=1 -v \"$dir\":" + ShellWords.quote(workingDir) + " -w " + ShellWords.quote(workingDir)
+                + " " + ShellWords.quote(image) + " " + ShellWords.join(argv);
+    }
+
+    private static String oneLine(String text) {
+        return text == null ? "" : text.replace("\r", " ").replace("\n", " ");
     }
 
     static Optional<String> githubWebUrl(String url) {

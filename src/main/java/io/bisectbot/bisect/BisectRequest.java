@@ -32,9 +32,14 @@ public record BisectRequest(
 
     private static final Pattern REF = Pattern.compile("[A-Za-z0-9._/@^~{}+-]{1,250}");
 
-    /** The command as a person would type it, for reports. */
+    /** The command as a POSIX shell line that runs exactly what a step runs, for reports and reproducing. */
     public String commandText() {
-        return argv != null ? String.join(" ", argv) : command;
+        return ShellWords.join(commandWords());
+    }
+
+    /** The argv a step runs: the given words, or {@code sh -c} with the configured shell line. */
+    List<String> commandWords() {
+        return argv != null ? argv : List.of("sh", "-c", command);
     }
 
     /**

@@ -40,6 +40,19 @@ final class BisectResultJson {
                 outcome.put("reason", aborted.reason());
             }
         }
+        // The answer in two plain fields, for scripts: the culprit's sha (or null), and every commit that may be it.
+        var candidates = json.putArray("candidates");
+        switch (result.outcome()) {
+            case BisectOutcome.FirstBad first -> {
+                json.put("first_bad_commit", first.commit().sha());
+                candidates.add(first.commit().sha());
+            }
+            case BisectOutcome.OnlySkippedLeft skipped -> {
+                json.putNull("first_bad_commit");
+                skipped.candidates().forEach(c -> candidates.add(c.sha()));
+            }
+            default -> json.putNull("first_bad_commit");
+        }
         json.put("bad", result.bad());
         var goods = json.putArray("good");
         result.goods().forEach(goods::add);

@@ -52,4 +52,27 @@ class BisectCommandTest {
         assertThatThrownBy(() -> BisectCommand.parse(new String[] {"--good", "v1", "--timeout", "soon", "--", "true"}))
                 .hasMessageContaining("90s or 10m");
     }
+
+    @Test
+    void exit_statuses_follow_the_documented_codes() {
+        assertThat(BisectCommand.exitStatus("first_bad")).isZero();
+        assertThat(BisectCommand.exitStatus("only_skipped_left")).isEqualTo(1);
+        assertThat(BisectCommand.exitStatus("ends_not_as_expected")).isEqualTo(3);
+        assertThat(BisectCommand.exitStatus("merge_base_bad")).isEqualTo(3);
+        assertThat(BisectCommand.exitStatus("aborted")).isEqualTo(4);
+        assertThat(BisectCommand.USAGE).contains("0 first bad commit found, 1 no single culprit")
+                .contains("2 usage error, 3 the given ends do not verify").contains("4 infrastructure");
+    }
+
+    @Test
+    void the_format_is_text_markdown_or_json_and_anything_else_is_a_usage_error() {
+        assertThat(BisectCommand.format(new String[] {"--good", "v1", "--", "make"})).isEqualTo("text");
+        assertThat(BisectCommand.format(new String[] {"--format", "json", "--good", "v1", "--", "make"})).isEqualTo("json");
+        // After "--" the words belong to the test command.
+        assertThat(BisectCommand.format(new String[] {"--good", "v1", "--", "tool", "--format", "yaml"})).isEqualTo("text");
+        var err = new ByteArrayOutputStream();
+        assertThat(BisectCommand.checkUsage(new String[] {"--format", "yaml", "--good", "v1", "--", "make"},
+                new PrintStream(new ByteArrayOutputStream()), new PrintStream(err))).isEqualTo(2);
+        assertThat(err.toString()).contains("--format needs one of text, markdown, json, got 'yaml'");
+    }
 }

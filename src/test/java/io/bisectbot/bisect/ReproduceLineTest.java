@@ -1,0 +1,71 @@
+package io.bisectbot.bisect;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The printed reproduce lines, pasted into a POSIX shell, reach the same verdicts as the bisection. */
+class ReproduceLineTest {
+
+    // &&, ;, both quotes and $: the words a naive join would break apart.
+    private static final List<String> COMMAND = List.of("sh", "-c", "test \"$(cat state)\" = 'good' && exit 0; exit 1");
+
+    @TempDir
+    Path dir;
+
+    private BisectResult bisect(List<String> shas) throws Exception {
+        var runner = InProcessRunner.exitCodes(sha -> shas.indexOf(sha) >= 5 ? 1 : 0);
+        return new BisectEngine(GitRepository.open(dir.resolve(".git")), runner, StepStore.none())
+                .run(shas.getLast(), List.of(shas.getFirst()), BisectOptions.defaults());
+    }
+
+    @Test
+    void the_git_bisect_line_run_through_sh_finds_the_same_culprit() throws Exception {
+        var shas = TestRepos.linear(dir, 9, 5, 0);
+        var result = bisect(shas);
+        assertThat(((BisectOutcome.FirstBad) result.outcome()).commit().sha()).isEqualTo(shas.get(5));
+
+        var line = BisectReport.reproduce(result, ShellWords.join(COMMAND));
+        assertThat(sh(line)).isZero();
+        assertThat(GeneratedHistory.Git.run(dir, "rev-parse", "refs/bisect/bad").trim()).isEqualTo(shas.get(5));
+        GeneratedHistory.Git.run(dir, "bisect", "reset");
+    }
+
+    @Test
+    void the_docker_line_run_through_sh_gives_the_verdict_of_that_commit() throws Exception {
+        var shas = TestRepos.linear(dir, 9, 5, 0);
+        var image = System.getenv().getOrDefault("LOCALCI_RUNNER_IMAGE", "debian:bookworm");
+        var bad = BisectReport.dockerReproduce(shas.get(5), image, COMMAND, "65534:65534", 512L << 20, 1.0, 256,
+                64L << 20, "/work/src");
+        var good = BisectReport.dockerReproduce(shas.get(4), image, COMMAND, "65534:65534", 512L << 20, 1.0, 256,
+                64L << 20, "/work/src");
+        assertThat(sh(bad)).isEqualTo(1);
+        assertThat(sh(good)).isZero();
+    }
+
+    @Test
+    void the_terminal_report_puts_the_full_culprit_sha_first_and_has_no_html_entities() throws Exception {
+        var shas = TestRepos.linear(dir, 9, 5, 0);
+        var text = BisectReport.terminal(bisect(shas), ShellWords.join(COMMAND), null, false);
+        assertThat(text.lines().findFirst()).hasValue("First bad commit: " + shas.get(5));
+        assertThat(text).contains("change 5").contains("<").doesNotContain("&lt;").doesNotContain("&gt;")
+                .doesNotContain("\u001b[").contains("git bisect run sh -c 'test \"$(cat state)\" = '\\''good'\\'' && exit 0; exit 1'");
+    }
+
+    @Test
+    void words_are_quoted_only_when_needed() {
+        assertThat(ShellWords.join(List.of("make", "test", "-j4", "a b", "it's", "$HOME", "")))
+                .isEqualTo("make test -j4 'a b' 'it'\\''s' '$HOME' ''");
+    }
+
+    private int sh(String line) throws Exception {
+        var process = new ProcessBuilder("sh", "-c", line).directory(dir.toFile()).redirectErrorStream(true).start();
+        var output = new String(process.getInputStream().readAllBytes());
+        var status = process.waitFor();
+        System.out.println(line + "\n" + output);
+        return status;
+    }
+}
