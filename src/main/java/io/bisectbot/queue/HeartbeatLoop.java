@@ -20,12 +20,14 @@ final class HeartbeatLoop {
     private final Instant startedAt;
     private final String version;
     private final int maxConcurrentJobs;
+    private final LivenessLock liveness;
     private volatile String state = "RUNNING";
     private volatile boolean paused;
     private volatile boolean failing;
 
     HeartbeatLoop(JobRepository repository, Worker worker, Clock clock, String workerId, Instant startedAt,
-                  String version, int maxConcurrentJobs) {
+                  String version, int maxConcurrentJobs, LivenessLock liveness) {
+        this.liveness = liveness;
         this.repository = repository;
         this.worker = worker;
         this.clock = clock;
@@ -41,7 +43,8 @@ final class HeartbeatLoop {
         }
         try {
             var sent = worker.runningFences();
-            var row = new JobRepository.WorkerRow(workerId, startedAt, state, version, maxConcurrentJobs);
+            var row = new JobRepository.WorkerRow(workerId, startedAt, state, version, maxConcurrentJobs,
+                    liveness.key(), liveness.pid());
             var alive = repository.heartbeat(row, sent, clock.instant());
             worker.onHeartbeat(sent, alive);
             if (failing) {

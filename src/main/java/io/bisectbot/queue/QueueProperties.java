@@ -19,6 +19,11 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param retryBackoffBase   the delay before the second attempt; doubles per attempt, with jitter
  * @param retryBackoffMax    the largest delay between attempts
  * @param completionBatchSize most job completions written in one statement
+ * @param livenessLocks      {@code auto}, {@code on} or {@code off}: whether the instance holds a session advisory
+ *                           lock so others see its crash at once ({@code auto}: unless a transaction-mode pooler is
+ *                           detected; {@code off}: heartbeats only, e.g. behind PgBouncer in transaction mode)
+ * @param livenessTimeout    an instance whose lock was not confirmed for this long stops its jobs; another instance
+ *                           runs a crashed instance's jobs again this long after its lock is gone
  */
 @ConfigurationProperties("bisectbot.queue")
 public record QueueProperties(
@@ -31,7 +36,12 @@ public record QueueProperties(
         @DefaultValue("30s") Duration shutdownGrace,
         @DefaultValue("1s") Duration retryBackoffBase,
         @DefaultValue("5m") Duration retryBackoffMax,
-        @DefaultValue("500") int completionBatchSize) {
+        @DefaultValue("500") int completionBatchSize,
+        @DefaultValue("auto") String livenessLocks,
+        @DefaultValue("1s") Duration livenessTimeout) {
+
+    /** How an instance proves it is alive besides heartbeats. */
+    public enum LivenessMode { AUTO, ON, OFF }
 
     public QueueProperties {
         if (maxConcurrentJobs < 0) {
@@ -41,36 +51,60 @@ public record QueueProperties(
             throw new IllegalArgumentException("JOB_STALE_AFTER (" + staleAfter + ") must be at least twice "
                     + "HEARTBEAT_INTERVAL (" + heartbeatInterval + "), or healthy instances lose their jobs");
         }
+        livenessMode(livenessLocks);
+        if (livenessTimeout.compareTo(Duration.ofMillis(200)) < 0 || livenessTimeout.compareTo(staleAfter) > 0) {
+            throw new IllegalArgumentException("LIVENESS_TIMEOUT (" + livenessTimeout + ") must be between 200ms and "
+                    + "JOB_STALE_AFTER (" + staleAfter + ")");
+        }
+    }
+
+    public LivenessMode livenessMode() {
+        return livenessMode(livenessLocks);
+    }
+
+    private static LivenessMode livenessMode(String value) {
+        var text = value == null || value.isBlank() ? "auto" : value.trim();
+        return switch (text.toLowerCase(java.util.Locale.ROOT)) {
+            case "auto" -> LivenessMode.AUTO;
+            case "on", "true" -> LivenessMode.ON;
+            case "off", "false" -> LivenessMode.OFF;
+            default -> throw new IllegalArgumentException("LIVENESS_LOCKS must be auto, on or off, got '" + value + "'");
+        };
     }
 
     /** The defaults, for code that builds a queue without Spring (tests, benchmarks). */
     public static QueueProperties defaults() {
         return new QueueProperties(null, 2, Duration.ofSeconds(1), Duration.ofSeconds(5), Duration.ofSeconds(30),
-                Duration.ofSeconds(5), Duration.ofSeconds(30), Duration.ofSeconds(1), Duration.ofMinutes(5), 500);
+                Duration.ofSeconds(5), Duration.ofSeconds(30), Duration.ofSeconds(1), Duration.ofMinutes(5), 500, "auto", Duration.ofSeconds(1));
     }
 
     public QueueProperties withWorkerId(String value) {
         return new QueueProperties(value, maxConcurrentJobs, pollInterval, heartbeatInterval, staleAfter,
-                recoveryInterval, shutdownGrace, retryBackoffBase, retryBackoffMax, completionBatchSize);
+                recoveryInterval, shutdownGrace, retryBackoffBase, retryBackoffMax, completionBatchSize, livenessLocks, livenessTimeout);
     }
 
     public QueueProperties withMaxConcurrentJobs(int value) {
         return new QueueProperties(workerId, value, pollInterval, heartbeatInterval, staleAfter,
-                recoveryInterval, shutdownGrace, retryBackoffBase, retryBackoffMax, completionBatchSize);
+                recoveryInterval, shutdownGrace, retryBackoffBase, retryBackoffMax, completionBatchSize, livenessLocks, livenessTimeout);
     }
 
     public QueueProperties withTimings(Duration poll, Duration heartbeat, Duration stale, Duration recovery) {
         return new QueueProperties(workerId, maxConcurrentJobs, poll, heartbeat, stale,
-                recovery, shutdownGrace, retryBackoffBase, retryBackoffMax, completionBatchSize);
+                recovery, shutdownGrace, retryBackoffBase, retryBackoffMax, completionBatchSize, livenessLocks, livenessTimeout);
     }
 
     public QueueProperties withShutdownGrace(Duration value) {
         return new QueueProperties(workerId, maxConcurrentJobs, pollInterval, heartbeatInterval, staleAfter,
-                recoveryInterval, value, retryBackoffBase, retryBackoffMax, completionBatchSize);
+                recoveryInterval, value, retryBackoffBase, retryBackoffMax, completionBatchSize, livenessLocks, livenessTimeout);
     }
 
     public QueueProperties withRetryBackoff(Duration base, Duration max) {
         return new QueueProperties(workerId, maxConcurrentJobs, pollInterval, heartbeatInterval, staleAfter,
-                recoveryInterval, shutdownGrace, base, max, completionBatchSize);
+                recoveryInterval, shutdownGrace, base, max, completionBatchSize, livenessLocks, livenessTimeout);
+    }
+
+    public QueueProperties withLiveness(String locks, Duration timeout) {
+        return new QueueProperties(workerId, maxConcurrentJobs, pollInterval, heartbeatInterval, staleAfter,
+                recoveryInterval, shutdownGrace, retryBackoffBase, retryBackoffMax, completionBatchSize, locks, timeout);
     }
 }
