@@ -206,7 +206,9 @@ final class Worker {
             }
         } catch (InterruptedException e) {
             outcome = JobOutcome.failed("interrupted");
-        } catch (Exception | StackOverflowError e) {
+        } catch (Throwable e) {
+            // Any Throwable, errors included (OutOfMemoryError, NoClassDefFoundError, AssertionError): the attempt
+            // ends here, or the job would stay RUNNING with a live heartbeat and no thread.
             log.warn("Job {} attempt {} failed: {}", job.id(), job.attemptCount(), e.toString());
             outcome = JobOutcome.failed(e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName());
         } finally {
@@ -216,7 +218,13 @@ final class Worker {
             wake(); // the slot is free; the result is stored below (the fence still guards it)
         }
         metrics.ran(job.kind(), Duration.ofNanos(System.nanoTime() - started));
-        finish(context, outcome);
+        try {
+            finish(context, outcome);
+        } catch (Throwable e) {
+            // E.g. a result that cannot be written as JSON: the attempt still ends, as a failure.
+            log.warn("Job {} attempt {}: its outcome could not be stored: {}", job.id(), job.attemptCount(), e.toString());
+            finish(context, JobOutcome.failedPermanently("the handler's outcome could not be stored: " + e));
+        }
         MDC.clear();
     }
 
