@@ -647,6 +647,25 @@ class GithubAppTest {
     }
 
     @Test
+    void a_write_github_answers_with_5xx_is_retried_past_the_attempt_count_until_it_goes_through() {
+        var path = REPO + "/issues/comments/503503/reactions";
+        var down = github.stubFor(post(urlPathEqualTo(path)).atPriority(1)
+                .willReturn(aResponse().withStatus(503).withHeader("Content-Type", "application/json")
+                        .withBody("{\"message\":\"Service Unavailable\"}")));
+        reports.commandAccepted(new GithubRef(1, "Codertocat", "Hello-World", 21, 503503L, null));
+        var key = "reaction:eyes:Codertocat/Hello-World:503503";
+        // GITHUB_OUTBOX_MAX_ATTEMPTS is 5 here; within GITHUB_OUTBOX_RETRY_FOR (24 h) the row stays PENDING.
+        await().atMost(Duration.ofSeconds(30)).until(() -> jdbc().sql(
+                "SELECT attempts FROM github_outbox WHERE idempotency_key = :key").param("key", key).query(Integer.class).single() >= 7);
+        assertThat(jdbc().sql("SELECT status FROM github_outbox WHERE idempotency_key = :key").param("key", key)
+                .query(String.class).single()).isEqualTo("PENDING");
+        github.removeStub(down);
+        github.stubFor(post(urlPathEqualTo(path)).atPriority(1).willReturn(okJson("{\"id\": 9001, \"content\": \"eyes\"}").withStatus(201)));
+        awaitOutboxDone(key);
+        assertThat(effective("POST", path)).hasSize(1);
+    }
+
+    @Test
     void an_expired_lease_of_a_crashed_instance_is_taken_over() {
         var outbox = new Outbox(dataSource, json, java.time.Clock.systemUTC());
         var ref = new GithubRef(1, "Codertocat", "Hello-World", 19, 1901L, null);
