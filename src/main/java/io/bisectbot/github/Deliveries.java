@@ -24,6 +24,8 @@ import tools.jackson.databind.node.JsonNodeFactory;
 final class Deliveries {
 
     static final String JOB_KIND = "github-delivery";
+    /** Enough for 24 h and more at the queue's largest backoff (RETRY_BACKOFF_MAX, 5 min by default). */
+    static final int MAX_ATTEMPTS = 1000;
 
     /** A stored delivery, as the processing job reads it. */
     record Delivery(String id, String event, String action, Long installationId, JsonNode payload) {
@@ -106,7 +108,8 @@ final class Deliveries {
 
     private static NewJob processingJob(String deliveryId, String dedupKey) {
         return NewJob.of(JOB_KIND, JsonNodeFactory.instance.objectNode().put("delivery_id", deliveryId))
-                .withMaxAttempts(5).withDedupKey(dedupKey);
+                // Attempts are not the limit: the handler retries GitHub outages for GITHUB_DELIVERY_RETRY_FOR.
+                .withMaxAttempts(MAX_ATTEMPTS).withDedupKey(dedupKey);
     }
 
     Optional<Delivery> find(String deliveryId) {

@@ -37,6 +37,7 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param bisectTimeout         the timeout of one bisect step when the repository config names none
  * @param permissionCacheTtl    how long a user's write permission on a repository, as GitHub answered, is reused
  * @param outboxRetryFor        how long an outbox write is retried through GitHub 5xx, network errors and rate limits
+ * @param deliveryRetryFor      how long processing a delivery is retried while GitHub answers 5xx or rate limits
  */
 @ConfigurationProperties("bisectbot.github")
 public record GithubProperties(
@@ -63,7 +64,8 @@ public record GithubProperties(
         @DefaultValue("bisectbot/runner") String bisectImage,
         @DefaultValue("30m") Duration bisectTimeout,
         @DefaultValue("5m") Duration permissionCacheTtl,
-        @DefaultValue("24h") Duration outboxRetryFor) {
+        @DefaultValue("24h") Duration outboxRetryFor,
+        @DefaultValue("24h") Duration deliveryRetryFor) {
 
     public GithubProperties {
         webhookSecrets = webhookSecrets == null ? List.of()
@@ -87,7 +89,7 @@ public record GithubProperties(
                 "http://localhost:8080", 10000, 25L * 1024 * 1024, Duration.ofDays(14), Duration.ofHours(1),
                 Duration.ofSeconds(1), 3, Duration.ofMinutes(2), Duration.ofSeconds(1), 8, Duration.ofSeconds(2),
                 Duration.ofMinutes(10), Duration.ofMinutes(2), "bisectbot", "bisectbot/runner", Duration.ofMinutes(30),
-                Duration.ofMinutes(5), Duration.ofHours(24));
+                Duration.ofMinutes(5), Duration.ofHours(24), Duration.ofHours(24));
     }
 
     /** The private key's PEM text, from {@link #privateKey} or else {@link #privateKeyFile}; null when neither is set. */

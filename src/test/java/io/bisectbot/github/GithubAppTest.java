@@ -562,6 +562,29 @@ class GithubAppTest {
     }
 
     @Test
+    void a_delivery_is_retried_while_github_answers_5xx_within_the_retry_window_and_given_up_after_it() throws Exception {
+        github.stubFor(get(urlPathEqualTo("/repos/Codertocat/Down/contents/.github/bisectbot.yml")).atPriority(1)
+                .willReturn(aResponse().withStatus(502).withBody("{\"message\":\"Server Error\"}")));
+        var delivery = id();
+        var payload = comment("/bisect good=a bad=b", "OWNER", "Codertocat", 22, 2201);
+        ((ObjectNode) payload.get("repository")).put("name", "Down").put("clone_url", "https://github.com/Codertocat/Down.git");
+        deliver("issue_comment", delivery, payload);
+        var key = "github-delivery:" + delivery;
+        await().atMost(Duration.ofSeconds(30)).until(() -> jdbc().sql(
+                "SELECT count(*) FROM job_events e JOIN jobs j ON j.id = e.job_id WHERE j.dedup_key = :key AND e.type = 'retry_scheduled'")
+                .param("key", key).query(Long.class).single() >= 1);
+        assertThat(jdbc().sql("SELECT max_attempts FROM jobs WHERE dedup_key = :key").param("key", key).query(Integer.class).single())
+                .as("attempts are not the limit; the window is").isGreaterThanOrEqualTo(1000);
+        // A day later (GITHUB_DELIVERY_RETRY_FOR is 24 h), GitHub still down: the next attempt gives up.
+        jdbc().sql("UPDATE jobs SET created_at = now() - interval '25 hours', run_at = now() WHERE dedup_key = :key AND status = 'PENDING'")
+                .param("key", key).update();
+        await().atMost(Duration.ofSeconds(30)).until(() -> "FAILED".equals(jdbc().sql("SELECT status FROM jobs WHERE dedup_key = :key")
+                .param("key", key).query(String.class).single()));
+        assertThat(jdbc().sql("SELECT last_error FROM jobs WHERE dedup_key = :key").param("key", key).query(String.class).single())
+                .contains("giving up");
+    }
+
+    @Test
     void an_invalid_repository_config_gets_one_error_and_no_job() throws Exception {
         var delivery = id();
         var payload = comment("/bisect good=a bad=b\n/bisect good=c bad=d", "OWNER", "Codertocat", 15, 1501);
