@@ -80,6 +80,8 @@ class GithubAppTest {
     JobQueue queue;
     @Autowired
     GithubReports reports;
+    @Autowired
+    DeliveryCatchUp catchUp;
 
     private final HttpClient http = HttpClient.newHttpClient();
 
@@ -100,6 +102,7 @@ class GithubAppTest {
         registry.add("bisectbot.github.outbox-poll-interval", () -> "100ms");
         registry.add("bisectbot.github.outbox-backoff-base", () -> "100ms");
         registry.add("bisectbot.github.outbox-max-attempts", () -> "5");
+        registry.add("bisectbot.github.catch-up-max-per-minute", () -> "6000");
         registry.add("bisectbot.executor.allowed-images", () -> "ghcr.io/acme/");
     }
 
@@ -697,6 +700,58 @@ class GithubAppTest {
         outbox.claim("crashed-instance", 100, Duration.ofMillis(200));
         awaitOutboxDone("reaction:eyes:Codertocat/Hello-World:1901");
         assertThat(effective("POST", REPO + "/issues/comments/1901/reactions")).hasSize(1);
+    }
+
+    // --- catch-up after downtime --------------------------------------------------------------------------------
+
+    static String hookDelivery(long id, String guid, Instant at, boolean redelivery, String status, int code) {
+        return """
+                {"id": %d, "guid": "%s", "delivered_at": "%s", "redelivery": %s, "duration": 0.27,
+                 "status": "%s", "status_code": %d, "event": "issue_comment", "action": "created",
+                 "installation_id": 1, "repository_id": 1296269}""".formatted(id, guid, at, redelivery, status, code);
+    }
+
+    @Test
+    void catch_up_asks_github_to_redeliver_each_failed_delivery_that_is_not_stored_once() throws Exception {
+        var stored = id();
+        deliver("pull_request", stored, payload("pull_request.opened"));
+        assertThat(outcome(stored)).isNotNull();
+        var now = Instant.now();
+        var lost = "c0ffee00-0000-11f0-8000-000000000001";
+        var ok = "c0ffee00-0000-11f0-8000-000000000002";
+        var twice = "c0ffee00-0000-11f0-8000-000000000003";
+        var old = "c0ffee00-0000-11f0-8000-000000000004";
+        github.stubFor(get(urlPathEqualTo("/app/hook/deliveries")).atPriority(1)
+                .withQueryParam("cursor", com.github.tomakehurst.wiremock.client.WireMock.absent())
+                .willReturn(okJson("[" + String.join(",",
+                        hookDelivery(9105, lost, now.minusSeconds(60), false, "Invalid HTTP Response: 503", 503),
+                        hookDelivery(9104, ok, now.minusSeconds(120), false, "OK", 200),
+                        hookDelivery(9103, stored, now.minusSeconds(180), false, "Invalid HTTP Response: 502", 502)) + "]")
+                        .withHeader("Link", "<" + github.baseUrl() + "/app/hook/deliveries?per_page=100&cursor=v1_9103>; rel=\"next\"")));
+        github.stubFor(get(urlPathEqualTo("/app/hook/deliveries")).atPriority(1)
+                .withQueryParam("cursor", com.github.tomakehurst.wiremock.client.WireMock.equalTo("v1_9103"))
+                .willReturn(okJson("[" + String.join(",",
+                        hookDelivery(9102, twice, now.minusSeconds(200), true, "timed out", 0),
+                        hookDelivery(9101, twice, now.minusSeconds(240), false, "Invalid HTTP Response: 503", 503),
+                        hookDelivery(9001, old, now.minus(Duration.ofDays(4)), false, "Invalid HTTP Response: 503", 503)) + "]")));
+        github.stubFor(post(urlPathMatching("/app/hook/deliveries/\\d+/attempts")).atPriority(1)
+                .willReturn(aResponse().withStatus(202).withHeader("Content-Type", "application/json").withBody("{}")));
+
+        // Another instance holding the pass: this one does nothing.
+        try (var conn = dataSource.getConnection(); var lock = conn.createStatement()) {
+            lock.execute("SELECT pg_advisory_lock(" + DeliveryCatchUp.LOCK_KEY + ")");
+            assertThat(catchUp.runOnce()).isZero();
+            lock.execute("SELECT pg_advisory_unlock(" + DeliveryCatchUp.LOCK_KEY + ")");
+        }
+        assertThat(effective("POST", "/app/hook/deliveries/\\d+/attempts")).isEmpty();
+
+        assertThat(catchUp.runOnce()).isEqualTo(2);
+        assertThat(effective("POST", "/app/hook/deliveries/\\d+/attempts"))
+                .extracting(e -> URI.create(e.getRequest().getUrl()).getPath())
+                .containsExactlyInAnyOrder("/app/hook/deliveries/9105/attempts", "/app/hook/deliveries/9102/attempts");
+        var listing = effective("GET", "/app/hook/deliveries").getFirst().getRequest();
+        assertThat(listing.getHeader("Authorization")).startsWith("Bearer ey");
+        assertThat(send("GET", "/metrics", ADMIN).text()).contains("bisectbot_github_deliveries_recovered_total");
     }
 
     // --- admin and metrics ------------------------------------------------------------------------------------
