@@ -692,6 +692,29 @@ class GithubAppTest {
     }
 
     @Test
+    void a_row_whose_lease_ran_out_and_was_taken_over_is_not_written_by_the_instance_that_waited() {
+        var outbox = new Outbox(dataSource, json, java.time.Clock.systemUTC());
+        var request = json.createObjectNode().put("owner", "Codertocat").put("repo", "Hello-World")
+                .put("comment_id", 2301).put("content", "eyes");
+        jdbc().sql("""
+                INSERT INTO github_outbox (idempotency_key, installation_id, action, request, next_attempt_at, created_at,
+                                           attempts, lease_owner, lease_until)
+                VALUES ('lease-test:taken', 1, 'reaction', CAST(:r AS jsonb), now() + interval '1 hour', now(), 1, 'slow', now() - interval '1 second'),
+                       ('lease-test:kept', 1, 'reaction', CAST(:r AS jsonb), now() + interval '1 hour', now(), 1, 'slow', now() + interval '1 minute')""")
+                .param("r", json.writeValueAsString(request)).update();
+        var rows = jdbc().sql("SELECT id, idempotency_key, created_at FROM github_outbox WHERE idempotency_key LIKE 'lease-test:%' ORDER BY id")
+                .query((rs, n) -> new Outbox.Row(rs.getLong(1), rs.getString(2), 1, Outbox.REACTION, request, null, 1, "slow",
+                        rs.getTimestamp(3).toInstant())).list();
+        // While "slow" worked through its batch, the first row's lease ran out and another instance claimed it.
+        jdbc().sql("UPDATE github_outbox SET lease_owner = 'fast', attempts = 2, lease_until = now() + interval '1 minute' "
+                + "WHERE idempotency_key = 'lease-test:taken'").update();
+        assertThat(outbox.renew(rows.get(0), "slow", Duration.ofMinutes(2))).isFalse();
+        assertThat(outbox.renew(rows.get(1), "slow", Duration.ofMinutes(2))).isTrue();
+        assertThat(jdbc().sql("SELECT lease_until > now() + interval '90 seconds' FROM github_outbox WHERE idempotency_key = 'lease-test:kept'")
+                .query(Boolean.class).single()).isTrue();
+    }
+
+    @Test
     void an_expired_lease_of_a_crashed_instance_is_taken_over() {
         var outbox = new Outbox(dataSource, json, java.time.Clock.systemUTC());
         var ref = new GithubRef(1, "Codertocat", "Hello-World", 19, 1901L, null);
