@@ -42,6 +42,9 @@ final class HeartbeatLoop {
             return;
         }
         try {
+            if (clock instanceof DatabaseClock database) {
+                database.synchronize(); // before the heartbeat's own time is read
+            }
             var sent = worker.runningFences();
             var row = new JobRepository.WorkerRow(workerId, startedAt, state, version, maxConcurrentJobs,
                     liveness.key(), liveness.pid());

@@ -112,6 +112,11 @@ public final class QueueNode {
         return running;
     }
 
+    /** The database's clock minus this instance's, in ms, as last measured (0 without a {@link DatabaseClock}). */
+    public long clockOffsetMillis() {
+        return clock instanceof DatabaseClock database ? database.offset().toMillis() : 0;
+    }
+
     /**
      * How this instance proves itself alive: {@code lock} (a crash is seen at once), {@code heartbeat-only (why)},
      * or {@code lost (why)} while the liveness session is being re-established.
@@ -131,6 +136,9 @@ public final class QueueNode {
             return;
         }
         MDC.put("worker_id", workerId);
+        if (clock instanceof DatabaseClock database) {
+            database.synchronize(); // before the first claim compares a due time
+        }
         liveness.start();
         if (liveness.state() == LivenessLock.State.HELD) {
             recovery.recoverLeftovers(workerId);
