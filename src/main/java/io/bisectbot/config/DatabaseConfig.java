@@ -47,6 +47,9 @@ class DatabaseConfig {
         // Fail fast at start, but let the pool come back by itself after a database outage.
         config.setInitializationFailTimeout(30_000);
         config.setConnectionTimeout(5_000);
+        // The client side of a dead peer; the server side is set per session by the queue's liveness lock, and
+        // server-wide in postgresql.conf (RUNBOOK, "Crash detection").
+        config.addDataSourceProperty("tcpKeepAlive", "true");
         var dataSource = new HikariDataSource(config);
         try {
             if (properties.shouldMigrateOnStart()) {

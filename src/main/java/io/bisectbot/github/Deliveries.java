@@ -24,6 +24,8 @@ import tools.jackson.databind.node.JsonNodeFactory;
 final class Deliveries {
 
     static final String JOB_KIND = "github-delivery";
+    /** Enough for 24 h and more at the queue's largest backoff (RETRY_BACKOFF_MAX, 5 min by default). */
+    static final int MAX_ATTEMPTS = 1000;
 
     /** A stored delivery, as the processing job reads it. */
     record Delivery(String id, String event, String action, Long installationId, JsonNode payload) {
@@ -111,7 +113,8 @@ final class Deliveries {
     /** The installation's deliveries are its tenant's jobs: fair share and its caps apply to them too. */
     private static NewJob processingJob(String deliveryId, String dedupKey, Long installationId) {
         return NewJob.of(JOB_KIND, JsonNodeFactory.instance.objectNode().put("delivery_id", deliveryId))
-                .withMaxAttempts(5).withDedupKey(dedupKey)
+                // Attempts are not the limit: the handler retries GitHub outages for GITHUB_DELIVERY_RETRY_FOR.
+                .withMaxAttempts(MAX_ATTEMPTS).withDedupKey(dedupKey)
                 .withTenant(installationId == null ? null : NewJob.installationTenant(installationId));
     }
 

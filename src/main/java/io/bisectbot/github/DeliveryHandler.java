@@ -96,13 +96,25 @@ final class DeliveryHandler implements JobHandler {
         try {
             outcome = process(delivery.get());
         } catch (GithubApi.RateLimited e) {
-            return JobOutcome.failed("GitHub rate limit until " + e.retryAt);
+            return retryWithinWindow(context, "GitHub rate limit until " + e.retryAt);
         } catch (GithubApi.ApiException e) {
             deliveries.markOutcome(id, "failed: " + e.getMessage());
-            return e.status >= 500 || e.status == 0 ? JobOutcome.failed(e.getMessage()) : JobOutcome.failedPermanently(e.getMessage());
+            return e.status >= 500 || e.status == 0 ? retryWithinWindow(context, e.getMessage()) : JobOutcome.failedPermanently(e.getMessage());
         }
         deliveries.markOutcome(id, outcome);
         return JobOutcome.succeeded(result(outcome));
+    }
+
+    /**
+     * GitHub being down or rate limited is retried with the queue's backoff for GITHUB_DELIVERY_RETRY_FOR after the
+     * processing job was created (an outage of hours loses no event), then the delivery is given up.
+     */
+    private JobOutcome retryWithinWindow(JobContext context, String error) {
+        var created = context.job().createdAt();
+        if (created != null && created.plus(properties.deliveryRetryFor()).isAfter(clock.instant())) {
+            return JobOutcome.failed(error);
+        }
+        return JobOutcome.failedPermanently(error + " (retried for " + properties.deliveryRetryFor() + ", giving up)");
     }
 
     private static JsonNode result(String outcome) {

@@ -145,12 +145,17 @@ final class GithubApi {
         return response;
     }
 
-    private static String nextLink(String header) {
+    static String nextLink(String header) {
         var m = NEXT_LINK.matcher(header);
         return m.find() ? m.group(1) : null;
     }
 
     // --- the App itself ----------------------------------------------------------------------------------------
+
+    /** A call as the App itself (JWT), e.g. its webhook deliveries; never retried for a POST. */
+    Response asApp(String method, String path) {
+        return exchange(null, method, path, null, "application/vnd.github+json", "Bearer " + auth.jwt());
+    }
 
     private AppAuth.Token fetchToken(long installationId, String jwt) {
         var response = exchange(null, "POST", "app/installations/" + installationId + "/access_tokens", null,

@@ -153,6 +153,23 @@ class GithubConfig {
     }
 
     @Bean
+    DeliveryCatchUp deliveryCatchUp(GithubApi api, DataSource dataSource, GithubProperties properties, Clock clock,
+                                    io.micrometer.core.instrument.MeterRegistry registry) {
+        return new DeliveryCatchUp(api, dataSource, properties, clock, registry);
+    }
+
+    /** At start (the first run) and every interval: ask GitHub again for what it failed to deliver meanwhile. */
+    @Bean
+    Loop githubCatchUpLoop(DeliveryCatchUp catchUp, AppAuth auth, GithubProperties properties) {
+        return new Loop("github-catch-up", properties.catchUpInterval(), () -> {
+            if (auth.configured()) {
+                catchUp.runOnce();
+            }
+            return false;
+        });
+    }
+
+    @Bean
     Loop githubRetentionLoop(Deliveries deliveries, Outbox outbox, Approvals approvals, GithubProperties properties) {
         return new Loop("github-retention", properties.cleanupInterval(), () -> {
             var removed = deliveries.deleteOlderThan(properties.deliveryRetention());

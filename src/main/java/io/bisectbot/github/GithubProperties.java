@@ -27,7 +27,8 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param apiRetries            retries of a request after a 5xx or network error
  * @param maxRateLimitWait      longest wait for a rate limit inside a request; longer waits reschedule the work
  * @param outboxPollInterval    how often each instance looks for due outbox rows
- * @param outboxMaxAttempts     an outbox row is dead-lettered after this many failed attempts
+ * @param outboxMaxAttempts     an outbox row that failed transiently is dead-lettered only after this many attempts,
+ *                              and only once it is older than {@code outboxRetryFor}
  * @param outboxBackoffBase     delay before an outbox row's second attempt; doubles per attempt
  * @param outboxBackoffMax      the largest delay between outbox attempts
  * @param outboxLease           how long a claimed outbox row is reserved for the instance delivering it
@@ -35,6 +36,11 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param bisectImage           the container image of a bisect when the repository config names none
  * @param bisectTimeout         the timeout of one bisect step when the repository config names none
  * @param permissionCacheTtl    how long a user's write permission on a repository, as GitHub answered, is reused
+ * @param outboxRetryFor        how long an outbox write is retried through GitHub 5xx, network errors and rate limits
+ * @param deliveryRetryFor      how long processing a delivery is retried while GitHub answers 5xx or rate limits
+ * @param catchUpInterval       how often one instance asks GitHub to redeliver failed deliveries it did not store
+ * @param catchUpWindow         how far back it looks (GitHub keeps deliveries for three days)
+ * @param catchUpMaxPerMinute   most redeliveries it asks for per minute
  */
 @ConfigurationProperties("bisectbot.github")
 public record GithubProperties(
@@ -60,7 +66,12 @@ public record GithubProperties(
         @DefaultValue("bisectbot") String checkName,
         @DefaultValue("bisectbot/runner") String bisectImage,
         @DefaultValue("30m") Duration bisectTimeout,
-        @DefaultValue("5m") Duration permissionCacheTtl) {
+        @DefaultValue("5m") Duration permissionCacheTtl,
+        @DefaultValue("24h") Duration outboxRetryFor,
+        @DefaultValue("24h") Duration deliveryRetryFor,
+        @DefaultValue("10m") Duration catchUpInterval,
+        @DefaultValue("3d") Duration catchUpWindow,
+        @DefaultValue("60") int catchUpMaxPerMinute) {
 
     public GithubProperties {
         webhookSecrets = webhookSecrets == null ? List.of()
@@ -73,6 +84,9 @@ public record GithubProperties(
         if (outboxMaxAttempts < 1) {
             throw new IllegalArgumentException("GITHUB_OUTBOX_MAX_ATTEMPTS must be at least 1, got " + outboxMaxAttempts);
         }
+        if (catchUpMaxPerMinute < 1) {
+            throw new IllegalArgumentException("GITHUB_CATCH_UP_MAX_PER_MINUTE must be at least 1, got " + catchUpMaxPerMinute);
+        }
         if (apiRetries < 0) {
             throw new IllegalArgumentException("GITHUB_API_RETRIES must be 0 or more, got " + apiRetries);
         }
@@ -84,7 +98,8 @@ public record GithubProperties(
                 "http://localhost:8080", 10000, 25L * 1024 * 1024, Duration.ofDays(14), Duration.ofHours(1),
                 Duration.ofSeconds(1), 3, Duration.ofMinutes(2), Duration.ofSeconds(1), 8, Duration.ofSeconds(2),
                 Duration.ofMinutes(10), Duration.ofMinutes(2), "bisectbot", "bisectbot/runner", Duration.ofMinutes(30),
-                Duration.ofMinutes(5));
+                Duration.ofMinutes(5), Duration.ofHours(24), Duration.ofHours(24), Duration.ofMinutes(10),
+                Duration.ofDays(3), 60);
     }
 
     /** The private key's PEM text, from {@link #privateKey} or else {@link #privateKeyFile}; null when neither is set. */

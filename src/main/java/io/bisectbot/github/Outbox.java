@@ -26,7 +26,7 @@ final class Outbox {
     static final String CHECK_RUN_UPDATE = "check_run_update";
 
     record Row(long id, String key, long installationId, String action, JsonNode request, String dependsOn,
-               int attempts, String leaseOwner) {
+               int attempts, String leaseOwner, Instant createdAt) {
     }
 
     record Dependency(String status, JsonNode result) {
@@ -58,6 +58,19 @@ final class Outbox {
                 .update() == 1;
     }
 
+    /**
+     * Extends this owner's lease of {@code row} to {@code lease} from now, just before its write; false when the
+     * lease ran out and another instance holds the row (or it is done), so this one must not write it.
+     */
+    boolean renew(Row row, String owner, Duration lease) {
+        var now = clock.instant();
+        return jdbc.sql("""
+                        UPDATE github_outbox SET lease_until = :until
+                         WHERE id = :id AND status = 'PENDING' AND lease_owner = :owner AND attempts = :attempts""")
+                .param("until", Timestamp.from(now.plus(lease))).param("id", row.id()).param("owner", owner)
+                .param("attempts", row.attempts()).update() == 1;
+    }
+
     /** Claims up to {@code limit} due rows for {@code owner} until {@code lease} from now; counts the attempt. */
     List<Row> claim(String owner, int limit, Duration lease) {
         var now = clock.instant();
@@ -72,7 +85,7 @@ final class Outbox {
                                  FOR UPDATE SKIP LOCKED) due
                          WHERE o.id = due.id
                      RETURNING o.id, o.idempotency_key, o.installation_id, o.action, o.request::text AS request,
-                               o.depends_on, o.attempts, o.lease_owner""")
+                               o.depends_on, o.attempts, o.lease_owner, o.created_at""")
                 .param("owner", owner).param("until", Timestamp.from(now.plus(lease)))
                 .param("now", Timestamp.from(now)).param("limit", limit)
                 .query(this::row).list().stream().sorted(java.util.Comparator.comparingLong(Row::id)).toList();
@@ -81,7 +94,8 @@ final class Outbox {
     private Row row(ResultSet rs, int n) throws SQLException {
         return new Row(rs.getLong("id"), rs.getString("idempotency_key"), rs.getLong("installation_id"),
                 rs.getString("action"), json.readTree(rs.getString("request")), rs.getString("depends_on"),
-                rs.getInt("attempts"), rs.getString("lease_owner"));
+                rs.getInt("attempts"), rs.getString("lease_owner"),
+                rs.getObject("created_at", java.time.OffsetDateTime.class).toInstant());
     }
 
     Optional<Dependency> dependency(String key) {

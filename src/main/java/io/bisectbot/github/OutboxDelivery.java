@@ -42,6 +42,12 @@ final class OutboxDelivery {
                 outbox.postpone(row, clock.instant(), "instance stopping");
                 continue;
             }
+            // Rows late in a batch may have waited out their lease: renew it right before the write, and leave a
+            // row another instance took over meanwhile to that instance, so no write is made twice at once.
+            if (!outbox.renew(row, owner, properties.outboxLease())) {
+                log.info("Outbox row {} was taken over by another instance while it waited in this batch", row.id());
+                continue;
+            }
             deliver(row);
         }
         return rows.size();
@@ -75,15 +81,21 @@ final class OutboxDelivery {
         } catch (GithubApi.ApiException e) {
             // 4xx other than rate limits will not change by retrying (deleted comment, no permission, invalid).
             var permanent = e.status >= 400 && e.status < 500;
-            var dead = permanent || row.attempts() >= properties.outboxMaxAttempts();
+            var dead = permanent || givenUp(row);
             if (dead) {
                 log.warn("Outbox row {} ({} {}) is dead after {} attempts: {}", row.id(), row.action(), row.key(), row.attempts(), e.getMessage());
             }
             outbox.failed(row, e.getMessage(), clock.instant().plus(backoff(row.attempts())), dead);
         } catch (RuntimeException e) {
-            var dead = row.attempts() >= properties.outboxMaxAttempts();
+            var dead = givenUp(row);
             outbox.failed(row, String.valueOf(e.getMessage()), clock.instant().plus(backoff(row.attempts())), dead);
         }
+    }
+
+    /** A transient failure (5xx, network) ends a row only after enough attempts and GITHUB_OUTBOX_RETRY_FOR. */
+    private boolean givenUp(Outbox.Row row) {
+        return row.attempts() >= properties.outboxMaxAttempts()
+                && !row.createdAt().plus(properties.outboxRetryFor()).isAfter(clock.instant());
     }
 
     private Duration backoff(int attempts) {

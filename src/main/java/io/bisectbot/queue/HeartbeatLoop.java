@@ -20,12 +20,14 @@ final class HeartbeatLoop {
     private final Instant startedAt;
     private final String version;
     private final int maxConcurrentJobs;
+    private final LivenessLock liveness;
     private volatile String state = "RUNNING";
     private volatile boolean paused;
     private volatile boolean failing;
 
     HeartbeatLoop(JobRepository repository, Worker worker, Clock clock, String workerId, Instant startedAt,
-                  String version, int maxConcurrentJobs) {
+                  String version, int maxConcurrentJobs, LivenessLock liveness) {
+        this.liveness = liveness;
         this.repository = repository;
         this.worker = worker;
         this.clock = clock;
@@ -40,8 +42,12 @@ final class HeartbeatLoop {
             return;
         }
         try {
+            if (clock instanceof DatabaseClock database) {
+                database.synchronize(); // before the heartbeat's own time is read
+            }
             var sent = worker.runningFences();
-            var row = new JobRepository.WorkerRow(workerId, startedAt, state, version, maxConcurrentJobs);
+            var row = new JobRepository.WorkerRow(workerId, startedAt, state, version, maxConcurrentJobs,
+                    liveness.key(), liveness.pid());
             var alive = repository.heartbeat(row, sent, clock.instant());
             worker.onHeartbeat(sent, alive);
             if (failing) {

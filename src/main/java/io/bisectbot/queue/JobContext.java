@@ -13,6 +13,11 @@ public final class JobContext {
         CANCELLED,
         /** The job was taken back from this worker (heartbeat lost); nothing it does will be stored. */
         FENCE_LOST,
+        /**
+         * This instance's liveness session was lost, so another instance may soon run the job; it stops first, and
+         * the attempt is released if the fence still holds.
+         */
+        LIVENESS_LOST,
         /** The instance is shutting down; the job is released to another instance without counting the attempt. */
         SHUTDOWN
     }

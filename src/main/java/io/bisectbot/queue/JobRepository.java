@@ -270,7 +270,12 @@ final class JobRepository {
                 .query(jobMapper).list();
     }
 
-    record WorkerRow(String id, Instant startedAt, String state, String version, int maxConcurrentJobs) {
+    /** A worker's row; {@code livenessKey} and {@code livenessPid} are null while it holds no liveness lock. */
+    record WorkerRow(String id, Instant startedAt, String state, String version, int maxConcurrentJobs,
+                     Long livenessKey, Integer livenessPid) {
+        WorkerRow(String id, Instant startedAt, String state, String version, int maxConcurrentJobs) {
+            this(id, startedAt, state, version, maxConcurrentJobs, null, null);
+        }
     }
 
     /**
@@ -290,12 +295,16 @@ final class JobRepository {
         var alive = new HashMap<JobFence, Boolean>();
         jdbc.sql("""
                         WITH worker AS (
-                            INSERT INTO workers (id, started_at, heartbeat_at, state, version, max_concurrent_jobs)
-                            VALUES (:worker_id, :started_at, :now, :state, :version, :max_concurrent_jobs)
+                            INSERT INTO workers (id, started_at, heartbeat_at, state, version, max_concurrent_jobs,
+                                                 liveness_key, liveness_pid)
+                            VALUES (:worker_id, :started_at, :now, :state, :version, :max_concurrent_jobs,
+                                    :liveness_key, :liveness_pid)
                             ON CONFLICT (id) DO UPDATE
                                SET heartbeat_at = EXCLUDED.heartbeat_at,
                                    state = EXCLUDED.state,
-                                   max_concurrent_jobs = EXCLUDED.max_concurrent_jobs
+                                   max_concurrent_jobs = EXCLUDED.max_concurrent_jobs,
+                                   liveness_key = EXCLUDED.liveness_key,
+                                   liveness_pid = EXCLUDED.liveness_pid
                         ), locked AS (
                             -- Row locks in id order, like applyTransitions: never a deadlock with a completion batch.
                             SELECT j.id FROM jobs j
@@ -322,6 +331,8 @@ final class JobRepository {
                 .param("state", worker.state())
                 .param("version", worker.version())
                 .param("max_concurrent_jobs", worker.maxConcurrentJobs())
+                .param("liveness_key", worker.livenessKey(), java.sql.Types.BIGINT)
+                .param("liveness_pid", worker.livenessPid(), java.sql.Types.INTEGER)
                 .param("ids", new SqlArrayValue("int8", (Object[]) ids))
                 .param("attempts", new SqlArrayValue("int4", (Object[]) attempts))
                 .query((rs, row) -> alive.put(new JobFence(rs.getLong(1), worker.id(), rs.getInt(2)), rs.getBoolean(3))).list();
@@ -337,6 +348,14 @@ final class JobRepository {
      * @return ids of the jobs that moved
      */
     Set<Long> applyTransitions(List<Transition> transitions, Instant now, Instant staleBefore) {
+        return applyTransitions(transitions, now, staleBefore, false);
+    }
+
+    /**
+     * As {@link #applyTransitions(List, Instant, Instant)}; with {@code orphansOnly}, only jobs whose worker names
+     * a liveness lock that no session holds move, checked in the same statement.
+     */
+    Set<Long> applyTransitions(List<Transition> transitions, Instant now, Instant staleBefore, boolean orphansOnly) {
         if (transitions.isEmpty()) {
             return Set.of();
         }
@@ -402,6 +421,7 @@ final class JobRepository {
                                AND j.attempt_count = t.attempt    -- same attempt
                                AND j.status = 'RUNNING'
                                AND (CAST(:stale_before AS timestamptz) IS NULL OR j.heartbeat_at < :stale_before)
+                               AND (NOT :orphans_only OR j.worker_id IN (SELECT w.id FROM workers w WHERE {orphaned}))
                             RETURNING j.id, j.status, t.status AS asked, t.worker_id, t.attempt, t.event_type, t.event_detail
                         ), logged AS (
                             INSERT INTO job_events (job_id, at, type, worker_id, attempt, detail)
@@ -410,7 +430,7 @@ final class JobRepository {
                                    worker_id, attempt, event_detail
                               FROM moved
                         )
-                        SELECT id FROM moved""")
+                        SELECT id FROM moved""".replace("{orphaned}", ORPHANED_WORKER))
                 .param("ids", new SqlArrayValue("int8", (Object[]) ids))
                 .param("workers", new SqlArrayValue("text", (Object[]) workers))
                 .param("attempts", new SqlArrayValue("int4", (Object[]) attempts))
@@ -423,6 +443,7 @@ final class JobRepository {
                 .param("event_details", new SqlArrayValue("text", (Object[]) eventDetails))
                 .param("now", ts(now))
                 .param("stale_before", staleBefore == null ? null : ts(staleBefore))
+                .param("orphans_only", orphansOnly)
                 .query((rs, row) -> moved.add(rs.getLong(1))).list();
         return moved;
     }
@@ -445,6 +466,46 @@ final class JobRepository {
                         new JobFence(rs.getLong("id"), rs.getString("worker_id"), rs.getInt("attempt_count")),
                         rs.getString("kind"), rs.getInt("max_attempts"), rs.getBoolean("cancel_requested"), instant(rs, "heartbeat_at")))
                 .list();
+    }
+
+    /** A worker {@code w} that promised a liveness lock which no session holds now: it crashed or lost its session. */
+    private static final String ORPHANED_WORKER = "w.liveness_key IS NOT NULL AND NOT "
+            + LivenessLock.LOCK_HELD.formatted("w.liveness_key");
+
+    /** Running jobs of workers whose liveness lock is gone (see {@link LivenessLock}), oldest claim first. */
+    List<StaleJob> findOrphaned(int limit) {
+        return jdbc.sql("""
+                        SELECT j.id, j.kind, j.worker_id, j.attempt_count, j.max_attempts, j.cancel_requested, j.heartbeat_at
+                          FROM jobs j
+                          JOIN workers w ON w.id = j.worker_id
+                         WHERE j.status = 'RUNNING' AND {orphaned}
+                         ORDER BY j.claimed_at
+                         LIMIT :limit""".replace("{orphaned}", ORPHANED_WORKER))
+                .param("limit", limit)
+                .query((rs, row) -> new StaleJob(
+                        new JobFence(rs.getLong("id"), rs.getString("worker_id"), rs.getInt("attempt_count")),
+                        rs.getString("kind"), rs.getInt("max_attempts"), rs.getBoolean("cancel_requested"), instant(rs, "heartbeat_at")))
+                .list();
+    }
+
+    /** Running jobs recorded as this worker's: at start, attempts of an earlier process with the same worker id. */
+    List<StaleJob> findRunningOf(String workerId) {
+        return jdbc.sql("""
+                        SELECT id, kind, worker_id, attempt_count, max_attempts, cancel_requested, heartbeat_at
+                          FROM jobs WHERE status = 'RUNNING' AND worker_id = :worker_id ORDER BY id""")
+                .param("worker_id", workerId)
+                .query((rs, row) -> new StaleJob(
+                        new JobFence(rs.getLong("id"), rs.getString("worker_id"), rs.getInt("attempt_count")),
+                        rs.getString("kind"), rs.getInt("max_attempts"), rs.getBoolean("cancel_requested"), instant(rs, "heartbeat_at")))
+                .list();
+    }
+
+    /** Marks workers whose liveness lock is gone as STOPPED and forgets the key; returns their ids. */
+    List<String> markOrphanedWorkersStopped() {
+        return jdbc.sql("UPDATE workers w SET state = 'STOPPED', liveness_key = NULL, liveness_pid = NULL WHERE "
+                        + ORPHANED_WORKER + " AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.status = 'RUNNING' AND j.worker_id = w.id)"
+                        + " RETURNING id")
+                .query(String.class).list();
     }
 
     /** Marks workers that stopped heartbeating as STOPPED; returns their ids. */

@@ -37,6 +37,8 @@ public final class QueueNode {
     private final Clock clock;
     private final ScheduledExecutorService heartbeatTimer;
     private final ScheduledExecutorService recoveryTimer;
+    private final ScheduledExecutorService orphanTimer;
+    private final LivenessLock liveness;
     private volatile boolean running;
     private volatile boolean draining;
 
@@ -57,13 +59,27 @@ public final class QueueNode {
         }
         this.completions = new CompletionWriter(repository, clock, properties.completionBatchSize(), workerId);
         this.worker = new Worker(workerId, properties, repository, byKind, completions, backoff, clock, metrics, json);
+        this.liveness = new LivenessLock(dataSource, workerId, properties.livenessMode(), properties.livenessTimeout(),
+                new LivenessLock.Listener() {
+                    @Override
+                    public void lost(String why) {
+                        worker.livenessLost();
+                    }
+
+                    @Override
+                    public void regained() {
+                        worker.livenessRegained();
+                    }
+                });
         this.heartbeats = new HeartbeatLoop(repository, worker, clock, workerId, clock.instant(), version,
-                properties.maxConcurrentJobs());
-        this.recovery = new RecoveryLoop(repository, clock, properties.staleAfter(), backoff, metrics);
+                properties.maxConcurrentJobs(), liveness);
+        this.recovery = new RecoveryLoop(repository, clock, properties.staleAfter(), backoff, metrics,
+                liveness.rerunDelay());
         this.notifications = new JobNotifications(dataSource, worker, workerId);
         this.queue = new JobQueue(repository, byKind.keySet(), clock, properties, workerId, metrics);
         this.heartbeatTimer = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("heartbeat-" + workerId).daemon().factory());
         this.recoveryTimer = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("recovery-" + workerId).daemon().factory());
+        this.orphanTimer = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("orphans-" + workerId).daemon().factory());
     }
 
     public static QueueNode create(DataSource dataSource, List<JobHandler> handlers, QueueProperties properties,
@@ -97,6 +113,19 @@ public final class QueueNode {
         return running;
     }
 
+    /** The database's clock minus this instance's, in ms, as last measured (0 without a {@link DatabaseClock}). */
+    public long clockOffsetMillis() {
+        return clock instanceof DatabaseClock database ? database.offset().toMillis() : 0;
+    }
+
+    /**
+     * How this instance proves itself alive: {@code lock} (a crash is seen at once), {@code heartbeat-only (why)},
+     * or {@code lost (why)} while the liveness session is being re-established.
+     */
+    public String liveness() {
+        return liveness.describe();
+    }
+
     /** True from the start of a graceful shutdown: the instance should leave the load balancer's rotation. */
     public boolean isDraining() {
         return draining;
@@ -108,6 +137,13 @@ public final class QueueNode {
             return;
         }
         MDC.put("worker_id", workerId);
+        if (clock instanceof DatabaseClock database) {
+            database.synchronize(); // before the first claim compares a due time
+        }
+        liveness.start();
+        if (liveness.state() == LivenessLock.State.HELD) {
+            recovery.recoverLeftovers(workerId);
+        }
         heartbeats.beat();
         completions.start();
         worker.start();
@@ -116,8 +152,11 @@ public final class QueueNode {
         heartbeatTimer.scheduleWithFixedDelay(heartbeats::beat, beat, beat, TimeUnit.MILLISECONDS);
         var pass = properties.recoveryInterval().toMillis();
         recoveryTimer.scheduleWithFixedDelay(recovery::recover, pass, pass, TimeUnit.MILLISECONDS);
+        var check = Math.max(20, properties.livenessTimeout().toMillis() / 4);
+        orphanTimer.scheduleWithFixedDelay(this::recoverOrphans, check, check, TimeUnit.MILLISECONDS);
         running = true;
-        log.info("Worker {} started: {} job slots, kinds {}", workerId, properties.maxConcurrentJobs(), queue.kinds());
+        log.info("Worker {} started: {} job slots, kinds {}, liveness {}", workerId, properties.maxConcurrentJobs(),
+                queue.kinds(), liveness.describe());
         MDC.remove("worker_id");
     }
 
@@ -142,6 +181,7 @@ public final class QueueNode {
             worker.awaitIdle(java.time.Duration.ofSeconds(10));
         }
         recoveryTimer.shutdownNow();
+        orphanTimer.shutdownNow();
         heartbeatTimer.shutdownNow();
         notifications.stop();
         worker.close();
@@ -152,12 +192,16 @@ public final class QueueNode {
         } catch (RuntimeException e) {
             log.warn("Could not mark worker {} STOPPED: {}", workerId, Failures.brief(e));
         }
+        // Last: with the lock gone, anything still RUNNING here would be taken back at once.
+        liveness.stop();
         log.info("Worker {} stopped", workerId);
     }
 
     /** Test hook: stops like {@code kill -9}; nothing more is written, no job is released. */
     void crash() {
         running = false;
+        liveness.stop(); // the kernel closes a killed process's sockets, and the server ends its sessions
+        orphanTimer.shutdownNow();
         recoveryTimer.shutdownNow();
         heartbeatTimer.shutdownNow();
         notifications.stop();
@@ -180,6 +224,28 @@ public final class QueueNode {
     /** Test hook: run one recovery pass now. */
     int recoverNow() {
         return recovery.recover();
+    }
+
+    /**
+     * Takes back the jobs of instances whose session ended, and wakes every claimer when they become due (the
+     * rerun delay leaves the instance that lost its session the time to stop them first).
+     */
+    private void recoverOrphans() {
+        var due = recovery.recoverOrphans();
+        if (!due.isZero()) {
+            orphanTimer.schedule(() -> {
+                try {
+                    repository.notifyJobsAvailable();
+                } catch (RuntimeException e) {
+                    // Claimers poll anyway.
+                }
+            }, due.toMillis() + 20, TimeUnit.MILLISECONDS);
+        }
+    }
+
+    /** Test hook: the liveness lock. */
+    LivenessLock livenessLock() {
+        return liveness;
     }
 
     /** Test hook: heartbeat now. */

@@ -23,6 +23,11 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  *                             is refused with {@link JobQueue.TenantOverCap}; 0 for no cap
  * @param maxRunningPerTenant  most RUNNING jobs one tenant may have across all instances; the claim leaves its
  *                             other jobs pending meanwhile; 0 for no cap
+ * @param livenessLocks      {@code auto}, {@code on} or {@code off}: whether the instance holds a session advisory
+ *                           lock so others see its crash at once ({@code auto}: unless a transaction-mode pooler is
+ *                           detected; {@code off}: heartbeats only, e.g. behind PgBouncer in transaction mode)
+ * @param livenessTimeout    an instance whose lock was not confirmed for this long stops its jobs; another instance
+ *                           runs a crashed instance's jobs again this long after its lock is gone
  */
 @ConfigurationProperties("bisectbot.queue")
 public record QueueProperties(
@@ -37,7 +42,12 @@ public record QueueProperties(
         @DefaultValue("5m") Duration retryBackoffMax,
         @DefaultValue("500") int completionBatchSize,
         @DefaultValue("1000") int maxPendingPerTenant,
-        @DefaultValue("10") int maxRunningPerTenant) {
+        @DefaultValue("10") int maxRunningPerTenant,
+        @DefaultValue("auto") String livenessLocks,
+        @DefaultValue("1s") Duration livenessTimeout) {
+
+    /** How an instance proves it is alive besides heartbeats. */
+    public enum LivenessMode { AUTO, ON, OFF }
 
     public QueueProperties {
         if (maxConcurrentJobs < 0) {
@@ -53,47 +63,73 @@ public record QueueProperties(
             throw new IllegalArgumentException("JOB_STALE_AFTER (" + staleAfter + ") must be at least twice "
                     + "HEARTBEAT_INTERVAL (" + heartbeatInterval + "), or healthy instances lose their jobs");
         }
+        livenessMode(livenessLocks);
+        if (livenessTimeout.compareTo(Duration.ofMillis(200)) < 0 || livenessTimeout.compareTo(staleAfter) > 0) {
+            throw new IllegalArgumentException("LIVENESS_TIMEOUT (" + livenessTimeout + ") must be between 200ms and "
+                    + "JOB_STALE_AFTER (" + staleAfter + ")");
+        }
+    }
+
+    public LivenessMode livenessMode() {
+        return livenessMode(livenessLocks);
+    }
+
+    private static LivenessMode livenessMode(String value) {
+        var text = value == null || value.isBlank() ? "auto" : value.trim();
+        return switch (text.toLowerCase(java.util.Locale.ROOT)) {
+            case "auto" -> LivenessMode.AUTO;
+            case "on", "true" -> LivenessMode.ON;
+            case "off", "false" -> LivenessMode.OFF;
+            default -> throw new IllegalArgumentException("LIVENESS_LOCKS must be auto, on or off, got '" + value + "'");
+        };
     }
 
     /** The defaults, for code that builds a queue without Spring (tests, benchmarks). */
     public static QueueProperties defaults() {
         return new QueueProperties(null, 2, Duration.ofSeconds(1), Duration.ofSeconds(5), Duration.ofSeconds(30),
-                Duration.ofSeconds(5), Duration.ofSeconds(30), Duration.ofSeconds(1), Duration.ofMinutes(5), 500, 1000, 10);
+                Duration.ofSeconds(5), Duration.ofSeconds(30), Duration.ofSeconds(1), Duration.ofMinutes(5), 500, 1000, 10,
+                "auto", Duration.ofSeconds(1));
     }
 
     public QueueProperties withWorkerId(String value) {
         return new QueueProperties(value, maxConcurrentJobs, pollInterval, heartbeatInterval, staleAfter,
                 recoveryInterval, shutdownGrace, retryBackoffBase, retryBackoffMax, completionBatchSize,
-                maxPendingPerTenant, maxRunningPerTenant);
+                maxPendingPerTenant, maxRunningPerTenant, livenessLocks, livenessTimeout);
     }
 
     public QueueProperties withMaxConcurrentJobs(int value) {
         return new QueueProperties(workerId, value, pollInterval, heartbeatInterval, staleAfter,
                 recoveryInterval, shutdownGrace, retryBackoffBase, retryBackoffMax, completionBatchSize,
-                maxPendingPerTenant, maxRunningPerTenant);
+                maxPendingPerTenant, maxRunningPerTenant, livenessLocks, livenessTimeout);
     }
 
     public QueueProperties withTimings(Duration poll, Duration heartbeat, Duration stale, Duration recovery) {
         return new QueueProperties(workerId, maxConcurrentJobs, poll, heartbeat, stale,
                 recovery, shutdownGrace, retryBackoffBase, retryBackoffMax, completionBatchSize,
-                maxPendingPerTenant, maxRunningPerTenant);
+                maxPendingPerTenant, maxRunningPerTenant, livenessLocks, livenessTimeout);
     }
 
     public QueueProperties withShutdownGrace(Duration value) {
         return new QueueProperties(workerId, maxConcurrentJobs, pollInterval, heartbeatInterval, staleAfter,
                 recoveryInterval, value, retryBackoffBase, retryBackoffMax, completionBatchSize,
-                maxPendingPerTenant, maxRunningPerTenant);
+                maxPendingPerTenant, maxRunningPerTenant, livenessLocks, livenessTimeout);
     }
 
     public QueueProperties withRetryBackoff(Duration base, Duration max) {
         return new QueueProperties(workerId, maxConcurrentJobs, pollInterval, heartbeatInterval, staleAfter,
                 recoveryInterval, shutdownGrace, base, max, completionBatchSize,
-                maxPendingPerTenant, maxRunningPerTenant);
+                maxPendingPerTenant, maxRunningPerTenant, livenessLocks, livenessTimeout);
     }
 
     public QueueProperties withTenantCaps(int maxPending, int maxRunning) {
         return new QueueProperties(workerId, maxConcurrentJobs, pollInterval, heartbeatInterval, staleAfter,
                 recoveryInterval, shutdownGrace, retryBackoffBase, retryBackoffMax, completionBatchSize,
-                maxPending, maxRunning);
+                maxPending, maxRunning, livenessLocks, livenessTimeout);
+    }
+
+    public QueueProperties withLiveness(String locks, Duration timeout) {
+        return new QueueProperties(workerId, maxConcurrentJobs, pollInterval, heartbeatInterval, staleAfter,
+                recoveryInterval, shutdownGrace, retryBackoffBase, retryBackoffMax, completionBatchSize,
+                maxPendingPerTenant, maxRunningPerTenant, locks, timeout);
     }
 }

@@ -44,7 +44,10 @@ record Transition(
     }
 
     static Transition released(JobFence fence) {
-        return new Transition(fence, JobStatus.PENDING, -1, Duration.ZERO, null, null, "released",
-                "worker shutting down; attempt not counted");
+        return released(fence, "worker shutting down; attempt not counted");
+    }
+
+    static Transition released(JobFence fence, String detail) {
+        return new Transition(fence, JobStatus.PENDING, -1, Duration.ZERO, null, null, "released", detail);
     }
 }

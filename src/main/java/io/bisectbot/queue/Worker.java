@@ -56,6 +56,8 @@ final class Worker {
     private final Thread dispatcher;
     private volatile boolean claiming = true;
     private volatile boolean claimsPaused;
+    /** False while this instance's liveness lock is not confirmed: it must not start work another may take. */
+    private volatile boolean live = true;
     private volatile boolean stopped;
     /** Set only by tests that simulate a crash: results are then never written, as if the process died. */
     private volatile boolean crashed;
@@ -145,7 +147,7 @@ final class Worker {
             var max = properties.maxConcurrentJobs();
             var free = Math.min(max - executing.get(), 2 * max - running.size());
             var claimedAll = false;
-            if (claiming && !claimsPaused && free > 0) {
+            if (claiming && !claimsPaused && live && free > 0) {
                 try {
                     var started = System.nanoTime();
                     var jobs = repository.claim(workerId, free, unavailableKinds(), clock.instant());
@@ -212,7 +214,9 @@ final class Worker {
             log.info("Job {} deferred: {}", job.id(), e.getMessage());
             overCap = e;
             outcome = JobOutcome.failed(e.getMessage());
-        } catch (Exception | StackOverflowError e) {
+        } catch (Throwable e) {
+            // Any Throwable, errors included (OutOfMemoryError, NoClassDefFoundError, AssertionError): the attempt
+            // ends here, or the job would stay RUNNING with a live heartbeat and no thread.
             log.warn("Job {} attempt {} failed: {}", job.id(), job.attemptCount(), e.toString());
             outcome = JobOutcome.failed(e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName());
         } finally {
@@ -222,7 +226,13 @@ final class Worker {
             wake(); // the slot is free; the result is stored below (the fence still guards it)
         }
         metrics.ran(job.kind(), Duration.ofNanos(System.nanoTime() - started));
-        finish(context, outcome, overCap);
+        try {
+            finish(context, outcome, overCap);
+        } catch (Throwable e) {
+            // E.g. a result that cannot be written as JSON: the attempt still ends, as a failure.
+            log.warn("Job {} attempt {}: its outcome could not be stored: {}", job.id(), job.attemptCount(), e.toString());
+            finish(context, JobOutcome.failedPermanently("the handler's outcome could not be stored: " + e), null);
+        }
         MDC.clear();
     }
 
@@ -272,6 +282,8 @@ final class Worker {
         return switch (outcome) {
             case JobOutcome.Succeeded s -> Transition.succeeded(fence, s.result() == null ? null : json.writeValueAsString(s.result()));
             case JobOutcome.Failed f when context.stopReason() == JobContext.StopReason.SHUTDOWN -> Transition.released(fence);
+            case JobOutcome.Failed f when context.stopReason() == JobContext.StopReason.LIVENESS_LOST ->
+                    Transition.released(fence, "liveness session of worker " + workerId + " lost; attempt not counted");
             case JobOutcome.Failed f when context.stopReason() == JobContext.StopReason.CANCELLED ->
                     Transition.cancelled(fence, "cancelled while running");
             case JobOutcome.Failed f when f.retryable() && job.attemptCount() < job.maxAttempts() ->
@@ -284,6 +296,18 @@ final class Worker {
         return failed.retryable()
                 ? failed.error() + " (attempt " + job.attemptCount() + " of " + job.maxAttempts() + ", no attempts left)"
                 : failed.error();
+    }
+
+    /** The liveness lock is no longer confirmed: claim nothing and stop every running job now. */
+    void livenessLost() {
+        live = false;
+        stopAll(JobContext.StopReason.LIVENESS_LOST);
+    }
+
+    /** The liveness lock is held again (or liveness is heartbeat-only): claim again. */
+    void livenessRegained() {
+        live = true;
+        wake();
     }
 
     /** Stops claiming; running jobs go on. */

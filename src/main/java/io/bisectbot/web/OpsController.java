@@ -37,7 +37,8 @@ class OpsController {
         this.docker = docker;
     }
 
-    record Health(String status, String database, Boolean dockerAvailable, int runningJobs, boolean draining) {
+    record Health(String status, String database, Boolean dockerAvailable, int runningJobs, boolean draining,
+                  String liveness, long clockOffsetMs) {
     }
 
     @Public
@@ -48,7 +49,8 @@ class OpsController {
         Boolean dockerUp = dockerHealth == null ? null : dockerHealth.isAvailable();
         var status = !databaseUp ? "down" : node.isDraining() ? "draining"
                 : Boolean.FALSE.equals(dockerUp) ? "degraded" : "ok";
-        var body = new Health(status, databaseUp ? "up" : "unreachable", dockerUp, node.runningJobs(), node.isDraining());
+        var body = new Health(status, databaseUp ? "up" : "unreachable", dockerUp, node.runningJobs(), node.isDraining(),
+                node.liveness(), node.clockOffsetMillis());
         // Degraded and draining still serve webhooks and the API; only a lost database takes the instance out of
         // rotation. (A 503 while draining would fail the health requests that reach it through the load balancer.)
         return ResponseEntity.status(databaseUp ? HttpStatus.OK : HttpStatus.SERVICE_UNAVAILABLE).body(body);

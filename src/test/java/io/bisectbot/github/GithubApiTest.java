@@ -46,7 +46,9 @@ class GithubApiTest {
         var properties = new GithubProperties(1L, null, AppAuthTest.pkcs8Pem(), null, List.of(), URI.create(github.baseUrl()),
                 d.publicUrl(), d.maxQueueSize(), d.maxPayloadBytes(), d.deliveryRetention(), d.cleanupInterval(), spacing,
                 2, maxWait, d.outboxPollInterval(), d.outboxMaxAttempts(), d.outboxBackoffBase(), d.outboxBackoffMax(),
-                d.outboxLease(), d.checkName(), d.bisectImage(), d.bisectTimeout(), d.permissionCacheTtl());
+                d.outboxLease(), d.checkName(), d.bisectImage(), d.bisectTimeout(), d.permissionCacheTtl(),
+                d.outboxRetryFor(), d.deliveryRetryFor(),
+                d.catchUpInterval(), d.catchUpWindow(), d.catchUpMaxPerMinute());
         var json = JsonMapper.builder().build();
         var auth = new AppAuth(1L, properties.privateKeyPem(), Clock.systemUTC(), json);
         return new GithubApi(properties, auth, json, Clock.systemUTC(), registry);

@@ -80,6 +80,8 @@ class GithubAppTest {
     JobQueue queue;
     @Autowired
     GithubReports reports;
+    @Autowired
+    DeliveryCatchUp catchUp;
 
     private final HttpClient http = HttpClient.newHttpClient();
 
@@ -100,6 +102,7 @@ class GithubAppTest {
         registry.add("bisectbot.github.outbox-poll-interval", () -> "100ms");
         registry.add("bisectbot.github.outbox-backoff-base", () -> "100ms");
         registry.add("bisectbot.github.outbox-max-attempts", () -> "5");
+        registry.add("bisectbot.github.catch-up-max-per-minute", () -> "6000");
         registry.add("bisectbot.executor.allowed-images", () -> "ghcr.io/acme/");
     }
 
@@ -565,6 +568,29 @@ class GithubAppTest {
     }
 
     @Test
+    void a_delivery_is_retried_while_github_answers_5xx_within_the_retry_window_and_given_up_after_it() throws Exception {
+        github.stubFor(get(urlPathEqualTo("/repos/Codertocat/Down/contents/.github/bisectbot.yml")).atPriority(1)
+                .willReturn(aResponse().withStatus(502).withBody("{\"message\":\"Server Error\"}")));
+        var delivery = id();
+        var payload = comment("/bisect good=a bad=b", "OWNER", "Codertocat", 22, 2201);
+        ((ObjectNode) payload.get("repository")).put("name", "Down").put("clone_url", "https://github.com/Codertocat/Down.git");
+        deliver("issue_comment", delivery, payload);
+        var key = "github-delivery:" + delivery;
+        await().atMost(Duration.ofSeconds(30)).until(() -> jdbc().sql(
+                "SELECT count(*) FROM job_events e JOIN jobs j ON j.id = e.job_id WHERE j.dedup_key = :key AND e.type = 'retry_scheduled'")
+                .param("key", key).query(Long.class).single() >= 1);
+        assertThat(jdbc().sql("SELECT max_attempts FROM jobs WHERE dedup_key = :key").param("key", key).query(Integer.class).single())
+                .as("attempts are not the limit; the window is").isGreaterThanOrEqualTo(1000);
+        // A day later (GITHUB_DELIVERY_RETRY_FOR is 24 h), GitHub still down: the next attempt gives up.
+        jdbc().sql("UPDATE jobs SET created_at = now() - interval '25 hours', run_at = now() WHERE dedup_key = :key AND status = 'PENDING'")
+                .param("key", key).update();
+        await().atMost(Duration.ofSeconds(30)).until(() -> "FAILED".equals(jdbc().sql("SELECT status FROM jobs WHERE dedup_key = :key")
+                .param("key", key).query(String.class).single()));
+        assertThat(jdbc().sql("SELECT last_error FROM jobs WHERE dedup_key = :key").param("key", key).query(String.class).single())
+                .contains("giving up");
+    }
+
+    @Test
     void an_invalid_repository_config_gets_one_error_and_no_job() throws Exception {
         var delivery = id();
         var payload = comment("/bisect good=a bad=b\n/bisect good=c bad=d", "OWNER", "Codertocat", 15, 1501);
@@ -650,6 +676,48 @@ class GithubAppTest {
     }
 
     @Test
+    void a_write_github_answers_with_5xx_is_retried_past_the_attempt_count_until_it_goes_through() {
+        var path = REPO + "/issues/comments/503503/reactions";
+        var down = github.stubFor(post(urlPathEqualTo(path)).atPriority(1)
+                .willReturn(aResponse().withStatus(503).withHeader("Content-Type", "application/json")
+                        .withBody("{\"message\":\"Service Unavailable\"}")));
+        reports.commandAccepted(new GithubRef(1, "Codertocat", "Hello-World", 21, 503503L, null));
+        var key = "reaction:eyes:Codertocat/Hello-World:503503";
+        // GITHUB_OUTBOX_MAX_ATTEMPTS is 5 here; within GITHUB_OUTBOX_RETRY_FOR (24 h) the row stays PENDING.
+        await().atMost(Duration.ofSeconds(30)).until(() -> jdbc().sql(
+                "SELECT attempts FROM github_outbox WHERE idempotency_key = :key").param("key", key).query(Integer.class).single() >= 7);
+        assertThat(jdbc().sql("SELECT status FROM github_outbox WHERE idempotency_key = :key").param("key", key)
+                .query(String.class).single()).isEqualTo("PENDING");
+        github.removeStub(down);
+        github.stubFor(post(urlPathEqualTo(path)).atPriority(1).willReturn(okJson("{\"id\": 9001, \"content\": \"eyes\"}").withStatus(201)));
+        awaitOutboxDone(key);
+        assertThat(effective("POST", path)).hasSize(1);
+    }
+
+    @Test
+    void a_row_whose_lease_ran_out_and_was_taken_over_is_not_written_by_the_instance_that_waited() {
+        var outbox = new Outbox(dataSource, json, java.time.Clock.systemUTC());
+        var request = json.createObjectNode().put("owner", "Codertocat").put("repo", "Hello-World")
+                .put("comment_id", 2301).put("content", "eyes");
+        jdbc().sql("""
+                INSERT INTO github_outbox (idempotency_key, installation_id, action, request, next_attempt_at, created_at,
+                                           attempts, lease_owner, lease_until)
+                VALUES ('lease-test:taken', 1, 'reaction', CAST(:r AS jsonb), now() + interval '1 hour', now(), 1, 'slow', now() - interval '1 second'),
+                       ('lease-test:kept', 1, 'reaction', CAST(:r AS jsonb), now() + interval '1 hour', now(), 1, 'slow', now() + interval '1 minute')""")
+                .param("r", json.writeValueAsString(request)).update();
+        var rows = jdbc().sql("SELECT id, idempotency_key, created_at FROM github_outbox WHERE idempotency_key LIKE 'lease-test:%' ORDER BY id")
+                .query((rs, n) -> new Outbox.Row(rs.getLong(1), rs.getString(2), 1, Outbox.REACTION, request, null, 1, "slow",
+                        rs.getTimestamp(3).toInstant())).list();
+        // While "slow" worked through its batch, the first row's lease ran out and another instance claimed it.
+        jdbc().sql("UPDATE github_outbox SET lease_owner = 'fast', attempts = 2, lease_until = now() + interval '1 minute' "
+                + "WHERE idempotency_key = 'lease-test:taken'").update();
+        assertThat(outbox.renew(rows.get(0), "slow", Duration.ofMinutes(2))).isFalse();
+        assertThat(outbox.renew(rows.get(1), "slow", Duration.ofMinutes(2))).isTrue();
+        assertThat(jdbc().sql("SELECT lease_until > now() + interval '90 seconds' FROM github_outbox WHERE idempotency_key = 'lease-test:kept'")
+                .query(Boolean.class).single()).isTrue();
+    }
+
+    @Test
     void an_expired_lease_of_a_crashed_instance_is_taken_over() {
         var outbox = new Outbox(dataSource, json, java.time.Clock.systemUTC());
         var ref = new GithubRef(1, "Codertocat", "Hello-World", 19, 1901L, null);
@@ -658,6 +726,58 @@ class GithubAppTest {
         outbox.claim("crashed-instance", 100, Duration.ofMillis(200));
         awaitOutboxDone("reaction:eyes:Codertocat/Hello-World:1901");
         assertThat(effective("POST", REPO + "/issues/comments/1901/reactions")).hasSize(1);
+    }
+
+    // --- catch-up after downtime --------------------------------------------------------------------------------
+
+    static String hookDelivery(long id, String guid, Instant at, boolean redelivery, String status, int code) {
+        return """
+                {"id": %d, "guid": "%s", "delivered_at": "%s", "redelivery": %s, "duration": 0.27,
+                 "status": "%s", "status_code": %d, "event": "issue_comment", "action": "created",
+                 "installation_id": 1, "repository_id": 1296269}""".formatted(id, guid, at, redelivery, status, code);
+    }
+
+    @Test
+    void catch_up_asks_github_to_redeliver_each_failed_delivery_that_is_not_stored_once() throws Exception {
+        var stored = id();
+        deliver("pull_request", stored, payload("pull_request.opened"));
+        assertThat(outcome(stored)).isNotNull();
+        var now = Instant.now();
+        var lost = "c0ffee00-0000-11f0-8000-000000000001";
+        var ok = "c0ffee00-0000-11f0-8000-000000000002";
+        var twice = "c0ffee00-0000-11f0-8000-000000000003";
+        var old = "c0ffee00-0000-11f0-8000-000000000004";
+        github.stubFor(get(urlPathEqualTo("/app/hook/deliveries")).atPriority(1)
+                .withQueryParam("cursor", com.github.tomakehurst.wiremock.client.WireMock.absent())
+                .willReturn(okJson("[" + String.join(",",
+                        hookDelivery(9105, lost, now.minusSeconds(60), false, "Invalid HTTP Response: 503", 503),
+                        hookDelivery(9104, ok, now.minusSeconds(120), false, "OK", 200),
+                        hookDelivery(9103, stored, now.minusSeconds(180), false, "Invalid HTTP Response: 502", 502)) + "]")
+                        .withHeader("Link", "<" + github.baseUrl() + "/app/hook/deliveries?per_page=100&cursor=v1_9103>; rel=\"next\"")));
+        github.stubFor(get(urlPathEqualTo("/app/hook/deliveries")).atPriority(1)
+                .withQueryParam("cursor", com.github.tomakehurst.wiremock.client.WireMock.equalTo("v1_9103"))
+                .willReturn(okJson("[" + String.join(",",
+                        hookDelivery(9102, twice, now.minusSeconds(200), true, "timed out", 0),
+                        hookDelivery(9101, twice, now.minusSeconds(240), false, "Invalid HTTP Response: 503", 503),
+                        hookDelivery(9001, old, now.minus(Duration.ofDays(4)), false, "Invalid HTTP Response: 503", 503)) + "]")));
+        github.stubFor(post(urlPathMatching("/app/hook/deliveries/\\d+/attempts")).atPriority(1)
+                .willReturn(aResponse().withStatus(202).withHeader("Content-Type", "application/json").withBody("{}")));
+
+        // Another instance holding the pass: this one does nothing.
+        try (var conn = dataSource.getConnection(); var lock = conn.createStatement()) {
+            lock.execute("SELECT pg_advisory_lock(" + DeliveryCatchUp.LOCK_KEY + ")");
+            assertThat(catchUp.runOnce()).isZero();
+            lock.execute("SELECT pg_advisory_unlock(" + DeliveryCatchUp.LOCK_KEY + ")");
+        }
+        assertThat(effective("POST", "/app/hook/deliveries/\\d+/attempts")).isEmpty();
+
+        assertThat(catchUp.runOnce()).isEqualTo(2);
+        assertThat(effective("POST", "/app/hook/deliveries/\\d+/attempts"))
+                .extracting(e -> URI.create(e.getRequest().getUrl()).getPath())
+                .containsExactlyInAnyOrder("/app/hook/deliveries/9105/attempts", "/app/hook/deliveries/9102/attempts");
+        var listing = effective("GET", "/app/hook/deliveries").getFirst().getRequest();
+        assertThat(listing.getHeader("Authorization")).startsWith("Bearer ey");
+        assertThat(send("GET", "/metrics", ADMIN).text()).contains("bisectbot_github_deliveries_recovered_total");
     }
 
     // --- admin and metrics ------------------------------------------------------------------------------------

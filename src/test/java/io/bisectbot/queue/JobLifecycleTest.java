@@ -47,6 +47,38 @@ class JobLifecycleTest {
                 "claimed", "retry_scheduled", "claimed", "retry_scheduled", "claimed", "failed");
     }
 
+    /** Throws any Throwable, checked or not, past the compiler. */
+    @SuppressWarnings("unchecked")
+    private static <T extends Throwable> void sneakyThrow(Throwable t) throws T {
+        throw (T) t;
+    }
+
+    @Test
+    void a_handler_that_throws_any_throwable_ends_its_attempt_and_the_worker_goes_on() {
+        var node = fixture.node(fastProperties("w1").withMaxConcurrentJobs(1), handler("throws", context -> {
+            switch (context.payload().path("what").asString()) {
+                case "error" -> throw new NoClassDefFoundError("com/acme/Missing");
+                case "assertion" -> throw new AssertionError("invariant broken");
+                case "throwable" -> sneakyThrow(new Throwable("a bare Throwable"));
+                default -> {
+                    return JobOutcome.succeeded(null);
+                }
+            }
+            return JobOutcome.succeeded(null);
+        }));
+        var ids = new java.util.ArrayList<Long>();
+        for (var what : java.util.List.of("error", "assertion", "throwable", "fine")) {
+            ids.add(node.queue().enqueue(NewJob.of("throws", QueueFixture.JSON.createObjectNode().put("what", what))
+                    .withMaxAttempts(1)).job().id());
+        }
+        node.start();
+        await().atMost(Duration.ofSeconds(10)).until(() -> fixture.status(ids.getLast()) == JobStatus.SUCCEEDED);
+        assertThat(ids.subList(0, 3)).allSatisfy(id -> assertThat(fixture.status(id)).isEqualTo(JobStatus.FAILED));
+        assertThat(node.queue().find(ids.get(0)).orElseThrow().lastError()).contains("com/acme/Missing");
+        assertThat(node.queue().find(ids.get(2)).orElseThrow().lastError()).contains("a bare Throwable");
+        assertThat(node.runningJobs()).isZero();
+    }
+
     @Test
     void a_permanent_failure_is_not_retried() {
         var node = fixture.node(fastProperties("w1"), handler("bad-input",

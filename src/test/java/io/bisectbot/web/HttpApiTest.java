@@ -62,7 +62,8 @@ class HttpApiTest {
         assertThat(reply.body().has("docker_available")).isTrue();
         assertThat(reply.body().get("running_jobs").isInt()).isTrue();
         assertThat(reply.body().get("draining").asBoolean()).isFalse();
-        assertThat(reply.body().propertyNames()).containsExactlyInAnyOrder("status", "database", "docker_available", "running_jobs", "draining");
+        assertThat(reply.body().propertyNames()).containsExactlyInAnyOrder("status", "database", "docker_available", "running_jobs", "draining", "liveness", "clock_offset_ms");
+        assertThat(reply.body().get("liveness").asString()).isEqualTo("lock");
     }
 
     @Test
