@@ -273,22 +273,23 @@ final class DeliveryHandler implements JobHandler {
 
     /** The config's tasks, checked against what this service allows; null, after one error reply, when unusable. */
     private Map<String, BotTask> checkedTasks(RepoConfig config, GithubRef thread, String errorKey) {
-        var problems = problems(config, thread);
+        var checked = check(config, thread);
+        var problems = checked.problems();
         if (!problems.isEmpty()) {
             reports.reply(errorKey, thread, "**Error**: `" + RepoConfig.PATH + "` has " + problems.size()
                     + (problems.size() == 1 ? " problem" : " problems") + ":\n- " + String.join("\n- ", problems)
                     + "\n\nNo job was started.");
             return null;
         }
-        try {
-            return BotConfig.parse(config.tasks(), properties.bisectImage(), Duration.ofMinutes(30));
-        } catch (BotConfig.Invalid e) {
-            throw new IllegalStateException(e); // problems() parsed the same tasks without error
-        }
+        return checked.tasks();
     }
 
-    /** Everything that keeps {@code config} from running here: invalid tasks, images not allowed, secrets not granted. */
-    private List<String> problems(RepoConfig config, GithubRef thread) {
+    /** A config's tasks (empty when they do not parse), and everything that keeps the config from running here. */
+    private record Checked(Map<String, BotTask> tasks, List<String> problems) {
+    }
+
+    /** Invalid tasks, images not allowed, secrets not granted: parsed once, for the problems and the tasks alike. */
+    private Checked check(RepoConfig config, GithubRef thread) {
         var problems = new ArrayList<String>();
         if (config.bisect().image() != null && !images.allows(config.bisect().image())) {
             problems.add("`bisect.image`: " + images.refusal(config.bisect().image()));
@@ -298,7 +299,7 @@ final class DeliveryHandler implements JobHandler {
             tasks = BotConfig.parse(config.tasks(), properties.bisectImage(), Duration.ofMinutes(30));
         } catch (BotConfig.Invalid e) {
             problems.addAll(e.problems());
-            return problems;
+            return new Checked(Map.of(), problems);
         }
         for (var task : tasks.values()) {
             if (task.source().has("image") && !images.allows(task.image())) {
@@ -306,7 +307,7 @@ final class DeliveryHandler implements JobHandler {
             }
             problems.addAll(secrets.problems(task, thread.owner(), thread.repo(), thread.installationId()));
         }
-        return problems;
+        return new Checked(tasks, problems);
     }
 
     /**
@@ -328,7 +329,7 @@ final class DeliveryHandler implements JobHandler {
         if (changes.isEmpty()) {
             return;
         }
-        var problems = problems(proposed, head);
+        var problems = check(proposed, head).problems();
         var summary = "This pull request changes `" + RepoConfig.PATH + "`. Once merged:\n- " + String.join("\n- ", changes)
                 + "\n\nUntil then every task runs as the base branch's config says, whoever pushed the change.";
         if (!problems.isEmpty()) {

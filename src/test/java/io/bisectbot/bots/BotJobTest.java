@@ -239,10 +239,8 @@ class BotJobTest {
                 """);
         var publish = finished(triggers.command(target(sha), tasks, "publish", "", "d-1:0"));
         var other = finished(triggers.command(target(sha), tasks, "other", "", "d-2:0"));
-        var publishLog = String.join("", sql.sql("SELECT content FROM step_logs WHERE job_id = :id ORDER BY seq")
-                .param("id", publish.id()).query(String.class).list());
-        var otherLog = String.join("", sql.sql("SELECT content FROM step_logs WHERE job_id = :id ORDER BY seq")
-                .param("id", other.id()).query(String.class).list());
+        var publishLog = log(publish);
+        var otherLog = log(other);
         assertThat(publishLog).contains("token=").doesNotContain("s3cr3t-t0ken-value")
                 .doesNotContain(java.util.Base64.getEncoder().encodeToString(SECRET.getBytes(StandardCharsets.UTF_8)).substring(0, 20))
                 .doesNotContain(new StringBuilder(SECRET).reverse().toString());
@@ -300,9 +298,7 @@ class BotJobTest {
                 """);
         var fork = new BotTriggers.Target(repo.toString(), "octo", "app", 1, 7, sha, "main", Trust.untrusted("its head is in a fork"));
         var publish = finished(triggers.command(fork, tasks, "publish", "", "u-1:0"));
-        var log = String.join("", sql.sql("SELECT content FROM step_logs WHERE job_id = :id ORDER BY seq")
-                .param("id", publish.id()).query(String.class).list());
-        assertThat(log).contains("token=none", "net=lo,");
+        assertThat(log(publish)).contains("token=none", "net=lo,");
         assertThat(github.summaries.getLast()).contains("untrusted code", "its head is in a fork").doesNotContain("token=");
 
         var fix = finished(triggers.command(fork, tasks, "fix", "", "u-2:0"));
@@ -341,6 +337,11 @@ class BotJobTest {
                 """);
         assertThat(finished(triggers.command(target(sha), after, "ok", "", "b-3:0")).result().get("conclusion").asString())
                 .isEqualTo("success");
+    }
+
+    private String log(Job job) {
+        return String.join("", sql.sql("SELECT content FROM step_logs WHERE job_id = :id ORDER BY seq")
+                .param("id", job.id()).query(String.class).list());
     }
 
     private Job failed(Job job) {
