@@ -7,6 +7,7 @@ import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.util.Map;
 import java.util.Set;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
@@ -15,7 +16,7 @@ import org.springframework.web.util.UrlPathHelper;
 import tools.jackson.databind.json.JsonMapper;
 
 /**
- * Runs before every request: works out the caller from its bearer token (for {@link AccessInterceptor}), limits the
+ * Runs before every request: works out the caller from its bearer token or browser session (for {@link AccessInterceptor}), limits the
  * request rate of callers without a valid token per source address, and guards the actuator's {@code /metrics},
  * which is served outside the controllers the interceptor sees.
  */
@@ -30,6 +31,9 @@ final class AccessFilter extends OncePerRequestFilter {
      */
     static final Set<String> UNLIMITED_PATHS = Set.of("/webhooks/github", "/health");
 
+    /** Methods that change nothing, so a cookie-authenticated request needs no CSRF token for them. */
+    private static final Set<String> SAFE_METHODS = Set.of("GET", "HEAD", "OPTIONS");
+
     private static final UrlPathHelper PATHS = new UrlPathHelper();
 
     private final AccessTokens tokens;
@@ -37,9 +41,12 @@ final class AccessFilter extends OncePerRequestFilter {
     private final TrustedProxies proxies;
     private final boolean publicStats;
     private final JsonMapper json;
+    private final ObjectProvider<BrowserSessions> sessions;
 
-    AccessFilter(AccessTokens tokens, RateLimiter limiter, TrustedProxies proxies, boolean publicStats, JsonMapper json) {
+    AccessFilter(AccessTokens tokens, RateLimiter limiter, TrustedProxies proxies, boolean publicStats, JsonMapper json,
+                 ObjectProvider<BrowserSessions> sessions) {
         this.tokens = tokens;
+        this.sessions = sessions;
         this.limiter = limiter;
         this.proxies = proxies;
         this.publicStats = publicStats;
@@ -49,7 +56,22 @@ final class AccessFilter extends OncePerRequestFilter {
     @Override
     protected void doFilterInternal(HttpServletRequest request, HttpServletResponse response, FilterChain chain)
             throws ServletException, IOException {
-        var caller = tokens.caller(request.getHeader(HttpHeaders.AUTHORIZATION));
+        var authorization = request.getHeader(HttpHeaders.AUTHORIZATION);
+        var caller = tokens.caller(authorization);
+        var browser = sessions.getIfAvailable();
+        if (browser != null && (authorization == null || authorization.isBlank())) {
+            var role = browser.role(request);
+            if (role.isPresent()) {
+                if (!SAFE_METHODS.contains(request.getMethod())) {
+                    var refusal = browser.csrfRefusal(request);
+                    if (refusal.isPresent()) {
+                        write(response, HttpStatus.FORBIDDEN, refusal.get());
+                        return;
+                    }
+                }
+                caller = new AccessTokens.Caller(AccessTokens.Caller.State.VALID, role.get());
+            }
+        }
         request.setAttribute(CALLER, caller);
         // Decoded and without ;parameters, as the handler mappings see it, so /%6detrics is /metrics here too.
         var path = PATHS.getPathWithinApplication(request);

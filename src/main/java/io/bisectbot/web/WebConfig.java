@@ -1,8 +1,10 @@
 package io.bisectbot.web;
 
 import java.time.Clock;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.web.servlet.FilterRegistrationBean;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -37,9 +39,17 @@ class WebConfig implements WebMvcConfigurer {
     }
 
     @Bean
-    FilterRegistrationBean<AccessFilter> accessFilter(JsonMapper json) {
+    TokenCheck tokenCheck() {
+        return token -> {
+            var caller = tokens.caller(token == null ? null : "Bearer " + token);
+            return caller.authenticated() ? Optional.of(caller.role()) : Optional.empty();
+        };
+    }
+
+    @Bean
+    FilterRegistrationBean<AccessFilter> accessFilter(JsonMapper json, ObjectProvider<BrowserSessions> sessions) {
         var filter = new AccessFilter(tokens, new RateLimiter(properties.rateLimitPerMinute(), WebProperties.RATE_LIMIT_ADDRESSES, clock),
-                new TrustedProxies(properties.trustedProxies()), properties.publicStats(), json);
+                new TrustedProxies(properties.trustedProxies()), properties.publicStats(), json, sessions);
         var registration = new FilterRegistrationBean<>(filter);
         registration.setOrder(Ordered.HIGHEST_PRECEDENCE + 10);
         return registration;

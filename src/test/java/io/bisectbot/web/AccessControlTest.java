@@ -60,8 +60,18 @@ class AccessControlTest {
     static final List<Endpoint> ENDPOINTS = List.of(
             new Endpoint("GET", "/health", "/health", null, null, 200),
             new Endpoint("POST", "/webhooks/github", "/webhooks/github", "{}", null, 401), // unsigned: refused by the signature check
+            new Endpoint("GET", "/dashboard", "/dashboard", null, null, 303), // the page shell: to the login without a session
+            new Endpoint("GET", "/dashboard/jobs", "/dashboard/jobs", null, null, 303),
+            new Endpoint("GET", "/dashboard/jobs/{id}", "/dashboard/jobs/" + MISSING, null, null, 303),
+            new Endpoint("GET", "/dashboard/jobs/{id}/logs/{step}", "/dashboard/jobs/" + MISSING + "/logs/1", null, null, 303),
+            new Endpoint("GET", "/dashboard/login", "/dashboard/login", null, null, 200),
+            new Endpoint("POST", "/dashboard/login", "/dashboard/login", "{}", null, 303), // no token: back to the form
+            new Endpoint("POST", "/dashboard/logout", "/dashboard/logout", null, null, 204),
+            new Endpoint("GET", "/dashboard/session", "/dashboard/session", null, Role.VIEWER, 200),
             new Endpoint("GET", "/stats", "/stats", null, Role.VIEWER, 200),
             new Endpoint("GET", "/metrics", "/metrics", null, Role.VIEWER, 200),
+            new Endpoint("GET", "/jobs", "/jobs?status=FAILED&q=repo:acme/app", null, Role.VIEWER, 200),
+            new Endpoint("GET", "/workers", "/workers", null, Role.VIEWER, 200),
             new Endpoint("GET", "/job/{id}", "/job/" + MISSING, null, Role.VIEWER, 404),
             new Endpoint("GET", "/job/{id}/logs", "/job/" + MISSING + "/logs", null, Role.VIEWER, 404),
             new Endpoint("GET", "/job/{id}/logs/{step}", "/job/" + MISSING + "/logs/1", null, Role.VIEWER, 404),

@@ -1,0 +1,168 @@
+package io.bisectbot.dashboard;
+
+import io.bisectbot.queue.JobStatus;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Timestamp;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.regex.Pattern;
+import org.springframework.jdbc.core.simple.JdbcClient;
+
+/**
+ * The jobs list: newest first, one page at a time by keyset ({@code id < after}), so a page costs the same however
+ * deep it is. The search {@code q} is words: {@code repo:owner/name}, {@code pr:123}, {@code sha:abc123}, and free
+ * text matched in the error and the payload.
+ */
+final class JobSearch {
+
+    static final int DEFAULT_LIMIT = 50;
+    static final int MAX_LIMIT = 200;
+    private static final Pattern WORD = Pattern.compile("\\S+");
+
+    /** One row of the list: enough to recognise a job without opening it. */
+    record JobRow(long id, String kind, JobStatus status, int attemptCount, int maxAttempts, Instant runAt,
+                  Instant createdAt, Instant startedAt, Instant finishedAt, String lastError, Long retryOf,
+                  String repo, Long pullRequest) {
+    }
+
+    /** A page, and the {@code after} of the next one (null on the last page). */
+    record Page(List<JobRow> jobs, Long nextAfter) {
+    }
+
+    record Filter(List<JobStatus> statuses, String kind, String q, Long after, int limit) {
+        Filter {
+            statuses = statuses == null ? List.of() : List.copyOf(statuses);
+            kind = kind == null || kind.isBlank() ? null : kind.trim();
+            q = q == null || q.isBlank() ? null : q.trim();
+            if (limit < 1 || limit > MAX_LIMIT) {
+                throw new IllegalArgumentException("'limit' must be between 1 and " + MAX_LIMIT + ", got " + limit);
+            }
+            if (after != null && after < 1) {
+                throw new IllegalArgumentException("'after' must be a job id (1 or more), got " + after);
+            }
+        }
+
+        /** {@code status} as given: comma-separated names, any case. */
+        static List<JobStatus> statuses(String status) {
+            if (status == null || status.isBlank()) {
+                return List.of();
+            }
+            var result = new ArrayList<JobStatus>();
+            for (var name : status.split(",")) {
+                if (name.isBlank()) {
+                    continue;
+                }
+                try {
+                    result.add(JobStatus.valueOf(name.trim().toUpperCase(Locale.ROOT)));
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException("'status' " + name.trim() + " is not a job status; use one or more of "
+                            + Arrays.toString(JobStatus.values()) + ", comma-separated");
+                }
+            }
+            return result;
+        }
+    }
+
+    private final JdbcClient jdbc;
+
+    JobSearch(JdbcClient jdbc) {
+        this.jdbc = jdbc;
+    }
+
+    Page find(Filter filter) {
+        var where = new ArrayList<String>();
+        var params = new LinkedHashMap<String, Object>();
+        if (filter.after() != null) {
+            where.add("id < :after");
+            params.put("after", filter.after());
+        }
+        if (!filter.statuses().isEmpty()) {
+            where.add("status IN (:statuses)");
+            params.put("statuses", filter.statuses().stream().map(Enum::name).toList());
+        }
+        if (filter.kind() != null) {
+            where.add("kind = :kind");
+            params.put("kind", filter.kind());
+        }
+        if (filter.q() != null) {
+            addSearch(filter.q(), where, params);
+        }
+        var sql = """
+                SELECT id, kind, status, attempt_count, max_attempts, run_at, created_at, started_at, finished_at,
+                       left(last_error, 300) AS last_error, retry_of,
+                       coalesce((payload -> 'github' ->> 'owner') || '/' || (payload -> 'github' ->> 'repo'), payload ->> 'repo') AS repo,
+                       payload -> 'github' ->> 'issue_number' AS pull_request
+                  FROM jobs""" + (where.isEmpty() ? "" : " WHERE " + String.join(" AND ", where))
+                + " ORDER BY id DESC LIMIT :limit";
+        params.put("limit", filter.limit() + 1);
+        var rows = jdbc.sql(sql).params(params).query((rs, n) -> row(rs)).list();
+        if (rows.size() > filter.limit()) {
+            var page = rows.subList(0, filter.limit());
+            return new Page(List.copyOf(page), page.getLast().id());
+        }
+        return new Page(rows, null);
+    }
+
+    private static void addSearch(String q, List<String> where, Map<String, Object> params) {
+        var words = WORD.matcher(q);
+        var n = 0;
+        while (words.find()) {
+            var word = words.group();
+            var name = "w" + n++;
+            var colon = word.indexOf(':');
+            var field = colon > 0 ? word.substring(0, colon).toLowerCase(Locale.ROOT) : "";
+            var value = colon > 0 ? word.substring(colon + 1) : word;
+            switch (field) {
+                case "repo" -> {
+                    where.add("(lower((payload -> 'github' ->> 'owner') || '/' || (payload -> 'github' ->> 'repo')) = lower(:" + name
+                            + ") OR payload ->> 'repo' ILIKE :" + name + "_like)");
+                    params.put(name, value);
+                    params.put(name + "_like", "%" + escapeLike(value) + "%");
+                }
+                case "pr" -> {
+                    if (!value.matches("\\d{1,10}")) {
+                        throw new IllegalArgumentException("'pr:" + value + "' needs a pull request or issue number, e.g. pr:123");
+                    }
+                    where.add("payload -> 'github' ->> 'issue_number' = :" + name);
+                    params.put(name, value);
+                }
+                case "sha" -> {
+                    if (!value.matches("[0-9a-fA-F]{4,64}")) {
+                        throw new IllegalArgumentException("'sha:" + value + "' needs 4 to 64 hex digits of a commit, e.g. sha:abc123");
+                    }
+                    // Any commit the payload names (head, good or bad end), by prefix.
+                    where.add("payload::text ILIKE :" + name);
+                    params.put(name, "%\"" + value.toLowerCase(Locale.ROOT) + "%");
+                }
+                default -> {
+                    where.add("(last_error ILIKE :" + name + " OR payload::text ILIKE :" + name + ")");
+                    params.put(name, "%" + escapeLike(word) + "%");
+                }
+            }
+        }
+    }
+
+    private static String escapeLike(String text) {
+        return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_");
+    }
+
+    private static JobRow row(ResultSet rs) throws SQLException {
+        var pr = rs.getString("pull_request");
+        return new JobRow(rs.getLong("id"), rs.getString("kind"), JobStatus.valueOf(rs.getString("status")),
+                rs.getInt("attempt_count"), rs.getInt("max_attempts"), instant(rs, "run_at"), instant(rs, "created_at"),
+                instant(rs, "started_at"), instant(rs, "finished_at"), rs.getString("last_error"),
+                rs.getObject("retry_of") == null ? null : rs.getLong("retry_of"), rs.getString("repo"),
+                pr != null && pr.matches("\\d{1,18}") ? Long.valueOf(pr) : null);
+    }
+
+    static Instant instant(ResultSet rs, String column) throws SQLException {
+        Timestamp t = rs.getTimestamp(column);
+        return t == null ? null : t.toInstant();
+    }
+}

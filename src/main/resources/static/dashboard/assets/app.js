@@ -1,0 +1,422 @@
+// The dashboard: renders the page the path names from the instance's JSON API. No framework and no build step;
+// every element is built with the DOM (never innerHTML), so text from jobs cannot become markup.
+(function () {
+  'use strict';
+
+  var LIVE_INTERVAL_MS = 1500;
+  var FINAL = ['SUCCEEDED', 'FAILED', 'CANCELLED'];
+  var STATUSES = ['PENDING', 'RUNNING', 'SUCCEEDED', 'FAILED', 'CANCELLED'];
+  var SECRET_KEY = /token|secret|password|passwd|credential|private[_-]?key|authorization|api[_-]?key|cookie/i;
+  var session = { role: null, csrf: null };
+  var main = document.getElementById('main');
+
+  // ---- helpers ------------------------------------------------------------------------------------------------
+
+  function h(tag, attrs) {
+    var el = document.createElement(tag);
+    if (attrs) {
+      Object.keys(attrs).forEach(function (k) {
+        var v = attrs[k];
+        if (v === null || v === undefined || v === false) return;
+        if (k === 'text') el.textContent = v;
+        else if (k.indexOf('on') === 0) el.addEventListener(k.substring(2), v);
+        else el.setAttribute(k, v === true ? '' : v);
+      });
+    }
+    for (var i = 2; i < arguments.length; i++) append(el, arguments[i]);
+    return el;
+  }
+
+  function append(el, child) {
+    if (child === null || child === undefined || child === false) return;
+    if (Array.isArray(child)) child.forEach(function (c) { append(el, c); });
+    else el.appendChild(typeof child === 'string' || typeof child === 'number' ? document.createTextNode(String(child)) : child);
+  }
+
+  function replace(el) {
+    var children = Array.prototype.slice.call(arguments, 1);
+    while (el.firstChild) el.removeChild(el.firstChild);
+    children.forEach(function (c) { append(el, c); });
+  }
+
+  function ApiError(status, message) {
+    this.status = status;
+    this.message = message;
+  }
+
+  function api(path, options) {
+    options = options || {};
+    var headers = { Accept: 'application/json' };
+    if (options.method && options.method !== 'GET' && session.csrf) headers['X-CSRF-Token'] = session.csrf;
+    return fetch(path, { method: options.method || 'GET', headers: headers, credentials: 'same-origin', cache: 'no-store' })
+      .then(function (response) {
+        if (response.status === 401) {
+          location.assign('/dashboard/login?next=' + encodeURIComponent(location.pathname + location.search));
+          throw new ApiError(401, 'not logged in');
+        }
+        return response.text().then(function (text) {
+          var body = null;
+          try { body = text ? JSON.parse(text) : null; } catch (e) { body = null; }
+          if (!response.ok) throw new ApiError(response.status, body && body.error ? body.error : 'HTTP ' + response.status);
+          return body;
+        });
+      });
+  }
+
+  function toast(message, isError) {
+    var el = document.getElementById('toast');
+    el.textContent = message;
+    el.className = 'toast show' + (isError ? ' bad' : '');
+    clearTimeout(toast.timer);
+    toast.timer = setTimeout(function () { el.className = 'toast'; }, 6000);
+  }
+
+  function relative(iso) {
+    if (!iso) return '';
+    var seconds = Math.round((Date.now() - new Date(iso).getTime()) / 1000);
+    var future = seconds < 0;
+    var s = Math.abs(seconds);
+    var text = s < 5 ? 'just now' : s < 60 ? s + ' s' : s < 3600 ? Math.round(s / 60) + ' min'
+      : s < 86400 ? Math.round(s / 3600) + ' h' : Math.round(s / 86400) + ' d';
+    if (text === 'just now') return text;
+    return future ? 'in ' + text : text + ' ago';
+  }
+
+  function time(iso) {
+    if (!iso) return h('span', { class: 'muted', text: '—' });
+    return h('time', { datetime: iso, title: new Date(iso).toLocaleString() + ' (' + iso + ')', text: relative(iso) });
+  }
+
+  function refreshTimes() {
+    Array.prototype.forEach.call(document.querySelectorAll('time[datetime]'), function (t) {
+      t.textContent = relative(t.getAttribute('datetime'));
+    });
+  }
+
+  function duration(seconds) {
+    if (seconds === null || seconds === undefined) return '—';
+    if (seconds < 60) return seconds + ' s';
+    if (seconds < 3600) return Math.floor(seconds / 60) + ' min ' + (seconds % 60) + ' s';
+    return Math.floor(seconds / 3600) + ' h ' + Math.floor((seconds % 3600) / 60) + ' min';
+  }
+
+  function badge(status) {
+    return h('span', { class: 'badge s-' + String(status).toLowerCase(), text: String(status).toLowerCase() });
+  }
+
+  function canAct() {
+    return session.role === 'operator' || session.role === 'admin';
+  }
+
+  // Values of secret-looking keys, and credentials inside URLs, are never shown.
+  function mask(value, key) {
+    if (key && SECRET_KEY.test(key) && value !== null && typeof value !== 'object') return '••••••';
+    if (Array.isArray(value)) return value.map(function (v) { return mask(v); });
+    if (value && typeof value === 'object') {
+      var out = {};
+      Object.keys(value).forEach(function (k) { out[k] = mask(value[k], k); });
+      return out;
+    }
+    if (typeof value === 'string') return value.replace(/(\/\/)[^\/@\s]+@/g, '$1••••••@');
+    return value;
+  }
+
+  // A loop that runs while the tab is visible: at once, then LIVE_INTERVAL_MS after each round ends.
+  function live(round) {
+    var stopped = false;
+    var timer = null;
+    function tick() {
+      timer = null;
+      if (stopped || document.hidden) return;
+      Promise.resolve().then(round).catch(function (e) {
+        if (e && e.status !== 401) toast(e.message || String(e), true);
+      }).then(function (more) {
+        if (!stopped && more !== false && !document.hidden) timer = setTimeout(tick, LIVE_INTERVAL_MS);
+        if (more === false) stopped = true;
+      });
+    }
+    document.addEventListener('visibilitychange', function () {
+      if (!document.hidden && !stopped && timer === null) tick();
+    });
+    tick();
+  }
+
+  function section(title) {
+    var children = Array.prototype.slice.call(arguments, 1);
+    return h('section', { class: 'card', 'aria-label': title }, h('h2', { text: title }), children);
+  }
+
+  function table(caption, head, rows) {
+    return h('div', { class: 'table-wrap' }, h('table', null,
+      h('caption', { class: 'sr-only', text: caption }),
+      h('thead', null, h('tr', null, head.map(function (c) { return h('th', { scope: 'col', text: c }); }))),
+      h('tbody', null, rows)));
+  }
+
+  // ---- overview -----------------------------------------------------------------------------------------------
+
+  function overview() {
+    document.title = 'Overview · bisectbot';
+    var counts = h('div', { class: 'counts', id: 'counts' });
+    var instances = h('div', { id: 'instances' });
+    var outbox = h('div', { id: 'outbox' });
+    var updated = h('p', { class: 'muted small', id: 'updated' });
+    replace(main, h('h1', { text: 'Overview' }), updated,
+      section('Jobs', counts), section('Instances', instances), section('GitHub outbox', outbox));
+    live(function () {
+      return Promise.all([
+        api('/stats'),
+        api('/workers'),
+        api('/admin/outbox').catch(function (e) { return e.status === 404 ? null : Promise.reject(e); })
+      ]).then(function (answers) {
+        var stats = answers[0];
+        var link = function (label, value, status, cls) {
+          return h('a', { class: 'count ' + (cls || ''), href: '/dashboard/jobs' + (status ? '?status=' + status : ''), 'data-count': label },
+            h('span', { class: 'n', text: value }), h('span', { class: 'label', text: label }));
+        };
+        replace(counts,
+          link('pending', stats.pending, 'PENDING'), link('running', stats.running, 'RUNNING', 'running'),
+          link('succeeded', stats.completed, 'SUCCEEDED'), link('failed', stats.failed, 'FAILED', stats.failed ? 'bad' : ''),
+          link('cancelled', stats.cancelled, 'CANCELLED'),
+          h('div', { class: 'count' }, h('span', { class: 'n', text: duration(stats.oldest_pending_age_seconds) }),
+            h('span', { class: 'label', text: 'oldest pending' })));
+        var workers = answers[1].instances;
+        replace(instances, workers.length === 0 ? h('p', { class: 'muted', text: 'No instance has reported yet.' })
+          : table('Instances', ['Instance', 'State', 'Version', 'Slots used', 'Last heartbeat', 'Started'], workers.map(function (w) {
+            return h('tr', null, h('td', { class: 'mono', text: w.id }), h('td', null, badge(w.state)), h('td', { text: w.version }),
+              h('td', { text: w.running_jobs + ' / ' + w.max_concurrent_jobs }), h('td', null, time(w.heartbeat_at)), h('td', null, time(w.started_at)));
+          })));
+        var box = answers[2];
+        replace(outbox, box === null ? h('p', { class: 'muted', text: 'GitHub is not configured on this instance.' })
+          : h('div', { class: 'counts' },
+            h('div', { class: 'count' }, h('span', { class: 'n', text: box.pending }), h('span', { class: 'label', text: 'pending' })),
+            h('div', { class: 'count' }, h('span', { class: 'n', text: box.done }), h('span', { class: 'label', text: 'delivered' })),
+            h('div', { class: 'count ' + (box.dead ? 'bad' : '') }, h('span', { class: 'n', text: box.dead }), h('span', { class: 'label', text: 'dead letters' })),
+            h('div', { class: 'count' }, h('span', { class: 'n', text: duration(box.oldest_pending_age_seconds) }), h('span', { class: 'label', text: 'oldest pending' }))));
+        updated.textContent = 'Live · updated ' + new Date().toLocaleTimeString();
+      });
+    });
+  }
+
+  // ---- jobs list ----------------------------------------------------------------------------------------------
+
+  function jobs() {
+    document.title = 'Jobs · bisectbot';
+    var params = new URLSearchParams(location.search);
+    var status = h('select', { id: 'f-status', name: 'status' }, h('option', { value: '', text: 'Any status' }),
+      STATUSES.map(function (s) { return h('option', { value: s, text: s.toLowerCase(), selected: params.get('status') === s }); }));
+    var kind = h('input', { id: 'f-kind', name: 'kind', type: 'text', value: params.get('kind') || '', placeholder: 'e.g. bisect', size: 12 });
+    var q = h('input', { id: 'f-q', name: 'q', type: 'search', value: params.get('q') || '', placeholder: 'repo:acme/app pr:123 sha:abc123 or text', size: 32 });
+    var form = h('form', { class: 'filters', role: 'search', 'aria-label': 'Filter jobs', onsubmit: function (e) {
+      e.preventDefault();
+      var next = new URLSearchParams();
+      if (status.value) next.set('status', status.value);
+      if (kind.value.trim()) next.set('kind', kind.value.trim());
+      if (q.value.trim()) next.set('q', q.value.trim());
+      location.assign('/dashboard/jobs' + (next.toString() ? '?' + next : ''));
+    } },
+      h('label', { for: 'f-status', text: 'Status' }), status,
+      h('label', { for: 'f-kind', text: 'Kind' }), kind,
+      h('label', { for: 'f-q', text: 'Search' }), q,
+      h('button', { type: 'submit', class: 'primary', text: 'Filter' }));
+    status.addEventListener('change', function () { form.requestSubmit(); });
+    var list = h('div', { id: 'job-list', 'aria-live': 'polite' });
+    var pager = h('nav', { class: 'pager', 'aria-label': 'Pages' });
+    replace(main, h('h1', { text: 'Jobs' }), form, h('section', { class: 'card' }, list, pager));
+
+    var query = new URLSearchParams();
+    ['status', 'kind', 'q', 'after'].forEach(function (k) { if (params.get(k)) query.set(k, params.get(k)); });
+    var firstPage = !params.get('after');
+    live(function () {
+      return api('/jobs?' + query).then(function (page) {
+        replace(list, page.jobs.length === 0 ? h('p', { class: 'muted', text: 'No jobs match.' })
+          : table('Jobs', ['Job', 'Kind', 'Status', 'Repository', 'Attempts', 'Created', 'Finished'], page.jobs.map(function (j) {
+            return h('tr', { 'data-job': j.id },
+              h('td', null, h('a', { href: '/dashboard/jobs/' + j.id, text: '#' + j.id })),
+              h('td', { text: j.kind }), h('td', null, badge(j.status)),
+              h('td', { class: 'mono', text: (j.repo || '') + (j.pull_request ? ' #' + j.pull_request : '') }),
+              h('td', { text: j.attempt_count + ' / ' + j.max_attempts }),
+              h('td', null, time(j.created_at)), h('td', null, time(j.finished_at)));
+          })));
+        var older = new URLSearchParams(query);
+        var newest = new URLSearchParams(query);
+        newest.delete('after');
+        if (page.next_after) older.set('after', page.next_after);
+        replace(pager,
+          firstPage ? null : h('a', { href: '/dashboard/jobs' + (newest.toString() ? '?' + newest : ''), text: '← Newest' }),
+          page.next_after ? h('a', { href: '/dashboard/jobs?' + older, rel: 'next', text: 'Older →' }) : null);
+        // Only the newest page follows new jobs; a deeper page stays as it was opened.
+        return firstPage;
+      });
+    });
+  }
+
+  // ---- job detail ---------------------------------------------------------------------------------------------
+
+  function job(id) {
+    document.title = 'Job #' + id + ' · bisectbot';
+    var body = h('div', { id: 'job' });
+    replace(main, h('p', { class: 'crumbs' }, h('a', { href: '/dashboard/jobs', text: 'Jobs' }), ' › #' + id), body);
+    live(function () {
+      return Promise.all([api('/job/' + id), api('/job/' + id + '/logs').catch(function () { return { steps: [] }; })])
+        .then(function (answers) {
+          renderJob(body, answers[0], answers[1].steps);
+          return FINAL.indexOf(answers[0].status) < 0;
+        });
+    });
+  }
+
+  function act(id, action) {
+    return api('/jobs/' + id + '/' + action, { method: 'POST' }).then(function (j) {
+      if (action === 'retry') {
+        toast('Retried as job #' + j.id + '.');
+        location.assign('/dashboard/jobs/' + j.id);
+      } else {
+        // The page's live loop shows the job ending.
+        toast('Cancel requested for job #' + id + '.');
+      }
+    }, function (e) { toast(e.message, true); });
+  }
+
+  function renderJob(body, j, steps) {
+    var actions = h('div', { class: 'actions' });
+    if (canAct()) {
+      if (j.status === 'FAILED' || j.status === 'CANCELLED') {
+        append(actions, h('button', { type: 'button', id: 'retry', class: 'primary', text: 'Retry', onclick: function () { act(j.id, 'retry'); } }));
+      }
+      if (j.status === 'PENDING' || j.status === 'RUNNING') {
+        append(actions, h('button', { type: 'button', id: 'cancel', class: 'danger', disabled: j.cancel_requested,
+          text: j.cancel_requested ? 'Cancelling…' : 'Cancel', onclick: function () { act(j.id, 'cancel'); } }));
+      }
+    } else {
+      append(actions, h('span', { class: 'muted small', text: 'Read only: acting on jobs needs an operator token.' }));
+    }
+    var github = j.payload && j.payload.github;
+    var links = [];
+    if (github && github.owner && github.repo && github.issue_number) {
+      links.push(h('li', null, h('a', { href: 'https://github.com/' + encodeURIComponent(github.owner) + '/' + encodeURIComponent(github.repo)
+        + '/issues/' + encodeURIComponent(github.issue_number), rel: 'noopener noreferrer', text: github.owner + '/' + github.repo + ' #' + github.issue_number })));
+    }
+    if (j.kind === 'bisect') links.push(h('li', null, h('a', { href: '/job/' + j.id + '/report', text: 'Report (Markdown)' })));
+    if (j.retry_of) links.push(h('li', null, 'Retry of ', h('a', { href: '/dashboard/jobs/' + j.retry_of, text: '#' + j.retry_of })));
+    links.push(h('li', null, h('a', { href: '/job/' + j.id, text: 'This job as JSON' })));
+
+    var facts = [
+      ['Status', badge(j.status)], ['Attempts', j.attempt_count + ' of ' + j.max_attempts], ['Priority', String(j.priority)],
+      ['Runs at', time(j.run_at)], ['Worker', j.worker_id ? h('span', { class: 'mono', text: j.worker_id }) : '—'],
+      ['Created', time(j.created_at)], ['Started', time(j.started_at)], ['Finished', time(j.finished_at)],
+      ['Last heartbeat', time(j.heartbeat_at)], ['Dedup key', j.dedup_key || '—']
+    ];
+    replace(body,
+      h('div', { class: 'title-row' }, h('h1', null, 'Job #' + j.id + ' ', h('span', { class: 'muted', text: j.kind }), ' ', badge(j.status)), actions),
+      h('div', { class: 'grid' },
+        section('Summary', h('dl', { class: 'facts' }, facts.map(function (f) { return [h('dt', { text: f[0] }), h('dd', null, f[1])]; }))),
+        section('Links', h('ul', { class: 'plain' }, links))),
+      j.last_error ? section('Error', h('pre', { class: 'error-text', id: 'last-error', text: j.last_error })) : null,
+      section('Step logs', steps.length === 0 ? h('p', { class: 'muted', text: 'No step has written output.' })
+        : h('ul', { class: 'plain', id: 'steps' }, steps.map(function (s) {
+          return h('li', null, h('a', { href: '/dashboard/jobs/' + j.id + '/logs/' + encodeURIComponent(s.step), text: s.step }),
+            h('span', { class: 'muted small', text: ' · ' + s.chunks + ' chunks · started ' }), time(s.started_at));
+        }))),
+      section('Timeline', h('ol', { class: 'timeline', id: 'timeline' }, (j.events || []).map(function (e) {
+        return h('li', { 'data-type': e.type }, h('span', { class: 'ev-type', text: e.type.replace(/_/g, ' ') }), ' ', time(e.at),
+          e.attempt ? h('span', { class: 'muted small', text: ' · attempt ' + e.attempt }) : null,
+          e.worker_id ? h('span', { class: 'muted small mono', text: ' · ' + e.worker_id }) : null,
+          e.detail ? h('div', { class: 'ev-detail', text: e.detail }) : null);
+      }))),
+      section('Payload', h('pre', { id: 'payload', text: JSON.stringify(mask(j.payload), null, 2) })),
+      j.result !== null && j.result !== undefined ? section('Result', h('pre', { id: 'result', text: JSON.stringify(mask(j.result), null, 2) })) : null);
+    refreshTimes();
+  }
+
+  // ---- live log -----------------------------------------------------------------------------------------------
+
+  var ANSI_COLOURS = ['black', 'red', 'green', 'yellow', 'blue', 'magenta', 'cyan', 'white'];
+
+  // Renders SGR colour and bold codes as classed spans and drops every other escape sequence.
+  function ansi(text) {
+    var out = [];
+    var classes = [];
+    var re = /\u001b\[([0-9;]*)([A-Za-z])/g;
+    var last = 0;
+    var m;
+    function push(s) {
+      if (!s) return;
+      out.push(classes.length ? h('span', { class: classes.join(' '), text: s }) : document.createTextNode(s));
+    }
+    while ((m = re.exec(text)) !== null) {
+      push(text.substring(last, m.index));
+      last = re.lastIndex;
+      if (m[2] !== 'm') continue;
+      (m[1] === '' ? ['0'] : m[1].split(';')).forEach(function (code) {
+        var n = parseInt(code, 10);
+        if (n === 0) classes = [];
+        else if (n === 1) classes.push('a-bold');
+        else if (n >= 30 && n <= 37) classes.push('a-' + ANSI_COLOURS[n - 30]);
+        else if (n >= 90 && n <= 97) classes.push('a-' + ANSI_COLOURS[n - 90]);
+      });
+    }
+    push(text.substring(last));
+    return out;
+  }
+
+  function logPage(id, step) {
+    document.title = step + ' · job #' + id + ' · bisectbot';
+    var state = h('span', { id: 'log-state', class: 'badge s-running', text: 'following' });
+    var follow = h('input', { type: 'checkbox', id: 'follow', checked: true });
+    var out = h('pre', { class: 'log', id: 'log', tabindex: '0', 'aria-label': 'Output of step ' + step });
+    replace(main,
+      h('p', { class: 'crumbs' }, h('a', { href: '/dashboard/jobs', text: 'Jobs' }), ' › ', h('a', { href: '/dashboard/jobs/' + id, text: '#' + id }), ' › ' + step),
+      h('div', { class: 'title-row' }, h('h1', { text: step }), state,
+        h('label', { class: 'toggle' }, follow, ' Follow')),
+      out);
+    var next = 0;
+    live(function () {
+      return Promise.all([api('/job/' + id + '/logs/' + encodeURIComponent(step) + '?from=' + next), api('/job/' + id)])
+        .then(function (answers) {
+          var chunks = answers[0].chunks;
+          chunks.forEach(function (c) {
+            append(out, h('span', { class: 'chunk st-' + c.stream.toLowerCase() }, ansi(c.content)));
+          });
+          next = answers[0].next_seq;
+          if (chunks.length && follow.checked) out.scrollTop = out.scrollHeight;
+          if (chunks.length === 0 && FINAL.indexOf(answers[1].status) >= 0) {
+            state.textContent = 'ended · job ' + answers[1].status.toLowerCase();
+            state.className = 'badge s-' + answers[1].status.toLowerCase();
+            return false;
+          }
+          return true;
+        });
+    });
+  }
+
+  // ---- start --------------------------------------------------------------------------------------------------
+
+  function route() {
+    var path = location.pathname.replace(/\/+$/, '');
+    var m;
+    var nav = 'overview';
+    if (path === '/dashboard/jobs') { nav = 'jobs'; jobs(); }
+    else if ((m = /^\/dashboard\/jobs\/(\d+)\/logs\/(.+)$/.exec(path))) { nav = 'jobs'; logPage(m[1], decodeURIComponent(m[2])); }
+    else if ((m = /^\/dashboard\/jobs\/(\d+)$/.exec(path))) { nav = 'jobs'; job(m[1]); }
+    else overview();
+    Array.prototype.forEach.call(document.querySelectorAll('[data-nav]'), function (a) {
+      if (a.getAttribute('data-nav') === nav) a.setAttribute('aria-current', 'page');
+    });
+  }
+
+  document.getElementById('logout').addEventListener('click', function () {
+    api('/dashboard/logout', { method: 'POST' }).then(function () { location.assign('/dashboard/login'); },
+      function (e) { toast(e.message, true); });
+  });
+  setInterval(refreshTimes, 15000);
+
+  api('/dashboard/session').then(function (s) {
+    session.role = s.role;
+    session.csrf = s.csrf_token;
+    document.getElementById('who').textContent = s.role ? 'Signed in as ' + s.role : '';
+    route();
+  }).catch(function (e) {
+    if (e.status !== 401) replace(main, h('p', { class: 'error', text: e.message }));
+  });
+})();

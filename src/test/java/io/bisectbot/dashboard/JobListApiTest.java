@@ -1,0 +1,119 @@
+package io.bisectbot.dashboard;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.bisectbot.TestDatabase;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import javax.sql.DataSource;
+import org.junit.jupiter.api.Test;
+import org.springframework.beans.factory.annotation.Autowired;
+import org.springframework.boot.test.context.SpringBootTest;
+import org.springframework.boot.test.web.server.LocalServerPort;
+import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.test.context.DynamicPropertyRegistry;
+import org.springframework.test.context.DynamicPropertySource;
+import tools.jackson.databind.JsonNode;
+import tools.jackson.databind.json.JsonMapper;
+
+/** {@code GET /jobs} as scripts call it: keyset pages, filters, payload search and errors that say what is wrong. */
+@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
+class JobListApiTest {
+
+    static final String VIEWER = "viewer-token-of-the-job-list-test";
+    private static final JsonMapper json = JsonMapper.builder().build();
+    private final HttpClient http = HttpClient.newHttpClient();
+
+    @LocalServerPort
+    int port;
+    @Autowired
+    DataSource dataSource;
+
+    @DynamicPropertySource
+    static void settings(DynamicPropertyRegistry registry) {
+        TestDatabase.register(registry);
+        registry.add("bisectbot.web.viewer-token", () -> VIEWER);
+    }
+
+    record Reply(int status, JsonNode body) {
+    }
+
+    Reply get(String path) throws Exception {
+        var response = http.send(HttpRequest.newBuilder(URI.create("http://localhost:" + port + path))
+                .header("Authorization", "Bearer " + VIEWER).build(), HttpResponse.BodyHandlers.ofString());
+        return new Reply(response.statusCode(), json.readTree(response.body()));
+    }
+
+    long insert(String kind, String status, String payload, String error) {
+        return JdbcClient.create(dataSource).sql("""
+                        INSERT INTO jobs (kind, status, payload, last_error, run_at)
+                        VALUES (:kind, :status, CAST(:payload AS jsonb), :error, now() + interval '1 day') RETURNING id""")
+                .param("kind", kind).param("status", status).param("payload", payload).param("error", error)
+                .query(Long.class).single();
+    }
+
+    List<Long> ids(JsonNode page) {
+        var ids = new ArrayList<Long>();
+        page.get("jobs").forEach(j -> ids.add(j.get("id").asLong()));
+        return ids;
+    }
+
+    static String q(String text) {
+        return URLEncoder.encode(text, StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void pages_follow_each_other_by_keyset_newest_first_until_the_last_says_so() throws Exception {
+        var kind = "noop";
+        var made = new ArrayList<Long>();
+        for (int i = 0; i < 5; i++) {
+            made.add(insert(kind, "CANCELLED", "{\"marker\":\"paging-test\"}", null));
+        }
+        var first = get("/jobs?q=paging-test&limit=2").body();
+        assertThat(ids(first)).containsExactly(made.get(4), made.get(3));
+        var second = get("/jobs?q=paging-test&limit=2&after=" + first.get("next_after").asLong()).body();
+        assertThat(ids(second)).containsExactly(made.get(2), made.get(1));
+        var last = get("/jobs?q=paging-test&limit=2&after=" + second.get("next_after").asLong()).body();
+        assertThat(ids(last)).containsExactly(made.get(0));
+        assertThat(last.get("next_after").isNull()).isTrue();
+    }
+
+    @Test
+    void the_search_finds_jobs_by_repository_pull_request_commit_and_error_text() throws Exception {
+        var acme = insert("bot", "FAILED", "{\"github\":{\"owner\":\"Acme\",\"repo\":\"app\",\"issue_number\":42,\"head_sha\":\"abc123def456\"}}",
+                "lint failed: 3 problems");
+        var other = insert("bot", "FAILED", "{\"github\":{\"owner\":\"acme\",\"repo\":\"lib\",\"issue_number\":42}}", "timeout");
+        var bisect = insert("bisect", "SUCCEEDED", "{\"repo\":\"https://github.com/acme/app.git\",\"bad\":\"abc123def456\"}", null);
+
+        assertThat(ids(get("/jobs?q=" + q("repo:acme/app")).body())).containsExactly(bisect, acme);
+        assertThat(ids(get("/jobs?q=" + q("repo:acme/app pr:42")).body())).containsExactly(acme);
+        assertThat(ids(get("/jobs?q=" + q("sha:ABC123")).body())).containsExactly(bisect, acme);
+        assertThat(ids(get("/jobs?q=" + q("3 problems")).body())).containsExactly(acme);
+        assertThat(ids(get("/jobs?status=failed&kind=bot&q=" + q("pr:42")).body())).containsExactly(other, acme);
+        assertThat(ids(get("/jobs?status=SUCCEEDED,CANCELLED&q=" + q("repo:acme/app")).body())).containsExactly(bisect);
+        var row = get("/jobs?q=" + q("repo:acme/app pr:42")).body().get("jobs").get(0);
+        assertThat(row.get("repo").asString()).isEqualTo("Acme/app");
+        assertThat(row.get("pull_request").asLong()).isEqualTo(42);
+        assertThat(row.has("payload")).as("the list carries no payload").isFalse();
+        assertThat(ids(get("/jobs?q=" + q("100%_sure")).body())).as("LIKE wildcards are literal").isEmpty();
+    }
+
+    @Test
+    void a_wrong_filter_is_a_400_that_names_the_value_and_what_would_be_right() throws Exception {
+        var status = get("/jobs?status=DONE");
+        assertThat(status.status()).isEqualTo(400);
+        assertThat(status.body().get("error").asString()).contains("DONE").contains("PENDING");
+        var limit = get("/jobs?limit=1000");
+        assertThat(limit.status()).isEqualTo(400);
+        assertThat(limit.body().get("error").asString()).contains("between 1 and 200").contains("1000");
+        assertThat(get("/jobs?q=" + q("pr:abc")).body().get("error").asString()).contains("pr:abc").contains("pr:123");
+        assertThat(get("/jobs?q=" + q("sha:xyz")).body().get("error").asString()).contains("sha:xyz").contains("hex");
+        assertThat(get("/jobs?after=0").status()).isEqualTo(400);
+    }
+}
