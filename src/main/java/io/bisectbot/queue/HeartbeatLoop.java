@@ -47,7 +47,7 @@ final class HeartbeatLoop {
             }
             var sent = worker.runningFences();
             var row = new JobRepository.WorkerRow(workerId, startedAt, state, version, maxConcurrentJobs,
-                    liveness.key(), liveness.pid());
+                    liveness.key(), liveness.pid(), liveness.since());
             var alive = repository.heartbeat(row, sent, clock.instant());
             worker.onHeartbeat(sent, alive);
             if (failing) {

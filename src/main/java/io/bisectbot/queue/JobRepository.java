@@ -270,11 +270,14 @@ final class JobRepository {
                 .query(jobMapper).list();
     }
 
-    /** A worker's row; {@code livenessKey} and {@code livenessPid} are null while it holds no liveness lock. */
+    /**
+     * A worker's row; {@code livenessKey}, {@code livenessPid} and {@code livenessSince} (database time the lock was
+     * taken) are null while it holds no liveness lock.
+     */
     record WorkerRow(String id, Instant startedAt, String state, String version, int maxConcurrentJobs,
-                     Long livenessKey, Integer livenessPid) {
+                     Long livenessKey, Integer livenessPid, Instant livenessSince) {
         WorkerRow(String id, Instant startedAt, String state, String version, int maxConcurrentJobs) {
-            this(id, startedAt, state, version, maxConcurrentJobs, null, null);
+            this(id, startedAt, state, version, maxConcurrentJobs, null, null, null);
         }
     }
 
@@ -296,15 +299,16 @@ final class JobRepository {
         jdbc.sql("""
                         WITH worker AS (
                             INSERT INTO workers (id, started_at, heartbeat_at, state, version, max_concurrent_jobs,
-                                                 liveness_key, liveness_pid)
+                                                 liveness_key, liveness_pid, liveness_since)
                             VALUES (:worker_id, :started_at, :now, :state, :version, :max_concurrent_jobs,
-                                    :liveness_key, :liveness_pid)
+                                    :liveness_key, :liveness_pid, :liveness_since)
                             ON CONFLICT (id) DO UPDATE
                                SET heartbeat_at = EXCLUDED.heartbeat_at,
                                    state = EXCLUDED.state,
                                    max_concurrent_jobs = EXCLUDED.max_concurrent_jobs,
                                    liveness_key = EXCLUDED.liveness_key,
-                                   liveness_pid = EXCLUDED.liveness_pid
+                                   liveness_pid = EXCLUDED.liveness_pid,
+                                   liveness_since = EXCLUDED.liveness_since
                         ), locked AS (
                             -- Row locks in id order, like applyTransitions: never a deadlock with a completion batch.
                             SELECT j.id FROM jobs j
@@ -333,6 +337,7 @@ final class JobRepository {
                 .param("max_concurrent_jobs", worker.maxConcurrentJobs())
                 .param("liveness_key", worker.livenessKey(), java.sql.Types.BIGINT)
                 .param("liveness_pid", worker.livenessPid(), java.sql.Types.INTEGER)
+                .param("liveness_since", worker.livenessSince() == null ? null : ts(worker.livenessSince()))
                 .param("ids", new SqlArrayValue("int8", (Object[]) ids))
                 .param("attempts", new SqlArrayValue("int4", (Object[]) attempts))
                 .query((rs, row) -> alive.put(new JobFence(rs.getLong(1), worker.id(), rs.getInt(2)), rs.getBoolean(3))).list();
@@ -457,9 +462,9 @@ final class JobRepository {
         return jdbc.sql("""
                         SELECT id, kind, worker_id, attempt_count, max_attempts, cancel_requested, heartbeat_at
                           FROM jobs
-                         WHERE status = 'RUNNING' AND heartbeat_at < :stale_before
+                         WHERE status = 'RUNNING' AND heartbeat_at < :stale_before AND {since_restart}
                          ORDER BY heartbeat_at
-                         LIMIT :limit""")
+                         LIMIT :limit""".replace("{since_restart}", STALE_SINCE_RESTART))
                 .param("stale_before", ts(staleBefore))
                 .param("limit", limit)
                 .query((rs, row) -> new StaleJob(
@@ -468,9 +473,20 @@ final class JobRepository {
                 .list();
     }
 
-    /** A worker {@code w} that promised a liveness lock which no session holds now: it crashed or lost its session. */
-    private static final String ORPHANED_WORKER = "w.liveness_key IS NOT NULL AND NOT "
+    /**
+     * A worker {@code w} that promised a liveness lock which no session holds now: it crashed or lost its session.
+     * A lock taken before the server last started was ended by that restart, and its worker may well be alive and
+     * about to take it again: that worker is left to the heartbeat rule (see {@link #STALE_SINCE_RESTART}).
+     */
+    private static final String ORPHANED_WORKER = "w.liveness_key IS NOT NULL"
+            + " AND w.liveness_since > pg_postmaster_start_time() AND NOT "
             + LivenessLock.LOCK_HELD.formatted("w.liveness_key");
+
+    /**
+     * No heartbeat could be written while the server was down, so a heartbeat is counted as no older than the
+     * server's start: after an outage longer than {@code JOB_STALE_AFTER}, live workers get that long to beat again.
+     */
+    private static final String STALE_SINCE_RESTART = "pg_postmaster_start_time() < :stale_before";
 
     /** Running jobs of workers whose liveness lock is gone (see {@link LivenessLock}), oldest claim first. */
     List<StaleJob> findOrphaned(int limit) {
@@ -502,7 +518,7 @@ final class JobRepository {
 
     /** Marks workers whose liveness lock is gone as STOPPED and forgets the key; returns their ids. */
     List<String> markOrphanedWorkersStopped() {
-        return jdbc.sql("UPDATE workers w SET state = 'STOPPED', liveness_key = NULL, liveness_pid = NULL WHERE "
+        return jdbc.sql("UPDATE workers w SET state = 'STOPPED', liveness_key = NULL, liveness_pid = NULL, liveness_since = NULL WHERE "
                         + ORPHANED_WORKER + " AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.status = 'RUNNING' AND j.worker_id = w.id)"
                         + " RETURNING id")
                 .query(String.class).list();
@@ -512,8 +528,8 @@ final class JobRepository {
     List<String> markStaleWorkersStopped(Instant staleBefore) {
         return jdbc.sql("""
                         UPDATE workers SET state = 'STOPPED'
-                         WHERE state <> 'STOPPED' AND heartbeat_at < :stale_before
-                        RETURNING id""")
+                         WHERE state <> 'STOPPED' AND heartbeat_at < :stale_before AND {since_restart}
+                        RETURNING id""".replace("{since_restart}", STALE_SINCE_RESTART))
                 .param("stale_before", ts(staleBefore))
                 .query(String.class).list();
     }

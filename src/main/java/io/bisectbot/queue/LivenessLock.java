@@ -26,14 +26,26 @@ import org.slf4j.LoggerFactory;
  * locked session, that answers whether this very backend still holds the lock. A session holds its advisory lock
  * until it ends (this code never unlocks while it runs jobs), so a true answer to a probe sent at time
  * {@code q} means the lock was held at some moment after {@code q}: the server's release time {@code t_L} is after
- * the send time of the last confirmed probe. The instance stops its jobs (and stops claiming) once no probe sent in
- * the last {@code ¾·LIVENESS_TIMEOUT} was confirmed, measured on its monotonic clock, and on any probe error; so it
- * has stopped them by {@code t_L + ¾·timeout}. Another instance can only see the lock missing after {@code t_L},
+ * the send time of the last confirmed probe. The instance stops claiming once no probe sent in the last
+ * {@code ¾·LIVENESS_TIMEOUT} was confirmed, measured on its monotonic clock, or on any probe error, and it stops its
+ * jobs by {@code t_L + ¾·timeout} unless it learns in that time that the server is down (see below). Another instance can only see the lock missing after {@code t_L},
  * and puts the job back to PENDING with a delay of at least the full timeout; nobody claims it before
  * {@code t_L + timeout}. The remaining quarter covers the watchdog's period and the handlers' reaction to the stop.
  * The fence still decides what is stored: the stopped attempt's release is a fenced write, and loses to recovery if
  * recovery came first. After a loss the instance reconnects and claims again only once it holds the lock anew,
  * which it cannot while the old session lingers on the server (half-open connection): its jobs stay stopped.
+ *
+ * <p><b>Server restarts and outages.</b> When the server itself goes down, every session ends with it, but nobody
+ * can take a job while it is down, and a lock taken before the server's last start ({@code liveness_since} earlier
+ * than {@code pg_postmaster_start_time()}) does not make its worker an orphan: such workers get the heartbeat timeout,
+ * counted from the restart ({@link JobRepository}). So after losing its session the instance asks the server on a
+ * fresh connection ({@link ServerProbe}) before its deadline: a refused connection or "starting up / shutting down"
+ * means the server is down, and the jobs go on; once the server answers, a new start time means it restarted, and the
+ * jobs still go on while the lock is taken again. The jobs are stopped when the server answers with the same start
+ * time (the session alone was lost, and others may take the jobs at once) or gives no clear answer by the deadline
+ * (a network cut looks like this). A server down for minutes thus costs no running job; only a connection refused
+ * while the server is up for others (a firewall's reject) could let two instances run one attempt, and then the fence
+ * still keeps the stored outcome single.
  *
  * <p><b>Frozen or cut-off instances.</b> A process stopped by SIGSTOP or a long pause keeps its socket open, so the
  * lock stays; the heartbeat timeout still applies to it. A machine that vanishes without closing its socket is
@@ -57,7 +69,10 @@ final class LivenessLock {
 
     /** What the rest of the node learns. */
     interface Listener {
-        /** The lock is no longer confirmed: stop running jobs and claim nothing. */
+        /** The lock is no longer confirmed: claim nothing; running jobs go on until {@link #lost} or {@link #regained}. */
+        void suspended(String why);
+
+        /** The lock is lost and others may take the jobs: stop running jobs and claim nothing. */
         void lost(String why);
 
         /** The lock is held (again), or liveness is heartbeat-only: claiming may go on. */
@@ -85,6 +100,13 @@ final class LivenessLock {
     private volatile long confirmedSentAt;
     private volatile boolean stopped;
     private boolean everHeld;
+    private final ServerProbe serverProbe;
+    /** pg_postmaster_start_time() and now() when the lock was taken. */
+    private volatile java.time.Instant serverStartedAt;
+    private volatile java.time.Instant since;
+    /** After a loss: whether the jobs were stopped, or the server was seen down (so they go on), or neither yet. */
+    private volatile boolean jobsStopped = true;
+    private volatile boolean serverDown;
 
     LivenessLock(DataSource dataSource, String workerId, QueueProperties.LivenessMode mode, Duration timeout,
                  Listener listener) {
@@ -97,6 +119,7 @@ final class LivenessLock {
         this.stopAfterNanos = timeout.toNanos() * 3 / 4;
         this.watchdog = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("liveness-watchdog-" + workerId).daemon().factory());
         this.prober = Thread.ofPlatform().name("liveness-" + workerId).daemon().unstarted(this::run);
+        this.serverProbe = ServerProbe.of(dataSource);
     }
 
     /** Tries once to take the lock (so the first heartbeat can name it), then keeps it in the background. */
@@ -136,6 +159,11 @@ final class LivenessLock {
         return state == State.HELD ? pid : null;
     }
 
+    /** Database time the named lock was taken; null with {@link #key()}. */
+    java.time.Instant since() {
+        return key() == null ? null : since;
+    }
+
     State state() {
         return state;
     }
@@ -164,6 +192,10 @@ final class LivenessLock {
             var sentAt = System.nanoTime();
             if (state == State.HELD) {
                 probe(sentAt);
+            } else if (!jobsStopped && !serverDown) {
+                decide();
+            } else if (serverDown) {
+                awaitServer();
             } else {
                 acquire();
             }
@@ -220,15 +252,20 @@ final class LivenessLock {
             long lockKey;
             int backend;
             boolean got;
+            java.time.Instant startedAt;
+            java.time.Instant takenAt;
             var sentAt = System.nanoTime();
             try (var statement = conn.prepareStatement(
-                    "SELECT k, pg_try_advisory_lock(k), pg_backend_pid() FROM (SELECT hashtextextended(?, 0) AS k) s")) {
+                    "SELECT k, pg_try_advisory_lock(k), pg_backend_pid(), pg_postmaster_start_time(), now()"
+                            + " FROM (SELECT hashtextextended(?, 0) AS k) s")) {
                 statement.setString(1, "bisectbot-worker:" + workerId);
                 try (var rs = statement.executeQuery()) {
                     rs.next();
                     lockKey = rs.getLong(1);
                     got = rs.getBoolean(2);
                     backend = rs.getInt(3);
+                    startedAt = rs.getTimestamp(4).toInstant();
+                    takenAt = rs.getTimestamp(5).toInstant();
                 }
             }
             if (!got) {
@@ -250,9 +287,13 @@ final class LivenessLock {
                 connection = conn;
                 key = lockKey;
                 pid = backend;
+                serverStartedAt = startedAt;
+                since = takenAt;
                 confirmedSentAt = sentAt;
                 state = State.HELD;
                 reason = "";
+                jobsStopped = false;
+                serverDown = false;
             }
             if (everHeld) {
                 log.info("Liveness lock of worker {} held again (backend {})", workerId, backend);
@@ -294,12 +335,60 @@ final class LivenessLock {
             }
             state = State.LOST;
             reason = why;
+            jobsStopped = false;
+            serverDown = false;
         }
+        log.warn("Liveness lock of worker {} lost ({}); claiming nothing, asking whether the server is down",
+                workerId, why);
+        listener.suspended(why);
+        // The session may linger on the server; closing ours is all we can do, and reacquiring waits for it to end.
+        closePhysically();
+    }
+
+    /** Before the deadline: are the jobs safe (server down or restarted), or must they stop? */
+    private void decide() {
+        var deadline = confirmedSentAt + stopAfterNanos;
+        var left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+        var answer = serverProbe == null || left <= 0
+                ? new ServerProbe.Answer.Unknown(serverProbe == null ? "the pool's settings are unknown" : "deadline passed")
+                : serverProbe.ask(left);
+        switch (answer) {
+            case ServerProbe.Answer.Down down -> {
+                serverDown = true;
+                log.warn("Database server of worker {} is down ({}); its running jobs go on: nobody can take them "
+                        + "while it is down, and after a restart they get JOB_STALE_AFTER", workerId, down.why());
+            }
+            case ServerProbe.Answer.Up up when !up.startedAt().equals(serverStartedAt) -> keepAfterRestart(up);
+            case ServerProbe.Answer.Up up -> stopJobs(reason + "; the server stayed up");
+            case ServerProbe.Answer.Unknown unknown -> stopJobs(reason + "; " + unknown.why());
+        }
+    }
+
+    /** The server was seen down: wait until it answers again, then decide as after any loss. */
+    private void awaitServer() {
+        var answer = serverProbe.ask(Math.max(1000, timeout.toMillis()));
+        switch (answer) {
+            case ServerProbe.Answer.Up up when !up.startedAt().equals(serverStartedAt) -> keepAfterRestart(up);
+            case ServerProbe.Answer.Up up -> stopJobs(reason + "; the server answers again without a restart");
+            case ServerProbe.Answer.Down down -> { }
+            case ServerProbe.Answer.Unknown unknown -> { }
+        }
+    }
+
+    private void keepAfterRestart(ServerProbe.Answer.Up up) {
+        serverDown = false;
+        jobsStopped = true; // nothing left to decide: the jobs go on and the lock is taken again
+        log.info("Database server of worker {} restarted at {}; its running jobs go on and the lock is taken again",
+                workerId, up.startedAt());
+        acquire();
+    }
+
+    private void stopJobs(String why) {
+        serverDown = false;
+        jobsStopped = true;
         log.warn("Liveness lock of worker {} lost ({}); stopping its jobs before another instance may take them",
                 workerId, why);
         listener.lost(why);
-        // The session may linger on the server; closing ours is all we can do, and reacquiring waits for it to end.
-        closePhysically();
     }
 
     private void poolerDetected(int backend) {
@@ -313,6 +402,7 @@ final class LivenessLock {
             }
             state = State.LOST;
         }
+        jobsStopped = true;
         listener.lost("a transaction-mode pooler was detected");
         closePhysically();
         heartbeatOnly("the probe ran on backend " + backend + ", not on " + pid + ": a transaction-mode pooler");
@@ -349,8 +439,8 @@ final class LivenessLock {
         if (conn != null) {
             try {
                 conn.close();
-            } catch (SQLException ignored) {
-                // Nothing to do.
+            } catch (SQLException | RuntimeException ignored) {
+                // Closed under the pool's feet already (the pool may fail resetting a physically closed connection).
             }
         }
     }

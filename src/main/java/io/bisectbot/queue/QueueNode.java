@@ -62,6 +62,11 @@ public final class QueueNode {
         this.liveness = new LivenessLock(dataSource, workerId, properties.livenessMode(), properties.livenessTimeout(),
                 new LivenessLock.Listener() {
                     @Override
+                    public void suspended(String why) {
+                        worker.livenessSuspended();
+                    }
+
+                    @Override
                     public void lost(String why) {
                         worker.livenessLost();
                     }

@@ -298,7 +298,12 @@ final class Worker {
                 : failed.error();
     }
 
-    /** The liveness lock is no longer confirmed: claim nothing and stop every running job now. */
+    /** The liveness lock is unconfirmed: claim nothing until it is held again; running jobs go on for now. */
+    void livenessSuspended() {
+        live = false;
+    }
+
+    /** The liveness lock is lost and others may take the jobs: claim nothing and stop every running job now. */
     void livenessLost() {
         live = false;
         stopAll(JobContext.StopReason.LIVENESS_LOST);

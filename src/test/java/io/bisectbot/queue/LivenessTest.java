@@ -85,10 +85,10 @@ class LivenessTest {
         var cut = fixture.node(slowHeartbeats("cut"), handler("block", context -> {
             runs.add(new Run("cut", System.nanoTime(), context));
             context.onStop(() -> stoppedAt.compareAndSet(0, System.nanoTime()));
-            while (!context.stopRequested()) {
+            while (!context.stopRequested() && finish.getCount() > 0) {
                 Thread.sleep(5);
             }
-            return JobOutcome.failed("stopped");
+            return context.stopRequested() ? JobOutcome.failed("stopped") : JobOutcome.succeeded(null);
         }));
         cut.start();
         var id = cut.queue().enqueue(job("block")).job().id();
@@ -104,7 +104,8 @@ class LivenessTest {
         await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(10)).until(() -> runs.size() == 2);
         assertThat(runs.getFirst().context().stopReason()).isEqualTo(JobContext.StopReason.LIVENESS_LOST);
         assertThat(stoppedAt.get()).as("the cut instance stopped first").isPositive().isLessThan(runs.get(1).startedAt());
-        assertThat(runs.get(1).worker()).isEqualTo("other");
+        // Either instance may run it again (the cut one takes a new lock within moments): what matters is the order.
+        assertThat(runs.get(1).worker()).isIn("other", "cut");
 
         finish.countDown();
         await().atMost(Duration.ofSeconds(10)).until(() -> fixture.status(id) == JobStatus.SUCCEEDED);
