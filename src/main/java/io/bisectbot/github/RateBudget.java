@@ -12,7 +12,7 @@ import org.springframework.jdbc.core.simple.JdbcClient;
  * in flight at once, and a pause any instance stores when GitHub answers with a rate limit. One statement before a
  * request ({@link #take}) and one after ({@link #release}); windows and leases run on the database's clock.
  *
- * <p>Windows are fixed: a minute starts at the first write after the previous one ended, so a sliding minute can
+ * <p>Windows are fixed: a minute starts with the first request after the previous one ended, so a sliding minute can
  * see up to twice {@code perMinute} writes; the defaults are set with that in mind.
  */
 final class RateBudget {
