@@ -96,10 +96,11 @@ final class DeliveryHandler implements JobHandler {
         try {
             outcome = process(delivery.get());
         } catch (GithubApi.RateLimited e) {
-            return retryWithinWindow(context, "GitHub rate limit until " + e.retryAt);
+            return retryWithinWindow(context, delivery.get(), "GitHub rate limit until " + e.retryAt);
         } catch (GithubApi.ApiException e) {
             deliveries.markOutcome(id, "failed: " + e.getMessage());
-            return e.status >= 500 || e.status == 0 ? retryWithinWindow(context, e.getMessage()) : JobOutcome.failedPermanently(e.getMessage());
+            return e.status >= 500 || e.status == 0 ? retryWithinWindow(context, delivery.get(), e.getMessage())
+                    : JobOutcome.failedPermanently(e.getMessage());
         }
         deliveries.markOutcome(id, outcome);
         return JobOutcome.succeeded(result(outcome));
@@ -109,10 +110,13 @@ final class DeliveryHandler implements JobHandler {
      * GitHub being down or rate limited is retried with the queue's backoff for GITHUB_DELIVERY_RETRY_FOR after the
      * processing job was created (an outage of hours loses no event), then the delivery is given up.
      */
-    private JobOutcome retryWithinWindow(JobContext context, String error) {
+    private JobOutcome retryWithinWindow(JobContext context, Deliveries.Delivery delivery, String error) {
         var created = context.job().createdAt();
         if (created != null && created.plus(properties.deliveryRetryFor()).isAfter(clock.instant())) {
             return JobOutcome.failed(error);
+        }
+        if (delivery.event().equals("issue_comment") && "created".equals(delivery.action())) {
+            new CommentRun(delivery).givenUp(error);
         }
         return JobOutcome.failedPermanently(error + " (retried for " + properties.deliveryRetryFor() + ", giving up)");
     }
@@ -411,12 +415,31 @@ final class DeliveryHandler implements JobHandler {
                     + sha256(comment.path("body").asString("")).substring(0, 16);
         }
 
-        String run() {
+        private boolean byBot() {
             var user = comment.path("user");
             var appId = properties.appId();
-            if (user.path("type").asString("").equals("Bot")
+            return user.path("type").asString("").equals("Bot")
                     || (appId != null && comment.path("performed_via_github_app").path("id").asLong(-1) == appId)
-                    || (properties.appSlug() != null && user.path("login").asString("").equals(properties.appSlug() + "[bot]"))) {
+                    || (properties.appSlug() != null && user.path("login").asString("").equals(properties.appSlug() + "[bot]"));
+        }
+
+        /**
+         * The comment's commands could not be processed within GITHUB_DELIVERY_RETRY_FOR: one reply says so (keyed by
+         * the comment, so a later give-up of the same comment adds none), through the outbox, which keeps trying.
+         */
+        void givenUp(String error) {
+            if (byBot() || !payload.path("installation").path("id").isNumber()
+                    || Commands.parse(comment.path("body").asString("")).isEmpty()) {
+                return;
+            }
+            var reason = error.length() > 300 ? error.substring(0, 300) + "…" : error;
+            reports.reply("given-up:" + commentKey, thread, "**Error**: this command could not be processed: GitHub kept "
+                    + "failing for " + properties.deliveryRetryFor().toHours() + " h (" + reason + "). Post it again to retry.");
+        }
+
+        String run() {
+            var user = comment.path("user");
+            if (byBot()) {
                 return "ignored: comment by a bot";
             }
             var commands = Commands.parse(comment.path("body").asString(""));

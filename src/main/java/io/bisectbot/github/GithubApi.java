@@ -13,15 +13,18 @@ import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.time.OffsetDateTime;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.springframework.dao.DataAccessException;
 import tools.jackson.core.JacksonException;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
@@ -31,7 +34,12 @@ import tools.jackson.databind.node.JsonNodeFactory;
  * GitHub's REST API as an installation (or the App) sees it. Retries 5xx answers and network errors with backoff;
  * waits out rate limits ({@code Retry-After}, else {@code X-RateLimit-Reset}, else a minute), or throws
  * {@link RateLimited} when the wait is longer than the caller should block; spaces content-creating requests of one
- * installation (GitHub's secondary limits).
+ * installation in this process.
+ *
+ * <p>GitHub's secondary limits count per installation across every instance, so each request of an installation
+ * first takes a slot of the {@link RateBudget} all instances share (writes per minute and hour, requests in flight),
+ * and a rate limit GitHub answers to any instance pauses the installation on all of them. Without the database no
+ * write is sent (fail safe: the caller retries later); reads go on without a slot.
  */
 final class GithubApi {
 
@@ -40,6 +48,10 @@ final class GithubApi {
     private static final Pattern NEXT_LINK = Pattern.compile("<([^>]+)>\\s*;\\s*rel=\"next\"");
     private static final Duration MIN_RATE_LIMIT_WAIT = Duration.ofMinutes(1);
     private static final int MAX_RATE_LIMIT_WAITS = 3;
+    /** A request slot outlives the request's own timeout (30 s) only when its instance died holding it. */
+    static final Duration SLOT_LEASE = Duration.ofSeconds(60);
+    /** When a write could not get its budget because the database did not answer, it is tried again this much later. */
+    private static final Duration BUDGET_UNAVAILABLE_RETRY = Duration.ofSeconds(10);
 
     /** A non-2xx answer that is not a rate limit, after retries. {@code status} 0 means no answer (network). */
     static final class ApiException extends RuntimeException {
@@ -75,11 +87,26 @@ final class GithubApi {
     private final GithubProperties properties;
     private final MeterRegistry registry;
     private final Counter waits;
-    private final AtomicLong remaining = new AtomicLong(-1);
-    private final ConcurrentHashMap<Long, Instant> nextWrite = new ConcurrentHashMap<>();
-    private final ConcurrentHashMap<Long, Instant> blockedUntil = new ConcurrentHashMap<>();
+    private final AtomicLong remaining;
+    private final ConcurrentHashMap<Long, Instant> nextWrite;
+    private final ConcurrentHashMap<Long, Instant> blockedUntil;
+    private final RateBudget budget;
+    private final AtomicBoolean budgetDown;
+    private final Counter budgetUnavailable;
+    /** False: never sleep for a rate limit or the budget, throw {@link RateLimited} at once (see {@link #rescheduling}). */
+    private final boolean waitsInProcess;
 
-    GithubApi(GithubProperties properties, AppAuth auth, JsonMapper json, Clock clock, MeterRegistry registry) {
+    GithubApi(GithubProperties properties, AppAuth auth, JsonMapper json, Clock clock, MeterRegistry registry,
+              RateBudget budget) {
+        this.budget = budget;
+        this.budgetDown = new AtomicBoolean();
+        this.remaining = new AtomicLong(-1);
+        this.nextWrite = new ConcurrentHashMap<>();
+        this.blockedUntil = new ConcurrentHashMap<>();
+        this.waitsInProcess = true;
+        this.budgetUnavailable = Counter.builder("bisectbot.github.budget.unavailable")
+                .description("Requests that found the shared GitHub request budget unreachable (writes are not sent)")
+                .register(registry);
         this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                 .connectTimeout(Duration.ofSeconds(10)).build();
         var api = properties.apiUrl().toString();
@@ -94,6 +121,32 @@ final class GithubApi {
         Gauge.builder("bisectbot.github.rate.limit.remaining", remaining, AtomicLong::get)
                 .description("X-RateLimit-Remaining of the latest GitHub answer (-1 before the first)").register(registry);
         auth.tokenSource(this::fetchToken);
+    }
+
+    private GithubApi(GithubApi shared) {
+        this.http = shared.http;
+        this.root = shared.root;
+        this.auth = shared.auth;
+        this.json = shared.json;
+        this.clock = shared.clock;
+        this.properties = shared.properties;
+        this.registry = shared.registry;
+        this.waits = shared.waits;
+        this.remaining = shared.remaining;
+        this.nextWrite = shared.nextWrite;
+        this.blockedUntil = shared.blockedUntil;
+        this.budget = shared.budget;
+        this.budgetDown = shared.budgetDown;
+        this.budgetUnavailable = shared.budgetUnavailable;
+        this.waitsInProcess = false;
+    }
+
+    /**
+     * The same client for callers that can come back later (the outbox): a rate limit or a spent budget throws
+     * {@link RateLimited} at once, so the caller reschedules its work instead of holding a thread asleep.
+     */
+    GithubApi rescheduling() {
+        return new GithubApi(this);
     }
 
     // --- calls as an installation ------------------------------------------------------------------------------
@@ -193,6 +246,7 @@ final class GithubApi {
             if (spaced) {
                 awaitWriteSlot(installationId);
             }
+            var slot = installationId == null ? null : takeSlot(installationId, spaced);
             var request = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(30))
                     .header("Accept", accept)
                     .header("Authorization", authorization)
@@ -207,6 +261,7 @@ final class GithubApi {
             try {
                 response = http.send(request.build(), HttpResponse.BodyHandlers.ofByteArray());
             } catch (IOException e) {
+                release(installationId, slot, null);
                 count("error");
                 if (!retryable || failures++ >= properties.apiRetries()) {
                     throw new ApiException(0, method + " " + uri.getPath() + " failed: " + e);
@@ -214,6 +269,7 @@ final class GithubApi {
                 sleep(backoff(failures));
                 continue;
             } catch (InterruptedException e) {
+                release(installationId, slot, null);
                 Thread.currentThread().interrupt();
                 throw new ApiException(0, "interrupted");
             }
@@ -222,6 +278,8 @@ final class GithubApi {
             response.headers().firstValueAsLong("X-RateLimit-Remaining").ifPresent(remaining::set);
             var text = new String(response.body(), StandardCharsets.UTF_8);
             var parsed = parse(text);
+            var rateLimited = isRateLimit(status, response.headers(), parsed);
+            var pausedFor = release(installationId, slot, rateLimited ? pause(response.headers(), parsed) : null);
             if (status >= 500) {
                 if (!retryable || failures++ >= properties.apiRetries()) {
                     return new Response(status, parsed, text, response.headers());
@@ -230,15 +288,18 @@ final class GithubApi {
                 sleep(backoff(failures));
                 continue;
             }
-            if (isRateLimit(status, response.headers(), parsed)) {
-                var retryAt = retryAt(response.headers());
+            if (rateLimited) {
+                // The pause as stored for all instances (the later of GitHub's answer and any pause before it).
+                var retryAt = pausedFor != null && pausedFor.isPositive() ? clock.instant().plus(pausedFor)
+                        : retryAt(response.headers());
                 waits.increment();
                 if (installationId != null) {
                     blockedUntil.merge(installationId, retryAt, (a, b) -> a.isAfter(b) ? a : b);
                 }
                 var wait = Duration.between(clock.instant(), retryAt);
                 log.info("GitHub rate limit on {} {}; waiting {} s", method, uri.getPath(), Math.max(0, wait.toSeconds()));
-                if (rateLimitWaits++ >= MAX_RATE_LIMIT_WAITS || wait.compareTo(properties.maxRateLimitWait()) > 0) {
+                if (!waitsInProcess || rateLimitWaits++ >= MAX_RATE_LIMIT_WAITS
+                        || wait.compareTo(properties.maxRateLimitWait()) > 0) {
                     throw new RateLimited(retryAt);
                 }
                 sleep(wait);
@@ -304,10 +365,87 @@ final class GithubApi {
             blockedUntil.remove(installationId, until);
             return;
         }
-        if (wait.compareTo(properties.maxRateLimitWait()) > 0) {
+        if (!waitsInProcess || wait.compareTo(properties.maxRateLimitWait()) > 0) {
             throw new RateLimited(until);
         }
         sleep(wait);
+    }
+
+    /**
+     * A slot of the shared budget for one request: waits for it (in process up to the longest rate limit wait, with
+     * {@link #rescheduling} not at all) or throws {@link RateLimited} with the time to come back. Null: no slot
+     * (a read while the database does not answer).
+     */
+    private OffsetDateTime takeSlot(long installationId, boolean write) {
+        var waited = Duration.ZERO;
+        while (true) {
+            RateBudget.Grant grant;
+            try {
+                grant = budget.take(installationId, write);
+                if (budgetDown.compareAndSet(true, false)) {
+                    log.info("The shared GitHub request budget answers again");
+                }
+            } catch (DataAccessException e) {
+                budgetUnavailable.increment();
+                if (budgetDown.compareAndSet(false, true)) {
+                    log.warn("The shared GitHub request budget is unreachable ({}): no write is sent to GitHub until the "
+                            + "database answers (the outbox retries them); reads go on", e.getMostSpecificCause().getMessage());
+                }
+                if (!write) {
+                    return null;
+                }
+                throw new RateLimited(clock.instant().plus(BUDGET_UNAVAILABLE_RETRY));
+            }
+            if (grant.granted()) {
+                return grant.lease();
+            }
+            Counter.builder("bisectbot.github.budget.waits")
+                    .description("Requests that waited or were rescheduled for the shared GitHub budget, by reason")
+                    .tag("reason", grant.reason()).register(registry).increment();
+            var wait = grant.retryIn();
+            if ("concurrent".equals(grant.reason())) {
+                // A request in flight ends at any moment: look again shortly.
+                wait = Duration.ofMillis(50 + ThreadLocalRandom.current().nextLong(150));
+            }
+            if ("paused".equals(grant.reason())) {
+                var until = clock.instant().plus(wait);
+                blockedUntil.merge(installationId, until, (a, b) -> a.isAfter(b) ? a : b);
+            }
+            if (!waitsInProcess || waited.plus(wait).compareTo(properties.maxRateLimitWait()) > 0) {
+                throw new RateLimited(clock.instant().plus("concurrent".equals(grant.reason()) ? Duration.ofSeconds(1) : wait));
+            }
+            sleep(wait);
+            waited = waited.plus(wait);
+        }
+    }
+
+    /** Frees a request's slot, storing GitHub's pause if it gave one; returns the installation's pause from now. */
+    private Duration release(Long installationId, OffsetDateTime slot, RateBudget.Pause pause) {
+        if (installationId == null || (slot == null && pause == null)) {
+            return null;
+        }
+        try {
+            return budget.release(installationId, slot, pause);
+        } catch (DataAccessException e) {
+            // The slot ends with its lease; the pause is still honoured here through blockedUntil.
+            budgetUnavailable.increment();
+            return null;
+        }
+    }
+
+    /** GitHub's wait, for the database to turn into a time on its own clock. */
+    private static RateBudget.Pause pause(HttpHeaders headers, JsonNode body) {
+        var message = body.path("message").asString("");
+        var reason = message.isEmpty() ? "rate limited" : message.length() > 200 ? message.substring(0, 200) : message;
+        var retryAfter = headers.firstValue("Retry-After").flatMap(GithubApi::seconds);
+        if (retryAfter.isPresent()) {
+            return new RateBudget.Pause(null, (double) retryAfter.get(), reason);
+        }
+        var reset = headers.firstValue("X-RateLimit-Reset").flatMap(GithubApi::seconds);
+        if (reset.isPresent() && headers.firstValueAsLong("X-RateLimit-Remaining").orElse(0) == 0) {
+            return new RateBudget.Pause(Instant.ofEpochSecond(reset.get()).plusSeconds(1), null, reason);
+        }
+        return new RateBudget.Pause(null, (double) MIN_RATE_LIMIT_WAIT.toSeconds(), reason);
     }
 
     private void awaitWriteSlot(long installationId) {

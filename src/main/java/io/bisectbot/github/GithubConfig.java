@@ -113,8 +113,11 @@ class GithubConfig {
     }
 
     @Bean
-    GithubApi githubApi(GithubProperties properties, AppAuth auth, JsonMapper json, Clock clock, MeterRegistry registry) {
-        return new GithubApi(properties, auth, json, clock, registry);
+    GithubApi githubApi(GithubProperties properties, AppAuth auth, JsonMapper json, Clock clock, MeterRegistry registry,
+                        DataSource dataSource) {
+        var budget = new RateBudget(dataSource, properties.writesPerMinute(), properties.writesPerHour(),
+                properties.maxConcurrentRequests(), GithubApi.SLOT_LEASE);
+        return new GithubApi(properties, auth, json, clock, registry, budget);
     }
 
     @Bean
@@ -144,7 +147,8 @@ class GithubConfig {
 
     @Bean
     OutboxDelivery outboxDelivery(Outbox outbox, GithubApi api, GithubProperties properties, Clock clock, QueueNode node) {
-        return new OutboxDelivery(outbox, api, properties, clock, node.workerId());
+        // The outbox reschedules a rate-limited row rather than sleeping through the limit with a batch in hand.
+        return new OutboxDelivery(outbox, api.rescheduling(), properties, clock, node.workerId());
     }
 
     @Bean

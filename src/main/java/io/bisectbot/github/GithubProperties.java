@@ -41,6 +41,10 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param catchUpInterval       how often one instance asks GitHub to redeliver failed deliveries it did not store
  * @param catchUpWindow         how far back it looks (GitHub keeps deliveries for three days)
  * @param catchUpMaxPerMinute   most redeliveries it asks for per minute
+ * @param writesPerMinute       content-creating requests of one installation per minute, all instances together
+ *                              (GitHub allows 80; a fixed window lets a sliding minute see twice this)
+ * @param writesPerHour         the same per hour (GitHub allows 500)
+ * @param maxConcurrentRequests requests of one installation in flight at once, all instances together (GitHub: 100)
  */
 @ConfigurationProperties("bisectbot.github")
 public record GithubProperties(
@@ -71,7 +75,10 @@ public record GithubProperties(
         @DefaultValue("24h") Duration deliveryRetryFor,
         @DefaultValue("10m") Duration catchUpInterval,
         @DefaultValue("3d") Duration catchUpWindow,
-        @DefaultValue("60") int catchUpMaxPerMinute) {
+        @DefaultValue("60") int catchUpMaxPerMinute,
+        @DefaultValue("35") int writesPerMinute,
+        @DefaultValue("240") int writesPerHour,
+        @DefaultValue("40") int maxConcurrentRequests) {
 
     public GithubProperties {
         webhookSecrets = webhookSecrets == null ? List.of()
@@ -87,6 +94,15 @@ public record GithubProperties(
         if (catchUpMaxPerMinute < 1) {
             throw new IllegalArgumentException("GITHUB_CATCH_UP_MAX_PER_MINUTE must be at least 1, got " + catchUpMaxPerMinute);
         }
+        if (writesPerMinute < 1) {
+            throw new IllegalArgumentException("GITHUB_WRITES_PER_MINUTE must be at least 1, got " + writesPerMinute);
+        }
+        if (writesPerHour < 1) {
+            throw new IllegalArgumentException("GITHUB_WRITES_PER_HOUR must be at least 1, got " + writesPerHour);
+        }
+        if (maxConcurrentRequests < 1) {
+            throw new IllegalArgumentException("GITHUB_MAX_CONCURRENT_REQUESTS must be at least 1, got " + maxConcurrentRequests);
+        }
         if (apiRetries < 0) {
             throw new IllegalArgumentException("GITHUB_API_RETRIES must be 0 or more, got " + apiRetries);
         }
@@ -99,7 +115,7 @@ public record GithubProperties(
                 Duration.ofSeconds(1), 3, Duration.ofMinutes(2), Duration.ofSeconds(1), 8, Duration.ofSeconds(2),
                 Duration.ofMinutes(10), Duration.ofMinutes(2), "bisectbot", "bisectbot/runner", Duration.ofMinutes(30),
                 Duration.ofMinutes(5), Duration.ofHours(24), Duration.ofHours(24), Duration.ofMinutes(10),
-                Duration.ofDays(3), 60);
+                Duration.ofDays(3), 60, 35, 240, 40);
     }
 
     /** The private key's PEM text, from {@link #privateKey} or else {@link #privateKeyFile}; null when neither is set. */

@@ -14,26 +14,38 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.github.tomakehurst.wiremock.WireMockServer;
 import com.github.tomakehurst.wiremock.stubbing.Scenario;
+import com.zaxxer.hikari.HikariDataSource;
+import io.bisectbot.TestDatabase;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.net.URI;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
+import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.springframework.jdbc.core.simple.JdbcClient;
 import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.JsonNodeFactory;
 
 class GithubApiTest {
 
+    private static final HikariDataSource database = TestDatabase.migrated();
     private final WireMockServer github = new WireMockServer(options().dynamicPort());
     private final SimpleMeterRegistry registry = new SimpleMeterRegistry();
     private GithubApi api;
 
+    @AfterAll
+    static void closeDatabase() {
+        database.close();
+    }
+
     @BeforeEach
     void start() {
+        // Pauses and budgets are shared through the database: each test starts with none.
+        JdbcClient.create(database).sql("TRUNCATE github_rate_budget").update();
         github.start();
         github.stubFor(post(urlPathMatching("/app/installations/\\d+/access_tokens")).willReturn(aResponse().withStatus(201)
                 .withHeader("Content-Type", "application/json")
@@ -48,10 +60,13 @@ class GithubApiTest {
                 2, maxWait, d.outboxPollInterval(), d.outboxMaxAttempts(), d.outboxBackoffBase(), d.outboxBackoffMax(),
                 d.outboxLease(), d.checkName(), d.bisectImage(), d.bisectTimeout(), d.permissionCacheTtl(),
                 d.outboxRetryFor(), d.deliveryRetryFor(),
-                d.catchUpInterval(), d.catchUpWindow(), d.catchUpMaxPerMinute());
+                d.catchUpInterval(), d.catchUpWindow(), d.catchUpMaxPerMinute(), d.writesPerMinute(), d.writesPerHour(),
+                d.maxConcurrentRequests());
         var json = JsonMapper.builder().build();
         var auth = new AppAuth(1L, properties.privateKeyPem(), Clock.systemUTC(), json);
-        return new GithubApi(properties, auth, json, Clock.systemUTC(), registry);
+        var budget = new RateBudget(database, properties.writesPerMinute(), properties.writesPerHour(),
+                properties.maxConcurrentRequests(), GithubApi.SLOT_LEASE);
+        return new GithubApi(properties, auth, json, Clock.systemUTC(), registry, budget);
     }
 
     @AfterEach

@@ -588,6 +588,14 @@ class GithubAppTest {
                 .param("key", key).query(String.class).single()));
         assertThat(jdbc().sql("SELECT last_error FROM jobs WHERE dedup_key = :key").param("key", key).query(String.class).single())
                 .contains("giving up");
+        // The command gets one reply saying so, queued in the outbox (which keeps trying while GitHub is down).
+        var reply = jdbc().sql("SELECT request ->> 'body' FROM github_outbox WHERE idempotency_key = :k")
+                .param("k", "comment:given-up:" + commandKey(payload)).query(String.class).list();
+        assertThat(reply).hasSize(1);
+        assertThat(reply.getFirst()).startsWith("**Error**: this command could not be processed").contains("502")
+                .contains("Post it again");
+        assertThat(jdbc().sql("SELECT count(*) FROM github_outbox WHERE idempotency_key LIKE 'comment:given-up:%'")
+                .query(Long.class).single()).isEqualTo(1);
     }
 
     @Test
