@@ -1,5 +1,7 @@
 package io.bisectbot.bisect;
 
+import io.bisectbot.cache.CacheProperties;
+import io.bisectbot.cache.CacheRegistry;
 import io.bisectbot.executor.DockerExecutor;
 import io.bisectbot.executor.DockerHealth;
 import io.bisectbot.executor.StepLogRepository;
@@ -30,10 +32,20 @@ public final class BisectJobHandler implements JobHandler {
     private final Clock clock;
     private final ObjectProvider<GitCredentials> credentials;
     private final ObjectProvider<BisectListener> listeners;
+    private final CacheRegistry caches;
 
     public BisectJobHandler(BisectProperties properties, DockerExecutor executor, DockerHealth docker,
                             StepLogRepository logs, JdbcClient jdbc, Clock clock,
                             ObjectProvider<GitCredentials> credentials, ObjectProvider<BisectListener> listeners) {
+        this(properties, executor, docker, logs, jdbc, clock, credentials, listeners,
+                new CacheRegistry(jdbc, executor, CacheProperties.defaults(), clock));
+    }
+
+    public BisectJobHandler(BisectProperties properties, DockerExecutor executor, DockerHealth docker,
+                            StepLogRepository logs, JdbcClient jdbc, Clock clock,
+                            ObjectProvider<GitCredentials> credentials, ObjectProvider<BisectListener> listeners,
+                            CacheRegistry caches) {
+        this.caches = caches;
         this.properties = properties;
         this.executor = executor;
         this.docker = docker;
@@ -64,6 +76,8 @@ public final class BisectJobHandler implements JobHandler {
         }
         listeners.orderedStream().forEach(listener -> listener.started(job, request));
         BisectResult result;
+        var volumes = request.cacheVolumes();
+        caches.used(volumes, request.repo(), request.installationId(), request.registryCredentials());
         try {
             var git = GitRepository.at(request.repo(), properties.cacheDir(), request.isLocal() ? null : token(request));
             try (var containers = new DockerStepRunner(executor, logs, git, request, job)) {
@@ -88,6 +102,8 @@ public final class BisectJobHandler implements JobHandler {
         } catch (IllegalStateException e) {
             // The image could not be resolved for the verdict cache: like any infrastructure error, retried.
             return JobOutcome.failed(e.getMessage());
+        } finally {
+            caches.finished(volumes);
         }
         if (job.stopRequested()) {
             return JobOutcome.failed("stopped: " + job.stopReason().name().toLowerCase());

@@ -33,7 +33,10 @@ final class VerdictCache {
             var digest = MessageDigest.getInstance("SHA-256");
             // argv and shell forms of the same words are different commands.
             var text = (request.argv() != null ? "argv\0" + String.join("\0", request.argv()) : "sh\0" + request.command())
-                    + "\0timeout=" + request.timeout().toSeconds();
+                    + "\0timeout=" + request.timeout().toSeconds()
+                    // A run with caches or network may behave differently from one without: another key.
+                    + (request.caching().paths().isEmpty() ? "" : "\0cache=" + String.join("\0", request.caching().paths()))
+                    + (request.network() == io.bisectbot.executor.StepSpec.Network.BRIDGE ? "\0network=bridge" : "");
             return HexFormat.of().formatHex(digest.digest(text.getBytes(StandardCharsets.UTF_8)));
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
