@@ -82,13 +82,18 @@ public final class BisectJobHandler implements JobHandler {
             var git = GitRepository.at(request.repo(), properties.cacheDir(), request.isLocal() ? null : token(request));
             try (var containers = new DockerStepRunner(executor, logs, git, request, job)) {
                 StepRunner runner = containers;
+                SameTree sameTree = request.caching().reuseTreeVerdicts() ? SameTree.of(git) : null;
                 if (request.verdictCache()) {
                     var key = new VerdictCache.Key(request.repo(), executor.resolveImage(request.image(), request.registryCredentials()),
                             VerdictCache.commandHash(request), request.options().rule().name());
-                    runner = new VerdictCache(jdbc, clock).around(containers, key, job.jobId());
+                    var cache = new VerdictCache(jdbc, clock);
+                    runner = cache.around(containers, key, job.jobId(), git::tree);
+                    if (sameTree != null) {
+                        sameTree = cache.sameTree(key, git);
+                    }
                 }
                 result = new BisectEngine(git, runner, new JdbcStepStore(jdbc, job.fence(), clock))
-                        .run(request.bad(), request.good(), request.options());
+                        .run(request.bad(), request.good(), request.options(), sameTree);
             }
         } catch (BisectSetupException e) {
             var outcome = e.problem() == BisectSetupException.Problem.GIT_FAILED
@@ -108,7 +113,7 @@ public final class BisectJobHandler implements JobHandler {
         if (job.stopRequested()) {
             return JobOutcome.failed("stopped: " + job.stopReason().name().toLowerCase());
         }
-        var report = BisectReport.markdown(result, request.repo(), request.commandText());
+        var report = BisectReport.markdown(result, request.repo(), request.commandText()) + BisectReport.environment(request);
         var outcome = result.outcome() instanceof BisectOutcome.Aborted aborted
                 ? JobOutcome.failed(aborted.reason())
                 : JobOutcome.succeeded(BisectResultJson.of(result, report));
