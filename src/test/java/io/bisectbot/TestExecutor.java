@@ -20,7 +20,7 @@ public record TestExecutor(DockerExecutor executor, DockerHealth health, StepLog
     public static TestExecutor start(DataSource database, MeterRegistry registry) {
         var docker = DockerClients.create(null, null);
         return new TestExecutor(
-                new DockerExecutor(docker, ExecutorProperties.defaultProperties(), registry, Clock.systemUTC()),
+                new DockerExecutor(docker, ExecutorProperties.defaultProperties(), registry, Clock.systemUTC(), RUNNER_IMAGE),
                 new DockerHealth(DockerClients.create(null, Duration.ofSeconds(3)), Clock.systemUTC(), Duration.ofSeconds(5), registry),
                 new StepLogRepository(JdbcClient.create(database), Clock.systemUTC()),
                 docker);

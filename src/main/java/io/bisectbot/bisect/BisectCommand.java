@@ -41,10 +41,14 @@ public final class BisectCommand {
               --rule RULE           all-fail | any-fail | majority (default: all-fail)
               --first-parent        follow only first parents
               --old-new             say old/new instead of good/bad
+              --cache PATH          keep this absolute directory between steps (repeatable), e.g. /root/.m2/repository
+              --network bridge      give steps network (default: none), e.g. to download dependencies
+              --no-tree-reuse       test every commit, even one with the same tree as a tested commit
               --format FORMAT       text (default) | markdown (the report posted on GitHub) | json (the job result)
               -h, --help            this text
 
-            The command runs in a container with the commit's files in its working directory and no network;
+            The command runs in a container with the commit's files in its working directory and no network
+            (unless --network bridge); the --cache directories are volumes of this repository, kept between steps;
             exit 0 = good, 125 = skip, 1-127 = bad, 128 or more = the run could not decide (retried).
 
             Exit status: 0 first bad commit found, 1 no single culprit (only skipped commits left),
@@ -92,6 +96,10 @@ public final class BisectCommand {
                 case "--rule" -> payload.put("repeat_rule", value(args, ++i, arg));
                 case "--first-parent" -> payload.put("first_parent", true);
                 case "--old-new" -> payload.put("terms", "old/new");
+                case "--cache" -> (payload.has("cache") ? (tools.jackson.databind.node.ArrayNode) payload.get("cache")
+                        : payload.putArray("cache")).add(value(args, ++i, arg));
+                case "--network" -> payload.put("network", value(args, ++i, arg));
+                case "--no-tree-reuse" -> payload.put("reuse_tree_verdicts", false);
                 case "--format" -> format(value(args, ++i, arg));
                 default -> throw new UsageException("unknown option '" + arg + "'");
             }

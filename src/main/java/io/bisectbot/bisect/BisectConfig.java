@@ -29,7 +29,8 @@ class BisectConfig {
     @ConditionalOnProperty(name = "bisectbot.bisect.enabled", havingValue = "true", matchIfMissing = true)
     BisectJobHandler bisectJobHandler(BisectProperties properties, DockerExecutor executor, DockerHealth docker,
                                       StepLogRepository logs, JdbcClient jdbc, Clock clock,
-                                      ObjectProvider<GitCredentials> credentials, ObjectProvider<BisectListener> listeners) {
-        return new BisectJobHandler(properties, executor, docker, logs, jdbc, clock, credentials, listeners);
+                                      ObjectProvider<GitCredentials> credentials, ObjectProvider<BisectListener> listeners,
+                                      io.bisectbot.cache.CacheRegistry caches) {
+        return new BisectJobHandler(properties, executor, docker, logs, jdbc, clock, credentials, listeners, caches);
     }
 }

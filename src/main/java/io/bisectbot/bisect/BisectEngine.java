@@ -22,7 +22,17 @@ public final class BisectEngine {
     /**
      * @throws BisectSetupException when the ends cannot be bisected (unknown revision, empty range, ...)
      */
+    /** Every commit is tested, as {@code git bisect run} does; jobs reuse same-tree verdicts (see {@link SameTree}). */
     public BisectResult run(String bad, List<String> goods, BisectOptions options) {
-        return new BisectJob(source, runner, store, options).run(bad, goods);
+        return run(bad, goods, options, false);
+    }
+
+    /** @param reuseTreeVerdicts whether commits with the tree of a tested commit take its verdict instead of a run */
+    public BisectResult run(String bad, List<String> goods, BisectOptions options, boolean reuseTreeVerdicts) {
+        return new BisectJob(source, runner, store, options, reuseTreeVerdicts ? SameTree.of(source) : null).run(bad, goods);
+    }
+
+    BisectResult run(String bad, List<String> goods, BisectOptions options, SameTree sameTree) {
+        return new BisectJob(source, runner, store, options, sameTree).run(bad, goods);
     }
 }

@@ -15,6 +15,7 @@ import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -26,6 +27,14 @@ final class BisectJob {
     private final StepRunner runner;
     private final StepStore store;
     private final BisectOptions options;
+    /** Null when the job opted out of same-tree verdicts. */
+    private final SameTree sameTree;
+    private final Map<String, Optional<String>> trees = new HashMap<>();
+    /** Runs with a verdict made (or replayed) in this job, by the tree of their commit. */
+    private final Map<String, List<TreeRun>> runsByTree = new HashMap<>();
+    private final List<BisectResult.SameTreeVerdict> sameTrees = new ArrayList<>();
+
+    private record TreeRun(String commit, StepResult result, Verdict verdict) {}
 
     private String bad;
     private List<String> goods;
@@ -53,11 +62,12 @@ final class BisectJob {
     private int cancelledRuns;
     private int rounds;
 
-    BisectJob(RevisionSource source, StepRunner runner, StepStore store, BisectOptions options) {
+    BisectJob(RevisionSource source, StepRunner runner, StepStore store, BisectOptions options, SameTree sameTree) {
         this.source = source;
         this.runner = runner;
         this.store = store;
         this.options = options;
+        this.sameTree = sameTree;
     }
 
     private static final class ActiveTest {
@@ -97,7 +107,7 @@ final class BisectJob {
             cancelAll();
         }
         return new BisectResult(bad, goods, options, outcome, graph.size(), steps, tested,
-                testRuns, verificationRuns, reusedRuns, cancelledRuns, rounds);
+                testRuns, verificationRuns, reusedRuns, cancelledRuns, rounds, sameTrees);
     }
 
     private void setUp(String badRev, List<String> goodRevs) {
@@ -373,12 +383,61 @@ final class BisectJob {
             addStep(t, r.runIndex(), r.result(), r.verdict(), true);
             if (r.verdict() != null) t.tally.add(r.verdict());
         }
+        if (t.tally.verdict() == null && sameTree != null) reuseSameTree(t);
         if (t.tally.verdict() != null) {
             decidedWithoutRunning.add(t);
         } else {
             active.add(t);
             startRun(t);
         }
+    }
+
+    /**
+     * Gives {@code t} the verdicts of runs on commits with the same tree: this job's first, then an earlier job's.
+     * Only finished runs count; a same-tree commit still running in this round is not waited for.
+     */
+    private void reuseSameTree(ActiveTest t) {
+        String tree = treeOf(t.sha);
+        if (tree == null) return;
+        int used = 0;
+        String from = null;
+        boolean earlierJob = false;
+        for (TreeRun r : List.copyOf(runsByTree.getOrDefault(tree, List.of()))) {
+            if (t.tally.verdict() != null) break;
+            if (r.commit().equals(t.sha)) continue;
+            addSameTreeStep(t, r.result(), r.verdict());
+            used++;
+            from = r.commit();
+        }
+        while (t.tally.verdict() == null) {
+            int runIndex = nextRunIndex.getOrDefault(t.sha, 0);
+            Optional<SameTree.Earlier> hit = sameTree.earlier(tree, t.sha, runIndex);
+            Verdict v = hit.map(h -> verdictOf(h.result())).orElse(null);
+            if (v == null) break;
+            addSameTreeStep(t, hit.get().result(), v);
+            used++;
+            from = hit.get().commit();
+            earlierJob = true;
+        }
+        if (used > 0) sameTrees.add(new BisectResult.SameTreeVerdict(info(t.sha), from, tree, used, earlierJob));
+    }
+
+    private void addSameTreeStep(ActiveTest t, StepResult result, Verdict v) {
+        int runIndex = nextRunIndex.merge(t.sha, 1, Integer::sum) - 1;
+        // Not stored: a resumed job replays the runs it came from and takes the same verdict again.
+        steps.add(new Step(steps.size() + 1, info(t.sha), runIndex, t.purpose, result, v, result.duration(), true));
+        t.tally.add(v);
+    }
+
+    private String treeOf(String sha) {
+        return trees.computeIfAbsent(sha, s -> {
+            try {
+                return sameTree.tree(s);
+            } catch (RuntimeException e) {
+                // Without a tree the commit is simply tested.
+                return Optional.empty();
+            }
+        }).orElse(null);
     }
 
     private void startRun(ActiveTest t) {
@@ -462,6 +521,10 @@ final class BisectJob {
             else testRuns++;
         }
         if (!reused) store.record(new StepStore.Run(t.sha, runIndex, t.purpose, result, v, result.duration()));
+        if (v != null && sameTree != null) {
+            String tree = treeOf(t.sha);
+            if (tree != null) runsByTree.computeIfAbsent(tree, k -> new ArrayList<>()).add(new TreeRun(t.sha, result, v));
+        }
     }
 
     private void cancelIrrelevant(SearchState state) {

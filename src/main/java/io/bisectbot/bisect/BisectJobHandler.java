@@ -1,5 +1,7 @@
 package io.bisectbot.bisect;
 
+import io.bisectbot.cache.CacheProperties;
+import io.bisectbot.cache.CacheRegistry;
 import io.bisectbot.executor.DockerExecutor;
 import io.bisectbot.executor.DockerHealth;
 import io.bisectbot.executor.StepLogRepository;
@@ -30,10 +32,20 @@ public final class BisectJobHandler implements JobHandler {
     private final Clock clock;
     private final ObjectProvider<GitCredentials> credentials;
     private final ObjectProvider<BisectListener> listeners;
+    private final CacheRegistry caches;
 
     public BisectJobHandler(BisectProperties properties, DockerExecutor executor, DockerHealth docker,
                             StepLogRepository logs, JdbcClient jdbc, Clock clock,
                             ObjectProvider<GitCredentials> credentials, ObjectProvider<BisectListener> listeners) {
+        this(properties, executor, docker, logs, jdbc, clock, credentials, listeners,
+                new CacheRegistry(jdbc, executor, CacheProperties.defaults(), clock));
+    }
+
+    public BisectJobHandler(BisectProperties properties, DockerExecutor executor, DockerHealth docker,
+                            StepLogRepository logs, JdbcClient jdbc, Clock clock,
+                            ObjectProvider<GitCredentials> credentials, ObjectProvider<BisectListener> listeners,
+                            CacheRegistry caches) {
+        this.caches = caches;
         this.properties = properties;
         this.executor = executor;
         this.docker = docker;
@@ -64,17 +76,24 @@ public final class BisectJobHandler implements JobHandler {
         }
         listeners.orderedStream().forEach(listener -> listener.started(job, request));
         BisectResult result;
+        var volumes = request.cacheVolumes();
+        caches.used(volumes, request.repo(), request.installationId(), request.registryCredentials());
         try {
             var git = GitRepository.at(request.repo(), properties.cacheDir(), request.isLocal() ? null : token(request));
             try (var containers = new DockerStepRunner(executor, logs, git, request, job)) {
                 StepRunner runner = containers;
+                SameTree sameTree = request.caching().reuseTreeVerdicts() ? SameTree.of(git) : null;
                 if (request.verdictCache()) {
                     var key = new VerdictCache.Key(request.repo(), executor.resolveImage(request.image(), request.registryCredentials()),
                             VerdictCache.commandHash(request), request.options().rule().name());
-                    runner = new VerdictCache(jdbc, clock).around(containers, key, job.jobId());
+                    var cache = new VerdictCache(jdbc, clock);
+                    runner = cache.around(containers, key, job.jobId(), git::tree);
+                    if (sameTree != null) {
+                        sameTree = cache.sameTree(key, git);
+                    }
                 }
                 result = new BisectEngine(git, runner, new JdbcStepStore(jdbc, job.fence(), clock))
-                        .run(request.bad(), request.good(), request.options());
+                        .run(request.bad(), request.good(), request.options(), sameTree);
             }
         } catch (BisectSetupException e) {
             var outcome = e.problem() == BisectSetupException.Problem.GIT_FAILED
@@ -88,11 +107,13 @@ public final class BisectJobHandler implements JobHandler {
         } catch (IllegalStateException e) {
             // The image could not be resolved for the verdict cache: like any infrastructure error, retried.
             return JobOutcome.failed(e.getMessage());
+        } finally {
+            caches.finished(volumes);
         }
         if (job.stopRequested()) {
             return JobOutcome.failed("stopped: " + job.stopReason().name().toLowerCase());
         }
-        var report = BisectReport.markdown(result, request.repo(), request.commandText());
+        var report = BisectReport.markdown(result, request.repo(), request.commandText()) + BisectReport.environment(request);
         var outcome = result.outcome() instanceof BisectOutcome.Aborted aborted
                 ? JobOutcome.failed(aborted.reason())
                 : JobOutcome.succeeded(BisectResultJson.of(result, report));

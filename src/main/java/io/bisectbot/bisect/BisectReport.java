@@ -82,6 +82,17 @@ public final class BisectReport {
         md.append("; plus ").append(result.verificationRuns()).append(" to verify the ends");
         if (result.cancelledRuns() > 0) md.append("; ").append(result.cancelledRuns()).append(" cancelled as irrelevant");
         if (result.reusedRuns() > 0) md.append("; ").append(result.reusedRuns()).append(" reused from before a restart");
+        if (!result.sameTrees().isEmpty()) {
+            md.append("; ").append(result.sameTreeRuns()).append(" taken from commits with the same tree");
+        }
+        if (!result.sameTrees().isEmpty()) {
+            md.append("\n\n**Verdicts reused by tree** (same files, same image and command):\n");
+            for (BisectResult.SameTreeVerdict t : result.sameTrees()) {
+                md.append("\n- ").append(link(web, t.commit().sha())).append(": same tree as ").append(link(web, t.sameTreeAs()))
+                        .append(t.earlierJob() ? " (tested by an earlier job)" : "").append(", ").append(t.runs())
+                        .append(t.runs() == 1 ? " run" : " runs").append(" not made");
+            }
+        }
         md.append("\n\n### Reproduce locally\n\n```sh\n").append(reproduce(result, command)).append("\n```\n");
 
         md.append("\n<details><summary>Steps (").append(result.steps().size()).append(" runs)</summary>\n\n")
@@ -91,7 +102,8 @@ public final class BisectReport {
             md.append("| ").append(s.seq()).append(" | ").append(link(web, s.commit().sha())).append(" | ")
                     .append(escape(s.commit().subject())).append(" | ").append(s.purpose().name().toLowerCase().replace('_', ' '))
                     .append(" | ").append(s.runIndex() + 1).append(" | ").append(escape(describe(s.result())))
-                    .append(s.reused() ? " (stored)" : "").append(" | ")
+                    .append(s.reused() ? sameTreeAs(result, s).map(from -> " (same tree as " + shortSha(from) + ")").orElse(" (stored)") : "")
+                    .append(" | ")
                     .append(s.verdict() == null ? "-" : word(s.verdict(), terms)).append(" | ").append(human(s.duration())).append(" |\n");
         }
         List<BisectResult.CommitTested> flaky = result.commits().stream().filter(c -> c.disagreements() > 0).toList();
@@ -153,6 +165,11 @@ public final class BisectReport {
                 .append(result.candidateCount() == 1 ? " commit" : " commits").append(", ").append(result.testRuns())
                 .append(" test runs in ").append(result.rounds()).append(result.rounds() == 1 ? " round" : " rounds")
                 .append(", plus ").append(result.verificationRuns()).append(" to verify the ends\n");
+        for (BisectResult.SameTreeVerdict t : result.sameTrees()) {
+            out.append("Reused: ").append(shortSha(t.commit().sha())).append(" same tree as ").append(shortSha(t.sameTreeAs()))
+                    .append(t.earlierJob() ? " (an earlier job)" : "").append(", ").append(t.runs())
+                    .append(t.runs() == 1 ? " run" : " runs").append(" not made\n");
+        }
         out.append('\n').append(bold).append("Reproduce with git on this machine:").append(reset).append("\n  ")
                 .append(reproduce(result, command)).append('\n');
         if (dockerLine != null) {
@@ -182,6 +199,33 @@ public final class BisectReport {
                 + " --user " + ShellWords.quote(user) + " -e BISECT_COMMIT=" + ShellWords.quote(commit)
                 + " -e BISECT_RUN=1 -v \"$dir\":" + ShellWords.quote(workingDir) + " -w " + ShellWords.quote(workingDir)
                 + " " + ShellWords.quote(image) + " " + ShellWords.join(argv);
+    }
+
+    /** The commit whose run a reused step is, when it was taken by tree rather than from the job's store. */
+    static Optional<String> sameTreeAs(BisectResult result, BisectResult.Step step) {
+        if (!step.reused()) return Optional.empty();
+        return result.sameTrees().stream().filter(t -> t.commit().sha().equals(step.commit().sha()))
+                .map(BisectResult.SameTreeVerdict::sameTreeAs).findFirst();
+    }
+
+    /**
+     * What the steps could reach beyond their fresh working copy: the network (trusted jobs that asked for it) and
+     * the dependency caches; empty when neither.
+     */
+    public static String environment(BisectRequest request) {
+        StringBuilder md = new StringBuilder();
+        if (request.network() == io.bisectbot.executor.StepSpec.Network.BRIDGE) {
+            md.append("\n**Network:** every step had network (`network: bridge`).\n");
+        } else if (request.caching().bridgeNetwork()) {
+            md.append("\n**Network:** none: `network: bridge` was asked for, but the code is not trusted.\n");
+        }
+        if (!request.caching().paths().isEmpty()) {
+            md.append("\n**Caches kept between steps:** ")
+                    .append(request.caching().paths().stream().map(p -> "`" + p + "`").collect(Collectors.joining(", ")))
+                    .append(request.registryCredentials() ? "" : " (this untrusted run's own, apart from trusted runs')")
+                    .append(".\n");
+        }
+        return md.toString();
     }
 
     private static String oneLine(String text) {

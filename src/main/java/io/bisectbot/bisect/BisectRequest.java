@@ -7,6 +7,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.regex.Pattern;
+import io.bisectbot.cache.CachePaths;
+import io.bisectbot.executor.StepSpec;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.node.JsonNodeFactory;
 import tools.jackson.databind.node.ObjectNode;
@@ -17,6 +19,7 @@ import tools.jackson.databind.node.ObjectNode;
  *
  * @param command      a shell string (run with {@code sh -c}) or, when {@code argv} is set, the program and arguments
  * @param verdictCache reuse (and share) run results of other jobs on the same repository, commit, image and command
+ * @param caching      dependency cache paths, network, and whether commits with the same tree share verdicts
  */
 public record BisectRequest(
         String repo,
@@ -28,7 +31,39 @@ public record BisectRequest(
         Duration timeout,
         BisectOptions options,
         boolean verdictCache,
-        JsonNode github) {
+        JsonNode github,
+        Caching caching) {
+
+    /**
+     * What a step keeps and reaches beyond its fresh working copy.
+     *
+     * @param paths             absolute directories kept between steps in volumes of this repository ({@code cache})
+     * @param bridgeNetwork     {@code network: bridge} asked for; granted to trusted runs only
+     * @param reuseTreeVerdicts commits with the same tree as a tested one take its verdict ({@code reuse_tree_verdicts},
+     *                          default true)
+     */
+    public record Caching(List<String> paths, boolean bridgeNetwork, boolean reuseTreeVerdicts) {
+        public static final Caching NONE = new Caching(List.of(), false, true);
+
+        public Caching {
+            paths = List.copyOf(paths);
+        }
+    }
+
+    /** Network of the steps: the bridge only when asked for and the code is trusted. */
+    public StepSpec.Network network() {
+        return caching.bridgeNetwork() && registryCredentials() ? StepSpec.Network.BRIDGE : StepSpec.Network.NONE;
+    }
+
+    /** GitHub App installation the job runs for; 0 for the command line and {@code POST /bisect}. */
+    public long installationId() {
+        return github == null ? 0 : github.path("installation_id").asLong(0);
+    }
+
+    /** The volumes of this job's cache paths: per installation, repository and trust. */
+    public List<StepSpec.Cache> cacheVolumes() {
+        return CachePaths.volumes(CachePaths.scope(installationId(), repo, registryCredentials()), caching.paths());
+    }
 
     private static final Pattern REF = Pattern.compile("[A-Za-z0-9._/@^~{}+-]{1,250}");
 
@@ -134,7 +169,8 @@ public record BisectRequest(
                 .withFirstParent(payload.path("first_parent").asBoolean(false));
         var github = payload.get("github");
         return new BisectRequest(repo, List.copyOf(goods), bad, command, argv == null ? null : List.copyOf(argv), image,
-                timeout, options, payload.path("verdict_cache").asBoolean(false), github == null || github.isNull() ? null : github);
+                timeout, options, payload.path("verdict_cache").asBoolean(false), github == null || github.isNull() ? null : github,
+                caching(payload));
     }
 
     /** The payload this request was read from, normalised; for {@code POST /bisect} and the command line. */
@@ -159,10 +195,47 @@ public record BisectRequest(
         node.put("terms", options.terms() == BisectOptions.Terms.OLD_NEW ? "old/new" : "good/bad");
         node.put("first_parent", options.firstParent());
         node.put("verdict_cache", verdictCache);
+        if (!caching.paths().isEmpty()) {
+            var paths = node.putArray("cache");
+            caching.paths().forEach(paths::add);
+        }
+        if (caching.bridgeNetwork()) {
+            node.put("network", "bridge");
+        }
+        if (!caching.reuseTreeVerdicts()) {
+            node.put("reuse_tree_verdicts", false);
+        }
         if (github != null) {
             node.set("github", github);
         }
         return node;
+    }
+
+    private static Caching caching(JsonNode payload) {
+        var paths = new ArrayList<String>();
+        var cache = payload.get("cache");
+        if (cache != null && cache.isArray()) {
+            for (var path : cache) {
+                if (!path.isString()) {
+                    throw new IllegalArgumentException("'cache' must list absolute directories such as [\"/root/.m2/repository\"], got " + cache);
+                }
+                paths.add(path.asString());
+            }
+        } else if (cache != null && cache.isString()) {
+            paths.add(cache.asString());
+        } else if (cache != null && !cache.isNull()) {
+            throw new IllegalArgumentException("'cache' must list absolute directories such as [\"/root/.m2/repository\"], got " + cache);
+        }
+        var network = text(payload, "network") == null ? "none" : text(payload, "network").toLowerCase(Locale.ROOT);
+        if (!network.equals("none") && !network.equals("bridge")) {
+            throw new IllegalArgumentException("'network' must be none or bridge, got '" + text(payload, "network") + "'");
+        }
+        var reuse = payload.get("reuse_tree_verdicts");
+        if (reuse != null && !reuse.isNull() && !reuse.isBoolean()) {
+            throw new IllegalArgumentException("'reuse_tree_verdicts' must be true or false, got " + reuse);
+        }
+        return new Caching(CachePaths.check("'cache'", paths, null), network.equals("bridge"),
+                reuse == null || reuse.isNull() || reuse.asBoolean());
     }
 
     private static String text(JsonNode payload, String field) {

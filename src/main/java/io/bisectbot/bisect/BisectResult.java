@@ -13,15 +13,38 @@ import java.util.List;
  * @param reusedRuns     runs taken from the step store instead of being run again
  * @param cancelledRuns  runs stopped because their commit stopped mattering
  * @param rounds         times new commits were started during the search
+ * @param sameTrees      commits that took the verdict of a commit with the same tree instead of running; their runs
+ *                       count neither as test runs nor as verification runs
  */
 public record BisectResult(String bad, List<String> goods, BisectOptions options, BisectOutcome outcome,
                            int candidateCount, List<Step> steps, List<CommitTested> commits,
-                           int testRuns, int verificationRuns, int reusedRuns, int cancelledRuns, int rounds) {
+                           int testRuns, int verificationRuns, int reusedRuns, int cancelledRuns, int rounds,
+                           List<SameTreeVerdict> sameTrees) {
 
     public BisectResult {
         goods = List.copyOf(goods);
         steps = List.copyOf(steps);
         commits = List.copyOf(commits);
+        sameTrees = sameTrees == null ? List.of() : List.copyOf(sameTrees);
+    }
+
+    public BisectResult(String bad, List<String> goods, BisectOptions options, BisectOutcome outcome,
+                        int candidateCount, List<Step> steps, List<CommitTested> commits,
+                        int testRuns, int verificationRuns, int reusedRuns, int cancelledRuns, int rounds) {
+        this(bad, goods, options, outcome, candidateCount, steps, commits, testRuns, verificationRuns, reusedRuns,
+                cancelledRuns, rounds, List.of());
+    }
+
+    /**
+     * A commit whose verdict came from {@code sameTreeAs}, a commit with the same tree, instead of {@code runs} runs.
+     *
+     * @param earlierJob the verdict came from an earlier job (the verdict cache), not from this one
+     */
+    public record SameTreeVerdict(CommitInfo commit, String sameTreeAs, String tree, int runs, boolean earlierJob) {}
+
+    /** Runs a same-tree verdict saved. */
+    public int sameTreeRuns() {
+        return sameTrees.stream().mapToInt(SameTreeVerdict::runs).sum();
     }
 
     /** One run. {@code verdict} is null when the run said nothing about the commit. */

@@ -62,6 +62,9 @@ final class BisectResultJson {
         json.put("reused_runs", result.reusedRuns());
         json.put("cancelled_runs", result.cancelledRuns());
         json.put("rounds", result.rounds());
+        var sameTree = json.putArray("same_tree");
+        result.sameTrees().forEach(t -> sameTree.addObject().put("commit", t.commit().sha()).put("same_tree_as", t.sameTreeAs())
+                .put("tree", t.tree()).put("runs", t.runs()).put("earlier_job", t.earlierJob()));
         var steps = json.putArray("steps");
         for (var step : result.steps()) {
             var node = steps.addObject();
@@ -79,6 +82,7 @@ final class BisectResultJson {
             node.put("verdict", name(step.verdict()));
             node.put("duration_ms", step.duration().toMillis());
             node.put("reused", step.reused());
+            BisectReport.sameTreeAs(result, step).ifPresent(from -> node.put("same_tree_as", from));
         }
         var commits = json.putArray("commits");
         for (var tested : result.commits()) {

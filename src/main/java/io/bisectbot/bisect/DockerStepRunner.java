@@ -14,7 +14,8 @@ import java.util.concurrent.Executors;
 
 /**
  * Runs each test of a bisect job in its own container: the commit's source is streamed in as a tar
- * ({@code git archive}), the command runs in it with network off, and its output goes to the job's step logs.
+ * ({@code git archive}), the command runs in it with network off (unless a trusted job asks for the bridge) and
+ * the job's cache volumes mounted, and its output goes to the job's step logs.
  * When the job must stop (cancel, lost fence, shutdown) every running container is stopped.
  */
 final class DockerStepRunner implements StepRunner, AutoCloseable {
@@ -70,8 +71,10 @@ final class DockerStepRunner implements StepRunner, AutoCloseable {
                 .input(() -> git.archive(step.commit()))
                 .timeout(request.timeout())
                 .registryCredentials(request.registryCredentials())
+                .network(request.network())
                 .env("BISECT_COMMIT", step.commit())
                 .env("BISECT_RUN", Integer.toString(step.runIndex() + 1));
+        request.cacheVolumes().forEach(builder::cache);
         if (request.argv() != null) {
             builder.argv(request.argv().toArray(String[]::new));
         } else {

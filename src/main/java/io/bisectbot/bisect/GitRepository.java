@@ -170,6 +170,13 @@ public final class GitRepository implements RevisionSource {
     }
 
     @Override
+    public Optional<String> tree(String sha) {
+        if (sha.startsWith("-")) return Optional.empty();
+        Output out = run(null, false, "rev-parse", "--verify", "--quiet", "--end-of-options", sha + "^{tree}");
+        return out.exit == 0 ? Optional.of(out.text.trim()) : Optional.empty();
+    }
+
+    @Override
     public boolean isAncestor(String ancestor, String descendant) {
         Output out = run(null, false, "merge-base", "--is-ancestor", ancestor, descendant);
         if (out.exit > 1) throw new BisectSetupException(Problem.GIT_FAILED, "git merge-base failed: " + out.error);

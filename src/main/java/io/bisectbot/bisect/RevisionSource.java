@@ -23,6 +23,11 @@ public interface RevisionSource {
         return Optional.empty();
     }
 
+    /** The tree a commit records (the same for a revert of a revert, an empty merge, a rebased duplicate). */
+    default Optional<String> tree(String sha) {
+        return Optional.empty();
+    }
+
     /** Whether {@code ancestor} is reachable from {@code descendant} (a commit is its own ancestor). */
     boolean isAncestor(String ancestor, String descendant);
 }

@@ -12,7 +12,8 @@ import org.springframework.jdbc.core.simple.JdbcClient;
 
 /**
  * Remembers what a test run said about a commit, keyed by (repository, commit, image digest, command hash, repeat
- * rule, run index), so later jobs that opt in ({@code verdict_cache: true}) skip runs already made. Only runs that
+ * rule, run index), so later jobs that opt in ({@code verdict_cache: true}) skip runs already made. Each run also
+ * records its commit's tree, so a commit with the same tree as one an earlier job tested takes that verdict. Only runs that
  * decide something (an exit code, a timeout) are kept; infrastructure errors and cancelled runs never are.
  */
 final class VerdictCache {
@@ -33,7 +34,10 @@ final class VerdictCache {
             var digest = MessageDigest.getInstance("SHA-256");
             // argv and shell forms of the same words are different commands.
             var text = (request.argv() != null ? "argv\0" + String.join("\0", request.argv()) : "sh\0" + request.command())
-                    + "\0timeout=" + request.timeout().toSeconds();
+                    + "\0timeout=" + request.timeout().toSeconds()
+                    // A run with caches or network may behave differently from one without: another key.
+                    + (request.caching().paths().isEmpty() ? "" : "\0cache=" + String.join("\0", request.caching().paths()))
+                    + (request.network() == io.bisectbot.executor.StepSpec.Network.BRIDGE ? "\0network=bridge" : "");
             return HexFormat.of().formatHex(digest.digest(text.getBytes(StandardCharsets.UTF_8)));
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
@@ -56,7 +60,47 @@ final class VerdictCache {
                 .optional();
     }
 
+    /** A run of another commit with the same tree, under the same key and run index: what {@link SameTree} asks. */
+    Optional<SameTree.Earlier> findByTree(Key key, String tree, String commit, int runIndex) {
+        return jdbc.sql("""
+                        SELECT commit_sha, outcome, exit_code, duration_ms FROM bisect_verdict_cache
+                         WHERE repository = :repository AND tree_sha = :tree AND image_digest = :image
+                           AND command_hash = :command AND repeat_rule = :rule AND run_index = :run_index
+                           AND commit_sha <> :commit
+                         ORDER BY recorded_at, commit_sha LIMIT 1""")
+                .param("repository", key.repository()).param("tree", tree).param("image", key.imageDigest())
+                .param("command", key.commandHash()).param("rule", key.repeatRule()).param("run_index", runIndex)
+                .param("commit", commit)
+                .query((rs, row) -> {
+                    var duration = Duration.ofMillis(rs.getLong("duration_ms"));
+                    StepResult result = "EXITED".equals(rs.getString("outcome"))
+                            ? new StepResult.Exited(rs.getInt("exit_code"), duration)
+                            : new StepResult.TimedOut(duration);
+                    return new SameTree.Earlier(rs.getString("commit_sha"), result);
+                })
+                .optional();
+    }
+
+    /** Same-tree verdicts from this job and, through this cache, from earlier jobs under the same key. */
+    SameTree sameTree(Key key, RevisionSource source) {
+        return new SameTree() {
+            @Override
+            public Optional<String> tree(String commit) {
+                return source.tree(commit);
+            }
+
+            @Override
+            public Optional<Earlier> earlier(String tree, String commit, int runIndex) {
+                return findByTree(key, tree, commit, runIndex);
+            }
+        };
+    }
+
     void remember(Key key, String commit, int runIndex, StepResult result, long jobId) {
+        remember(key, commit, null, runIndex, result, jobId);
+    }
+
+    void remember(Key key, String commit, String tree, int runIndex, StepResult result, long jobId) {
         String outcome;
         Integer exitCode = null;
         switch (result) {
@@ -72,10 +116,12 @@ final class VerdictCache {
         }
         jdbc.sql("""
                         INSERT INTO bisect_verdict_cache (repository, commit_sha, image_digest, command_hash, repeat_rule,
-                                                          run_index, outcome, exit_code, duration_ms, job_id, recorded_at)
+                                                          run_index, outcome, exit_code, duration_ms, job_id, recorded_at,
+                                                          tree_sha)
                         VALUES (:repository, :commit, :image, :command, :rule, :run_index, :outcome, :exit_code,
-                                :duration_ms, :job_id, :now)
+                                :duration_ms, :job_id, :now, :tree)
                         ON CONFLICT DO NOTHING""")
+                .param("tree", tree)
                 .param("repository", key.repository()).param("commit", commit).param("image", key.imageDigest())
                 .param("command", key.commandHash()).param("rule", key.repeatRule()).param("run_index", runIndex)
                 .param("outcome", outcome).param("exit_code", exitCode).param("duration_ms", result.duration().toMillis())
@@ -83,8 +129,21 @@ final class VerdictCache {
                 .update();
     }
 
+    private static String treeOrNull(java.util.function.Function<String, Optional<String>> trees, String commit) {
+        try {
+            return trees.apply(commit).orElse(null);
+        } catch (RuntimeException e) {
+            return null;
+        }
+    }
+
     /** A runner that answers from the cache when it can and remembers what the wrapped runner finds. */
     StepRunner around(StepRunner runner, Key key, long jobId) {
+        return around(runner, key, jobId, commit -> Optional.empty());
+    }
+
+    /** As {@link #around(StepRunner, Key, long)}, remembering each run's tree too. */
+    StepRunner around(StepRunner runner, Key key, long jobId, java.util.function.Function<String, Optional<String>> trees) {
         return request -> {
             var cached = find(key, request.commit(), request.runIndex());
             if (cached.isPresent()) {
@@ -101,7 +160,8 @@ final class VerdictCache {
                 };
             }
             var handle = runner.start(request);
-            handle.result().thenAccept(result -> remember(key, request.commit(), request.runIndex(), result, jobId));
+            handle.result().thenAccept(result -> remember(key, request.commit(), treeOrNull(trees, request.commit()),
+                    request.runIndex(), result, jobId));
             return handle;
         };
     }

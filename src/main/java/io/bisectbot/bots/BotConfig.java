@@ -23,7 +23,7 @@ import tools.jackson.databind.JsonNode;
 public final class BotConfig {
 
     static final Set<String> TASK_KEYS = Set.of("image", "run", "action", "label", "comment", "on", "timeout",
-            "network", "outputs", "secrets", "cancel_previous");
+            "network", "outputs", "secrets", "cancel_previous", "cache");
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,62}");
     private static final Pattern SECRET = Pattern.compile("[A-Z][A-Z0-9_]{0,62}");
     private static final Duration MAX_TIMEOUT = Duration.ofHours(6);
@@ -161,9 +161,24 @@ public final class BotConfig {
                 cancelPrevious = cancelNode.asBoolean();
             }
         }
+        var cache = new ArrayList<String>();
+        var cacheNode = node.get("cache");
+        if (cacheNode != null && !cacheNode.isNull()) {
+            var paths = new ArrayList<String>();
+            if (cacheNode.isArray()) {
+                cacheNode.forEach(p -> paths.add(p.isString() ? p.asString() : p.toString()));
+            } else {
+                paths.add(cacheNode.isString() ? cacheNode.asString() : cacheNode.toString());
+            }
+            try {
+                cache.addAll(io.bisectbot.cache.CachePaths.check("`" + at + ".cache`", paths, null));
+            } catch (IllegalArgumentException e) {
+                problems.add(e.getMessage());
+            }
+        }
         var image = text(node, "image", at, problems);
         return new BotTask(name, image == null ? defaultImage : image, run, action, label, comment, on, timeout, network,
-                outputs, List.copyOf(secrets), cancelPrevious, node);
+                outputs, List.copyOf(secrets), cancelPrevious, node, cache);
     }
 
     private static Set<BotTask.Trigger> triggers(JsonNode node, String at, List<String> problems) {

@@ -37,9 +37,18 @@ public final class BotJobHandler implements JobHandler {
     private final DockerHealth docker;
     private final StepLogRepository logs;
     private final BotGithub github;
+    private final io.bisectbot.cache.CacheRegistry caches;
 
     public BotJobHandler(BotProperties properties, BotSecrets secrets, ImagePolicy images, BisectProperties git,
                          DockerExecutor executor, DockerHealth docker, StepLogRepository logs, BotGithub github) {
+        this(properties, secrets, images, git, executor, docker, logs, github, null);
+    }
+
+    /** @param caches the table of dependency cache volumes; null keeps no sizes and evicts nothing */
+    public BotJobHandler(BotProperties properties, BotSecrets secrets, ImagePolicy images, BisectProperties git,
+                         DockerExecutor executor, DockerHealth docker, StepLogRepository logs, BotGithub github,
+                         io.bisectbot.cache.CacheRegistry caches) {
+        this.caches = caches;
         this.properties = properties;
         this.secrets = secrets;
         this.images = images;
@@ -141,6 +150,13 @@ public final class BotJobHandler implements JobHandler {
                 }
             });
         }
+        // Untrusted code gets volumes of its own: nothing it writes is read by a trusted run.
+        var volumes = io.bisectbot.cache.CachePaths.volumes(
+                io.bisectbot.cache.CachePaths.scope(request.installationId(), request.repoUrl(), trusted), task.cache());
+        volumes.forEach(spec::cache);
+        if (caches != null) {
+            caches.used(volumes, request.repoUrl(), request.installationId(), trusted);
+        }
         var cancel = CancellationSignal.create();
         job.onStop(() -> cancel.cancel("job " + job.stopReason().name().toLowerCase()));
         var sink = logs.openSink(job.jobId(), step, job.attempt());
@@ -149,6 +165,9 @@ public final class BotJobHandler implements JobHandler {
             run = executor.run(spec.build(), sink, cancel);
         } finally {
             sink.close();
+            if (caches != null) {
+                caches.finished(volumes);
+            }
         }
         // Untrusted runs report their conclusion only: their output stays behind the service's access control.
         var tail = trusted ? tail(logs.readAll(job.jobId(), step)) : null;

@@ -12,6 +12,8 @@ import tools.jackson.databind.JsonNode;
  * @param secrets names of instance-configured secrets passed to this task only, as environment variables
  * @param cancelPrevious a new push to the pull request cancels this task's jobs for the older head
  * @param source  the task as written in the config, snapshotted into its jobs
+ * @param cache   absolute directories kept between runs of this repository's tasks ({@code cache:}), in volumes of
+ *                their own for untrusted runs
  */
 public record BotTask(
         String name,
@@ -26,7 +28,18 @@ public record BotTask(
         Output outputs,
         List<String> secrets,
         boolean cancelPrevious,
-        JsonNode source) {
+        JsonNode source,
+        List<String> cache) {
+
+    public BotTask {
+        cache = cache == null ? List.of() : List.copyOf(cache);
+    }
+
+    public BotTask(String name, String image, String run, Action action, String label, String comment, Set<Trigger> on,
+                   Duration timeout, Network network, Output outputs, List<String> secrets, boolean cancelPrevious,
+                   JsonNode source) {
+        this(name, image, run, action, label, comment, on, timeout, network, outputs, secrets, cancelPrevious, source, List.of());
+    }
 
     public enum Action { CLOSE_PULL_REQUEST, ADD_LABEL, COMMENT }
 

@@ -35,10 +35,11 @@ class BotsConfig {
     @Bean
     BotJobHandler botJobHandler(BotProperties properties, BotSecrets secrets, ObjectProvider<ImagePolicy> images,
                                 ExecutorProperties executorProperties, BisectProperties git, DockerExecutor executor,
-                                DockerHealth docker, StepLogRepository logs, ObjectProvider<BotGithub> github) {
+                                DockerHealth docker, StepLogRepository logs, ObjectProvider<BotGithub> github,
+                                ObjectProvider<io.bisectbot.cache.CacheRegistry> caches) {
         return new BotJobHandler(properties, secrets,
                 images.getIfAvailable(() -> ImagePolicy.of(executorProperties.allowedImages(), git.defaultImage())),
-                git, executor, docker, logs, github.getIfAvailable(NoGithub::new));
+                git, executor, docker, logs, github.getIfAvailable(NoGithub::new), caches.getIfAvailable());
     }
 
     @Bean

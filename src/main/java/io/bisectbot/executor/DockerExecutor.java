@@ -34,6 +34,8 @@ import com.github.dockerjava.api.model.Capability;
 import com.github.dockerjava.api.model.Frame;
 import com.github.dockerjava.api.model.HostConfig;
 import com.github.dockerjava.api.model.LogConfig;
+import com.github.dockerjava.api.model.Mount;
+import com.github.dockerjava.api.model.MountType;
 import com.github.dockerjava.api.model.Volume;
 import com.github.dockerjava.api.model.WaitResponse;
 
@@ -49,7 +51,8 @@ import io.micrometer.core.instrument.MeterRegistry;
  * so images meant for steps give that dir to the step user (the runner image makes it 1777); on
  * other images the step can read its inputs but can only write to /tmp and to directories its tar
  * brings with a writable owner/mode. /tmp is a tmpfs. No capabilities, no-new-privileges, pids,
- * memory (swap = memory) and CPU limits, non-root user, no host mounts, a tiny init as PID 1 to reap
+ * memory (swap = memory) and CPU limits, non-root user, no host mounts (only the step's named cache volumes, if it
+ * declares any, each given to the step's user by a short helper container), a tiny init as PID 1 to reap
  * zombies and forward SIGTERM. The engine keeps no log file: output is read through an attach made
  * before start, so nothing is lost and nothing is duplicated on the engine's disk.
  */
@@ -66,8 +69,21 @@ public final class DockerExecutor implements AutoCloseable {
     private final ScheduledExecutorService timers;
     private final Map<String, String> digestsByImageId = new ConcurrentHashMap<>();
     private final Set<CompletableFuture<Ending>> active = ConcurrentHashMap.newKeySet();
+    private final String helperImage;
+    /** Cache volumes (with the user they were given to) this instance has prepared; prepared once per instance. */
+    private final Map<String, Object> preparedCaches = new ConcurrentHashMap<>();
 
     public DockerExecutor(DockerClient docker, ExecutorProperties properties, MeterRegistry registry, Clock clock) {
+        this(docker, properties, registry, clock, "debian:bookworm");
+    }
+
+    /**
+     * @param helperImage image of the short helper containers that give a new cache volume to the step's user and
+     *                    measure cache volumes (needs {@code chown} and {@code du}); the default step image
+     */
+    public DockerExecutor(DockerClient docker, ExecutorProperties properties, MeterRegistry registry, Clock clock,
+                          String helperImage) {
+        this.helperImage = helperImage;
         this.docker = docker;
         this.properties = properties;
         this.clock = clock;
@@ -110,6 +126,7 @@ public final class DockerExecutor implements AutoCloseable {
             if (cancel.isCancelled()) {
                 outcome = new StepOutcome.Cancelled();
             } else {
+                prepareCaches(spec, limits.user());
                 containerId = create(spec, limits, name);
                 metrics.containerCreated();
                 copyInput(spec, containerId, limits.user());
@@ -165,6 +182,10 @@ public final class DockerExecutor implements AutoCloseable {
                 .withNetworkMode(spec.network().dockerMode)
                 .withInit(true)
                 .withLogConfig(new LogConfig(LogConfig.LoggingType.NONE));
+        if (!spec.caches().isEmpty()) {
+            host.withMounts(spec.caches().stream().map(c -> new Mount().withType(MountType.VOLUME)
+                    .withSource(c.volume()).withTarget(c.path())).toList());
+        }
 
         List<String> env = new ArrayList<>();
         spec.env().forEach((k, v) -> env.add(k + "=" + v));
@@ -482,6 +503,140 @@ public final class DockerExecutor implements AutoCloseable {
                 // Only releases the connection.
             }
         }
+    }
+
+    /**
+     * Creates the step's cache volumes that do not exist yet (labelled, so they can be found and are never taken
+     * for a step's anonymous volume) and gives their top directory to the step's user, once per instance and user:
+     * a fresh named volume belongs to root, and the step runs without the capabilities to change that.
+     */
+    private void prepareCaches(StepSpec spec, String user) {
+        for (var cache : spec.caches()) {
+            var key = cache.volume() + "\0" + user;
+            if (preparedCaches.containsKey(key)) {
+                continue;
+            }
+            synchronized (preparedCaches.computeIfAbsent("lock\0" + cache.volume(), k -> new Object())) {
+                if (preparedCaches.containsKey(key)) {
+                    continue;
+                }
+                try {
+                    docker.createVolumeCmd().withName(cache.volume())
+                            .withLabels(Map.of(Labels.CACHE, "true", Labels.CACHE_SCOPE, cache.scope(), Labels.CACHE_PATH, cache.path()))
+                            .exec();
+                    var owner = InputTar.numericOwner(user);
+                    var helper = runHelper(cache.volume(), List.of(Capability.CHOWN), spec.labels(),
+                            "chown " + owner[0] + ":" + owner[1] + " /cache");
+                    if (helper.code() != 0) {
+                        throw new InfraException("preparing cache volume " + cache.volume() + " for " + cache.path()
+                                + " failed: " + helper.output().strip(), null);
+                    }
+                } catch (InfraException e) {
+                    throw e;
+                } catch (RuntimeException e) {
+                    throw new InfraException("preparing cache volume " + cache.volume() + " for " + cache.path()
+                            + " failed: " + describe(e), e);
+                }
+                preparedCaches.put(key, Boolean.TRUE);
+            }
+        }
+    }
+
+    private record HelperRun(long code, String output) {}
+
+    /**
+     * Runs {@code script} as root in a locked-down helper container with {@code volume} at {@code /cache}: no
+     * network, read-only root, only the given capabilities. Labelled as managed, so the reaper removes one left by
+     * a crash.
+     */
+    private HelperRun runHelper(String volume, List<Capability> capabilities, Map<String, String> jobLabels, String script) {
+        Map<String, String> labels = new LinkedHashMap<>(jobLabels);
+        labels.put(Labels.MANAGED, "true");
+        labels.put(Labels.STEP, "cache-helper");
+        HostConfig host = HostConfig.newHostConfig()
+                .withCapDrop(Capability.ALL)
+                .withCapAdd(capabilities.toArray(Capability[]::new))
+                .withSecurityOpts(List.of("no-new-privileges"))
+                .withReadonlyRootfs(true)
+                .withNetworkMode("none")
+                .withMemory(256L * 1024 * 1024)
+                .withPidsLimit(64L)
+                .withMounts(List.of(new Mount().withType(MountType.VOLUME).withSource(volume).withTarget("/cache")));
+        String id;
+        try {
+            id = docker.createContainerCmd(helperImage).withCmd("sh", "-c", script).withUser("0")
+                    .withLabels(labels).withHostConfig(host).withAttachStdout(true).withAttachStderr(true).exec().getId();
+        } catch (NotFoundException absent) {
+            pull(helperImage, true);
+            id = docker.createContainerCmd(helperImage).withCmd("sh", "-c", script).withUser("0")
+                    .withLabels(labels).withHostConfig(host).withAttachStdout(true).withAttachStderr(true).exec().getId();
+        }
+        var out = new StringBuilder();
+        try (var attached = docker.attachContainerCmd(id).withStdOut(true).withStdErr(true).withFollowStream(true)
+                .exec(new ResultCallback.Adapter<Frame>() {
+                    @Override
+                    public void onNext(Frame frame) {
+                        synchronized (out) {
+                            if (out.length() < 8192) {
+                                out.append(new String(frame.getPayload(), java.nio.charset.StandardCharsets.UTF_8));
+                            }
+                        }
+                    }
+                })) {
+            attached.awaitStarted(30, TimeUnit.SECONDS);
+            docker.startContainerCmd(id).exec();
+            var code = docker.waitContainerCmd(id).start().awaitStatusCode(10, TimeUnit.MINUTES);
+            attached.awaitCompletion(LOG_DRAIN.toMillis(), TimeUnit.MILLISECONDS);
+            synchronized (out) {
+                return new HelperRun(code, out.toString());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new InfraException("interrupted while running a cache helper", e);
+        } catch (java.io.IOException e) {
+            throw new InfraException("closing a cache helper's output failed: " + describe(e), e);
+        } finally {
+            remove(id);
+        }
+    }
+
+    /**
+     * Bytes held by a cache volume, measured with {@code du} in a helper container (the engine's volume usage figures
+     * are computed for all volumes at once and are slow); empty when the volume does not exist.
+     */
+    public java.util.OptionalLong cacheSize(String volume) {
+        try {
+            docker.inspectVolumeCmd(volume).exec();
+        } catch (NotFoundException absent) {
+            return java.util.OptionalLong.empty();
+        }
+        var run = runHelper(volume, List.of(Capability.DAC_READ_SEARCH), Map.of(), "du -skx /cache");
+        var first = run.output().strip().split("\\s+", 2)[0];
+        try {
+            return java.util.OptionalLong.of(Long.parseLong(first) * 1024);
+        } catch (NumberFormatException e) {
+            throw new IllegalStateException("measuring cache volume " + volume + " failed: " + run.output().strip());
+        }
+    }
+
+    /** Removes a cache volume; false when a container still uses it (it is removed on a later try). */
+    public boolean removeCache(String volume) {
+        try {
+            docker.removeVolumeCmd(volume).exec();
+            preparedCaches.keySet().removeIf(k -> k.startsWith(volume + "\0"));
+            return true;
+        } catch (NotFoundException gone) {
+            preparedCaches.keySet().removeIf(k -> k.startsWith(volume + "\0"));
+            return true;
+        } catch (ConflictException inUse) {
+            return false;
+        }
+    }
+
+    /** Names of the cache volumes on this engine. */
+    public List<String> cacheVolumes() {
+        var volumes = docker.listVolumesCmd().withFilter("label", List.of(Labels.CACHE + "=true")).exec().getVolumes();
+        return volumes == null ? List.of() : volumes.stream().map(v -> v.getName()).toList();
     }
 
     /**

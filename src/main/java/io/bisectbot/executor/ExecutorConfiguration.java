@@ -27,8 +27,9 @@ class ExecutorConfiguration {
 
     @Bean(destroyMethod = "close")
     DockerExecutor dockerExecutor(DockerClient bisectbotDockerClient, ExecutorProperties properties,
-                                  MeterRegistry registry, ObjectProvider<Clock> clock) {
-        return new DockerExecutor(bisectbotDockerClient, properties, registry, clock.getIfAvailable(Clock::systemUTC));
+                                  MeterRegistry registry, ObjectProvider<Clock> clock,
+                                  @org.springframework.beans.factory.annotation.Value("${bisectbot.bisect.default-image:debian:bookworm}") String helperImage) {
+        return new DockerExecutor(bisectbotDockerClient, properties, registry, clock.getIfAvailable(Clock::systemUTC), helperImage);
     }
 
     @Bean(destroyMethod = "close")

@@ -22,6 +22,8 @@ import java.util.Objects;
  * @param secretValues values masked in the stored logs on top of the configured secrets
  * @param registryCredentials whether the operator's registry credentials may be used to pull the image; off for
  *                  runs of untrusted code, so a private image is never fetched on a stranger's behalf
+ * @param caches    named volumes mounted at absolute paths, kept between steps (dependency caches); the working
+ *                  directory stays fresh per step
  */
 public record StepSpec(
         long jobId,
@@ -42,7 +44,8 @@ public record StepSpec(
         Map<String, String> labels,
         OutputReader output,
         List<String> secretValues,
-        boolean registryCredentials) {
+        boolean registryCredentials,
+        List<Cache> caches) {
 
     public static final String DEFAULT_WORKING_DIR = "/work/src";
 
@@ -56,6 +59,7 @@ public record StepSpec(
         network = network == null ? Network.NONE : network;
         labels = labels == null ? Map.of() : Map.copyOf(labels);
         secretValues = secretValues == null ? List.of() : List.copyOf(secretValues);
+        caches = caches == null ? List.of() : List.copyOf(caches);
         // A directory inside the step's volume, so it can be created owned by the step's user.
         InputTar.relativeDir(workingDir);
     }
@@ -91,6 +95,19 @@ public record StepSpec(
             public List<String> argv() {
                 return List.of("sh", "-c", script);
             }
+        }
+    }
+
+    /**
+     * A dependency cache: the named volume {@code volume}, created on first use and owned by the step's user, mounted
+     * at {@code path}. {@code scope} (a hash naming the installation and repository it belongs to) is put on the
+     * volume as a label.
+     */
+    public record Cache(String volume, String path, String scope) {
+        public Cache {
+            Objects.requireNonNull(volume, "volume");
+            Objects.requireNonNull(path, "path");
+            Objects.requireNonNull(scope, "scope");
         }
     }
 
@@ -140,6 +157,7 @@ public record StepSpec(
         private OutputReader output;
         private final List<String> secretValues = new ArrayList<>();
         private boolean registryCredentials = true;
+        private final List<Cache> caches = new ArrayList<>();
 
         private Builder(long jobId, String workerId, int attempt, String step, String image) {
             this.jobId = jobId;
@@ -230,10 +248,16 @@ public record StepSpec(
             return this;
         }
 
+        /** Mounts a dependency cache volume at an absolute path. */
+        public Builder cache(Cache cache) {
+            caches.add(cache);
+            return this;
+        }
+
         public StepSpec build() {
             return new StepSpec(jobId, workerId, attempt, step, image, command, env, workingDir, input,
                     timeout, memoryBytes, cpus, pidsLimit, network, user, labels, output, secretValues,
-                    registryCredentials);
+                    registryCredentials, caches);
         }
     }
 }

@@ -100,4 +100,25 @@ class BotConfigTest {
     void no_tasks_section_means_no_tasks() throws Exception {
         assertThat(BotConfig.parse(null, "img", Duration.ofMinutes(1))).isEmpty();
     }
+
+    @Test
+    void a_task_s_cache_paths_are_read_and_a_bad_one_is_a_problem_naming_it() throws Exception {
+        var tasks = BotConfig.parse(tasks("""
+                tasks:
+                  build:
+                    run: mvn -q verify
+                    on: [pull_request]
+                    cache: [/root/.m2/repository]
+                """), "debian:bookworm", Duration.ofMinutes(30));
+        assertThat(tasks.get("build").cache()).containsExactly("/root/.m2/repository");
+
+        assertThatThrownBy(() -> BotConfig.parse(tasks("""
+                tasks:
+                  build:
+                    run: mvn -q verify
+                    on: [pull_request]
+                    cache: [/root/../etc]
+                """), "debian:bookworm", Duration.ofMinutes(30)))
+                .hasMessageContaining("`tasks.build.cache`: '/root/../etc' contains '..'");
+    }
 }
