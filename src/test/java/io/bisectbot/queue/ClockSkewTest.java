@@ -68,7 +68,7 @@ class ClockSkewTest {
         var due = databaseNow().plusSeconds(3);
         var deadline = ahead.queue().enqueue(job("deadline").withRunAt(due)).job().id();
 
-        await().atMost(Duration.ofSeconds(15)).until(() -> fixture.status(id) == JobStatus.SUCCEEDED
+        await().atMost(Duration.ofSeconds(30)).until(() -> fixture.status(id) == JobStatus.SUCCEEDED
                 && fixture.status(deadline) == JobStatus.SUCCEEDED);
         assertThat(fixture.eventTypes(id)).containsExactly("claimed", "succeeded");
         assertThat(started).containsExactly("behind");
