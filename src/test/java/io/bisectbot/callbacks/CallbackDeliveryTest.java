@@ -376,4 +376,15 @@ class CallbackDeliveryTest {
         assertThat(parts.callbacks().forJob(localJob.id())).isEmpty();
         assertThat(body(receiver.received.getFirst()).get("job").get("id").asLong()).isEqualTo(githubJob.id());
     }
+
+    @Test
+    void the_command_line_says_what_is_wrong_with_its_words() {
+        assertThat(CallbacksCommand.parse(new String[] {"replay", "--job", "12"})).isEqualTo(new CallbacksCommand.Replay(12L, null));
+        assertThat(CallbacksCommand.parse(new String[] {"replay", "--since", "2026-01-31T00:00:00Z"}).since())
+                .isEqualTo(Instant.parse("2026-01-31T00:00:00Z"));
+        assertThatThrownBy(() -> CallbacksCommand.parse(new String[] {"replay"})).hasMessageContaining("--job N or --since TIME");
+        assertThatThrownBy(() -> CallbacksCommand.parse(new String[] {"replay", "--job", "x"})).hasMessageContaining("'x'");
+        assertThatThrownBy(() -> CallbacksCommand.parse(new String[] {"replay", "--since", "yesterday"})).hasMessageContaining("ISO-8601");
+        assertThatThrownBy(() -> CallbacksCommand.parse(new String[] {"resend"})).hasMessageContaining("unknown callbacks command");
+    }
 }
