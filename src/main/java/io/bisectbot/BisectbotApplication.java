@@ -1,6 +1,7 @@
 package io.bisectbot;
 
 import io.bisectbot.bisect.BisectCommand;
+import io.bisectbot.callbacks.CallbacksCommand;
 import io.bisectbot.config.LogFormat;
 import java.util.Arrays;
 import org.springframework.boot.SpringApplication;
@@ -11,7 +12,8 @@ import org.springframework.boot.context.properties.ConfigurationPropertiesScan;
 /**
  * Entry point. {@code java -jar bisectbot.jar} serves; {@code java -jar bisectbot.jar migrate} applies the
  * database migrations and exits (run it once before a rollout); {@code java -jar bisectbot.jar bisect ...} runs one
- * bisection on this machine and prints its report.
+ * bisection on this machine and prints its report; {@code java -jar bisectbot.jar callbacks replay ...} re-queues
+ * dead-lettered callback events.
  */
 @SpringBootApplication
 @ConfigurationPropertiesScan
@@ -19,6 +21,11 @@ public class BisectbotApplication {
 
     public static void main(String[] args) {
         LogFormat.chooseDefault();
+        // Callbacks connect to the address they checked and name the host in the Host header, which the JDK's
+        // HttpClient allows only when told so before its first use.
+        if (System.getProperty("jdk.httpclient.allowRestrictedHeaders") == null) {
+            System.setProperty("jdk.httpclient.allowRestrictedHeaders", "host");
+        }
         if (args.length > 0 && (args[0].equals("--version") || args[0].equals("-V"))) {
             System.out.println(version());
             return;
@@ -32,6 +39,7 @@ public class BisectbotApplication {
             case "serve" -> SpringApplication.run(BisectbotApplication.class, args);
             case "migrate" -> migrate(Arrays.copyOfRange(args, 1, args.length));
             case "bisect" -> bisect(Arrays.copyOfRange(args, 1, args.length));
+            case "callbacks" -> callbacks(Arrays.copyOfRange(args, 1, args.length));
             case "help" -> System.out.println(HELP);
             default -> {
                 System.err.println("bisectbot: unknown command '" + mode + "'.\n\n" + HELP);
@@ -45,6 +53,8 @@ public class BisectbotApplication {
                    bisectbot migrate               apply the database migrations and exit
                    bisectbot bisect --good REF -- COMMAND...
                                                    find the first bad commit on this machine (bisectbot bisect --help)
+                   bisectbot callbacks replay --job N | --since TIME
+                                                   re-queue dead-lettered callback events (bisectbot callbacks --help)
                    bisectbot --version             print the version
                    bisectbot help                  this text
 
@@ -76,6 +86,24 @@ public class BisectbotApplication {
         } catch (RuntimeException e) {
             // The reason was printed by the start-failure report, or is the message here.
             System.err.println("bisectbot bisect: could not run: " + e.getMessage());
+            status = 4;
+        }
+        System.exit(status);
+    }
+
+    private static void callbacks(String[] args) {
+        var usage = CallbacksCommand.checkUsage(args, System.out, System.err);
+        if (usage != null) {
+            System.exit(usage);
+        }
+        var app = new SpringApplication(BisectbotApplication.class);
+        app.setWebApplicationType(WebApplicationType.NONE);
+        int status;
+        // Like migrate: no worker or loop starts, only the database is opened.
+        try (var context = app.run("--bisectbot.mode=callbacks", "--logging.level.root=WARN", "--logging.structured.format.console=")) {
+            status = CallbacksCommand.run(context, args, System.out);
+        } catch (RuntimeException e) {
+            System.err.println("bisectbot callbacks: could not replay: " + e.getMessage());
             status = 4;
         }
         System.exit(status);

@@ -4,6 +4,8 @@ import java.time.Clock;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Consumer;
 import tools.jackson.databind.JsonNode;
 
 /**
@@ -18,6 +20,7 @@ public final class JobQueue {
     private final QueueProperties properties;
     private final String workerId;
     private final QueueMetrics metrics;
+    private final List<Consumer<Job>> createdListeners = new CopyOnWriteArrayList<>();
 
     JobQueue(JobRepository repository, Set<String> kinds, Clock clock, QueueProperties properties, String workerId,
              QueueMetrics metrics) {
@@ -37,11 +40,20 @@ public final class JobQueue {
         return kinds;
     }
 
+    /**
+     * Tells {@code listener} of every job {@link #enqueue} creates, right after the insert and in the caller's
+     * transaction when there is one, so what it writes about the job commits (or not) with the job.
+     */
+    public void onCreated(Consumer<Job> listener) {
+        createdListeners.add(listener);
+    }
+
     public Enqueued enqueue(NewJob job) {
         requireKnownKind(job.kind());
         var result = repository.enqueue(job, clock.instant());
         if (result.created()) {
             metrics.count("enqueued", job.kind());
+            createdListeners.forEach(listener -> listener.accept(result.job()));
         }
         return new Enqueued(result.job(), result.created());
     }

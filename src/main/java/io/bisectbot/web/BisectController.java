@@ -1,12 +1,14 @@
 package io.bisectbot.web;
 
 import io.bisectbot.bisect.BisectJobHandler;
+import io.bisectbot.callbacks.Callbacks;
 import io.bisectbot.bisect.BisectProperties;
 import io.bisectbot.bisect.BisectRequest;
 import io.bisectbot.queue.JobQueue;
 import io.bisectbot.queue.JobStatus;
 import io.bisectbot.queue.NewJob;
 import java.util.Map;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
@@ -26,16 +28,18 @@ class BisectController {
 
     private final JobQueue queue;
     private final BisectProperties properties;
+    private final ObjectProvider<Callbacks> callbacks;
 
-    BisectController(JobQueue queue, BisectProperties properties) {
+    BisectController(JobQueue queue, BisectProperties properties, ObjectProvider<Callbacks> callbacks) {
         this.queue = queue;
         this.properties = properties;
+        this.callbacks = callbacks;
     }
 
     /**
      * Body: {@code repo}, {@code good} (ref or list), {@code bad}, {@code command} (shell string or argv list), and
      * optionally {@code image}, {@code timeout_seconds}, {@code parallelism}, {@code repeat}, {@code repeat_rule},
-     * {@code timeout_verdict}, {@code terms}, {@code first_parent}, {@code dedup_key}.
+     * {@code timeout_verdict}, {@code terms}, {@code first_parent}, {@code dedup_key}, {@code callbacks}.
      */
     @Requires(Role.ADMIN)
     @PostMapping("/bisect")
@@ -49,7 +53,7 @@ class BisectController {
         var request = BisectRequest.parse(body, properties);
         var dedupKey = body.path("dedup_key").asString(null);
         var job = NewJob.of(BisectJobHandler.KIND, request.toPayload()).withDedupKey(dedupKey == null || dedupKey.isBlank() ? null : dedupKey);
-        var enqueued = queue.enqueue(job);
+        var enqueued = JobController.enqueue(callbacks, queue, job, body.get("callbacks"));
         return ResponseEntity.status(enqueued.created() ? HttpStatus.CREATED : HttpStatus.OK)
                 .body(Map.of("id", enqueued.job().id(), "status", enqueued.job().status(),
                         "job_url", "/job/" + enqueued.job().id(), "report_url", "/job/" + enqueued.job().id() + "/report"));

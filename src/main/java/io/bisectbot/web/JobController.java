@@ -1,5 +1,6 @@
 package io.bisectbot.web;
 
+import io.bisectbot.callbacks.Callbacks;
 import io.bisectbot.queue.Job;
 import io.bisectbot.queue.JobEvent;
 import io.bisectbot.queue.JobQueue;
@@ -7,6 +8,7 @@ import io.bisectbot.queue.JobStatus;
 import io.bisectbot.queue.NewJob;
 import java.time.Instant;
 import java.util.List;
+import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ResponseEntity;
@@ -24,13 +26,16 @@ import tools.jackson.databind.JsonNode;
 class JobController {
 
     private final JobQueue queue;
+    private final ObjectProvider<Callbacks> callbacks;
 
-    JobController(JobQueue queue) {
+    JobController(JobQueue queue, ObjectProvider<Callbacks> callbacks) {
         this.queue = queue;
+        this.callbacks = callbacks;
     }
 
     /** Body of {@code POST /jobs}; only {@code kind} is required. */
-    record EnqueueRequest(String kind, JsonNode payload, Integer priority, Instant runAt, Integer maxAttempts, String dedupKey) {
+    record EnqueueRequest(String kind, JsonNode payload, Integer priority, Instant runAt, Integer maxAttempts, String dedupKey,
+                          JsonNode callbacks) {
     }
 
     /** A job as {@code /job/{id}} shows it, with its history. */
@@ -38,13 +43,13 @@ class JobController {
                    int attemptCount, int maxAttempts, String workerId, Instant heartbeatAt, Instant claimedAt,
                    Instant startedAt, Instant finishedAt, String lastError, JsonNode result, Long retryOf,
                    String dedupKey, boolean cancelRequested, Instant createdAt, Instant updatedAt,
-                   List<JobEvent> events) {
+                   List<JobEvent> events, List<Callbacks.EventView> callbacks) {
 
-        static JobView of(Job job, List<JobEvent> events) {
+        static JobView of(Job job, List<JobEvent> events, List<Callbacks.EventView> callbacks) {
             return new JobView(job.id(), job.kind(), job.status(), job.payload(), job.priority(), job.runAt(),
                     job.attemptCount(), job.maxAttempts(), job.workerId(), job.heartbeatAt(), job.claimedAt(),
                     job.startedAt(), job.finishedAt(), job.lastError(), job.result(), job.retryOf(), job.dedupKey(),
-                    job.cancelRequested(), job.createdAt(), job.updatedAt(), events);
+                    job.cancelRequested(), job.createdAt(), job.updatedAt(), events, callbacks);
         }
     }
 
@@ -65,7 +70,7 @@ class JobController {
                 request.runAt(),
                 request.maxAttempts() == null ? NewJob.DEFAULT_MAX_ATTEMPTS : request.maxAttempts(),
                 request.dedupKey() == null || request.dedupKey().isBlank() ? null : request.dedupKey());
-        var result = queue.enqueue(job);
+        var result = enqueue(callbacks, queue, job, request.callbacks());
         return ResponseEntity.status(result.created() ? HttpStatus.CREATED : HttpStatus.OK).body(view(result.job()));
     }
 
@@ -93,7 +98,20 @@ class JobController {
     }
 
     private JobView view(Job job) {
-        return JobView.of(job, queue.events(job.id()));
+        var sink = callbacks.getIfAvailable();
+        return JobView.of(job, queue.events(job.id()), sink == null ? List.of() : sink.forJob(job.id()));
+    }
+
+    /** Enqueues the job with the request's {@code callbacks}, checked first (a bad one is a 400 and no job). */
+    static JobQueue.Enqueued enqueue(ObjectProvider<Callbacks> callbacks, JobQueue queue, NewJob job, JsonNode requested) {
+        var sink = callbacks.getIfAvailable();
+        if (sink == null) {
+            if (requested != null && !requested.isNull() && !requested.isEmpty()) {
+                throw new IllegalArgumentException("callbacks are not available on this instance");
+            }
+            return queue.enqueue(job);
+        }
+        return sink.enqueue(queue, job, sink.parse(requested));
     }
 
     private static ResponseStatusException notFound(long id) {

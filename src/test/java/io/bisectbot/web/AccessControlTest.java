@@ -80,6 +80,7 @@ class AccessControlTest {
             new Endpoint("POST", "/jobs/{id}/cancel", "/jobs/" + MISSING + "/cancel", null, Role.OPERATOR, 404),
             new Endpoint("POST", "/jobs/{id}/retry", "/jobs/" + MISSING + "/retry", null, Role.OPERATOR, 404),
             new Endpoint("POST", "/admin/outbox/{id}/retry", "/admin/outbox/" + MISSING + "/retry", null, Role.OPERATOR, 404),
+            new Endpoint("POST", "/admin/callbacks/replay", "/admin/callbacks/replay", "{\"job\": " + MISSING + "}", Role.OPERATOR, 200),
             new Endpoint("POST", "/jobs", "/jobs", "{}", Role.ADMIN, 400),
             new Endpoint("POST", "/bisect", "/bisect", "{}", Role.ADMIN, 400),
             new Endpoint("POST", "/admin/deliveries/{id}/reprocess", "/admin/deliveries/no-such-delivery/reprocess", null, Role.ADMIN, 404));
