@@ -181,9 +181,4 @@ public final class QueueNode {
     int recoverNow() {
         return recovery.recover();
     }
-
-    /** Test hook: heartbeat now. */
-    void heartbeatNow() {
-        heartbeats.beat();
-    }
 }
