@@ -29,7 +29,7 @@ public record TestExecutor(DockerExecutor executor, DockerHealth health, StepLog
     /** Bisect settings for tests: the runner image, local repositories allowed, mirrors under {@code cache}. */
     public static io.bisectbot.bisect.BisectProperties bisectProperties(java.nio.file.Path cache, int maxParallelism) {
         return new io.bisectbot.bisect.BisectProperties(cache, RUNNER_IMAGE, Duration.ofMinutes(5), Duration.ofMinutes(10),
-                maxParallelism, 10, true, Duration.ofDays(14), org.springframework.util.unit.DataSize.ofGigabytes(20));
+                maxParallelism, 10, true, Duration.ofDays(14), org.springframework.util.unit.DataSize.ofGigabytes(20), true);
     }
 
     @Override

@@ -4,19 +4,21 @@ import java.nio.file.Path;
 import java.time.Duration;
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.DefaultValue;
+import org.springframework.util.unit.DataSize;
 
 /**
- * Settings of bisect jobs.
+ * Settings of bisect jobs, and of the git mirrors that bot tasks share.
  *
- * @param cacheDir        where bare mirrors of repositories are kept between jobs
- * @param defaultImage    image of test steps when a job names none
- * @param defaultTimeout  per-run timeout when a job names none
- * @param maxTimeout      largest per-run timeout a job may ask for
- * @param maxParallelism  most commits one job tests at once (each is a container)
- * @param maxRepeat       most runs per commit a job may ask for
- * @param allowLocalRepos accept a local path as {@code repo} (tests, the command line); off for a shared service
- * @param cacheMaxAge     a mirror unused this long is deleted
- * @param cacheMaxSize    above this, the least recently used mirrors are deleted
+ * @param cacheDir        bare mirrors of repositories, fetched rather than cloned again
+ * @param defaultImage    image of bisect steps and bot tasks that name none
+ * @param defaultTimeout  default per-run timeout of bisect steps
+ * @param maxTimeout      largest per-run timeout of bisect steps
+ * @param maxParallelism  most commits one bisect job tests at once (each a container)
+ * @param maxRepeat       most runs per commit for flaky tests
+ * @param allowLocalRepos accept a local path as a bisect job's {@code repo} (the command line turns it on)
+ * @param cacheMaxAge     a mirror unused that long is deleted
+ * @param cacheMaxSize    above that size the least recently used mirrors are deleted first
+ * @param enabled         {@code false} makes an instance leave bisect jobs to others
  */
 @ConfigurationProperties("bisectbot.bisect")
 public record BisectProperties(
@@ -28,5 +30,6 @@ public record BisectProperties(
         @DefaultValue("20") int maxRepeat,
         @DefaultValue("false") boolean allowLocalRepos,
         @DefaultValue("14d") Duration cacheMaxAge,
-        @DefaultValue("20GB") org.springframework.util.unit.DataSize cacheMaxSize) {
+        @DefaultValue("20GB") DataSize cacheMaxSize,
+        @DefaultValue("true") boolean enabled) {
 }

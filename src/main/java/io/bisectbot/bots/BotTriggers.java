@@ -105,11 +105,6 @@ public final class BotTriggers {
         return enqueue(null, target, task, "command", args, null, dedupKey);
     }
 
-    /** Runs a task now, whatever its triggers (an operator's manual run, e.g. of a deadline action). */
-    public Job manual(Target target, BotTask task, String dedupKey) {
-        return enqueue(null, target, task, "manual", null, null, dedupKey);
-    }
-
     /** {@code runAt} null means now. */
     private Job enqueue(Instant runAt, Target target, BotTask task, String trigger, String args, Instant deadlineBase,
                         String dedupKey) {

@@ -4,7 +4,6 @@ import io.bisectbot.bisect.BisectProperties;
 import io.bisectbot.executor.DockerExecutor;
 import io.bisectbot.executor.DockerHealth;
 import io.bisectbot.executor.StepLogRepository;
-import io.bisectbot.queue.JobQueue;
 import io.bisectbot.executor.ExecutorProperties;
 import io.bisectbot.executor.ImagePolicy;
 import org.slf4j.Logger;
@@ -40,10 +39,5 @@ class BotsConfig {
         return new BotJobHandler(properties, secrets,
                 images.getIfAvailable(() -> ImagePolicy.of(executorProperties.allowedImages(), git.defaultImage())),
                 git, executor, docker, logs, github.getIfAvailable(NoGithub::new), caches.getIfAvailable());
-    }
-
-    @Bean
-    BotTriggers botTriggers(JobQueue queue) {
-        return new BotTriggers(queue);
     }
 }

@@ -4,40 +4,38 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
 
 /**
- * Signed job callbacks, with the defaults in one place (application.yml maps each to an environment variable).
+ * Signed job callbacks.
  *
- * @param secrets      {@code CALLBACK_SECRETS}, comma-separated: every event is signed with each (one {@code v1=} per
+ * @param secrets      comma-separated: every event is signed with each (one {@code v1=} per
  *                     secret), so receivers can move to a new one while the old one is still listed
- * @param allowedHosts {@code CALLBACK_ALLOWED_HOSTS}, comma-separated host names ({@code *.example.com} for
+ * @param allowedHosts comma-separated host names ({@code *.example.com} for
  *                     subdomains) or addresses; empty allows any host with only public addresses
- * @param urls         {@code CALLBACK_URLS}, comma-separated: every job started from GitHub reports its end there
- * @param maxPerJob    {@code CALLBACK_MAX_PER_JOB}: most callbacks one job may carry
- * @param deadAfter    {@code CALLBACK_DEAD_AFTER}: an event failing this long after its first failure is dead-lettered
- * @param timeout      {@code CALLBACK_TIMEOUT}: connect and response timeout of one attempt
- * @param backoffBase  {@code CALLBACK_BACKOFF_BASE}: delay after the first failure; doubles per attempt, jittered
- * @param backoffMax   {@code CALLBACK_BACKOFF_MAX}: the largest delay between attempts (also caps {@code Retry-After})
+ * @param urls         comma-separated: every job started from GitHub reports its end there
+ * @param maxPerJob    most callbacks one job may carry
+ * @param deadAfter    an event failing this long after its first failure is dead-lettered
+ * @param timeout      connect and response timeout of one attempt
+ * @param backoffBase  delay after the first failure; doubles per attempt, jittered
+ * @param backoffMax   the largest delay between attempts (also caps {@code Retry-After})
  * @param pollInterval how often each instance looks for due events
  * @param lease        how long a claimed event is reserved for the instance delivering it
  */
 @ConfigurationProperties("bisectbot.callbacks")
-record CallbackProperties(String secrets, String allowedHosts, String urls, Integer maxPerJob, Duration deadAfter,
-                          Duration timeout, Duration backoffBase, Duration backoffMax, Duration pollInterval,
-                          Duration lease) {
+record CallbackProperties(String secrets, String allowedHosts, String urls,
+                          @DefaultValue("5") int maxPerJob,
+                          @DefaultValue("24h") Duration deadAfter,
+                          @DefaultValue("10s") Duration timeout,
+                          @DefaultValue("5s") Duration backoffBase,
+                          @DefaultValue("1h") Duration backoffMax,
+                          @DefaultValue("1s") Duration pollInterval,
+                          @DefaultValue("2m") Duration lease) {
 
     /** Most bytes of a receiver's answer that are read: only its status matters. */
     static final int RESPONSE_CAP = 4096;
 
     CallbackProperties {
-        // An unset variable arrives as an empty value, so the defaults are applied here rather than by the binder.
-        maxPerJob = maxPerJob != null ? maxPerJob : 5;
-        deadAfter = deadAfter != null ? deadAfter : Duration.ofHours(24);
-        timeout = timeout != null ? timeout : Duration.ofSeconds(10);
-        backoffBase = backoffBase != null ? backoffBase : Duration.ofSeconds(5);
-        backoffMax = backoffMax != null ? backoffMax : Duration.ofHours(1);
-        pollInterval = pollInterval != null ? pollInterval : Duration.ofSeconds(1);
-        lease = lease != null ? lease : Duration.ofMinutes(2);
         if (maxPerJob < 0) {
             throw new IllegalArgumentException("CALLBACK_MAX_PER_JOB must be 0 (no callbacks) or more, got " + maxPerJob);
         }
@@ -48,7 +46,8 @@ record CallbackProperties(String secrets, String allowedHosts, String urls, Inte
     }
 
     static CallbackProperties defaults() {
-        return new CallbackProperties(null, null, null, null, null, null, null, null, null, null);
+        return new org.springframework.boot.context.properties.bind.Binder()
+                .bindOrCreate("bisectbot.callbacks", CallbackProperties.class);
     }
 
     /** Without the secrets, should the record ever be logged. */

@@ -7,14 +7,15 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
 /**
  * Where the database is and how the schema is handled.
  *
- * @param url            {@code DATABASE_URL}: {@code postgres://user:pass@host:port/db} or {@code jdbc:postgresql://...};
- *                       empty means an embedded PostgreSQL in {@code embeddedDataDir}
- * @param username       overrides the URL's user ({@code DATABASE_USER})
- * @param password       overrides the URL's password ({@code DATABASE_PASSWORD})
- * @param poolSize       HikariCP maximum pool size
- * @param migrateOnStart {@code true}/{@code false}; unset means "yes for the embedded database, no otherwise"
- * @param embeddedDataDir data directory of the embedded PostgreSQL; kept across restarts
- * @param embeddedPort   port of the embedded PostgreSQL (0 picks a free one)
+ * @param url             {@code postgres://user:pass@host:port/db} or {@code jdbc:postgresql://…}; empty starts the
+ *                        embedded PostgreSQL
+ * @param username        overrides the URL's user (unset: the URL's)
+ * @param password        overrides the URL's password (unset: the URL's)
+ * @param poolSize        HikariCP pool size
+ * @param migrateOnStart  apply migrations at start instead of refusing an old schema; unset: yes for the embedded
+ *                        database, no otherwise
+ * @param embeddedDataDir data directory of the embedded PostgreSQL
+ * @param embeddedPort    port of the embedded PostgreSQL; {@code 0} picks any free port
  */
 @ConfigurationProperties("bisectbot.database")
 public record DatabaseProperties(

@@ -4,19 +4,19 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
 
 /**
- * The dashboard's browser sessions, with the defaults in one place.
+ * The dashboard's browser sessions.
  *
- * @param sessionKeys {@code SESSION_KEYS}, comma-separated: the first signs session cookies, all verify; empty makes a
- *                    random key at start, which other instances do not know
- * @param sessionTtl  {@code SESSION_TTL}: how long a login lasts (default 12 hours)
+ * @param sessionKeys comma-separated HMAC keys (32 characters or more): the first signs session cookies, all verify; empty makes a
+ *                    random key at start, which other instances do not know (set the same keys on every instance)
+ * @param sessionTtl  how long a dashboard login lasts
  */
 @ConfigurationProperties("bisectbot.dashboard")
-record DashboardProperties(String sessionKeys, Duration sessionTtl) {
+record DashboardProperties(String sessionKeys, @DefaultValue("12h") Duration sessionTtl) {
 
     DashboardProperties {
-        sessionTtl = sessionTtl != null ? sessionTtl : Duration.ofHours(12);
         if (sessionTtl.isNegative() || sessionTtl.isZero()) {
             throw new IllegalArgumentException("SESSION_TTL must be positive, got " + sessionTtl);
         }

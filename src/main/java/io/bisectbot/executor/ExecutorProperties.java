@@ -4,66 +4,66 @@ import java.time.Duration;
 import java.util.List;
 
 import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.Binder;
+import org.springframework.boot.context.properties.bind.DefaultValue;
 import org.springframework.util.unit.DataSize;
 
 /**
- * Settings of the Docker executor ({@code bisectbot.executor.*}). Every default lives in the
- * compact constructors below, so an empty configuration is a safe one.
+ * Settings of the Docker executor ({@code bisectbot.executor.*}); an empty configuration is a safe one. The limits
+ * ({@code defaults}, {@code max}) are nested groups whose built-in values differ per group, so they are filled field
+ * by field in the compact constructor; every other default is its {@code @DefaultValue}.
  *
- * @param dockerHost     engine address; null means what the docker CLI would use (DOCKER_HOST,
- *                       DOCKER_TLS_VERIFY, DOCKER_CERT_PATH, else the local unix socket)
- * @param defaults       limits a step gets when it asks for nothing
- * @param max            hard ceilings; a step's own limits are capped by these
- * @param logCap         output kept per step, as head + tail around an omission marker
- * @param secrets        values masked in stored logs
- * @param registries     credentials used when pulling from a registry
- * @param cancelGrace    time between SIGTERM and SIGKILL on cancel (timeouts kill at once)
- * @param defaultUser    "uid:gid" of steps that do not say; never root
- * @param tmpSize        size of the tmpfs at /tmp (counts against the step's memory)
- * @param allowedImages  images a repository's config may name ({@link ImagePolicy}); empty: the default images only
- * @param diskLimit      most a step may write into its working volume before it is stopped ({@code DiskLimit})
- * @param diskCheckInterval how often a running step's working volume is measured; the limit is exceeded by at
- *                       most what the step writes in that time
+ * @param dockerHost        engine address; unset: what the docker CLI would use ({@code DOCKER_HOST},
+ *                          {@code DOCKER_TLS_VERIFY}, {@code DOCKER_CERT_PATH}, else the local socket)
+ * @param defaults          limits a step gets when it asks for nothing
+ * @param max               hard ceilings; a step's own limits are capped by these
+ * @param logCap            output kept per step (head and tail)
+ * @param secrets           comma-separated values masked in stored step logs
+ * @param registries        credentials used when pulling from a registry
+ * @param reaperInterval    how often containers left by dead instances are removed
+ * @param cancelGrace       time between SIGTERM and SIGKILL on cancel (timeouts kill at once)
+ * @param defaultUser       uid:gid steps run as unless a job says otherwise (never root by default)
+ * @param tmpSize           size of the tmpfs at /tmp (counts against the step's memory)
+ * @param pullTimeout       longest time an image pull may take
+ * @param healthCacheTtl    how long an answer to the Docker engine's ping is reused
+ * @param allowedImages     comma-separated image patterns a repository's config may name ({@code *} wildcards;
+ *                          {@code ghcr.io/acme/} allows a namespace); unset: the default images only
+ * @param diskLimit         most a step may write into its working directory, measured every
+ *                          {@code STEP_DISK_CHECK_INTERVAL}; over it (or with an unreadable directory) it ends
+ *                          {@code DISK_LIMIT}
+ * @param diskCheckInterval how often a running step's working directory is measured; the limit is exceeded by at
+ *                          most what the step writes in that time
  */
 @ConfigurationProperties("bisectbot.executor")
 public record ExecutorProperties(
         String dockerHost,
         Limits defaults,
         Limits max,
-        DataSize logCap,
-        List<String> secrets,
-        List<RegistryCredential> registries,
-        Duration reaperInterval,
-        Duration cancelGrace,
-        String defaultUser,
-        DataSize tmpSize,
-        Duration pullTimeout,
-        Duration healthCacheTtl,
-        List<String> allowedImages,
-        DataSize diskLimit,
-        Duration diskCheckInterval) {
+        @DefaultValue("1MB") DataSize logCap,
+        @DefaultValue List<String> secrets,
+        @DefaultValue List<RegistryCredential> registries,
+        @DefaultValue("1m") Duration reaperInterval,
+        @DefaultValue("1s") Duration cancelGrace,
+        @DefaultValue("65534:65534") String defaultUser,
+        @DefaultValue("256MB") DataSize tmpSize,
+        @DefaultValue("10m") Duration pullTimeout,
+        @DefaultValue("5s") Duration healthCacheTtl,
+        @DefaultValue List<String> allowedImages,
+        @DefaultValue("10GB") DataSize diskLimit,
+        @DefaultValue("5s") Duration diskCheckInterval) {
 
     public ExecutorProperties {
         // Field by field, so setting only max.memory keeps the other maximums.
         defaults = Limits.orElse(defaults, new Limits(Duration.ofMinutes(30), DataSize.ofGigabytes(2), 1.0, 512L));
         max = Limits.orElse(max, new Limits(Duration.ofHours(2), DataSize.ofGigabytes(8), 4.0, 4096L));
-        logCap = logCap == null ? DataSize.ofMegabytes(1) : logCap;
-        secrets = secrets == null ? List.of() : secrets.stream().filter(s -> s != null && !s.isEmpty()).toList();
-        registries = registries == null ? List.of() : List.copyOf(registries);
-        reaperInterval = reaperInterval == null ? Duration.ofMinutes(1) : reaperInterval;
-        cancelGrace = cancelGrace == null ? Duration.ofSeconds(1) : cancelGrace;
-        defaultUser = defaultUser == null ? "65534:65534" : defaultUser;
-        tmpSize = tmpSize == null ? DataSize.ofMegabytes(256) : tmpSize;
-        pullTimeout = pullTimeout == null ? Duration.ofMinutes(10) : pullTimeout;
-        healthCacheTtl = healthCacheTtl == null ? Duration.ofSeconds(5) : healthCacheTtl;
-        allowedImages = allowedImages == null ? List.of() : allowedImages.stream().map(String::strip).filter(p -> !p.isEmpty()).toList();
-        diskLimit = diskLimit == null ? DataSize.ofGigabytes(10) : diskLimit;
-        diskCheckInterval = diskCheckInterval == null ? Duration.ofSeconds(5) : diskCheckInterval;
+        secrets = secrets.stream().filter(s -> s != null && !s.isEmpty()).toList();
+        registries = List.copyOf(registries);
+        allowedImages = allowedImages.stream().map(String::strip).filter(p -> !p.isEmpty()).toList();
     }
 
-    /** All defaults. */
+    /** The defaults above. */
     public static ExecutorProperties defaultProperties() {
-        return new ExecutorProperties(null, null, null, null, null, null, null, null, null, null, null, null, null, null, null);
+        return new Binder().bindOrCreate("bisectbot.executor", ExecutorProperties.class);
     }
 
     public ExecutorProperties withSecrets(List<String> values) {

@@ -61,10 +61,12 @@ final class DeliveryHandler implements JobHandler {
     private final BotSecrets secrets;
     private final ImagePolicy images;
     private final Clock clock;
+    private final Duration botTaskTimeout;
 
     DeliveryHandler(Deliveries deliveries, Installations installations, GithubReports reports, GithubApi api,
                     Supplier<JobQueue> queue, GithubProperties properties, DataSource dataSource, Permissions permissions,
-                    Approvals approvals, BotSecrets secrets, ImagePolicy images, Clock clock) {
+                    Approvals approvals, BotSecrets secrets, ImagePolicy images, Clock clock, Duration botTaskTimeout) {
+        this.botTaskTimeout = botTaskTimeout;
         this.permissions = permissions;
         this.approvals = approvals;
         this.secrets = secrets;
@@ -300,7 +302,7 @@ final class DeliveryHandler implements JobHandler {
         }
         Map<String, BotTask> tasks;
         try {
-            tasks = BotConfig.parse(config.tasks(), properties.bisectImage(), Duration.ofMinutes(30));
+            tasks = BotConfig.parse(config.tasks(), properties.bisectImage(), botTaskTimeout);
         } catch (BotConfig.Invalid e) {
             problems.addAll(e.problems());
             return new Checked(Map.of(), problems);

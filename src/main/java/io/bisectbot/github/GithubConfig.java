@@ -1,6 +1,7 @@
 package io.bisectbot.github;
 
 import io.bisectbot.bisect.BisectProperties;
+import io.bisectbot.bots.BotProperties;
 import io.bisectbot.bots.BotSecrets;
 import io.bisectbot.executor.ExecutorProperties;
 import io.bisectbot.executor.ImagePolicy;
@@ -133,16 +134,18 @@ class GithubConfig {
     /** Images a repository's config may name: ALLOWED_IMAGES, or else the service's own default images. */
     @Bean
     ImagePolicy imagePolicy(ExecutorProperties executor, BisectProperties bisect, GithubProperties properties) {
-        return ImagePolicy.of(executor.allowedImages(), bisect.defaultImage(), properties.bisectImage());
+        return ImagePolicy.of(executor.allowedImages(), bisect.defaultImage(), properties.withBisectDefaults(bisect).bisectImage());
     }
 
     @Bean
     DeliveryHandler githubDeliveryHandler(Deliveries deliveries, Installations installations, GithubReports reports,
                                           GithubApi api, ObjectProvider<JobQueue> queue, GithubProperties properties,
                                           DataSource dataSource, Permissions permissions, Approvals approvals,
-                                          BotSecrets secrets, ImagePolicy images, Clock clock) {
-        return new DeliveryHandler(deliveries, installations, reports, api, queue::getObject, properties, dataSource,
-                permissions, approvals, secrets, images, clock);
+                                          BotSecrets secrets, ImagePolicy images, Clock clock, BisectProperties bisect,
+                                          BotProperties bots) {
+        return new DeliveryHandler(deliveries, installations, reports, api, queue::getObject,
+                properties.withBisectDefaults(bisect), dataSource, permissions, approvals, secrets, images, clock,
+                bots.defaultTimeout());
     }
 
     @Bean

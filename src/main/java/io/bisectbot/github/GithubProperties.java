@@ -1,5 +1,6 @@
 package io.bisectbot.github;
 
+import io.bisectbot.bisect.BisectProperties;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
@@ -7,43 +8,52 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.Binder;
 import org.springframework.boot.context.properties.bind.DefaultValue;
 
 /**
- * GitHub App settings, with their defaults in one place (application.yml maps each to an environment variable).
+ * GitHub App settings.
  *
- * @param appId                 the App's id (GITHUB_APP_ID); the {@code iss} of its JWTs
- * @param appSlug               the App's slug; comments by {@code <slug>[bot]} are ignored
- * @param privateKey            the App's private key as PEM text, PKCS#1 or PKCS#8 (GITHUB_PRIVATE_KEY)
- * @param privateKeyFile        or a file holding it (GITHUB_PRIVATE_KEY_FILE)
- * @param webhookSecrets        webhook secrets, comma-separated; several during a rotation (GITHUB_WEBHOOK_SECRETS)
- * @param apiUrl                the REST API root (GITHUB_API_URL)
- * @param publicUrl             this service's public root, for links to full reports (PUBLIC_URL)
- * @param maxQueueSize          above this many pending jobs webhooks get 429 (MAX_QUEUE_SIZE)
- * @param maxPayloadBytes       larger webhook bodies get 413 (GitHub caps payloads at 25 MB)
- * @param deliveryRetention     how long deliveries and delivered outbox rows are kept
- * @param cleanupInterval       how often they are cleaned up
- * @param writeSpacing          least time between content-creating requests of one installation (secondary limits)
- * @param apiRetries            retries of a request after a 5xx or network error
- * @param maxRateLimitWait      longest wait for a rate limit inside a request; longer waits reschedule the work
- * @param outboxPollInterval    how often each instance looks for due outbox rows
- * @param outboxMaxAttempts     an outbox row that failed transiently is dead-lettered only after this many attempts,
- *                              and only once it is older than {@code outboxRetryFor}
- * @param outboxBackoffBase     delay before an outbox row's second attempt; doubles per attempt
- * @param outboxBackoffMax      the largest delay between outbox attempts
- * @param outboxLease           how long a claimed outbox row is reserved for the instance delivering it
- * @param checkName             the name of check runs
- * @param bisectImage           the container image of a bisect when the repository config names none
- * @param bisectTimeout         the timeout of one bisect step when the repository config names none
- * @param permissionCacheTtl    how long a user's write permission on a repository, as GitHub answered, is reused
- * @param outboxRetryFor        how long an outbox write is retried through GitHub 5xx, network errors and rate limits
- * @param deliveryRetryFor      how long processing a delivery is retried while GitHub answers 5xx or rate limits
- * @param catchUpInterval       how often one instance asks GitHub to redeliver failed deliveries it did not store
- * @param catchUpWindow         how far back it looks (GitHub keeps deliveries for three days)
- * @param catchUpMaxPerMinute   most redeliveries it asks for per minute
- * @param writesPerMinute       content-creating requests of one installation per minute, all instances together
- *                              (GitHub allows 80; a fixed window lets a sliding minute see twice this)
- * @param writesPerHour         the same per hour (GitHub allows 500)
+ * @param appId              the App's id, the {@code iss} of its JWTs
+ * @param appSlug            the App's slug; comments by {@code <slug>[bot]} are ignored (so are all {@code Bot} users)
+ * @param privateKey         the App's private key, PEM ({@code BEGIN RSA PRIVATE KEY} or {@code BEGIN PRIVATE KEY});
+ *                           {@code \n} escapes are accepted
+ * @param privateKeyFile     or a file holding it
+ * @param webhookSecrets     webhook secrets, comma-separated; during a rotation list both (the log says which index
+ *                           matched); without a secret every delivery gets 401
+ * @param apiUrl             REST API root (GitHub Enterprise Server: {@code https://HOST/api/v3})
+ * @param publicUrl          this service's public root; comments and check runs link to
+ *                           {@code {PUBLIC_URL}/job/{id}/report}, signed with a share token ({@code ?share=…}, see
+ *                           {@code SHARE_LINK_KEYS}) for public repositories only; a private repository's report
+ *                           needs a viewer token
+ * @param maxQueueSize       above this many pending jobs, webhooks get 429 with {@code Retry-After}
+ * @param maxPayloadBytes    largest webhook body in bytes (25 MiB by default): a larger Content-Length gets 413 before
+ *                           the body is read; Caddy's {@code request_body max_size} reads the same variable
+ * @param deliveryRetention  deliveries and delivered outbox rows older than this are deleted (hourly)
+ * @param cleanupInterval    how often they are deleted
+ * @param writeSpacing       least time between content-creating requests of one installation
+ * @param apiRetries         retries of a GitHub API request after a 5xx answer or a network error
+ * @param maxRateLimitWait   longest wait for a rate limit inside a request; longer waits reschedule the work
+ * @param outboxPollInterval how often each instance looks for due outbox rows
+ * @param outboxMaxAttempts  a write that failed transiently is dead-lettered only after this many attempts, and only
+ *                          once it is older than {@code outboxRetryFor} (at once for a 4xx)
+ * @param outboxBackoffBase  delay before an outbox row's second attempt; doubles per attempt
+ * @param outboxBackoffMax   the largest delay between outbox attempts
+ * @param outboxLease        how long a claimed outbox row is reserved for the instance delivering it
+ * @param checkName          the name of check runs
+ * @param bisectImage        image of a bisect when {@code .github/bisectbot.yml} names none; unset:
+ *                           {@code DEFAULT_STEP_IMAGE}
+ * @param bisectTimeout      step timeout of a bisect when the config names none; unset: {@code BISECT_STEP_TIMEOUT}
+ * @param permissionCacheTtl how long a person's write permission on a repository, as GitHub answered, is reused
+ * @param outboxRetryFor how long an outbox write is retried through GitHub 5xx, network errors and rate limits
+ * @param deliveryRetryFor how long processing a delivery is retried while GitHub answers 5xx or rate limits; then it
+ *                      fails, and a comment's commands get one reply saying so
+ * @param catchUpInterval how often one instance asks GitHub to redeliver failed deliveries it did not store
+ * @param catchUpWindow how far back it looks (GitHub keeps deliveries for three days)
+ * @param catchUpMaxPerMinute most redeliveries it asks for per minute
+ * @param writesPerMinute content-creating requests of one installation per minute, all instances together
+ *                      (GitHub allows 80; a fixed window lets a sliding minute see twice this)
+ * @param writesPerHour the same per hour (GitHub allows 500)
  * @param maxConcurrentRequests requests of one installation in flight at once, all instances together (GitHub: 100)
  */
 @ConfigurationProperties("bisectbot.github")
@@ -68,8 +78,8 @@ public record GithubProperties(
         @DefaultValue("10m") Duration outboxBackoffMax,
         @DefaultValue("2m") Duration outboxLease,
         @DefaultValue("bisectbot") String checkName,
-        @DefaultValue("bisectbot/runner") String bisectImage,
-        @DefaultValue("30m") Duration bisectTimeout,
+        String bisectImage,
+        Duration bisectTimeout,
         @DefaultValue("5m") Duration permissionCacheTtl,
         @DefaultValue("24h") Duration outboxRetryFor,
         @DefaultValue("24h") Duration deliveryRetryFor,
@@ -84,6 +94,7 @@ public record GithubProperties(
         webhookSecrets = webhookSecrets == null ? List.of()
                 : webhookSecrets.stream().map(String::trim).filter(s -> !s.isEmpty()).toList();
         appSlug = appSlug == null || appSlug.isBlank() ? null : appSlug.trim();
+        bisectImage = bisectImage == null || bisectImage.isBlank() ? null : bisectImage;
         publicUrl = publicUrl.endsWith("/") ? publicUrl.substring(0, publicUrl.length() - 1) : publicUrl;
         if (maxQueueSize < 1) {
             throw new IllegalArgumentException("MAX_QUEUE_SIZE must be at least 1, got " + maxQueueSize);
@@ -108,14 +119,20 @@ public record GithubProperties(
         }
     }
 
-    /** The defaults, for code that builds the GitHub parts without Spring (tests, benchmarks). */
+    /** The defaults above, for code that builds the GitHub parts without Spring (tests, benchmarks). */
     public static GithubProperties defaults() {
-        return new GithubProperties(null, null, null, null, List.of(), URI.create("https://api.github.com"),
-                "http://localhost:8080", 10000, 25L * 1024 * 1024, Duration.ofDays(14), Duration.ofHours(1),
-                Duration.ofSeconds(1), 3, Duration.ofMinutes(2), Duration.ofSeconds(1), 8, Duration.ofSeconds(2),
-                Duration.ofMinutes(10), Duration.ofMinutes(2), "bisectbot", "bisectbot/runner", Duration.ofMinutes(30),
-                Duration.ofMinutes(5), Duration.ofHours(24), Duration.ofHours(24), Duration.ofMinutes(10),
-                Duration.ofDays(3), 60, 35, 240, 40);
+        return new Binder().bindOrCreate("bisectbot.github", GithubProperties.class);
+    }
+
+    /** With the bisect defaults of the bisect settings where this names none (the one place they are written). */
+    GithubProperties withBisectDefaults(BisectProperties bisect) {
+        return new GithubProperties(appId, appSlug, privateKey, privateKeyFile, webhookSecrets, apiUrl, publicUrl,
+                maxQueueSize, maxPayloadBytes, deliveryRetention, cleanupInterval, writeSpacing, apiRetries,
+                maxRateLimitWait, outboxPollInterval, outboxMaxAttempts, outboxBackoffBase, outboxBackoffMax, outboxLease,
+                checkName, bisectImage != null ? bisectImage : bisect.defaultImage(),
+                bisectTimeout != null ? bisectTimeout : bisect.defaultTimeout(), permissionCacheTtl, outboxRetryFor,
+                deliveryRetryFor, catchUpInterval, catchUpWindow, catchUpMaxPerMinute, writesPerMinute, writesPerHour,
+                maxConcurrentRequests);
     }
 
     /** The private key's PEM text, from {@link #privateKey} or else {@link #privateKeyFile}; null when neither is set. */

@@ -9,9 +9,9 @@ import org.springframework.util.unit.DataSize;
  * How much memory and time webhook bodies may take (the body limit itself is {@link GithubProperties#maxPayloadBytes},
  * WEBHOOK_MAX_BODY, shared with Caddy's {@code request_body max_size}).
  *
- * @param inflightBudget bytes of webhook bodies held in memory at once by this instance, over all requests
- *                       (WEBHOOK_INFLIGHT_BUDGET); a request that finds it used up gets 503 with Retry-After at once
- * @param bodyTimeout    longest time to receive one body (WEBHOOK_BODY_TIMEOUT); a slower sender gets 408
+ * @param inflightBudget webhook body bytes one instance holds in memory at once, over all requests; when used up, new
+ *                       deliveries get 503 with {@code Retry-After} at once
+ * @param bodyTimeout    longest time to receive one webhook body; a slower sender gets 408 and its memory is released
  */
 @ConfigurationProperties("bisectbot.webhook")
 public record WebhookProperties(

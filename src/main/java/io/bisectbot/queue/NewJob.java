@@ -49,10 +49,6 @@ public record NewJob(String kind, JsonNode payload, int priority, Instant runAt,
         return new NewJob(kind, payload, 0, null, DEFAULT_MAX_ATTEMPTS, null, null);
     }
 
-    public NewJob withPriority(int value) {
-        return new NewJob(kind, payload, value, runAt, maxAttempts, dedupKey, tenant);
-    }
-
     public NewJob withRunAt(Instant value) {
         return new NewJob(kind, payload, priority, value, maxAttempts, dedupKey, tenant);
     }

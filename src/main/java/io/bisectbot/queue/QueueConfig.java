@@ -32,9 +32,8 @@ class QueueConfig {
 
     /** Hourly (and a minute after start), delete jobs finished longer than JOB_RETENTION ago; 0 keeps them all. */
     @Bean(destroyMethod = "shutdownNow")
-    java.util.concurrent.ScheduledExecutorService jobRetention(DataSource dataSource, Clock clock,
-                                                               @org.springframework.beans.factory.annotation.Value("${bisectbot.queue.retention:30d}") Duration retention) {
-        var cleaner = new RetentionCleaner(dataSource, clock, retention);
+    java.util.concurrent.ScheduledExecutorService jobRetention(DataSource dataSource, Clock clock, QueueProperties properties) {
+        var cleaner = new RetentionCleaner(dataSource, clock, properties.retention());
         var timer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
                 Thread.ofPlatform().name("job-retention").daemon().factory());
         timer.scheduleWithFixedDelay(cleaner::clean, 1, 60, java.util.concurrent.TimeUnit.MINUTES);

@@ -4,33 +4,34 @@ import java.time.Duration;
 import java.util.Arrays;
 import java.util.List;
 import org.springframework.boot.context.properties.ConfigurationProperties;
+import org.springframework.boot.context.properties.bind.DefaultValue;
 
 /**
- * Access to the HTTP API, with the defaults in one place.
+ * Access to the HTTP API.
  *
- * @param adminToken         {@code ADMIN_TOKEN}, comma-separated for rotation
- * @param operatorToken      {@code OPERATOR_TOKEN}: read everything, cancel and retry
- * @param viewerToken        {@code VIEWER_TOKEN}: read only
- * @param publicStats        {@code PUBLIC_STATS}: {@code /stats} and {@code /metrics} without a token
- * @param shareLinkKeys      {@code SHARE_LINK_KEYS}, comma-separated: the first signs report share links, all verify;
- *                           empty makes no share links
- * @param shareLinkTtl       {@code SHARE_LINK_TTL}: how long a share link is valid (default 30 days)
- * @param rateLimitPerMinute {@code RATE_LIMIT_PER_MINUTE}: requests without a valid token per source address and
- *                           minute (default 120); 0 turns the limit off
- * @param trustedProxies     {@code TRUSTED_PROXIES}: CIDR ranges whose {@code X-Forwarded-For} is believed
+ * @param adminToken         bearer tokens of the admin role (empty: admin endpoints disabled); several,
+ *                           comma-separated, while rotating
+ * @param operatorToken      bearer tokens of the operator role (read everything, cancel and retry)
+ * @param viewerToken        bearer tokens of the viewer role (read only)
+ * @param publicStats        {@code true} serves {@code /stats} and {@code /metrics} without a token
+ * @param shareLinkKeys      HMAC keys (32 characters or more, comma-separated) of report share links; the first signs,
+ *                           all verify; empty: no share links
+ * @param shareLinkTtl       how long a share link is valid
+ * @param rateLimitPerMinute requests without a valid token per source address and minute; {@code 0} turns the limit
+ *                           off
+ * @param trustedProxies     CIDR ranges (or addresses) of reverse proxies whose {@code X-Forwarded-For} is believed
  */
 @ConfigurationProperties("bisectbot.web")
-record WebProperties(String adminToken, String operatorToken, String viewerToken, Boolean publicStats,
-                     String shareLinkKeys, Duration shareLinkTtl, Integer rateLimitPerMinute, String trustedProxies) {
+record WebProperties(String adminToken, String operatorToken, String viewerToken,
+                     @DefaultValue("false") Boolean publicStats, String shareLinkKeys,
+                     @DefaultValue("30d") Duration shareLinkTtl, @DefaultValue("120") Integer rateLimitPerMinute,
+                     String trustedProxies) {
 
     /** Most source addresses the rate limiter remembers at once. */
     static final int RATE_LIMIT_ADDRESSES = 10_000;
 
+    // Boxed: a variable set to an empty value binds null, and then the default.
     WebProperties {
-        // An unset variable arrives as an empty value, so the defaults are applied here rather than by the binder.
-        publicStats = publicStats != null && publicStats;
-        shareLinkTtl = shareLinkTtl != null ? shareLinkTtl : Duration.ofDays(30);
-        rateLimitPerMinute = rateLimitPerMinute != null ? rateLimitPerMinute : 120;
         if (rateLimitPerMinute < 0) {
             throw new IllegalArgumentException("RATE_LIMIT_PER_MINUTE must be 0 (off) or more, got " + rateLimitPerMinute);
         }

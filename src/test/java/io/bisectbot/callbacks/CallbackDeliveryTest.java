@@ -353,7 +353,7 @@ class CallbackDeliveryTest {
         assertThatThrownBy(() -> callbacks.parse(json.readTree(four))).hasMessageContaining("at most 3 callbacks");
         assertThatThrownBy(() -> callbacks.parse(json.readTree("{\"url\": \"x\"}"))).hasMessageContaining("must be a list");
         var noSecrets = new Callbacks(new CallbackOutbox(dataSource, json, clock), new CallbackTargets(List.of("127.0.0.1")),
-                new CallbackProperties(null, "127.0.0.1", null, null, null, null, null, null, null, null), dataSource);
+                new CallbackProperties(null, "127.0.0.1", null, 5, Duration.ofHours(24), Duration.ofSeconds(10), Duration.ofSeconds(5), Duration.ofHours(1), Duration.ofSeconds(1), Duration.ofMinutes(2)), dataSource);
         assertThatThrownBy(() -> noSecrets.parse(json.readTree("[{\"url\": \"" + receiver.url("/x") + "\"}]")))
                 .hasMessageContaining("CALLBACK_SECRETS");
     }

@@ -63,7 +63,7 @@ class FairShareTest {
         var now = Instant.now();
         var late = repository.enqueue(job("noop").withRunAt(now.minusSeconds(10)), now).job().id();
         var early = repository.enqueue(job("noop").withRunAt(now.minusSeconds(20)), now).job().id();
-        var urgent = repository.enqueue(job("noop").withPriority(-1), now).job().id();
+        var urgent = repository.enqueue(priority(job("noop"), -1), now).job().id();
         var excluded = repository.enqueue(job("other").withRunAt(now.minusSeconds(30)), now).job().id();
         var future = repository.enqueue(job("noop").withRunAt(now.plusSeconds(60)), now).job().id();
 
@@ -88,7 +88,7 @@ class FairShareTest {
         var a2 = repository.enqueue(job("noop").withTenant("a").withRunAt(now.plusMillis(1)), now).job().id();
         var none1 = repository.enqueue(job("noop").withRunAt(now.plusMillis(2)), now).job().id();
         var none2 = repository.enqueue(job("noop").withRunAt(now.plusMillis(3)), now).job().id();
-        var bUrgent = repository.enqueue(job("noop").withTenant("b").withPriority(-5).withRunAt(now.plusMillis(4)), now).job().id();
+        var bUrgent = repository.enqueue(priority(job("noop").withTenant("b"), -5).withRunAt(now.plusMillis(4)), now).job().id();
         var b2 = repository.enqueue(job("noop").withTenant("b").withRunAt(now.plusMillis(5)), now).job().id();
 
         // The best priority first, whoever it belongs to; then every group's first job, then every group's second.
@@ -221,5 +221,9 @@ class FairShareTest {
         assertThat(deferred.runAt()).isAfter(Instant.now().plusSeconds(20));
         assertThat(deferred.lastError()).contains("tenant installation:9 has 1 pending jobs");
         assertThat(fixture.eventTypes(spawner)).containsExactly("claimed", "deferred");
+    }
+
+    private static NewJob priority(NewJob job, int priority) {
+        return new NewJob(job.kind(), job.payload(), priority, job.runAt(), job.maxAttempts(), job.dedupKey(), job.tenant());
     }
 }
