@@ -135,7 +135,7 @@ public final class BisectCommand {
     static int exitStatus(String outcomeType) {
         return switch (outcomeType) {
             case "first_bad" -> FOUND;
-            case "only_skipped_left" -> NO_SINGLE_CULPRIT;
+            case "only_skipped_left", "no_significant_change" -> NO_SINGLE_CULPRIT;
             case "ends_not_as_expected", "merge_base_bad" -> ENDS_DO_NOT_VERIFY;
             default -> INFRASTRUCTURE;
         };

@@ -25,4 +25,12 @@ public final class BisectEngine {
     public BisectResult run(String bad, List<String> goods, BisectOptions options) {
         return new BisectJob(source, runner, store, options).run(bad, goods);
     }
+
+    /**
+     * A performance bisection: each commit is measured {@code metric.repeat()} times (more when inconclusive) and is
+     * bad when significantly worse than the good end. Null {@code metric} is the pass/fail bisection.
+     */
+    public BisectResult run(String bad, List<String> goods, BisectOptions options, MetricOptions metric) {
+        return new BisectJob(source, runner, store, options, metric).run(bad, goods);
+    }
 }

@@ -68,13 +68,14 @@ public final class BisectJobHandler implements JobHandler {
             var git = GitRepository.at(request.repo(), properties.cacheDir(), request.isLocal() ? null : token(request));
             try (var containers = new DockerStepRunner(executor, logs, git, request, job)) {
                 StepRunner runner = containers;
-                if (request.verdictCache()) {
+                // Measurements are not verdicts: metric mode always measures afresh.
+                if (request.verdictCache() && request.metric() == null) {
                     var key = new VerdictCache.Key(request.repo(), executor.resolveImage(request.image(), request.registryCredentials()),
                             VerdictCache.commandHash(request), request.options().rule().name());
                     runner = new VerdictCache(jdbc, clock).around(containers, key, job.jobId());
                 }
                 result = new BisectEngine(git, runner, new JdbcStepStore(jdbc, job.fence(), clock))
-                        .run(request.bad(), request.good(), request.options());
+                        .run(request.bad(), request.good(), request.options(), request.metric());
             }
         } catch (BisectSetupException e) {
             var outcome = e.problem() == BisectSetupException.Problem.GIT_FAILED

@@ -13,10 +13,19 @@ import java.util.List;
  * @param reusedRuns     runs taken from the step store instead of being run again
  * @param cancelledRuns  runs stopped because their commit stopped mattering
  * @param rounds         times new commits were started during the search
+ * @param metric         the measurements of a metric-mode job; null for pass/fail
  */
 public record BisectResult(String bad, List<String> goods, BisectOptions options, BisectOutcome outcome,
                            int candidateCount, List<Step> steps, List<CommitTested> commits,
-                           int testRuns, int verificationRuns, int reusedRuns, int cancelledRuns, int rounds) {
+                           int testRuns, int verificationRuns, int reusedRuns, int cancelledRuns, int rounds,
+                           MetricSummary metric) {
+
+    public BisectResult(String bad, List<String> goods, BisectOptions options, BisectOutcome outcome,
+                        int candidateCount, List<Step> steps, List<CommitTested> commits,
+                        int testRuns, int verificationRuns, int reusedRuns, int cancelledRuns, int rounds) {
+        this(bad, goods, options, outcome, candidateCount, steps, commits, testRuns, verificationRuns, reusedRuns,
+                cancelledRuns, rounds, null);
+    }
 
     public BisectResult {
         goods = List.copyOf(goods);

@@ -84,4 +84,13 @@ class MetricStatsTest {
         assertThat(MetricStats.change(List.of(1.0), List.of(0.0), Direction.LOWER_IS_BETTER)).isEqualTo(Double.POSITIVE_INFINITY);
         assertThat(MetricStats.change(List.of(0.0), List.of(0.0), Direction.LOWER_IS_BETTER)).isZero();
     }
+
+    @Test
+    void the_chart_escapes_commit_text_so_a_subject_cannot_add_markup() {
+        var commit = new CommitInfo("a".repeat(40), List.of(), "<script>alert('x')</script> & \"q\"\u0001", "Dev", null);
+        var sample = new MetricSummary.CommitSample(commit, "good", List.of(1.0, 2.0), 1.5, 1.25, 1.75, 1.0, 2.0, null, null, null);
+        var svg = MetricChart.svg(new MetricSummary(DEFAULTS, List.of(sample), null, null));
+        assertThat(svg).doesNotContain("<script").doesNotContain("\u0001")
+                .contains("&lt;script&gt;alert(&apos;x&apos;)&lt;/script&gt; &amp; &quot;q&quot;");
+    }
 }
