@@ -37,21 +37,30 @@ public final class BisectCommand {
               --timeout DURATION    per run, e.g. 90s, 10m (default: 10m); a timed-out run counts as skip
               --timeout-bad         count a timed-out run as bad instead
               -k, --parallelism N   commits tested at once (default: 1, exactly git's choices)
-              --repeat N            runs per commit, for flaky tests (default: 1)
+              --repeat N            runs per commit, for flaky tests (default: 1; in metric mode 5)
               --rule RULE           all-fail | any-fail | majority (default: all-fail)
               --first-parent        follow only first parents
               --old-new             say old/new instead of good/bad
               --cache PATH          keep this absolute directory between steps (repeatable), e.g. /root/.m2/repository
               --network bridge      give steps network (default: none), e.g. to download dependencies
               --no-tree-reuse       test every commit, even one with the same tree as a tested commit
+              --mode MODE           pass-fail (default) | metric: find the commit that made a number worse
+              --metric SOURCE       metric mode: stdout (default; the last number the command prints) | wall (its time)
+              --direction DIR       metric mode: lower-is-better (default) | higher-is-better
+              --threshold PCT       metric mode: smallest median change that counts, in percent (default: 10)
+              --alpha A             metric mode: significance level of the Mann-Whitney U test (default: 0.05)
+              --max-repeat N        metric mode: most runs per commit when inconclusive (default: 20)
               --format FORMAT       text (default) | markdown (the report posted on GitHub) | json (the job result)
               -h, --help            this text
 
             The command runs in a container with the commit's files in its working directory and no network
             (unless --network bridge); the --cache directories are volumes of this repository, kept between steps;
             exit 0 = good, 125 = skip, 1-127 = bad, 128 or more = the run could not decide (retried).
+            In metric mode each run must exit 0 (and, with --metric stdout, print a number); a commit is bad when
+            its median is worse than the good end's by the threshold and the Mann-Whitney U test says so at alpha.
 
-            Exit status: 0 first bad commit found, 1 no single culprit (only skipped commits left),
+            Exit status: 0 first bad commit found, 1 no single culprit (only skipped commits left, or in metric
+            mode no significant change between the ends),
             2 usage error, 3 the given ends do not verify (good is not good, or bad not bad),
             4 infrastructure (Docker, git, database) or the bisection could not finish.""";
 
@@ -100,12 +109,28 @@ public final class BisectCommand {
                         : payload.putArray("cache")).add(value(args, ++i, arg));
                 case "--network" -> payload.put("network", value(args, ++i, arg));
                 case "--no-tree-reuse" -> payload.put("reuse_tree_verdicts", false);
+                case "--mode" -> payload.put("mode", value(args, ++i, arg));
+                case "--metric" -> payload.put("metric", value(args, ++i, arg));
+                case "--direction" -> payload.put("direction", value(args, ++i, arg));
+                case "--threshold" -> payload.put("threshold", decimal(value(args, ++i, arg), arg));
+                case "--alpha" -> payload.put("alpha", decimal(value(args, ++i, arg), arg));
+                case "--max-repeat" -> payload.put("max_repeat", number(value(args, ++i, arg), arg));
                 case "--format" -> format(value(args, ++i, arg));
                 default -> throw new UsageException("unknown option '" + arg + "'");
             }
         }
         if (goods.isEmpty()) {
             throw new UsageException("at least one --good REF is required");
+        }
+        checkChoice(payload, "mode", "--mode", List.of("pass-fail", "metric"));
+        checkChoice(payload, "metric", "--metric", List.of("stdout", "wall"));
+        checkChoice(payload, "direction", "--direction", List.of("lower-is-better", "higher-is-better"));
+        if (!"metric".equals(payload.path("mode").asString(""))) {
+            for (var option : List.of("metric", "direction", "threshold", "alpha", "max_repeat")) {
+                if (payload.has(option)) {
+                    throw new UsageException("--" + option.replace('_', '-') + " applies only to --mode metric");
+                }
+            }
         }
         if (command.isEmpty()) {
             throw new UsageException("the test command is missing: put it after '--'");
@@ -143,7 +168,7 @@ public final class BisectCommand {
     static int exitStatus(String outcomeType) {
         return switch (outcomeType) {
             case "first_bad" -> FOUND;
-            case "only_skipped_left" -> NO_SINGLE_CULPRIT;
+            case "only_skipped_left", "no_significant_change" -> NO_SINGLE_CULPRIT;
             case "ends_not_as_expected", "merge_base_bad" -> ENDS_DO_NOT_VERIFY;
             default -> INFRASTRUCTURE;
         };
@@ -161,6 +186,21 @@ public final class BisectCommand {
             return Integer.parseInt(text);
         } catch (NumberFormatException e) {
             throw new UsageException(option + " needs a whole number, got '" + text + "'");
+        }
+    }
+
+    private static void checkChoice(ObjectNode payload, String field, String option, List<String> choices) {
+        if (payload.has(field) && !choices.contains(payload.get(field).asString())) {
+            throw new UsageException(option + " needs one of " + String.join(", ", choices) + ", got '"
+                    + payload.get(field).asString() + "'");
+        }
+    }
+
+    private static double decimal(String text, String option) {
+        try {
+            return Double.parseDouble(text.endsWith("%") ? text.substring(0, text.length() - 1) : text);
+        } catch (NumberFormatException e) {
+            throw new UsageException(option + " needs a number, got '" + text + "'");
         }
     }
 

@@ -29,10 +29,23 @@ public final class BisectEngine {
 
     /** @param reuseTreeVerdicts whether commits with the tree of a tested commit take its verdict instead of a run */
     public BisectResult run(String bad, List<String> goods, BisectOptions options, boolean reuseTreeVerdicts) {
-        return new BisectJob(source, runner, store, options, reuseTreeVerdicts ? SameTree.of(source) : null).run(bad, goods);
+        return new BisectJob(source, runner, store, options, reuseTreeVerdicts ? SameTree.of(source) : null, null).run(bad, goods);
     }
 
     BisectResult run(String bad, List<String> goods, BisectOptions options, SameTree sameTree) {
-        return new BisectJob(source, runner, store, options, sameTree).run(bad, goods);
+        return run(bad, goods, options, sameTree, null);
+    }
+
+    /** Both: same-tree verdicts (pass/fail only) and metric mode (null for pass/fail). */
+    BisectResult run(String bad, List<String> goods, BisectOptions options, SameTree sameTree, MetricOptions metric) {
+        return new BisectJob(source, runner, store, options, sameTree, metric).run(bad, goods);
+    }
+
+    /**
+     * A performance bisection: each commit is measured {@code metric.repeat()} times (more when inconclusive) and is
+     * bad when significantly worse than the good end. Null {@code metric} is the pass/fail bisection.
+     */
+    public BisectResult run(String bad, List<String> goods, BisectOptions options, MetricOptions metric) {
+        return new BisectJob(source, runner, store, options, null, metric).run(bad, goods);
     }
 }

@@ -35,6 +35,15 @@ final class BisectJob {
     private final List<BisectResult.SameTreeVerdict> sameTrees = new ArrayList<>();
 
     private record TreeRun(String commit, StepResult result, Verdict verdict) {}
+    /** Set in metric mode: commits are measured and compared with the good end instead of passing or failing. */
+    private final MetricOptions metric;
+    /** Metric mode: every measurement of each commit in this job, in the order taken. */
+    private final Map<String, List<Double>> samples = new LinkedHashMap<>();
+    /** Metric mode: the good ends' measurements pooled, once the ends are verified. */
+    private List<Double> baseline;
+    /** Metric mode: measurements each end collects in the current verification round. */
+    private int endTarget;
+    private MetricSummary.Change atBadEnd;
 
     private String bad;
     private List<String> goods;
@@ -62,23 +71,30 @@ final class BisectJob {
     private int cancelledRuns;
     private int rounds;
 
-    BisectJob(RevisionSource source, StepRunner runner, StepStore store, BisectOptions options, SameTree sameTree) {
+    BisectJob(RevisionSource source, StepRunner runner, StepStore store, BisectOptions options) {
+        this(source, runner, store, options, null, null);
+    }
+
+    /** Null {@code sameTree}: every commit is run; null {@code metric}: pass/fail. Metric mode measures afresh. */
+    BisectJob(RevisionSource source, StepRunner runner, StepStore store, BisectOptions options, SameTree sameTree,
+              MetricOptions metric) {
         this.source = source;
         this.runner = runner;
         this.store = store;
         this.options = options;
-        this.sameTree = sameTree;
+        this.sameTree = metric == null ? sameTree : null;
+        this.metric = metric;
     }
 
     private static final class ActiveTest {
         final String sha;
         final Purpose purpose;
-        final VerdictTally tally;
+        final RunTally tally;
         StepRunner.Handle handle;
         boolean cancelled;
         int infraFailures;
 
-        ActiveTest(String sha, Purpose purpose, VerdictTally tally) {
+        ActiveTest(String sha, Purpose purpose, RunTally tally) {
             this.sha = sha;
             this.purpose = purpose;
             this.tally = tally;
@@ -107,7 +123,8 @@ final class BisectJob {
             cancelAll();
         }
         return new BisectResult(bad, goods, options, outcome, graph.size(), steps, tested,
-                testRuns, verificationRuns, reusedRuns, cancelledRuns, rounds, sameTrees);
+                testRuns, verificationRuns, reusedRuns, cancelledRuns, rounds, sameTrees,
+                metric == null ? null : metricSummary(outcome));
     }
 
     private void setUp(String badRev, List<String> goodRevs) {
@@ -151,6 +168,7 @@ final class BisectJob {
     // ---------------------------------------------------------------- phases
 
     private BisectOutcome verifyEnds() {
+        if (metric != null) return verifyMeasuredEnds();
         List<String> ends = new ArrayList<>();
         ends.add(bad);
         ends.addAll(goods);
@@ -171,6 +189,54 @@ final class BisectJob {
     }
 
     /**
+     * Metric mode: measures both ends, then asks whether the bad end is worse than the good end. An inconclusive
+     * answer measures both ends again, twice as often, up to the cap; still inconclusive, or clearly not worse, is
+     * "no significant change" and no commit is named.
+     */
+    private BisectOutcome verifyMeasuredEnds() {
+        List<String> ends = new ArrayList<>();
+        ends.add(bad);
+        ends.addAll(goods);
+        endTarget = metric.repeat();
+        while (true) {
+            Map<String, Verdict> got = testAll(ends, Purpose.VERIFY);
+            List<EndCheck> problems = new ArrayList<>();
+            for (String end : ends) {
+                Verdict v = got.get(end);
+                // A bad end that timed out (counted as bad) is a regression; anything else not measured is a problem.
+                if (v == Verdict.SKIP || v == Verdict.BAD && !end.equals(bad)) {
+                    problems.add(new EndCheck(end, end.equals(bad) ? Verdict.BAD : Verdict.GOOD, v));
+                }
+            }
+            if (!problems.isEmpty()) return new BisectOutcome.EndsNotAsExpected(problems, metricAdvice());
+            baseline = new ArrayList<>();
+            for (String g : goods) baseline.addAll(samples.get(g));
+            if (got.get(bad) == Verdict.BAD) return null;
+            MetricStats.Comparison c = MetricStats.compare(samples.get(bad), baseline, metric);
+            atBadEnd = new MetricSummary.Change(bad, String.join(",", goods), c.change(), c.pValue(), c.n(), c.baselineN());
+            if (c.verdict() == Verdict.BAD) return null;
+            if (c.verdict() == Verdict.GOOD || endTarget >= metric.maxRepeat()) {
+                String why = c.verdict() == Verdict.GOOD ? "is not worse than" : "could not be told apart from";
+                return new BisectOutcome.NoSignificantChange(c.change(), c.pValue(), c.n(), c.baselineN(), String.format(
+                        java.util.Locale.ROOT, "No significant change: %s %s %s %s (median %s, p = %s, %d against %d "
+                                + "runs; a regression needs at least %s and p < %s). No commit is named.",
+                        options.terms().bad(), bad, why, options.terms().good(), MetricStats.percent(c.change()),
+                        MetricStats.pText(c.pValue()), c.n(), c.baselineN(),
+                        MetricStats.percent(metric.threshold()), metric.alpha()));
+            }
+            endTarget = Math.min(endTarget * 2, metric.maxRepeat());
+        }
+    }
+
+    private String metricAdvice() {
+        String what = metric.source() == MetricOptions.Source.STDOUT
+                ? "exit 0 and print the metric as the last number on standard output" : "exit 0";
+        return "In metric mode the command must " + what + " on both ends, every run. Run it on both from a clean "
+                + "checkout; check that it does not depend on files outside the repository or on the network; if the "
+                + options.terms().good() + " revision is too old to build, pick a newer one.";
+    }
+
+    /**
      * Slots the end verifications leave free start the first search round at once, on the whole range: one round
      * less whenever that round's extra split point matters (with k = 7 on 1,000 commits, 4 rounds instead of 5).
      * Their verdicts count only once both ends are confirmed; if an end is wrong they are thrown away. Not when a
@@ -180,6 +246,8 @@ final class BisectJob {
         // From the number of ends, not the steps running: a resumed job replays the ends without running them and
         // must pick the same commits as before.
         int free = options.slots() - ends;
+        // Metric mode compares with the good end's measurements, which are not known yet.
+        if (metric != null) return;
         if (searchStartedBesideEnds || free <= 0 || !goodsBeforeBad) return;
         searchStartedBesideEnds = true;
         SearchState state = state();
@@ -373,7 +441,10 @@ final class BisectJob {
 
     /** Starts testing a commit, first replaying runs a previous attempt of this job already stored. */
     private void begin(String sha, Purpose purpose) {
-        ActiveTest t = new ActiveTest(sha, purpose, new VerdictTally(options.repeat(), options.rule()));
+        RunTally tally = metric == null ? new VerdictTally(options.repeat(), options.rule())
+                : new MetricTally(samples.computeIfAbsent(sha, s -> new ArrayList<>()),
+                purpose == Purpose.VERIFY ? null : baseline, purpose == Purpose.VERIFY ? endTarget : metric.repeat(), metric);
+        ActiveTest t = new ActiveTest(sha, purpose, tally);
         List<StepStore.Run> previous = stored.getOrDefault(sha, List.of());
         for (Iterator<StepStore.Run> it = previous.iterator(); it.hasNext() && t.tally.verdict() == null; ) {
             StepStore.Run r = it.next();
@@ -381,7 +452,7 @@ final class BisectJob {
             it.remove();
             reusedRuns++;
             addStep(t, r.runIndex(), r.result(), r.verdict(), true);
-            if (r.verdict() != null) t.tally.add(r.verdict());
+            if (r.verdict() != null) count(t, r.result(), r.verdict());
         }
         if (t.tally.verdict() == null && sameTree != null) reuseSameTree(t);
         if (t.tally.verdict() != null) {
@@ -482,7 +553,7 @@ final class BisectJob {
                 startRun(t);
                 continue;
             }
-            t.tally.add(v);
+            count(t, c.result(), v);
             if (t.tally.verdict() != null) {
                 active.remove(t);
                 return t;
@@ -491,17 +562,84 @@ final class BisectJob {
         }
     }
 
+    private void count(ActiveTest t, StepResult result, Verdict v) {
+        if (metric != null && v == Verdict.GOOD) samples.get(t.sha).add(MetricTally.measurement(result, metric));
+        t.tally.add(v);
+    }
+
     private Verdict verdictOf(StepResult r) {
+        if (metric != null) return measuredVerdictOf(r);
         return switch (r) {
-            case StepResult.Exited(int code, Duration d) when code == 0 -> Verdict.GOOD;
-            case StepResult.Exited(int code, Duration d) when code == 125 -> Verdict.SKIP;
-            case StepResult.Exited(int code, Duration d) when code > 0 && code < 128 -> Verdict.BAD;
+            case StepResult.Exited(int code, Duration d, Double m) when code == 0 -> Verdict.GOOD;
+            case StepResult.Exited(int code, Duration d, Double m) when code == 125 -> Verdict.SKIP;
+            case StepResult.Exited(int code, Duration d, Double m) when code > 0 && code < 128 -> Verdict.BAD;
             // git bisect run aborts on these: they say the test itself broke, not the commit.
             case StepResult.Exited e -> null;
             case StepResult.TimedOut t -> options.timeoutVerdict() == BisectOptions.TimeoutVerdict.BAD ? Verdict.BAD : Verdict.SKIP;
             case StepResult.InfraError e -> null;
             case StepResult.Cancelled c -> null;
         };
+    }
+
+    /** Metric mode: GOOD for a run that measured a number; a run that exited without one cannot be measured. */
+    private Verdict measuredVerdictOf(StepResult r) {
+        return switch (r) {
+            case StepResult.Exited e when e.exitCode() >= 0 && e.exitCode() < 128 ->
+                    MetricTally.measurement(e, metric) != null ? Verdict.GOOD : Verdict.SKIP;
+            case StepResult.Exited e -> null;
+            case StepResult.TimedOut t -> options.timeoutVerdict() == BisectOptions.TimeoutVerdict.BAD ? Verdict.BAD : Verdict.SKIP;
+            case StepResult.InfraError e -> null;
+            case StepResult.Cancelled c -> null;
+        };
+    }
+
+    /** Each measured commit's sample, oldest first (the good ends, the range in history order, the bad end). */
+    private MetricSummary metricSummary(BisectOutcome outcome) {
+        Map<String, Verdict> verdicts = new HashMap<>();
+        for (CommitTested c : tested) verdicts.put(c.commit().sha(), c.verdict());
+        List<String> order = new ArrayList<>();
+        for (String sha : samples.keySet()) if (graph.indexOf(sha) < 0) order.add(sha);
+        samples.keySet().stream().filter(sha -> graph.indexOf(sha) >= 0)
+                .sorted((a, b) -> Integer.compare(graph.indexOf(b), graph.indexOf(a))).forEach(order::add);
+        List<MetricSummary.CommitSample> commits = new ArrayList<>();
+        for (String sha : order) {
+            List<Double> values = samples.get(sha);
+            if (values.isEmpty()) continue;
+            MetricStats.Summary s = MetricStats.summary(values);
+            boolean good = goods.contains(sha);
+            Double change = null;
+            Double p = null;
+            if (!good && baseline != null && !baseline.isEmpty()) {
+                MetricStats.Comparison c = MetricStats.compare(values, baseline, metric);
+                change = c.change();
+                p = c.pValue();
+            }
+            String role = good ? "good" : sha.equals(bad) ? "bad" : "tested";
+            commits.add(new MetricSummary.CommitSample(info(sha), role, values, s.median(), s.q1(), s.q3(), s.min(), s.max(),
+                    good || sha.equals(bad) ? null : verdicts.get(sha), change, p));
+        }
+        MetricSummary.Change atCulprit = null;
+        if (outcome instanceof BisectOutcome.FirstBad first && samples.containsKey(first.commit().sha())) {
+            String culprit = first.commit().sha();
+            // Against the parent judged good when it was measured, else against the good end.
+            String against = null;
+            List<Double> reference = baseline;
+            for (String parent : first.commit().parents()) {
+                List<Double> ps = samples.get(parent);
+                if (ps != null && !ps.isEmpty()) {
+                    against = parent;
+                    reference = ps;
+                    break;
+                }
+            }
+            if (against == null) against = String.join(",", goods);
+            List<Double> values = samples.get(culprit);
+            if (reference != null && !reference.isEmpty() && !values.isEmpty()) {
+                atCulprit = new MetricSummary.Change(culprit, against, MetricStats.change(values, reference, metric.direction()),
+                        MetricStats.pWorse(values, reference, metric.direction()), values.size(), reference.size());
+            }
+        }
+        return new MetricSummary(metric, commits, atBadEnd, atCulprit);
     }
 
     private static String describe(StepResult r) {

@@ -82,8 +82,9 @@ public final class BisectJobHandler implements JobHandler {
             var git = GitRepository.at(request.repo(), properties.cacheDir(), request.isLocal() ? null : token(request));
             try (var containers = new DockerStepRunner(executor, logs, git, request, job)) {
                 StepRunner runner = containers;
-                SameTree sameTree = request.caching().reuseTreeVerdicts() ? SameTree.of(git) : null;
-                if (request.verdictCache()) {
+                // Measurements are not verdicts: metric mode always measures afresh.
+                SameTree sameTree = request.caching().reuseTreeVerdicts() && request.metric() == null ? SameTree.of(git) : null;
+                if (request.verdictCache() && request.metric() == null) {
                     var key = new VerdictCache.Key(request.repo(), executor.resolveImage(request.image(), request.registryCredentials()),
                             VerdictCache.commandHash(request), request.options().rule().name());
                     var cache = new VerdictCache(jdbc, clock);
@@ -93,7 +94,7 @@ public final class BisectJobHandler implements JobHandler {
                     }
                 }
                 result = new BisectEngine(git, runner, new JdbcStepStore(jdbc, job.fence(), clock))
-                        .run(request.bad(), request.good(), request.options(), sameTree);
+                        .run(request.bad(), request.good(), request.options(), sameTree, request.metric());
             }
         } catch (BisectSetupException e) {
             var outcome = e.problem() == BisectSetupException.Problem.GIT_FAILED

@@ -19,5 +19,13 @@ public sealed interface BisectOutcome {
     /** The runs kept failing for reasons unrelated to the commit; stored runs make a retry cheap. */
     record Aborted(String reason) implements BisectOutcome {}
 
+    /**
+     * Metric mode: the bad end is not significantly worse than the good end, so no commit is named.
+     *
+     * @param change relative change of the bad end's median against the good end's, positive when worse
+     * @param pValue one-sided Mann-Whitney U p-value that the bad end is worse
+     */
+    record NoSignificantChange(double change, double pValue, int badRuns, int goodRuns, String message) implements BisectOutcome {}
+
     record EndCheck(String commit, Verdict expected, Verdict actual) {}
 }

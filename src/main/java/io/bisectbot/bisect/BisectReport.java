@@ -3,6 +3,7 @@ package io.bisectbot.bisect;
 import java.time.Duration;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.regex.Matcher;
@@ -66,7 +67,10 @@ public final class BisectReport {
                     .append(escape(m.message())).append('\n');
             case BisectOutcome.Aborted a -> md.append("## Bisection stopped\n\n").append(escape(a.reason()))
                     .append("\n\nRuns already made are kept; restarting the job does not repeat them.\n");
+            case BisectOutcome.NoSignificantChange n -> md.append("## No significant change\n\n").append(escape(n.message()))
+                    .append('\n');
         }
+        if (result.metric() != null) md.append(metricMarkdown(result.metric(), web, terms));
 
         md.append("\n**Range searched:** ").append(result.goods().stream().map(g -> link(web, g)).collect(Collectors.joining(", ")))
                 .append(" (").append(terms.good()).append(") .. ").append(link(web, result.bad())).append(" (").append(terms.bad())
@@ -160,7 +164,10 @@ public final class BisectReport {
                     .append('.').append(reset).append(' ').append(oneLine(m.message())).append('\n');
             case BisectOutcome.Aborted a -> out.append(bold).append("Bisection stopped: ").append(reset)
                     .append(oneLine(a.reason())).append('\n');
+            case BisectOutcome.NoSignificantChange n -> out.append(bold).append("No significant change.").append(reset)
+                    .append(' ').append(oneLine(n.message())).append('\n');
         }
+        if (result.metric() != null) out.append(metricTerminal(result.metric(), bold, reset));
         out.append('\n').append("Range searched: ").append(result.candidateCount())
                 .append(result.candidateCount() == 1 ? " commit" : " commits").append(", ").append(result.testRuns())
                 .append(" test runs in ").append(result.rounds()).append(result.rounds() == 1 ? " round" : " rounds")
@@ -183,6 +190,71 @@ public final class BisectReport {
                     describe(s.result()), s.verdict() == null ? "no verdict" : word(s.verdict(), terms), human(s.duration())));
         }
         return out.toString();
+    }
+
+    private static String metricHeading(MetricOptions o) {
+        return (o.source() == MetricOptions.Source.WALL ? "wall time in seconds" : "the last number printed on standard output")
+                + ", " + o.direction().word() + "; a commit is bad when its median is worse than the good end's by at least "
+                + MetricStats.percent(o.threshold()).replace("+", "") + " and a one-sided Mann-Whitney U test gives p < "
+                + o.alpha() + "; " + o.repeat() + " runs per commit, up to " + o.maxRepeat() + " when inconclusive";
+    }
+
+    private static String regression(MetricSummary.Change c) {
+        return MetricStats.percent(c.change()) + " (median), p = " + MetricStats.pText(c.pValue()) + ", confidence "
+                + String.format(java.util.Locale.ROOT, "%.1f %%", c.confidence() * 100) + ", " + c.n() + " against "
+                + c.againstN() + " runs";
+    }
+
+    private static String metricMarkdown(MetricSummary m, Optional<String> web, BisectOptions.Terms terms) {
+        StringBuilder md = new StringBuilder("\n### Measurements\n\n").append(escape(metricHeading(m.options()))).append(".\n\n");
+        if (m.atCulprit() != null) {
+            md.append("- **Regression at the culprit:** ").append(escape(regression(m.atCulprit()))).append(" against ")
+                    .append(againstLink(web, m.atCulprit().against())).append('\n');
+        }
+        if (m.atBadEnd() != null) {
+            md.append("- **").append(capitalise(terms.bad())).append(" end against ").append(terms.good()).append(" end:** ")
+                    .append(escape(regression(m.atBadEnd()))).append('\n');
+        }
+        md.append("- **Chart:** [chart.svg](chart.svg) (next to this report: `/job/{id}/chart.svg`)\n\n");
+        md.append("| Commit | Subject | Role | n | Median | IQR | Min–max | Change | p | Verdict |\n")
+                .append("|---|---|---|---|---|---|---|---|---|---|\n");
+        for (MetricSummary.CommitSample c : m.commits()) {
+            md.append("| ").append(link(web, c.commit().sha())).append(" | ").append(escape(c.commit().subject())).append(" | ")
+                    .append(c.role()).append(" | ").append(c.n()).append(" | ").append(MetricChart.number(c.median()))
+                    .append(" | ").append(MetricChart.number(c.q1())).append("–").append(MetricChart.number(c.q3()))
+                    .append(" | ").append(MetricChart.number(c.min())).append("–").append(MetricChart.number(c.max()))
+                    .append(" | ").append(c.change() == null ? "-" : MetricStats.percent(c.change()))
+                    .append(" | ").append(c.pValue() == null ? "-" : MetricStats.pText(c.pValue()))
+                    .append(" | ").append(c.verdict() == null ? "-" : word(c.verdict(), terms)).append(" |\n");
+        }
+        return md.toString();
+    }
+
+    private static String metricTerminal(MetricSummary m, String bold, String reset) {
+        StringBuilder out = new StringBuilder("\n").append(bold).append("Measurements").append(reset).append(": ")
+                .append(metricHeading(m.options())).append('\n');
+        if (m.atCulprit() != null) {
+            out.append("  Regression at the culprit: ").append(regression(m.atCulprit())).append(" against ")
+                    .append(m.atCulprit().against()).append('\n');
+        }
+        if (m.atBadEnd() != null) out.append("  Bad end against good end: ").append(regression(m.atBadEnd())).append('\n');
+        for (MetricSummary.CommitSample c : m.commits()) {
+            out.append(String.format(java.util.Locale.ROOT, "  %-12s %-6s n=%-3d median %-10s IQR %s-%s  range %s-%s%s%n",
+                    shortSha(c.commit().sha()), c.role(), c.n(), MetricChart.number(c.median()), MetricChart.number(c.q1()),
+                    MetricChart.number(c.q3()), MetricChart.number(c.min()), MetricChart.number(c.max()),
+                    c.change() == null ? "" : "  " + MetricStats.percent(c.change()) + " p=" + MetricStats.pText(c.pValue())
+                            + (c.verdict() == null ? "" : " " + c.verdict().name().toLowerCase(java.util.Locale.ROOT))));
+        }
+        return out.toString();
+    }
+
+    private static String againstLink(Optional<String> web, String against) {
+        return against.contains(",") ? Arrays.stream(against.split(",")).map(g -> link(web, g)).collect(Collectors.joining(", "))
+                : link(web, against);
+    }
+
+    private static String capitalise(String word) {
+        return word.isEmpty() ? word : Character.toUpperCase(word.charAt(0)) + word.substring(1);
     }
 
     /**

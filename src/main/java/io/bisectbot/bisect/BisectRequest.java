@@ -20,6 +20,7 @@ import tools.jackson.databind.node.ObjectNode;
  * @param command      a shell string (run with {@code sh -c}) or, when {@code argv} is set, the program and arguments
  * @param verdictCache reuse (and share) run results of other jobs on the same repository, commit, image and command
  * @param caching      dependency cache paths, network, and whether commits with the same tree share verdicts
+ * @param metric       {@code mode: metric}: how commits are measured and judged; null for pass/fail
  */
 public record BisectRequest(
         String repo,
@@ -32,7 +33,13 @@ public record BisectRequest(
         BisectOptions options,
         boolean verdictCache,
         JsonNode github,
-        Caching caching) {
+        Caching caching,
+        MetricOptions metric) {
+
+    public BisectRequest(String repo, List<String> good, String bad, String command, List<String> argv, String image,
+                         Duration timeout, BisectOptions options, boolean verdictCache, JsonNode github) {
+        this(repo, good, bad, command, argv, image, timeout, options, verdictCache, github, Caching.NONE, null);
+    }
 
     /**
      * What a step keeps and reaches beyond its fresh working copy.
@@ -142,7 +149,9 @@ public record BisectRequest(
                 : limits.defaultTimeout();
 
         var slots = payload.has("parallelism") ? positive(payload, "parallelism", limits.maxParallelism()) : 1;
-        var repeat = payload.has("repeat") ? positive(payload, "repeat", limits.maxRepeat()) : 1;
+        var metric = metric(payload, limits);
+        // In metric mode repeat is the number of measurements per commit, not a flaky-test rule.
+        var repeat = payload.has("repeat") && metric == null ? positive(payload, "repeat", limits.maxRepeat()) : 1;
         var rule = switch (text(payload, "repeat_rule") == null ? "all-fail" : text(payload, "repeat_rule").toLowerCase(Locale.ROOT)) {
             case "all-fail" -> BisectOptions.RepeatRule.ALL_FAIL;
             case "any-fail" -> BisectOptions.RepeatRule.ANY_FAIL;
@@ -170,7 +179,78 @@ public record BisectRequest(
         var github = payload.get("github");
         return new BisectRequest(repo, List.copyOf(goods), bad, command, argv == null ? null : List.copyOf(argv), image,
                 timeout, options, payload.path("verdict_cache").asBoolean(false), github == null || github.isNull() ? null : github,
-                caching(payload));
+                caching(payload), metric);
+    }
+
+    /** The metric-mode settings of a payload; null unless {@code mode} is {@code metric}. */
+    private static MetricOptions metric(JsonNode payload, BisectProperties limits) {
+        var mode = text(payload, "mode") == null ? "pass-fail" : text(payload, "mode").toLowerCase(Locale.ROOT);
+        if (mode.equals("pass-fail")) {
+            for (var field : List.of("metric", "direction", "threshold", "alpha", "max_repeat")) {
+                if (payload.has(field) && !payload.get(field).isNull()) {
+                    throw new IllegalArgumentException("'" + field + "' applies only to \"mode\": \"metric\"; add it or drop '" + field + "'");
+                }
+            }
+            return null;
+        }
+        if (!mode.equals("metric")) {
+            throw new IllegalArgumentException("'mode' must be pass-fail or metric, got '" + text(payload, "mode") + "'");
+        }
+        var source = switch (text(payload, "metric") == null ? "stdout" : text(payload, "metric").toLowerCase(Locale.ROOT)) {
+            case "stdout" -> MetricOptions.Source.STDOUT;
+            case "wall" -> MetricOptions.Source.WALL;
+            default -> throw new IllegalArgumentException("'metric' must be stdout (the last number the command prints) or wall "
+                    + "(its wall time), got '" + text(payload, "metric") + "'");
+        };
+        var direction = switch (text(payload, "direction") == null ? "lower-is-better" : text(payload, "direction").toLowerCase(Locale.ROOT)) {
+            case "lower-is-better" -> MetricOptions.Direction.LOWER_IS_BETTER;
+            case "higher-is-better" -> MetricOptions.Direction.HIGHER_IS_BETTER;
+            default -> throw new IllegalArgumentException("'direction' must be lower-is-better or higher-is-better, got '"
+                    + text(payload, "direction") + "'");
+        };
+        int cap = limits.maxRepeat();
+        if (cap < 2) {
+            throw new IllegalArgumentException("metric mode needs at least 2 runs per commit, and this service allows " + cap
+                    + " (MAX_REPEAT)");
+        }
+        var repeat = payload.has("repeat") ? between(payload, "repeat", 2, cap) : Math.min(MetricOptions.DEFAULT_REPEAT, cap);
+        var maxRepeat = payload.has("max_repeat") ? between(payload, "max_repeat", repeat, cap)
+                : Math.max(repeat, Math.min(MetricOptions.DEFAULT_MAX_REPEAT, cap));
+        var threshold = payload.has("threshold") ? decimal(payload, "threshold", 0, 1000, "a percentage, e.g. 10 for 10 %") / 100
+                : MetricOptions.DEFAULT_THRESHOLD;
+        var alpha = payload.has("alpha") ? decimal(payload, "alpha", 0, 1, "a significance level, e.g. 0.05") : MetricOptions.DEFAULT_ALPHA;
+        return new MetricOptions(source, direction, repeat, maxRepeat, threshold, alpha);
+    }
+
+    private static int between(JsonNode payload, String field, int min, int max) {
+        var node = payload.get(field);
+        if (!node.canConvertToInt() || !node.isIntegralNumber() || node.asInt() < min || node.asInt() > max) {
+            throw new IllegalArgumentException("'" + field + "' must be a whole number from " + min + " to " + max + " in metric mode, got " + node);
+        }
+        return node.asInt();
+    }
+
+    /** A number strictly above {@code min} and at most {@code max} (below it for 1, as alpha). */
+    private static double decimal(JsonNode payload, String field, double min, double max, String what) {
+        var node = payload.get(field);
+        double value = node.isNumber() ? node.asDouble() : Double.NaN;
+        if (node.isString()) {
+            try {
+                value = Double.parseDouble(node.asString().trim());
+            } catch (NumberFormatException e) {
+                value = Double.NaN;
+            }
+        }
+        boolean ok = value > min && (max == 1 ? value < max : value <= max);
+        if (!ok) {
+            throw new IllegalArgumentException("'" + field + "' must be " + what + ", above " + fmt(min) + " and "
+                    + (max == 1 ? "below " : "at most ") + fmt(max) + ", got " + node);
+        }
+        return value;
+    }
+
+    private static String fmt(double v) {
+        return v == Math.rint(v) ? Long.toString((long) v) : Double.toString(v);
     }
 
     /** The payload this request was read from, normalised; for {@code POST /bisect} and the command line. */
@@ -204,6 +284,15 @@ public record BisectRequest(
         }
         if (!caching.reuseTreeVerdicts()) {
             node.put("reuse_tree_verdicts", false);
+        }
+        if (metric != null) {
+            node.put("mode", "metric");
+            node.put("metric", metric.source().word());
+            node.put("direction", metric.direction().word());
+            node.put("repeat", metric.repeat());
+            node.put("max_repeat", metric.maxRepeat());
+            node.put("threshold", metric.threshold() * 100);
+            node.put("alpha", metric.alpha());
         }
         if (github != null) {
             node.set("github", github);

@@ -15,11 +15,12 @@ import java.util.List;
  * @param rounds         times new commits were started during the search
  * @param sameTrees      commits that took the verdict of a commit with the same tree instead of running; their runs
  *                       count neither as test runs nor as verification runs
+ * @param metric         the measurements of a metric-mode job; null for pass/fail
  */
 public record BisectResult(String bad, List<String> goods, BisectOptions options, BisectOutcome outcome,
                            int candidateCount, List<Step> steps, List<CommitTested> commits,
                            int testRuns, int verificationRuns, int reusedRuns, int cancelledRuns, int rounds,
-                           List<SameTreeVerdict> sameTrees) {
+                           List<SameTreeVerdict> sameTrees, MetricSummary metric) {
 
     public BisectResult {
         goods = List.copyOf(goods);
@@ -32,7 +33,7 @@ public record BisectResult(String bad, List<String> goods, BisectOptions options
                         int candidateCount, List<Step> steps, List<CommitTested> commits,
                         int testRuns, int verificationRuns, int reusedRuns, int cancelledRuns, int rounds) {
         this(bad, goods, options, outcome, candidateCount, steps, commits, testRuns, verificationRuns, reusedRuns,
-                cancelledRuns, rounds, List.of());
+                cancelledRuns, rounds, List.of(), null);
     }
 
     /**

@@ -39,6 +39,12 @@ final class BisectResultJson {
                 outcome.put("type", "aborted");
                 outcome.put("reason", aborted.reason());
             }
+            case BisectOutcome.NoSignificantChange none -> {
+                outcome.put("type", "no_significant_change");
+                outcome.put("message", none.message());
+                number(outcome, "change", none.change());
+                number(outcome, "p_value", none.pValue());
+            }
         }
         // The answer in two plain fields, for scripts: the culprit's sha (or null), and every commit that may be it.
         var candidates = json.putArray("candidates");
@@ -74,7 +80,13 @@ final class BisectResultJson {
             node.put("run", step.runIndex() + 1);
             node.put("purpose", step.purpose().name().toLowerCase(Locale.ROOT));
             switch (step.result()) {
-                case StepResult.Exited exited -> node.put("outcome", "exited").put("exit_code", exited.exitCode());
+                case StepResult.Exited exited -> {
+                    node.put("outcome", "exited").put("exit_code", exited.exitCode());
+                    if (result.metric() != null) {
+                        var value = MetricTally.measurement(exited, result.metric().options());
+                        if (value != null) number(node, "metric", value);
+                    }
+                }
                 case StepResult.TimedOut ignored -> node.put("outcome", "timed_out");
                 case StepResult.InfraError error -> node.put("outcome", "infra_error").put("message", error.message());
                 case StepResult.Cancelled ignored -> node.put("outcome", "cancelled");
@@ -90,8 +102,63 @@ final class BisectResultJson {
                     .put("passes", tested.passes()).put("failures", tested.failures())
                     .put("disagreements", tested.disagreements());
         }
+        if (result.metric() != null) {
+            json.set("metric", metric(result.metric()));
+        }
         json.put("report", report);
         return json;
+    }
+
+    private static ObjectNode metric(MetricSummary summary) {
+        var node = JsonNodeFactory.instance.objectNode();
+        var options = summary.options();
+        node.put("source", options.source().word());
+        node.put("direction", options.direction().word());
+        node.put("repeat", options.repeat());
+        node.put("max_repeat", options.maxRepeat());
+        node.put("threshold_percent", options.threshold() * 100);
+        node.put("alpha", options.alpha());
+        var commits = node.putArray("commits");
+        for (var c : summary.commits()) {
+            var item = commits.addObject();
+            item.put("commit", c.commit().sha());
+            item.put("subject", c.commit().subject());
+            item.put("role", c.role());
+            item.put("n", c.n());
+            number(item, "median", c.median());
+            number(item, "q1", c.q1());
+            number(item, "q3", c.q3());
+            number(item, "min", c.min());
+            number(item, "max", c.max());
+            var values = item.putArray("values");
+            c.values().forEach(values::add);
+            item.put("verdict", name(c.verdict()));
+            if (c.change() != null) number(item, "change", c.change());
+            if (c.pValue() != null) number(item, "p_value", c.pValue());
+        }
+        node.set("at_bad_end", change(summary.atBadEnd()));
+        node.set("at_culprit", change(summary.atCulprit()));
+        node.put("chart_svg", MetricChart.svg(summary));
+        return node;
+    }
+
+    private static tools.jackson.databind.JsonNode change(MetricSummary.Change change) {
+        if (change == null) return JsonNodeFactory.instance.nullNode();
+        var node = JsonNodeFactory.instance.objectNode();
+        node.put("commit", change.commit());
+        node.put("against", change.against());
+        number(node, "change", change.change());
+        number(node, "p_value", change.pValue());
+        number(node, "confidence", change.confidence());
+        node.put("n", change.n());
+        node.put("against_n", change.againstN());
+        return node;
+    }
+
+    /** JSON has no infinity: an infinite change (from a zero baseline) is null. */
+    private static void number(ObjectNode node, String field, double value) {
+        if (Double.isFinite(value)) node.put(field, value);
+        else node.putNull(field);
     }
 
     private static ObjectNode commit(CommitInfo commit) {

@@ -80,7 +80,10 @@ final class DockerStepRunner implements StepRunner, AutoCloseable {
         } else {
             builder.shell(request.command());
         }
-        var sink = logs.openSink(job.jobId(), stepName(step), job.attempt());
+        var logSink = logs.openSink(job.jobId(), stepName(step), job.attempt());
+        var number = request.metric() != null && request.metric().source() == MetricOptions.Source.STDOUT
+                ? new LastNumber(logSink) : null;
+        var sink = number != null ? number : logSink;
         io.bisectbot.executor.StepResult result;
         try {
             result = executor.run(builder.build(), sink, signal);
@@ -89,7 +92,7 @@ final class DockerStepRunner implements StepRunner, AutoCloseable {
         }
         var took = result.duration();
         return switch (result.outcome()) {
-            case StepOutcome.Exited exited -> new StepResult.Exited(exited.code(), took);
+            case StepOutcome.Exited exited -> new StepResult.Exited(exited.code(), took, number == null ? null : number.value());
             case StepOutcome.TimedOut ignored -> new StepResult.TimedOut(took);
             // Memory is a limit of the service, not a property of the commit: retried, then reported, never a verdict.
             case StepOutcome.OomKilled ignored -> new StepResult.InfraError(

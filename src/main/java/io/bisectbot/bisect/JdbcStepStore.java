@@ -46,7 +46,7 @@ final class JdbcStepStore implements StepStore {
                     var duration = Duration.ofMillis(rs.getLong("duration_ms"));
                     var exitCode = (Integer) rs.getObject("exit_code");
                     StepResult result = switch (rs.getString("outcome")) {
-                        case "EXITED" -> new StepResult.Exited(exitCode, duration);
+                        case "EXITED" -> new StepResult.Exited(exitCode, duration, (Double) rs.getObject("metric"));
                         case "TIMED_OUT" -> new StepResult.TimedOut(duration);
                         case "INFRA_ERROR" -> new StepResult.InfraError(rs.getString("message"), duration);
                         default -> new StepResult.Cancelled(duration);
@@ -63,10 +63,12 @@ final class JdbcStepStore implements StepStore {
         String outcome;
         Integer exitCode = null;
         String message = null;
+        Double metric = null;
         switch (run.result()) {
             case StepResult.Exited exited -> {
                 outcome = "EXITED";
                 exitCode = exited.exitCode();
+                metric = exited.metric();
             }
             case StepResult.TimedOut ignored -> outcome = "TIMED_OUT";
             case StepResult.InfraError error -> {
@@ -77,11 +79,11 @@ final class JdbcStepStore implements StepStore {
         }
         var statement = jdbc.sql("""
                         INSERT INTO bisect_steps (job_id, seq, commit_sha, run_index, purpose, outcome, exit_code, message,
-                                                  verdict, duration_ms, attempt, worker_id, recorded_at)
+                                                  verdict, duration_ms, attempt, worker_id, recorded_at, metric)
                         SELECT :fence_job_id,
                                (SELECT coalesce(max(seq) + 1, 0) FROM bisect_steps WHERE job_id = :fence_job_id),
                                :commit, :run_index, :purpose, :outcome, :exit_code, :message,
-                               :verdict, :duration_ms, :fence_attempt, :fence_worker_id, :now
+                               :verdict, :duration_ms, :fence_attempt, :fence_worker_id, :now, :metric
                          WHERE\s""" + JobFence.SQL_CONDITION)
                 .param("commit", run.commit())
                 .param("run_index", run.runIndex())
@@ -91,7 +93,8 @@ final class JdbcStepStore implements StepStore {
                 .param("message", message)
                 .param("verdict", run.verdict() == null ? null : run.verdict().name())
                 .param("duration_ms", run.duration().toMillis())
-                .param("now", clock.instant().atOffset(ZoneOffset.UTC));
+                .param("now", clock.instant().atOffset(ZoneOffset.UTC))
+                .param("metric", metric);
         if (fence.bind(statement).update() == 0) {
             throw new FenceLostException(fence);
         }

@@ -7,7 +7,12 @@ public sealed interface StepResult {
 
     Duration duration();
 
-    record Exited(int exitCode, Duration duration) implements StepResult {}
+    /** @param metric the last number printed on standard output, in metric mode; else null */
+    record Exited(int exitCode, Duration duration, Double metric) implements StepResult {
+        public Exited(int exitCode, Duration duration) {
+            this(exitCode, duration, null);
+        }
+    }
 
     record TimedOut(Duration duration) implements StepResult {}
 

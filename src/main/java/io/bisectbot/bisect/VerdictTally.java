@@ -6,7 +6,7 @@ import io.bisectbot.bisect.BisectOptions.RepeatRule;
  * Combines the runs of one commit into a verdict, stopping as soon as the remaining runs could not
  * change it (all-fail: the first pass decides good; any-fail: the first failure decides bad).
  */
-final class VerdictTally {
+final class VerdictTally implements RunTally {
 
     private final int repeat;
     private final RepeatRule rule;
@@ -19,7 +19,8 @@ final class VerdictTally {
         this.rule = rule;
     }
 
-    void add(Verdict v) {
+    @Override
+    public void add(Verdict v) {
         switch (v) {
             case GOOD -> passes++;
             case BAD -> failures++;
@@ -28,7 +29,8 @@ final class VerdictTally {
     }
 
     /** Null while more runs are needed. */
-    Verdict verdict() {
+    @Override
+    public Verdict verdict() {
         // An untestable commit stays untestable; repeating would only spend time.
         if (skipped) return Verdict.SKIP;
         int runs = passes + failures;
@@ -40,11 +42,13 @@ final class VerdictTally {
         };
     }
 
-    int passes() {
+    @Override
+    public int passes() {
         return passes;
     }
 
-    int failures() {
+    @Override
+    public int failures() {
         return failures;
     }
 }

@@ -39,7 +39,8 @@ class BisectController {
     /**
      * Body: {@code repo}, {@code good} (ref or list), {@code bad}, {@code command} (shell string or argv list), and
      * optionally {@code image}, {@code timeout_seconds}, {@code parallelism}, {@code repeat}, {@code repeat_rule},
-     * {@code timeout_verdict}, {@code terms}, {@code first_parent}, {@code dedup_key}, {@code callbacks}.
+     * {@code timeout_verdict}, {@code terms}, {@code first_parent}, {@code dedup_key}, {@code callbacks}, and for performance regressions
+     * {@code mode: metric} with {@code metric}, {@code direction}, {@code threshold}, {@code alpha}, {@code max_repeat}.
      */
     @Requires(Role.ADMIN)
     @PostMapping("/bisect")
@@ -73,5 +74,32 @@ class BisectController {
         }
         return ResponseEntity.ok().contentType(MediaType.parseMediaType("text/markdown;charset=UTF-8"))
                 .body(job.result().get("report").asString());
+    }
+
+    /**
+     * The chart of a metric-mode job's measurements, with the report's access rule. Served with a policy that lets
+     * the SVG run nothing, so even markup that slipped into it could not act on this origin.
+     */
+    @Requires(Role.VIEWER)
+    @SharedByLink
+    @GetMapping(value = "/job/{id}/chart.svg", produces = "image/svg+xml")
+    ResponseEntity<String> chart(@PathVariable long id) {
+        var job = queue.find(id).orElseThrow(() -> new ResponseStatusException(HttpStatus.NOT_FOUND, "job " + id + " does not exist"));
+        if (!BisectJobHandler.KIND.equals(job.kind())) {
+            throw new ResponseStatusException(HttpStatus.NOT_FOUND, "job " + id + " is a '" + job.kind() + "' job; only bisect jobs have charts");
+        }
+        if (job.result() == null || !job.result().has("report")) {
+            var why = job.status() == JobStatus.FAILED ? "it failed: " + job.lastError() : "it is " + job.status();
+            throw new ResponseStatusException(HttpStatus.CONFLICT, "job " + id + " has no chart yet: " + why);
+        }
+        var svg = job.result().path("metric").path("chart_svg");
+        if (!svg.isString()) {
+            throw new ResponseStatusException(HttpStatus.NOT_FOUND, "job " + id + " has no chart: only \"mode\": \"metric\" "
+                    + "bisections measure commits");
+        }
+        return ResponseEntity.ok().contentType(MediaType.parseMediaType("image/svg+xml"))
+                .header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+                .header("X-Content-Type-Options", "nosniff")
+                .body(svg.asString());
     }
 }

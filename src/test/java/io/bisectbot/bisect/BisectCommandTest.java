@@ -75,4 +75,24 @@ class BisectCommandTest {
                 new PrintStream(new ByteArrayOutputStream()), new PrintStream(err))).isEqualTo(2);
         assertThat(err.toString()).contains("--format needs one of text, markdown, json, got 'yaml'");
     }
+
+    @Test
+    void metric_mode_flags_go_into_the_payload_and_are_checked_up_front() {
+        var payload = BisectCommand.parse(new String[] {"--good", "v1", "--mode", "metric", "--repeat", "7", "--threshold", "15%",
+                "--alpha", "0.01", "--max-repeat", "28", "--metric", "wall", "--direction", "higher-is-better", "--", "./bench.sh"});
+        assertThat(payload.get("mode").asString()).isEqualTo("metric");
+        assertThat(payload.get("repeat").asInt()).isEqualTo(7);
+        assertThat(payload.get("threshold").asDouble()).isEqualTo(15.0);
+        assertThat(payload.get("alpha").asDouble()).isEqualTo(0.01);
+        assertThat(payload.get("max_repeat").asInt()).isEqualTo(28);
+        assertThat(payload.get("metric").asString()).isEqualTo("wall");
+        assertThat(payload.get("direction").asString()).isEqualTo("higher-is-better");
+        assertThatThrownBy(() -> BisectCommand.parse(new String[] {"--good", "v1", "--mode", "perf", "--", "true"}))
+                .hasMessage("--mode needs one of pass-fail, metric, got 'perf'");
+        assertThatThrownBy(() -> BisectCommand.parse(new String[] {"--good", "v1", "--threshold", "5", "--", "true"}))
+                .hasMessage("--threshold applies only to --mode metric");
+        assertThatThrownBy(() -> BisectCommand.parse(new String[] {"--good", "v1", "--mode", "metric", "--alpha", "low", "--", "true"}))
+                .hasMessage("--alpha needs a number, got 'low'");
+        assertThat(BisectCommand.exitStatus("no_significant_change")).isEqualTo(1);
+    }
 }

@@ -107,6 +107,24 @@ class BisectJobTest {
                 .as("no step of the second job ran in a container").isZero();
     }
 
+    @Test
+    void a_metric_job_finds_the_commit_that_made_the_printed_number_thirty_percent_worse_and_serves_its_chart() throws Exception {
+        var shas = TestRepos.metric(repo, 12, 7);
+        var body = JsonNodeFactory.instance.objectNode().put("repo", repo.toString()).put("bad", "main")
+                .put("command", "sh perf.sh").put("mode", "metric").put("parallelism", 2);
+        body.putArray("good").add(shas.getFirst());
+
+        var job = finishedJob(post("/bisect", body, TOKEN));
+        var result = job.get("result");
+        assertThat(result.get("first_bad_commit").asString()).as(result.get("report").asString()).isEqualTo(shas.get(7));
+        assertThat(result.get("metric").get("at_culprit").get("change").asDouble()).isBetween(0.15, 0.45);
+        assertThat(result.get("steps").get(0).get("metric").isNumber()).isTrue();
+        var chart = get("/job/" + job.get("id").asLong() + "/chart.svg");
+        assertThat(chart.statusCode()).isEqualTo(200);
+        assertThat(chart.headers().firstValue("Content-Type").orElse("")).startsWith("image/svg+xml");
+        assertThat(chart.body()).startsWith("<svg");
+    }
+
     private JsonNode finishedJob(HttpResponse<String> created) throws Exception {
         assertThat(created.statusCode()).as(created.body()).isEqualTo(201);
         var id = json.readTree(created.body()).get("id").asLong();

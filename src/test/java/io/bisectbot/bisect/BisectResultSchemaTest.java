@@ -64,4 +64,35 @@ class BisectResultSchemaTest {
         json.remove("first_bad_commit");
         assertThat(SCHEMA.validate(json)).isNotEmpty();
     }
+
+    private static tools.jackson.databind.JsonNode metricJson(int commits, int slowFrom) {
+        var history = InMemoryHistory.linear(commits);
+        var runner = new InProcessRunner(r -> new StepResult.Exited(0, java.time.Duration.ofMillis(5),
+                (InMemoryHistory.index(r.commit()) >= slowFrom ? 130.0 : 100.0) + r.runIndex() % 4));
+        var result = new BisectEngine(history, runner, StepStore.none())
+                .run(history.tip(), List.of(InMemoryHistory.sha(0)), BisectOptions.defaults(), MetricOptions.defaults());
+        return JsonMapper.builder().build().readTree(BisectResultJson.of(result, "## report").toPrettyString());
+    }
+
+    @Test
+    void a_metric_result_validates_with_each_commits_sample_and_the_change_at_the_culprit() {
+        var json = metricJson(30, 12);
+        assertThat(SCHEMA.validate(json)).isEmpty();
+        assertThat(json.get("first_bad_commit").asString()).isEqualTo(InMemoryHistory.sha(12));
+        var metric = json.get("metric");
+        assertThat(metric.get("at_culprit").get("change").asDouble()).isBetween(0.25, 0.35);
+        assertThat(metric.get("commits").get(0).get("role").asString()).isEqualTo("good");
+        assertThat(metric.get("chart_svg").asString()).startsWith("<svg");
+        assertThat(json.get("steps").get(0).get("metric").isNumber()).isTrue();
+    }
+
+    @Test
+    void no_significant_change_validates_and_names_no_commit() {
+        var json = metricJson(30, 99);
+        assertThat(SCHEMA.validate(json)).isEmpty();
+        assertThat(json.get("outcome").get("type").asString()).isEqualTo("no_significant_change");
+        assertThat(json.get("first_bad_commit").isNull()).isTrue();
+        assertThat(json.get("candidates").size()).isZero();
+        assertThat(json.get("metric").get("at_culprit").isNull()).isTrue();
+    }
 }

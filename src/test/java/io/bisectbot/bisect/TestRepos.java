@@ -37,4 +37,29 @@ final class TestRepos {
         }
         return shas;
     }
+
+    /**
+     * {@code n} commits whose {@code perf.sh} prints one number: the commit's cost ({@code 100}, or {@code 130} from
+     * commit {@code slowFrom} on; 0-based, {@code -1} for none) times a noise factor drawn uniformly from 0.9-1.1 by a
+     * generator seeded by commit and run ({@code BISECT_COMMIT}, {@code BISECT_RUN}). Returns the shas, oldest first.
+     */
+    static List<String> metric(Path dir, int n, int slowFrom) throws IOException {
+        GeneratedHistory.Git.run(dir, "init", "-q", "-b", "main");
+        Files.writeString(dir.resolve("perf.sh"), """
+                #!/bin/sh
+                seed=$(printf '%s' "$BISECT_COMMIT-$BISECT_RUN" | cksum | cut -d ' ' -f 1)
+                echo "measuring $(cat version)"
+                awk -v seed="$seed" -v cost="$(cat cost)" 'BEGIN { srand(seed % 2147483647); printf "%.3f\\n", cost * (0.9 + 0.2 * rand()) }'
+                """);
+        var shas = new ArrayList<String>();
+        for (int i = 0; i < n; i++) {
+            Files.writeString(dir.resolve("version"), "v" + i + "\n");
+            Files.writeString(dir.resolve("cost"), slowFrom >= 0 && i >= slowFrom ? "130\n" : "100\n");
+            GeneratedHistory.Git.run(dir, "add", "-A");
+            GeneratedHistory.Git.runEnv(dir, java.util.Map.of("GIT_COMMITTER_DATE", "2026-01-01T00:00:" + String.format("%02d", i % 60),
+                    "GIT_AUTHOR_DATE", "2026-01-01T00:00:" + String.format("%02d", i % 60)), "commit", "-q", "-m", "change " + i);
+            shas.add(GeneratedHistory.Git.run(dir, "rev-parse", "HEAD").trim());
+        }
+        return shas;
+    }
 }

@@ -76,6 +76,7 @@ class AccessControlTest {
             new Endpoint("GET", "/job/{id}/logs", "/job/" + MISSING + "/logs", null, Role.VIEWER, 404),
             new Endpoint("GET", "/job/{id}/logs/{step}", "/job/" + MISSING + "/logs/1", null, Role.VIEWER, 404),
             new Endpoint("GET", "/job/{id}/report", "/job/" + MISSING + "/report", null, Role.VIEWER, 404),
+            new Endpoint("GET", "/job/{id}/chart.svg", "/job/" + MISSING + "/chart.svg", null, Role.VIEWER, 404),
             new Endpoint("GET", "/admin/outbox", "/admin/outbox", null, Role.VIEWER, 200),
             new Endpoint("POST", "/jobs/{id}/cancel", "/jobs/" + MISSING + "/cancel", null, Role.OPERATOR, 404),
             new Endpoint("POST", "/jobs/{id}/retry", "/jobs/" + MISSING + "/retry", null, Role.OPERATOR, 404),
@@ -279,6 +280,10 @@ class AccessControlTest {
         assertThat(send("GET", "/job/" + job + share, null, null).status()).as("the job itself").isEqualTo(401);
         assertThat(send("GET", "/job/" + job + "/logs" + share, null, null).status()).as("its logs").isEqualTo(401);
         assertThat(send("GET", "/job/" + job + "/report", null, null).status()).as("no link").isEqualTo(401);
+        assertThat(send("GET", "/job/" + job + "/chart.svg" + share, null, null).status())
+                .as("its chart, which a pass/fail job does not have").isEqualTo(404);
+        assertThat(send("GET", "/job/" + other + "/chart.svg" + share, null, null).status()).as("another job's chart").isEqualTo(401);
+        assertThat(send("GET", "/job/" + job + "/chart.svg", null, null).status()).as("a chart without a link").isEqualTo(401);
     }
 
     @Test
