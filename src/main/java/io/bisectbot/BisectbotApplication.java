@@ -3,6 +3,7 @@ package io.bisectbot;
 import io.bisectbot.bisect.BisectCommand;
 import io.bisectbot.callbacks.CallbacksCommand;
 import io.bisectbot.config.LogFormat;
+import io.bisectbot.crypto.KeysCommand;
 import java.util.Arrays;
 import org.springframework.boot.SpringApplication;
 import org.springframework.boot.WebApplicationType;
@@ -13,7 +14,7 @@ import org.springframework.boot.context.properties.ConfigurationPropertiesScan;
  * Entry point. {@code java -jar bisectbot.jar} serves; {@code java -jar bisectbot.jar migrate} applies the
  * database migrations and exits (run it once before a rollout); {@code java -jar bisectbot.jar bisect ...} runs one
  * bisection on this machine and prints its report; {@code java -jar bisectbot.jar callbacks replay ...} re-queues
- * dead-lettered callback events.
+ * dead-lettered callback events; {@code java -jar bisectbot.jar keys ...} makes and rotates encryption keys.
  */
 @SpringBootApplication
 @ConfigurationPropertiesScan
@@ -40,6 +41,7 @@ public class BisectbotApplication {
             case "migrate" -> migrate(Arrays.copyOfRange(args, 1, args.length));
             case "bisect" -> bisect(Arrays.copyOfRange(args, 1, args.length));
             case "callbacks" -> callbacks(Arrays.copyOfRange(args, 1, args.length));
+            case "keys" -> keys(Arrays.copyOfRange(args, 1, args.length));
             case "help" -> System.out.println(HELP);
             default -> {
                 System.err.println("bisectbot: unknown command '" + mode + "'.\n\n" + HELP);
@@ -55,6 +57,8 @@ public class BisectbotApplication {
                                                    find the first bad commit on this machine (bisectbot bisect --help)
                    bisectbot callbacks replay --job N | --since TIME
                                                    re-queue dead-lettered callback events (bisectbot callbacks --help)
+                   bisectbot keys generate|rotate  make an encryption key, or re-encrypt stored data with the
+                                                   first key (bisectbot keys help)
                    bisectbot --version             print the version
                    bisectbot help                  this text
 
@@ -105,6 +109,25 @@ public class BisectbotApplication {
         } catch (RuntimeException e) {
             System.err.println("bisectbot callbacks: could not replay: " + e.getMessage());
             status = 4;
+        }
+        System.exit(status);
+    }
+
+    private static void keys(String[] args) {
+        var handled = KeysCommand.handleWithoutDatabase(args, System.out, System.err);
+        if (handled != null) {
+            System.exit(handled);
+        }
+        var app = new SpringApplication(BisectbotApplication.class);
+        app.setWebApplicationType(WebApplicationType.NONE);
+        // No worker, loop or web server: only the database (migrated as for serving) and the keys.
+        int status;
+        try (var context = app.run("--bisectbot.mode=keys")) {
+            status = KeysCommand.rotate(context, args, System.out, System.err);
+        } catch (RuntimeException e) {
+            // The reason was printed by the start-failure report, or is the message here.
+            System.err.println("bisectbot keys rotate: could not run: " + e.getMessage());
+            status = 1;
         }
         System.exit(status);
     }

@@ -79,6 +79,7 @@ class DeploymentProcessIT {
         ENV.put("BISECTBOT_IMAGE", "bisectbot:it");
         ENV.put("POSTGRES_PASSWORD", "deployment-test-password");
         ENV.put("ADMIN_TOKEN", TOKEN);
+        ENV.put("ENCRYPTION_KEYS", TestDatabase.ENCRYPTION_KEYS);
         ENV.put("GITHUB_WEBHOOK_SECRETS", WEBHOOK_SECRET + ",an-older-secret");
         ENV.put("HTTP_PORT", Integer.toString(PORT));
         ENV.put("HTTP_BIND", "127.0.0.1");

@@ -51,6 +51,7 @@ class ProcessKillProcessIT {
                 "HEARTBEAT_INTERVAL", "500ms",
                 "JOB_STALE_AFTER", "3s"));
         builder.environment().put("RECOVERY_INTERVAL", "1s");
+        builder.environment().put("ENCRYPTION_KEYS", TestDatabase.ENCRYPTION_KEYS);
         builder.environment().put("POLL_INTERVAL", "500ms");
         var process = builder.start();
         processes.add(process);
@@ -76,7 +77,8 @@ class ProcessKillProcessIT {
         var java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         var jar = System.getProperty("bisectbot.jar", "target/bisectbot.jar");
         var credentials = Map.of("DATABASE_URL", jdbcUrl, "DATABASE_USER", TestDatabase.container().getUsername(),
-                "DATABASE_PASSWORD", TestDatabase.container().getPassword(), "PORT", "18183");
+                "DATABASE_PASSWORD", TestDatabase.container().getPassword(), "PORT", "18183",
+                "ENCRYPTION_KEYS", TestDatabase.ENCRYPTION_KEYS);
 
         var refused = new ProcessBuilder(java, "-jar", jar).redirectErrorStream(true);
         refused.environment().putAll(credentials);

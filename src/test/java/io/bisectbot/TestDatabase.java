@@ -62,9 +62,14 @@ public final class TestDatabase {
         registry.add("bisectbot.database.password", () -> container().getPassword());
         registry.add("bisectbot.database.migrate-on-start", () -> "true");
         registry.add("bisectbot.queue.poll-interval", () -> "200ms");
+        // Tests that start the service read stored rows with SQL; encryption has its own tests.
+        registry.add("bisectbot.encryption.required", () -> "false");
         // Contexts close at JVM exit, racing the database container's own stop: do not wait long for jobs to drain.
         registry.add("bisectbot.queue.shutdown-grace", () -> "1s");
     }
+
+    /** A key line for instances that tests start as processes (production mode needs one). */
+    public static final String ENCRYPTION_KEYS = "test:QmlzZWN0Ym90IHRlc3Qga2V5LCBub3QgYSBzZWNyZXQ=";
 
     public static HikariDataSource pool(String jdbcUrl, int size) {
         var config = new HikariConfig();

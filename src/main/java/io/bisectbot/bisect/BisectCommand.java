@@ -228,6 +228,8 @@ public final class BisectCommand {
         // One-shot mode has no GitHub App and no bots: their "not configured" warnings would only confuse.
         properties.put("logging.level.io.bisectbot.github", "ERROR");
         properties.put("logging.level.io.bisectbot.bots", "ERROR");
+        // The local database is the user's own: its "not encrypted" notice is for servers.
+        properties.put("logging.level.io.bisectbot.crypto", "ERROR");
         return properties;
     }
 

@@ -1,5 +1,6 @@
 package io.bisectbot.executor;
 
+import io.bisectbot.crypto.Encryption;
 import java.time.Clock;
 import java.time.Duration;
 
@@ -40,8 +41,8 @@ class ExecutorConfiguration {
     }
 
     @Bean(destroyMethod = "close")
-    StepLogRepository stepLogRepository(JdbcClient jdbc, ObjectProvider<Clock> clock) {
-        return new StepLogRepository(jdbc, clock.getIfAvailable(Clock::systemUTC));
+    StepLogRepository stepLogRepository(JdbcClient jdbc, ObjectProvider<Clock> clock, Encryption encryption) {
+        return new StepLogRepository(jdbc, clock.getIfAvailable(Clock::systemUTC), encryption);
     }
 
     @Bean

@@ -12,6 +12,8 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
 
+import io.bisectbot.crypto.Column;
+import io.bisectbot.crypto.Encryption;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.jdbc.core.simple.JdbcClient;
@@ -29,12 +31,19 @@ public final class StepLogRepository implements AutoCloseable {
 
     private final JdbcClient jdbc;
     private final Clock clock;
+    private final Encryption encryption;
     private final Set<BufferedSink> open = ConcurrentHashMap.newKeySet();
     private final ScheduledExecutorService flusher;
 
     public StepLogRepository(JdbcClient jdbc, Clock clock) {
+        this(jdbc, clock, Encryption.none());
+    }
+
+    /** Every chunk's content is sealed with {@code encryption}. */
+    public StepLogRepository(JdbcClient jdbc, Clock clock, Encryption encryption) {
         this.jdbc = jdbc;
         this.clock = clock;
+        this.encryption = encryption;
         this.flusher = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("step-log-flusher").factory());
         flusher.scheduleWithFixedDelay(this::flushAll, FLUSH_INTERVAL.toMillis(), FLUSH_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
     }
@@ -65,7 +74,8 @@ public final class StepLogRepository implements AutoCloseable {
                 .param("fromSeq", fromSeq)
                 .param("limit", limit)
                 .query((rs, row) -> new LogChunk(rs.getLong("job_id"), rs.getString("step"), rs.getInt("seq"),
-                        rs.getInt("attempt"), LogStream.valueOf(rs.getString("stream")), rs.getString("content"),
+                        rs.getInt("attempt"), LogStream.valueOf(rs.getString("stream")),
+                        encryption.openText(Column.STEP_LOG, rs.getString("content")),
                         rs.getTimestamp("at").toInstant()))
                 .list();
     }
@@ -93,7 +103,7 @@ public final class StepLogRepository implements AutoCloseable {
         return String.join("", jdbc.sql("SELECT content FROM step_logs WHERE job_id = :jobId AND step = :step ORDER BY seq")
                 .param("jobId", jobId)
                 .param("step", step)
-                .query(String.class)
+                .query((rs, row) -> encryption.openText(Column.STEP_LOG, rs.getString(1)))
                 .list());
     }
 
@@ -107,7 +117,7 @@ public final class StepLogRepository implements AutoCloseable {
             Pending p = batch.get(i);
             seqs[i] = p.seq();
             streams[i] = p.stream().name();
-            contents[i] = p.text().toString();
+            contents[i] = encryption.sealText(Column.STEP_LOG, p.text().toString());
             ats[i] = p.at().toString();
         }
         // Positional parameters: named ones would expand arrays into value lists.

@@ -1,7 +1,10 @@
 package io.bisectbot.github;
 
+import io.bisectbot.crypto.Column;
+import io.bisectbot.crypto.Encryption;
 import io.bisectbot.queue.JobQueue;
 import io.bisectbot.queue.NewJob;
+import java.nio.charset.StandardCharsets;
 import java.sql.Timestamp;
 import java.time.Clock;
 import java.time.Duration;
@@ -35,8 +38,15 @@ final class Deliveries {
     private final TransactionTemplate transactions;
     private final JsonMapper json;
     private final Clock clock;
+    private final Encryption encryption;
 
     Deliveries(DataSource dataSource, JsonMapper json, Clock clock) {
+        this(dataSource, json, clock, Encryption.none());
+    }
+
+    /** With keys, payloads are deflated and encrypted into {@code payload_sealed}; without, stored as they came. */
+    Deliveries(DataSource dataSource, JsonMapper json, Clock clock, Encryption encryption) {
+        this.encryption = encryption;
         this.jdbc = JdbcClient.create(dataSource);
         this.transactions = new TransactionTemplate(new DataSourceTransactionManager(dataSource));
         this.json = json;
@@ -64,6 +74,8 @@ final class Deliveries {
         var installations = new Long[n];
         var headers = new String[n];
         var payloads = new String[n];
+        var sealed = new byte[n][];
+        var seal = encryption.enabled();
         for (int i = 0; i < n; i++) {
             var d = list.get(i);
             ids[i] = d.id();
@@ -71,13 +83,19 @@ final class Deliveries {
             actions[i] = d.action();
             installations[i] = d.installationId();
             headers[i] = json.writeValueAsString(d.headers());
-            payloads[i] = d.rawPayload();
+            if (seal) {
+                sealed[i] = encryption.sealBytes(Column.DELIVERY_PAYLOAD, d.rawPayload().getBytes(StandardCharsets.UTF_8));
+            } else {
+                payloads[i] = d.rawPayload();
+            }
         }
         return transactions.execute(tx -> {
             var created = new LinkedHashSet<>(jdbc.sql("""
-                            INSERT INTO github_deliveries (delivery_id, event, action, installation_id, headers, payload, received_at)
-                            SELECT i, e, a, inst, CAST(h AS jsonb), CAST(p AS json), :now
-                              FROM unnest(:ids, :events, :actions, :installations, :headers, :payloads) AS n(i, e, a, inst, h, p)
+                            INSERT INTO github_deliveries (delivery_id, event, action, installation_id, headers, payload,
+                                                           payload_sealed, received_at)
+                            SELECT i, e, a, inst, CAST(h AS jsonb), CAST(p AS json), s, :now
+                              FROM unnest(:ids, :events, :actions, :installations, :headers, :payloads, :sealed)
+                                   AS n(i, e, a, inst, h, p, s)
                             ON CONFLICT (delivery_id) DO NOTHING
                             RETURNING delivery_id""")
                     .param("ids", new SqlArrayValue("text", (Object[]) ids))
@@ -86,6 +104,7 @@ final class Deliveries {
                     .param("installations", new SqlArrayValue("int8", (Object[]) installations))
                     .param("headers", new SqlArrayValue("text", (Object[]) headers))
                     .param("payloads", new SqlArrayValue("text", (Object[]) payloads))
+                    .param("sealed", new SqlArrayValue("bytea", (Object[]) sealed))
                     .param("now", Timestamp.from(clock.instant()))
                     .query(String.class).list());
             if (!created.isEmpty()) {
@@ -119,10 +138,17 @@ final class Deliveries {
     }
 
     Optional<Delivery> find(String deliveryId) {
-        return jdbc.sql("SELECT delivery_id, event, action, installation_id, payload::text AS payload FROM github_deliveries WHERE delivery_id = :id")
+        return jdbc.sql("""
+                        SELECT delivery_id, event, action, installation_id, payload::text AS payload, payload_sealed
+                          FROM github_deliveries WHERE delivery_id = :id""")
                 .param("id", deliveryId)
-                .query((rs, row) -> new Delivery(rs.getString("delivery_id"), rs.getString("event"), rs.getString("action"),
-                        (Long) rs.getObject("installation_id"), json.readTree(rs.getString("payload"))))
+                .query((rs, row) -> {
+                    var sealed = rs.getBytes("payload_sealed");
+                    var payload = sealed == null ? rs.getString("payload")
+                            : new String(encryption.openBytes(Column.DELIVERY_PAYLOAD, sealed), StandardCharsets.UTF_8);
+                    return new Delivery(rs.getString("delivery_id"), rs.getString("event"), rs.getString("action"),
+                            (Long) rs.getObject("installation_id"), json.readTree(payload));
+                })
                 .optional();
     }
 

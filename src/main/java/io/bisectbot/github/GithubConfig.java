@@ -3,6 +3,7 @@ package io.bisectbot.github;
 import io.bisectbot.bisect.BisectProperties;
 import io.bisectbot.bots.BotProperties;
 import io.bisectbot.bots.BotSecrets;
+import io.bisectbot.crypto.Encryption;
 import io.bisectbot.executor.ExecutorProperties;
 import io.bisectbot.executor.ImagePolicy;
 import io.bisectbot.queue.JobQueue;
@@ -36,8 +37,8 @@ class GithubConfig {
     }
 
     @Bean
-    Deliveries deliveries(DataSource dataSource, JsonMapper json, Clock clock) {
-        return new Deliveries(dataSource, json, clock);
+    Deliveries deliveries(DataSource dataSource, JsonMapper json, Clock clock, Encryption encryption) {
+        return new Deliveries(dataSource, json, clock, encryption);
     }
 
     @Bean(destroyMethod = "close")
@@ -65,8 +66,8 @@ class GithubConfig {
     }
 
     @Bean
-    Outbox githubOutbox(DataSource dataSource, JsonMapper json, Clock clock) {
-        return new Outbox(dataSource, json, clock);
+    Outbox githubOutbox(DataSource dataSource, JsonMapper json, Clock clock, Encryption encryption) {
+        return new Outbox(dataSource, json, clock, encryption);
     }
 
     @Bean

@@ -1,5 +1,7 @@
 package io.bisectbot.github;
 
+import io.bisectbot.crypto.Column;
+import io.bisectbot.crypto.Encryption;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
@@ -39,8 +41,15 @@ final class Outbox {
     private final JdbcClient jdbc;
     private final JsonMapper json;
     private final Clock clock;
+    private final Encryption encryption;
 
     Outbox(DataSource dataSource, JsonMapper json, Clock clock) {
+        this(dataSource, json, clock, Encryption.none());
+    }
+
+    /** Request bodies are sealed with {@code encryption}; results (ids GitHub gave back) are not. */
+    Outbox(DataSource dataSource, JsonMapper json, Clock clock, Encryption encryption) {
+        this.encryption = encryption;
         this.jdbc = JdbcClient.create(dataSource);
         this.json = json;
         this.clock = clock;
@@ -54,7 +63,7 @@ final class Outbox {
                         VALUES (:key, :installation, :action, CAST(:request AS jsonb), :depends_on, :now, :now)
                         ON CONFLICT (idempotency_key) DO NOTHING""")
                 .param("key", key).param("installation", installationId).param("action", action)
-                .param("request", json.writeValueAsString(request)).param("depends_on", dependsOn).param("now", now)
+                .param("request", encryption.sealJson(Column.OUTBOX_REQUEST, request)).param("depends_on", dependsOn).param("now", now)
                 .update() == 1;
     }
 
@@ -93,8 +102,8 @@ final class Outbox {
 
     private Row row(ResultSet rs, int n) throws SQLException {
         return new Row(rs.getLong("id"), rs.getString("idempotency_key"), rs.getLong("installation_id"),
-                rs.getString("action"), json.readTree(rs.getString("request")), rs.getString("depends_on"),
-                rs.getInt("attempts"), rs.getString("lease_owner"),
+                rs.getString("action"), encryption.openJson(Column.OUTBOX_REQUEST, rs.getString("request")),
+                rs.getString("depends_on"), rs.getInt("attempts"), rs.getString("lease_owner"),
                 rs.getObject("created_at", java.time.OffsetDateTime.class).toInstant());
     }
 

@@ -1,5 +1,7 @@
 package io.bisectbot.queue;
 
+import io.bisectbot.crypto.Column;
+import io.bisectbot.crypto.Encryption;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.time.Instant;
@@ -33,6 +35,7 @@ final class JobRepository {
     private final RowMapper<Job> jobMapper;
     private final int maxPendingPerTenant;
     private final int maxRunningPerTenant;
+    private final Encryption encryption;
 
     /** With the default per-tenant caps. */
     JobRepository(DataSource dataSource, JsonMapper json) {
@@ -41,6 +44,13 @@ final class JobRepository {
 
     /** A cap of 0 means none. */
     JobRepository(DataSource dataSource, JsonMapper json, int maxPendingPerTenant, int maxRunningPerTenant) {
+        this(dataSource, json, maxPendingPerTenant, maxRunningPerTenant, Encryption.none());
+    }
+
+    /** Payloads and results are sealed with {@code encryption} (their search keys stay in the clear). */
+    JobRepository(DataSource dataSource, JsonMapper json, int maxPendingPerTenant, int maxRunningPerTenant,
+                  Encryption encryption) {
+        this.encryption = encryption;
         this.jdbc = JdbcClient.create(dataSource);
         this.transactions = new TransactionTemplate(new DataSourceTransactionManager(dataSource));
         this.json = json;
@@ -75,7 +85,7 @@ final class JobRepository {
                 .param("tenant", job.tenant())
                 .param("cap", maxPendingPerTenant)
                 .param("kind", job.kind())
-                .param("payload", json.writeValueAsString(job.payload()))
+                .param("payload", encryption.sealJson(Column.JOB_PAYLOAD, job.payload()))
                 .param("priority", job.priority())
                 .param("run_at", ts(job.runAt() != null ? job.runAt() : now))
                 .param("max_attempts", job.maxAttempts())
@@ -167,7 +177,7 @@ final class JobRepository {
         for (int i = 0; i < n; i++) {
             var job = jobs.get(i);
             kinds[i] = job.kind();
-            payloads[i] = json.writeValueAsString(job.payload());
+            payloads[i] = encryption.sealJson(Column.JOB_PAYLOAD, job.payload());
             priorities[i] = job.priority();
             runAts[i] = (job.runAt() != null ? job.runAt() : now).toString();
             maxAttempts[i] = job.maxAttempts();
@@ -383,7 +393,7 @@ final class JobRepository {
             statuses[i] = t.status().name();
             attemptDeltas[i] = t.attemptDelta();
             delaysMs[i] = t.retryDelay().toMillis();
-            results[i] = t.resultJson();
+            results[i] = encryption.sealJson(Column.JOB_RESULT, t.resultJson());
             errors[i] = t.error();
             eventTypes[i] = t.eventType();
             eventDetails[i] = t.eventDetail();
@@ -687,7 +697,7 @@ final class JobRepository {
         return new Job(
                 rs.getLong("id"),
                 rs.getString("kind"),
-                readJson(rs.getString("payload")),
+                encryption.openJson(Column.JOB_PAYLOAD, rs.getString("payload")),
                 JobStatus.valueOf(rs.getString("status")),
                 rs.getInt("priority"),
                 instant(rs, "run_at"),
@@ -699,17 +709,13 @@ final class JobRepository {
                 instant(rs, "started_at"),
                 instant(rs, "finished_at"),
                 rs.getString("last_error"),
-                readJson(rs.getString("result")),
+                encryption.openJson(Column.JOB_RESULT, rs.getString("result")),
                 (Long) rs.getObject("retry_of"),
                 rs.getString("dedup_key"),
                 rs.getBoolean("cancel_requested"),
                 instant(rs, "created_at"),
                 instant(rs, "updated_at"),
                 rs.getString("tenant"));
-    }
-
-    private JsonNode readJson(String text) {
-        return text == null ? null : json.readTree(text);
     }
 
     static OffsetDateTime ts(Instant instant) {

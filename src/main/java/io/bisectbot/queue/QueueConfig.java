@@ -1,5 +1,6 @@
 package io.bisectbot.queue;
 
+import io.bisectbot.crypto.Encryption;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
@@ -20,11 +21,12 @@ class QueueConfig {
 
     @Bean
     QueueNode queueNode(DataSource dataSource, ObjectProvider<JobHandler> handlers, QueueProperties properties,
-                        Clock clock, MeterRegistry registry, JsonMapper json, ObjectProvider<BuildProperties> build) {
+                        Clock clock, MeterRegistry registry, JsonMapper json, ObjectProvider<BuildProperties> build,
+                        Encryption encryption) {
         var all = new ArrayList<JobHandler>(List.of(BuiltinHandlers.noop(), BuiltinHandlers.sleep()));
         handlers.orderedStream().forEach(all::add);
         var version = build.getIfAvailable() != null ? build.getIfAvailable().getVersion() : "dev";
-        var node = QueueNode.create(dataSource, all, properties, clock, registry, json, version);
+        var node = QueueNode.create(dataSource, all, properties, clock, registry, json, version, encryption);
         var stats = new CachedStats(node.queue(), clock, Duration.ofSeconds(5));
         new QueueMetrics(registry).registerGauges(stats::get);
         return node;

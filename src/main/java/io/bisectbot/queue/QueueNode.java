@@ -1,5 +1,6 @@
 package io.bisectbot.queue;
 
+import io.bisectbot.crypto.Encryption;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
@@ -43,12 +44,12 @@ public final class QueueNode {
     private volatile boolean draining;
 
     private QueueNode(DataSource dataSource, List<JobHandler> handlers, QueueProperties properties, Clock clock,
-                      MeterRegistry registry, JsonMapper json, String version) {
+                      MeterRegistry registry, JsonMapper json, String version, Encryption encryption) {
         this.workerId = properties.workerId() == null || properties.workerId().isBlank() ? defaultWorkerId(clock) : properties.workerId();
         this.properties = properties;
         this.clock = clock;
         this.repository = new JobRepository(dataSource, json, properties.maxPendingPerTenant(),
-                properties.maxRunningPerTenant());
+                properties.maxRunningPerTenant(), encryption);
         var metrics = new QueueMetrics(registry);
         var backoff = new Backoff(properties.retryBackoffBase(), properties.retryBackoffMax(), new Random());
         var byKind = new LinkedHashMap<String, JobHandler>();
@@ -89,7 +90,14 @@ public final class QueueNode {
 
     public static QueueNode create(DataSource dataSource, List<JobHandler> handlers, QueueProperties properties,
                                    Clock clock, MeterRegistry registry, JsonMapper json, String version) {
-        return new QueueNode(dataSource, handlers, properties, clock, registry, json, version);
+        return create(dataSource, handlers, properties, clock, registry, json, version, Encryption.none());
+    }
+
+    /** Job payloads and results sealed with {@code encryption}. */
+    public static QueueNode create(DataSource dataSource, List<JobHandler> handlers, QueueProperties properties,
+                                   Clock clock, MeterRegistry registry, JsonMapper json, String version,
+                                   Encryption encryption) {
+        return new QueueNode(dataSource, handlers, properties, clock, registry, json, version, encryption);
     }
 
     private static String defaultWorkerId(Clock clock) {

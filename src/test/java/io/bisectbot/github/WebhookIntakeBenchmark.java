@@ -27,7 +27,8 @@ import org.testcontainers.utility.DockerImageName;
  * <pre>./mvnw -q test-compile org.codehaus.mojo:exec-maven-plugin:3.5.0:java -Dexec.classpathScope=test \
  *     -Dexec.mainClass=io.bisectbot.github.WebhookIntakeBenchmark [-Dexec.args="RATE SECONDS WARMUP_SECONDS"]</pre>
  * Defaults: 1000 requests/s for 20 s per phase, after 30 s of warm-up at the same rate (the JIT compilers are still
- * busy after 5 s, and their CPU would be measured as the service's).
+ * busy after 5 s, and their CPU would be measured as the service's). The webhook phase runs with encryption at rest
+ * off, then on (each instance on its own database, in the same container); {@code -Dbench.encryption=off|on} runs one.
  */
 public final class WebhookIntakeBenchmark {
 
@@ -59,47 +60,75 @@ public final class WebhookIntakeBenchmark {
         try (var pg = new PostgreSQLContainer(DockerImageName.parse(image).asCompatibleSubstituteFor("postgres"))
                 .withCommand("postgres", "-c", "max_connections=100")) {
             pg.start();
-            var app = new SpringApplication(BisectbotApplication.class);
-            var properties = new HashMap<String, Object>();
-            properties.put("server.port", "0");
-            properties.put("bisectbot.database.url", pg.getJdbcUrl());
-            properties.put("bisectbot.database.username", pg.getUsername());
-            properties.put("bisectbot.database.password", pg.getPassword());
-            properties.put("bisectbot.database.migrate-on-start", "true");
-            properties.put("bisectbot.github.webhook-secrets", SECRET);
-            properties.put("bisectbot.github.max-queue-size", "1000000");
-            properties.put("bisectbot.queue.max-concurrent-jobs", System.getProperty("bench.jobs", "4"));
-            properties.put("logging.level.root", "WARN");
-            // As command-line arguments: they take precedence over application.yml.
-            var arguments = properties.entrySet().stream().map(e -> "--" + e.getKey() + "=" + e.getValue()).toArray(String[]::new);
-            try (var context = app.run(arguments)) {
-                var port = context.getEnvironment().getProperty("local.server.port");
-                var base = "http://127.0.0.1:" + port;
-                var cpu = new CpuMeter(pg.getContainerId());
-                var loadBefore = LoadAverage.now();
-                var hooks = run("POST /webhooks/github", "webhook", base, rate, warmupSeconds * rate, seconds * rate, cpu);
-                var checks = run("GET /health", "health", base, rate, warmupSeconds * rate, seconds * rate, cpu);
-                var jdbc = JdbcClient.create(context.getBean(DataSource.class));
-                var pending = jdbc.sql("SELECT count(*) FROM jobs WHERE status = 'PENDING'").query(Long.class).single();
-                var deliveries = jdbc.sql("SELECT count(*) FROM github_deliveries").query(Long.class).single();
-
-                System.out.printf(Locale.ROOT, "%nOffered rate %d/s, %d requests per phase after %d s of warm-up, %d connections, %d cores%n",
-                        rate, seconds * rate, warmupSeconds, CONNECTIONS, Runtime.getRuntime().availableProcessors());
-                System.out.printf(Locale.ROOT, "Load average before/after: %s / %s%n", loadBefore, LoadAverage.now());
-                System.out.println("| Endpoint | Sent | 2xx | Errors | Throughput (req/s) | p50 (ms) | p99 (ms) | p99.9 (ms) | max (ms) "
-                        + "| CPU ms/req server | CPU ms/req PostgreSQL | CPU ms/req load generator |");
-                System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|");
-                for (var r : List.of(hooks, checks)) {
-                    System.out.printf(Locale.ROOT, "| `%s` | %d | %d | %d | %.0f | %.2f | %.2f | %.2f | %.2f | %.3f | %.3f | %.3f |%n", r.name(),
-                            r.sent(), r.ok(), r.errors(), r.throughput(), r.percentileMillis(50), r.percentileMillis(99),
-                            r.percentileMillis(99.9), r.percentileMillis(100), r.serverCpuMillisPerRequest(), r.dbCpuMillisPerRequest(),
-                            r.generatorCpuMillisPerRequest());
+            // Encryption off and on, each against its own database in the same container, in this one run.
+            var modes = switch (System.getProperty("bench.encryption", "both")) {
+                case "off" -> List.of("off");
+                case "on" -> List.of("on");
+                default -> List.of("off", "on");
+            };
+            var results = new java.util.ArrayList<Result>();
+            var loadBefore = LoadAverage.now();
+            var summary = new StringBuilder();
+            for (var mode : modes) {
+                var database = "intake_" + mode;
+                try (var admin = java.sql.DriverManager.getConnection(pg.getJdbcUrl(), pg.getUsername(), pg.getPassword());
+                     var statement = admin.createStatement()) {
+                    statement.execute("CREATE DATABASE " + database);
                 }
-                System.out.printf(Locale.ROOT, "Ratio webhook/health: p50 %.1fx, p99 %.1fx%n",
-                        hooks.percentileMillis(50) / checks.percentileMillis(50), hooks.percentileMillis(99) / checks.percentileMillis(99));
-                System.out.printf(Locale.ROOT, "Statuses: webhooks %s, health %s; stored deliveries %d, jobs still pending %d%n",
-                        hooks.statuses(), checks.statuses(), deliveries, pending);
+                var app = new SpringApplication(BisectbotApplication.class);
+                var properties = new HashMap<String, Object>();
+                properties.put("server.port", "0");
+                properties.put("bisectbot.database.url", pg.getJdbcUrl().replaceFirst("/[^/?]+(\\?|$)", "/" + database + "$1"));
+                properties.put("bisectbot.database.username", pg.getUsername());
+                properties.put("bisectbot.database.password", pg.getPassword());
+                properties.put("bisectbot.database.migrate-on-start", "true");
+                properties.put("bisectbot.github.webhook-secrets", SECRET);
+                properties.put("bisectbot.github.max-queue-size", "1000000");
+                properties.put("bisectbot.queue.max-concurrent-jobs", System.getProperty("bench.jobs", "4"));
+                // One installation sends every delivery: its pending cap would answer 429 once 1,000 are queued.
+                properties.put("bisectbot.queue.max-pending-per-tenant", "0");
+                properties.put("logging.level.root", "WARN");
+                if (mode.equals("on")) {
+                    properties.put("bisectbot.encryption.keys", "bench:" + java.util.Base64.getEncoder().encodeToString(new byte[32]));
+                } else {
+                    properties.put("bisectbot.encryption.required", "false");
+                }
+                // As command-line arguments: they take precedence over application.yml.
+                var arguments = properties.entrySet().stream().map(e -> "--" + e.getKey() + "=" + e.getValue()).toArray(String[]::new);
+                try (var context = app.run(arguments)) {
+                    var port = context.getEnvironment().getProperty("local.server.port");
+                    var base = "http://127.0.0.1:" + port;
+                    var cpu = new CpuMeter(pg.getContainerId());
+                    results.add(run("POST /webhooks/github, encryption " + mode, "webhook", base, rate,
+                            warmupSeconds * rate, seconds * rate, cpu));
+                    if (mode.equals(modes.getLast())) {
+                        results.add(run("GET /health", "health", base, rate, warmupSeconds * rate, seconds * rate, cpu));
+                    }
+                    var jdbc = JdbcClient.create(context.getBean(DataSource.class));
+                    var pending = jdbc.sql("SELECT count(*) FROM jobs WHERE status = 'PENDING'").query(Long.class).single();
+                    var deliveries = jdbc.sql("SELECT count(*) FROM github_deliveries").query(Long.class).single();
+                    var sealed = jdbc.sql("SELECT count(*) FROM github_deliveries WHERE payload_sealed IS NOT NULL").query(Long.class).single();
+                    summary.append(String.format(Locale.ROOT, "Encryption %s: stored deliveries %d (%d sealed), jobs still pending %d%n",
+                            mode, deliveries, sealed, pending));
+                }
             }
+
+            System.out.printf(Locale.ROOT, "%nOffered rate %d/s, %d requests per phase after %d s of warm-up, %d connections, %d cores%n",
+                    rate, seconds * rate, warmupSeconds, CONNECTIONS, Runtime.getRuntime().availableProcessors());
+            System.out.printf(Locale.ROOT, "Load average before/after: %s / %s%n", loadBefore, LoadAverage.now());
+            System.out.println("| Endpoint | Sent | 2xx | Errors | Throughput (req/s) | p50 (ms) | p99 (ms) | p99.9 (ms) | max (ms) "
+                    + "| CPU ms/req server | CPU ms/req PostgreSQL | CPU ms/req load generator |");
+            System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|");
+            for (var r : results) {
+                System.out.printf(Locale.ROOT, "| `%s` | %d | %d | %d | %.0f | %.2f | %.2f | %.2f | %.2f | %.3f | %.3f | %.3f |%n", r.name(),
+                        r.sent(), r.ok(), r.errors(), r.throughput(), r.percentileMillis(50), r.percentileMillis(99),
+                        r.percentileMillis(99.9), r.percentileMillis(100), r.serverCpuMillisPerRequest(), r.dbCpuMillisPerRequest(),
+                        r.generatorCpuMillisPerRequest());
+            }
+            for (var r : results) {
+                System.out.printf(Locale.ROOT, "Statuses %s: %s%n", r.name(), r.statuses());
+            }
+            System.out.print(summary);
         }
     }
 
