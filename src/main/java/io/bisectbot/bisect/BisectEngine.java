@@ -12,17 +12,23 @@ public final class BisectEngine {
     private final RevisionSource source;
     private final StepRunner runner;
     private final StepStore store;
+    private final BisectProgress progress;
 
     public BisectEngine(RevisionSource source, StepRunner runner, StepStore store) {
+        this(source, runner, store, BisectProgress.NONE);
+    }
+
+    public BisectEngine(RevisionSource source, StepRunner runner, StepStore store, BisectProgress progress) {
         this.source = source;
         this.runner = runner;
         this.store = store;
+        this.progress = progress;
     }
 
     /**
      * @throws BisectSetupException when the ends cannot be bisected (unknown revision, empty range, ...)
      */
     public BisectResult run(String bad, List<String> goods, BisectOptions options) {
-        return new BisectJob(source, runner, store, options).run(bad, goods);
+        return new BisectJob(source, runner, store, options, progress).run(bad, goods);
     }
 }

@@ -73,7 +73,7 @@ public final class BisectJobHandler implements JobHandler {
                             VerdictCache.commandHash(request), request.options().rule().name());
                     runner = new VerdictCache(jdbc, clock).around(containers, key, job.jobId());
                 }
-                result = new BisectEngine(git, runner, new JdbcStepStore(jdbc, job.fence(), clock))
+                result = new BisectEngine(git, runner, new JdbcStepStore(jdbc, job.fence(), clock), progress(job))
                         .run(request.bad(), request.good(), request.options());
             }
         } catch (BisectSetupException e) {
@@ -109,6 +109,31 @@ public final class BisectJobHandler implements JobHandler {
         if (last) {
             listeners.orderedStream().forEach(listener -> listener.finished(job, request, result, report));
         }
+    }
+
+    private BisectProgress progress(JobContext job) {
+        var all = listeners.orderedStream().map(listener -> listener.progress(job))
+                .filter(progress -> progress != BisectProgress.NONE).toList();
+        return switch (all.size()) {
+            case 0 -> BisectProgress.NONE;
+            case 1 -> all.getFirst();
+            default -> new BisectProgress() {
+                @Override
+                public void round(int round, int commitsLeft, int roundsToGo) {
+                    all.forEach(p -> p.round(round, commitsLeft, roundsToGo));
+                }
+
+                @Override
+                public void stepStarted(StepRunner.Request step) {
+                    all.forEach(p -> p.stepStarted(step));
+                }
+
+                @Override
+                public void stepEnded(StepRunner.Request step) {
+                    all.forEach(p -> p.stepEnded(step));
+                }
+            };
+        };
     }
 
     private String token(BisectRequest request) {
