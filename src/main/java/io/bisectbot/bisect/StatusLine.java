@@ -28,6 +28,8 @@ final class StatusLine implements BisectProgress {
     /** What the terminal shows on the status line now; empty when nothing. */
     private String shown = "";
     private long drawnAt;
+    /** Cleared for good: what follows (the report) is printed below the last line, with no status line after it. */
+    private boolean closed;
 
     StatusLine(PrintStream out, boolean terminal, int columns, LongSupplier nanoTime) {
         this.out = out;
@@ -71,16 +73,21 @@ final class StatusLine implements BisectProgress {
         }
     }
 
-    /** Removes the status line, before the report is printed. */
+    /** Removes the status line for good, before the report is printed; later lines are printed plainly. */
     synchronized void clear() {
         if (terminal && !shown.isEmpty()) {
             out.print("\r" + ERASE_TO_END);
             out.flush();
         }
         shown = "";
+        closed = true;
     }
 
     private void draw(boolean now) {
+        if (closed) {
+            out.flush();
+            return;
+        }
         var text = fit(text());
         var at = nanoTime.getAsLong();
         if (text.equals(shown) || !now && !shown.isEmpty() && at - drawnAt < MIN_REDRAW_NANOS) {

@@ -80,6 +80,9 @@ class StatusLineTest {
         assertThat(take()).isEqualTo("\r" + ERASE);
         status.clear();
         assertThat(take()).as("nothing left to clear").isEmpty();
+        status.println("");
+        status.refresh();
+        assertThat(take()).as("no status line below the report").isEqualTo("\r" + ERASE + "\n");
     }
 
     @Test
