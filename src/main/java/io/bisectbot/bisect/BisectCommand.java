@@ -213,7 +213,7 @@ public final class BisectCommand {
         }
     }
 
-    /** Properties the command runs the service with: no web server, local paths allowed, quiet logs. */
+    /** Properties the command runs the service with: no web server, no GitHub or bots, local paths allowed, quiet logs. */
     public static Map<String, Object> properties() {
         var home = Path.of(System.getProperty("user.home"), ".bisectbot");
         var properties = new HashMap<String, Object>();
@@ -225,9 +225,10 @@ public final class BisectCommand {
         properties.put("bisectbot.bisect.cache-dir", System.getenv().getOrDefault("GIT_CACHE_DIR", home.resolve("git").toString()));
         properties.put("logging.structured.format.console", "");
         properties.put("logging.level.root", System.getenv().getOrDefault("LOG_LEVEL", "WARN"));
-        // One-shot mode has no GitHub App and no bots: their "not configured" warnings would only confuse.
-        properties.put("logging.level.io.bisectbot.github", "ERROR");
-        properties.put("logging.level.io.bisectbot.bots", "ERROR");
+        // One-shot mode: no GitHub App, no bots (so none of their "not configured" warnings), and only the beans the
+        // bisection uses are created, which keeps the time to the first step short.
+        properties.put("bisectbot.mode", "bisect");
+        properties.put("spring.main.lazy-initialization", "true");
         // The local database is the user's own: its "not encrypted" notice is for servers.
         properties.put("logging.level.io.bisectbot.crypto", "ERROR");
         return properties;
@@ -254,9 +255,10 @@ public final class BisectCommand {
         app.addInitializers(context -> context.getBeanFactory().registerSingleton("bisectCommandResult", new LastResult()));
     }
 
-    /** Keeps the result of the one bisection of this process, for the text report. */
+    /** Keeps the result of the one bisection of this process, for the text report, and passes its progress on. */
     static final class LastResult implements BisectListener {
         private volatile BisectResult result;
+        private volatile BisectProgress progress = BisectProgress.NONE;
 
         @Override
         public void started(JobContext job, BisectRequest request) {
@@ -266,58 +268,95 @@ public final class BisectCommand {
         public void finished(JobContext job, BisectRequest request, BisectResult result, String report) {
             this.result = result;
         }
+
+        @Override
+        public BisectProgress progress(JobContext job) {
+            return progress;
+        }
     }
 
     /** Runs the bisection in a started application context and prints what happens; returns the exit status. */
     public static int run(ConfigurableApplicationContext context, String[] args, PrintStream out) throws InterruptedException {
+        return run(context, args, out, System.err, Terminal.detect());
+    }
+
+    static int run(ConfigurableApplicationContext context, String[] args, PrintStream out, PrintStream err, Terminal terminal)
+            throws InterruptedException {
         var payload = parse(args);
         var format = format(args);
-        var colour = "text".equals(format) && io.bisectbot.config.LogFormat.stdoutIsTerminal();
+        var colour = "text".equals(format) && terminal.stdout();
         var request = BisectRequest.parse(payload, context.getBean(BisectProperties.class));
         var queue = context.getBean(JobQueue.class);
         var jdbc = JdbcClient.create(context.getBean(javax.sql.DataSource.class));
+        var status = statusLine(format, out, err, terminal, System::nanoTime);
+        var last = context.getBean(LastResult.class);
+        last.progress = status;
         var job = queue.enqueue(NewJob.of(BisectJobHandler.KIND, request.toPayload()).withMaxAttempts(1)).job();
-        // Progress goes to standard error when the report is for a machine, so standard output stays parseable.
-        var progress = "text".equals(format) ? out : System.err;
-        progress.printf("Bisecting %s: bad %s, good %s, command: %s (job %d)%n", request.repo(), request.bad(),
-                String.join(" ", request.good()), request.commandText(), job.id());
+        status.println("Bisecting %s: bad %s, good %s, command: %s (job %d)".formatted(request.repo(), request.bad(),
+                String.join(" ", request.good()), request.commandText(), job.id()));
         var printed = 0;
+        long polledAt = 0;
         while (true) {
-            var steps = jdbc.sql("""
-                            SELECT seq, commit_sha, run_index, purpose, outcome, exit_code, verdict, duration_ms
-                              FROM bisect_steps WHERE job_id = :id AND seq >= :from ORDER BY seq""")
-                    .param("id", job.id()).param("from", printed)
-                    .query((rs, row) -> "  %-8s %s run %d: %s%s, %.1f s".formatted(
-                            rs.getString("purpose").toLowerCase(), rs.getString("commit_sha").substring(0, 10),
-                            rs.getInt("run_index") + 1,
-                            rs.getString("verdict") == null ? "no verdict" : rs.getString("verdict").toLowerCase(),
-                            rs.getObject("exit_code") == null ? " (" + rs.getString("outcome").toLowerCase() + ")"
-                                    : " (exit " + rs.getInt("exit_code") + ")",
-                            rs.getLong("duration_ms") / 1000.0))
-                    .list();
-            steps.forEach(progress::println);
-            printed += steps.size();
-            var now = queue.find(job.id()).orElseThrow();
-            if (now.status().isFinal()) {
-                progress.println();
-                if (now.status() != JobStatus.SUCCEEDED) {
-                    progress.println("The bisection failed: " + now.lastError());
-                    return INFRASTRUCTURE;
+            // The status line is redrawn four times a second; the database is asked for finished steps twice.
+            var now = System.nanoTime();
+            if (now - polledAt >= 500_000_000L) {
+                polledAt = now;
+                var steps = finishedSteps(jdbc, job.id(), printed);
+                steps.forEach(status::println);
+                printed += steps.size();
+                var current = queue.find(job.id()).orElseThrow();
+                if (current.status().isFinal()) {
+                    status.clear();
+                    status.println("");
+                    return finish(context, current, format, out, status, last, request, colour);
                 }
-                var result = now.result();
-                switch (format) {
-                    case "json" -> out.println(result.toPrettyString());
-                    case "markdown" -> out.println(result.get("report").asString());
-                    default -> {
-                        var finished = context.getBean(LastResult.class).result;
-                        out.print(finished == null ? result.get("report").asString()
-                                : BisectReport.terminal(finished, request.commandText(), dockerLine(context, request, finished), colour));
-                    }
-                }
-                return exitStatus(result.get("outcome").get("type").asString());
             }
-            Thread.sleep(500);
+            status.refresh();
+            Thread.sleep(250);
         }
+    }
+
+    /**
+     * Progress goes to standard output with the text report, to standard error when the report is for a machine (so
+     * standard output stays parseable); a live status line only when that stream is a terminal.
+     */
+    static StatusLine statusLine(String format, PrintStream out, PrintStream err, Terminal terminal, java.util.function.LongSupplier nanoTime) {
+        var toStdout = "text".equals(format);
+        return new StatusLine(toStdout ? out : err, terminal.progressIsTerminal(toStdout), terminal.columns(), nanoTime);
+    }
+
+    private static List<String> finishedSteps(JdbcClient jdbc, long jobId, int from) {
+        return jdbc.sql("""
+                        SELECT seq, commit_sha, run_index, purpose, outcome, exit_code, verdict, duration_ms
+                          FROM bisect_steps WHERE job_id = :id AND seq >= :from ORDER BY seq""")
+                .param("id", jobId).param("from", from)
+                .query((rs, row) -> "  %-8s %s run %d: %s%s, %.1f s".formatted(
+                        rs.getString("purpose").toLowerCase(), rs.getString("commit_sha").substring(0, 10),
+                        rs.getInt("run_index") + 1,
+                        rs.getString("verdict") == null ? "no verdict" : rs.getString("verdict").toLowerCase(),
+                        rs.getObject("exit_code") == null ? " (" + rs.getString("outcome").toLowerCase() + ")"
+                                : " (exit " + rs.getInt("exit_code") + ")",
+                        rs.getLong("duration_ms") / 1000.0))
+                .list();
+    }
+
+    private static int finish(ConfigurableApplicationContext context, io.bisectbot.queue.Job job, String format,
+                              PrintStream out, StatusLine status, LastResult last, BisectRequest request, boolean colour) {
+        if (job.status() != JobStatus.SUCCEEDED) {
+            status.println("The bisection failed: " + job.lastError());
+            return INFRASTRUCTURE;
+        }
+        var result = job.result();
+        switch (format) {
+            case "json" -> out.println(result.toPrettyString());
+            case "markdown" -> out.println(result.get("report").asString());
+            default -> {
+                var finished = last.result;
+                out.print(finished == null ? result.get("report").asString()
+                        : BisectReport.terminal(finished, request.commandText(), dockerLine(context, request, finished), colour));
+            }
+        }
+        return exitStatus(result.get("outcome").get("type").asString());
     }
 
     /** One step run exactly as the executor ran it: at the culprit, else at the bad end. */

@@ -12,24 +12,31 @@ public final class BisectEngine {
     private final RevisionSource source;
     private final StepRunner runner;
     private final StepStore store;
+    private final BisectProgress progress;
 
     public BisectEngine(RevisionSource source, StepRunner runner, StepStore store) {
+        this(source, runner, store, BisectProgress.NONE);
+    }
+
+    public BisectEngine(RevisionSource source, StepRunner runner, StepStore store, BisectProgress progress) {
         this.source = source;
         this.runner = runner;
         this.store = store;
+        this.progress = progress;
     }
 
     /**
+     * Every commit is tested, as {@code git bisect run} does; jobs reuse same-tree verdicts (see {@link SameTree}).
+     *
      * @throws BisectSetupException when the ends cannot be bisected (unknown revision, empty range, ...)
      */
-    /** Every commit is tested, as {@code git bisect run} does; jobs reuse same-tree verdicts (see {@link SameTree}). */
     public BisectResult run(String bad, List<String> goods, BisectOptions options) {
         return run(bad, goods, options, false);
     }
 
     /** @param reuseTreeVerdicts whether commits with the tree of a tested commit take its verdict instead of a run */
     public BisectResult run(String bad, List<String> goods, BisectOptions options, boolean reuseTreeVerdicts) {
-        return new BisectJob(source, runner, store, options, reuseTreeVerdicts ? SameTree.of(source) : null, null).run(bad, goods);
+        return new BisectJob(source, runner, store, options, reuseTreeVerdicts ? SameTree.of(source) : null, null, progress).run(bad, goods);
     }
 
     BisectResult run(String bad, List<String> goods, BisectOptions options, SameTree sameTree) {
@@ -38,7 +45,7 @@ public final class BisectEngine {
 
     /** Both: same-tree verdicts (pass/fail only) and metric mode (null for pass/fail). */
     BisectResult run(String bad, List<String> goods, BisectOptions options, SameTree sameTree, MetricOptions metric) {
-        return new BisectJob(source, runner, store, options, sameTree, metric).run(bad, goods);
+        return new BisectJob(source, runner, store, options, sameTree, metric, progress).run(bad, goods);
     }
 
     /**
@@ -46,6 +53,6 @@ public final class BisectEngine {
      * bad when significantly worse than the good end. Null {@code metric} is the pass/fail bisection.
      */
     public BisectResult run(String bad, List<String> goods, BisectOptions options, MetricOptions metric) {
-        return new BisectJob(source, runner, store, options, null, metric).run(bad, goods);
+        return new BisectJob(source, runner, store, options, null, metric, progress).run(bad, goods);
     }
 }

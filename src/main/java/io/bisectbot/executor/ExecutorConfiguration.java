@@ -5,7 +5,7 @@ import java.time.Clock;
 import java.time.Duration;
 
 import org.springframework.beans.factory.ObjectProvider;
-import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnExpression;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
@@ -18,7 +18,8 @@ import io.micrometer.core.instrument.MeterRegistry;
 /** Wires the executor: one Docker client for steps, a second with a short timeout for health pings. */
 @Configuration(proxyBeanMethods = false)
 @EnableConfigurationProperties(ExecutorProperties.class)
-@ConditionalOnProperty(name = "bisectbot.mode", havingValue = "serve", matchIfMissing = true)
+// Serving and the one-shot bisect command; not migrate mode.
+@ConditionalOnExpression("'${bisectbot.mode:serve}' != 'migrate'")
 class ExecutorConfiguration {
 
     @Bean(destroyMethod = "close")

@@ -8,7 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import javax.sql.DataSource;
 import org.springframework.beans.factory.ObjectProvider;
-import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnExpression;
 import org.springframework.boot.info.BuildProperties;
 import org.springframework.context.SmartLifecycle;
 import org.springframework.context.annotation.Bean;
@@ -16,7 +16,8 @@ import org.springframework.context.annotation.Configuration;
 import tools.jackson.databind.json.JsonMapper;
 
 @Configuration(proxyBeanMethods = false)
-@ConditionalOnProperty(name = "bisectbot.mode", havingValue = "serve", matchIfMissing = true)
+// Serving and the one-shot bisect command; not migrate mode.
+@ConditionalOnExpression("'${bisectbot.mode:serve}' != 'migrate'")
 class QueueConfig {
 
     @Bean

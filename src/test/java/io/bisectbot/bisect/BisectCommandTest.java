@@ -95,4 +95,33 @@ class BisectCommandTest {
                 .hasMessage("--alpha needs a number, got 'low'");
         assertThat(BisectCommand.exitStatus("no_significant_change")).isEqualTo(1);
     }
+
+    @Test
+    void the_live_status_line_is_drawn_only_where_progress_goes_to_a_terminal() {
+        var out = new ByteArrayOutputStream();
+        var err = new ByteArrayOutputStream();
+        var stdout = new PrintStream(out, true);
+        var stderr = new PrintStream(err, true);
+        var onlyStdout = new Terminal(true, false, 100);
+
+        var text = BisectCommand.statusLine("text", stdout, stderr, onlyStdout, () -> 0L);
+        text.round(1, 15, 4);
+        text.refresh();
+        assertThat(out.toString()).startsWith("\r").contains("round 1 · 15 commits left").endsWith("\u001b[K");
+        assertThat(err.toString()).isEmpty();
+
+        out.reset();
+        // The report is for a machine: progress goes to standard error, which here is not a terminal.
+        var json = BisectCommand.statusLine("json", stdout, stderr, onlyStdout, () -> 0L);
+        json.round(1, 15, 4);
+        json.refresh();
+        json.println("  verify   7e36912d0d run 1: bad (exit 1), 0.8 s");
+        assertThat(out.toString()).isEmpty();
+        assertThat(err.toString()).isEqualTo("  verify   7e36912d0d run 1: bad (exit 1), 0.8 s" + System.lineSeparator());
+
+        err.reset();
+        var toTerminal = BisectCommand.statusLine("markdown", stdout, stderr, new Terminal(false, true, 100), () -> 0L);
+        toTerminal.refresh();
+        assertThat(err.toString()).isEqualTo("\rverifying the ends\u001b[K");
+    }
 }

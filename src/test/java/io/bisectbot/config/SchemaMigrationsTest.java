@@ -64,6 +64,25 @@ class SchemaMigrationsTest {
         }
     }
 
+    @Test
+    void a_current_schema_is_recognised_from_the_history_alone_and_anything_else_goes_to_flyway() {
+        var versions = allVersions();
+        try (var db = TestDatabase.pool(TestDatabase.createDatabase(), 3)) {
+            assertThat(SchemaMigrations.current(db)).as("no history table").isFalse();
+            Flyway.configure().dataSource(db).locations("classpath:db/migration")
+                    .target(versions[versions.length - 2]).load().migrate();
+            assertThat(SchemaMigrations.current(db)).as("one migration pending").isFalse();
+            SchemaMigrations.migrate(db);
+            assertThat(SchemaMigrations.current(db)).isTrue();
+            assertThat(SchemaMigrations.migrate(db)).isZero();
+
+            var sql = JdbcClient.create(db);
+            sql.sql("UPDATE flyway_schema_history SET success = false WHERE version = :v")
+                    .param("v", versions[versions.length - 1].getVersion()).update();
+            assertThat(SchemaMigrations.current(db)).as("a failed migration").isFalse();
+        }
+    }
+
     /** Every version the build ships, read from a fresh database where all of them are pending. */
     private static MigrationVersion[] allVersions() {
         try (var db = TestDatabase.pool(TestDatabase.createDatabase(), 3)) {
