@@ -3,6 +3,7 @@ package io.bisectbot.callbacks;
 import io.bisectbot.bisect.BisectListener;
 import io.bisectbot.bisect.BisectRequest;
 import io.bisectbot.bisect.BisectResult;
+import io.bisectbot.loop.Loop;
 import io.bisectbot.queue.JobContext;
 import io.bisectbot.queue.JobQueue;
 import io.bisectbot.queue.QueueNode;
@@ -51,8 +52,8 @@ class CallbackConfig {
     }
 
     @Bean
-    CallbackLoop callbackLoop(CallbackDelivery delivery, CallbackProperties properties) {
-        return new CallbackLoop(properties.pollInterval(), () -> delivery.deliverDue() > 0);
+    Loop callbackLoop(CallbackDelivery delivery, CallbackProperties properties) {
+        return new Loop("callbacks", properties.pollInterval(), () -> delivery.deliverDue() > 0);
     }
 
     /** A bisection that starts sends a {@code progress} event to the callbacks that asked for one. */

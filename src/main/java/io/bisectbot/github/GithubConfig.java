@@ -6,6 +6,7 @@ import io.bisectbot.bots.BotSecrets;
 import io.bisectbot.crypto.Encryption;
 import io.bisectbot.executor.ExecutorProperties;
 import io.bisectbot.executor.ImagePolicy;
+import io.bisectbot.loop.Loop;
 import io.bisectbot.queue.JobQueue;
 import io.bisectbot.queue.QueueNode;
 import io.bisectbot.web.ShareLinks;

@@ -1,16 +1,19 @@
-package io.bisectbot.github;
+package io.bisectbot.loop;
 
 import java.time.Duration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.context.SmartLifecycle;
 
-/** Runs a task on a virtual thread every {@code interval}, again at once while it reports work done. */
-final class Loop implements SmartLifecycle {
+/**
+ * Runs a task on a virtual thread every {@code interval}, again at once while it reports work done. A failing task
+ * is logged once when it starts failing and once when it works again, not at every try.
+ */
+public final class Loop implements SmartLifecycle {
 
     private static final Logger log = LoggerFactory.getLogger(Loop.class);
 
-    interface Task {
+    public interface Task {
         /** Returns true when there may be more work right away. */
         boolean runOnce();
     }
@@ -19,8 +22,9 @@ final class Loop implements SmartLifecycle {
     private final Duration interval;
     private final Task task;
     private volatile Thread thread;
+    private boolean failing;
 
-    Loop(String name, Duration interval, Task task) {
+    public Loop(String name, Duration interval, Task task) {
         this.name = name;
         this.interval = interval;
         this.task = task;
@@ -39,8 +43,16 @@ final class Loop implements SmartLifecycle {
             boolean more = false;
             try {
                 more = task.runOnce();
+                if (failing) {
+                    log.info("{} works again", name);
+                    failing = false;
+                }
             } catch (RuntimeException e) {
-                log.warn("{} failed; trying again in {}: {}", name, interval, e.getMessage());
+                if (!failing) {
+                    log.warn("{} failed; trying again every {} (logged once until it works): {}", name, interval,
+                            e.getMessage());
+                    failing = true;
+                }
             }
             if (!more) {
                 try {
@@ -73,7 +85,7 @@ final class Loop implements SmartLifecycle {
 
     @Override
     public int getPhase() {
-        // Stops after the queue drained (its phase is higher), so reports of the last jobs still go out.
+        // Stops after the queue drained (its phase is higher), so reports and events of the last jobs still go out.
         return Integer.MAX_VALUE - 200;
     }
 }
