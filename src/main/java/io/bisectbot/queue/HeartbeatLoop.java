@@ -24,6 +24,8 @@ final class HeartbeatLoop {
     private volatile String state = "RUNNING";
     private volatile boolean paused;
     private volatile boolean failing;
+    /** When (this instance's database clock) heartbeats were stored again after failing; null if they never failed. */
+    private volatile Instant resumedAt;
 
     HeartbeatLoop(JobRepository repository, Worker worker, Clock clock, String workerId, Instant startedAt,
                   String version, int maxConcurrentJobs, LivenessLock liveness) {
@@ -52,6 +54,7 @@ final class HeartbeatLoop {
             worker.onHeartbeat(sent, alive);
             if (failing) {
                 log.info("Heartbeats are stored again");
+                resumedAt = clock.instant();
                 failing = false;
             }
         } catch (RuntimeException e) {
@@ -60,6 +63,14 @@ final class HeartbeatLoop {
                 failing = true;
             }
         }
+    }
+
+    /**
+     * When this instance's heartbeats were last stored again after an outage. The others could not store theirs
+     * either while this one could not reach the database, so recovery waits {@code JOB_STALE_AFTER} from then.
+     */
+    Instant resumedAt() {
+        return resumedAt;
     }
 
     void state(String value) {

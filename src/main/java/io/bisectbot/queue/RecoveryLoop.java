@@ -2,6 +2,7 @@ package io.bisectbot.queue;
 
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -30,10 +31,12 @@ final class RecoveryLoop {
 
     private final Duration rerunDelay;
     private volatile boolean orphansFailing;
+    private final java.util.function.Supplier<Instant> ownHeartbeatsResumedAt;
 
     RecoveryLoop(JobRepository repository, Clock clock, Duration staleAfter, Backoff backoff, QueueMetrics metrics,
-                 Duration rerunDelay) {
+                 Duration rerunDelay, java.util.function.Supplier<Instant> ownHeartbeatsResumedAt) {
         this.rerunDelay = rerunDelay;
+        this.ownHeartbeatsResumedAt = ownHeartbeatsResumedAt;
         this.repository = repository;
         this.clock = clock;
         this.staleAfter = staleAfter;
@@ -46,6 +49,11 @@ final class RecoveryLoop {
         try {
             var now = clock.instant();
             var staleBefore = now.minus(staleAfter);
+            var resumed = ownHeartbeatsResumedAt.get();
+            if (resumed != null && resumed.isAfter(staleBefore)) {
+                // Just back from an outage of our own: the others' heartbeats may not be stored again yet.
+                return 0;
+            }
             var stale = repository.findStale(staleBefore, BATCH);
             var transitions = new ArrayList<Transition>(stale.size());
             for (var job : stale) {

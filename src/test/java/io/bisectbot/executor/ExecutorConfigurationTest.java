@@ -21,7 +21,8 @@ class ExecutorConfigurationTest {
             .withBean(MeterRegistry.class, SimpleMeterRegistry::new)
             .withBean(JdbcClient.class, () -> JdbcClient.create(new SimpleDriverDataSource(new org.postgresql.Driver(),
                     "jdbc:postgresql://127.0.0.1:1/none")))
-            .withBean(LiveJobs.class, () -> (job, worker, attempt) -> true);
+            .withBean(LiveJobs.class, () -> (job, worker, attempt) -> true)
+            .withBean(io.bisectbot.crypto.Encryption.class, io.bisectbot.crypto.Encryption::none);
 
     @Test
     void an_empty_configuration_gets_safe_defaults_and_all_beans() {

@@ -30,13 +30,13 @@ class ClockSkewTest {
         fixture.close();
     }
 
-    private QueueNode node(String workerId, Duration skew, JobHandler handler) {
+    private QueueNode node(String workerId, Duration skew, JobHandler... handlers) {
         var pool = TestDatabase.pool(fixture.jdbcUrl, 6);
         pools.add(pool);
         var clock = new DatabaseClock(Clock.offset(Clock.systemUTC(), skew), pool);
         var properties = fastProperties(workerId).withTimings(Duration.ofMillis(200), Duration.ofMillis(500),
                 Duration.ofSeconds(3), Duration.ofMillis(300));
-        var node = QueueNode.create(pool, List.of(handler), properties, clock, new SimpleMeterRegistry(), QueueFixture.JSON, "test");
+        var node = QueueNode.create(pool, List.of(handlers), properties, clock, new SimpleMeterRegistry(), QueueFixture.JSON, "test");
         nodes.add(node);
         return node;
     }
@@ -48,20 +48,25 @@ class ClockSkewTest {
     @Test
     void an_instance_whose_clock_runs_ahead_takes_no_job_from_a_live_one_and_fires_no_deadline_early() {
         var started = new CopyOnWriteArrayList<String>();
+        var firedAt = new CopyOnWriteArrayList<Instant>();
+        // Identical instances run every kind: whichever claims the deadline job, it must not be early.
+        JobHandler deadlineHandler = handler("deadline", context -> {
+            firedAt.add(Instant.now());
+            return JobOutcome.succeeded(null);
+        });
         var behind = node("behind", Duration.ofMinutes(-5), handler("long", context -> {
             started.add("behind");
             Thread.sleep(4000); // longer than stale-after: only heartbeats keep it
             return JobOutcome.succeeded(null);
-        }));
+        }), deadlineHandler);
         behind.start();
         var id = behind.queue().enqueue(job("long")).job().id();
         await().atMost(Duration.ofSeconds(10)).until(() -> started.size() == 1);
 
-        var firedAt = new CopyOnWriteArrayList<Instant>();
-        var ahead = node("ahead", Duration.ofMinutes(5), handler("deadline", context -> {
-            firedAt.add(Instant.now());
+        var ahead = node("ahead", Duration.ofMinutes(5), handler("long", context -> {
+            started.add("ahead");
             return JobOutcome.succeeded(null);
-        }));
+        }), deadlineHandler);
         ahead.start();
         assertThat(ahead.clockOffsetMillis()).isBetween(-302_000L, -298_000L);
         assertThat(behind.clockOffsetMillis()).isBetween(298_000L, 302_000L);

@@ -78,7 +78,7 @@ class DatabaseOutageTest {
 
     private QueueNode node(String workerId, JobHandler handler) {
         var properties = fastProperties(workerId).withTimings(Duration.ofMillis(200), Duration.ofMillis(300),
-                Duration.ofSeconds(2), Duration.ofMillis(200)).withLiveness("auto", Duration.ofSeconds(1));
+                Duration.ofSeconds(3), Duration.ofMillis(200)).withLiveness("auto", Duration.ofSeconds(1));
         var node = QueueNode.create(pool(), List.of(handler), properties, Clock.systemUTC(), new SimpleMeterRegistry(),
                 JSON, "test");
         nodes.add(node);
@@ -114,7 +114,7 @@ class DatabaseOutageTest {
         Thread.sleep(2000);
         assertThatThrownBy(() -> idle.queue().enqueue(job("block"))).as("intake refuses while the database is down")
                 .isInstanceOf(DataAccessException.class);
-        Thread.sleep(4000);
+        Thread.sleep(7000);
         assertThat(runs.getFirst().stopRequested()).as("the job goes on while the database is down").isFalse();
         docker.startContainerCmd(postgres.getContainerId()).exec();
 
@@ -122,7 +122,7 @@ class DatabaseOutageTest {
         await().atMost(Duration.ofSeconds(30)).until(() -> "lock".equals(running.liveness()));
         var sql = JdbcClient.create(pools.getFirst());
         var beat = sql.sql("SELECT heartbeat_at FROM jobs WHERE id = :id").param("id", id).query(java.time.OffsetDateTime.class).single();
-        Thread.sleep(3000);
+        Thread.sleep(4000);
         assertThat(sql.sql("SELECT heartbeat_at FROM jobs WHERE id = :id").param("id", id).query(java.time.OffsetDateTime.class).single())
                 .as("heartbeats resumed").isAfter(beat);
         assertThat(runs).as("the job ran once, on its first instance").hasSize(1);
