@@ -24,8 +24,8 @@ final class HeartbeatLoop {
     private volatile String state = "RUNNING";
     private volatile boolean paused;
     private volatile boolean failing;
-    /** When (this instance's database clock) heartbeats were stored again after failing; null if they never failed. */
-    private volatile Instant resumedAt;
+    /** When (this instance's clock) a heartbeat last failed to be stored; null if none ever failed. */
+    private volatile Instant lastFailedAt;
 
     HeartbeatLoop(JobRepository repository, Worker worker, Clock clock, String workerId, Instant startedAt,
                   String version, int maxConcurrentJobs, LivenessLock liveness) {
@@ -54,10 +54,10 @@ final class HeartbeatLoop {
             worker.onHeartbeat(sent, alive);
             if (failing) {
                 log.info("Heartbeats are stored again");
-                resumedAt = clock.instant();
                 failing = false;
             }
         } catch (RuntimeException e) {
+            lastFailedAt = clock.instant();
             if (!failing) {
                 log.warn("Could not store the heartbeat (will keep trying): {}", Failures.brief(e));
                 failing = true;
@@ -66,11 +66,11 @@ final class HeartbeatLoop {
     }
 
     /**
-     * When this instance's heartbeats were last stored again after an outage. The others could not store theirs
-     * either while this one could not reach the database, so recovery waits {@code JOB_STALE_AFTER} from then.
+     * When this instance last failed to store a heartbeat. The others may not have reached the database either, so
+     * recovery waits {@code JOB_STALE_AFTER} from then before it takes jobs of stale workers.
      */
-    Instant resumedAt() {
-        return resumedAt;
+    Instant lastFailedAt() {
+        return lastFailedAt;
     }
 
     void state(String value) {

@@ -80,7 +80,7 @@ public final class QueueNode {
         this.heartbeats = new HeartbeatLoop(repository, worker, clock, workerId, clock.instant(), version,
                 properties.maxConcurrentJobs(), liveness);
         this.recovery = new RecoveryLoop(repository, clock, properties.staleAfter(), backoff, metrics,
-                liveness.rerunDelay(), heartbeats::resumedAt);
+                liveness.rerunDelay(), heartbeats::lastFailedAt);
         this.notifications = new JobNotifications(dataSource, worker, workerId);
         this.queue = new JobQueue(repository, byKind.keySet(), clock, properties, workerId, metrics);
         this.heartbeatTimer = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("heartbeat-" + workerId).daemon().factory());

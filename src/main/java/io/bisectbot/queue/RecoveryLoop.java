@@ -31,12 +31,12 @@ final class RecoveryLoop {
 
     private final Duration rerunDelay;
     private volatile boolean orphansFailing;
-    private final java.util.function.Supplier<Instant> ownHeartbeatsResumedAt;
+    private final java.util.function.Supplier<Instant> ownHeartbeatFailedAt;
 
     RecoveryLoop(JobRepository repository, Clock clock, Duration staleAfter, Backoff backoff, QueueMetrics metrics,
-                 Duration rerunDelay, java.util.function.Supplier<Instant> ownHeartbeatsResumedAt) {
+                 Duration rerunDelay, java.util.function.Supplier<Instant> ownHeartbeatFailedAt) {
         this.rerunDelay = rerunDelay;
-        this.ownHeartbeatsResumedAt = ownHeartbeatsResumedAt;
+        this.ownHeartbeatFailedAt = ownHeartbeatFailedAt;
         this.repository = repository;
         this.clock = clock;
         this.staleAfter = staleAfter;
@@ -49,12 +49,13 @@ final class RecoveryLoop {
         try {
             var now = clock.instant();
             var staleBefore = now.minus(staleAfter);
-            var resumed = ownHeartbeatsResumedAt.get();
-            if (resumed != null && resumed.isAfter(staleBefore)) {
-                // Just back from an outage of our own: the others' heartbeats may not be stored again yet.
+            if (justBackFromOutage(staleBefore)) {
                 return 0;
             }
             var stale = repository.findStale(staleBefore, BATCH);
+            if (justBackFromOutage(staleBefore)) {
+                return 0; // the query itself may have waited out the end of an outage
+            }
             var transitions = new ArrayList<Transition>(stale.size());
             for (var job : stale) {
                 var fence = job.fence();
@@ -88,6 +89,12 @@ final class RecoveryLoop {
             }
             return 0;
         }
+    }
+
+    /** This instance could not store a heartbeat within stale-after: the others may not have been able to either. */
+    private boolean justBackFromOutage(Instant staleBefore) {
+        var failed = ownHeartbeatFailedAt.get();
+        return failed != null && failed.isAfter(staleBefore);
     }
 
     /**
