@@ -56,6 +56,7 @@ class ServerJarProcessIT {
                 "DATABASE_USER", TestDatabase.container().getUsername(),
                 "DATABASE_PASSWORD", TestDatabase.container().getPassword(),
                 "MIGRATE_ON_START", "true",
+                "ENCRYPTION_KEYS", TestDatabase.ENCRYPTION_KEYS,
                 "PORT", "18187"));
         var process = builder.start();
         processes.add(process);
