@@ -142,7 +142,8 @@ for path, limit in (("docker/Caddyfile", "{$WEBHOOK_MAX_BODY:26214400}"),
     check(f"max_size {limit}" in caddy, f"{path}: request_body max_size {limit}")
     check(re.search(r"@metrics path /metrics", caddy) is not None and re.search(r"respond @metrics .* 404", caddy) is not None,
           f"{path}: /metrics answers 404")
-check("WEBHOOK_MAX_BODY:26214400" in read("src/main/resources/application.yml"), "application.yml: the same WEBHOOK_MAX_BODY default")
+check('@DefaultValue("26214400") long maxPayloadBytes' in read("src/main/java/io/bisectbot/github/GithubProperties.java"),
+      "GithubProperties: the same WEBHOOK_MAX_BODY default")
 
 # Backups: encrypted with age; site.yml refuses none.
 backup = read("infrastructure/ansible/roles/postgres/templates/bisectbot-backup.sh.j2")
