@@ -17,8 +17,8 @@ import org.springframework.core.type.AnnotatedTypeMetadata;
 import org.springframework.jdbc.core.simple.JdbcClient;
 
 @Configuration(proxyBeanMethods = false)
-// Serving and the one-shot bisect command; not migrate mode.
-@ConditionalOnExpression("'${bisectbot.mode:serve}' != 'migrate'")
+// Serving and the one-shot bisect command; never the migrate, keys or callbacks commands (no worker may start there).
+@ConditionalOnExpression("'${bisectbot.mode:serve}' matches 'serve|bisect'")
 class BisectConfig {
 
     /** Keeps the mirror cache within GIT_CACHE_MAX_AGE and GIT_CACHE_MAX_SIZE, checked hourly and at start. */

@@ -3,13 +3,13 @@ package io.bisectbot.cache;
 import io.bisectbot.executor.DockerExecutor;
 import io.bisectbot.web.StatsContributor;
 import java.time.Clock;
-import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnExpression;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.jdbc.core.simple.JdbcClient;
 
 @Configuration(proxyBeanMethods = false)
-@ConditionalOnProperty(name = "bisectbot.mode", havingValue = "serve", matchIfMissing = true)
+@ConditionalOnExpression("'${bisectbot.mode:serve}' matches 'serve|bisect'")
 class CacheConfig {
 
     @Bean

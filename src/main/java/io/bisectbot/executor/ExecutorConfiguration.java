@@ -18,8 +18,8 @@ import io.micrometer.core.instrument.MeterRegistry;
 /** Wires the executor: one Docker client for steps, a second with a short timeout for health pings. */
 @Configuration(proxyBeanMethods = false)
 @EnableConfigurationProperties(ExecutorProperties.class)
-// Serving and the one-shot bisect command; not migrate mode.
-@ConditionalOnExpression("'${bisectbot.mode:serve}' != 'migrate'")
+// Serving and the one-shot bisect command; never the migrate, keys or callbacks commands (no worker may start there).
+@ConditionalOnExpression("'${bisectbot.mode:serve}' matches 'serve|bisect'")
 class ExecutorConfiguration {
 
     @Bean(destroyMethod = "close")

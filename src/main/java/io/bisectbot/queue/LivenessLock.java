@@ -425,9 +425,20 @@ final class LivenessLock {
         if (conn == null) {
             return;
         }
+        // Close the server session itself, not just a pool's proxy: a pooled connection returned with the lock still
+        // held would keep this worker looking alive. HikariCP evicts an in-use connection at once (closing it
+        // physically), without the warning it logs for a proxy whose connection was closed under it.
         try {
-            // Close the server session itself, not just a pool's proxy: a pooled connection returned with the
-            // lock still held would keep this worker looking alive.
+            var hikari = dataSource.isWrapperFor(com.zaxxer.hikari.HikariDataSource.class)
+                    ? dataSource.unwrap(com.zaxxer.hikari.HikariDataSource.class) : null;
+            if (hikari != null) {
+                hikari.evictConnection(conn);
+                return;
+            }
+        } catch (SQLException | RuntimeException e) {
+            // Fall back to closing it by hand.
+        }
+        try {
             conn.unwrap(org.postgresql.jdbc.PgConnection.class).close();
         } catch (SQLException | RuntimeException ignored) {
             // Broken already.

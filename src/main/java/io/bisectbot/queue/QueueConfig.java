@@ -16,8 +16,8 @@ import org.springframework.context.annotation.Configuration;
 import tools.jackson.databind.json.JsonMapper;
 
 @Configuration(proxyBeanMethods = false)
-// Serving and the one-shot bisect command; not migrate mode.
-@ConditionalOnExpression("'${bisectbot.mode:serve}' != 'migrate'")
+// Serving and the one-shot bisect command; never the migrate, keys or callbacks commands (no worker may start there).
+@ConditionalOnExpression("'${bisectbot.mode:serve}' matches 'serve|bisect'")
 class QueueConfig {
 
     @Bean

@@ -158,6 +158,7 @@ public final class CrashRecoveryBenchmark {
                 "DATABASE_USER", TestDatabase.container().getUsername(),
                 "DATABASE_PASSWORD", TestDatabase.container().getPassword(),
                 "MIGRATE_ON_START", "true",
+                "ENCRYPTION_KEYS", TestDatabase.ENCRYPTION_KEYS,
                 "PORT", Integer.toString(port),
                 "WORKER_ID", workerId,
                 "ADMIN_TOKEN", TOKEN,

@@ -67,8 +67,8 @@ public final class SlowBodyBenchmark {
             var server = new ProcessBuilder(java, "-Xmx512m", "-XX:+ExitOnOutOfMemoryError", "-cp", classPath(),
                     BisectbotApplication.class.getName(), "--server.port=" + port, "--bisectbot.database.url=" + pg.getJdbcUrl(),
                     "--bisectbot.database.username=" + pg.getUsername(), "--bisectbot.database.password=" + pg.getPassword(),
-                    "--bisectbot.database.migrate-on-start=true", "--bisectbot.github.webhook-secrets=" + SECRET,
-                    "--bisectbot.queue.max-concurrent-jobs=0", "--spring.threads.virtual.enabled=" + threads.equals("virtual"),
+                    "--bisectbot.database.migrate-on-start=true", "--bisectbot.encryption.keys=" + io.bisectbot.TestDatabase.ENCRYPTION_KEYS, "--bisectbot.github.webhook-secrets=" + SECRET,
+                    "--bisectbot.queue.max-concurrent-jobs=0", "--bisectbot.queue.max-pending-per-tenant=0", "--spring.threads.virtual.enabled=" + threads.equals("virtual"),
                     "--logging.level.root=WARN", "--logging.structured.format.console=")
                     .redirectErrorStream(true).redirectOutput(log.toFile()).start();
             try {

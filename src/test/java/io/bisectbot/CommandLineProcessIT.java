@@ -1,0 +1,55 @@
+package io.bisectbot;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/**
+ * {@code java -jar bisectbot.jar bisect} as a user runs it: the packaged jar, its one-shot mode's own beans, an
+ * embedded database in an empty home, a real repository and real containers. Unit tests build the command's parts
+ * by hand; only this run shows that the one-shot context has every bean a bisection needs.
+ */
+class CommandLineProcessIT {
+
+    @Test
+    void the_packaged_jar_bisects_a_repository_and_prints_the_first_bad_commit_without_warnings() throws Exception {
+        var repo = Files.createTempDirectory("bisectbot-cli-repo");
+        git(repo, "init", "-q");
+        for (int i = 0; i < 6; i++) {
+            Files.writeString(repo.resolve("state"), i < 3 ? "good\n" : "bad\n");
+            Files.writeString(repo.resolve("n"), i + "\n");
+            git(repo, "add", "state", "n");
+            git(repo, "-c", "user.name=Tester", "-c", "user.email=tester@example.com", "commit", "-qm", "change " + i);
+            if (i == 0) {
+                git(repo, "tag", "v0");
+            }
+        }
+        var home = Files.createTempDirectory("bisectbot-cli-home");
+        var jar = Path.of("target/bisectbot.jar").toAbsolutePath();
+        var java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        var image = System.getenv().getOrDefault("LOCALCI_RUNNER_IMAGE", "debian:bookworm");
+        var output = home.resolve("output.txt");
+        var process = new ProcessBuilder(java, "-Duser.home=" + home, "-jar", jar.toString(), "bisect", "--repo", ".",
+                "--good", "v0", "--image", image, "--", "sh", "-c", "test \"$(cat state)\" = good")
+                .directory(repo.toFile()).redirectErrorStream(true).redirectOutput(output.toFile()).start();
+        assertThat(process.waitFor(5, TimeUnit.MINUTES)).as("the bisection ends").isTrue();
+
+        var text = Files.readString(output);
+        assertThat(process.exitValue()).as("exit status 0: culprit found; output:%n%s", text).isZero();
+        assertThat(text).contains("First bad commit: " + git(repo, "rev-list", "-n", "1", "HEAD~2").strip())
+                .doesNotContain("Exception", "WARN", "ERROR");
+    }
+
+    private static String git(Path dir, String... args) throws Exception {
+        var command = new java.util.ArrayList<String>();
+        command.add("git");
+        command.addAll(java.util.List.of(args));
+        var process = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
+        var out = new String(process.getInputStream().readAllBytes());
+        assertThat(process.waitFor()).as("git %s: %s", String.join(" ", args), out).isZero();
+        return out;
+    }
+}
