@@ -8,5 +8,5 @@ import java.lang.annotation.Target;
 /** Next to {@link Requires}: the endpoint is public while {@code PUBLIC_STATS=true}. */
 @Target(ElementType.METHOD)
 @Retention(RetentionPolicy.RUNTIME)
-@interface PublicWithStats {
+public @interface PublicWithStats {
 }

@@ -11,5 +11,5 @@ import java.lang.annotation.Target;
  */
 @Target(ElementType.METHOD)
 @Retention(RetentionPolicy.RUNTIME)
-@interface SharedByLink {
+public @interface SharedByLink {
 }

@@ -1,4 +1,4 @@
-package io.bisectbot.web;
+package io.bisectbot.api;
 
 import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -1,5 +1,7 @@
-package io.bisectbot.web;
+package io.bisectbot.api;
 
+import io.bisectbot.web.Requires;
+import io.bisectbot.web.Role;
 import io.bisectbot.executor.LogChunk;
 import io.bisectbot.executor.StepLogRepository;
 import io.bisectbot.queue.JobQueue;

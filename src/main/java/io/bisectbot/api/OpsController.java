@@ -1,5 +1,10 @@
-package io.bisectbot.web;
+package io.bisectbot.api;
 
+import io.bisectbot.web.Public;
+import io.bisectbot.web.PublicWithStats;
+import io.bisectbot.web.Requires;
+import io.bisectbot.web.Role;
+import io.bisectbot.web.StatsContributor;
 import io.bisectbot.executor.DockerHealth;
 import io.bisectbot.queue.JobQueue;
 import io.bisectbot.queue.QueueNode;

@@ -1,5 +1,8 @@
-package io.bisectbot.web;
+package io.bisectbot.api;
 
+import io.bisectbot.web.Requires;
+import io.bisectbot.web.Role;
+import io.bisectbot.web.SharedByLink;
 import io.bisectbot.bisect.BisectJobHandler;
 import io.bisectbot.callbacks.Callbacks;
 import io.bisectbot.bisect.BisectProperties;

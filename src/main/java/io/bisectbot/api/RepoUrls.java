@@ -1,4 +1,4 @@
-package io.bisectbot.web;
+package io.bisectbot.api;
 
 import java.net.URI;
 import java.net.URISyntaxException;

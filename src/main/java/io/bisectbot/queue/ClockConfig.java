@@ -1,6 +1,5 @@
-package io.bisectbot.config;
+package io.bisectbot.queue;
 
-import io.bisectbot.queue.DatabaseClock;
 import java.time.Clock;
 import javax.sql.DataSource;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnMissingBean;
