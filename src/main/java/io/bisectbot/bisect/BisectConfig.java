@@ -1,5 +1,7 @@
 package io.bisectbot.bisect;
 
+import io.bisectbot.loop.Loop;
+import java.time.Duration;
 import io.bisectbot.executor.DockerExecutor;
 import io.bisectbot.executor.DockerHealth;
 import io.bisectbot.executor.StepLogRepository;
@@ -22,13 +24,10 @@ import org.springframework.jdbc.core.simple.JdbcClient;
 class BisectConfig {
 
     /** Keeps the mirror cache within GIT_CACHE_MAX_AGE and GIT_CACHE_MAX_SIZE, checked hourly and at start. */
-    @Bean(destroyMethod = "shutdownNow")
-    java.util.concurrent.ScheduledExecutorService mirrorCacheCleaning(BisectProperties properties, Clock clock) {
+    @Bean
+    Loop mirrorCacheCleaning(BisectProperties properties, Clock clock) {
         var cleaner = new MirrorCacheCleaner(properties.cacheDir(), properties.cacheMaxAge(), properties.cacheMaxSize().toBytes(), clock);
-        var timer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
-                Thread.ofPlatform().name("mirror-cache-cleaner").daemon().factory());
-        timer.scheduleWithFixedDelay(cleaner::clean, 1, 60, java.util.concurrent.TimeUnit.MINUTES);
-        return timer;
+        return Loop.every("mirror-cache-cleaner", Duration.ofHours(1), cleaner::clean).withInitialDelay(Duration.ofMinutes(1));
     }
 
     /** Unless BISECT_ENABLED=false: an instance that only runs bots, or a test with its own bisect stand-in. */

@@ -33,15 +33,9 @@ final class JdbcStepStore implements StepStore {
 
     @Override
     public List<Run> load() {
-        return jdbc.sql("""
-                        WITH RECURSIVE lineage AS (
-                            SELECT id, retry_of, 0 AS depth FROM jobs WHERE id = :job_id
-                            UNION ALL
-                            SELECT j.id, j.retry_of, l.depth + 1 FROM jobs j JOIN lineage l ON j.id = l.retry_of
-                        )
+        return fence.bind(jdbc.sql("WITH RECURSIVE " + JobFence.LINEAGE_CTE + """
                         SELECT s.* FROM bisect_steps s JOIN lineage l ON s.job_id = l.id
-                         ORDER BY l.depth DESC, s.seq""")
-                .param("job_id", fence.jobId())
+                         ORDER BY l.depth DESC, s.seq"""))
                 .query((rs, row) -> {
                     var duration = Duration.ofMillis(rs.getLong("duration_ms"));
                     var exitCode = (Integer) rs.getObject("exit_code");

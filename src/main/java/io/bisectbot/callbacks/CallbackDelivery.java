@@ -1,5 +1,6 @@
 package io.bisectbot.callbacks;
 
+import io.bisectbot.loop.Backoff;
 import io.bisectbot.queue.Job;
 import io.bisectbot.queue.JobQueue;
 import java.io.IOException;
@@ -19,7 +20,6 @@ import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.ThreadLocalRandom;
 import javax.net.ssl.SNIHostName;
 import javax.net.ssl.SSLContext;
 import org.slf4j.Logger;
@@ -244,10 +244,8 @@ final class CallbackDelivery {
     }
 
     private Duration backoff(int attempts) {
-        var exponent = Math.min(Math.max(attempts - 1, 0), 30);
-        var capped = Math.min(properties.backoffMax().toMillis(), properties.backoffBase().toMillis() * (1L << exponent));
-        // Jitter (50-100 %) keeps a receiver that came back from getting every waiting event at once.
-        return Duration.ofMillis(capped / 2 + ThreadLocalRandom.current().nextLong(capped / 2 + 1));
+        // Jitter keeps a receiver that came back from getting every waiting event at once.
+        return new Backoff(properties.backoffBase(), properties.backoffMax()).afterAttempt(attempts);
     }
 
     private static Duration min(Duration a, Duration b) {

@@ -1,5 +1,6 @@
 package io.bisectbot.executor;
 
+import io.bisectbot.loop.Loop;
 import io.bisectbot.crypto.Encryption;
 import java.time.Clock;
 import java.time.Duration;
@@ -47,10 +48,13 @@ class ExecutorConfiguration {
     }
 
     @Bean
-    OrphanReaper orphanReaper(DockerClient bisectbotDockerClient, ObjectProvider<LiveJobs> liveJobs, JdbcClient jdbc,
-                              ExecutorProperties properties, MeterRegistry registry) {
-        // The queue may provide its own LiveJobs; otherwise read the queue tables directly.
-        return new OrphanReaper(bisectbotDockerClient, liveJobs.getIfAvailable(() -> new JdbcLiveJobs(jdbc)),
-                properties.reaperInterval(), registry);
+    OrphanReaper orphanReaper(DockerClient bisectbotDockerClient, LiveJobs liveJobs, ExecutorProperties properties,
+                              MeterRegistry registry) {
+        return new OrphanReaper(bisectbotDockerClient, liveJobs, properties.reaperInterval(), registry);
+    }
+
+    @Bean
+    Loop orphanReaping(OrphanReaper reaper) {
+        return reaper.loop();
     }
 }

@@ -1,15 +1,12 @@
 package io.bisectbot.executor;
 
+import io.bisectbot.loop.Loop;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.context.SmartLifecycle;
 
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.exception.NotFoundException;
@@ -23,7 +20,7 @@ import io.micrometer.core.instrument.MeterRegistry;
  * and then periodically, every container labelled {@code bisectbot.managed=true} whose job is not
  * RUNNING for that worker and attempt is force-removed with its volumes.
  */
-public final class OrphanReaper implements SmartLifecycle {
+public final class OrphanReaper {
 
     private static final Logger log = LoggerFactory.getLogger(OrphanReaper.class);
 
@@ -31,7 +28,6 @@ public final class OrphanReaper implements SmartLifecycle {
     private final LiveJobs liveJobs;
     private final Duration interval;
     private final Counter reaped;
-    private volatile ScheduledExecutorService scheduler;
 
     public OrphanReaper(DockerClient docker, LiveJobs liveJobs, Duration interval, MeterRegistry registry) {
         this.docker = docker;
@@ -80,33 +76,11 @@ public final class OrphanReaper implements SmartLifecycle {
         return worker == null || !liveJobs.isRunning(jobId, worker, attempt);
     }
 
-    @Override
-    public void start() {
-        var s = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("orphan-reaper").factory());
-        s.scheduleWithFixedDelay(this::reapQuietly, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
-        scheduler = s;
-    }
-
-    private void reapQuietly() {
-        try {
+    /** Every {@code interval}, from the start; an engine that is down is retried with backoff. */
+    public Loop loop() {
+        return new Loop("orphan-reaper", interval, () -> {
             reapOnce();
-        } catch (RuntimeException e) {
-            // Engine down: the next pass tries again.
-            log.warn("Orphan reaping failed: {}", DockerExecutor.describe(e));
-        }
-    }
-
-    @Override
-    public void stop() {
-        var s = scheduler;
-        scheduler = null;
-        if (s != null) {
-            s.shutdownNow();
-        }
-    }
-
-    @Override
-    public boolean isRunning() {
-        return scheduler != null;
+            return false;
+        });
     }
 }

@@ -169,18 +169,11 @@ final class Deliveries {
      * 100,000 jobs it takes tens of milliseconds).
      */
     static final class PendingJobs {
-        private final JdbcClient jdbc;
         private final JobQueue queue;
         private volatile long value;
         private volatile Set<String> tenantsAtCap = Set.of();
 
-        PendingJobs(DataSource dataSource) {
-            this(dataSource, null);
-        }
-
-        /** With {@code queue}, also keeps the tenants at their pending cap. */
-        PendingJobs(DataSource dataSource, JobQueue queue) {
-            this.jdbc = JdbcClient.create(dataSource);
+        PendingJobs(JobQueue queue) {
             this.queue = queue;
         }
 
@@ -195,10 +188,8 @@ final class Deliveries {
 
         /** Counts again; on a database error the last count stays (the insert that follows reports the lost database). */
         void refresh() {
-            value = jdbc.sql("SELECT count(*) FROM jobs WHERE status = 'PENDING'").query(Long.class).single();
-            if (queue != null) {
-                tenantsAtCap = queue.tenantsAtPendingCap();
-            }
+            value = queue.pendingCount();
+            tenantsAtCap = queue.tenantsAtPendingCap();
         }
     }
 }

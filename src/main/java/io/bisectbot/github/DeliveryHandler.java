@@ -1,5 +1,6 @@
 package io.bisectbot.github;
 
+import io.bisectbot.queue.Job;
 import io.bisectbot.queue.JobContext;
 import io.bisectbot.queue.JobHandler;
 import io.bisectbot.queue.JobOutcome;
@@ -26,7 +27,6 @@ import java.util.function.Supplier;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.jdbc.datasource.DataSourceTransactionManager;
 import org.springframework.transaction.support.TransactionTemplate;
 import tools.jackson.databind.JsonNode;
@@ -54,7 +54,6 @@ final class DeliveryHandler implements JobHandler {
     private final GithubApi api;
     private final Supplier<JobQueue> queue;
     private final GithubProperties properties;
-    private final JdbcClient jdbc;
     private final TransactionTemplate transactions;
     private final Permissions permissions;
     private final Approvals approvals;
@@ -78,7 +77,6 @@ final class DeliveryHandler implements JobHandler {
         this.api = api;
         this.queue = queue;
         this.properties = properties;
-        this.jdbc = JdbcClient.create(dataSource);
         this.transactions = new TransactionTemplate(new DataSourceTransactionManager(dataSource));
     }
 
@@ -489,16 +487,11 @@ final class DeliveryHandler implements JobHandler {
         }
 
         private String cancel(String key) {
-            var ids = jdbc.sql("""
-                            SELECT id FROM jobs
-                             WHERE status IN ('PENDING', 'RUNNING')
-                               AND payload -> 'github' ->> 'owner' = :owner AND payload -> 'github' ->> 'repo' = :repo
-                               AND payload -> 'github' ->> 'issue_number' = :number
-                             ORDER BY id""")
-                    .param("owner", thread.owner()).param("repo", thread.repo())
-                    .param("number", Long.toString(thread.issueNumber()))
-                    .query(Long.class).list();
             var q = queue.get();
+            var ofThread = JsonNodeFactory.instance.objectNode();
+            ofThread.putObject("github").put("owner", thread.owner()).put("repo", thread.repo())
+                    .put("issue_number", thread.issueNumber());
+            var ids = q.findLive(ofThread).stream().map(Job::id).toList();
             ids.forEach(q::cancel);
             transactions.executeWithoutResult(tx -> {
                 reports.commandAccepted(thread);

@@ -1,5 +1,6 @@
 package io.bisectbot.github;
 
+import io.bisectbot.loop.Backoff;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
@@ -459,9 +460,10 @@ final class GithubApi {
         sleep(Duration.between(clock.instant(), slot[0]));
     }
 
+    private static final Backoff RETRY = new Backoff(Duration.ofSeconds(1), Duration.ofSeconds(30));
+
     private Duration backoff(int failure) {
-        var base = 500L << Math.min(failure - 1, 5);
-        return Duration.ofMillis(base + ThreadLocalRandom.current().nextLong(base / 2 + 1));
+        return RETRY.afterAttempt(failure);
     }
 
     private void count(String status) {

@@ -49,8 +49,8 @@ class GithubConfig {
     }
 
     @Bean
-    Deliveries.PendingJobs pendingJobs(DataSource dataSource, JobQueue queue) {
-        return new Deliveries.PendingJobs(dataSource, queue);
+    Deliveries.PendingJobs pendingJobs(JobQueue queue) {
+        return new Deliveries.PendingJobs(queue);
     }
 
     @Bean

@@ -1,8 +1,8 @@
 package io.bisectbot.github;
 
+import io.bisectbot.loop.Backoff;
 import java.time.Clock;
 import java.time.Duration;
-import java.util.concurrent.ThreadLocalRandom;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import tools.jackson.databind.JsonNode;
@@ -99,9 +99,7 @@ final class OutboxDelivery {
     }
 
     private Duration backoff(int attempts) {
-        var base = properties.outboxBackoffBase().multipliedBy(1L << Math.min(attempts - 1, 16));
-        var capped = base.compareTo(properties.outboxBackoffMax()) > 0 ? properties.outboxBackoffMax() : base;
-        return capped.plusMillis(ThreadLocalRandom.current().nextLong(capped.toMillis() / 4 + 1));
+        return new Backoff(properties.outboxBackoffBase(), properties.outboxBackoffMax()).afterAttempt(attempts);
     }
 
     private JsonNode reaction(long installation, JsonNode request) {

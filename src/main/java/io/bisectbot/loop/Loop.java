@@ -6,12 +6,18 @@ import org.slf4j.LoggerFactory;
 import org.springframework.context.SmartLifecycle;
 
 /**
- * Runs a task on a virtual thread every {@code interval}, again at once while it reports work done. A failing task
- * is logged once when it starts failing and once when it works again, not at every try.
+ * The service's one way to run periodic background work: a task on a virtual thread every {@code interval}, again at
+ * once while it reports work done, started and stopped with the application context. A failing task is logged once
+ * when it starts failing and once when it works again, not at every try, and is retried after a {@link Backoff} that
+ * starts at {@code interval} and grows to {@link #maxBackoff} (16 intervals by default), so a database or GitHub
+ * that went away is not hammered.
  */
 public final class Loop implements SmartLifecycle {
 
     private static final Logger log = LoggerFactory.getLogger(Loop.class);
+
+    /** Stops after the queue drained (its phase is higher), so reports and events of the last jobs still go out. */
+    public static final int DEFAULT_PHASE = Integer.MAX_VALUE - 200;
 
     public interface Task {
         /** Returns true when there may be more work right away. */
@@ -20,14 +26,53 @@ public final class Loop implements SmartLifecycle {
 
     private final String name;
     private final Duration interval;
+    private final Duration initialDelay;
+    private final Backoff backoff;
+    private final int phase;
     private final Task task;
     private volatile Thread thread;
     private boolean failing;
 
     public Loop(String name, Duration interval, Task task) {
+        this(name, interval, Duration.ZERO, new Backoff(interval, interval.multipliedBy(16)), DEFAULT_PHASE, task);
+    }
+
+    private Loop(String name, Duration interval, Duration initialDelay, Backoff backoff, int phase, Task task) {
+        if (interval.isNegative() || interval.isZero()) {
+            throw new IllegalArgumentException(name + ": the interval must be positive, not " + interval);
+        }
         this.name = name;
         this.interval = interval;
+        this.initialDelay = initialDelay;
+        this.backoff = backoff;
+        this.phase = phase;
         this.task = task;
+    }
+
+    /** A task that returns nothing: it runs every interval. */
+    public static Loop every(String name, Duration interval, Runnable task) {
+        return new Loop(name, interval, () -> {
+            task.run();
+            return false;
+        });
+    }
+
+    /** The first run waits this long after start (e.g. hourly cleaners that should not add to a busy start). */
+    public Loop withInitialDelay(Duration delay) {
+        return new Loop(name, interval, delay, backoff, phase, task);
+    }
+
+    /** Retries after failures wait from {@code interval} up to this long. */
+    public Loop maxBackoff(Duration max) {
+        return new Loop(name, interval, initialDelay, new Backoff(interval, max), phase, task);
+    }
+
+    public Loop withPhase(int phase) {
+        return new Loop(name, interval, initialDelay, backoff, phase, task);
+    }
+
+    public String name() {
+        return name;
     }
 
     @Override
@@ -39,6 +84,10 @@ public final class Loop implements SmartLifecycle {
     }
 
     private void run() {
+        if (!sleep(initialDelay)) {
+            return;
+        }
+        var failures = 0;
         while (!Thread.currentThread().isInterrupted()) {
             boolean more = false;
             try {
@@ -47,20 +96,33 @@ public final class Loop implements SmartLifecycle {
                     log.info("{} works again", name);
                     failing = false;
                 }
-            } catch (RuntimeException e) {
+                failures = 0;
+            } catch (RuntimeException | Error e) {
+                if (e instanceof VirtualMachineError fatal) {
+                    throw fatal;
+                }
+                failures++;
                 if (!failing) {
-                    log.warn("{} failed; trying again every {} (logged once until it works): {}", name, interval,
-                            e.getMessage());
+                    log.warn("{} failed; trying again with backoff from {} (logged once until it works): {}", name,
+                            interval, e.getMessage());
                     failing = true;
                 }
             }
-            if (!more) {
-                try {
-                    Thread.sleep(interval);
-                } catch (InterruptedException e) {
-                    return;
-                }
+            if (!more && !sleep(failures > 0 ? backoff.afterAttempt(failures) : interval)) {
+                return;
             }
+        }
+    }
+
+    private static boolean sleep(Duration duration) {
+        if (duration.isZero()) {
+            return true;
+        }
+        try {
+            Thread.sleep(duration);
+            return true;
+        } catch (InterruptedException e) {
+            return false;
         }
     }
 
@@ -85,7 +147,6 @@ public final class Loop implements SmartLifecycle {
 
     @Override
     public int getPhase() {
-        // Stops after the queue drained (its phase is higher), so reports and events of the last jobs still go out.
-        return Integer.MAX_VALUE - 200;
+        return phase;
     }
 }

@@ -1,5 +1,6 @@
 package io.bisectbot.queue;
 
+import io.bisectbot.loop.Backoff;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -14,6 +15,8 @@ import org.slf4j.LoggerFactory;
  * and heartbeats carry cancel requests, so a dropped connection or notification costs latency, never correctness.
  */
 final class JobNotifications {
+
+    private static final Backoff RECONNECT = new Backoff(Duration.ofSeconds(1), Duration.ofSeconds(10));
 
     private static final Logger log = LoggerFactory.getLogger(JobNotifications.class);
 
@@ -40,7 +43,7 @@ final class JobNotifications {
     }
 
     private void run() {
-        var retry = Duration.ofMillis(500);
+        var failures = 0;
         while (!stopped) {
             try (var conn = dataSource.getConnection()) {
                 connection = conn;
@@ -49,7 +52,7 @@ final class JobNotifications {
                     statement.execute("LISTEN bisectbot_cancel");
                 }
                 conn.setAutoCommit(true);
-                retry = Duration.ofMillis(500);
+                failures = 0;
                 worker.wake(); // anything enqueued while we were not listening
                 var pg = conn.unwrap(PGConnection.class);
                 while (!stopped) {
@@ -73,6 +76,7 @@ final class JobNotifications {
                 if (stopped) {
                     return;
                 }
+                var retry = RECONNECT.afterAttempt(++failures);
                 log.warn("Lost the notification connection (polling meanwhile; reconnecting in {} ms): {}",
                         retry.toMillis(), Failures.brief(e));
                 try {
@@ -80,7 +84,6 @@ final class JobNotifications {
                 } catch (InterruptedException interrupted) {
                     return;
                 }
-                retry = retry.multipliedBy(2).compareTo(Duration.ofSeconds(10)) > 0 ? Duration.ofSeconds(10) : retry.multipliedBy(2);
             } finally {
                 connection = null;
             }

@@ -83,6 +83,24 @@ public final class JobQueue {
         return repository.findLive(kind, payloadSubset);
     }
 
+    /** Jobs of any kind not yet final whose payload contains {@code payloadSubset}, oldest first. */
+    public List<Job> findLive(JsonNode payloadSubset) {
+        return repository.findLive(payloadSubset);
+    }
+
+    /**
+     * True while {@code attempt} of the job runs on {@code workerId} and that worker has not stopped: the fence check
+     * for what outlives a worker (a step container whose job no longer runs is an orphan).
+     */
+    public boolean isRunning(long jobId, String workerId, int attempt) {
+        return repository.isRunningAttempt(jobId, workerId, attempt);
+    }
+
+    /** Jobs waiting to run, over all tenants and kinds (one count, for intake backpressure). */
+    public long pendingCount() {
+        return repository.pendingCount();
+    }
+
     public List<JobEvent> events(long id) {
         return repository.events(id);
     }

@@ -658,6 +658,41 @@ final class JobRepository {
         return jdbc.sql("SELECT * FROM jobs WHERE id = :id").param("id", id).query(jobMapper).optional();
     }
 
+    /** Jobs of any kind not yet final whose payload contains {@code payloadSubset}, oldest first. */
+    List<Job> findLive(JsonNode payloadSubset) {
+        return jdbc.sql("""
+                        SELECT * FROM jobs
+                         WHERE status IN ('PENDING', 'RUNNING') AND payload @> CAST(:subset AS jsonb)
+                         ORDER BY id""")
+                .param("subset", json.writeValueAsString(payloadSubset))
+                .query(jobMapper).list();
+    }
+
+    /** True while {@code attempt} of the job runs on {@code workerId} and that worker has not stopped. */
+    boolean isRunningAttempt(long jobId, String workerId, int attempt) {
+        return jdbc.sql("""
+                        SELECT EXISTS (
+                            SELECT 1
+                              FROM jobs j
+                              JOIN workers w ON w.id = j.worker_id
+                             WHERE j.id = :jobId
+                               AND j.status = 'RUNNING'
+                               AND j.worker_id = :workerId
+                               AND j.attempt_count = :attempt
+                               AND w.state <> 'STOPPED')
+                        """)
+                .param("jobId", jobId)
+                .param("workerId", workerId)
+                .param("attempt", attempt)
+                .query(Boolean.class)
+                .single();
+    }
+
+    long pendingCount() {
+        return jdbc.sql("SELECT count(*) FROM jobs WHERE status = 'PENDING'").query(Long.class).single();
+    }
+
+
     List<JobEvent> events(long jobId) {
         return jdbc.sql("SELECT * FROM job_events WHERE job_id = :job_id ORDER BY id")
                 .param("job_id", jobId)

@@ -1,6 +1,8 @@
 package io.bisectbot.queue;
 
 import io.bisectbot.crypto.Encryption;
+import io.bisectbot.executor.LiveJobs;
+import io.bisectbot.loop.Loop;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
@@ -34,18 +36,21 @@ class QueueConfig {
     }
 
     /** Hourly (and a minute after start), delete jobs finished longer than JOB_RETENTION ago; 0 keeps them all. */
-    @Bean(destroyMethod = "shutdownNow")
-    java.util.concurrent.ScheduledExecutorService jobRetention(DataSource dataSource, Clock clock, QueueProperties properties) {
+    @Bean
+    Loop jobRetention(DataSource dataSource, Clock clock, QueueProperties properties) {
         var cleaner = new RetentionCleaner(dataSource, clock, properties.retention());
-        var timer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
-                Thread.ofPlatform().name("job-retention").daemon().factory());
-        timer.scheduleWithFixedDelay(cleaner::clean, 1, 60, java.util.concurrent.TimeUnit.MINUTES);
-        return timer;
+        return Loop.every("job-retention", Duration.ofHours(1), cleaner::clean).withInitialDelay(Duration.ofMinutes(1));
     }
 
     @Bean
     JobQueue jobQueue(QueueNode node) {
         return node.queue();
+    }
+
+    /** The executor's orphan reaper asks the queue whether a step container's job attempt still runs. */
+    @Bean
+    LiveJobs liveJobs(JobQueue queue) {
+        return queue::isRunning;
     }
 
     /** Starts the node once the context is up, and drains it on shutdown before the database closes. */

@@ -1,5 +1,6 @@
 package io.bisectbot.queue;
 
+import io.bisectbot.loop.Backoff;
 import io.bisectbot.crypto.Encryption;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.lang.management.ManagementFactory;

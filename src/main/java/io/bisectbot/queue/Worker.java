@@ -1,5 +1,6 @@
 package io.bisectbot.queue;
 
+import io.bisectbot.loop.Backoff;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;

@@ -78,7 +78,7 @@ class OrphanReaperTest {
 
     @Test
     void once_started_the_reaper_runs_at_once_and_periodically() {
-        var reaper = new OrphanReaper(DOCKER, (job, worker, attempt) -> false, Duration.ofMillis(200), registry);
+        var reaper = new OrphanReaper(DOCKER, (job, worker, attempt) -> false, Duration.ofMillis(200), registry).loop();
         reaper.start();
         try {
             String first = labelledContainer(45, "w-1", 1);

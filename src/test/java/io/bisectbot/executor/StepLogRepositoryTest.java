@@ -141,25 +141,4 @@ class StepLogRepositoryTest {
         }
     }
 
-    @Test
-    void jdbc_live_jobs_sees_only_the_running_attempt_of_a_live_worker() {
-        var live = new JdbcLiveJobs(jdbc);
-        jdbc.sql("""
-                INSERT INTO workers (id, started_at, heartbeat_at, state, version, max_concurrent_jobs)
-                VALUES ('w-live', now(), now(), 'RUNNING', 'test', 4), ('w-dead', now(), now(), 'STOPPED', 'test', 4)
-                ON CONFLICT DO NOTHING
-                """).update();
-        jdbc.sql("UPDATE jobs SET status = 'RUNNING', worker_id = 'w-live', attempt_count = 2 WHERE id = ?").param(jobId).update();
-
-        assertThat(live.isRunning(jobId, "w-live", 2)).isTrue();
-        assertThat(live.isRunning(jobId, "w-live", 1)).isFalse();
-        assertThat(live.isRunning(jobId, "w-other", 2)).isFalse();
-        assertThat(live.isRunning(jobId + 1000, "w-live", 2)).isFalse();
-
-        jdbc.sql("UPDATE jobs SET worker_id = 'w-dead' WHERE id = ?").param(jobId).update();
-        assertThat(live.isRunning(jobId, "w-dead", 2)).isFalse();
-
-        jdbc.sql("UPDATE jobs SET worker_id = 'w-live', status = 'CANCELLED' WHERE id = ?").param(jobId).update();
-        assertThat(live.isRunning(jobId, "w-live", 2)).isFalse();
-    }
 }
