@@ -195,7 +195,7 @@ class GithubBotsTest {
     }
 
     private ObjectNode pullRequestOpened() {
-        var payload = GithubAppTest.payload("pull_request.opened");
+        var payload = GithubAppFixture.payload("pull_request.opened");
         ((ObjectNode) payload.get("repository")).put("clone_url", repo.toString());
         ((ObjectNode) payload.get("pull_request").get("head")).put("sha", head);
         return payload;
@@ -286,7 +286,7 @@ class GithubBotsTest {
             io.bisectbot.TestGit.run(history, "commit", "-q", "-m", "change " + i);
             shas.add(io.bisectbot.TestGit.run(history, "rev-parse", "HEAD"));
         }
-        var payload = GithubAppTest.comment("Found a regression.\n/bisect good=" + shas.getFirst() + " bad=main -- sh test.sh",
+        var payload = GithubAppFixture.comment("Found a regression.\n/bisect good=" + shas.getFirst() + " bad=main -- sh test.sh",
                 "OWNER", "Codertocat", 2, 2002);
         ((ObjectNode) payload.get("repository")).put("clone_url", history.toString());
         // On a pull request: the check run goes on its head commit.
@@ -457,7 +457,7 @@ class GithubBotsTest {
         assertThat(log(untrusted)).contains("tok=none");
 
         // A writer approves the head A: its tasks run again, with their secrets.
-        var comment = GithubAppTest.comment("/bot approve " + head.substring(0, 7), "OWNER", "Codertocat", 50, 5001);
+        var comment = GithubAppFixture.comment("/bot approve " + head.substring(0, 7), "OWNER", "Codertocat", 50, 5001);
         ((ObjectNode) comment.get("repository")).put("name", "Members").put("full_name", "Codertocat/Members")
                 .put("clone_url", repo.toString());
         ((ObjectNode) comment.get("issue")).putObject("pull_request").put("url", "https://api.github.com" + members + "/pulls/50");
@@ -478,7 +478,7 @@ class GithubBotsTest {
         git("add", "-A");
         git("commit", "-q", "-m", "push B");
         var b = git("rev-parse", "HEAD");
-        var pushed = GithubAppTest.payload("pull_request.synchronize");
+        var pushed = GithubAppFixture.payload("pull_request.synchronize");
         ((ObjectNode) pushed.get("repository")).put("name", "Members").put("full_name", "Codertocat/Members").put("clone_url", repo.toString());
         ((ObjectNode) pushed.get("pull_request")).put("number", 50).put("updated_at", "2019-05-15T16:00:00Z");
         ((ObjectNode) pushed.get("pull_request").get("user")).put("login", "reader");
