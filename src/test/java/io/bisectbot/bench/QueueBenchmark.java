@@ -661,8 +661,9 @@ public final class QueueBenchmark {
     }
 
     /**
-     * CPU time from /proc: this JVM's, and PostgreSQL's: the postmaster with its reaped children (ended backends,
-     * autovacuum workers) plus every live child. Needs the server's processes in this PID namespace; NaN if not.
+     * CPU time from /proc: this JVM's, and PostgreSQL's: every live process of the container's tree, each with its
+     * reaped children (ended backends, autovacuum workers). Needs the container's processes in this PID namespace;
+     * NaN if not.
      */
     record Cpu(double jvmMillis, double postgresMillis) {
         private static final double MS_PER_TICK = 10; // USER_HZ is 100 on Linux
@@ -672,11 +673,11 @@ public final class QueueBenchmark {
         }
 
         private static double postgres(PostgreSQLContainer container) {
-            var pid = container.getContainerInfo().getState().getPidLong();
-            if (pid == null || !readStat(pid).contains("postgres")) {
+            var root = container.getContainerInfo().getState().getPidLong();
+            if (root == null || readStat(root).isEmpty()) {
                 return Double.NaN;
             }
-            double total = ticks(pid, true);
+            var children = new java.util.HashMap<Long, List<Long>>();
             try (var dirs = java.nio.file.Files.list(java.nio.file.Path.of("/proc"))) {
                 for (var dir : dirs.toList()) {
                     var name = dir.getFileName().toString();
@@ -684,12 +685,20 @@ public final class QueueBenchmark {
                         continue;
                     }
                     var fields = fields(readStat(Long.parseLong(name)));
-                    if (fields.length > 14 && Long.parseLong(fields[1]) == pid) { // fields[1]: the parent's pid
-                        total += Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
+                    if (fields.length > 14) {
+                        children.computeIfAbsent(Long.parseLong(fields[1]), k -> new ArrayList<>()).add(Long.parseLong(name));
                     }
                 }
             } catch (java.io.IOException e) {
                 return Double.NaN;
+            }
+            double total = 0;
+            var todo = new java.util.ArrayDeque<Long>(List.of(root));
+            while (!todo.isEmpty()) {
+                var pid = todo.poll();
+                var ticks = ticks(pid, true);
+                total += Double.isNaN(ticks) ? 0 : ticks;
+                todo.addAll(children.getOrDefault(pid, List.of()));
             }
             return total;
         }
