@@ -14,10 +14,14 @@ import org.slf4j.LoggerFactory;
  * Writes job transitions in batches: whatever finished while the previous batch was being written goes out in the
  * next single statement, so a busy worker pays one round trip for many jobs and an idle one waits for none.
  * A batch that fails (database away) is retried until it is written or the writer is closed; nothing is dropped.
+ * Two writers take turns: while one batch is in flight the next one goes out on another connection, so a slow round
+ * trip (a loaded machine) does not hold every finished job back. Their batches are disjoint, and each locks its
+ * rows in id order like the heartbeat, so they never deadlock.
  */
 final class CompletionWriter {
 
     private static final Logger log = LoggerFactory.getLogger(CompletionWriter.class);
+    private static final int WRITERS = 2;
 
     private record Pending(Transition transition, CompletableFuture<Boolean> applied) {
     }
@@ -26,18 +30,20 @@ final class CompletionWriter {
     private final Clock clock;
     private final int batchSize;
     private final LinkedBlockingQueue<Pending> queue = new LinkedBlockingQueue<>();
-    private final Thread thread;
+    private final List<Thread> threads = new ArrayList<>();
     private volatile boolean closed;
 
     CompletionWriter(JobRepository repository, Clock clock, int batchSize, String workerId) {
         this.repository = repository;
         this.clock = clock;
         this.batchSize = batchSize;
-        this.thread = Thread.ofPlatform().name("completions-" + workerId).daemon().unstarted(this::run);
+        for (int i = 0; i < WRITERS; i++) {
+            threads.add(Thread.ofPlatform().name("completions-" + workerId + (i == 0 ? "" : "-" + i)).daemon().unstarted(this::run));
+        }
     }
 
     void start() {
-        thread.start();
+        threads.forEach(Thread::start);
     }
 
     /** Completes with whether the fence still held (true: stored; false: the attempt was no longer this worker's). */
@@ -58,11 +64,13 @@ final class CompletionWriter {
         while (!queue.isEmpty() && System.nanoTime() < deadline) {
             sleep(Duration.ofMillis(10));
         }
-        thread.interrupt();
-        try {
-            thread.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())) + 1000);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
+        threads.forEach(Thread::interrupt);
+        for (var thread : threads) {
+            try {
+                thread.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())) + 1000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
         Pending left;
         while ((left = queue.poll()) != null) {

@@ -185,6 +185,7 @@ public final class QueueNode {
         running = false;
         draining = true;
         worker.stopClaiming();
+        worker.releaseBuffered(); // claimed but not started: another instance runs them now, not after this drain
         heartbeats.state("DRAINING");
         heartbeats.beat();
         var grace = properties.shutdownGrace();
@@ -221,6 +222,16 @@ public final class QueueNode {
         notifications.stop();
         worker.crash();
         completions.close(java.time.Duration.ZERO);
+    }
+
+    /** Test hook: jobs claimed by this instance and waiting in its local buffer. */
+    List<Long> bufferedJobs() {
+        return worker.bufferedJobIds();
+    }
+
+    /** Test hook: a fixed local buffer size instead of the measured one. */
+    void fixPrefetch(int size) {
+        worker.fixPrefetch(size);
     }
 
     /** Test hook. */

@@ -11,6 +11,7 @@ import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -23,12 +24,21 @@ import tools.jackson.databind.json.JsonMapper;
  * Claims jobs into this instance's free slots and runs each on its own (virtual) thread. Claims happen when a slot
  * frees up, when a notification says jobs arrived, and at least every poll interval, so a lost notification only
  * delays a job. Results go through the {@link CompletionWriter}; a result whose fence no longer holds is discarded.
+ *
+ * <p>When jobs are short, claims also fill a local buffer ({@link PrefetchSize}) and a second claimer overlaps the
+ * first. A buffered job is claimed like any other: RUNNING under this worker's fence, in {@link #running} and so in
+ * every heartbeat; if the instance dies, recovery takes it back like a running job. It waits for a slot; at a
+ * graceful shutdown it is released without running and without counting the attempt.
  */
 final class Worker {
 
     private static final Logger log = LoggerFactory.getLogger(Worker.class);
     /** How long a job that could not enqueue for a tenant over its pending cap waits before it runs again. */
     static final Duration TENANT_OVER_CAP_DELAY = Duration.ofSeconds(30);
+    /** Most jobs in the local buffer, per job slot. */
+    static final int BUFFER_PER_SLOT = 4;
+    /** Claim statements in flight at once while the buffer is in use (one otherwise). */
+    private static final int CLAIMERS = 2;
 
     private final String workerId;
     private final QueueProperties properties;
@@ -47,14 +57,22 @@ final class Worker {
      * committed first); it was not taken back, and the write's own fence decides what is kept.
      */
     private final Set<JobFence> resultsInFlight = ConcurrentHashMap.newKeySet();
-    private final ArrayBlockingQueue<Boolean> wakeups = new ArrayBlockingQueue<>(1);
+    /** One per claimer: a wake-up reaches each. */
+    private final List<ArrayBlockingQueue<Boolean>> wakeups = new ArrayList<>();
     /**
-     * Handlers claimed here and not yet returned: these hold the job slots. A job whose handler returned stays in
-     * {@link #running} (and in heartbeats) until its result is stored, but no longer holds a slot.
+     * Jobs claimed here whose handler has not returned: running ones (holding a slot) and buffered ones (waiting for
+     * one). A job whose handler returned stays in {@link #running} (and in heartbeats) until its result is stored,
+     * but no longer counts here.
      */
-    private final AtomicInteger executing = new AtomicInteger();
+    private final AtomicInteger unfinished = new AtomicInteger();
+    /** The local buffer: claimed jobs waiting for a slot. Taken out by their thread when it starts the handler. */
+    private final Set<JobContext> buffered = ConcurrentHashMap.newKeySet();
+    private final Semaphore slots;
+    private final PrefetchSize prefetch;
+    /** Jobs promised to claims in flight (guarded by {@code this}), so two claimers never take more than is free. */
+    private int reserved;
     private final ExecutorService jobThreads;
-    private final Thread dispatcher;
+    private final List<Thread> dispatchers = new ArrayList<>();
     private volatile boolean claiming = true;
     private volatile boolean claimsPaused;
     /** False while this instance's liveness lock is not confirmed: it must not start work another may take. */
@@ -75,16 +93,25 @@ final class Worker {
         this.metrics = metrics;
         this.json = json;
         this.jobThreads = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("job-", 0).factory());
-        this.dispatcher = Thread.ofPlatform().name("dispatcher-" + workerId).daemon().unstarted(this::dispatch);
+        this.slots = new Semaphore(properties.maxConcurrentJobs(), true);
+        this.prefetch = new PrefetchSize(BUFFER_PER_SLOT * properties.maxConcurrentJobs());
+        for (int i = 0; i < CLAIMERS; i++) {
+            var claimer = i;
+            wakeups.add(new ArrayBlockingQueue<>(1));
+            dispatchers.add(Thread.ofPlatform().name("dispatcher-" + workerId + (i == 0 ? "" : "-" + i)).daemon()
+                    .unstarted(() -> dispatch(claimer)));
+        }
     }
 
     void start() {
-        dispatcher.start();
+        dispatchers.forEach(Thread::start);
     }
 
     /** Look for jobs now rather than at the next poll. */
     void wake() {
-        wakeups.offer(Boolean.TRUE);
+        for (var queue : wakeups) {
+            queue.offer(Boolean.TRUE);
+        }
     }
 
     int runningCount() {
@@ -139,45 +166,71 @@ final class Worker {
         return kinds == null ? Set.of() : kinds;
     }
 
-    private void dispatch() {
+    private void dispatch(int claimer) {
         MDC.put("worker_id", workerId);
         var failureDelay = properties.pollInterval();
+        var wakeup = wakeups.get(claimer);
         while (!stopped) {
-            // Slots are handlers running; results still being stored (at most another maxConcurrentJobs) do not
-            // hold one, so claiming overlaps the completion write instead of waiting for it.
-            var max = properties.maxConcurrentJobs();
-            var free = Math.min(max - executing.get(), 2 * max - running.size());
+            // The second claimer only works while the buffer is in use: for long jobs one claim at a time is plenty.
+            var free = claimer == 0 || prefetch.target() > 0 ? reserve() : 0;
             var claimedAll = false;
-            if (claiming && !claimsPaused && live && free > 0) {
+            if (free > 0) {
                 try {
                     var started = System.nanoTime();
                     var jobs = repository.claim(workerId, free, unavailableKinds(), clock.instant());
-                    metrics.claimTook(Duration.ofNanos(System.nanoTime() - started));
+                    var took = System.nanoTime() - started;
+                    metrics.claimTook(Duration.ofNanos(took));
+                    prefetch.claimTook(took);
                     jobs.forEach(this::launch);
                     claimedAll = jobs.size() == free;
                     failureDelay = properties.pollInterval();
                 } catch (RuntimeException e) {
                     log.warn("Could not claim jobs (will retry in {} ms): {}", failureDelay.toMillis(), Failures.brief(e));
-                    pause(failureDelay);
+                    settle(free);
+                    pause(wakeup, failureDelay);
                     failureDelay = failureDelay.multipliedBy(2).compareTo(Duration.ofSeconds(30)) > 0
                             ? Duration.ofSeconds(30) : failureDelay.multipliedBy(2);
                     continue;
                 }
+                settle(free); // after launch: the claimed jobs count in unfinished now
             }
             if (claimedAll) {
-                continue; // every slot filled: the next loop waits for one to free up
+                continue; // every free place filled: the next loop waits for one to free up
             }
             try {
-                wakeups.poll(properties.pollInterval().toMillis(), TimeUnit.MILLISECONDS);
+                wakeup.poll(properties.pollInterval().toMillis(), TimeUnit.MILLISECONDS);
             } catch (InterruptedException e) {
                 return;
             }
         }
     }
 
-    private void pause(Duration duration) {
+    /**
+     * Reserves what the next claim may take: free slots plus the buffer's free places. Results still being stored
+     * (at most another slots-plus-buffer) hold neither, so claiming overlaps the completion write instead of
+     * waiting for it. With a buffer, claims wait until a quarter of it is free, so each carries many jobs.
+     */
+    private synchronized int reserve() {
+        if (!claiming || claimsPaused || !live) {
+            return 0;
+        }
+        var capacity = properties.maxConcurrentJobs() + prefetch.target();
+        var taken = unfinished.get() + reserved;
+        var free = Math.min(capacity - taken, 2 * capacity - running.size() - reserved);
+        if (free <= 0 || (capacity > properties.maxConcurrentJobs() && taken > 0 && free < capacity / 4)) {
+            return 0;
+        }
+        reserved += free;
+        return free;
+    }
+
+    private synchronized void settle(int claimed) {
+        reserved -= claimed;
+    }
+
+    private void pause(ArrayBlockingQueue<Boolean> wakeup, Duration duration) {
         try {
-            wakeups.poll(duration.toMillis(), TimeUnit.MILLISECONDS);
+            wakeup.poll(duration.toMillis(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
@@ -185,7 +238,8 @@ final class Worker {
 
     private void launch(Job job) {
         var context = new JobContext(job);
-        executing.incrementAndGet();
+        unfinished.incrementAndGet();
+        buffered.add(context);
         running.put(context.fence(), context);
         metrics.count("claimed", job.kind());
         jobThreads.execute(() -> execute(context));
@@ -195,13 +249,15 @@ final class Worker {
         var job = context.job();
         MDC.put("worker_id", workerId);
         MDC.put("job_id", Long.toString(job.id()));
-        var started = System.nanoTime();
         JobOutcome outcome;
         JobQueue.TenantOverCap overCap = null;
-        context.bindThread(Thread.currentThread());
+        context.bindThread(Thread.currentThread()); // a stop request interrupts the wait for a slot, too
+        var slot = takeSlot(context);
+        var started = System.nanoTime();
         try {
             var handler = handlers.get(job.kind());
-            outcome = handler == null
+            outcome = !slot.run() ? JobOutcome.failed("stopped before it started")
+                    : handler == null
                     ? JobOutcome.failed("no handler for job kind '" + job.kind() + "' on worker " + workerId
                             + " (known kinds: " + String.join(", ", handlers.keySet()) + ")")
                     : handler.handle(context);
@@ -223,10 +279,16 @@ final class Worker {
         } finally {
             context.bindThread(null);
             Thread.interrupted(); // a stop request must not leak into the completion below
-            executing.decrementAndGet();
+            if (slot.held()) {
+                slots.release();
+            }
+            unfinished.decrementAndGet();
+            prefetch.handlerReturned();
             wake(); // the slot is free; the result is stored below (the fence still guards it)
         }
-        metrics.ran(job.kind(), Duration.ofNanos(System.nanoTime() - started));
+        if (slot.run()) {
+            metrics.ran(job.kind(), Duration.ofNanos(System.nanoTime() - started));
+        }
         try {
             finish(context, outcome, overCap);
         } catch (Throwable e) {
@@ -235,6 +297,28 @@ final class Worker {
             finish(context, JobOutcome.failedPermanently("the handler's outcome could not be stored: " + e), null);
         }
         MDC.clear();
+    }
+
+    private record Slot(boolean held, boolean run) {
+    }
+
+    /**
+     * Waits for a slot and takes the job out of the buffer. It does not run when it was stopped meanwhile (cancel,
+     * lost fence or liveness: its stop reason decides the transition) or released from the buffer at shutdown.
+     */
+    private Slot takeSlot(JobContext context) {
+        boolean held = false;
+        try {
+            slots.acquire();
+            held = true;
+        } catch (InterruptedException e) {
+            // Stopped while buffered; the stop reason is set.
+        }
+        var mine = buffered.remove(context);
+        if (!mine || context.stopReason() == null && !held) {
+            context.requestStop(JobContext.StopReason.SHUTDOWN); // released from the buffer (first reason wins)
+        }
+        return new Slot(held, held && mine && !context.stopRequested());
     }
 
     private void finish(JobContext context, JobOutcome outcome, JobQueue.TenantOverCap overCap) {
@@ -321,6 +405,25 @@ final class Worker {
         claiming = false;
     }
 
+    /** Graceful shutdown: buffered jobs have not started; they go back to PENDING now, their attempt not counted. */
+    void releaseBuffered() {
+        for (var context : buffered) {
+            if (buffered.remove(context)) {
+                context.requestStop(JobContext.StopReason.SHUTDOWN);
+            }
+        }
+    }
+
+    /** Test hook: jobs claimed here and waiting in the local buffer. */
+    List<Long> bufferedJobIds() {
+        return buffered.stream().map(JobContext::jobId).sorted().toList();
+    }
+
+    /** Test hook: a fixed buffer size instead of the one measured from the completion rate. */
+    void fixPrefetch(int size) {
+        prefetch.fix(size);
+    }
+
     /** Test hook for a frozen instance: no claim while paused. */
     void pauseClaims(boolean paused) {
         claimsPaused = paused;
@@ -350,7 +453,7 @@ final class Worker {
 
     void close() {
         stopped = true;
-        dispatcher.interrupt();
+        dispatchers.forEach(Thread::interrupt);
         jobThreads.shutdownNow();
     }
 

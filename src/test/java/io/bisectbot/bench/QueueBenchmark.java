@@ -60,7 +60,10 @@ import tools.jackson.databind.json.JsonMapper;
  *
  * <p>Options (all optional): {@code --jobs 10000,100000 --instances 1,2,4 --systems bisectbot,db-scheduler,jobrunr
  * --threads 32 --pool 16 --chunk 10000 --timeout 300 --crash true --plan true --plan-rows 1000000
- * --plan-pending 5000 --plan-tenants 0 --fsync off --repeat 1}; for profiling, {@code --pg-setting name=value,...} adds server
+ * --plan-pending 5000 --plan-tenants 0 --fsync off --repeat 1 --drain true --bulk-rows 1000000 --idle 200}: with
+ * {@code --drain true} every configuration runs a second time with all jobs enqueued before the instances start;
+ * {@code --bulk-rows} sizes the table of the bulk-enqueue measurement (0: skip it); {@code --idle} is the number of
+ * one-at-a-time jobs of the idle-latency measurement (0: skip it). For profiling, {@code --pg-setting name=value,...} adds server
  * settings (e.g. auto_explain) and {@code --pg-log file} saves the server log at the end. With {@code --repeat n} each configuration runs n times (systems
  * interleaved) and the run with the median throughput goes into the table.
  */
@@ -72,7 +75,8 @@ public final class QueueBenchmark {
 
     record Options(List<Integer> jobs, List<Integer> instances, List<String> systems, int threads, int pool,
                    int chunk, Duration timeout, boolean crash, boolean plan, int planRows, int planPending,
-                   int planTenants, boolean fsync, int repeat, List<String> pgSettings, String pgLog) {
+                   int planTenants, boolean fsync, int repeat, List<String> pgSettings, String pgLog,
+                   boolean drain, int bulkRows, int idleSamples) {
 
         static Options parse(String[] args) {
             var values = new LinkedHashMap<String, String>();
@@ -94,7 +98,8 @@ public final class QueueBenchmark {
                 }
             }
             var known = List.of("jobs", "instances", "systems", "threads", "pool", "chunk", "timeout", "crash", "plan",
-                    "plan-rows", "plan-pending", "plan-tenants", "fsync", "repeat", "pg-setting", "pg-log");
+                    "plan-rows", "plan-pending", "plan-tenants", "fsync", "repeat", "pg-setting", "pg-log", "drain",
+                    "bulk-rows", "idle");
             for (var key : values.keySet()) {
                 if (!known.contains(key)) {
                     throw new IllegalArgumentException("unknown option --" + key + "; known: " + known);
@@ -116,7 +121,10 @@ public final class QueueBenchmark {
                     "on".equalsIgnoreCase(values.getOrDefault("fsync", "off")),
                     Integer.parseInt(values.getOrDefault("repeat", "1")),
                     values.containsKey("pg-setting") ? List.of(values.get("pg-setting").split(",")) : List.of(),
-                    values.get("pg-log"));
+                    values.get("pg-log"),
+                    Boolean.parseBoolean(values.getOrDefault("drain", "true")),
+                    Integer.parseInt(values.getOrDefault("bulk-rows", "1000000")),
+                    Integer.parseInt(values.getOrDefault("idle", "200")));
         }
 
         private static List<Integer> ints(String csv) {
@@ -230,6 +238,9 @@ public final class QueueBenchmark {
     // ---------------------------------------------------------------------------------------------------------
 
     interface Cluster extends AutoCloseable {
+        /** Starts the instances (after the enqueue in a drain-only run). */
+        void start();
+
         /** Enqueues {@code count} jobs in bulk (one call to the system's bulk API). */
         void enqueue(int count);
 
@@ -243,6 +254,14 @@ public final class QueueBenchmark {
         default String profile() {
             return "";
         }
+
+        /** p50 and p99 of claim-to-completion in ms, when the system's tables record both (bisectbot); else null. */
+        default double[] claimToCompletionMillis() {
+            return null;
+        }
+
+        /** The system's table, for its update statistics (pg_stat_user_tables). */
+        String table();
 
         @Override
         void close();
@@ -291,7 +310,27 @@ public final class QueueBenchmark {
                 registries.add(registry);
                 nodes.add(QueueNode.create(pool, List.of(handler), properties, Clock.systemUTC(), registry, json, "bench"));
             }
+        }
+
+        @Override
+        public void start() {
             nodes.forEach(QueueNode::start);
+        }
+
+        @Override
+        public String table() {
+            return "jobs";
+        }
+
+        @Override
+        public double[] claimToCompletionMillis() {
+            var row = sql.sql("""
+                    SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY finished_at - claimed_at) AS p50,
+                           percentile_cont(0.99) WITHIN GROUP (ORDER BY finished_at - claimed_at) AS p99
+                      FROM (SELECT extract(epoch FROM finished_at) * 1000 AS finished_at,
+                                   extract(epoch FROM claimed_at) * 1000 AS claimed_at
+                              FROM jobs WHERE status = 'SUCCEEDED') s""").query().singleRow();
+            return new double[] {((Number) row.get("p50")).doubleValue(), ((Number) row.get("p99")).doubleValue()};
         }
 
         @Override
@@ -386,7 +425,16 @@ public final class QueueBenchmark {
                         .enableImmediateExecution()
                         .build());
             }
+        }
+
+        @Override
+        public void start() {
             schedulers.forEach(Scheduler::start);
+        }
+
+        @Override
+        public String table() {
+            return "scheduled_tasks";
         }
 
         @Override
@@ -451,12 +499,21 @@ public final class QueueBenchmark {
                         .andPollInterval(Duration.ofSeconds(5)); // the smallest JobRunr accepts
                 servers.add(new BackgroundJobServer(storage, mapper, activator, configuration));
             }
+            scheduler = new JobScheduler(storages.getFirst());
+        }
+
+        @Override
+        public void start() {
             servers.forEach(BackgroundJobServer::start);
             var deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
             while (servers.stream().anyMatch(s -> !s.isRunning()) && System.nanoTime() < deadline) {
                 sleep(Duration.ofMillis(20));
             }
-            scheduler = new JobScheduler(storages.getFirst());
+        }
+
+        @Override
+        public String table() {
+            return "jobrunr_jobs";
         }
 
         @Override
@@ -488,51 +545,186 @@ public final class QueueBenchmark {
     // Throughput and latency
     // ---------------------------------------------------------------------------------------------------------
 
-    record Result(String system, int jobs, int instances, double enqueueSeconds, double seconds, long completed,
-                  int executions, double p50Millis, double p99Millis, String note, String profile) {
+    /**
+     * One run. {@code drain}: the jobs were all enqueued before the instances started, and the time counts from the
+     * start. CPU is per job, in ms: this JVM (instances, enqueue and the benchmark's polling) and PostgreSQL (every
+     * server process, from /proc), over the timed part; WAL in bytes per job over the same part; HOT: the share of
+     * the table's row updates that were heap-only (pg_stat_user_tables).
+     */
+    record Result(String system, int jobs, int instances, boolean drain, double enqueueSeconds, double seconds,
+                  long completed, int executions, double p50Millis, double p99Millis, double[] claimToCompletion,
+                  double jvmCpuMsPerJob, double pgCpuMsPerJob, double walBytesPerJob, String hot, String note,
+                  String profile) {
 
         double jobsPerSecond() {
             return completed / seconds;
         }
     }
 
-    Result run(String system, int jobs, int instances) {
+    Result run(String system, int jobs, int instances, boolean drain) {
         var jdbcUrl = createDatabase();
         var recorder = new Recorder(jobs);
         current = recorder;
         String note = "";
-        try (var cluster = cluster(system, jdbcUrl, instances, recorder)) {
-            var started = System.nanoTime();
-            for (int done = 0; done < jobs; done += options.chunk()) {
-                cluster.enqueue(Math.min(options.chunk(), jobs - done));
+        Result result;
+        String table;
+        try {
+            try (var cluster = cluster(system, jdbcUrl, instances, recorder)) {
+                var enqueueStarted = System.nanoTime();
+                if (drain) {
+                    enqueue(cluster, jobs);
+                }
+                var enqueueSeconds = (System.nanoTime() - enqueueStarted) / 1e9;
+                var cpu = Cpu.sample(container);
+                var wal = walLsn();
+                var started = System.nanoTime();
+                cluster.start();
+                if (!drain) {
+                    enqueue(cluster, jobs);
+                    enqueueSeconds = (System.nanoTime() - started) / 1e9;
+                }
+                var deadline = started + options.timeout().toNanos();
+                try {
+                    recorder.allStarted.await(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                // Every handler ran; now wait for the last completion to be stored.
+                var complete = false;
+                while (System.nanoTime() < deadline && !(complete = cluster.allCompleted())) {
+                    sleep(Duration.ofMillis(5));
+                }
+                var finished = System.nanoTime();
+                var cpuAfter = Cpu.sample(container);
+                var walBytes = walBytesSince(wal);
+                sleep(Duration.ofMillis(200)); // any duplicate execution would show up now
+                var succeeded = cluster.succeeded();
+                if (!complete) {
+                    note = "timed out after " + options.timeout().toSeconds() + " s";
+                }
+                if (recorder.executions.get() != jobs) {
+                    note = (note.isEmpty() ? "" : note + "; ") + recorder.executions.get() + " executions for " + jobs + " jobs";
+                }
+                result = new Result(system, jobs, instances, drain, enqueueSeconds, (finished - started) / 1e9,
+                        complete ? jobs : succeeded, recorder.executions.get(),
+                        recorder.percentileMillis(0.50), recorder.percentileMillis(0.99), cluster.claimToCompletionMillis(),
+                        (cpuAfter.jvmMillis() - cpu.jvmMillis()) / jobs, (cpuAfter.postgresMillis() - cpu.postgresMillis()) / jobs,
+                        walBytes / jobs, "", note, cluster.profile());
+                table = cluster.table();
             }
-            var enqueued = System.nanoTime();
-            var deadline = started + options.timeout().toNanos();
-            try {
-                recorder.allStarted.await(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
-            // Every handler ran; now wait for the last completion to be stored.
-            var complete = false;
-            while (System.nanoTime() < deadline && !(complete = cluster.allCompleted())) {
-                sleep(Duration.ofMillis(5));
-            }
-            var finished = System.nanoTime();
-            sleep(Duration.ofMillis(200)); // any duplicate execution would show up now
-            var succeeded = cluster.succeeded();
-            if (!complete) {
-                note = "timed out after " + options.timeout().toSeconds() + " s";
-            }
-            if (recorder.executions.get() != jobs) {
-                note = (note.isEmpty() ? "" : note + "; ") + recorder.executions.get() + " executions for " + jobs + " jobs";
-            }
-            return new Result(system, jobs, instances, (enqueued - started) / 1e9, (finished - started) / 1e9,
-                    complete ? jobs : succeeded, recorder.executions.get(),
-                    recorder.percentileMillis(0.50), recorder.percentileMillis(0.99), note, cluster.profile());
+            // The instances' sessions have ended, so their statistics are flushed.
+            sleep(Duration.ofMillis(700));
+            return withHot(result, hotUpdates(jdbcUrl, table));
         } finally {
             current = null;
             dropDatabase(jdbcUrl);
+        }
+    }
+
+    private static Result withHot(Result r, String hot) {
+        return new Result(r.system(), r.jobs(), r.instances(), r.drain(), r.enqueueSeconds(), r.seconds(), r.completed(),
+                r.executions(), r.p50Millis(), r.p99Millis(), r.claimToCompletion(), r.jvmCpuMsPerJob(), r.pgCpuMsPerJob(),
+                r.walBytesPerJob(), hot, r.note(), r.profile());
+    }
+
+    private void enqueue(Cluster cluster, int jobs) {
+        for (int done = 0; done < jobs; done += options.chunk()) {
+            cluster.enqueue(Math.min(options.chunk(), jobs - done));
+        }
+    }
+
+    private JdbcClient adminSql() {
+        return JdbcClient.create(new org.springframework.jdbc.datasource.DriverManagerDataSource(
+                container.getJdbcUrl(), container.getUsername(), container.getPassword()));
+    }
+
+    private String walLsn() {
+        return adminSql().sql("SELECT pg_current_wal_lsn()::text").query(String.class).single();
+    }
+
+    private double walBytesSince(String lsn) {
+        return adminSql().sql("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), CAST(:lsn AS pg_lsn))")
+                .param("lsn", lsn).query(Double.class).single();
+    }
+
+    private String hotUpdates(String jdbcUrl, String table) {
+        var sql = JdbcClient.create(new org.springframework.jdbc.datasource.DriverManagerDataSource(
+                jdbcUrl, container.getUsername(), container.getPassword()));
+        var row = sql.sql("SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = :table")
+                .param("table", table).query().listOfRows();
+        if (row.isEmpty()) {
+            return "?";
+        }
+        var updates = ((Number) row.getFirst().get("n_tup_upd")).longValue();
+        var hot = ((Number) row.getFirst().get("n_tup_hot_upd")).longValue();
+        return updates == 0 ? "0 upd" : String.format(Locale.ROOT, "%d%% of %d", Math.round(100.0 * hot / updates), updates);
+    }
+
+    /**
+     * CPU time from /proc: this JVM's, and PostgreSQL's: every live process of the container's tree, each with its
+     * reaped children (ended backends, autovacuum workers). Needs the container's processes in this PID namespace;
+     * NaN if not.
+     */
+    record Cpu(double jvmMillis, double postgresMillis) {
+        private static final double MS_PER_TICK = 10; // USER_HZ is 100 on Linux
+
+        static Cpu sample(PostgreSQLContainer container) {
+            return new Cpu(ticks(ProcessHandle.current().pid(), true) * MS_PER_TICK, postgres(container) * MS_PER_TICK);
+        }
+
+        private static double postgres(PostgreSQLContainer container) {
+            var root = container.getContainerInfo().getState().getPidLong();
+            if (root == null || readStat(root).isEmpty()) {
+                return Double.NaN;
+            }
+            var children = new java.util.HashMap<Long, List<Long>>();
+            try (var dirs = java.nio.file.Files.list(java.nio.file.Path.of("/proc"))) {
+                for (var dir : dirs.toList()) {
+                    var name = dir.getFileName().toString();
+                    if (!name.chars().allMatch(Character::isDigit)) {
+                        continue;
+                    }
+                    var fields = fields(readStat(Long.parseLong(name)));
+                    if (fields.length > 14) {
+                        children.computeIfAbsent(Long.parseLong(fields[1]), k -> new ArrayList<>()).add(Long.parseLong(name));
+                    }
+                }
+            } catch (java.io.IOException e) {
+                return Double.NaN;
+            }
+            double total = 0;
+            var todo = new java.util.ArrayDeque<Long>(List.of(root));
+            while (!todo.isEmpty()) {
+                var pid = todo.poll();
+                var ticks = ticks(pid, true);
+                total += Double.isNaN(ticks) ? 0 : ticks;
+                todo.addAll(children.getOrDefault(pid, List.of()));
+            }
+            return total;
+        }
+
+        /** utime + stime (+ cutime + cstime of waited-for children), in clock ticks. */
+        private static double ticks(long pid, boolean withChildren) {
+            var fields = fields(readStat(pid));
+            if (fields.length < 15) {
+                return Double.NaN;
+            }
+            double ticks = Long.parseLong(fields[11]) + Long.parseLong(fields[12]);
+            return withChildren ? ticks + Long.parseLong(fields[13]) + Long.parseLong(fields[14]) : ticks;
+        }
+
+        /** The fields after "(comm)": [0] state, [1] ppid, ... [11] utime, [12] stime, [13] cutime, [14] cstime. */
+        private static String[] fields(String stat) {
+            var close = stat.lastIndexOf(')');
+            return close < 0 ? new String[0] : stat.substring(close + 2).split(" ");
+        }
+
+        private static String readStat(long pid) {
+            try {
+                return java.nio.file.Files.readString(java.nio.file.Path.of("/proc/" + pid + "/stat"));
+            } catch (java.io.IOException | RuntimeException e) {
+                return "";
+            }
         }
     }
 
@@ -596,6 +788,120 @@ public final class QueueBenchmark {
                     Duration.between(crashedAtInstant, recoveredAt).toNanos() / 1e9,
                     (secondStartedAt.get() - crashedAt) / 1e9,
                     Duration.between(lastBeat, crashedAtInstant).toNanos() / 1e9);
+        } finally {
+            dropDatabase(jdbcUrl);
+        }
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Bulk enqueue with dedup keys into an empty and into a large table; the single-job path beside it
+    // ---------------------------------------------------------------------------------------------------------
+
+    String bulk() {
+        var jdbcUrl = createDatabase();
+        var out = new StringBuilder("Bulk enqueue (JobQueue.enqueueAll, chunks of " + options.chunk()
+                + ", every job with a dedup key; no instance running):\n");
+        try (var admin = pool(jdbcUrl, 2, "bulk-admin"); var pool = pool(jdbcUrl, options.pool(), "bulk")) {
+            Flyway.configure().dataSource(admin).locations("filesystem:db/migration").load().migrate();
+            var sql = JdbcClient.create(admin);
+            var node = QueueNode.create(pool, List.of(BuiltinHandlers.noop()), QueueProperties.defaults().withWorkerId("bulk"),
+                    Clock.systemUTC(), new SimpleMeterRegistry(), JsonMapper.builder().build(), "bench");
+            var queue = node.queue();
+            var count = 100_000;
+            var empty = timedBulk(queue, count, i -> "new-" + i);
+            out.append(String.format(Locale.ROOT, "  into an empty table: %,d jobs in %.2f s = %,.0f jobs/s (%d created)%n",
+                    count, empty[0], count / empty[0], (long) empty[1]));
+            // Fill up to bulkRows finished jobs with dedup keys, as a long-running installation would have.
+            sql.sql("""
+                    INSERT INTO jobs (kind, status, attempt_count, worker_id, run_at, claimed_at, started_at, finished_at,
+                                      dedup_key, created_at, updated_at)
+                    SELECT 'noop', 'SUCCEEDED', 1, 'old-worker', t, t, t, t, 'old-' || g, t, t
+                      FROM (SELECT g, now() - (g * interval '1 second') AS t FROM generate_series(1, :rows) g) s""")
+                    .param("rows", Math.max(0, options.bulkRows() - count)).update();
+            sql.sql("VACUUM ANALYZE jobs").update();
+            var rows = sql.sql("SELECT count(*) FROM jobs").query(Long.class).single();
+            // One job in ten reuses an existing key: it must be skipped, not inserted twice.
+            var full = timedBulk(queue, count, i -> i % 10 == 0 ? "old-" + (i + 1) : "more-" + i);
+            var duplicates = sql.sql("SELECT count(*) - count(DISTINCT dedup_key) FROM jobs").query(Long.class).single();
+            out.append(String.format(Locale.ROOT, "  into a table of %,d rows: %,d jobs (one in ten with an existing key) in %.2f s "
+                            + "= %,.0f jobs/s (%d created, %d expected; duplicate keys in the table: %d)%n",
+                    rows, count, full[0], count / full[0], (long) full[1], count - count / 10, duplicates));
+            // The single-job path (POST /jobs, webhook intake): one INSERT ... RETURNING per call.
+            var singles = 2_000;
+            var took = new long[singles];
+            for (int i = 0; i < singles; i++) {
+                var started = System.nanoTime();
+                queue.enqueue(NewJob.of("noop", null).withDedupKey("single-" + i));
+                took[i] = System.nanoTime() - started;
+            }
+            Arrays.sort(took);
+            out.append(String.format(Locale.ROOT, "  single-job enqueue into that table: %,d calls, mean %.3f ms, p50 %.3f ms, p99 %.3f ms%n",
+                    singles, Arrays.stream(took).average().orElse(0) / 1e6, took[singles / 2] / 1e6, took[(int) (singles * 0.99)] / 1e6));
+            out.append("  (load ").append(LoadAverage.now()).append(")");
+        } finally {
+            dropDatabase(jdbcUrl);
+        }
+        return out.toString();
+    }
+
+    /** Seconds taken and jobs created. */
+    private double[] timedBulk(io.bisectbot.queue.JobQueue queue, int count, java.util.function.IntFunction<String> key) {
+        var started = System.nanoTime();
+        long created = 0;
+        for (int done = 0; done < count; done += options.chunk()) {
+            var jobs = new ArrayList<NewJob>(options.chunk());
+            for (int i = done; i < Math.min(count, done + options.chunk()); i++) {
+                jobs.add(NewJob.of("noop", null).withDedupKey(key.apply(i)));
+            }
+            created += queue.enqueueAll(jobs).size();
+        }
+        return new double[] {(System.nanoTime() - started) / 1e9, created};
+    }
+
+    // ---------------------------------------------------------------------------------------------------------
+    // Idle latency: one job at a time on an idle instance, woken by NOTIFY
+    // ---------------------------------------------------------------------------------------------------------
+
+    String idle() throws InterruptedException {
+        var jdbcUrl = createDatabase();
+        var startedAt = new AtomicLong();
+        var started = new java.util.concurrent.Semaphore(0);
+        JobHandler probe = new JobHandler() {
+            @Override
+            public String kind() {
+                return "probe";
+            }
+
+            @Override
+            public JobOutcome handle(JobContext context) {
+                startedAt.set(System.nanoTime());
+                started.release();
+                return JobOutcome.succeeded(null);
+            }
+        };
+        try (var admin = pool(jdbcUrl, 2, "idle-admin"); var pool = pool(jdbcUrl, options.pool(), "idle")) {
+            Flyway.configure().dataSource(admin).locations("filesystem:db/migration").load().migrate();
+            var node = QueueNode.create(pool, List.of(probe),
+                    QueueProperties.defaults().withWorkerId("idle").withMaxConcurrentJobs(options.threads()),
+                    Clock.systemUTC(), new SimpleMeterRegistry(), JsonMapper.builder().build(), "bench");
+            node.start();
+            var samples = options.idleSamples();
+            var latencies = new double[samples];
+            var random = new java.util.Random(1);
+            for (int i = 0; i < samples; i++) {
+                sleep(Duration.ofMillis(30 + random.nextInt(70))); // idle between jobs, off the poll's rhythm
+                var enqueued = System.nanoTime();
+                node.queue().enqueue(NewJob.of("probe", null));
+                if (!started.tryAcquire(5, TimeUnit.SECONDS)) {
+                    throw new IllegalStateException("probe job " + i + " did not start within 5 s");
+                }
+                latencies[i] = (startedAt.get() - enqueued) / 1e6;
+            }
+            node.shutdown();
+            Arrays.sort(latencies);
+            return String.format(Locale.ROOT, "Idle instance, %d jobs one at a time (enqueue call to handler start): p50 %.1f ms, "
+                            + "p99 %.1f ms, max %.1f ms (load %s)", samples, latencies[samples / 2],
+                    latencies[(int) Math.ceil(samples * 0.99) - 1], latencies[samples - 1], LoadAverage.now());
         } finally {
             dropDatabase(jdbcUrl);
         }
@@ -679,24 +985,38 @@ public final class QueueBenchmark {
             System.out.printf(Locale.ROOT, "Settings: %d job threads and a pool of %d connections per instance; enqueue in "
                             + "chunks of %d jobs; every run on a fresh database; fsync=%s%n",
                     options.threads(), options.pool(), options.chunk(), options.fsync() ? "on" : "off");
-            var results = new ArrayList<Result>();
-            for (var jobs : options.jobs()) {
-                for (var instances : options.instances()) {
-                    var runs = new LinkedHashMap<String, List<Result>>();
-                    for (int repeat = 0; repeat < options.repeat(); repeat++) {
-                        for (var system : options.systems()) {
-                            var result = bench.run(system, jobs, instances);
-                            runs.computeIfAbsent(system, k -> new ArrayList<>()).add(result);
-                            System.out.println(progress(result));
+            var modes = options.drain() ? List.of(false, true) : List.of(false);
+            var tables = new ArrayList<String>();
+            for (var drain : modes) {
+                var results = new ArrayList<Result>();
+                for (var jobs : options.jobs()) {
+                    for (var instances : options.instances()) {
+                        var runs = new LinkedHashMap<String, List<Result>>();
+                        for (int repeat = 0; repeat < options.repeat(); repeat++) {
+                            for (var system : options.systems()) {
+                                var result = bench.run(system, jobs, instances, drain);
+                                runs.computeIfAbsent(system, k -> new ArrayList<>()).add(result);
+                                System.out.println(progress(result));
+                            }
                         }
+                        // With repeats, the run with the median throughput stands for the configuration.
+                        runs.values().forEach(list -> results.add(list.stream()
+                                .sorted(Comparator.comparingDouble(Result::jobsPerSecond)).toList().get(list.size() / 2)));
                     }
-                    // With repeats, the run with the median throughput stands for the configuration.
-                    runs.values().forEach(list -> results.add(list.stream()
-                            .sorted(Comparator.comparingDouble(Result::jobsPerSecond)).toList().get(list.size() / 2)));
                 }
+                tables.add((drain ? "Drain only (every job enqueued before the instances start):"
+                        : "Enqueue while the instances run:") + System.lineSeparator() + table(results));
             }
             System.out.println();
-            System.out.println(table(results));
+            tables.forEach(System.out::println);
+            if (options.systems().contains("bisectbot") && options.bulkRows() > 0) {
+                System.out.println();
+                System.out.println(bench.bulk());
+            }
+            if (options.systems().contains("bisectbot") && options.idleSamples() > 0) {
+                System.out.println();
+                System.out.println(bench.idle());
+            }
             if (options.crash()) {
                 System.out.println();
                 System.out.println("Crash recovery with default settings (heartbeat 5 s, stale after 30 s, recovery every 5 s, poll 1 s):");
@@ -737,27 +1057,41 @@ public final class QueueBenchmark {
     }
 
     static String progress(Result r) {
-        return String.format(Locale.ROOT, "  %-12s %7d jobs  %d inst  %8.0f jobs/s  p50 %8.1f ms  p99 %8.1f ms  "
-                        + "(enqueue %.2f s, total %.2f s, load %s) %s %s",
-                r.system(), r.jobs(), r.instances(), r.jobsPerSecond(), r.p50Millis(), r.p99Millis(),
+        return String.format(Locale.ROOT, "  %-12s %7d jobs  %d inst  %s %8.0f jobs/s  p50 %8.1f ms  p99 %8.1f ms  %s"
+                        + "CPU/job JVM %.3f ms PG %.3f ms  WAL %.0f B/job  HOT %s  (enqueue %.2f s, total %.2f s, load %s) %s %s",
+                r.system(), r.jobs(), r.instances(), r.drain() ? "drain" : "live ", r.jobsPerSecond(), r.p50Millis(), r.p99Millis(),
+                r.claimToCompletion() == null ? "" : String.format(Locale.ROOT, "claim-to-completion p50 %.1f ms p99 %.1f ms  ",
+                        r.claimToCompletion()[0], r.claimToCompletion()[1]),
+                r.jvmCpuMsPerJob(), r.pgCpuMsPerJob(), r.walBytesPerJob(), r.hot(),
                 r.enqueueSeconds(), r.seconds(), LoadAverage.now(), r.note(), r.profile()).stripTrailing();
     }
 
-
+    /**
+     * Markdown table; ratios are bisectbot's over the peer's in the same configuration. In a drain-only run the
+     * latency columns are claim-to-completion (bisectbot's table records both; the peers' do not), else enqueue-to-start.
+     */
     static String table(List<Result> results) {
         var out = new StringBuilder();
-        out.append(String.format(Locale.ROOT, "| %-12s | %7s | %9s | %8s | %9s | %9s | %-28s |%n",
-                "system", "jobs", "instances", "jobs/s", "p50 ms", "p99 ms", "bisectbot/peer: jobs/s / p50"));
-        out.append("|--------------|--------:|----------:|---------:|----------:|----------:|------------------------------|\n");
+        out.append(String.format(Locale.ROOT, "| %-12s | %7s | %9s | %8s | %9s | %9s | %-22s | %8s | %8s | %7s | %-14s |%n",
+                "system", "jobs", "instances", "jobs/s", "p50 ms", "p99 ms", "bisectbot/peer: jobs/s",
+                "JVM ms/job", "PG ms/job", "WAL B/job", "HOT updates"));
+        out.append("|--------------|--------:|----------:|---------:|----------:|----------:|------------------------|"
+                + "-----------:|----------:|----------:|----------------|\n");
         Map<String, Result> bisectbot = results.stream().filter(r -> r.system().equals("bisectbot"))
                 .collect(Collectors.toMap(r -> r.jobs() + "/" + r.instances(), r -> r));
         for (var r : results) {
             var ours = bisectbot.get(r.jobs() + "/" + r.instances());
             var ratio = r.system().equals("bisectbot") || ours == null ? ""
-                    : String.format(Locale.ROOT, "%.2f / %.2f", ours.jobsPerSecond() / r.jobsPerSecond(),
-                    ours.p50Millis() / r.p50Millis());
-            out.append(String.format(Locale.ROOT, "| %-12s | %7d | %9d | %8.0f | %9.1f | %9.1f | %-28s |%s%n",
-                    r.system(), r.jobs(), r.instances(), r.jobsPerSecond(), r.p50Millis(), r.p99Millis(), ratio,
+                    : String.format(Locale.ROOT, "%.2f", ours.jobsPerSecond() / r.jobsPerSecond());
+            double p50 = r.p50Millis();
+            double p99 = r.p99Millis();
+            if (r.drain()) {
+                p50 = r.claimToCompletion() == null ? Double.NaN : r.claimToCompletion()[0];
+                p99 = r.claimToCompletion() == null ? Double.NaN : r.claimToCompletion()[1];
+            }
+            out.append(String.format(Locale.ROOT, "| %-12s | %7d | %9d | %8.0f | %9.1f | %9.1f | %-22s | %10.3f | %9.3f | %9.0f | %-14s |%s%n",
+                    r.system(), r.jobs(), r.instances(), r.jobsPerSecond(), p50, p99, ratio,
+                    r.jvmCpuMsPerJob(), r.pgCpuMsPerJob(), r.walBytesPerJob(), r.hot(),
                     r.note().isEmpty() ? "" : " " + r.note()));
         }
         return out.toString();
