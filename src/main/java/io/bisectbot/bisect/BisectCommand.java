@@ -353,7 +353,8 @@ public final class BisectCommand {
             default -> {
                 var finished = last.result;
                 out.print(finished == null ? result.get("report").asString()
-                        : BisectReport.terminal(finished, request.commandText(), dockerLine(context, request, finished), colour));
+                        : BisectReport.terminal(finished, request.commandText(), dockerLine(context, request, finished),
+                                BisectReport.environmentTerminal(request), colour));
             }
         }
         return exitStatus(result.get("outcome").get("type").asString());
@@ -366,6 +367,6 @@ public final class BisectCommand {
         var limits = executor.defaults();
         return BisectReport.dockerReproduce(commit, request.image(), request.commandWords(), executor.defaultUser(),
                 limits.memory().toBytes(), limits.cpus(), limits.pids(), executor.tmpSize().toBytes(),
-                StepSpec.DEFAULT_WORKING_DIR);
+                StepSpec.DEFAULT_WORKING_DIR, request.cacheVolumes(), request.network());
     }
 }

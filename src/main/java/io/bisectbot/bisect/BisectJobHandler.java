@@ -76,6 +76,7 @@ public final class BisectJobHandler implements JobHandler {
         }
         listeners.orderedStream().forEach(listener -> listener.started(job, request));
         BisectResult result;
+        VerdictCache.CachedRunner cached = null;
         var volumes = request.cacheVolumes();
         caches.used(volumes, request.repo(), request.installationId(), request.registryCredentials());
         try {
@@ -88,7 +89,8 @@ public final class BisectJobHandler implements JobHandler {
                     var key = new VerdictCache.Key(request.repo(), executor.resolveImage(request.image(), request.registryCredentials()),
                             VerdictCache.commandHash(request), request.options().rule().name());
                     var cache = new VerdictCache(jdbc, clock);
-                    runner = cache.around(containers, key, job.jobId(), git::tree);
+                    cached = cache.around(containers, key, job.jobId(), git::tree);
+                    runner = cached;
                     if (sameTree != null) {
                         sameTree = cache.sameTree(key, git);
                     }
@@ -114,7 +116,8 @@ public final class BisectJobHandler implements JobHandler {
         if (job.stopRequested()) {
             return JobOutcome.failed("stopped: " + job.stopReason().name().toLowerCase());
         }
-        var report = BisectReport.markdown(result, request.repo(), request.commandText()) + BisectReport.environment(request);
+        var report = BisectReport.markdown(result, request.repo(), request.commandText()) + BisectReport.environment(request)
+                + (cached == null ? "" : VerdictCache.reusedReport(cached.hits()));
         var outcome = result.outcome() instanceof BisectOutcome.Aborted aborted
                 ? JobOutcome.failed(aborted.reason())
                 : JobOutcome.succeeded(BisectResultJson.of(result, report));

@@ -129,6 +129,11 @@ public final class BisectReport {
      * @param dockerLine one step's exact container run, or null
      */
     public static String terminal(BisectResult result, String command, String dockerLine, boolean colour) {
+        return terminal(result, command, dockerLine, "", colour);
+    }
+
+    /** @param environment what the steps could reach beyond their files ({@link #environmentTerminal}), or empty */
+    public static String terminal(BisectResult result, String command, String dockerLine, String environment, boolean colour) {
         BisectOptions.Terms terms = result.options().terms();
         String bold = colour ? "\u001b[1m" : "";
         String red = colour ? "\u001b[1;31m" : "";
@@ -177,6 +182,7 @@ public final class BisectReport {
                     .append(t.earlierJob() ? " (an earlier job)" : "").append(", ").append(t.runs())
                     .append(t.runs() == 1 ? " run" : " runs").append(" not made\n");
         }
+        out.append(environment);
         out.append('\n').append(bold).append("Reproduce with git on this machine:").append(reset).append("\n  ")
                 .append(reproduce(result, command)).append('\n');
         if (dockerLine != null) {
@@ -259,18 +265,44 @@ public final class BisectReport {
 
     /**
      * One step of the bisection as the executor runs it: the commit's files in the working directory, the image,
-     * user, limits and no network.
+     * user, limits, the network it had (none unless the job had the bridge) and the job's cache volumes at their paths.
      */
     static String dockerReproduce(String commit, String image, List<String> argv, String user, long memoryBytes,
                                   double cpus, long pids, long tmpBytes, String workingDir) {
+        return dockerReproduce(commit, image, argv, user, memoryBytes, cpus, pids, tmpBytes, workingDir, List.of(),
+                io.bisectbot.executor.StepSpec.Network.NONE);
+    }
+
+    static String dockerReproduce(String commit, String image, List<String> argv, String user, long memoryBytes,
+                                  double cpus, long pids, long tmpBytes, String workingDir,
+                                  List<io.bisectbot.executor.StepSpec.Cache> caches, io.bisectbot.executor.StepSpec.Network network) {
         String limits = "--memory " + memoryBytes + " --memory-swap " + memoryBytes + " --cpus " + cpus
                 + " --pids-limit " + pids;
+        String mounts = caches.stream().map(c -> " -v " + ShellWords.quote(c.volume() + ":" + c.path()))
+                .collect(Collectors.joining());
+        String networkMode = network == io.bisectbot.executor.StepSpec.Network.BRIDGE ? "bridge" : "none";
         return "dir=$(mktemp -d) && chmod a+rwx \"$dir\" && git archive " + ShellWords.quote(commit)
-                + " | tar -x -C \"$dir\" && docker run --rm --init --network none --read-only --cap-drop ALL"
+                + " | tar -x -C \"$dir\" && docker run --rm --init --network " + networkMode + " --read-only --cap-drop ALL"
                 + " --security-opt no-new-privileges --tmpfs /tmp:rw,nosuid,nodev,size=" + tmpBytes + " " + limits
                 + " --user " + ShellWords.quote(user) + " -e BISECT_COMMIT=" + ShellWords.quote(commit)
-                + " -e BISECT_RUN=1 -v \"$dir\":" + ShellWords.quote(workingDir) + " -w " + ShellWords.quote(workingDir)
+                + " -e BISECT_RUN=1 -v \"$dir\":" + ShellWords.quote(workingDir) + mounts + " -w " + ShellWords.quote(workingDir)
                 + " " + ShellWords.quote(image) + " " + ShellWords.join(argv);
+    }
+
+    /** {@link #environment} for a terminal: plain lines, empty when the steps had neither network nor caches. */
+    public static String environmentTerminal(BisectRequest request) {
+        StringBuilder out = new StringBuilder();
+        if (request.network() == io.bisectbot.executor.StepSpec.Network.BRIDGE) {
+            out.append("Network: every step had network (network: bridge).\n");
+        } else if (request.caching().bridgeNetwork()) {
+            out.append("Network: none: network: bridge was asked for, but the code is not trusted.\n");
+        }
+        if (!request.caching().paths().isEmpty()) {
+            out.append("Caches kept between steps: ").append(String.join(", ", request.caching().paths()))
+                    .append(request.registryCredentials() ? "" : " (this untrusted run's own, apart from trusted runs')")
+                    .append(".\n");
+        }
+        return out.toString();
     }
 
     /** The commit whose run a reused step is, when it was taken by tree rather than from the job's store. */

@@ -5,6 +5,7 @@ import io.bisectbot.executor.DockerExecutor;
 import io.bisectbot.executor.StepLogRepository;
 import io.bisectbot.executor.StepOutcome;
 import io.bisectbot.executor.StepSpec;
+import io.bisectbot.executor.WarmStarts;
 import io.bisectbot.queue.JobContext;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -16,11 +17,13 @@ import java.util.concurrent.Executors;
  * Runs each test of a bisect job in its own container: the commit's source is streamed in as a tar
  * ({@code git archive}), the command runs in it with network off (unless a trusted job asks for the bridge) and
  * the job's cache volumes mounted, and its output goes to the job's step logs.
- * When the job must stop (cancel, lost fence, shutdown) every running container is stopped.
+ * When the job must stop (cancel, lost fence, shutdown) every running container is stopped. Containers are started
+ * ahead of their steps and removed after their results are returned, so a round costs little beyond its test.
  */
 final class DockerStepRunner implements StepRunner, AutoCloseable {
 
-    private final DockerExecutor executor;
+    /** Each step takes a container started while the steps before it ran (see {@link WarmStarts}). */
+    private final WarmStarts executor;
     private final StepLogRepository logs;
     private final GitRepository git;
     private final BisectRequest request;
@@ -29,7 +32,7 @@ final class DockerStepRunner implements StepRunner, AutoCloseable {
     private final Set<CancellationSignal> running = ConcurrentHashMap.newKeySet();
 
     DockerStepRunner(DockerExecutor executor, StepLogRepository logs, GitRepository git, BisectRequest request, JobContext job) {
-        this.executor = executor;
+        this.executor = executor.warmStarts(request.options().slots());
         this.logs = logs;
         this.git = git;
         this.request = request;
@@ -112,6 +115,7 @@ final class DockerStepRunner implements StepRunner, AutoCloseable {
     @Override
     public void close() {
         running.forEach(signal -> signal.cancel("job finished"));
+        executor.close();
         threads.shutdown();
         try {
             if (!threads.awaitTermination(30, java.util.concurrent.TimeUnit.SECONDS)) {

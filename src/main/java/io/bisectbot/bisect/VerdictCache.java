@@ -7,6 +7,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.ZoneOffset;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Optional;
 import org.springframework.jdbc.core.simple.JdbcClient;
 
@@ -142,11 +143,19 @@ final class VerdictCache {
         return around(runner, key, jobId, commit -> Optional.empty());
     }
 
+    /** A runner answering from the cache; {@link #hits()} says which runs it answered, for the report. */
+    interface CachedRunner extends StepRunner {
+        /** The runs taken from an earlier job's run of the same commit, in the order they were asked for. */
+        List<StepRunner.Request> hits();
+    }
+
     /** As {@link #around(StepRunner, Key, long)}, remembering each run's tree too. */
-    StepRunner around(StepRunner runner, Key key, long jobId, java.util.function.Function<String, Optional<String>> trees) {
-        return request -> {
+    CachedRunner around(StepRunner runner, Key key, long jobId, java.util.function.Function<String, Optional<String>> trees) {
+        var hits = java.util.Collections.synchronizedList(new java.util.ArrayList<StepRunner.Request>());
+        StepRunner start = request -> {
             var cached = find(key, request.commit(), request.runIndex());
             if (cached.isPresent()) {
+                hits.add(request);
                 var done = java.util.concurrent.CompletableFuture.completedFuture(cached.get());
                 return new StepRunner.Handle() {
                     @Override
@@ -164,5 +173,36 @@ final class VerdictCache {
                     request.runIndex(), result, jobId));
             return handle;
         };
+        return new CachedRunner() {
+            @Override
+            public Handle start(Request request) {
+                return start.start(request);
+            }
+
+            @Override
+            public List<Request> hits() {
+                synchronized (hits) {
+                    return List.copyOf(hits);
+                }
+            }
+        };
+    }
+
+    /**
+     * The report's lines on runs taken from earlier jobs' runs of the same commit (same image digest, command,
+     * timeout, caches, network and repeat rule); empty when none.
+     */
+    static String reusedReport(List<StepRunner.Request> hits) {
+        if (hits.isEmpty()) {
+            return "";
+        }
+        var commits = new java.util.LinkedHashMap<String, Integer>();
+        hits.forEach(h -> commits.merge(h.commit(), 1, Integer::sum));
+        var md = new StringBuilder("\n**Verdicts reused from earlier jobs** (`verdict_cache`: the same commit tested with the same "
+                + "image, command, timeout, caches and network):");
+        commits.forEach((commit, runs) -> md.append(" `").append(commit, 0, Math.min(12, commit.length())).append("` (")
+                .append(runs).append(runs == 1 ? " run" : " runs").append("),"));
+        md.setLength(md.length() - 1);
+        return md.append(".\n").toString();
     }
 }

@@ -69,6 +69,8 @@ public final class DockerExecutor implements AutoCloseable {
     private final ScheduledExecutorService timers;
     private final Map<String, String> digestsByImageId = new ConcurrentHashMap<>();
     private final Set<CompletableFuture<Ending>> active = ConcurrentHashMap.newKeySet();
+    private final Set<CompletableFuture<Void>> pendingRemovals = ConcurrentHashMap.newKeySet();
+    private final Set<WarmStarts> warmStarts = ConcurrentHashMap.newKeySet();
     private final String helperImage;
     /** Cache volumes (with the user they were given to) this instance has prepared; prepared once per instance. */
     private final Map<String, Object> preparedCaches = new ConcurrentHashMap<>();
@@ -112,6 +114,27 @@ public final class DockerExecutor implements AutoCloseable {
      * removed on every path. Never throws for engine or step failures: those are outcomes.
      */
     public StepResult run(StepSpec spec, LogSink sink, CancellationSignal cancel) {
+        return run(spec, sink, cancel, null);
+    }
+
+    /**
+     * Steps run through the returned object take containers started ahead of them, parked until given their step,
+     * and their containers are removed after the result is returned; see {@link WarmStarts}.
+     *
+     * @param ahead containers kept started ahead per kind of step (the steps that may run at once)
+     */
+    public WarmStarts warmStarts(int ahead) {
+        var warm = new WarmStarts(this, ahead);
+        warmStarts.add(warm);
+        return warm;
+    }
+
+    void closed(WarmStarts warm) {
+        warmStarts.remove(warm);
+    }
+
+    /** As {@link #run(StepSpec, LogSink, CancellationSignal)}; with {@code warm}, from a parked container when one fits. */
+    StepResult run(StepSpec spec, LogSink sink, CancellationSignal cancel, WarmStarts warm) {
         Instant startedAt = clock.instant();
         metrics.stepStarted();
         var limits = properties.effective(spec);
@@ -126,11 +149,20 @@ public final class DockerExecutor implements AutoCloseable {
             if (cancel.isCancelled()) {
                 outcome = new StepOutcome.Cancelled();
             } else {
-                prepareCaches(spec, limits.user());
-                containerId = create(spec, limits, name);
-                metrics.containerCreated();
-                copyInput(spec, containerId, limits.user());
-                outcome = startAndAwait(containerId, limits.timeout(), logs, cancel);
+                var parked = warm == null ? null : warm.claim(spec, limits);
+                if (parked != null) {
+                    containerId = parked.id();
+                    name = parked.name();
+                    copyInput(spec, containerId, limits.user());
+                    outcome = cancel.isCancelled() ? new StepOutcome.Cancelled()
+                            : startAndAwait(containerId, limits.timeout(), logs, cancel, WarmStarts.trigger(spec));
+                } else {
+                    prepareCaches(spec, limits.user());
+                    containerId = create(spec, limits, name, false);
+                    metrics.containerCreated();
+                    copyInput(spec, containerId, limits.user());
+                    outcome = startAndAwait(containerId, limits.timeout(), logs, cancel, null);
+                }
                 imageDigest = imageDigest(containerId);
                 if (outcome instanceof StepOutcome.Exited && spec.output() != null) {
                     readOutput(spec, containerId);
@@ -141,7 +173,9 @@ public final class DockerExecutor implements AutoCloseable {
         } catch (RuntimeException e) {
             outcome = new StepOutcome.InfraError("docker engine error: " + describe(e));
         } finally {
-            if (containerId != null) {
+            if (containerId != null && warm != null) {
+                removeLater(containerId);
+            } else if (containerId != null) {
                 remove(containerId);
                 metrics.containerRemoved();
             }
@@ -160,14 +194,19 @@ public final class DockerExecutor implements AutoCloseable {
         return new StepResult(outcome, duration, imageDigest, name, summary);
     }
 
-    private String create(StepSpec spec, ExecutorProperties.Effective limits, String name) {
+    /**
+     * Creates the step's container. {@code parked}: for a container started before its step is known (see
+     * {@link WarmStarts}): same limits, mounts and labels, but its command first waits on stdin for the step's
+     * environment, then enters the working directory and runs the step's command.
+     */
+    String create(StepSpec spec, ExecutorProperties.Effective limits, String name, boolean parked) {
         Map<String, String> labels = new LinkedHashMap<>(spec.labels());
         // Ours last, so a step cannot forge the labels the reaper relies on.
         labels.put(Labels.MANAGED, "true");
         labels.put(Labels.JOB_ID, Long.toString(spec.jobId()));
         labels.put(Labels.WORKER_ID, spec.workerId());
         labels.put(Labels.ATTEMPT, Integer.toString(spec.attempt()));
-        labels.put(Labels.STEP, spec.step());
+        labels.put(Labels.STEP, parked ? WarmStarts.STEP_LABEL : spec.step());
 
         HostConfig host = HostConfig.newHostConfig()
                 .withCapDrop(Capability.ALL)
@@ -188,13 +227,15 @@ public final class DockerExecutor implements AutoCloseable {
         }
 
         List<String> env = new ArrayList<>();
-        spec.env().forEach((k, v) -> env.add(k + "=" + v));
+        if (!parked) {
+            spec.env().forEach((k, v) -> env.add(k + "=" + v));
+        }
         try {
-            return createContainer(spec, name, labels, host, env, limits.user());
+            return createContainer(spec, name, labels, host, env, limits.user(), parked);
         } catch (NotFoundException absent) {
             pull(spec.image(), spec.registryCredentials());
             try {
-                return createContainer(spec, name, labels, host, env, limits.user());
+                return createContainer(spec, name, labels, host, env, limits.user(), parked);
             } catch (RuntimeException e) {
                 throw new InfraException("create failed for image " + spec.image() + ": " + describe(e), e);
             }
@@ -204,21 +245,24 @@ public final class DockerExecutor implements AutoCloseable {
     }
 
     private String createContainer(StepSpec spec, String name, Map<String, String> labels, HostConfig host,
-                                   List<String> env, String user) {
-        CreateContainerResponse created = docker.createContainerCmd(spec.image())
+                                   List<String> env, String user, boolean parked) {
+        var cmd = docker.createContainerCmd(spec.image())
                 .withName(name)
-                .withCmd(spec.command().argv())
+                .withCmd(parked ? WarmStarts.parkedCommand(spec) : spec.command().argv())
                 .withEnv(env)
-                .withWorkingDir(spec.workingDir())
+                // A parked container enters the working directory once its files are there, so none is made at start.
+                .withWorkingDir(parked ? "/" : spec.workingDir())
                 .withUser(user)
                 .withLabels(labels)
                 .withVolumes(new Volume(InputTar.VOLUME))
                 .withAttachStdout(true)
                 .withAttachStderr(true)
                 .withTty(false)
-                .withHostConfig(host)
-                .exec();
-        return created.getId();
+                .withHostConfig(host);
+        if (parked) {
+            cmd.withStdinOpen(true).withStdInOnce(true).withAttachStdin(true);
+        }
+        return cmd.exec().getId();
     }
 
     private void pull(String image, boolean withCredentials) {
@@ -273,7 +317,11 @@ public final class DockerExecutor implements AutoCloseable {
         }
     }
 
-    private StepOutcome startAndAwait(String id, Duration timeout, LogPipeline logs, CancellationSignal cancel) {
+    /**
+     * Starts the container (or, for a parked one, sends {@code trigger} to its stdin, which starts the step's command)
+     * and waits for its end; the deadline counts from there.
+     */
+    private StepOutcome startAndAwait(String id, Duration timeout, LogPipeline logs, CancellationSignal cancel, byte[] trigger) {
         var output = new ResultCallback.Adapter<Frame>() {
             @Override
             public void onNext(Frame frame) {
@@ -294,7 +342,13 @@ public final class DockerExecutor implements AutoCloseable {
         ScheduledFuture<?> deadline = null;
         Thread diskWatch = null;
         ResultCallback.Adapter<WaitResponse> waiting = null;
-        try (var attached = docker.attachContainerCmd(id).withStdOut(true).withStdErr(true).withFollowStream(true).exec(output);
+        var attach = docker.attachContainerCmd(id).withStdOut(true).withStdErr(true).withFollowStream(true);
+        var stdin = trigger == null ? null : new WarmStarts.Trigger(trigger);
+        if (stdin != null) {
+            // The engine attaches the output streams before it copies stdin in, so the first bytes are not lost.
+            attach.withStdIn(stdin);
+        }
+        try (var attached = attach.exec(output);
              var onCancel = cancel.onCancel(() -> ending.complete(new Ending.Cancel()))) {
             // Attach before start, so the first bytes of output are not lost.
             if (!attached.awaitStarted(30, TimeUnit.SECONDS)) {
@@ -303,7 +357,9 @@ public final class DockerExecutor implements AutoCloseable {
             if (ending.isDone()) {
                 return outcomeOf(id, ending.join());
             }
-            docker.startContainerCmd(id).exec();
+            if (stdin == null) {
+                docker.startContainerCmd(id).exec();
+            }
             deadline = timers.schedule(() -> ending.complete(new Ending.Deadline()), timeout.toMillis(), TimeUnit.MILLISECONDS);
             var exited = new CompletableFuture<Long>();
             waiting = docker.waitContainerCmd(id).exec(new ResultCallback.Adapter<WaitResponse>() {
@@ -340,6 +396,9 @@ public final class DockerExecutor implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new InfraException("interrupted while attaching", e);
         } finally {
+            if (stdin != null) {
+                stdin.close();
+            }
             active.remove(ending);
             if (deadline != null) {
                 deadline.cancel(false);
@@ -683,7 +742,59 @@ public final class DockerExecutor implements AutoCloseable {
         }
     }
 
-    private void remove(String containerId) {
+    /** Starts a parked container (it waits for its trigger); false when the engine refused, e.g. no shell in the image. */
+    boolean startParked(String containerId) {
+        try {
+            docker.startContainerCmd(containerId).exec();
+            return true;
+        } catch (RuntimeException e) {
+            log.debug("Could not start parked container {}: {}", containerId, describe(e));
+            return false;
+        }
+    }
+
+    void containerCreated() {
+        metrics.containerCreated();
+    }
+
+    /** Whether the image runs its command as given (no entrypoint of its own); false when it is not here. */
+    boolean runsCommandAsGiven(String image) {
+        try {
+            var config = docker.inspectImageCmd(image).exec().getConfig();
+            var entrypoint = config == null ? null : config.getEntrypoint();
+            return entrypoint == null || entrypoint.length == 0;
+        } catch (RuntimeException e) {
+            return false;
+        }
+    }
+
+    void prepareCachesFor(StepSpec spec, String user) {
+        prepareCaches(spec, user);
+    }
+
+    /** Removes the container in the background; {@link #close()} waits for what is still being removed. */
+    void removeLater(String containerId) {
+        removeWhenKnown(CompletableFuture.completedFuture(containerId));
+    }
+
+    /** Removes the container {@code containerId} names once it is known (null: none), in the background. */
+    void removeWhenKnown(CompletableFuture<String> containerId) {
+        var removal = new CompletableFuture<Void>();
+        pendingRemovals.add(removal);
+        containerId.whenComplete((id, error) -> Thread.ofVirtual().name("remove-container").start(() -> {
+            try {
+                if (id != null) {
+                    remove(id);
+                    metrics.containerRemoved();
+                }
+            } finally {
+                removal.complete(null);
+                pendingRemovals.remove(removal);
+            }
+        }));
+    }
+
+    void remove(String containerId) {
         try {
             // Volumes too: the work dir is an anonymous volume that would otherwise outlive the step.
             docker.removeContainerCmd(containerId).withForce(true).withRemoveVolumes(true).exec();
@@ -698,8 +809,12 @@ public final class DockerExecutor implements AutoCloseable {
         }
     }
 
-    private static String containerName(StepSpec spec) {
-        String step = spec.step().replaceAll("[^a-zA-Z0-9_.-]", "-");
+    static String containerName(StepSpec spec) {
+        return containerName(spec, spec.step());
+    }
+
+    static String containerName(StepSpec spec, String stepName) {
+        String step = stepName.replaceAll("[^a-zA-Z0-9_.-]", "-");
         if (step.length() > 40) {
             step = step.substring(0, 40);
         }
@@ -725,8 +840,12 @@ public final class DockerExecutor implements AutoCloseable {
     /** Cancels running steps (their containers get killed and removed), then stops the deadline timer. */
     @Override
     public void close() {
+        List.copyOf(warmStarts).forEach(WarmStarts::close);
         active.forEach(f -> f.complete(new Ending.Cancel()));
         long until = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+        for (var removal : List.copyOf(pendingRemovals)) {
+            awaitQuietly(removal, Duration.ofNanos(Math.max(0, until - System.nanoTime())));
+        }
         while (metrics.containersRunning() > 0 && System.nanoTime() < until) {
             try {
                 Thread.sleep(50);

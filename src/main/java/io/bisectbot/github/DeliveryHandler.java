@@ -527,8 +527,17 @@ final class DeliveryHandler implements JobHandler {
                     .put("command", command)
                     .put("image", settings.image() != null ? settings.image() : properties.bisectImage())
                     .put("timeout_seconds", timeout.toSeconds())
-                    .put("parallelism", first(b.k(), settings.parallelism(), 1))
-                    .put("repeat", first(b.repeat(), settings.repeat(), 1));
+                    .put("parallelism", first(b.k(), settings.parallelism(), 1));
+            if (settings.metric() != null) {
+                metric(job, settings.metric());
+                // Measurements per commit: the comment's, else the config's, else the service's default.
+                var repeat = b.repeat() != null ? b.repeat() : settings.repeat();
+                if (repeat != null) {
+                    job.put("repeat", repeat);
+                }
+            } else {
+                job.put("repeat", first(b.repeat(), settings.repeat(), 1));
+            }
             var github = ref.toJson();
             // A pull request's commits may be a stranger's code: no registry credentials then (steps never have network).
             if (pullRequest != null) {
@@ -538,6 +547,26 @@ final class DeliveryHandler implements JobHandler {
             job.set("github", github);
             return enqueue(NewJob.of(BISECT_KIND, job).withMaxAttempts(1).withDedupKey("github-command:" + key)
                     .withTenant(NewJob.installationTenant(ref.installationId())), ref, b.text(), key);
+        }
+
+        /** The repository's metric-mode settings as request fields; the service's defaults for those it leaves out. */
+        private static void metric(tools.jackson.databind.node.ObjectNode job, RepoConfig.Metric metric) {
+            job.put("mode", "metric");
+            if (metric.source() != null) {
+                job.put("metric", metric.source());
+            }
+            if (metric.direction() != null) {
+                job.put("direction", metric.direction());
+            }
+            if (metric.threshold() != null) {
+                job.put("threshold", metric.threshold());
+            }
+            if (metric.alpha() != null) {
+                job.put("alpha", metric.alpha());
+            }
+            if (metric.maxRepeat() != null) {
+                job.put("max_repeat", metric.maxRepeat());
+            }
         }
 
         private String bot(Commands.Bot b, String key) {

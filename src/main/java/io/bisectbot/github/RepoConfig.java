@@ -18,7 +18,13 @@ import tools.jackson.dataformat.yaml.YAMLMapper;
  *   command: make test              # run when /bisect has no "-- command"
  *   timeout: 20m                    # per step; a number means seconds
  *   parallelism: 4                  # steps at once (k)
- *   repeat: 1                       # runs per step
+ *   repeat: 1                       # runs per step (metric mode: measurements per commit to start with)
+ *   mode: metric                    # pass-fail (default) or metric: bisect a slowdown
+ *   metric: stdout                  # metric mode: the last number printed (stdout) or the wall time (wall)
+ *   direction: lower-is-better      # or higher-is-better
+ *   threshold: 10                   # smallest change of the median that counts, in percent
+ *   alpha: 0.05                     # significance level of the Mann-Whitney U test
+ *   max_repeat: 20                  # most measurements per commit when inconclusive (the cap)
  * tasks:                            # kept as written, for /bot
  *   lint: { ... }
  * approval_label: ok-to-test        # adding it (with write access) approves the head, like /bot approve
@@ -29,14 +35,26 @@ record RepoConfig(Bisect bisect, JsonNode tasks, String approvalLabel) {
 
     static final String PATH = ".github/bisectbot.yml";
 
-    record Bisect(String image, String command, Duration timeout, Integer parallelism, Integer repeat) {
+    /** @param metric the metric-mode settings; null for pass/fail */
+    record Bisect(String image, String command, Duration timeout, Integer parallelism, Integer repeat, Metric metric) {
     }
 
-    static final RepoConfig EMPTY = new RepoConfig(new Bisect(null, null, null, null, null), null, null);
+    /**
+     * {@code mode: metric} settings, in the words of a bisect request; null fields take the service's defaults.
+     *
+     * @param threshold in percent
+     */
+    record Metric(String source, String direction, Double threshold, Double alpha, Integer maxRepeat) {
+        static final Metric DEFAULTS = new Metric(null, null, null, null, null);
+    }
+
+    static final RepoConfig EMPTY = new RepoConfig(new Bisect(null, null, null, null, null, null), null, null);
 
     private static final YAMLMapper yaml = YAMLMapper.builder().build();
     private static final Set<String> TOP_LEVEL = Set.of("bisect", "tasks", "approval_label");
-    private static final Set<String> BISECT_KEYS = Set.of("image", "command", "timeout", "parallelism", "repeat");
+    private static final Set<String> METRIC_KEYS = Set.of("metric", "direction", "threshold", "alpha", "max_repeat");
+    private static final Set<String> BISECT_KEYS = Set.of("image", "command", "timeout", "parallelism", "repeat", "mode",
+            "metric", "direction", "threshold", "alpha", "max_repeat");
 
     /** Thrown for a config that cannot be used; the message is shown to the user as is. */
     static final class Invalid extends Exception {
@@ -72,12 +90,22 @@ record RepoConfig(Bisect bisect, JsonNode tasks, String approvalLabel) {
         if (!label.isMissingNode() && !label.isNull() && (!label.isString() || label.asString().isBlank())) {
             throw new Invalid("`approval_label` in `" + PATH + "` must be a label name");
         }
+        var metric = metric(bisect);
+        var repeat = positive(bisect, "repeat", Commands.MAX_REPEAT);
+        if (metric != null && repeat != null && repeat < 2) {
+            throw new Invalid("`bisect.repeat` in `" + PATH + "` is the number of measurements per commit in metric mode: "
+                    + "a whole number from 2 to " + Commands.MAX_REPEAT);
+        }
+        if (metric != null && metric.maxRepeat() != null && metric.maxRepeat() < (repeat == null ? 2 : repeat)) {
+            throw new Invalid("`bisect.max_repeat` in `" + PATH + "` must be at least `bisect.repeat` (" + (repeat == null ? 2 : repeat) + ")");
+        }
         return new RepoConfig(new Bisect(
                 string(bisect, "image"),
                 string(bisect, "command"),
                 timeout(bisect.path("timeout")),
                 positive(bisect, "parallelism", Commands.MAX_K),
-                positive(bisect, "repeat", Commands.MAX_REPEAT)),
+                repeat,
+                metric),
                 tasks.isMissingNode() || tasks.isNull() ? null : tasks,
                 label.isString() ? label.asString().strip() : null);
     }
@@ -122,6 +150,52 @@ record RepoConfig(Bisect bisect, JsonNode tasks, String approvalLabel) {
                         + (prefix.isEmpty() ? "" : " of `" + prefix.substring(0, prefix.length() - 1) + "`") + ": " + sorted(known));
             }
         }
+    }
+
+    /** The metric-mode settings; null in pass/fail mode, where the metric keys are errors rather than ignored. */
+    private static Metric metric(JsonNode bisect) throws Invalid {
+        var mode = word(bisect, "mode", List.of("pass-fail", "metric"));
+        if (!"metric".equals(mode)) {
+            for (var key : new TreeSet<>(METRIC_KEYS)) {
+                if (bisect.has(key)) {
+                    throw new Invalid("`bisect." + key + "` in `" + PATH + "` applies only to `mode: metric`; add `mode: metric` "
+                            + "or drop `bisect." + key + "`");
+                }
+            }
+            return null;
+        }
+        return new Metric(
+                word(bisect, "metric", List.of("stdout", "wall")),
+                word(bisect, "direction", List.of("lower-is-better", "higher-is-better")),
+                number(bisect, "threshold", 0, 1000, "a percentage above 0 and at most 1000, e.g. `10` for 10 %"),
+                number(bisect, "alpha", 0, 1, "a significance level above 0 and below 1, e.g. `0.05`"),
+                positive(bisect, "max_repeat", Commands.MAX_REPEAT));
+    }
+
+    private static String word(JsonNode node, String key, List<String> allowed) throws Invalid {
+        var value = node.path(key);
+        if (value.isMissingNode() || value.isNull()) {
+            return null;
+        }
+        var word = value.isString() ? value.asString().strip().toLowerCase(java.util.Locale.ROOT) : null;
+        if (!allowed.contains(word)) {
+            throw new Invalid("`bisect." + key + "` in `" + PATH + "` must be one of " + String.join(", ", allowed)
+                    + ", got `" + value.asString() + "`");
+        }
+        return word;
+    }
+
+    /** A number above {@code min}, at most {@code max} (below it when {@code max} is 1: a probability). */
+    private static Double number(JsonNode node, String key, double min, double max, String what) throws Invalid {
+        var value = node.path(key);
+        if (value.isMissingNode() || value.isNull()) {
+            return null;
+        }
+        var number = value.isNumber() ? value.asDouble() : Double.NaN;
+        if (!(number > min) || number > max || (max == 1 && number >= 1)) {
+            throw new Invalid("`bisect." + key + "` in `" + PATH + "` must be " + what + ", got `" + value.asString() + "`");
+        }
+        return number;
     }
 
     private static String string(JsonNode node, String key) throws Invalid {

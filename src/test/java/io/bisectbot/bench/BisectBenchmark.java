@@ -35,7 +35,12 @@ import tools.jackson.databind.node.JsonNodeFactory;
  */
 public final class BisectBenchmark {
 
-    record Measure(String who, int culprit, int runs, int verificationRuns, int rounds, double seconds, boolean right) {
+    /**
+     * @param overheadMs per search round, its wall time (from its start to the next round's, or to the answer) minus
+     *                   the test's duration; empty for git
+     */
+    record Measure(String who, int culprit, int runs, int verificationRuns, int rounds, double seconds, boolean right,
+                   List<Long> overheadMs) {
     }
 
     public static void main(String[] args) throws Exception {
@@ -61,7 +66,7 @@ public final class BisectBenchmark {
                 var shas = linearRepository(repo, commits, culprit, testSeconds);
                 results.add(gitBisectRun(repo, shas, culprit));
                 for (var k : parallelism) {
-                    results.add(bisectbot(database, repo, work.resolve("cache"), image, shas, culprit, k));
+                    results.add(bisectbot(database, repo, work.resolve("cache"), image, shas, culprit, k, testSeconds));
                 }
             }
         } finally {
@@ -108,15 +113,58 @@ public final class BisectBenchmark {
         var seconds = (System.nanoTime() - started) / 1e9;
         git(repo, null, "bisect", "reset");
         var runs = (int) Files.readAllLines(counter).stream().filter(l -> !l.isBlank()).count();
-        return new Measure("git bisect run", culprit, runs, 0, runs, seconds, output.contains(shas.get(culprit) + " is the first bad commit"));
+        return new Measure("git bisect run", culprit, runs, 0, runs, seconds, output.contains(shas.get(culprit) + " is the first bad commit"),
+                List.of());
+    }
+
+    /**
+     * Times each search round from its start to the next one's (the last: to the job's answer) and takes away the
+     * test's duration: what remains is the round's overhead (container preparation, input copy, start, exit and
+     * removal, storing the runs and picking the next commits).
+     */
+    static final class RoundClock implements BisectListener {
+        private final List<Long> startsNanos = java.util.Collections.synchronizedList(new ArrayList<>());
+        private volatile long finishedNanos;
+
+        @Override
+        public void started(io.bisectbot.queue.JobContext job, io.bisectbot.bisect.BisectRequest request) {
+        }
+
+        @Override
+        public void finished(io.bisectbot.queue.JobContext job, io.bisectbot.bisect.BisectRequest request,
+                             io.bisectbot.bisect.BisectResult result, String report) {
+            finishedNanos = System.nanoTime();
+        }
+
+        @Override
+        public io.bisectbot.bisect.BisectProgress progress(io.bisectbot.queue.JobContext job) {
+            return new io.bisectbot.bisect.BisectProgress() {
+                @Override
+                public void round(int round, int commitsLeft, int roundsToGo) {
+                    startsNanos.add(System.nanoTime());
+                }
+            };
+        }
+
+        List<Long> overheadsMs(double testSeconds) {
+            var bounds = new ArrayList<>(startsNanos);
+            bounds.add(finishedNanos);
+            var overheads = new ArrayList<Long>();
+            for (int i = 1; i < bounds.size(); i++) {
+                overheads.add(Math.round((bounds.get(i) - bounds.get(i - 1)) / 1e6 - testSeconds * 1000));
+            }
+            return overheads;
+        }
     }
 
     static Measure bisectbot(HikariDataSource database, Path repo, Path cache, String image, List<String> shas,
-                             int culprit, int k) throws Exception {
+                             int culprit, int k, double testSeconds) throws Exception {
         var registry = new SimpleMeterRegistry();
         try (var docker = TestExecutor.start(database, registry)) {
             var properties = TestExecutor.bisectProperties(cache, 8);
             var beans = new DefaultListableBeanFactory();
+            var clock = new RoundClock();
+            beans.registerSingleton("rounds", clock);
             var handler = new BisectJobHandler(properties, docker.executor(), docker.health(), docker.logs(),
                     JdbcClient.create(database), Clock.systemUTC(),
                     beans.getBeanProvider(GitCredentials.class), beans.getBeanProvider(BisectListener.class));
@@ -140,7 +188,8 @@ public final class BisectBenchmark {
                 var result = job.result();
                 var found = result.path("outcome").path("commit").path("sha").asString("");
                 return new Measure("bisectbot k=" + k, culprit, result.get("test_runs").asInt(),
-                        result.get("verification_runs").asInt(), result.get("rounds").asInt(), seconds, found.equals(shas.get(culprit)));
+                        result.get("verification_runs").asInt(), result.get("rounds").asInt(), seconds, found.equals(shas.get(culprit)),
+                        clock.overheadsMs(testSeconds));
             } finally {
                 node.shutdown();
             }
@@ -149,28 +198,41 @@ public final class BisectBenchmark {
 
     static void print(List<Measure> results, int commits, double testSeconds, List<Integer> parallelism) {
         System.out.printf("%nBisect: %d-commit linear history, test takes %.1f s%n%n", commits, testSeconds);
-        System.out.printf("| %-16s | %-7s | %-9s | %-13s | %-13s | %-8s | %-11s | %-5s |%n", "who", "culprit", "test runs",
-                "verifications", "search rounds", "wall s", "wall vs git", "right");
-        System.out.println("|---|---|---|---|---|---|---|---|");
+        System.out.printf("| %-16s | %-7s | %-9s | %-13s | %-13s | %-8s | %-11s | %-5s | %s |%n", "who", "culprit", "test runs",
+                "verifications", "search rounds", "wall s", "wall vs git", "right", "round overhead ms");
+        System.out.println("|---|---|---|---|---|---|---|---|---|");
         double gitSeconds = 0;
         for (var m : results) {
             if (m.who().startsWith("git")) {
                 gitSeconds = m.seconds();
             }
-            System.out.printf("| %-16s | %-7d | %-9d | %-13d | %-13d | %-8.1f | %-11s | %-5s |%n", m.who(), m.culprit(), m.runs(),
+            System.out.printf("| %-16s | %-7d | %-9d | %-13d | %-13d | %-8.1f | %-11s | %-5s | %s |%n", m.who(), m.culprit(), m.runs(),
                     m.verificationRuns(), m.rounds(), m.seconds(), m.who().startsWith("git") ? "1.00" : "%.2f".formatted(m.seconds() / gitSeconds),
-                    m.right() ? "yes" : "NO");
+                    m.right() ? "yes" : "NO", m.overheadMs().isEmpty() ? "" : m.overheadMs().toString());
         }
         var who = new ArrayList<>(List.of("git bisect run"));
         parallelism.forEach(k -> who.add("bisectbot k=" + k));
         for (var name : who) {
             var mine = results.stream().filter(m -> m.who().equals(name)).toList();
-            System.out.printf("%-16s mean test runs %.1f (+%.1f verifications), mean search rounds %.1f, mean wall %.1f s%n", name,
+            var overheads = mine.stream().flatMap(m -> m.overheadMs().stream()).toList();
+            System.out.printf("%-16s mean test runs %.1f (+%.1f verifications), mean search rounds %.1f, mean wall %.1f s%s%n", name,
                     mine.stream().mapToInt(Measure::runs).average().orElse(0),
                     mine.stream().mapToInt(Measure::verificationRuns).average().orElse(0),
                     mine.stream().mapToInt(Measure::rounds).average().orElse(0),
-                    mine.stream().mapToDouble(Measure::seconds).average().orElse(0));
+                    mine.stream().mapToDouble(Measure::seconds).average().orElse(0),
+                    overheads.isEmpty() ? "" : ", round overhead median %.0f ms, mean %.0f ms, max %d ms (%d rounds)".formatted(
+                            median(overheads), overheads.stream().mapToLong(Long::longValue).average().orElse(0),
+                            overheads.stream().mapToLong(Long::longValue).max().orElse(0), overheads.size()));
         }
+    }
+
+    private static double median(List<Long> values) {
+        var sorted = values.stream().sorted().toList();
+        if (sorted.isEmpty()) {
+            return Double.NaN;
+        }
+        int n = sorted.size();
+        return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2.0;
     }
 
     private static String git(Path dir, String input, String... args) throws IOException, InterruptedException {

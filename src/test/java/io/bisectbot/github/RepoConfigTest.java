@@ -23,9 +23,52 @@ class RepoConfigTest {
                     anything: [goes, here]
                 """);
         assertThat(config.bisect()).isEqualTo(new RepoConfig.Bisect("ghcr.io/acme/build:1", "make test",
-                Duration.ofMinutes(20), 4, 2));
+                Duration.ofMinutes(20), 4, 2, null));
         assertThat(config.tasks().get("lint").get("anything").get(1).asString()).isEqualTo("here");
         assertThat(RepoConfig.parse("bisect:\n  timeout: 90\n").bisect().timeout()).isEqualTo(Duration.ofSeconds(90));
+    }
+
+    @Test
+    void metric_mode_reads_its_measurement_settings() throws Exception {
+        var config = RepoConfig.parse("""
+                bisect:
+                  command: ./bench.sh
+                  mode: metric
+                  metric: wall
+                  direction: higher-is-better
+                  repeat: 6
+                  threshold: 7.5
+                  alpha: 0.01
+                  max_repeat: 30
+                """);
+        assertThat(config.bisect().repeat()).isEqualTo(6);
+        assertThat(config.bisect().metric()).isEqualTo(new RepoConfig.Metric("wall", "higher-is-better", 7.5, 0.01, 30));
+        assertThat(RepoConfig.parse("bisect:\n  mode: metric\n").bisect().metric()).isEqualTo(RepoConfig.Metric.DEFAULTS);
+        assertThat(RepoConfig.parse("bisect:\n  mode: pass-fail\n").bisect().metric()).isNull();
+    }
+
+    @Test
+    void metric_settings_are_checked_and_refused_outside_metric_mode() {
+        assertThatThrownBy(() -> RepoConfig.parse("bisect:\n  threshold: 10\n"))
+                .hasMessageContaining("`bisect.threshold`").hasMessageContaining("applies only to `mode: metric`");
+        assertThatThrownBy(() -> RepoConfig.parse("bisect:\n  mode: speed\n"))
+                .hasMessageContaining("`bisect.mode`").hasMessageContaining("pass-fail, metric").hasMessageContaining("`speed`");
+        assertThatThrownBy(() -> RepoConfig.parse("bisect:\n  mode: metric\n  metric: cpu\n"))
+                .hasMessageContaining("`bisect.metric`").hasMessageContaining("stdout, wall");
+        assertThatThrownBy(() -> RepoConfig.parse("bisect:\n  mode: metric\n  direction: up\n"))
+                .hasMessageContaining("`bisect.direction`").hasMessageContaining("lower-is-better, higher-is-better");
+        assertThatThrownBy(() -> RepoConfig.parse("bisect:\n  mode: metric\n  threshold: 0\n"))
+                .hasMessageContaining("`bisect.threshold`").hasMessageContaining("percentage");
+        assertThatThrownBy(() -> RepoConfig.parse("bisect:\n  mode: metric\n  threshold: ten\n"))
+                .hasMessageContaining("`bisect.threshold`");
+        assertThatThrownBy(() -> RepoConfig.parse("bisect:\n  mode: metric\n  alpha: 1\n"))
+                .hasMessageContaining("`bisect.alpha`").hasMessageContaining("significance level");
+        assertThatThrownBy(() -> RepoConfig.parse("bisect:\n  mode: metric\n  repeat: 1\n"))
+                .hasMessageContaining("`bisect.repeat`").hasMessageContaining("from 2");
+        assertThatThrownBy(() -> RepoConfig.parse("bisect:\n  mode: metric\n  repeat: 8\n  max_repeat: 5\n"))
+                .hasMessageContaining("`bisect.max_repeat`").hasMessageContaining("at least `bisect.repeat` (8)");
+        assertThatThrownBy(() -> RepoConfig.parse("bisect:\n  mode: metric\n  max_repeat: 1000\n"))
+                .hasMessageContaining("`bisect.max_repeat`");
     }
 
     @Test

@@ -1,0 +1,231 @@
+package io.bisectbot.executor;
+
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
+import java.util.regex.Pattern;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs the steps of one job from containers started ahead of them. Starting a container is most of a step's cost
+ * beyond its command (a quarter of a second and more on a busy engine); the next round's commits are not known
+ * before this round's results, but its containers' shape is. So each step that starts has a replacement created and
+ * started at once, which parks: its shell waits on stdin. The step that takes it copies its files into the work
+ * volume and writes its environment to stdin; the shell enters the working directory and {@code exec}s the command.
+ *
+ * <p>Isolation is that of a cold step: every step still gets a container of its own, created for it and never used
+ * again, with a fresh work volume and /tmp, the same limits, mounts and labels; before its step the container has
+ * only run that waiting shell. The deadline counts from the trigger. Containers are removed in the background once
+ * the result is returned. A step falls back to a cold container when none is parked for its shape, when its image
+ * has an entrypoint of its own or no {@code sh}, or when its environment cannot be sent as lines.
+ */
+public final class WarmStarts implements AutoCloseable {
+
+    private static final Logger log = LoggerFactory.getLogger(WarmStarts.class);
+    static final String STEP_LABEL = "parked";
+    private static final Pattern NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
+
+    /**
+     * Waits for {@code NAME=value} lines ended by an empty one; exits (255) without running anything when stdin ends
+     * first, so a parked container that is discarded never runs the command. {@code $0} is the working directory.
+     */
+    private static final String WAIT_THEN_RUN = "while IFS= read -r kv; do"
+            + " if [ -z \"$kv\" ]; then cd -- \"$0\" || exit 255; exec \"$@\" </dev/null; fi;"
+            + " export \"$kv\" || exit 255; done; exit 255";
+
+    private final DockerExecutor executor;
+    private final int ahead;
+    private final Map<Shape, Deque<CompletableFuture<Parked>>> parked = new HashMap<>();
+    private final Map<String, Boolean> imageRunsCommandAsGiven = new HashMap<>();
+    private boolean closed;
+
+    WarmStarts(DockerExecutor executor, int ahead) {
+        this.executor = executor;
+        this.ahead = Math.max(1, ahead);
+    }
+
+    /** A container started for no step yet. */
+    record Parked(String id, String name) {}
+
+    /** What a container is made of before its step is known: everything but the step's name, files and environment. */
+    private record Shape(long jobId, String workerId, int attempt, String image, StepSpec.Command command, String workingDir,
+                         ExecutorProperties.Effective limits, StepSpec.Network network, Map<String, String> labels,
+                         boolean registryCredentials, List<StepSpec.Cache> caches) {
+        static Shape of(StepSpec spec, ExecutorProperties.Effective limits) {
+            // The timeout is the executor's own deadline, not part of the container.
+            var shapeLimits = new ExecutorProperties.Effective(java.time.Duration.ZERO, limits.memoryBytes(), limits.cpus(),
+                    limits.pids(), limits.user());
+            return new Shape(spec.jobId(), spec.workerId(), spec.attempt(), spec.image(), spec.command(), spec.workingDir(),
+                    shapeLimits, spec.network(), spec.labels(), spec.registryCredentials(), spec.caches());
+        }
+    }
+
+    /** Runs the step like {@link DockerExecutor#run}, from a parked container when one fits; never throws for step failures. */
+    public StepResult run(StepSpec spec, LogSink sink, CancellationSignal cancel) {
+        return executor.run(spec, sink, cancel, this);
+    }
+
+    /**
+     * A parked container for {@code spec}, or null to start one cold. Either way the shape's parked containers are
+     * topped up to {@code ahead} (the steps that run at once), started while this round's steps run.
+     */
+    Parked claim(StepSpec spec, ExecutorProperties.Effective limits) {
+        if (!sendable(spec.env())) {
+            return null;
+        }
+        var shape = Shape.of(spec, limits);
+        synchronized (this) {
+            if (closed) {
+                return null;
+            }
+            var queue = parked.computeIfAbsent(shape, s -> new ArrayDeque<>());
+            Parked taken = null;
+            for (var it = queue.iterator(); it.hasNext() && taken == null; ) {
+                var future = it.next();
+                if (future.isDone()) {
+                    // A container that could not be parked is dropped; its slot is refilled below.
+                    it.remove();
+                    taken = future.join();
+                }
+            }
+            // Only ready ones are taken: the steps of a round start together, and one still starting is no faster
+            // than a cold start; it stays for the next round.
+            while (queue.size() < ahead) {
+                queue.add(prepare(spec, limits));
+            }
+            return taken;
+        }
+    }
+
+    private CompletableFuture<Parked> prepare(StepSpec spec, ExecutorProperties.Effective limits) {
+        var future = new CompletableFuture<Parked>();
+        Thread.ofVirtual().name("park-j" + spec.jobId()).start(() -> {
+            try {
+                future.complete(park(spec, limits));
+            } catch (RuntimeException e) {
+                log.debug("Could not park a container for job {}: {}", spec.jobId(), DockerExecutor.describe(e));
+                future.complete(null);
+            }
+        });
+        return future;
+    }
+
+    private Parked park(StepSpec spec, ExecutorProperties.Effective limits) {
+        boolean asGiven;
+        synchronized (this) {
+            asGiven = imageRunsCommandAsGiven.computeIfAbsent(spec.image(), executor::runsCommandAsGiven);
+        }
+        if (!asGiven) {
+            return null;
+        }
+        executor.prepareCachesFor(spec, limits.user());
+        var name = DockerExecutor.containerName(spec, STEP_LABEL);
+        var id = executor.create(spec, limits, name, true);
+        executor.containerCreated();
+        if (!executor.startParked(id)) {
+            executor.removeLater(id);
+            synchronized (this) {
+                // E.g. no sh in the image: its steps start cold from now on.
+                imageRunsCommandAsGiven.put(spec.image(), false);
+            }
+            return null;
+        }
+        return new Parked(id, name);
+    }
+
+    /** Only names a shell can export and values that fit on a line can be sent to a parked container. */
+    private static boolean sendable(Map<String, String> env) {
+        for (var entry : env.entrySet()) {
+            var value = entry.getValue() == null ? "" : entry.getValue();
+            if (!NAME.matcher(entry.getKey()).matches() || value.indexOf('\n') >= 0 || value.indexOf('\r') >= 0
+                    || value.indexOf('\0') >= 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The parked container's command: the waiting shell, then the step's own argv. */
+    static List<String> parkedCommand(StepSpec spec) {
+        var argv = new ArrayList<>(List.of("sh", "-c", WAIT_THEN_RUN, spec.workingDir()));
+        argv.addAll(spec.command().argv());
+        return argv;
+    }
+
+    /** The bytes that start the step in a parked container: its environment, then an empty line. */
+    static byte[] trigger(StepSpec spec) {
+        var lines = new StringBuilder();
+        spec.env().forEach((k, v) -> lines.append(k).append('=').append(v == null ? "" : v).append('\n'));
+        return lines.append('\n').toString().getBytes(StandardCharsets.UTF_8);
+    }
+
+    /**
+     * The stdin of a parked container's attach: the trigger, then nothing until the step is over, so the attach
+     * connection is not half-closed while the step's output still flows through it.
+     */
+    static final class Trigger extends InputStream {
+        private final byte[] bytes;
+        private int next;
+        private final CountDownLatch over = new CountDownLatch(1);
+
+        Trigger(byte[] bytes) {
+            this.bytes = bytes;
+        }
+
+        @Override
+        public int read() {
+            var one = new byte[1];
+            return read(one, 0, 1) < 0 ? -1 : one[0] & 0xff;
+        }
+
+        @Override
+        public int read(byte[] buffer, int offset, int length) {
+            if (length == 0) {
+                return 0;
+            }
+            synchronized (this) {
+                if (next < bytes.length) {
+                    int n = Math.min(length, bytes.length - next);
+                    System.arraycopy(bytes, next, buffer, offset, n);
+                    next += n;
+                    return n;
+                }
+            }
+            try {
+                over.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+            return -1;
+        }
+
+        @Override
+        public void close() {
+            over.countDown();
+        }
+    }
+
+    /** Containers still parked are removed in the background; the executor's close waits for them. */
+    @Override
+    public void close() {
+        List<CompletableFuture<Parked>> left = new ArrayList<>();
+        synchronized (this) {
+            closed = true;
+            parked.values().forEach(left::addAll);
+            parked.clear();
+        }
+        for (var future : left) {
+            executor.removeWhenKnown(future.thenApply(p -> p == null ? null : p.id()));
+        }
+        executor.closed(this);
+    }
+}

@@ -1,0 +1,68 @@
+package io.bisectbot.executor;
+
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+
+/**
+ * The executor's share of a bisect round: rounds of {@code k} steps at once, each running {@code sleep 1} on a small
+ * input, cold (a container created and started per step, removed before the result) against warm starts (parked
+ * containers, removal after the result), alternating so engine load drifts hit both alike. A round's overhead is its
+ * wall time minus the test's second.
+ *
+ * <pre>./mvnw -q test-compile exec:java -Dexec.classpathScope=test -Dexec.mainClass=io.bisectbot.executor.WarmStartsBenchmark \
+ *     [-Dexec.args="ROUNDS K"]</pre>
+ */
+public final class WarmStartsBenchmark {
+
+    public static void main(String[] args) throws Exception {
+        int rounds = args.length > 0 ? Integer.parseInt(args[0]) : 8;
+        int k = args.length > 1 ? Integer.parseInt(args[1]) : 3;
+        byte[] input = DockerTestSupport.tar(java.util.Map.of("test.sh", "sleep 1\n", "state", "good\n"));
+        var threads = Executors.newVirtualThreadPerTaskExecutor();
+        try (var executor = new DockerExecutor(DockerTestSupport.DOCKER, ExecutorProperties.defaultProperties(),
+                new SimpleMeterRegistry(), Clock.systemUTC())) {
+            var warm = executor.warmStarts(k);
+            List<Long> cold = new ArrayList<>();
+            List<Long> warmed = new ArrayList<>();
+            for (int round = 0; round <= rounds; round++) {
+                for (var useWarm : List.of(false, true)) {
+                    long t0 = System.nanoTime();
+                    var steps = new ArrayList<CompletableFuture<StepResult>>();
+                    for (int i = 0; i < k; i++) {
+                        var spec = StepSpec.builder(1, "bench", 1, "round-" + round + "-" + i, DockerTestSupport.RUNNER_IMAGE)
+                                .shell("sh test.sh").env("BISECT_COMMIT", "c" + round + "-" + i)
+                                .input(() -> new java.io.ByteArrayInputStream(input)).build();
+                        steps.add(CompletableFuture.supplyAsync(() -> useWarm
+                                ? warm.run(spec, new DockerTestSupport.RecordingSink(), CancellationSignal.create())
+                                : executor.run(spec, new DockerTestSupport.RecordingSink(), CancellationSignal.create()), threads));
+                    }
+                    for (var step : steps) {
+                        if (!(step.join().outcome() instanceof StepOutcome.Exited(int code) && code == 0)) {
+                            throw new IllegalStateException("step failed: " + step.join().outcome());
+                        }
+                    }
+                    long overhead = (System.nanoTime() - t0) / 1_000_000 - 1000;
+                    // The first round of each kind is left out: nothing is parked before it.
+                    if (round > 0) {
+                        (useWarm ? warmed : cold).add(overhead);
+                    }
+                }
+            }
+            warm.close();
+            report("cold", k, cold);
+            report("warm starts", k, warmed);
+        }
+    }
+
+    private static void report(String name, int k, List<Long> overheads) {
+        var sorted = overheads.stream().sorted().toList();
+        System.out.printf(Locale.ROOT, "%-12s k=%d rounds=%d overhead ms: median %d, min %d, max %d, all %s%n", name, k,
+                sorted.size(), sorted.get(sorted.size() / 2), sorted.getFirst(), sorted.getLast(), overheads);
+    }
+}

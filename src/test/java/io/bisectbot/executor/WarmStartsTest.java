@@ -1,0 +1,148 @@
+package io.bisectbot.executor;
+
+import static io.bisectbot.executor.DockerTestSupport.RUNNER_IMAGE;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.io.ByteArrayInputStream;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+import io.bisectbot.executor.DockerTestSupport.RecordingSink;
+import io.bisectbot.executor.StepOutcome.Cancelled;
+import io.bisectbot.executor.StepOutcome.Exited;
+import io.bisectbot.executor.StepOutcome.TimedOut;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+
+/** Steps from containers started ahead: the same isolation, limits and results as a cold step. */
+class WarmStartsTest {
+
+    private final DockerExecutor executor = new DockerExecutor(DockerTestSupport.DOCKER, ExecutorProperties.defaultProperties(),
+            new SimpleMeterRegistry(), Clock.systemUTC());
+    private final WarmStarts warm = executor.warmStarts(1);
+
+    private static StepSpec.Builder step(String name) {
+        return StepSpec.builder(7, "worker-test", 1, name, RUNNER_IMAGE).timeout(Duration.ofSeconds(60));
+    }
+
+    /** The first step of a shape starts cold and leaves a parked container for the next. */
+    private StepResult runTwice(StepSpec.Builder first, StepSpec second, RecordingSink sink) {
+        var cold = warm.run(first.build(), new RecordingSink(), CancellationSignal.create());
+        assertThat(cold.containerName()).doesNotContain("-parked-");
+        return warm.run(second, sink, CancellationSignal.create());
+    }
+
+    @AfterEach
+    void no_container_of_ours_is_left_behind() {
+        executor.close();
+        DockerTestSupport.assertNoManagedContainersLeft();
+    }
+
+    @Test
+    void a_parked_step_gets_its_files_its_environment_and_its_working_directory() throws Exception {
+        byte[] tar = DockerTestSupport.tar(Map.of("hello.txt", "hello from the tar\n"));
+        var sink = new RecordingSink();
+        var spec = step("env").shell("pwd; cat hello.txt; echo \"$GREETING|$BISECT_COMMIT\"; cat < /dev/stdin | wc -c")
+                .env("GREETING", "hi 'there' $x \"y\"").env("BISECT_COMMIT", "abc123")
+                .input(() -> new ByteArrayInputStream(tar));
+
+        var result = runTwice(spec, spec.build(), sink);
+
+        assertThat(result.containerName()).startsWith("bisectbot-j7-a1-parked-");
+        assertThat(result.outcome()).isEqualTo(new Exited(0));
+        assertThat(sink.text()).isEqualTo("/work/src\nhello from the tar\nhi 'there' $x \"y\"|abc123\n0\n");
+        assertThat(result.imageDigest()).contains("sha256:");
+    }
+
+    @Test
+    void a_parked_step_runs_as_non_root_without_capabilities_on_a_read_only_root_without_network() {
+        var sink = new RecordingSink();
+        var spec = step("who").shell("id -u; grep -E '^(CapEff|CapPrm|NoNewPrivs)' /proc/self/status; touch /etc/x 2>&1;"
+                + " touch /tmp/ok && echo tmp-writable; bash -c 'echo > /dev/tcp/1.1.1.1/80' 2>&1 || echo no-network");
+
+        var result = runTwice(spec, spec.build(), sink);
+
+        assertThat(result.containerName()).contains("-parked-");
+        assertThat(result.outcome()).isEqualTo(new Exited(0));
+        assertThat(sink.text()).startsWith("65534\n")
+                .contains("CapEff:\t0000000000000000")
+                .contains("CapPrm:\t0000000000000000")
+                .contains("NoNewPrivs:\t1")
+                .contains("Read-only file system")
+                .contains("tmp-writable")
+                .contains("no-network");
+    }
+
+    @Test
+    void nothing_a_step_leaves_in_its_work_dir_or_tmp_reaches_the_next_step() {
+        var sink = new RecordingSink();
+        var spec = step("leave").shell("ls -A /tmp; ls -A; echo end; touch /tmp/left-behind left-behind");
+
+        var result = runTwice(spec, spec.build(), sink);
+
+        assertThat(result.containerName()).contains("-parked-");
+        assertThat(sink.text()).isEqualTo("end\n");
+    }
+
+    @Test
+    void exit_codes_and_a_missing_executable_are_the_step_s_own() {
+        var spec = step("exit").shell("exit 3");
+        var sink = new RecordingSink();
+        assertThat(runTwice(spec, spec.build(), sink).outcome()).isEqualTo(new Exited(3));
+
+        var missing = warm.run(step("exit").argv("/no/such/binary").build(), new RecordingSink(), CancellationSignal.create());
+        assertThat(missing.outcome()).isEqualTo(new Exited(127));
+    }
+
+    @Test
+    void a_parked_step_s_deadline_counts_from_its_trigger_and_kills_it() {
+        var first = step("slow").timeout(Duration.ofSeconds(2)).shell("sleep \"$NAP\"").env("NAP", "0");
+        var slow = step("slow").timeout(Duration.ofSeconds(2)).shell("sleep \"$NAP\"").env("NAP", "30").build();
+
+        var result = runTwice(first, slow, new RecordingSink());
+
+        assertThat(result.containerName()).contains("-parked-");
+        assertThat(result.outcome()).isEqualTo(new TimedOut());
+        assertThat(result.duration()).isBetween(Duration.ofSeconds(2), Duration.ofSeconds(15));
+    }
+
+    @Test
+    void cancelling_a_parked_step_stops_it() {
+        var sink = new RecordingSink();
+        var cancel = CancellationSignal.create();
+        warm.run(step("cancel").shell("true").build(), new RecordingSink(), CancellationSignal.create());
+        var running = CompletableFuture.supplyAsync(() -> warm.run(step("cancel").shell("echo started; sleep 60").build(), sink, cancel));
+        await().atMost(Duration.ofSeconds(20)).until(() -> sink.text().contains("started"));
+
+        cancel.cancel("job cancelled");
+
+        assertThat(running.orTimeout(15, TimeUnit.SECONDS).join().outcome()).isEqualTo(new Cancelled());
+    }
+
+    @Test
+    void an_environment_that_does_not_fit_on_lines_starts_cold() {
+        var sink = new RecordingSink();
+        var spec = step("lines").shell("printf '%s' \"$TEXT\"").env("TEXT", "two\nlines");
+
+        var result = runTwice(spec, spec.build(), sink);
+
+        assertThat(result.containerName()).doesNotContain("-parked-");
+        assertThat(sink.text()).isEqualTo("two\nlines");
+    }
+
+    @Test
+    void closing_removes_the_parked_containers() {
+        warm.run(step("close").shell("true").build(), new RecordingSink(), CancellationSignal.create());
+
+        warm.close();
+
+        DockerTestSupport.assertNoManagedContainersLeft();
+        assertThat(executor.activeContainers()).isZero();
+    }
+}
