@@ -163,6 +163,8 @@ public final class ChaosBenchmark {
     private final Map<Integer, Long> dockerBackAt = new ConcurrentHashMap<>();
     private final List<Recovery> recoveries = new ArrayList<>();
     private volatile boolean trafficOn = true;
+    /** How many jobs the submitter may send for now: it waits for each fault, so that every fault meets running jobs. */
+    private volatile int sendable;
     private volatile long clockOffset;
     private volatile long dockerSince = Long.MAX_VALUE;
     private long takenFromLive;
@@ -234,17 +236,20 @@ public final class ChaosBenchmark {
             }
             var specs = specs();
             var todo = new ConcurrentLinkedDeque<>(specs);
+            sendable = options.jobs() / 5;
             var submitter = Thread.ofPlatform().name("chaos-submit").start(() -> submit(todo));
             var poller = Thread.ofPlatform().name("chaos-health").start(this::pollHealth);
 
             var faults = faults();
             for (int f = 0; f < faults.size(); f++) {
                 var due = (int) ((f + 1) * (long) options.jobs() / (faults.size() + 1));
+                sendable = (int) ((f + 2) * (long) options.jobs() / (faults.size() + 1));
                 while (accepted.size() < due) {
                     Thread.sleep(100);
                 }
                 faults.get(f).run();
             }
+            sendable = options.jobs();
             submitter.join();
             awaitAllFinished(Duration.ofMinutes(10));
             trafficOn = false;
@@ -405,7 +410,7 @@ public final class ChaosBenchmark {
         var next = System.nanoTime();
         var turn = 0;
         while (accepted.size() < options.jobs()) {
-            var spec = todo.pollFirst();
+            var spec = accepted.size() < sendable ? todo.pollFirst() : null;
             if (spec != null) {
                 var slot = turn++ % SLOTS;
                 Thread.ofVirtual().start(() -> {
