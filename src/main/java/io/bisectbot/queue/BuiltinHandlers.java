@@ -1,6 +1,8 @@
 package io.bisectbot.queue;
 
 import java.time.Duration;
+import javax.sql.DataSource;
+import org.springframework.jdbc.core.simple.JdbcClient;
 import tools.jackson.databind.node.JsonNodeFactory;
 
 /** Job kinds that need nothing outside the queue, for tests, demos and benchmarks. */
@@ -43,6 +45,49 @@ public final class BuiltinHandlers {
                 }
                 Thread.sleep(duration);
                 return JobOutcome.succeeded(JsonNodeFactory.instance.objectNode().put("slept_ms", duration.toMillis()));
+            }
+        };
+    }
+
+    /**
+     * {@code fenced-effect}: waits {@code payload.millis}, then inserts one {@code effect} event for its job under the
+     * job's fence, and succeeds. That row is its only effect, so an effect that happened twice is two rows: what the
+     * chaos benchmark counts. Like bisect steps, a stored effect is not redone: an attempt that finds an earlier
+     * attempt's row (the instance died between the effect and the job's completion) succeeds without a second one.
+     */
+    public static JobHandler fencedEffect(DataSource dataSource) {
+        var jdbc = JdbcClient.create(dataSource);
+        return new JobHandler() {
+            @Override
+            public String kind() {
+                return "fenced-effect";
+            }
+
+            @Override
+            public JobOutcome handle(JobContext context) throws InterruptedException {
+                var fence = context.fence();
+                var stored = jdbc.sql("SELECT count(*) FROM job_events WHERE job_id = :id AND type = 'effect'")
+                        .param("id", fence.jobId()).query(Long.class).single();
+                if (stored > 0) {
+                    return JobOutcome.succeeded(JsonNodeFactory.instance.objectNode().put("effect", "stored earlier"));
+                }
+                var millis = context.payload().path("millis").asLong(0);
+                if (millis < 0 || millis > Duration.ofHours(1).toMillis()) {
+                    return JobOutcome.failedPermanently("millis must be between 0 and 3600000, got " + millis);
+                }
+                Thread.sleep(millis);
+                // FOR SHARE: a take-over cannot commit between the fence check and this row, so a new attempt that
+                // found no effect cannot race an old one still writing it.
+                var written = fence.bind(jdbc.sql("""
+                        INSERT INTO job_events (job_id, at, type, worker_id, attempt)
+                        SELECT id, clock_timestamp(), 'effect', worker_id, attempt_count FROM jobs
+                         WHERE id = :fence_job_id AND worker_id = :fence_worker_id AND attempt_count = :fence_attempt
+                           AND status = 'RUNNING'
+                           FOR SHARE""")).update();
+                if (written == 0) {
+                    return JobOutcome.failed("fence lost before the effect was stored");
+                }
+                return JobOutcome.succeeded(JsonNodeFactory.instance.objectNode().put("effect", "stored"));
             }
         };
     }

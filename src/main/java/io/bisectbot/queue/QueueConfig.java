@@ -26,7 +26,8 @@ class QueueConfig {
     QueueNode queueNode(DataSource dataSource, ObjectProvider<JobHandler> handlers, QueueProperties properties,
                         Clock clock, MeterRegistry registry, JsonMapper json, ObjectProvider<BuildProperties> build,
                         Encryption encryption) {
-        var all = new ArrayList<JobHandler>(List.of(BuiltinHandlers.noop(), BuiltinHandlers.sleep()));
+        var all = new ArrayList<JobHandler>(List.of(BuiltinHandlers.noop(), BuiltinHandlers.sleep(),
+                BuiltinHandlers.fencedEffect(dataSource)));
         handlers.orderedStream().forEach(all::add);
         var version = build.getIfAvailable() != null ? build.getIfAvailable().getVersion() : "dev";
         var node = QueueNode.create(dataSource, all, properties, clock, registry, json, version, encryption);

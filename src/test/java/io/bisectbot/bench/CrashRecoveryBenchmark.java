@@ -1,15 +1,11 @@
 package io.bisectbot.bench;
 
 import io.bisectbot.TestDatabase;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import org.springframework.jdbc.core.simple.JdbcClient;
 
@@ -24,12 +20,6 @@ import org.springframework.jdbc.core.simple.JdbcClient;
  */
 public final class CrashRecoveryBenchmark {
 
-    private static final String TOKEN = "bench-token";
-    private static final HttpClient http = HttpClient.newHttpClient();
-
-    private record Instance(String workerId, int port, Process process) {
-    }
-
     public static void main(String[] args) throws Exception {
         var kills = 20;
         var sigstop = true;
@@ -42,17 +32,17 @@ public final class CrashRecoveryBenchmark {
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
-        var jdbcUrl = TestDatabase.createDatabase();
+        var database = ServiceProcess.Database.fresh();
         var logs = Files.createTempDirectory("crash-bench");
-        var instances = new ArrayList<Instance>();
+        var instances = new ArrayList<ServiceProcess>();
         var generation = new int[1];
-        try (var db = TestDatabase.pool(jdbcUrl, 2)) {
+        try (var db = TestDatabase.pool(database.url(), 2)) {
             var sql = JdbcClient.create(db);
-            instances.add(start("a-0", 18391, jdbcUrl, logs));
-            instances.add(start("b-0", 18392, jdbcUrl, logs));
+            instances.add(start("a-0", 18391, database, logs));
+            instances.add(start("b-0", 18392, database, logs));
             var seconds = new ArrayList<Double>();
             for (int k = 0; k < kills; k++) {
-                var id = enqueueSleep(instances.getFirst().port());
+                var id = enqueueSleep(instances.getFirst());
                 var holder = awaitRunning(sql, id, null);
                 var victim = instances.stream().filter(i -> i.workerId().equals(holder)).findFirst().orElseThrow();
                 victim.process().destroyForcibly(); // SIGKILL
@@ -65,7 +55,7 @@ public final class CrashRecoveryBenchmark {
                 cancel(sql, id);
                 instances.remove(victim);
                 var name = victim.workerId().charAt(0) + "-" + (++generation[0]);
-                instances.add(start(name, victim.port(), jdbcUrl, logs));
+                instances.add(start(name, victim.port(), database, logs));
             }
             seconds.sort(Double::compare);
             System.out.printf("SIGKILL → running again: n=%d p50 %.3f s, p90 %.3f s, max %.3f s, min %.3f s%n", seconds.size(),
@@ -73,15 +63,15 @@ public final class CrashRecoveryBenchmark {
                     seconds.getLast(), seconds.getFirst());
 
             if (sigstop) {
-                var id = enqueueSleep(instances.getFirst().port());
+                var id = enqueueSleep(instances.getFirst());
                 var holder = awaitRunning(sql, id, null);
                 var victim = instances.stream().filter(i -> i.workerId().equals(holder)).findFirst().orElseThrow();
-                new ProcessBuilder("kill", "-STOP", Long.toString(victim.process().pid())).start().waitFor();
+                victim.signal("STOP");
                 var stoppedAt = System.nanoTime();
                 awaitRunning(sql, id, holder);
                 System.out.printf("SIGSTOP → running again after %.3f s (JOB_STALE_AFTER 30 s)%n",
                         (System.nanoTime() - stoppedAt) / 1e9);
-                new ProcessBuilder("kill", "-CONT", Long.toString(victim.process().pid())).start().waitFor();
+                victim.signal("CONT");
                 cancel(sql, id);
             }
 
@@ -133,55 +123,12 @@ public final class CrashRecoveryBenchmark {
         throw new IllegalStateException("job " + id + " did not run again within 120 s");
     }
 
-    private static long enqueueSleep(int port) throws Exception {
-        var reply = http.send(HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/jobs"))
-                .header("Authorization", "Bearer " + TOKEN).header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString("{\"kind\":\"sleep\",\"payload\":{\"seconds\":600},\"max_attempts\":100}"))
-                .build(), HttpResponse.BodyHandlers.ofString());
-        if (reply.statusCode() != 201) {
-            throw new IllegalStateException("enqueue answered " + reply.statusCode() + ": " + reply.body());
-        }
-        var matcher = java.util.regex.Pattern.compile("\"id\"\\s*:\\s*(\\d+)").matcher(reply.body());
-        if (!matcher.find()) {
-            throw new IllegalStateException("no id in " + reply.body());
-        }
-        return Long.parseLong(matcher.group(1));
+    private static long enqueueSleep(ServiceProcess instance) {
+        return instance.enqueue("{\"kind\":\"sleep\",\"payload\":{\"seconds\":600},\"max_attempts\":100}");
     }
 
-    private static Instance start(String workerId, int port, String jdbcUrl, Path logs) throws Exception {
-        var jar = System.getProperty("bisectbot.jar", "target/bisectbot.jar");
-        var java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-        var builder = new ProcessBuilder(java, "-Xmx256m", "-jar", jar).redirectErrorStream(true)
-                .redirectOutput(logs.resolve(workerId + ".log").toFile());
-        Map<String, String> env = new HashMap<>(Map.of(
-                "DATABASE_URL", jdbcUrl,
-                "DATABASE_USER", TestDatabase.container().getUsername(),
-                "DATABASE_PASSWORD", TestDatabase.container().getPassword(),
-                "MIGRATE_ON_START", "true",
-                "ENCRYPTION_KEYS", TestDatabase.ENCRYPTION_KEYS,
-                "PORT", Integer.toString(port),
-                "WORKER_ID", workerId,
-                "ADMIN_TOKEN", TOKEN,
-                "BISECT_ENABLED", "false"));
-        builder.environment().putAll(env);
-        var process = builder.start();
-        var deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
-        while (System.nanoTime() < deadline) {
-            if (!process.isAlive()) {
-                throw new IllegalStateException(workerId + " exited; see " + logs.resolve(workerId + ".log"));
-            }
-            try {
-                var status = http.send(HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/health")).build(),
-                        HttpResponse.BodyHandlers.discarding()).statusCode();
-                if (status == 200) {
-                    return new Instance(workerId, port, process);
-                }
-            } catch (java.io.IOException e) {
-                // Not listening yet.
-            }
-            Thread.sleep(200);
-        }
-        throw new IllegalStateException(workerId + " did not become healthy");
+    private static ServiceProcess start(String workerId, int port, ServiceProcess.Database database, Path logs) throws Exception {
+        return ServiceProcess.start(workerId, port, database, Map.of("BISECT_ENABLED", "false"), List.of(), logs);
     }
 
     private CrashRecoveryBenchmark() {
