@@ -1,6 +1,9 @@
 package io.bisectbot.dashboard;
 
+import io.bisectbot.queue.JobQueue;
+import io.bisectbot.web.Actors;
 import io.bisectbot.web.Requires;
+import jakarta.servlet.http.HttpServletRequest;
 import io.bisectbot.web.Role;
 import java.time.Instant;
 import java.util.List;
@@ -8,6 +11,8 @@ import javax.sql.DataSource;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
 
@@ -18,10 +23,12 @@ class JobListController {
 
     private final JdbcClient jdbc;
     private final JobSearch search;
+    private final BulkActions bulk;
 
-    JobListController(DataSource dataSource) {
+    JobListController(DataSource dataSource, JobQueue queue) {
         this.jdbc = JdbcClient.create(dataSource);
         this.search = new JobSearch(jdbc);
+        this.bulk = new BulkActions(queue, jdbc);
     }
 
     /** One instance as its {@code workers} row says, with the jobs it runs now. */
@@ -35,9 +42,50 @@ class JobListController {
     @Requires(Role.VIEWER)
     @GetMapping("/jobs")
     JobSearch.Page jobs(@RequestParam(required = false) String status, @RequestParam(required = false) String kind,
-                        @RequestParam(required = false) String q, @RequestParam(required = false) Long after,
+                        @RequestParam(required = false) String q, @RequestParam(required = false) Long installation,
+                        @RequestParam(required = false) String from, @RequestParam(required = false) String to,
+                        @RequestParam(required = false) Long after,
                         @RequestParam(defaultValue = "" + JobSearch.DEFAULT_LIMIT) int limit) {
-        return search.find(new JobSearch.Filter(JobSearch.Filter.statuses(status), kind, q, after, limit));
+        return search.find(new JobSearch.Filter(JobSearch.Filter.statuses(status), kind, q, installation,
+                JobSearch.Filter.time("from", from), JobSearch.Filter.time("to", to), after, limit));
+    }
+
+    /** Body of {@code POST /jobs/bulk}: an action and either the jobs' ids or a filter as {@code GET /jobs} takes it. */
+    record BulkRequest(String action, List<Long> ids, BulkFilter filter, Boolean dryRun) {
+    }
+
+    record BulkFilter(String status, String kind, String q, Long installation, String from, String to) {
+    }
+
+    @Requires(Role.OPERATOR)
+    @PostMapping("/jobs/bulk")
+    BulkActions.Answer bulk(@RequestBody(required = false) BulkRequest request, HttpServletRequest http) {
+        if (request == null) {
+            throw new IllegalArgumentException("the body must be {\"action\": \"retry\"|\"cancel\", \"ids\": [...]} or "
+                    + "{\"action\": ..., \"filter\": {\"status\": ..., \"kind\": ..., \"q\": ...}}");
+        }
+        var action = BulkActions.Action.parse(request.action());
+        if ((request.ids() == null) == (request.filter() == null)) {
+            throw new IllegalArgumentException("give either 'ids' (the selected jobs) or 'filter' (everything matching it), not "
+                    + (request.ids() == null ? "neither" : "both"));
+        }
+        List<Long> ids;
+        if (request.ids() != null) {
+            if (request.ids().size() > BulkActions.MAX_JOBS) {
+                throw new IllegalArgumentException("at most " + BulkActions.MAX_JOBS + " jobs per bulk action, got " + request.ids().size());
+            }
+            ids = request.ids().stream().filter(java.util.Objects::nonNull).distinct().toList();
+        } else {
+            var f = request.filter();
+            var filter = new JobSearch.Filter(JobSearch.Filter.statuses(f.status()), f.kind(), f.q(), f.installation(),
+                    JobSearch.Filter.time("from", f.from()), JobSearch.Filter.time("to", f.to()), null, 1);
+            ids = search.ids(filter, BulkActions.MAX_JOBS + 1);
+            if (ids.size() > BulkActions.MAX_JOBS) {
+                throw new IllegalArgumentException("the filter matches more than " + BulkActions.MAX_JOBS
+                        + " jobs; a bulk action takes at most " + BulkActions.MAX_JOBS + ": narrow the filter (e.g. a time range)");
+            }
+        }
+        return bulk.apply(action, ids, Boolean.TRUE.equals(request.dryRun()), Actors.of(http));
     }
 
     /** Instances not stopped, and those that stopped within the last hour (so a lost one is still seen). */

@@ -92,7 +92,12 @@ public final class JobQueue {
      * is left unchanged. Returns the job as it is afterwards; empty when there is no such job.
      */
     public Optional<Job> cancel(long id) {
-        return repository.cancel(id, clock.instant()).flatMap(ignored -> repository.find(id));
+        return cancel(id, null);
+    }
+
+    /** As {@link #cancel(long)}, recording {@code actor} (who asked; null for the service) in the job's history. */
+    public Optional<Job> cancel(long id, String actor) {
+        return repository.cancel(id, clock.instant(), actor).flatMap(ignored -> repository.find(id));
     }
 
     /**
@@ -102,7 +107,12 @@ public final class JobQueue {
      * @throws IllegalStateException when the job is not FAILED or CANCELLED
      */
     public Optional<Enqueued> retry(long id) {
-        return repository.retry(id, clock.instant()).map(r -> new Enqueued(r.job(), r.created()));
+        return retry(id, null);
+    }
+
+    /** As {@link #retry(long)}, recording {@code actor} (who asked; null for the service) in both jobs' histories. */
+    public Optional<Enqueued> retry(long id, String actor) {
+        return repository.retry(id, clock.instant(), actor).map(r -> new Enqueued(r.job(), r.created()));
     }
 
     /** Tenants that have their cap of pending jobs now (none when there is no cap); one statement. */

@@ -550,11 +550,15 @@ final class JobRepository {
     }
 
     void recordEvent(long jobId, Instant at, String type, String workerId, Integer attempt, String detail) {
+        recordEvent(jobId, at, type, workerId, attempt, detail, null);
+    }
+
+    void recordEvent(long jobId, Instant at, String type, String workerId, Integer attempt, String detail, String actor) {
         jdbc.sql("""
-                        INSERT INTO job_events (job_id, at, type, worker_id, attempt, detail)
-                        VALUES (:job_id, :at, :type, :worker_id, :attempt, :detail)""")
+                        INSERT INTO job_events (job_id, at, type, worker_id, attempt, detail, actor)
+                        VALUES (:job_id, :at, :type, :worker_id, :attempt, :detail, :actor)""")
                 .param("job_id", jobId).param("at", ts(at)).param("type", type)
-                .param("worker_id", workerId).param("attempt", attempt).param("detail", detail)
+                .param("worker_id", workerId).param("attempt", attempt).param("detail", detail).param("actor", actor)
                 .update();
     }
 
@@ -573,7 +577,7 @@ final class JobRepository {
      * Cancels a PENDING job at once; for a RUNNING one, records the request and notifies the worker running it
      * (the worker stops the handler and the job ends CANCELLED). Final jobs are left as they are.
      */
-    Optional<CancelResult> cancel(long id, Instant now) {
+    Optional<CancelResult> cancel(long id, Instant now, String actor) {
         return transactions.execute(tx -> {
             var before = jdbc.sql("SELECT status FROM jobs WHERE id = :id FOR UPDATE").param("id", id)
                     .query((rs, row) -> JobStatus.valueOf(rs.getString(1))).optional();
@@ -587,13 +591,13 @@ final class JobRepository {
                                                     last_error = 'cancelled before it ran'
                                      WHERE id = :id""")
                             .param("id", id).param("now", ts(now)).update();
-                    recordEvent(id, now, "cancelled", null, null, "cancelled while pending");
+                    recordEvent(id, now, "cancelled", null, null, "cancelled while pending", actor);
                     return Optional.of(new CancelResult(JobStatus.PENDING, JobStatus.CANCELLED));
                 }
                 case RUNNING -> {
                     jdbc.sql("UPDATE jobs SET cancel_requested = true, updated_at = :now WHERE id = :id")
                             .param("id", id).param("now", ts(now)).update();
-                    recordEvent(id, now, "cancel_requested", null, null, "the worker running it was asked to stop");
+                    recordEvent(id, now, "cancel_requested", null, null, "the worker running it was asked to stop", actor);
                     jdbc.sql("SELECT pg_notify('bisectbot_cancel', :id)").param("id", Long.toString(id)).query().singleRow();
                     return Optional.of(new CancelResult(JobStatus.RUNNING, JobStatus.RUNNING));
                 }
@@ -615,7 +619,7 @@ final class JobRepository {
      * @return empty when there is no such job
      * @throws IllegalStateException when the job is not FAILED or CANCELLED
      */
-    Optional<RetryResult> retry(long id, Instant now) {
+    Optional<RetryResult> retry(long id, Instant now, String actor) {
         return transactions.execute(tx -> {
             var original = jdbc.sql("SELECT * FROM jobs WHERE id = :id FOR UPDATE").param("id", id)
                     .query(jobMapper).optional();
@@ -636,7 +640,8 @@ final class JobRepository {
                             SELECT kind, payload, priority, :now, max_attempts, id, :now, :now FROM jobs WHERE id = :id
                             RETURNING *""")
                     .param("id", id).param("now", ts(now)).query(jobMapper).single();
-            recordEvent(id, now, "retried", null, null, "retried as job " + created.id());
+            recordEvent(id, now, "retried", null, null, "retried as job " + created.id(), actor);
+            recordEvent(created.id(), now, "created", null, null, "retry of job " + id, actor);
             return Optional.of(new RetryResult(created, true));
         });
     }
@@ -662,7 +667,8 @@ final class JobRepository {
         return jdbc.sql("SELECT * FROM job_events WHERE job_id = :job_id ORDER BY id")
                 .param("job_id", jobId)
                 .query((rs, row) -> new JobEvent(rs.getLong("id"), instant(rs, "at"), rs.getString("type"),
-                        rs.getString("worker_id"), (Integer) rs.getObject("attempt"), rs.getString("detail")))
+                        rs.getString("worker_id"), (Integer) rs.getObject("attempt"), rs.getString("detail"),
+                        rs.getString("actor")))
                 .list();
     }
 

@@ -6,6 +6,7 @@ import io.bisectbot.queue.JobEvent;
 import io.bisectbot.queue.JobQueue;
 import io.bisectbot.queue.JobStatus;
 import io.bisectbot.queue.NewJob;
+import jakarta.servlet.http.HttpServletRequest;
 import java.time.Instant;
 import java.util.List;
 import org.springframework.beans.factory.ObjectProvider;
@@ -82,8 +83,8 @@ class JobController {
 
     @Requires(Role.OPERATOR)
     @PostMapping("/jobs/{id}/cancel")
-    JobView cancel(@PathVariable long id) {
-        var job = queue.cancel(id).orElseThrow(() -> notFound(id));
+    JobView cancel(@PathVariable long id, HttpServletRequest request) {
+        var job = queue.cancel(id, Actors.of(request)).orElseThrow(() -> notFound(id));
         if (job.status().isFinal() && job.status() != JobStatus.CANCELLED) {
             throw new IllegalStateException("job " + id + " already ended " + job.status() + "; nothing to cancel");
         }
@@ -92,8 +93,8 @@ class JobController {
 
     @Requires(Role.OPERATOR)
     @PostMapping("/jobs/{id}/retry")
-    ResponseEntity<JobView> retry(@PathVariable long id) {
-        var result = queue.retry(id).orElseThrow(() -> notFound(id));
+    ResponseEntity<JobView> retry(@PathVariable long id, HttpServletRequest request) {
+        var result = queue.retry(id, Actors.of(request)).orElseThrow(() -> notFound(id));
         return ResponseEntity.status(result.created() ? HttpStatus.CREATED : HttpStatus.OK).body(view(result.job()));
     }
 

@@ -48,7 +48,12 @@
     options = options || {};
     var headers = { Accept: 'application/json' };
     if (options.method && options.method !== 'GET' && session.csrf) headers['X-CSRF-Token'] = session.csrf;
-    return fetch(path, { method: options.method || 'GET', headers: headers, credentials: 'same-origin', cache: 'no-store' })
+    var body;
+    if (options.body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      body = JSON.stringify(options.body);
+    }
+    return fetch(path, { method: options.method || 'GET', headers: headers, body: body, credentials: 'same-origin', cache: 'no-store' })
       .then(function (response) {
         if (response.status === 401) {
           location.assign('/dashboard/login?next=' + encodeURIComponent(location.pathname + location.search));
@@ -69,6 +74,32 @@
     el.className = 'toast show' + (isError ? ' bad' : '');
     clearTimeout(toast.timer);
     toast.timer = setTimeout(function () { el.className = 'toast'; }, 6000);
+  }
+
+  // A modal question with the page's own dialog (no window.confirm, so it is styled and keyboard friendly).
+  // Resolves true when confirmed.
+  function ask(question, detail, confirmLabel) {
+    return new Promise(function (resolve) {
+      var dialog = h('dialog', { id: 'confirm', class: 'card', 'aria-labelledby': 'confirm-q' });
+      function close(answer) {
+        dialog.close();
+        dialog.parentNode.removeChild(dialog);
+        resolve(answer);
+      }
+      append(dialog, [h('p', { id: 'confirm-q', class: 'question', text: question }),
+        detail ? h('p', { class: 'muted small', id: 'confirm-detail', text: detail }) : null,
+        h('div', { class: 'actions' },
+          h('button', { type: 'button', id: 'confirm-yes', class: 'primary', text: confirmLabel, onclick: function () { close(true); } }),
+          h('button', { type: 'button', id: 'confirm-no', text: 'Back', onclick: function () { close(false); } }))]);
+      dialog.addEventListener('cancel', function (e) { e.preventDefault(); close(false); });
+      document.body.appendChild(dialog);
+      dialog.showModal();
+      dialog.querySelector('#confirm-no').focus();
+    });
+  }
+
+  function plural(n, one, many) {
+    return n + ' ' + (n === 1 ? one : many);
   }
 
   function relative(iso) {
@@ -200,6 +231,17 @@
 
   // ---- jobs list ----------------------------------------------------------------------------------------------
 
+  var FILTER_KEYS = ['status', 'kind', 'q', 'installation', 'from', 'to'];
+
+  // datetime-local shows local time; the URL and the API hold ISO instants.
+  function localInput(iso) {
+    if (!iso) return '';
+    var d = new Date(iso);
+    if (isNaN(d.getTime())) return '';
+    var pad = function (n) { return (n < 10 ? '0' : '') + n; };
+    return d.getFullYear() + '-' + pad(d.getMonth() + 1) + '-' + pad(d.getDate()) + 'T' + pad(d.getHours()) + ':' + pad(d.getMinutes());
+  }
+
   function jobs() {
     document.title = 'Jobs · bisectbot';
     var params = new URLSearchParams(location.search);
@@ -207,31 +249,95 @@
       STATUSES.map(function (s) { return h('option', { value: s, text: s.toLowerCase(), selected: params.get('status') === s }); }));
     var kind = h('input', { id: 'f-kind', name: 'kind', type: 'text', value: params.get('kind') || '', placeholder: 'e.g. bisect', size: 12 });
     var q = h('input', { id: 'f-q', name: 'q', type: 'search', value: params.get('q') || '', placeholder: 'repo:acme/app pr:123 sha:abc123 or text', size: 32 });
+    var installation = h('input', { id: 'f-installation', name: 'installation', type: 'text', inputmode: 'numeric', pattern: '[0-9]*',
+      value: params.get('installation') || '', placeholder: 'id', size: 8 });
+    var from = h('input', { id: 'f-from', name: 'from', type: 'datetime-local', value: localInput(params.get('from')) });
+    var to = h('input', { id: 'f-to', name: 'to', type: 'datetime-local', value: localInput(params.get('to')) });
     var form = h('form', { class: 'filters', role: 'search', 'aria-label': 'Filter jobs', onsubmit: function (e) {
       e.preventDefault();
       var next = new URLSearchParams();
       if (status.value) next.set('status', status.value);
       if (kind.value.trim()) next.set('kind', kind.value.trim());
       if (q.value.trim()) next.set('q', q.value.trim());
+      if (installation.value.trim()) next.set('installation', installation.value.trim());
+      if (from.value) next.set('from', new Date(from.value).toISOString());
+      if (to.value) next.set('to', new Date(to.value).toISOString());
       location.assign('/dashboard/jobs' + (next.toString() ? '?' + next : ''));
     } },
       h('label', { for: 'f-status', text: 'Status' }), status,
       h('label', { for: 'f-kind', text: 'Kind' }), kind,
       h('label', { for: 'f-q', text: 'Search' }), q,
+      h('label', { for: 'f-installation', text: 'Installation' }), installation,
+      h('label', { for: 'f-from', text: 'From' }), from,
+      h('label', { for: 'f-to', text: 'To' }), to,
       h('button', { type: 'submit', class: 'primary', text: 'Filter' }));
     status.addEventListener('change', function () { form.requestSubmit(); });
     var list = h('div', { id: 'job-list', 'aria-live': 'polite' });
     var pager = h('nav', { class: 'pager', 'aria-label': 'Pages' });
-    replace(main, h('h1', { text: 'Jobs' }), form, h('section', { class: 'card' }, list, pager));
+
+    var filter = {};
+    FILTER_KEYS.forEach(function (k) { if (params.get(k)) filter[k] = params.get(k); });
+    // Ticked rows survive the live refresh of the list.
+    var selected = {};
+    var selectedCount = h('span', { id: 'selected-count', class: 'muted small', text: '' });
+    function selectedIds() {
+      return Object.keys(selected).filter(function (k) { return selected[k]; }).map(Number);
+    }
+    function updateSelection() {
+      var n = selectedIds().length;
+      selectedCount.textContent = n ? plural(n, 'job', 'jobs') + ' selected' : 'None selected';
+      Array.prototype.forEach.call(document.querySelectorAll('[data-needs-selection]'), function (b) { b.disabled = n === 0; });
+    }
+    function bulk(action, target) {
+      var body = { action: action };
+      if (target === 'selected') body.ids = selectedIds();
+      else body.filter = filter;
+      var verb = action === 'retry' ? 'Retry' : 'Cancel';
+      api('/jobs/bulk', { method: 'POST', body: Object.assign({ dry_run: true }, body) }).then(function (dry) {
+        if (dry.eligible === 0) {
+          toast('None of the ' + plural(dry.matched, 'job', 'jobs') + ' can be ' + (action === 'retry' ? 'retried' : 'cancelled') + '.', true);
+          return null;
+        }
+        var question = verb + ' ' + plural(dry.eligible, 'job', 'jobs') + '?';
+        var skipped = dry.skipped + dry.missing;
+        var scope = target === 'selected' ? plural(dry.matched, 'selected job', 'selected jobs')
+          : plural(dry.matched, 'job matches', 'jobs match') + ' this filter';
+        var detail = scope + (skipped ? '; ' + skipped + ' of them ' + (skipped === 1 ? 'is' : 'are') + ' skipped ('
+          + (action === 'retry' ? 'not failed or cancelled, or retried already' : 'not pending or running') + ').' : '.');
+        return ask(question, detail,
+          verb + ' ' + plural(dry.eligible, 'job', 'jobs')).then(function (yes) {
+          if (!yes) return null;
+          return api('/jobs/bulk', { method: 'POST', body: body }).then(function (done) {
+            toast((action === 'retry' ? 'Retried ' : 'Cancelled ') + plural(done.done, 'job', 'jobs')
+              + (done.skipped ? ', ' + done.skipped + ' skipped' : '') + '.');
+            selected = {};
+            updateSelection();
+          });
+        });
+      }).catch(function (e) { toast(e.message, true); });
+    }
+    var bulkBar = canAct() ? h('div', { class: 'bulk', role: 'group', 'aria-label': 'Bulk actions' },
+      selectedCount,
+      h('button', { type: 'button', id: 'retry-selected', 'data-needs-selection': true, disabled: true, text: 'Retry selected', onclick: function () { bulk('retry', 'selected'); } }),
+      h('button', { type: 'button', id: 'cancel-selected', 'data-needs-selection': true, disabled: true, class: 'danger', text: 'Cancel selected', onclick: function () { bulk('cancel', 'selected'); } }),
+      h('span', { class: 'spacer' }),
+      h('button', { type: 'button', id: 'retry-matching', text: 'Retry all matching…', onclick: function () { bulk('retry', 'filter'); } }),
+      h('button', { type: 'button', id: 'cancel-matching', class: 'danger', text: 'Cancel all matching…', onclick: function () { bulk('cancel', 'filter'); } })) : null;
+    replace(main, h('h1', { text: 'Jobs' }), form, h('section', { class: 'card' }, bulkBar, list, pager));
+    if (bulkBar) updateSelection();
 
     var query = new URLSearchParams();
-    ['status', 'kind', 'q', 'after'].forEach(function (k) { if (params.get(k)) query.set(k, params.get(k)); });
+    FILTER_KEYS.concat(['after']).forEach(function (k) { if (params.get(k)) query.set(k, params.get(k)); });
     var firstPage = !params.get('after');
     live(function () {
       return api('/jobs?' + query).then(function (page) {
+        var head = ['Job', 'Kind', 'Status', 'Repository', 'Attempts', 'Created', 'Finished'];
+        if (canAct()) head.unshift('Select');
         replace(list, page.jobs.length === 0 ? h('p', { class: 'muted', text: 'No jobs match.' })
-          : table('Jobs', ['Job', 'Kind', 'Status', 'Repository', 'Attempts', 'Created', 'Finished'], page.jobs.map(function (j) {
-            return h('tr', { 'data-job': j.id },
+          : table('Jobs', head, page.jobs.map(function (j) {
+            var box = canAct() ? h('td', null, h('input', { type: 'checkbox', class: 'pick', 'aria-label': 'Select job #' + j.id,
+              checked: !!selected[j.id], onchange: function (e) { selected[j.id] = e.target.checked; updateSelection(); } })) : null;
+            return h('tr', { 'data-job': j.id }, box,
               h('td', null, h('a', { href: '/dashboard/jobs/' + j.id, text: '#' + j.id })),
               h('td', { text: j.kind }), h('td', null, badge(j.status)),
               h('td', { class: 'mono', text: (j.repo || '') + (j.pull_request ? ' #' + j.pull_request : '') }),
@@ -322,6 +428,7 @@
         return h('li', { 'data-type': e.type }, h('span', { class: 'ev-type', text: e.type.replace(/_/g, ' ') }), ' ', time(e.at),
           e.attempt ? h('span', { class: 'muted small', text: ' · attempt ' + e.attempt }) : null,
           e.worker_id ? h('span', { class: 'muted small mono', text: ' · ' + e.worker_id }) : null,
+          e.actor ? h('span', { class: 'muted small actor', text: ' · by ' + e.actor }) : null,
           e.detail ? h('div', { class: 'ev-detail', text: e.detail }) : null);
       }))),
       section('Payload', h('pre', { id: 'payload', text: JSON.stringify(mask(j.payload), null, 2) })),

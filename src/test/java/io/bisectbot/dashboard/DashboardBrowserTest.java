@@ -122,7 +122,8 @@ class DashboardBrowserTest {
         waiting().until(ExpectedConditions.urlContains("/dashboard/login"));
         driver.findElement(By.id("token")).sendKeys(token);
         driver.findElement(By.cssSelector("button[type=submit]")).click();
-        waiting().until(ExpectedConditions.presenceOfElementLocated(By.id("counts")));
+        // The counts are drawn after the first answer of /stats, a moment after the page.
+        waiting().until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("#counts .count")));
     }
 
     void screenshot(String name) throws IOException {
@@ -290,6 +291,61 @@ class DashboardBrowserTest {
         assertThat(status(running)).isEqualTo("CANCELLED");
         assertThat(driver.findElements(By.cssSelector("#timeline li"))).extracting(e -> e.getAttribute("data-type"))
                 .contains("claimed", "cancel_requested", "cancelled");
+        assertThat(driver.findElement(By.cssSelector("#timeline li[data-type=cancel_requested] .actor")).getText())
+                .as("who asked").startsWith("· by operator session ");
+    }
+
+    @Test
+    void an_operator_bulk_retries_everything_a_filter_matches_after_a_confirmation_that_states_the_count() throws Exception {
+        var marker = "bulk-" + System.nanoTime();
+        var failed = List.of(failedJob("{\"marker\":\"" + marker + "\"}"), failedJob("{\"marker\":\"" + marker + "\"}"),
+                failedJob("{\"marker\":\"" + marker + "\"}"));
+        login(OPERATOR);
+        driver.get(url("/dashboard/jobs?status=FAILED&q=" + marker));
+        waiting().until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("tr[data-job='" + failed.getFirst() + "']")));
+        driver.findElement(By.id("retry-matching")).click();
+        var dialog = waiting().until(ExpectedConditions.visibilityOfElementLocated(By.id("confirm")));
+        assertThat(dialog.findElement(By.id("confirm-q")).getText()).isEqualTo("Retry 3 jobs?");
+        assertThat(dialog.findElement(By.id("confirm-detail")).getText()).isEqualTo("3 jobs match this filter.");
+        screenshot("bulk-confirm");
+        driver.findElement(By.id("confirm-no")).click();
+        assertThat(jdbc().sql("SELECT count(*) FROM jobs WHERE retry_of IN (:ids)").param("ids", failed).query(Long.class).single())
+                .as("going back retries nothing").isZero();
+
+        driver.findElement(By.id("retry-matching")).click();
+        waiting().until(ExpectedConditions.elementToBeClickable(By.id("confirm-yes"))).click();
+        waiting().until(ExpectedConditions.textToBePresentInElementLocated(By.id("toast"), "Retried 3 jobs."));
+        assertThat(jdbc().sql("SELECT count(*) FROM jobs WHERE retry_of IN (:ids)").param("ids", failed).query(Long.class).single())
+                .isEqualTo(3);
+
+        // The history of each says who did it.
+        driver.get(url("/dashboard/jobs/" + failed.getFirst()));
+        var retried = waiting().until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("#timeline li[data-type=retried] .actor")));
+        assertThat(retried.getText()).matches("· by operator session [0-9a-f]{8}");
+    }
+
+    @Test
+    void an_operator_cancels_the_selected_jobs_and_only_those() throws Exception {
+        var later = Instant.now().plusSeconds(3600);
+        var picked = api("POST", "/jobs", "{\"kind\":\"noop\",\"run_at\":\"" + later + "\"}", ADMIN).get("id").asLong();
+        var alsoPicked = api("POST", "/jobs", "{\"kind\":\"noop\",\"run_at\":\"" + later + "\"}", ADMIN).get("id").asLong();
+        var left = api("POST", "/jobs", "{\"kind\":\"noop\",\"run_at\":\"" + later + "\"}", ADMIN).get("id").asLong();
+        login(OPERATOR);
+        driver.get(url("/dashboard/jobs?status=PENDING"));
+        waiting().until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("tr[data-job='" + left + "']")));
+        assertThat(driver.findElement(By.id("cancel-selected")).isEnabled()).as("nothing selected yet").isFalse();
+        driver.findElement(By.cssSelector("tr[data-job='" + picked + "'] input.pick")).click();
+        driver.findElement(By.cssSelector("tr[data-job='" + alsoPicked + "'] input.pick")).click();
+        // The list refreshes live; the ticks stay.
+        Thread.sleep(2000);
+        assertThat(driver.findElement(By.cssSelector("tr[data-job='" + picked + "'] input.pick")).isSelected()).isTrue();
+        assertThat(driver.findElement(By.id("selected-count")).getText()).isEqualTo("2 jobs selected");
+        driver.findElement(By.id("cancel-selected")).click();
+        var dialog = waiting().until(ExpectedConditions.visibilityOfElementLocated(By.id("confirm")));
+        assertThat(dialog.findElement(By.id("confirm-q")).getText()).isEqualTo("Cancel 2 jobs?");
+        driver.findElement(By.id("confirm-yes")).click();
+        waiting().until(ExpectedConditions.textToBePresentInElementLocated(By.id("toast"), "Cancelled 2 jobs."));
+        assertThat(List.of(status(picked), status(alsoPicked), status(left))).containsExactly("CANCELLED", "CANCELLED", "PENDING");
     }
 
     @Test

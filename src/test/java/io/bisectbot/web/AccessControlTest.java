@@ -80,6 +80,8 @@ class AccessControlTest {
             new Endpoint("GET", "/admin/outbox", "/admin/outbox", null, Role.VIEWER, 200),
             new Endpoint("POST", "/jobs/{id}/cancel", "/jobs/" + MISSING + "/cancel", null, Role.OPERATOR, 404),
             new Endpoint("POST", "/jobs/{id}/retry", "/jobs/" + MISSING + "/retry", null, Role.OPERATOR, 404),
+            new Endpoint("POST", "/jobs/bulk", "/jobs/bulk", "{\"action\": \"retry\", \"ids\": [" + MISSING + "], \"dry_run\": true}",
+                    Role.OPERATOR, 200),
             new Endpoint("POST", "/admin/outbox/{id}/retry", "/admin/outbox/" + MISSING + "/retry", null, Role.OPERATOR, 404),
             new Endpoint("POST", "/admin/callbacks/replay", "/admin/callbacks/replay", "{\"job\": " + MISSING + "}", Role.OPERATOR, 200),
             new Endpoint("POST", "/jobs", "/jobs", "{}", Role.ADMIN, 400),
