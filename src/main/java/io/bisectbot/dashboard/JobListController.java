@@ -24,16 +24,25 @@ class JobListController {
     private final JdbcClient jdbc;
     private final JobSearch search;
     private final BulkActions bulk;
+    private final DeadLetters deadLetters;
 
-    JobListController(DataSource dataSource, JobQueue queue) {
+    private final JobMinutes minutes;
+
+    JobListController(DataSource dataSource, JobQueue queue, JobMinutes minutes) {
+        this.minutes = minutes;
         this.jdbc = JdbcClient.create(dataSource);
         this.search = new JobSearch(jdbc);
         this.bulk = new BulkActions(queue, jdbc);
+        this.deadLetters = new DeadLetters(jdbc);
     }
 
-    /** One instance as its {@code workers} row says, with the jobs it runs now. */
+    /**
+     * One instance as its {@code workers} row says, with the jobs it runs now, the kinds it runs and those it cannot
+     * run now; {@code docker} is "unavailable" while some kind waits for its Docker engine, else "ok" (null: an
+     * instance of an older version, which does not say).
+     */
     record Instance(String id, String state, String version, int maxConcurrentJobs, long runningJobs, Instant startedAt,
-                    Instant heartbeatAt) {
+                    Instant heartbeatAt, List<String> kinds, List<String> unreadyKinds, String docker) {
     }
 
     record Instances(List<Instance> instances) {
@@ -88,20 +97,43 @@ class JobListController {
         return bulk.apply(action, ids, Boolean.TRUE.equals(request.dryRun()), Actors.of(http));
     }
 
+    /** Jobs enqueued, succeeded, failed and cancelled, and the queue depth, over {@code range} (1h, 24h or 7d). */
+    @Requires(Role.VIEWER)
+    @GetMapping("/stats/minutes")
+    JobMinutes.Series perMinute(@RequestParam(defaultValue = "1h") String range) {
+        return minutes.series(JobMinutes.Range.parse(range));
+    }
+
+    /** Outbox writes, deliveries and callback events that failed for good, newest first, with their totals. */
+    @Requires(Role.VIEWER)
+    @GetMapping("/admin/dead-letters")
+    DeadLetters.View deadLetters() {
+        return deadLetters.read();
+    }
+
     /** Instances not stopped, and those that stopped within the last hour (so a lost one is still seen). */
     @Requires(Role.VIEWER)
     @GetMapping("/workers")
     Instances workers() {
         var rows = jdbc.sql("""
-                        SELECT w.id, w.state, w.version, w.max_concurrent_jobs, w.started_at, w.heartbeat_at,
+                        SELECT w.id, w.state, w.version, w.max_concurrent_jobs, w.started_at, w.heartbeat_at, w.kinds, w.unready_kinds,
                                (SELECT count(*) FROM jobs j WHERE j.status = 'RUNNING' AND j.worker_id = w.id) AS running
                           FROM workers w
                          WHERE w.state <> 'STOPPED' OR w.heartbeat_at > now() - interval '1 hour'
                          ORDER BY w.state, w.id""")
-                .query((rs, n) -> new Instance(rs.getString("id"), rs.getString("state"), rs.getString("version"),
-                        rs.getInt("max_concurrent_jobs"), rs.getLong("running"), JobSearch.instant(rs, "started_at"),
-                        JobSearch.instant(rs, "heartbeat_at")))
+                .query((rs, n) -> {
+                    var kinds = texts(rs.getArray("kinds"));
+                    var unready = texts(rs.getArray("unready_kinds"));
+                    return new Instance(rs.getString("id"), rs.getString("state"), rs.getString("version"),
+                            rs.getInt("max_concurrent_jobs"), rs.getLong("running"), JobSearch.instant(rs, "started_at"),
+                            JobSearch.instant(rs, "heartbeat_at"), kinds, unready,
+                            kinds == null ? null : unready != null && !unready.isEmpty() ? "unavailable" : "ok");
+                })
                 .list();
         return new Instances(rows);
+    }
+
+    private static List<String> texts(java.sql.Array array) throws java.sql.SQLException {
+        return array == null ? null : List.of((String[]) array.getArray());
     }
 }
