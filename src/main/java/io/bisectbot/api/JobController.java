@@ -8,6 +8,8 @@ import io.bisectbot.queue.JobEvent;
 import io.bisectbot.queue.JobQueue;
 import io.bisectbot.queue.JobStatus;
 import io.bisectbot.queue.NewJob;
+import io.bisectbot.queue.WaitingReason;
+import jakarta.servlet.http.HttpServletRequest;
 import java.time.Instant;
 import java.util.List;
 import org.springframework.beans.factory.ObjectProvider;
@@ -45,13 +47,14 @@ class JobController {
                    int attemptCount, int maxAttempts, String workerId, Instant heartbeatAt, Instant claimedAt,
                    Instant startedAt, Instant finishedAt, String lastError, JsonNode result, Long retryOf,
                    String dedupKey, boolean cancelRequested, Instant createdAt, Instant updatedAt,
-                   List<JobEvent> events, List<Callbacks.EventView> callbacks) {
+                   List<JobEvent> events, List<Callbacks.EventView> callbacks, String tenant, List<WaitingReason> waiting) {
 
-        static JobView of(Job job, List<JobEvent> events, List<Callbacks.EventView> callbacks) {
+        static JobView of(Job job, List<JobEvent> events, List<Callbacks.EventView> callbacks,
+                          List<WaitingReason> waiting) {
             return new JobView(job.id(), job.kind(), job.status(), job.payload(), job.priority(), job.runAt(),
                     job.attemptCount(), job.maxAttempts(), job.workerId(), job.heartbeatAt(), job.claimedAt(),
                     job.startedAt(), job.finishedAt(), job.lastError(), job.result(), job.retryOf(), job.dedupKey(),
-                    job.cancelRequested(), job.createdAt(), job.updatedAt(), events, callbacks);
+                    job.cancelRequested(), job.createdAt(), job.updatedAt(), events, callbacks, job.tenant(), waiting);
         }
     }
 
@@ -84,8 +87,8 @@ class JobController {
 
     @Requires(Role.OPERATOR)
     @PostMapping("/jobs/{id}/cancel")
-    JobView cancel(@PathVariable long id) {
-        var job = queue.cancel(id).orElseThrow(() -> notFound(id));
+    JobView cancel(@PathVariable long id, HttpServletRequest request) {
+        var job = queue.cancel(id, Actors.of(request)).orElseThrow(() -> notFound(id));
         if (job.status().isFinal() && job.status() != JobStatus.CANCELLED) {
             throw new IllegalStateException("job " + id + " already ended " + job.status() + "; nothing to cancel");
         }
@@ -94,14 +97,15 @@ class JobController {
 
     @Requires(Role.OPERATOR)
     @PostMapping("/jobs/{id}/retry")
-    ResponseEntity<JobView> retry(@PathVariable long id) {
-        var result = queue.retry(id).orElseThrow(() -> notFound(id));
+    ResponseEntity<JobView> retry(@PathVariable long id, HttpServletRequest request) {
+        var result = queue.retry(id, Actors.of(request)).orElseThrow(() -> notFound(id));
         return ResponseEntity.status(result.created() ? HttpStatus.CREATED : HttpStatus.OK).body(view(result.job()));
     }
 
     private JobView view(Job job) {
         var sink = callbacks.getIfAvailable();
-        return JobView.of(job, queue.events(job.id()), sink == null ? List.of() : sink.forJob(job.id()));
+        return JobView.of(job, queue.events(job.id()), sink == null ? List.of() : sink.forJob(job.id()),
+                queue.whyWaiting(job));
     }
 
     /** Enqueues the job with the request's {@code callbacks}, checked first (a bad one is a 400 and no job). */

@@ -41,6 +41,25 @@ class DashboardConfig {
     }
 
     @Bean
+    JobMinutes jobMinutes(javax.sql.DataSource dataSource) {
+        return new JobMinutes(dataSource);
+    }
+
+    /**
+     * Every instance offers to roll the per-minute counts every 30 s (from a random start, so instances spread out);
+     * the one that gets the lock does it, the others find it done.
+     */
+    @Bean(destroyMethod = "shutdownNow")
+    java.util.concurrent.ScheduledExecutorService jobMinutesTimer(JobMinutes minutes) {
+        var timer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
+                Thread.ofPlatform().name("job-minutes").daemon().factory());
+        timer.scheduleWithFixedDelay(() -> minutes.roll(java.time.Duration.ofSeconds(25)),
+                java.util.concurrent.ThreadLocalRandom.current().nextLong(1_000, 30_000), 30_000,
+                java.util.concurrent.TimeUnit.MILLISECONDS);
+        return timer;
+    }
+
+    @Bean
     FilterRegistrationBean<OncePerRequestFilter> securityHeaders() {
         var registration = new FilterRegistrationBean<OncePerRequestFilter>(new OncePerRequestFilter() {
             @Override

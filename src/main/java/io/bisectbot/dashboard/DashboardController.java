@@ -47,7 +47,8 @@ class DashboardController {
     }
 
     @Public
-    @GetMapping({"/dashboard", "/dashboard/jobs", "/dashboard/jobs/{id}", "/dashboard/jobs/{id}/logs/{step}"})
+    @GetMapping({"/dashboard", "/dashboard/jobs", "/dashboard/jobs/{id}", "/dashboard/jobs/{id}/logs/{step}",
+            "/dashboard/dead-letters"})
     ResponseEntity<String> page(HttpServletRequest request) {
         if (sessions.session(request).isEmpty()) {
             var next = request.getRequestURI() + (request.getQueryString() == null ? "" : "?" + request.getQueryString());

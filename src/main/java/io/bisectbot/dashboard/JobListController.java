@@ -1,6 +1,9 @@
 package io.bisectbot.dashboard;
 
+import io.bisectbot.queue.JobQueue;
+import io.bisectbot.web.Actors;
 import io.bisectbot.web.Requires;
+import jakarta.servlet.http.HttpServletRequest;
 import io.bisectbot.web.Role;
 import java.time.Instant;
 import java.util.List;
@@ -8,6 +11,8 @@ import javax.sql.DataSource;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.web.bind.annotation.GetMapping;
+import org.springframework.web.bind.annotation.PostMapping;
+import org.springframework.web.bind.annotation.RequestBody;
 import org.springframework.web.bind.annotation.RequestParam;
 import org.springframework.web.bind.annotation.RestController;
 
@@ -18,15 +23,26 @@ class JobListController {
 
     private final JdbcClient jdbc;
     private final JobSearch search;
+    private final BulkActions bulk;
+    private final DeadLetters deadLetters;
 
-    JobListController(DataSource dataSource) {
+    private final JobMinutes minutes;
+
+    JobListController(DataSource dataSource, JobQueue queue, JobMinutes minutes) {
+        this.minutes = minutes;
         this.jdbc = JdbcClient.create(dataSource);
         this.search = new JobSearch(jdbc);
+        this.bulk = new BulkActions(queue, jdbc);
+        this.deadLetters = new DeadLetters(jdbc);
     }
 
-    /** One instance as its {@code workers} row says, with the jobs it runs now. */
+    /**
+     * One instance as its {@code workers} row says, with the jobs it runs now, the kinds it runs and those it cannot
+     * run now; {@code docker} is "unavailable" while some kind waits for its Docker engine, else "ok" (null: an
+     * instance of an older version, which does not say).
+     */
     record Instance(String id, String state, String version, int maxConcurrentJobs, long runningJobs, Instant startedAt,
-                    Instant heartbeatAt) {
+                    Instant heartbeatAt, List<String> kinds, List<String> unreadyKinds, String docker) {
     }
 
     record Instances(List<Instance> instances) {
@@ -35,9 +51,64 @@ class JobListController {
     @Requires(Role.VIEWER)
     @GetMapping("/jobs")
     JobSearch.Page jobs(@RequestParam(required = false) String status, @RequestParam(required = false) String kind,
-                        @RequestParam(required = false) String q, @RequestParam(required = false) Long after,
+                        @RequestParam(required = false) String q, @RequestParam(required = false) Long installation,
+                        @RequestParam(required = false) String from, @RequestParam(required = false) String to,
+                        @RequestParam(required = false) Long after,
                         @RequestParam(defaultValue = "" + JobSearch.DEFAULT_LIMIT) int limit) {
-        return search.find(new JobSearch.Filter(JobSearch.Filter.statuses(status), kind, q, after, limit));
+        return search.find(new JobSearch.Filter(JobSearch.Filter.statuses(status), kind, q, installation,
+                JobSearch.Filter.time("from", from), JobSearch.Filter.time("to", to), after, limit));
+    }
+
+    /** Body of {@code POST /jobs/bulk}: an action and either the jobs' ids or a filter as {@code GET /jobs} takes it. */
+    record BulkRequest(String action, List<Long> ids, BulkFilter filter, Boolean dryRun) {
+    }
+
+    record BulkFilter(String status, String kind, String q, Long installation, String from, String to) {
+    }
+
+    @Requires(Role.OPERATOR)
+    @PostMapping("/jobs/bulk")
+    BulkActions.Answer bulk(@RequestBody(required = false) BulkRequest request, HttpServletRequest http) {
+        if (request == null) {
+            throw new IllegalArgumentException("the body must be {\"action\": \"retry\"|\"cancel\", \"ids\": [...]} or "
+                    + "{\"action\": ..., \"filter\": {\"status\": ..., \"kind\": ..., \"q\": ...}}");
+        }
+        var action = BulkActions.Action.parse(request.action());
+        if ((request.ids() == null) == (request.filter() == null)) {
+            throw new IllegalArgumentException("give either 'ids' (the selected jobs) or 'filter' (everything matching it), not "
+                    + (request.ids() == null ? "neither" : "both"));
+        }
+        List<Long> ids;
+        if (request.ids() != null) {
+            if (request.ids().size() > BulkActions.MAX_JOBS) {
+                throw new IllegalArgumentException("at most " + BulkActions.MAX_JOBS + " jobs per bulk action, got " + request.ids().size());
+            }
+            ids = request.ids().stream().filter(java.util.Objects::nonNull).distinct().toList();
+        } else {
+            var f = request.filter();
+            var filter = new JobSearch.Filter(JobSearch.Filter.statuses(f.status()), f.kind(), f.q(), f.installation(),
+                    JobSearch.Filter.time("from", f.from()), JobSearch.Filter.time("to", f.to()), null, 1);
+            ids = search.ids(filter, BulkActions.MAX_JOBS + 1);
+            if (ids.size() > BulkActions.MAX_JOBS) {
+                throw new IllegalArgumentException("the filter matches more than " + BulkActions.MAX_JOBS
+                        + " jobs; a bulk action takes at most " + BulkActions.MAX_JOBS + ": narrow the filter (e.g. a time range)");
+            }
+        }
+        return bulk.apply(action, ids, Boolean.TRUE.equals(request.dryRun()), Actors.of(http));
+    }
+
+    /** Jobs enqueued, succeeded, failed and cancelled, and the queue depth, over {@code range} (1h, 24h or 7d). */
+    @Requires(Role.VIEWER)
+    @GetMapping("/stats/minutes")
+    JobMinutes.Series perMinute(@RequestParam(defaultValue = "1h") String range) {
+        return minutes.series(JobMinutes.Range.parse(range));
+    }
+
+    /** Outbox writes, deliveries and callback events that failed for good, newest first, with their totals. */
+    @Requires(Role.VIEWER)
+    @GetMapping("/admin/dead-letters")
+    DeadLetters.View deadLetters() {
+        return deadLetters.read();
     }
 
     /** Instances not stopped, and those that stopped within the last hour (so a lost one is still seen). */
@@ -45,15 +116,24 @@ class JobListController {
     @GetMapping("/workers")
     Instances workers() {
         var rows = jdbc.sql("""
-                        SELECT w.id, w.state, w.version, w.max_concurrent_jobs, w.started_at, w.heartbeat_at,
+                        SELECT w.id, w.state, w.version, w.max_concurrent_jobs, w.started_at, w.heartbeat_at, w.kinds, w.unready_kinds,
                                (SELECT count(*) FROM jobs j WHERE j.status = 'RUNNING' AND j.worker_id = w.id) AS running
                           FROM workers w
                          WHERE w.state <> 'STOPPED' OR w.heartbeat_at > now() - interval '1 hour'
                          ORDER BY w.state, w.id""")
-                .query((rs, n) -> new Instance(rs.getString("id"), rs.getString("state"), rs.getString("version"),
-                        rs.getInt("max_concurrent_jobs"), rs.getLong("running"), JobSearch.instant(rs, "started_at"),
-                        JobSearch.instant(rs, "heartbeat_at")))
+                .query((rs, n) -> {
+                    var kinds = texts(rs.getArray("kinds"));
+                    var unready = texts(rs.getArray("unready_kinds"));
+                    return new Instance(rs.getString("id"), rs.getString("state"), rs.getString("version"),
+                            rs.getInt("max_concurrent_jobs"), rs.getLong("running"), JobSearch.instant(rs, "started_at"),
+                            JobSearch.instant(rs, "heartbeat_at"), kinds, unready,
+                            kinds == null ? null : unready != null && !unready.isEmpty() ? "unavailable" : "ok");
+                })
                 .list();
         return new Instances(rows);
+    }
+
+    private static List<String> texts(java.sql.Array array) throws java.sql.SQLException {
+        return array == null ? null : List.of((String[]) array.getArray());
     }
 }

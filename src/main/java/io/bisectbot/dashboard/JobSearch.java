@@ -35,16 +35,48 @@ final class JobSearch {
     record Page(List<JobRow> jobs, Long nextAfter) {
     }
 
-    record Filter(List<JobStatus> statuses, String kind, String q, Long after, int limit) {
+    /**
+     * What the list shows: any of {@code statuses} (none: all), one kind, the search words, one installation (its
+     * tenant), created in [{@code from}, {@code to}), and the keyset position {@code after}.
+     */
+    record Filter(List<JobStatus> statuses, String kind, String q, Long installation, Instant from, Instant to, Long after,
+                  int limit) {
         Filter {
             statuses = statuses == null ? List.of() : List.copyOf(statuses);
             kind = kind == null || kind.isBlank() ? null : kind.trim();
             q = q == null || q.isBlank() ? null : q.trim();
+            if (installation != null && installation < 1) {
+                throw new IllegalArgumentException("'installation' must be a GitHub App installation id (1 or more), got " + installation);
+            }
+            if (from != null && to != null && !from.isBefore(to)) {
+                throw new IllegalArgumentException("'from' (" + from + ") must be before 'to' (" + to + ")");
+            }
             if (limit < 1 || limit > MAX_LIMIT) {
                 throw new IllegalArgumentException("'limit' must be between 1 and " + MAX_LIMIT + ", got " + limit);
             }
             if (after != null && after < 1) {
                 throw new IllegalArgumentException("'after' must be a job id (1 or more), got " + after);
+            }
+        }
+
+        Filter(List<JobStatus> statuses, String kind, String q, Long after, int limit) {
+            this(statuses, kind, q, null, null, null, after, limit);
+        }
+
+        /** The same filter from its first page, {@code limit} rows at most. */
+        Filter firstPages(int rows) {
+            return new Filter(statuses, kind, q, installation, from, to, null, rows);
+        }
+
+        /** A time as the API takes it: ISO-8601 ({@code 2026-01-31T10:00:00Z}); null when absent. */
+        static Instant time(String name, String value) {
+            if (value == null || value.isBlank()) {
+                return null;
+            }
+            try {
+                return Instant.parse(value.trim());
+            } catch (java.time.format.DateTimeParseException e) {
+                throw new IllegalArgumentException("'" + name + "' must be an ISO-8601 time such as 2026-01-31T10:00:00Z, got '" + value + "'");
             }
         }
 
@@ -78,6 +110,34 @@ final class JobSearch {
     Page find(Filter filter) {
         var where = new ArrayList<String>();
         var params = new LinkedHashMap<String, Object>();
+        where(filter, where, params);
+        var sql = """
+                SELECT id, kind, status, attempt_count, max_attempts, run_at, created_at, started_at, finished_at,
+                       left(last_error, 300) AS last_error, retry_of,
+                       coalesce((payload -> 'github' ->> 'owner') || '/' || (payload -> 'github' ->> 'repo'), payload ->> 'repo') AS repo,
+                       payload -> 'github' ->> 'issue_number' AS pull_request
+                  FROM jobs""" + (where.isEmpty() ? "" : " WHERE " + String.join(" AND ", where))
+                + " ORDER BY id DESC LIMIT :limit";
+        params.put("limit", filter.limit() + 1);
+        var rows = jdbc.sql(sql).params(params).query((rs, n) -> row(rs)).list();
+        if (rows.size() > filter.limit()) {
+            var page = rows.subList(0, filter.limit());
+            return new Page(List.copyOf(page), page.getLast().id());
+        }
+        return new Page(rows, null);
+    }
+
+    /** The ids of the jobs matching {@code filter} (its keyset position ignored), newest first, at most {@code max}. */
+    List<Long> ids(Filter filter, int max) {
+        var where = new ArrayList<String>();
+        var params = new LinkedHashMap<String, Object>();
+        where(filter.firstPages(1), where, params);
+        params.put("max", max);
+        return jdbc.sql("SELECT id FROM jobs" + (where.isEmpty() ? "" : " WHERE " + String.join(" AND ", where))
+                + " ORDER BY id DESC LIMIT :max").params(params).query(Long.class).list();
+    }
+
+    private void where(Filter filter, List<String> where, Map<String, Object> params) {
         if (filter.after() != null) {
             where.add("id < :after");
             params.put("after", filter.after());
@@ -93,20 +153,50 @@ final class JobSearch {
         if (filter.q() != null) {
             addSearch(filter.q(), where, params);
         }
-        var sql = """
-                SELECT id, kind, status, attempt_count, max_attempts, run_at, created_at, started_at, finished_at,
-                       left(last_error, 300) AS last_error, retry_of,
-                       coalesce((payload -> 'github' ->> 'owner') || '/' || (payload -> 'github' ->> 'repo'), payload ->> 'repo') AS repo,
-                       payload -> 'github' ->> 'issue_number' AS pull_request
-                  FROM jobs""" + (where.isEmpty() ? "" : " WHERE " + String.join(" AND ", where))
-                + " ORDER BY id DESC LIMIT :limit";
-        params.put("limit", filter.limit() + 1);
-        var rows = jdbc.sql(sql).params(params).query((rs, n) -> row(rs)).list();
-        if (rows.size() > filter.limit()) {
-            var page = rows.subList(0, filter.limit());
-            return new Page(List.copyOf(page), page.getLast().id());
+        if (filter.installation() != null) {
+            where.add("tenant = :tenant");
+            params.put("tenant", "installation:" + filter.installation());
         }
-        return new Page(rows, null);
+        // Ids are taken in time order, so a time range is also an id range (found by a few primary-key probes); the
+        // id bound lets the newest-first walk start and stop near the range instead of at the newest job.
+        if (filter.from() != null) {
+            where.add("id >= :from_id AND created_at >= :from");
+            params.put("from_id", firstIdAtOrAfter(filter.from()) - ID_SLACK);
+            params.put("from", java.sql.Timestamp.from(filter.from()));
+        }
+        if (filter.to() != null) {
+            where.add("id < :to_id AND created_at < :to");
+            params.put("to_id", firstIdAtOrAfter(filter.to()) + ID_SLACK);
+            params.put("to", java.sql.Timestamp.from(filter.to()));
+        }
+    }
+
+    /**
+     * Ids of concurrent inserts may be a little out of created_at order; the bound is widened by this many ids and the
+     * created_at condition decides exactly.
+     */
+    private static final long ID_SLACK = 1000;
+
+    /** The smallest id whose job was created at or after {@code t} (binary search over the primary key). */
+    private long firstIdAtOrAfter(Instant t) {
+        var bounds = jdbc.sql("SELECT coalesce(min(id), 0), coalesce(max(id), 0) FROM jobs")
+                .query((rs, n) -> new long[] {rs.getLong(1), rs.getLong(2)}).single();
+        long lo = bounds[0];
+        long hi = bounds[1] + 1; // created_at of every id >= hi counts as "after"
+        var at = java.sql.Timestamp.from(t);
+        while (lo < hi) {
+            var mid = lo + (hi - lo) / 2;
+            // The first job at or after mid (ids have gaps); none means everything from mid on is "after".
+            var probe = jdbc.sql("SELECT id, created_at >= :at FROM jobs WHERE id >= :mid ORDER BY id LIMIT 1")
+                    .param("mid", mid).param("at", at)
+                    .query((rs, n) -> new Object[] {rs.getLong(1), rs.getBoolean(2)}).optional();
+            if (probe.isEmpty() || (Boolean) probe.get()[1]) {
+                hi = mid;
+            } else {
+                lo = (Long) probe.get()[0] + 1;
+            }
+        }
+        return lo;
     }
 
     private static void addSearch(String q, List<String> where, Map<String, Object> params) {

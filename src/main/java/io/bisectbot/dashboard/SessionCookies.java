@@ -1,5 +1,6 @@
 package io.bisectbot.dashboard;
 
+import io.bisectbot.web.Actors;
 import io.bisectbot.web.BrowserSessions;
 import io.bisectbot.web.Role;
 import jakarta.servlet.http.Cookie;
@@ -141,6 +142,11 @@ final class SessionCookies implements BrowserSessions {
     @Override
     public Optional<Role> role(HttpServletRequest request) {
         return session(request).map(Session::role);
+    }
+
+    @Override
+    public Optional<String> actor(HttpServletRequest request) {
+        return session(request).map(s -> s.role().label() + " session " + Actors.fingerprint(s.nonce()));
     }
 
     @Override

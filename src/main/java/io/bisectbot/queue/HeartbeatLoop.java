@@ -49,7 +49,7 @@ final class HeartbeatLoop {
             }
             var sent = worker.runningFences();
             var row = new JobRepository.WorkerRow(workerId, startedAt, state, version, maxConcurrentJobs,
-                    liveness.key(), liveness.pid(), liveness.since());
+                    liveness.key(), liveness.pid(), liveness.since(), worker.kinds(), worker.unavailableKinds());
             var alive = repository.heartbeat(row, sent, clock.instant());
             worker.onHeartbeat(sent, alive);
             if (failing) {

@@ -110,7 +110,12 @@ public final class JobQueue {
      * is left unchanged. Returns the job as it is afterwards; empty when there is no such job.
      */
     public Optional<Job> cancel(long id) {
-        return repository.cancel(id, clock.instant()).flatMap(ignored -> repository.find(id));
+        return cancel(id, null);
+    }
+
+    /** As {@link #cancel(long)}, recording {@code actor} (who asked; null for the service) in the job's history. */
+    public Optional<Job> cancel(long id, String actor) {
+        return repository.cancel(id, clock.instant(), actor).flatMap(ignored -> repository.find(id));
     }
 
     /**
@@ -120,7 +125,57 @@ public final class JobQueue {
      * @throws IllegalStateException when the job is not FAILED or CANCELLED
      */
     public Optional<Enqueued> retry(long id) {
-        return repository.retry(id, clock.instant()).map(r -> new Enqueued(r.job(), r.created()));
+        return retry(id, null);
+    }
+
+    /** As {@link #retry(long)}, recording {@code actor} (who asked; null for the service) in both jobs' histories. */
+    public Optional<Enqueued> retry(long id, String actor) {
+        return repository.retry(id, clock.instant(), actor).map(r -> new Enqueued(r.job(), r.created()));
+    }
+
+    /**
+     * Why a PENDING job is not running, most decisive first: not due yet (scheduled, or backoff after a failed
+     * attempt), no live instance, no live instance runs its kind, Docker unavailable wherever it is run, its tenant
+     * at its running cap, no free slot; else it is queued behind the jobs ahead of it. Empty for any other status.
+     */
+    public List<WaitingReason> whyWaiting(Job job) {
+        if (job.status() != JobStatus.PENDING) {
+            return List.of();
+        }
+        var now = clock.instant();
+        var facts = repository.waitingFacts(job, now, now.minus(properties.staleAfter()));
+        var reasons = new java.util.ArrayList<WaitingReason>();
+        var kind = "'" + job.kind() + "'";
+        if (job.runAt().isAfter(now)) {
+            var seconds = Math.max(1, java.time.Duration.between(now, job.runAt()).toSeconds());
+            reasons.add(new WaitingReason("not_due", "due in " + seconds + " s" + (job.attemptCount() > 0
+                    ? ", the backoff after attempt " + job.attemptCount() + " failed" : ", as it was scheduled")));
+        }
+        var cap = properties.maxRunningPerTenant();
+        if (facts.liveInstances() == 0) {
+            reasons.add(new WaitingReason("no_instance", "no live instance: none has sent a heartbeat in the last "
+                    + properties.staleAfter().toSeconds() + " s"));
+        } else if (facts.withKind() == 0) {
+            reasons.add(new WaitingReason("kind_disabled", "kind " + kind + " is disabled on every live instance ("
+                    + facts.liveInstances() + "): none has a handler for it"));
+        } else if (facts.ready() == 0) {
+            reasons.add(new WaitingReason("docker_unavailable", "Docker is unavailable on every live instance that runs "
+                    + kind + " (" + facts.withKind() + "); its jobs wait until an engine answers again"));
+        } else {
+            if (job.tenant() != null && cap > 0 && facts.tenantRunning() >= cap) {
+                reasons.add(new WaitingReason("tenant_cap", job.tenant().replace(':', ' ') + " is at its cap: "
+                        + facts.tenantRunning() + " of " + cap + " jobs running (MAX_RUNNING_PER_INSTALLATION)"));
+            }
+            if (facts.freeSlots() == 0) {
+                reasons.add(new WaitingReason("no_free_slot", "no free slot: all " + facts.slots() + " slots of the "
+                        + facts.ready() + (facts.ready() == 1 ? " instance" : " instances") + " that run " + kind + " are busy"));
+            }
+        }
+        if (reasons.isEmpty()) {
+            reasons.add(new WaitingReason("queued", facts.ahead() == 0 ? "first in line: an instance takes it at its next claim"
+                    : facts.ahead() + (facts.ahead() == 1 ? " due job is" : " due jobs are") + " ahead of it in claim order"));
+        }
+        return reasons;
     }
 
     /** Tenants that have their cap of pending jobs now (none when there is no cap); one statement. */

@@ -282,12 +282,19 @@ final class JobRepository {
 
     /**
      * A worker's row; {@code livenessKey}, {@code livenessPid} and {@code livenessSince} (database time the lock was
-     * taken) are null while it holds no liveness lock.
+     * taken) are null while it holds no liveness lock. {@code kinds}: what it has handlers for; {@code unreadyKinds}:
+     * those it cannot run now (null: not said).
      */
     record WorkerRow(String id, Instant startedAt, String state, String version, int maxConcurrentJobs,
-                     Long livenessKey, Integer livenessPid, Instant livenessSince) {
+                     Long livenessKey, Integer livenessPid, Instant livenessSince, Collection<String> kinds,
+                     Collection<String> unreadyKinds) {
         WorkerRow(String id, Instant startedAt, String state, String version, int maxConcurrentJobs) {
-            this(id, startedAt, state, version, maxConcurrentJobs, null, null, null);
+            this(id, startedAt, state, version, maxConcurrentJobs, null, null, null, null, null);
+        }
+
+        WorkerRow(String id, Instant startedAt, String state, String version, int maxConcurrentJobs,
+                  Long livenessKey, Integer livenessPid, Instant livenessSince) {
+            this(id, startedAt, state, version, maxConcurrentJobs, livenessKey, livenessPid, livenessSince, null, null);
         }
     }
 
@@ -309,16 +316,18 @@ final class JobRepository {
         jdbc.sql("""
                         WITH worker AS (
                             INSERT INTO workers (id, started_at, heartbeat_at, state, version, max_concurrent_jobs,
-                                                 liveness_key, liveness_pid, liveness_since)
+                                                 liveness_key, liveness_pid, liveness_since, kinds, unready_kinds)
                             VALUES (:worker_id, :started_at, :now, :state, :version, :max_concurrent_jobs,
-                                    :liveness_key, :liveness_pid, :liveness_since)
+                                    :liveness_key, :liveness_pid, :liveness_since, :kinds, :unready_kinds)
                             ON CONFLICT (id) DO UPDATE
                                SET heartbeat_at = EXCLUDED.heartbeat_at,
                                    state = EXCLUDED.state,
                                    max_concurrent_jobs = EXCLUDED.max_concurrent_jobs,
                                    liveness_key = EXCLUDED.liveness_key,
                                    liveness_pid = EXCLUDED.liveness_pid,
-                                   liveness_since = EXCLUDED.liveness_since
+                                   liveness_since = EXCLUDED.liveness_since,
+                                   kinds = EXCLUDED.kinds,
+                                   unready_kinds = EXCLUDED.unready_kinds
                         ), locked AS (
                             -- Row locks in id order, like applyTransitions: never a deadlock with a completion batch.
                             SELECT j.id FROM jobs j
@@ -348,6 +357,9 @@ final class JobRepository {
                 .param("liveness_key", worker.livenessKey(), java.sql.Types.BIGINT)
                 .param("liveness_pid", worker.livenessPid(), java.sql.Types.INTEGER)
                 .param("liveness_since", worker.livenessSince() == null ? null : ts(worker.livenessSince()))
+                .param("kinds", worker.kinds() == null ? null : new SqlArrayValue("text", worker.kinds().stream().sorted().toArray()))
+                .param("unready_kinds", worker.unreadyKinds() == null ? null
+                        : new SqlArrayValue("text", worker.unreadyKinds().stream().sorted().toArray()))
                 .param("ids", new SqlArrayValue("int8", (Object[]) ids))
                 .param("attempts", new SqlArrayValue("int4", (Object[]) attempts))
                 .query((rs, row) -> alive.put(new JobFence(rs.getLong(1), worker.id(), rs.getInt(2)), rs.getBoolean(3))).list();
@@ -550,11 +562,15 @@ final class JobRepository {
     }
 
     void recordEvent(long jobId, Instant at, String type, String workerId, Integer attempt, String detail) {
+        recordEvent(jobId, at, type, workerId, attempt, detail, null);
+    }
+
+    void recordEvent(long jobId, Instant at, String type, String workerId, Integer attempt, String detail, String actor) {
         jdbc.sql("""
-                        INSERT INTO job_events (job_id, at, type, worker_id, attempt, detail)
-                        VALUES (:job_id, :at, :type, :worker_id, :attempt, :detail)""")
+                        INSERT INTO job_events (job_id, at, type, worker_id, attempt, detail, actor)
+                        VALUES (:job_id, :at, :type, :worker_id, :attempt, :detail, :actor)""")
                 .param("job_id", jobId).param("at", ts(at)).param("type", type)
-                .param("worker_id", workerId).param("attempt", attempt).param("detail", detail)
+                .param("worker_id", workerId).param("attempt", attempt).param("detail", detail).param("actor", actor)
                 .update();
     }
 
@@ -573,7 +589,7 @@ final class JobRepository {
      * Cancels a PENDING job at once; for a RUNNING one, records the request and notifies the worker running it
      * (the worker stops the handler and the job ends CANCELLED). Final jobs are left as they are.
      */
-    Optional<CancelResult> cancel(long id, Instant now) {
+    Optional<CancelResult> cancel(long id, Instant now, String actor) {
         return transactions.execute(tx -> {
             var before = jdbc.sql("SELECT status FROM jobs WHERE id = :id FOR UPDATE").param("id", id)
                     .query((rs, row) -> JobStatus.valueOf(rs.getString(1))).optional();
@@ -587,13 +603,13 @@ final class JobRepository {
                                                     last_error = 'cancelled before it ran'
                                      WHERE id = :id""")
                             .param("id", id).param("now", ts(now)).update();
-                    recordEvent(id, now, "cancelled", null, null, "cancelled while pending");
+                    recordEvent(id, now, "cancelled", null, null, "cancelled while pending", actor);
                     return Optional.of(new CancelResult(JobStatus.PENDING, JobStatus.CANCELLED));
                 }
                 case RUNNING -> {
                     jdbc.sql("UPDATE jobs SET cancel_requested = true, updated_at = :now WHERE id = :id")
                             .param("id", id).param("now", ts(now)).update();
-                    recordEvent(id, now, "cancel_requested", null, null, "the worker running it was asked to stop");
+                    recordEvent(id, now, "cancel_requested", null, null, "the worker running it was asked to stop", actor);
                     jdbc.sql("SELECT pg_notify('bisectbot_cancel', :id)").param("id", Long.toString(id)).query().singleRow();
                     return Optional.of(new CancelResult(JobStatus.RUNNING, JobStatus.RUNNING));
                 }
@@ -615,7 +631,7 @@ final class JobRepository {
      * @return empty when there is no such job
      * @throws IllegalStateException when the job is not FAILED or CANCELLED
      */
-    Optional<RetryResult> retry(long id, Instant now) {
+    Optional<RetryResult> retry(long id, Instant now, String actor) {
         return transactions.execute(tx -> {
             var original = jdbc.sql("SELECT * FROM jobs WHERE id = :id FOR UPDATE").param("id", id)
                     .query(jobMapper).optional();
@@ -636,7 +652,8 @@ final class JobRepository {
                             SELECT kind, payload, priority, :now, max_attempts, id, :now, :now FROM jobs WHERE id = :id
                             RETURNING *""")
                     .param("id", id).param("now", ts(now)).query(jobMapper).single();
-            recordEvent(id, now, "retried", null, null, "retried as job " + created.id());
+            recordEvent(id, now, "retried", null, null, "retried as job " + created.id(), actor);
+            recordEvent(created.id(), now, "created", null, null, "retry of job " + id, actor);
             return Optional.of(new RetryResult(created, true));
         });
     }
@@ -697,8 +714,47 @@ final class JobRepository {
         return jdbc.sql("SELECT * FROM job_events WHERE job_id = :job_id ORDER BY id")
                 .param("job_id", jobId)
                 .query((rs, row) -> new JobEvent(rs.getLong("id"), instant(rs, "at"), rs.getString("type"),
-                        rs.getString("worker_id"), (Integer) rs.getObject("attempt"), rs.getString("detail")))
+                        rs.getString("worker_id"), (Integer) rs.getObject("attempt"), rs.getString("detail"),
+                        rs.getString("actor")))
                 .list();
+    }
+
+    /** What decides whether a pending job can start now, read in one statement (see {@link JobQueue#whyWaiting}). */
+    record WaitingFacts(long liveInstances, long withKind, long ready, long slots, long freeSlots, long tenantRunning,
+                        long ahead) {
+    }
+
+    WaitingFacts waitingFacts(Job job, Instant now, Instant aliveAfter) {
+        return jdbc.sql("""
+                        WITH live AS (
+                            SELECT w.max_concurrent_jobs,
+                                   -- An instance of an older version says nothing about its kinds: assume it runs all.
+                                   w.kinds IS NULL OR :kind = ANY(w.kinds) AS has_kind,
+                                   NOT (:kind = ANY(coalesce(w.unready_kinds, '{}'))) AS kind_ready,
+                                   (SELECT count(*) FROM jobs j WHERE j.status = 'RUNNING' AND j.worker_id = w.id) AS running
+                              FROM workers w
+                             WHERE w.state = 'RUNNING' AND w.heartbeat_at > :alive_after
+                        )
+                        SELECT (SELECT count(*) FROM live)                                    AS live,
+                               (SELECT count(*) FROM live WHERE has_kind)                     AS with_kind,
+                               (SELECT count(*) FROM live WHERE has_kind AND kind_ready)      AS ready,
+                               (SELECT coalesce(sum(max_concurrent_jobs), 0) FROM live WHERE has_kind AND kind_ready) AS slots,
+                               (SELECT coalesce(sum(greatest(max_concurrent_jobs - running, 0)), 0)
+                                  FROM live WHERE has_kind AND kind_ready)                    AS free_slots,
+                               (SELECT count(*) FROM jobs WHERE status = 'RUNNING' AND tenant = :tenant) AS tenant_running,
+                               (SELECT count(*) FROM jobs
+                                 WHERE status = 'PENDING' AND run_at <= :now
+                                   AND (priority, run_at, id) < (:priority, :run_at, :id))   AS ahead""")
+                .param("kind", job.kind())
+                .param("alive_after", ts(aliveAfter))
+                .param("tenant", job.tenant())
+                .param("now", ts(now))
+                .param("priority", job.priority())
+                .param("run_at", ts(job.runAt()))
+                .param("id", job.id())
+                .query((rs, row) -> new WaitingFacts(rs.getLong("live"), rs.getLong("with_kind"), rs.getLong("ready"),
+                        rs.getLong("slots"), rs.getLong("free_slots"), rs.getLong("tenant_running"), rs.getLong("ahead")))
+                .single();
     }
 
     QueueStats stats(String workerId, Instant now, Instant aliveAfter) {

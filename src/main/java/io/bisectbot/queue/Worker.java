@@ -154,8 +154,13 @@ final class Worker {
         });
     }
 
+    /** Every kind this worker has a handler for. */
+    Set<String> kinds() {
+        return handlers.keySet();
+    }
+
     /** Kinds whose handler cannot run right now (e.g. Docker is away); they stay queued for others or later. */
-    private Set<String> unavailableKinds() {
+    Set<String> unavailableKinds() {
         Set<String> kinds = null;
         for (var handler : handlers.values()) {
             if (!handler.ready()) {

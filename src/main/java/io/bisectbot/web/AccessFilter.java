@@ -23,6 +23,8 @@ import tools.jackson.databind.json.JsonMapper;
 final class AccessFilter extends OncePerRequestFilter {
 
     static final String CALLER = AccessFilter.class.getName() + ".caller";
+    /** Who the caller is, for job histories (see {@link Actors}). */
+    static final String ACTOR = AccessFilter.class.getName() + ".actor";
     /** Actuator endpoints; each needs {@link Role#VIEWER} unless {@code PUBLIC_STATS=true}. */
     static final Set<String> ACTUATOR_PATHS = Set.of("/metrics");
     /**
@@ -58,6 +60,9 @@ final class AccessFilter extends OncePerRequestFilter {
             throws ServletException, IOException {
         var authorization = request.getHeader(HttpHeaders.AUTHORIZATION);
         var caller = tokens.caller(authorization);
+        if (caller.authenticated()) {
+            request.setAttribute(ACTOR, AccessTokens.actor(caller.role(), authorization));
+        }
         var browser = sessions.getIfAvailable();
         if (browser != null && (authorization == null || authorization.isBlank())) {
             var role = browser.role(request);
@@ -70,6 +75,7 @@ final class AccessFilter extends OncePerRequestFilter {
                     }
                 }
                 caller = new AccessTokens.Caller(AccessTokens.Caller.State.VALID, role.get());
+                request.setAttribute(ACTOR, browser.actor(request).orElse(role.get().label() + " session"));
             }
         }
         request.setAttribute(CALLER, caller);

@@ -63,6 +63,14 @@ final class AccessTokens {
         return found == null ? Caller.WRONG : new Caller(Caller.State.VALID, found);
     }
 
+    /**
+     * Who holds a valid token, for the history of what they did: the role and a short fingerprint of the token (eight
+     * hex digits of a hash of its SHA-256), which tells tokens apart without saying anything usable about them.
+     */
+    static String actor(Role role, String authorization) {
+        return role.label() + " token " + Actors.fingerprint(authorization.substring(7).trim());
+    }
+
     /** Empty when {@code caller} may call an endpoint needing {@code required}, else why not. */
     Optional<Refusal> refusal(Caller caller, Role required) {
         if (caller.authenticated() && caller.role().satisfies(required)) {

@@ -15,4 +15,9 @@ public interface BrowserSessions {
 
     /** Empty when this request made with a session may go on; else why it is refused (answered 403). */
     Optional<String> csrfRefusal(HttpServletRequest request);
+
+    /** Who the session is, for job histories: its role and a fingerprint of the session, e.g. "operator session 9b1d04aa". */
+    default Optional<String> actor(HttpServletRequest request) {
+        return role(request).map(role -> role.label() + " session");
+    }
 }

@@ -48,7 +48,12 @@
     options = options || {};
     var headers = { Accept: 'application/json' };
     if (options.method && options.method !== 'GET' && session.csrf) headers['X-CSRF-Token'] = session.csrf;
-    return fetch(path, { method: options.method || 'GET', headers: headers, credentials: 'same-origin', cache: 'no-store' })
+    var body;
+    if (options.body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+      body = JSON.stringify(options.body);
+    }
+    return fetch(path, { method: options.method || 'GET', headers: headers, body: body, credentials: 'same-origin', cache: 'no-store' })
       .then(function (response) {
         if (response.status === 401) {
           location.assign('/dashboard/login?next=' + encodeURIComponent(location.pathname + location.search));
@@ -69,6 +74,32 @@
     el.className = 'toast show' + (isError ? ' bad' : '');
     clearTimeout(toast.timer);
     toast.timer = setTimeout(function () { el.className = 'toast'; }, 6000);
+  }
+
+  // A modal question with the page's own dialog (no window.confirm, so it is styled and keyboard friendly).
+  // Resolves true when confirmed.
+  function ask(question, detail, confirmLabel) {
+    return new Promise(function (resolve) {
+      var dialog = h('dialog', { id: 'confirm', class: 'card', 'aria-labelledby': 'confirm-q' });
+      function close(answer) {
+        dialog.close();
+        dialog.parentNode.removeChild(dialog);
+        resolve(answer);
+      }
+      append(dialog, [h('p', { id: 'confirm-q', class: 'question', text: question }),
+        detail ? h('p', { class: 'muted small', id: 'confirm-detail', text: detail }) : null,
+        h('div', { class: 'actions' },
+          h('button', { type: 'button', id: 'confirm-yes', class: 'primary', text: confirmLabel, onclick: function () { close(true); } }),
+          h('button', { type: 'button', id: 'confirm-no', text: 'Back', onclick: function () { close(false); } }))]);
+      dialog.addEventListener('cancel', function (e) { e.preventDefault(); close(false); });
+      document.body.appendChild(dialog);
+      dialog.showModal();
+      dialog.querySelector('#confirm-no').focus();
+    });
+  }
+
+  function plural(n, one, many) {
+    return n + ' ' + (n === 1 ? one : many);
   }
 
   function relative(iso) {
@@ -153,6 +184,86 @@
       h('tbody', null, rows)));
   }
 
+  // ---- charts -------------------------------------------------------------------------------------------------
+
+  var SVG = 'http://www.w3.org/2000/svg';
+
+  function svg(tag, attrs) {
+    var el = document.createElementNS(SVG, tag);
+    Object.keys(attrs || {}).forEach(function (k) { if (attrs[k] !== null && attrs[k] !== undefined) el.setAttribute(k, attrs[k]); });
+    for (var i = 2; i < arguments.length; i++) if (arguments[i]) el.appendChild(arguments[i]);
+    return el;
+  }
+
+  function shortTime(iso, bucketSeconds) {
+    var d = new Date(iso);
+    return bucketSeconds >= 3600 ? d.toLocaleDateString([], { weekday: 'short', day: 'numeric' }) + ' ' + d.toLocaleTimeString([], { hour: '2-digit' })
+      : d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  }
+
+  // A line chart as inline SVG: one polyline per series, drawn in classes the style sheet colours (no inline style).
+  function lineChart(id, title, series, data) {
+    var W = 640, H = 170, L = 40, R = 8, T = 10, B = 22;
+    var points = data.points;
+    var max = 1;
+    points.forEach(function (p) { series.forEach(function (s) { if (p[s.key] !== null && p[s.key] > max) max = p[s.key]; }); });
+    var x = function (i) { return L + (points.length < 2 ? 0 : i * (W - L - R) / (points.length - 1)); };
+    var y = function (v) { return T + (H - T - B) * (1 - v / max); };
+    var totals = series.map(function (s) {
+      var sum = 0;
+      points.forEach(function (p) { if (p[s.key] !== null) sum = s.depth ? Math.max(sum, p[s.key]) : sum + p[s.key]; });
+      return s.label + ' ' + (s.depth ? 'at most ' : '') + sum;
+    });
+    var chart = svg('svg', { id: id, class: 'chart', viewBox: '0 0 ' + W + ' ' + H, role: 'img', 'aria-label': title + ': ' + totals.join(', ') },
+      svg('title', {}, document.createTextNode(title)),
+      svg('line', { class: 'axis', x1: L, y1: y(0), x2: W - R, y2: y(0) }),
+      svg('line', { class: 'grid', x1: L, y1: y(max), x2: W - R, y2: y(max) }),
+      svg('text', { class: 'tick', x: L - 6, y: y(max) + 4, 'text-anchor': 'end' }, document.createTextNode(String(max))),
+      svg('text', { class: 'tick', x: L - 6, y: y(0) + 4, 'text-anchor': 'end' }, document.createTextNode('0')),
+      points.length ? svg('text', { class: 'tick', x: L, y: H - 6 }, document.createTextNode(shortTime(points[0].at, data.bucket_seconds))) : null,
+      points.length ? svg('text', { class: 'tick', x: W - R, y: H - 6, 'text-anchor': 'end' }, document.createTextNode(shortTime(points[points.length - 1].at, data.bucket_seconds))) : null);
+    series.forEach(function (s) {
+      var coords = [];
+      points.forEach(function (p, i) { if (p[s.key] !== null) coords.push(x(i).toFixed(1) + ',' + y(p[s.key]).toFixed(1)); });
+      if (coords.length) chart.appendChild(svg('polyline', { class: 'line ' + s.cls, points: coords.join(' '), 'data-series': s.key }));
+    });
+    var legend = h('ul', { class: 'legend' }, series.map(function (s, i) {
+      return h('li', { class: s.cls }, h('span', { class: 'swatch', 'aria-hidden': 'true' }), totals[i]);
+    }));
+    return h('figure', { class: 'chart-box' }, h('figcaption', { text: title }), chart, legend);
+  }
+
+  function charts(box) {
+    var range = '1h';
+    var buttons = h('div', { class: 'ranges', role: 'group', 'aria-label': 'Time range' });
+    var area = h('div', { class: 'charts', id: 'charts' });
+    var drawnAt = 0;
+    function draw() {
+      return api('/stats/minutes?range=' + range).then(function (data) {
+        drawnAt = Date.now();
+        var per = data.bucket_seconds === 60 ? 'minute' : data.bucket_seconds === 3600 ? 'hour' : (data.bucket_seconds / 60) + ' min';
+        replace(area,
+          lineChart('chart-flow', 'Jobs per ' + per, [
+            { key: 'enqueued', label: 'enqueued', cls: 'c-enqueued' },
+            { key: 'succeeded', label: 'succeeded', cls: 'c-succeeded' },
+            { key: 'failed', label: 'failed', cls: 'c-failed' }], data),
+          lineChart('chart-depth', 'Queue depth', [
+            { key: 'pending', label: 'pending', cls: 'c-pending', depth: true },
+            { key: 'running', label: 'running', cls: 'c-running', depth: true }], data));
+      });
+    }
+    ['1h', '24h', '7d'].forEach(function (r) {
+      append(buttons, h('button', { type: 'button', 'data-range': r, 'aria-pressed': r === range ? 'true' : 'false', text: r, onclick: function () {
+        range = r;
+        Array.prototype.forEach.call(buttons.children, function (b) { b.setAttribute('aria-pressed', b.getAttribute('data-range') === r ? 'true' : 'false'); });
+        draw().catch(function (e) { toast(e.message, true); });
+      } }));
+    });
+    replace(box, buttons, area);
+    // The rollup changes about twice a minute: redrawn every 15 s of the overview's live loop.
+    return function () { return Date.now() - drawnAt > 15000 ? draw() : null; };
+  }
+
   // ---- overview -----------------------------------------------------------------------------------------------
 
   function overview() {
@@ -161,15 +272,18 @@
     var instances = h('div', { id: 'instances' });
     var outbox = h('div', { id: 'outbox' });
     var updated = h('p', { class: 'muted small', id: 'updated' });
+    var overTime = h('div', { id: 'over-time' });
     replace(main, h('h1', { text: 'Overview' }), updated,
-      section('Jobs', counts), section('Instances', instances), section('GitHub outbox', outbox));
+      section('Jobs', counts), section('Over time', overTime), section('Instances', instances), section('GitHub outbox', outbox));
+    var redrawCharts = charts(overTime);
     live(function () {
       return Promise.all([
+        redrawCharts(),
         api('/stats'),
         api('/workers'),
         api('/admin/outbox').catch(function (e) { return e.status === 404 ? null : Promise.reject(e); })
       ]).then(function (answers) {
-        var stats = answers[0];
+        var stats = answers[1];
         var link = function (label, value, status, cls) {
           return h('a', { class: 'count ' + (cls || ''), href: '/dashboard/jobs' + (status ? '?status=' + status : ''), 'data-count': label },
             h('span', { class: 'n', text: value }), h('span', { class: 'label', text: label }));
@@ -180,13 +294,18 @@
           link('cancelled', stats.cancelled, 'CANCELLED'),
           h('div', { class: 'count' }, h('span', { class: 'n', text: duration(stats.oldest_pending_age_seconds) }),
             h('span', { class: 'label', text: 'oldest pending' })));
-        var workers = answers[1].instances;
+        var workers = answers[2].instances;
         replace(instances, workers.length === 0 ? h('p', { class: 'muted', text: 'No instance has reported yet.' })
-          : table('Instances', ['Instance', 'State', 'Version', 'Slots used', 'Last heartbeat', 'Started'], workers.map(function (w) {
-            return h('tr', null, h('td', { class: 'mono', text: w.id }), h('td', null, badge(w.state)), h('td', { text: w.version }),
-              h('td', { text: w.running_jobs + ' / ' + w.max_concurrent_jobs }), h('td', null, time(w.heartbeat_at)), h('td', null, time(w.started_at)));
+          : table('Instances', ['Instance', 'State', 'Version', 'Slots used', 'Docker', 'Kinds', 'Last heartbeat', 'Started'], workers.map(function (w) {
+            var docker = w.docker === null || w.docker === undefined ? h('span', { class: 'muted', text: '—' })
+              : h('span', { class: 'badge ' + (w.docker === 'ok' ? 's-succeeded' : 's-failed'), text: w.docker,
+                title: w.unready_kinds && w.unready_kinds.length ? 'waiting for Docker: ' + w.unready_kinds.join(', ') : null });
+            return h('tr', { 'data-instance': w.id }, h('td', { class: 'mono', text: w.id }), h('td', null, badge(w.state)), h('td', { text: w.version }),
+              h('td', { text: w.running_jobs + ' / ' + w.max_concurrent_jobs }), h('td', { class: 'docker' }, docker),
+              h('td', { class: 'small', text: w.kinds ? w.kinds.join(', ') : '—' }),
+              h('td', null, time(w.heartbeat_at)), h('td', null, time(w.started_at)));
           })));
-        var box = answers[2];
+        var box = answers[3];
         replace(outbox, box === null ? h('p', { class: 'muted', text: 'GitHub is not configured on this instance.' })
           : h('div', { class: 'counts' },
             h('div', { class: 'count' }, h('span', { class: 'n', text: box.pending }), h('span', { class: 'label', text: 'pending' })),
@@ -200,6 +319,17 @@
 
   // ---- jobs list ----------------------------------------------------------------------------------------------
 
+  var FILTER_KEYS = ['status', 'kind', 'q', 'installation', 'from', 'to'];
+
+  // datetime-local shows local time; the URL and the API hold ISO instants.
+  function localInput(iso) {
+    if (!iso) return '';
+    var d = new Date(iso);
+    if (isNaN(d.getTime())) return '';
+    var pad = function (n) { return (n < 10 ? '0' : '') + n; };
+    return d.getFullYear() + '-' + pad(d.getMonth() + 1) + '-' + pad(d.getDate()) + 'T' + pad(d.getHours()) + ':' + pad(d.getMinutes());
+  }
+
   function jobs() {
     document.title = 'Jobs · bisectbot';
     var params = new URLSearchParams(location.search);
@@ -207,31 +337,95 @@
       STATUSES.map(function (s) { return h('option', { value: s, text: s.toLowerCase(), selected: params.get('status') === s }); }));
     var kind = h('input', { id: 'f-kind', name: 'kind', type: 'text', value: params.get('kind') || '', placeholder: 'e.g. bisect', size: 12 });
     var q = h('input', { id: 'f-q', name: 'q', type: 'search', value: params.get('q') || '', placeholder: 'repo:acme/app pr:123 sha:abc123 or text', size: 32 });
+    var installation = h('input', { id: 'f-installation', name: 'installation', type: 'text', inputmode: 'numeric', pattern: '[0-9]*',
+      value: params.get('installation') || '', placeholder: 'id', size: 8 });
+    var from = h('input', { id: 'f-from', name: 'from', type: 'datetime-local', value: localInput(params.get('from')) });
+    var to = h('input', { id: 'f-to', name: 'to', type: 'datetime-local', value: localInput(params.get('to')) });
     var form = h('form', { class: 'filters', role: 'search', 'aria-label': 'Filter jobs', onsubmit: function (e) {
       e.preventDefault();
       var next = new URLSearchParams();
       if (status.value) next.set('status', status.value);
       if (kind.value.trim()) next.set('kind', kind.value.trim());
       if (q.value.trim()) next.set('q', q.value.trim());
+      if (installation.value.trim()) next.set('installation', installation.value.trim());
+      if (from.value) next.set('from', new Date(from.value).toISOString());
+      if (to.value) next.set('to', new Date(to.value).toISOString());
       location.assign('/dashboard/jobs' + (next.toString() ? '?' + next : ''));
     } },
       h('label', { for: 'f-status', text: 'Status' }), status,
       h('label', { for: 'f-kind', text: 'Kind' }), kind,
       h('label', { for: 'f-q', text: 'Search' }), q,
+      h('label', { for: 'f-installation', text: 'Installation' }), installation,
+      h('label', { for: 'f-from', text: 'From' }), from,
+      h('label', { for: 'f-to', text: 'To' }), to,
       h('button', { type: 'submit', class: 'primary', text: 'Filter' }));
     status.addEventListener('change', function () { form.requestSubmit(); });
     var list = h('div', { id: 'job-list', 'aria-live': 'polite' });
     var pager = h('nav', { class: 'pager', 'aria-label': 'Pages' });
-    replace(main, h('h1', { text: 'Jobs' }), form, h('section', { class: 'card' }, list, pager));
+
+    var filter = {};
+    FILTER_KEYS.forEach(function (k) { if (params.get(k)) filter[k] = params.get(k); });
+    // Ticked rows survive the live refresh of the list.
+    var selected = {};
+    var selectedCount = h('span', { id: 'selected-count', class: 'muted small', text: '' });
+    function selectedIds() {
+      return Object.keys(selected).filter(function (k) { return selected[k]; }).map(Number);
+    }
+    function updateSelection() {
+      var n = selectedIds().length;
+      selectedCount.textContent = n ? plural(n, 'job', 'jobs') + ' selected' : 'None selected';
+      Array.prototype.forEach.call(document.querySelectorAll('[data-needs-selection]'), function (b) { b.disabled = n === 0; });
+    }
+    function bulk(action, target) {
+      var body = { action: action };
+      if (target === 'selected') body.ids = selectedIds();
+      else body.filter = filter;
+      var verb = action === 'retry' ? 'Retry' : 'Cancel';
+      api('/jobs/bulk', { method: 'POST', body: Object.assign({ dry_run: true }, body) }).then(function (dry) {
+        if (dry.eligible === 0) {
+          toast('None of the ' + plural(dry.matched, 'job', 'jobs') + ' can be ' + (action === 'retry' ? 'retried' : 'cancelled') + '.', true);
+          return null;
+        }
+        var question = verb + ' ' + plural(dry.eligible, 'job', 'jobs') + '?';
+        var skipped = dry.skipped + dry.missing;
+        var scope = target === 'selected' ? plural(dry.matched, 'selected job', 'selected jobs')
+          : plural(dry.matched, 'job matches', 'jobs match') + ' this filter';
+        var detail = scope + (skipped ? '; ' + skipped + ' of them ' + (skipped === 1 ? 'is' : 'are') + ' skipped ('
+          + (action === 'retry' ? 'not failed or cancelled, or retried already' : 'not pending or running') + ').' : '.');
+        return ask(question, detail,
+          verb + ' ' + plural(dry.eligible, 'job', 'jobs')).then(function (yes) {
+          if (!yes) return null;
+          return api('/jobs/bulk', { method: 'POST', body: body }).then(function (done) {
+            toast((action === 'retry' ? 'Retried ' : 'Cancelled ') + plural(done.done, 'job', 'jobs')
+              + (done.skipped ? ', ' + done.skipped + ' skipped' : '') + '.');
+            selected = {};
+            updateSelection();
+          });
+        });
+      }).catch(function (e) { toast(e.message, true); });
+    }
+    var bulkBar = canAct() ? h('div', { class: 'bulk', role: 'group', 'aria-label': 'Bulk actions' },
+      selectedCount,
+      h('button', { type: 'button', id: 'retry-selected', 'data-needs-selection': true, disabled: true, text: 'Retry selected', onclick: function () { bulk('retry', 'selected'); } }),
+      h('button', { type: 'button', id: 'cancel-selected', 'data-needs-selection': true, disabled: true, class: 'danger', text: 'Cancel selected', onclick: function () { bulk('cancel', 'selected'); } }),
+      h('span', { class: 'spacer' }),
+      h('button', { type: 'button', id: 'retry-matching', text: 'Retry all matching…', onclick: function () { bulk('retry', 'filter'); } }),
+      h('button', { type: 'button', id: 'cancel-matching', class: 'danger', text: 'Cancel all matching…', onclick: function () { bulk('cancel', 'filter'); } })) : null;
+    replace(main, h('h1', { text: 'Jobs' }), form, h('section', { class: 'card' }, bulkBar, list, pager));
+    if (bulkBar) updateSelection();
 
     var query = new URLSearchParams();
-    ['status', 'kind', 'q', 'after'].forEach(function (k) { if (params.get(k)) query.set(k, params.get(k)); });
+    FILTER_KEYS.concat(['after']).forEach(function (k) { if (params.get(k)) query.set(k, params.get(k)); });
     var firstPage = !params.get('after');
     live(function () {
       return api('/jobs?' + query).then(function (page) {
+        var head = ['Job', 'Kind', 'Status', 'Repository', 'Attempts', 'Created', 'Finished'];
+        if (canAct()) head.unshift('Select');
         replace(list, page.jobs.length === 0 ? h('p', { class: 'muted', text: 'No jobs match.' })
-          : table('Jobs', ['Job', 'Kind', 'Status', 'Repository', 'Attempts', 'Created', 'Finished'], page.jobs.map(function (j) {
-            return h('tr', { 'data-job': j.id },
+          : table('Jobs', head, page.jobs.map(function (j) {
+            var box = canAct() ? h('td', null, h('input', { type: 'checkbox', class: 'pick', 'aria-label': 'Select job #' + j.id,
+              checked: !!selected[j.id], onchange: function (e) { selected[j.id] = e.target.checked; updateSelection(); } })) : null;
+            return h('tr', { 'data-job': j.id }, box,
               h('td', null, h('a', { href: '/dashboard/jobs/' + j.id, text: '#' + j.id })),
               h('td', { text: j.kind }), h('td', null, badge(j.status)),
               h('td', { class: 'mono', text: (j.repo || '') + (j.pull_request ? ' #' + j.pull_request : '') }),
@@ -312,6 +506,9 @@
       h('div', { class: 'grid' },
         section('Summary', h('dl', { class: 'facts' }, facts.map(function (f) { return [h('dt', { text: f[0] }), h('dd', null, f[1])]; }))),
         section('Links', h('ul', { class: 'plain' }, links))),
+      j.waiting && j.waiting.length ? section('Why it is not running', h('ul', { class: 'plain waiting', id: 'waiting' }, j.waiting.map(function (w) {
+        return h('li', { 'data-code': w.code }, w.message);
+      }))) : null,
       j.last_error ? section('Error', h('pre', { class: 'error-text', id: 'last-error', text: j.last_error })) : null,
       section('Step logs', steps.length === 0 ? h('p', { class: 'muted', text: 'No step has written output.' })
         : h('ul', { class: 'plain', id: 'steps' }, steps.map(function (s) {
@@ -322,8 +519,20 @@
         return h('li', { 'data-type': e.type }, h('span', { class: 'ev-type', text: e.type.replace(/_/g, ' ') }), ' ', time(e.at),
           e.attempt ? h('span', { class: 'muted small', text: ' · attempt ' + e.attempt }) : null,
           e.worker_id ? h('span', { class: 'muted small mono', text: ' · ' + e.worker_id }) : null,
+          e.actor ? h('span', { class: 'muted small actor', text: ' · by ' + e.actor }) : null,
           e.detail ? h('div', { class: 'ev-detail', text: e.detail }) : null);
       }))),
+      j.callbacks && j.callbacks.length ? section('Callbacks', h('ul', { class: 'plain', id: 'callbacks' }, j.callbacks.map(function (c) {
+        return h('li', { 'data-event': c.event_id },
+          h('span', { class: 'ev-type', text: c.type }), ' → ', h('span', { class: 'mono small', text: mask(c.url) }), ' ', badge(c.status),
+          h('span', { class: 'muted small', text: ' · ' + plural(c.attempts, 'attempt', 'attempts') }),
+          c.last_error ? h('div', { class: 'ev-detail', text: c.last_error }) : null,
+          c.attempt_log && c.attempt_log.length ? h('ol', { class: 'attempts small' }, c.attempt_log.map(function (a) {
+            return h('li', { 'data-status': a.status_code === null ? 'none' : String(a.status_code) }, time(a.at), ' · ',
+              a.status_code === null ? 'no answer' : 'HTTP ' + a.status_code, ' · ' + a.duration_ms + ' ms',
+              a.error ? h('span', { class: 'muted', text: ' · ' + a.error }) : null);
+          })) : null);
+      }))) : null,
       section('Payload', h('pre', { id: 'payload', text: JSON.stringify(mask(j.payload), null, 2) })),
       j.result !== null && j.result !== undefined ? section('Result', h('pre', { id: 'result', text: JSON.stringify(mask(j.result), null, 2) })) : null);
     refreshTimes();
@@ -390,6 +599,63 @@
     });
   }
 
+  // ---- dead letters -------------------------------------------------------------------------------------------
+
+  function deadLetters() {
+    document.title = 'Dead letters · bisectbot';
+    var body = h('div', { id: 'dead-letters' });
+    replace(main, h('h1', { text: 'Dead letters' }),
+      h('p', { class: 'muted' }, 'What failed for good and waits for someone: GitHub writes the outbox gave up on, webhook deliveries whose processing failed, callbacks no receiver took.'),
+      body);
+    function button(id, label, path, payload, needs) {
+      var allowed = needs === 'admin' ? session.role === 'admin' : canAct();
+      if (!allowed) return h('span', { class: 'muted small', text: 'needs ' + needs });
+      return h('button', { type: 'button', id: id, text: label, onclick: function (e) {
+        e.target.disabled = true;
+        api(path, { method: 'POST', body: payload }).then(function () {
+          toast(label + ': done.');
+          refresh();
+        }, function (err) { e.target.disabled = false; toast(err.message, true); });
+      } });
+    }
+    function titled(title, section, rows, empty) {
+      return h('section', { class: 'card', 'aria-label': title },
+        h('h2', null, title + ' ', h('span', { class: 'muted', 'data-total': title, text: '(' + section.total + ')' })),
+        section.items.length === 0 ? h('p', { class: 'muted', text: empty }) : rows,
+        section.total > section.items.length ? h('p', { class: 'muted small', text: 'The newest ' + section.items.length + ' of ' + section.total + ' shown.' }) : null);
+    }
+    function refresh() {
+      return api('/admin/dead-letters').then(function (d) {
+        replace(body,
+          titled('GitHub writes', d.outbox, table('GitHub writes', ['Write', 'Action', 'Installation', 'Attempts', 'Reason', 'Given up', ''],
+            d.outbox.items.map(function (o) {
+              return h('tr', { 'data-outbox': o.id }, h('td', { class: 'mono', text: '#' + o.id }), h('td', { text: o.action }),
+                h('td', { text: String(o.installation_id) }), h('td', { text: String(o.attempts) }),
+                h('td', { class: 'reason', text: o.last_error || '' }), h('td', null, time(o.dead_at)),
+                h('td', null, button('retry-outbox-' + o.id, 'Retry', '/admin/outbox/' + o.id + '/retry', undefined, 'operator')));
+            })), 'No GitHub write has failed for good.'),
+          titled('Webhook deliveries', d.deliveries, table('Webhook deliveries', ['Delivery', 'Event', 'Installation', 'Received', 'Reason', 'Job', ''],
+            d.deliveries.items.map(function (x) {
+              return h('tr', { 'data-delivery': x.delivery_id }, h('td', { class: 'mono small', text: x.delivery_id }),
+                h('td', { text: x.event + (x.action ? '.' + x.action : '') }), h('td', { text: x.installation_id === null ? '—' : String(x.installation_id) }),
+                h('td', null, time(x.received_at)), h('td', { class: 'reason', text: x.error || '' }),
+                h('td', null, h('a', { href: '/dashboard/jobs/' + x.job_id, text: '#' + x.job_id })),
+                h('td', null, button('reprocess-' + x.delivery_id, 'Reprocess', '/admin/deliveries/' + encodeURIComponent(x.delivery_id) + '/reprocess', undefined, 'admin')));
+            })), 'No delivery has failed for good.'),
+          titled('Callbacks', d.callbacks, table('Callbacks', ['Event', 'Job', 'Receiver', 'Attempts', 'Reason', 'Given up', ''],
+            d.callbacks.items.map(function (c) {
+              return h('tr', { 'data-callback': c.id }, h('td', { text: c.type }),
+                h('td', null, h('a', { href: '/dashboard/jobs/' + c.job_id, text: '#' + c.job_id })),
+                h('td', { class: 'mono small', text: c.target }), h('td', { text: String(c.attempts) }),
+                h('td', { class: 'reason', text: c.last_error || '' }), h('td', null, time(c.dead_at)),
+                h('td', null, button('replay-' + c.id, 'Replay job\u2019s callbacks', '/admin/callbacks/replay', { job: c.job_id }, 'operator')));
+            })), 'No callback has failed for good.'));
+      });
+    }
+    // Drawn once (and after each action): a list that redraws itself would take the keyboard focus away.
+    live(function () { return refresh().then(function () { return false; }); });
+  }
+
   // ---- start --------------------------------------------------------------------------------------------------
 
   function route() {
@@ -397,6 +663,7 @@
     var m;
     var nav = 'overview';
     if (path === '/dashboard/jobs') { nav = 'jobs'; jobs(); }
+    else if (path === '/dashboard/dead-letters') { nav = 'dead-letters'; deadLetters(); }
     else if ((m = /^\/dashboard\/jobs\/(\d+)\/logs\/(.+)$/.exec(path))) { nav = 'jobs'; logPage(m[1], decodeURIComponent(m[2])); }
     else if ((m = /^\/dashboard\/jobs\/(\d+)$/.exec(path))) { nav = 'jobs'; job(m[1]); }
     else overview();

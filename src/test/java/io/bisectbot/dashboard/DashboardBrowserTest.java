@@ -112,8 +112,11 @@ class DashboardBrowserTest {
         return "http://localhost:" + port + path;
     }
 
+    /** Pages redraw live, so an element found a moment ago may be replaced: such a look is simply tried again. */
     WebDriverWait waiting() {
-        return new WebDriverWait(driver, WAIT);
+        var wait = new WebDriverWait(driver, WAIT);
+        wait.ignoring(org.openqa.selenium.StaleElementReferenceException.class);
+        return wait;
     }
 
     void login(String token) {
@@ -122,7 +125,8 @@ class DashboardBrowserTest {
         waiting().until(ExpectedConditions.urlContains("/dashboard/login"));
         driver.findElement(By.id("token")).sendKeys(token);
         driver.findElement(By.cssSelector("button[type=submit]")).click();
-        waiting().until(ExpectedConditions.presenceOfElementLocated(By.id("counts")));
+        // The counts are drawn after the first answer of /stats, a moment after the page.
+        waiting().until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("#counts .count")));
     }
 
     void screenshot(String name) throws IOException {
@@ -192,7 +196,7 @@ class DashboardBrowserTest {
     void an_operator_logs_in_and_sees_new_jobs_appear_without_reloading() throws Exception {
         login(OPERATOR);
         assertThat(driver.findElement(By.id("who")).getText()).isEqualTo("Signed in as operator");
-        var before = Long.parseLong(driver.findElement(By.cssSelector("[data-count=succeeded] .n")).getText());
+        long before = waiting().until(d -> Long.parseLong(d.findElement(By.cssSelector("[data-count=succeeded] .n")).getText()));
         var id = api("POST", "/jobs", "{\"kind\":\"noop\"}", ADMIN).get("id").asLong();
         waiting().until(d -> Long.parseLong(d.findElement(By.cssSelector("[data-count=succeeded] .n")).getText()) > before);
         waiting().until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("#instances tbody tr")));
@@ -290,6 +294,130 @@ class DashboardBrowserTest {
         assertThat(status(running)).isEqualTo("CANCELLED");
         assertThat(driver.findElements(By.cssSelector("#timeline li"))).extracting(e -> e.getAttribute("data-type"))
                 .contains("claimed", "cancel_requested", "cancelled");
+        assertThat(driver.findElement(By.cssSelector("#timeline li[data-type=cancel_requested] .actor")).getText())
+                .as("who asked").startsWith("· by operator session ");
+    }
+
+    @Test
+    void an_operator_bulk_retries_everything_a_filter_matches_after_a_confirmation_that_states_the_count() throws Exception {
+        var marker = "bulk-" + System.nanoTime();
+        var failed = List.of(failedJob("{\"marker\":\"" + marker + "\"}"), failedJob("{\"marker\":\"" + marker + "\"}"),
+                failedJob("{\"marker\":\"" + marker + "\"}"));
+        login(OPERATOR);
+        driver.get(url("/dashboard/jobs?status=FAILED&q=" + marker));
+        waiting().until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("tr[data-job='" + failed.getFirst() + "']")));
+        driver.findElement(By.id("retry-matching")).click();
+        var dialog = waiting().until(ExpectedConditions.visibilityOfElementLocated(By.id("confirm")));
+        assertThat(dialog.findElement(By.id("confirm-q")).getText()).isEqualTo("Retry 3 jobs?");
+        assertThat(dialog.findElement(By.id("confirm-detail")).getText()).isEqualTo("3 jobs match this filter.");
+        screenshot("bulk-confirm");
+        driver.findElement(By.id("confirm-no")).click();
+        assertThat(jdbc().sql("SELECT count(*) FROM jobs WHERE retry_of IN (:ids)").param("ids", failed).query(Long.class).single())
+                .as("going back retries nothing").isZero();
+
+        driver.findElement(By.id("retry-matching")).click();
+        waiting().until(ExpectedConditions.elementToBeClickable(By.id("confirm-yes"))).click();
+        waiting().until(ExpectedConditions.textToBePresentInElementLocated(By.id("toast"), "Retried 3 jobs."));
+        assertThat(jdbc().sql("SELECT count(*) FROM jobs WHERE retry_of IN (:ids)").param("ids", failed).query(Long.class).single())
+                .isEqualTo(3);
+
+        // The history of each says who did it.
+        driver.get(url("/dashboard/jobs/" + failed.getFirst()));
+        var retried = waiting().until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("#timeline li[data-type=retried] .actor")));
+        assertThat(retried.getText()).matches("· by operator session [0-9a-f]{8}");
+    }
+
+    @Test
+    void an_operator_cancels_the_selected_jobs_and_only_those() throws Exception {
+        var later = Instant.now().plusSeconds(3600);
+        var picked = api("POST", "/jobs", "{\"kind\":\"noop\",\"run_at\":\"" + later + "\"}", ADMIN).get("id").asLong();
+        var alsoPicked = api("POST", "/jobs", "{\"kind\":\"noop\",\"run_at\":\"" + later + "\"}", ADMIN).get("id").asLong();
+        var left = api("POST", "/jobs", "{\"kind\":\"noop\",\"run_at\":\"" + later + "\"}", ADMIN).get("id").asLong();
+        login(OPERATOR);
+        driver.get(url("/dashboard/jobs?status=PENDING"));
+        waiting().until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("tr[data-job='" + left + "']")));
+        assertThat(driver.findElement(By.id("cancel-selected")).isEnabled()).as("nothing selected yet").isFalse();
+        driver.findElement(By.cssSelector("tr[data-job='" + picked + "'] input.pick")).click();
+        driver.findElement(By.cssSelector("tr[data-job='" + alsoPicked + "'] input.pick")).click();
+        // The list refreshes live; the ticks stay.
+        Thread.sleep(2000);
+        assertThat(driver.findElement(By.cssSelector("tr[data-job='" + picked + "'] input.pick")).isSelected()).isTrue();
+        assertThat(driver.findElement(By.id("selected-count")).getText()).isEqualTo("2 jobs selected");
+        driver.findElement(By.id("cancel-selected")).click();
+        var dialog = waiting().until(ExpectedConditions.visibilityOfElementLocated(By.id("confirm")));
+        assertThat(dialog.findElement(By.id("confirm-q")).getText()).isEqualTo("Cancel 2 jobs?");
+        driver.findElement(By.id("confirm-yes")).click();
+        waiting().until(ExpectedConditions.textToBePresentInElementLocated(By.id("toast"), "Cancelled 2 jobs."));
+        assertThat(List.of(status(picked), status(alsoPicked), status(left))).containsExactly("CANCELLED", "CANCELLED", "PENDING");
+    }
+
+    @Test
+    void a_pending_job_s_page_says_why_it_is_not_running() throws Exception {
+        var later = api("POST", "/jobs", "{\"kind\":\"noop\",\"run_at\":\"" + Instant.now().plusSeconds(600) + "\"}", ADMIN).get("id").asLong();
+        login(VIEWER);
+        driver.get(url("/dashboard/jobs/" + later));
+        var reason = waiting().until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("#waiting li[data-code=not_due]")));
+        assertThat(reason.getText()).matches("due in (59\\d|600) s, as it was scheduled");
+        screenshot("job-pending");
+    }
+
+    @Test
+    void the_overview_draws_jobs_per_minute_and_queue_depth_for_1h_24h_and_7d() throws Exception {
+        jdbc().sql("""
+                        INSERT INTO job_minutes (minute, enqueued, succeeded, failed, pending, running)
+                        SELECT date_trunc('minute', now()) - make_interval(mins => m), 20 + m % 7, 18 + m % 5, m % 3, 5 + m % 11, 2
+                          FROM generate_series(1, 7 * 24 * 60, 7) AS m
+                        ON CONFLICT (minute) DO NOTHING""").update();
+        login(OPERATOR);
+        var enqueued = waiting().until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("#chart-flow polyline[data-series=enqueued]")));
+        assertThat(enqueued.getAttribute("points").split(" ").length).as("a point a minute").isGreaterThan(5);
+        assertThat(driver.findElement(By.cssSelector("#chart-depth")).getAttribute("aria-label")).startsWith("Queue depth: pending at most");
+        assertThat(driver.findElement(By.cssSelector("#over-time button[data-range='1h']")).getAttribute("aria-pressed")).isEqualTo("true");
+        driver.findElement(By.cssSelector("#over-time button[data-range='7d']")).click();
+        waiting().until(ExpectedConditions.textToBePresentInElementLocated(By.cssSelector("#charts figcaption"), "Jobs per hour"));
+        assertThat(driver.findElement(By.cssSelector("#chart-flow polyline[data-series=enqueued]")).getAttribute("points").split(" ").length)
+                .isGreaterThan(160);
+        screenshot("overview-7d");
+    }
+
+    @Test
+    void the_dead_letters_page_lists_what_failed_for_good_and_puts_it_back_in_line() throws Exception {
+        var job = failedJob("{}");
+        var outbox = jdbc().sql("""
+                        INSERT INTO github_outbox (idempotency_key, installation_id, action, request, status, attempts, next_attempt_at,
+                                                   last_error, created_at, done_at)
+                        VALUES ('comment:dead-letter-test', 42, 'create_comment', '{}', 'DEAD', 8, now(),
+                                'HTTP 422: Validation Failed', now() - interval '1 hour', now() - interval '5 minutes')
+                        RETURNING id""").query(Long.class).single();
+        var event = jdbc().sql("""
+                        INSERT INTO callback_events (job_id, url, type, status, attempts, next_attempt_at, last_error, created_at, done_at)
+                        VALUES (:job, 'https://user:pw@hooks.example.com/ci?token=s3cret', 'failed', 'DEAD', 5, now(),
+                                'HTTP 503', now() - interval '1 hour', now() - interval '2 minutes')
+                        RETURNING id""").param("job", job).query(Long.class).single();
+        jdbc().sql("""
+                        INSERT INTO callback_attempts (event_row, at, status_code, error, duration_ms)
+                        VALUES (:event, now() - interval '3 minutes', 503, 'HTTP 503', 120), (:event, now() - interval '2 minutes', NULL, 'connect timed out', 5000)""")
+                .param("event", event).update();
+        login(OPERATOR);
+        driver.get(url("/dashboard/dead-letters"));
+        var row = waiting().until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("tr[data-outbox='" + outbox + "']")));
+        assertThat(row.getText()).contains("create_comment").contains("HTTP 422: Validation Failed");
+        var callback = driver.findElement(By.cssSelector("tr[data-callback='" + event + "']"));
+        assertThat(callback.getText()).contains("https://hooks.example.com/ci").doesNotContain("s3cret").doesNotContain("pw@");
+        screenshot("dead-letters");
+
+        driver.findElement(By.id("retry-outbox-" + outbox)).click();
+        waiting().until(ExpectedConditions.invisibilityOfElementLocated(By.cssSelector("tr[data-outbox='" + outbox + "']")));
+        assertThat(jdbc().sql("SELECT status FROM github_outbox WHERE id = :id").param("id", outbox).query(String.class).single())
+                .isNotEqualTo("DEAD");
+
+        // The job's page shows its callback and every attempt.
+        driver.get(url("/dashboard/jobs/" + job));
+        var attempts = waiting().until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("#callbacks ol.attempts")));
+        assertThat(attempts.findElements(By.tagName("li"))).extracting(WebElement::getText)
+                .anySatisfy(t -> assertThat(t).contains("HTTP 503"))
+                .anySatisfy(t -> assertThat(t).contains("no answer").contains("connect timed out"));
+        assertThat(driver.findElement(By.id("callbacks")).getText()).doesNotContain("s3cret").doesNotContain(":pw@");
     }
 
     @Test

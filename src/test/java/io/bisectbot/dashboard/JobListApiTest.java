@@ -105,6 +105,27 @@ class JobListApiTest {
     }
 
     @Test
+    void the_list_filters_by_installation_and_by_a_time_range_of_creation() throws Exception {
+        var jdbc = JdbcClient.create(dataSource);
+        var marker = "{\"marker\":\"range-test\"}";
+        var old = insert("noop", "SUCCEEDED", marker, null);
+        var middle = insert("noop", "SUCCEEDED", marker, null);
+        var recent = insert("noop", "FAILED", marker, null);
+        jdbc.sql("UPDATE jobs SET created_at = now() - interval '3 hours' WHERE id = :id").param("id", old).update();
+        jdbc.sql("UPDATE jobs SET created_at = now() - interval '2 hours', tenant = 'installation:77' WHERE id = :id").param("id", middle).update();
+        var from = java.time.Instant.now().minus(java.time.Duration.ofMinutes(150));
+        var to = java.time.Instant.now().minus(java.time.Duration.ofMinutes(30));
+
+        assertThat(ids(get("/jobs?q=range-test&installation=77").body())).containsExactly(middle);
+        assertThat(ids(get("/jobs?q=range-test&from=" + from).body())).containsExactly(recent, middle);
+        assertThat(ids(get("/jobs?q=range-test&to=" + to).body())).containsExactly(middle, old);
+        assertThat(ids(get("/jobs?q=range-test&from=" + from + "&to=" + to).body())).containsExactly(middle);
+        assertThat(get("/jobs?from=yesterday").body().get("error").asString()).contains("'from'").contains("ISO-8601");
+        assertThat(get("/jobs?from=" + to + "&to=" + from).status()).isEqualTo(400);
+        assertThat(get("/jobs?installation=0").status()).isEqualTo(400);
+    }
+
+    @Test
     void a_wrong_filter_is_a_400_that_names_the_value_and_what_would_be_right() throws Exception {
         var status = get("/jobs?status=DONE");
         assertThat(status.status()).isEqualTo(400);
