@@ -22,6 +22,8 @@ import io.micrometer.core.instrument.MeterRegistry;
 @ConditionalOnExpression("'${bisectbot.mode:serve}' matches 'serve|bisect'")
 class ExecutorConfiguration {
 
+    static final Duration ONE_SHOT_FIRST_REAP = Duration.ofSeconds(10);
+
     @Bean(destroyMethod = "close")
     DockerClient bisectbotDockerClient(ExecutorProperties properties) {
         return DockerClients.create(properties.dockerHost(), null);
@@ -48,9 +50,13 @@ class ExecutorConfiguration {
 
     @Bean
     OrphanReaper orphanReaper(DockerClient bisectbotDockerClient, ObjectProvider<LiveJobs> liveJobs, JdbcClient jdbc,
-                              ExecutorProperties properties, MeterRegistry registry) {
+                              ExecutorProperties properties, MeterRegistry registry,
+                              @org.springframework.beans.factory.annotation.Value("${bisectbot.mode:serve}") String mode) {
+        // The one-shot bisect command reaps after its first step has started rather than competing with its start
+        // (listing and reading the containers costs a few hundred milliseconds of CPU).
+        var firstPass = "bisect".equals(mode) ? ONE_SHOT_FIRST_REAP : Duration.ZERO;
         // The queue may provide its own LiveJobs; otherwise read the queue tables directly.
         return new OrphanReaper(bisectbotDockerClient, liveJobs.getIfAvailable(() -> new JdbcLiveJobs(jdbc)),
-                properties.reaperInterval(), registry);
+                properties.reaperInterval(), firstPass, registry);
     }
 }

@@ -30,13 +30,20 @@ public final class OrphanReaper implements SmartLifecycle {
     private final DockerClient docker;
     private final LiveJobs liveJobs;
     private final Duration interval;
+    private final Duration firstPass;
     private final Counter reaped;
     private volatile ScheduledExecutorService scheduler;
 
     public OrphanReaper(DockerClient docker, LiveJobs liveJobs, Duration interval, MeterRegistry registry) {
+        this(docker, liveJobs, interval, Duration.ZERO, registry);
+    }
+
+    /** {@code firstPass}: how long after start the first pass runs, the later ones every {@code interval}. */
+    public OrphanReaper(DockerClient docker, LiveJobs liveJobs, Duration interval, Duration firstPass, MeterRegistry registry) {
         this.docker = docker;
         this.liveJobs = liveJobs;
         this.interval = interval;
+        this.firstPass = firstPass;
         this.reaped = Counter.builder("bisectbot.orphans.reaped")
                 .description("Step containers removed because their job no longer runs")
                 .register(registry);
@@ -83,7 +90,7 @@ public final class OrphanReaper implements SmartLifecycle {
     @Override
     public void start() {
         var s = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("orphan-reaper").factory());
-        s.scheduleWithFixedDelay(this::reapQuietly, 0, interval.toMillis(), TimeUnit.MILLISECONDS);
+        s.scheduleWithFixedDelay(this::reapQuietly, firstPass.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
         scheduler = s;
     }
 
