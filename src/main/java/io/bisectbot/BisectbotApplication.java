@@ -74,7 +74,7 @@ public class BisectbotApplication {
         if (usage != null) {
             System.exit(usage);
         }
-        var app = new SpringApplication(BisectbotApplication.class);
+        var app = new SpringApplication(OneShotApplication.class);
         BisectCommand.prepare(app);
         // As command-line properties, so they win over application.yml's environment defaults.
         var properties = BisectCommand.properties().entrySet().stream()

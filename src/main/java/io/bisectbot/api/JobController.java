@@ -1,5 +1,6 @@
 package io.bisectbot.api;
 
+import io.bisectbot.web.Actors;
 import io.bisectbot.web.Requires;
 import io.bisectbot.web.Role;
 import io.bisectbot.callbacks.Callbacks;

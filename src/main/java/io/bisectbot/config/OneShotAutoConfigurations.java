@@ -36,6 +36,11 @@ class OneShotAutoConfigurations implements AutoConfigurationImportFilter, Enviro
     }
 
     static boolean wanted(String autoConfiguration) {
+        // Spring applies these filters to every class an import selector names, so the project's own
+        // configurations, which the one-shot application imports by name, must pass.
+        if (autoConfiguration.startsWith("io.bisectbot.")) {
+            return true;
+        }
         var packageName = autoConfiguration.substring(0, autoConfiguration.lastIndexOf('.') + 1);
         return ONE_SHOT.contains(packageName);
     }

@@ -27,12 +27,19 @@ public final class OrphanReaper {
     private final DockerClient docker;
     private final LiveJobs liveJobs;
     private final Duration interval;
+    private final Duration firstPass;
     private final Counter reaped;
 
     public OrphanReaper(DockerClient docker, LiveJobs liveJobs, Duration interval, MeterRegistry registry) {
+        this(docker, liveJobs, interval, Duration.ZERO, registry);
+    }
+
+    /** {@code firstPass}: how long after start the first pass runs, the later ones every {@code interval}. */
+    public OrphanReaper(DockerClient docker, LiveJobs liveJobs, Duration interval, Duration firstPass, MeterRegistry registry) {
         this.docker = docker;
         this.liveJobs = liveJobs;
         this.interval = interval;
+        this.firstPass = firstPass;
         this.reaped = Counter.builder("bisectbot.orphans.reaped")
                 .description("Step containers removed because their job no longer runs")
                 .register(registry);
@@ -76,11 +83,11 @@ public final class OrphanReaper {
         return worker == null || !liveJobs.isRunning(jobId, worker, attempt);
     }
 
-    /** Every {@code interval}, from the start; an engine that is down is retried with backoff. */
+    /** {@code firstPass} after start, then every {@code interval}; an engine that is down is retried with backoff. */
     public Loop loop() {
         return new Loop("orphan-reaper", interval, () -> {
             reapOnce();
             return false;
-        });
+        }).withInitialDelay(firstPass);
     }
 }
