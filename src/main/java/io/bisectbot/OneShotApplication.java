@@ -22,7 +22,7 @@ public class OneShotApplication {
     static final class Parts implements ImportSelector {
         static final String[] CONFIGURATIONS = {
                 "io.bisectbot.config.DatabaseConfig",
-                "io.bisectbot.config.ClockConfig",
+                "io.bisectbot.queue.ClockConfig",
                 "io.bisectbot.config.OneShotConfig",
                 "io.bisectbot.crypto.EncryptionConfig",
                 "io.bisectbot.queue.QueueConfig",
