@@ -74,6 +74,13 @@ class QueueConfig {
             }
 
             @Override
+            public boolean isPauseable() {
+                // A drained node does not start again (its threads and liveness session are gone), so a context
+                // that is paused and resumed, as the test framework does with cached contexts, keeps it running.
+                return false;
+            }
+
+            @Override
             public int getPhase() {
                 // Stop before the web server's graceful shutdown, so /health answers while jobs drain.
                 return Integer.MAX_VALUE - 100;
