@@ -6,7 +6,7 @@
 # Bisects a 16-commit repository (first bad commit: the 10th) with a test in $LOCALCI_RUNNER_IMAGE (debian:bookworm),
 # each jar with its own empty home directory (-Duser.home), so its first run starts cold: unpack the PostgreSQL
 # binaries, initdb, migrations. Prints one line per run: seconds to the first output line, to the start of the first
-# step (its result line's time minus the step's own duration) and the JVM's CPU seconds until then, and the load
+# step (its result line's time minus the step's own duration) and the JVMs' CPU seconds until then, and the load
 # average; then the median of the warm runs per jar.
 set -euo pipefail
 runs=${1:-5}
@@ -45,7 +45,9 @@ run() {
     line=$(grep -m1 -E '^  (verify|search) ' "$out" || true)
     if [ -n "$line" ]; then
       local cpu
-      cpu=$(awk -v t="$ticks" '{printf "%.2f", ($14 + $15) / t}' "/proc/$pid/stat" 2>/dev/null || echo "?")
+      # The command runs in a second JVM started by the first (see ShortLivedJvm): both count.
+      cpu=$(for p in "$pid" $(pgrep -P "$pid"); do cat "/proc/$p/stat"; done 2>/dev/null \
+          | awk -v t="$ticks" '{s += $14 + $15} END {printf "%.2f", s / t}')
       local took
       took=$(sed -E 's/.*, ([0-9.]+) s$/\1/' <<< "$line")
       wait "$pid" || true

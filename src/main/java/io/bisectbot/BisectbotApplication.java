@@ -5,6 +5,7 @@ import io.bisectbot.callbacks.CallbacksCommand;
 import io.bisectbot.config.LogFormat;
 import io.bisectbot.crypto.KeysCommand;
 import java.util.Arrays;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.springframework.boot.SpringApplication;
 import org.springframework.boot.WebApplicationType;
 import org.springframework.boot.autoconfigure.SpringBootApplication;
@@ -39,7 +40,7 @@ public class BisectbotApplication {
         switch (mode) {
             case "serve" -> SpringApplication.run(BisectbotApplication.class, args);
             case "migrate" -> migrate(Arrays.copyOfRange(args, 1, args.length));
-            case "bisect" -> bisect(Arrays.copyOfRange(args, 1, args.length));
+            case "bisect" -> bisect(args);
             case "callbacks" -> callbacks(Arrays.copyOfRange(args, 1, args.length));
             case "keys" -> keys(Arrays.copyOfRange(args, 1, args.length));
             case "help" -> System.out.println(HELP);
@@ -69,16 +70,23 @@ public class BisectbotApplication {
         return "bisectbot " + (version == null ? "(development build)" : version);
     }
 
-    private static void bisect(String[] args) {
+    private static void bisect(String[] commandLine) {
+        var args = Arrays.copyOfRange(commandLine, 1, commandLine.length);
         var usage = BisectCommand.checkUsage(args, System.out, System.err);
         if (usage != null) {
             System.exit(usage);
+        }
+        var relaunched = ShortLivedJvm.relaunch(commandLine);
+        if (relaunched.isPresent()) {
+            System.exit(relaunched.getAsInt());
         }
         var app = new SpringApplication(OneShotApplication.class);
         BisectCommand.prepare(app);
         // As command-line properties, so they win over application.yml's environment defaults.
         var properties = BisectCommand.properties().entrySet().stream()
                 .map(e -> "--" + e.getKey() + "=" + e.getValue()).toArray(String[]::new);
+        var stopping = new AtomicBoolean();
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> stopping.set(true), "bisect-stopping"));
         int status;
         try (var context = app.run(properties)) {
             status = BisectCommand.run(context, args, System.out);
@@ -88,9 +96,15 @@ public class BisectbotApplication {
         } catch (InterruptedException e) {
             status = 130;
         } catch (RuntimeException e) {
-            // The reason was printed by the start-failure report, or is the message here.
-            System.err.println("bisectbot bisect: could not run: " + e.getMessage());
-            status = 4;
+            if (stopping.get()) {
+                // Interrupted: the context closed under the command while it waited for the job.
+                System.err.println("bisectbot bisect: stopped; its running steps were stopped too");
+                status = 130;
+            } else {
+                // The reason was printed by the start-failure report, or is the message here.
+                System.err.println("bisectbot bisect: could not run: " + e.getMessage());
+                status = 4;
+            }
         }
         System.exit(status);
     }

@@ -229,6 +229,10 @@ public final class BisectCommand {
         // bisection uses are created, which keeps the time to the first step short.
         properties.put("bisectbot.mode", "bisect");
         properties.put("spring.main.lazy-initialization", "true");
+        // Ctrl-C (or the first process of the command gone, see ShortLivedJvm) stops the running steps at once
+        // instead of letting them finish, and that is no news worth a warning here.
+        properties.put("bisectbot.queue.shutdown-grace", "0s");
+        properties.put("logging.level.io.bisectbot.queue.QueueNode", "ERROR");
         // The local database is the user's own: its "not encrypted" notice is for servers.
         properties.put("logging.level.io.bisectbot.crypto", "ERROR");
         return properties;
