@@ -37,7 +37,7 @@ class CallbackConfig {
     @Bean
     Callbacks callbacks(CallbackOutbox outbox, CallbackTargets targets, CallbackProperties properties,
                         DataSource dataSource, JobQueue queue) {
-        var callbacks = new Callbacks(outbox, targets, properties, dataSource);
+        var callbacks = new Callbacks(outbox, targets, properties, dataSource, queue);
         queue.onCreated(callbacks::created);
         if (properties.secretList().isEmpty()) {
             log.info("CALLBACK_SECRETS is not set: jobs asking for callbacks are refused");
