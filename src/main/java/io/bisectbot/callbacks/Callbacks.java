@@ -222,6 +222,11 @@ public final class Callbacks {
         queue.note(job.id(), REFUSED_EVENT, why);
     }
 
+    /** Whether one of the job's callbacks asked for {@code type} events. */
+    boolean wants(long jobId, String type) {
+        return outbox.subscribed(jobId, type);
+    }
+
     /** A {@code progress} event for the job's callbacks that asked for one; {@code detail} becomes its {@code progress}. */
     public void progress(long jobId, JsonNode detail) {
         outbox.add(jobId, "progress", detail);
