@@ -71,6 +71,9 @@ final class BisectJob {
     private int reusedRuns;
     private int cancelledRuns;
     private int rounds;
+    /** The last round told to {@link BisectProgress#roundEnded}, and where its verdicts end in {@link #tested}. */
+    private int roundsTold;
+    private int testedTold;
 
     BisectJob(RevisionSource source, StepRunner runner, StepStore store, BisectOptions options) {
         this(source, runner, store, options, null, null, BisectProgress.NONE);
@@ -331,8 +334,11 @@ final class BisectJob {
 
     private BisectOutcome search() {
         Set<Integer> confirmed = new HashSet<>();
+        testedTold = tested.size();
         for (ActiveTest early : earlyVerdicts) apply(early);
         earlyVerdicts.clear();
+        // The first round, started beside the verification of the ends, has ended with it.
+        roundEnds();
         while (true) {
             SearchState state = state();
             cancelIrrelevant(state);
@@ -359,7 +365,22 @@ final class BisectJob {
             }
             // Only ends of cancelled steps can be waiting now; they go into the step list.
             await(false);
+            roundEnds();
         }
+    }
+
+    /** Tells the round's verdicts (search steps only: confirmations of the answer are not a round). */
+    private void roundEnds() {
+        if (rounds == roundsTold) return;
+        roundsTold = rounds;
+        List<CommitTested> inRound = new ArrayList<>();
+        for (CommitTested c : tested.subList(testedTold, tested.size())) {
+            if (c.purpose() == Purpose.SEARCH) inRound.add(c);
+        }
+        testedTold = tested.size();
+        SearchState state = state();
+        progress.roundEnded(new BisectProgress.Round(rounds, state.count(),
+                BisectProgress.roundsToGo(state.count(), options.slots()), inRound));
     }
 
     private void startSearchSteps(SearchState state, int gitChoice) {

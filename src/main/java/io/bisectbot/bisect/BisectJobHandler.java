@@ -149,6 +149,11 @@ public final class BisectJobHandler implements JobHandler {
                 }
 
                 @Override
+                public void roundEnded(Round round) {
+                    all.forEach(p -> p.roundEnded(round));
+                }
+
+                @Override
                 public void stepStarted(StepRunner.Request step) {
                     all.forEach(p -> p.stepStarted(step));
                 }

@@ -1,5 +1,7 @@
 package io.bisectbot.bisect;
 
+import java.util.List;
+
 /**
  * Told what a running bisection does, as it happens, e.g. to draw the command line's status line. Called from the
  * job's thread and from the step threads, so implementations must be thread-safe; they must also be quick.
@@ -17,6 +19,27 @@ public interface BisectProgress {
      * @param roundsToGo   estimated rounds until the answer, this one included
      */
     default void round(int round, int commitsLeft, int roundsToGo) {
+    }
+
+    /**
+     * A search round ended: every commit it tested that still mattered has its verdict. Called from the job's thread.
+     * A job taken over after a crash replays its stored runs and tells their rounds again.
+     */
+    default void roundEnded(Round round) {
+    }
+
+    /**
+     * What a search round found.
+     *
+     * @param round       1 for the first search round (which may have run beside the verification of the ends)
+     * @param commitsLeft commits that may still be the first bad one, after this round's verdicts
+     * @param roundsToGo  estimated rounds still to go; 0 when one commit is left
+     * @param tested      the commits this round tested, with their verdicts, in the order they came
+     */
+    record Round(int round, int commitsLeft, int roundsToGo, List<BisectResult.CommitTested> tested) {
+        public Round {
+            tested = List.copyOf(tested);
+        }
     }
 
     /** A run of the test started on a commit. */

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.node.JsonNodeFactory;
 
 /**
@@ -26,12 +27,28 @@ public final class BotTriggers {
         this.queue = queue;
     }
 
+    /** The payload field of a job's callbacks from its repository's trusted config, checked when the job is created. */
+    public static final String REPO_CALLBACKS = "repo_callbacks";
+
     /**
-     * Where an event happened: the repository, the pull request, the commit the tasks run on, and whether that
-     * commit's code is trusted.
+     * Where an event happened: the repository, the pull request, the commit the tasks run on, whether that commit's
+     * code is trusted, and the callbacks the repository's default branch asks for (null: none).
      */
     public record Target(String repoUrl, String owner, String repo, long installationId, int pullRequest,
-                         String headSha, String baseRef, Trust trust) {
+                         String headSha, String baseRef, Trust trust, JsonNode callbacks) {
+
+        public Target(String repoUrl, String owner, String repo, long installationId, int pullRequest, String headSha,
+                      String baseRef, Trust trust) {
+            this(repoUrl, owner, repo, installationId, pullRequest, headSha, baseRef, trust, null);
+        }
+
+        public Target withTrust(Trust trust) {
+            return new Target(repoUrl, owner, repo, installationId, pullRequest, headSha, baseRef, trust, callbacks);
+        }
+
+        public Target withCallbacks(JsonNode callbacks) {
+            return new Target(repoUrl, owner, repo, installationId, pullRequest, headSha, baseRef, trust, callbacks);
+        }
     }
 
     /**
@@ -111,7 +128,11 @@ public final class BotTriggers {
         var request = new BotRequest(task.name(), task.source(), target.repoUrl(), target.owner(), target.repo(),
                 target.installationId(), target.pullRequest(), target.headSha(), target.baseRef(), trigger, args, deadlineBase,
                 target.trust());
-        var job = NewJob.of(BotRequest.KIND, request.toPayload()).withRunAt(runAt).withDedupKey(dedupKey)
+        var payload = request.toPayload();
+        if (target.callbacks() != null) {
+            payload.set(REPO_CALLBACKS, target.callbacks());
+        }
+        var job = NewJob.of(BotRequest.KIND, payload).withRunAt(runAt).withDedupKey(dedupKey)
                 .withTenant(NewJob.installationTenant(target.installationId()));
         return queue.enqueue(job).job();
     }

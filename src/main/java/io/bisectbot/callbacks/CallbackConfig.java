@@ -1,10 +1,7 @@
 package io.bisectbot.callbacks;
 
 import io.bisectbot.bisect.BisectListener;
-import io.bisectbot.bisect.BisectRequest;
-import io.bisectbot.bisect.BisectResult;
 import io.bisectbot.loop.Loop;
-import io.bisectbot.queue.JobContext;
 import io.bisectbot.queue.JobQueue;
 import io.bisectbot.queue.QueueNode;
 import java.time.Clock;
@@ -15,7 +12,6 @@ import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import tools.jackson.databind.json.JsonMapper;
-import tools.jackson.databind.node.JsonNodeFactory;
 
 /** The callbacks' parts; they exist only when the instance serves. */
 @Configuration(proxyBeanMethods = false)
@@ -37,7 +33,7 @@ class CallbackConfig {
     @Bean
     Callbacks callbacks(CallbackOutbox outbox, CallbackTargets targets, CallbackProperties properties,
                         DataSource dataSource, JobQueue queue) {
-        var callbacks = new Callbacks(outbox, targets, properties, dataSource);
+        var callbacks = new Callbacks(outbox, targets, properties, dataSource, queue);
         queue.onCreated(callbacks::created);
         if (properties.secretList().isEmpty()) {
             log.info("CALLBACK_SECRETS is not set: jobs asking for callbacks are refused");
@@ -56,19 +52,9 @@ class CallbackConfig {
         return new Loop("callbacks", properties.pollInterval(), () -> delivery.deliverDue() > 0);
     }
 
-    /** A bisection that starts sends a {@code progress} event to the callbacks that asked for one. */
+    /** A bisection sends {@code progress} events to the callbacks that asked for them: at its start and per round. */
     @Bean
     BisectListener callbackBisectListener(Callbacks callbacks) {
-        return new BisectListener() {
-            @Override
-            public void started(JobContext job, BisectRequest request) {
-                callbacks.progress(job.jobId(), JsonNodeFactory.instance.objectNode().put("stage", "started"));
-            }
-
-            @Override
-            public void finished(JobContext job, BisectRequest request, BisectResult result, String report) {
-                // The job's end is its own event, written with the job's final state.
-            }
-        };
+        return new CallbackBisectListener(callbacks);
     }
 }

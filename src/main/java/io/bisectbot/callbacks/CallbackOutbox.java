@@ -55,6 +55,12 @@ final class CallbackOutbox {
         }
     }
 
+    /** Whether one of the job's callbacks asked for {@code type} events. */
+    boolean subscribed(long jobId, String type) {
+        return jdbc.sql("SELECT EXISTS (SELECT 1 FROM job_callbacks WHERE job_id = :job AND :type = ANY (events))")
+                .param("job", jobId).param("type", type).query(Boolean.class).single();
+    }
+
     /** Adds an event of {@code type} for each of the job's callbacks that asked for it; returns how many. */
     int add(long jobId, String type, JsonNode detail) {
         var now = ts(clock.instant());

@@ -2,16 +2,20 @@ package io.bisectbot.callbacks;
 
 import io.bisectbot.bisect.BisectJobHandler;
 import io.bisectbot.bots.BotRequest;
+import io.bisectbot.bots.BotTriggers;
 import io.bisectbot.queue.Job;
 import io.bisectbot.queue.JobQueue;
 import io.bisectbot.queue.NewJob;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import javax.sql.DataSource;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import org.springframework.jdbc.datasource.DataSourceTransactionManager;
 import org.springframework.transaction.support.TransactionTemplate;
 import tools.jackson.databind.JsonNode;
@@ -23,6 +27,10 @@ import tools.jackson.databind.JsonNode;
  * deliveries, replay dead letters. Receivers check events with {@link CallbackVerifier}.
  */
 public final class Callbacks {
+
+    private static final Logger log = LoggerFactory.getLogger(Callbacks.class);
+    /** The job event that says a callback of the repository's config was dropped, and why. */
+    static final String REFUSED_EVENT = "callback_refused";
 
     /** The events of a job's end; each job has at most one of them. */
     public static final Set<String> FINAL_EVENTS = Set.of("succeeded", "failed", "cancelled");
@@ -49,8 +57,11 @@ public final class Callbacks {
     private final CallbackProperties properties;
     private final TransactionTemplate transactions;
     private final List<Subscription> githubDefaults;
+    private final JobQueue queue;
 
-    Callbacks(CallbackOutbox outbox, CallbackTargets targets, CallbackProperties properties, DataSource dataSource) {
+    Callbacks(CallbackOutbox outbox, CallbackTargets targets, CallbackProperties properties, DataSource dataSource,
+              JobQueue queue) {
+        this.queue = queue;
         this.outbox = outbox;
         this.targets = targets;
         this.properties = properties;
@@ -94,36 +105,43 @@ public final class Callbacks {
         var parsed = new ArrayList<Subscription>();
         var urls = new HashSet<String>();
         for (var callback : callbacks) {
-            if (!callback.isObject()) {
-                throw new IllegalArgumentException("each callback must be an object {\"url\": \"https://...\", \"events\": [...]}, got " + callback);
+            var subscription = subscription(callback);
+            if (!urls.add(subscription.url())) {
+                throw new IllegalArgumentException("callback url '" + CallbackDelivery.safeUrl(subscription.url())
+                        + "' is listed twice; list each url once with all its events");
             }
-            for (var name : callback.propertyNames()) {
-                if (!name.equals("url") && !name.equals("events")) {
-                    throw new IllegalArgumentException("unknown callback field '" + name + "'; a callback has 'url' and 'events'");
-                }
-            }
-            var url = callback.path("url").isString() ? callback.path("url").asString() : null;
-            targets.check(url);
-            if (!urls.add(url)) {
-                throw new IllegalArgumentException("callback url '" + CallbackDelivery.safeUrl(url) + "' is listed twice; list each url once with all its events");
-            }
-            var events = new LinkedHashSet<String>();
-            var node = callback.path("events");
-            if (node.isMissingNode() || node.isNull()) {
-                events.addAll(DEFAULT_EVENTS);
-            } else if (!node.isArray() || node.isEmpty()) {
-                throw new IllegalArgumentException("callback 'events' must be a non-empty list of " + EVENTS + ", got " + node);
-            } else {
-                for (var event : node) {
-                    if (!event.isString() || !EVENTS.contains(event.asString())) {
-                        throw new IllegalArgumentException("unknown callback event " + event + "; events are " + EVENTS);
-                    }
-                    events.add(event.asString());
-                }
-            }
-            parsed.add(new Subscription(url, List.copyOf(events)));
+            parsed.add(subscription);
         }
         return List.copyOf(parsed);
+    }
+
+    /** One {@code {url, events}}, its URL allowed and each event known; an {@link IllegalArgumentException} says why not. */
+    private Subscription subscription(JsonNode callback) {
+        if (!callback.isObject()) {
+            throw new IllegalArgumentException("each callback must be an object {\"url\": \"https://...\", \"events\": [...]}, got " + callback);
+        }
+        for (var name : callback.propertyNames()) {
+            if (!name.equals("url") && !name.equals("events")) {
+                throw new IllegalArgumentException("unknown callback field '" + name + "'; a callback has 'url' and 'events'");
+            }
+        }
+        var url = callback.path("url").isString() ? callback.path("url").asString() : null;
+        targets.check(url);
+        var events = new LinkedHashSet<String>();
+        var node = callback.path("events");
+        if (node.isMissingNode() || node.isNull()) {
+            events.addAll(DEFAULT_EVENTS);
+        } else if (!node.isArray() || node.isEmpty()) {
+            throw new IllegalArgumentException("callback 'events' must be a non-empty list of " + EVENTS + ", got " + node);
+        } else {
+            for (var event : node) {
+                if (!event.isString() || !EVENTS.contains(event.asString())) {
+                    throw new IllegalArgumentException("unknown callback event " + event + "; events are " + EVENTS);
+                }
+                events.add(event.asString());
+            }
+        }
+        return new Subscription(url, List.copyOf(events));
     }
 
     /**
@@ -143,12 +161,70 @@ public final class Callbacks {
         });
     }
 
-    /** A job started from GitHub (bisect or bot, of an installation) reports to {@code CALLBACK_URLS}. */
+    /**
+     * A job started from GitHub (bisect or bot, of an installation) reports to {@code CALLBACK_URLS} and to the
+     * callbacks of its repository's default branch config, which its payload carries.
+     */
     void created(Job job) {
-        if (!githubDefaults.isEmpty() && job.tenant() != null && job.tenant().startsWith("installation:")
-                && GITHUB_KINDS.contains(job.kind())) {
-            outbox.subscribe(job.id(), githubDefaults);
+        if (job.tenant() == null || !job.tenant().startsWith("installation:") || !GITHUB_KINDS.contains(job.kind())) {
+            return;
         }
+        var events = new LinkedHashMap<String, LinkedHashSet<String>>();
+        for (var subscription : githubDefaults) {
+            events.put(subscription.url(), new LinkedHashSet<>(subscription.events()));
+        }
+        fromRepository(job, events);
+        if (!events.isEmpty()) {
+            outbox.subscribe(job.id(), events.entrySet().stream()
+                    .map(e -> new Subscription(e.getKey(), List.copyOf(e.getValue()))).toList());
+        }
+    }
+
+    /**
+     * Adds the repository's callbacks to {@code events} (by URL), each checked as a request's is, and no more than
+     * {@code CALLBACK_MAX_PER_JOB} URLs in all ({@code CALLBACK_URLS} first). Only the repository's writers can set
+     * them (the default branch's config alone is read), yet a repository must not reach the private network: one
+     * that is not allowed is dropped, with a note on the job and in the log, and the job runs with the others.
+     */
+    private void fromRepository(Job job, LinkedHashMap<String, LinkedHashSet<String>> events) {
+        var asked = job.payload().path(BotTriggers.REPO_CALLBACKS);
+        if (!asked.isArray() || asked.isEmpty()) {
+            return;
+        }
+        if (properties.secretList().isEmpty()) {
+            refused(job, "the callbacks of the repository's config are dropped: this instance cannot sign callbacks "
+                    + "(CALLBACK_SECRETS is not set)");
+            return;
+        }
+        for (int i = 0; i < asked.size(); i++) {
+            var which = "callback " + (i + 1) + " of the repository's config";
+            Subscription subscription;
+            try {
+                subscription = subscription(asked.get(i));
+            } catch (IllegalArgumentException e) {
+                // The note is shown with the job: a query string (a token, perhaps) is left out of it.
+                var url = asked.get(i).path("url").asString("");
+                var why = e.getMessage();
+                refused(job, which + " is dropped: " + (url.isEmpty() ? why : why.replace(url, CallbackDelivery.safeUrl(url))));
+                continue;
+            }
+            if (!events.containsKey(subscription.url()) && events.size() >= properties.maxPerJob()) {
+                refused(job, which + " (" + CallbackDelivery.safeUrl(subscription.url()) + ") is dropped: a job may carry at most "
+                        + properties.maxPerJob() + " callbacks (CALLBACK_MAX_PER_JOB)");
+                continue;
+            }
+            events.computeIfAbsent(subscription.url(), url -> new LinkedHashSet<>()).addAll(subscription.events());
+        }
+    }
+
+    private void refused(Job job, String why) {
+        log.warn("Job {}: {}", job.id(), why);
+        queue.note(job.id(), REFUSED_EVENT, why);
+    }
+
+    /** Whether one of the job's callbacks asked for {@code type} events. */
+    boolean wants(long jobId, String type) {
+        return outbox.subscribed(jobId, type);
     }
 
     /** A {@code progress} event for the job's callbacks that asked for one; {@code detail} becomes its {@code progress}. */

@@ -165,10 +165,12 @@ final class DeliveryHandler implements JobHandler {
             return "ignored: installation suspended";
         }
         var errorKey = "config:" + untrusted.owner() + "/" + untrusted.repo() + "#" + untrusted.pullRequest() + ":" + untrusted.headSha();
-        var config = baseConfig(thread, pr.path("base").path("ref").asString(null), errorKey);
+        var baseRef = pr.path("base").path("ref").asString(null);
+        var config = baseConfig(thread, baseRef, errorKey);
         if (config == null) {
             return "config error";
         }
+        untrusted = untrusted.withCallbacks(defaultBranchCallbacks(thread, baseRef, config, payload.path("repository")));
         if (!action.equals("labeled")) {
             compareHeadConfig(thread, config);
         }
@@ -257,8 +259,27 @@ final class DeliveryHandler implements JobHandler {
     }
 
     private static BotTriggers.Target withTrust(BotTriggers.Target target, Trust trust) {
-        return new BotTriggers.Target(target.repoUrl(), target.owner(), target.repo(), target.installationId(),
-                target.pullRequest(), target.headSha(), target.baseRef(), trust);
+        return target.withTrust(trust);
+    }
+
+    /**
+     * The callbacks of the default branch's config: {@code base}'s when it was read there ({@code baseRef} null or
+     * the default branch), else that config, read now. Never a pull request head's, nor another branch's, which a
+     * pull request may target: callbacks send the jobs' results out of the service. A default branch config that
+     * cannot be read gives none (its error is told on the default branch's own commands).
+     */
+    private JsonNode defaultBranchCallbacks(GithubRef thread, String baseRef, RepoConfig base, JsonNode repository) {
+        if (baseRef == null || baseRef.equals(repository.path("default_branch").asString(null))) {
+            return base.callbacks();
+        }
+        try {
+            return RepoConfig.parse(api.fileContent(thread.installationId(), thread.owner(), thread.repo(), RepoConfig.PATH,
+                    null)).callbacks();
+        } catch (RepoConfig.Invalid e) {
+            log.warn("Jobs of {}/{} get no repository callbacks: the default branch's {} is invalid: {}", thread.owner(),
+                    thread.repo(), RepoConfig.PATH, e.getMessage());
+            return null;
+        }
     }
 
     /**
@@ -397,6 +418,8 @@ final class DeliveryHandler implements JobHandler {
         /** The comment as GitHub signed it: its id and body. A replay of the same body has the same key. */
         private final String commentKey;
         private RepoConfig config;
+        /** The default branch config's callbacks; null: none. */
+        private JsonNode callbacks;
         private String configError;
         private boolean configRead;
         private JsonNode pullRequest;
@@ -545,6 +568,9 @@ final class DeliveryHandler implements JobHandler {
                 github.put("untrusted", !trust.trusted()).put("trust_reason", trust.reason());
             }
             job.set("github", github);
+            if (callbacks != null) {
+                job.set(BotTriggers.REPO_CALLBACKS, callbacks);
+            }
             return enqueue(NewJob.of(BISECT_KIND, job).withMaxAttempts(1).withDedupKey("github-command:" + key)
                     .withTenant(NewJob.installationTenant(ref.installationId())), ref, b.text(), key);
         }
@@ -628,7 +654,8 @@ final class DeliveryHandler implements JobHandler {
             prPayload.set("pull_request", pullRequest);
             prPayload.set("repository", payload.path("repository"));
             prPayload.set("installation", payload.path("installation"));
-            return botTarget(prPayload, trust(thread, payload.path("repository").path("id").asLong(), pullRequest, null));
+            return botTarget(prPayload, trust(thread, payload.path("repository").path("id").asLong(), pullRequest, null))
+                    .withCallbacks(callbacks);
         }
 
         private String enqueue(NewJob job, GithubRef ref, String line, String key) {
@@ -659,6 +686,9 @@ final class DeliveryHandler implements JobHandler {
                 var baseRef = pullRequest == null ? null : pullRequest.path("base").path("ref").asString(null);
                 config = baseConfig(thread, baseRef, "config:" + commentKey);
                 configError = config == null ? "unusable config" : null;
+                if (config != null) {
+                    callbacks = defaultBranchCallbacks(thread, baseRef, config, payload.path("repository"));
+                }
             }
             return configError == null;
         }

@@ -28,10 +28,15 @@ import tools.jackson.dataformat.yaml.YAMLMapper;
  * tasks:                            # kept as written, for /bot
  *   lint: { ... }
  * approval_label: ok-to-test        # adding it (with write access) approves the head, like /bot approve
+ * callbacks:                        # signed job callbacks of the jobs started here; default branch only
+ *   - url: https://ci.example.com/bisectbot
+ *     events: [succeeded, failed, progress]
  * </pre>
  * The config that runs is always the base branch's; a pull request's own version is only validated and compared.
+ * {@code callbacks} are read from the default branch's version alone: they send the jobs' results out of the
+ * service, so no pull request, and no branch a pull request could target, may add one.
  */
-record RepoConfig(Bisect bisect, JsonNode tasks, String approvalLabel) {
+record RepoConfig(Bisect bisect, JsonNode tasks, String approvalLabel, JsonNode callbacks) {
 
     static final String PATH = ".github/bisectbot.yml";
 
@@ -48,10 +53,11 @@ record RepoConfig(Bisect bisect, JsonNode tasks, String approvalLabel) {
         static final Metric DEFAULTS = new Metric(null, null, null, null, null);
     }
 
-    static final RepoConfig EMPTY = new RepoConfig(new Bisect(null, null, null, null, null, null), null, null);
+    static final RepoConfig EMPTY = new RepoConfig(new Bisect(null, null, null, null, null, null), null, null, null);
 
     private static final YAMLMapper yaml = YAMLMapper.builder().build();
-    private static final Set<String> TOP_LEVEL = Set.of("bisect", "tasks", "approval_label");
+    private static final Set<String> TOP_LEVEL = Set.of("bisect", "tasks", "approval_label", "callbacks");
+    private static final Set<String> CALLBACK_KEYS = Set.of("url", "events");
     private static final Set<String> METRIC_KEYS = Set.of("metric", "direction", "threshold", "alpha", "max_repeat");
     private static final Set<String> BISECT_KEYS = Set.of("image", "command", "timeout", "parallelism", "repeat", "mode",
             "metric", "direction", "threshold", "alpha", "max_repeat");
@@ -107,7 +113,49 @@ record RepoConfig(Bisect bisect, JsonNode tasks, String approvalLabel) {
                 repeat,
                 metric),
                 tasks.isMissingNode() || tasks.isNull() ? null : tasks,
-                label.isString() ? label.asString().strip() : null);
+                label.isString() ? label.asString().strip() : null,
+                callbacks(root.path("callbacks")));
+    }
+
+    /**
+     * The {@code callbacks} list in the shape of a request's ({@code [{url, events}]}), or null when there is none.
+     * Only the shape is checked here; each URL and event is checked when a job takes it, and one that is not allowed
+     * is dropped there with a note on the job, so a refused callback never stops the job.
+     */
+    private static JsonNode callbacks(JsonNode callbacks) throws Invalid {
+        if (callbacks.isMissingNode() || callbacks.isNull() || callbacks.isArray() && callbacks.isEmpty()) {
+            return null;
+        }
+        var shape = "a list of mappings with `url` and, optionally, `events`";
+        if (!callbacks.isArray()) {
+            throw new Invalid("`callbacks` in `" + PATH + "` must be " + shape);
+        }
+        for (int i = 0; i < callbacks.size(); i++) {
+            var callback = callbacks.get(i);
+            var where = "`callbacks[" + i + "]` in `" + PATH + "`";
+            if (!callback.isObject()) {
+                throw new Invalid(where + " must be a mapping with `url` and, optionally, `events`");
+            }
+            for (var name : callback.propertyNames()) {
+                if (!CALLBACK_KEYS.contains(name)) {
+                    throw new Invalid("unknown key `" + name + "` in " + where + "; known keys: " + sorted(CALLBACK_KEYS));
+                }
+            }
+            if (!callback.path("url").isString() || callback.path("url").asString().isBlank()) {
+                throw new Invalid(where + " needs a `url` (https://...)");
+            }
+            var events = callback.path("events");
+            if (!events.isMissingNode() && !events.isNull()) {
+                var names = events.isArray() && !events.isEmpty();
+                for (var event : events) {
+                    names &= event.isString();
+                }
+                if (!names) {
+                    throw new Invalid("`events` of " + where + " must be a list of event names, e.g. `[succeeded, failed, progress]`");
+                }
+            }
+        }
+        return callbacks;
     }
 
     /** What {@code proposed} would change against this config, one line per change; empty when nothing. */
@@ -118,6 +166,9 @@ record RepoConfig(Bisect bisect, JsonNode tasks, String approvalLabel) {
         }
         if (!java.util.Objects.equals(approvalLabel, proposed.approvalLabel)) {
             changes.add("`approval_label` changes from " + quoted(approvalLabel) + " to " + quoted(proposed.approvalLabel));
+        }
+        if (!java.util.Objects.equals(callbacks, proposed.callbacks)) {
+            changes.add("`callbacks` change (they are read from the default branch only)");
         }
         var before = tasks == null || !tasks.isObject() ? Set.<String>of() : new TreeSet<>(tasks.propertyNames());
         var after = proposed.tasks == null || !proposed.tasks.isObject() ? Set.<String>of() : new TreeSet<>(proposed.tasks.propertyNames());

@@ -106,6 +106,14 @@ public final class JobQueue {
     }
 
     /**
+     * Adds a note to the job's history, e.g. why a part of what it asked for was dropped; in the caller's transaction
+     * when there is one.
+     */
+    public void note(long id, String type, String detail) {
+        repository.recordEvent(id, clock.instant(), type, null, null, detail);
+    }
+
+    /**
      * Cancels a PENDING job at once, or asks the worker of a RUNNING one to stop it (it ends CANCELLED). A final job
      * is left unchanged. Returns the job as it is afterwards; empty when there is no such job.
      */

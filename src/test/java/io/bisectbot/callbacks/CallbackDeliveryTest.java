@@ -94,7 +94,7 @@ class CallbackDeliveryTest {
     Parts parts(CallbackProperties properties) {
         var outbox = new CallbackOutbox(dataSource, json, clock);
         var targets = new CallbackTargets(properties.allowedHostList());
-        return new Parts(new Callbacks(outbox, targets, properties, dataSource),
+        return new Parts(new Callbacks(outbox, targets, properties, dataSource, queue),
                 new CallbackDelivery(outbox, queue, targets, properties, json, clock, "instance-" + System.nanoTime()), outbox);
     }
 
@@ -353,7 +353,7 @@ class CallbackDeliveryTest {
         assertThatThrownBy(() -> callbacks.parse(json.readTree(four))).hasMessageContaining("at most 3 callbacks");
         assertThatThrownBy(() -> callbacks.parse(json.readTree("{\"url\": \"x\"}"))).hasMessageContaining("must be a list");
         var noSecrets = new Callbacks(new CallbackOutbox(dataSource, json, clock), new CallbackTargets(List.of("127.0.0.1")),
-                new CallbackProperties(null, "127.0.0.1", null, 5, Duration.ofHours(24), Duration.ofSeconds(10), Duration.ofSeconds(5), Duration.ofHours(1), Duration.ofSeconds(1), Duration.ofMinutes(2)), dataSource);
+                new CallbackProperties(null, "127.0.0.1", null, 5, Duration.ofHours(24), Duration.ofSeconds(10), Duration.ofSeconds(5), Duration.ofHours(1), Duration.ofSeconds(1), Duration.ofMinutes(2)), dataSource, queue);
         assertThatThrownBy(() -> noSecrets.parse(json.readTree("[{\"url\": \"" + receiver.url("/x") + "\"}]")))
                 .hasMessageContaining("CALLBACK_SECRETS");
     }
@@ -375,6 +375,57 @@ class CallbackDeliveryTest {
         deliverUntil(parts, () -> !parts.callbacks().forJob(githubJob.id()).isEmpty() && status(parts, githubJob.id()).equals("DONE"));
         assertThat(parts.callbacks().forJob(localJob.id())).isEmpty();
         assertThat(body(receiver.received.getFirst()).get("job").get("id").asLong()).isEqualTo(githubJob.id());
+    }
+
+    @Test
+    void a_job_started_from_github_takes_its_repository_s_callbacks_and_notes_each_one_dropped() throws Exception {
+        var parts = parts(); // at most 3 callbacks per job
+        var payload = json.readTree("""
+                {"repo_callbacks": [
+                  {"url": "%s", "events": ["succeeded", "progress"]},
+                  {"url": "https://10.1.2.3/hook?token=hunter2"},
+                  {"url": "%s", "events": ["exploded"]},
+                  {"url": "%s"}, {"url": "%s"}, {"url": "%s"}]}""".formatted(receiver.url("/repo"), receiver.url("/typo"),
+                receiver.url("/two"), receiver.url("/three"), receiver.url("/four")));
+        var githubJob = queue.enqueue(NewJob.of("bisect", payload).withTenant(NewJob.installationTenant(78))).job();
+        parts.callbacks().created(githubJob);
+        // The same field in a job that did not come from GitHub means nothing.
+        var localJob = queue.enqueue(NewJob.of("bisect", payload)).job();
+        parts.callbacks().created(localJob);
+
+        var notes = queue.events(githubJob.id()).stream().filter(e -> e.type().equals(Callbacks.REFUSED_EVENT))
+                .map(io.bisectbot.queue.JobEvent::detail).toList();
+        assertThat(notes).hasSize(3);
+        assertThat(notes.get(0)).startsWith("callback 2 of the repository's config is dropped: ")
+                .contains("10.1.2.3", "CALLBACK_ALLOWED_HOSTS").doesNotContain("hunter2");
+        assertThat(notes.get(1)).startsWith("callback 3 ").contains("unknown callback event \"exploded\"");
+        assertThat(notes.get(2)).startsWith("callback 6 ").contains("at most 3 callbacks (CALLBACK_MAX_PER_JOB)");
+        assertThat(queue.events(localJob.id())).noneMatch(e -> e.type().equals(Callbacks.REFUSED_EVENT));
+
+        end(githubJob.id(), "SUCCEEDED");
+        end(localJob.id(), "SUCCEEDED");
+        deliverUntil(parts, () -> parts.callbacks().forJob(githubJob.id()).stream().allMatch(e -> e.status().equals("DONE")));
+        assertThat(parts.callbacks().forJob(githubJob.id())).extracting(Callbacks.EventView::url)
+                .containsExactly(receiver.url("/repo"), receiver.url("/two"), receiver.url("/three"));
+        assertThat(parts.callbacks().forJob(localJob.id())).isEmpty();
+        var got = receiver.received.getFirst();
+        assertThat(CallbackVerifier.verify(SECRETS, got.header(CallbackVerifier.TIMESTAMP_HEADER),
+                got.header(CallbackVerifier.SIGNATURE_HEADER), got.body(), Instant.now()).valid()).isTrue();
+        assertThat(body(got).get("job").get("id").asLong()).isEqualTo(githubJob.id());
+    }
+
+    @Test
+    void without_secrets_a_repository_s_callbacks_are_dropped_with_a_note_and_the_job_stays() throws Exception {
+        var noSecrets = new Callbacks(new CallbackOutbox(dataSource, json, clock), new CallbackTargets(List.of("127.0.0.1")),
+                new CallbackProperties(null, "127.0.0.1", null, 5, Duration.ofHours(24), Duration.ofSeconds(10),
+                        Duration.ofSeconds(5), Duration.ofHours(1), Duration.ofSeconds(1), Duration.ofMinutes(2)), dataSource, queue);
+        var payload = json.readTree("{\"repo_callbacks\": [{\"url\": \"" + receiver.url("/x") + "\"}]}");
+        var job = queue.enqueue(NewJob.of("bisect", payload).withTenant(NewJob.installationTenant(79))).job();
+        noSecrets.created(job);
+        assertThat(noSecrets.forJob(job.id())).isEmpty();
+        assertThat(queue.find(job.id()).orElseThrow().status().name()).isEqualTo("PENDING");
+        assertThat(queue.events(job.id())).anyMatch(e -> e.type().equals(Callbacks.REFUSED_EVENT)
+                && e.detail().contains("CALLBACK_SECRETS is not set"));
     }
 
     @Test

@@ -63,6 +63,7 @@ import tools.jackson.databind.node.ObjectNode;
 abstract class GithubAppFixture {
 
     static final String SECRET = "test-secret";
+    static final String CALLBACK_SECRET = "callback-secret-of-the-github-test";
     static final String ADMIN = "test-admin-token";
     static final String REPO = "/repos/Codertocat/Hello-World";
     static final String HEAD = "0123456789abcdef0123456789abcdef01234567";
@@ -109,6 +110,12 @@ abstract class GithubAppFixture {
         registry.add("bisectbot.github.outbox-max-attempts", () -> "5");
         registry.add("bisectbot.github.catch-up-max-per-minute", () -> "6000");
         registry.add("bisectbot.executor.allowed-images", () -> "ghcr.io/acme/");
+        // Repository callbacks go to receivers on this machine's loopback address only.
+        registry.add("bisectbot.callbacks.secrets", () -> CALLBACK_SECRET);
+        registry.add("bisectbot.callbacks.allowed-hosts", () -> "127.0.0.1");
+        registry.add("bisectbot.callbacks.poll-interval", () -> "100ms");
+        registry.add("bisectbot.callbacks.backoff-base", () -> "50ms");
+        registry.add("bisectbot.callbacks.backoff-max", () -> "200ms");
     }
 
 

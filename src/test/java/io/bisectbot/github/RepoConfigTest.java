@@ -83,7 +83,7 @@ class RepoConfigTest {
         assertThatThrownBy(() -> RepoConfig.parse("bisect: [oops")).isInstanceOf(RepoConfig.Invalid.class)
                 .hasMessageContaining("is not valid YAML");
         assertThatThrownBy(() -> RepoConfig.parse("bisekt:\n  command: x\n"))
-                .hasMessageContaining("unknown key `bisekt`").hasMessageContaining("bisect, tasks");
+                .hasMessageContaining("unknown key `bisekt`").hasMessageContaining("bisect, callbacks, tasks");
         assertThatThrownBy(() -> RepoConfig.parse("bisect:\n  comand: x\n"))
                 .hasMessageContaining("unknown key `bisect.comand`");
         assertThatThrownBy(() -> RepoConfig.parse("bisect:\n  parallelism: 0\n")).hasMessageContaining("`bisect.parallelism`");
@@ -91,5 +91,36 @@ class RepoConfigTest {
         assertThatThrownBy(() -> RepoConfig.parse("bisect:\n  command: 3\n")).hasMessageContaining("`bisect.command`");
         assertThatThrownBy(() -> RepoConfig.parse("- a\n- b\n")).hasMessageContaining("must be a mapping");
         assertThatThrownBy(() -> RepoConfig.parse("bisect: make test\n")).hasMessageContaining("`bisect`");
+    }
+
+    @Test
+    void callbacks_are_kept_as_written_once_their_shape_is_right() throws Exception {
+        var config = RepoConfig.parse("""
+                callbacks:
+                  - url: https://ci.example.com/bisectbot
+                    events: [succeeded, progress]
+                  - url: https://chat.example.com/hook
+                """);
+        assertThat(config.callbacks()).hasSize(2);
+        assertThat(config.callbacks().get(0).get("events").get(1).asString()).isEqualTo("progress");
+        assertThat(RepoConfig.parse("callbacks: []\n").callbacks()).isNull();
+        assertThat(RepoConfig.parse("bisect:\n  command: make\n").callbacks()).isNull();
+
+        assertThatThrownBy(() -> RepoConfig.parse("callbacks: https://ci.example.com\n"))
+                .hasMessageContaining("`callbacks`").hasMessageContaining("list of mappings");
+        assertThatThrownBy(() -> RepoConfig.parse("callbacks:\n  - events: [succeeded]\n"))
+                .hasMessageContaining("`callbacks[0]`").hasMessageContaining("needs a `url`");
+        assertThatThrownBy(() -> RepoConfig.parse("callbacks:\n  - url: https://a.example.com\n    secret: x\n"))
+                .hasMessageContaining("unknown key `secret` in `callbacks[0]`");
+        assertThatThrownBy(() -> RepoConfig.parse("callbacks:\n  - url: https://a.example.com\n    events: succeeded\n"))
+                .hasMessageContaining("`events` of `callbacks[0]`");
+    }
+
+    @Test
+    void a_change_of_the_callbacks_is_listed_and_said_to_apply_from_the_default_branch() throws Exception {
+        var base = RepoConfig.parse("bisect:\n  command: make test\n");
+        var proposed = RepoConfig.parse("bisect:\n  command: make test\ncallbacks:\n  - url: https://evil.example.com/\n");
+        assertThat(base.changesTo(proposed)).containsExactly("`callbacks` change (they are read from the default branch only)");
+        assertThat(base.changesTo(base)).isEmpty();
     }
 }
