@@ -85,7 +85,7 @@ class BisectResumeTest {
 
         var second = node("second");
         second.start();
-        await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(300)).until(() -> status(id) != JobStatus.RUNNING && status(id) != JobStatus.PENDING);
+        await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(300)).until(() -> status(id).isFinal());
 
         assertThat(status(id)).isEqualTo(JobStatus.SUCCEEDED);
         var job = second.queue().find(id).orElseThrow();

@@ -233,7 +233,10 @@ class CallbackDeliveryTest {
         deliverUntil(parts, () -> status(parts, job).equals("DEAD"));
         assertThat(receiver.received).hasSize(1);
         assertThat(parts.callbacks().forJob(job).getFirst().lastError()).contains("410");
-        assertThat(parts.delivery().deliverDue()).isZero();
+        // Another pass leaves it dead (other tests' events may be due in the shared database, so not "nothing due").
+        parts.delivery().deliverDue();
+        assertThat(status(parts, job)).isEqualTo("DEAD");
+        assertThat(receiver.received).hasSize(1);
 
         assertThat(parts.callbacks().replay(job, null)).isEqualTo(1);
         assertThat(parts.callbacks().replay(job, null)).as("only dead letters are replayed").isZero();

@@ -417,15 +417,18 @@ class GithubBotsTest {
         assertThat(result.get("conclusion").asString()).isEqualTo("success");
         assertThat(log(id)).contains("tok=\n").contains("net=lo,");
 
-        await().atMost(Duration.ofSeconds(20)).until(() -> effective("PATCH", forked + "/check-runs/\\d+") >= 1
-                && effective("POST", forked + "/check-runs") >= 2);
-        var checks = github.getAllServeEvents().stream()
+        // The check run is created, then updated: wait for the update that completes it, not for any update.
+        java.util.function.Supplier<List<JsonNode>> checkWrites = () -> github.getAllServeEvents().stream()
                 .filter(e -> e.getRequest().getUrl().startsWith(forked + "/check-runs") && !e.getRequest().getMethod().getName().equals("GET"))
                 .map(e -> json.readTree(e.getRequest().getBodyAsString())).toList();
+        java.util.function.Predicate<JsonNode> leakCompleted = c -> c.path("name").asString().equals("bisectbot/leak")
+                && c.path("status").asString().equals("completed");
+        await().atMost(Duration.ofSeconds(20)).until(() -> checkWrites.get().stream().anyMatch(leakCompleted)
+                && checkWrites.get().stream().anyMatch(c -> c.path("name").asString().equals("bisectbot/config")));
+        var checks = checkWrites.get();
         var config = checks.stream().filter(c -> c.path("name").asString().equals("bisectbot/config")).findFirst().orElseThrow();
         assertThat(config.get("output").get("summary").asString()).contains("task `leak` changes", "base branch's config");
-        var completed = checks.stream().filter(c -> c.path("name").asString().equals("bisectbot/leak")
-                && c.path("status").asString().equals("completed")).findFirst().orElseThrow();
+        var completed = checks.stream().filter(leakCompleted).findFirst().orElseThrow();
         assertThat(completed.get("output").get("summary").asString()).contains("untrusted code", "/bot approve")
                 .doesNotContain("tok=");
         assertThat(effective("POST", forked + "/pulls")).isZero();
