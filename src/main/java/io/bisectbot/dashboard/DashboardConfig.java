@@ -1,12 +1,15 @@
 package io.bisectbot.dashboard;
 
+import io.bisectbot.loop.Loop;
 import jakarta.servlet.FilterChain;
 import jakarta.servlet.ServletException;
 import jakarta.servlet.http.HttpServletRequest;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.List;
+import java.util.concurrent.ThreadLocalRandom;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
@@ -49,14 +52,11 @@ class DashboardConfig {
      * Every instance offers to roll the per-minute counts every 30 s (from a random start, so instances spread out);
      * the one that gets the lock does it, the others find it done.
      */
-    @Bean(destroyMethod = "shutdownNow")
-    java.util.concurrent.ScheduledExecutorService jobMinutesTimer(JobMinutes minutes) {
-        var timer = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(
-                Thread.ofPlatform().name("job-minutes").daemon().factory());
-        timer.scheduleWithFixedDelay(() -> minutes.roll(java.time.Duration.ofSeconds(25)),
-                java.util.concurrent.ThreadLocalRandom.current().nextLong(1_000, 30_000), 30_000,
-                java.util.concurrent.TimeUnit.MILLISECONDS);
-        return timer;
+    @Bean
+    Loop jobMinutesRollup(JobMinutes minutes) {
+        var every = Duration.ofSeconds(30);
+        return Loop.every("job-minutes", every, () -> minutes.roll(Duration.ofSeconds(25)))
+                .withInitialDelay(Duration.ofMillis(ThreadLocalRandom.current().nextLong(1_000, every.toMillis())));
     }
 
     @Bean

@@ -57,6 +57,9 @@ final class HeartbeatLoop {
                 failing = false;
             }
         } catch (RuntimeException e) {
+            if (Thread.currentThread().isInterrupted()) {
+                return; // the node is stopping its loop: the statement was cut, nothing failed
+            }
             lastFailedAt = clock.instant();
             if (!failing) {
                 log.warn("Could not store the heartbeat (will keep trying): {}", Failures.brief(e));

@@ -1,10 +1,9 @@
 package io.bisectbot.queue;
 
+import io.bisectbot.loop.Loop;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
@@ -88,7 +87,7 @@ final class LivenessLock {
     private final Listener listener;
     private final long probeNanos;
     private final long stopAfterNanos;
-    private final ScheduledExecutorService watchdog;
+    private final Loop watchdog;
     private final Thread prober;
 
     private volatile State state = State.STARTING;
@@ -117,7 +116,8 @@ final class LivenessLock {
         this.listener = listener;
         this.probeNanos = timeout.toNanos() / 4;
         this.stopAfterNanos = timeout.toNanos() * 3 / 4;
-        this.watchdog = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("liveness-watchdog-" + workerId).daemon().factory());
+        var period = Duration.ofMillis(Math.max(10, TimeUnit.NANOSECONDS.toMillis(probeNanos) / 5));
+        this.watchdog = Loop.every("liveness-watchdog-" + workerId, period, this::check).withInitialDelay(period);
         this.prober = Thread.ofPlatform().name("liveness-" + workerId).daemon().unstarted(this::run);
         this.serverProbe = ServerProbe.of(dataSource);
     }
@@ -135,14 +135,13 @@ final class LivenessLock {
             }
         }
         prober.start();
-        var period = Math.max(10, TimeUnit.NANOSECONDS.toMillis(probeNanos) / 5);
-        watchdog.scheduleAtFixedRate(this::check, period, period, TimeUnit.MILLISECONDS);
+        watchdog.start();
     }
 
     /** Ends the session, which releases the lock (shutdown, or a simulated crash in tests). */
     void stop() {
         stopped = true;
-        watchdog.shutdownNow();
+        watchdog.stop();
         prober.interrupt();
         closePhysically();
     }

@@ -1,17 +1,17 @@
 package io.bisectbot.queue;
 
-import io.bisectbot.loop.Backoff;
 import io.bisectbot.crypto.Encryption;
+import io.bisectbot.loop.Backoff;
+import io.bisectbot.loop.Loop;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.PriorityQueue;
 import java.util.Random;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -26,6 +26,8 @@ import tools.jackson.databind.json.JsonMapper;
 public final class QueueNode {
 
     private static final Logger log = LoggerFactory.getLogger(QueueNode.class);
+    /** Claimers are woken this long after orphaned jobs become due, so the due time has surely passed. */
+    private static final Duration WAKE_SLACK = Duration.ofMillis(20);
 
     private final String workerId;
     private final QueueProperties properties;
@@ -37,9 +39,12 @@ public final class QueueNode {
     private final JobNotifications notifications;
     private final JobQueue queue;
     private final Clock clock;
-    private final ScheduledExecutorService heartbeatTimer;
-    private final ScheduledExecutorService recoveryTimer;
-    private final ScheduledExecutorService orphanTimer;
+    private final Loop heartbeatLoop;
+    private final Loop recoveryLoop;
+    private final Loop orphanLoop;
+    private final Duration orphanCheck;
+    /** System.nanoTime() when claimers are to be woken for orphaned jobs that become due; only the orphan loop's. */
+    private final PriorityQueue<Long> wakes = new PriorityQueue<>();
     private final LivenessLock liveness;
     private volatile boolean running;
     private volatile boolean draining;
@@ -84,9 +89,13 @@ public final class QueueNode {
                 liveness.rerunDelay(), heartbeats::lastFailedAt);
         this.notifications = new JobNotifications(dataSource, worker, workerId);
         this.queue = new JobQueue(repository, byKind.keySet(), clock, properties, workerId, metrics);
-        this.heartbeatTimer = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("heartbeat-" + workerId).daemon().factory());
-        this.recoveryTimer = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("recovery-" + workerId).daemon().factory());
-        this.orphanTimer = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("orphans-" + workerId).daemon().factory());
+        // Started and stopped by this node (not the context), in the order start() and shutdown() need.
+        var beat = properties.heartbeatInterval();
+        this.heartbeatLoop = Loop.every("heartbeat-" + workerId, beat, heartbeats::beat).withInitialDelay(beat);
+        var pass = properties.recoveryInterval();
+        this.recoveryLoop = Loop.every("recovery-" + workerId, pass, recovery::recover).withInitialDelay(pass);
+        this.orphanCheck = Duration.ofMillis(Math.max(20, properties.livenessTimeout().toMillis() / 4));
+        this.orphanLoop = Loop.every("orphans-" + workerId, orphanCheck, this::recoverOrphans).withInitialDelay(orphanCheck);
     }
 
     public static QueueNode create(DataSource dataSource, List<JobHandler> handlers, QueueProperties properties,
@@ -162,12 +171,9 @@ public final class QueueNode {
         completions.start();
         worker.start();
         notifications.start();
-        var beat = properties.heartbeatInterval().toMillis();
-        heartbeatTimer.scheduleWithFixedDelay(heartbeats::beat, beat, beat, TimeUnit.MILLISECONDS);
-        var pass = properties.recoveryInterval().toMillis();
-        recoveryTimer.scheduleWithFixedDelay(recovery::recover, pass, pass, TimeUnit.MILLISECONDS);
-        var check = Math.max(20, properties.livenessTimeout().toMillis() / 4);
-        orphanTimer.scheduleWithFixedDelay(this::recoverOrphans, check, check, TimeUnit.MILLISECONDS);
+        heartbeatLoop.start();
+        recoveryLoop.start();
+        orphanLoop.start();
         running = true;
         log.info("Worker {} started: {} job slots, kinds {}, liveness {}", workerId, properties.maxConcurrentJobs(),
                 queue.kinds(), liveness.describe());
@@ -193,14 +199,14 @@ public final class QueueNode {
         if (!worker.awaitIdle(grace)) {
             log.warn("Releasing {} jobs still running after the grace period: {}", worker.runningCount(), worker.runningJobIds());
             worker.stopAll(JobContext.StopReason.SHUTDOWN);
-            worker.awaitIdle(java.time.Duration.ofSeconds(10));
+            worker.awaitIdle(Duration.ofSeconds(10));
         }
-        recoveryTimer.shutdownNow();
-        orphanTimer.shutdownNow();
-        heartbeatTimer.shutdownNow();
+        recoveryLoop.stop();
+        orphanLoop.stop();
+        heartbeatLoop.stop();
         notifications.stop();
         worker.close();
-        completions.close(java.time.Duration.ofSeconds(5));
+        completions.close(Duration.ofSeconds(5));
         try {
             repository.setWorkerState(workerId, "STOPPED", clock.instant());
             repository.notifyJobsAvailable();
@@ -216,12 +222,12 @@ public final class QueueNode {
     void crash() {
         running = false;
         liveness.stop(); // the kernel closes a killed process's sockets, and the server ends its sessions
-        orphanTimer.shutdownNow();
-        recoveryTimer.shutdownNow();
-        heartbeatTimer.shutdownNow();
+        orphanLoop.stop();
+        recoveryLoop.stop();
+        heartbeatLoop.stop();
         notifications.stop();
         worker.crash();
-        completions.close(java.time.Duration.ZERO);
+        completions.close(Duration.ZERO);
     }
 
     /** Test hook: jobs claimed by this instance and waiting in its local buffer. */
@@ -258,13 +264,25 @@ public final class QueueNode {
     private void recoverOrphans() {
         var due = recovery.recoverOrphans();
         if (!due.isZero()) {
-            orphanTimer.schedule(() -> {
+            wakes.add(System.nanoTime() + due.toNanos() + WAKE_SLACK.toNanos());
+        }
+        // A wake due before the next pass waits here, so the claimers hear of the jobs when they are due.
+        while (!wakes.isEmpty() && wakes.peek() - System.nanoTime() < orphanCheck.toNanos()) {
+            var wait = wakes.peek() - System.nanoTime();
+            if (wait > 0) {
                 try {
-                    repository.notifyJobsAvailable();
-                } catch (RuntimeException e) {
-                    // Claimers poll anyway.
+                    Thread.sleep(Duration.ofNanos(wait));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt(); // stopping
+                    return;
                 }
-            }, due.toMillis() + 20, TimeUnit.MILLISECONDS);
+            }
+            wakes.poll();
+            try {
+                repository.notifyJobsAvailable();
+            } catch (RuntimeException e) {
+                // Claimers poll anyway.
+            }
         }
     }
 

@@ -84,6 +84,9 @@ final class RecoveryLoop {
             failing = false;
             return moved.size();
         } catch (RuntimeException e) {
+            if (Thread.currentThread().isInterrupted()) {
+                return 0; // the node is stopping its loop: the statement was cut, nothing failed
+            }
             if (!failing) {
                 log.warn("Recovery pass failed (will keep trying): {}", Failures.brief(e));
                 failing = true;
@@ -146,6 +149,9 @@ final class RecoveryLoop {
             orphansFailing = false;
             return longest;
         } catch (RuntimeException e) {
+            if (Thread.currentThread().isInterrupted()) {
+                return Duration.ZERO; // the node is stopping its loop
+            }
             if (!orphansFailing) {
                 log.warn("Orphan recovery pass failed (will keep trying): {}", Failures.brief(e));
                 orphansFailing = true;

@@ -41,7 +41,7 @@ class ArchitectureTest {
             Map.entry("bots", Set.of("bisect", "cache", "executor", "queue")),
             Map.entry("callbacks", Set.of("bisect", "bots", "loop", "queue", "web")),
             Map.entry("api", Set.of("bisect", "callbacks", "executor", "queue", "web")),
-            Map.entry("dashboard", Set.of("queue", "web")),
+            Map.entry("dashboard", Set.of("loop", "queue", "web")),
             Map.entry("github", Set.of("bisect", "bots", "crypto", "executor", "loop", "queue", "web"))));
 
     /**
