@@ -39,7 +39,7 @@ final class HeartbeatLoop {
         this.maxConcurrentJobs = maxConcurrentJobs;
     }
 
-    void beat() {
+    synchronized void beat() {
         if (paused) {
             return;
         }
@@ -80,8 +80,11 @@ final class HeartbeatLoop {
         this.state = value;
     }
 
-    /** Test hook for a frozen instance: no heartbeat is written while paused. */
-    void pause(boolean value) {
+    /**
+     * Test hook for a frozen instance: no heartbeat is written while paused. Waits for a heartbeat in flight, so
+     * none carries a time read after the call.
+     */
+    synchronized void pause(boolean value) {
         this.paused = value;
     }
 }

@@ -1,10 +1,12 @@
 package io.bisectbot.queue;
 
 import com.zaxxer.hikari.HikariDataSource;
+import io.bisectbot.SettableClock;
 import io.bisectbot.TestDatabase;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
@@ -23,11 +25,27 @@ final class QueueFixture implements AutoCloseable {
     final JdbcClient sql;
     private final List<QueueNode> nodes = new ArrayList<>();
     private final List<HikariDataSource> pools = new ArrayList<>();
+    private final Clock clock;
 
     QueueFixture() {
+        this(false);
+    }
+
+    private QueueFixture(boolean settable) {
         this.admin = TestDatabase.migrated();
         this.jdbcUrl = admin.getJdbcUrl();
         this.sql = JdbcClient.create(admin);
+        // Started after the database server: recovery counts no heartbeat as older than the server's start.
+        this.clock = settable ? new SettableClock(Instant.now()) : Clock.systemUTC();
+    }
+
+    /** Nodes on a clock the test moves by hand ({@link #settableClock()}), so the test decides when a heartbeat is stale. */
+    static QueueFixture onSettableClock() {
+        return new QueueFixture(true);
+    }
+
+    SettableClock settableClock() {
+        return (SettableClock) clock;
     }
 
     /** Fast timings so recovery happens within seconds in tests. */
@@ -40,10 +58,19 @@ final class QueueFixture implements AutoCloseable {
                 .withShutdownGrace(Duration.ofSeconds(2));
     }
 
+    /**
+     * {@link #fastProperties} whose periodic recovery pass never comes during a test: stale jobs are taken back
+     * when the test calls {@code recoverNow()}.
+     */
+    static QueueProperties recoveryOnRequest(String workerId) {
+        return fastProperties(workerId).withTimings(Duration.ofMillis(200), Duration.ofMillis(200), Duration.ofSeconds(1),
+                Duration.ofHours(1));
+    }
+
     QueueNode node(QueueProperties properties, JobHandler... handlers) {
         var pool = TestDatabase.pool(jdbcUrl, 6);
         pools.add(pool);
-        var node = QueueNode.create(pool, List.of(handlers), properties, Clock.systemUTC(), new SimpleMeterRegistry(), JSON, "test");
+        var node = QueueNode.create(pool, List.of(handlers), properties, clock, new SimpleMeterRegistry(), JSON, "test");
         nodes.add(node);
         return node;
     }
