@@ -25,17 +25,12 @@ import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.async.ResultCallback;
 import com.github.dockerjava.api.command.CreateContainerResponse;
 import com.github.dockerjava.api.command.InspectContainerResponse;
-import com.github.dockerjava.api.command.PullImageResultCallback;
 import com.github.dockerjava.api.exception.ConflictException;
 import com.github.dockerjava.api.exception.NotFoundException;
 import com.github.dockerjava.api.exception.NotModifiedException;
-import com.github.dockerjava.api.model.AuthConfig;
 import com.github.dockerjava.api.model.Capability;
 import com.github.dockerjava.api.model.Frame;
 import com.github.dockerjava.api.model.HostConfig;
-import com.github.dockerjava.api.model.LogConfig;
-import com.github.dockerjava.api.model.Mount;
-import com.github.dockerjava.api.model.MountType;
 import com.github.dockerjava.api.model.Volume;
 import com.github.dockerjava.api.model.WaitResponse;
 
@@ -53,8 +48,9 @@ import io.micrometer.core.instrument.MeterRegistry;
  * brings with a writable owner/mode. /tmp is a tmpfs. No capabilities, no-new-privileges, pids,
  * memory (swap = memory) and CPU limits, non-root user, no host mounts (only the step's named cache volumes, if it
  * declares any, each given to the step's user by a short helper container), a tiny init as PID 1 to reap
- * zombies and forward SIGTERM. The engine keeps no log file: output is read through an attach made
- * before start, so nothing is lost and nothing is duplicated on the engine's disk.
+ * zombies and forward SIGTERM ({@link SecurityProfile}). The engine keeps no log file: output is read through an
+ * attach made before start, so nothing is lost and nothing is duplicated on the engine's disk. Images are pulled and
+ * named by digest by {@link Images}.
  */
 public final class DockerExecutor implements AutoCloseable {
 
@@ -67,7 +63,7 @@ public final class DockerExecutor implements AutoCloseable {
     private final Clock clock;
     private final ExecutorMetrics metrics;
     private final ScheduledExecutorService timers;
-    private final Map<String, String> digestsByImageId = new ConcurrentHashMap<>();
+    private final Images images;
     private final Set<CompletableFuture<Ending>> active = ConcurrentHashMap.newKeySet();
     private final Set<CompletableFuture<Void>> pendingRemovals = ConcurrentHashMap.newKeySet();
     private final Set<WarmStarts> warmStarts = ConcurrentHashMap.newKeySet();
@@ -90,6 +86,7 @@ public final class DockerExecutor implements AutoCloseable {
         this.properties = properties;
         this.clock = clock;
         this.metrics = new ExecutorMetrics(registry);
+        this.images = new Images(docker, properties);
         this.timers = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("step-deadlines").factory());
     }
 
@@ -100,13 +97,6 @@ public final class DockerExecutor implements AutoCloseable {
         record Cancel() implements Ending {}
         record WaitFailed(Throwable error) implements Ending {}
         record DiskFull(long usedBytes) implements Ending {}
-    }
-
-    /** Thrown inside {@link #run} for failures that mean the step never got a fair run. */
-    private static final class InfraException extends RuntimeException {
-        InfraException(String message, Throwable cause) {
-            super(message, cause);
-        }
     }
 
     /**
@@ -208,23 +198,7 @@ public final class DockerExecutor implements AutoCloseable {
         labels.put(Labels.ATTEMPT, Integer.toString(spec.attempt()));
         labels.put(Labels.STEP, parked ? WarmStarts.STEP_LABEL : spec.step());
 
-        HostConfig host = HostConfig.newHostConfig()
-                .withCapDrop(Capability.ALL)
-                .withSecurityOpts(List.of("no-new-privileges"))
-                .withPrivileged(false)
-                .withReadonlyRootfs(true)
-                .withTmpFs(Map.of("/tmp", "rw,nosuid,nodev,size=" + properties.tmpSize().toBytes()))
-                .withMemory(limits.memoryBytes())
-                .withMemorySwap(limits.memoryBytes()) // equal to memory: no swap, so the OOM killer acts at the limit
-                .withNanoCPUs((long) (limits.cpus() * 1_000_000_000L))
-                .withPidsLimit(limits.pids())
-                .withNetworkMode(spec.network().dockerMode)
-                .withInit(true)
-                .withLogConfig(new LogConfig(LogConfig.LoggingType.NONE));
-        if (!spec.caches().isEmpty()) {
-            host.withMounts(spec.caches().stream().map(c -> new Mount().withType(MountType.VOLUME)
-                    .withSource(c.volume()).withTarget(c.path())).toList());
-        }
+        HostConfig host = SecurityProfile.step(spec, limits, properties);
 
         List<String> env = new ArrayList<>();
         if (!parked) {
@@ -233,7 +207,7 @@ public final class DockerExecutor implements AutoCloseable {
         try {
             return createContainer(spec, name, labels, host, env, limits.user(), parked);
         } catch (NotFoundException absent) {
-            pull(spec.image(), spec.registryCredentials());
+            images.pull(spec.image(), spec.registryCredentials());
             try {
                 return createContainer(spec, name, labels, host, env, limits.user(), parked);
             } catch (RuntimeException e) {
@@ -263,31 +237,6 @@ public final class DockerExecutor implements AutoCloseable {
             cmd.withStdinOpen(true).withStdInOnce(true).withAttachStdin(true);
         }
         return cmd.exec().getId();
-    }
-
-    private void pull(String image, boolean withCredentials) {
-        var ref = ImageRef.parse(image);
-        var cmd = docker.pullImageCmd(ref.repository()).withTag(ref.tag());
-        properties.registries().stream()
-                .filter(c -> withCredentials)
-                .filter(c -> ImageRef.sameRegistry(c.registry(), ref.registry()))
-                .findFirst()
-                .ifPresent(c -> cmd.withAuthConfig(new AuthConfig()
-                        .withRegistryAddress(c.registry()).withUsername(c.username()).withPassword(c.password())));
-        try {
-            boolean done = cmd.exec(new PullImageResultCallback())
-                    .awaitCompletion(properties.pullTimeout().toMillis(), TimeUnit.MILLISECONDS);
-            if (!done) {
-                throw new InfraException("image " + image + " not found: pull timed out after " + properties.pullTimeout(), null);
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new InfraException("image " + image + " not found: interrupted while pulling", e);
-        } catch (InfraException e) {
-            throw e;
-        } catch (RuntimeException e) {
-            throw new InfraException("image " + image + " not found: " + describe(e), e);
-        }
     }
 
     private void copyInput(StepSpec spec, String containerId, String user) {
@@ -612,21 +561,13 @@ public final class DockerExecutor implements AutoCloseable {
         Map<String, String> labels = new LinkedHashMap<>(jobLabels);
         labels.put(Labels.MANAGED, "true");
         labels.put(Labels.STEP, "cache-helper");
-        HostConfig host = HostConfig.newHostConfig()
-                .withCapDrop(Capability.ALL)
-                .withCapAdd(capabilities.toArray(Capability[]::new))
-                .withSecurityOpts(List.of("no-new-privileges"))
-                .withReadonlyRootfs(true)
-                .withNetworkMode("none")
-                .withMemory(256L * 1024 * 1024)
-                .withPidsLimit(64L)
-                .withMounts(List.of(new Mount().withType(MountType.VOLUME).withSource(volume).withTarget("/cache")));
+        HostConfig host = SecurityProfile.helper(volume, capabilities);
         String id;
         try {
             id = docker.createContainerCmd(helperImage).withCmd("sh", "-c", script).withUser("0")
                     .withLabels(labels).withHostConfig(host).withAttachStdout(true).withAttachStderr(true).exec().getId();
         } catch (NotFoundException absent) {
-            pull(helperImage, true);
+            images.pull(helperImage, true);
             id = docker.createContainerCmd(helperImage).withCmd("sh", "-c", script).withUser("0")
                     .withLabels(labels).withHostConfig(host).withAttachStdout(true).withAttachStderr(true).exec().getId();
         }
@@ -710,32 +651,12 @@ public final class DockerExecutor implements AutoCloseable {
 
     /** As {@link #resolveImage(String)}; {@code registryCredentials} false pulls without the operator's credentials. */
     public String resolveImage(String image, boolean registryCredentials) {
-        try {
-            String id;
-            try {
-                id = docker.inspectImageCmd(image).exec().getId();
-            } catch (NotFoundException absent) {
-                pull(image, registryCredentials);
-                id = docker.inspectImageCmd(image).exec().getId();
-            }
-            return digestsByImageId.computeIfAbsent(id, imageId -> {
-                List<String> repoDigests = docker.inspectImageCmd(imageId).exec().getRepoDigests();
-                return repoDigests == null || repoDigests.isEmpty() ? imageId : repoDigests.getFirst();
-            });
-        } catch (InfraException e) {
-            throw new IllegalStateException(e.getMessage(), e);
-        } catch (RuntimeException e) {
-            throw new IllegalStateException("image " + image + " could not be inspected: " + describe(e), e);
-        }
+        return images.resolve(image, registryCredentials);
     }
 
     private String imageDigest(String containerId) {
         try {
-            String imageId = docker.inspectContainerCmd(containerId).exec().getImageId();
-            return digestsByImageId.computeIfAbsent(imageId, id -> {
-                List<String> repoDigests = docker.inspectImageCmd(id).exec().getRepoDigests();
-                return repoDigests == null || repoDigests.isEmpty() ? id : repoDigests.getFirst();
-            });
+            return images.digestOfContainer(containerId);
         } catch (RuntimeException e) {
             log.debug("Could not read the image digest of {}", containerId, e);
             return null;
@@ -759,13 +680,7 @@ public final class DockerExecutor implements AutoCloseable {
 
     /** Whether the image runs its command as given (no entrypoint of its own); false when it is not here. */
     boolean runsCommandAsGiven(String image) {
-        try {
-            var config = docker.inspectImageCmd(image).exec().getConfig();
-            var entrypoint = config == null ? null : config.getEntrypoint();
-            return entrypoint == null || entrypoint.length == 0;
-        } catch (RuntimeException e) {
-            return false;
-        }
+        return images.runsCommandAsGiven(image);
     }
 
     void prepareCachesFor(StepSpec spec, String user) {
@@ -855,36 +770,5 @@ public final class DockerExecutor implements AutoCloseable {
             }
         }
         timers.shutdownNow();
-    }
-
-    /** Registry, repository and tag of an image reference, enough to pull it and pick credentials. */
-    record ImageRef(String registry, String repository, String tag) {
-        static ImageRef parse(String image) {
-            String name = image;
-            String tag = "latest";
-            int at = name.indexOf('@');
-            if (at >= 0) {
-                tag = name.substring(at + 1);
-                name = name.substring(0, at);
-            } else {
-                int colon = name.lastIndexOf(':');
-                if (colon > name.lastIndexOf('/')) {
-                    tag = name.substring(colon + 1);
-                    name = name.substring(0, colon);
-                }
-            }
-            int slash = name.indexOf('/');
-            String first = slash < 0 ? "" : name.substring(0, slash);
-            boolean hasRegistry = first.contains(".") || first.contains(":") || first.equals("localhost");
-            return new ImageRef(hasRegistry ? first : "docker.io", name, tag);
-        }
-
-        static boolean sameRegistry(String configured, String registry) {
-            String c = configured.replaceFirst("^https?://", "").replaceFirst("/.*$", "");
-            if (c.equals("index.docker.io") || c.equals("registry-1.docker.io")) {
-                c = "docker.io";
-            }
-            return c.equalsIgnoreCase(registry);
-        }
     }
 }

@@ -313,17 +313,17 @@ class DockerExecutorTest {
 
     @Test
     void image_references_name_their_registry_repository_and_tag() {
-        assertThat(DockerExecutor.ImageRef.parse("debian:bookworm"))
-                .isEqualTo(new DockerExecutor.ImageRef("docker.io", "debian", "bookworm"));
-        assertThat(DockerExecutor.ImageRef.parse("ghcr.io/org/runner"))
-                .isEqualTo(new DockerExecutor.ImageRef("ghcr.io", "ghcr.io/org/runner", "latest"));
-        assertThat(DockerExecutor.ImageRef.parse("localhost:5000/x:1.2"))
-                .isEqualTo(new DockerExecutor.ImageRef("localhost:5000", "localhost:5000/x", "1.2"));
-        assertThat(DockerExecutor.ImageRef.parse("org/x@sha256:abc"))
-                .isEqualTo(new DockerExecutor.ImageRef("docker.io", "org/x", "sha256:abc"));
-        assertThat(DockerExecutor.ImageRef.sameRegistry("https://index.docker.io/v1/", "docker.io")).isTrue();
-        assertThat(DockerExecutor.ImageRef.sameRegistry("GHCR.io", "ghcr.io")).isTrue();
-        assertThat(DockerExecutor.ImageRef.sameRegistry("ghcr.io", "docker.io")).isFalse();
+        assertThat(Images.ImageRef.parse("debian:bookworm"))
+                .isEqualTo(new Images.ImageRef("docker.io", "debian", "bookworm"));
+        assertThat(Images.ImageRef.parse("ghcr.io/org/runner"))
+                .isEqualTo(new Images.ImageRef("ghcr.io", "ghcr.io/org/runner", "latest"));
+        assertThat(Images.ImageRef.parse("localhost:5000/x:1.2"))
+                .isEqualTo(new Images.ImageRef("localhost:5000", "localhost:5000/x", "1.2"));
+        assertThat(Images.ImageRef.parse("org/x@sha256:abc"))
+                .isEqualTo(new Images.ImageRef("docker.io", "org/x", "sha256:abc"));
+        assertThat(Images.ImageRef.sameRegistry("https://index.docker.io/v1/", "docker.io")).isTrue();
+        assertThat(Images.ImageRef.sameRegistry("GHCR.io", "ghcr.io")).isTrue();
+        assertThat(Images.ImageRef.sameRegistry("ghcr.io", "docker.io")).isFalse();
     }
 
     @Test
