@@ -87,7 +87,7 @@ final class DockerStepRunner implements StepRunner, AutoCloseable {
         var number = request.metric() != null && request.metric().source() == MetricOptions.Source.STDOUT
                 ? new LastNumber(logSink) : null;
         var sink = number != null ? number : logSink;
-        io.bisectbot.executor.StepResult result;
+        io.bisectbot.executor.ContainerResult result;
         try {
             result = executor.run(builder.build(), sink, signal);
         } finally {

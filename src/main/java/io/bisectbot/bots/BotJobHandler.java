@@ -160,7 +160,7 @@ public final class BotJobHandler implements JobHandler {
         var cancel = CancellationSignal.create();
         job.onStop(() -> cancel.cancel("job " + job.stopReason().name().toLowerCase()));
         var sink = logs.openSink(job.jobId(), step, job.attempt());
-        io.bisectbot.executor.StepResult run;
+        io.bisectbot.executor.ContainerResult run;
         try {
             run = executor.run(spec.build(), sink, cancel);
         } finally {

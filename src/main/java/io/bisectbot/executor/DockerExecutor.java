@@ -103,7 +103,7 @@ public final class DockerExecutor implements AutoCloseable {
      * Runs the step to its end and returns its outcome. Blocks the calling thread; the container is
      * removed on every path. Never throws for engine or step failures: those are outcomes.
      */
-    public StepResult run(StepSpec spec, LogSink sink, CancellationSignal cancel) {
+    public ContainerResult run(StepSpec spec, LogSink sink, CancellationSignal cancel) {
         return run(spec, sink, cancel, null);
     }
 
@@ -124,7 +124,7 @@ public final class DockerExecutor implements AutoCloseable {
     }
 
     /** As {@link #run(StepSpec, LogSink, CancellationSignal)}; with {@code warm}, from a parked container when one fits. */
-    StepResult run(StepSpec spec, LogSink sink, CancellationSignal cancel, WarmStarts warm) {
+    ContainerResult run(StepSpec spec, LogSink sink, CancellationSignal cancel, WarmStarts warm) {
         Instant startedAt = clock.instant();
         metrics.stepStarted();
         var limits = properties.effective(spec);
@@ -181,7 +181,7 @@ public final class DockerExecutor implements AutoCloseable {
         }
         Duration duration = Duration.between(startedAt, clock.instant());
         metrics.stepFinished(outcome, duration);
-        return new StepResult(outcome, duration, imageDigest, name, summary);
+        return new ContainerResult(outcome, duration, imageDigest, name, summary);
     }
 
     /**

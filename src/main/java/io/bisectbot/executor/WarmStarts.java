@@ -70,7 +70,7 @@ public final class WarmStarts implements AutoCloseable {
     }
 
     /** Runs the step like {@link DockerExecutor#run}, from a parked container when one fits; never throws for step failures. */
-    public StepResult run(StepSpec spec, LogSink sink, CancellationSignal cancel) {
+    public ContainerResult run(StepSpec spec, LogSink sink, CancellationSignal cancel) {
         return executor.run(spec, sink, cancel, this);
     }
 

@@ -58,14 +58,14 @@ class DockerExecutorTest {
     @ParameterizedTest
     @ValueSource(ints = {0, 1, 125, 126, 127, 137})
     void a_shell_command_exit_code_is_reported_as_exited_with_that_code(int code) {
-        StepResult result = executor().run(step("exit").shell("exit " + code).build(), sink, CancellationSignal.create());
+        ContainerResult result = executor().run(step("exit").shell("exit " + code).build(), sink, CancellationSignal.create());
 
         assertThat(result.outcome()).isEqualTo(new Exited(code));
     }
 
     @Test
     void an_argv_command_runs_without_a_shell_and_reports_its_exit_code() {
-        StepResult result = executor().run(step("argv").argv("ls", "/no/such/dir").build(), sink, CancellationSignal.create());
+        ContainerResult result = executor().run(step("argv").argv("ls", "/no/such/dir").build(), sink, CancellationSignal.create());
 
         assertThat(result.outcome()).isEqualTo(new Exited(2));
         assertThat(sink.text(LogStream.STDERR)).contains("No such file or directory");
@@ -73,14 +73,14 @@ class DockerExecutorTest {
 
     @Test
     void a_missing_executable_is_the_step_s_own_exit_127_not_an_infra_error() {
-        StepResult result = executor().run(step("missing").argv("no-such-binary").build(), sink, CancellationSignal.create());
+        ContainerResult result = executor().run(step("missing").argv("no-such-binary").build(), sink, CancellationSignal.create());
 
         assertThat(result.outcome()).isEqualTo(new Exited(127));
     }
 
     @Test
     void a_process_killed_by_sigkill_is_exited_137_and_not_oom() {
-        StepResult result = executor().run(step("kill").shell("kill -9 $$").build(), sink, CancellationSignal.create());
+        ContainerResult result = executor().run(step("kill").shell("kill -9 $$").build(), sink, CancellationSignal.create());
 
         assertThat(result.outcome()).isEqualTo(new Exited(137));
     }
@@ -88,7 +88,7 @@ class DockerExecutorTest {
     @Test
     void a_step_past_its_deadline_is_killed_and_timed_out() {
         long start = System.nanoTime();
-        StepResult result = executor().run(step("slow").shell("sleep 60").timeout(Duration.ofSeconds(1)).build(),
+        ContainerResult result = executor().run(step("slow").shell("sleep 60").timeout(Duration.ofSeconds(1)).build(),
                 sink, CancellationSignal.create());
 
         Duration took = Duration.ofNanos(System.nanoTime() - start);
@@ -99,7 +99,7 @@ class DockerExecutorTest {
 
     @Test
     void a_step_over_its_memory_limit_is_oom_killed() {
-        StepResult result = executor().run(step("hog").shell("head -c 300m /dev/zero | tail")
+        ContainerResult result = executor().run(step("hog").shell("head -c 300m /dev/zero | tail")
                 .memoryBytes(DataSize.ofMegabytes(64).toBytes()).build(), sink, CancellationSignal.create());
 
         assertThat(result.outcome()).isEqualTo(new OomKilled());
@@ -109,7 +109,7 @@ class DockerExecutorTest {
     void a_step_writing_past_its_disk_limit_is_stopped_with_disk_limit() {
         var limited = executor(ExecutorProperties.defaultProperties().withDiskLimit(DataSize.ofMegabytes(20), Duration.ofMillis(300)));
         long start = System.nanoTime();
-        StepResult result = limited.run(step("fill").shell("head -c 100m /dev/zero > big && echo written; sleep 60").build(),
+        ContainerResult result = limited.run(step("fill").shell("head -c 100m /dev/zero > big && echo written; sleep 60").build(),
                 sink, CancellationSignal.create());
 
         assertThat(result.outcome()).isInstanceOf(StepOutcome.DiskLimit.class);
@@ -122,7 +122,7 @@ class DockerExecutorTest {
     @Test
     void a_step_hiding_its_files_in_an_unreadable_directory_is_stopped_too() {
         var limited = executor(ExecutorProperties.defaultProperties().withDiskLimit(DataSize.ofMegabytes(20), Duration.ofMillis(300)));
-        StepResult result = limited.run(step("hide").shell("mkdir d && head -c 1m /dev/zero > d/x && chmod 000 d; sleep 60").build(),
+        ContainerResult result = limited.run(step("hide").shell("mkdir d && head -c 1m /dev/zero > d/x && chmod 000 d; sleep 60").build(),
                 sink, CancellationSignal.create());
 
         assertThat(result.outcome()).isEqualTo(new StepOutcome.DiskLimit(-1, DataSize.ofMegabytes(20).toBytes()));
@@ -132,7 +132,7 @@ class DockerExecutorTest {
     @Test
     void a_step_within_its_disk_limit_runs_to_its_end() {
         var limited = executor(ExecutorProperties.defaultProperties().withDiskLimit(DataSize.ofMegabytes(20), Duration.ofMillis(200)));
-        StepResult result = limited.run(step("small").shell("head -c 1m /dev/zero > f; sleep 1; echo done").build(),
+        ContainerResult result = limited.run(step("small").shell("head -c 1m /dev/zero > f; sleep 1; echo done").build(),
                 sink, CancellationSignal.create());
         assertThat(result.outcome()).isEqualTo(new Exited(0));
     }
@@ -150,7 +150,7 @@ class DockerExecutorTest {
                 kill -9 -1
                 echo survived
                 """;
-        StepResult result = executor().run(step("bomb").shell(script).pidsLimit(64).timeout(Duration.ofSeconds(30)).build(),
+        ContainerResult result = executor().run(step("bomb").shell(script).pidsLimit(64).timeout(Duration.ofSeconds(30)).build(),
                 sink, CancellationSignal.create());
 
         // The step ends by itself (no timeout): the bomb never took the machine or the step's init down.
@@ -166,7 +166,7 @@ class DockerExecutorTest {
 
     @Test
     void with_network_none_a_connection_attempt_fails() {
-        StepResult result = executor().run(step("net").argv("bash", "-c", "echo > /dev/tcp/1.1.1.1/80 && echo connected")
+        ContainerResult result = executor().run(step("net").argv("bash", "-c", "echo > /dev/tcp/1.1.1.1/80 && echo connected")
                 .build(), sink, CancellationSignal.create());
 
         assertThat(result.outcome()).isNotEqualTo(new Exited(0));
@@ -175,7 +175,7 @@ class DockerExecutorTest {
 
     @Test
     void the_step_runs_as_non_root_without_capabilities_on_a_read_only_root() {
-        StepResult result = executor().run(step("who").shell(
+        ContainerResult result = executor().run(step("who").shell(
                         "id -u; grep -E '^(CapEff|CapPrm|NoNewPrivs)' /proc/self/status; touch /etc/x 2>&1; touch /tmp/ok && echo tmp-writable")
                 .build(), sink, CancellationSignal.create());
 
@@ -191,7 +191,7 @@ class DockerExecutorTest {
     @Test
     void input_files_are_visible_in_the_work_dir() throws Exception {
         byte[] tar = DockerTestSupport.tar(Map.of("hello.txt", "hello from the tar\n", "src/nested.txt", "nested\n"));
-        StepResult result = executor().run(step("input").shell("pwd; cat hello.txt src/nested.txt")
+        ContainerResult result = executor().run(step("input").shell("pwd; cat hello.txt src/nested.txt")
                 .input(() -> new ByteArrayInputStream(tar)).build(), sink, CancellationSignal.create());
 
         assertThat(result.outcome()).isEqualTo(new Exited(0));
@@ -201,7 +201,7 @@ class DockerExecutorTest {
     @Test
     void a_non_root_step_can_write_everywhere_in_its_work_dir_on_an_image_without_one() throws Exception {
         byte[] tar = DockerTestSupport.tar(Map.of("in.txt", "input\n", "src/deep/file.txt", "deep\n"));
-        StepResult result = executor().run(step("write")
+        ContainerResult result = executor().run(step("write")
                 .shell("id -u; cat in.txt; echo output > out.txt && cat out.txt; echo more >> src/deep/file.txt "
                         + "&& mkdir -p build/x && touch src/deep/new build/x/y && cat src/deep/file.txt")
                 .input(() -> new ByteArrayInputStream(tar)).build(), sink, CancellationSignal.create());
@@ -214,7 +214,7 @@ class DockerExecutorTest {
     void the_work_dir_can_be_read_back_after_the_step_exited() throws Exception {
         byte[] tar = DockerTestSupport.tar(Map.of("README.md", "old\n", "gone.txt", "x\n"));
         var files = new java.util.TreeMap<String, String>();
-        StepResult result = executor().run(step("output")
+        ContainerResult result = executor().run(step("output")
                 .shell("echo new > README.md; rm gone.txt; mkdir -p docs && echo made > docs/new.md")
                 .input(() -> new ByteArrayInputStream(tar))
                 .output(stream -> {
@@ -233,7 +233,7 @@ class DockerExecutorTest {
 
     @Test
     void env_variables_reach_the_step_and_the_result_names_the_image() {
-        StepResult result = executor().run(step("env").shell("echo \"$GREETING\"").env("GREETING", "hi there").build(),
+        ContainerResult result = executor().run(step("env").shell("echo \"$GREETING\"").env("GREETING", "hi there").build(),
                 sink, CancellationSignal.create());
 
         assertThat(sink.text()).isEqualTo("hi there\n");
@@ -257,7 +257,7 @@ class DockerExecutorTest {
     @Test
     void output_over_the_cap_is_stored_as_head_and_tail_with_a_marker() {
         var executor = executor(ExecutorProperties.defaultProperties().withLogCap(DataSize.ofBytes(1000)));
-        StepResult result = executor.run(step("chatty").shell("seq 1 10000").build(), sink, CancellationSignal.create());
+        ContainerResult result = executor.run(step("chatty").shell("seq 1 10000").build(), sink, CancellationSignal.create());
 
         String stored = sink.text();
         assertThat(result.outcome()).isEqualTo(new Exited(0));
@@ -270,7 +270,7 @@ class DockerExecutorTest {
     @Test
     void a_configured_secret_never_reaches_the_sink_even_when_printed_in_pieces() {
         var executor = executor(ExecutorProperties.defaultProperties().withSecrets(List.of("hunter2-s3cret")));
-        StepResult result = executor.run(step("secret").shell(
+        ContainerResult result = executor.run(step("secret").shell(
                         "printf 'token=hunter2-'; sleep 0.5; printf 's3cret done\\n'; echo \"$PW\" >&2")
                 .env("PW", "hunter2-s3cret").build(), sink, CancellationSignal.create());
 
@@ -290,7 +290,7 @@ class DockerExecutorTest {
 
         long start = System.nanoTime();
         cancel.cancel("job cancelled");
-        StepResult result = running.orTimeout(10, TimeUnit.SECONDS).join();
+        ContainerResult result = running.orTimeout(10, TimeUnit.SECONDS).join();
 
         Duration took = Duration.ofNanos(System.nanoTime() - start);
         System.out.println("cancel to result: " + took.toMillis() + " ms");
@@ -331,7 +331,7 @@ class DockerExecutorTest {
         var cancel = CancellationSignal.create();
         cancel.cancel("shutdown");
 
-        StepResult result = executor().run(step("early").shell("echo never").build(), sink, cancel);
+        ContainerResult result = executor().run(step("early").shell("echo never").build(), sink, cancel);
 
         assertThat(result.outcome()).isEqualTo(new Cancelled());
         assertThat(sink.text()).isEmpty();
@@ -339,7 +339,7 @@ class DockerExecutorTest {
 
     @Test
     void an_image_that_cannot_be_pulled_is_an_infra_error_naming_the_image() {
-        StepResult result = executor().run(StepSpec.builder(7, "worker-test", 1, "pull", "localhost:1/nope:latest")
+        ContainerResult result = executor().run(StepSpec.builder(7, "worker-test", 1, "pull", "localhost:1/nope:latest")
                 .shell("true").build(), sink, CancellationSignal.create());
 
         assertThat(result.outcome()).isInstanceOfSatisfying(InfraError.class,
@@ -353,7 +353,7 @@ class DockerExecutorTest {
         var executor = new DockerExecutor(offline, ExecutorProperties.defaultProperties(), registry, Clock.systemUTC());
         executors.add(executor);
 
-        StepResult result = executor.run(step("offline").shell("true").build(), sink, CancellationSignal.create());
+        ContainerResult result = executor.run(step("offline").shell("true").build(), sink, CancellationSignal.create());
 
         assertThat(result.outcome()).isInstanceOf(InfraError.class);
     }
@@ -378,7 +378,7 @@ class DockerExecutorTest {
     void eight_steps_in_parallel_all_complete_and_are_cleaned_up() {
         var executor = executor();
         List<RecordingSink> sinks = new ArrayList<>();
-        List<CompletableFuture<StepResult>> runs = new ArrayList<>();
+        List<CompletableFuture<ContainerResult>> runs = new ArrayList<>();
         for (int i = 0; i < 8; i++) {
             var own = new RecordingSink();
             sinks.add(own);

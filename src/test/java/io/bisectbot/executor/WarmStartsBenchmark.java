@@ -33,7 +33,7 @@ public final class WarmStartsBenchmark {
             for (int round = 0; round <= rounds; round++) {
                 for (var useWarm : List.of(false, true)) {
                     long t0 = System.nanoTime();
-                    var steps = new ArrayList<CompletableFuture<StepResult>>();
+                    var steps = new ArrayList<CompletableFuture<ContainerResult>>();
                     for (int i = 0; i < k; i++) {
                         var spec = StepSpec.builder(1, "bench", 1, "round-" + round + "-" + i, DockerTestSupport.RUNNER_IMAGE)
                                 .shell("sh test.sh").env("BISECT_COMMIT", "c" + round + "-" + i)

@@ -32,7 +32,7 @@ class WarmStartsTest {
     }
 
     /** The first step of a shape starts cold and leaves a parked container for the next. */
-    private StepResult runTwice(StepSpec.Builder first, StepSpec second, RecordingSink sink) {
+    private ContainerResult runTwice(StepSpec.Builder first, StepSpec second, RecordingSink sink) {
         var cold = warm.run(first.build(), new RecordingSink(), CancellationSignal.create());
         assertThat(cold.containerName()).doesNotContain("-parked-");
         return warm.run(second, sink, CancellationSignal.create());
