@@ -21,7 +21,7 @@ import org.springframework.jdbc.core.simple.JdbcClient;
 @Configuration(proxyBeanMethods = false)
 // Serving and the one-shot bisect command; never the migrate, keys or callbacks commands (no worker may start there).
 @ConditionalOnExpression("'${bisectbot.mode:serve}' matches 'serve|bisect'")
-class BisectConfig {
+public class BisectConfig {
 
     /** Keeps the mirror cache within GIT_CACHE_MAX_AGE and GIT_CACHE_MAX_SIZE, checked hourly and at start. */
     @Bean

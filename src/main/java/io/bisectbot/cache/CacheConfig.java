@@ -10,7 +10,7 @@ import org.springframework.jdbc.core.simple.JdbcClient;
 
 @Configuration(proxyBeanMethods = false)
 @ConditionalOnExpression("'${bisectbot.mode:serve}' matches 'serve|bisect'")
-class CacheConfig {
+public class CacheConfig {
 
     @Bean
     CacheRegistry cacheRegistry(JdbcClient jdbc, DockerExecutor executor, CacheProperties properties, Clock clock) {

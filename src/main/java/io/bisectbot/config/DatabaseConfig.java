@@ -13,7 +13,7 @@ import org.springframework.context.annotation.Configuration;
  * other component ever sees a schema older than the code.
  */
 @Configuration(proxyBeanMethods = false)
-class DatabaseConfig {
+public class DatabaseConfig {
 
     private static final Logger log = LoggerFactory.getLogger(DatabaseConfig.class);
 

@@ -9,7 +9,7 @@ import org.springframework.context.annotation.Configuration;
 /** The one-shot bisect mode loads no metrics auto-configuration (see {@link OneShotAutoConfigurations}). */
 @Configuration(proxyBeanMethods = false)
 @ConditionalOnProperty(name = "bisectbot.mode", havingValue = "bisect")
-class OneShotConfig {
+public class OneShotConfig {
 
     /** The queue and executor count into it as usual; nothing scrapes it. */
     @Bean

@@ -116,15 +116,6 @@ public final class Encryption {
         return new String(decrypt(column, id, body), StandardCharsets.UTF_8);
     }
 
-    /** The key id a text value is sealed with; null for a value in the clear. */
-    static String keyIdOfText(String stored) {
-        if (stored == null || !stored.startsWith(V1)) {
-            return null;
-        }
-        int colon = stored.indexOf(':', V1.length());
-        return colon < 0 ? null : stored.substring(V1.length(), colon);
-    }
-
     // --- bytes ----------------------------------------------------------------------------------------------------
 
     /** For a bytea column; needs a key (without one, the caller stores the value in its plain column). */

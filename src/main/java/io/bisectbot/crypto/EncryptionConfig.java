@@ -11,7 +11,7 @@ import org.springframework.context.annotation.Configuration;
 import org.springframework.context.annotation.DependsOn;
 
 @Configuration(proxyBeanMethods = false)
-class EncryptionConfig {
+public class EncryptionConfig {
 
     private static final Logger log = LoggerFactory.getLogger(EncryptionConfig.class);
 

@@ -21,7 +21,7 @@ import io.micrometer.core.instrument.MeterRegistry;
 @EnableConfigurationProperties(ExecutorProperties.class)
 // Serving and the one-shot bisect command; never the migrate, keys or callbacks commands (no worker may start there).
 @ConditionalOnExpression("'${bisectbot.mode:serve}' matches 'serve|bisect'")
-class ExecutorConfiguration {
+public class ExecutorConfiguration {
 
     static final Duration ONE_SHOT_FIRST_REAP = Duration.ofSeconds(10);
 

@@ -7,7 +7,7 @@ import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 
 @Configuration(proxyBeanMethods = false)
-class ClockConfig {
+public class ClockConfig {
 
     /**
      * The database's clock (see {@link DatabaseClock}): every feature compares times across instances, so all of

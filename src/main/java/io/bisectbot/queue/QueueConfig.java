@@ -20,7 +20,7 @@ import tools.jackson.databind.json.JsonMapper;
 @Configuration(proxyBeanMethods = false)
 // Serving and the one-shot bisect command; never the migrate, keys or callbacks commands (no worker may start there).
 @ConditionalOnExpression("'${bisectbot.mode:serve}' matches 'serve|bisect'")
-class QueueConfig {
+public class QueueConfig {
 
     @Bean
     QueueNode queueNode(DataSource dataSource, ObjectProvider<JobHandler> handlers, QueueProperties properties,

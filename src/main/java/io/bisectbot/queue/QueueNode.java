@@ -290,9 +290,4 @@ public final class QueueNode {
     LivenessLock livenessLock() {
         return liveness;
     }
-
-    /** Test hook: heartbeat now. */
-    void heartbeatNow() {
-        heartbeats.beat();
-    }
 }
