@@ -20,6 +20,8 @@ import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
+import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+import org.springframework.transaction.support.TransactionTemplate;
 import tools.jackson.databind.json.JsonMapper;
 
 /** The GitHub App's parts; those that run loops or handle jobs exist only when the instance serves. */
@@ -145,9 +147,15 @@ class GithubConfig {
                                           DataSource dataSource, Permissions permissions, Approvals approvals,
                                           BotSecrets secrets, ImagePolicy images, Clock clock, BisectProperties bisect,
                                           BotProperties bots) {
-        return new DeliveryHandler(deliveries, installations, reports, api, queue::getObject,
-                properties.withBisectDefaults(bisect), dataSource, permissions, approvals, secrets, images, clock,
-                bots.defaultTimeout());
+        var settings = properties.withBisectDefaults(bisect);
+        var transactions = new TransactionTemplate(new DataSourceTransactionManager(dataSource));
+        var configs = new TaskConfigs(api, reports, settings, images, secrets, bots.defaultTimeout());
+        var heads = new HeadTrust(permissions, approvals, reports, configs, queue::getObject, transactions);
+        return new DeliveryHandler(deliveries, new InstallationEvents(installations),
+                new PullRequestTriggers(installations, permissions, heads, configs, api, reports, queue::getObject, transactions),
+                new CommentCommands(installations, new CommandAuthorization(settings, permissions, reports, clock), heads,
+                        configs, api, reports, queue::getObject, transactions, settings, images),
+                settings, clock);
     }
 
     @Bean
