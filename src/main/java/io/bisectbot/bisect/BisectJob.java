@@ -5,26 +5,28 @@ import io.bisectbot.bisect.BisectOutcome.EndCheck;
 import io.bisectbot.bisect.BisectResult.CommitTested;
 import io.bisectbot.bisect.BisectResult.Step;
 import io.bisectbot.bisect.BisectSetupException.Problem;
+import io.bisectbot.bisect.RunSlots.AbortJob;
+import io.bisectbot.bisect.RunSlots.ActiveTest;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.BlockingQueue;
-import java.util.concurrent.LinkedBlockingQueue;
 
-/** State of one bisection; used once, on one thread. */
+/**
+ * State of one bisection, phase by phase: verify the ends, test the merge bases, search round by round, confirm the
+ * answer. The running steps and their resume from stored runs are {@link RunSlots}'s, the words to the user
+ * {@link BisectMessages}'s. Used once, on one thread.
+ */
 final class BisectJob {
 
     private final RevisionSource source;
-    private final StepRunner runner;
     private final StepStore store;
     private final BisectOptions options;
     /** Null when the job opted out of same-tree verdicts. */
@@ -56,20 +58,15 @@ final class BisectJob {
     private final LinkedHashMap<Integer, Verdict> marks = new LinkedHashMap<>();
     private final Set<Integer> skipped = new LinkedHashSet<>();
 
-    private final Map<String, List<StepStore.Run>> stored = new HashMap<>();
-    private final Map<String, Integer> nextRunIndex = new HashMap<>();
     private final List<Step> steps = new ArrayList<>();
     private final List<CommitTested> tested = new ArrayList<>();
-    private final BlockingQueue<Completion> completions = new LinkedBlockingQueue<>();
-    private final List<ActiveTest> active = new ArrayList<>();
-    private final ArrayDeque<ActiveTest> decidedWithoutRunning = new ArrayDeque<>();
+    /** The tests running, and the runs an earlier attempt of this job stored. */
+    private final RunSlots slots;
     /** Search steps that ended while the ends were verified; applied when the search begins. */
     private final List<ActiveTest> earlyVerdicts = new ArrayList<>();
     private boolean searchStartedBesideEnds;
     private int testRuns;
     private int verificationRuns;
-    private int reusedRuns;
-    private int cancelledRuns;
     private int rounds;
     /** The last round told to {@link BisectProgress#roundEnded}, and where its verdicts end in {@link #tested}. */
     private int roundsTold;
@@ -83,36 +80,27 @@ final class BisectJob {
     BisectJob(RevisionSource source, StepRunner runner, StepStore store, BisectOptions options, SameTree sameTree,
               MetricOptions metric, BisectProgress progress) {
         this.source = source;
-        this.runner = runner;
         this.store = store;
         this.options = options;
         this.sameTree = metric == null ? sameTree : null;
         this.metric = metric;
         this.progress = progress;
-    }
+        this.slots = new RunSlots(runner, progress, options.maxInfraRetries(), new RunSlots.Runs() {
+            @Override
+            public Verdict verdictOf(StepResult result) {
+                return BisectJob.this.verdictOf(result);
+            }
 
-    private static final class ActiveTest {
-        final String sha;
-        final Purpose purpose;
-        final RunTally tally;
-        StepRunner.Handle handle;
-        boolean cancelled;
-        int infraFailures;
+            @Override
+            public void ended(ActiveTest t, int runIndex, StepResult result, Verdict v, boolean reused) {
+                addStep(t, runIndex, result, v, reused);
+            }
 
-        ActiveTest(String sha, Purpose purpose, RunTally tally) {
-            this.sha = sha;
-            this.purpose = purpose;
-            this.tally = tally;
-        }
-    }
-
-    private record Completion(ActiveTest test, int runIndex, StepResult result) {}
-
-    /** Ends the job early when runs keep failing for reasons unrelated to the commits. */
-    private static final class AbortJob extends RuntimeException {
-        AbortJob(String message) {
-            super(message, null, false, false);
-        }
+            @Override
+            public void count(ActiveTest t, StepResult result, Verdict v) {
+                BisectJob.this.count(t, result, v);
+            }
+        });
     }
 
     BisectResult run(String badRev, List<String> goodRevs) {
@@ -125,16 +113,16 @@ final class BisectJob {
         } catch (AbortJob e) {
             outcome = new BisectOutcome.Aborted(e.getMessage());
         } finally {
-            cancelAll();
+            slots.cancelAll();
         }
         return new BisectResult(bad, goods, options, outcome, graph.size(), steps, tested,
-                testRuns, verificationRuns, reusedRuns, cancelledRuns, rounds, sameTrees,
+                testRuns, verificationRuns, slots.reusedRuns(), slots.cancelledRuns(), rounds, sameTrees,
                 metric == null ? null : metricSummary(outcome));
     }
 
     private void setUp(String badRev, List<String> goodRevs) {
         if (goodRevs.isEmpty()) {
-            throw new BisectSetupException(Problem.EMPTY_RANGE, "at least one " + options.terms().good() + " revision is needed");
+            throw new BisectSetupException(Problem.EMPTY_RANGE, BisectMessages.needsGood(options.terms()));
         }
         bad = resolve(badRev);
         List<String> resolved = new ArrayList<>();
@@ -145,29 +133,23 @@ final class BisectJob {
         goods = List.copyOf(resolved);
         for (String g : goods) {
             if (source.isAncestor(bad, g)) {
-                throw new BisectSetupException(Problem.BAD_NOT_AFTER_GOOD, String.format(
-                        "%s %s is %s %s %s, so there is nothing to search. git would say: %s "
-                                + "Swap the revisions if the behaviour was fixed rather than broken.",
-                        options.terms().bad(), bad, bad.equals(g) ? "the same commit as" : "an ancestor of",
-                        options.terms().good(), g, mergeBaseBadMessage(bad)));
+                throw new BisectSetupException(Problem.BAD_NOT_AFTER_GOOD,
+                        BisectMessages.badNotAfterGood(options.terms(), bad, g, goods));
             }
         }
         goodsBeforeBad = goods.stream().allMatch(g -> source.isAncestor(g, bad));
         List<CommitInfo> commits = source.revList(bad, goods, options.firstParent());
         if (commits.isEmpty() || !commits.get(0).sha().equals(bad)) {
-            throw new BisectSetupException(Problem.EMPTY_RANGE, "no commit is reachable from " + bad + " and from none of " + goods);
+            throw new BisectSetupException(Problem.EMPTY_RANGE, BisectMessages.emptyRange(bad, goods));
         }
         graph = new CandidateGraph(commits, options.firstParent());
         selection = new GitSelection(graph, options.firstParent());
-        for (StepStore.Run r : store.load()) {
-            stored.computeIfAbsent(r.commit(), c -> new ArrayList<>()).add(r);
-            nextRunIndex.merge(r.commit(), r.runIndex() + 1, Math::max);
-        }
+        slots.resumeFrom(store.load());
     }
 
     private String resolve(String rev) {
         return source.resolve(rev).orElseThrow(() -> new BisectSetupException(Problem.UNKNOWN_REVISION,
-                "'" + rev + "' does not appear to be a valid revision"));
+                BisectMessages.unknownRevision(rev)));
     }
 
     // ---------------------------------------------------------------- phases
@@ -190,7 +172,8 @@ final class BisectJob {
         for (String g : goods) {
             if (got.get(g) != Verdict.GOOD) problems.add(new EndCheck(g, Verdict.GOOD, got.get(g)));
         }
-        return problems.isEmpty() ? null : new BisectOutcome.EndsNotAsExpected(problems, advice(problems));
+        return problems.isEmpty() ? null
+                : new BisectOutcome.EndsNotAsExpected(problems, BisectMessages.endsAdvice(options.terms(), problems));
     }
 
     /**
@@ -213,7 +196,9 @@ final class BisectJob {
                     problems.add(new EndCheck(end, end.equals(bad) ? Verdict.BAD : Verdict.GOOD, v));
                 }
             }
-            if (!problems.isEmpty()) return new BisectOutcome.EndsNotAsExpected(problems, metricAdvice());
+            if (!problems.isEmpty()) {
+                return new BisectOutcome.EndsNotAsExpected(problems, BisectMessages.metricAdvice(options.terms(), metric));
+            }
             baseline = new ArrayList<>();
             for (String g : goods) baseline.addAll(samples.get(g));
             if (got.get(bad) == Verdict.BAD) return null;
@@ -221,79 +206,11 @@ final class BisectJob {
             atBadEnd = new MetricSummary.Change(bad, String.join(",", goods), c.change(), c.pValue(), c.n(), c.baselineN());
             if (c.verdict() == Verdict.BAD) return null;
             if (c.verdict() == Verdict.GOOD || endTarget >= metric.maxRepeat()) {
-                String why = c.verdict() == Verdict.GOOD ? "is not worse than" : "could not be told apart from";
-                return new BisectOutcome.NoSignificantChange(c.change(), c.pValue(), c.n(), c.baselineN(), String.format(
-                        java.util.Locale.ROOT, "No significant change: %s %s %s %s (median %s, p = %s, %d against %d "
-                                + "runs; a regression needs at least %s and p < %s). No commit is named.",
-                        options.terms().bad(), bad, why, options.terms().good(), MetricStats.percent(c.change()),
-                        MetricStats.pText(c.pValue()), c.n(), c.baselineN(),
-                        MetricStats.percent(metric.threshold()), metric.alpha()));
+                return new BisectOutcome.NoSignificantChange(c.change(), c.pValue(), c.n(), c.baselineN(),
+                        BisectMessages.noSignificantChange(options.terms(), bad, c, metric));
             }
             endTarget = Math.min(endTarget * 2, metric.maxRepeat());
         }
-    }
-
-    private String metricAdvice() {
-        String what = metric.source() == MetricOptions.Source.STDOUT
-                ? "exit 0 and print the metric as the last number on standard output" : "exit 0";
-        return "In metric mode the command must " + what + " on both ends, every run. Run it on both from a clean "
-                + "checkout; check that it does not depend on files outside the repository or on the network; if the "
-                + options.terms().good() + " revision is too old to build, pick a newer one.";
-    }
-
-    /**
-     * Slots the end verifications leave free start the first search round at once, on the whole range: one round
-     * less whenever that round's extra split point matters (with k = 7 on 1,000 commits, 4 rounds instead of 5).
-     * Their verdicts count only once both ends are confirmed; if an end is wrong they are thrown away. Not when a
-     * good is not an ancestor of bad: the merge bases must be tested first, as git does.
-     */
-    private void startSearchBesideEnds(int ends) {
-        // From the number of ends, not the steps running: a resumed job replays the ends without running them and
-        // must pick the same commits as before.
-        int free = options.slots() - ends;
-        // Metric mode compares with the good end's measurements, which are not known yet.
-        if (metric != null) return;
-        if (searchStartedBesideEnds || free <= 0 || !goodsBeforeBad) return;
-        searchStartedBesideEnds = true;
-        SearchState state = state();
-        Set<Integer> unusable = new HashSet<>(skipped);
-        unusable.add(state.bad);
-        List<Integer> picks = Multisection.choose(graph, state.candidates, selection.weights(state), state.count(),
-                List.of(), unusable, free);
-        if (!picks.isEmpty()) roundStarts(state);
-        for (int p : picks) begin(graph.sha(p), Purpose.SEARCH);
-    }
-
-    private void roundStarts(SearchState state) {
-        rounds++;
-        progress.round(rounds, state.count(), Math.max(1, BisectProgress.roundsToGo(state.count(), options.slots())));
-    }
-
-    /** Whether a flaky test could produce this verdict by chance under the repeat rule. */
-    private boolean couldBeChance(Verdict wrong) {
-        if (options.repeat() < 2 || !options.confirmBoundary()) return false;
-        return switch (options.rule()) {
-            case ALL_FAIL -> wrong == Verdict.BAD;
-            case ANY_FAIL -> wrong == Verdict.GOOD;
-            case MAJORITY -> wrong != Verdict.SKIP;
-        };
-    }
-
-    private String advice(List<EndCheck> problems) {
-        String goodWord = options.terms().good();
-        String badWord = options.terms().bad();
-        StringBuilder sb = new StringBuilder();
-        for (EndCheck p : problems) {
-            String actual = p.actual() == Verdict.SKIP ? "could not be tested (exit 125 or timeout)"
-                    : p.actual() == Verdict.GOOD ? "passes (exit 0)" : "fails";
-            sb.append(p.expected() == Verdict.BAD ? badWord : goodWord).append(' ').append(p.commit())
-                    .append(' ').append(actual).append(". ");
-        }
-        sb.append("The command must exit 0 on the ").append(goodWord).append(" revision and 1-127 (not 125) on the ")
-                .append(badWord).append(" one. Run it on both from a clean checkout; check that it does not depend on "
-                        + "files outside the repository or on the network; if the failure is intermittent use repeat "
-                        + "with rule any-fail; if the ").append(goodWord).append(" revision is too old to build, pick a newer one.");
-        return sb.toString();
     }
 
     /** git tests the merge bases when some good is not an ancestor of bad (check_merge_bases). */
@@ -305,12 +222,14 @@ final class BisectJob {
         while (again) {
             again = false;
             for (String mb : source.mergeBases(bad, goodsNow)) {
-                if (mb.equals(bad)) return new BisectOutcome.MergeBaseBad(mb, mergeBaseBadMessage(mb));
+                if (mb.equals(bad)) {
+                    return new BisectOutcome.MergeBaseBad(mb, BisectMessages.mergeBaseBad(options.terms(), mb, goods));
+                }
                 if (goodsNow.contains(mb) || skippedBases.contains(mb)) continue;
                 Verdict v = testAll(List.of(mb), Purpose.MERGE_BASE).get(mb);
                 switch (v) {
                     case BAD -> {
-                        return new BisectOutcome.MergeBaseBad(mb, mergeBaseBadMessage(mb));
+                        return new BisectOutcome.MergeBaseBad(mb, BisectMessages.mergeBaseBad(options.terms(), mb, goods));
                     }
                     case GOOD -> goodsNow.add(mb);
                     case SKIP -> skippedBases.add(mb);
@@ -321,15 +240,6 @@ final class BisectJob {
         }
         // The merge bases are ancestors of a good, so the candidates (bad ^goods) already exclude them.
         return null;
-    }
-
-    private String mergeBaseBadMessage(String mb) {
-        String goodList = String.join(" ", goods);
-        if (options.terms() == BisectOptions.Terms.GOOD_BAD) {
-            return "The merge base " + mb + " is bad. This means the bug has been fixed between " + mb + " and [" + goodList + "].";
-        }
-        return "The merge base " + mb + " is " + options.terms().bad() + ". This means the first '"
-                + options.terms().good() + "' commit is between " + mb + " and [" + goodList + "].";
     }
 
     private BisectOutcome search() {
@@ -345,14 +255,14 @@ final class BisectJob {
             GitSelection.Next next = selection.next(state, skipped);
             switch (next) {
                 case GitSelection.Next.Found found -> {
-                    cancelAll();
+                    slots.cancelAll();
                     if (!confirm(found.commit(), confirmed)) {
                         return new BisectOutcome.FirstBad(graph.commit(found.commit()));
                     }
                     continue;
                 }
                 case GitSelection.Next.OnlySkipped only -> {
-                    cancelAll();
+                    slots.cancelAll();
                     return new BisectOutcome.OnlySkippedLeft(only.commits().stream().map(graph::commit).toList());
                 }
                 case GitSelection.Next.Test test -> startSearchSteps(state, test.commit());
@@ -360,58 +270,13 @@ final class BisectJob {
             // Whole rounds: the next commits are picked once every step of this round that still matters has ended.
             // Steps started together end together; a commit picked between their ends is usually made irrelevant
             // (and cancelled) by the next one, which wastes a container start and a slot.
-            while (!active.isEmpty() || !decidedWithoutRunning.isEmpty()) {
-                apply(await(true));
+            while (slots.busy()) {
+                apply(slots.await(true));
             }
             // Only ends of cancelled steps can be waiting now; they go into the step list.
-            await(false);
+            slots.await(false);
             roundEnds();
         }
-    }
-
-    /** Tells the round's verdicts (search steps only: confirmations of the answer are not a round). */
-    private void roundEnds() {
-        if (rounds == roundsTold) return;
-        roundsTold = rounds;
-        List<CommitTested> inRound = new ArrayList<>();
-        for (CommitTested c : tested.subList(testedTold, tested.size())) {
-            if (c.purpose() == Purpose.SEARCH) inRound.add(c);
-        }
-        testedTold = tested.size();
-        SearchState state = state();
-        progress.roundEnded(new BisectProgress.Round(rounds, state.count(),
-                BisectProgress.roundsToGo(state.count(), options.slots()), inRound));
-    }
-
-    private void startSearchSteps(SearchState state, int gitChoice) {
-        List<Integer> picks = new ArrayList<>();
-        int free = options.slots() - active.size();
-        if (options.slots() == 1) {
-            if (active.isEmpty()) picks.add(gitChoice);
-        } else if (free > 0) {
-            Set<Integer> unusable = new HashSet<>(skipped);
-            unusable.add(state.bad);
-            List<Integer> running = new ArrayList<>();
-            for (ActiveTest t : active) running.add(graph.indexOf(t.sha));
-            unusable.addAll(running);
-            picks.addAll(Multisection.choose(graph, state.candidates, selection.weights(state), state.count(),
-                    running, unusable, free));
-            if (picks.isEmpty() && active.isEmpty()) picks.add(gitChoice);
-        }
-        if (!picks.isEmpty()) roundStarts(state);
-        for (int p : picks) begin(graph.sha(p), Purpose.SEARCH);
-    }
-
-    private void apply(ActiveTest t) {
-        int idx = graph.indexOf(t.sha);
-        Verdict v = t.tally.verdict();
-        tested.add(new CommitTested(info(t.sha), t.purpose, v, t.tally.passes(), t.tally.failures()));
-        if (v == Verdict.SKIP) {
-            skipped.add(idx);
-        } else if (state().candidates.get(idx)) {
-            marks.put(idx, v);
-        }
-        cancelIrrelevant(state());
     }
 
     /**
@@ -442,6 +307,91 @@ final class BisectJob {
         return changed;
     }
 
+    /** Whether a flaky test could produce this verdict by chance under the repeat rule. */
+    private boolean couldBeChance(Verdict wrong) {
+        if (options.repeat() < 2 || !options.confirmBoundary()) return false;
+        return switch (options.rule()) {
+            case ALL_FAIL -> wrong == Verdict.BAD;
+            case ANY_FAIL -> wrong == Verdict.GOOD;
+            case MAJORITY -> wrong != Verdict.SKIP;
+        };
+    }
+
+    // ---------------------------------------------------------------- search rounds
+
+    /**
+     * Slots the end verifications leave free start the first search round at once, on the whole range: one round
+     * less whenever that round's extra split point matters (with k = 7 on 1,000 commits, 4 rounds instead of 5).
+     * Their verdicts count only once both ends are confirmed; if an end is wrong they are thrown away. Not when a
+     * good is not an ancestor of bad: the merge bases must be tested first, as git does.
+     */
+    private void startSearchBesideEnds(int ends) {
+        // From the number of ends, not the steps running: a resumed job replays the ends without running them and
+        // must pick the same commits as before.
+        int free = options.slots() - ends;
+        // Metric mode compares with the good end's measurements, which are not known yet.
+        if (metric != null) return;
+        if (searchStartedBesideEnds || free <= 0 || !goodsBeforeBad) return;
+        searchStartedBesideEnds = true;
+        SearchState state = state();
+        Set<Integer> unusable = new HashSet<>(skipped);
+        unusable.add(state.bad);
+        List<Integer> picks = Multisection.choose(graph, state.candidates, selection.weights(state), state.count(),
+                List.of(), unusable, free);
+        if (!picks.isEmpty()) roundStarts(state);
+        for (int p : picks) begin(graph.sha(p), Purpose.SEARCH);
+    }
+
+    private void startSearchSteps(SearchState state, int gitChoice) {
+        List<Integer> picks = new ArrayList<>();
+        int free = options.slots() - slots.active().size();
+        if (options.slots() == 1) {
+            if (slots.active().isEmpty()) picks.add(gitChoice);
+        } else if (free > 0) {
+            Set<Integer> unusable = new HashSet<>(skipped);
+            unusable.add(state.bad);
+            List<Integer> running = new ArrayList<>();
+            for (ActiveTest t : slots.active()) running.add(graph.indexOf(t.sha));
+            unusable.addAll(running);
+            picks.addAll(Multisection.choose(graph, state.candidates, selection.weights(state), state.count(),
+                    running, unusable, free));
+            if (picks.isEmpty() && slots.active().isEmpty()) picks.add(gitChoice);
+        }
+        if (!picks.isEmpty()) roundStarts(state);
+        for (int p : picks) begin(graph.sha(p), Purpose.SEARCH);
+    }
+
+    private void roundStarts(SearchState state) {
+        rounds++;
+        progress.round(rounds, state.count(), Math.max(1, BisectProgress.roundsToGo(state.count(), options.slots())));
+    }
+
+    /** Tells the round's verdicts (search steps only: confirmations of the answer are not a round). */
+    private void roundEnds() {
+        if (rounds == roundsTold) return;
+        roundsTold = rounds;
+        List<CommitTested> inRound = new ArrayList<>();
+        for (CommitTested c : tested.subList(testedTold, tested.size())) {
+            if (c.purpose() == Purpose.SEARCH) inRound.add(c);
+        }
+        testedTold = tested.size();
+        SearchState state = state();
+        progress.roundEnded(new BisectProgress.Round(rounds, state.count(),
+                BisectProgress.roundsToGo(state.count(), options.slots()), inRound));
+    }
+
+    private void apply(ActiveTest t) {
+        int idx = graph.indexOf(t.sha);
+        Verdict v = t.tally.verdict();
+        tested.add(new CommitTested(info(t.sha), t.purpose, v, t.tally.passes(), t.tally.failures()));
+        if (v == Verdict.SKIP) {
+            skipped.add(idx);
+        } else if (state().candidates.get(idx)) {
+            marks.put(idx, v);
+        }
+        cancelIrrelevant(state());
+    }
+
     // ---------------------------------------------------------------- runs
 
     private SearchState state() {
@@ -451,12 +401,12 @@ final class BisectJob {
     private Map<String, Verdict> testAll(List<String> commits, Purpose purpose) {
         Map<String, Verdict> got = new LinkedHashMap<>();
         ArrayDeque<String> pending = new ArrayDeque<>(commits);
-        while (!pending.isEmpty() || !active.isEmpty() || !decidedWithoutRunning.isEmpty()) {
-            while (!pending.isEmpty() && active.size() < options.slots()) {
+        while (!pending.isEmpty() || slots.busy()) {
+            while (!pending.isEmpty() && slots.active().size() < options.slots()) {
                 begin(pending.poll(), purpose);
             }
             if (purpose == Purpose.VERIFY && pending.isEmpty()) startSearchBesideEnds(commits.size());
-            ActiveTest t = await(true);
+            ActiveTest t = slots.await(true);
             if (t.purpose != purpose) {
                 earlyVerdicts.add(t); // a search step started beside the end verifications
                 continue;
@@ -473,22 +423,9 @@ final class BisectJob {
                 : new MetricTally(samples.computeIfAbsent(sha, s -> new ArrayList<>()),
                 purpose == Purpose.VERIFY ? null : baseline, purpose == Purpose.VERIFY ? endTarget : metric.repeat(), metric);
         ActiveTest t = new ActiveTest(sha, purpose, tally);
-        List<StepStore.Run> previous = stored.getOrDefault(sha, List.of());
-        for (Iterator<StepStore.Run> it = previous.iterator(); it.hasNext() && t.tally.verdict() == null; ) {
-            StepStore.Run r = it.next();
-            if (r.purpose() != purpose) continue;
-            it.remove();
-            reusedRuns++;
-            addStep(t, r.runIndex(), r.result(), r.verdict(), true);
-            if (r.verdict() != null) count(t, r.result(), r.verdict());
-        }
+        slots.replay(t);
         if (t.tally.verdict() == null && sameTree != null) reuseSameTree(t);
-        if (t.tally.verdict() != null) {
-            decidedWithoutRunning.add(t);
-        } else {
-            active.add(t);
-            startRun(t);
-        }
+        slots.add(t);
     }
 
     /**
@@ -509,7 +446,7 @@ final class BisectJob {
             from = r.commit();
         }
         while (t.tally.verdict() == null) {
-            int runIndex = nextRunIndex.getOrDefault(t.sha, 0);
+            int runIndex = slots.nextRunIndex(t.sha);
             Optional<SameTree.Earlier> hit = sameTree.earlier(tree, t.sha, runIndex);
             Verdict v = hit.map(h -> verdictOf(h.result())).orElse(null);
             if (v == null) break;
@@ -522,7 +459,7 @@ final class BisectJob {
     }
 
     private void addSameTreeStep(ActiveTest t, StepResult result, Verdict v) {
-        int runIndex = nextRunIndex.merge(t.sha, 1, Integer::sum) - 1;
+        int runIndex = slots.takeRunIndex(t.sha);
         // Not stored: a resumed job replays the runs it came from and takes the same verdict again.
         steps.add(new Step(steps.size() + 1, info(t.sha), runIndex, t.purpose, result, v, result.duration(), true));
         t.tally.add(v);
@@ -537,62 +474,6 @@ final class BisectJob {
                 return Optional.empty();
             }
         }).orElse(null);
-    }
-
-    private void startRun(ActiveTest t) {
-        int runIndex = nextRunIndex.merge(t.sha, 1, Integer::sum) - 1;
-        StepRunner.Handle handle;
-        var request = new StepRunner.Request(t.sha, runIndex, t.purpose);
-        try {
-            handle = runner.start(request);
-        } catch (RuntimeException e) {
-            completions.add(new Completion(t, runIndex, new StepResult.InfraError(String.valueOf(e.getMessage()), Duration.ZERO)));
-            return;
-        }
-        progress.stepStarted(request);
-        t.handle = handle;
-        handle.result().whenComplete((result, error) -> {
-            progress.stepEnded(request);
-            completions.add(new Completion(t, runIndex,
-                    result != null ? result : new StepResult.InfraError(String.valueOf(error), Duration.ZERO)));
-        });
-    }
-
-    /** Next commit with a verdict; null when {@code block} is false and none is ready. */
-    private ActiveTest await(boolean block) {
-        while (true) {
-            if (!decidedWithoutRunning.isEmpty()) return decidedWithoutRunning.poll();
-            Completion c;
-            if (block) {
-                try {
-                    c = completions.take();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    throw new AbortJob("interrupted");
-                }
-            } else {
-                c = completions.poll();
-                if (c == null) return null;
-            }
-            ActiveTest t = c.test();
-            Verdict v = verdictOf(c.result());
-            addStep(t, c.runIndex(), c.result(), v, false);
-            if (t.cancelled) continue;
-            if (v == null) {
-                if (++t.infraFailures > options.maxInfraRetries()) {
-                    throw new AbortJob("testing " + t.sha + " failed " + t.infraFailures + " times without a verdict; last: "
-                            + describe(c.result()));
-                }
-                startRun(t);
-                continue;
-            }
-            count(t, c.result(), v);
-            if (t.tally.verdict() != null) {
-                active.remove(t);
-                return t;
-            }
-            startRun(t);
-        }
     }
 
     private void count(ActiveTest t, StepResult result, Verdict v) {
@@ -675,15 +556,6 @@ final class BisectJob {
         return new MetricSummary(metric, commits, atBadEnd, atCulprit);
     }
 
-    private static String describe(StepResult r) {
-        return switch (r) {
-            case StepResult.Exited e -> "exit code " + e.exitCode() + " (< 0 or >= 128 aborts, as in git bisect run)";
-            case StepResult.TimedOut t -> "timed out";
-            case StepResult.InfraError e -> e.message();
-            case StepResult.Cancelled c -> "cancelled";
-        };
-    }
-
     private void addStep(ActiveTest t, int runIndex, StepResult result, Verdict v, boolean reused) {
         steps.add(new Step(steps.size() + 1, info(t.sha), runIndex, t.purpose, result, v, result.duration(), reused));
         // Runs that said something about the commit; cancelled runs and infrastructure errors are not test runs.
@@ -699,21 +571,9 @@ final class BisectJob {
     }
 
     private void cancelIrrelevant(SearchState state) {
-        for (ActiveTest t : List.copyOf(active)) {
-            if (t.purpose == Purpose.SEARCH && !state.candidates.get(graph.indexOf(t.sha))) cancel(t);
+        for (ActiveTest t : List.copyOf(slots.active())) {
+            if (t.purpose == Purpose.SEARCH && !state.candidates.get(graph.indexOf(t.sha))) slots.cancel(t);
         }
-    }
-
-    private void cancelAll() {
-        for (ActiveTest t : List.copyOf(active)) cancel(t);
-        decidedWithoutRunning.clear();
-    }
-
-    private void cancel(ActiveTest t) {
-        t.cancelled = true;
-        active.remove(t);
-        cancelledRuns++;
-        if (t.handle != null) t.handle.cancel();
     }
 
     private final Map<String, CommitInfo> outside = new HashMap<>();
