@@ -472,6 +472,22 @@
     }, function (e) { toast(e.message, true); });
   }
 
+  var WRITE_LABELS = { comment: 'Comment on GitHub', check_run: 'Check run on GitHub', pull_request: 'Pull request on GitHub' };
+
+  // Only web addresses become links, whatever the stored answer holds.
+  function safeUrl(url) {
+    return typeof url === 'string' && /^https?:\/\//i.test(url) ? url : null;
+  }
+
+  // What the job wrote on GitHub: a link once delivered, else its state.
+  function githubWrite(w) {
+    var label = (WRITE_LABELS[w.type] || w.type) + (w.type === 'pull_request' && w.id ? ' #' + w.id : '');
+    var url = safeUrl(w.url);
+    return h('li', { 'data-write': w.type, 'data-state': w.state },
+      url ? h('a', { href: url, rel: 'noopener noreferrer', text: label }) : h('span', { text: label }),
+      w.state !== 'delivered' ? h('span', { class: 'muted small', text: ' · ' + w.state }) : null);
+  }
+
   function renderJob(body, j, steps) {
     var actions = h('div', { class: 'actions' });
     if (canAct()) {
@@ -491,6 +507,7 @@
       links.push(h('li', null, h('a', { href: 'https://github.com/' + encodeURIComponent(github.owner) + '/' + encodeURIComponent(github.repo)
         + '/issues/' + encodeURIComponent(github.issue_number), rel: 'noopener noreferrer', text: github.owner + '/' + github.repo + ' #' + github.issue_number })));
     }
+    (j.github_writes || []).forEach(function (w) { links.push(githubWrite(w)); });
     if (j.kind === 'bisect') links.push(h('li', null, h('a', { href: '/job/' + j.id + '/report', text: 'Report (Markdown)' })));
     if (j.retry_of) links.push(h('li', null, 'Retry of ', h('a', { href: '/dashboard/jobs/' + j.retry_of, text: '#' + j.retry_of })));
     links.push(h('li', null, h('a', { href: '/job/' + j.id, text: 'This job as JSON' })));
