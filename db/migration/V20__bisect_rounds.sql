@@ -16,3 +16,9 @@ CREATE TABLE bisect_rounds (
     running      text[]      NOT NULL DEFAULT '{}',
     PRIMARY KEY (job_id, round)
 );
+
+-- The jobs list's repo:owner/name search (dashboard JobSearch.REPO_KEY, the same expression): the thread's repository,
+-- else the last two path segments of the clone URL. A page walks this newest first and stops after its rows, however
+-- rare the repository; without it, a repository with few jobs scanned the whole table (2 s at 1,000,000 jobs).
+CREATE INDEX jobs_by_repo ON jobs ((lower(coalesce((payload -> 'github' ->> 'owner') || '/' || (payload -> 'github' ->> 'repo'),
+    substring(regexp_replace(payload ->> 'repo', '(\.git)?/*$', '') from '[^/:]+/[^/:]+$')))), id);
