@@ -3,6 +3,7 @@ package io.bisectbot.api;
 import io.bisectbot.web.Requires;
 import io.bisectbot.web.Role;
 import io.bisectbot.web.SharedByLink;
+import io.bisectbot.bisect.BisectHistory;
 import io.bisectbot.bisect.BisectJobHandler;
 import io.bisectbot.callbacks.Callbacks;
 import io.bisectbot.bisect.BisectProperties;
@@ -11,11 +12,13 @@ import io.bisectbot.queue.JobQueue;
 import io.bisectbot.queue.JobStatus;
 import io.bisectbot.queue.NewJob;
 import java.util.Map;
+import javax.sql.DataSource;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.MediaType;
 import org.springframework.http.ResponseEntity;
+import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
 import org.springframework.web.bind.annotation.PostMapping;
@@ -24,7 +27,10 @@ import org.springframework.web.bind.annotation.RestController;
 import org.springframework.web.server.ResponseStatusException;
 import tools.jackson.databind.JsonNode;
 
-/** Starting a bisection without GitHub (admin), and reading a finished one's report (viewer, or a share link). */
+/**
+ * Starting a bisection without GitHub (admin), following one (viewer), and reading a finished one's report (viewer, or
+ * a share link).
+ */
 @RestController
 @ConditionalOnWebApplication // not in migrate mode, which has no queue
 class BisectController {
@@ -32,11 +38,13 @@ class BisectController {
     private final JobQueue queue;
     private final BisectProperties properties;
     private final ObjectProvider<Callbacks> callbacks;
+    private final BisectHistory history;
 
-    BisectController(JobQueue queue, BisectProperties properties, ObjectProvider<Callbacks> callbacks) {
+    BisectController(JobQueue queue, BisectProperties properties, ObjectProvider<Callbacks> callbacks, DataSource dataSource) {
         this.queue = queue;
         this.properties = properties;
         this.callbacks = callbacks;
+        this.history = new BisectHistory(JdbcClient.create(dataSource));
     }
 
     /**
@@ -77,6 +85,20 @@ class BisectController {
         }
         return ResponseEntity.ok().contentType(MediaType.parseMediaType("text/markdown;charset=UTF-8"))
                 .body(job.result().get("report").asString());
+    }
+
+    /**
+     * What the job's page shows of a bisect job (see {@link BisectView}); read while it runs, so the page can follow
+     * the range as it narrows.
+     */
+    @Requires(Role.VIEWER)
+    @GetMapping("/job/{id}/bisect")
+    BisectView bisect(@PathVariable long id) {
+        var job = queue.find(id).orElseThrow(() -> new ResponseStatusException(HttpStatus.NOT_FOUND, "job " + id + " does not exist"));
+        if (!BisectJobHandler.KIND.equals(job.kind())) {
+            throw new ResponseStatusException(HttpStatus.NOT_FOUND, "job " + id + " is a '" + job.kind() + "' job; only bisect jobs have a bisection to show");
+        }
+        return BisectView.of(job, history.steps(id), history.rounds(id));
     }
 
     /**

@@ -1,6 +1,7 @@
 package io.bisectbot.api;
 
 import io.bisectbot.web.Actors;
+import io.bisectbot.web.JobWrites;
 import io.bisectbot.web.Requires;
 import io.bisectbot.web.Role;
 import io.bisectbot.callbacks.Callbacks;
@@ -32,10 +33,12 @@ class JobController {
 
     private final JobQueue queue;
     private final ObjectProvider<Callbacks> callbacks;
+    private final ObjectProvider<JobWrites> writes;
 
-    JobController(JobQueue queue, ObjectProvider<Callbacks> callbacks) {
+    JobController(JobQueue queue, ObjectProvider<Callbacks> callbacks, ObjectProvider<JobWrites> writes) {
         this.queue = queue;
         this.callbacks = callbacks;
+        this.writes = writes;
     }
 
     /** Body of {@code POST /jobs}; only {@code kind} is required. */
@@ -43,19 +46,21 @@ class JobController {
                           JsonNode callbacks) {
     }
 
-    /** A job as {@code /job/{id}} shows it, with its history. */
+    /** A job as {@code /job/{id}} shows it, with its history and what it wrote on GitHub. */
     record JobView(long id, String kind, JobStatus status, JsonNode payload, int priority, Instant runAt,
                    int attemptCount, int maxAttempts, String workerId, Instant heartbeatAt, Instant claimedAt,
                    Instant startedAt, Instant finishedAt, String lastError, JsonNode result, Long retryOf,
                    String dedupKey, boolean cancelRequested, Instant createdAt, Instant updatedAt,
-                   List<JobEvent> events, List<Callbacks.EventView> callbacks, String tenant, List<WaitingReason> waiting) {
+                   List<JobEvent> events, List<Callbacks.EventView> callbacks, String tenant, List<WaitingReason> waiting,
+                   List<JobWrites.Write> githubWrites) {
 
         static JobView of(Job job, List<JobEvent> events, List<Callbacks.EventView> callbacks,
-                          List<WaitingReason> waiting) {
+                          List<WaitingReason> waiting, List<JobWrites.Write> githubWrites) {
             return new JobView(job.id(), job.kind(), job.status(), job.payload(), job.priority(), job.runAt(),
                     job.attemptCount(), job.maxAttempts(), job.workerId(), job.heartbeatAt(), job.claimedAt(),
                     job.startedAt(), job.finishedAt(), job.lastError(), job.result(), job.retryOf(), job.dedupKey(),
-                    job.cancelRequested(), job.createdAt(), job.updatedAt(), events, callbacks, job.tenant(), waiting);
+                    job.cancelRequested(), job.createdAt(), job.updatedAt(), events, callbacks, job.tenant(), waiting,
+                    githubWrites);
         }
     }
 
@@ -105,8 +110,9 @@ class JobController {
 
     private JobView view(Job job) {
         var sink = callbacks.getIfAvailable();
+        var github = writes.getIfAvailable();
         return JobView.of(job, queue.events(job.id()), sink == null ? List.of() : sink.forJob(job.id()),
-                queue.whyWaiting(job));
+                queue.whyWaiting(job), github == null ? List.of() : github.of(job));
     }
 
     /** Enqueues the job with the request's {@code callbacks}, checked first (a bad one is a 400 and no job). */

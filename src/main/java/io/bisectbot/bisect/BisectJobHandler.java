@@ -137,7 +137,8 @@ public final class BisectJobHandler implements JobHandler {
     }
 
     private BisectProgress progress(JobContext job) {
-        var all = listeners.orderedStream().map(listener -> listener.progress(job))
+        var all = java.util.stream.Stream.<BisectProgress>concat(java.util.stream.Stream.of(new RoundRecorder(jdbc, job.fence(), clock)),
+                        listeners.orderedStream().map(listener -> listener.progress(job)))
                 .filter(progress -> progress != BisectProgress.NONE).toList();
         return switch (all.size()) {
             case 0 -> BisectProgress.NONE;

@@ -79,6 +79,11 @@ class GithubConfig {
     }
 
     @Bean
+    io.bisectbot.web.JobWrites githubJobWrites(Outbox outbox, GithubProperties properties) {
+        return new GithubJobWrites(outbox, properties.apiUrl());
+    }
+
+    @Bean
     AppAuth appAuth(GithubProperties properties, Clock clock, JsonMapper json) {
         var auth = new AppAuth(properties.appId(), properties.privateKeyPem(), clock, json);
         if (!auth.configured()) {

@@ -85,8 +85,20 @@ public final class GithubReports {
         outbox.add(startedKey(jobId), ref.installationId(), Outbox.CHECK_RUN_UPDATE, request, create);
     }
 
-    private static String startedKey(long jobId) {
+    static String startedKey(long jobId) {
         return "check-run-started:job:" + jobId;
+    }
+
+    static String completedKey(long jobId) {
+        return "check-run-completed:job:" + jobId;
+    }
+
+    static String commentKey(long jobId) {
+        return "comment:job:" + jobId;
+    }
+
+    static String checkRunKey(long jobId) {
+        return "check-run:job:" + jobId;
     }
 
     /** A bot task ended: its check run completed with the summary. */
@@ -97,7 +109,7 @@ public final class GithubReports {
     /** The job's one comment on its thread, posted or edited in place. */
     public void jobComment(long jobId, GithubRef ref, String markdown) {
         var marker = jobMarker(jobId);
-        comment("comment:job:" + jobId, ref, marker, truncate(marker + "\n" + markdown, COMMENT_LIMIT, null));
+        comment(commentKey(jobId), ref, marker, truncate(marker + "\n" + markdown, COMMENT_LIMIT, null));
     }
 
     /**
@@ -107,7 +119,7 @@ public final class GithubReports {
     public void jobFinished(long jobId, GithubRef ref, String markdownReport, Conclusion conclusion) {
         var reportUrl = reportUrl(jobId, ref);
         var marker = jobMarker(jobId);
-        comment("comment:job:" + jobId, ref, marker, truncate(marker + "\n" + markdownReport, COMMENT_LIMIT, reportUrl));
+        comment(commentKey(jobId), ref, marker, truncate(marker + "\n" + markdownReport, COMMENT_LIMIT, reportUrl));
         if (ref.headSha() != null) {
             completeCheckRun(jobId, ref, checkName, markdownReport, conclusion, reportUrl, null);
         }
@@ -137,7 +149,7 @@ public final class GithubReports {
                 .put("completed_at", clock.instant().toString()).put("details_url", reportUrl)
                 .put("name", name).put("head_sha", ref.headSha()).put("external_id", create);
         request.set("output", output);
-        outbox.add("check-run-completed:job:" + jobId, ref.installationId(), Outbox.CHECK_RUN_UPDATE, request,
+        outbox.add(completedKey(jobId), ref.installationId(), Outbox.CHECK_RUN_UPDATE, request,
                 after != null ? after : create);
     }
 
@@ -164,7 +176,7 @@ public final class GithubReports {
 
     /** Adds the check run's creation (once per job); returns its key, which is also its external id. */
     private String createCheckRun(long jobId, GithubRef ref, String name, String status) {
-        var key = "check-run:job:" + jobId;
+        var key = checkRunKey(jobId);
         var request = base(ref).put("name", name).put("head_sha", ref.headSha()).put("external_id", key).put("status", status);
         if (status.equals("in_progress")) {
             request.put("started_at", Instant.now(clock).toString());

@@ -156,6 +156,27 @@ final class Outbox {
                 .param("id", id).param("now", Timestamp.from(clock.instant())).update() == 1;
     }
 
+    /** A row written for one job, with its request opened. */
+    record JobRow(String key, String action, String status, JsonNode request, JsonNode result) {
+    }
+
+    /**
+     * The rows of one job's comment and check run (their keys name the job), oldest first: a few lookups of the
+     * unique key, however large the table.
+     */
+    List<JobRow> ofJob(long jobId) {
+        var keys = List.of(GithubReports.commentKey(jobId), GithubReports.checkRunKey(jobId), GithubReports.startedKey(jobId),
+                GithubReports.completedKey(jobId));
+        return jdbc.sql("""
+                        SELECT idempotency_key, action, status, request::text AS request, result::text AS result
+                          FROM github_outbox WHERE idempotency_key IN (:keys) ORDER BY id""")
+                .param("keys", keys)
+                .query((rs, n) -> new JobRow(rs.getString("idempotency_key"), rs.getString("action"), rs.getString("status"),
+                        encryption.openJson(Column.OUTBOX_REQUEST, rs.getString("request")),
+                        rs.getString("result") == null ? null : json.readTree(rs.getString("result"))))
+                .list();
+    }
+
     Stats stats() {
         return jdbc.sql("""
                         SELECT count(*) FILTER (WHERE status = 'PENDING') AS pending,

@@ -118,12 +118,12 @@ final class OutboxDelivery {
             if (comment.path("body").asString("").contains(marker) && writtenByThisApp(comment)) {
                 var id = comment.path("id").asLong();
                 GithubApi.require(api.patch(installation, repo(request) + "/issues/comments/" + id, body), "edit a comment");
-                return JsonNodeFactory.instance.objectNode().put("comment_id", id).put("edited", true);
+                return withUrl(JsonNodeFactory.instance.objectNode().put("comment_id", id).put("edited", true), comment);
             }
         }
         var created = GithubApi.require(api.post(installation,
                 repo(request) + "/issues/" + request.path("issue_number").asLong() + "/comments", body), "create a comment");
-        return JsonNodeFactory.instance.objectNode().put("comment_id", created.body().path("id").asLong());
+        return withUrl(JsonNodeFactory.instance.objectNode().put("comment_id", created.body().path("id").asLong()), created.body());
     }
 
     /** The comment was written by this App: its bot user, or GitHub says the App made it. */
@@ -149,14 +149,14 @@ final class OutboxDelivery {
                 if (request.path("status").asString().equals("completed")) {
                     return updateCheckRun(installation, request, run.path("id").asLong());
                 }
-                return JsonNodeFactory.instance.objectNode().put("check_run_id", run.path("id").asLong());
+                return withUrl(JsonNodeFactory.instance.objectNode().put("check_run_id", run.path("id").asLong()), run);
             }
         }
         var body = ((ObjectNode) request.deepCopy());
         body.remove("owner");
         body.remove("repo");
         var created = GithubApi.require(api.post(installation, repo(request) + "/check-runs", body), "create a check run");
-        return JsonNodeFactory.instance.objectNode().put("check_run_id", created.body().path("id").asLong());
+        return withUrl(JsonNodeFactory.instance.objectNode().put("check_run_id", created.body().path("id").asLong()), created.body());
     }
 
     private JsonNode updateCheckRun(long installation, JsonNode request, long checkRunId) {
@@ -164,8 +164,17 @@ final class OutboxDelivery {
         for (var field : new String[] {"owner", "repo", "head_sha", "external_id", "started_at"}) {
             body.remove(field);
         }
-        GithubApi.require(api.patch(installation, repo(request) + "/check-runs/" + checkRunId, body), "update a check run");
-        return JsonNodeFactory.instance.objectNode().put("check_run_id", checkRunId);
+        var updated = GithubApi.require(api.patch(installation, repo(request) + "/check-runs/" + checkRunId, body), "update a check run");
+        return withUrl(JsonNodeFactory.instance.objectNode().put("check_run_id", checkRunId), updated.body());
+    }
+
+    /** Keeps the page address GitHub gave the written thing, for the job's page (rows from before have none). */
+    private static ObjectNode withUrl(ObjectNode result, JsonNode response) {
+        var url = response == null ? null : response.path("html_url").asString(null);
+        if (url != null && (url.startsWith("https://") || url.startsWith("http://"))) {
+            result.put("html_url", url);
+        }
+        return result;
     }
 
     private static String repo(JsonNode request) {

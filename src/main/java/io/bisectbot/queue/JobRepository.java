@@ -625,7 +625,8 @@ final class JobRepository {
     }
 
     /**
-     * Creates a new PENDING job with the same kind, payload and limits, linked by {@code retry_of}. Only FAILED or
+     * Creates a new PENDING job with the same kind, payload, limits and tenant (so the retry counts against the same
+     * installation's fair share and caps), linked by {@code retry_of}. Only FAILED or
      * CANCELLED jobs can be retried, and each at most once: retrying it again returns the existing retry.
      *
      * @return empty when there is no such job
@@ -648,8 +649,8 @@ final class JobRepository {
                 throw new IllegalStateException("job " + id + " is " + status + "; only FAILED or CANCELLED jobs can be retried");
             }
             var created = jdbc.sql("""
-                            INSERT INTO jobs (kind, payload, priority, run_at, max_attempts, retry_of, created_at, updated_at)
-                            SELECT kind, payload, priority, :now, max_attempts, id, :now, :now FROM jobs WHERE id = :id
+                            INSERT INTO jobs (kind, payload, priority, run_at, max_attempts, retry_of, tenant, created_at, updated_at)
+                            SELECT kind, payload, priority, :now, max_attempts, id, tenant, :now, :now FROM jobs WHERE id = :id
                             RETURNING *""")
                     .param("id", id).param("now", ts(now)).query(jobMapper).single();
             recordEvent(id, now, "retried", null, null, "retried as job " + created.id(), actor);

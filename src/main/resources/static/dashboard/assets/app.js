@@ -1,5 +1,6 @@
 // The dashboard: renders the page the path names from the instance's JSON API. No framework and no build step;
-// every element is built with the DOM (never innerHTML), so text from jobs cannot become markup.
+// every element is built with the DOM (never innerHTML), so text from jobs cannot become markup. A bisect report's HTML is
+// parsed into an inert document and copied tag by tag from an allowlist.
 (function () {
   'use strict';
 
@@ -454,8 +455,12 @@
     live(function () {
       return Promise.all([api('/job/' + id), api('/job/' + id + '/logs').catch(function () { return { steps: [] }; })])
         .then(function (answers) {
-          renderJob(body, answers[0], answers[1].steps);
-          return FINAL.indexOf(answers[0].status) < 0;
+          // A bisect job's page also follows its search; the second look is in the same round of the loop.
+          var bisect = answers[0].kind === 'bisect' ? api('/job/' + id + '/bisect') : Promise.resolve(null);
+          return bisect.then(function (b) {
+            renderJob(body, answers[0], answers[1].steps, b);
+            return FINAL.indexOf(answers[0].status) < 0;
+          });
         });
     });
   }
@@ -472,7 +477,147 @@
     }, function (e) { toast(e.message, true); });
   }
 
-  function renderJob(body, j, steps) {
+  var WRITE_LABELS = { comment: 'Comment on GitHub', check_run: 'Check run on GitHub', pull_request: 'Pull request on GitHub' };
+
+  // Only web addresses become links, whatever the stored answer holds.
+  function safeUrl(url) {
+    return typeof url === 'string' && /^https?:\/\//i.test(url) ? url : null;
+  }
+
+  // What the job wrote on GitHub: a link once delivered, else its state.
+  function githubWrite(w) {
+    var label = (WRITE_LABELS[w.type] || w.type) + (w.type === 'pull_request' && w.id ? ' #' + w.id : '');
+    var url = safeUrl(w.url);
+    return h('li', { 'data-write': w.type, 'data-state': w.state },
+      url ? h('a', { href: url, rel: 'noopener noreferrer', text: label }) : h('span', { text: label }),
+      w.state !== 'delivered' ? h('span', { class: 'muted small', text: ' · ' + w.state }) : null);
+  }
+
+  // ---- bisect view --------------------------------------------------------------------------------------------
+
+  var REPORT_TAGS = ['H1', 'H2', 'H3', 'H4', 'H5', 'H6', 'P', 'UL', 'OL', 'LI', 'A', 'CODE', 'PRE', 'EM', 'STRONG', 'TABLE',
+    'THEAD', 'TBODY', 'TR', 'TH', 'TD', 'DETAILS', 'SUMMARY', 'BLOCKQUOTE', 'HR', 'BR', 'DEL'];
+
+  // The report's HTML (rendered by the server with every tag of the Markdown escaped) is parsed into an inert document
+  // and copied element by element: only the tags above, no attribute but a web or same-site link's href.
+  function reportNodes(html) {
+    var parsed = new DOMParser().parseFromString(html, 'text/html');
+    var out = document.createDocumentFragment();
+    function copy(from, to) {
+      Array.prototype.forEach.call(from.childNodes, function (n) {
+        if (n.nodeType === 3) { to.appendChild(document.createTextNode(n.nodeValue)); return; }
+        if (n.nodeType !== 1) return;
+        if (REPORT_TAGS.indexOf(n.tagName) < 0) { copy(n, to); return; }
+        var el = document.createElement(n.tagName.toLowerCase());
+        if (n.tagName === 'A') {
+          var href = n.getAttribute('href') || '';
+          if (safeUrl(href) || /^\/(?![\/\\])/.test(href)) { el.setAttribute('href', href); el.setAttribute('rel', 'noopener noreferrer'); }
+        }
+        copy(n, el);
+        to.appendChild(el);
+      });
+    }
+    copy(parsed.body, out);
+    return out;
+  }
+
+  function shortSha(sha) {
+    return sha ? String(sha).substring(0, 10) : '';
+  }
+
+  var OUTCOMES = {
+    first_bad: 'First bad commit found', only_skipped_left: 'Only skipped commits are left', ends_not_as_expected: 'The ends do not behave as stated',
+    merge_base_bad: 'The merge base is bad', aborted: 'Stopped', no_significant_change: 'No significant change'
+  };
+
+  // A tested commit: its short sha coloured by its verdict, and for repeated runs how many passed and failed.
+  function commitChip(sha, c, flaky, running) {
+    var verdict = running ? 'running' : c && c.verdict ? c.verdict : 'pending';
+    return h('span', { class: 'chip v-' + verdict, 'data-commit': sha, 'data-verdict': verdict, title: sha + ' · ' + verdict },
+      h('span', { class: 'mono', text: shortSha(sha) }),
+      flaky && c ? h('span', { class: 'tally', text: ' ' + c.passes + '✓ ' + c.failures + '✗' + (c.skips ? ' ' + c.skips + ' skip' : '') }) : null);
+  }
+
+  function logLink(jobId, step, text) {
+    return step ? h('a', { href: '/dashboard/jobs/' + jobId + '/logs/' + encodeURIComponent(step), text: text || 'log' }) : null;
+  }
+
+  function renderBisect(j, b) {
+    var commits = {};
+    (b.commits || []).forEach(function (c) { commits[c.commit] = c; });
+    var running = {};
+    (b.running || []).forEach(function (r) { running[r.commit] = true; });
+    var flaky = b.repeat && b.repeat.runs > 1;
+    var parts = [];
+
+    if (b.outcome) {
+      var o = b.outcome;
+      var culprit = b.culprit;
+      parts.push(section('Outcome', h('div', { id: 'bisect-outcome', 'data-outcome': o.type },
+        h('p', { class: 'outcome' }, h('strong', { text: OUTCOMES[o.type] || o.type })),
+        culprit ? h('div', { id: 'culprit' },
+          h('p', null, h('span', { class: 'mono sha', id: 'culprit-sha', text: culprit.sha }), ' ', h('span', { id: 'culprit-subject', text: culprit.subject || '' })),
+          h('p', { class: 'muted small', text: [culprit.author, culprit.date ? new Date(culprit.date).toLocaleString() : null].filter(Boolean).join(' · ') }),
+          h('ul', { class: 'plain', id: 'culprit-links' },
+            safeUrl(culprit.commit_url) ? h('li', null, h('a', { href: culprit.commit_url, rel: 'noopener noreferrer', text: 'The commit on the repository\u2019s site' })) : null,
+            (culprit.logs || []).map(function (step) { return h('li', null, 'Its run: ', logLink(j.id, step, step)); }),
+            b.report_url ? h('li', null, h('a', { href: b.report_url, text: 'Report (Markdown)' })) : null)) : null,
+        o.reason || o.message || o.advice ? h('p', { class: 'ev-detail', text: o.reason || o.message || o.advice }) : null,
+        o.type === 'only_skipped_left' ? h('p', null, 'Any of: ', (o.candidates || []).map(function (c) { return commitChip(c.sha, commits[c.sha], flaky, false); })) : null)));
+    }
+
+    var total = b.candidate_count;
+    parts.push(section('Bisection', h('div', { id: 'bisect' },
+      h('p', { class: 'muted small', id: 'bisect-range' },
+        (b.good || []).map(shortSha).join(', ') + ' (good) .. ' + shortSha(b.bad) + ' (bad)'
+          + (total ? ' · ' + plural(total, 'commit', 'commits') + ' to search' : '')
+          + (flaky ? ' · ' + b.repeat.runs + ' runs per commit (' + b.repeat.rule + ')' : '')),
+      (b.running || []).length ? h('ul', { class: 'plain', id: 'bisect-running' }, b.running.map(function (r) {
+        return h('li', { 'data-commit': r.commit }, h('span', { class: 'badge s-running', text: 'running' }), ' ',
+          h('span', { class: 'mono', text: shortSha(r.commit) }), h('span', { class: 'muted small', text: ' · ' + r.purpose + ' · run ' + r.run + ' ' }),
+          logLink(j.id, r.log, 'follow its log'));
+      })) : null,
+      (b.rounds || []).length === 0 ? h('p', { class: 'muted', text: j.status === 'PENDING' ? 'Not started yet.' : 'No round has started yet.' })
+        : h('ol', { class: 'rounds', id: 'rounds' }, b.rounds.map(function (r) {
+          return h('li', { 'data-round': r.round },
+            h('span', { class: 'round-name', text: r.round === 0 ? 'Ends' : 'Round ' + r.round }),
+            r.commits_left !== null && r.commits_left !== undefined
+              ? h('span', { class: 'left' }, h('meter', { min: 0, max: total || r.commits_left, value: r.commits_left, 'aria-label': 'commits left' }),
+                h('span', { class: 'n', text: ' ' + plural(r.commits_left, 'commit', 'commits') + ' left' }))
+              : h('span', { class: 'left muted small', text: 'checking the good and bad ends' }),
+            h('span', { class: 'tested' }, r.tested.map(function (sha) { return commitChip(sha, commits[sha], flaky, running[sha]); })));
+        })))));
+
+    if (flaky && (b.commits || []).length) {
+      parts.push(section('Runs per commit', table('Runs per commit', ['Commit', 'Passed', 'Failed', 'Skipped', 'Verdict'],
+        b.commits.map(function (c) {
+          return h('tr', { 'data-commit': c.commit }, h('td', { class: 'mono', text: shortSha(c.commit) }),
+            h('td', { class: 'passes', text: String(c.passes) }), h('td', { class: 'failures', text: String(c.failures) }),
+            h('td', { text: String(c.skips) }), h('td', null, c.verdict ? h('span', { class: 'chip v-' + c.verdict, text: c.verdict }) : h('span', { class: 'muted', text: 'deciding' })));
+        }))));
+    }
+
+    if ((b.steps || []).length) {
+      parts.push(section('Runs', table('Runs', ['#', 'Commit', 'Subject', 'Purpose', 'Run', 'Result', 'Verdict', 'Duration', 'Round', ''],
+        b.steps.map(function (s) {
+          return h('tr', { 'data-seq': s.seq }, h('td', { text: String(s.seq) }), h('td', { class: 'mono', text: shortSha(s.commit) }),
+            h('td', { text: s.subject || '' }), h('td', { text: s.purpose.replace(/_/g, ' ') }), h('td', { text: String(s.run) }),
+            h('td', { text: s.outcome === 'exited' ? 'exit ' + s.exit_code : (s.outcome || '').replace(/_/g, ' ') }),
+            h('td', null, s.verdict ? h('span', { class: 'chip v-' + s.verdict, text: s.verdict }) : '—'),
+            h('td', { text: duration(Math.round(s.duration_ms / 1000)) }),
+            h('td', { text: s.round === null || s.round === undefined ? '' : s.round === 0 ? 'ends' : String(s.round) }),
+            h('td', null, s.reused ? h('span', { class: 'muted small', text: 'reused' }) : logLink(j.id, s.log)));
+        }))));
+    }
+
+    if (b.report_html) {
+      parts.push(h('section', { class: 'card report', 'aria-label': 'Report', id: 'report' }, h('h2', { text: 'Report' }),
+        h('div', { class: 'report-body' }, reportNodes(b.report_html))));
+    }
+    return parts;
+  }
+
+  function renderJob(body, j, steps, bisect) {
     var actions = h('div', { class: 'actions' });
     if (canAct()) {
       if (j.status === 'FAILED' || j.status === 'CANCELLED') {
@@ -491,6 +636,7 @@
       links.push(h('li', null, h('a', { href: 'https://github.com/' + encodeURIComponent(github.owner) + '/' + encodeURIComponent(github.repo)
         + '/issues/' + encodeURIComponent(github.issue_number), rel: 'noopener noreferrer', text: github.owner + '/' + github.repo + ' #' + github.issue_number })));
     }
+    (j.github_writes || []).forEach(function (w) { links.push(githubWrite(w)); });
     if (j.kind === 'bisect') links.push(h('li', null, h('a', { href: '/job/' + j.id + '/report', text: 'Report (Markdown)' })));
     if (j.retry_of) links.push(h('li', null, 'Retry of ', h('a', { href: '/dashboard/jobs/' + j.retry_of, text: '#' + j.retry_of })));
     links.push(h('li', null, h('a', { href: '/job/' + j.id, text: 'This job as JSON' })));
@@ -506,6 +652,7 @@
       h('div', { class: 'grid' },
         section('Summary', h('dl', { class: 'facts' }, facts.map(function (f) { return [h('dt', { text: f[0] }), h('dd', null, f[1])]; }))),
         section('Links', h('ul', { class: 'plain' }, links))),
+      bisect ? renderBisect(j, bisect) : null,
       j.waiting && j.waiting.length ? section('Why it is not running', h('ul', { class: 'plain waiting', id: 'waiting' }, j.waiting.map(function (w) {
         return h('li', { 'data-code': w.code }, w.message);
       }))) : null,

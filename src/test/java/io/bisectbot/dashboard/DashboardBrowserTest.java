@@ -3,6 +3,7 @@ package io.bisectbot.dashboard;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.bisectbot.FinishedBisect;
 import io.bisectbot.TestDatabase;
 import java.io.IOException;
 import java.net.URI;
@@ -349,6 +350,52 @@ class DashboardBrowserTest {
         driver.findElement(By.id("confirm-yes")).click();
         waiting().until(ExpectedConditions.textToBePresentInElementLocated(By.id("toast"), "Cancelled 2 jobs."));
         assertThat(List.of(status(picked), status(alsoPicked), status(left))).containsExactly("CANCELLED", "CANCELLED", "PENDING");
+    }
+
+    @Test
+    void a_finished_bisect_job_shows_the_culprit_the_rounds_narrowing_the_range_and_its_report_without_its_markup()
+            throws Exception {
+        var job = FinishedBisect.insert(jdbc());
+        login(VIEWER);
+        driver.get(url("/dashboard/jobs/" + job.id()));
+        var sha = waiting().until(ExpectedConditions.presenceOfElementLocated(By.id("culprit-sha")));
+        assertThat(sha.getText()).isEqualTo(job.culprit());
+        assertThat(driver.findElement(By.id("culprit-subject")).getText()).isEqualTo(FinishedBisect.CULPRIT_SUBJECT);
+        assertThat(driver.findElements(By.cssSelector("#culprit-links a"))).extracting(a -> a.getAttribute("href"))
+                .contains("https://github.com/acme/widget/commit/" + job.culprit(),
+                        url("/dashboard/jobs/" + job.id() + "/logs/search-" + job.culprit().substring(0, 12) + "-run2"),
+                        url("/job/" + job.id() + "/report"));
+
+        // The range as it narrowed: the ends, then 8, 4 and 2 commits left, each round's commit coloured by its verdict.
+        assertThat(driver.findElements(By.cssSelector("#rounds li"))).extracting(e -> e.getAttribute("data-round"))
+                .containsExactly("0", "1", "2", "3");
+        assertThat(driver.findElement(By.cssSelector("#rounds li[data-round='1'] .n")).getText()).isEqualTo("8 commits left");
+        assertThat(driver.findElement(By.cssSelector("#rounds li[data-round='3'] .n")).getText()).isEqualTo("2 commits left");
+        var culpritChip = driver.findElement(By.cssSelector("#rounds li[data-round='2'] .chip"));
+        assertThat(culpritChip.getAttribute("data-verdict")).isEqualTo("bad");
+        assertThat(culpritChip.getText()).isEqualTo(job.culprit().substring(0, 10) + " 1✓ 1✗");
+        // A flaky test's repeats: how many runs of each commit passed and failed.
+        assertThat(driver.findElement(By.cssSelector("tr[data-commit='" + job.culprit() + "'] .passes")).getText()).isEqualTo("1");
+        assertThat(driver.findElement(By.cssSelector("tr[data-commit='" + job.culprit() + "'] .failures")).getText()).isEqualTo("1");
+        assertThat(driver.findElements(By.cssSelector("tr[data-seq]"))).hasSize(12);
+
+        // The report as a page: headings, a table and links, and the markup in it only as text.
+        var report = driver.findElement(By.id("report"));
+        assertThat(report.findElement(By.cssSelector(".report-body h2")).getText()).startsWith("First bad commit:")
+                .endsWith("Parse <b>headers</b> lazily");
+        assertThat(report.getText()).contains("<script>document.title = 'owned'</script>").contains("<img src=x onerror=alert(1)>");
+        assertThat(report.findElements(By.cssSelector("script, img, b, [onerror]"))).isEmpty();
+        assertThat(report.findElements(By.cssSelector("a[href]"))).extracting(a -> a.getAttribute("href"))
+                .containsExactly("https://github.com/acme/widget/commit/" + job.culprit());
+        assertThat(report.findElement(By.cssSelector("details summary")).getText()).isEqualTo("Steps (12 runs)");
+        assertThat(driver.getTitle()).isEqualTo("Job #" + job.id() + " · bisectbot");
+
+        driver.manage().window().setSize(new org.openqa.selenium.Dimension(1280, 1700));
+        try {
+            screenshot("bisect");
+        } finally {
+            driver.manage().window().setSize(new org.openqa.selenium.Dimension(1280, 900));
+        }
     }
 
     @Test

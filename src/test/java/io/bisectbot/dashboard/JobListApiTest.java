@@ -93,6 +93,9 @@ class JobListApiTest {
 
         assertThat(ids(get("/jobs?q=" + q("repo:acme/app")).body())).containsExactly(bisect, acme);
         assertThat(ids(get("/jobs?q=" + q("repo:acme/app pr:42")).body())).containsExactly(acme);
+        assertThat(ids(get("/jobs?q=" + q("repo:https://github.com/Acme/app.git")).body())).as("a URL is its owner/name")
+                .containsExactly(bisect, acme);
+        assertThat(ids(get("/jobs?q=" + q("repo:acme/ap")).body())).as("the whole name, not a part of it").isEmpty();
         assertThat(ids(get("/jobs?q=" + q("sha:ABC123")).body())).containsExactly(bisect, acme);
         assertThat(ids(get("/jobs?q=" + q("3 problems")).body())).containsExactly(acme);
         assertThat(ids(get("/jobs?status=failed&kind=bot&q=" + q("pr:42")).body())).containsExactly(other, acme);

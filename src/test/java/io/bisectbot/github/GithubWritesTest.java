@@ -166,4 +166,47 @@ class GithubWritesTest extends GithubAppFixture {
         assertThat(text).contains("bisectbot_github_api_calls_total{", "status=\"201\"", "bisectbot_github_rate_limit_remaining",
                 "bisectbot_github_rate_limit_waits_total");
     }
+
+    @Test
+    void a_job_s_page_links_the_comment_and_check_run_it_wrote_and_says_what_was_not_delivered() throws Exception {
+        github.stubFor(post(urlPathEqualTo(REPO + "/issues/88/comments")).atPriority(1).willReturn(aResponse().withStatus(201)
+                .withHeader("Content-Type", "application/json")
+                .withBody("{\"id\": 8801, \"html_url\": \"https://github.com/Codertocat/Hello-World/issues/88#issuecomment-8801\"}")));
+        var job = queue.enqueue(NewJob.of("noop", json.createObjectNode()).withRunAt(Instant.now().plusSeconds(3600))).job().id();
+        var ref = new GithubRef(1, "Codertocat", "Hello-World", 88, null, HEAD);
+        new TransactionTemplate(new DataSourceTransactionManager(dataSource)).executeWithoutResult(tx ->
+                reports.jobFinished(job, ref, "the report", GithubReports.Conclusion.SUCCESS));
+        awaitOutboxDone("%:job:" + job);
+
+        var writes = send("GET", "/job/" + job, ADMIN).body().get("github_writes");
+        assertThat(writes).hasSize(2);
+        // The comment's address as GitHub answered it; the check run's built from the repository and its id.
+        assertThat(writes.get(0).get("type").asString()).isEqualTo("comment");
+        assertThat(writes.get(0).get("state").asString()).isEqualTo("delivered");
+        assertThat(writes.get(0).get("url").asString()).isEqualTo("https://github.com/Codertocat/Hello-World/issues/88#issuecomment-8801");
+        assertThat(writes.get(0).get("id").asLong()).isEqualTo(8801);
+        assertThat(writes.get(1).get("type").asString()).isEqualTo("check_run");
+        assertThat(writes.get(1).get("url").asString()).isEqualTo(github.baseUrl() + "/Codertocat/Hello-World/runs/4242");
+
+        // A bot task's pull request is in its result; a comment GitHub refused for good has no link.
+        var bot = jdbc().sql("""
+                        INSERT INTO jobs (kind, status, result, finished_at)
+                        VALUES ('noop', 'SUCCEEDED', '{"pull_request_url": "https://github.com/Codertocat/Hello-World/pull/12"}', now())
+                        RETURNING id""").query(Long.class).single();
+        jdbc().sql("""
+                        INSERT INTO github_outbox (idempotency_key, installation_id, action, request, status, attempts, next_attempt_at,
+                                                   last_error, created_at, done_at)
+                        VALUES (:key, 1, 'comment', '{"owner": "Codertocat", "repo": "Hello-World", "issue_number": 12}', 'DEAD', 5,
+                                now(), 'HTTP 403: Resource not accessible by integration', now(), now())""")
+                .param("key", "comment:job:" + bot).update();
+        var botWrites = send("GET", "/job/" + bot, ADMIN).body().get("github_writes");
+        assertThat(botWrites).hasSize(2);
+        assertThat(botWrites.get(0).get("state").asString()).isEqualTo("failed");
+        assertThat(botWrites.get(0).get("url").isNull()).isTrue();
+        assertThat(botWrites.get(1).get("type").asString()).isEqualTo("pull_request");
+        assertThat(botWrites.get(1).get("url").asString()).isEqualTo("https://github.com/Codertocat/Hello-World/pull/12");
+        assertThat(botWrites.get(1).get("id").asLong()).isEqualTo(12);
+        assertThat(GithubJobWrites.webUrl(URI.create("https://api.github.com"))).isEqualTo("https://github.com");
+        assertThat(GithubJobWrites.webUrl(URI.create("https://ghe.example.com/api/v3"))).isEqualTo("https://ghe.example.com");
+    }
 }

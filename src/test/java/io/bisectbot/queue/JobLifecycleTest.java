@@ -155,6 +155,21 @@ class JobLifecycleTest {
     }
 
     @Test
+    void a_retry_belongs_to_the_same_tenant_as_the_job_it_retries() {
+        var queue = fixture.queue("noop");
+        var id = queue.enqueue(job("noop").withTenant("installation:42").withRunAt(Instant.now().plusSeconds(3600))).job().id();
+        queue.cancel(id).orElseThrow();
+
+        var retry = queue.retry(id).orElseThrow().job();
+        assertThat(retry.tenant()).isEqualTo("installation:42");
+        assertThat(queue.find(retry.id()).orElseThrow().tenant()).as("as stored").isEqualTo("installation:42");
+
+        var untenanted = queue.enqueue(job("noop").withRunAt(Instant.now().plusSeconds(3600))).job().id();
+        queue.cancel(untenanted).orElseThrow();
+        assertThat(queue.retry(untenanted).orElseThrow().job().tenant()).isNull();
+    }
+
+    @Test
     void only_failed_or_cancelled_jobs_can_be_retried() {
         var queue = fixture.queue("noop");
         var id = queue.enqueue(job("noop").withRunAt(Instant.now().plusSeconds(3600))).job().id();
