@@ -271,7 +271,7 @@ public final class ChaosBenchmark {
             kills.add(() -> kill(first ? holderOfAContainerJob().orElse(slot) : slot));
         }
         faults.add(kills.isEmpty() ? () -> { } : kills.removeFirst());
-        faults.add(() -> freeze(1));
+        faults.add(() -> freeze(busiest()));
         faults.add(this::restartDatabase);
         faults.add(this::restartDocker);
         // Further kills go between the others.
@@ -294,6 +294,26 @@ public final class ChaosBenchmark {
         recoveries.add(new Recovery("SIGKILL → job running again or done", back.get(1)));
         slots.set(slot, start(slot));
         windows.add(new Window(slot, "killed", from - IN_FLIGHT, System.nanoTime()));
+    }
+
+    /** The instance running the most jobs, waiting a little for one that runs any, so the freeze meets work. */
+    private int busiest() throws Exception {
+        var deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (true) {
+            int best = 1;
+            int most = -1;
+            for (int slot = 0; slot < SLOTS; slot++) {
+                var running = runningOn(slots.get(slot).workerId()).size();
+                if (running > most) {
+                    best = slot;
+                    most = running;
+                }
+            }
+            if (most > 0 || System.nanoTime() > deadline) {
+                return best;
+            }
+            Thread.sleep(200);
+        }
     }
 
     private void freeze(int slot) throws Exception {
