@@ -77,6 +77,7 @@ class AccessControlTest {
             new Endpoint("GET", "/job/{id}", "/job/" + MISSING, null, Role.VIEWER, 404),
             new Endpoint("GET", "/job/{id}/logs", "/job/" + MISSING + "/logs", null, Role.VIEWER, 404),
             new Endpoint("GET", "/job/{id}/logs/{step}", "/job/" + MISSING + "/logs/1", null, Role.VIEWER, 404),
+            new Endpoint("GET", "/job/{id}/bisect", "/job/" + MISSING + "/bisect", null, Role.VIEWER, 404),
             new Endpoint("GET", "/job/{id}/report", "/job/" + MISSING + "/report", null, Role.VIEWER, 404),
             new Endpoint("GET", "/job/{id}/chart.svg", "/job/" + MISSING + "/chart.svg", null, Role.VIEWER, 404),
             new Endpoint("GET", "/admin/outbox", "/admin/outbox", null, Role.VIEWER, 200),
