@@ -10,7 +10,6 @@ import java.time.Clock;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.PriorityQueue;
 import java.util.Random;
 import javax.sql.DataSource;
 import org.slf4j.Logger;
@@ -42,9 +41,6 @@ public final class QueueNode {
     private final Loop heartbeatLoop;
     private final Loop recoveryLoop;
     private final Loop orphanLoop;
-    private final Duration orphanCheck;
-    /** System.nanoTime() when claimers are to be woken for orphaned jobs that become due; only the orphan loop's. */
-    private final PriorityQueue<Long> wakes = new PriorityQueue<>();
     private final LivenessLock liveness;
     private volatile boolean running;
     private volatile boolean draining;
@@ -94,7 +90,7 @@ public final class QueueNode {
         this.heartbeatLoop = Loop.every("heartbeat-" + workerId, beat, heartbeats::beat).withInitialDelay(beat);
         var pass = properties.recoveryInterval();
         this.recoveryLoop = Loop.every("recovery-" + workerId, pass, recovery::recover).withInitialDelay(pass);
-        this.orphanCheck = Duration.ofMillis(Math.max(20, properties.livenessTimeout().toMillis() / 4));
+        var orphanCheck = Duration.ofMillis(Math.max(20, properties.livenessTimeout().toMillis() / 4));
         this.orphanLoop = Loop.every("orphans-" + workerId, orphanCheck, this::recoverOrphans).withInitialDelay(orphanCheck);
     }
 
@@ -264,25 +260,18 @@ public final class QueueNode {
     private void recoverOrphans() {
         var due = recovery.recoverOrphans();
         if (!due.isZero()) {
-            wakes.add(System.nanoTime() + due.toNanos() + WAKE_SLACK.toNanos());
-        }
-        // A wake due before the next pass waits here, so the claimers hear of the jobs when they are due.
-        while (!wakes.isEmpty() && wakes.peek() - System.nanoTime() < orphanCheck.toNanos()) {
-            var wait = wakes.peek() - System.nanoTime();
-            if (wait > 0) {
+            // One sleeper per pass that took jobs back, so the claimers hear of them when they are due, to the
+            // millisecond, without holding up the next pass.
+            Thread.ofVirtual().name("orphans-due-" + workerId).start(() -> {
                 try {
-                    Thread.sleep(Duration.ofNanos(wait));
+                    Thread.sleep(due.plus(WAKE_SLACK));
+                    repository.notifyJobsAvailable();
                 } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt(); // stopping
-                    return;
+                    Thread.currentThread().interrupt();
+                } catch (RuntimeException e) {
+                    // Claimers poll anyway.
                 }
-            }
-            wakes.poll();
-            try {
-                repository.notifyJobsAvailable();
-            } catch (RuntimeException e) {
-                // Claimers poll anyway.
-            }
+            });
         }
     }
 
