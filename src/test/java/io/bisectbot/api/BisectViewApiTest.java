@@ -4,11 +4,9 @@ import static io.bisectbot.FinishedBisect.sha;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.bisectbot.FinishedBisect;
+import io.bisectbot.JsonCalls;
+import io.bisectbot.JsonCalls.Reply;
 import io.bisectbot.TestDatabase;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.util.ArrayList;
 import java.util.List;
 import javax.sql.DataSource;
@@ -28,7 +26,6 @@ class BisectViewApiTest {
 
     static final String VIEWER = "viewer-token-of-the-bisect-view-test";
     private static final JsonMapper json = JsonMapper.builder().build();
-    private final HttpClient http = HttpClient.newHttpClient();
 
     @LocalServerPort
     int port;
@@ -41,16 +38,8 @@ class BisectViewApiTest {
         registry.add("bisectbot.web.viewer-token", () -> VIEWER);
     }
 
-    record Reply(int status, JsonNode body) {
-    }
-
     Reply get(String path, String token) throws Exception {
-        var request = HttpRequest.newBuilder(URI.create("http://localhost:" + port + path));
-        if (token != null) {
-            request.header("Authorization", "Bearer " + token);
-        }
-        var response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
-        return new Reply(response.statusCode(), json.readTree(response.body()));
+        return JsonCalls.send(port, "GET", path, null, token);
     }
 
     JdbcClient jdbc() {

@@ -3,11 +3,9 @@ package io.bisectbot.callbacks;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.bisectbot.JsonCalls;
+import io.bisectbot.JsonCalls.Reply;
 import io.bisectbot.TestDatabase;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -30,7 +28,6 @@ class CallbackApiTest {
     static final String SECRET = "secret-of-the-callback-api-test";
     private static final JsonMapper json = JsonMapper.builder().build();
     private static Receiver receiver;
-    private final HttpClient http = HttpClient.newHttpClient();
 
     @LocalServerPort
     int port;
@@ -57,16 +54,8 @@ class CallbackApiTest {
         receiver.close();
     }
 
-    record Reply(int status, JsonNode body) {
-    }
-
     Reply send(String method, String path, String body, String token) throws Exception {
-        var request = HttpRequest.newBuilder(URI.create("http://localhost:" + port + path))
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
-                .header("Content-Type", "application/json")
-                .header("Authorization", "Bearer " + token);
-        var response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
-        return new Reply(response.statusCode(), json.readTree(response.body()));
+        return JsonCalls.send(port, method, path, body, token);
     }
 
     JsonNode callbacksOf(long job) throws Exception {

@@ -2,12 +2,10 @@ package io.bisectbot.dashboard;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.bisectbot.JsonCalls;
+import io.bisectbot.JsonCalls.Reply;
 import io.bisectbot.TestDatabase;
 import io.bisectbot.web.Actors;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.util.ArrayList;
 import java.util.List;
 import javax.sql.DataSource;
@@ -18,8 +16,6 @@ import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
-import tools.jackson.databind.JsonNode;
-import tools.jackson.databind.json.JsonMapper;
 
 /** {@code POST /jobs/bulk} as a script calls it: selected ids or a whole filter, a dry run for the count, a bound. */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
@@ -27,8 +23,6 @@ class BulkJobsApiTest {
 
     static final String OPERATOR = "operator-token-of-the-bulk-test";
     static final String VIEWER = "viewer-token-of-the-bulk-test";
-    private static final JsonMapper json = JsonMapper.builder().build();
-    private final HttpClient http = HttpClient.newHttpClient();
 
     @LocalServerPort
     int port;
@@ -44,14 +38,8 @@ class BulkJobsApiTest {
         registry.add("bisectbot.queue.max-concurrent-jobs", () -> "0");
     }
 
-    record Reply(int status, JsonNode body) {
-    }
-
     Reply bulk(String body, String token) throws Exception {
-        var response = http.send(HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/jobs/bulk"))
-                .POST(HttpRequest.BodyPublishers.ofString(body)).header("Content-Type", "application/json")
-                .header("Authorization", "Bearer " + token).build(), HttpResponse.BodyHandlers.ofString());
-        return new Reply(response.statusCode(), json.readTree(response.body()));
+        return JsonCalls.send(port, "POST", "/jobs/bulk", body, token);
     }
 
     JdbcClient jdbc() {

@@ -2,12 +2,10 @@ package io.bisectbot.dashboard;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.bisectbot.JsonCalls;
+import io.bisectbot.JsonCalls.Reply;
 import io.bisectbot.TestDatabase;
-import java.net.URI;
 import java.net.URLEncoder;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,15 +18,12 @@ import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 import tools.jackson.databind.JsonNode;
-import tools.jackson.databind.json.JsonMapper;
 
 /** {@code GET /jobs} as scripts call it: keyset pages, filters, payload search and errors that say what is wrong. */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
 class JobListApiTest {
 
     static final String VIEWER = "viewer-token-of-the-job-list-test";
-    private static final JsonMapper json = JsonMapper.builder().build();
-    private final HttpClient http = HttpClient.newHttpClient();
 
     @LocalServerPort
     int port;
@@ -41,13 +36,8 @@ class JobListApiTest {
         registry.add("bisectbot.web.viewer-token", () -> VIEWER);
     }
 
-    record Reply(int status, JsonNode body) {
-    }
-
     Reply get(String path) throws Exception {
-        var response = http.send(HttpRequest.newBuilder(URI.create("http://localhost:" + port + path))
-                .header("Authorization", "Bearer " + VIEWER).build(), HttpResponse.BodyHandlers.ofString());
-        return new Reply(response.statusCode(), json.readTree(response.body()));
+        return JsonCalls.send(port, "GET", path, null, VIEWER);
     }
 
     long insert(String kind, String status, String payload, String error) {
