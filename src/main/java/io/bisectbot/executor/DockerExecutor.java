@@ -119,6 +119,10 @@ public final class DockerExecutor implements AutoCloseable {
         return warm;
     }
 
+    ExecutorProperties.Effective limitsOf(StepSpec spec) {
+        return properties.effective(spec);
+    }
+
     void closed(WarmStarts warm) {
         warmStarts.remove(warm);
     }
@@ -145,13 +149,15 @@ public final class DockerExecutor implements AutoCloseable {
                     name = parked.name();
                     copyInput(spec, containerId, limits.user());
                     outcome = cancel.isCancelled() ? new StepOutcome.Cancelled()
-                            : startAndAwait(containerId, limits.timeout(), logs, cancel, WarmStarts.trigger(spec));
+                            : startAndAwait(containerId, limits.timeout(), logs, cancel, WarmStarts.trigger(spec),
+                                    () -> warm.topUp(spec, limits));
                 } else {
                     prepareCaches(spec, limits.user());
                     containerId = create(spec, limits, name, false);
                     metrics.containerCreated();
                     copyInput(spec, containerId, limits.user());
-                    outcome = startAndAwait(containerId, limits.timeout(), logs, cancel, null);
+                    outcome = startAndAwait(containerId, limits.timeout(), logs, cancel, null,
+                            warm == null ? () -> { } : () -> warm.topUp(spec, limits));
                 }
                 imageDigest = imageDigest(containerId);
                 if (outcome instanceof StepOutcome.Exited && spec.output() != null) {
@@ -267,10 +273,11 @@ public final class DockerExecutor implements AutoCloseable {
     }
 
     /**
-     * Starts the container (or, for a parked one, sends {@code trigger} to its stdin, which starts the step's command)
-     * and waits for its end; the deadline counts from there.
+     * Starts the container (or, for a parked one, sends {@code trigger} to its stdin, which starts the step's command),
+     * runs {@code started}, and waits for its end; the deadline counts from the start.
      */
-    private StepOutcome startAndAwait(String id, Duration timeout, LogPipeline logs, CancellationSignal cancel, byte[] trigger) {
+    private StepOutcome startAndAwait(String id, Duration timeout, LogPipeline logs, CancellationSignal cancel, byte[] trigger,
+                                      Runnable started) {
         var output = new ResultCallback.Adapter<Frame>() {
             @Override
             public void onNext(Frame frame) {
@@ -310,6 +317,8 @@ public final class DockerExecutor implements AutoCloseable {
                 docker.startContainerCmd(id).exec();
             }
             deadline = timers.schedule(() -> ending.complete(new Ending.Deadline()), timeout.toMillis(), TimeUnit.MILLISECONDS);
+            // Only now are the next round's containers made: this round's copies and starts go first on the engine.
+            started.run();
             var exited = new CompletableFuture<Long>();
             waiting = docker.waitContainerCmd(id).exec(new ResultCallback.Adapter<WaitResponse>() {
                 @Override

@@ -75,34 +75,50 @@ public final class WarmStarts implements AutoCloseable {
     }
 
     /**
-     * A parked container for {@code spec}, or null to start one cold. Either way the shape's parked containers are
-     * topped up to {@code ahead} (the steps that run at once), started while this round's steps run.
+     * A parked container for {@code spec}, or null to start one cold. Only ready ones are taken: the steps of a round
+     * start together, and one still starting is no faster than a cold start; it stays for the next round.
      */
     Parked claim(StepSpec spec, ExecutorProperties.Effective limits) {
         if (!sendable(spec.env())) {
             return null;
         }
-        var shape = Shape.of(spec, limits);
         synchronized (this) {
             if (closed) {
                 return null;
             }
-            var queue = parked.computeIfAbsent(shape, s -> new ArrayDeque<>());
-            Parked taken = null;
-            for (var it = queue.iterator(); it.hasNext() && taken == null; ) {
+            var queue = parked.computeIfAbsent(Shape.of(spec, limits), s -> new ArrayDeque<>());
+            for (var it = queue.iterator(); it.hasNext(); ) {
                 var future = it.next();
                 if (future.isDone()) {
-                    // A container that could not be parked is dropped; its slot is refilled below.
+                    // A container that could not be parked is dropped; its slot is refilled by the next top-up.
                     it.remove();
-                    taken = future.join();
+                    var taken = future.join();
+                    if (taken != null) {
+                        return taken;
+                    }
                 }
             }
-            // Only ready ones are taken: the steps of a round start together, and one still starting is no faster
-            // than a cold start; it stays for the next round.
+            return null;
+        }
+    }
+
+    /**
+     * Tops the shape's parked containers up to {@code ahead} (the steps that run at once). Called once the step's
+     * command runs, not when it is claimed: the engine then copies this round's files and starts its commands
+     * before it creates the next round's containers, which are started while this round's tests run.
+     */
+    void topUp(StepSpec spec, ExecutorProperties.Effective limits) {
+        if (!sendable(spec.env())) {
+            return;
+        }
+        synchronized (this) {
+            if (closed) {
+                return;
+            }
+            var queue = parked.computeIfAbsent(Shape.of(spec, limits), s -> new ArrayDeque<>());
             while (queue.size() < ahead) {
                 queue.add(prepare(spec, limits));
             }
-            return taken;
         }
     }
 
@@ -140,6 +156,15 @@ public final class WarmStarts implements AutoCloseable {
             return null;
         }
         return new Parked(id, name);
+    }
+
+    /** Waits until a container parked for steps shaped like {@code spec} is ready or none is being made (tests). */
+    void awaitParked(StepSpec spec) {
+        List<CompletableFuture<Parked>> making;
+        synchronized (this) {
+            making = List.copyOf(parked.getOrDefault(Shape.of(spec, executor.limitsOf(spec)), new ArrayDeque<>()));
+        }
+        making.forEach(CompletableFuture::join);
     }
 
     /** Only names a shell can export and values that fit on a line can be sent to a parked container. */

@@ -35,6 +35,8 @@ class WarmStartsTest {
     private ContainerResult runTwice(StepSpec.Builder first, StepSpec second, RecordingSink sink) {
         var cold = warm.run(first.build(), new RecordingSink(), CancellationSignal.create());
         assertThat(cold.containerName()).doesNotContain("-parked-");
+        // The replacement is made once the first step's command runs; a step takes only a ready one.
+        warm.awaitParked(second);
         return warm.run(second, sink, CancellationSignal.create());
     }
 
