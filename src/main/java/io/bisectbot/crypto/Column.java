@@ -19,11 +19,13 @@ public record Column(String table, String column, boolean compressed, List<Strin
     public static final Column STEP_LOG = new Column("step_logs", "content", false, List.of());
     /**
      * Bot jobs are found by owner, repo, pull_request, task and trigger (a new push cancels the old head's tasks);
-     * {@code /cancel} finds a thread's jobs by {@code github.owner}, {@code github.repo} and {@code github.issue_number}.
+     * {@code /cancel} finds a thread's jobs by {@code github.owner}, {@code github.repo} and {@code github.issue_number};
+     * the jobs list's {@code sha:} search by the commits {@code head_sha}, {@code github.head_sha} and a bisection's
+     * {@code bad} end (a commit or ref name, never a secret).
      */
     public static final Column JOB_PAYLOAD = new Column("jobs", "payload", false,
-            List.of("owner", "repo", "pull_request", "task", "trigger", "head_sha", "installation_id", "delivery_id",
-                    "github.owner", "github.repo", "github.issue_number"));
+            List.of("owner", "repo", "pull_request", "task", "trigger", "head_sha", "bad", "installation_id", "delivery_id",
+                    "github.owner", "github.repo", "github.issue_number", "github.head_sha"));
     public static final Column JOB_RESULT = new Column("jobs", "result", false, List.of());
     public static final Column OUTBOX_REQUEST = new Column("github_outbox", "request", false, List.of());
 

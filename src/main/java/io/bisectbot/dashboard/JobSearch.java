@@ -17,7 +17,8 @@ import org.springframework.jdbc.core.simple.JdbcClient;
 /**
  * The jobs list: newest first, one page at a time by keyset ({@code id < after}), so a page costs the same however
  * deep it is. The search {@code q} is words: {@code repo:owner/name}, {@code pr:123}, {@code sha:abc123}, and free
- * text matched in the error and the payload.
+ * text matched in the error. Each word reads only what a sealed payload keeps in the clear ({@code Column.JOB_PAYLOAD})
+ * or {@code last_error}, through an index of V20 or V21 written with the same expression.
  */
 final class JobSearch {
 
@@ -206,6 +207,13 @@ final class JobSearch {
     static final String REPO_KEY = "lower(coalesce((payload -> 'github' ->> 'owner') || '/' || (payload -> 'github' ->> 'repo'), "
             + "substring(regexp_replace(payload ->> 'repo', '(\\.git)?/*$', '') from '[^/:]+/[^/:]+$')))";
 
+    /**
+     * The commits a job names in the clear, lower case: a bot job's head, the pull request head of a job started by a
+     * comment, and a bisection's bad end. Written exactly as the indexes of V21 are.
+     */
+    static final List<String> SHA_KEYS = List.of("lower(payload ->> 'head_sha')", "lower(payload -> 'github' ->> 'head_sha')",
+            "lower(payload ->> 'bad')");
+
     private static void addSearch(String q, List<String> where, Map<String, Object> params) {
         var words = WORD.matcher(q);
         var n = 0;
@@ -228,19 +236,23 @@ final class JobSearch {
                     if (!value.matches("\\d{1,10}")) {
                         throw new IllegalArgumentException("'pr:" + value + "' needs a pull request or issue number, e.g. pr:123");
                     }
+                    // The expression of the index jobs_by_issue_number (V21): a page walks one number's jobs newest first.
                     where.add("payload -> 'github' ->> 'issue_number' = :" + name);
-                    params.put(name, value);
+                    params.put(name, Long.toString(Long.parseLong(value))); // stored as a JSON number: 42, not 042
                 }
                 case "sha" -> {
                     if (!value.matches("[0-9a-fA-F]{4,64}")) {
                         throw new IllegalArgumentException("'sha:" + value + "' needs 4 to 64 hex digits of a commit, e.g. sha:abc123");
                     }
-                    // Any commit the payload names (head, good or bad end), by prefix.
-                    where.add("payload::text ILIKE :" + name);
-                    params.put(name, "%\"" + value.toLowerCase(Locale.ROOT) + "%");
+                    // Each key by prefix through its own index (V21); PostgreSQL ORs the few matches of each.
+                    where.add(SHA_KEYS.stream().map(key -> key + " LIKE :" + name)
+                            .collect(java.util.stream.Collectors.joining(" OR ", "(", ")")));
+                    params.put(name, value.toLowerCase(Locale.ROOT) + "%");
                 }
                 default -> {
-                    where.add("(last_error ILIKE :" + name + " OR payload::text ILIKE :" + name + ")");
+                    // The error only: under encryption the payload's text is ciphertext. A trigram index (V21) finds
+                    // the rows that may hold the word, so a word no error holds costs no scan.
+                    where.add("last_error ILIKE :" + name);
                     params.put(name, "%" + escapeLike(word) + "%");
                 }
             }

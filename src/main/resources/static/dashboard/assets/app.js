@@ -337,7 +337,7 @@
     var status = h('select', { id: 'f-status', name: 'status' }, h('option', { value: '', text: 'Any status' }),
       STATUSES.map(function (s) { return h('option', { value: s, text: s.toLowerCase(), selected: params.get('status') === s }); }));
     var kind = h('input', { id: 'f-kind', name: 'kind', type: 'text', value: params.get('kind') || '', placeholder: 'e.g. bisect', size: 12 });
-    var q = h('input', { id: 'f-q', name: 'q', type: 'search', value: params.get('q') || '', placeholder: 'repo:acme/app pr:123 sha:abc123 or text', size: 32 });
+    var q = h('input', { id: 'f-q', name: 'q', type: 'search', value: params.get('q') || '', placeholder: 'repo:acme/app pr:123 sha:abc123 or error text', size: 32 });
     var installation = h('input', { id: 'f-installation', name: 'installation', type: 'text', inputmode: 'numeric', pattern: '[0-9]*',
       value: params.get('installation') || '', placeholder: 'id', size: 8 });
     var from = h('input', { id: 'f-from', name: 'from', type: 'datetime-local', value: localInput(params.get('from')) });

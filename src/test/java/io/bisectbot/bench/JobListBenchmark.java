@@ -100,7 +100,9 @@ public final class JobListBenchmark {
                 cases.put("q=repo:rare/one (10 old jobs)", "q=" + q("repo:rare/one"));
                 cases.put("q=pr:4242", "q=" + q("pr:4242"));
                 cases.put("q=sha:c0ffee12", "q=" + q("sha:c0ffee12"));
+                cases.put("q=sha:<12 digits of one job>", "q=" + q("sha:" + sha((int) (middle - ids[0])).substring(0, 12)));
                 cases.put("q=free text (timed out)", "q=" + q("timed"));
+                cases.put("q=free text (failed, 5 %)", "q=" + q("failed"));
                 cases.put("installation=8", "installation=8");
                 cases.put("installation=8&status=FAILED", "installation=8&status=FAILED");
                 cases.put("after=<middle id>", "after=" + middle);
@@ -133,11 +135,14 @@ public final class JobListBenchmark {
                         sql.sql("SELECT count(*) FROM jobs").query(Long.class).single());
             }
             if (explain) {
-                // The two statements most likely to be slow, as JobSearch writes them.
+                // The statements most likely to be slow, as JobSearch writes them (pr:, sha:, free text found nowhere
+                // and found in one error in twenty).
                 for (var where : List.of(
-                        "(lower((payload -> 'github' ->> 'owner') || '/' || (payload -> 'github' ->> 'repo')) = lower('rare/one') "
-                                + "OR payload ->> 'repo' ILIKE '%rare/one%')",
-                        "(last_error ILIKE '%timed%' OR payload::text ILIKE '%timed%')")) {
+                        "payload -> 'github' ->> 'issue_number' = '4242'",
+                        "(lower(payload ->> 'head_sha') LIKE 'c0ffee12%' OR lower(payload -> 'github' ->> 'head_sha') LIKE 'c0ffee12%' "
+                                + "OR lower(payload ->> 'bad') LIKE 'c0ffee12%')",
+                        "last_error ILIKE '%timed%'",
+                        "last_error ILIKE '%failed%'")) {
                     System.out.println("EXPLAIN (ANALYZE, BUFFERS) … WHERE " + where);
                     sql.sql("EXPLAIN (ANALYZE, BUFFERS) SELECT id FROM jobs WHERE " + where + " ORDER BY id DESC LIMIT 51")
                             .query(String.class).list().forEach(line -> System.out.println("  " + line));
@@ -177,6 +182,13 @@ public final class JobListBenchmark {
         }
     }
 
+    /** The commit of job {@code i}: 40 hex digits spread like a real sha's. */
+    static String sha(int i) {
+        var a = i * 0x9E3779B97F4A7C15L;
+        var b = Long.rotateLeft(a, 29) * 0xBF58476D1CE4E5B9L;
+        return String.format("%016x%016x%08x", a, b, (int) (b >>> 17));
+    }
+
     private static void row(StringBuilder out, int i, int count, Instant now) {
         var created = now.minusSeconds((long) (count - i) * 30);
         var mix = Integer.toUnsignedLong((int) (i * 2654435761L)) % 1000; // spread statuses and kinds over the table
@@ -187,7 +199,7 @@ public final class JobListBenchmark {
         var owner = rare ? "rare" : "org-" + (r % INSTALLATIONS);
         var repo = rare ? "one" : "repo-" + r;
         var installation = r % INSTALLATIONS + 1;
-        var sha = String.format("%040x", (i * 0x9E3779B97F4A7C15L) & Long.MAX_VALUE);
+        var sha = sha(i);
         var payload = "{\"repo\": \"https://github.com/" + owner + "/" + repo + ".git\", \"bad\": \"" + sha + "\", \"good\": [\"v1.0\"], "
                 + "\"command\": \"make test\", \"github\": {\"installation_id\": " + installation + ", \"owner\": \"" + owner
                 + "\", \"repo\": \"" + repo + "\", \"issue_number\": " + (i % 5000 + 1) + ", \"head_sha\": \"" + sha + "\"}}";

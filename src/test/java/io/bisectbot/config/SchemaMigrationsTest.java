@@ -4,11 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.bisectbot.TestDatabase;
+import java.nio.file.Path;
+import java.sql.DriverManager;
 import java.util.Arrays;
 import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.MigrationVersion;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.springframework.jdbc.core.simple.JdbcClient;
+import org.springframework.jdbc.datasource.SimpleDriverDataSource;
 
 class SchemaMigrationsTest {
 
@@ -35,6 +39,31 @@ class SchemaMigrationsTest {
             assertThat(SchemaMigrations.migrate(db)).isEqualTo(1);
             SchemaMigrations.requireUpToDate(db);
         }
+    }
+
+    @Test
+    void the_embedded_server_takes_every_migration_with_the_extensions_they_create(@TempDir Path temp) throws Exception {
+        try (var server = EmbeddedDatabase.start(temp.resolve("pg"), 0)) {
+            var db = new SimpleDriverDataSource(new org.postgresql.Driver(), server.jdbcUrl());
+            assertThat(SchemaMigrations.migrate(db)).isEqualTo(allVersions().length);
+            assertThat(JdbcClient.create(db).sql("SELECT extname FROM pg_extension").query(String.class).list()).contains("pg_trgm");
+        }
+    }
+
+    @Test
+    void the_owner_of_a_database_migrates_it_without_being_a_superuser() throws Exception {
+        // As on the servers, where the bisectbot role owns its database: pg_trgm (V21) is a trusted extension.
+        var pg = TestDatabase.container();
+        var owner = "owner_" + ProcessHandle.current().pid() + "_" + System.nanoTime() % 1_000_000;
+        try (var admin = DriverManager.getConnection(pg.getJdbcUrl(), pg.getUsername(), pg.getPassword());
+             var statement = admin.createStatement()) {
+            statement.execute("CREATE ROLE " + owner + " LOGIN NOSUPERUSER PASSWORD 'owner-password'");
+            statement.execute("CREATE DATABASE " + owner + " OWNER " + owner);
+        }
+        var url = pg.getJdbcUrl().replaceFirst("/[^/?]+(\\?|$)", "/" + owner + "$1");
+        var db = new SimpleDriverDataSource(new org.postgresql.Driver(), url, owner, "owner-password");
+        assertThat(SchemaMigrations.migrate(db)).isEqualTo(allVersions().length);
+        SchemaMigrations.requireUpToDate(db);
     }
 
     @Test

@@ -122,12 +122,18 @@ class EncryptionTest {
         var payload = JSON.readTree("""
                 {"task":"lint","owner":"acme","repo":"app","pull_request":7,"trigger":"pull_request",
                  "head_sha":"0123456789012345678901234567890123456789","task_config":{"run":"echo %s"},
-                 "github":{"owner":"acme","repo":"app","issue_number":7,"comment_id":5}}""".formatted(SECRET));
+                 "bad":"fedcba9876543210fedcba9876543210fedcba98","good":["v1.0-good-end"],
+                 "github":{"owner":"acme","repo":"app","issue_number":7,"comment_id":5,
+                           "head_sha":"abcdefabcdefabcdefabcdefabcdefabcdefabcd"}}""".formatted(SECRET));
         var stored = JSON.readTree(a.sealJson(Column.JOB_PAYLOAD, payload));
-        assertThat(stored.toString()).doesNotContain(SECRET).doesNotContain("task_config").doesNotContain("comment_id");
+        assertThat(stored.toString()).doesNotContain(SECRET).doesNotContain("task_config").doesNotContain("comment_id")
+                .as("a list is never copied").doesNotContain("v1.0-good-end");
         assertThat(stored.get("owner").asString()).isEqualTo("acme");
         assertThat(stored.get("pull_request").asInt()).isEqualTo(7);
         assertThat(stored.get("github").get("issue_number").asInt()).isEqualTo(7);
+        assertThat(stored.get("head_sha").asString()).startsWith("0123");
+        assertThat(stored.get("bad").asString()).as("the commits the jobs list searches").startsWith("fedc");
+        assertThat(stored.get("github").get("head_sha").asString()).startsWith("abcd");
         assertThat(a.openJson(Column.JOB_PAYLOAD, stored)).isEqualTo(payload);
     }
 

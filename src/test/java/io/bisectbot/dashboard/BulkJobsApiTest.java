@@ -48,10 +48,10 @@ class BulkJobsApiTest {
 
     long insert(String status, String marker) {
         return jdbc().sql("""
-                        INSERT INTO jobs (kind, status, payload, run_at, finished_at)
-                        VALUES ('noop', :status, CAST(:payload AS jsonb), now() + interval '1 day',
+                        INSERT INTO jobs (kind, status, last_error, run_at, finished_at)
+                        VALUES ('noop', :status, :error, now() + interval '1 day',
                                 CASE WHEN :status IN ('FAILED', 'CANCELLED', 'SUCCEEDED') THEN now() END) RETURNING id""")
-                .param("status", status).param("payload", "{\"marker\":\"" + marker + "\"}").query(Long.class).single();
+                .param("status", status).param("error", "an earlier attempt failed: " + marker).query(Long.class).single();
     }
 
     String status(long id) {
@@ -113,9 +113,9 @@ class BulkJobsApiTest {
 
         var marker = "bulk-bound-" + System.nanoTime();
         jdbc().sql("""
-                        INSERT INTO jobs (kind, status, payload, finished_at)
-                        SELECT 'noop', 'FAILED', CAST(:payload AS jsonb), now() FROM generate_series(1, 1001)""")
-                .param("payload", "{\"marker\":\"" + marker + "\"}").update();
+                        INSERT INTO jobs (kind, status, last_error, finished_at)
+                        SELECT 'noop', 'FAILED', :error, now() FROM generate_series(1, 1001)""")
+                .param("error", "exit code 1: " + marker).update();
         var wide = bulk("{\"action\":\"retry\",\"filter\":{\"q\":\"" + marker + "\"}}", OPERATOR);
         assertThat(wide.status()).isEqualTo(400);
         assertThat(wide.body().get("error").asString()).contains("more than 1000").contains("narrow the filter");

@@ -167,12 +167,16 @@ class DashboardBrowserTest {
     }
 
     long failedJob(String payload) {
+        return failedJob(payload, "exit code 2: make test failed");
+    }
+
+    long failedJob(String payload, String error) {
         return jdbc().sql("""
                         INSERT INTO jobs (kind, status, payload, attempt_count, max_attempts, last_error, started_at, finished_at)
-                        VALUES ('noop', 'FAILED', CAST(:payload AS jsonb), 3, 3, 'exit code 2: make test failed', now() - interval '3 minutes',
+                        VALUES ('noop', 'FAILED', CAST(:payload AS jsonb), 3, 3, :error, now() - interval '3 minutes',
                                 now() - interval '2 minutes')
                         RETURNING id""")
-                .param("payload", payload).query(Long.class).single();
+                .param("payload", payload).param("error", error).query(Long.class).single();
     }
 
     long runningSleep() throws Exception {
@@ -302,8 +306,8 @@ class DashboardBrowserTest {
     @Test
     void an_operator_bulk_retries_everything_a_filter_matches_after_a_confirmation_that_states_the_count() throws Exception {
         var marker = "bulk-" + System.nanoTime();
-        var failed = List.of(failedJob("{\"marker\":\"" + marker + "\"}"), failedJob("{\"marker\":\"" + marker + "\"}"),
-                failedJob("{\"marker\":\"" + marker + "\"}"));
+        var error = "exit code 2: make test failed in " + marker;
+        var failed = List.of(failedJob("{}", error), failedJob("{}", error), failedJob("{}", error));
         login(OPERATOR);
         driver.get(url("/dashboard/jobs?status=FAILED&q=" + marker));
         waiting().until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("tr[data-job='" + failed.getFirst() + "']")));

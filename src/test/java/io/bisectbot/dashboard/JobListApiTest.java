@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.bisectbot.JsonCalls;
 import io.bisectbot.JsonCalls.Reply;
 import io.bisectbot.TestDatabase;
+import io.bisectbot.crypto.Column;
+import io.bisectbot.crypto.Encryption;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -19,7 +21,10 @@ import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
 import tools.jackson.databind.JsonNode;
 
-/** {@code GET /jobs} as scripts call it: keyset pages, filters, payload search and errors that say what is wrong. */
+/**
+ * {@code GET /jobs} as scripts call it: keyset pages, filters, the search (by what a sealed payload keeps in the clear,
+ * and by the error) and errors that say what is wrong.
+ */
 @SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT)
 class JobListApiTest {
 
@@ -63,7 +68,7 @@ class JobListApiTest {
         var kind = "noop";
         var made = new ArrayList<Long>();
         for (int i = 0; i < 5; i++) {
-            made.add(insert(kind, "CANCELLED", "{\"marker\":\"paging-test\"}", null));
+            made.add(insert(kind, "CANCELLED", "{}", "cancelled: paging-test"));
         }
         var first = get("/jobs?q=paging-test&limit=2").body();
         assertThat(ids(first)).containsExactly(made.get(4), made.get(3));
@@ -98,12 +103,54 @@ class JobListApiTest {
     }
 
     @Test
+    void sha_finds_the_start_of_a_head_a_pull_request_head_or_a_bad_end_and_free_text_reads_only_the_error() throws Exception {
+        var bot = insert("bot", "SUCCEEDED", "{\"task\":\"lint\",\"pull_request\":9,\"head_sha\":\"5eed0123aaaa\"}", null);
+        var fromComment = insert("bisect", "FAILED", """
+                {"bad":"HEAD","good":["v1.0"],"github":{"owner":"acme","repo":"app","issue_number":9,"head_sha":"5EED0123BBBB"}}""",
+                "step timed out after 600 s in module quokka");
+        var fromApi = insert("bisect", "SUCCEEDED", "{\"bad\":\"5eed0123cccc\",\"good\":[\"v1.0\"]}", null);
+        insert("bisect", "SUCCEEDED", """
+                {"bad":"main","good":["5eed0123dddd"],"command":"make test-5eed0123 wombat","note":"5eed0123eeee"}""", null);
+
+        assertThat(ids(get("/jobs?q=" + q("sha:5eed0123")).body())).as("not by a good end nor by any other text")
+                .containsExactly(fromApi, fromComment, bot);
+        assertThat(ids(get("/jobs?q=" + q("sha:5EED")).body())).containsExactly(fromApi, fromComment, bot);
+        assertThat(ids(get("/jobs?q=" + q("sha:5eed0123c")).body())).containsExactly(fromApi);
+        assertThat(ids(get("/jobs?q=" + q("sha:5eed0123 pr:9")).body())).containsExactly(fromComment);
+        assertThat(ids(get("/jobs?q=" + q("sha:eed0123")).body())).as("a prefix, not a part").isEmpty();
+
+        assertThat(ids(get("/jobs?q=" + q("Quokka")).body())).containsExactly(fromComment);
+        assertThat(ids(get("/jobs?q=" + q("timed out quokka")).body())).as("every word, anywhere in the error")
+                .containsExactly(fromComment);
+        assertThat(ids(get("/jobs?q=" + q("wombat")).body())).as("free text does not read the payload").isEmpty();
+    }
+
+    @Test
+    void a_sealed_payload_is_found_by_the_pull_request_and_commits_it_keeps_in_the_clear() throws Exception {
+        var sealed = Encryption.fromKeys(TestDatabase.ENCRYPTION_KEYS).sealJson(Column.JOB_PAYLOAD, """
+                {"repo":"https://github.com/acme/vault.git","bad":"feedface0001","good":["v2.0"],
+                 "command":"make test TOKEN=s3cret-platypus",
+                 "github":{"installation_id":5,"owner":"acme","repo":"vault","issue_number":4711,"head_sha":"c0debabe0001"}}""");
+        assertThat(sealed).contains("$sealed").doesNotContain("s3cret-platypus").doesNotContain("v2.0");
+        var job = insert("bisect", "FAILED", sealed, "exit code 2: make test failed");
+
+        assertThat(ids(get("/jobs?q=" + q("pr:4711")).body())).containsExactly(job);
+        assertThat(ids(get("/jobs?q=" + q("pr:04711")).body())).as("the number, however written").containsExactly(job);
+        assertThat(ids(get("/jobs?q=" + q("sha:feedface")).body())).as("the bad end").containsExactly(job);
+        assertThat(ids(get("/jobs?q=" + q("sha:c0debabe")).body())).as("the pull request head").containsExactly(job);
+        assertThat(ids(get("/jobs?q=" + q("repo:acme/vault pr:4711 sha:c0de")).body())).containsExactly(job);
+        assertThat(ids(get("/jobs?q=" + q("s3cret-platypus")).body())).as("nothing sealed is searched").isEmpty();
+        var row = get("/jobs?q=" + q("pr:4711")).body().get("jobs").get(0);
+        assertThat(row.get("repo").asString()).isEqualTo("acme/vault");
+        assertThat(row.get("pull_request").asLong()).isEqualTo(4711);
+    }
+
+    @Test
     void the_list_filters_by_installation_and_by_a_time_range_of_creation() throws Exception {
         var jdbc = JdbcClient.create(dataSource);
-        var marker = "{\"marker\":\"range-test\"}";
-        var old = insert("noop", "SUCCEEDED", marker, null);
-        var middle = insert("noop", "SUCCEEDED", marker, null);
-        var recent = insert("noop", "FAILED", marker, null);
+        var old = insert("noop", "SUCCEEDED", "{}", "range-test");
+        var middle = insert("noop", "SUCCEEDED", "{}", "range-test");
+        var recent = insert("noop", "FAILED", "{}", "range-test");
         jdbc.sql("UPDATE jobs SET created_at = now() - interval '3 hours' WHERE id = :id").param("id", old).update();
         jdbc.sql("UPDATE jobs SET created_at = now() - interval '2 hours', tenant = 'installation:77' WHERE id = :id").param("id", middle).update();
         var from = java.time.Instant.now().minus(java.time.Duration.ofMinutes(150));
