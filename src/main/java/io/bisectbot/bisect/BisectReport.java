@@ -295,7 +295,8 @@ public final class BisectReport {
         if (request.network() == io.bisectbot.executor.StepSpec.Network.BRIDGE) {
             out.append("Network: every step had network (network: bridge).\n");
         } else if (request.caching().bridgeNetwork()) {
-            out.append("Network: none: network: bridge was asked for, but the code is not trusted.\n");
+            out.append("Network: none: network: bridge was asked for, but the code is not trusted").append(whyUntrusted(request))
+                    .append(".\n");
         }
         if (!request.caching().paths().isEmpty()) {
             out.append("Caches kept between steps: ").append(String.join(", ", request.caching().paths()))
@@ -321,7 +322,8 @@ public final class BisectReport {
         if (request.network() == io.bisectbot.executor.StepSpec.Network.BRIDGE) {
             md.append("\n**Network:** every step had network (`network: bridge`).\n");
         } else if (request.caching().bridgeNetwork()) {
-            md.append("\n**Network:** none: `network: bridge` was asked for, but the code is not trusted.\n");
+            md.append("\n**Network:** none: `network: bridge` was asked for, but the code is not trusted")
+                    .append(whyUntrusted(request)).append(".\n");
         }
         if (!request.caching().paths().isEmpty()) {
             md.append("\n**Caches kept between steps:** ")
@@ -330,6 +332,12 @@ public final class BisectReport {
                     .append(".\n");
         }
         return md.toString();
+    }
+
+    /** Why a GitHub-started run is not trusted ({@code github.trust_reason}), in parentheses; empty when not told. */
+    private static String whyUntrusted(BisectRequest request) {
+        var reason = request.github() == null ? "" : oneLine(request.github().path("trust_reason").asString(""));
+        return reason.isBlank() ? "" : " (" + reason + ")";
     }
 
     private static String oneLine(String text) {

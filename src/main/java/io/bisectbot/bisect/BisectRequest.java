@@ -327,6 +327,14 @@ public record BisectRequest(
                 reuse == null || reuse.isNull() || reuse.asBoolean());
     }
 
+    /**
+     * Dependency cache paths checked as a request's {@code cache} is, for the settings that give a bisect its paths
+     * elsewhere (a repository's config); throws {@link IllegalArgumentException} naming {@code field} and the value.
+     */
+    public static List<String> checkCachePaths(String field, List<String> paths) {
+        return CachePaths.check(field, paths, null);
+    }
+
     private static String text(JsonNode payload, String field) {
         var node = payload.get(field);
         return node == null || node.isNull() || node.asString().isBlank() ? null : node.asString().trim();

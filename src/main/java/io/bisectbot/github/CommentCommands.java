@@ -2,6 +2,7 @@ package io.bisectbot.github;
 
 import io.bisectbot.bots.BotConfig;
 import io.bisectbot.bots.BotTriggers;
+import io.bisectbot.bots.Trust;
 import io.bisectbot.executor.ImagePolicy;
 import io.bisectbot.queue.Job;
 import io.bisectbot.queue.JobQueue;
@@ -12,6 +13,7 @@ import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.function.Supplier;
+import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.transaction.support.TransactionTemplate;
@@ -26,6 +28,11 @@ final class CommentCommands {
 
     private static final Logger log = LoggerFactory.getLogger(CommentCommands.class);
     static final String BISECT_KIND = "bisect";
+    /**
+     * A ref to a pull request's commits, which a mirror of the repository holds ({@code refs/pull/12/head},
+     * {@code pull/12/merge~2}); loose on purpose: a branch that merely looks like one is judged by that pull request.
+     */
+    private static final Pattern PULL_REF = Pattern.compile("(?:^|/)pull/(\\d+)(?:/|$)", Pattern.CASE_INSENSITIVE);
 
     private final Installations installations;
     private final CommandAuthorization authorization;
@@ -202,10 +209,18 @@ final class CommentCommands {
             } else {
                 job.put("repeat", first(b.repeat(), settings.repeat(), 1));
             }
+            if (!settings.cache().isEmpty()) {
+                var paths = job.putArray("cache");
+                settings.cache().forEach(paths::add);
+            }
+            if (settings.bridgeNetwork()) {
+                job.put("network", "bridge");
+            }
             var github = ref.toJson();
-            // A pull request's commits may be a stranger's code: no registry credentials then (steps never have network).
-            if (pullRequest != null) {
-                var trust = heads.trust(thread, payload.path("repository").path("id").asLong(), pullRequest, null);
+            // A pull request's commits may be a stranger's code: then no registry credentials, no network, and cache
+            // volumes apart from trusted runs' (the bisect job reads this flag).
+            var trust = trust(b);
+            if (trust != null) {
                 github.put("untrusted", !trust.trusted()).put("trust_reason", trust.reason());
             }
             job.set("github", github);
@@ -214,6 +229,38 @@ final class CommentCommands {
             }
             return enqueue(NewJob.of(BISECT_KIND, job).withMaxAttempts(1).withDedupKey("github-command:" + key)
                     .withTenant(NewJob.installationTenant(ref.installationId())), ref, b.text(), key);
+        }
+
+        /**
+         * The trust of the code a bisect runs, as for a bot task: the thread's pull request head, and the head of every
+         * pull request a ref of the range names ({@code refs/pull/<n>/head}, which a mirror of the repository holds);
+         * the first that is untrusted decides. Null when no pull request is involved: the range is refs of the
+         * repository, named by a writer.
+         */
+        private Trust trust(Commands.Bisect b) {
+            var repositoryId = payload.path("repository").path("id").asLong();
+            var trust = pullRequest == null ? null : heads.trust(thread, repositoryId, pullRequest, null);
+            var refs = new ArrayList<>(b.good());
+            refs.add(b.bad());
+            for (var ref : refs) {
+                var named = PULL_REF.matcher(ref);
+                if ((trust != null && !trust.trusted()) || !named.find()) {
+                    continue;
+                }
+                var number = named.group(1).length() > 9 ? -1 : Long.parseLong(named.group(1));
+                if (pullRequest != null && number == thread.issueNumber()) {
+                    continue;
+                }
+                var response = number < 0 ? null : api.get(thread.installationId(), thread.repoPath() + "/pulls/" + number);
+                var of = response == null || response.status() == 404
+                        ? Trust.untrusted("its range names `" + ref + "`, and #" + named.group(1) + " is no pull request of this repository")
+                        : heads.trust(thread, repositoryId, GithubApi.require(response, "read pull request " + number).body(), null);
+                if (!of.trusted() && response != null && response.status() != 404) {
+                    of = Trust.untrusted("its range names `" + ref + "` of #" + number + ": " + of.reason());
+                }
+                trust = trust == null || !of.trusted() ? of : trust;
+            }
+            return trust;
         }
 
         /** The repository's metric-mode settings as request fields; the service's defaults for those it leaves out. */

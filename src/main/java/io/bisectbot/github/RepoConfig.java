@@ -1,5 +1,6 @@
 package io.bisectbot.github;
 
+import io.bisectbot.bisect.BisectRequest;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -25,6 +26,8 @@ import tools.jackson.dataformat.yaml.YAMLMapper;
  *   threshold: 10                   # smallest change of the median that counts, in percent
  *   alpha: 0.05                     # significance level of the Mann-Whitney U test
  *   max_repeat: 20                  # most measurements per commit when inconclusive (the cap)
+ *   cache: [/root/.m2/repository]   # directories kept between steps, in volumes of this repository and trust
+ *   network: bridge                 # steps get network (default none); trusted runs only
  * tasks:                            # kept as written, for /bot
  *   lint: { ... }
  * approval_label: ok-to-test        # adding it (with write access) approves the head, like /bot approve
@@ -33,6 +36,9 @@ import tools.jackson.dataformat.yaml.YAMLMapper;
  *     events: [succeeded, failed, progress]
  * </pre>
  * The config that runs is always the base branch's; a pull request's own version is only validated and compared.
+ * {@code cache} paths are checked as a bisect request's are. The trust of the code a bisect runs is decided per
+ * command, not here: a run on a pull request whose head is not trusted (or whose range names such a pull request's
+ * ref) gets cache volumes apart from trusted runs' and no network, whatever the config says.
  * {@code callbacks} are read from the default branch's version alone: they send the jobs' results out of the
  * service, so no pull request, and no branch a pull request could target, may add one.
  */
@@ -40,8 +46,16 @@ record RepoConfig(Bisect bisect, JsonNode tasks, String approvalLabel, JsonNode 
 
     static final String PATH = ".github/bisectbot.yml";
 
-    /** @param metric the metric-mode settings; null for pass/fail */
-    record Bisect(String image, String command, Duration timeout, Integer parallelism, Integer repeat, Metric metric) {
+    /**
+     * @param metric        the metric-mode settings; null for pass/fail
+     * @param cache         dependency cache paths, checked; empty for none
+     * @param bridgeNetwork {@code network: bridge}: the steps ask for network, which only trusted runs get
+     */
+    record Bisect(String image, String command, Duration timeout, Integer parallelism, Integer repeat, Metric metric,
+                  List<String> cache, boolean bridgeNetwork) {
+        Bisect {
+            cache = cache == null ? List.of() : List.copyOf(cache);
+        }
     }
 
     /**
@@ -53,14 +67,14 @@ record RepoConfig(Bisect bisect, JsonNode tasks, String approvalLabel, JsonNode 
         static final Metric DEFAULTS = new Metric(null, null, null, null, null);
     }
 
-    static final RepoConfig EMPTY = new RepoConfig(new Bisect(null, null, null, null, null, null), null, null, null);
+    static final RepoConfig EMPTY = new RepoConfig(new Bisect(null, null, null, null, null, null, List.of(), false), null, null, null);
 
     private static final YAMLMapper yaml = YAMLMapper.builder().build();
     private static final Set<String> TOP_LEVEL = Set.of("bisect", "tasks", "approval_label", "callbacks");
     private static final Set<String> CALLBACK_KEYS = Set.of("url", "events");
     private static final Set<String> METRIC_KEYS = Set.of("metric", "direction", "threshold", "alpha", "max_repeat");
     private static final Set<String> BISECT_KEYS = Set.of("image", "command", "timeout", "parallelism", "repeat", "mode",
-            "metric", "direction", "threshold", "alpha", "max_repeat");
+            "metric", "direction", "threshold", "alpha", "max_repeat", "cache", "network");
 
     /** Thrown for a config that cannot be used; the message is shown to the user as is. */
     static final class Invalid extends Exception {
@@ -111,7 +125,9 @@ record RepoConfig(Bisect bisect, JsonNode tasks, String approvalLabel, JsonNode 
                 timeout(bisect.path("timeout")),
                 positive(bisect, "parallelism", Commands.MAX_K),
                 repeat,
-                metric),
+                metric,
+                cache(bisect.path("cache")),
+                "bridge".equals(word(bisect, "network", List.of("none", "bridge")))),
                 tasks.isMissingNode() || tasks.isNull() ? null : tasks,
                 label.isString() ? label.asString().strip() : null,
                 callbacks(root.path("callbacks")));
@@ -200,6 +216,36 @@ record RepoConfig(Bisect bisect, JsonNode tasks, String approvalLabel, JsonNode 
                 throw new Invalid("unknown key `" + prefix + name + "` in `" + PATH + "`; known keys"
                         + (prefix.isEmpty() ? "" : " of `" + prefix.substring(0, prefix.length() - 1) + "`") + ": " + sorted(known));
             }
+        }
+    }
+
+    /** The {@code cache} paths: a list of them or one, checked by the same rules as a bisect request's. */
+    private static List<String> cache(JsonNode cache) throws Invalid {
+        if (cache.isMissingNode() || cache.isNull()) {
+            return List.of();
+        }
+        var paths = new ArrayList<String>();
+        if (cache.isString()) {
+            paths.add(cache.asString());
+        } else if (cache.isArray()) {
+            for (var path : cache) {
+                if (!path.isString()) {
+                    paths = null;
+                    break;
+                }
+                paths.add(path.asString());
+            }
+        } else {
+            paths = null;
+        }
+        if (paths == null) {
+            throw new Invalid("`bisect.cache` in `" + PATH + "` must be a list of absolute directories, e.g. "
+                    + "`[/root/.m2/repository]`");
+        }
+        try {
+            return BisectRequest.checkCachePaths("`bisect.cache` in `" + PATH + "`", paths);
+        } catch (IllegalArgumentException e) {
+            throw new Invalid(e.getMessage());
         }
     }
 

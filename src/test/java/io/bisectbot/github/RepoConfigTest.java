@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.time.Duration;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class RepoConfigTest {
@@ -23,7 +24,7 @@ class RepoConfigTest {
                     anything: [goes, here]
                 """);
         assertThat(config.bisect()).isEqualTo(new RepoConfig.Bisect("ghcr.io/acme/build:1", "make test",
-                Duration.ofMinutes(20), 4, 2, null));
+                Duration.ofMinutes(20), 4, 2, null, List.of(), false));
         assertThat(config.tasks().get("lint").get("anything").get(1).asString()).isEqualTo("here");
         assertThat(RepoConfig.parse("bisect:\n  timeout: 90\n").bisect().timeout()).isEqualTo(Duration.ofSeconds(90));
     }
@@ -69,6 +70,41 @@ class RepoConfigTest {
                 .hasMessageContaining("`bisect.max_repeat`").hasMessageContaining("at least `bisect.repeat` (8)");
         assertThatThrownBy(() -> RepoConfig.parse("bisect:\n  mode: metric\n  max_repeat: 1000\n"))
                 .hasMessageContaining("`bisect.max_repeat`");
+    }
+
+    @Test
+    void cache_paths_and_network_are_read_and_checked_as_a_bisect_request_s_are() throws Exception {
+        var config = RepoConfig.parse("""
+                bisect:
+                  command: mvn -q test
+                  cache: [/root/.m2/repository, /root/.npm/]
+                  network: bridge
+                """);
+        assertThat(config.bisect().cache()).containsExactly("/root/.m2/repository", "/root/.npm");
+        assertThat(config.bisect().bridgeNetwork()).isTrue();
+        assertThat(RepoConfig.parse("bisect:\n  cache: /root/.gradle\n  network: none\n").bisect())
+                .satisfies(b -> assertThat(b.cache()).containsExactly("/root/.gradle"))
+                .satisfies(b -> assertThat(b.bridgeNetwork()).isFalse());
+        assertThat(RepoConfig.parse("bisect:\n  command: make\n").bisect().cache()).isEmpty();
+        // A pull request that only adds a cache still shows as a change of the bisect settings.
+        assertThat(RepoConfig.parse("bisect:\n  command: make\n").changesTo(
+                RepoConfig.parse("bisect:\n  command: make\n  cache: [/root/.npm]\n"))).containsExactly("`bisect` settings change");
+
+        assertThatThrownBy(() -> RepoConfig.parse("bisect:\n  cache: [/root/../etc]\n"))
+                .hasMessage("`bisect.cache` in `.github/bisectbot.yml`: '/root/../etc' contains '..'; give the directory without . or .. parts");
+        assertThatThrownBy(() -> RepoConfig.parse("bisect:\n  cache: [root/.m2]\n"))
+                .hasMessageContaining("`bisect.cache`").hasMessageContaining("'root/.m2' is not absolute");
+        assertThatThrownBy(() -> RepoConfig.parse("bisect:\n  cache: [/work/src/target]\n"))
+                .hasMessageContaining("`bisect.cache`").hasMessageContaining("working directory");
+        assertThatThrownBy(() -> RepoConfig.parse("bisect:\n  cache: [/tmp]\n")).hasMessageContaining("/tmp");
+        assertThatThrownBy(() -> RepoConfig.parse("bisect:\n  cache: [/a, /b, /c, /d, /e, /f, /g, /h, /i]\n"))
+                .hasMessageContaining("at most 8");
+        assertThatThrownBy(() -> RepoConfig.parse("bisect:\n  cache: {m2: /root/.m2}\n"))
+                .hasMessageContaining("`bisect.cache`").hasMessageContaining("list of absolute directories");
+        assertThatThrownBy(() -> RepoConfig.parse("bisect:\n  cache: [42]\n"))
+                .hasMessageContaining("`bisect.cache`").hasMessageContaining("list of absolute directories");
+        assertThatThrownBy(() -> RepoConfig.parse("bisect:\n  network: host\n"))
+                .hasMessageContaining("`bisect.network`").hasMessageContaining("none, bridge").hasMessageContaining("`host`");
     }
 
     @Test
