@@ -73,7 +73,9 @@ final class Deliveries {
         var actions = new String[n];
         var installations = new Long[n];
         var headers = new String[n];
-        var payloads = new String[n];
+        // Bytes, not text: the driver encodes a bytea[] into one array of its exact size, while a text[] grows a
+        // buffer from 1 KB by doubling, copying every payload of the batch several times.
+        var payloads = new byte[n][];
         var sealed = new byte[n][];
         var seal = encryption.enabled();
         for (int i = 0; i < n; i++) {
@@ -83,17 +85,19 @@ final class Deliveries {
             actions[i] = d.action();
             installations[i] = d.installationId();
             headers[i] = json.writeValueAsString(d.headers());
+            // From the decoded text, so the bytes are valid UTF-8 whatever arrived (as when the text was sent).
+            var bytes = d.rawPayload().getBytes(StandardCharsets.UTF_8);
             if (seal) {
-                sealed[i] = encryption.sealBytes(Column.DELIVERY_PAYLOAD, d.rawPayload().getBytes(StandardCharsets.UTF_8));
+                sealed[i] = encryption.sealBytes(Column.DELIVERY_PAYLOAD, bytes);
             } else {
-                payloads[i] = d.rawPayload();
+                payloads[i] = bytes;
             }
         }
         return transactions.execute(tx -> {
             var created = new LinkedHashSet<>(jdbc.sql("""
                             INSERT INTO github_deliveries (delivery_id, event, action, installation_id, headers, payload,
                                                            payload_sealed, received_at)
-                            SELECT i, e, a, inst, CAST(h AS jsonb), CAST(p AS json), s, :now
+                            SELECT i, e, a, inst, CAST(h AS jsonb), CAST(convert_from(p, 'UTF8') AS json), s, :now
                               FROM unnest(:ids, :events, :actions, :installations, :headers, :payloads, :sealed)
                                    AS n(i, e, a, inst, h, p, s)
                             ON CONFLICT (delivery_id) DO NOTHING
@@ -103,7 +107,7 @@ final class Deliveries {
                     .param("actions", new SqlArrayValue("text", (Object[]) actions))
                     .param("installations", new SqlArrayValue("int8", (Object[]) installations))
                     .param("headers", new SqlArrayValue("text", (Object[]) headers))
-                    .param("payloads", new SqlArrayValue("text", (Object[]) payloads))
+                    .param("payloads", new SqlArrayValue("bytea", (Object[]) payloads))
                     .param("sealed", new SqlArrayValue("bytea", (Object[]) sealed))
                     .param("now", Timestamp.from(clock.instant()))
                     .query(String.class).list());

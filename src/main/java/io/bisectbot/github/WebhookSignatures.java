@@ -17,10 +17,11 @@ final class WebhookSignatures {
 
     private static final String PREFIX = "sha256=";
 
-    private final List<SecretKeySpec> keys;
+    /** One initialised HMAC per secret, cloned for each request: a clone skips the provider lookup and the key setup. */
+    private final List<Mac> keys;
 
     WebhookSignatures(List<String> secrets) {
-        this.keys = secrets.stream().map(s -> new SecretKeySpec(s.getBytes(StandardCharsets.UTF_8), "HmacSHA256")).toList();
+        this.keys = secrets.stream().map(s -> mac(new SecretKeySpec(s.getBytes(StandardCharsets.UTF_8), "HmacSHA256"))).toList();
     }
 
     boolean configured() {
@@ -50,16 +51,25 @@ final class WebhookSignatures {
 
     /** {@code sha256=<hex>} of {@code body} under {@code secret}, as GitHub sends it. */
     static String sign(String secret, byte[] body) {
-        return PREFIX + HexFormat.of().formatHex(hmac(new SecretKeySpec(secret.getBytes(StandardCharsets.UTF_8), "HmacSHA256"), body));
+        return PREFIX + HexFormat.of().formatHex(mac(new SecretKeySpec(secret.getBytes(StandardCharsets.UTF_8), "HmacSHA256")).doFinal(body));
     }
 
-    private static byte[] hmac(SecretKeySpec key, byte[] body) {
+    private static Mac mac(SecretKeySpec key) {
         try {
             var mac = Mac.getInstance("HmacSHA256");
             mac.init(key);
-            return mac.doFinal(body);
+            return mac;
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("HmacSHA256 is unavailable", e);
+        }
+    }
+
+    /** The HMAC of {@code body} under an initialised prototype, which stays untouched (requests verify concurrently). */
+    private static byte[] hmac(Mac prototype, byte[] body) {
+        try {
+            return ((Mac) prototype.clone()).doFinal(body);
+        } catch (CloneNotSupportedException e) {
+            throw new IllegalStateException("HmacSHA256 of this provider cannot be cloned", e);
         }
     }
 }
