@@ -6,6 +6,7 @@ import io.bisectbot.config.DatabaseConfig;
 import io.bisectbot.config.OneShotConfig;
 import io.bisectbot.crypto.EncryptionConfig;
 import io.bisectbot.executor.ExecutorConfiguration;
+import io.bisectbot.git.GitConfig;
 import io.bisectbot.queue.ClockConfig;
 import io.bisectbot.queue.QueueConfig;
 import org.springframework.boot.autoconfigure.EnableAutoConfiguration;
@@ -30,6 +31,7 @@ import org.springframework.context.annotation.Import;
         QueueConfig.class,
         ExecutorConfiguration.class,
         CacheConfig.class,
+        GitConfig.class,
         BisectConfig.class,
 })
 public class OneShotApplication {

@@ -8,6 +8,7 @@ import io.bisectbot.bisect.BisectJobHandler;
 import io.bisectbot.callbacks.Callbacks;
 import io.bisectbot.bisect.BisectProperties;
 import io.bisectbot.bisect.BisectRequest;
+import io.bisectbot.executor.ExecutorProperties;
 import io.bisectbot.queue.JobQueue;
 import io.bisectbot.queue.JobStatus;
 import io.bisectbot.queue.NewJob;
@@ -37,12 +38,15 @@ class BisectController {
 
     private final JobQueue queue;
     private final BisectProperties properties;
+    private final ExecutorProperties executor;
     private final ObjectProvider<Callbacks> callbacks;
     private final BisectHistory history;
 
-    BisectController(JobQueue queue, BisectProperties properties, ObjectProvider<Callbacks> callbacks, DataSource dataSource) {
+    BisectController(JobQueue queue, BisectProperties properties, ExecutorProperties executor,
+                     ObjectProvider<Callbacks> callbacks, DataSource dataSource) {
         this.queue = queue;
         this.properties = properties;
+        this.executor = executor;
         this.callbacks = callbacks;
         this.history = new BisectHistory(JdbcClient.create(dataSource));
     }
@@ -62,7 +66,7 @@ class BisectController {
         if (body.path("repo").isString()) {
             RepoUrls.refuseCredentials(body.get("repo").asString());
         }
-        var request = BisectRequest.parse(body, properties);
+        var request = BisectRequest.parse(body, properties, executor.defaultImage());
         var dedupKey = body.path("dedup_key").asString(null);
         var job = NewJob.of(BisectJobHandler.KIND, request.toPayload()).withDedupKey(dedupKey == null || dedupKey.isBlank() ? null : dedupKey);
         var enqueued = JobController.enqueue(callbacks, queue, job, body.get("callbacks"));

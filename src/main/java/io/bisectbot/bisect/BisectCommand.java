@@ -2,6 +2,7 @@ package io.bisectbot.bisect;
 
 import io.bisectbot.executor.ExecutorProperties;
 import io.bisectbot.executor.StepSpec;
+import io.bisectbot.git.GitRepository;
 import io.bisectbot.queue.JobContext;
 import io.bisectbot.queue.JobQueue;
 import io.bisectbot.queue.JobStatus;
@@ -222,7 +223,7 @@ public final class BisectCommand {
         properties.put("bisectbot.queue.max-concurrent-jobs", "1");
         // Keep the user's repository clean: the database and mirrors live in ~/.bisectbot unless configured.
         properties.put("bisectbot.database.embedded-data-dir", System.getenv().getOrDefault("EMBEDDED_PG_DIR", home.resolve("pg").toString()));
-        properties.put("bisectbot.bisect.cache-dir", System.getenv().getOrDefault("GIT_CACHE_DIR", home.resolve("git").toString()));
+        properties.put("bisectbot.git.cache-dir", System.getenv().getOrDefault("GIT_CACHE_DIR", home.resolve("git").toString()));
         properties.put("logging.structured.format.console", "");
         properties.put("logging.level.root", System.getenv().getOrDefault("LOG_LEVEL", "WARN"));
         // One-shot mode: no GitHub App, no bots (so none of their "not configured" warnings), and only the beans the
@@ -289,7 +290,8 @@ public final class BisectCommand {
         var payload = parse(args);
         var format = format(args);
         var colour = "text".equals(format) && terminal.stdout();
-        var request = BisectRequest.parse(payload, context.getBean(BisectProperties.class));
+        var request = BisectRequest.parse(payload, context.getBean(BisectProperties.class),
+                context.getBean(ExecutorProperties.class).defaultImage());
         var queue = context.getBean(JobQueue.class);
         var jdbc = JdbcClient.create(context.getBean(javax.sql.DataSource.class));
         var status = statusLine(format, out, err, terminal, System::nanoTime);

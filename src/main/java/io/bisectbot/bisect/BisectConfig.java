@@ -1,10 +1,10 @@
 package io.bisectbot.bisect;
 
-import io.bisectbot.loop.Loop;
-import java.time.Duration;
 import io.bisectbot.executor.DockerExecutor;
 import io.bisectbot.executor.DockerHealth;
 import io.bisectbot.executor.StepLogRepository;
+import io.bisectbot.git.GitCredentials;
+import io.bisectbot.git.GitProperties;
 import java.time.Clock;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnExpression;
@@ -23,21 +23,14 @@ import org.springframework.jdbc.core.simple.JdbcClient;
 @ConditionalOnExpression("'${bisectbot.mode:serve}' matches 'serve|bisect'")
 public class BisectConfig {
 
-    /** Keeps the mirror cache within GIT_CACHE_MAX_AGE and GIT_CACHE_MAX_SIZE, checked hourly and at start. */
-    @Bean
-    Loop mirrorCacheCleaning(BisectProperties properties, Clock clock) {
-        var cleaner = new MirrorCacheCleaner(properties.cacheDir(), properties.cacheMaxAge(), properties.cacheMaxSize().toBytes(), clock);
-        return Loop.every("mirror-cache-cleaner", Duration.ofHours(1), cleaner::clean).withInitialDelay(Duration.ofMinutes(1));
-    }
-
     /** Unless BISECT_ENABLED=false: an instance that only runs bots, or a test with its own bisect stand-in. */
     @Bean
     @Conditional(Enabled.class)
-    BisectJobHandler bisectJobHandler(BisectProperties properties, DockerExecutor executor, DockerHealth docker,
-                                      StepLogRepository logs, JdbcClient jdbc, Clock clock,
+    BisectJobHandler bisectJobHandler(BisectProperties properties, GitProperties git, DockerExecutor executor,
+                                      DockerHealth docker, StepLogRepository logs, JdbcClient jdbc, Clock clock,
                                       ObjectProvider<GitCredentials> credentials, ObjectProvider<BisectListener> listeners,
                                       io.bisectbot.cache.CacheRegistry caches) {
-        return new BisectJobHandler(properties, executor, docker, logs, jdbc, clock, credentials, listeners, caches);
+        return new BisectJobHandler(properties, git, executor, docker, logs, jdbc, clock, credentials, listeners, caches);
     }
 
     /** Reads {@link BisectProperties#enabled()} as bound, so its default stays in the record. */

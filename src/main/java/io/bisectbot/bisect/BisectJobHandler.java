@@ -5,6 +5,8 @@ import io.bisectbot.cache.CacheRegistry;
 import io.bisectbot.executor.DockerExecutor;
 import io.bisectbot.executor.DockerHealth;
 import io.bisectbot.executor.StepLogRepository;
+import io.bisectbot.git.GitCredentials;
+import io.bisectbot.git.GitProperties;
 import io.bisectbot.queue.JobContext;
 import io.bisectbot.queue.JobHandler;
 import io.bisectbot.queue.JobOutcome;
@@ -25,6 +27,7 @@ public final class BisectJobHandler implements JobHandler {
     private static final Logger log = LoggerFactory.getLogger(BisectJobHandler.class);
 
     private final BisectProperties properties;
+    private final GitProperties git;
     private final DockerExecutor executor;
     private final DockerHealth docker;
     private final StepLogRepository logs;
@@ -34,19 +37,20 @@ public final class BisectJobHandler implements JobHandler {
     private final ObjectProvider<BisectListener> listeners;
     private final CacheRegistry caches;
 
-    public BisectJobHandler(BisectProperties properties, DockerExecutor executor, DockerHealth docker,
+    public BisectJobHandler(BisectProperties properties, GitProperties git, DockerExecutor executor, DockerHealth docker,
                             StepLogRepository logs, JdbcClient jdbc, Clock clock,
                             ObjectProvider<GitCredentials> credentials, ObjectProvider<BisectListener> listeners) {
-        this(properties, executor, docker, logs, jdbc, clock, credentials, listeners,
+        this(properties, git, executor, docker, logs, jdbc, clock, credentials, listeners,
                 new CacheRegistry(jdbc, executor, CacheProperties.defaults(), clock));
     }
 
-    public BisectJobHandler(BisectProperties properties, DockerExecutor executor, DockerHealth docker,
+    public BisectJobHandler(BisectProperties properties, GitProperties git, DockerExecutor executor, DockerHealth docker,
                             StepLogRepository logs, JdbcClient jdbc, Clock clock,
                             ObjectProvider<GitCredentials> credentials, ObjectProvider<BisectListener> listeners,
                             CacheRegistry caches) {
         this.caches = caches;
         this.properties = properties;
+        this.git = git;
         this.executor = executor;
         this.docker = docker;
         this.logs = logs;
@@ -70,7 +74,7 @@ public final class BisectJobHandler implements JobHandler {
     public JobOutcome handle(JobContext job) {
         BisectRequest request;
         try {
-            request = BisectRequest.parse(job.payload(), properties);
+            request = BisectRequest.parse(job.payload(), properties, executor.defaultImage());
         } catch (IllegalArgumentException e) {
             return JobOutcome.failedPermanently("invalid bisect request: " + e.getMessage());
         }
@@ -80,22 +84,22 @@ public final class BisectJobHandler implements JobHandler {
         var volumes = request.cacheVolumes();
         caches.used(volumes, request.repo(), request.installationId(), request.registryCredentials());
         try {
-            var git = GitRepository.at(request.repo(), properties.cacheDir(), request.isLocal() ? null : token(request));
-            try (var containers = new DockerStepRunner(executor, logs, git, request, job)) {
+            var history = GitHistory.at(request.repo(), git.cacheDir(), request.isLocal() ? null : token(request));
+            try (var containers = new DockerStepRunner(executor, logs, history.repository(), request, job)) {
                 StepRunner runner = containers;
                 // Measurements are not verdicts: metric mode always measures afresh.
-                SameTree sameTree = request.caching().reuseTreeVerdicts() && request.metric() == null ? SameTree.of(git) : null;
+                SameTree sameTree = request.caching().reuseTreeVerdicts() && request.metric() == null ? SameTree.of(history) : null;
                 if (request.verdictCache() && request.metric() == null) {
                     var key = new VerdictCache.Key(request.repo(), executor.resolveImage(request.image(), request.registryCredentials()),
                             VerdictCache.commandHash(request), request.options().rule().name());
                     var cache = new VerdictCache(jdbc, clock);
-                    cached = cache.around(containers, key, job.jobId(), git::tree);
+                    cached = cache.around(containers, key, job.jobId(), history::tree);
                     runner = cached;
                     if (sameTree != null) {
-                        sameTree = cache.sameTree(key, git);
+                        sameTree = cache.sameTree(key, history);
                     }
                 }
-                result = new BisectEngine(git, runner, new JdbcStepStore(jdbc, job.fence(), clock), progress(job))
+                result = new BisectEngine(history, runner, new JdbcStepStore(jdbc, job.fence(), clock), progress(job))
                         .run(request.bad(), request.good(), request.options(), sameTree, request.metric());
             }
         } catch (BisectSetupException e) {
@@ -169,6 +173,6 @@ public final class BisectJobHandler implements JobHandler {
 
     private String token(BisectRequest request) {
         var source = credentials.getIfAvailable();
-        return source == null ? null : source.tokenFor(request).orElse(null);
+        return source == null ? null : source.tokenFor(request.installationId()).orElse(null);
     }
 }

@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.regex.Pattern;
 import io.bisectbot.cache.CachePaths;
+import io.bisectbot.git.GitRepository;
 import io.bisectbot.executor.StepSpec;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.node.JsonNodeFactory;
@@ -96,8 +97,12 @@ public record BisectRequest(
         return !GitRepository.isRemote(repo);
     }
 
-    /** Reads and checks a job payload; throws {@link IllegalArgumentException} saying what is wrong. */
-    public static BisectRequest parse(JsonNode payload, BisectProperties limits) {
+    /**
+     * Reads and checks a job payload; throws {@link IllegalArgumentException} saying what is wrong.
+     *
+     * @param defaultImage the image when the payload names none ({@code DEFAULT_STEP_IMAGE})
+     */
+    public static BisectRequest parse(JsonNode payload, BisectProperties limits, String defaultImage) {
         var repo = text(payload, "repo");
         if (repo == null) {
             throw new IllegalArgumentException("'repo' is required: a git URL (https://github.com/owner/name.git) or a local path");
@@ -143,7 +148,7 @@ public record BisectRequest(
                     + "or an argv list such as [\"./run-test.sh\", \"--fast\"]; exit 0 = good, 1-127 = bad, 125 = skip");
         }
 
-        var image = text(payload, "image") == null ? limits.defaultImage() : text(payload, "image");
+        var image = text(payload, "image") == null ? defaultImage : text(payload, "image");
         var timeout = payload.has("timeout_seconds")
                 ? Duration.ofSeconds(positive(payload, "timeout_seconds", limits.maxTimeout().toSeconds()))
                 : limits.defaultTimeout();

@@ -6,6 +6,7 @@ import io.bisectbot.executor.StepLogRepository;
 import io.bisectbot.executor.StepOutcome;
 import io.bisectbot.executor.StepSpec;
 import io.bisectbot.executor.WarmStarts;
+import io.bisectbot.git.GitRepository;
 import io.bisectbot.queue.JobContext;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;

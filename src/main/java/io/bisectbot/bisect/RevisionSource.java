@@ -4,7 +4,7 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * The few history queries the engine needs. {@link GitRepository} answers them with the git CLI;
+ * The few history queries the engine needs. {@link GitHistory} answers them from a git repository;
  * tests may answer them from memory.
  */
 public interface RevisionSource {

@@ -3,7 +3,7 @@
  * repeats and crash-safe resume.
  *
  * <p>Entry points: {@link io.bisectbot.bisect.BisectEngine} runs a job against a
- * {@link io.bisectbot.bisect.RevisionSource} (usually {@link io.bisectbot.bisect.GitRepository}), a
+ * {@link io.bisectbot.bisect.RevisionSource} (usually a {@link io.bisectbot.git.GitRepository}), a
  * {@link io.bisectbot.bisect.StepRunner} that executes the test command and a
  * {@link io.bisectbot.bisect.StepStore} that persists runs; {@link io.bisectbot.bisect.BisectReport}
  * renders the {@link io.bisectbot.bisect.BisectResult}.

@@ -1,7 +1,5 @@
 package io.bisectbot.bots;
 
-import io.bisectbot.bisect.BisectProperties;
-import io.bisectbot.bisect.GitRepository;
 import io.bisectbot.executor.CancellationSignal;
 import io.bisectbot.executor.DockerExecutor;
 import io.bisectbot.executor.DockerHealth;
@@ -9,6 +7,8 @@ import io.bisectbot.executor.ImagePolicy;
 import io.bisectbot.executor.StepLogRepository;
 import io.bisectbot.executor.StepOutcome;
 import io.bisectbot.executor.StepSpec;
+import io.bisectbot.git.GitProperties;
+import io.bisectbot.git.GitRepository;
 import io.bisectbot.queue.JobContext;
 import io.bisectbot.queue.JobHandler;
 import io.bisectbot.queue.JobOutcome;
@@ -32,20 +32,20 @@ public final class BotJobHandler implements JobHandler {
     private final BotProperties properties;
     private final BotSecrets secrets;
     private final ImagePolicy images;
-    private final BisectProperties git;
+    private final GitProperties git;
     private final DockerExecutor executor;
     private final DockerHealth docker;
     private final StepLogRepository logs;
     private final BotGithub github;
     private final io.bisectbot.cache.CacheRegistry caches;
 
-    public BotJobHandler(BotProperties properties, BotSecrets secrets, ImagePolicy images, BisectProperties git,
+    public BotJobHandler(BotProperties properties, BotSecrets secrets, ImagePolicy images, GitProperties git,
                          DockerExecutor executor, DockerHealth docker, StepLogRepository logs, BotGithub github) {
         this(properties, secrets, images, git, executor, docker, logs, github, null);
     }
 
     /** @param caches the table of dependency cache volumes; null keeps no sizes and evicts nothing */
-    public BotJobHandler(BotProperties properties, BotSecrets secrets, ImagePolicy images, BisectProperties git,
+    public BotJobHandler(BotProperties properties, BotSecrets secrets, ImagePolicy images, GitProperties git,
                          DockerExecutor executor, DockerHealth docker, StepLogRepository logs, BotGithub github,
                          io.bisectbot.cache.CacheRegistry caches) {
         this.caches = caches;
@@ -75,7 +75,7 @@ public final class BotJobHandler implements JobHandler {
         BotTask task;
         try {
             request = BotRequest.parse(job.payload());
-            task = request.task(git.defaultImage(), properties.defaultTimeout());
+            task = request.task(executor.defaultImage(), properties.defaultTimeout());
         } catch (IllegalArgumentException | BotConfig.Invalid e) {
             return JobOutcome.failedPermanently("invalid bot job: " + e.getMessage());
         }

@@ -1,11 +1,11 @@
 package io.bisectbot.bots;
 
-import io.bisectbot.bisect.BisectProperties;
 import io.bisectbot.executor.DockerExecutor;
 import io.bisectbot.executor.DockerHealth;
 import io.bisectbot.executor.StepLogRepository;
 import io.bisectbot.executor.ExecutorProperties;
 import io.bisectbot.executor.ImagePolicy;
+import io.bisectbot.git.GitProperties;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.ObjectProvider;
@@ -33,11 +33,11 @@ class BotsConfig {
 
     @Bean
     BotJobHandler botJobHandler(BotProperties properties, BotSecrets secrets, ObjectProvider<ImagePolicy> images,
-                                ExecutorProperties executorProperties, BisectProperties git, DockerExecutor executor,
+                                ExecutorProperties executorProperties, GitProperties git, DockerExecutor executor,
                                 DockerHealth docker, StepLogRepository logs, ObjectProvider<BotGithub> github,
                                 ObjectProvider<io.bisectbot.cache.CacheRegistry> caches) {
-        return new BotJobHandler(properties, secrets,
-                images.getIfAvailable(() -> ImagePolicy.of(executorProperties.allowedImages(), git.defaultImage())),
+        var fallback = ImagePolicy.of(executorProperties.allowedImages(), executorProperties.defaultImage());
+        return new BotJobHandler(properties, secrets, images.getIfAvailable(() -> fallback),
                 git, executor, docker, logs, github.getIfAvailable(NoGithub::new), caches.getIfAvailable());
     }
 }

@@ -72,16 +72,9 @@ public final class DockerExecutor implements AutoCloseable {
     private final Map<String, Object> preparedCaches = new ConcurrentHashMap<>();
 
     public DockerExecutor(DockerClient docker, ExecutorProperties properties, MeterRegistry registry, Clock clock) {
-        this(docker, properties, registry, clock, "debian:bookworm");
-    }
-
-    /**
-     * @param helperImage image of the short helper containers that give a new cache volume to the step's user and
-     *                    measure cache volumes (needs {@code chown} and {@code du}); the default step image
-     */
-    public DockerExecutor(DockerClient docker, ExecutorProperties properties, MeterRegistry registry, Clock clock,
-                          String helperImage) {
-        this.helperImage = helperImage;
+        // The short helper containers that give a new cache volume to the step's user and measure cache volumes need
+        // chown and du: the default step image has them.
+        this.helperImage = properties.defaultImage();
         this.docker = docker;
         this.properties = properties;
         this.clock = clock;
@@ -97,6 +90,11 @@ public final class DockerExecutor implements AutoCloseable {
         record Cancel() implements Ending {}
         record WaitFailed(Throwable error) implements Ending {}
         record DiskFull(long usedBytes) implements Ending {}
+    }
+
+    /** The image of steps whose job names none ({@code DEFAULT_STEP_IMAGE}). */
+    public String defaultImage() {
+        return properties.defaultImage();
     }
 
     /**

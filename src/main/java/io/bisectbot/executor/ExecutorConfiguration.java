@@ -32,9 +32,8 @@ public class ExecutorConfiguration {
 
     @Bean(destroyMethod = "close")
     DockerExecutor dockerExecutor(DockerClient bisectbotDockerClient, ExecutorProperties properties,
-                                  MeterRegistry registry, ObjectProvider<Clock> clock,
-                                  @org.springframework.beans.factory.annotation.Value("${bisectbot.bisect.default-image:debian:bookworm}") String helperImage) {
-        return new DockerExecutor(bisectbotDockerClient, properties, registry, clock.getIfAvailable(Clock::systemUTC), helperImage);
+                                  MeterRegistry registry, ObjectProvider<Clock> clock) {
+        return new DockerExecutor(bisectbotDockerClient, properties, registry, clock.getIfAvailable(Clock::systemUTC));
     }
 
     @Bean(destroyMethod = "close")

@@ -33,6 +33,7 @@ import org.springframework.util.unit.DataSize;
  *                          {@code DISK_LIMIT}
  * @param diskCheckInterval how often a running step's working directory is measured; the limit is exceeded by at
  *                          most what the step writes in that time
+ * @param defaultImage      image of bisect steps and bot tasks that name none
  */
 @ConfigurationProperties("bisectbot.executor")
 public record ExecutorProperties(
@@ -50,7 +51,8 @@ public record ExecutorProperties(
         @DefaultValue("5s") Duration healthCacheTtl,
         @DefaultValue List<String> allowedImages,
         @DefaultValue("10GB") DataSize diskLimit,
-        @DefaultValue("5s") Duration diskCheckInterval) {
+        @DefaultValue("5s") Duration diskCheckInterval,
+        @DefaultValue("debian:bookworm") String defaultImage) {
 
     public ExecutorProperties {
         // Field by field, so setting only max.memory keeps the other maximums.
@@ -68,22 +70,27 @@ public record ExecutorProperties(
 
     public ExecutorProperties withSecrets(List<String> values) {
         return new ExecutorProperties(dockerHost, defaults, max, logCap, values, registries, reaperInterval,
-                cancelGrace, defaultUser, tmpSize, pullTimeout, healthCacheTtl, allowedImages, diskLimit, diskCheckInterval);
+                cancelGrace, defaultUser, tmpSize, pullTimeout, healthCacheTtl, allowedImages, diskLimit, diskCheckInterval, defaultImage);
     }
 
     public ExecutorProperties withDiskLimit(DataSize limit, Duration checkInterval) {
         return new ExecutorProperties(dockerHost, defaults, max, logCap, secrets, registries, reaperInterval,
-                cancelGrace, defaultUser, tmpSize, pullTimeout, healthCacheTtl, allowedImages, limit, checkInterval);
+                cancelGrace, defaultUser, tmpSize, pullTimeout, healthCacheTtl, allowedImages, limit, checkInterval, defaultImage);
     }
 
     public ExecutorProperties withLogCap(DataSize cap) {
         return new ExecutorProperties(dockerHost, defaults, max, cap, secrets, registries, reaperInterval,
-                cancelGrace, defaultUser, tmpSize, pullTimeout, healthCacheTtl, allowedImages, diskLimit, diskCheckInterval);
+                cancelGrace, defaultUser, tmpSize, pullTimeout, healthCacheTtl, allowedImages, diskLimit, diskCheckInterval, defaultImage);
     }
 
     public ExecutorProperties withLimits(Limits defaultLimits, Limits maxLimits) {
         return new ExecutorProperties(dockerHost, defaultLimits, maxLimits, logCap, secrets, registries, reaperInterval,
-                cancelGrace, defaultUser, tmpSize, pullTimeout, healthCacheTtl, allowedImages, diskLimit, diskCheckInterval);
+                cancelGrace, defaultUser, tmpSize, pullTimeout, healthCacheTtl, allowedImages, diskLimit, diskCheckInterval, defaultImage);
+    }
+
+    public ExecutorProperties withDefaultImage(String image) {
+        return new ExecutorProperties(dockerHost, defaults, max, logCap, secrets, registries, reaperInterval,
+                cancelGrace, defaultUser, tmpSize, pullTimeout, healthCacheTtl, allowedImages, diskLimit, diskCheckInterval, image);
     }
 
     /** Resource limits; a null field takes the built-in value of its group (defaults or max). */

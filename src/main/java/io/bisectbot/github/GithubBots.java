@@ -49,7 +49,7 @@ final class GithubBots implements BotGithub {
 
     @Override
     public Optional<String> cloneToken(BotRequest request) {
-        return credentials.token(request.installationId());
+        return credentials.tokenFor(request.installationId());
     }
 
     @Override

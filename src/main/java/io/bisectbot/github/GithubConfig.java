@@ -143,7 +143,8 @@ class GithubConfig {
     /** Images a repository's config may name: ALLOWED_IMAGES, or else the service's own default images. */
     @Bean
     ImagePolicy imagePolicy(ExecutorProperties executor, BisectProperties bisect, GithubProperties properties) {
-        return ImagePolicy.of(executor.allowedImages(), bisect.defaultImage(), properties.withBisectDefaults(bisect).bisectImage());
+        return ImagePolicy.of(executor.allowedImages(), executor.defaultImage(),
+                properties.withBisectDefaults(executor, bisect).bisectImage());
     }
 
     @Bean
@@ -151,8 +152,8 @@ class GithubConfig {
                                           GithubApi api, ObjectProvider<JobQueue> queue, GithubProperties properties,
                                           DataSource dataSource, Permissions permissions, Approvals approvals,
                                           BotSecrets secrets, ImagePolicy images, Clock clock, BisectProperties bisect,
-                                          BotProperties bots) {
-        var settings = properties.withBisectDefaults(bisect);
+                                          ExecutorProperties executor, BotProperties bots) {
+        var settings = properties.withBisectDefaults(executor, bisect);
         var transactions = new TransactionTemplate(new DataSourceTransactionManager(dataSource));
         var configs = new TaskConfigs(api, reports, settings, images, secrets, bots.defaultTimeout());
         var heads = new HeadTrust(permissions, approvals, reports, configs, queue::getObject, transactions);

@@ -1,7 +1,6 @@
 package io.bisectbot.github;
 
-import io.bisectbot.bisect.BisectRequest;
-import io.bisectbot.bisect.GitCredentials;
+import io.bisectbot.git.GitCredentials;
 import java.util.Optional;
 
 /** Fetches repositories of jobs started from GitHub with their installation's token (never stored on disk). */
@@ -14,14 +13,7 @@ final class GithubGitCredentials implements GitCredentials {
     }
 
     @Override
-    public Optional<String> tokenFor(BisectRequest request) {
-        if (request.github() == null || !auth.configured()) {
-            return Optional.empty();
-        }
-        return token(request.github().path("installation_id").asLong(0));
-    }
-
-    Optional<String> token(long installationId) {
+    public Optional<String> tokenFor(long installationId) {
         return installationId > 0 && auth.configured() ? Optional.of(auth.installationToken(installationId)) : Optional.empty();
     }
 }

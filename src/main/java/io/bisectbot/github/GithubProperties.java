@@ -1,6 +1,7 @@
 package io.bisectbot.github;
 
 import io.bisectbot.bisect.BisectProperties;
+import io.bisectbot.executor.ExecutorProperties;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
@@ -124,12 +125,15 @@ public record GithubProperties(
         return new Binder().bindOrCreate("bisectbot.github", GithubProperties.class);
     }
 
-    /** With the bisect defaults of the bisect settings where this names none (the one place they are written). */
-    GithubProperties withBisectDefaults(BisectProperties bisect) {
+    /**
+     * With the service's defaults where this names none (the one place they are written): the executor's default step
+     * image and the bisect settings' step timeout.
+     */
+    GithubProperties withBisectDefaults(ExecutorProperties executor, BisectProperties bisect) {
         return new GithubProperties(appId, appSlug, privateKey, privateKeyFile, webhookSecrets, apiUrl, publicUrl,
                 maxQueueSize, maxPayloadBytes, deliveryRetention, cleanupInterval, writeSpacing, apiRetries,
                 maxRateLimitWait, outboxPollInterval, outboxMaxAttempts, outboxBackoffBase, outboxBackoffMax, outboxLease,
-                checkName, bisectImage != null ? bisectImage : bisect.defaultImage(),
+                checkName, bisectImage != null ? bisectImage : executor.defaultImage(),
                 bisectTimeout != null ? bisectTimeout : bisect.defaultTimeout(), permissionCacheTtl, outboxRetryFor,
                 deliveryRetryFor, catchUpInterval, catchUpWindow, catchUpMaxPerMinute, writesPerMinute, writesPerHour,
                 maxConcurrentRequests);

@@ -37,12 +37,13 @@ class ArchitectureTest {
             Map.entry("queue", Set.of("crypto", "executor", "loop")),
             Map.entry("web", Set.of("queue")),
             Map.entry("cache", Set.of("executor", "web")),
-            Map.entry("bisect", Set.of("cache", "executor", "loop", "queue")),
-            Map.entry("bots", Set.of("bisect", "cache", "executor", "queue")),
+            Map.entry("git", Set.of("loop")),
+            Map.entry("bisect", Set.of("cache", "executor", "git", "loop", "queue")),
+            Map.entry("bots", Set.of("cache", "executor", "git", "queue")),
             Map.entry("callbacks", Set.of("bisect", "bots", "loop", "queue", "web")),
             Map.entry("api", Set.of("bisect", "callbacks", "executor", "queue", "web")),
             Map.entry("dashboard", Set.of("loop", "queue", "web")),
-            Map.entry("github", Set.of("bisect", "bots", "crypto", "executor", "loop", "queue", "web"))));
+            Map.entry("github", Set.of("bisect", "bots", "crypto", "executor", "git", "loop", "queue", "web"))));
 
     /**
      * Files outside {@code queue} that may name the queue's tables in SQL, with the reason. {@code JobFence}'s SQL

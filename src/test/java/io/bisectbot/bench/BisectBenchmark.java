@@ -6,7 +6,7 @@ import io.bisectbot.TestExecutor;
 import io.bisectbot.bisect.BisectJobHandler;
 import io.bisectbot.bisect.BisectListener;
 import io.bisectbot.bisect.BisectProperties;
-import io.bisectbot.bisect.GitCredentials;
+import io.bisectbot.git.GitCredentials;
 import io.bisectbot.queue.JobStatus;
 import io.bisectbot.queue.NewJob;
 import io.bisectbot.queue.QueueNode;
@@ -161,11 +161,11 @@ public final class BisectBenchmark {
                              int culprit, int k, double testSeconds) throws Exception {
         var registry = new SimpleMeterRegistry();
         try (var docker = TestExecutor.start(database, registry)) {
-            var properties = TestExecutor.bisectProperties(cache, 8);
+            var properties = TestExecutor.bisectProperties(8);
             var beans = new DefaultListableBeanFactory();
             var clock = new RoundClock();
             beans.registerSingleton("rounds", clock);
-            var handler = new BisectJobHandler(properties, docker.executor(), docker.health(), docker.logs(),
+            var handler = new BisectJobHandler(properties, TestExecutor.gitProperties(cache), docker.executor(), docker.health(), docker.logs(),
                     JdbcClient.create(database), Clock.systemUTC(),
                     beans.getBeanProvider(GitCredentials.class), beans.getBeanProvider(BisectListener.class));
             var node = QueueNode.create(database, List.of(handler), QueueProperties.defaults().withWorkerId("bench-k" + k),

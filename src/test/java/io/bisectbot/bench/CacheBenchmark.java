@@ -4,7 +4,7 @@ import io.bisectbot.TestDatabase;
 import io.bisectbot.TestExecutor;
 import io.bisectbot.bisect.BisectJobHandler;
 import io.bisectbot.bisect.BisectListener;
-import io.bisectbot.bisect.GitCredentials;
+import io.bisectbot.git.GitCredentials;
 import io.bisectbot.queue.JobStatus;
 import io.bisectbot.queue.NewJob;
 import io.bisectbot.queue.QueueNode;
@@ -57,7 +57,8 @@ public final class CacheBenchmark {
                 var registry = new SimpleMeterRegistry();
                 try (var docker = TestExecutor.start(database, registry)) {
                     var beans = new DefaultListableBeanFactory();
-                    var handler = new BisectJobHandler(TestExecutor.bisectProperties(work.resolve("git"), 4), docker.executor(),
+                    var handler = new BisectJobHandler(TestExecutor.bisectProperties(4),
+                            TestExecutor.gitProperties(work.resolve("git")), docker.executor(),
                             docker.health(), docker.logs(), JdbcClient.create(database), Clock.systemUTC(),
                             beans.getBeanProvider(GitCredentials.class), beans.getBeanProvider(BisectListener.class));
                     var node = QueueNode.create(database, List.of(handler), QueueProperties.defaults().withWorkerId("cache-bench"),

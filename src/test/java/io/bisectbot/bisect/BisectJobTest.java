@@ -39,7 +39,7 @@ class BisectJobTest {
         TestDatabase.register(registry);
         registry.add("bisectbot.web.admin-token", () -> TOKEN);
         registry.add("bisectbot.bisect.allow-local-repos", () -> "true");
-        registry.add("bisectbot.bisect.default-image", () -> System.getenv().getOrDefault("LOCALCI_RUNNER_IMAGE", "debian:bookworm"));
+        registry.add("bisectbot.executor.default-image", () -> System.getenv().getOrDefault("LOCALCI_RUNNER_IMAGE", "debian:bookworm"));
     }
 
     private HttpResponse<String> post(String path, JsonNode body, String token) throws Exception {

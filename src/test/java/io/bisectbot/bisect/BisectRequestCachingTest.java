@@ -5,14 +5,13 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.bisectbot.TestExecutor;
 import io.bisectbot.executor.StepSpec;
-import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.ObjectNode;
 
 class BisectRequestCachingTest {
 
-    private final BisectProperties limits = TestExecutor.bisectProperties(Path.of("target/git"), 4);
+    private final BisectProperties limits = TestExecutor.bisectProperties(4);
 
     private static ObjectNode payload(String extra) {
         return (ObjectNode) JsonMapper.builder().build().readTree("""
@@ -22,18 +21,18 @@ class BisectRequestCachingTest {
     @Test
     void cache_paths_network_and_tree_reuse_are_read_and_written_back() {
         var request = BisectRequest.parse(payload(
-                ",\"cache\":[\"/root/.m2/repository\"],\"network\":\"bridge\",\"reuse_tree_verdicts\":false"), limits);
+                ",\"cache\":[\"/root/.m2/repository\"],\"network\":\"bridge\",\"reuse_tree_verdicts\":false"), limits, TestExecutor.RUNNER_IMAGE);
 
         assertThat(request.caching().paths()).containsExactly("/root/.m2/repository");
         assertThat(request.network()).isEqualTo(StepSpec.Network.BRIDGE);
         assertThat(request.caching().reuseTreeVerdicts()).isFalse();
-        assertThat(BisectRequest.parse(request.toPayload(), limits)).isEqualTo(request);
+        assertThat(BisectRequest.parse(request.toPayload(), limits, TestExecutor.RUNNER_IMAGE)).isEqualTo(request);
         assertThat(request.cacheVolumes()).singleElement().satisfies(v -> assertThat(v.path()).isEqualTo("/root/.m2/repository"));
     }
 
     @Test
     void by_default_there_is_no_cache_no_network_and_trees_share_verdicts() {
-        var request = BisectRequest.parse(payload(""), limits);
+        var request = BisectRequest.parse(payload(""), limits, TestExecutor.RUNNER_IMAGE);
 
         assertThat(request.caching()).isEqualTo(BisectRequest.Caching.NONE);
         assertThat(request.network()).isEqualTo(StepSpec.Network.NONE);
@@ -43,8 +42,8 @@ class BisectRequestCachingTest {
     @Test
     void an_untrusted_pull_request_gets_no_network_and_caches_apart_from_trusted_runs() {
         var github = ",\"github\":{\"installation_id\":7,\"untrusted\":%s},\"cache\":[\"/root/.npm\"],\"network\":\"bridge\"";
-        var untrusted = BisectRequest.parse(payload(github.formatted("true")), limits);
-        var trusted = BisectRequest.parse(payload(github.formatted("false")), limits);
+        var untrusted = BisectRequest.parse(payload(github.formatted("true")), limits, TestExecutor.RUNNER_IMAGE);
+        var trusted = BisectRequest.parse(payload(github.formatted("false")), limits, TestExecutor.RUNNER_IMAGE);
 
         assertThat(untrusted.network()).isEqualTo(StepSpec.Network.NONE);
         assertThat(trusted.network()).isEqualTo(StepSpec.Network.BRIDGE);
@@ -53,15 +52,15 @@ class BisectRequestCachingTest {
 
     @Test
     void bad_cache_settings_say_which_value_and_what_is_right() {
-        assertThatThrownBy(() -> BisectRequest.parse(payload(",\"cache\":[\"/root/../etc\"]"), limits))
+        assertThatThrownBy(() -> BisectRequest.parse(payload(",\"cache\":[\"/root/../etc\"]"), limits, TestExecutor.RUNNER_IMAGE))
                 .hasMessageContaining("'cache': '/root/../etc' contains '..'");
-        assertThatThrownBy(() -> BisectRequest.parse(payload(",\"cache\":[\"/work/src\"]"), limits))
+        assertThatThrownBy(() -> BisectRequest.parse(payload(",\"cache\":[\"/work/src\"]"), limits, TestExecutor.RUNNER_IMAGE))
                 .hasMessageContaining("working directory");
-        assertThatThrownBy(() -> BisectRequest.parse(payload(",\"cache\":{\"a\":1}"), limits))
+        assertThatThrownBy(() -> BisectRequest.parse(payload(",\"cache\":{\"a\":1}"), limits, TestExecutor.RUNNER_IMAGE))
                 .hasMessageContaining("'cache' must list absolute directories");
-        assertThatThrownBy(() -> BisectRequest.parse(payload(",\"network\":\"host\""), limits))
+        assertThatThrownBy(() -> BisectRequest.parse(payload(",\"network\":\"host\""), limits, TestExecutor.RUNNER_IMAGE))
                 .hasMessageContaining("'network' must be none or bridge, got 'host'");
-        assertThatThrownBy(() -> BisectRequest.parse(payload(",\"reuse_tree_verdicts\":\"no\""), limits))
+        assertThatThrownBy(() -> BisectRequest.parse(payload(",\"reuse_tree_verdicts\":\"no\""), limits, TestExecutor.RUNNER_IMAGE))
                 .hasMessageContaining("'reuse_tree_verdicts' must be true or false");
     }
 

@@ -8,6 +8,7 @@ import io.bisectbot.TestDatabase;
 import io.bisectbot.TestExecutor;
 import io.bisectbot.executor.DockerClients;
 import io.bisectbot.executor.OrphanReaper;
+import io.bisectbot.git.GitCredentials;
 import io.bisectbot.queue.JobStatus;
 import io.bisectbot.queue.NewJob;
 import io.bisectbot.queue.QueueNode;
@@ -58,9 +59,9 @@ class BisectResumeTest {
         var registry = new SimpleMeterRegistry();
         var docker = TestExecutor.start(database, registry);
         resources.add(docker);
-        var properties = TestExecutor.bisectProperties(cache, 4);
+        var properties = TestExecutor.bisectProperties(4);
         var beans = new DefaultListableBeanFactory();
-        var handler = new BisectJobHandler(properties, docker.executor(), docker.health(), docker.logs(), JdbcClient.create(database), Clock.systemUTC(),
+        var handler = new BisectJobHandler(properties, TestExecutor.gitProperties(cache), docker.executor(), docker.health(), docker.logs(), JdbcClient.create(database), Clock.systemUTC(),
                 beans.getBeanProvider(GitCredentials.class), beans.getBeanProvider(BisectListener.class));
         var node = QueueNode.create(database, List.of(handler), QueueProperties.defaults().withWorkerId(workerId)
                         .withTimings(Duration.ofMillis(200), Duration.ofMillis(300), Duration.ofSeconds(2), Duration.ofMillis(300)),

@@ -19,13 +19,13 @@ import java.util.regex.Pattern;
 /**
  * A seeded random history written as a real git repository. Every commit carries {@code test.sh} and a
  * {@code state} file (good / bad / skip) that the script turns into exit 0 / 1 / 125, so real
- * {@code git bisect run} and the engine judge commits the same way.
+ * {@code git bisect run} and the engine judge commits the same way. Public for the tests of the git plumbing.
  */
-final class GeneratedHistory {
+public final class GeneratedHistory {
 
-    enum Shape { LINEAR, MERGES, CRISS_CROSS }
+    public enum Shape { LINEAR, MERGES, CRISS_CROSS }
 
-    enum State { GOOD, BAD, SKIP }
+    public enum State { GOOD, BAD, SKIP }
 
     /** Commit dates: strictly increasing, tied in batches (scripted imports), or skewed clocks. */
     enum Dates { STRICT, TIED, SKEWED }
@@ -40,13 +40,13 @@ final class GeneratedHistory {
             esac
             """;
 
-    final Path dir;
-    final List<int[]> parents;
-    final State[] states;
-    final int bad;
-    final List<Integer> goods;
+    public final Path dir;
+    public final List<int[]> parents;
+    public final State[] states;
+    public final int bad;
+    public final List<Integer> goods;
     final int culprit;
-    final String[] shas;
+    public final String[] shas;
     final Map<String, Integer> indexOf = new HashMap<>();
 
     private GeneratedHistory(Path dir, List<int[]> parents, State[] states, int bad, List<Integer> goods, int culprit, String[] shas) {
@@ -60,11 +60,11 @@ final class GeneratedHistory {
         for (int i = 0; i < shas.length; i++) indexOf.put(shas[i], i);
     }
 
-    String badSha() {
+    public String badSha() {
         return shas[bad];
     }
 
-    List<String> goodShas() {
+    public List<String> goodShas() {
         return goods.stream().map(g -> shas[g]).toList();
     }
 
@@ -76,7 +76,7 @@ final class GeneratedHistory {
         };
     }
 
-    static GeneratedHistory create(Path dir, long seed, Shape shape, int n, int maxGoods, double skipRate) throws IOException {
+    public static GeneratedHistory create(Path dir, long seed, Shape shape, int n, int maxGoods, double skipRate) throws IOException {
         return create(dir, seed, shape, n, maxGoods, skipRate, Dates.STRICT);
     }
 
@@ -245,8 +245,8 @@ final class GeneratedHistory {
     }
 
     /** Minimal git CLI for the tests. */
-    static final class Git {
-        static String run(Path dir, String... args) {
+    public static final class Git {
+        public static String run(Path dir, String... args) {
             return runEnv(dir, Map.of(), args);
         }
 

@@ -3,6 +3,7 @@ package io.bisectbot.bisect;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.bisectbot.bisect.GeneratedHistory.Shape;
+import io.bisectbot.git.GitRepository;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -76,7 +77,7 @@ class MatchesGitBisectTest {
             GeneratedHistory.GitAnswer git = h.gitBisectRun(firstParent);
 
             InProcessRunner runner = InProcessRunner.exitCodes(h::exitCode);
-            BisectResult result = new BisectEngine(GitRepository.open(h.dir.resolve(".git")), runner, StepStore.none())
+            BisectResult result = new BisectEngine(new GitHistory(GitRepository.open(h.dir.resolve(".git"))), runner, StepStore.none())
                     .run(h.badSha(), h.goodShas(), BisectOptions.defaults().withFirstParent(firstParent));
 
             List<String> engineAnswer = switch (result.outcome()) {

@@ -2,6 +2,7 @@ package io.bisectbot.bisect;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.bisectbot.git.GitRepository;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -40,7 +41,7 @@ class MetricBisectTest {
     }
 
     private BisectResult bisect(List<String> shas, StepRunner runner, StepStore store, BisectOptions options, MetricOptions metric) {
-        var git = GitRepository.open(dir.resolve(".git"));
+        var git = new GitHistory(GitRepository.open(dir.resolve(".git")));
         return new BisectEngine(git, runner, store).run(shas.getLast(), List.of(shas.getFirst()), options, metric);
     }
 

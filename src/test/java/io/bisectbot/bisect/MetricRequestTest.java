@@ -3,23 +3,21 @@ package io.bisectbot.bisect;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.Test;
-import org.springframework.util.unit.DataSize;
 import tools.jackson.databind.json.JsonMapper;
 
 /** {@code mode: metric} in a bisect request: defaults, limits and the messages for bad values. */
 class MetricRequestTest {
 
-    private static final BisectProperties LIMITS = new BisectProperties(Path.of("data/git"), "debian:bookworm",
-            Duration.ofMinutes(10), Duration.ofHours(2), 4, 20, false, Duration.ofDays(14), DataSize.ofGigabytes(20), true);
+    private static final BisectProperties LIMITS = new BisectProperties(Duration.ofMinutes(10), Duration.ofHours(2), 4, 20,
+            false, true);
     private static final JsonMapper json = JsonMapper.builder().build();
 
     private static BisectRequest parse(String extra) {
         return BisectRequest.parse(json.readTree("""
                 {"repo": "https://github.com/acme/app.git", "good": "v1", "bad": "main", "command": "./bench.sh"%s}"""
-                .formatted(extra)), LIMITS);
+                .formatted(extra)), LIMITS, "debian:bookworm");
     }
 
     @Test
@@ -27,7 +25,7 @@ class MetricRequestTest {
         var request = parse(", \"mode\": \"metric\"");
         assertThat(request.metric()).isEqualTo(MetricOptions.defaults());
         assertThat(request.options().repeat()).as("not the flaky-test repeat").isEqualTo(1);
-        var again = BisectRequest.parse(request.toPayload(), LIMITS);
+        var again = BisectRequest.parse(request.toPayload(), LIMITS, "debian:bookworm");
         assertThat(again.metric()).isEqualTo(request.metric());
     }
 

@@ -3,6 +3,7 @@ package io.bisectbot.bisect;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.bisectbot.bisect.GeneratedHistory.Shape;
+import io.bisectbot.git.GitRepository;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -154,8 +155,8 @@ class ParallelBisectTest {
         for (int seed = 0; seed < 16; seed++) {
             Shape shape = seed % 2 == 0 ? Shape.MERGES : Shape.CRISS_CROSS;
             GeneratedHistory g = GeneratedHistory.create(tmp.resolve("h" + seed), 1000L + seed, shape, 40 + seed * 10, 3, 0.0);
-            BisectResult r = new BisectEngine(GitRepository.open(g.dir.resolve(".git")), InProcessRunner.exitCodes(g::exitCode),
-                    StepStore.none()).run(g.badSha(), g.goodShas(), BisectOptions.defaults().withSlots(3));
+            BisectResult r = new BisectEngine(new GitHistory(GitRepository.open(g.dir.resolve(".git"))),
+                    InProcessRunner.exitCodes(g::exitCode), StepStore.none()).run(g.badSha(), g.goodShas(), BisectOptions.defaults().withSlots(3));
             assertThat(r.outcome()).as("seed %d", seed).isInstanceOfSatisfying(BisectOutcome.FirstBad.class, f ->
                     assertThat(f.commit().sha()).isEqualTo(g.shas[g.culprit]));
             found++;
@@ -167,8 +168,8 @@ class ParallelBisectTest {
     void keeps_the_true_culprit_among_the_answers_with_three_slots_and_skipped_commits() throws Exception {
         for (int seed = 0; seed < 12; seed++) {
             GeneratedHistory g = GeneratedHistory.create(tmp.resolve("s" + seed), 2000L + seed, Shape.MERGES, 60, 2, 0.3);
-            BisectResult r = new BisectEngine(GitRepository.open(g.dir.resolve(".git")), InProcessRunner.exitCodes(g::exitCode),
-                    StepStore.none()).run(g.badSha(), g.goodShas(), BisectOptions.defaults().withSlots(3));
+            BisectResult r = new BisectEngine(new GitHistory(GitRepository.open(g.dir.resolve(".git"))),
+                    InProcessRunner.exitCodes(g::exitCode), StepStore.none()).run(g.badSha(), g.goodShas(), BisectOptions.defaults().withSlots(3));
             List<String> answer = switch (r.outcome()) {
                 case BisectOutcome.FirstBad f -> List.of(f.commit().sha());
                 case BisectOutcome.OnlySkippedLeft o -> o.candidates().stream().map(CommitInfo::sha).toList();

@@ -2,6 +2,7 @@ package io.bisectbot.bisect;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.bisectbot.git.GitRepository;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -18,7 +19,7 @@ class ReproduceLineTest {
 
     private BisectResult bisect(List<String> shas) throws Exception {
         var runner = InProcessRunner.exitCodes(sha -> shas.indexOf(sha) >= 5 ? 1 : 0);
-        return new BisectEngine(GitRepository.open(dir.resolve(".git")), runner, StepStore.none())
+        return new BisectEngine(new GitHistory(GitRepository.open(dir.resolve(".git"))), runner, StepStore.none())
                 .run(shas.getLast(), List.of(shas.getFirst()), BisectOptions.defaults());
     }
 

@@ -3,6 +3,7 @@ package io.bisectbot.bisect;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.bisectbot.bisect.GeneratedHistory.Git;
+import io.bisectbot.git.GitRepository;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -78,7 +79,7 @@ class SameTreeVerdictTest {
         var bad = Git.run(dir, "rev-parse", "HEAD").strip();
         var good = Git.run(dir, "rev-list", "--max-parents=0", "HEAD").strip();
         var git = gitBisectRun(bad, good);
-        var repo = GitRepository.open(dir.resolve(".git"));
+        var repo = new GitHistory(GitRepository.open(dir.resolve(".git")));
 
         var plainRunner = InProcessRunner.exitCodes(this::exitCode);
         var plain = new BisectEngine(repo, plainRunner, StepStore.none()).run(bad, List.of(good), BisectOptions.defaults(), false);
@@ -109,8 +110,8 @@ class SameTreeVerdictTest {
         history();
         var bad = Git.run(dir, "rev-parse", "HEAD").strip();
         var good = Git.run(dir, "rev-list", "--max-parents=0", "HEAD").strip();
-        var result = new BisectEngine(GitRepository.open(dir.resolve(".git")), InProcessRunner.exitCodes(this::exitCode),
-                StepStore.none()).run(bad, List.of(good), BisectOptions.defaults(), false);
+        var result = new BisectEngine(new GitHistory(GitRepository.open(dir.resolve(".git"))),
+                InProcessRunner.exitCodes(this::exitCode), StepStore.none()).run(bad, List.of(good), BisectOptions.defaults(), false);
 
         assertThat(result.sameTrees()).isEmpty();
         assertThat(result.steps()).noneMatch(BisectResult.Step::reused);

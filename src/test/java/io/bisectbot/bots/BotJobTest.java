@@ -6,7 +6,6 @@ import static org.awaitility.Awaitility.await;
 import com.zaxxer.hikari.HikariDataSource;
 import io.bisectbot.TestDatabase;
 import io.bisectbot.TestExecutor;
-import io.bisectbot.bisect.BisectProperties;
 import io.bisectbot.queue.Job;
 import io.bisectbot.queue.JobStatus;
 import io.bisectbot.queue.QueueNode;
@@ -64,7 +63,7 @@ class BotJobTest {
         resources.add(docker);
         var secrets = BotSecrets.of(List.of(new BotSecrets.Secret("NPM_TOKEN", SECRET, List.of("octo/app"), List.of())));
         var handler = new BotJobHandler(BotProperties.withTimeout(Duration.ofMinutes(5)), secrets,
-                io.bisectbot.executor.ImagePolicy.of(List.of(), IMAGE), TestExecutor.bisectProperties(cache, 4),
+                io.bisectbot.executor.ImagePolicy.of(List.of(), IMAGE), TestExecutor.gitProperties(cache),
                 docker.executor(), docker.health(), docker.logs(), github);
         var created = QueueNode.create(database, List.of(handler), QueueProperties.defaults().withWorkerId(workerId)
                         .withTimings(Duration.ofMillis(200), Duration.ofMillis(300), Duration.ofSeconds(2), Duration.ofMillis(300)),

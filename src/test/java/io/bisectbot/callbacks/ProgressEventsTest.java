@@ -8,7 +8,7 @@ import io.bisectbot.TestExecutor;
 import io.bisectbot.TestGit;
 import io.bisectbot.bisect.BisectJobHandler;
 import io.bisectbot.bisect.BisectListener;
-import io.bisectbot.bisect.GitCredentials;
+import io.bisectbot.git.GitCredentials;
 import io.bisectbot.queue.NewJob;
 import io.bisectbot.queue.QueueNode;
 import io.bisectbot.queue.QueueProperties;
@@ -80,8 +80,8 @@ class ProgressEventsTest {
         resources.add(docker);
         // The listener is registered once the queue exists: the handler looks its listeners up per job.
         var beans = new DefaultListableBeanFactory();
-        var handler = new BisectJobHandler(TestExecutor.bisectProperties(cache, 4), docker.executor(), docker.health(),
-                docker.logs(), JdbcClient.create(database), clock, beans.getBeanProvider(GitCredentials.class),
+        var handler = new BisectJobHandler(TestExecutor.bisectProperties(4), TestExecutor.gitProperties(cache), docker.executor(),
+                docker.health(), docker.logs(), JdbcClient.create(database), clock, beans.getBeanProvider(GitCredentials.class),
                 beans.getBeanProvider(BisectListener.class));
         var node = QueueNode.create(database, List.of(handler), QueueProperties.defaults().withWorkerId("progress")
                         .withTimings(Duration.ofMillis(200), Duration.ofMillis(300), Duration.ofSeconds(2), Duration.ofMillis(300)),

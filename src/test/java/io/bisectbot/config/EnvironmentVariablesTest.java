@@ -50,8 +50,8 @@ class EnvironmentVariablesTest {
         assertThat(bind(environment, "bisectbot.queue", QueueProperties.class)).isEqualTo(QueueProperties.defaults());
         assertThat(bind(environment, "bisectbot.executor", ExecutorProperties.class))
                 .isEqualTo(ExecutorProperties.defaultProperties());
+        assertThat(bind(environment, "bisectbot.executor", ExecutorProperties.class).defaultImage()).isEqualTo("debian:bookworm");
         var bisect = bind(environment, "bisectbot.bisect", BisectProperties.class);
-        assertThat(bisect.defaultImage()).isEqualTo("debian:bookworm");
         assertThat(bisect.enabled()).isTrue();
         assertThat(bind(environment, "bisectbot.database", DatabaseProperties.class).shouldMigrateOnStart()).isTrue();
         assertThat(environment.getProperty("server.port")).isEqualTo("8080");

@@ -17,8 +17,8 @@ import org.junit.jupiter.api.Test;
 
 class CacheVolumeTest {
 
-    private final DockerExecutor executor = new DockerExecutor(DOCKER, ExecutorProperties.defaultProperties(),
-            new SimpleMeterRegistry(), Clock.systemUTC(), RUNNER_IMAGE);
+    private final DockerExecutor executor = new DockerExecutor(DOCKER,
+            ExecutorProperties.defaultProperties().withDefaultImage(RUNNER_IMAGE), new SimpleMeterRegistry(), Clock.systemUTC());
     private final String repository = "https://example.test/acme/app-" + UUID.randomUUID() + ".git";
     private final List<String> volumes = new ArrayList<>();
 

@@ -78,7 +78,7 @@ class GithubBotsTest {
         registry.add("bisectbot.github.api-url", github::baseUrl);
         registry.add("bisectbot.github.write-spacing", () -> "10ms");
         registry.add("bisectbot.github.outbox-poll-interval", () -> "100ms");
-        registry.add("bisectbot.bisect.default-image", () -> TestExecutor.RUNNER_IMAGE);
+        registry.add("bisectbot.executor.default-image", () -> TestExecutor.RUNNER_IMAGE);
         registry.add("bisectbot.github.bisect-image", () -> TestExecutor.RUNNER_IMAGE);
         registry.add("bisectbot.bisect.allow-local-repos", () -> "true");
         registry.add("bisectbot.bots.secrets-file", secretsFile::toString);

@@ -1,4 +1,4 @@
-package io.bisectbot.bisect;
+package io.bisectbot.git;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;

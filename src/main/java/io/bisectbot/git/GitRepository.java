@@ -1,6 +1,5 @@
-package io.bisectbot.bisect;
+package io.bisectbot.git;
 
-import io.bisectbot.bisect.BisectSetupException.Problem;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -26,9 +25,17 @@ import java.util.concurrent.locks.ReentrantLock;
 /**
  * A local git repository (bare mirror or work tree) read through the git CLI, without a shell.
  * Tokens travel only in the child's environment ({@code GIT_CONFIG_COUNT}/{@code KEY}/{@code VALUE}),
- * so they are neither on a command line other users can list nor in a saved config or URL.
+ * so they are neither on a command line other users can list nor in a saved config or URL. A git command that
+ * fails throws {@link GitException} with git's own words (the token masked).
  */
-public final class GitRepository implements RevisionSource {
+public final class GitRepository {
+
+    /** A commit with what a report needs to name it: parents in git's order, subject, author, commit date. */
+    public record Commit(String sha, List<String> parents, String subject, String author, Instant date) {
+        public Commit {
+            parents = List.copyOf(parents);
+        }
+    }
 
     private static final Map<Path, ReentrantLock> MIRROR_LOCKS = new ConcurrentHashMap<>();
     private static final String FIELD = "\u001f";
@@ -123,15 +130,15 @@ public final class GitRepository implements RevisionSource {
         return Files.isDirectory(dotGit) ? dotGit : dir;
     }
 
-    @Override
+    /** Full commit id of {@code revision}, or empty when it names no commit. */
     public Optional<String> resolve(String revision) {
         if (revision.startsWith("-")) return Optional.empty();
         Output out = run(null, false, "rev-parse", "--verify", "--quiet", "--end-of-options", revision + "^{commit}");
         return out.exit == 0 ? Optional.of(out.text.trim()) : Optional.empty();
     }
 
-    @Override
-    public List<CommitInfo> revList(String bad, List<String> goods, boolean firstParent) {
+    /** {@code rev-list --parents bad ^good...} in rev-list order (newest first), with report data. */
+    public List<Commit> revList(String bad, List<String> goods, boolean firstParent) {
         List<String> args = new ArrayList<>(List.of("rev-list", "--parents",
                 "--format=%x1f%an <%ae>%x1f%ct%x1f%s"));
         if (firstParent) args.add("--first-parent");
@@ -139,19 +146,19 @@ public final class GitRepository implements RevisionSource {
         for (String g : goods) args.add("^" + g);
         args.add("--");
         String text = git(null, args.toArray(String[]::new));
-        List<CommitInfo> commits = new ArrayList<>();
+        List<Commit> commits = new ArrayList<>();
         String[] lines = text.split("\n");
         for (int i = 0; i + 1 < lines.length; i += 2) {
             // "commit SHA PARENT..." then the formatted line.
             String[] ids = lines[i].substring("commit ".length()).trim().split(" ");
             String[] f = lines[i + 1].split(FIELD, -1);
             List<String> parents = Arrays.asList(ids).subList(1, ids.length);
-            commits.add(new CommitInfo(ids[0], parents, f[3], f[1], Instant.ofEpochSecond(Long.parseLong(f[2]))));
+            commits.add(new Commit(ids[0], parents, f[3], f[1], Instant.ofEpochSecond(Long.parseLong(f[2]))));
         }
         return commits;
     }
 
-    @Override
+    /** {@code merge-base --all bad good...} in git's order. */
     public List<String> mergeBases(String bad, List<String> goods) {
         List<String> args = new ArrayList<>(List.of("merge-base", "--all", bad));
         args.addAll(goods);
@@ -159,27 +166,27 @@ public final class GitRepository implements RevisionSource {
         return out.text.lines().map(String::trim).filter(l -> !l.isEmpty()).toList();
     }
 
-    @Override
-    public Optional<CommitInfo> describe(String sha) {
+    /** Report data of one commit; empty when there is no such commit. */
+    public Optional<Commit> describe(String sha) {
         Output out = run(null, false, "log", "-1", "--format=%H %P%x1f%an <%ae>%x1f%ct%x1f%s", sha, "--");
         if (out.exit != 0 || out.text.isBlank()) return Optional.empty();
         String[] f = out.text.strip().split(FIELD, -1);
         String[] ids = f[0].trim().split(" ");
-        return Optional.of(new CommitInfo(ids[0], Arrays.asList(ids).subList(1, ids.length), f[3], f[1],
+        return Optional.of(new Commit(ids[0], Arrays.asList(ids).subList(1, ids.length), f[3], f[1],
                 Instant.ofEpochSecond(Long.parseLong(f[2]))));
     }
 
-    @Override
+    /** The tree a commit records; empty when there is no such commit. */
     public Optional<String> tree(String sha) {
         if (sha.startsWith("-")) return Optional.empty();
         Output out = run(null, false, "rev-parse", "--verify", "--quiet", "--end-of-options", sha + "^{tree}");
         return out.exit == 0 ? Optional.of(out.text.trim()) : Optional.empty();
     }
 
-    @Override
+    /** Whether {@code ancestor} is reachable from {@code descendant} (a commit is its own ancestor). */
     public boolean isAncestor(String ancestor, String descendant) {
         Output out = run(null, false, "merge-base", "--is-ancestor", ancestor, descendant);
-        if (out.exit > 1) throw new BisectSetupException(Problem.GIT_FAILED, "git merge-base failed: " + out.error);
+        if (out.exit > 1) throw new GitException("git merge-base failed: " + out.error);
         return out.exit == 0;
     }
 
@@ -223,8 +230,7 @@ public final class GitRepository implements RevisionSource {
             int exit = p.waitFor();
             String error = new String(err.join(), StandardCharsets.UTF_8);
             if (mustSucceed && exit != 0) {
-                throw new BisectSetupException(Problem.GIT_FAILED, "git " + args[0] + " failed (exit " + exit + "): "
-                        + redact(error.trim()));
+                throw new GitException("git " + args[0] + " failed (exit " + exit + "): " + redact(error.trim()));
             }
             return new Output(exit, new String(out, StandardCharsets.UTF_8), error);
         } catch (IOException e) {

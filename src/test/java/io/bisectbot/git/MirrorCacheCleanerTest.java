@@ -1,4 +1,4 @@
-package io.bisectbot.bisect;
+package io.bisectbot.git;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
