@@ -13,11 +13,9 @@ import io.bisectbot.bisect.BisectRequest;
 import io.bisectbot.bisect.MetricOptions;
 import io.bisectbot.cache.CachePaths;
 import io.bisectbot.executor.StepSpec;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
-import org.springframework.util.unit.DataSize;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.node.ObjectNode;
 
@@ -30,8 +28,8 @@ import tools.jackson.databind.node.ObjectNode;
 class GithubBisectConfigTest extends GithubAppFixture {
 
     /** The service's limits as a bisect job has them by default. */
-    static final BisectProperties LIMITS = new BisectProperties(Path.of("target/git"), "debian:bookworm",
-            Duration.ofMinutes(10), Duration.ofHours(2), 4, 20, false, Duration.ofDays(14), DataSize.ofGigabytes(20), true);
+    static final BisectProperties LIMITS = new BisectProperties(Duration.ofMinutes(10), Duration.ofHours(2), 4, 20, false, true);
+    static final String DEFAULT_IMAGE = "debian:bookworm";
     static final String FORK_HEAD = "fedcba9876543210fedcba9876543210fedcba98";
 
     static void config(String repository, String text) {
@@ -102,12 +100,12 @@ class GithubBisectConfigTest extends GithubAppFixture {
         assertThat(job.get("max_repeat").asInt()).isEqualTo(16);
         assertThat(job.get("repeat").asInt()).isEqualTo(6);
         // What the bisect job reads from it: the threshold as a fraction.
-        assertThat(BisectRequest.parse(job, LIMITS).metric()).isEqualTo(new MetricOptions(MetricOptions.Source.WALL,
+        assertThat(BisectRequest.parse(job, LIMITS, DEFAULT_IMAGE).metric()).isEqualTo(new MetricOptions(MetricOptions.Source.WALL,
                 MetricOptions.Direction.HIGHER_IS_BETTER, 6, 16, 0.075, 0.01));
 
         var overridden = jobPayload("github-command:" + commandKey(payload) + ":1");
         assertThat(overridden.get("repeat").asInt()).isEqualTo(8);
-        assertThat(BisectRequest.parse(overridden, LIMITS).metric().repeat()).isEqualTo(8);
+        assertThat(BisectRequest.parse(overridden, LIMITS, DEFAULT_IMAGE).metric().repeat()).isEqualTo(8);
     }
 
     @Test
@@ -135,7 +133,7 @@ class GithubBisectConfigTest extends GithubAppFixture {
         assertThat(job.get("network").asString()).isEqualTo("bridge");
         assertThat(job.get("github").has("untrusted")).as("no pull request involved: trusted").isFalse();
 
-        var request = BisectRequest.parse(job, LIMITS);
+        var request = BisectRequest.parse(job, LIMITS, DEFAULT_IMAGE);
         assertThat(request.registryCredentials()).isTrue();
         assertThat(request.network()).isEqualTo(StepSpec.Network.BRIDGE);
         assertThat(request.cacheVolumes()).isEqualTo(CachePaths.volumes(CachePaths.scope(1,
@@ -164,7 +162,7 @@ class GithubBisectConfigTest extends GithubAppFixture {
         assertThat(job.get("github").get("untrusted").asBoolean()).isTrue();
         assertThat(job.get("github").get("trust_reason").asString()).isEqualTo("its head is in the fork mallory/CachedFork");
         assertThat(job.get("cache").toString()).isEqualTo("[\"/root/.m2/repository\"]");
-        var request = BisectRequest.parse(job, LIMITS);
+        var request = BisectRequest.parse(job, LIMITS, DEFAULT_IMAGE);
         assertThat(request.network()).isEqualTo(StepSpec.Network.NONE);
         assertThat(request.cacheVolumes()).singleElement().isNotEqualTo(trustedVolumes.getFirst());
         assertThat(BisectReport.environment(request)).contains(
@@ -179,7 +177,7 @@ class GithubBisectConfigTest extends GithubAppFixture {
         assertThat(refJob.get("github").get("untrusted").asBoolean()).isTrue();
         assertThat(refJob.get("github").get("trust_reason").asString())
                 .isEqualTo("its range names `refs/pull/44/head` of #44: its head is in the fork mallory/CachedFork");
-        assertThat(BisectRequest.parse(refJob, LIMITS).cacheVolumes()).isEqualTo(request.cacheVolumes());
+        assertThat(BisectRequest.parse(refJob, LIMITS, DEFAULT_IMAGE).cacheVolumes()).isEqualTo(request.cacheVolumes());
 
         // A writer approves that exact head: the next bisect on it is trusted, with the trusted runs' caches and network.
         var approve = onPullRequest(inRepository(comment("/bot approve", "OWNER", "Codertocat", 44, 4402), "CachedFork"), 44);
@@ -191,7 +189,7 @@ class GithubBisectConfigTest extends GithubAppFixture {
         var approved = jobPayload("github-command:" + commandKey(again) + ":0");
         assertThat(approved.get("github").get("untrusted").asBoolean()).isFalse();
         assertThat(approved.get("github").get("trust_reason").asString()).isEqualTo("approved by @Codertocat for fedcba9");
-        var trusted = BisectRequest.parse(approved, LIMITS);
+        var trusted = BisectRequest.parse(approved, LIMITS, DEFAULT_IMAGE);
         assertThat(trusted.network()).isEqualTo(StepSpec.Network.BRIDGE);
         assertThat(trusted.cacheVolumes()).isEqualTo(trustedVolumes);
     }
