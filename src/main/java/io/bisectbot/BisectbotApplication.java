@@ -84,7 +84,8 @@ public class BisectbotApplication {
         BisectCommand.prepare(app);
         // As command-line properties, so they win over application.yml's environment defaults.
         var properties = BisectCommand.properties().entrySet().stream()
-                .map(e -> "--" + e.getKey() + "=" + e.getValue()).toArray(String[]::new);
+                .map(e -> "--" + e.getKey() + "=" + e.getValue())
+                .toArray(String[]::new);
         var stopping = new AtomicBoolean();
         Runtime.getRuntime().addShutdownHook(new Thread(() -> stopping.set(true), "bisect-stopping"));
         int status;
@@ -118,7 +119,8 @@ public class BisectbotApplication {
         app.setWebApplicationType(WebApplicationType.NONE);
         int status;
         // Like migrate: no worker or loop starts, only the database is opened.
-        try (var context = app.run("--bisectbot.mode=callbacks", "--logging.level.root=WARN", "--logging.structured.format.console=")) {
+        try (var context = app.run(
+                "--bisectbot.mode=callbacks", "--logging.level.root=WARN", "--logging.structured.format.console=")) {
             status = CallbacksCommand.run(context, args, System.out);
         } catch (RuntimeException e) {
             System.err.println("bisectbot callbacks: could not replay: " + e.getMessage());

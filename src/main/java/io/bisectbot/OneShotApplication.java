@@ -24,15 +24,14 @@ import org.springframework.context.annotation.Import;
 @EnableAutoConfiguration
 @ConfigurationPropertiesScan
 @Import({
-        DatabaseConfig.class,
-        ClockConfig.class,
-        OneShotConfig.class,
-        EncryptionConfig.class,
-        QueueConfig.class,
-        ExecutorConfiguration.class,
-        CacheConfig.class,
-        GitConfig.class,
-        BisectConfig.class,
+    DatabaseConfig.class,
+    ClockConfig.class,
+    OneShotConfig.class,
+    EncryptionConfig.class,
+    QueueConfig.class,
+    ExecutorConfiguration.class,
+    CacheConfig.class,
+    GitConfig.class,
+    BisectConfig.class,
 })
-public class OneShotApplication {
-}
+public class OneShotApplication {}

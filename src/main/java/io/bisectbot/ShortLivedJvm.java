@@ -56,17 +56,21 @@ final class ShortLivedJvm {
         }
         var copy = extractedCopy(launch.get(), Path.of(System.getProperty("user.home"), ".bisectbot", "app"));
         try {
-            var child = new ProcessBuilder(launch.get().childCommand(copy)).inheritIO().start();
+            var child = new ProcessBuilder(launch.get().childCommand(copy))
+                    .inheritIO()
+                    .start();
             // A TERM to this process alone (kill, a service manager) reaches the child too; on a terminal's
             // Ctrl-C both get the signal. Either way this JVM waits for the child's own clean-up.
-            var forward = new Thread(() -> {
-                child.destroy();
-                try {
-                    child.waitFor();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            }, "relaunched-child");
+            var forward = new Thread(
+                    () -> {
+                        child.destroy();
+                        try {
+                            child.waitFor();
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                    },
+                    "relaunched-child");
             Runtime.getRuntime().addShutdownHook(forward);
             int status = child.waitFor();
             Runtime.getRuntime().removeShutdownHook(forward);
@@ -93,17 +97,20 @@ final class ShortLivedJvm {
             }
             var arguments = Arrays.asList(jvmArguments.get());
             int jar = arguments.indexOf("-jar");
-            if (jar < 0 || jar + 2 + args.length != arguments.size()
+            if (jar < 0
+                    || jar + 2 + args.length != arguments.size()
                     || !arguments.subList(jar + 2, arguments.size()).equals(Arrays.asList(args))) {
                 return Optional.empty();
             }
             var options = arguments.subList(0, jar);
-            if (options.stream().anyMatch(o -> o.startsWith("-XX:TieredStopAtLevel")
-                    || o.endsWith("TieredCompilation") || o.startsWith("-XX:SharedArchiveFile"))) {
+            if (options.stream()
+                    .anyMatch(o -> o.startsWith("-XX:TieredStopAtLevel")
+                            || o.endsWith("TieredCompilation")
+                            || o.startsWith("-XX:SharedArchiveFile"))) {
                 return Optional.empty();
             }
-            return Optional.of(new Launch(java.get(), List.copyOf(options), Path.of(arguments.get(jar + 1)),
-                    List.of(args)));
+            return Optional.of(
+                    new Launch(java.get(), List.copyOf(options), Path.of(arguments.get(jar + 1)), List.of(args)));
         }
 
         /** The child's command line: from the extracted copy with its class-data archive when there is one. */
@@ -121,7 +128,8 @@ final class ShortLivedJvm {
             });
             command.add("-D" + CHILD_PROPERTY + "=" + ProcessHandle.current().pid());
             command.add("-jar");
-            command.add(copy.map(dir -> dir.resolve("bisectbot.jar")).orElse(jar).toString());
+            command.add(
+                    copy.map(dir -> dir.resolve("bisectbot.jar")).orElse(jar).toString());
             command.addAll(args);
             return command;
         }
@@ -135,20 +143,33 @@ final class ShortLivedJvm {
     static Optional<Path> extractedCopy(Launch launch, Path apps) {
         try {
             var jar = launch.jar().toAbsolutePath();
-            var key = jar + "|" + Files.size(jar) + "|" + Files.getLastModifiedTime(jar).toMillis();
-            var name = HexFormat.of().formatHex(
-                    MessageDigest.getInstance("SHA-256").digest(key.getBytes(StandardCharsets.UTF_8)), 0, 8);
+            var key = jar + "|" + Files.size(jar) + "|"
+                    + Files.getLastModifiedTime(jar).toMillis();
+            var name = HexFormat.of()
+                    .formatHex(MessageDigest.getInstance("SHA-256").digest(key.getBytes(StandardCharsets.UTF_8)), 0, 8);
             var dir = apps.resolve(name);
             if (Files.isRegularFile(dir.resolve("bisectbot.jar"))) {
                 return Optional.of(dir);
             }
             Files.createDirectories(apps);
-            var partial = apps.resolve(name + ".partial-" + ProcessHandle.current().pid());
-            var extract = new ProcessBuilder(launch.java(), "-XX:TieredStopAtLevel=1", "-Djarmode=tools", "-jar",
-                    jar.toString(), "extract", "--destination", partial.toString(),
-                    "--application-filename", "bisectbot.jar")
-                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
-            if (!extract.waitFor(2, TimeUnit.MINUTES) || extract.exitValue() != 0
+            var partial =
+                    apps.resolve(name + ".partial-" + ProcessHandle.current().pid());
+            var extract = new ProcessBuilder(
+                            launch.java(),
+                            "-XX:TieredStopAtLevel=1",
+                            "-Djarmode=tools",
+                            "-jar",
+                            jar.toString(),
+                            "extract",
+                            "--destination",
+                            partial.toString(),
+                            "--application-filename",
+                            "bisectbot.jar")
+                    .redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                    .start();
+            if (!extract.waitFor(2, TimeUnit.MINUTES)
+                    || extract.exitValue() != 0
                     || !Files.isRegularFile(partial.resolve("bisectbot.jar"))) {
                 extract.destroyForcibly();
                 deleteTree(partial);
@@ -173,7 +194,8 @@ final class ShortLivedJvm {
     private static void keepNewest(Path apps) throws IOException {
         try (var entries = Files.list(apps)) {
             var copies = entries.filter(p -> !p.getFileName().toString().contains(".partial-"))
-                    .sorted(Comparator.comparing(ShortLivedJvm::modified).reversed()).toList();
+                    .sorted(Comparator.comparing(ShortLivedJvm::modified).reversed())
+                    .toList();
             for (var old : copies.subList(Math.min(KEPT_COPIES, copies.size()), copies.size())) {
                 deleteTree(old);
             }
@@ -204,8 +226,8 @@ final class ShortLivedJvm {
     /** A child whose parent was killed outright (SIGKILL) ends too, with its usual clean-up, instead of living on. */
     private static void exitWithParent(String parentPid) {
         try {
-            ProcessHandle.of(Long.parseLong(parentPid)).ifPresentOrElse(
-                    parent -> parent.onExit().thenRun(() -> System.exit(4)), () -> System.exit(4));
+            ProcessHandle.of(Long.parseLong(parentPid))
+                    .ifPresentOrElse(parent -> parent.onExit().thenRun(() -> System.exit(4)), () -> System.exit(4));
         } catch (NumberFormatException e) {
             // Set by hand (e.g. to keep the command in one JVM): there is no parent to follow.
         }

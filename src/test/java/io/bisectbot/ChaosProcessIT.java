@@ -20,12 +20,26 @@ class ChaosProcessIT {
 
         assertThat(report.accepted()).as(report.text()).isEqualTo(report.jobs());
         assertThat(report.lost()).as("jobs lost%n%s", report.text()).isZero();
-        assertThat(report.allFinished()).as("every job succeeded%n%s", report.text()).isTrue();
-        assertThat(report.doubledEffects()).as("effects stored twice%n%s", report.text()).isZero();
-        assertThat(report.missingEffects()).as("effects missing%n%s", report.text()).isZero();
-        assertThat(report.doubledCompletions()).as("jobs completed twice%n%s", report.text()).isZero();
-        assertThat(report.takenFromLiveInstances()).as("jobs taken from live instances%n%s", report.text()).isZero();
-        assertThat(report.clockOffsetMillis()).as("the skewed instance measured its clock").isBetween(-302_000L, -298_000L);
-        assertThat(report.requests().failed()).as("requests failed outside the faults%n%s", report.text()).isZero();
+        assertThat(report.allFinished())
+                .as("every job succeeded%n%s", report.text())
+                .isTrue();
+        assertThat(report.doubledEffects())
+                .as("effects stored twice%n%s", report.text())
+                .isZero();
+        assertThat(report.missingEffects())
+                .as("effects missing%n%s", report.text())
+                .isZero();
+        assertThat(report.doubledCompletions())
+                .as("jobs completed twice%n%s", report.text())
+                .isZero();
+        assertThat(report.takenFromLiveInstances())
+                .as("jobs taken from live instances%n%s", report.text())
+                .isZero();
+        assertThat(report.clockOffsetMillis())
+                .as("the skewed instance measured its clock")
+                .isBetween(-302_000L, -298_000L);
+        assertThat(report.requests().failed())
+                .as("requests failed outside the faults%n%s", report.text())
+                .isZero();
     }
 }

@@ -35,15 +35,24 @@ class CommandLineProcessIT {
         for (int run = 1; run <= 2; run++) {
             var output = home.resolve("output-" + run + ".txt");
             var process = bisect(repo, home, output, "v0", "test \"$(cat state)\" = good");
-            assertThat(process.waitFor(5, TimeUnit.MINUTES)).as("the bisection ends").isTrue();
+            assertThat(process.waitFor(5, TimeUnit.MINUTES))
+                    .as("the bisection ends")
+                    .isTrue();
 
             var text = Files.readString(output);
-            assertThat(process.exitValue()).as("exit status 0: culprit found; output:%n%s", text).isZero();
-            assertThat(text).contains("First bad commit: " + git(repo, "rev-list", "-n", "1", "HEAD~2").strip())
+            assertThat(process.exitValue())
+                    .as("exit status 0: culprit found; output:%n%s", text)
+                    .isZero();
+            assertThat(text)
+                    .contains("First bad commit: "
+                            + git(repo, "rev-list", "-n", "1", "HEAD~2").strip())
                     .doesNotContain("Exception", "WARN", "ERROR", "[warning]");
             try (var copies = Files.list(home.resolve(".bisectbot/app"))) {
-                assertThat(copies.toList()).as("one extracted copy of the jar").singleElement()
-                        .satisfies(copy -> assertThat(copy.resolve("classes.jsa")).isNotEmptyFile());
+                assertThat(copies.toList())
+                        .as("one extracted copy of the jar")
+                        .singleElement()
+                        .satisfies(
+                                copy -> assertThat(copy.resolve("classes.jsa")).isNotEmptyFile());
             }
         }
     }
@@ -60,25 +69,49 @@ class CommandLineProcessIT {
         var home = Files.createTempDirectory("bisectbot-cli-home");
         var output = home.resolve("output.txt");
         var process = bisect(repo, home, output, "HEAD~2", "sleep 120");
-        var child = await(() -> process.children().filter(c -> c.info().arguments()
-                .map(a -> String.join(" ", a).contains("-Dbisectbot.relaunched=")).orElse(false)).findFirst(),
-                Duration.ofMinutes(2), "the relaunched JVM");
+        var child = await(
+                () -> process.children()
+                        .filter(c -> c.info()
+                                .arguments()
+                                .map(a -> String.join(" ", a).contains("-Dbisectbot.relaunched="))
+                                .orElse(false))
+                        .findFirst(),
+                Duration.ofMinutes(2),
+                "the relaunched JVM");
         // Its first line says it is running.
         await(() -> Optional.of(output).filter(f -> f.toFile().length() > 0), Duration.ofMinutes(2), "output");
 
         process.destroyForcibly();
 
         assertThat(child.onExit().get(60, TimeUnit.SECONDS).isAlive())
-                .as("the relaunched JVM ends with its parent").isFalse();
+                .as("the relaunched JVM ends with its parent")
+                .isFalse();
     }
 
     private static Process bisect(Path repo, Path home, Path output, String good, String test) throws Exception {
         var jar = Path.of("target/bisectbot.jar").toAbsolutePath();
         var java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         var image = System.getenv().getOrDefault("LOCALCI_RUNNER_IMAGE", "debian:bookworm");
-        return new ProcessBuilder(java, "-Duser.home=" + home, "-jar", jar.toString(), "bisect", "--repo", ".",
-                "--good", good, "--image", image, "--", "sh", "-c", test)
-                .directory(repo.toFile()).redirectErrorStream(true).redirectOutput(output.toFile()).start();
+        return new ProcessBuilder(
+                        java,
+                        "-Duser.home=" + home,
+                        "-jar",
+                        jar.toString(),
+                        "bisect",
+                        "--repo",
+                        ".",
+                        "--good",
+                        good,
+                        "--image",
+                        image,
+                        "--",
+                        "sh",
+                        "-c",
+                        test)
+                .directory(repo.toFile())
+                .redirectErrorStream(true)
+                .redirectOutput(output.toFile())
+                .start();
     }
 
     private static <T> T await(Supplier<Optional<T>> probe, Duration limit, String what) throws Exception {
@@ -97,9 +130,14 @@ class CommandLineProcessIT {
         var command = new java.util.ArrayList<String>();
         command.add("git");
         command.addAll(java.util.List.of(args));
-        var process = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
+        var process = new ProcessBuilder(command)
+                .directory(dir.toFile())
+                .redirectErrorStream(true)
+                .start();
         var out = new String(process.getInputStream().readAllBytes());
-        assertThat(process.waitFor()).as("git %s: %s", String.join(" ", args), out).isZero();
+        assertThat(process.waitFor())
+                .as("git %s: %s", String.join(" ", args), out)
+                .isZero();
         return out;
     }
 }

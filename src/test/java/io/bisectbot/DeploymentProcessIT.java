@@ -51,7 +51,8 @@ class DeploymentProcessIT {
     private static final Path OUT = ROOT.resolve("target/deployment-it");
     private static final Map<String, String> ENV = new LinkedHashMap<>();
     private static final Pattern ID = Pattern.compile("\"id\":(\\d+)");
-    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
+    private static final HttpClient HTTP =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
     private static boolean up;
 
     @BeforeAll
@@ -59,7 +60,9 @@ class DeploymentProcessIT {
         Files.createDirectories(OUT);
         var info = run(Duration.ofSeconds(60), "docker", "info", "--format", "{{.ServerVersion}}");
         assertThat(info.code).as("a Docker engine is required: %s", info.output).isZero();
-        assertThat(run(Duration.ofSeconds(30), "docker", "compose", "version").code).as("docker compose v2").isZero();
+        assertThat(run(Duration.ofSeconds(30), "docker", "compose", "version").code)
+                .as("docker compose v2")
+                .isZero();
 
         var env = System.getenv();
         var jre = env.get("LOCALCI_JRE_IMAGE");
@@ -67,7 +70,9 @@ class DeploymentProcessIT {
         if (jre != null && !env.containsKey("BUILD_IMAGE")) {
             buildImage = "bisectbot-build/jdk:21";
             var jdk = run(Duration.ofMinutes(5), "scripts/build-jdk-image.sh", buildImage);
-            assertThat(jdk.code).as("scripts/build-jdk-image.sh: %s", jdk.output).isZero();
+            assertThat(jdk.code)
+                    .as("scripts/build-jdk-image.sh: %s", jdk.output)
+                    .isZero();
         }
         // Hermetic: a developer's .env must not reach the test stack, neither for interpolation nor in the containers.
         Files.writeString(OUT.resolve("empty.env"), "");
@@ -102,9 +107,12 @@ class DeploymentProcessIT {
         log("compose up --build --wait: exit " + upResult.code + " after " + seconds(started) + " s");
         if (upResult.code != 0) {
             Files.writeString(OUT.resolve("compose-up.log"), upResult.output);
-            Files.writeString(OUT.resolve("compose-logs.log"), compose(Duration.ofMinutes(1), "logs", "--no-color").output);
+            Files.writeString(
+                    OUT.resolve("compose-logs.log"), compose(Duration.ofMinutes(1), "logs", "--no-color").output);
         }
-        assertThat(upResult.code).as("docker compose up (logs in %s): %s", OUT, tail(upResult.output)).isZero();
+        assertThat(upResult.code)
+                .as("docker compose up (logs in %s): %s", OUT, tail(upResult.output))
+                .isZero();
     }
 
     @AfterAll
@@ -123,16 +131,24 @@ class DeploymentProcessIT {
     void static_checks_of_compose_caddy_terraform_and_ansible_pass() throws Exception {
         var checks = run(Duration.ofMinutes(5), withEnv(), "scripts/check-infrastructure.sh");
         Files.writeString(OUT.resolve("check-infrastructure.log"), checks.output);
-        assertThat(checks.code).as("scripts/check-infrastructure.sh: %s", tail(checks.output)).isZero();
+        assertThat(checks.code)
+                .as("scripts/check-infrastructure.sh: %s", tail(checks.output))
+                .isZero();
     }
 
     @Test
     @Order(2)
     void the_stack_is_healthy_and_runs_a_job_through_caddy() throws Exception {
-        var ps = compose(Duration.ofSeconds(30), "ps", "--all", "--format", "{{.Service}} {{.State}} {{.Health}} {{.ExitCode}}");
+        var ps = compose(
+                Duration.ofSeconds(30), "ps", "--all", "--format", "{{.Service}} {{.State}} {{.Health}} {{.ExitCode}}");
         log("services:\n" + ps.output.strip());
-        assertThat(ps.output).contains("postgres running healthy", "bisectbot-1 running healthy",
-                "bisectbot-2 running healthy", "caddy running healthy", "migrate exited  0");
+        assertThat(ps.output)
+                .contains(
+                        "postgres running healthy",
+                        "bisectbot-1 running healthy",
+                        "bisectbot-2 running healthy",
+                        "caddy running healthy",
+                        "migrate exited  0");
         var health = get("/health");
         assertThat(health.statusCode()).isEqualTo(200);
         assertThat(health.body()).contains("\"status\":\"ok\"", "\"database\":\"up\"");
@@ -140,12 +156,26 @@ class DeploymentProcessIT {
         var metrics = get("/metrics");
         assertThat(metrics.statusCode()).isEqualTo(404);
         assertThat(metrics.body()).contains("\"status\":404", "private network");
-        var direct = compose(Duration.ofSeconds(30), "exec", "-T", "bisectbot-1", "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+        var direct = compose(
+                Duration.ofSeconds(30),
+                "exec",
+                "-T",
+                "bisectbot-1",
+                "curl",
+                "-s",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
                 "http://127.0.0.1:8080/metrics");
-        assertThat(direct.output.strip()).as("/metrics on the instance itself").isNotEqualTo("404").matches("[24][0-9][0-9]");
+        assertThat(direct.output.strip())
+                .as("/metrics on the instance itself")
+                .isNotEqualTo("404")
+                .matches("[24][0-9][0-9]");
 
         var id = enqueue("{\"kind\":\"sleep\",\"payload\":{\"seconds\":1}}");
-        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(250))
+        await().atMost(Duration.ofSeconds(30))
+                .pollInterval(Duration.ofMillis(250))
                 .until(() -> get("/job/" + id).body().contains("\"status\":\"SUCCEEDED\""));
 
         var verify = run(Duration.ofMinutes(1), withEnv(), "scripts/verify-deployment.sh", BASE, WEBHOOK_SECRET);
@@ -162,8 +192,11 @@ class DeploymentProcessIT {
         assertThat(headers.firstValue("X-Content-Type-Options")).hasValue("nosniff");
         assertThat(headers.firstValue("X-Frame-Options")).hasValue("DENY");
         assertThat(headers.firstValue("Referrer-Policy")).hasValue("no-referrer");
-        assertThat(headers.firstValue("Content-Security-Policy")).get().asString()
-                .startsWith("default-src 'self';").contains("frame-ancestors 'none'");
+        assertThat(headers.firstValue("Content-Security-Policy"))
+                .get()
+                .asString()
+                .startsWith("default-src 'self';")
+                .contains("frame-ancestors 'none'");
         // Plain HTTP here: HSTS is sent over HTTPS only.
         assertThat(headers.firstValue("Strict-Transport-Security")).isEmpty();
         assertThat(headers.firstValue("Server")).isEmpty();
@@ -182,29 +215,41 @@ class DeploymentProcessIT {
             for (int i = 0; i < 6; i++) {
                 killBatch.add(enqueue("{\"kind\":\"sleep\",\"payload\":{\"seconds\":8}}"));
             }
-            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200))
-                    .until(() -> sqlLong("SELECT count(*) FROM jobs WHERE status = 'RUNNING' AND id IN " + in(killBatch)) == 6);
+            await().atMost(Duration.ofSeconds(30))
+                    .pollInterval(Duration.ofMillis(200))
+                    .until(() ->
+                            sqlLong("SELECT count(*) FROM jobs WHERE status = 'RUNNING' AND id IN " + in(killBatch))
+                                    == 6);
             var victim = containerId("bisectbot-1");
             var victimWorkers = "worker_id LIKE '" + victim.substring(0, 12) + "-%'";
             var victimJobs = sqlLong("SELECT count(*) FROM jobs WHERE status = 'RUNNING' AND " + victimWorkers);
             assertThat(victimJobs).as("the victim runs jobs").isPositive();
             var beforeKill = load.snapshot();
-            assertThat(run(Duration.ofSeconds(30), "docker", "kill", victim).code).isZero();
+            assertThat(run(Duration.ofSeconds(30), "docker", "kill", victim).code)
+                    .isZero();
             var killedAt = System.nanoTime();
-            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200))
+            await().atMost(Duration.ofSeconds(30))
+                    .pollInterval(Duration.ofMillis(200))
                     .until(() -> sqlLong("SELECT count(*) FROM jobs WHERE id IN " + in(killBatch)
-                            + " AND status IN ('RUNNING', 'SUCCEEDED') AND NOT " + victimWorkers) == 6);
+                                    + " AND status IN ('RUNNING', 'SUCCEEDED') AND NOT " + victimWorkers)
+                            == 6);
             var reclaimed = seconds(killedAt);
-            await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(500))
-                    .until(() -> sqlLong("SELECT count(*) FROM jobs WHERE status = 'SUCCEEDED' AND id IN " + in(killBatch)) == 6);
+            await().atMost(Duration.ofSeconds(60))
+                    .pollInterval(Duration.ofMillis(500))
+                    .until(() ->
+                            sqlLong("SELECT count(*) FROM jobs WHERE status = 'SUCCEEDED' AND id IN " + in(killBatch))
+                                    == 6);
             var killDone = seconds(killedAt);
-            var recovered = sqlLong("SELECT count(*) FROM job_events WHERE type = 'recovered' AND job_id IN " + in(killBatch));
+            var recovered =
+                    sqlLong("SELECT count(*) FROM job_events WHERE type = 'recovered' AND job_id IN " + in(killBatch));
             var afterKill = load.snapshot();
             figures.put("kill: jobs running on the killed instance", victimJobs);
             figures.put("kill: jobs recovered (job_events 'recovered')", recovered);
             figures.put("kill: seconds until all its jobs were re-claimed by the other", reclaimed);
             figures.put("kill: seconds until all 6 jobs succeeded", killDone);
-            figures.put("kill: requests through Caddy / failed", (afterKill[0] - beforeKill[0]) + " / " + (afterKill[1] - beforeKill[1]));
+            figures.put(
+                    "kill: requests through Caddy / failed",
+                    (afterKill[0] - beforeKill[0]) + " / " + (afterKill[1] - beforeKill[1]));
             assertThat(recovered).isEqualTo(victimJobs);
 
             // Bring it back (the restart policy may already have).
@@ -216,35 +261,48 @@ class DeploymentProcessIT {
             for (int i = 0; i < 6; i++) {
                 rollBatch.add(enqueue("{\"kind\":\"sleep\",\"payload\":{\"seconds\":6}}"));
             }
-            await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200))
-                    .until(() -> sqlLong("SELECT count(*) FROM jobs WHERE status = 'RUNNING' AND id IN " + in(rollBatch)) >= 4);
+            await().atMost(Duration.ofSeconds(30))
+                    .pollInterval(Duration.ofMillis(200))
+                    .until(() ->
+                            sqlLong("SELECT count(*) FROM jobs WHERE status = 'RUNNING' AND id IN " + in(rollBatch))
+                                    >= 4);
             var beforeRoll = load.snapshot();
             var rollStarted = System.nanoTime();
             for (var service : List.of("bisectbot-1", "bisectbot-2")) {
                 var restart = compose(Duration.ofMinutes(2), "restart", service);
-                assertThat(restart.code).as("restart %s: %s", service, restart.output).isZero();
+                assertThat(restart.code)
+                        .as("restart %s: %s", service, restart.output)
+                        .isZero();
                 waitHealthy(service);
             }
             var rollSeconds = seconds(rollStarted);
-            await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(500))
-                    .until(() -> sqlLong("SELECT count(*) FROM jobs WHERE status = 'SUCCEEDED' AND id IN " + in(rollBatch)) == 6);
+            await().atMost(Duration.ofSeconds(90))
+                    .pollInterval(Duration.ofMillis(500))
+                    .until(() ->
+                            sqlLong("SELECT count(*) FROM jobs WHERE status = 'SUCCEEDED' AND id IN " + in(rollBatch))
+                                    == 6);
             var afterRoll = load.snapshot();
-            var released = sqlLong("SELECT count(*) FROM job_events WHERE type = 'released' AND job_id IN " + in(rollBatch));
+            var released =
+                    sqlLong("SELECT count(*) FROM job_events WHERE type = 'released' AND job_id IN " + in(rollBatch));
             figures.put("rolling restart: seconds for both instances", rollSeconds);
             figures.put("rolling restart: jobs released by a draining instance", released);
-            figures.put("rolling restart: requests through Caddy / failed",
+            figures.put(
+                    "rolling restart: requests through Caddy / failed",
                     (afterRoll[0] - beforeRoll[0]) + " / " + (afterRoll[1] - beforeRoll[1]));
 
             var all = new ArrayList<Long>(killBatch);
             all.addAll(rollBatch);
             var lost = sqlLong("SELECT count(*) FROM jobs WHERE status <> 'SUCCEEDED' AND id IN " + in(all));
-            var twice = sqlLong("SELECT count(*) FROM (SELECT job_id FROM job_events WHERE type = 'succeeded' AND job_id IN "
-                    + in(all) + " GROUP BY job_id HAVING count(*) <> 1) x");
+            var twice = sqlLong(
+                    "SELECT count(*) FROM (SELECT job_id FROM job_events WHERE type = 'succeeded' AND job_id IN "
+                            + in(all) + " GROUP BY job_id HAVING count(*) <> 1) x");
             var total = load.snapshot();
             figures.put("jobs: " + all.size() + " enqueued, lost (not SUCCEEDED)", lost);
             figures.put("jobs: without exactly one 'succeeded' event", twice);
             figures.put("requests through Caddy in all / failed", total[0] + " / " + total[1]);
-            figures.put("slowest request through Caddy (ms; a retry on the other instance included)", load.slowestMillis.get());
+            figures.put(
+                    "slowest request through Caddy (ms; a retry on the other instance included)",
+                    load.slowestMillis.get());
             report(figures, load);
 
             assertThat(load.failures).as("failed requests through Caddy").isEmpty();
@@ -277,8 +335,12 @@ class DeploymentProcessIT {
                     sent.incrementAndGet();
                     var began = System.nanoTime();
                     try {
-                        var response = HTTP.send(HttpRequest.newBuilder(URI.create(BASE + path)).timeout(Duration.ofSeconds(20))
-                                        .header("Authorization", "Bearer " + TOKEN).build(), HttpResponse.BodyHandlers.discarding());
+                        var response = HTTP.send(
+                                HttpRequest.newBuilder(URI.create(BASE + path))
+                                        .timeout(Duration.ofSeconds(20))
+                                        .header("Authorization", "Bearer " + TOKEN)
+                                        .build(),
+                                HttpResponse.BodyHandlers.discarding());
                         if (response.statusCode() != 200) {
                             failed.incrementAndGet();
                             failures.add(java.time.Instant.now() + " " + path + " -> " + response.statusCode());
@@ -309,18 +371,24 @@ class DeploymentProcessIT {
 
     private static void report(Map<String, Object> figures, Load load) throws IOException {
         var text = new StringBuilder("Deployment high availability (docker compose, 2 instances, Caddy):\n");
-        figures.forEach((k, v) -> text.append("  ").append(k).append(": ").append(v).append('\n'));
+        figures.forEach(
+                (k, v) -> text.append("  ").append(k).append(": ").append(v).append('\n'));
         load.failures.forEach(f -> text.append("  failure: ").append(f).append('\n'));
         log(text.toString());
         Files.writeString(OUT.resolve("figures.txt"), text);
     }
 
     private static void waitHealthy(String service) {
-        await().atMost(Duration.ofSeconds(150)).pollInterval(Duration.ofMillis(500)).until(() -> {
-            var id = containerId(service);
-            return !id.isEmpty() && run(Duration.ofSeconds(10), "docker", "inspect", "-f", "{{.State.Health.Status}}", id)
-                    .output.strip().equals("healthy");
-        });
+        await().atMost(Duration.ofSeconds(150))
+                .pollInterval(Duration.ofMillis(500))
+                .until(() -> {
+                    var id = containerId(service);
+                    return !id.isEmpty()
+                            && run(Duration.ofSeconds(10), "docker", "inspect", "-f", "{{.State.Health.Status}}", id)
+                                    .output
+                                    .strip()
+                                    .equals("healthy");
+                });
         // Caddy's active check (every 2 s) puts it back in the rotation.
         sleep(Duration.ofSeconds(3));
     }
@@ -330,9 +398,14 @@ class DeploymentProcessIT {
     }
 
     private static long enqueue(String body) throws Exception {
-        var reply = HTTP.send(HttpRequest.newBuilder(URI.create(BASE + "/jobs")).timeout(Duration.ofSeconds(20))
-                .header("Authorization", "Bearer " + TOKEN).header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.ofString());
+        var reply = HTTP.send(
+                HttpRequest.newBuilder(URI.create(BASE + "/jobs"))
+                        .timeout(Duration.ofSeconds(20))
+                        .header("Authorization", "Bearer " + TOKEN)
+                        .header("Content-Type", "application/json")
+                        .POST(HttpRequest.BodyPublishers.ofString(body))
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
         assertThat(reply.statusCode()).as(reply.body()).isEqualTo(201);
         var m = ID.matcher(reply.body());
         assertThat(m.find()).isTrue();
@@ -340,13 +413,31 @@ class DeploymentProcessIT {
     }
 
     private static HttpResponse<String> get(String path) throws Exception {
-        return HTTP.send(HttpRequest.newBuilder(URI.create(BASE + path)).timeout(Duration.ofSeconds(20))
-                .header("Authorization", "Bearer " + TOKEN).build(), HttpResponse.BodyHandlers.ofString());
+        return HTTP.send(
+                HttpRequest.newBuilder(URI.create(BASE + path))
+                        .timeout(Duration.ofSeconds(20))
+                        .header("Authorization", "Bearer " + TOKEN)
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
     }
 
     private static long sqlLong(String sql) throws Exception {
-        var result = compose(Duration.ofSeconds(30), "exec", "-T", "-e", "PGPASSWORD=" + ENV.get("POSTGRES_PASSWORD"), "postgres", "psql", "-U", "bisectbot", "-d", "bisectbot",
-                "-h", "127.0.0.1", "-tAc", sql);
+        var result = compose(
+                Duration.ofSeconds(30),
+                "exec",
+                "-T",
+                "-e",
+                "PGPASSWORD=" + ENV.get("POSTGRES_PASSWORD"),
+                "postgres",
+                "psql",
+                "-U",
+                "bisectbot",
+                "-d",
+                "bisectbot",
+                "-h",
+                "127.0.0.1",
+                "-tAc",
+                sql);
         assertThat(result.code).as("psql %s: %s", sql, result.output).isZero();
         return Long.parseLong(result.output.strip());
     }
@@ -362,8 +453,15 @@ class DeploymentProcessIT {
     private record Result(int code, String output) {}
 
     private static Result compose(Duration timeout, String... args) throws Exception {
-        var command = new ArrayList<>(List.of("docker", "compose", "-p", PROJECT, "-f", "docker-compose.yml",
-                "--env-file", OUT.resolve("empty.env").toString()));
+        var command = new ArrayList<>(List.of(
+                "docker",
+                "compose",
+                "-p",
+                PROJECT,
+                "-f",
+                "docker-compose.yml",
+                "--env-file",
+                OUT.resolve("empty.env").toString()));
         command.addAll(List.of(args));
         return run(timeout, withEnv(), command.toArray(String[]::new));
     }

@@ -38,7 +38,9 @@ class EmbeddedDatabaseProcessIT {
 
     @Test
     void started_as_root_the_database_runs_as_a_system_user_who_owns_its_files() throws Exception {
-        assertThat(System.getProperty("user.name")).as("this test runs as root, as CI does").isEqualTo("root");
+        assertThat(System.getProperty("user.name"))
+                .as("this test runs as root, as CI does")
+                .isEqualTo("root");
         var home = Files.createTempDirectory("bisectbot-root");
         Files.setPosixFilePermissions(home, PosixFilePermissions.fromString("rwx------"));
         var log = home.resolve("service.log");
@@ -47,10 +49,14 @@ class EmbeddedDatabaseProcessIT {
         var dataDir = home.resolve("data/pg");
         var owner = uid(dataDir.resolve("PG_VERSION"));
         assertThat(owner).isNotZero();
-        assertThat(new String(new ProcessBuilder("getent", "passwd", "bisectbot-pg").start().getInputStream().readAllBytes()))
+        assertThat(new String(new ProcessBuilder("getent", "passwd", "bisectbot-pg")
+                        .start()
+                        .getInputStream()
+                        .readAllBytes()))
                 .contains(":" + owner + ":");
         assertAllOwnedBy(dataDir, owner);
-        assertThat(Files.readString(log)).contains("Embedded PostgreSQL: data directory " + dataDir)
+        assertThat(Files.readString(log))
+                .contains("Embedded PostgreSQL: data directory " + dataDir)
                 .contains("running as user bisectbot-pg");
     }
 
@@ -65,26 +71,38 @@ class EmbeddedDatabaseProcessIT {
     }
 
     private void serve(List<String> asUser, Path home, int port, Path log) throws Exception {
-        var jar = Path.of(System.getProperty("bisectbot.jar", "target/bisectbot.jar")).toAbsolutePath().toString();
+        var jar = Path.of(System.getProperty("bisectbot.jar", "target/bisectbot.jar"))
+                .toAbsolutePath()
+                .toString();
         var java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         var command = new ArrayList<>(asUser);
         command.addAll(List.of(java, "-Xmx256m", "-jar", jar));
-        var builder = new ProcessBuilder(command).directory(home.toFile()).redirectErrorStream(true).redirectOutput(log.toFile());
+        var builder = new ProcessBuilder(command)
+                .directory(home.toFile())
+                .redirectErrorStream(true)
+                .redirectOutput(log.toFile());
         builder.environment().remove("DATABASE_URL");
         builder.environment().put("HOME", home.toString());
         builder.environment().put("PORT", Integer.toString(port));
         var process = builder.start();
         processes.add(process);
-        await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(300)).until(() -> {
-            assertThat(process.isAlive()).as("the service is alive (log: %s)", log).isTrue();
-            return health(port) == 200;
-        });
+        await().atMost(Duration.ofSeconds(120))
+                .pollInterval(Duration.ofMillis(300))
+                .until(() -> {
+                    assertThat(process.isAlive())
+                            .as("the service is alive (log: %s)", log)
+                            .isTrue();
+                    return health(port) == 200;
+                });
     }
 
     private int health(int port) {
         try {
-            return http.send(HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/health")).build(),
-                    HttpResponse.BodyHandlers.discarding()).statusCode();
+            return http.send(
+                            HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/health"))
+                                    .build(),
+                            HttpResponse.BodyHandlers.discarding())
+                    .statusCode();
         } catch (Exception e) {
             return -1;
         }
@@ -92,7 +110,10 @@ class EmbeddedDatabaseProcessIT {
 
     private static void assertAllOwnedBy(Path dir, int uid) throws Exception {
         try (Stream<Path> files = Files.walk(dir)) {
-            assertThat(files).isNotEmpty().allSatisfy(file -> assertThat(uid(file)).as(file.toString()).isEqualTo(uid));
+            assertThat(files)
+                    .isNotEmpty()
+                    .allSatisfy(
+                            file -> assertThat(uid(file)).as(file.toString()).isEqualTo(uid));
         }
     }
 

@@ -15,16 +15,30 @@ class OneShotApplicationTest {
     @Test
     void theBisectCommandsContextDefinesTheBisectionsBeansAndNoneOfServing() {
         var names = beanNames();
-        assertThat(names).contains("jobQueue", "queueNode", "dataSource", "clock", "encryption", "bisectJobHandler",
-                "dockerExecutor", "cacheRegistry", "meterRegistry");
+        assertThat(names)
+                .contains(
+                        "jobQueue",
+                        "queueNode",
+                        "dataSource",
+                        "clock",
+                        "encryption",
+                        "bisectJobHandler",
+                        "dockerExecutor",
+                        "cacheRegistry",
+                        "meterRegistry");
         // Beans, not their configuration classes or the (unused, lazily bound) settings records.
-        assertThat(names).filteredOn(name -> !name.contains(".") && !name.contains("-"))
-                .noneMatch(name -> name.matches(".*([Gg]ithub|[Ww]ebhook|^bot|Bot|[Cc]allback|[Dd]ashboard|shareLinks|accessFilter|tokenCheck).*"));
+        assertThat(names)
+                .filteredOn(name -> !name.contains(".") && !name.contains("-"))
+                .noneMatch(
+                        name -> name.matches(
+                                ".*([Gg]ithub|[Ww]ebhook|^bot|Bot|[Cc]allback|[Dd]ashboard|shareLinks|accessFilter|tokenCheck).*"));
     }
 
     private static List<String> beanNames() {
         try (var context = new AnnotationConfigApplicationContext()) {
-            context.getEnvironment().getPropertySources().addFirst(new MapPropertySource("test", Map.of("bisectbot.mode", "bisect")));
+            context.getEnvironment()
+                    .getPropertySources()
+                    .addFirst(new MapPropertySource("test", Map.of("bisectbot.mode", "bisect")));
             context.register(OneShotApplication.class);
             var processor = new ConfigurationClassPostProcessor();
             processor.setEnvironment(context.getEnvironment());

@@ -37,7 +37,8 @@ class ServerJarProcessIT {
     }
 
     private static ProcessBuilder serverJar(Path home) {
-        var jar = Path.of(System.getProperty("bisectbot.server.jar", "target/bisectbot-server.jar")).toAbsolutePath();
+        var jar = Path.of(System.getProperty("bisectbot.server.jar", "target/bisectbot-server.jar"))
+                .toAbsolutePath();
         assertThat(jar).as("the -server jar is built by ./mvnw package").exists();
         var java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         var builder = new ProcessBuilder(java, "-Xmx256m", "-jar", jar.toString()).directory(home.toFile());
@@ -51,19 +52,30 @@ class ServerJarProcessIT {
         var home = Files.createTempDirectory("bisectbot-server");
         var log = home.resolve("service.log");
         var builder = serverJar(home).redirectErrorStream(true).redirectOutput(log.toFile());
-        builder.environment().putAll(Map.of(
-                "DATABASE_URL", TestDatabase.createDatabase(),
-                "DATABASE_USER", TestDatabase.container().getUsername(),
-                "DATABASE_PASSWORD", TestDatabase.container().getPassword(),
-                "MIGRATE_ON_START", "true",
-                "ENCRYPTION_KEYS", TestDatabase.ENCRYPTION_KEYS,
-                "PORT", "18187"));
+        builder.environment()
+                .putAll(Map.of(
+                        "DATABASE_URL",
+                        TestDatabase.createDatabase(),
+                        "DATABASE_USER",
+                        TestDatabase.container().getUsername(),
+                        "DATABASE_PASSWORD",
+                        TestDatabase.container().getPassword(),
+                        "MIGRATE_ON_START",
+                        "true",
+                        "ENCRYPTION_KEYS",
+                        TestDatabase.ENCRYPTION_KEYS,
+                        "PORT",
+                        "18187"));
         var process = builder.start();
         processes.add(process);
-        await().atMost(Duration.ofSeconds(90)).pollInterval(Duration.ofMillis(300)).until(() -> {
-            assertThat(process.isAlive()).as("the service is alive (log: %s)", log).isTrue();
-            return health(18187) == 200;
-        });
+        await().atMost(Duration.ofSeconds(90))
+                .pollInterval(Duration.ofMillis(300))
+                .until(() -> {
+                    assertThat(process.isAlive())
+                            .as("the service is alive (log: %s)", log)
+                            .isTrue();
+                    return health(18187) == 200;
+                });
         // Nothing was unpacked: this jar has no database of its own to start.
         assertThat(home.resolve("data/pg-bin")).doesNotExist();
     }
@@ -77,20 +89,28 @@ class ServerJarProcessIT {
         var process = builder.start();
         processes.add(process);
         var stderr = new String(process.getErrorStream().readAllBytes());
-        assertThat(process.waitFor(90, TimeUnit.SECONDS)).as("it stops by itself").isTrue();
+        assertThat(process.waitFor(90, TimeUnit.SECONDS))
+                .as("it stops by itself")
+                .isTrue();
 
         assertThat(process.exitValue()).isNotZero();
-        assertThat(stderr).contains("bisectbot could not start.")
+        assertThat(stderr)
+                .contains("bisectbot could not start.")
                 .contains("Problem: DATABASE_URL is not set and this jar has no embedded PostgreSQL")
                 .contains("What to do: Set DATABASE_URL to a PostgreSQL server")
-                .doesNotContain("\tat ").doesNotContain("Exception").doesNotContain("{\"");
+                .doesNotContain("\tat ")
+                .doesNotContain("Exception")
+                .doesNotContain("{\"");
         assertThat(home.resolve("data/pg-bin")).doesNotExist();
     }
 
     private int health(int port) {
         try {
-            return http.send(HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/health")).build(),
-                    HttpResponse.BodyHandlers.discarding()).statusCode();
+            return http.send(
+                            HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/health"))
+                                    .build(),
+                            HttpResponse.BodyHandlers.discarding())
+                    .statusCode();
         } catch (Exception e) {
             return -1;
         }

@@ -19,8 +19,7 @@ public final class TestDatabase {
     private static final AtomicInteger counter = new AtomicInteger();
     private static PostgreSQLContainer container;
 
-    private TestDatabase() {
-    }
+    private TestDatabase() {}
 
     public static synchronized PostgreSQLContainer container() {
         if (container == null) {
@@ -39,7 +38,7 @@ public final class TestDatabase {
         var pg = container();
         var name = "test_" + ProcessHandle.current().pid() + "_" + counter.incrementAndGet();
         try (var conn = DriverManager.getConnection(pg.getJdbcUrl(), pg.getUsername(), pg.getPassword());
-             var statement = conn.createStatement()) {
+                var statement = conn.createStatement()) {
             statement.execute("CREATE DATABASE " + name);
         } catch (SQLException e) {
             throw new IllegalStateException(e);
@@ -50,7 +49,11 @@ public final class TestDatabase {
     /** A pool on a new database with every migration applied. */
     public static HikariDataSource migrated() {
         var dataSource = pool(createDatabase(), 20);
-        Flyway.configure().dataSource(dataSource).locations("filesystem:db/migration").load().migrate();
+        Flyway.configure()
+                .dataSource(dataSource)
+                .locations("filesystem:db/migration")
+                .load()
+                .migrate();
         return dataSource;
     }
 

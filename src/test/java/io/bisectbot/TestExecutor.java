@@ -20,17 +20,24 @@ public record TestExecutor(DockerExecutor executor, DockerHealth health, StepLog
     public static TestExecutor start(DataSource database, MeterRegistry registry) {
         var docker = DockerClients.create(null, null);
         return new TestExecutor(
-                new DockerExecutor(docker, ExecutorProperties.defaultProperties().withDefaultImage(RUNNER_IMAGE), registry,
+                new DockerExecutor(
+                        docker,
+                        ExecutorProperties.defaultProperties().withDefaultImage(RUNNER_IMAGE),
+                        registry,
                         Clock.systemUTC()),
-                new DockerHealth(DockerClients.create(null, Duration.ofSeconds(3)), Clock.systemUTC(), Duration.ofSeconds(5), registry),
+                new DockerHealth(
+                        DockerClients.create(null, Duration.ofSeconds(3)),
+                        Clock.systemUTC(),
+                        Duration.ofSeconds(5),
+                        registry),
                 new StepLogRepository(JdbcClient.create(database), Clock.systemUTC()),
                 docker);
     }
 
     /** Bisect settings for tests: local repositories allowed (the image is the executor's, the runner image). */
     public static io.bisectbot.bisect.BisectProperties bisectProperties(int maxParallelism) {
-        return new io.bisectbot.bisect.BisectProperties(Duration.ofMinutes(5), Duration.ofMinutes(10), maxParallelism, 10,
-                true, true);
+        return new io.bisectbot.bisect.BisectProperties(
+                Duration.ofMinutes(5), Duration.ofMinutes(10), maxParallelism, 10, true, true);
     }
 
     /** Mirrors under {@code cache}. */

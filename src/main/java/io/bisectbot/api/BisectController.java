@@ -1,17 +1,17 @@
 package io.bisectbot.api;
 
-import io.bisectbot.web.Requires;
-import io.bisectbot.web.Role;
-import io.bisectbot.web.SharedByLink;
 import io.bisectbot.bisect.BisectHistory;
 import io.bisectbot.bisect.BisectJobHandler;
-import io.bisectbot.callbacks.Callbacks;
 import io.bisectbot.bisect.BisectProperties;
 import io.bisectbot.bisect.BisectRequest;
+import io.bisectbot.callbacks.Callbacks;
 import io.bisectbot.executor.ExecutorProperties;
 import io.bisectbot.queue.JobQueue;
 import io.bisectbot.queue.JobStatus;
 import io.bisectbot.queue.NewJob;
+import io.bisectbot.web.Requires;
+import io.bisectbot.web.Role;
+import io.bisectbot.web.SharedByLink;
 import java.util.Map;
 import javax.sql.DataSource;
 import org.springframework.beans.factory.ObjectProvider;
@@ -42,8 +42,12 @@ class BisectController {
     private final ObjectProvider<Callbacks> callbacks;
     private final BisectHistory history;
 
-    BisectController(JobQueue queue, BisectProperties properties, ExecutorProperties executor,
-                     ObjectProvider<Callbacks> callbacks, DataSource dataSource) {
+    BisectController(
+            JobQueue queue,
+            BisectProperties properties,
+            ExecutorProperties executor,
+            ObjectProvider<Callbacks> callbacks,
+            DataSource dataSource) {
         this.queue = queue;
         this.properties = properties;
         this.executor = executor;
@@ -68,26 +72,38 @@ class BisectController {
         }
         var request = BisectRequest.parse(body, properties, executor.defaultImage());
         var dedupKey = body.path("dedup_key").asString(null);
-        var job = NewJob.of(BisectJobHandler.KIND, request.toPayload()).withDedupKey(dedupKey == null || dedupKey.isBlank() ? null : dedupKey);
+        var job = NewJob.of(BisectJobHandler.KIND, request.toPayload())
+                .withDedupKey(dedupKey == null || dedupKey.isBlank() ? null : dedupKey);
         var enqueued = JobController.enqueue(callbacks, queue, job, body.get("callbacks"));
         return ResponseEntity.status(enqueued.created() ? HttpStatus.CREATED : HttpStatus.OK)
-                .body(Map.of("id", enqueued.job().id(), "status", enqueued.job().status(),
-                        "job_url", "/job/" + enqueued.job().id(), "report_url", "/job/" + enqueued.job().id() + "/report"));
+                .body(Map.of(
+                        "id",
+                        enqueued.job().id(),
+                        "status",
+                        enqueued.job().status(),
+                        "job_url",
+                        "/job/" + enqueued.job().id(),
+                        "report_url",
+                        "/job/" + enqueued.job().id() + "/report"));
     }
 
     @Requires(Role.VIEWER)
     @SharedByLink
     @GetMapping(value = "/job/{id}/report", produces = "text/markdown;charset=UTF-8")
     ResponseEntity<String> report(@PathVariable long id) {
-        var job = queue.find(id).orElseThrow(() -> new ResponseStatusException(HttpStatus.NOT_FOUND, "job " + id + " does not exist"));
+        var job = queue.find(id)
+                .orElseThrow(() -> new ResponseStatusException(HttpStatus.NOT_FOUND, "job " + id + " does not exist"));
         if (!BisectJobHandler.KIND.equals(job.kind())) {
-            throw new ResponseStatusException(HttpStatus.NOT_FOUND, "job " + id + " is a '" + job.kind() + "' job; only bisect jobs have reports");
+            throw new ResponseStatusException(
+                    HttpStatus.NOT_FOUND,
+                    "job " + id + " is a '" + job.kind() + "' job; only bisect jobs have reports");
         }
         if (job.result() == null || !job.result().has("report")) {
             var why = job.status() == JobStatus.FAILED ? "it failed: " + job.lastError() : "it is " + job.status();
             throw new ResponseStatusException(HttpStatus.CONFLICT, "job " + id + " has no report yet: " + why);
         }
-        return ResponseEntity.ok().contentType(MediaType.parseMediaType("text/markdown;charset=UTF-8"))
+        return ResponseEntity.ok()
+                .contentType(MediaType.parseMediaType("text/markdown;charset=UTF-8"))
                 .body(job.result().get("report").asString());
     }
 
@@ -98,9 +114,12 @@ class BisectController {
     @Requires(Role.VIEWER)
     @GetMapping("/job/{id}/bisect")
     BisectView bisect(@PathVariable long id) {
-        var job = queue.find(id).orElseThrow(() -> new ResponseStatusException(HttpStatus.NOT_FOUND, "job " + id + " does not exist"));
+        var job = queue.find(id)
+                .orElseThrow(() -> new ResponseStatusException(HttpStatus.NOT_FOUND, "job " + id + " does not exist"));
         if (!BisectJobHandler.KIND.equals(job.kind())) {
-            throw new ResponseStatusException(HttpStatus.NOT_FOUND, "job " + id + " is a '" + job.kind() + "' job; only bisect jobs have a bisection to show");
+            throw new ResponseStatusException(
+                    HttpStatus.NOT_FOUND,
+                    "job " + id + " is a '" + job.kind() + "' job; only bisect jobs have a bisection to show");
         }
         return BisectView.of(job, history.steps(id), history.rounds(id));
     }
@@ -113,9 +132,11 @@ class BisectController {
     @SharedByLink
     @GetMapping(value = "/job/{id}/chart.svg", produces = "image/svg+xml")
     ResponseEntity<String> chart(@PathVariable long id) {
-        var job = queue.find(id).orElseThrow(() -> new ResponseStatusException(HttpStatus.NOT_FOUND, "job " + id + " does not exist"));
+        var job = queue.find(id)
+                .orElseThrow(() -> new ResponseStatusException(HttpStatus.NOT_FOUND, "job " + id + " does not exist"));
         if (!BisectJobHandler.KIND.equals(job.kind())) {
-            throw new ResponseStatusException(HttpStatus.NOT_FOUND, "job " + id + " is a '" + job.kind() + "' job; only bisect jobs have charts");
+            throw new ResponseStatusException(
+                    HttpStatus.NOT_FOUND, "job " + id + " is a '" + job.kind() + "' job; only bisect jobs have charts");
         }
         if (job.result() == null || !job.result().has("report")) {
             var why = job.status() == JobStatus.FAILED ? "it failed: " + job.lastError() : "it is " + job.status();
@@ -123,10 +144,12 @@ class BisectController {
         }
         var svg = job.result().path("metric").path("chart_svg");
         if (!svg.isString()) {
-            throw new ResponseStatusException(HttpStatus.NOT_FOUND, "job " + id + " has no chart: only \"mode\": \"metric\" "
-                    + "bisections measure commits");
+            throw new ResponseStatusException(
+                    HttpStatus.NOT_FOUND,
+                    "job " + id + " has no chart: only \"mode\": \"metric\" " + "bisections measure commits");
         }
-        return ResponseEntity.ok().contentType(MediaType.parseMediaType("image/svg+xml"))
+        return ResponseEntity.ok()
+                .contentType(MediaType.parseMediaType("image/svg+xml"))
                 .header("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
                 .header("X-Content-Type-Options", "nosniff")
                 .body(svg.asString());

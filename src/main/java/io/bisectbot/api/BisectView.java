@@ -18,44 +18,67 @@ import tools.jackson.databind.JsonNode;
  * once it ended the outcome, the culprit with its links and the report as HTML. While the job runs the stored runs
  * and rounds are read; once it succeeded, its result (which also holds the runs reused from the job it retries).
  */
-record BisectView(long jobId, JobStatus status, String bad, List<String> good, Integer candidateCount, Repeat repeat,
-                  List<RoundView> rounds, List<StepView> steps, List<RunView> running, List<CommitView> commits,
-                  JsonNode outcome, Culprit culprit, String reportHtml, String reportUrl) {
+record BisectView(
+        long jobId,
+        JobStatus status,
+        String bad,
+        List<String> good,
+        Integer candidateCount,
+        Repeat repeat,
+        List<RoundView> rounds,
+        List<StepView> steps,
+        List<RunView> running,
+        List<CommitView> commits,
+        JsonNode outcome,
+        Culprit culprit,
+        String reportHtml,
+        String reportUrl) {
 
     /** Runs per commit and how they combine; {@code runs} 1 is a plain bisection. */
-    record Repeat(int runs, String rule) {
-    }
+    record Repeat(int runs, String rule) {}
 
     /** A round as it started: round 0 holds the runs on the ends before the search. */
-    record RoundView(int round, Integer commitsLeft, Integer roundsToGo, Instant startedAt, List<String> tested) {
-    }
+    record RoundView(int round, Integer commitsLeft, Integer roundsToGo, Instant startedAt, List<String> tested) {}
 
     /** {@code log}: the name of its step log on this job, null for a run taken over from an earlier job. */
-    record StepView(int seq, String commit, String subject, int run, String purpose, String outcome, Integer exitCode,
-                    String verdict, long durationMs, boolean reused, Double metric, Integer round, String log) {
-    }
+    record StepView(
+            int seq,
+            String commit,
+            String subject,
+            int run,
+            String purpose,
+            String outcome,
+            Integer exitCode,
+            String verdict,
+            long durationMs,
+            boolean reused,
+            Double metric,
+            Integer round,
+            String log) {}
 
-    record RunView(String commit, int run, String purpose, Integer round, String log) {
-    }
+    record RunView(String commit, int run, String purpose, Integer round, String log) {}
 
     /** A tested commit: its verdict (null while more runs are needed) and how its runs came out. */
-    record CommitView(String commit, String subject, String verdict, int passes, int failures, int skips, int runs) {
-    }
+    record CommitView(String commit, String subject, String verdict, int passes, int failures, int skips, int runs) {}
 
     /** The first bad commit: {@code commitUrl} on the repository's web pages when known, {@code logs} its runs' step logs. */
-    record Culprit(String sha, String subject, String author, String date, String commitUrl, List<String> logs) {
-    }
+    record Culprit(String sha, String subject, String author, String date, String commitUrl, List<String> logs) {}
 
     private static final Set<String> RULES = Set.of("all-fail", "any-fail", "majority");
 
     static BisectView of(Job job, List<BisectHistory.Step> stored, List<BisectHistory.Round> storedRounds) {
         var payload = job.payload();
-        var result = job.status() == JobStatus.SUCCEEDED && job.result() != null && job.result().has("steps") ? job.result() : null;
+        var result = job.status() == JobStatus.SUCCEEDED
+                        && job.result() != null
+                        && job.result().has("steps")
+                ? job.result()
+                : null;
         var rule = payload.path("repeat_rule").asString("all-fail");
         var repeat = new Repeat(Math.max(1, payload.path("repeat").asInt(1)), RULES.contains(rule) ? rule : "all-fail");
 
         var rounds = storedRounds.stream()
-                .map(r -> new RoundView(r.round(), r.commitsLeft(), r.roundsToGo(), r.startedAt(), r.tested())).toList();
+                .map(r -> new RoundView(r.round(), r.commitsLeft(), r.roundsToGo(), r.startedAt(), r.tested()))
+                .toList();
         var steps = new ArrayList<StepView>();
         if (result != null) {
             for (var s : result.path("steps")) {
@@ -63,16 +86,36 @@ record BisectView(long jobId, JobStatus status, String bad, List<String> good, I
                 var purpose = s.path("purpose").asString();
                 var run = s.path("run").asInt(1);
                 var reused = s.path("reused").asBoolean(false);
-                steps.add(new StepView(s.path("seq").asInt(), commit, s.path("subject").asString(null), run, purpose,
-                        s.path("outcome").asString(null), s.path("exit_code").isNumber() ? s.path("exit_code").asInt() : null,
-                        s.path("verdict").asString(null), s.path("duration_ms").asLong(0), reused,
-                        s.path("metric").isNumber() ? s.path("metric").asDouble() : null, roundOf(rounds, commit, purpose),
+                steps.add(new StepView(
+                        s.path("seq").asInt(),
+                        commit,
+                        s.path("subject").asString(null),
+                        run,
+                        purpose,
+                        s.path("outcome").asString(null),
+                        s.path("exit_code").isNumber() ? s.path("exit_code").asInt() : null,
+                        s.path("verdict").asString(null),
+                        s.path("duration_ms").asLong(0),
+                        reused,
+                        s.path("metric").isNumber() ? s.path("metric").asDouble() : null,
+                        roundOf(rounds, commit, purpose),
                         reused ? null : log(commit, run, purpose)));
             }
         } else {
             for (var s : stored) {
-                steps.add(new StepView(s.seq() + 1, s.commit(), null, s.run(), s.purpose(), s.outcome(), s.exitCode(),
-                        s.verdict(), s.durationMs(), false, s.metric(), roundOf(rounds, s.commit(), s.purpose()),
+                steps.add(new StepView(
+                        s.seq() + 1,
+                        s.commit(),
+                        null,
+                        s.run(),
+                        s.purpose(),
+                        s.outcome(),
+                        s.exitCode(),
+                        s.verdict(),
+                        s.durationMs(),
+                        false,
+                        s.metric(),
+                        roundOf(rounds, s.commit(), s.purpose()),
                         log(s.commit(), s.run(), s.purpose())));
             }
         }
@@ -81,8 +124,13 @@ record BisectView(long jobId, JobStatus status, String bad, List<String> good, I
         if (job.status() == JobStatus.RUNNING) {
             for (var r : storedRounds) {
                 if (r.attempt() == job.attemptCount()) {
-                    r.running().forEach(run -> running.add(new RunView(run.commit(), run.run(), run.purpose(), r.round(),
-                            log(run.commit(), run.run(), run.purpose()))));
+                    r.running()
+                            .forEach(run -> running.add(new RunView(
+                                    run.commit(),
+                                    run.run(),
+                                    run.purpose(),
+                                    r.round(),
+                                    log(run.commit(), run.run(), run.purpose()))));
                 }
             }
         }
@@ -90,18 +138,40 @@ record BisectView(long jobId, JobStatus status, String bad, List<String> good, I
         var commits = commits(steps, result, repeat);
         var outcome = result == null ? null : result.path("outcome");
         var culprit = outcome != null && "first_bad".equals(outcome.path("type").asString(null))
-                ? culprit(outcome.path("commit"), payload, steps) : null;
+                ? culprit(outcome.path("commit"), payload, steps)
+                : null;
         Integer candidates = result != null && result.path("candidate_count").isNumber()
                 ? Integer.valueOf(result.path("candidate_count").asInt())
-                : rounds.stream().filter(r -> r.round() == 1).map(RoundView::commitsLeft).findFirst().orElse(null);
-        var bad = result != null ? result.path("bad").asString(null) : payload.path("bad").asString(null);
+                : rounds.stream()
+                        .filter(r -> r.round() == 1)
+                        .map(RoundView::commitsLeft)
+                        .findFirst()
+                        .orElse(null);
+        var bad = result != null
+                ? result.path("bad").asString(null)
+                : payload.path("bad").asString(null);
         var good = new ArrayList<String>();
         var goodNode = result != null ? result.path("good") : payload.path("good");
         if (goodNode.isArray()) goodNode.forEach(g -> good.add(g.asString()));
         else if (goodNode.isString()) good.add(goodNode.asString());
-        var report = job.result() != null && job.result().path("report").isString() ? job.result().get("report").asString() : null;
-        return new BisectView(job.id(), job.status(), bad, good, candidates, repeat, rounds, steps, running, commits,
-                outcome, culprit, ReportHtml.render(report), report == null ? null : "/job/" + job.id() + "/report");
+        var report = job.result() != null && job.result().path("report").isString()
+                ? job.result().get("report").asString()
+                : null;
+        return new BisectView(
+                job.id(),
+                job.status(),
+                bad,
+                good,
+                candidates,
+                repeat,
+                rounds,
+                steps,
+                running,
+                commits,
+                outcome,
+                culprit,
+                ReportHtml.render(report),
+                report == null ? null : "/job/" + job.id() + "/report");
     }
 
     /** The ends' runs are round 0; a search run belongs to the first round that tested its commit, a confirmation to the last. */
@@ -145,10 +215,16 @@ record BisectView(long jobId, JobStatus status, String bad, List<String> good, I
             }
         }
         var views = new ArrayList<CommitView>();
-        tallies.forEach((commit, t) -> views.add(new CommitView(commit, subjects.get(commit),
-                finalVerdicts.containsKey(commit) ? finalVerdicts.get(commit)
+        tallies.forEach((commit, t) -> views.add(new CommitView(
+                commit,
+                subjects.get(commit),
+                finalVerdicts.containsKey(commit)
+                        ? finalVerdicts.get(commit)
                         : BisectHistory.verdict(t[0], t[1], t[2] > 0, repeat.runs(), repeat.rule()),
-                t[0], t[1], t[2], t[3])));
+                t[0],
+                t[1],
+                t[2],
+                t[3])));
         return views;
     }
 
@@ -156,9 +232,18 @@ record BisectView(long jobId, JobStatus status, String bad, List<String> good, I
         var sha = commit.path("sha").asString(null);
         if (sha == null) return null;
         var web = webUrl(payload);
-        var logs = steps.stream().filter(s -> s.commit().equals(sha) && s.log() != null).map(StepView::log).distinct().toList();
-        return new Culprit(sha, commit.path("subject").asString(null), commit.path("author").asString(null),
-                commit.path("date").asString(null), web == null || !sha.matches("[0-9a-f]{7,64}") ? null : web + "/commit/" + sha, logs);
+        var logs = steps.stream()
+                .filter(s -> s.commit().equals(sha) && s.log() != null)
+                .map(StepView::log)
+                .distinct()
+                .toList();
+        return new Culprit(
+                sha,
+                commit.path("subject").asString(null),
+                commit.path("author").asString(null),
+                commit.path("date").asString(null),
+                web == null || !sha.matches("[0-9a-f]{7,64}") ? null : web + "/commit/" + sha,
+                logs);
     }
 
     /**
@@ -170,7 +255,8 @@ record BisectView(long jobId, JobStatus status, String bad, List<String> good, I
         if (repo == null) return null;
         try {
             var uri = new URI(repo);
-            if (!"https".equalsIgnoreCase(uri.getScheme()) || uri.getHost() == null || uri.getRawPath() == null) return null;
+            if (!"https".equalsIgnoreCase(uri.getScheme()) || uri.getHost() == null || uri.getRawPath() == null)
+                return null;
             var path = uri.getRawPath().replaceAll("/+$", "").replaceAll("\\.git$", "");
             if (!path.matches("(/[A-Za-z0-9._~-]+)+")) return null;
             return "https://" + uri.getHost() + (uri.getPort() > 0 ? ":" + uri.getPort() : "") + path;

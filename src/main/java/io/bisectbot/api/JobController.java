@@ -1,9 +1,5 @@
 package io.bisectbot.api;
 
-import io.bisectbot.web.Actors;
-import io.bisectbot.web.JobWrites;
-import io.bisectbot.web.Requires;
-import io.bisectbot.web.Role;
 import io.bisectbot.callbacks.Callbacks;
 import io.bisectbot.queue.Job;
 import io.bisectbot.queue.JobEvent;
@@ -11,6 +7,10 @@ import io.bisectbot.queue.JobQueue;
 import io.bisectbot.queue.JobStatus;
 import io.bisectbot.queue.NewJob;
 import io.bisectbot.queue.WaitingReason;
+import io.bisectbot.web.Actors;
+import io.bisectbot.web.JobWrites;
+import io.bisectbot.web.Requires;
+import io.bisectbot.web.Role;
 import jakarta.servlet.http.HttpServletRequest;
 import java.time.Instant;
 import java.util.List;
@@ -42,24 +42,74 @@ class JobController {
     }
 
     /** Body of {@code POST /jobs}; only {@code kind} is required. */
-    record EnqueueRequest(String kind, JsonNode payload, Integer priority, Instant runAt, Integer maxAttempts, String dedupKey,
-                          JsonNode callbacks) {
-    }
+    record EnqueueRequest(
+            String kind,
+            JsonNode payload,
+            Integer priority,
+            Instant runAt,
+            Integer maxAttempts,
+            String dedupKey,
+            JsonNode callbacks) {}
 
     /** A job as {@code /job/{id}} shows it, with its history and what it wrote on GitHub. */
-    record JobView(long id, String kind, JobStatus status, JsonNode payload, int priority, Instant runAt,
-                   int attemptCount, int maxAttempts, String workerId, Instant heartbeatAt, Instant claimedAt,
-                   Instant startedAt, Instant finishedAt, String lastError, JsonNode result, Long retryOf,
-                   String dedupKey, boolean cancelRequested, Instant createdAt, Instant updatedAt,
-                   List<JobEvent> events, List<Callbacks.EventView> callbacks, String tenant, List<WaitingReason> waiting,
-                   List<JobWrites.Write> githubWrites) {
+    record JobView(
+            long id,
+            String kind,
+            JobStatus status,
+            JsonNode payload,
+            int priority,
+            Instant runAt,
+            int attemptCount,
+            int maxAttempts,
+            String workerId,
+            Instant heartbeatAt,
+            Instant claimedAt,
+            Instant startedAt,
+            Instant finishedAt,
+            String lastError,
+            JsonNode result,
+            Long retryOf,
+            String dedupKey,
+            boolean cancelRequested,
+            Instant createdAt,
+            Instant updatedAt,
+            List<JobEvent> events,
+            List<Callbacks.EventView> callbacks,
+            String tenant,
+            List<WaitingReason> waiting,
+            List<JobWrites.Write> githubWrites) {
 
-        static JobView of(Job job, List<JobEvent> events, List<Callbacks.EventView> callbacks,
-                          List<WaitingReason> waiting, List<JobWrites.Write> githubWrites) {
-            return new JobView(job.id(), job.kind(), job.status(), job.payload(), job.priority(), job.runAt(),
-                    job.attemptCount(), job.maxAttempts(), job.workerId(), job.heartbeatAt(), job.claimedAt(),
-                    job.startedAt(), job.finishedAt(), job.lastError(), job.result(), job.retryOf(), job.dedupKey(),
-                    job.cancelRequested(), job.createdAt(), job.updatedAt(), events, callbacks, job.tenant(), waiting,
+        static JobView of(
+                Job job,
+                List<JobEvent> events,
+                List<Callbacks.EventView> callbacks,
+                List<WaitingReason> waiting,
+                List<JobWrites.Write> githubWrites) {
+            return new JobView(
+                    job.id(),
+                    job.kind(),
+                    job.status(),
+                    job.payload(),
+                    job.priority(),
+                    job.runAt(),
+                    job.attemptCount(),
+                    job.maxAttempts(),
+                    job.workerId(),
+                    job.heartbeatAt(),
+                    job.claimedAt(),
+                    job.startedAt(),
+                    job.finishedAt(),
+                    job.lastError(),
+                    job.result(),
+                    job.retryOf(),
+                    job.dedupKey(),
+                    job.cancelRequested(),
+                    job.createdAt(),
+                    job.updatedAt(),
+                    events,
+                    callbacks,
+                    job.tenant(),
+                    waiting,
                     githubWrites);
         }
     }
@@ -68,7 +118,8 @@ class JobController {
     @PostMapping("/jobs")
     ResponseEntity<JobView> enqueue(@RequestBody EnqueueRequest request) {
         if (request == null || request.kind() == null || request.kind().isBlank()) {
-            throw new IllegalArgumentException("'kind' is required; known kinds: " + String.join(", ", queue.kinds().stream().sorted().toList()));
+            throw new IllegalArgumentException("'kind' is required; known kinds: "
+                    + String.join(", ", queue.kinds().stream().sorted().toList()));
         }
         if (request.payload() != null && !request.payload().isObject()) {
             throw new IllegalArgumentException("'payload' must be a JSON object");
@@ -76,13 +127,16 @@ class JobController {
         if (request.payload() != null && request.payload().path("repo").isString()) {
             RepoUrls.refuseCredentials(request.payload().get("repo").asString());
         }
-        var job = new NewJob(request.kind(), request.payload(),
+        var job = new NewJob(
+                request.kind(),
+                request.payload(),
                 request.priority() == null ? 0 : request.priority(),
                 request.runAt(),
                 request.maxAttempts() == null ? NewJob.DEFAULT_MAX_ATTEMPTS : request.maxAttempts(),
                 request.dedupKey() == null || request.dedupKey().isBlank() ? null : request.dedupKey());
         var result = enqueue(callbacks, queue, job, request.callbacks());
-        return ResponseEntity.status(result.created() ? HttpStatus.CREATED : HttpStatus.OK).body(view(result.job()));
+        return ResponseEntity.status(result.created() ? HttpStatus.CREATED : HttpStatus.OK)
+                .body(view(result.job()));
     }
 
     @Requires(Role.VIEWER)
@@ -105,18 +159,24 @@ class JobController {
     @PostMapping("/jobs/{id}/retry")
     ResponseEntity<JobView> retry(@PathVariable long id, HttpServletRequest request) {
         var result = queue.retry(id, Actors.of(request)).orElseThrow(() -> notFound(id));
-        return ResponseEntity.status(result.created() ? HttpStatus.CREATED : HttpStatus.OK).body(view(result.job()));
+        return ResponseEntity.status(result.created() ? HttpStatus.CREATED : HttpStatus.OK)
+                .body(view(result.job()));
     }
 
     private JobView view(Job job) {
         var sink = callbacks.getIfAvailable();
         var github = writes.getIfAvailable();
-        return JobView.of(job, queue.events(job.id()), sink == null ? List.of() : sink.forJob(job.id()),
-                queue.whyWaiting(job), github == null ? List.of() : github.of(job));
+        return JobView.of(
+                job,
+                queue.events(job.id()),
+                sink == null ? List.of() : sink.forJob(job.id()),
+                queue.whyWaiting(job),
+                github == null ? List.of() : github.of(job));
     }
 
     /** Enqueues the job with the request's {@code callbacks}, checked first (a bad one is a 400 and no job). */
-    static JobQueue.Enqueued enqueue(ObjectProvider<Callbacks> callbacks, JobQueue queue, NewJob job, JsonNode requested) {
+    static JobQueue.Enqueued enqueue(
+            ObjectProvider<Callbacks> callbacks, JobQueue queue, NewJob job, JsonNode requested) {
         var sink = callbacks.getIfAvailable();
         if (sink == null) {
             if (requested != null && !requested.isNull() && !requested.isEmpty()) {

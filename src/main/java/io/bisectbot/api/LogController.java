@@ -1,13 +1,13 @@
 package io.bisectbot.api;
 
-import io.bisectbot.web.Requires;
-import io.bisectbot.web.Role;
 import io.bisectbot.executor.LogChunk;
 import io.bisectbot.executor.StepLogRepository;
 import io.bisectbot.queue.JobQueue;
+import io.bisectbot.web.Requires;
+import io.bisectbot.web.Role;
 import java.util.List;
-import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
 import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
 import org.springframework.http.HttpStatus;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.PathVariable;
@@ -33,11 +33,9 @@ class LogController {
         this.logs = logs;
     }
 
-    record Steps(long jobId, List<StepLogRepository.StepLogInfo> steps) {
-    }
+    record Steps(long jobId, List<StepLogRepository.StepLogInfo> steps) {}
 
-    record Chunks(long jobId, String step, List<LogChunk> chunks, int nextSeq) {
-    }
+    record Chunks(long jobId, String step, List<LogChunk> chunks, int nextSeq) {}
 
     @Requires(Role.VIEWER)
     @GetMapping("/job/{id}/logs")
@@ -67,7 +65,8 @@ class LogController {
     private StepLogRepository repository() {
         var repository = logs.getIfAvailable();
         if (repository == null) {
-            throw new ResponseStatusException(HttpStatus.SERVICE_UNAVAILABLE, "step logs are not available on this instance");
+            throw new ResponseStatusException(
+                    HttpStatus.SERVICE_UNAVAILABLE, "step logs are not available on this instance");
         }
         return repository;
     }

@@ -1,24 +1,24 @@
 package io.bisectbot.api;
 
+import io.bisectbot.executor.DockerHealth;
+import io.bisectbot.queue.JobQueue;
+import io.bisectbot.queue.QueueNode;
 import io.bisectbot.web.Public;
 import io.bisectbot.web.PublicWithStats;
 import io.bisectbot.web.Requires;
 import io.bisectbot.web.Role;
 import io.bisectbot.web.StatsContributor;
-import io.bisectbot.executor.DockerHealth;
-import io.bisectbot.queue.JobQueue;
-import io.bisectbot.queue.QueueNode;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import javax.sql.DataSource;
-import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
-import tools.jackson.databind.json.JsonMapper;
 import org.springframework.beans.factory.ObjectProvider;
+import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
 import org.springframework.http.HttpStatus;
 import org.springframework.http.ResponseEntity;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.web.bind.annotation.GetMapping;
 import org.springframework.web.bind.annotation.RestController;
+import tools.jackson.databind.json.JsonMapper;
 
 /** {@code /health} for the load balancer (public, so it says nothing beyond counts) and {@code /stats} for operators. */
 @RestController
@@ -32,8 +32,13 @@ class OpsController {
     private final ObjectProvider<StatsContributor> contributors;
     private final JsonMapper json;
 
-    OpsController(DataSource dataSource, JobQueue queue, QueueNode node, ObjectProvider<DockerHealth> docker,
-                  ObjectProvider<StatsContributor> contributors, JsonMapper json) {
+    OpsController(
+            DataSource dataSource,
+            JobQueue queue,
+            QueueNode node,
+            ObjectProvider<DockerHealth> docker,
+            ObjectProvider<StatsContributor> contributors,
+            JsonMapper json) {
         this.contributors = contributors;
         this.json = json;
         this.jdbc = JdbcClient.create(dataSource);
@@ -42,9 +47,14 @@ class OpsController {
         this.docker = docker;
     }
 
-    record Health(String status, String database, Boolean dockerAvailable, int runningJobs, boolean draining,
-                  String liveness, long clockOffsetMs) {
-    }
+    record Health(
+            String status,
+            String database,
+            Boolean dockerAvailable,
+            int runningJobs,
+            boolean draining,
+            String liveness,
+            long clockOffsetMs) {}
 
     @Public
     @GetMapping("/health")
@@ -52,13 +62,21 @@ class OpsController {
         var databaseUp = databaseAnswers();
         var dockerHealth = docker.getIfAvailable();
         Boolean dockerUp = dockerHealth == null ? null : dockerHealth.isAvailable();
-        var status = !databaseUp ? "down" : node.isDraining() ? "draining"
-                : Boolean.FALSE.equals(dockerUp) ? "degraded" : "ok";
-        var body = new Health(status, databaseUp ? "up" : "unreachable", dockerUp, node.runningJobs(), node.isDraining(),
-                node.liveness(), node.clockOffsetMillis());
+        var status = !databaseUp
+                ? "down"
+                : node.isDraining() ? "draining" : Boolean.FALSE.equals(dockerUp) ? "degraded" : "ok";
+        var body = new Health(
+                status,
+                databaseUp ? "up" : "unreachable",
+                dockerUp,
+                node.runningJobs(),
+                node.isDraining(),
+                node.liveness(),
+                node.clockOffsetMillis());
         // Degraded and draining still serve webhooks and the API; only a lost database takes the instance out of
         // rotation. (A 503 while draining would fail the health requests that reach it through the load balancer.)
-        return ResponseEntity.status(databaseUp ? HttpStatus.OK : HttpStatus.SERVICE_UNAVAILABLE).body(body);
+        return ResponseEntity.status(databaseUp ? HttpStatus.OK : HttpStatus.SERVICE_UNAVAILABLE)
+                .body(body);
     }
 
     private boolean databaseAnswers() {

@@ -11,8 +11,7 @@ import java.util.Locale;
  */
 final class RepoUrls {
 
-    private RepoUrls() {
-    }
+    private RepoUrls() {}
 
     static void refuseCredentials(String repo) {
         var schemeEnd = repo.indexOf("://");
@@ -24,7 +23,8 @@ final class RepoUrls {
         try {
             userInfo = new URI(repo).getRawUserInfo();
         } catch (URISyntaxException e) {
-            // Not parseable as a URI: look at the authority by hand, so a malformed URL cannot slip a credential through.
+            // Not parseable as a URI: look at the authority by hand, so a malformed URL cannot slip a credential
+            // through.
             var rest = repo.substring(schemeEnd + 3);
             var authorityEnd = rest.indexOf('/') < 0 ? rest.length() : rest.indexOf('/');
             var at = rest.substring(0, authorityEnd).lastIndexOf('@');

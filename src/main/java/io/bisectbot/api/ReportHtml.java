@@ -28,7 +28,8 @@ final class ReportHtml {
 
     private static final List<org.commonmark.Extension> EXTENSIONS = List.of(TablesExtension.create());
     private static final Parser PARSER = Parser.builder().extensions(EXTENSIONS).build();
-    private static final HtmlRenderer RENDERER = HtmlRenderer.builder().extensions(EXTENSIONS)
+    private static final HtmlRenderer RENDERER = HtmlRenderer.builder()
+            .extensions(EXTENSIONS)
             .escapeHtml(true)
             .sanitizeUrls(true)
             .nodeRendererFactory(DetailsOnly::new)
@@ -39,22 +40,26 @@ final class ReportHtml {
             })
             .build();
 
-    private ReportHtml() {
-    }
+    private ReportHtml() {}
 
     static String render(String markdown) {
         if (markdown == null) {
             return null;
         }
         if (markdown.length() > MAX_CHARS) {
-            return "<p>" + escape("The report has " + markdown.length() + " characters, more than the page shows ("
-                    + MAX_CHARS + "); read it as Markdown.") + "</p>";
+            return "<p>"
+                    + escape("The report has " + markdown.length() + " characters, more than the page shows ("
+                            + MAX_CHARS + "); read it as Markdown.")
+                    + "</p>";
         }
         return RENDERER.render(PARSER.parse(markdown));
     }
 
     private static String escape(String text) {
-        return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\"", "&quot;");
+        return text.replace("&", "&amp;")
+                .replace("<", "&lt;")
+                .replace(">", "&gt;")
+                .replace("\"", "&quot;");
     }
 
     /** Renders HTML blocks and inline HTML as text, except the report's own {@code details} and {@code summary} tags. */

@@ -79,8 +79,7 @@ public final class BisectCommand {
         }
     }
 
-    private BisectCommand() {
-    }
+    private BisectCommand() {}
 
     /** Parses the words after {@code bisect} into a job payload. */
     static ObjectNode parse(String[] args) {
@@ -99,15 +98,20 @@ public final class BisectCommand {
                 case "--good" -> goods.add(value(args, ++i, arg));
                 case "--bad" -> payload.put("bad", value(args, ++i, arg));
                 case "--image" -> payload.put("image", value(args, ++i, arg));
-                case "--timeout" -> payload.put("timeout_seconds", duration(value(args, ++i, arg)).toSeconds());
+                case "--timeout" ->
+                    payload.put(
+                            "timeout_seconds", duration(value(args, ++i, arg)).toSeconds());
                 case "--timeout-bad" -> payload.put("timeout_verdict", "bad");
                 case "-k", "--parallelism" -> payload.put("parallelism", number(value(args, ++i, arg), arg));
                 case "--repeat" -> payload.put("repeat", number(value(args, ++i, arg), arg));
                 case "--rule" -> payload.put("repeat_rule", value(args, ++i, arg));
                 case "--first-parent" -> payload.put("first_parent", true);
                 case "--old-new" -> payload.put("terms", "old/new");
-                case "--cache" -> (payload.has("cache") ? (tools.jackson.databind.node.ArrayNode) payload.get("cache")
-                        : payload.putArray("cache")).add(value(args, ++i, arg));
+                case "--cache" ->
+                    (payload.has("cache")
+                                    ? (tools.jackson.databind.node.ArrayNode) payload.get("cache")
+                                    : payload.putArray("cache"))
+                            .add(value(args, ++i, arg));
                 case "--network" -> payload.put("network", value(args, ++i, arg));
                 case "--no-tree-reuse" -> payload.put("reuse_tree_verdicts", false);
                 case "--mode" -> payload.put("mode", value(args, ++i, arg));
@@ -136,7 +140,11 @@ public final class BisectCommand {
         if (command.isEmpty()) {
             throw new UsageException("the test command is missing: put it after '--'");
         }
-        payload.put("repo", GitRepository.isRemote(repo) ? repo : Path.of(repo).toAbsolutePath().normalize().toString());
+        payload.put(
+                "repo",
+                GitRepository.isRemote(repo)
+                        ? repo
+                        : Path.of(repo).toAbsolutePath().normalize().toString());
         var goodArray = payload.putArray("good");
         goods.forEach(goodArray::add);
         if (!payload.has("bad")) {
@@ -207,7 +215,8 @@ public final class BisectCommand {
 
     private static Duration duration(String text) {
         try {
-            return text.matches("\\d+") ? Duration.ofSeconds(Long.parseLong(text))
+            return text.matches("\\d+")
+                    ? Duration.ofSeconds(Long.parseLong(text))
                     : Duration.parse("PT" + text.toUpperCase(java.util.Locale.ROOT));
         } catch (DateTimeParseException e) {
             throw new UsageException("--timeout needs a duration such as 90s or 10m, got '" + text + "'");
@@ -222,8 +231,14 @@ public final class BisectCommand {
         properties.put("bisectbot.bisect.allow-local-repos", "true");
         properties.put("bisectbot.queue.max-concurrent-jobs", "1");
         // Keep the user's repository clean: the database and mirrors live in ~/.bisectbot unless configured.
-        properties.put("bisectbot.database.embedded-data-dir", System.getenv().getOrDefault("EMBEDDED_PG_DIR", home.resolve("pg").toString()));
-        properties.put("bisectbot.git.cache-dir", System.getenv().getOrDefault("GIT_CACHE_DIR", home.resolve("git").toString()));
+        properties.put(
+                "bisectbot.database.embedded-data-dir",
+                System.getenv()
+                        .getOrDefault("EMBEDDED_PG_DIR", home.resolve("pg").toString()));
+        properties.put(
+                "bisectbot.git.cache-dir",
+                System.getenv()
+                        .getOrDefault("GIT_CACHE_DIR", home.resolve("git").toString()));
         properties.put("logging.structured.format.console", "");
         properties.put("logging.level.root", System.getenv().getOrDefault("LOG_LEVEL", "WARN"));
         // One-shot mode: no GitHub App, no bots (so none of their "not configured" warnings), and only the beans the
@@ -241,7 +256,8 @@ public final class BisectCommand {
 
     /** Checks the words before anything starts; null when they are fine, else the exit status to end with. */
     public static Integer checkUsage(String[] args, PrintStream out, PrintStream err) {
-        if (List.of(args).contains("-h") && !List.of(args).contains("--") || List.of(args).contains("--help")) {
+        if (List.of(args).contains("-h") && !List.of(args).contains("--")
+                || List.of(args).contains("--help")) {
             out.println(USAGE);
             return 0;
         }
@@ -257,7 +273,8 @@ public final class BisectCommand {
 
     /** Registers what keeps the finished result for {@link #run}; call before the application starts. */
     public static void prepare(SpringApplication app) {
-        app.addInitializers(context -> context.getBeanFactory().registerSingleton("bisectCommandResult", new LastResult()));
+        app.addInitializers(
+                context -> context.getBeanFactory().registerSingleton("bisectCommandResult", new LastResult()));
     }
 
     /** Keeps the result of the one bisection of this process, for the text report, and passes its progress on. */
@@ -266,8 +283,7 @@ public final class BisectCommand {
         private volatile BisectProgress progress = BisectProgress.NONE;
 
         @Override
-        public void started(JobContext job, BisectRequest request) {
-        }
+        public void started(JobContext job, BisectRequest request) {}
 
         @Override
         public void finished(JobContext job, BisectRequest request, BisectResult result, String report) {
@@ -281,25 +297,36 @@ public final class BisectCommand {
     }
 
     /** Runs the bisection in a started application context and prints what happens; returns the exit status. */
-    public static int run(ConfigurableApplicationContext context, String[] args, PrintStream out) throws InterruptedException {
+    public static int run(ConfigurableApplicationContext context, String[] args, PrintStream out)
+            throws InterruptedException {
         return run(context, args, out, System.err, Terminal.detect());
     }
 
-    static int run(ConfigurableApplicationContext context, String[] args, PrintStream out, PrintStream err, Terminal terminal)
+    static int run(
+            ConfigurableApplicationContext context, String[] args, PrintStream out, PrintStream err, Terminal terminal)
             throws InterruptedException {
         var payload = parse(args);
         var format = format(args);
         var colour = "text".equals(format) && terminal.stdout();
-        var request = BisectRequest.parse(payload, context.getBean(BisectProperties.class),
+        var request = BisectRequest.parse(
+                payload,
+                context.getBean(BisectProperties.class),
                 context.getBean(ExecutorProperties.class).defaultImage());
         var queue = context.getBean(JobQueue.class);
         var jdbc = JdbcClient.create(context.getBean(javax.sql.DataSource.class));
         var status = statusLine(format, out, err, terminal, System::nanoTime);
         var last = context.getBean(LastResult.class);
         last.progress = status;
-        var job = queue.enqueue(NewJob.of(BisectJobHandler.KIND, request.toPayload()).withMaxAttempts(1)).job();
-        status.println("Bisecting %s: bad %s, good %s, command: %s (job %d)".formatted(request.repo(), request.bad(),
-                String.join(" ", request.good()), request.commandText(), job.id()));
+        var job = queue.enqueue(
+                        NewJob.of(BisectJobHandler.KIND, request.toPayload()).withMaxAttempts(1))
+                .job();
+        status.println("Bisecting %s: bad %s, good %s, command: %s (job %d)"
+                .formatted(
+                        request.repo(),
+                        request.bad(),
+                        String.join(" ", request.good()),
+                        request.commandText(),
+                        job.id()));
         var printed = 0;
         long polledAt = 0;
         while (true) {
@@ -326,28 +353,47 @@ public final class BisectCommand {
      * Progress goes to standard output with the text report, to standard error when the report is for a machine (so
      * standard output stays parseable); a live status line only when that stream is a terminal.
      */
-    static StatusLine statusLine(String format, PrintStream out, PrintStream err, Terminal terminal, java.util.function.LongSupplier nanoTime) {
+    static StatusLine statusLine(
+            String format,
+            PrintStream out,
+            PrintStream err,
+            Terminal terminal,
+            java.util.function.LongSupplier nanoTime) {
         var toStdout = "text".equals(format);
-        return new StatusLine(toStdout ? out : err, terminal.progressIsTerminal(toStdout), terminal.columns(), nanoTime);
+        return new StatusLine(
+                toStdout ? out : err, terminal.progressIsTerminal(toStdout), terminal.columns(), nanoTime);
     }
 
     private static List<String> finishedSteps(JdbcClient jdbc, long jobId, int from) {
         return jdbc.sql("""
                         SELECT seq, commit_sha, run_index, purpose, outcome, exit_code, verdict, duration_ms
                           FROM bisect_steps WHERE job_id = :id AND seq >= :from ORDER BY seq""")
-                .param("id", jobId).param("from", from)
-                .query((rs, row) -> "  %-8s %s run %d: %s%s, %.1f s".formatted(
-                        rs.getString("purpose").toLowerCase(), rs.getString("commit_sha").substring(0, 10),
-                        rs.getInt("run_index") + 1,
-                        rs.getString("verdict") == null ? "no verdict" : rs.getString("verdict").toLowerCase(),
-                        rs.getObject("exit_code") == null ? " (" + rs.getString("outcome").toLowerCase() + ")"
-                                : " (exit " + rs.getInt("exit_code") + ")",
-                        rs.getLong("duration_ms") / 1000.0))
+                .param("id", jobId)
+                .param("from", from)
+                .query((rs, row) -> "  %-8s %s run %d: %s%s, %.1f s"
+                        .formatted(
+                                rs.getString("purpose").toLowerCase(),
+                                rs.getString("commit_sha").substring(0, 10),
+                                rs.getInt("run_index") + 1,
+                                rs.getString("verdict") == null
+                                        ? "no verdict"
+                                        : rs.getString("verdict").toLowerCase(),
+                                rs.getObject("exit_code") == null
+                                        ? " (" + rs.getString("outcome").toLowerCase() + ")"
+                                        : " (exit " + rs.getInt("exit_code") + ")",
+                                rs.getLong("duration_ms") / 1000.0))
                 .list();
     }
 
-    private static int finish(ConfigurableApplicationContext context, io.bisectbot.queue.Job job, String format,
-                              PrintStream out, StatusLine status, LastResult last, BisectRequest request, boolean colour) {
+    private static int finish(
+            ConfigurableApplicationContext context,
+            io.bisectbot.queue.Job job,
+            String format,
+            PrintStream out,
+            StatusLine status,
+            LastResult last,
+            BisectRequest request,
+            boolean colour) {
         if (job.status() != JobStatus.SUCCEEDED) {
             status.println("The bisection failed: " + job.lastError());
             return INFRASTRUCTURE;
@@ -358,21 +404,39 @@ public final class BisectCommand {
             case "markdown" -> out.println(result.get("report").asString());
             default -> {
                 var finished = last.result;
-                out.print(finished == null ? result.get("report").asString()
-                        : BisectReport.terminal(finished, request.commandText(), dockerLine(context, request, finished),
-                                BisectReport.environmentTerminal(request), colour));
+                out.print(
+                        finished == null
+                                ? result.get("report").asString()
+                                : BisectReport.terminal(
+                                        finished,
+                                        request.commandText(),
+                                        dockerLine(context, request, finished),
+                                        BisectReport.environmentTerminal(request),
+                                        colour));
             }
         }
         return exitStatus(result.get("outcome").get("type").asString());
     }
 
     /** One step run exactly as the executor ran it: at the culprit, else at the bad end. */
-    private static String dockerLine(ConfigurableApplicationContext context, BisectRequest request, BisectResult result) {
+    private static String dockerLine(
+            ConfigurableApplicationContext context, BisectRequest request, BisectResult result) {
         var executor = context.getBean(ExecutorProperties.class);
-        var commit = result.outcome() instanceof BisectOutcome.FirstBad first ? first.commit().sha() : result.bad();
+        var commit = result.outcome() instanceof BisectOutcome.FirstBad first
+                ? first.commit().sha()
+                : result.bad();
         var limits = executor.defaults();
-        return BisectReport.dockerReproduce(commit, request.image(), request.commandWords(), executor.defaultUser(),
-                limits.memory().toBytes(), limits.cpus(), limits.pids(), executor.tmpSize().toBytes(),
-                StepSpec.DEFAULT_WORKING_DIR, request.cacheVolumes(), request.network());
+        return BisectReport.dockerReproduce(
+                commit,
+                request.image(),
+                request.commandWords(),
+                executor.defaultUser(),
+                limits.memory().toBytes(),
+                limits.cpus(),
+                limits.pids(),
+                executor.tmpSize().toBytes(),
+                StepSpec.DEFAULT_WORKING_DIR,
+                request.cacheVolumes(),
+                request.network());
     }
 }

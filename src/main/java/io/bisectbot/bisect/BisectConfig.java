@@ -8,7 +8,6 @@ import io.bisectbot.git.GitProperties;
 import java.time.Clock;
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnExpression;
-import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.context.properties.bind.Binder;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Condition;
@@ -26,11 +25,19 @@ public class BisectConfig {
     /** Unless BISECT_ENABLED=false: an instance that only runs bots, or a test with its own bisect stand-in. */
     @Bean
     @Conditional(Enabled.class)
-    BisectJobHandler bisectJobHandler(BisectProperties properties, GitProperties git, DockerExecutor executor,
-                                      DockerHealth docker, StepLogRepository logs, JdbcClient jdbc, Clock clock,
-                                      ObjectProvider<GitCredentials> credentials, ObjectProvider<BisectListener> listeners,
-                                      io.bisectbot.cache.CacheRegistry caches) {
-        return new BisectJobHandler(properties, git, executor, docker, logs, jdbc, clock, credentials, listeners, caches);
+    BisectJobHandler bisectJobHandler(
+            BisectProperties properties,
+            GitProperties git,
+            DockerExecutor executor,
+            DockerHealth docker,
+            StepLogRepository logs,
+            JdbcClient jdbc,
+            Clock clock,
+            ObjectProvider<GitCredentials> credentials,
+            ObjectProvider<BisectListener> listeners,
+            io.bisectbot.cache.CacheRegistry caches) {
+        return new BisectJobHandler(
+                properties, git, executor, docker, logs, jdbc, clock, credentials, listeners, caches);
     }
 
     /** Reads {@link BisectProperties#enabled()} as bound, so its default stays in the record. */
@@ -38,7 +45,8 @@ public class BisectConfig {
         @Override
         public boolean matches(ConditionContext context, AnnotatedTypeMetadata metadata) {
             return Binder.get(context.getEnvironment())
-                    .bindOrCreate("bisectbot.bisect", BisectProperties.class).enabled();
+                    .bindOrCreate("bisectbot.bisect", BisectProperties.class)
+                    .enabled();
         }
     }
 }

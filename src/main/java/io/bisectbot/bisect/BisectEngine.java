@@ -36,7 +36,9 @@ public final class BisectEngine {
 
     /** @param reuseTreeVerdicts whether commits with the tree of a tested commit take its verdict instead of a run */
     public BisectResult run(String bad, List<String> goods, BisectOptions options, boolean reuseTreeVerdicts) {
-        return new BisectJob(source, runner, store, options, reuseTreeVerdicts ? SameTree.of(source) : null, null, progress).run(bad, goods);
+        return new BisectJob(
+                        source, runner, store, options, reuseTreeVerdicts ? SameTree.of(source) : null, null, progress)
+                .run(bad, goods);
     }
 
     BisectResult run(String bad, List<String> goods, BisectOptions options, SameTree sameTree) {

@@ -21,9 +21,19 @@ public final class BisectHistory {
      * @param verdict good, bad or skip; null when the run said nothing about the commit
      * @param metric  the number the run printed, in metric mode
      */
-    public record Step(int seq, String commit, int run, String purpose, String outcome, Integer exitCode, String message,
-                       String verdict, long durationMs, Double metric, int attempt, Instant recordedAt) {
-    }
+    public record Step(
+            int seq,
+            String commit,
+            int run,
+            String purpose,
+            String outcome,
+            Integer exitCode,
+            String message,
+            String verdict,
+            long durationMs,
+            Double metric,
+            int attempt,
+            Instant recordedAt) {}
 
     /**
      * One round as it started: round 0 holds the runs before the search.
@@ -32,13 +42,17 @@ public final class BisectHistory {
      * @param tested      commits whose runs started in the round, in that order
      * @param running     runs going on now (when {@code attempt} is the job's current one)
      */
-    public record Round(int round, Integer commitsLeft, Integer roundsToGo, int attempt, Instant startedAt,
-                        List<String> tested, List<Run> running) {
-    }
+    public record Round(
+            int round,
+            Integer commitsLeft,
+            Integer roundsToGo,
+            int attempt,
+            Instant startedAt,
+            List<String> tested,
+            List<Run> running) {}
 
     /** A run going on: its commit, 1 for the first run of it, and why it is tested. */
-    public record Run(String commit, int run, String purpose) {
-    }
+    public record Run(String commit, int run, String purpose) {}
 
     private final JdbcClient jdbc;
 
@@ -48,18 +62,33 @@ public final class BisectHistory {
 
     /** The job's own runs in the order they ended (not those a retry took over from the job it retries). */
     public List<Step> steps(long jobId) {
-        return jdbc.sql("SELECT * FROM bisect_steps WHERE job_id = :job ORDER BY seq").param("job", jobId)
-                .query((rs, n) -> new Step(rs.getInt("seq"), rs.getString("commit_sha"), rs.getInt("run_index") + 1,
-                        lower(rs.getString("purpose")), lower(rs.getString("outcome")), (Integer) rs.getObject("exit_code"),
-                        rs.getString("message"), lower(rs.getString("verdict")), rs.getLong("duration_ms"),
-                        (Double) rs.getObject("metric"), rs.getInt("attempt"), instant(rs, "recorded_at")))
+        return jdbc.sql("SELECT * FROM bisect_steps WHERE job_id = :job ORDER BY seq")
+                .param("job", jobId)
+                .query((rs, n) -> new Step(
+                        rs.getInt("seq"),
+                        rs.getString("commit_sha"),
+                        rs.getInt("run_index") + 1,
+                        lower(rs.getString("purpose")),
+                        lower(rs.getString("outcome")),
+                        (Integer) rs.getObject("exit_code"),
+                        rs.getString("message"),
+                        lower(rs.getString("verdict")),
+                        rs.getLong("duration_ms"),
+                        (Double) rs.getObject("metric"),
+                        rs.getInt("attempt"),
+                        instant(rs, "recorded_at")))
                 .list();
     }
 
     public List<Round> rounds(long jobId) {
-        return jdbc.sql("SELECT * FROM bisect_rounds WHERE job_id = :job ORDER BY round").param("job", jobId)
-                .query((rs, n) -> new Round(rs.getInt("round"), (Integer) rs.getObject("commits_left"),
-                        (Integer) rs.getObject("rounds_to_go"), rs.getInt("attempt"), instant(rs, "started_at"),
+        return jdbc.sql("SELECT * FROM bisect_rounds WHERE job_id = :job ORDER BY round")
+                .param("job", jobId)
+                .query((rs, n) -> new Round(
+                        rs.getInt("round"),
+                        (Integer) rs.getObject("commits_left"),
+                        (Integer) rs.getObject("rounds_to_go"),
+                        rs.getInt("attempt"),
+                        instant(rs, "started_at"),
                         List.of((String[]) rs.getArray("tested").getArray()),
                         runs((String[]) rs.getArray("running").getArray())))
                 .list();
@@ -71,7 +100,8 @@ public final class BisectHistory {
      * @param run 1 for the commit's first run
      */
     public static String stepName(String commit, int run, String purpose) {
-        return DockerStepRunner.stepName(new StepRunner.Request(commit, run - 1, Purpose.valueOf(purpose.toUpperCase(Locale.ROOT))));
+        return DockerStepRunner.stepName(
+                new StepRunner.Request(commit, run - 1, Purpose.valueOf(purpose.toUpperCase(Locale.ROOT))));
     }
 
     /**
@@ -81,8 +111,10 @@ public final class BisectHistory {
      * @param rule all-fail, any-fail or majority (null: all-fail, the default)
      */
     public static String verdict(int passes, int failures, boolean skipped, int repeat, String rule) {
-        var parsed = rule == null || rule.isBlank() ? BisectOptions.RepeatRule.ALL_FAIL
-                : BisectOptions.RepeatRule.valueOf(rule.trim().toUpperCase(Locale.ROOT).replace('-', '_'));
+        var parsed = rule == null || rule.isBlank()
+                ? BisectOptions.RepeatRule.ALL_FAIL
+                : BisectOptions.RepeatRule.valueOf(
+                        rule.trim().toUpperCase(Locale.ROOT).replace('-', '_'));
         var tally = new VerdictTally(Math.max(1, repeat), parsed);
         for (int i = 0; i < passes; i++) tally.add(Verdict.GOOD);
         for (int i = 0; i < failures; i++) tally.add(Verdict.BAD);
@@ -92,8 +124,11 @@ public final class BisectHistory {
     }
 
     private static List<Run> runs(String[] keys) {
-        return java.util.Arrays.stream(keys).map(key -> key.split(":", 3)).filter(parts -> parts.length == 3)
-                .map(parts -> new Run(parts[1], Integer.parseInt(parts[2]) + 1, parts[0])).toList();
+        return java.util.Arrays.stream(keys)
+                .map(key -> key.split(":", 3))
+                .filter(parts -> parts.length == 3)
+                .map(parts -> new Run(parts[1], Integer.parseInt(parts[2]) + 1, parts[0]))
+                .toList();
     }
 
     private static String lower(String value) {

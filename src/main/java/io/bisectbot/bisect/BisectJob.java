@@ -31,9 +31,11 @@ final class BisectJob {
     private final BisectOptions options;
     /** Null when the job opted out of same-tree verdicts. */
     private final SameTree sameTree;
+
     private final Map<String, Optional<String>> trees = new HashMap<>();
     /** Runs with a verdict made (or replayed) in this job, by the tree of their commit. */
     private final Map<String, List<TreeRun>> runsByTree = new HashMap<>();
+
     private final List<BisectResult.SameTreeVerdict> sameTrees = new ArrayList<>();
 
     private record TreeRun(String commit, StepResult result, Verdict verdict) {}
@@ -45,6 +47,7 @@ final class BisectJob {
     private List<Double> baseline;
     /** Metric mode: measurements each end collects in the current verification round. */
     private int endTarget;
+
     private MetricSummary.Change atBadEnd;
     private final BisectProgress progress;
 
@@ -52,10 +55,12 @@ final class BisectJob {
     private List<String> goods;
     /** Every good is an ancestor of bad (one git call per good, asked once): no merge base to test first. */
     private boolean goodsBeforeBad;
+
     private CandidateGraph graph;
     private GitSelection selection;
     /** Verdicts in the order given; replayed to get the candidates (see {@link SearchState}). */
     private final LinkedHashMap<Integer, Verdict> marks = new LinkedHashMap<>();
+
     private final Set<Integer> skipped = new LinkedHashSet<>();
 
     private final List<Step> steps = new ArrayList<>();
@@ -64,12 +69,14 @@ final class BisectJob {
     private final RunSlots slots;
     /** Search steps that ended while the ends were verified; applied when the search begins. */
     private final List<ActiveTest> earlyVerdicts = new ArrayList<>();
+
     private boolean searchStartedBesideEnds;
     private int testRuns;
     private int verificationRuns;
     private int rounds;
     /** The last round told to {@link BisectProgress#roundEnded}, and where its verdicts end in {@link #tested}. */
     private int roundsTold;
+
     private int testedTold;
 
     BisectJob(RevisionSource source, StepRunner runner, StepStore store, BisectOptions options) {
@@ -77,8 +84,14 @@ final class BisectJob {
     }
 
     /** Null {@code sameTree}: every commit is run; null {@code metric}: pass/fail. Metric mode measures afresh. */
-    BisectJob(RevisionSource source, StepRunner runner, StepStore store, BisectOptions options, SameTree sameTree,
-              MetricOptions metric, BisectProgress progress) {
+    BisectJob(
+            RevisionSource source,
+            StepRunner runner,
+            StepStore store,
+            BisectOptions options,
+            SameTree sameTree,
+            MetricOptions metric,
+            BisectProgress progress) {
         this.source = source;
         this.store = store;
         this.options = options;
@@ -115,8 +128,20 @@ final class BisectJob {
         } finally {
             slots.cancelAll();
         }
-        return new BisectResult(bad, goods, options, outcome, graph.size(), steps, tested,
-                testRuns, verificationRuns, slots.reusedRuns(), slots.cancelledRuns(), rounds, sameTrees,
+        return new BisectResult(
+                bad,
+                goods,
+                options,
+                outcome,
+                graph.size(),
+                steps,
+                tested,
+                testRuns,
+                verificationRuns,
+                slots.reusedRuns(),
+                slots.cancelledRuns(),
+                rounds,
+                sameTrees,
                 metric == null ? null : metricSummary(outcome));
     }
 
@@ -133,8 +158,8 @@ final class BisectJob {
         goods = List.copyOf(resolved);
         for (String g : goods) {
             if (source.isAncestor(bad, g)) {
-                throw new BisectSetupException(Problem.BAD_NOT_AFTER_GOOD,
-                        BisectMessages.badNotAfterGood(options.terms(), bad, g, goods));
+                throw new BisectSetupException(
+                        Problem.BAD_NOT_AFTER_GOOD, BisectMessages.badNotAfterGood(options.terms(), bad, g, goods));
             }
         }
         goodsBeforeBad = goods.stream().allMatch(g -> source.isAncestor(g, bad));
@@ -148,8 +173,9 @@ final class BisectJob {
     }
 
     private String resolve(String rev) {
-        return source.resolve(rev).orElseThrow(() -> new BisectSetupException(Problem.UNKNOWN_REVISION,
-                BisectMessages.unknownRevision(rev)));
+        return source.resolve(rev)
+                .orElseThrow(
+                        () -> new BisectSetupException(Problem.UNKNOWN_REVISION, BisectMessages.unknownRevision(rev)));
     }
 
     // ---------------------------------------------------------------- phases
@@ -172,7 +198,8 @@ final class BisectJob {
         for (String g : goods) {
             if (got.get(g) != Verdict.GOOD) problems.add(new EndCheck(g, Verdict.GOOD, got.get(g)));
         }
-        return problems.isEmpty() ? null
+        return problems.isEmpty()
+                ? null
                 : new BisectOutcome.EndsNotAsExpected(problems, BisectMessages.endsAdvice(options.terms(), problems));
     }
 
@@ -197,16 +224,22 @@ final class BisectJob {
                 }
             }
             if (!problems.isEmpty()) {
-                return new BisectOutcome.EndsNotAsExpected(problems, BisectMessages.metricAdvice(options.terms(), metric));
+                return new BisectOutcome.EndsNotAsExpected(
+                        problems, BisectMessages.metricAdvice(options.terms(), metric));
             }
             baseline = new ArrayList<>();
             for (String g : goods) baseline.addAll(samples.get(g));
             if (got.get(bad) == Verdict.BAD) return null;
             MetricStats.Comparison c = MetricStats.compare(samples.get(bad), baseline, metric);
-            atBadEnd = new MetricSummary.Change(bad, String.join(",", goods), c.change(), c.pValue(), c.n(), c.baselineN());
+            atBadEnd = new MetricSummary.Change(
+                    bad, String.join(",", goods), c.change(), c.pValue(), c.n(), c.baselineN());
             if (c.verdict() == Verdict.BAD) return null;
             if (c.verdict() == Verdict.GOOD || endTarget >= metric.maxRepeat()) {
-                return new BisectOutcome.NoSignificantChange(c.change(), c.pValue(), c.n(), c.baselineN(),
+                return new BisectOutcome.NoSignificantChange(
+                        c.change(),
+                        c.pValue(),
+                        c.n(),
+                        c.baselineN(),
                         BisectMessages.noSignificantChange(options.terms(), bad, c, metric));
             }
             endTarget = Math.min(endTarget * 2, metric.maxRepeat());
@@ -229,7 +262,8 @@ final class BisectJob {
                 Verdict v = testAll(List.of(mb), Purpose.MERGE_BASE).get(mb);
                 switch (v) {
                     case BAD -> {
-                        return new BisectOutcome.MergeBaseBad(mb, BisectMessages.mergeBaseBad(options.terms(), mb, goods));
+                        return new BisectOutcome.MergeBaseBad(
+                                mb, BisectMessages.mergeBaseBad(options.terms(), mb, goods));
                     }
                     case GOOD -> goodsNow.add(mb);
                     case SKIP -> skippedBases.add(mb);
@@ -263,7 +297,8 @@ final class BisectJob {
                 }
                 case GitSelection.Next.OnlySkipped only -> {
                     slots.cancelAll();
-                    return new BisectOutcome.OnlySkippedLeft(only.commits().stream().map(graph::commit).toList());
+                    return new BisectOutcome.OnlySkippedLeft(
+                            only.commits().stream().map(graph::commit).toList());
                 }
                 case GitSelection.Next.Test test -> startSearchSteps(state, test.commit());
             }
@@ -336,8 +371,8 @@ final class BisectJob {
         SearchState state = state();
         Set<Integer> unusable = new HashSet<>(skipped);
         unusable.add(state.bad);
-        List<Integer> picks = Multisection.choose(graph, state.candidates, selection.weights(state), state.count(),
-                List.of(), unusable, free);
+        List<Integer> picks = Multisection.choose(
+                graph, state.candidates, selection.weights(state), state.count(), List.of(), unusable, free);
         if (!picks.isEmpty()) roundStarts(state);
         for (int p : picks) begin(graph.sha(p), Purpose.SEARCH);
     }
@@ -353,8 +388,8 @@ final class BisectJob {
             List<Integer> running = new ArrayList<>();
             for (ActiveTest t : slots.active()) running.add(graph.indexOf(t.sha));
             unusable.addAll(running);
-            picks.addAll(Multisection.choose(graph, state.candidates, selection.weights(state), state.count(),
-                    running, unusable, free));
+            picks.addAll(Multisection.choose(
+                    graph, state.candidates, selection.weights(state), state.count(), running, unusable, free));
             if (picks.isEmpty() && slots.active().isEmpty()) picks.add(gitChoice);
         }
         if (!picks.isEmpty()) roundStarts(state);
@@ -376,8 +411,8 @@ final class BisectJob {
         }
         testedTold = tested.size();
         SearchState state = state();
-        progress.roundEnded(new BisectProgress.Round(rounds, state.count(),
-                BisectProgress.roundsToGo(state.count(), options.slots()), inRound));
+        progress.roundEnded(new BisectProgress.Round(
+                rounds, state.count(), BisectProgress.roundsToGo(state.count(), options.slots()), inRound));
     }
 
     private void apply(ActiveTest t) {
@@ -419,9 +454,13 @@ final class BisectJob {
 
     /** Starts testing a commit, first replaying runs a previous attempt of this job already stored. */
     private void begin(String sha, Purpose purpose) {
-        RunTally tally = metric == null ? new VerdictTally(options.repeat(), options.rule())
-                : new MetricTally(samples.computeIfAbsent(sha, s -> new ArrayList<>()),
-                purpose == Purpose.VERIFY ? null : baseline, purpose == Purpose.VERIFY ? endTarget : metric.repeat(), metric);
+        RunTally tally = metric == null
+                ? new VerdictTally(options.repeat(), options.rule())
+                : new MetricTally(
+                        samples.computeIfAbsent(sha, s -> new ArrayList<>()),
+                        purpose == Purpose.VERIFY ? null : baseline,
+                        purpose == Purpose.VERIFY ? endTarget : metric.repeat(),
+                        metric);
         ActiveTest t = new ActiveTest(sha, purpose, tally);
         slots.replay(t);
         if (t.tally.verdict() == null && sameTree != null) reuseSameTree(t);
@@ -467,13 +506,14 @@ final class BisectJob {
 
     private String treeOf(String sha) {
         return trees.computeIfAbsent(sha, s -> {
-            try {
-                return sameTree.tree(s);
-            } catch (RuntimeException e) {
-                // Without a tree the commit is simply tested.
-                return Optional.empty();
-            }
-        }).orElse(null);
+                    try {
+                        return sameTree.tree(s);
+                    } catch (RuntimeException e) {
+                        // Without a tree the commit is simply tested.
+                        return Optional.empty();
+                    }
+                })
+                .orElse(null);
     }
 
     private void count(ActiveTest t, StepResult result, Verdict v) {
@@ -489,7 +529,8 @@ final class BisectJob {
             case StepResult.Exited(int code, Duration d, Double m) when code > 0 && code < 128 -> Verdict.BAD;
             // git bisect run aborts on these: they say the test itself broke, not the commit.
             case StepResult.Exited e -> null;
-            case StepResult.TimedOut t -> options.timeoutVerdict() == BisectOptions.TimeoutVerdict.BAD ? Verdict.BAD : Verdict.SKIP;
+            case StepResult.TimedOut t ->
+                options.timeoutVerdict() == BisectOptions.TimeoutVerdict.BAD ? Verdict.BAD : Verdict.SKIP;
             case StepResult.InfraError e -> null;
             case StepResult.Cancelled c -> null;
         };
@@ -498,10 +539,12 @@ final class BisectJob {
     /** Metric mode: GOOD for a run that measured a number; a run that exited without one cannot be measured. */
     private Verdict measuredVerdictOf(StepResult r) {
         return switch (r) {
-            case StepResult.Exited e when e.exitCode() >= 0 && e.exitCode() < 128 ->
-                    MetricTally.measurement(e, metric) != null ? Verdict.GOOD : Verdict.SKIP;
+            case StepResult.Exited e
+            when e.exitCode() >= 0 && e.exitCode() < 128 ->
+                MetricTally.measurement(e, metric) != null ? Verdict.GOOD : Verdict.SKIP;
             case StepResult.Exited e -> null;
-            case StepResult.TimedOut t -> options.timeoutVerdict() == BisectOptions.TimeoutVerdict.BAD ? Verdict.BAD : Verdict.SKIP;
+            case StepResult.TimedOut t ->
+                options.timeoutVerdict() == BisectOptions.TimeoutVerdict.BAD ? Verdict.BAD : Verdict.SKIP;
             case StepResult.InfraError e -> null;
             case StepResult.Cancelled c -> null;
         };
@@ -513,8 +556,10 @@ final class BisectJob {
         for (CommitTested c : tested) verdicts.put(c.commit().sha(), c.verdict());
         List<String> order = new ArrayList<>();
         for (String sha : samples.keySet()) if (graph.indexOf(sha) < 0) order.add(sha);
-        samples.keySet().stream().filter(sha -> graph.indexOf(sha) >= 0)
-                .sorted((a, b) -> Integer.compare(graph.indexOf(b), graph.indexOf(a))).forEach(order::add);
+        samples.keySet().stream()
+                .filter(sha -> graph.indexOf(sha) >= 0)
+                .sorted((a, b) -> Integer.compare(graph.indexOf(b), graph.indexOf(a)))
+                .forEach(order::add);
         List<MetricSummary.CommitSample> commits = new ArrayList<>();
         for (String sha : order) {
             List<Double> values = samples.get(sha);
@@ -529,11 +574,22 @@ final class BisectJob {
                 p = c.pValue();
             }
             String role = good ? "good" : sha.equals(bad) ? "bad" : "tested";
-            commits.add(new MetricSummary.CommitSample(info(sha), role, values, s.median(), s.q1(), s.q3(), s.min(), s.max(),
-                    good || sha.equals(bad) ? null : verdicts.get(sha), change, p));
+            commits.add(new MetricSummary.CommitSample(
+                    info(sha),
+                    role,
+                    values,
+                    s.median(),
+                    s.q1(),
+                    s.q3(),
+                    s.min(),
+                    s.max(),
+                    good || sha.equals(bad) ? null : verdicts.get(sha),
+                    change,
+                    p));
         }
         MetricSummary.Change atCulprit = null;
-        if (outcome instanceof BisectOutcome.FirstBad first && samples.containsKey(first.commit().sha())) {
+        if (outcome instanceof BisectOutcome.FirstBad first
+                && samples.containsKey(first.commit().sha())) {
             String culprit = first.commit().sha();
             // Against the parent judged good when it was measured, else against the good end.
             String against = null;
@@ -549,8 +605,13 @@ final class BisectJob {
             if (against == null) against = String.join(",", goods);
             List<Double> values = samples.get(culprit);
             if (reference != null && !reference.isEmpty() && !values.isEmpty()) {
-                atCulprit = new MetricSummary.Change(culprit, against, MetricStats.change(values, reference, metric.direction()),
-                        MetricStats.pWorse(values, reference, metric.direction()), values.size(), reference.size());
+                atCulprit = new MetricSummary.Change(
+                        culprit,
+                        against,
+                        MetricStats.change(values, reference, metric.direction()),
+                        MetricStats.pWorse(values, reference, metric.direction()),
+                        values.size(),
+                        reference.size());
             }
         }
         return new MetricSummary(metric, commits, atBadEnd, atCulprit);
@@ -566,7 +627,8 @@ final class BisectJob {
         if (!reused) store.record(new StepStore.Run(t.sha, runIndex, t.purpose, result, v, result.duration()));
         if (v != null && sameTree != null) {
             String tree = treeOf(t.sha);
-            if (tree != null) runsByTree.computeIfAbsent(tree, k -> new ArrayList<>()).add(new TreeRun(t.sha, result, v));
+            if (tree != null)
+                runsByTree.computeIfAbsent(tree, k -> new ArrayList<>()).add(new TreeRun(t.sha, result, v));
         }
     }
 

@@ -37,17 +37,40 @@ public final class BisectJobHandler implements JobHandler {
     private final ObjectProvider<BisectListener> listeners;
     private final CacheRegistry caches;
 
-    public BisectJobHandler(BisectProperties properties, GitProperties git, DockerExecutor executor, DockerHealth docker,
-                            StepLogRepository logs, JdbcClient jdbc, Clock clock,
-                            ObjectProvider<GitCredentials> credentials, ObjectProvider<BisectListener> listeners) {
-        this(properties, git, executor, docker, logs, jdbc, clock, credentials, listeners,
+    public BisectJobHandler(
+            BisectProperties properties,
+            GitProperties git,
+            DockerExecutor executor,
+            DockerHealth docker,
+            StepLogRepository logs,
+            JdbcClient jdbc,
+            Clock clock,
+            ObjectProvider<GitCredentials> credentials,
+            ObjectProvider<BisectListener> listeners) {
+        this(
+                properties,
+                git,
+                executor,
+                docker,
+                logs,
+                jdbc,
+                clock,
+                credentials,
+                listeners,
                 new CacheRegistry(jdbc, executor, CacheProperties.defaults(), clock));
     }
 
-    public BisectJobHandler(BisectProperties properties, GitProperties git, DockerExecutor executor, DockerHealth docker,
-                            StepLogRepository logs, JdbcClient jdbc, Clock clock,
-                            ObjectProvider<GitCredentials> credentials, ObjectProvider<BisectListener> listeners,
-                            CacheRegistry caches) {
+    public BisectJobHandler(
+            BisectProperties properties,
+            GitProperties git,
+            DockerExecutor executor,
+            DockerHealth docker,
+            StepLogRepository logs,
+            JdbcClient jdbc,
+            Clock clock,
+            ObjectProvider<GitCredentials> credentials,
+            ObjectProvider<BisectListener> listeners,
+            CacheRegistry caches) {
         this.caches = caches;
         this.properties = properties;
         this.git = git;
@@ -88,10 +111,14 @@ public final class BisectJobHandler implements JobHandler {
             try (var containers = new DockerStepRunner(executor, logs, history.repository(), request, job)) {
                 StepRunner runner = containers;
                 // Measurements are not verdicts: metric mode always measures afresh.
-                SameTree sameTree = request.caching().reuseTreeVerdicts() && request.metric() == null ? SameTree.of(history) : null;
+                SameTree sameTree =
+                        request.caching().reuseTreeVerdicts() && request.metric() == null ? SameTree.of(history) : null;
                 if (request.verdictCache() && request.metric() == null) {
-                    var key = new VerdictCache.Key(request.repo(), executor.resolveImage(request.image(), request.registryCredentials()),
-                            VerdictCache.commandHash(request), request.options().rule().name());
+                    var key = new VerdictCache.Key(
+                            request.repo(),
+                            executor.resolveImage(request.image(), request.registryCredentials()),
+                            VerdictCache.commandHash(request),
+                            request.options().rule().name());
                     var cache = new VerdictCache(jdbc, clock);
                     cached = cache.around(containers, key, job.jobId(), history::tree);
                     runner = cached;
@@ -120,7 +147,8 @@ public final class BisectJobHandler implements JobHandler {
         if (job.stopRequested()) {
             return JobOutcome.failed("stopped: " + job.stopReason().name().toLowerCase());
         }
-        var report = BisectReport.markdown(result, request.repo(), request.commandText()) + BisectReport.environment(request)
+        var report = BisectReport.markdown(result, request.repo(), request.commandText())
+                + BisectReport.environment(request)
                 + (cached == null ? "" : VerdictCache.reusedReport(cached.hits()));
         var outcome = result.outcome() instanceof BisectOutcome.Aborted aborted
                 ? JobOutcome.failed(aborted.reason())
@@ -130,10 +158,12 @@ public final class BisectJobHandler implements JobHandler {
     }
 
     /** Reports only answers that will not change: a success, or a failure that will not be retried. */
-    private void finishIfFinal(JobContext job, BisectRequest request, JobOutcome outcome, BisectResult result, String report) {
+    private void finishIfFinal(
+            JobContext job, BisectRequest request, JobOutcome outcome, BisectResult result, String report) {
         var last = switch (outcome) {
             case JobOutcome.Succeeded ignored -> true;
-            case JobOutcome.Failed failed -> !failed.retryable() || job.attempt() >= job.job().maxAttempts();
+            case JobOutcome.Failed failed ->
+                !failed.retryable() || job.attempt() >= job.job().maxAttempts();
         };
         if (last) {
             listeners.orderedStream().forEach(listener -> listener.finished(job, request, result, report));
@@ -141,33 +171,36 @@ public final class BisectJobHandler implements JobHandler {
     }
 
     private BisectProgress progress(JobContext job) {
-        var all = java.util.stream.Stream.<BisectProgress>concat(java.util.stream.Stream.of(new RoundRecorder(jdbc, job.fence(), clock)),
+        var all = java.util.stream.Stream.<BisectProgress>concat(
+                        java.util.stream.Stream.of(new RoundRecorder(jdbc, job.fence(), clock)),
                         listeners.orderedStream().map(listener -> listener.progress(job)))
-                .filter(progress -> progress != BisectProgress.NONE).toList();
+                .filter(progress -> progress != BisectProgress.NONE)
+                .toList();
         return switch (all.size()) {
             case 0 -> BisectProgress.NONE;
             case 1 -> all.getFirst();
-            default -> new BisectProgress() {
-                @Override
-                public void round(int round, int commitsLeft, int roundsToGo) {
-                    all.forEach(p -> p.round(round, commitsLeft, roundsToGo));
-                }
+            default ->
+                new BisectProgress() {
+                    @Override
+                    public void round(int round, int commitsLeft, int roundsToGo) {
+                        all.forEach(p -> p.round(round, commitsLeft, roundsToGo));
+                    }
 
-                @Override
-                public void roundEnded(Round round) {
-                    all.forEach(p -> p.roundEnded(round));
-                }
+                    @Override
+                    public void roundEnded(Round round) {
+                        all.forEach(p -> p.roundEnded(round));
+                    }
 
-                @Override
-                public void stepStarted(StepRunner.Request step) {
-                    all.forEach(p -> p.stepStarted(step));
-                }
+                    @Override
+                    public void stepStarted(StepRunner.Request step) {
+                        all.forEach(p -> p.stepStarted(step));
+                    }
 
-                @Override
-                public void stepEnded(StepRunner.Request step) {
-                    all.forEach(p -> p.stepEnded(step));
-                }
-            };
+                    @Override
+                    public void stepEnded(StepRunner.Request step) {
+                        all.forEach(p -> p.stepEnded(step));
+                    }
+                };
         };
     }
 

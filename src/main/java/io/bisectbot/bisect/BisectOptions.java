@@ -13,15 +13,30 @@ package io.bisectbot.bisect;
  *                     single wrong flaky verdict there is what would make the answer wrong
  * @param maxInfraRetries runs of one commit that may end in infrastructure errors before the job aborts
  */
-public record BisectOptions(int slots, int repeat, RepeatRule rule, TimeoutVerdict timeoutVerdict, Terms terms,
-                            boolean firstParent, boolean confirmBoundary, int maxInfraRetries) {
+public record BisectOptions(
+        int slots,
+        int repeat,
+        RepeatRule rule,
+        TimeoutVerdict timeoutVerdict,
+        Terms terms,
+        boolean firstParent,
+        boolean confirmBoundary,
+        int maxInfraRetries) {
 
-    public enum RepeatRule { ALL_FAIL, ANY_FAIL, MAJORITY }
+    public enum RepeatRule {
+        ALL_FAIL,
+        ANY_FAIL,
+        MAJORITY
+    }
 
-    public enum TimeoutVerdict { SKIP, BAD }
+    public enum TimeoutVerdict {
+        SKIP,
+        BAD
+    }
 
     public enum Terms {
-        GOOD_BAD("good", "bad"), OLD_NEW("old", "new");
+        GOOD_BAD("good", "bad"),
+        OLD_NEW("old", "new");
 
         private final String good;
         private final String bad;

@@ -25,7 +25,8 @@ public sealed interface BisectOutcome {
      * @param change relative change of the bad end's median against the good end's, positive when worse
      * @param pValue one-sided Mann-Whitney U p-value that the bad end is worse
      */
-    record NoSignificantChange(double change, double pValue, int badRuns, int goodRuns, String message) implements BisectOutcome {}
+    record NoSignificantChange(double change, double pValue, int badRuns, int goodRuns, String message)
+            implements BisectOutcome {}
 
     record EndCheck(String commit, Verdict expected, Verdict actual) {}
 }

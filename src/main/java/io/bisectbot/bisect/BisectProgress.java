@@ -8,8 +8,7 @@ import java.util.List;
  */
 public interface BisectProgress {
 
-    BisectProgress NONE = new BisectProgress() {
-    };
+    BisectProgress NONE = new BisectProgress() {};
 
     /**
      * A search round starts.
@@ -18,15 +17,13 @@ public interface BisectProgress {
      * @param commitsLeft  commits that may still be the first bad one
      * @param roundsToGo   estimated rounds until the answer, this one included
      */
-    default void round(int round, int commitsLeft, int roundsToGo) {
-    }
+    default void round(int round, int commitsLeft, int roundsToGo) {}
 
     /**
      * A search round ended: every commit it tested that still mattered has its verdict. Called from the job's thread.
      * A job taken over after a crash replays its stored runs and tells their rounds again.
      */
-    default void roundEnded(Round round) {
-    }
+    default void roundEnded(Round round) {}
 
     /**
      * What a search round found.
@@ -43,12 +40,10 @@ public interface BisectProgress {
     }
 
     /** A run of the test started on a commit. */
-    default void stepStarted(StepRunner.Request step) {
-    }
+    default void stepStarted(StepRunner.Request step) {}
 
     /** That run ended (with a result, cancelled or failed). */
-    default void stepEnded(StepRunner.Request step) {
-    }
+    default void stepEnded(StepRunner.Request step) {}
 
     /** About {@code log(commits) / log(slots + 1)} rounds: each round cuts the range into {@code slots + 1} parts. */
     static int roundsToGo(int commitsLeft, int slots) {

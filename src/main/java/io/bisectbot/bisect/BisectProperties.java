@@ -22,5 +22,4 @@ public record BisectProperties(
         @DefaultValue("4") int maxParallelism,
         @DefaultValue("20") int maxRepeat,
         @DefaultValue("false") boolean allowLocalRepos,
-        @DefaultValue("true") boolean enabled) {
-}
+        @DefaultValue("true") boolean enabled) {}

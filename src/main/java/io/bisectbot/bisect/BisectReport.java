@@ -15,10 +15,10 @@ public final class BisectReport {
 
     private static final Pattern GITHUB = Pattern.compile(
             "^(?:https?://(?:[^@/]+@)?github\\.com/|git@github\\.com:|ssh://git@github\\.com/)([^/]+)/([^/]+?)(?:\\.git)?/?$");
-    private static final DateTimeFormatter DATE = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm 'UTC'").withZone(ZoneOffset.UTC);
+    private static final DateTimeFormatter DATE =
+            DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm 'UTC'").withZone(ZoneOffset.UTC);
 
-    private BisectReport() {
-    }
+    private BisectReport() {}
 
     /**
      * @param repositoryUrl clone URL; GitHub URLs get commit and compare links
@@ -31,91 +31,185 @@ public final class BisectReport {
         switch (result.outcome()) {
             case BisectOutcome.FirstBad f -> {
                 CommitInfo c = f.commit();
-                md.append("## First ").append(terms.bad()).append(" commit: ").append(link(web, c.sha()))
-                        .append(' ').append(escape(c.subject())).append("\n\n");
+                md.append("## First ")
+                        .append(terms.bad())
+                        .append(" commit: ")
+                        .append(link(web, c.sha()))
+                        .append(' ')
+                        .append(escape(c.subject()))
+                        .append("\n\n");
                 md.append("- **Author:** ").append(escape(c.author()));
                 if (c.date() != null) md.append(", ").append(DATE.format(c.date()));
                 md.append('\n');
-                String lastGood = c.parents().isEmpty() ? result.goods().get(0) : c.parents().get(0);
+                String lastGood = c.parents().isEmpty()
+                        ? result.goods().get(0)
+                        : c.parents().get(0);
                 md.append("- **Compare:** ");
                 if (web.isPresent()) {
-                    md.append('[').append(shortSha(lastGood)).append("...").append(shortSha(c.sha())).append("](")
-                            .append(web.get()).append("/compare/").append(lastGood).append("...").append(c.sha()).append(')');
+                    md.append('[')
+                            .append(shortSha(lastGood))
+                            .append("...")
+                            .append(shortSha(c.sha()))
+                            .append("](")
+                            .append(web.get())
+                            .append("/compare/")
+                            .append(lastGood)
+                            .append("...")
+                            .append(c.sha())
+                            .append(')');
                 } else {
-                    md.append('`').append(lastGood).append("...").append(c.sha()).append('`');
+                    md.append('`')
+                            .append(lastGood)
+                            .append("...")
+                            .append(c.sha())
+                            .append('`');
                 }
-                md.append(" (last ").append(terms.good()).append(" ... first ").append(terms.bad()).append(")\n");
+                md.append(" (last ")
+                        .append(terms.good())
+                        .append(" ... first ")
+                        .append(terms.bad())
+                        .append(")\n");
             }
             case BisectOutcome.OnlySkippedLeft o -> {
                 md.append("## No single culprit: only skipped commits are left\n\n")
-                        .append("There are only 'skip'ped commits left to test. The first ").append(terms.bad())
+                        .append("There are only 'skip'ped commits left to test. The first ")
+                        .append(terms.bad())
                         .append(" commit could be any of:\n\n");
                 for (CommitInfo c : o.candidates()) {
-                    md.append("- ").append(link(web, c.sha())).append(' ').append(escape(c.subject())).append('\n');
+                    md.append("- ")
+                            .append(link(web, c.sha()))
+                            .append(' ')
+                            .append(escape(c.subject()))
+                            .append('\n');
                 }
             }
             case BisectOutcome.EndsNotAsExpected e -> {
                 md.append("## The given ends do not behave as stated\n\n");
                 for (BisectOutcome.EndCheck p : e.problems()) {
-                    md.append("- ").append(link(web, p.commit())).append(" should be ").append(word(p.expected(), terms))
-                            .append(" but the test says ").append(p.actual() == null ? "nothing" : word(p.actual(), terms))
+                    md.append("- ")
+                            .append(link(web, p.commit()))
+                            .append(" should be ")
+                            .append(word(p.expected(), terms))
+                            .append(" but the test says ")
+                            .append(p.actual() == null ? "nothing" : word(p.actual(), terms))
                             .append('\n');
                 }
                 md.append('\n').append(escape(e.advice())).append('\n');
             }
-            case BisectOutcome.MergeBaseBad m -> md.append("## The merge base is ").append(terms.bad()).append("\n\n")
-                    .append(escape(m.message())).append('\n');
-            case BisectOutcome.Aborted a -> md.append("## Bisection stopped\n\n").append(escape(a.reason()))
-                    .append("\n\nRuns already made are kept; restarting the job does not repeat them.\n");
-            case BisectOutcome.NoSignificantChange n -> md.append("## No significant change\n\n").append(escape(n.message()))
-                    .append('\n');
+            case BisectOutcome.MergeBaseBad m ->
+                md.append("## The merge base is ")
+                        .append(terms.bad())
+                        .append("\n\n")
+                        .append(escape(m.message()))
+                        .append('\n');
+            case BisectOutcome.Aborted a ->
+                md.append("## Bisection stopped\n\n")
+                        .append(escape(a.reason()))
+                        .append("\n\nRuns already made are kept; restarting the job does not repeat them.\n");
+            case BisectOutcome.NoSignificantChange n ->
+                md.append("## No significant change\n\n")
+                        .append(escape(n.message()))
+                        .append('\n');
         }
         if (result.metric() != null) md.append(metricMarkdown(result.metric(), web, terms));
 
-        md.append("\n**Range searched:** ").append(result.goods().stream().map(g -> link(web, g)).collect(Collectors.joining(", ")))
-                .append(" (").append(terms.good()).append(") .. ").append(link(web, result.bad())).append(" (").append(terms.bad())
-                .append("): ").append(result.candidateCount()).append(result.candidateCount() == 1 ? " commit" : " commits");
+        md.append("\n**Range searched:** ")
+                .append(result.goods().stream().map(g -> link(web, g)).collect(Collectors.joining(", ")))
+                .append(" (")
+                .append(terms.good())
+                .append(") .. ")
+                .append(link(web, result.bad()))
+                .append(" (")
+                .append(terms.bad())
+                .append("): ")
+                .append(result.candidateCount())
+                .append(result.candidateCount() == 1 ? " commit" : " commits");
         if (result.options().firstParent()) md.append(", first parents only");
-        md.append("  \n**Test runs:** ").append(result.testRuns()).append(" in ").append(result.rounds())
-                .append(result.rounds() == 1 ? " round" : " rounds").append(" with ").append(result.options().slots())
+        md.append("  \n**Test runs:** ")
+                .append(result.testRuns())
+                .append(" in ")
+                .append(result.rounds())
+                .append(result.rounds() == 1 ? " round" : " rounds")
+                .append(" with ")
+                .append(result.options().slots())
                 .append(result.options().slots() == 1 ? " slot" : " slots");
         if (result.options().repeat() > 1) {
-            md.append(", ").append(result.options().repeat()).append(" runs per commit (")
-                    .append(result.options().rule().name().toLowerCase().replace('_', '-')).append(')');
+            md.append(", ")
+                    .append(result.options().repeat())
+                    .append(" runs per commit (")
+                    .append(result.options().rule().name().toLowerCase().replace('_', '-'))
+                    .append(')');
         }
         md.append("; plus ").append(result.verificationRuns()).append(" to verify the ends");
-        if (result.cancelledRuns() > 0) md.append("; ").append(result.cancelledRuns()).append(" cancelled as irrelevant");
-        if (result.reusedRuns() > 0) md.append("; ").append(result.reusedRuns()).append(" reused from before a restart");
+        if (result.cancelledRuns() > 0)
+            md.append("; ").append(result.cancelledRuns()).append(" cancelled as irrelevant");
+        if (result.reusedRuns() > 0)
+            md.append("; ").append(result.reusedRuns()).append(" reused from before a restart");
         if (!result.sameTrees().isEmpty()) {
             md.append("; ").append(result.sameTreeRuns()).append(" taken from commits with the same tree");
         }
         if (!result.sameTrees().isEmpty()) {
             md.append("\n\n**Verdicts reused by tree** (same files, same image and command):\n");
             for (BisectResult.SameTreeVerdict t : result.sameTrees()) {
-                md.append("\n- ").append(link(web, t.commit().sha())).append(": same tree as ").append(link(web, t.sameTreeAs()))
-                        .append(t.earlierJob() ? " (tested by an earlier job)" : "").append(", ").append(t.runs())
-                        .append(t.runs() == 1 ? " run" : " runs").append(" not made");
+                md.append("\n- ")
+                        .append(link(web, t.commit().sha()))
+                        .append(": same tree as ")
+                        .append(link(web, t.sameTreeAs()))
+                        .append(t.earlierJob() ? " (tested by an earlier job)" : "")
+                        .append(", ")
+                        .append(t.runs())
+                        .append(t.runs() == 1 ? " run" : " runs")
+                        .append(" not made");
             }
         }
-        md.append("\n\n### Reproduce locally\n\n```sh\n").append(reproduce(result, command)).append("\n```\n");
+        md.append("\n\n### Reproduce locally\n\n```sh\n")
+                .append(reproduce(result, command))
+                .append("\n```\n");
 
-        md.append("\n<details><summary>Steps (").append(result.steps().size()).append(" runs)</summary>\n\n")
+        md.append("\n<details><summary>Steps (")
+                .append(result.steps().size())
+                .append(" runs)</summary>\n\n")
                 .append("| # | Commit | Subject | Purpose | Run | Result | Verdict | Duration |\n")
                 .append("|---|---|---|---|---|---|---|---|\n");
         for (BisectResult.Step s : result.steps()) {
-            md.append("| ").append(s.seq()).append(" | ").append(link(web, s.commit().sha())).append(" | ")
-                    .append(escape(s.commit().subject())).append(" | ").append(s.purpose().name().toLowerCase().replace('_', ' '))
-                    .append(" | ").append(s.runIndex() + 1).append(" | ").append(escape(describe(s.result())))
-                    .append(s.reused() ? sameTreeAs(result, s).map(from -> " (same tree as " + shortSha(from) + ")").orElse(" (stored)") : "")
+            md.append("| ")
+                    .append(s.seq())
                     .append(" | ")
-                    .append(s.verdict() == null ? "-" : word(s.verdict(), terms)).append(" | ").append(human(s.duration())).append(" |\n");
+                    .append(link(web, s.commit().sha()))
+                    .append(" | ")
+                    .append(escape(s.commit().subject()))
+                    .append(" | ")
+                    .append(s.purpose().name().toLowerCase().replace('_', ' '))
+                    .append(" | ")
+                    .append(s.runIndex() + 1)
+                    .append(" | ")
+                    .append(escape(describe(s.result())))
+                    .append(
+                            s.reused()
+                                    ? sameTreeAs(result, s)
+                                            .map(from -> " (same tree as " + shortSha(from) + ")")
+                                            .orElse(" (stored)")
+                                    : "")
+                    .append(" | ")
+                    .append(s.verdict() == null ? "-" : word(s.verdict(), terms))
+                    .append(" | ")
+                    .append(human(s.duration()))
+                    .append(" |\n");
         }
-        List<BisectResult.CommitTested> flaky = result.commits().stream().filter(c -> c.disagreements() > 0).toList();
+        List<BisectResult.CommitTested> flaky =
+                result.commits().stream().filter(c -> c.disagreements() > 0).toList();
         if (!flaky.isEmpty()) {
             md.append("\nRuns that disagreed (flaky test):\n\n");
             for (BisectResult.CommitTested c : flaky) {
-                md.append("- ").append(link(web, c.commit().sha())).append(": ").append(c.failures()).append(" failed, ")
-                        .append(c.passes()).append(" passed, counted as ").append(word(c.verdict(), terms)).append('\n');
+                md.append("- ")
+                        .append(link(web, c.commit().sha()))
+                        .append(": ")
+                        .append(c.failures())
+                        .append(" failed, ")
+                        .append(c.passes())
+                        .append(" passed, counted as ")
+                        .append(word(c.verdict(), terms))
+                        .append('\n');
             }
         }
         md.append("\n</details>\n");
@@ -133,7 +227,8 @@ public final class BisectReport {
     }
 
     /** @param environment what the steps could reach beyond their files ({@link #environmentTerminal}), or empty */
-    public static String terminal(BisectResult result, String command, String dockerLine, String environment, boolean colour) {
+    public static String terminal(
+            BisectResult result, String command, String dockerLine, String environment, boolean colour) {
         BisectOptions.Terms terms = result.options().terms();
         String bold = colour ? "\u001b[1m" : "";
         String red = colour ? "\u001b[1;31m" : "";
@@ -142,66 +237,145 @@ public final class BisectReport {
         switch (result.outcome()) {
             case BisectOutcome.FirstBad f -> {
                 CommitInfo c = f.commit();
-                out.append(red).append("First ").append(terms.bad()).append(" commit: ").append(c.sha()).append(reset)
-                        .append('\n').append("  ").append(oneLine(c.subject())).append('\n')
-                        .append("  Author: ").append(oneLine(c.author()));
+                out.append(red)
+                        .append("First ")
+                        .append(terms.bad())
+                        .append(" commit: ")
+                        .append(c.sha())
+                        .append(reset)
+                        .append('\n')
+                        .append("  ")
+                        .append(oneLine(c.subject()))
+                        .append('\n')
+                        .append("  Author: ")
+                        .append(oneLine(c.author()));
                 if (c.date() != null) out.append(", ").append(DATE.format(c.date()));
-                String lastGood = c.parents().isEmpty() ? result.goods().get(0) : c.parents().get(0);
-                out.append("\n  Last ").append(terms.good()).append(": ").append(lastGood).append('\n');
+                String lastGood = c.parents().isEmpty()
+                        ? result.goods().get(0)
+                        : c.parents().get(0);
+                out.append("\n  Last ")
+                        .append(terms.good())
+                        .append(": ")
+                        .append(lastGood)
+                        .append('\n');
             }
             case BisectOutcome.OnlySkippedLeft o -> {
-                out.append(bold).append("No single culprit: only skipped commits are left.").append(reset)
-                        .append(" The first ").append(terms.bad()).append(" commit is one of:\n");
+                out.append(bold)
+                        .append("No single culprit: only skipped commits are left.")
+                        .append(reset)
+                        .append(" The first ")
+                        .append(terms.bad())
+                        .append(" commit is one of:\n");
                 for (CommitInfo c : o.candidates()) {
-                    out.append("  ").append(c.sha()).append(' ').append(oneLine(c.subject())).append('\n');
+                    out.append("  ")
+                            .append(c.sha())
+                            .append(' ')
+                            .append(oneLine(c.subject()))
+                            .append('\n');
                 }
             }
             case BisectOutcome.EndsNotAsExpected e -> {
-                out.append(bold).append("The given ends do not behave as stated:").append(reset).append('\n');
+                out.append(bold)
+                        .append("The given ends do not behave as stated:")
+                        .append(reset)
+                        .append('\n');
                 for (BisectOutcome.EndCheck p : e.problems()) {
-                    out.append("  ").append(p.commit()).append(" should be ").append(word(p.expected(), terms))
-                            .append(" but the test says ").append(p.actual() == null ? "nothing" : word(p.actual(), terms))
+                    out.append("  ")
+                            .append(p.commit())
+                            .append(" should be ")
+                            .append(word(p.expected(), terms))
+                            .append(" but the test says ")
+                            .append(p.actual() == null ? "nothing" : word(p.actual(), terms))
                             .append('\n');
                 }
                 out.append(oneLine(e.advice())).append('\n');
             }
-            case BisectOutcome.MergeBaseBad m -> out.append(bold).append("The merge base is ").append(terms.bad())
-                    .append('.').append(reset).append(' ').append(oneLine(m.message())).append('\n');
-            case BisectOutcome.Aborted a -> out.append(bold).append("Bisection stopped: ").append(reset)
-                    .append(oneLine(a.reason())).append('\n');
-            case BisectOutcome.NoSignificantChange n -> out.append(bold).append("No significant change.").append(reset)
-                    .append(' ').append(oneLine(n.message())).append('\n');
+            case BisectOutcome.MergeBaseBad m ->
+                out.append(bold)
+                        .append("The merge base is ")
+                        .append(terms.bad())
+                        .append('.')
+                        .append(reset)
+                        .append(' ')
+                        .append(oneLine(m.message()))
+                        .append('\n');
+            case BisectOutcome.Aborted a ->
+                out.append(bold)
+                        .append("Bisection stopped: ")
+                        .append(reset)
+                        .append(oneLine(a.reason()))
+                        .append('\n');
+            case BisectOutcome.NoSignificantChange n ->
+                out.append(bold)
+                        .append("No significant change.")
+                        .append(reset)
+                        .append(' ')
+                        .append(oneLine(n.message()))
+                        .append('\n');
         }
         if (result.metric() != null) out.append(metricTerminal(result.metric(), bold, reset));
-        out.append('\n').append("Range searched: ").append(result.candidateCount())
-                .append(result.candidateCount() == 1 ? " commit" : " commits").append(", ").append(result.testRuns())
-                .append(" test runs in ").append(result.rounds()).append(result.rounds() == 1 ? " round" : " rounds")
-                .append(", plus ").append(result.verificationRuns()).append(" to verify the ends\n");
+        out.append('\n')
+                .append("Range searched: ")
+                .append(result.candidateCount())
+                .append(result.candidateCount() == 1 ? " commit" : " commits")
+                .append(", ")
+                .append(result.testRuns())
+                .append(" test runs in ")
+                .append(result.rounds())
+                .append(result.rounds() == 1 ? " round" : " rounds")
+                .append(", plus ")
+                .append(result.verificationRuns())
+                .append(" to verify the ends\n");
         for (BisectResult.SameTreeVerdict t : result.sameTrees()) {
-            out.append("Reused: ").append(shortSha(t.commit().sha())).append(" same tree as ").append(shortSha(t.sameTreeAs()))
-                    .append(t.earlierJob() ? " (an earlier job)" : "").append(", ").append(t.runs())
-                    .append(t.runs() == 1 ? " run" : " runs").append(" not made\n");
+            out.append("Reused: ")
+                    .append(shortSha(t.commit().sha()))
+                    .append(" same tree as ")
+                    .append(shortSha(t.sameTreeAs()))
+                    .append(t.earlierJob() ? " (an earlier job)" : "")
+                    .append(", ")
+                    .append(t.runs())
+                    .append(t.runs() == 1 ? " run" : " runs")
+                    .append(" not made\n");
         }
         out.append(environment);
-        out.append('\n').append(bold).append("Reproduce with git on this machine:").append(reset).append("\n  ")
-                .append(reproduce(result, command)).append('\n');
+        out.append('\n')
+                .append(bold)
+                .append("Reproduce with git on this machine:")
+                .append(reset)
+                .append("\n  ")
+                .append(reproduce(result, command))
+                .append('\n');
         if (dockerLine != null) {
-            out.append(bold).append("Reproduce one step in the same container:").append(reset).append("\n  ")
-                    .append(dockerLine).append('\n');
+            out.append(bold)
+                    .append("Reproduce one step in the same container:")
+                    .append(reset)
+                    .append("\n  ")
+                    .append(dockerLine)
+                    .append('\n');
         }
         out.append('\n').append(bold).append("Steps:").append(reset).append('\n');
         for (BisectResult.Step s : result.steps()) {
-            out.append(String.format("  %3d %-12s %s run %d: %s, %s, %s%n", s.seq(),
-                    s.purpose().name().toLowerCase().replace('_', ' '), shortSha(s.commit().sha()), s.runIndex() + 1,
-                    describe(s.result()), s.verdict() == null ? "no verdict" : word(s.verdict(), terms), human(s.duration())));
+            out.append(String.format(
+                    "  %3d %-12s %s run %d: %s, %s, %s%n",
+                    s.seq(),
+                    s.purpose().name().toLowerCase().replace('_', ' '),
+                    shortSha(s.commit().sha()),
+                    s.runIndex() + 1,
+                    describe(s.result()),
+                    s.verdict() == null ? "no verdict" : word(s.verdict(), terms),
+                    human(s.duration())));
         }
         return out.toString();
     }
 
     private static String metricHeading(MetricOptions o) {
-        return (o.source() == MetricOptions.Source.WALL ? "wall time in seconds" : "the last number printed on standard output")
-                + ", " + o.direction().word() + "; a commit is bad when its median is worse than the good end's by at least "
-                + MetricStats.percent(o.threshold()).replace("+", "") + " and a one-sided Mann-Whitney U test gives p < "
+        return (o.source() == MetricOptions.Source.WALL
+                        ? "wall time in seconds"
+                        : "the last number printed on standard output")
+                + ", " + o.direction().word()
+                + "; a commit is bad when its median is worse than the good end's by at least "
+                + MetricStats.percent(o.threshold()).replace("+", "")
+                + " and a one-sided Mann-Whitney U test gives p < "
                 + o.alpha() + "; " + o.repeat() + " runs per commit, up to " + o.maxRepeat() + " when inconclusive";
     }
 
@@ -212,50 +386,102 @@ public final class BisectReport {
     }
 
     private static String metricMarkdown(MetricSummary m, Optional<String> web, BisectOptions.Terms terms) {
-        StringBuilder md = new StringBuilder("\n### Measurements\n\n").append(escape(metricHeading(m.options()))).append(".\n\n");
+        StringBuilder md = new StringBuilder("\n### Measurements\n\n")
+                .append(escape(metricHeading(m.options())))
+                .append(".\n\n");
         if (m.atCulprit() != null) {
-            md.append("- **Regression at the culprit:** ").append(escape(regression(m.atCulprit()))).append(" against ")
-                    .append(againstLink(web, m.atCulprit().against())).append('\n');
+            md.append("- **Regression at the culprit:** ")
+                    .append(escape(regression(m.atCulprit())))
+                    .append(" against ")
+                    .append(againstLink(web, m.atCulprit().against()))
+                    .append('\n');
         }
         if (m.atBadEnd() != null) {
-            md.append("- **").append(capitalise(terms.bad())).append(" end against ").append(terms.good()).append(" end:** ")
-                    .append(escape(regression(m.atBadEnd()))).append('\n');
+            md.append("- **")
+                    .append(capitalise(terms.bad()))
+                    .append(" end against ")
+                    .append(terms.good())
+                    .append(" end:** ")
+                    .append(escape(regression(m.atBadEnd())))
+                    .append('\n');
         }
         md.append("- **Chart:** [chart.svg](chart.svg) (next to this report: `/job/{id}/chart.svg`)\n\n");
         md.append("| Commit | Subject | Role | n | Median | IQR | Min–max | Change | p | Verdict |\n")
                 .append("|---|---|---|---|---|---|---|---|---|---|\n");
         for (MetricSummary.CommitSample c : m.commits()) {
-            md.append("| ").append(link(web, c.commit().sha())).append(" | ").append(escape(c.commit().subject())).append(" | ")
-                    .append(c.role()).append(" | ").append(c.n()).append(" | ").append(MetricChart.number(c.median()))
-                    .append(" | ").append(MetricChart.number(c.q1())).append("–").append(MetricChart.number(c.q3()))
-                    .append(" | ").append(MetricChart.number(c.min())).append("–").append(MetricChart.number(c.max()))
-                    .append(" | ").append(c.change() == null ? "-" : MetricStats.percent(c.change()))
-                    .append(" | ").append(c.pValue() == null ? "-" : MetricStats.pText(c.pValue()))
-                    .append(" | ").append(c.verdict() == null ? "-" : word(c.verdict(), terms)).append(" |\n");
+            md.append("| ")
+                    .append(link(web, c.commit().sha()))
+                    .append(" | ")
+                    .append(escape(c.commit().subject()))
+                    .append(" | ")
+                    .append(c.role())
+                    .append(" | ")
+                    .append(c.n())
+                    .append(" | ")
+                    .append(MetricChart.number(c.median()))
+                    .append(" | ")
+                    .append(MetricChart.number(c.q1()))
+                    .append("–")
+                    .append(MetricChart.number(c.q3()))
+                    .append(" | ")
+                    .append(MetricChart.number(c.min()))
+                    .append("–")
+                    .append(MetricChart.number(c.max()))
+                    .append(" | ")
+                    .append(c.change() == null ? "-" : MetricStats.percent(c.change()))
+                    .append(" | ")
+                    .append(c.pValue() == null ? "-" : MetricStats.pText(c.pValue()))
+                    .append(" | ")
+                    .append(c.verdict() == null ? "-" : word(c.verdict(), terms))
+                    .append(" |\n");
         }
         return md.toString();
     }
 
     private static String metricTerminal(MetricSummary m, String bold, String reset) {
-        StringBuilder out = new StringBuilder("\n").append(bold).append("Measurements").append(reset).append(": ")
-                .append(metricHeading(m.options())).append('\n');
+        StringBuilder out = new StringBuilder("\n")
+                .append(bold)
+                .append("Measurements")
+                .append(reset)
+                .append(": ")
+                .append(metricHeading(m.options()))
+                .append('\n');
         if (m.atCulprit() != null) {
-            out.append("  Regression at the culprit: ").append(regression(m.atCulprit())).append(" against ")
-                    .append(m.atCulprit().against()).append('\n');
+            out.append("  Regression at the culprit: ")
+                    .append(regression(m.atCulprit()))
+                    .append(" against ")
+                    .append(m.atCulprit().against())
+                    .append('\n');
         }
-        if (m.atBadEnd() != null) out.append("  Bad end against good end: ").append(regression(m.atBadEnd())).append('\n');
+        if (m.atBadEnd() != null)
+            out.append("  Bad end against good end: ")
+                    .append(regression(m.atBadEnd()))
+                    .append('\n');
         for (MetricSummary.CommitSample c : m.commits()) {
-            out.append(String.format(java.util.Locale.ROOT, "  %-12s %-6s n=%-3d median %-10s IQR %s-%s  range %s-%s%s%n",
-                    shortSha(c.commit().sha()), c.role(), c.n(), MetricChart.number(c.median()), MetricChart.number(c.q1()),
-                    MetricChart.number(c.q3()), MetricChart.number(c.min()), MetricChart.number(c.max()),
-                    c.change() == null ? "" : "  " + MetricStats.percent(c.change()) + " p=" + MetricStats.pText(c.pValue())
-                            + (c.verdict() == null ? "" : " " + c.verdict().name().toLowerCase(java.util.Locale.ROOT))));
+            out.append(String.format(
+                    java.util.Locale.ROOT,
+                    "  %-12s %-6s n=%-3d median %-10s IQR %s-%s  range %s-%s%s%n",
+                    shortSha(c.commit().sha()),
+                    c.role(),
+                    c.n(),
+                    MetricChart.number(c.median()),
+                    MetricChart.number(c.q1()),
+                    MetricChart.number(c.q3()),
+                    MetricChart.number(c.min()),
+                    MetricChart.number(c.max()),
+                    c.change() == null
+                            ? ""
+                            : "  " + MetricStats.percent(c.change()) + " p=" + MetricStats.pText(c.pValue())
+                                    + (c.verdict() == null
+                                            ? ""
+                                            : " " + c.verdict().name().toLowerCase(java.util.Locale.ROOT))));
         }
         return out.toString();
     }
 
     private static String againstLink(Optional<String> web, String against) {
-        return against.contains(",") ? Arrays.stream(against.split(",")).map(g -> link(web, g)).collect(Collectors.joining(", "))
+        return against.contains(",")
+                ? Arrays.stream(against.split(",")).map(g -> link(web, g)).collect(Collectors.joining(", "))
                 : link(web, against);
     }
 
@@ -267,25 +493,55 @@ public final class BisectReport {
      * One step of the bisection as the executor runs it: the commit's files in the working directory, the image,
      * user, limits, the network it had (none unless the job had the bridge) and the job's cache volumes at their paths.
      */
-    static String dockerReproduce(String commit, String image, List<String> argv, String user, long memoryBytes,
-                                  double cpus, long pids, long tmpBytes, String workingDir) {
-        return dockerReproduce(commit, image, argv, user, memoryBytes, cpus, pids, tmpBytes, workingDir, List.of(),
+    static String dockerReproduce(
+            String commit,
+            String image,
+            List<String> argv,
+            String user,
+            long memoryBytes,
+            double cpus,
+            long pids,
+            long tmpBytes,
+            String workingDir) {
+        return dockerReproduce(
+                commit,
+                image,
+                argv,
+                user,
+                memoryBytes,
+                cpus,
+                pids,
+                tmpBytes,
+                workingDir,
+                List.of(),
                 io.bisectbot.executor.StepSpec.Network.NONE);
     }
 
-    static String dockerReproduce(String commit, String image, List<String> argv, String user, long memoryBytes,
-                                  double cpus, long pids, long tmpBytes, String workingDir,
-                                  List<io.bisectbot.executor.StepSpec.Cache> caches, io.bisectbot.executor.StepSpec.Network network) {
+    static String dockerReproduce(
+            String commit,
+            String image,
+            List<String> argv,
+            String user,
+            long memoryBytes,
+            double cpus,
+            long pids,
+            long tmpBytes,
+            String workingDir,
+            List<io.bisectbot.executor.StepSpec.Cache> caches,
+            io.bisectbot.executor.StepSpec.Network network) {
         String limits = "--memory " + memoryBytes + " --memory-swap " + memoryBytes + " --cpus " + cpus
                 + " --pids-limit " + pids;
-        String mounts = caches.stream().map(c -> " -v " + ShellWords.quote(c.volume() + ":" + c.path()))
+        String mounts = caches.stream()
+                .map(c -> " -v " + ShellWords.quote(c.volume() + ":" + c.path()))
                 .collect(Collectors.joining());
         String networkMode = network == io.bisectbot.executor.StepSpec.Network.BRIDGE ? "bridge" : "none";
         return "dir=$(mktemp -d) && chmod a+rwx \"$dir\" && git archive " + ShellWords.quote(commit)
-                + " | tar -x -C \"$dir\" && docker run --rm --init --network " + networkMode + " --read-only --cap-drop ALL"
+                + " | tar -x -C \"$dir\" && docker run --rm --init --network " + networkMode
+                + " --read-only --cap-drop ALL"
                 + " --security-opt no-new-privileges --tmpfs /tmp:rw,nosuid,nodev,size=" + tmpBytes + " " + limits
                 + " --user " + ShellWords.quote(user) + " -e BISECT_COMMIT=" + ShellWords.quote(commit)
-                + " -e BISECT_RUN=1 -v \"$dir\":" + ShellWords.quote(workingDir) + mounts + " -w " + ShellWords.quote(workingDir)
+                + " -e BISECT_RUN=1 -v \"$dir\":" + ShellWords.quote(workingDir) + mounts + " -w "
+                + ShellWords.quote(workingDir)
                 + " " + ShellWords.quote(image) + " " + ShellWords.join(argv);
     }
 
@@ -295,12 +551,17 @@ public final class BisectReport {
         if (request.network() == io.bisectbot.executor.StepSpec.Network.BRIDGE) {
             out.append("Network: every step had network (network: bridge).\n");
         } else if (request.caching().bridgeNetwork()) {
-            out.append("Network: none: network: bridge was asked for, but the code is not trusted").append(whyUntrusted(request))
+            out.append("Network: none: network: bridge was asked for, but the code is not trusted")
+                    .append(whyUntrusted(request))
                     .append(".\n");
         }
         if (!request.caching().paths().isEmpty()) {
-            out.append("Caches kept between steps: ").append(String.join(", ", request.caching().paths()))
-                    .append(request.registryCredentials() ? "" : " (this untrusted run's own, apart from trusted runs')")
+            out.append("Caches kept between steps: ")
+                    .append(String.join(", ", request.caching().paths()))
+                    .append(
+                            request.registryCredentials()
+                                    ? ""
+                                    : " (this untrusted run's own, apart from trusted runs')")
                     .append(".\n");
         }
         return out.toString();
@@ -309,8 +570,10 @@ public final class BisectReport {
     /** The commit whose run a reused step is, when it was taken by tree rather than from the job's store. */
     static Optional<String> sameTreeAs(BisectResult result, BisectResult.Step step) {
         if (!step.reused()) return Optional.empty();
-        return result.sameTrees().stream().filter(t -> t.commit().sha().equals(step.commit().sha()))
-                .map(BisectResult.SameTreeVerdict::sameTreeAs).findFirst();
+        return result.sameTrees().stream()
+                .filter(t -> t.commit().sha().equals(step.commit().sha()))
+                .map(BisectResult.SameTreeVerdict::sameTreeAs)
+                .findFirst();
     }
 
     /**
@@ -323,12 +586,18 @@ public final class BisectReport {
             md.append("\n**Network:** every step had network (`network: bridge`).\n");
         } else if (request.caching().bridgeNetwork()) {
             md.append("\n**Network:** none: `network: bridge` was asked for, but the code is not trusted")
-                    .append(whyUntrusted(request)).append(".\n");
+                    .append(whyUntrusted(request))
+                    .append(".\n");
         }
         if (!request.caching().paths().isEmpty()) {
             md.append("\n**Caches kept between steps:** ")
-                    .append(request.caching().paths().stream().map(p -> "`" + p + "`").collect(Collectors.joining(", ")))
-                    .append(request.registryCredentials() ? "" : " (this untrusted run's own, apart from trusted runs')")
+                    .append(request.caching().paths().stream()
+                            .map(p -> "`" + p + "`")
+                            .collect(Collectors.joining(", ")))
+                    .append(
+                            request.registryCredentials()
+                                    ? ""
+                                    : " (this untrusted run's own, apart from trusted runs')")
                     .append(".\n");
         }
         return md.toString();
@@ -336,7 +605,9 @@ public final class BisectReport {
 
     /** Why a GitHub-started run is not trusted ({@code github.trust_reason}), in parentheses; empty when not told. */
     private static String whyUntrusted(BisectRequest request) {
-        var reason = request.github() == null ? "" : oneLine(request.github().path("trust_reason").asString(""));
+        var reason = request.github() == null
+                ? ""
+                : oneLine(request.github().path("trust_reason").asString(""));
         return reason.isBlank() ? "" : " (" + reason + ")";
     }
 
@@ -378,7 +649,8 @@ public final class BisectReport {
     }
 
     private static String link(Optional<String> web, String sha) {
-        return web.map(w -> "[`" + shortSha(sha) + "`](" + w + "/commit/" + sha + ")").orElse("`" + shortSha(sha) + "`");
+        return web.map(w -> "[`" + shortSha(sha) + "`](" + w + "/commit/" + sha + ")")
+                .orElse("`" + shortSha(sha) + "`");
     }
 
     private static String shortSha(String sha) {
@@ -397,7 +669,11 @@ public final class BisectReport {
     /** Keeps subjects and messages from breaking the table or injecting markup. */
     private static String escape(String text) {
         if (text == null) return "";
-        return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
-                .replace("\r", " ").replace("\n", " ");
+        return text.replace("\\", "\\\\")
+                .replace("|", "\\|")
+                .replace("<", "&lt;")
+                .replace(">", "&gt;")
+                .replace("\r", " ")
+                .replace("\n", " ");
     }
 }

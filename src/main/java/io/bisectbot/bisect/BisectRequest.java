@@ -1,5 +1,8 @@
 package io.bisectbot.bisect;
 
+import io.bisectbot.cache.CachePaths;
+import io.bisectbot.executor.StepSpec;
+import io.bisectbot.git.GitRepository;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -7,9 +10,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.regex.Pattern;
-import io.bisectbot.cache.CachePaths;
-import io.bisectbot.git.GitRepository;
-import io.bisectbot.executor.StepSpec;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.node.JsonNodeFactory;
 import tools.jackson.databind.node.ObjectNode;
@@ -37,8 +37,17 @@ public record BisectRequest(
         Caching caching,
         MetricOptions metric) {
 
-    public BisectRequest(String repo, List<String> good, String bad, String command, List<String> argv, String image,
-                         Duration timeout, BisectOptions options, boolean verdictCache, JsonNode github) {
+    public BisectRequest(
+            String repo,
+            List<String> good,
+            String bad,
+            String command,
+            List<String> argv,
+            String image,
+            Duration timeout,
+            BisectOptions options,
+            boolean verdictCache,
+            JsonNode github) {
         this(repo, good, bad, command, argv, image, timeout, options, verdictCache, github, Caching.NONE, null);
     }
 
@@ -105,7 +114,8 @@ public record BisectRequest(
     public static BisectRequest parse(JsonNode payload, BisectProperties limits, String defaultImage) {
         var repo = text(payload, "repo");
         if (repo == null) {
-            throw new IllegalArgumentException("'repo' is required: a git URL (https://github.com/owner/name.git) or a local path");
+            throw new IllegalArgumentException(
+                    "'repo' is required: a git URL (https://github.com/owner/name.git) or a local path");
         }
         if (!GitRepository.isRemote(repo)) {
             if (!limits.allowLocalRepos()) {
@@ -141,39 +151,53 @@ public record BisectRequest(
             for (var part : commandNode) {
                 argv.add(part.asString());
             }
-        } else if (commandNode != null && commandNode.isString() && !commandNode.asString().isBlank()) {
+        } else if (commandNode != null
+                && commandNode.isString()
+                && !commandNode.asString().isBlank()) {
             command = commandNode.asString();
         } else {
-            throw new IllegalArgumentException("'command' is required: a shell string such as \"make test\" "
-                    + "or an argv list such as [\"./run-test.sh\", \"--fast\"]; exit 0 = good, 1-127 = bad, 125 = skip");
+            throw new IllegalArgumentException(
+                    "'command' is required: a shell string such as \"make test\" "
+                            + "or an argv list such as [\"./run-test.sh\", \"--fast\"]; exit 0 = good, 1-127 = bad, 125 = skip");
         }
 
         var image = text(payload, "image") == null ? defaultImage : text(payload, "image");
         var timeout = payload.has("timeout_seconds")
-                ? Duration.ofSeconds(positive(payload, "timeout_seconds", limits.maxTimeout().toSeconds()))
+                ? Duration.ofSeconds(
+                        positive(payload, "timeout_seconds", limits.maxTimeout().toSeconds()))
                 : limits.defaultTimeout();
 
         var slots = payload.has("parallelism") ? positive(payload, "parallelism", limits.maxParallelism()) : 1;
         var metric = metric(payload, limits);
         // In metric mode repeat is the number of measurements per commit, not a flaky-test rule.
         var repeat = payload.has("repeat") && metric == null ? positive(payload, "repeat", limits.maxRepeat()) : 1;
-        var rule = switch (text(payload, "repeat_rule") == null ? "all-fail" : text(payload, "repeat_rule").toLowerCase(Locale.ROOT)) {
+        var rule = switch (text(payload, "repeat_rule") == null
+                ? "all-fail"
+                : text(payload, "repeat_rule").toLowerCase(Locale.ROOT)) {
             case "all-fail" -> BisectOptions.RepeatRule.ALL_FAIL;
             case "any-fail" -> BisectOptions.RepeatRule.ANY_FAIL;
             case "majority" -> BisectOptions.RepeatRule.MAJORITY;
-            default -> throw new IllegalArgumentException("'repeat_rule' must be all-fail, any-fail or majority, got '"
-                    + text(payload, "repeat_rule") + "'");
+            default ->
+                throw new IllegalArgumentException("'repeat_rule' must be all-fail, any-fail or majority, got '"
+                        + text(payload, "repeat_rule") + "'");
         };
-        var timeoutVerdict = switch (text(payload, "timeout_verdict") == null ? "skip" : text(payload, "timeout_verdict").toLowerCase(Locale.ROOT)) {
+        var timeoutVerdict = switch (text(payload, "timeout_verdict") == null
+                ? "skip"
+                : text(payload, "timeout_verdict").toLowerCase(Locale.ROOT)) {
             case "skip" -> BisectOptions.TimeoutVerdict.SKIP;
             case "bad", "new" -> BisectOptions.TimeoutVerdict.BAD;
-            default -> throw new IllegalArgumentException("'timeout_verdict' must be skip or bad, got '"
-                    + text(payload, "timeout_verdict") + "'");
+            default ->
+                throw new IllegalArgumentException(
+                        "'timeout_verdict' must be skip or bad, got '" + text(payload, "timeout_verdict") + "'");
         };
-        var terms = switch (text(payload, "terms") == null ? "good/bad" : text(payload, "terms").toLowerCase(Locale.ROOT)) {
+        var terms = switch (text(payload, "terms") == null
+                ? "good/bad"
+                : text(payload, "terms").toLowerCase(Locale.ROOT)) {
             case "good/bad" -> BisectOptions.Terms.GOOD_BAD;
             case "old/new" -> BisectOptions.Terms.OLD_NEW;
-            default -> throw new IllegalArgumentException("'terms' must be good/bad or old/new, got '" + text(payload, "terms") + "'");
+            default ->
+                throw new IllegalArgumentException(
+                        "'terms' must be good/bad or old/new, got '" + text(payload, "terms") + "'");
         };
         var options = BisectOptions.defaults()
                 .withSlots(slots)
@@ -182,55 +206,83 @@ public record BisectRequest(
                 .withTerms(terms)
                 .withFirstParent(payload.path("first_parent").asBoolean(false));
         var github = payload.get("github");
-        return new BisectRequest(repo, List.copyOf(goods), bad, command, argv == null ? null : List.copyOf(argv), image,
-                timeout, options, payload.path("verdict_cache").asBoolean(false), github == null || github.isNull() ? null : github,
-                caching(payload), metric);
+        return new BisectRequest(
+                repo,
+                List.copyOf(goods),
+                bad,
+                command,
+                argv == null ? null : List.copyOf(argv),
+                image,
+                timeout,
+                options,
+                payload.path("verdict_cache").asBoolean(false),
+                github == null || github.isNull() ? null : github,
+                caching(payload),
+                metric);
     }
 
     /** The metric-mode settings of a payload; null unless {@code mode} is {@code metric}. */
     private static MetricOptions metric(JsonNode payload, BisectProperties limits) {
-        var mode = text(payload, "mode") == null ? "pass-fail" : text(payload, "mode").toLowerCase(Locale.ROOT);
+        var mode = text(payload, "mode") == null
+                ? "pass-fail"
+                : text(payload, "mode").toLowerCase(Locale.ROOT);
         if (mode.equals("pass-fail")) {
             for (var field : List.of("metric", "direction", "threshold", "alpha", "max_repeat")) {
                 if (payload.has(field) && !payload.get(field).isNull()) {
-                    throw new IllegalArgumentException("'" + field + "' applies only to \"mode\": \"metric\"; add it or drop '" + field + "'");
+                    throw new IllegalArgumentException(
+                            "'" + field + "' applies only to \"mode\": \"metric\"; add it or drop '" + field + "'");
                 }
             }
             return null;
         }
         if (!mode.equals("metric")) {
-            throw new IllegalArgumentException("'mode' must be pass-fail or metric, got '" + text(payload, "mode") + "'");
+            throw new IllegalArgumentException(
+                    "'mode' must be pass-fail or metric, got '" + text(payload, "mode") + "'");
         }
-        var source = switch (text(payload, "metric") == null ? "stdout" : text(payload, "metric").toLowerCase(Locale.ROOT)) {
+        var source = switch (text(payload, "metric") == null
+                ? "stdout"
+                : text(payload, "metric").toLowerCase(Locale.ROOT)) {
             case "stdout" -> MetricOptions.Source.STDOUT;
             case "wall" -> MetricOptions.Source.WALL;
-            default -> throw new IllegalArgumentException("'metric' must be stdout (the last number the command prints) or wall "
-                    + "(its wall time), got '" + text(payload, "metric") + "'");
+            default ->
+                throw new IllegalArgumentException(
+                        "'metric' must be stdout (the last number the command prints) or wall "
+                                + "(its wall time), got '" + text(payload, "metric") + "'");
         };
-        var direction = switch (text(payload, "direction") == null ? "lower-is-better" : text(payload, "direction").toLowerCase(Locale.ROOT)) {
+        var direction = switch (text(payload, "direction") == null
+                ? "lower-is-better"
+                : text(payload, "direction").toLowerCase(Locale.ROOT)) {
             case "lower-is-better" -> MetricOptions.Direction.LOWER_IS_BETTER;
             case "higher-is-better" -> MetricOptions.Direction.HIGHER_IS_BETTER;
-            default -> throw new IllegalArgumentException("'direction' must be lower-is-better or higher-is-better, got '"
-                    + text(payload, "direction") + "'");
+            default ->
+                throw new IllegalArgumentException("'direction' must be lower-is-better or higher-is-better, got '"
+                        + text(payload, "direction") + "'");
         };
         int cap = limits.maxRepeat();
         if (cap < 2) {
-            throw new IllegalArgumentException("metric mode needs at least 2 runs per commit, and this service allows " + cap
-                    + " (MAX_REPEAT)");
+            throw new IllegalArgumentException(
+                    "metric mode needs at least 2 runs per commit, and this service allows " + cap + " (MAX_REPEAT)");
         }
-        var repeat = payload.has("repeat") ? between(payload, "repeat", 2, cap) : Math.min(MetricOptions.DEFAULT_REPEAT, cap);
-        var maxRepeat = payload.has("max_repeat") ? between(payload, "max_repeat", repeat, cap)
+        var repeat = payload.has("repeat")
+                ? between(payload, "repeat", 2, cap)
+                : Math.min(MetricOptions.DEFAULT_REPEAT, cap);
+        var maxRepeat = payload.has("max_repeat")
+                ? between(payload, "max_repeat", repeat, cap)
                 : Math.max(repeat, Math.min(MetricOptions.DEFAULT_MAX_REPEAT, cap));
-        var threshold = payload.has("threshold") ? decimal(payload, "threshold", 0, 1000, "a percentage, e.g. 10 for 10 %") / 100
+        var threshold = payload.has("threshold")
+                ? decimal(payload, "threshold", 0, 1000, "a percentage, e.g. 10 for 10 %") / 100
                 : MetricOptions.DEFAULT_THRESHOLD;
-        var alpha = payload.has("alpha") ? decimal(payload, "alpha", 0, 1, "a significance level, e.g. 0.05") : MetricOptions.DEFAULT_ALPHA;
+        var alpha = payload.has("alpha")
+                ? decimal(payload, "alpha", 0, 1, "a significance level, e.g. 0.05")
+                : MetricOptions.DEFAULT_ALPHA;
         return new MetricOptions(source, direction, repeat, maxRepeat, threshold, alpha);
     }
 
     private static int between(JsonNode payload, String field, int min, int max) {
         var node = payload.get(field);
         if (!node.canConvertToInt() || !node.isIntegralNumber() || node.asInt() < min || node.asInt() > max) {
-            throw new IllegalArgumentException("'" + field + "' must be a whole number from " + min + " to " + max + " in metric mode, got " + node);
+            throw new IllegalArgumentException("'" + field + "' must be a whole number from " + min + " to " + max
+                    + " in metric mode, got " + node);
         }
         return node.asInt();
     }
@@ -311,24 +363,31 @@ public record BisectRequest(
         if (cache != null && cache.isArray()) {
             for (var path : cache) {
                 if (!path.isString()) {
-                    throw new IllegalArgumentException("'cache' must list absolute directories such as [\"/root/.m2/repository\"], got " + cache);
+                    throw new IllegalArgumentException(
+                            "'cache' must list absolute directories such as [\"/root/.m2/repository\"], got " + cache);
                 }
                 paths.add(path.asString());
             }
         } else if (cache != null && cache.isString()) {
             paths.add(cache.asString());
         } else if (cache != null && !cache.isNull()) {
-            throw new IllegalArgumentException("'cache' must list absolute directories such as [\"/root/.m2/repository\"], got " + cache);
+            throw new IllegalArgumentException(
+                    "'cache' must list absolute directories such as [\"/root/.m2/repository\"], got " + cache);
         }
-        var network = text(payload, "network") == null ? "none" : text(payload, "network").toLowerCase(Locale.ROOT);
+        var network = text(payload, "network") == null
+                ? "none"
+                : text(payload, "network").toLowerCase(Locale.ROOT);
         if (!network.equals("none") && !network.equals("bridge")) {
-            throw new IllegalArgumentException("'network' must be none or bridge, got '" + text(payload, "network") + "'");
+            throw new IllegalArgumentException(
+                    "'network' must be none or bridge, got '" + text(payload, "network") + "'");
         }
         var reuse = payload.get("reuse_tree_verdicts");
         if (reuse != null && !reuse.isNull() && !reuse.isBoolean()) {
             throw new IllegalArgumentException("'reuse_tree_verdicts' must be true or false, got " + reuse);
         }
-        return new Caching(CachePaths.check("'cache'", paths, null), network.equals("bridge"),
+        return new Caching(
+                CachePaths.check("'cache'", paths, null),
+                network.equals("bridge"),
                 reuse == null || reuse.isNull() || reuse.asBoolean());
     }
 
@@ -342,13 +401,16 @@ public record BisectRequest(
 
     private static String text(JsonNode payload, String field) {
         var node = payload.get(field);
-        return node == null || node.isNull() || node.asString().isBlank() ? null : node.asString().trim();
+        return node == null || node.isNull() || node.asString().isBlank()
+                ? null
+                : node.asString().trim();
     }
 
     private static int positive(JsonNode payload, String field, long max) {
         var node = payload.get(field);
         if (!node.canConvertToInt() || node.asInt() < 1 || node.asInt() > max) {
-            throw new IllegalArgumentException("'" + field + "' must be a whole number from 1 to " + max + ", got " + node);
+            throw new IllegalArgumentException(
+                    "'" + field + "' must be a whole number from 1 to " + max + ", got " + node);
         }
         return node.asInt();
     }

@@ -17,10 +17,21 @@ import java.util.List;
  *                       count neither as test runs nor as verification runs
  * @param metric         the measurements of a metric-mode job; null for pass/fail
  */
-public record BisectResult(String bad, List<String> goods, BisectOptions options, BisectOutcome outcome,
-                           int candidateCount, List<Step> steps, List<CommitTested> commits,
-                           int testRuns, int verificationRuns, int reusedRuns, int cancelledRuns, int rounds,
-                           List<SameTreeVerdict> sameTrees, MetricSummary metric) {
+public record BisectResult(
+        String bad,
+        List<String> goods,
+        BisectOptions options,
+        BisectOutcome outcome,
+        int candidateCount,
+        List<Step> steps,
+        List<CommitTested> commits,
+        int testRuns,
+        int verificationRuns,
+        int reusedRuns,
+        int cancelledRuns,
+        int rounds,
+        List<SameTreeVerdict> sameTrees,
+        MetricSummary metric) {
 
     public BisectResult {
         goods = List.copyOf(goods);
@@ -29,11 +40,34 @@ public record BisectResult(String bad, List<String> goods, BisectOptions options
         sameTrees = sameTrees == null ? List.of() : List.copyOf(sameTrees);
     }
 
-    public BisectResult(String bad, List<String> goods, BisectOptions options, BisectOutcome outcome,
-                        int candidateCount, List<Step> steps, List<CommitTested> commits,
-                        int testRuns, int verificationRuns, int reusedRuns, int cancelledRuns, int rounds) {
-        this(bad, goods, options, outcome, candidateCount, steps, commits, testRuns, verificationRuns, reusedRuns,
-                cancelledRuns, rounds, List.of(), null);
+    public BisectResult(
+            String bad,
+            List<String> goods,
+            BisectOptions options,
+            BisectOutcome outcome,
+            int candidateCount,
+            List<Step> steps,
+            List<CommitTested> commits,
+            int testRuns,
+            int verificationRuns,
+            int reusedRuns,
+            int cancelledRuns,
+            int rounds) {
+        this(
+                bad,
+                goods,
+                options,
+                outcome,
+                candidateCount,
+                steps,
+                commits,
+                testRuns,
+                verificationRuns,
+                reusedRuns,
+                cancelledRuns,
+                rounds,
+                List.of(),
+                null);
     }
 
     /**
@@ -49,8 +83,15 @@ public record BisectResult(String bad, List<String> goods, BisectOptions options
     }
 
     /** One run. {@code verdict} is null when the run said nothing about the commit. */
-    public record Step(int seq, CommitInfo commit, int runIndex, Purpose purpose, StepResult result,
-                       Verdict verdict, Duration duration, boolean reused) {}
+    public record Step(
+            int seq,
+            CommitInfo commit,
+            int runIndex,
+            Purpose purpose,
+            StepResult result,
+            Verdict verdict,
+            Duration duration,
+            boolean reused) {}
 
     /** One commit's combined verdict; passes and failures disagreeing show a flaky test. */
     public record CommitTested(CommitInfo commit, Purpose purpose, Verdict verdict, int passes, int failures) {

@@ -7,8 +7,7 @@ import tools.jackson.databind.node.ObjectNode;
 /** The job result of a bisect job: what {@code /job/{id}} shows and what reports are made from. */
 final class BisectResultJson {
 
-    private BisectResultJson() {
-    }
+    private BisectResultJson() {}
 
     static ObjectNode of(BisectResult result, String report) {
         var json = JsonNodeFactory.instance.objectNode();
@@ -27,8 +26,11 @@ final class BisectResultJson {
                 outcome.put("type", "ends_not_as_expected");
                 outcome.put("advice", ends.advice());
                 var problems = outcome.putArray("problems");
-                ends.problems().forEach(p -> problems.addObject().put("commit", p.commit())
-                        .put("expected", name(p.expected())).put("actual", name(p.actual())));
+                ends.problems()
+                        .forEach(p -> problems.addObject()
+                                .put("commit", p.commit())
+                                .put("expected", name(p.expected()))
+                                .put("actual", name(p.actual())));
             }
             case BisectOutcome.MergeBaseBad base -> {
                 outcome.put("type", "merge_base_bad");
@@ -69,8 +71,13 @@ final class BisectResultJson {
         json.put("cancelled_runs", result.cancelledRuns());
         json.put("rounds", result.rounds());
         var sameTree = json.putArray("same_tree");
-        result.sameTrees().forEach(t -> sameTree.addObject().put("commit", t.commit().sha()).put("same_tree_as", t.sameTreeAs())
-                .put("tree", t.tree()).put("runs", t.runs()).put("earlier_job", t.earlierJob()));
+        result.sameTrees()
+                .forEach(t -> sameTree.addObject()
+                        .put("commit", t.commit().sha())
+                        .put("same_tree_as", t.sameTreeAs())
+                        .put("tree", t.tree())
+                        .put("runs", t.runs())
+                        .put("earlier_job", t.earlierJob()));
         var steps = json.putArray("steps");
         for (var step : result.steps()) {
             var node = steps.addObject();
@@ -83,12 +90,14 @@ final class BisectResultJson {
                 case StepResult.Exited exited -> {
                     node.put("outcome", "exited").put("exit_code", exited.exitCode());
                     if (result.metric() != null) {
-                        var value = MetricTally.measurement(exited, result.metric().options());
+                        var value =
+                                MetricTally.measurement(exited, result.metric().options());
                         if (value != null) number(node, "metric", value);
                     }
                 }
                 case StepResult.TimedOut ignored -> node.put("outcome", "timed_out");
-                case StepResult.InfraError error -> node.put("outcome", "infra_error").put("message", error.message());
+                case StepResult.InfraError error ->
+                    node.put("outcome", "infra_error").put("message", error.message());
                 case StepResult.Cancelled ignored -> node.put("outcome", "cancelled");
             }
             node.put("verdict", name(step.verdict()));
@@ -98,8 +107,11 @@ final class BisectResultJson {
         }
         var commits = json.putArray("commits");
         for (var tested : result.commits()) {
-            commits.addObject().put("commit", tested.commit().sha()).put("verdict", name(tested.verdict()))
-                    .put("passes", tested.passes()).put("failures", tested.failures())
+            commits.addObject()
+                    .put("commit", tested.commit().sha())
+                    .put("verdict", name(tested.verdict()))
+                    .put("passes", tested.passes())
+                    .put("failures", tested.failures())
                     .put("disagreements", tested.disagreements());
         }
         if (result.metric() != null) {
@@ -173,5 +185,4 @@ final class BisectResultJson {
     private static String name(Verdict verdict) {
         return verdict == null ? null : verdict.name().toLowerCase(Locale.ROOT);
     }
-
 }

@@ -3,7 +3,12 @@ package io.bisectbot.bisect;
 /** The request cannot be bisected as given; the message says why in git's words where git has some. */
 public final class BisectSetupException extends RuntimeException {
 
-    public enum Problem { UNKNOWN_REVISION, BAD_NOT_AFTER_GOOD, EMPTY_RANGE, GIT_FAILED }
+    public enum Problem {
+        UNKNOWN_REVISION,
+        BAD_NOT_AFTER_GOOD,
+        EMPTY_RANGE,
+        GIT_FAILED
+    }
 
     private final Problem problem;
 

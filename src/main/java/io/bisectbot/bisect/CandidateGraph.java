@@ -19,6 +19,7 @@ final class CandidateGraph {
     private final Map<String, Integer> index = new HashMap<>();
     /** Parents inside the graph, in commit order; only the first parent in first-parent mode. */
     private final int[][] parents;
+
     private final long[] dates;
 
     CandidateGraph(List<CommitInfo> revListOrder, boolean firstParent) {
@@ -78,8 +79,8 @@ final class CandidateGraph {
      */
     List<Integer> revListOrder(int bad, BitSet candidates) {
         record Entry(int commit, long date, long seq) {}
-        PriorityQueue<Entry> queue = new PriorityQueue<>((a, b) -> a.date != b.date
-                ? Long.compare(b.date, a.date) : Long.compare(a.seq, b.seq));
+        PriorityQueue<Entry> queue = new PriorityQueue<>(
+                (a, b) -> a.date != b.date ? Long.compare(b.date, a.date) : Long.compare(a.seq, b.seq));
         BitSet seen = new BitSet(size());
         List<Integer> out = new ArrayList<>(candidates.cardinality());
         long seq = 0;

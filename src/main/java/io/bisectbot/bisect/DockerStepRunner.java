@@ -25,38 +25,45 @@ final class DockerStepRunner implements StepRunner, AutoCloseable {
 
     /** Each step takes a container started while the steps before it ran (see {@link WarmStarts}). */
     private final WarmStarts executor;
+
     private final StepLogRepository logs;
     private final GitRepository git;
     private final BisectRequest request;
     private final JobContext job;
-    private final ExecutorService threads = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("bisect-step-", 0).factory());
+    private final ExecutorService threads = Executors.newThreadPerTaskExecutor(
+            Thread.ofVirtual().name("bisect-step-", 0).factory());
     private final Set<CancellationSignal> running = ConcurrentHashMap.newKeySet();
 
-    DockerStepRunner(DockerExecutor executor, StepLogRepository logs, GitRepository git, BisectRequest request, JobContext job) {
+    DockerStepRunner(
+            DockerExecutor executor, StepLogRepository logs, GitRepository git, BisectRequest request, JobContext job) {
         this.executor = executor.warmStarts(request.options().slots());
         this.logs = logs;
         this.git = git;
         this.request = request;
         this.job = job;
-        job.onStop(() -> running.forEach(signal -> signal.cancel("job " + job.stopReason().name().toLowerCase())));
+        job.onStop(() -> running.forEach(
+                signal -> signal.cancel("job " + job.stopReason().name().toLowerCase())));
     }
 
     static String stepName(Request request) {
-        return request.purpose().name().toLowerCase() + "-" + request.commit().substring(0, Math.min(12, request.commit().length()))
-                + "-run" + (request.runIndex() + 1);
+        return request.purpose().name().toLowerCase() + "-"
+                + request.commit().substring(0, Math.min(12, request.commit().length())) + "-run"
+                + (request.runIndex() + 1);
     }
 
     @Override
     public Handle start(Request request) {
         var signal = CancellationSignal.create();
         running.add(signal);
-        var result = CompletableFuture.supplyAsync(() -> {
-            try {
-                return run(request, signal);
-            } finally {
-                running.remove(signal);
-            }
-        }, threads);
+        var result = CompletableFuture.supplyAsync(
+                () -> {
+                    try {
+                        return run(request, signal);
+                    } finally {
+                        running.remove(signal);
+                    }
+                },
+                threads);
         return new Handle() {
             @Override
             public CompletableFuture<StepResult> result() {
@@ -71,7 +78,8 @@ final class DockerStepRunner implements StepRunner, AutoCloseable {
     }
 
     private StepResult run(Request step, CancellationSignal signal) {
-        var builder = StepSpec.builder(job.jobId(), job.fence().workerId(), job.attempt(), stepName(step), request.image())
+        var builder = StepSpec.builder(
+                        job.jobId(), job.fence().workerId(), job.attempt(), stepName(step), request.image())
                 .input(() -> git.archive(step.commit()))
                 .timeout(request.timeout())
                 .registryCredentials(request.registryCredentials())
@@ -86,7 +94,8 @@ final class DockerStepRunner implements StepRunner, AutoCloseable {
         }
         var logSink = logs.openSink(job.jobId(), stepName(step), job.attempt());
         var number = request.metric() != null && request.metric().source() == MetricOptions.Source.STDOUT
-                ? new LastNumber(logSink) : null;
+                ? new LastNumber(logSink)
+                : null;
         var sink = number != null ? number : logSink;
         io.bisectbot.executor.ContainerResult result;
         try {
@@ -96,18 +105,20 @@ final class DockerStepRunner implements StepRunner, AutoCloseable {
         }
         var took = result.duration();
         return switch (result.outcome()) {
-            case StepOutcome.Exited exited -> new StepResult.Exited(exited.code(), took, number == null ? null : number.value());
+            case StepOutcome.Exited exited ->
+                new StepResult.Exited(exited.code(), took, number == null ? null : number.value());
             case StepOutcome.TimedOut ignored -> new StepResult.TimedOut(took);
             // Memory is a limit of the service, not a property of the commit: retried, then reported, never a verdict.
-            case StepOutcome.OomKilled ignored -> new StepResult.InfraError(
-                    "the test ran out of memory (the step's memory limit); raise the limit or lighten the test", took);
+            case StepOutcome.OomKilled ignored ->
+                new StepResult.InfraError(
+                        "the test ran out of memory (the step's memory limit); raise the limit or lighten the test",
+                        took);
             // Like memory, disk is a limit of the service, not a property of the commit.
             case StepOutcome.DiskLimit disk -> new StepResult.InfraError(disk.message(), took);
             case StepOutcome.Cancelled ignored -> new StepResult.Cancelled(took);
             case StepOutcome.InfraError error -> new StepResult.InfraError(error.message(), took);
         };
     }
-
 
     /**
      * Stops what still runs and waits for the step threads: they remove their containers themselves, and an

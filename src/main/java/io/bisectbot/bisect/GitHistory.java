@@ -36,7 +36,9 @@ final class GitHistory implements RevisionSource {
 
     @Override
     public List<CommitInfo> revList(String bad, List<String> goods, boolean firstParent) {
-        return gitFailed(() -> git.revList(bad, goods, firstParent)).stream().map(GitHistory::info).toList();
+        return gitFailed(() -> git.revList(bad, goods, firstParent)).stream()
+                .map(GitHistory::info)
+                .toList();
     }
 
     @Override

@@ -46,8 +46,13 @@ final class JdbcStepStore implements StepStore {
                         default -> new StepResult.Cancelled(duration);
                     };
                     var verdict = rs.getString("verdict");
-                    return new Run(rs.getString("commit_sha"), rs.getInt("run_index"), Purpose.valueOf(rs.getString("purpose")),
-                            result, verdict == null ? null : Verdict.valueOf(verdict), duration);
+                    return new Run(
+                            rs.getString("commit_sha"),
+                            rs.getInt("run_index"),
+                            Purpose.valueOf(rs.getString("purpose")),
+                            result,
+                            verdict == null ? null : Verdict.valueOf(verdict),
+                            duration);
                 })
                 .list();
     }

@@ -15,6 +15,7 @@ final class LastNumber implements LogSink {
     private static final Pattern NUMBER = Pattern.compile("[-+]?(?:\\d+(?:\\.\\d*)?|\\.\\d+)(?:[eE][-+]?\\d+)?");
     /** Characters that may continue a number into the next chunk. */
     private static final Pattern TRAILING = Pattern.compile("[-+0-9.eE]*$");
+
     private static final int MAX_CARRY = 256;
 
     private final LogSink inner;

@@ -15,8 +15,7 @@ final class MetricChart {
     private static final int COLUMN = 36;
     private static final int BOTTOM = 56;
 
-    private MetricChart() {
-    }
+    private MetricChart() {}
 
     static String svg(MetricSummary summary) {
         var commits = summary.commits();
@@ -28,12 +27,17 @@ final class MetricChart {
             lo = Math.min(lo, c.min());
             hi = Math.max(hi, c.max());
         }
-        Double base = commits.stream().filter(c -> c.role().equals("good")).map(MetricSummary.CommitSample::median)
-                .findFirst().orElse(null);
+        Double base = commits.stream()
+                .filter(c -> c.role().equals("good"))
+                .map(MetricSummary.CommitSample::median)
+                .findFirst()
+                .orElse(null);
         Double limit = null;
         if (base != null) {
             double delta = Math.abs(base) * summary.options().threshold();
-            limit = summary.options().direction() == MetricOptions.Direction.LOWER_IS_BETTER ? base + delta : base - delta;
+            limit = summary.options().direction() == MetricOptions.Direction.LOWER_IS_BETTER
+                    ? base + delta
+                    : base - delta;
             lo = Math.min(lo, limit);
             hi = Math.max(hi, limit);
         }
@@ -50,19 +54,37 @@ final class MetricChart {
         java.util.function.DoubleUnaryOperator y = v -> TOP + PLOT_HEIGHT - (v - min) / (max - min) * PLOT_HEIGHT;
 
         var svg = new StringBuilder();
-        svg.append("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"").append(width).append("\" height=\"").append(height)
-                .append("\" viewBox=\"0 0 ").append(width).append(' ').append(height)
+        svg.append("<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"")
+                .append(width)
+                .append("\" height=\"")
+                .append(height)
+                .append("\" viewBox=\"0 0 ")
+                .append(width)
+                .append(' ')
+                .append(height)
                 .append("\" font-family=\"sans-serif\" font-size=\"10\">\n");
         String what = summary.options().source() == MetricOptions.Source.WALL ? "wall time (s)" : "metric";
-        svg.append("<title>").append(escape(what + " per commit, " + summary.options().direction().word())).append("</title>\n");
-        svg.append("<rect x=\"0\" y=\"0\" width=\"").append(width).append("\" height=\"").append(height).append("\" fill=\"#ffffff\"/>\n");
+        svg.append("<title>")
+                .append(escape(
+                        what + " per commit, " + summary.options().direction().word()))
+                .append("</title>\n");
+        svg.append("<rect x=\"0\" y=\"0\" width=\"")
+                .append(width)
+                .append("\" height=\"")
+                .append(height)
+                .append("\" fill=\"#ffffff\"/>\n");
         svg.append(line(LEFT, TOP, LEFT, TOP + PLOT_HEIGHT, "#444444", 1, null));
         svg.append(line(LEFT, TOP + PLOT_HEIGHT, width - 8, TOP + PLOT_HEIGHT, "#444444", 1, null));
         for (double v : new double[] {min + pad, (min + max) / 2, max - pad}) {
             double py = y.applyAsDouble(v);
             svg.append(line(LEFT - 4, py, LEFT, py, "#444444", 1, null));
-            svg.append("<text x=\"").append(LEFT - 6).append("\" y=\"").append(fmt(py + 3)).append("\" text-anchor=\"end\">")
-                    .append(escape(number(v))).append("</text>\n");
+            svg.append("<text x=\"")
+                    .append(LEFT - 6)
+                    .append("\" y=\"")
+                    .append(fmt(py + 3))
+                    .append("\" text-anchor=\"end\">")
+                    .append(escape(number(v)))
+                    .append("</text>\n");
         }
         if (base != null) {
             svg.append(line(LEFT, y.applyAsDouble(base), width - 8, y.applyAsDouble(base), "#2e7d32", 1, "4 3"));
@@ -72,24 +94,55 @@ final class MetricChart {
             var c = commits.get(i);
             double x = LEFT + COLUMN * i + COLUMN / 2.0;
             String colour = colour(c);
-            svg.append("<g>\n<title>").append(escape(shortSha(c.commit().sha()) + " " + oneLine(c.commit().subject())
-                    + ": median " + number(c.median()) + ", IQR " + number(c.q1()) + "–" + number(c.q3()) + ", min–max "
-                    + number(c.min()) + "–" + number(c.max()) + ", n = " + c.n()
-                    + (c.change() == null ? "" : ", " + MetricStats.percent(c.change()) + ", p = " + MetricStats.pText(c.pValue()))))
+            svg.append("<g>\n<title>")
+                    .append(escape(shortSha(c.commit().sha()) + " "
+                            + oneLine(c.commit().subject())
+                            + ": median " + number(c.median()) + ", IQR " + number(c.q1()) + "–" + number(c.q3())
+                            + ", min–max "
+                            + number(c.min()) + "–" + number(c.max()) + ", n = " + c.n()
+                            + (c.change() == null
+                                    ? ""
+                                    : ", " + MetricStats.percent(c.change()) + ", p = "
+                                            + MetricStats.pText(c.pValue()))))
                     .append("</title>\n");
             svg.append(line(x, y.applyAsDouble(c.min()), x, y.applyAsDouble(c.max()), colour, 1, null));
-            svg.append("<rect x=\"").append(fmt(x - 5)).append("\" y=\"").append(fmt(y.applyAsDouble(c.q3())))
-                    .append("\" width=\"10\" height=\"").append(fmt(Math.max(1, y.applyAsDouble(c.q1()) - y.applyAsDouble(c.q3()))))
-                    .append("\" fill=\"").append(colour).append("\" fill-opacity=\"0.35\" stroke=\"").append(colour).append("\"/>\n");
-            svg.append("<circle cx=\"").append(fmt(x)).append("\" cy=\"").append(fmt(y.applyAsDouble(c.median())))
-                    .append("\" r=\"3\" fill=\"").append(colour).append("\"/>\n");
-            svg.append("<text x=\"").append(fmt(x)).append("\" y=\"").append(TOP + PLOT_HEIGHT + 12)
-                    .append("\" text-anchor=\"end\" transform=\"rotate(-45 ").append(fmt(x)).append(' ')
-                    .append(TOP + PLOT_HEIGHT + 12).append(")\">").append(escape(c.commit().sha().substring(0, Math.min(7, c.commit().sha().length()))))
+            svg.append("<rect x=\"")
+                    .append(fmt(x - 5))
+                    .append("\" y=\"")
+                    .append(fmt(y.applyAsDouble(c.q3())))
+                    .append("\" width=\"10\" height=\"")
+                    .append(fmt(Math.max(1, y.applyAsDouble(c.q1()) - y.applyAsDouble(c.q3()))))
+                    .append("\" fill=\"")
+                    .append(colour)
+                    .append("\" fill-opacity=\"0.35\" stroke=\"")
+                    .append(colour)
+                    .append("\"/>\n");
+            svg.append("<circle cx=\"")
+                    .append(fmt(x))
+                    .append("\" cy=\"")
+                    .append(fmt(y.applyAsDouble(c.median())))
+                    .append("\" r=\"3\" fill=\"")
+                    .append(colour)
+                    .append("\"/>\n");
+            svg.append("<text x=\"")
+                    .append(fmt(x))
+                    .append("\" y=\"")
+                    .append(TOP + PLOT_HEIGHT + 12)
+                    .append("\" text-anchor=\"end\" transform=\"rotate(-45 ")
+                    .append(fmt(x))
+                    .append(' ')
+                    .append(TOP + PLOT_HEIGHT + 12)
+                    .append(")\">")
+                    .append(escape(c.commit()
+                            .sha()
+                            .substring(0, Math.min(7, c.commit().sha().length()))))
                     .append("</text>\n</g>\n");
         }
-        svg.append("<text x=\"").append(LEFT).append("\" y=\"14\">")
-                .append(escape("median, quartiles and range per commit (oldest left); dashed: good end, dotted: threshold"))
+        svg.append("<text x=\"")
+                .append(LEFT)
+                .append("\" y=\"14\">")
+                .append(escape(
+                        "median, quartiles and range per commit (oldest left); dashed: good end, dotted: threshold"))
                 .append("</text>\n");
         svg.append("</svg>\n");
         return svg.toString();
@@ -143,8 +196,12 @@ final class MetricChart {
                 case '"' -> out.append("&quot;");
                 case '\'' -> out.append("&apos;");
                 default -> {
-                    boolean allowed = cp == 0x9 || cp == 0xA || cp == 0xD || cp >= 0x20 && cp <= 0xD7FF
-                            || cp >= 0xE000 && cp <= 0xFFFD || cp >= 0x10000 && cp <= 0x10FFFF;
+                    boolean allowed = cp == 0x9
+                            || cp == 0xA
+                            || cp == 0xD
+                            || cp >= 0x20 && cp <= 0xD7FF
+                            || cp >= 0xE000 && cp <= 0xFFFD
+                            || cp >= 0x10000 && cp <= 0x10FFFF;
                     if (allowed) out.appendCodePoint(cp);
                 }
             }

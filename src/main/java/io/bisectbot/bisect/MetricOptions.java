@@ -12,7 +12,8 @@ import java.util.Locale;
  * @param threshold  smallest relative change of the median that counts as a regression (0.10 = 10 %)
  * @param alpha      significance level of the Mann-Whitney U test
  */
-public record MetricOptions(Source source, Direction direction, int repeat, int maxRepeat, double threshold, double alpha) {
+public record MetricOptions(
+        Source source, Direction direction, int repeat, int maxRepeat, double threshold, double alpha) {
 
     public enum Source {
         /** The last number the command prints on standard output. */
@@ -26,7 +27,8 @@ public record MetricOptions(Source source, Direction direction, int repeat, int 
     }
 
     public enum Direction {
-        LOWER_IS_BETTER, HIGHER_IS_BETTER;
+        LOWER_IS_BETTER,
+        HIGHER_IS_BETTER;
 
         public String word() {
             return name().toLowerCase(Locale.ROOT).replace('_', '-');
@@ -44,13 +46,20 @@ public record MetricOptions(Source source, Direction direction, int repeat, int 
             throw new IllegalArgumentException("max_repeat must be at least repeat (" + repeat + "), got " + maxRepeat);
         }
         if (!(threshold > 0) || threshold > 10) {
-            throw new IllegalArgumentException("threshold must be a percentage above 0 and at most 1000, got " + threshold * 100);
+            throw new IllegalArgumentException(
+                    "threshold must be a percentage above 0 and at most 1000, got " + threshold * 100);
         }
-        if (!(alpha > 0 && alpha < 1)) throw new IllegalArgumentException("alpha must be between 0 and 1 (e.g. 0.05), got " + alpha);
+        if (!(alpha > 0 && alpha < 1))
+            throw new IllegalArgumentException("alpha must be between 0 and 1 (e.g. 0.05), got " + alpha);
     }
 
     public static MetricOptions defaults() {
-        return new MetricOptions(Source.STDOUT, Direction.LOWER_IS_BETTER, DEFAULT_REPEAT, DEFAULT_MAX_REPEAT,
-                DEFAULT_THRESHOLD, DEFAULT_ALPHA);
+        return new MetricOptions(
+                Source.STDOUT,
+                Direction.LOWER_IS_BETTER,
+                DEFAULT_REPEAT,
+                DEFAULT_MAX_REPEAT,
+                DEFAULT_THRESHOLD,
+                DEFAULT_ALPHA);
     }
 }

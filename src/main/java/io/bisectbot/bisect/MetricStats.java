@@ -12,8 +12,7 @@ import org.apache.commons.statistics.inference.MannWhitneyUTest;
  */
 final class MetricStats {
 
-    private MetricStats() {
-    }
+    private MetricStats() {}
 
     /** Median, quartiles (linear interpolation between order statistics) and range of one sample. */
     record Summary(int n, double median, double q1, double q3, double min, double max) {}
@@ -60,8 +59,11 @@ final class MetricStats {
 
     /** One-sided p-value that {@code sample} is worse than {@code baseline}. */
     static double pWorse(List<Double> sample, List<Double> baseline, MetricOptions.Direction direction) {
-        var test = MannWhitneyUTest.withDefaults().with(direction == MetricOptions.Direction.LOWER_IS_BETTER
-                ? AlternativeHypothesis.GREATER_THAN : AlternativeHypothesis.LESS_THAN);
+        var test = MannWhitneyUTest.withDefaults()
+                .with(
+                        direction == MetricOptions.Direction.LOWER_IS_BETTER
+                                ? AlternativeHypothesis.GREATER_THAN
+                                : AlternativeHypothesis.LESS_THAN);
         return test.test(array(sample), array(baseline)).getPValue();
     }
 
@@ -94,7 +96,9 @@ final class MetricStats {
     }
 
     static String pText(double p) {
-        return p < 0.001 ? String.format(java.util.Locale.ROOT, "%.1e", p) : String.format(java.util.Locale.ROOT, "%.3f", p);
+        return p < 0.001
+                ? String.format(java.util.Locale.ROOT, "%.1e", p)
+                : String.format(java.util.Locale.ROOT, "%.3f", p);
     }
 
     static double[] sorted(List<Double> values) {

@@ -20,8 +20,18 @@ public record MetricSummary(MetricOptions options, List<CommitSample> commits, C
      * @param change   against the good end, positive when worse; null for the good end
      * @param pValue   one-sided Mann-Whitney U p-value of that change; null for the good end
      */
-    public record CommitSample(CommitInfo commit, String role, List<Double> values, double median, double q1, double q3,
-                               double min, double max, Verdict verdict, Double change, Double pValue) {
+    public record CommitSample(
+            CommitInfo commit,
+            String role,
+            List<Double> values,
+            double median,
+            double q1,
+            double q3,
+            double min,
+            double max,
+            Verdict verdict,
+            Double change,
+            Double pValue) {
         public CommitSample {
             values = List.copyOf(values);
         }

@@ -78,7 +78,8 @@ final class MetricTally implements RunTally {
      */
     static Double measurement(StepResult result, MetricOptions options) {
         if (!(result instanceof StepResult.Exited exited) || exited.exitCode() != 0) return null;
-        if (options.source() == MetricOptions.Source.WALL) return exited.duration().toNanos() / 1e9;
+        if (options.source() == MetricOptions.Source.WALL)
+            return exited.duration().toNanos() / 1e9;
         return exited.metric();
     }
 }

@@ -12,15 +12,20 @@ import java.util.Set;
  */
 final class Multisection {
 
-    private Multisection() {
-    }
+    private Multisection() {}
 
     /**
      * @param running   commits being tested now (already split points)
      * @param unusable  commits that must not be picked (bad, skipped, running)
      */
-    static List<Integer> choose(CandidateGraph graph, BitSet candidates, int[] weight, int nr,
-                                Collection<Integer> running, Set<Integer> unusable, int free) {
+    static List<Integer> choose(
+            CandidateGraph graph,
+            BitSet candidates,
+            int[] weight,
+            int nr,
+            Collection<Integer> running,
+            Set<Integer> unusable,
+            int free) {
         List<Integer> points = new ArrayList<>();
         points.add(0);
         for (int r : running) {
@@ -55,8 +60,13 @@ final class Multisection {
         return chosen;
     }
 
-    private static int closest(CandidateGraph graph, BitSet candidates, int[] weight, double target,
-                               Set<Integer> unusable, List<Integer> chosen) {
+    private static int closest(
+            CandidateGraph graph,
+            BitSet candidates,
+            int[] weight,
+            double target,
+            Set<Integer> unusable,
+            List<Integer> chosen) {
         int best = -1;
         double bestDist = Double.MAX_VALUE;
         for (int c = candidates.nextSetBit(0); c >= 0; c = candidates.nextSetBit(c + 1)) {

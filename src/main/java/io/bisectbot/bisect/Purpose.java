@@ -1,4 +1,9 @@
 package io.bisectbot.bisect;
 
 /** Why a commit was tested. */
-public enum Purpose { VERIFY, MERGE_BASE, SEARCH, CONFIRM }
+public enum Purpose {
+    VERIFY,
+    MERGE_BASE,
+    SEARCH,
+    CONFIRM
+}

@@ -49,15 +49,16 @@ final class RoundRecorder implements BisectProgress {
                                              ELSE array_append(tested, CAST(:commit AS text)) END,
                                running = array_append(running, CAST(:run AS text))
                          WHERE job_id = :fence_job_id AND round = :round AND\s""" + JobFence.SQL_CONDITION)
-                .param("commit", step.commit()).param("run", runKey(step)).param("round", round));
+                .param("commit", step.commit())
+                .param("run", runKey(step))
+                .param("round", round));
     }
 
     @Override
     public void stepEnded(StepRunner.Request step) {
         write(jdbc.sql("""
                         UPDATE bisect_rounds SET running = array_remove(running, CAST(:run AS text))
-                         WHERE job_id = :fence_job_id AND CAST(:run AS text) = ANY(running) AND\s""" + JobFence.SQL_CONDITION)
-                .param("run", runKey(step)));
+                         WHERE job_id = :fence_job_id AND CAST(:run AS text) = ANY(running) AND\s""" + JobFence.SQL_CONDITION).param("run", runKey(step)));
     }
 
     private void upsert(int round, Integer commitsLeft, Integer roundsToGo) {
@@ -72,7 +73,9 @@ final class RoundRecorder implements BisectProgress {
                            SET commits_left = excluded.commits_left, rounds_to_go = excluded.rounds_to_go,
                                attempt = excluded.attempt, started_at = excluded.started_at,
                                running = CASE WHEN bisect_rounds.attempt = excluded.attempt THEN bisect_rounds.running ELSE '{}' END""")
-                .param("round", round).param("commits_left", commitsLeft).param("rounds_to_go", roundsToGo)
+                .param("round", round)
+                .param("commits_left", commitsLeft)
+                .param("rounds_to_go", roundsToGo)
                 .param("now", clock.instant().atOffset(ZoneOffset.UTC)));
     }
 
@@ -81,8 +84,8 @@ final class RoundRecorder implements BisectProgress {
             fence.bind(statement).update();
         } catch (RuntimeException e) {
             // The page lags behind; the search itself and its stored runs are unaffected.
-            org.slf4j.LoggerFactory.getLogger(RoundRecorder.class).debug("bisect round of job {} not recorded: {}",
-                    fence.jobId(), e.getMessage());
+            org.slf4j.LoggerFactory.getLogger(RoundRecorder.class)
+                    .debug("bisect round of job {} not recorded: {}", fence.jobId(), e.getMessage());
         }
     }
 }

@@ -131,14 +131,17 @@ final class RunSlots {
         try {
             handle = runner.start(request);
         } catch (RuntimeException e) {
-            completions.add(new Completion(t, runIndex, new StepResult.InfraError(String.valueOf(e.getMessage()), Duration.ZERO)));
+            completions.add(new Completion(
+                    t, runIndex, new StepResult.InfraError(String.valueOf(e.getMessage()), Duration.ZERO)));
             return;
         }
         progress.stepStarted(request);
         t.handle = handle;
         handle.result().whenComplete((result, error) -> {
             progress.stepEnded(request);
-            completions.add(new Completion(t, runIndex,
+            completions.add(new Completion(
+                    t,
+                    runIndex,
                     result != null ? result : new StepResult.InfraError(String.valueOf(error), Duration.ZERO)));
         });
     }

@@ -17,8 +17,7 @@ interface SameTree {
         return Optional.empty();
     }
 
-    record Earlier(String commit, StepResult result) {
-    }
+    record Earlier(String commit, StepResult result) {}
 
     /** Trees from the repository, verdicts from this job only. */
     static SameTree of(RevisionSource source) {

@@ -33,7 +33,7 @@ final class SearchState {
                     cands.and(graph.ancestors(c, cands));
                     bad = c;
                 }
-                case SKIP -> { }
+                case SKIP -> {}
             }
         }
         return new SearchState(cands, bad);

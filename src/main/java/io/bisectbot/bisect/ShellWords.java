@@ -9,8 +9,7 @@ final class ShellWords {
 
     private static final Pattern SAFE = Pattern.compile("[A-Za-z0-9_@%+=:,./-]+");
 
-    private ShellWords() {
-    }
+    private ShellWords() {}
 
     /** Single quotes keep everything literal; a single quote itself is closed, escaped and reopened. */
     static String quote(String word) {

@@ -27,6 +27,7 @@ final class StatusLine implements BisectProgress {
     private int roundsToGo;
     /** What the terminal shows on the status line now; empty when nothing. */
     private String shown = "";
+
     private long drawnAt;
     /** Cleared for good: what follows (the report) is printed below the last line, with no status line after it. */
     private boolean closed;
@@ -107,17 +108,26 @@ final class StatusLine implements BisectProgress {
         if (round == 0) {
             text.append("verifying the ends");
         } else {
-            text.append("round ").append(round).append(" · ").append(commitsLeft)
+            text.append("round ")
+                    .append(round)
+                    .append(" · ")
+                    .append(commitsLeft)
                     .append(commitsLeft == 1 ? " commit left" : " commits left")
-                    .append(" · about ").append(roundsToGo).append(roundsToGo == 1 ? " round to go" : " rounds to go");
+                    .append(" · about ")
+                    .append(roundsToGo)
+                    .append(roundsToGo == 1 ? " round to go" : " rounds to go");
         }
         if (!running.isEmpty()) {
             var now = nanoTime.getAsLong();
             text.append(" · running:");
-            running.forEach((step, since) -> text.append(' ').append(step.purpose().name().toLowerCase())
-                    .append(' ').append(step.commit(), 0, Math.min(10, step.commit().length()))
+            running.forEach((step, since) -> text.append(' ')
+                    .append(step.purpose().name().toLowerCase())
+                    .append(' ')
+                    .append(step.commit(), 0, Math.min(10, step.commit().length()))
                     .append(step.runIndex() > 0 ? " run " + (step.runIndex() + 1) : "")
-                    .append(' ').append(elapsed(now - since)).append(','));
+                    .append(' ')
+                    .append(elapsed(now - since))
+                    .append(','));
             text.setLength(text.length() - 1);
         }
         return text.toString();

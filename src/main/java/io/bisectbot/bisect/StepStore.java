@@ -27,8 +27,7 @@ public interface StepStore {
             }
 
             @Override
-            public void record(Run run) {
-            }
+            public void record(Run run) {}
         };
     }
 }

@@ -52,11 +52,17 @@ record Terminal(boolean stdout, boolean stderr, int columns) {
             return Integer.parseInt(fromEnvironment);
         }
         try {
-            var process = new ProcessBuilder("stty", "size").redirectInput(new File("/dev/tty"))
-                    .redirectError(ProcessBuilder.Redirect.DISCARD).start();
-            var words = new String(process.getInputStream().readAllBytes()).strip().split("\\s+");
-            if (process.waitFor(5, TimeUnit.SECONDS) && process.exitValue() == 0 && words.length == 2
-                    && words[1].matches("\\d{1,4}") && Integer.parseInt(words[1]) > 0) {
+            var process = new ProcessBuilder("stty", "size")
+                    .redirectInput(new File("/dev/tty"))
+                    .redirectError(ProcessBuilder.Redirect.DISCARD)
+                    .start();
+            var words =
+                    new String(process.getInputStream().readAllBytes()).strip().split("\\s+");
+            if (process.waitFor(5, TimeUnit.SECONDS)
+                    && process.exitValue() == 0
+                    && words.length == 2
+                    && words[1].matches("\\d{1,4}")
+                    && Integer.parseInt(words[1]) > 0) {
                 return Integer.parseInt(words[1]);
             }
         } catch (IOException e) {

@@ -19,8 +19,7 @@ import org.springframework.jdbc.core.simple.JdbcClient;
  */
 final class VerdictCache {
 
-    record Key(String repository, String imageDigest, String commandHash, String repeatRule) {
-    }
+    record Key(String repository, String imageDigest, String commandHash, String repeatRule) {}
 
     private final JdbcClient jdbc;
     private final Clock clock;
@@ -34,10 +33,14 @@ final class VerdictCache {
         try {
             var digest = MessageDigest.getInstance("SHA-256");
             // argv and shell forms of the same words are different commands.
-            var text = (request.argv() != null ? "argv\0" + String.join("\0", request.argv()) : "sh\0" + request.command())
+            var text = (request.argv() != null
+                            ? "argv\0" + String.join("\0", request.argv())
+                            : "sh\0" + request.command())
                     + "\0timeout=" + request.timeout().toSeconds()
                     // A run with caches or network may behave differently from one without: another key.
-                    + (request.caching().paths().isEmpty() ? "" : "\0cache=" + String.join("\0", request.caching().paths()))
+                    + (request.caching().paths().isEmpty()
+                            ? ""
+                            : "\0cache=" + String.join("\0", request.caching().paths()))
                     + (request.network() == io.bisectbot.executor.StepSpec.Network.BRIDGE ? "\0network=bridge" : "");
             return HexFormat.of().formatHex(digest.digest(text.getBytes(StandardCharsets.UTF_8)));
         } catch (NoSuchAlgorithmException e) {
@@ -50,8 +53,12 @@ final class VerdictCache {
                         SELECT outcome, exit_code, duration_ms FROM bisect_verdict_cache
                          WHERE repository = :repository AND commit_sha = :commit AND image_digest = :image
                            AND command_hash = :command AND repeat_rule = :rule AND run_index = :run_index""")
-                .param("repository", key.repository()).param("commit", commit).param("image", key.imageDigest())
-                .param("command", key.commandHash()).param("rule", key.repeatRule()).param("run_index", runIndex)
+                .param("repository", key.repository())
+                .param("commit", commit)
+                .param("image", key.imageDigest())
+                .param("command", key.commandHash())
+                .param("rule", key.repeatRule())
+                .param("run_index", runIndex)
                 .query((rs, row) -> {
                     var duration = Duration.ofMillis(rs.getLong("duration_ms"));
                     return "EXITED".equals(rs.getString("outcome"))
@@ -69,8 +76,12 @@ final class VerdictCache {
                            AND command_hash = :command AND repeat_rule = :rule AND run_index = :run_index
                            AND commit_sha <> :commit
                          ORDER BY recorded_at, commit_sha LIMIT 1""")
-                .param("repository", key.repository()).param("tree", tree).param("image", key.imageDigest())
-                .param("command", key.commandHash()).param("rule", key.repeatRule()).param("run_index", runIndex)
+                .param("repository", key.repository())
+                .param("tree", tree)
+                .param("image", key.imageDigest())
+                .param("command", key.commandHash())
+                .param("rule", key.repeatRule())
+                .param("run_index", runIndex)
                 .param("commit", commit)
                 .query((rs, row) -> {
                     var duration = Duration.ofMillis(rs.getLong("duration_ms"));
@@ -106,7 +117,8 @@ final class VerdictCache {
         Integer exitCode = null;
         switch (result) {
             // 128 and above say nothing about the commit (the run was killed or could not start).
-            case StepResult.Exited exited when exited.exitCode() < 128 -> {
+            case StepResult.Exited exited
+            when exited.exitCode() < 128 -> {
                 outcome = "EXITED";
                 exitCode = exited.exitCode();
             }
@@ -123,10 +135,17 @@ final class VerdictCache {
                                 :duration_ms, :job_id, :now, :tree)
                         ON CONFLICT DO NOTHING""")
                 .param("tree", tree)
-                .param("repository", key.repository()).param("commit", commit).param("image", key.imageDigest())
-                .param("command", key.commandHash()).param("rule", key.repeatRule()).param("run_index", runIndex)
-                .param("outcome", outcome).param("exit_code", exitCode).param("duration_ms", result.duration().toMillis())
-                .param("job_id", jobId).param("now", clock.instant().atOffset(ZoneOffset.UTC))
+                .param("repository", key.repository())
+                .param("commit", commit)
+                .param("image", key.imageDigest())
+                .param("command", key.commandHash())
+                .param("rule", key.repeatRule())
+                .param("run_index", runIndex)
+                .param("outcome", outcome)
+                .param("exit_code", exitCode)
+                .param("duration_ms", result.duration().toMillis())
+                .param("job_id", jobId)
+                .param("now", clock.instant().atOffset(ZoneOffset.UTC))
                 .update();
     }
 
@@ -150,7 +169,8 @@ final class VerdictCache {
     }
 
     /** As {@link #around(StepRunner, Key, long)}, remembering each run's tree too. */
-    CachedRunner around(StepRunner runner, Key key, long jobId, java.util.function.Function<String, Optional<String>> trees) {
+    CachedRunner around(
+            StepRunner runner, Key key, long jobId, java.util.function.Function<String, Optional<String>> trees) {
         var hits = java.util.Collections.synchronizedList(new java.util.ArrayList<StepRunner.Request>());
         StepRunner start = request -> {
             var cached = find(key, request.commit(), request.runIndex());
@@ -164,13 +184,18 @@ final class VerdictCache {
                     }
 
                     @Override
-                    public void cancel() {
-                    }
+                    public void cancel() {}
                 };
             }
             var handle = runner.start(request);
-            handle.result().thenAccept(result -> remember(key, request.commit(), treeOrNull(trees, request.commit()),
-                    request.runIndex(), result, jobId));
+            handle.result()
+                    .thenAccept(result -> remember(
+                            key,
+                            request.commit(),
+                            treeOrNull(trees, request.commit()),
+                            request.runIndex(),
+                            result,
+                            jobId));
             return handle;
         };
         return new CachedRunner() {
@@ -198,10 +223,15 @@ final class VerdictCache {
         }
         var commits = new java.util.LinkedHashMap<String, Integer>();
         hits.forEach(h -> commits.merge(h.commit(), 1, Integer::sum));
-        var md = new StringBuilder("\n**Verdicts reused from earlier jobs** (`verdict_cache`: the same commit tested with the same "
-                + "image, command, timeout, caches and network):");
-        commits.forEach((commit, runs) -> md.append(" `").append(commit, 0, Math.min(12, commit.length())).append("` (")
-                .append(runs).append(runs == 1 ? " run" : " runs").append("),"));
+        var md = new StringBuilder(
+                "\n**Verdicts reused from earlier jobs** (`verdict_cache`: the same commit tested with the same "
+                        + "image, command, timeout, caches and network):");
+        commits.forEach((commit, runs) -> md.append(" `")
+                .append(commit, 0, Math.min(12, commit.length()))
+                .append("` (")
+                .append(runs)
+                .append(runs == 1 ? " run" : " runs")
+                .append("),"));
         md.setLength(md.length() - 1);
         return md.append(".\n").toString();
     }

@@ -37,8 +37,7 @@ final class VerdictTally implements RunTally {
         return switch (rule) {
             case ALL_FAIL -> passes > 0 ? Verdict.GOOD : runs >= repeat ? Verdict.BAD : null;
             case ANY_FAIL -> failures > 0 ? Verdict.BAD : runs >= repeat ? Verdict.GOOD : null;
-            case MAJORITY -> failures > repeat / 2 ? Verdict.BAD
-                    : passes >= repeat - repeat / 2 ? Verdict.GOOD : null;
+            case MAJORITY -> failures > repeat / 2 ? Verdict.BAD : passes >= repeat - repeat / 2 ? Verdict.GOOD : null;
         };
     }
 

@@ -22,8 +22,19 @@ import tools.jackson.databind.JsonNode;
  */
 public final class BotConfig {
 
-    static final Set<String> TASK_KEYS = Set.of("image", "run", "action", "label", "comment", "on", "timeout",
-            "network", "outputs", "secrets", "cancel_previous", "cache");
+    static final Set<String> TASK_KEYS = Set.of(
+            "image",
+            "run",
+            "action",
+            "label",
+            "comment",
+            "on",
+            "timeout",
+            "network",
+            "outputs",
+            "secrets",
+            "cancel_previous",
+            "cache");
     private static final Pattern NAME = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,62}");
     private static final Pattern SECRET = Pattern.compile("[A-Z][A-Z0-9_]{0,62}");
     private static final Duration MAX_TIMEOUT = Duration.ofHours(6);
@@ -45,11 +56,11 @@ public final class BotConfig {
         }
     }
 
-    private BotConfig() {
-    }
+    private BotConfig() {}
 
     /** The tasks by name; an absent or empty section gives none. */
-    public static Map<String, BotTask> parse(JsonNode tasks, String defaultImage, Duration defaultTimeout) throws Invalid {
+    public static Map<String, BotTask> parse(JsonNode tasks, String defaultImage, Duration defaultTimeout)
+            throws Invalid {
         var result = new LinkedHashMap<String, BotTask>();
         if (tasks == null || tasks.isMissingNode() || tasks.isNull()) {
             return result;
@@ -62,11 +73,13 @@ public final class BotConfig {
             var node = tasks.get(name);
             var at = "tasks." + name;
             if (!NAME.matcher(name).matches()) {
-                problems.add("`" + at + "`: a task name is 1-63 letters, digits, '-', '_' or '.', starting with a letter or digit");
+                problems.add("`" + at
+                        + "`: a task name is 1-63 letters, digits, '-', '_' or '.', starting with a letter or digit");
                 continue;
             }
             if (name.equals(RESERVED)) {
-                problems.add("`" + at + "`: `" + RESERVED + "` is a command of its own (`/bot approve`); name the task otherwise");
+                problems.add("`" + at + "`: `" + RESERVED
+                        + "` is a command of its own (`/bot approve`); name the task otherwise");
                 continue;
             }
             if (!node.isObject()) {
@@ -85,11 +98,17 @@ public final class BotConfig {
         return result;
     }
 
-    private static BotTask task(String name, JsonNode node, String at, String defaultImage, Duration defaultTimeout,
-                                List<String> problems) {
+    private static BotTask task(
+            String name,
+            JsonNode node,
+            String at,
+            String defaultImage,
+            Duration defaultTimeout,
+            List<String> problems) {
         for (var key : node.propertyNames()) {
             if (!TASK_KEYS.contains(key)) {
-                problems.add("`" + at + "." + key + "`: unknown key; a task takes " + String.join(", ", new TreeSet<>(TASK_KEYS)));
+                problems.add("`" + at + "." + key + "`: unknown key; a task takes "
+                        + String.join(", ", new TreeSet<>(TASK_KEYS)));
             }
         }
         var run = text(node, "run", at, problems);
@@ -99,11 +118,13 @@ public final class BotConfig {
             try {
                 action = BotTask.Action.valueOf(actionText.toUpperCase(Locale.ROOT));
             } catch (IllegalArgumentException e) {
-                problems.add("`" + at + ".action`: must be close_pull_request, add_label or comment, got `" + actionText + "`");
+                problems.add("`" + at + ".action`: must be close_pull_request, add_label or comment, got `" + actionText
+                        + "`");
             }
         }
         if ((run == null) == (actionText == null)) {
-            problems.add("`" + at + "`: give exactly one of `run` (a command run in a container) or `action` (a built-in action)");
+            problems.add("`" + at
+                    + "`: give exactly one of `run` (a command run in a container) or `action` (a built-in action)");
         }
         var label = text(node, "label", at, problems);
         var comment = text(node, "comment", at, problems);
@@ -134,7 +155,9 @@ public final class BotConfig {
                 case "check" -> outputs = BotTask.Output.CHECK;
                 case "comment" -> outputs = BotTask.Output.COMMENT;
                 case "pull_request" -> outputs = BotTask.Output.PULL_REQUEST;
-                default -> problems.add("`" + at + ".outputs`: must be check, comment or pull_request, got `" + outputText + "`");
+                default ->
+                    problems.add(
+                            "`" + at + ".outputs`: must be check, comment or pull_request, got `" + outputText + "`");
             }
         }
         var secrets = new ArrayList<String>();
@@ -145,7 +168,8 @@ public final class BotConfig {
             } else {
                 for (var secret : secretsNode) {
                     if (!secret.isString() || !SECRET.matcher(secret.asString()).matches()) {
-                        problems.add("`" + at + ".secrets`: `" + secret + "` is not a secret name (UPPER_CASE letters, digits, _)");
+                        problems.add("`" + at + ".secrets`: `" + secret
+                                + "` is not a secret name (UPPER_CASE letters, digits, _)");
                     } else {
                         secrets.add(secret.asString());
                     }
@@ -177,8 +201,21 @@ public final class BotConfig {
             }
         }
         var image = text(node, "image", at, problems);
-        return new BotTask(name, image == null ? defaultImage : image, run, action, label, comment, on, timeout, network,
-                outputs, List.copyOf(secrets), cancelPrevious, node, cache);
+        return new BotTask(
+                name,
+                image == null ? defaultImage : image,
+                run,
+                action,
+                label,
+                comment,
+                on,
+                timeout,
+                network,
+                outputs,
+                List.copyOf(secrets),
+                cancelPrevious,
+                node,
+                cache);
     }
 
     private static Set<BotTask.Trigger> triggers(JsonNode node, String at, List<String> problems) {

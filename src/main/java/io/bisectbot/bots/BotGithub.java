@@ -9,11 +9,15 @@ import java.util.List;
  */
 public interface BotGithub {
 
-    enum Conclusion { SUCCESS, FAILURE, CANCELLED, SKIPPED }
+    enum Conclusion {
+        SUCCESS,
+        FAILURE,
+        CANCELLED,
+        SKIPPED
+    }
 
     /** The pull request as GitHub has it now. */
-    record PullRequestState(boolean open, Instant updatedAt, String headSha) {
-    }
+    record PullRequestState(boolean open, Instant updatedAt, String headSha) {}
 
     PullRequestState pullRequest(BotRequest request);
 
@@ -33,8 +37,8 @@ public interface BotGithub {
      * Commits {@code changes} on top of the head commit to {@code branch} (created, or moved when it exists) through
      * the Git Data API, and opens a pull request from it unless one is open already. Returns the pull request URL.
      */
-    String proposeChanges(long jobId, BotRequest request, String branch, String title, String body,
-                          List<ChangedFile> changes);
+    String proposeChanges(
+            long jobId, BotRequest request, String branch, String title, String body, List<ChangedFile> changes);
 
     /** Closes the pull request, first posting {@code comment} if given; nothing when it is closed already. */
     void closePullRequest(long jobId, BotRequest request, String comment);
@@ -43,6 +47,5 @@ public interface BotGithub {
     void addLabel(BotRequest request, String label);
 
     /** A changed path for {@link #proposeChanges}; {@code content} null means deleted. */
-    record ChangedFile(String path, String mode, byte[] content) {
-    }
+    record ChangedFile(String path, String mode, byte[] content) {}
 }

@@ -26,8 +26,9 @@ import tools.jackson.databind.node.ObjectNode;
 public final class BotJobHandler implements JobHandler {
 
     private static final int LOG_TAIL_LINES = 60;
-    static final String APPROVE_HINT = "Someone with write access can comment `/bot approve` to run this commit's tasks "
-            + "with their full config.";
+    static final String APPROVE_HINT =
+            "Someone with write access can comment `/bot approve` to run this commit's tasks "
+                    + "with their full config.";
 
     private final BotProperties properties;
     private final BotSecrets secrets;
@@ -39,15 +40,29 @@ public final class BotJobHandler implements JobHandler {
     private final BotGithub github;
     private final io.bisectbot.cache.CacheRegistry caches;
 
-    public BotJobHandler(BotProperties properties, BotSecrets secrets, ImagePolicy images, GitProperties git,
-                         DockerExecutor executor, DockerHealth docker, StepLogRepository logs, BotGithub github) {
+    public BotJobHandler(
+            BotProperties properties,
+            BotSecrets secrets,
+            ImagePolicy images,
+            GitProperties git,
+            DockerExecutor executor,
+            DockerHealth docker,
+            StepLogRepository logs,
+            BotGithub github) {
         this(properties, secrets, images, git, executor, docker, logs, github, null);
     }
 
     /** @param caches the table of dependency cache volumes; null keeps no sizes and evicts nothing */
-    public BotJobHandler(BotProperties properties, BotSecrets secrets, ImagePolicy images, GitProperties git,
-                         DockerExecutor executor, DockerHealth docker, StepLogRepository logs, BotGithub github,
-                         io.bisectbot.cache.CacheRegistry caches) {
+    public BotJobHandler(
+            BotProperties properties,
+            BotSecrets secrets,
+            ImagePolicy images,
+            GitProperties git,
+            DockerExecutor executor,
+            DockerHealth docker,
+            StepLogRepository logs,
+            BotGithub github,
+            io.bisectbot.cache.CacheRegistry caches) {
         this.caches = caches;
         this.properties = properties;
         this.secrets = secrets;
@@ -79,12 +94,15 @@ public final class BotJobHandler implements JobHandler {
         } catch (IllegalArgumentException | BotConfig.Invalid e) {
             return JobOutcome.failedPermanently("invalid bot job: " + e.getMessage());
         }
-        var result = JsonNodeFactory.instance.objectNode().put("task", task.name()).put("head_sha", request.headSha());
+        var result =
+                JsonNodeFactory.instance.objectNode().put("task", task.name()).put("head_sha", request.headSha());
         if (request.deadlineBase() != null) {
             var pr = github.pullRequest(request);
-            var stale = !pr.open() ? "the pull request is closed already"
+            var stale = !pr.open()
+                    ? "the pull request is closed already"
                     : pr.updatedAt() != null && pr.updatedAt().isAfter(request.deadlineBase())
-                    ? "the pull request was updated at " + pr.updatedAt() + ", after this deadline was set" : null;
+                            ? "the pull request was updated at " + pr.updatedAt() + ", after this deadline was set"
+                            : null;
             if (stale != null) {
                 return JobOutcome.succeeded(result.put("conclusion", "skipped").put("reason", stale));
             }
@@ -95,18 +113,25 @@ public final class BotJobHandler implements JobHandler {
                 case ADD_LABEL -> github.addLabel(request, task.label());
                 case COMMENT -> github.comment(job.jobId(), request, task.comment());
             }
-            return JobOutcome.succeeded(result.put("conclusion", "success").put("action", task.action().name().toLowerCase()));
+            return JobOutcome.succeeded(result.put("conclusion", "success")
+                    .put("action", task.action().name().toLowerCase()));
         }
         return runContainer(job, request, task, result);
     }
 
-    private JobOutcome runContainer(JobContext job, BotRequest request, BotTask task, ObjectNode result) throws Exception {
+    private JobOutcome runContainer(JobContext job, BotRequest request, BotTask task, ObjectNode result)
+            throws Exception {
         var trusted = request.trust().trusted();
         result.put("trusted", trusted).put("trust_reason", request.trust().reason());
         if (!trusted && task.outputs() == BotTask.Output.PULL_REQUEST) {
             var why = "task `" + task.name() + "` proposes changes as a pull request, which untrusted code may not do ("
                     + request.trust().reason() + ")";
-            report(job.jobId(), request, task, BotGithub.Conclusion.SKIPPED, "**Not run**: " + why + ". " + APPROVE_HINT);
+            report(
+                    job.jobId(),
+                    request,
+                    task,
+                    BotGithub.Conclusion.SKIPPED,
+                    "**Not run**: " + why + ". " + APPROVE_HINT);
             return JobOutcome.succeeded(result.put("conclusion", "skipped").put("reason", why));
         }
         if (task.outputs() == BotTask.Output.CHECK) {
@@ -117,31 +142,43 @@ public final class BotJobHandler implements JobHandler {
             report(job.jobId(), request, task, BotGithub.Conclusion.FAILURE, "**Error**: " + why);
             return JobOutcome.failedPermanently(why);
         }
-        var problems = trusted ? secrets.problems(task, request.owner(), request.repo(), request.installationId()) : List.<String>of();
+        var problems = trusted
+                ? secrets.problems(task, request.owner(), request.repo(), request.installationId())
+                : List.<String>of();
         if (!problems.isEmpty()) {
             var why = String.join("; ", problems);
             report(job.jobId(), request, task, BotGithub.Conclusion.FAILURE, "**Error**: " + why);
             return JobOutcome.failedPermanently(why);
         }
-        var repository = GitRepository.at(request.repoUrl(), git.cacheDir(),
-                GitRepository.isRemote(request.repoUrl()) ? github.cloneToken(request).orElse(null) : null);
+        var repository = GitRepository.at(
+                request.repoUrl(),
+                git.cacheDir(),
+                GitRepository.isRemote(request.repoUrl())
+                        ? github.cloneToken(request).orElse(null)
+                        : null);
         var step = "task-" + task.name();
         var spec = StepSpec.builder(job.jobId(), job.fence().workerId(), job.attempt(), step, task.image())
                 .shell(task.run())
                 .input(() -> repository.archive(request.headSha()))
                 .timeout(task.timeout())
-                .network(trusted && task.network() == BotTask.Network.BRIDGE ? StepSpec.Network.BRIDGE : StepSpec.Network.NONE)
+                .network(
+                        trusted && task.network() == BotTask.Network.BRIDGE
+                                ? StepSpec.Network.BRIDGE
+                                : StepSpec.Network.NONE)
                 .registryCredentials(trusted)
                 .env("BISECTBOT_TASK", task.name())
                 .env("BISECTBOT_SHA", request.headSha())
                 .env("BISECTBOT_ARGS", request.args() == null ? "" : request.args());
         if (trusted) {
-            secrets.values(task, request.owner(), request.repo(), request.installationId()).forEach(spec::secretEnv);
+            secrets.values(task, request.owner(), request.repo(), request.installationId())
+                    .forEach(spec::secretEnv);
         }
         var changes = new AtomicReference<List<ChangedFiles.Change>>(List.of());
         var tooLarge = new AtomicReference<String>();
         if (task.outputs() == BotTask.Output.PULL_REQUEST) {
-            var limits = new ChangedFiles.Limits(properties.changedFileMaxSize().toBytes(), properties.changedFilesMaxTotal().toBytes());
+            var limits = new ChangedFiles.Limits(
+                    properties.changedFileMaxSize().toBytes(),
+                    properties.changedFilesMaxTotal().toBytes());
             spec.output(tar -> {
                 try {
                     changes.set(ChangedFiles.between(repository.gitDirectory(), request.headSha(), tar, limits));
@@ -152,7 +189,8 @@ public final class BotJobHandler implements JobHandler {
         }
         // Untrusted code gets volumes of its own: nothing it writes is read by a trusted run.
         var volumes = io.bisectbot.cache.CachePaths.volumes(
-                io.bisectbot.cache.CachePaths.scope(request.installationId(), request.repoUrl(), trusted), task.cache());
+                io.bisectbot.cache.CachePaths.scope(request.installationId(), request.repoUrl(), trusted),
+                task.cache());
         volumes.forEach(spec::cache);
         if (caches != null) {
             caches.used(volumes, request.repoUrl(), request.installationId(), trusted);
@@ -177,7 +215,8 @@ public final class BotJobHandler implements JobHandler {
                 report(job.jobId(), request, task, BotGithub.Conclusion.CANCELLED, "Cancelled.");
                 yield JobOutcome.failed("cancelled");
             }
-            case StepOutcome.Exited exited when exited.code() == 0 -> {
+            case StepOutcome.Exited exited
+            when exited.code() == 0 -> {
                 result.put("conclusion", "success").put("exit_code", 0);
                 if (tooLarge.get() != null) {
                     var why = "task `" + task.name() + "`: " + tooLarge.get() + "; nothing was pushed";
@@ -187,29 +226,42 @@ public final class BotJobHandler implements JobHandler {
                 if (task.outputs() == BotTask.Output.PULL_REQUEST) {
                     propose(job.jobId(), request, task, changes.get(), result);
                 } else {
-                    report(job.jobId(), request, task, BotGithub.Conclusion.SUCCESS, summary(task, "succeeded", tail, request.trust()));
+                    report(
+                            job.jobId(),
+                            request,
+                            task,
+                            BotGithub.Conclusion.SUCCESS,
+                            summary(task, "succeeded", tail, request.trust()));
                 }
                 yield JobOutcome.succeeded(result);
             }
             default -> {
                 var what = switch (run.outcome()) {
                     case StepOutcome.Exited exited -> "failed with exit code " + exited.code();
-                    case StepOutcome.TimedOut ignored -> "timed out after " + task.timeout().toSeconds() + " s";
+                    case StepOutcome.TimedOut ignored ->
+                        "timed out after " + task.timeout().toSeconds() + " s";
                     case StepOutcome.OomKilled ignored -> "ran out of memory";
-                    case StepOutcome.DiskLimit disk -> "was stopped: " + disk.message().replaceFirst("^the step ", "it ");
+                    case StepOutcome.DiskLimit disk ->
+                        "was stopped: " + disk.message().replaceFirst("^the step ", "it ");
                     default -> "failed";
                 };
                 result.put("conclusion", "failure").put("reason", what);
                 if (run.outcome() instanceof StepOutcome.Exited exited) {
                     result.put("exit_code", exited.code());
                 }
-                report(job.jobId(), request, task, BotGithub.Conclusion.FAILURE, summary(task, what, tail, request.trust()));
+                report(
+                        job.jobId(),
+                        request,
+                        task,
+                        BotGithub.Conclusion.FAILURE,
+                        summary(task, what, tail, request.trust()));
                 yield JobOutcome.succeeded(result);
             }
         };
     }
 
-    private void propose(long jobId, BotRequest request, BotTask task, List<ChangedFiles.Change> changes, ObjectNode result) {
+    private void propose(
+            long jobId, BotRequest request, BotTask task, List<ChangedFiles.Change> changes, ObjectNode result) {
         var files = result.putArray("changed_files");
         changes.forEach(change -> files.add(change.path()));
         if (changes.isEmpty()) {
@@ -221,14 +273,19 @@ public final class BotJobHandler implements JobHandler {
         var body = "Changes made by the `" + task.name() + "` task (`" + task.run() + "`) on " + request.headSha()
                 + (request.pullRequest() > 0 ? " of #" + request.pullRequest() : "") + ".\n\n"
                 + changes.size() + (changes.size() == 1 ? " file" : " files") + " changed:\n"
-                + String.join("\n", changes.stream().map(c -> "- `" + c.path() + "`" + (c.deleted() ? " (deleted)" : "")).toList());
+                + String.join(
+                        "\n",
+                        changes.stream()
+                                .map(c -> "- `" + c.path() + "`" + (c.deleted() ? " (deleted)" : ""))
+                                .toList());
         var changed = new ArrayList<BotGithub.ChangedFile>();
         changes.forEach(c -> changed.add(new BotGithub.ChangedFile(c.path(), c.mode(), c.content())));
         result.put("pull_request_url", github.proposeChanges(jobId, request, branch, title, body, changed));
         result.put("branch", branch);
     }
 
-    private void report(long jobId, BotRequest request, BotTask task, BotGithub.Conclusion conclusion, String markdown) {
+    private void report(
+            long jobId, BotRequest request, BotTask task, BotGithub.Conclusion conclusion, String markdown) {
         switch (task.outputs()) {
             case CHECK -> github.checkFinished(jobId, request, conclusion, markdown);
             case COMMENT, PULL_REQUEST -> github.comment(jobId, request, markdown);
@@ -241,8 +298,8 @@ public final class BotJobHandler implements JobHandler {
             text += "\n\nRan with its full config: " + trust.reason() + ".";
         }
         if (tail == null) {
-            return text + "\n\nRan as untrusted code (" + trust.reason() + "): no secrets, no network, and its output is "
-                    + "not posted here. " + APPROVE_HINT;
+            return text + "\n\nRan as untrusted code (" + trust.reason()
+                    + "): no secrets, no network, and its output is " + "not posted here. " + APPROVE_HINT;
         }
         return text + "\n\n<details><summary>Last lines of its output</summary>\n\n```\n" + tail + "\n```\n</details>";
     }

@@ -31,7 +31,7 @@ public record BotProperties(
     /** The defaults with another task timeout. */
     public static BotProperties withTimeout(Duration defaultTimeout) {
         var defaults = defaults();
-        return new BotProperties(defaultTimeout, defaults.secretsFile(), defaults.changedFileMaxSize(),
-                defaults.changedFilesMaxTotal());
+        return new BotProperties(
+                defaultTimeout, defaults.secretsFile(), defaults.changedFileMaxSize(), defaults.changedFilesMaxTotal());
     }
 }

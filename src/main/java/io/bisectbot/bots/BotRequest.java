@@ -46,19 +46,35 @@ public record BotRequest(
         var task = text(payload, "task");
         var sha = text(payload, "head_sha");
         var url = text(payload, "repo_url");
-        if (task == null || sha == null || url == null || !payload.path("task_config").isObject()) {
+        if (task == null
+                || sha == null
+                || url == null
+                || !payload.path("task_config").isObject()) {
             throw new IllegalArgumentException("a bot job needs 'task', 'task_config', 'repo_url' and 'head_sha'");
         }
         if (!sha.matches("[0-9a-f]{40}")) {
             throw new IllegalArgumentException("'head_sha' must be a full commit sha, got '" + sha + "'");
         }
         var base = text(payload, "deadline_base");
-        return new BotRequest(task, payload.get("task_config"), url, text(payload, "owner"), text(payload, "repo"),
-                payload.path("installation_id").asLong(0), payload.path("pull_request").asInt(0), sha,
-                text(payload, "base_ref"), text(payload, "trigger") == null ? "manual" : text(payload, "trigger"),
-                text(payload, "args"), base == null ? null : Instant.parse(base),
-                new Trust(payload.path("trusted").asBoolean(false), text(payload, "trust_reason") == null
-                        ? "the job does not say its code is trusted" : text(payload, "trust_reason"), text(payload, "approved_by")));
+        return new BotRequest(
+                task,
+                payload.get("task_config"),
+                url,
+                text(payload, "owner"),
+                text(payload, "repo"),
+                payload.path("installation_id").asLong(0),
+                payload.path("pull_request").asInt(0),
+                sha,
+                text(payload, "base_ref"),
+                text(payload, "trigger") == null ? "manual" : text(payload, "trigger"),
+                text(payload, "args"),
+                base == null ? null : Instant.parse(base),
+                new Trust(
+                        payload.path("trusted").asBoolean(false),
+                        text(payload, "trust_reason") == null
+                                ? "the job does not say its code is trusted"
+                                : text(payload, "trust_reason"),
+                        text(payload, "approved_by")));
     }
 
     public ObjectNode toPayload() {

@@ -38,7 +38,9 @@ public final class BotSecrets {
     /** One granted secret; {@code repositories} holds lower-case {@code owner/name} or {@code owner/*} patterns. */
     public record Secret(String name, String value, List<String> repositories, List<Long> installations) {
         public Secret {
-            repositories = repositories == null ? List.of() : repositories.stream().map(r -> r.toLowerCase(Locale.ROOT)).toList();
+            repositories = repositories == null
+                    ? List.of()
+                    : repositories.stream().map(r -> r.toLowerCase(Locale.ROOT)).toList();
             installations = installations == null ? List.of() : List.copyOf(installations);
         }
 
@@ -52,7 +54,8 @@ public final class BotSecrets {
 
         @Override
         public String toString() {
-            return "Secret[" + name + ", repositories=" + repositories + ", installations=" + installations + ", value=***]";
+            return "Secret[" + name + ", repositories=" + repositories + ", installations=" + installations
+                    + ", value=***]";
         }
     }
 
@@ -95,7 +98,8 @@ public final class BotSecrets {
             return none();
         }
         if (!list.isObject()) {
-            throw new Invalid("BOT_SECRETS_FILE " + file + ": `secrets` must map secret names to their value and scope");
+            throw new Invalid(
+                    "BOT_SECRETS_FILE " + file + ": `secrets` must map secret names to their value and scope");
         }
         var result = new ArrayList<Secret>();
         for (var name : list.propertyNames()) {
@@ -124,18 +128,21 @@ public final class BotSecrets {
             try {
                 value = Files.readString(Path.of(node.get("file").asString())).strip();
             } catch (IOException e) {
-                throw new Invalid(at + "cannot read its file " + node.get("file").asString() + ": " + e.getMessage());
+                throw new Invalid(
+                        at + "cannot read its file " + node.get("file").asString() + ": " + e.getMessage());
             }
         } else {
             var variable = node.hasNonNull("env") ? node.get("env").asString() : "BOT_SECRET_" + name;
             value = environment.get(variable);
             if (value == null || value.isEmpty()) {
-                throw new Invalid(at + "its value comes from the environment variable " + variable + ", which is not set");
+                throw new Invalid(
+                        at + "its value comes from the environment variable " + variable + ", which is not set");
             }
         }
         var repositories = new ArrayList<String>();
         for (var repository : node.path("repositories")) {
-            if (!repository.isString() || !REPOSITORY.matcher(repository.asString()).matches()) {
+            if (!repository.isString()
+                    || !REPOSITORY.matcher(repository.asString()).matches()) {
                 throw new Invalid(at + "`" + repository + "` in repositories is not owner/name or owner/*");
             }
             repositories.add(repository.asString());
@@ -165,8 +172,8 @@ public final class BotSecrets {
                 problems.add("task `" + task.name() + "` asks for secret " + name + ", which this service does not have"
                         + " (an operator grants it in BOT_SECRETS_FILE)");
             } else if (!secret.allows(owner, repo, installationId)) {
-                problems.add("task `" + task.name() + "` asks for secret " + name + ", which is not granted to "
-                        + owner + "/" + repo + " (an operator adds the repository to its scope in BOT_SECRETS_FILE)");
+                problems.add("task `" + task.name() + "` asks for secret " + name + ", which is not granted to " + owner
+                        + "/" + repo + " (an operator adds the repository to its scope in BOT_SECRETS_FILE)");
             }
         }
         return problems;
@@ -186,7 +193,10 @@ public final class BotSecrets {
 
     /** Names of {@code BOT_SECRET_*} variables no grant reads: set, but no task can ever receive them. */
     public List<String> unusedEnvironment(Map<String, String> environment) {
-        return environment.keySet().stream().filter(k -> k.startsWith("BOT_SECRET_"))
-                .filter(k -> !secrets.containsKey(k.substring("BOT_SECRET_".length()))).sorted().toList();
+        return environment.keySet().stream()
+                .filter(k -> k.startsWith("BOT_SECRET_"))
+                .filter(k -> !secrets.containsKey(k.substring("BOT_SECRET_".length())))
+                .sorted()
+                .toList();
     }
 }

@@ -35,36 +35,68 @@ public record BotTask(
         cache = cache == null ? List.of() : List.copyOf(cache);
     }
 
-    public BotTask(String name, String image, String run, Action action, String label, String comment, Set<Trigger> on,
-                   Duration timeout, Network network, Output outputs, List<String> secrets, boolean cancelPrevious,
-                   JsonNode source) {
-        this(name, image, run, action, label, comment, on, timeout, network, outputs, secrets, cancelPrevious, source, List.of());
+    public BotTask(
+            String name,
+            String image,
+            String run,
+            Action action,
+            String label,
+            String comment,
+            Set<Trigger> on,
+            Duration timeout,
+            Network network,
+            Output outputs,
+            List<String> secrets,
+            boolean cancelPrevious,
+            JsonNode source) {
+        this(
+                name,
+                image,
+                run,
+                action,
+                label,
+                comment,
+                on,
+                timeout,
+                network,
+                outputs,
+                secrets,
+                cancelPrevious,
+                source,
+                List.of());
     }
 
-    public enum Action { CLOSE_PULL_REQUEST, ADD_LABEL, COMMENT }
+    public enum Action {
+        CLOSE_PULL_REQUEST,
+        ADD_LABEL,
+        COMMENT
+    }
 
-    public enum Network { NONE, BRIDGE }
+    public enum Network {
+        NONE,
+        BRIDGE
+    }
 
     /** Where a container task reports: a check run, a comment on the pull request, or a pull request with its changes. */
-    public enum Output { CHECK, COMMENT, PULL_REQUEST }
+    public enum Output {
+        CHECK,
+        COMMENT,
+        PULL_REQUEST
+    }
 
     /** What starts the task. */
     public sealed interface Trigger {
         /** A pull request was opened, pushed to (synchronize) or reopened. */
-        record PullRequest() implements Trigger {
-        }
+        record PullRequest() implements Trigger {}
 
         /** {@code /bot <task>} in a comment. */
-        record Command() implements Trigger {
-        }
+        record Command() implements Trigger {}
 
         /** The label was added to the pull request. */
-        record Label(String name) implements Trigger {
-        }
+        record Label(String name) implements Trigger {}
 
         /** A deadline this long after the pull request was opened or last updated. */
-        record Schedule(Duration after) implements Trigger {
-        }
+        record Schedule(Duration after) implements Trigger {}
     }
 
     public boolean runsOn(Trigger trigger) {
@@ -72,7 +104,10 @@ public record BotTask(
     }
 
     public java.util.Optional<Trigger.Schedule> schedule() {
-        return on.stream().filter(t -> t instanceof Trigger.Schedule).map(t -> (Trigger.Schedule) t).findFirst();
+        return on.stream()
+                .filter(t -> t instanceof Trigger.Schedule)
+                .map(t -> (Trigger.Schedule) t)
+                .findFirst();
     }
 
     public boolean isAction() {

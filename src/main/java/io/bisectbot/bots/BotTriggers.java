@@ -34,11 +34,26 @@ public final class BotTriggers {
      * Where an event happened: the repository, the pull request, the commit the tasks run on, whether that commit's
      * code is trusted, and the callbacks the repository's default branch asks for (null: none).
      */
-    public record Target(String repoUrl, String owner, String repo, long installationId, int pullRequest,
-                         String headSha, String baseRef, Trust trust, JsonNode callbacks) {
+    public record Target(
+            String repoUrl,
+            String owner,
+            String repo,
+            long installationId,
+            int pullRequest,
+            String headSha,
+            String baseRef,
+            Trust trust,
+            JsonNode callbacks) {
 
-        public Target(String repoUrl, String owner, String repo, long installationId, int pullRequest, String headSha,
-                      String baseRef, Trust trust) {
+        public Target(
+                String repoUrl,
+                String owner,
+                String repo,
+                long installationId,
+                int pullRequest,
+                String headSha,
+                String baseRef,
+                Trust trust) {
             this(repoUrl, owner, repo, installationId, pullRequest, headSha, baseRef, trust, null);
         }
 
@@ -56,20 +71,33 @@ public final class BotTriggers {
      * {@code pull_request} tasks, cancels those tasks' jobs for older heads (unless a task says not to), and sets
      * each {@code schedule} task's deadline counted from now.
      */
-    public List<Job> pullRequestUpdated(Target target, Map<String, BotTask> tasks,
-                                        Instant updatedAt) {
+    public List<Job> pullRequestUpdated(Target target, Map<String, BotTask> tasks, Instant updatedAt) {
         var jobs = new ArrayList<Job>();
         for (var task : tasks.values()) {
             if (task.runsOn(new BotTask.Trigger.PullRequest())) {
                 if (task.cancelPrevious()) {
                     cancelOlderHeads(target, task.name());
                 }
-                jobs.add(enqueue(null, target, task, "pull_request", null, null,
-                        "bot:" + target.owner() + "/" + target.repo() + "#" + target.pullRequest() + ":" + task.name() + ":" + target.headSha()));
+                jobs.add(enqueue(
+                        null,
+                        target,
+                        task,
+                        "pull_request",
+                        null,
+                        null,
+                        "bot:" + target.owner() + "/" + target.repo() + "#" + target.pullRequest() + ":" + task.name()
+                                + ":" + target.headSha()));
             }
-            task.schedule().ifPresent(schedule -> jobs.add(enqueue(updatedAt.plus(schedule.after()), target, task,
-                    "schedule", null, updatedAt,
-                    "bot-deadline:" + target.owner() + "/" + target.repo() + "#" + target.pullRequest() + ":" + task.name() + ":" + updatedAt)));
+            task.schedule()
+                    .ifPresent(schedule -> jobs.add(enqueue(
+                            updatedAt.plus(schedule.after()),
+                            target,
+                            task,
+                            "schedule",
+                            null,
+                            updatedAt,
+                            "bot-deadline:" + target.owner() + "/" + target.repo() + "#" + target.pullRequest() + ":"
+                                    + task.name() + ":" + updatedAt)));
         }
         return jobs;
     }
@@ -78,12 +106,12 @@ public final class BotTriggers {
      * A label was added: starts the tasks that run on {@code label:<name>}. {@code eventKey} names the event by what
      * GitHub signed (the pull request and its updated_at), so a replayed delivery starts nothing new.
      */
-    public List<Job> labelAdded(Target target, Map<String, BotTask> tasks,
-                                String label, String eventKey) {
+    public List<Job> labelAdded(Target target, Map<String, BotTask> tasks, String label, String eventKey) {
         var jobs = new ArrayList<Job>();
         for (var task : tasks.values()) {
             if (task.runsOn(new BotTask.Trigger.Label(label))) {
-                jobs.add(enqueue(null, target, task, "label", label, null, "bot-label:" + eventKey + ":" + task.name()));
+                jobs.add(
+                        enqueue(null, target, task, "label", label, null, "bot-label:" + eventKey + ":" + task.name()));
             }
         }
         return jobs;
@@ -97,8 +125,15 @@ public final class BotTriggers {
         var jobs = new ArrayList<Job>();
         for (var task : tasks.values()) {
             if (task.runsOn(new BotTask.Trigger.PullRequest())) {
-                jobs.add(enqueue(null, target, task, "pull_request", null, null, "bot-approved:" + target.owner() + "/"
-                        + target.repo() + "#" + target.pullRequest() + ":" + task.name() + ":" + target.headSha()));
+                jobs.add(enqueue(
+                        null,
+                        target,
+                        task,
+                        "pull_request",
+                        null,
+                        null,
+                        "bot-approved:" + target.owner() + "/" + target.repo() + "#" + target.pullRequest() + ":"
+                                + task.name() + ":" + target.headSha()));
             }
         }
         return jobs;
@@ -109,41 +144,76 @@ public final class BotTriggers {
      *
      * @throws IllegalArgumentException saying what exists when the task is unknown or does not take commands
      */
-    public Job command(Target target, Map<String, BotTask> tasks,
-                       String taskName, String args, String dedupKey) {
+    public Job command(Target target, Map<String, BotTask> tasks, String taskName, String args, String dedupKey) {
         var task = tasks.get(taskName);
         if (task == null) {
             throw new IllegalArgumentException("no task `" + taskName + "` in `.github/bisectbot.yml`"
-                    + (tasks.isEmpty() ? "" : "; tasks: " + String.join(", ", tasks.keySet().stream().map(n -> "`" + n + "`").toList())));
+                    + (tasks.isEmpty()
+                            ? ""
+                            : "; tasks: "
+                                    + String.join(
+                                            ", ",
+                                            tasks.keySet().stream()
+                                                    .map(n -> "`" + n + "`")
+                                                    .toList())));
         }
         if (!task.runsOn(new BotTask.Trigger.Command())) {
-            throw new IllegalArgumentException("task `" + taskName + "` does not run on commands; add `command` to its `on:` list");
+            throw new IllegalArgumentException(
+                    "task `" + taskName + "` does not run on commands; add `command` to its `on:` list");
         }
         return enqueue(null, target, task, "command", args, null, dedupKey);
     }
 
     /** {@code runAt} null means now. */
-    private Job enqueue(Instant runAt, Target target, BotTask task, String trigger, String args, Instant deadlineBase,
-                        String dedupKey) {
-        var request = new BotRequest(task.name(), task.source(), target.repoUrl(), target.owner(), target.repo(),
-                target.installationId(), target.pullRequest(), target.headSha(), target.baseRef(), trigger, args, deadlineBase,
+    private Job enqueue(
+            Instant runAt,
+            Target target,
+            BotTask task,
+            String trigger,
+            String args,
+            Instant deadlineBase,
+            String dedupKey) {
+        var request = new BotRequest(
+                task.name(),
+                task.source(),
+                target.repoUrl(),
+                target.owner(),
+                target.repo(),
+                target.installationId(),
+                target.pullRequest(),
+                target.headSha(),
+                target.baseRef(),
+                trigger,
+                args,
+                deadlineBase,
                 target.trust());
         var payload = request.toPayload();
         if (target.callbacks() != null) {
             payload.set(REPO_CALLBACKS, target.callbacks());
         }
-        var job = NewJob.of(BotRequest.KIND, payload).withRunAt(runAt).withDedupKey(dedupKey)
+        var job = NewJob.of(BotRequest.KIND, payload)
+                .withRunAt(runAt)
+                .withDedupKey(dedupKey)
                 .withTenant(NewJob.installationTenant(target.installationId()));
         return queue.enqueue(job).job();
     }
 
     private void cancelOlderHeads(Target target, String task) {
-        var match = JsonNodeFactory.instance.objectNode().put("owner", target.owner()).put("repo", target.repo())
-                .put("pull_request", target.pullRequest()).put("task", task).put("trigger", "pull_request");
+        var match = JsonNodeFactory.instance
+                .objectNode()
+                .put("owner", target.owner())
+                .put("repo", target.repo())
+                .put("pull_request", target.pullRequest())
+                .put("task", task)
+                .put("trigger", "pull_request");
         for (var job : queue.findLive(BotRequest.KIND, match)) {
             if (!target.headSha().equals(job.payload().path("head_sha").asString())) {
-                log.info("Cancelling job {} ({} on {}): the pull request has a new head {}", job.id(), task,
-                        job.payload().path("head_sha").asString(), target.headSha());
+                log.info(
+                        "Cancelling job {} ({} on {}): the pull request has a new head {}",
+                        job.id(),
+                        task,
+                        job.payload().path("head_sha").asString(),
+                        target.headSha());
                 queue.cancel(job.id());
             }
         }

@@ -45,8 +45,7 @@ final class ChangedFiles {
         }
     }
 
-    private ChangedFiles() {
-    }
+    private ChangedFiles() {}
 
     /**
      * @param gitDir   the repository (bare mirror or .git) holding {@code commit}
@@ -68,7 +67,8 @@ final class ChangedFiles {
                     "GIT_WORK_TREE", tree.toString(),
                     "GIT_INDEX_FILE", scratch.resolve("index").toString(),
                     "GIT_OBJECT_DIRECTORY", scratch.resolve("objects").toString(),
-                    "GIT_ALTERNATE_OBJECT_DIRECTORIES", gitDir.resolve("objects").toString());
+                    "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+                            gitDir.resolve("objects").toString());
             git(env, tree, "read-tree", commit);
             git(env, tree, "add", "-A", ".");
             var newTree = git(env, tree, "write-tree").strip();
@@ -179,5 +179,4 @@ final class ChangedFiles {
             // A leftover temporary directory is harmless.
         }
     }
-
 }

@@ -37,7 +37,8 @@ final class NoGithub implements BotGithub {
     }
 
     @Override
-    public String proposeChanges(long jobId, BotRequest request, String branch, String title, String body, List<ChangedFile> changes) {
+    public String proposeChanges(
+            long jobId, BotRequest request, String branch, String title, String body, List<ChangedFile> changes) {
         throw notConfigured();
     }
 

@@ -20,6 +20,7 @@ public record Trust(boolean trusted, String reason, String approvedBy) {
     }
 
     public static Trust approved(String approver, String sha) {
-        return new Trust(true, "approved by @" + approver + " for " + sha.substring(0, Math.min(7, sha.length())), approver);
+        return new Trust(
+                true, "approved by @" + approver + " for " + sha.substring(0, Math.min(7, sha.length())), approver);
     }
 }

@@ -23,6 +23,7 @@ public final class CachePaths {
 
     /** Most cache paths one job may declare. */
     public static final int MAX_PATHS = 8;
+
     public static final String VOLUME_PREFIX = "bisectbot-cache-";
 
     private CachePaths() {}
@@ -36,7 +37,8 @@ public final class CachePaths {
      */
     public static List<String> check(String field, List<String> paths, String workingDir) {
         if (paths.size() > MAX_PATHS) {
-            throw new IllegalArgumentException(field + " has " + paths.size() + " paths; at most " + MAX_PATHS + " are allowed");
+            throw new IllegalArgumentException(
+                    field + " has " + paths.size() + " paths; at most " + MAX_PATHS + " are allowed");
         }
         var checked = new LinkedHashSet<String>();
         for (String raw : paths) {
@@ -70,8 +72,13 @@ public final class CachePaths {
             return "is the root directory; give a directory below it, such as /root/.m2/repository";
         }
         String work = workingDir == null ? StepSpec.DEFAULT_WORKING_DIR : workingDir;
-        if (normal.equals(work) || work.startsWith(normal + "/") || normal.startsWith(work + "/")
-                || normal.equals("/work") || normal.startsWith("/work/") || normal.equals("/tmp") || normal.startsWith("/tmp/")) {
+        if (normal.equals(work)
+                || work.startsWith(normal + "/")
+                || normal.startsWith(work + "/")
+                || normal.equals("/work")
+                || normal.startsWith("/work/")
+                || normal.equals("/tmp")
+                || normal.startsWith("/tmp/")) {
             return "is or overlaps the working directory (" + work + ") or /tmp, which stay fresh for every step; "
                     + "give a directory elsewhere, such as /root/.m2/repository";
         }
@@ -102,7 +109,8 @@ public final class CachePaths {
 
     private static String hash(String text) {
         try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
+            return HexFormat.of()
+                    .formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }

@@ -4,7 +4,6 @@ import io.bisectbot.executor.DockerExecutor;
 import io.bisectbot.executor.StepSpec;
 import java.time.Clock;
 import java.time.ZoneOffset;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import org.slf4j.Logger;
@@ -42,8 +41,12 @@ public final class CacheRegistry {
                                                        created_at, last_used_at)
                             VALUES (:volume, :scope, :repository, :installation, :trusted, :path, :now, :now)
                             ON CONFLICT (volume) DO UPDATE SET last_used_at = GREATEST(cache_volumes.last_used_at, EXCLUDED.last_used_at)""")
-                    .param("volume", v.volume()).param("scope", v.scope()).param("repository", repository)
-                    .param("installation", installationId).param("trusted", trusted).param("path", v.path())
+                    .param("volume", v.volume())
+                    .param("scope", v.scope())
+                    .param("repository", repository)
+                    .param("installation", installationId)
+                    .param("trusted", trusted)
+                    .param("path", v.path())
                     .param("now", now)
                     .update();
         }
@@ -62,10 +65,15 @@ public final class CacheRegistry {
             for (var v : volumes) {
                 var size = executor.cacheSize(v.volume());
                 if (size.isEmpty()) {
-                    jdbc.sql("DELETE FROM cache_volumes WHERE volume = :volume").param("volume", v.volume()).update();
+                    jdbc.sql("DELETE FROM cache_volumes WHERE volume = :volume")
+                            .param("volume", v.volume())
+                            .update();
                 } else {
                     jdbc.sql("UPDATE cache_volumes SET size_bytes = :size, measured_at = :now WHERE volume = :volume")
-                            .param("size", size.getAsLong()).param("now", now).param("volume", v.volume()).update();
+                            .param("size", size.getAsLong())
+                            .param("now", now)
+                            .param("volume", v.volume())
+                            .update();
                 }
             }
             evict(volumes.getFirst().scope());
@@ -85,26 +93,38 @@ public final class CacheRegistry {
         var all = jdbc.sql("""
                         SELECT volume, scope_hash, size_bytes FROM cache_volumes
                          ORDER BY max(last_used_at) OVER (PARTITION BY scope_hash), scope_hash, last_used_at, volume""")
-                .query((rs, n) -> new Row(rs.getString(1), rs.getString(2), rs.getLong(3))).list();
+                .query((rs, n) -> new Row(rs.getString(1), rs.getString(2), rs.getLong(3)))
+                .list();
         var removed = new java.util.HashSet<String>();
-        long scopeSize = all.stream().filter(r -> r.scope().equals(scope)).mapToLong(Row::size).sum();
+        long scopeSize = all.stream()
+                .filter(r -> r.scope().equals(scope))
+                .mapToLong(Row::size)
+                .sum();
         for (var r : all) {
             if (scopeSize <= properties.maxSize().toBytes()) {
                 break;
             }
             if (r.scope().equals(scope)
-                    && remove(r, "its repository's caches hold more than CACHE_MAX_SIZE (" + properties.maxSize() + ")")) {
+                    && remove(
+                            r,
+                            "its repository's caches hold more than CACHE_MAX_SIZE (" + properties.maxSize() + ")")) {
                 scopeSize -= r.size();
                 removed.add(r.volume());
             }
         }
-        long total = all.stream().filter(r -> !removed.contains(r.volume())).mapToLong(Row::size).sum();
+        long total = all.stream()
+                .filter(r -> !removed.contains(r.volume()))
+                .mapToLong(Row::size)
+                .sum();
         for (var r : all) {
             if (total <= properties.totalMaxSize().toBytes()) {
                 break;
             }
-            if (!removed.contains(r.volume()) && remove(r, "all caches hold more than CACHE_TOTAL_MAX_SIZE ("
-                    + properties.totalMaxSize() + ") and this repository's were used least recently")) {
+            if (!removed.contains(r.volume())
+                    && remove(
+                            r,
+                            "all caches hold more than CACHE_TOTAL_MAX_SIZE (" + properties.totalMaxSize()
+                                    + ") and this repository's were used least recently")) {
                 total -= r.size();
                 removed.add(r.volume());
             }
@@ -115,7 +135,9 @@ public final class CacheRegistry {
         if (!executor.removeCache(row.volume())) {
             return false;
         }
-        jdbc.sql("DELETE FROM cache_volumes WHERE volume = :volume").param("volume", row.volume()).update();
+        jdbc.sql("DELETE FROM cache_volumes WHERE volume = :volume")
+                .param("volume", row.volume())
+                .update();
         log.info("Removed dependency cache volume {} ({} bytes): {}", row.volume(), row.size(), why);
         return true;
     }
@@ -123,9 +145,17 @@ public final class CacheRegistry {
     /** For {@code /stats}: how many cache volumes, of how many repositories, holding how many bytes. */
     public Map<String, Object> stats() {
         return jdbc.sql("SELECT count(*), count(DISTINCT scope_hash), coalesce(sum(size_bytes), 0) FROM cache_volumes")
-                .query((rs, n) -> Map.<String, Object>of("volumes", rs.getLong(1), "repositories", rs.getLong(2),
-                        "total_bytes", rs.getLong(3), "max_bytes_per_repository", properties.maxSize().toBytes(),
-                        "total_max_bytes", properties.totalMaxSize().toBytes()))
+                .query((rs, n) -> Map.<String, Object>of(
+                        "volumes",
+                        rs.getLong(1),
+                        "repositories",
+                        rs.getLong(2),
+                        "total_bytes",
+                        rs.getLong(3),
+                        "max_bytes_per_repository",
+                        properties.maxSize().toBytes(),
+                        "total_max_bytes",
+                        properties.totalMaxSize().toBytes()))
                 .single();
     }
 }

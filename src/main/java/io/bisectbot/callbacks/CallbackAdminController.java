@@ -62,7 +62,8 @@ class CallbackAdminController {
         try {
             return Instant.parse(value);
         } catch (DateTimeParseException e) {
-            throw new IllegalArgumentException("'since' must be an ISO-8601 time such as 2026-01-31T00:00:00Z, got '" + value + "'");
+            throw new IllegalArgumentException(
+                    "'since' must be an ISO-8601 time such as 2026-01-31T00:00:00Z, got '" + value + "'");
         }
     }
 }

@@ -48,7 +48,10 @@ final class CallbackBisectListener implements BisectListener {
                     callbacks.progress(job.jobId(), detail(round));
                 } catch (RuntimeException e) {
                     // The bisection goes on: a progress event is worth less than its answer.
-                    log.warn("Job {}: the progress event of round {} could not be stored: {}", job.jobId(), round.round(),
+                    log.warn(
+                            "Job {}: the progress event of round {} could not be stored: {}",
+                            job.jobId(),
+                            round.round(),
                             e.getMessage());
                 }
             }
@@ -57,13 +60,24 @@ final class CallbackBisectListener implements BisectListener {
 
     /** The {@code progress} of a round's event (docs/callbacks.md shows it). */
     static ObjectNode detail(BisectProgress.Round round) {
-        var detail = JsonNodeFactory.instance.objectNode().put("stage", "round").put("round", round.round())
-                .put("candidates_left", round.commitsLeft()).put("rounds_left", round.roundsToGo());
+        var detail = JsonNodeFactory.instance
+                .objectNode()
+                .put("stage", "round")
+                .put("round", round.round())
+                .put("candidates_left", round.commitsLeft())
+                .put("rounds_left", round.roundsToGo());
         var tested = detail.putArray("tested");
         for (var commit : round.tested()) {
-            tested.addObject().put("commit", commit.commit().sha()).put("subject", commit.commit().subject())
-                    .put("verdict", commit.verdict() == null ? null : commit.verdict().name().toLowerCase(Locale.ROOT))
-                    .put("passes", commit.passes()).put("failures", commit.failures());
+            tested.addObject()
+                    .put("commit", commit.commit().sha())
+                    .put("subject", commit.commit().subject())
+                    .put(
+                            "verdict",
+                            commit.verdict() == null
+                                    ? null
+                                    : commit.verdict().name().toLowerCase(Locale.ROOT))
+                    .put("passes", commit.passes())
+                    .put("failures", commit.failures());
         }
         return detail;
     }

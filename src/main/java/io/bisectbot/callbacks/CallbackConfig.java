@@ -31,8 +31,12 @@ class CallbackConfig {
     }
 
     @Bean
-    Callbacks callbacks(CallbackOutbox outbox, CallbackTargets targets, CallbackProperties properties,
-                        DataSource dataSource, JobQueue queue) {
+    Callbacks callbacks(
+            CallbackOutbox outbox,
+            CallbackTargets targets,
+            CallbackProperties properties,
+            DataSource dataSource,
+            JobQueue queue) {
         var callbacks = new Callbacks(outbox, targets, properties, dataSource, queue);
         queue.onCreated(callbacks::created);
         if (properties.secretList().isEmpty()) {
@@ -42,8 +46,14 @@ class CallbackConfig {
     }
 
     @Bean
-    CallbackDelivery callbackDelivery(CallbackOutbox outbox, JobQueue queue, CallbackTargets targets,
-                                      CallbackProperties properties, JsonMapper json, Clock clock, QueueNode node) {
+    CallbackDelivery callbackDelivery(
+            CallbackOutbox outbox,
+            JobQueue queue,
+            CallbackTargets targets,
+            CallbackProperties properties,
+            JsonMapper json,
+            Clock clock,
+            QueueNode node) {
         return new CallbackDelivery(outbox, queue, targets, properties, json, clock, node.workerId());
     }
 

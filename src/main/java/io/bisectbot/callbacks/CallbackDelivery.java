@@ -41,8 +41,7 @@ final class CallbackDelivery {
     static final String USER_AGENT = "bisectbot-callbacks";
 
     /** What one attempt came to: a status code, or an error without one. */
-    private record Answer(Integer status, String error, Duration retryAfter, boolean permanent) {
-    }
+    private record Answer(Integer status, String error, Duration retryAfter, boolean permanent) {}
 
     private final CallbackOutbox outbox;
     private final JobQueue queue;
@@ -52,8 +51,14 @@ final class CallbackDelivery {
     private final Clock clock;
     private final String owner;
 
-    CallbackDelivery(CallbackOutbox outbox, JobQueue queue, CallbackTargets targets, CallbackProperties properties,
-                     JsonMapper json, Clock clock, String owner) {
+    CallbackDelivery(
+            CallbackOutbox outbox,
+            JobQueue queue,
+            CallbackTargets targets,
+            CallbackProperties properties,
+            JsonMapper json,
+            Clock clock,
+            String owner) {
         this.outbox = outbox;
         this.queue = queue;
         this.targets = targets;
@@ -97,21 +102,31 @@ final class CallbackDelivery {
         outbox.recordAttempt(event, at, answer.status(), answer.error(), duration);
         if (answer.status() != null && answer.status() >= 200 && answer.status() < 300) {
             if (!outbox.done(event)) {
-                log.info("Callback event {} was delivered after its lease ran out; another instance may deliver it again", event.eventId());
+                log.info(
+                        "Callback event {} was delivered after its lease ran out; another instance may deliver it again",
+                        event.eventId());
             }
             return;
         }
         var now = clock.instant();
         var failingSince = event.firstFailureAt() != null ? event.firstFailureAt() : now;
         var error = answer.error() != null ? answer.error() : "answered " + answer.status();
-        var delay = answer.retryAfter() != null ? min(answer.retryAfter(), properties.backoffMax()) : backoff(event.attempts());
+        var delay = answer.retryAfter() != null
+                ? min(answer.retryAfter(), properties.backoffMax())
+                : backoff(event.attempts());
         var deadline = failingSince.plus(properties.deadAfter());
         var dead = answer.permanent() || !now.isBefore(deadline);
         // The last attempt falls on the deadline rather than a whole backoff after it.
         var retryAt = now.plus(delay).isAfter(deadline) ? deadline : now.plus(delay);
         if (dead) {
-            log.warn("Callback event {} ({} of job {}) to {} is dead after {} attempts: {}", event.eventId(), event.type(),
-                    event.jobId(), safeUrl(event.url()), event.attempts(), error);
+            log.warn(
+                    "Callback event {} ({} of job {}) to {} is dead after {} attempts: {}",
+                    event.eventId(),
+                    event.type(),
+                    event.jobId(),
+                    safeUrl(event.url()),
+                    event.attempts(),
+                    error);
         }
         outbox.failed(event, error, retryAt, dead);
     }
@@ -167,15 +182,18 @@ final class CallbackDelivery {
         var host = CallbackTargets.host(uri);
         var timestamp = clock.instant().getEpochSecond();
         // The connection goes to the address just checked, never to a second lookup's answer (DNS rebinding).
-        var pinned = URI.create(uri.getScheme() + "://" + literal(address) + (uri.getPort() == -1 ? "" : ":" + uri.getPort())
-                + (uri.getRawPath() == null || uri.getRawPath().isEmpty() ? "/" : uri.getRawPath())
-                + (uri.getRawQuery() == null ? "" : "?" + uri.getRawQuery()));
+        var pinned =
+                URI.create(uri.getScheme() + "://" + literal(address) + (uri.getPort() == -1 ? "" : ":" + uri.getPort())
+                        + (uri.getRawPath() == null || uri.getRawPath().isEmpty() ? "/" : uri.getRawPath())
+                        + (uri.getRawQuery() == null ? "" : "?" + uri.getRawQuery()));
         var request = HttpRequest.newBuilder(pinned)
                 .timeout(properties.timeout())
                 .header("Content-Type", "application/json")
                 .header("User-Agent", USER_AGENT)
                 .header(CallbackVerifier.TIMESTAMP_HEADER, Long.toString(timestamp))
-                .header(CallbackVerifier.SIGNATURE_HEADER, CallbackVerifier.signatureHeader(properties.secretList(), timestamp, body))
+                .header(
+                        CallbackVerifier.SIGNATURE_HEADER,
+                        CallbackVerifier.signatureHeader(properties.secretList(), timestamp, body))
                 .POST(HttpRequest.BodyPublishers.ofByteArray(body));
         if (CallbackTargets.literal(host) == null) {
             try {
@@ -197,7 +215,11 @@ final class CallbackDelivery {
             var error = status >= 300 && status < 400 ? "answered " + status + " (redirects are not followed)" : null;
             return new Answer(status, error, status >= 200 && status < 300 ? null : retryAfter, permanent);
         } catch (IOException e) {
-            return new Answer(null, e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage()), null, false);
+            return new Answer(
+                    null,
+                    e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage()),
+                    null,
+                    false);
         }
     }
 
@@ -221,7 +243,9 @@ final class CallbackDelivery {
     }
 
     private static String literal(InetAddress address) {
-        return address instanceof Inet6Address ? "[" + address.getHostAddress().replace("%", "%25") + "]" : address.getHostAddress();
+        return address instanceof Inet6Address
+                ? "[" + address.getHostAddress().replace("%", "%25") + "]"
+                : address.getHostAddress();
     }
 
     /** {@code Retry-After} as seconds or an HTTP date; null when absent or unreadable. */
@@ -234,7 +258,8 @@ final class CallbackDelivery {
             return Duration.ofSeconds(Math.max(0, Long.parseLong(value)));
         } catch (NumberFormatException e) {
             try {
-                var at = ZonedDateTime.parse(value, DateTimeFormatter.RFC_1123_DATE_TIME).toInstant();
+                var at = ZonedDateTime.parse(value, DateTimeFormatter.RFC_1123_DATE_TIME)
+                        .toInstant();
                 var wait = Duration.between(clock.instant(), at);
                 return wait.isNegative() ? Duration.ZERO : wait;
             } catch (DateTimeParseException unreadable) {

@@ -28,9 +28,17 @@ import tools.jackson.databind.json.JsonMapper;
  */
 final class CallbackOutbox {
 
-    record Event(long id, UUID eventId, long jobId, String url, String type, JsonNode detail, int attempts,
-                 String leaseOwner, Instant createdAt, Instant firstFailureAt) {
-    }
+    record Event(
+            long id,
+            UUID eventId,
+            long jobId,
+            String url,
+            String type,
+            JsonNode detail,
+            int attempts,
+            String leaseOwner,
+            Instant createdAt,
+            Instant firstFailureAt) {}
 
     private final JdbcClient jdbc;
     private final JsonMapper json;
@@ -49,7 +57,8 @@ final class CallbackOutbox {
             jdbc.sql("""
                             INSERT INTO job_callbacks (job_id, position, url, events)
                             VALUES (:job, (SELECT count(*) FROM job_callbacks WHERE job_id = :job), :url, :events)""")
-                    .param("job", jobId).param("url", s.url())
+                    .param("job", jobId)
+                    .param("url", s.url())
                     .param("events", new SqlArrayValue("text", s.events().toArray()))
                     .update();
         }
@@ -58,7 +67,10 @@ final class CallbackOutbox {
     /** Whether one of the job's callbacks asked for {@code type} events. */
     boolean subscribed(long jobId, String type) {
         return jdbc.sql("SELECT EXISTS (SELECT 1 FROM job_callbacks WHERE job_id = :job AND :type = ANY (events))")
-                .param("job", jobId).param("type", type).query(Boolean.class).single();
+                .param("job", jobId)
+                .param("type", type)
+                .query(Boolean.class)
+                .single();
     }
 
     /** Adds an event of {@code type} for each of the job's callbacks that asked for it; returns how many. */
@@ -69,15 +81,18 @@ final class CallbackOutbox {
                         SELECT job_id, url, :type, CAST(:detail AS jsonb), :now, :now
                           FROM job_callbacks WHERE job_id = :job AND :type = ANY (events)
                          ORDER BY position""")
-                .param("job", jobId).param("type", type)
-                .param("detail", detail == null ? null : json.writeValueAsString(detail)).param("now", now)
+                .param("job", jobId)
+                .param("type", type)
+                .param("detail", detail == null ? null : json.writeValueAsString(detail))
+                .param("now", now)
                 .update();
     }
 
     /** Claims up to {@code limit} due events for {@code owner} until {@code lease} from now; counts the attempt. */
     List<Event> claim(String owner, int limit, Duration lease) {
         var now = clock.instant();
-        return jdbc.sql("""
+        return jdbc
+                .sql("""
                         UPDATE callback_events e
                            SET lease_owner = :owner, lease_until = :until, attempts = e.attempts + 1
                           FROM (SELECT c.id FROM callback_events c
@@ -92,24 +107,41 @@ final class CallbackOutbox {
                          WHERE e.id = due.id
                      RETURNING e.id, e.event_id, e.job_id, e.url, e.type, e.detail::text AS detail, e.attempts,
                                e.lease_owner, e.created_at, e.first_failure_at""")
-                .param("owner", owner).param("until", ts(now.plus(lease)))
-                .param("now", ts(now)).param("limit", limit)
-                .query(this::event).list().stream().sorted(Comparator.comparingLong(Event::id)).toList();
+                .param("owner", owner)
+                .param("until", ts(now.plus(lease)))
+                .param("now", ts(now))
+                .param("limit", limit)
+                .query(this::event)
+                .list()
+                .stream()
+                .sorted(Comparator.comparingLong(Event::id))
+                .toList();
     }
 
     private Event event(ResultSet rs, int n) throws SQLException {
         var detail = rs.getString("detail");
-        return new Event(rs.getLong("id"), rs.getObject("event_id", UUID.class), rs.getLong("job_id"), rs.getString("url"),
-                rs.getString("type"), detail == null ? null : json.readTree(detail), rs.getInt("attempts"),
-                rs.getString("lease_owner"), instant(rs, "created_at"), instant(rs, "first_failure_at"));
+        return new Event(
+                rs.getLong("id"),
+                rs.getObject("event_id", UUID.class),
+                rs.getLong("job_id"),
+                rs.getString("url"),
+                rs.getString("type"),
+                detail == null ? null : json.readTree(detail),
+                rs.getInt("attempts"),
+                rs.getString("lease_owner"),
+                instant(rs, "created_at"),
+                instant(rs, "first_failure_at"));
     }
 
     void recordAttempt(Event event, Instant at, Integer statusCode, String error, long durationMs) {
         jdbc.sql("""
                         INSERT INTO callback_attempts (event_row, at, status_code, error, duration_ms)
                         VALUES (:event, :at, :status, :error, :duration)""")
-                .param("event", event.id()).param("at", ts(at)).param("status", statusCode)
-                .param("error", error == null ? null : cap(error)).param("duration", (int) Math.min(Integer.MAX_VALUE, durationMs))
+                .param("event", event.id())
+                .param("at", ts(at))
+                .param("status", statusCode)
+                .param("error", error == null ? null : cap(error))
+                .param("duration", (int) Math.min(Integer.MAX_VALUE, durationMs))
                 .update();
     }
 
@@ -119,8 +151,12 @@ final class CallbackOutbox {
                         UPDATE callback_events SET status = 'DONE', done_at = :now, lease_owner = NULL, lease_until = NULL,
                                                    last_error = NULL
                          WHERE id = :id AND lease_owner = :owner AND attempts = :attempts AND status = 'PENDING'""")
-                .param("now", ts(clock.instant()))
-                .param("id", event.id()).param("owner", event.leaseOwner()).param("attempts", event.attempts()).update() == 1;
+                        .param("now", ts(clock.instant()))
+                        .param("id", event.id())
+                        .param("owner", event.leaseOwner())
+                        .param("attempts", event.attempts())
+                        .update()
+                == 1;
     }
 
     /** A failed attempt: due again at {@code retryAt}, or dead when {@code dead}. */
@@ -132,9 +168,14 @@ final class CallbackOutbox {
                                                    lease_owner = NULL, lease_until = NULL,
                                                    done_at = CASE WHEN :status = 'DEAD' THEN CAST(:now AS timestamptz) END
                          WHERE id = :id AND lease_owner = :owner AND attempts = :attempts AND status = 'PENDING'""")
-                .param("status", dead ? "DEAD" : "PENDING").param("error", cap(error))
-                .param("retry_at", ts(retryAt)).param("now", now)
-                .param("id", event.id()).param("owner", event.leaseOwner()).param("attempts", event.attempts()).update();
+                .param("status", dead ? "DEAD" : "PENDING")
+                .param("error", cap(error))
+                .param("retry_at", ts(retryAt))
+                .param("now", now)
+                .param("id", event.id())
+                .param("owner", event.leaseOwner())
+                .param("attempts", event.attempts())
+                .update();
     }
 
     /** Not attempted after all (the instance is stopping): due again at {@code at}, attempt not counted. */
@@ -144,7 +185,10 @@ final class CallbackOutbox {
                                                    lease_owner = NULL, lease_until = NULL
                          WHERE id = :id AND lease_owner = :owner AND attempts = :attempts AND status = 'PENDING'""")
                 .param("at", ts(at))
-                .param("id", event.id()).param("owner", event.leaseOwner()).param("attempts", event.attempts()).update();
+                .param("id", event.id())
+                .param("owner", event.leaseOwner())
+                .param("attempts", event.attempts())
+                .update();
     }
 
     /**
@@ -158,8 +202,10 @@ final class CallbackOutbox {
                          WHERE status = 'DEAD'
                            AND (CAST(:job AS bigint) IS NULL OR job_id = :job)
                            AND (CAST(:since AS timestamptz) IS NULL OR done_at >= :since)""")
-                .param("job", jobId).param("since", since == null ? null : ts(since))
-                .param("now", ts(clock.instant())).update();
+                .param("job", jobId)
+                .param("since", since == null ? null : ts(since))
+                .param("now", ts(clock.instant()))
+                .update();
     }
 
     /** The job's events, oldest first, each with its attempts. */
@@ -171,15 +217,24 @@ final class CallbackOutbox {
                          WHERE e.job_id = :job ORDER BY a.id""")
                 .param("job", jobId)
                 .query((rs, n) -> attempts.computeIfAbsent(rs.getLong("event_row"), k -> new ArrayList<>())
-                        .add(new Callbacks.Attempt(instant(rs, "at"), (Integer) rs.getObject("status_code"), rs.getString("error"),
+                        .add(new Callbacks.Attempt(
+                                instant(rs, "at"),
+                                (Integer) rs.getObject("status_code"),
+                                rs.getString("error"),
                                 rs.getLong("duration_ms"))))
                 .list();
         return jdbc.sql("SELECT * FROM callback_events WHERE job_id = :job ORDER BY id")
                 .param("job", jobId)
-                .query((rs, n) -> new Callbacks.EventView(rs.getString("event_id"), CallbackDelivery.safeUrl(rs.getString("url")), rs.getString("type"),
-                        rs.getString("status"), rs.getInt("attempts"), instant(rs, "created_at"),
+                .query((rs, n) -> new Callbacks.EventView(
+                        rs.getString("event_id"),
+                        CallbackDelivery.safeUrl(rs.getString("url")),
+                        rs.getString("type"),
+                        rs.getString("status"),
+                        rs.getInt("attempts"),
+                        instant(rs, "created_at"),
                         "PENDING".equals(rs.getString("status")) ? instant(rs, "next_attempt_at") : null,
-                        instant(rs, "done_at"), rs.getString("last_error"),
+                        instant(rs, "done_at"),
+                        rs.getString("last_error"),
                         attempts.getOrDefault(rs.getLong("id"), List.of())))
                 .list();
     }
@@ -188,7 +243,8 @@ final class CallbackOutbox {
     Map<String, Long> stats() {
         var counts = new LinkedHashMap<String, Long>(Map.of("PENDING", 0L, "DONE", 0L, "DEAD", 0L));
         jdbc.sql("SELECT status, count(*) FROM callback_events GROUP BY status")
-                .query((rs, n) -> counts.put(rs.getString(1), rs.getLong(2))).list();
+                .query((rs, n) -> counts.put(rs.getString(1), rs.getLong(2)))
+                .list();
         return counts;
     }
 

@@ -23,25 +23,30 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param lease        how long a claimed event is reserved for the instance delivering it
  */
 @ConfigurationProperties("bisectbot.callbacks")
-record CallbackProperties(String secrets, String allowedHosts, String urls,
-                          @DefaultValue("5") int maxPerJob,
-                          @DefaultValue("24h") Duration deadAfter,
-                          @DefaultValue("10s") Duration timeout,
-                          @DefaultValue("5s") Duration backoffBase,
-                          @DefaultValue("1h") Duration backoffMax,
-                          @DefaultValue("1s") Duration pollInterval,
-                          @DefaultValue("2m") Duration lease) {
+record CallbackProperties(
+        String secrets,
+        String allowedHosts,
+        String urls,
+        @DefaultValue("5") int maxPerJob,
+        @DefaultValue("24h") Duration deadAfter,
+        @DefaultValue("10s") Duration timeout,
+        @DefaultValue("5s") Duration backoffBase,
+        @DefaultValue("1h") Duration backoffMax,
+        @DefaultValue("1s") Duration pollInterval,
+        @DefaultValue("2m") Duration lease) {
 
     /** Most bytes of a receiver's answer that are read: only its status matters. */
     static final int RESPONSE_CAP = 4096;
 
     CallbackProperties {
         if (maxPerJob < 0) {
-            throw new IllegalArgumentException("CALLBACK_MAX_PER_JOB must be 0 (no callbacks) or more, got " + maxPerJob);
+            throw new IllegalArgumentException(
+                    "CALLBACK_MAX_PER_JOB must be 0 (no callbacks) or more, got " + maxPerJob);
         }
         if (lease.compareTo(timeout.multipliedBy(2)) < 0) {
-            throw new IllegalArgumentException("the callback lease (" + lease + ") must be at least twice CALLBACK_TIMEOUT ("
-                    + timeout + "), so an attempt ends before another instance may take the event");
+            throw new IllegalArgumentException(
+                    "the callback lease (" + lease + ") must be at least twice CALLBACK_TIMEOUT (" + timeout
+                            + "), so an attempt ends before another instance may take the event");
         }
     }
 
@@ -70,6 +75,11 @@ record CallbackProperties(String secrets, String allowedHosts, String urls,
     }
 
     private static List<String> list(String value) {
-        return value == null ? List.of() : Arrays.stream(value.split(",")).map(String::trim).filter(s -> !s.isEmpty()).toList();
+        return value == null
+                ? List.of()
+                : Arrays.stream(value.split(","))
+                        .map(String::trim)
+                        .filter(s -> !s.isEmpty())
+                        .toList();
     }
 }

@@ -32,7 +32,8 @@ final class CallbackTargets {
     private final List<String> allowed;
 
     CallbackTargets(List<String> allowedHosts) {
-        this.allowed = allowedHosts.stream().map(h -> h.toLowerCase(Locale.ROOT)).toList();
+        this.allowed =
+                allowedHosts.stream().map(h -> h.toLowerCase(Locale.ROOT)).toList();
     }
 
     /** The URL as a callback target; an {@link IllegalArgumentException} says what is wrong with it. */
@@ -41,7 +42,8 @@ final class CallbackTargets {
             throw new IllegalArgumentException("a callback needs a 'url' (https://...)");
         }
         if (url.length() > MAX_URL_LENGTH) {
-            throw new IllegalArgumentException("callback url is " + url.length() + " characters long; at most " + MAX_URL_LENGTH);
+            throw new IllegalArgumentException(
+                    "callback url is " + url.length() + " characters long; at most " + MAX_URL_LENGTH);
         }
         URI uri;
         try {
@@ -54,18 +56,21 @@ final class CallbackTargets {
             throw new IllegalArgumentException("callback url '" + url + "' must be https://...");
         }
         if (uri.getRawUserInfo() != null) {
-            throw new IllegalArgumentException("callback url must not carry a credential (user:password@); it would be stored with the job");
+            throw new IllegalArgumentException(
+                    "callback url must not carry a credential (user:password@); it would be stored with the job");
         }
         var host = host(uri);
         if (host == null || host.isEmpty()) {
             throw new IllegalArgumentException("callback url '" + url + "' has no host");
         }
         if (!allowed(host)) {
-            throw new IllegalArgumentException("callback host '" + host + "' is not in CALLBACK_ALLOWED_HOSTS (" + String.join(", ", allowed) + ")");
+            throw new IllegalArgumentException("callback host '" + host + "' is not in CALLBACK_ALLOWED_HOSTS ("
+                    + String.join(", ", allowed) + ")");
         }
         if (scheme.equals("http") && !listed(host)) {
-            throw new IllegalArgumentException("callback url '" + url + "' must be https://...; plain http only goes to a host "
-                    + "listed by name in CALLBACK_ALLOWED_HOSTS");
+            throw new IllegalArgumentException(
+                    "callback url '" + url + "' must be https://...; plain http only goes to a host "
+                            + "listed by name in CALLBACK_ALLOWED_HOSTS");
         }
         var literal = literal(host);
         if (literal != null && !listed(host) && !isPublic(literal)) {
@@ -142,19 +147,22 @@ final class CallbackTargets {
 
     /** Not loopback, private, link-local (169.254.169.254, the cloud metadata address), multicast or reserved. */
     static boolean isPublic(InetAddress address) {
-        if (address.isAnyLocalAddress() || address.isLoopbackAddress() || address.isLinkLocalAddress()
-                || address.isSiteLocalAddress() || address.isMulticastAddress()) {
+        if (address.isAnyLocalAddress()
+                || address.isLoopbackAddress()
+                || address.isLinkLocalAddress()
+                || address.isSiteLocalAddress()
+                || address.isMulticastAddress()) {
             return false;
         }
         var b = address.getAddress();
         if (address instanceof Inet4Address) {
             int first = b[0] & 0xff;
             int second = b[1] & 0xff;
-            return first != 0                                         // "this network"
+            return first != 0 // "this network"
                     && !(first == 100 && second >= 64 && second < 128) // carrier-grade NAT
                     && !(first == 192 && second == 0 && (b[2] & 0xff) == 0) // IETF protocol assignments
                     && !(first == 198 && (second == 18 || second == 19)) // benchmarking
-                    && first < 240;                                   // reserved and broadcast
+                    && first < 240; // reserved and broadcast
         }
         if (address instanceof Inet6Address) {
             if ((b[0] & 0xfe) == 0xfc) {

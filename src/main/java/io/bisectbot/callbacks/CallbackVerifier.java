@@ -25,8 +25,7 @@ public final class CallbackVerifier {
     public static final String SIGNATURE_HEADER = "X-Bisectbot-Signature";
     public static final Duration DEFAULT_TOLERANCE = Duration.ofMinutes(5);
 
-    private CallbackVerifier() {
-    }
+    private CallbackVerifier() {}
 
     /** The answer of a check: valid, or why not (safe to log: it names no secret). */
     public record Verification(boolean valid, String reason) {
@@ -41,8 +40,13 @@ public final class CallbackVerifier {
      * Whether {@code body} was signed at {@code timestampHeader} with one of {@code secrets}, no longer ago (or
      * further ahead) than {@code tolerance} from {@code now}.
      */
-    public static Verification verify(List<String> secrets, String timestampHeader, String signatureHeader, byte[] body,
-                                      Instant now, Duration tolerance) {
+    public static Verification verify(
+            List<String> secrets,
+            String timestampHeader,
+            String signatureHeader,
+            byte[] body,
+            Instant now,
+            Duration tolerance) {
         if (secrets == null || secrets.isEmpty()) {
             return Verification.invalid("no secret to verify with");
         }
@@ -57,8 +61,9 @@ public final class CallbackVerifier {
         }
         var age = Duration.ofSeconds(Math.abs(now.getEpochSecond() - timestamp));
         if (age.compareTo(tolerance) > 0) {
-            return Verification.invalid("timestamp " + timestamp + " is " + age.toSeconds() + " s from now, more than the tolerance of "
-                    + tolerance.toSeconds() + " s (an old event replayed, or a clock that is off)");
+            return Verification.invalid(
+                    "timestamp " + timestamp + " is " + age.toSeconds() + " s from now, more than the tolerance of "
+                            + tolerance.toSeconds() + " s (an old event replayed, or a clock that is off)");
         }
         var offered = new ArrayList<byte[]>();
         for (var part : signatureHeader.split(",")) {
@@ -86,8 +91,8 @@ public final class CallbackVerifier {
     }
 
     /** {@link #verify} with {@link #DEFAULT_TOLERANCE}. */
-    public static Verification verify(List<String> secrets, String timestampHeader, String signatureHeader, byte[] body,
-                                      Instant now) {
+    public static Verification verify(
+            List<String> secrets, String timestampHeader, String signatureHeader, byte[] body, Instant now) {
         return verify(secrets, timestampHeader, signatureHeader, body, now, DEFAULT_TOLERANCE);
     }
 

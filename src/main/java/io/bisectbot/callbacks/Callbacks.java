@@ -36,21 +36,28 @@ public final class Callbacks {
     public static final Set<String> FINAL_EVENTS = Set.of("succeeded", "failed", "cancelled");
     /** Every event a callback may ask for, in the order errors list them. */
     public static final List<String> EVENTS = List.of("succeeded", "failed", "cancelled", "progress");
+
     private static final List<String> DEFAULT_EVENTS = List.of("succeeded", "failed", "cancelled");
     private static final Set<String> GITHUB_KINDS = Set.of(BisectJobHandler.KIND, BotRequest.KIND);
 
     /** One callback of a job: where to, and for which events. */
-    public record Subscription(String url, List<String> events) {
-    }
+    public record Subscription(String url, List<String> events) {}
 
     /** One attempt to deliver an event. */
-    public record Attempt(Instant at, Integer statusCode, String error, long durationMs) {
-    }
+    public record Attempt(Instant at, Integer statusCode, String error, long durationMs) {}
 
     /** An event owed to a callback, with its attempts, as {@code GET /job/{id}} shows it. */
-    public record EventView(String eventId, String url, String type, String status, int attempts, Instant createdAt,
-                            Instant nextAttemptAt, Instant doneAt, String lastError, List<Attempt> attemptLog) {
-    }
+    public record EventView(
+            String eventId,
+            String url,
+            String type,
+            String status,
+            int attempts,
+            Instant createdAt,
+            Instant nextAttemptAt,
+            Instant doneAt,
+            String lastError,
+            List<Attempt> attemptLog) {}
 
     private final CallbackOutbox outbox;
     private final CallbackTargets targets;
@@ -59,8 +66,12 @@ public final class Callbacks {
     private final List<Subscription> githubDefaults;
     private final JobQueue queue;
 
-    Callbacks(CallbackOutbox outbox, CallbackTargets targets, CallbackProperties properties, DataSource dataSource,
-              JobQueue queue) {
+    Callbacks(
+            CallbackOutbox outbox,
+            CallbackTargets targets,
+            CallbackProperties properties,
+            DataSource dataSource,
+            JobQueue queue) {
         this.queue = queue;
         this.outbox = outbox;
         this.targets = targets;
@@ -89,8 +100,9 @@ public final class Callbacks {
             return List.of();
         }
         if (!callbacks.isArray()) {
-            throw new IllegalArgumentException("'callbacks' must be a list of {\"url\": \"https://...\", \"events\": [...]}, got "
-                    + callbacks.getNodeType().name().toLowerCase(java.util.Locale.ROOT));
+            throw new IllegalArgumentException(
+                    "'callbacks' must be a list of {\"url\": \"https://...\", \"events\": [...]}, got "
+                            + callbacks.getNodeType().name().toLowerCase(java.util.Locale.ROOT));
         }
         if (callbacks.isEmpty()) {
             return List.of();
@@ -118,11 +130,13 @@ public final class Callbacks {
     /** One {@code {url, events}}, its URL allowed and each event known; an {@link IllegalArgumentException} says why not. */
     private Subscription subscription(JsonNode callback) {
         if (!callback.isObject()) {
-            throw new IllegalArgumentException("each callback must be an object {\"url\": \"https://...\", \"events\": [...]}, got " + callback);
+            throw new IllegalArgumentException(
+                    "each callback must be an object {\"url\": \"https://...\", \"events\": [...]}, got " + callback);
         }
         for (var name : callback.propertyNames()) {
             if (!name.equals("url") && !name.equals("events")) {
-                throw new IllegalArgumentException("unknown callback field '" + name + "'; a callback has 'url' and 'events'");
+                throw new IllegalArgumentException(
+                        "unknown callback field '" + name + "'; a callback has 'url' and 'events'");
             }
         }
         var url = callback.path("url").isString() ? callback.path("url").asString() : null;
@@ -132,7 +146,8 @@ public final class Callbacks {
         if (node.isMissingNode() || node.isNull()) {
             events.addAll(DEFAULT_EVENTS);
         } else if (!node.isArray() || node.isEmpty()) {
-            throw new IllegalArgumentException("callback 'events' must be a non-empty list of " + EVENTS + ", got " + node);
+            throw new IllegalArgumentException(
+                    "callback 'events' must be a non-empty list of " + EVENTS + ", got " + node);
         } else {
             for (var event : node) {
                 if (!event.isString() || !EVENTS.contains(event.asString())) {
@@ -175,8 +190,11 @@ public final class Callbacks {
         }
         fromRepository(job, events);
         if (!events.isEmpty()) {
-            outbox.subscribe(job.id(), events.entrySet().stream()
-                    .map(e -> new Subscription(e.getKey(), List.copyOf(e.getValue()))).toList());
+            outbox.subscribe(
+                    job.id(),
+                    events.entrySet().stream()
+                            .map(e -> new Subscription(e.getKey(), List.copyOf(e.getValue())))
+                            .toList());
         }
     }
 
@@ -192,8 +210,10 @@ public final class Callbacks {
             return;
         }
         if (properties.secretList().isEmpty()) {
-            refused(job, "the callbacks of the repository's config are dropped: this instance cannot sign callbacks "
-                    + "(CALLBACK_SECRETS is not set)");
+            refused(
+                    job,
+                    "the callbacks of the repository's config are dropped: this instance cannot sign callbacks "
+                            + "(CALLBACK_SECRETS is not set)");
             return;
         }
         for (int i = 0; i < asked.size(); i++) {
@@ -205,15 +225,22 @@ public final class Callbacks {
                 // The note is shown with the job: a query string (a token, perhaps) is left out of it.
                 var url = asked.get(i).path("url").asString("");
                 var why = e.getMessage();
-                refused(job, which + " is dropped: " + (url.isEmpty() ? why : why.replace(url, CallbackDelivery.safeUrl(url))));
+                refused(
+                        job,
+                        which + " is dropped: "
+                                + (url.isEmpty() ? why : why.replace(url, CallbackDelivery.safeUrl(url))));
                 continue;
             }
             if (!events.containsKey(subscription.url()) && events.size() >= properties.maxPerJob()) {
-                refused(job, which + " (" + CallbackDelivery.safeUrl(subscription.url()) + ") is dropped: a job may carry at most "
-                        + properties.maxPerJob() + " callbacks (CALLBACK_MAX_PER_JOB)");
+                refused(
+                        job,
+                        which + " (" + CallbackDelivery.safeUrl(subscription.url())
+                                + ") is dropped: a job may carry at most " + properties.maxPerJob()
+                                + " callbacks (CALLBACK_MAX_PER_JOB)");
                 continue;
             }
-            events.computeIfAbsent(subscription.url(), url -> new LinkedHashSet<>()).addAll(subscription.events());
+            events.computeIfAbsent(subscription.url(), url -> new LinkedHashSet<>())
+                    .addAll(subscription.events());
         }
     }
 
@@ -243,7 +270,8 @@ public final class Callbacks {
      */
     public int replay(Long jobId, Instant since) {
         if (jobId == null && since == null) {
-            throw new IllegalArgumentException("say which dead letters to replay: a job (job: N) or a time (since: ISO-8601)");
+            throw new IllegalArgumentException(
+                    "say which dead letters to replay: a job (job: N) or a time (since: ISO-8601)");
         }
         return outbox.replay(jobId, since);
     }

@@ -17,11 +17,9 @@ public final class CallbacksCommand {
             Both may be given (events of job N dead-lettered since TIME). Running instances deliver the replayed events;
             DATABASE_URL says which database.""";
 
-    private CallbacksCommand() {
-    }
+    private CallbacksCommand() {}
 
-    record Replay(Long job, Instant since) {
-    }
+    record Replay(Long job, Instant since) {}
 
     /** Checks the words before anything starts; null when they are fine, else the exit status to end with. */
     public static Integer checkUsage(String[] args, PrintStream out, PrintStream err) {
@@ -40,7 +38,8 @@ public final class CallbacksCommand {
 
     static Replay parse(String[] args) {
         if (args.length == 0 || !args[0].equals("replay")) {
-            throw new IllegalArgumentException(args.length == 0 ? "say what to do: replay" : "unknown callbacks command '" + args[0] + "'");
+            throw new IllegalArgumentException(
+                    args.length == 0 ? "say what to do: replay" : "unknown callbacks command '" + args[0] + "'");
         }
         Long job = null;
         Instant since = null;
@@ -59,7 +58,9 @@ public final class CallbacksCommand {
                     }
                 }
                 case "--since" -> since = CallbackAdminController.parseSince(value);
-                default -> throw new IllegalArgumentException("unknown option '" + option + "'; replay takes --job N and --since TIME");
+                default ->
+                    throw new IllegalArgumentException(
+                            "unknown option '" + option + "'; replay takes --job N and --since TIME");
             }
         }
         if (job == null && since == null) {
@@ -71,7 +72,8 @@ public final class CallbacksCommand {
     /** Replays in a started application context and says how many; returns the exit status. */
     public static int run(ConfigurableApplicationContext context, String[] args, PrintStream out) {
         var replay = parse(args);
-        var outbox = new CallbackOutbox(context.getBean(DataSource.class), JsonMapper.builder().build(), Clock.systemUTC());
+        var outbox = new CallbackOutbox(
+                context.getBean(DataSource.class), JsonMapper.builder().build(), Clock.systemUTC());
         var count = outbox.replay(replay.job(), replay.since());
         out.println("Replayed " + count + " dead-lettered callback event" + (count == 1 ? "" : "s")
                 + (replay.job() != null ? " of job " + replay.job() : "")

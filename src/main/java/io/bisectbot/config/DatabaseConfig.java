@@ -2,7 +2,6 @@ package io.bisectbot.config;
 
 import com.zaxxer.hikari.HikariConfig;
 import com.zaxxer.hikari.HikariDataSource;
-import javax.sql.DataSource;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.context.annotation.Bean;
@@ -19,9 +18,10 @@ public class DatabaseConfig {
 
     @Bean(destroyMethod = "close")
     EmbeddedDatabaseHolder embeddedDatabase(DatabaseProperties properties) {
-        return new EmbeddedDatabaseHolder(properties.embedded()
-                ? EmbeddedDatabase.start(properties.embeddedDataDir(), properties.embeddedPort())
-                : null);
+        return new EmbeddedDatabaseHolder(
+                properties.embedded()
+                        ? EmbeddedDatabase.start(properties.embeddedDataDir(), properties.embeddedPort())
+                        : null);
     }
 
     @Bean(destroyMethod = "close")
@@ -35,7 +35,8 @@ public class DatabaseConfig {
             try {
                 url = DatabaseUrl.parse(properties.url());
             } catch (IllegalArgumentException e) {
-                throw new StartupProblem(e.getMessage(), "Fix DATABASE_URL, e.g. postgres://user:password@host:5432/bisectbot");
+                throw new StartupProblem(
+                        e.getMessage(), "Fix DATABASE_URL, e.g. postgres://user:password@host:5432/bisectbot");
             }
             config.setJdbcUrl(url.jdbcUrl());
             config.setUsername(hasText(properties.username()) ? properties.username() : url.username());

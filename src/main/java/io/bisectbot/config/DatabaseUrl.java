@@ -14,15 +14,18 @@ record DatabaseUrl(String jdbcUrl, String username, String password) {
             return new DatabaseUrl(trimmed, null, null);
         }
         if (!trimmed.startsWith("postgres://") && !trimmed.startsWith("postgresql://")) {
-            throw new IllegalArgumentException("DATABASE_URL must start with postgres://, postgresql:// or jdbc:postgresql:// "
-                    + "(got a value starting with '" + trimmed.substring(0, Math.min(12, trimmed.length())) + "')");
+            throw new IllegalArgumentException(
+                    "DATABASE_URL must start with postgres://, postgresql:// or jdbc:postgresql:// "
+                            + "(got a value starting with '" + trimmed.substring(0, Math.min(12, trimmed.length()))
+                            + "')");
         }
         URI uri;
         try {
             uri = new URI(trimmed);
         } catch (URISyntaxException e) {
             // The message would echo the URL and with it the password.
-            throw new IllegalArgumentException("DATABASE_URL is not a valid URL (expected postgres://user:pass@host:port/db)");
+            throw new IllegalArgumentException(
+                    "DATABASE_URL is not a valid URL (expected postgres://user:pass@host:port/db)");
         }
         if (uri.getHost() == null) {
             throw new IllegalArgumentException("DATABASE_URL has no host (expected postgres://user:pass@host:port/db)");
@@ -35,9 +38,12 @@ record DatabaseUrl(String jdbcUrl, String username, String password) {
             password = parts.length > 1 ? decode(parts[1]) : null;
         }
         var port = uri.getPort() > 0 ? uri.getPort() : 5432;
-        var database = uri.getRawPath() == null || uri.getRawPath().length() <= 1 ? "postgres" : uri.getRawPath().substring(1);
+        var database = uri.getRawPath() == null || uri.getRawPath().length() <= 1
+                ? "postgres"
+                : uri.getRawPath().substring(1);
         var query = uri.getRawQuery() == null ? "" : "?" + uri.getRawQuery();
-        return new DatabaseUrl("jdbc:postgresql://" + uri.getHost() + ":" + port + "/" + database + query, user, password);
+        return new DatabaseUrl(
+                "jdbc:postgresql://" + uri.getHost() + ":" + port + "/" + database + query, user, password);
     }
 
     private static String decode(String s) {

@@ -30,12 +30,22 @@ record DatabaseUser(String name, int uid, int gid) {
     static DatabaseUser forEmbeddedDatabase() {
         var dedicated = lookUp(DEDICATED);
         if (dedicated == null) {
-            var created = run(List.of("useradd", "--system", "--user-group", "--no-create-home",
-                    "--home-dir", "/nonexistent", "--shell", "/usr/sbin/nologin", DEDICATED));
+            var created = run(List.of(
+                    "useradd",
+                    "--system",
+                    "--user-group",
+                    "--no-create-home",
+                    "--home-dir",
+                    "/nonexistent",
+                    "--shell",
+                    "/usr/sbin/nologin",
+                    DEDICATED));
             dedicated = created == 0 ? lookUp(DEDICATED) : null;
             if (dedicated == null) {
-                log.info("Could not create the system user {} (useradd exit {}); the embedded PostgreSQL runs as nobody",
-                        DEDICATED, created);
+                log.info(
+                        "Could not create the system user {} (useradd exit {}); the embedded PostgreSQL runs as nobody",
+                        DEDICATED,
+                        created);
             }
         }
         if (dedicated != null) {
@@ -43,10 +53,11 @@ record DatabaseUser(String name, int uid, int gid) {
         }
         var nobody = lookUp("nobody");
         if (nobody == null) {
-            throw new StartupProblem("bisectbot runs as root, PostgreSQL refuses to, and there is neither a user "
-                    + DEDICATED + " nor nobody to run the embedded PostgreSQL as (useradd failed).",
+            throw new StartupProblem(
+                    "bisectbot runs as root, PostgreSQL refuses to, and there is neither a user " + DEDICATED
+                            + " nor nobody to run the embedded PostgreSQL as (useradd failed).",
                     "Create a system user " + DEDICATED + " (useradd --system " + DEDICATED + "), run bisectbot as a "
-                    + "normal user, or set DATABASE_URL to a PostgreSQL server.");
+                            + "normal user, or set DATABASE_URL to a PostgreSQL server.");
         }
         return nobody;
     }
@@ -59,8 +70,9 @@ record DatabaseUser(String name, int uid, int gid) {
         if (onPath("runuser")) {
             return List.of("runuser", "-u", name, "--");
         }
-        throw new StartupProblem("bisectbot runs as root and needs setpriv or runuser (util-linux) to start the "
-                + "embedded PostgreSQL as the user " + name + ", and neither is on the PATH.",
+        throw new StartupProblem(
+                "bisectbot runs as root and needs setpriv or runuser (util-linux) to start the "
+                        + "embedded PostgreSQL as the user " + name + ", and neither is on the PATH.",
                 "Install util-linux, run bisectbot as a normal user, or set DATABASE_URL to a PostgreSQL server.");
     }
 
@@ -97,8 +109,10 @@ record DatabaseUser(String name, int uid, int gid) {
             var permissions = Files.getPosixFilePermissions(dir);
             permissions.add(PosixFilePermission.OTHERS_EXECUTE);
             Files.setPosixFilePermissions(dir, permissions);
-            log.info("Allowed other users to pass through {} (search only, o+x) so that {} reaches the data directory",
-                    dir, name);
+            log.info(
+                    "Allowed other users to pass through {} (search only, o+x) so that {} reaches the data directory",
+                    dir,
+                    name);
         }
     }
 
@@ -112,7 +126,9 @@ record DatabaseUser(String name, int uid, int gid) {
             return null;
         }
         var fields = entry.strip().split(":");
-        return fields.length < 4 ? null : new DatabaseUser(name, Integer.parseInt(fields[2]), Integer.parseInt(fields[3]));
+        return fields.length < 4
+                ? null
+                : new DatabaseUser(name, Integer.parseInt(fields[2]), Integer.parseInt(fields[3]));
     }
 
     private static boolean onPath(String program) {
@@ -122,8 +138,10 @@ record DatabaseUser(String name, int uid, int gid) {
 
     private static int run(List<String> command) {
         try {
-            var process = new ProcessBuilder(command).redirectErrorStream(true)
-                    .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+            var process = new ProcessBuilder(command)
+                    .redirectErrorStream(true)
+                    .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                    .start();
             return process.waitFor(30, TimeUnit.SECONDS) ? process.exitValue() : -1;
         } catch (IOException e) {
             return -1;
@@ -135,7 +153,9 @@ record DatabaseUser(String name, int uid, int gid) {
 
     private static String output(List<String> command) {
         try {
-            var process = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            var process = new ProcessBuilder(command)
+                    .redirectError(ProcessBuilder.Redirect.DISCARD)
+                    .start();
             var text = new String(process.getInputStream().readAllBytes());
             return process.waitFor() == 0 && !text.isBlank() ? text : null;
         } catch (IOException e) {

@@ -29,7 +29,8 @@ final class EmbeddedDatabase implements AutoCloseable {
     private final int port;
     private final FileOutputStream lockStream;
 
-    private EmbeddedDatabase(Path bin, List<String> asUser, Path dataDir, Path logFile, int port, FileOutputStream lockStream) {
+    private EmbeddedDatabase(
+            Path bin, List<String> asUser, Path dataDir, Path logFile, int port, FileOutputStream lockStream) {
         this.bin = bin;
         this.asUser = asUser;
         this.dataDir = dataDir;
@@ -47,16 +48,19 @@ final class EmbeddedDatabase implements AutoCloseable {
             Files.createDirectories(absolute);
             // Held while this process lives: a second bisectbot on the same directory is refused, and a server left
             // running by a process that was killed is recognised as an orphan and stopped.
-            lockStream = new FileOutputStream(absolute.resolveSibling(name + ".lock").toFile());
+            lockStream =
+                    new FileOutputStream(absolute.resolveSibling(name + ".lock").toFile());
             FileLock lock = lockStream.getChannel().tryLock();
             if (lock == null) {
-                throw new StartupProblem("Another bisectbot already uses the embedded PostgreSQL in " + absolute + ".",
+                throw new StartupProblem(
+                        "Another bisectbot already uses the embedded PostgreSQL in " + absolute + ".",
                         "Stop it, or give this one its own directory with EMBEDDED_PG_DIR.");
             }
             if (!Files.exists(logFile)) {
                 Files.createFile(logFile);
             }
-            var bin = PostgresBinaries.prepare(absolute.resolveSibling(name + "-bin")).resolve("bin");
+            var bin = PostgresBinaries.prepare(absolute.resolveSibling(name + "-bin"))
+                    .resolve("bin");
             List<String> asUser = List.of();
             String userName = System.getProperty("user.name");
             if (DatabaseUser.runningAsRoot()) {
@@ -70,18 +74,23 @@ final class EmbeddedDatabase implements AutoCloseable {
             var chosenPort = port > 0 ? port : freePort();
             var database = new EmbeddedDatabase(bin, asUser, absolute, logFile, chosenPort, lockStream);
             database.startServer();
-            log.info("Embedded PostgreSQL: data directory {}, port {}, log file {}, running as user {}",
-                    absolute, chosenPort, logFile, userName);
+            log.info(
+                    "Embedded PostgreSQL: data directory {}, port {}, log file {}, running as user {}",
+                    absolute,
+                    chosenPort,
+                    logFile,
+                    userName);
             return database;
         } catch (IOException | RuntimeException e) {
             closeQuietly(lockStream);
             if (e instanceof StartupProblem problem) {
                 throw problem;
             }
-            throw new StartupProblem("Could not start the embedded PostgreSQL with data in " + absolute + ": "
-                    + e.getMessage() + (Files.exists(logFile) ? " (its log: " + logFile + ")" : ""),
+            throw new StartupProblem(
+                    "Could not start the embedded PostgreSQL with data in " + absolute + ": " + e.getMessage()
+                            + (Files.exists(logFile) ? " (its log: " + logFile + ")" : ""),
                     "Check that the directory (EMBEDDED_PG_DIR) is writable and the port (EMBEDDED_PG_PORT) free, "
-                    + "or set DATABASE_URL to a PostgreSQL server.");
+                            + "or set DATABASE_URL to a PostgreSQL server.");
         }
     }
 
@@ -162,7 +171,16 @@ final class EmbeddedDatabase implements AutoCloseable {
     public void close() throws IOException {
         log.info("Stopping embedded PostgreSQL ({})", dataDir);
         try {
-            run("pg_ctl", "stop", "-D", dataDir.toString(), "-m", "fast", "-w", "-t", Long.toString(STOP_TIMEOUT_SECONDS));
+            run(
+                    "pg_ctl",
+                    "stop",
+                    "-D",
+                    dataDir.toString(),
+                    "-m",
+                    "fast",
+                    "-w",
+                    "-t",
+                    Long.toString(STOP_TIMEOUT_SECONDS));
         } finally {
             lockStream.close();
         }

@@ -26,6 +26,7 @@ public final class EnvironmentVariables implements EnvironmentPostProcessor, Ord
 
     /** The map's key in application.yml. */
     public static final String MAP = "bisectbot.environment";
+
     static final String SOURCE = "bisectbotEnvironmentVariables";
 
     @Override
@@ -61,7 +62,8 @@ public final class EnvironmentVariables implements EnvironmentPostProcessor, Ord
             if (source instanceof EnumerablePropertySource<?> enumerable && !SOURCE.equals(source.getName())) {
                 for (var name : enumerable.getPropertyNames()) {
                     if (name.startsWith(prefix)) {
-                        mapping.putIfAbsent(name.substring(prefix.length()), String.valueOf(enumerable.getProperty(name)));
+                        mapping.putIfAbsent(
+                                name.substring(prefix.length()), String.valueOf(enumerable.getProperty(name)));
                     }
                 }
             }

@@ -12,8 +12,7 @@ public final class LogFormat {
     /** The property application.yml falls back to when {@code LOG_FORMAT} is unset. */
     static final String DEFAULT_PROPERTY = "bisectbot.default-log-format";
 
-    private LogFormat() {
-    }
+    private LogFormat() {}
 
     /** Sets the default for this process from whether its standard output is a terminal. */
     public static void chooseDefault() {

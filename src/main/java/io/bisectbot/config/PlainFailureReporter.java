@@ -22,7 +22,8 @@ class PlainFailureReporter implements FailureAnalysisReporter {
 
     @Override
     public void report(FailureAnalysis analysis) {
-        var text = new StringBuilder("\nbisectbot could not start.\n\nProblem: ").append(analysis.getDescription().strip());
+        var text = new StringBuilder("\nbisectbot could not start.\n\nProblem: ")
+                .append(analysis.getDescription().strip());
         if (analysis.getAction() != null && !analysis.getAction().isBlank()) {
             text.append("\n\nWhat to do: ").append(analysis.getAction().strip());
         }

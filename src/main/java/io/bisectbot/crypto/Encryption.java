@@ -104,14 +104,16 @@ public final class Encryption {
         }
         int colon = stored.indexOf(':', V1.length());
         if (colon < 0) {
-            throw new EncryptionException("a value in " + column + " starts like an encrypted value (bb1:) but names no key id");
+            throw new EncryptionException(
+                    "a value in " + column + " starts like an encrypted value (bb1:) but names no key id");
         }
         var id = stored.substring(V1.length(), colon);
         byte[] body;
         try {
             body = Base64.getDecoder().decode(stored.substring(colon + 1));
         } catch (IllegalArgumentException e) {
-            throw new EncryptionException("a value in " + column + " encrypted with key '" + id + "' is damaged (not base64)");
+            throw new EncryptionException(
+                    "a value in " + column + " encrypted with key '" + id + "' is damaged (not base64)");
         }
         return new String(decrypt(column, id, body), StandardCharsets.UTF_8);
     }
@@ -127,7 +129,11 @@ public final class Encryption {
         var idBytes = id.getBytes(StandardCharsets.US_ASCII);
         var sealed = encrypt(column, id, keys.currentKey(), plain);
         return ByteBuffer.allocate(2 + idBytes.length + sealed.length)
-                .put(VERSION).put((byte) idBytes.length).put(idBytes).put(sealed).array();
+                .put(VERSION)
+                .put((byte) idBytes.length)
+                .put(idBytes)
+                .put(sealed)
+                .array();
     }
 
     public byte[] openBytes(Column column, byte[] stored) {
@@ -140,8 +146,9 @@ public final class Encryption {
 
     static String keyIdOfBytes(Column column, byte[] stored) {
         if (stored.length < 2 || stored[0] != VERSION || stored.length < 2 + stored[1]) {
-            throw new EncryptionException("a value in " + column + " is not an encrypted value of version 1 (first byte "
-                    + (stored.length == 0 ? "missing" : stored[0]) + ")");
+            throw new EncryptionException(
+                    "a value in " + column + " is not an encrypted value of version 1 (first byte "
+                            + (stored.length == 0 ? "missing" : stored[0]) + ")");
         }
         return new String(stored, 2, stored[1], StandardCharsets.US_ASCII);
     }
@@ -168,7 +175,8 @@ public final class Encryption {
         if (!enabled()) {
             return json.contains('"' + SEALED_KEY + '"') ? wrapped(column, V0 + json, null) : json;
         }
-        return column.plainKeys().isEmpty() ? wrapped(column, sealText(column, json), null)
+        return column.plainKeys().isEmpty()
+                ? wrapped(column, sealText(column, json), null)
                 : sealJson(column, JSON.readTree(json));
     }
 
@@ -215,7 +223,8 @@ public final class Encryption {
         var parent = from.get(key.substring(0, dot));
         var v = parent == null ? null : parent.get(key.substring(dot + 1));
         if (v != null && v.isValueNode()) {
-            var target = to.get(key.substring(0, dot)) instanceof ObjectNode o ? o : to.putObject(key.substring(0, dot));
+            var target =
+                    to.get(key.substring(0, dot)) instanceof ObjectNode o ? o : to.putObject(key.substring(0, dot));
             target.set(key.substring(dot + 1), v);
         }
     }
@@ -240,21 +249,26 @@ public final class Encryption {
             cipher.doFinal(input, 0, input.length, out, NONCE_BYTES);
             return out;
         } catch (GeneralSecurityException e) {
-            throw new EncryptionException("could not encrypt a value for " + column + " with key '" + keyId + "': " + e, e);
+            throw new EncryptionException(
+                    "could not encrypt a value for " + column + " with key '" + keyId + "': " + e, e);
         }
     }
 
     private byte[] decrypt(Column column, String keyId, byte[] body) {
         var key = keys.key(keyId);
         if (key == null) {
-            throw new EncryptionException(keys.isEmpty()
-                    ? "a value in " + column + " is encrypted with key '" + keyId + "', and no ENCRYPTION_KEYS are configured; "
-                    + "set ENCRYPTION_KEYS (or ENCRYPTION_KEYS_FILE) with that key"
-                    : "a value in " + column + " is encrypted with key '" + keyId + "', which is not among the configured keys "
-                    + keys.ids() + "; add it to ENCRYPTION_KEYS after the current key");
+            throw new EncryptionException(
+                    keys.isEmpty()
+                            ? "a value in " + column + " is encrypted with key '" + keyId
+                                    + "', and no ENCRYPTION_KEYS are configured; "
+                                    + "set ENCRYPTION_KEYS (or ENCRYPTION_KEYS_FILE) with that key"
+                            : "a value in " + column + " is encrypted with key '" + keyId
+                                    + "', which is not among the configured keys " + keys.ids()
+                                    + "; add it to ENCRYPTION_KEYS after the current key");
         }
         if (body.length < NONCE_BYTES + TAG_BITS / 8) {
-            throw new EncryptionException("a value in " + column + " encrypted with key '" + keyId + "' is too short to be one");
+            throw new EncryptionException(
+                    "a value in " + column + " encrypted with key '" + keyId + "' is too short to be one");
         }
         try {
             var cipher = Cipher.getInstance("AES/GCM/NoPadding");
@@ -263,11 +277,13 @@ public final class Encryption {
             var plain = cipher.doFinal(body, NONCE_BYTES, body.length - NONCE_BYTES);
             return column.compressed() ? inflate(column, plain) : plain;
         } catch (AEADBadTagException e) {
-            throw new EncryptionException("a value in " + column + " does not decrypt with key '" + keyId + "': the key "
-                    + "configured under that id is not the one it was written with, or the value was altered or copied "
-                    + "from another column");
+            throw new EncryptionException(
+                    "a value in " + column + " does not decrypt with key '" + keyId + "': the key "
+                            + "configured under that id is not the one it was written with, or the value was altered or copied "
+                            + "from another column");
         } catch (GeneralSecurityException e) {
-            throw new EncryptionException("could not decrypt a value in " + column + " with key '" + keyId + "': " + e, e);
+            throw new EncryptionException(
+                    "could not decrypt a value in " + column + " with key '" + keyId + "': " + e, e);
         }
     }
 
@@ -302,7 +318,8 @@ public final class Encryption {
             }
             return out.toByteArray();
         } catch (DataFormatException e) {
-            throw new EncryptionException("a value in " + column + " decrypted but does not decompress: " + e.getMessage());
+            throw new EncryptionException(
+                    "a value in " + column + " decrypted but does not decompress: " + e.getMessage());
         } finally {
             inflater.end();
         }

@@ -64,8 +64,9 @@ final class KeyRing {
             }
             var id = entry.substring(0, colon).strip();
             if (!KEY_ID.matcher(id).matches()) {
-                throw new IllegalArgumentException(where + " has key id '" + (id.length() > 40 ? id.substring(0, 40) + "…" : id)
-                        + "': an id is 1 to 32 letters, digits, '-' or '_'");
+                throw new IllegalArgumentException(
+                        where + " has key id '" + (id.length() > 40 ? id.substring(0, 40) + "…" : id)
+                                + "': an id is 1 to 32 letters, digits, '-' or '_'");
             }
             byte[] bytes;
             try {
@@ -75,10 +76,12 @@ final class KeyRing {
             }
             if (bytes.length != KEY_BYTES) {
                 throw new IllegalArgumentException(where + " (key id '" + id + "'): the key is " + bytes.length
-                        + " bytes after base64 decoding; AES-256 needs " + KEY_BYTES + " (bisectbot keys generate makes one)");
+                        + " bytes after base64 decoding; AES-256 needs " + KEY_BYTES
+                        + " (bisectbot keys generate makes one)");
             }
             if (keys.putIfAbsent(id, new SecretKeySpec(bytes, "AES")) != null) {
-                throw new IllegalArgumentException(where + ": key id '" + id + "' is listed twice; each key needs its own id");
+                throw new IllegalArgumentException(
+                        where + ": key id '" + id + "' is listed twice; each key needs its own id");
             }
         }
         return new KeyRing(keys);

@@ -30,8 +30,7 @@ public final class KeysCommand {
     static final int FAILED = 1;
     static final int USAGE_ERROR = 2;
 
-    private KeysCommand() {
-    }
+    private KeysCommand() {}
 
     /**
      * Handles what needs no database (help, generate, usage errors) and returns the exit status; null when the
@@ -63,7 +62,8 @@ public final class KeysCommand {
                     return null;
                 }
                 default -> {
-                    err.println("bisectbot keys: unknown command '" + args[0] + "'; expected generate or rotate.\n\n" + USAGE);
+                    err.println("bisectbot keys: unknown command '" + args[0] + "'; expected generate or rotate.\n\n"
+                            + USAGE);
                     return USAGE_ERROR;
                 }
             }
@@ -79,14 +79,16 @@ public final class KeysCommand {
     }
 
     /** Re-encrypts every stored value in {@code dataSource} with {@code encryption}'s first key. */
-    public static int rotate(DataSource dataSource, Encryption encryption, int batch, PrintStream out, PrintStream err) {
+    public static int rotate(
+            DataSource dataSource, Encryption encryption, int batch, PrintStream out, PrintStream err) {
         try {
             var rotation = new Rotation(dataSource, encryption, batch, out);
             out.println("Re-encrypting stored values with key '" + encryption.currentKeyId() + "' (keys that decrypt: "
                     + encryption.keyIds() + ")");
             var totals = rotation.run();
             out.println("Done: " + totals.read() + " values read, " + totals.resealed() + " re-encrypted. Every value "
-                    + "is now under key '" + encryption.currentKeyId() + "'; the other keys can be removed from ENCRYPTION_KEYS "
+                    + "is now under key '" + encryption.currentKeyId()
+                    + "'; the other keys can be removed from ENCRYPTION_KEYS "
                     + "once every instance runs with it first.");
             return OK;
         } catch (EncryptionException e) {

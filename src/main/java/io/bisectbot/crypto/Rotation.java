@@ -23,8 +23,7 @@ final class Rotation {
     private final String prefix;
 
     /** What one run did. */
-    record Totals(long read, long resealed) {
-    }
+    record Totals(long read, long resealed) {}
 
     Rotation(DataSource dataSource, Encryption encryption, int batch, PrintStream out) {
         if (!encryption.enabled()) {
@@ -43,7 +42,8 @@ final class Rotation {
         var outbox = outbox();
         var logs = stepLogs();
         var deliveries = deliveries();
-        return new Totals(jobs.read + outbox.read + logs.read + deliveries.read,
+        return new Totals(
+                jobs.read + outbox.read + logs.read + deliveries.read,
                 jobs.resealed + outbox.resealed + logs.resealed + deliveries.resealed);
     }
 
@@ -61,8 +61,9 @@ final class Rotation {
         }
 
         void report(Object last) {
-            out.printf("%s: %d values read, %d re-encrypted with key '%s' (up to %s)%n", name, read, resealed,
-                    encryption.currentKeyId(), last);
+            out.printf(
+                    "%s: %d values read, %d re-encrypted with key '%s' (up to %s)%n",
+                    name, read, resealed, encryption.currentKeyId(), last);
             out.flush();
         }
     }
@@ -71,11 +72,13 @@ final class Rotation {
         var counter = new Counter("jobs.payload, jobs.result");
         long last = 0;
         while (true) {
-            record Row(long id, String payload, String result) {
-            }
-            var rows = jdbc.sql("SELECT id, payload::text, result::text FROM jobs WHERE id > :last ORDER BY id LIMIT :n")
-                    .param("last", last).param("n", batch)
-                    .query((rs, i) -> new Row(rs.getLong(1), rs.getString(2), rs.getString(3))).list();
+            record Row(long id, String payload, String result) {}
+            var rows = jdbc.sql(
+                            "SELECT id, payload::text, result::text FROM jobs WHERE id > :last ORDER BY id LIMIT :n")
+                    .param("last", last)
+                    .param("n", batch)
+                    .query((rs, i) -> new Row(rs.getLong(1), rs.getString(2), rs.getString(3)))
+                    .list();
             if (rows.isEmpty()) {
                 break;
             }
@@ -94,11 +97,12 @@ final class Rotation {
         var counter = new Counter("github_outbox.request");
         long last = 0;
         while (true) {
-            record Row(long id, String request) {
-            }
+            record Row(long id, String request) {}
             var rows = jdbc.sql("SELECT id, request::text FROM github_outbox WHERE id > :last ORDER BY id LIMIT :n")
-                    .param("last", last).param("n", batch)
-                    .query((rs, i) -> new Row(rs.getLong(1), rs.getString(2))).list();
+                    .param("last", last)
+                    .param("n", batch)
+                    .query((rs, i) -> new Row(rs.getLong(1), rs.getString(2)))
+                    .list();
             if (rows.isEmpty()) {
                 break;
             }
@@ -121,18 +125,24 @@ final class Rotation {
             var fresh = encryption.sealJson(column, encryption.openJson(column, value));
             int updated = jdbc.sql("UPDATE " + table + " SET " + name + " = CAST(:new AS jsonb) WHERE id = :id AND "
                             + name + " = CAST(:old AS jsonb)")
-                    .param("new", fresh).param("old", value).param("id", id).update();
+                    .param("new", fresh)
+                    .param("old", value)
+                    .param("id", id)
+                    .update();
             if (updated == 1) {
                 return 1;
             }
-            var reread = jdbc.sql("SELECT " + name + "::text FROM " + table + " WHERE id = :id").param("id", id)
-                    .query(String.class).optional();
+            var reread = jdbc.sql("SELECT " + name + "::text FROM " + table + " WHERE id = :id")
+                    .param("id", id)
+                    .query(String.class)
+                    .optional();
             if (reread.isEmpty()) {
                 return 0;
             }
             value = reread.get();
         }
-        throw new EncryptionException(column + " of row " + id + " kept changing while it was re-encrypted; run keys rotate again");
+        throw new EncryptionException(
+                column + " of row " + id + " kept changing while it was re-encrypted; run keys rotate again");
     }
 
     private boolean isCurrentJson(String stored) {
@@ -146,14 +156,17 @@ final class Rotation {
         String lastStep = "";
         int lastSeq = -1;
         while (true) {
-            record Row(long jobId, String step, int seq, String content) {
-            }
+            record Row(long jobId, String step, int seq, String content) {}
             var rows = jdbc.sql("""
                             SELECT job_id, step, seq, content FROM step_logs
                              WHERE (job_id, step, seq) > (:job, :step, :seq)
                              ORDER BY job_id, step, seq LIMIT :n""")
-                    .param("job", lastJob).param("step", lastStep).param("seq", lastSeq).param("n", batch)
-                    .query((rs, i) -> new Row(rs.getLong(1), rs.getString(2), rs.getInt(3), rs.getString(4))).list();
+                    .param("job", lastJob)
+                    .param("step", lastStep)
+                    .param("seq", lastSeq)
+                    .param("n", batch)
+                    .query((rs, i) -> new Row(rs.getLong(1), rs.getString(2), rs.getInt(3), rs.getString(4)))
+                    .list();
             if (rows.isEmpty()) {
                 break;
             }
@@ -165,8 +178,12 @@ final class Rotation {
                     counter.resealed += jdbc.sql("""
                                     UPDATE step_logs SET content = :new
                                      WHERE job_id = :job AND step = :step AND seq = :seq AND content = :old""")
-                            .param("new", fresh).param("old", row.content)
-                            .param("job", row.jobId).param("step", row.step).param("seq", row.seq).update();
+                            .param("new", fresh)
+                            .param("old", row.content)
+                            .param("job", row.jobId)
+                            .param("step", row.step)
+                            .param("seq", row.seq)
+                            .update();
                 }
                 lastJob = row.jobId;
                 lastStep = row.step;
@@ -181,13 +198,14 @@ final class Rotation {
         var counter = new Counter("github_deliveries.payload");
         var last = "";
         while (true) {
-            record Row(String id, String payload, byte[] sealed) {
-            }
+            record Row(String id, String payload, byte[] sealed) {}
             var rows = jdbc.sql("""
                             SELECT delivery_id, payload::text, payload_sealed FROM github_deliveries
                              WHERE delivery_id > :last ORDER BY delivery_id LIMIT :n""")
-                    .param("last", last).param("n", batch)
-                    .query((rs, i) -> new Row(rs.getString(1), rs.getString(2), rs.getBytes(3))).list();
+                    .param("last", last)
+                    .param("n", batch)
+                    .query((rs, i) -> new Row(rs.getString(1), rs.getString(2), rs.getBytes(3)))
+                    .list();
             if (rows.isEmpty()) {
                 break;
             }
@@ -196,20 +214,29 @@ final class Rotation {
                 last = row.id;
                 // Deliveries are never rewritten: a failed compare means the row was deleted (retention).
                 if (row.sealed != null) {
-                    if (Encryption.keyIdOfBytes(Column.DELIVERY_PAYLOAD, row.sealed).equals(encryption.currentKeyId())) {
+                    if (Encryption.keyIdOfBytes(Column.DELIVERY_PAYLOAD, row.sealed)
+                            .equals(encryption.currentKeyId())) {
                         continue;
                     }
-                    var fresh = encryption.sealBytes(Column.DELIVERY_PAYLOAD, encryption.openBytes(Column.DELIVERY_PAYLOAD, row.sealed));
+                    var fresh = encryption.sealBytes(
+                            Column.DELIVERY_PAYLOAD, encryption.openBytes(Column.DELIVERY_PAYLOAD, row.sealed));
                     counter.resealed += jdbc.sql("""
                                     UPDATE github_deliveries SET payload_sealed = :new, payload = NULL
                                      WHERE delivery_id = :id AND payload_sealed = :old""")
-                            .param("new", fresh).param("old", row.sealed).param("id", row.id).update();
+                            .param("new", fresh)
+                            .param("old", row.sealed)
+                            .param("id", row.id)
+                            .update();
                 } else if (row.payload != null) {
-                    var fresh = encryption.sealBytes(Column.DELIVERY_PAYLOAD, row.payload.getBytes(StandardCharsets.UTF_8));
+                    var fresh =
+                            encryption.sealBytes(Column.DELIVERY_PAYLOAD, row.payload.getBytes(StandardCharsets.UTF_8));
                     counter.resealed += jdbc.sql("""
                                     UPDATE github_deliveries SET payload_sealed = :new, payload = NULL
                                      WHERE delivery_id = :id AND payload_sealed IS NULL AND payload::text = :old""")
-                            .param("new", fresh).param("old", row.payload).param("id", row.id).update();
+                            .param("new", fresh)
+                            .param("old", row.payload)
+                            .param("id", row.id)
+                            .update();
                 }
             }
             counter.report("delivery " + last);

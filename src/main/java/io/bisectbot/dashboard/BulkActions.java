@@ -19,28 +19,35 @@ final class BulkActions {
     static final int MAX_JOBS = 1000;
 
     enum Action {
-        RETRY, CANCEL;
+        RETRY,
+        CANCEL;
 
         static Action parse(String value) {
             try {
                 return valueOf(String.valueOf(value).trim().toUpperCase(Locale.ROOT));
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("'action' must be \"retry\" or \"cancel\", got " + (value == null ? "nothing" : "'" + value + "'"));
+                throw new IllegalArgumentException("'action' must be \"retry\" or \"cancel\", got "
+                        + (value == null ? "nothing" : "'" + value + "'"));
             }
         }
     }
 
     /** What happened to one job: {@code retried}, {@code cancelled}, {@code cancel_requested}, or why it was skipped. */
-    record Item(long id, String outcome, Long retry) {
-    }
+    record Item(long id, String outcome, Long retry) {}
 
     /**
      * The answer: how many jobs were asked for, how many the action applies to (what a dry run counts, for the
      * confirmation), how many it changed, skipped (not in a state for it, or done already) and did not find.
      */
-    record Answer(String action, boolean dryRun, int matched, int eligible, int done, int skipped, int missing,
-                  List<Item> jobs) {
-    }
+    record Answer(
+            String action,
+            boolean dryRun,
+            int matched,
+            int eligible,
+            int done,
+            int skipped,
+            int missing,
+            List<Item> jobs) {}
 
     private final JobQueue queue;
     private final JdbcClient jdbc;
@@ -55,7 +62,8 @@ final class BulkActions {
         var found = found(ids);
         var missing = ids.size() - found;
         if (dryRun) {
-            return new Answer(label(action), true, ids.size(), eligible.size(), 0, found - eligible.size(), missing, List.of());
+            return new Answer(
+                    label(action), true, ids.size(), eligible.size(), 0, found - eligible.size(), missing, List.of());
         }
         var items = new ArrayList<Item>();
         var done = 0;
@@ -67,7 +75,10 @@ final class BulkActions {
                         done++;
                         items.add(new Item(id, "retried", retry.get().job().id()));
                     } else {
-                        items.add(new Item(id, "already retried", retry.map(r -> r.job().id()).orElse(null)));
+                        items.add(new Item(
+                                id,
+                                "already retried",
+                                retry.map(r -> r.job().id()).orElse(null)));
                     }
                 } else {
                     var job = queue.cancel(id, actor);
@@ -78,7 +89,11 @@ final class BulkActions {
                         done++;
                         items.add(new Item(id, "cancel_requested", null));
                     } else {
-                        items.add(new Item(id, job.map(j -> "already " + j.status().name().toLowerCase(Locale.ROOT)).orElse("not found"), null));
+                        items.add(new Item(
+                                id,
+                                job.map(j -> "already " + j.status().name().toLowerCase(Locale.ROOT))
+                                        .orElse("not found"),
+                                null));
                     }
                 }
             } catch (IllegalStateException e) {
@@ -86,7 +101,8 @@ final class BulkActions {
                 items.add(new Item(id, e.getMessage(), null));
             }
         }
-        return new Answer(label(action), false, ids.size(), eligible.size(), done, ids.size() - missing - done, missing, items);
+        return new Answer(
+                label(action), false, ids.size(), eligible.size(), done, ids.size() - missing - done, missing, items);
     }
 
     private static String label(Action action) {
@@ -103,11 +119,16 @@ final class BulkActions {
                 SELECT id FROM jobs
                  WHERE id = ANY(:ids) AND (status = 'PENDING' OR (status = 'RUNNING' AND NOT cancel_requested))
                  ORDER BY id""";
-        return jdbc.sql(sql).param("ids", new SqlArrayValue("int8", ids.toArray())).query(Long.class).list();
+        return jdbc.sql(sql)
+                .param("ids", new SqlArrayValue("int8", ids.toArray()))
+                .query(Long.class)
+                .list();
     }
 
     private int found(List<Long> ids) {
         return jdbc.sql("SELECT count(*) FROM jobs WHERE id = ANY(:ids)")
-                .param("ids", new SqlArrayValue("int8", ids.toArray())).query(Integer.class).single();
+                .param("ids", new SqlArrayValue("int8", ids.toArray()))
+                .query(Integer.class)
+                .single();
     }
 }

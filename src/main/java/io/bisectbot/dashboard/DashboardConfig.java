@@ -29,15 +29,17 @@ class DashboardConfig {
      * Everything the pages load comes from this instance; no inline script or style, no frames, no plugins. Applied to
      * every response: JSON answers lose nothing by it.
      */
-    static final String CONTENT_SECURITY_POLICY = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
-            + "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+    static final String CONTENT_SECURITY_POLICY =
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+                    + "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
     @Bean
     SessionCookies sessionCookies(DashboardProperties properties, Clock clock) {
         var keys = properties.sessionKeyList();
         if (keys.isEmpty()) {
-            log.warn("SESSION_KEYS is not set: dashboard sessions are signed with a random key of this instance, so other "
-                    + "instances refuse them and a restart logs everyone out; set the same SESSION_KEYS on every instance");
+            log.warn(
+                    "SESSION_KEYS is not set: dashboard sessions are signed with a random key of this instance, so other "
+                            + "instances refuse them and a restart logs everyone out; set the same SESSION_KEYS on every instance");
             keys = List.of(SessionCookies.randomKey());
         }
         return new SessionCookies(keys, properties.sessionTtl(), clock);

@@ -43,15 +43,20 @@ class DashboardController {
     }
 
     /** What the page script needs about its session; {@code csrf_token} goes into {@code X-CSRF-Token} of actions. */
-    record SessionView(String role, Instant expiresAt, String csrfToken) {
-    }
+    record SessionView(String role, Instant expiresAt, String csrfToken) {}
 
     @Public
-    @GetMapping({"/dashboard", "/dashboard/jobs", "/dashboard/jobs/{id}", "/dashboard/jobs/{id}/logs/{step}",
-            "/dashboard/dead-letters"})
+    @GetMapping({
+        "/dashboard",
+        "/dashboard/jobs",
+        "/dashboard/jobs/{id}",
+        "/dashboard/jobs/{id}/logs/{step}",
+        "/dashboard/dead-letters"
+    })
     ResponseEntity<String> page(HttpServletRequest request) {
         if (sessions.session(request).isEmpty()) {
-            var next = request.getRequestURI() + (request.getQueryString() == null ? "" : "?" + request.getQueryString());
+            var next =
+                    request.getRequestURI() + (request.getQueryString() == null ? "" : "?" + request.getQueryString());
             return redirect("/dashboard/login?next=" + URLEncoder.encode(next, StandardCharsets.UTF_8));
         }
         return html(appPage);
@@ -69,8 +74,10 @@ class DashboardController {
     /** The form posts {@code token} (a role's bearer token) and where to go next. Tries without a token are rate limited. */
     @Public
     @PostMapping("/dashboard/login")
-    ResponseEntity<String> login(@RequestParam(required = false) String token, @RequestParam(required = false) String next,
-                                 HttpServletRequest request) {
+    ResponseEntity<String> login(
+            @RequestParam(required = false) String token,
+            @RequestParam(required = false) String next,
+            HttpServletRequest request) {
         var target = safeNext(next);
         if (token == null || token.isBlank()) {
             return redirect("/dashboard/login?error=missing&next=" + URLEncoder.encode(target, StandardCharsets.UTF_8));
@@ -79,15 +86,21 @@ class DashboardController {
         if (role.isEmpty()) {
             return redirect("/dashboard/login?error=wrong&next=" + URLEncoder.encode(target, StandardCharsets.UTF_8));
         }
-        return ResponseEntity.status(HttpStatus.SEE_OTHER).header(HttpHeaders.LOCATION, target)
-                .header(HttpHeaders.SET_COOKIE, sessions.cookie(sessions.issue(role.get()), request).toString()).build();
+        return ResponseEntity.status(HttpStatus.SEE_OTHER)
+                .header(HttpHeaders.LOCATION, target)
+                .header(
+                        HttpHeaders.SET_COOKIE,
+                        sessions.cookie(sessions.issue(role.get()), request).toString())
+                .build();
     }
 
     /** Ends the browser's session (with a session, the CSRF token is needed, as for any action). */
     @Public
     @PostMapping("/dashboard/logout")
     ResponseEntity<Void> logout(HttpServletRequest request) {
-        return ResponseEntity.noContent().header(HttpHeaders.SET_COOKIE, sessions.expired(request).toString()).build();
+        return ResponseEntity.noContent()
+                .header(HttpHeaders.SET_COOKIE, sessions.expired(request).toString())
+                .build();
     }
 
     @Requires(Role.VIEWER)
@@ -109,12 +122,16 @@ class DashboardController {
     }
 
     private static ResponseEntity<String> redirect(String location) {
-        return ResponseEntity.status(HttpStatus.SEE_OTHER).header(HttpHeaders.LOCATION, location).build();
+        return ResponseEntity.status(HttpStatus.SEE_OTHER)
+                .header(HttpHeaders.LOCATION, location)
+                .build();
     }
 
     private static ResponseEntity<String> html(String body) {
-        return ResponseEntity.ok().contentType(new MediaType(MediaType.TEXT_HTML, StandardCharsets.UTF_8))
-                .cacheControl(CacheControl.noStore()).body(body);
+        return ResponseEntity.ok()
+                .contentType(new MediaType(MediaType.TEXT_HTML, StandardCharsets.UTF_8))
+                .cacheControl(CacheControl.noStore())
+                .body(body);
     }
 
     private static String read(String resource) {

@@ -14,7 +14,8 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param sessionTtl  how long a dashboard login lasts
  */
 @ConfigurationProperties("bisectbot.dashboard")
-record DashboardProperties(String sessionKeys, @DefaultValue("12h") Duration sessionTtl) {
+record DashboardProperties(
+        String sessionKeys, @DefaultValue("12h") Duration sessionTtl) {
 
     DashboardProperties {
         if (sessionTtl.isNegative() || sessionTtl.isZero()) {
@@ -23,8 +24,12 @@ record DashboardProperties(String sessionKeys, @DefaultValue("12h") Duration ses
     }
 
     List<String> sessionKeyList() {
-        return sessionKeys == null ? List.of()
-                : Arrays.stream(sessionKeys.split(",")).map(String::trim).filter(k -> !k.isEmpty()).toList();
+        return sessionKeys == null
+                ? List.of()
+                : Arrays.stream(sessionKeys.split(","))
+                        .map(String::trim)
+                        .filter(k -> !k.isEmpty())
+                        .toList();
     }
 
     @Override

@@ -15,24 +15,33 @@ final class DeadLetters {
     static final int LIMIT = 100;
 
     /** A GitHub write given up on ({@code POST /admin/outbox/{id}/retry} puts it back in line). */
-    record OutboxWrite(long id, String action, long installationId, String idempotencyKey, int attempts, String lastError,
-                       Instant createdAt, Instant deadAt) {
-    }
+    record OutboxWrite(
+            long id,
+            String action,
+            long installationId,
+            String idempotencyKey,
+            int attempts,
+            String lastError,
+            Instant createdAt,
+            Instant deadAt) {}
 
     /** A webhook delivery whose processing job failed ({@code POST /admin/deliveries/{id}/reprocess} runs it again). */
-    record Delivery(String deliveryId, String event, String action, Long installationId, Instant receivedAt, long jobId,
-                    String error, Instant failedAt) {
-    }
+    record Delivery(
+            String deliveryId,
+            String event,
+            String action,
+            Long installationId,
+            Instant receivedAt,
+            long jobId,
+            String error,
+            Instant failedAt) {}
 
     /** A callback event given up on ({@code POST /admin/callbacks/replay {"job": N}} sends it again). */
-    record Callback(long id, long jobId, String type, String target, int attempts, String lastError, Instant deadAt) {
-    }
+    record Callback(long id, long jobId, String type, String target, int attempts, String lastError, Instant deadAt) {}
 
-    record Section<T>(long total, List<T> items) {
-    }
+    record Section<T>(long total, List<T> items) {}
 
-    record View(Section<OutboxWrite> outbox, Section<Delivery> deliveries, Section<Callback> callbacks, int limit) {
-    }
+    record View(Section<OutboxWrite> outbox, Section<Delivery> deliveries, Section<Callback> callbacks, int limit) {}
 
     private final JdbcClient jdbc;
 
@@ -51,15 +60,24 @@ final class DeadLetters {
                           FROM github_outbox WHERE status = 'DEAD'
                          ORDER BY done_at DESC, id DESC LIMIT :limit""")
                 .param("limit", LIMIT)
-                .query((rs, n) -> new OutboxWrite(rs.getLong("id"), rs.getString("action"), rs.getLong("installation_id"),
-                        rs.getString("idempotency_key"), rs.getInt("attempts"), rs.getString("last_error"),
-                        JobSearch.instant(rs, "created_at"), JobSearch.instant(rs, "done_at")))
+                .query((rs, n) -> new OutboxWrite(
+                        rs.getLong("id"),
+                        rs.getString("action"),
+                        rs.getLong("installation_id"),
+                        rs.getString("idempotency_key"),
+                        rs.getInt("attempts"),
+                        rs.getString("last_error"),
+                        JobSearch.instant(rs, "created_at"),
+                        JobSearch.instant(rs, "done_at")))
                 .list();
-        var total = jdbc.sql("SELECT count(*) FROM github_outbox WHERE status = 'DEAD'").query(Long.class).single();
+        var total = jdbc.sql("SELECT count(*) FROM github_outbox WHERE status = 'DEAD'")
+                .query(Long.class)
+                .single();
         return new Section<>(total, items);
     }
 
-    // A delivery is processed by the job keyed 'github-delivery:<id>', reprocessed by 'github-delivery:<id>:reprocess:<n>';
+    // A delivery is processed by the job keyed 'github-delivery:<id>', reprocessed by
+    // 'github-delivery:<id>:reprocess:<n>';
     // it is dead when its latest job (n = reprocess_count) failed.
     private static final String FAILED_DELIVERIES = """
               FROM jobs j
@@ -73,11 +91,19 @@ final class DeadLetters {
                                left(coalesce(j.last_error, d.outcome), 500) AS error, j.finished_at
                         """ + FAILED_DELIVERIES + " ORDER BY j.id DESC LIMIT :limit")
                 .param("limit", LIMIT)
-                .query((rs, n) -> new Delivery(rs.getString("delivery_id"), rs.getString("event"), rs.getString("action"),
-                        (Long) rs.getObject("installation_id"), JobSearch.instant(rs, "received_at"), rs.getLong("job_id"),
-                        rs.getString("error"), JobSearch.instant(rs, "finished_at")))
+                .query((rs, n) -> new Delivery(
+                        rs.getString("delivery_id"),
+                        rs.getString("event"),
+                        rs.getString("action"),
+                        (Long) rs.getObject("installation_id"),
+                        JobSearch.instant(rs, "received_at"),
+                        rs.getLong("job_id"),
+                        rs.getString("error"),
+                        JobSearch.instant(rs, "finished_at")))
                 .list();
-        var total = jdbc.sql("SELECT count(*) " + FAILED_DELIVERIES).query(Long.class).single();
+        var total = jdbc.sql("SELECT count(*) " + FAILED_DELIVERIES)
+                .query(Long.class)
+                .single();
         return new Section<>(total, items);
     }
 
@@ -87,11 +113,18 @@ final class DeadLetters {
                           FROM callback_events WHERE status = 'DEAD'
                          ORDER BY done_at DESC, id DESC LIMIT :limit""")
                 .param("limit", LIMIT)
-                .query((rs, n) -> new Callback(rs.getLong("id"), rs.getLong("job_id"), rs.getString("type"),
-                        target(rs.getString("url")), rs.getInt("attempts"), rs.getString("last_error"),
+                .query((rs, n) -> new Callback(
+                        rs.getLong("id"),
+                        rs.getLong("job_id"),
+                        rs.getString("type"),
+                        target(rs.getString("url")),
+                        rs.getInt("attempts"),
+                        rs.getString("last_error"),
                         JobSearch.instant(rs, "done_at")))
                 .list();
-        var total = jdbc.sql("SELECT count(*) FROM callback_events WHERE status = 'DEAD'").query(Long.class).single();
+        var total = jdbc.sql("SELECT count(*) FROM callback_events WHERE status = 'DEAD'")
+                .query(Long.class)
+                .single();
         return new Section<>(total, items);
     }
 

@@ -3,8 +3,8 @@ package io.bisectbot.dashboard;
 import io.bisectbot.queue.JobQueue;
 import io.bisectbot.web.Actors;
 import io.bisectbot.web.Requires;
-import jakarta.servlet.http.HttpServletRequest;
 import io.bisectbot.web.Role;
+import jakarta.servlet.http.HttpServletRequest;
 import java.time.Instant;
 import java.util.List;
 import javax.sql.DataSource;
@@ -41,30 +41,46 @@ class JobListController {
      * run now; {@code docker} is "unavailable" while some kind waits for its Docker engine, else "ok" (null: an
      * instance of an older version, which does not say).
      */
-    record Instance(String id, String state, String version, int maxConcurrentJobs, long runningJobs, Instant startedAt,
-                    Instant heartbeatAt, List<String> kinds, List<String> unreadyKinds, String docker) {
-    }
+    record Instance(
+            String id,
+            String state,
+            String version,
+            int maxConcurrentJobs,
+            long runningJobs,
+            Instant startedAt,
+            Instant heartbeatAt,
+            List<String> kinds,
+            List<String> unreadyKinds,
+            String docker) {}
 
-    record Instances(List<Instance> instances) {
-    }
+    record Instances(List<Instance> instances) {}
 
     @Requires(Role.VIEWER)
     @GetMapping("/jobs")
-    JobSearch.Page jobs(@RequestParam(required = false) String status, @RequestParam(required = false) String kind,
-                        @RequestParam(required = false) String q, @RequestParam(required = false) Long installation,
-                        @RequestParam(required = false) String from, @RequestParam(required = false) String to,
-                        @RequestParam(required = false) Long after,
-                        @RequestParam(defaultValue = "" + JobSearch.DEFAULT_LIMIT) int limit) {
-        return search.find(new JobSearch.Filter(JobSearch.Filter.statuses(status), kind, q, installation,
-                JobSearch.Filter.time("from", from), JobSearch.Filter.time("to", to), after, limit));
+    JobSearch.Page jobs(
+            @RequestParam(required = false) String status,
+            @RequestParam(required = false) String kind,
+            @RequestParam(required = false) String q,
+            @RequestParam(required = false) Long installation,
+            @RequestParam(required = false) String from,
+            @RequestParam(required = false) String to,
+            @RequestParam(required = false) Long after,
+            @RequestParam(defaultValue = "" + JobSearch.DEFAULT_LIMIT) int limit) {
+        return search.find(new JobSearch.Filter(
+                JobSearch.Filter.statuses(status),
+                kind,
+                q,
+                installation,
+                JobSearch.Filter.time("from", from),
+                JobSearch.Filter.time("to", to),
+                after,
+                limit));
     }
 
     /** Body of {@code POST /jobs/bulk}: an action and either the jobs' ids or a filter as {@code GET /jobs} takes it. */
-    record BulkRequest(String action, List<Long> ids, BulkFilter filter, Boolean dryRun) {
-    }
+    record BulkRequest(String action, List<Long> ids, BulkFilter filter, Boolean dryRun) {}
 
-    record BulkFilter(String status, String kind, String q, Long installation, String from, String to) {
-    }
+    record BulkFilter(String status, String kind, String q, Long installation, String from, String to) {}
 
     @Requires(Role.OPERATOR)
     @PostMapping("/jobs/bulk")
@@ -75,23 +91,36 @@ class JobListController {
         }
         var action = BulkActions.Action.parse(request.action());
         if ((request.ids() == null) == (request.filter() == null)) {
-            throw new IllegalArgumentException("give either 'ids' (the selected jobs) or 'filter' (everything matching it), not "
-                    + (request.ids() == null ? "neither" : "both"));
+            throw new IllegalArgumentException(
+                    "give either 'ids' (the selected jobs) or 'filter' (everything matching it), not "
+                            + (request.ids() == null ? "neither" : "both"));
         }
         List<Long> ids;
         if (request.ids() != null) {
             if (request.ids().size() > BulkActions.MAX_JOBS) {
-                throw new IllegalArgumentException("at most " + BulkActions.MAX_JOBS + " jobs per bulk action, got " + request.ids().size());
+                throw new IllegalArgumentException("at most " + BulkActions.MAX_JOBS + " jobs per bulk action, got "
+                        + request.ids().size());
             }
-            ids = request.ids().stream().filter(java.util.Objects::nonNull).distinct().toList();
+            ids = request.ids().stream()
+                    .filter(java.util.Objects::nonNull)
+                    .distinct()
+                    .toList();
         } else {
             var f = request.filter();
-            var filter = new JobSearch.Filter(JobSearch.Filter.statuses(f.status()), f.kind(), f.q(), f.installation(),
-                    JobSearch.Filter.time("from", f.from()), JobSearch.Filter.time("to", f.to()), null, 1);
+            var filter = new JobSearch.Filter(
+                    JobSearch.Filter.statuses(f.status()),
+                    f.kind(),
+                    f.q(),
+                    f.installation(),
+                    JobSearch.Filter.time("from", f.from()),
+                    JobSearch.Filter.time("to", f.to()),
+                    null,
+                    1);
             ids = search.ids(filter, BulkActions.MAX_JOBS + 1);
             if (ids.size() > BulkActions.MAX_JOBS) {
-                throw new IllegalArgumentException("the filter matches more than " + BulkActions.MAX_JOBS
-                        + " jobs; a bulk action takes at most " + BulkActions.MAX_JOBS + ": narrow the filter (e.g. a time range)");
+                throw new IllegalArgumentException(
+                        "the filter matches more than " + BulkActions.MAX_JOBS + " jobs; a bulk action takes at most "
+                                + BulkActions.MAX_JOBS + ": narrow the filter (e.g. a time range)");
             }
         }
         return bulk.apply(action, ids, Boolean.TRUE.equals(request.dryRun()), Actors.of(http));
@@ -124,9 +153,16 @@ class JobListController {
                 .query((rs, n) -> {
                     var kinds = texts(rs.getArray("kinds"));
                     var unready = texts(rs.getArray("unready_kinds"));
-                    return new Instance(rs.getString("id"), rs.getString("state"), rs.getString("version"),
-                            rs.getInt("max_concurrent_jobs"), rs.getLong("running"), JobSearch.instant(rs, "started_at"),
-                            JobSearch.instant(rs, "heartbeat_at"), kinds, unready,
+                    return new Instance(
+                            rs.getString("id"),
+                            rs.getString("state"),
+                            rs.getString("version"),
+                            rs.getInt("max_concurrent_jobs"),
+                            rs.getLong("running"),
+                            JobSearch.instant(rs, "started_at"),
+                            JobSearch.instant(rs, "heartbeat_at"),
+                            kinds,
+                            unready,
                             kinds == null ? null : unready != null && !unready.isEmpty() ? "unavailable" : "ok");
                 })
                 .list();

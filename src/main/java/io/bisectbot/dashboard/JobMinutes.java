@@ -25,6 +25,7 @@ final class JobMinutes {
     private static final int RECOUNT_MINUTES = 3;
     /** Advisory lock key: 'bisb' (the project's namespace) and 19. */
     private static final int LOCK_NAMESPACE = 1651077986;
+
     private static final int LOCK_KEY = 19;
 
     /** The ranges the overview offers, and the bucket each is drawn with. */
@@ -54,11 +55,9 @@ final class JobMinutes {
     }
 
     /** One bucket: its start, the jobs enqueued and ended in it, and the largest queue depth sampled in it (null: none). */
-    record Point(Instant at, long enqueued, long succeeded, long failed, long cancelled, Long pending, Long running) {
-    }
+    record Point(Instant at, long enqueued, long succeeded, long failed, long cancelled, Long pending, Long running) {}
 
-    record Series(String range, long bucketSeconds, List<Point> points) {
-    }
+    record Series(String range, long bucketSeconds, List<Point> points) {}
 
     private final JdbcClient jdbc;
     private final TransactionTemplate transactions;
@@ -82,14 +81,19 @@ final class JobMinutes {
     }
 
     private boolean rollLocked(Duration minGap) {
-        var locked = jdbc.sql("SELECT pg_try_advisory_xact_lock(:ns, :key)").param("ns", LOCK_NAMESPACE).param("key", LOCK_KEY)
-                .query(Boolean.class).single();
+        var locked = jdbc.sql("SELECT pg_try_advisory_xact_lock(:ns, :key)")
+                .param("ns", LOCK_NAMESPACE)
+                .param("key", LOCK_KEY)
+                .query(Boolean.class)
+                .single();
         if (!locked) {
             return false; // another instance is rolling now
         }
-        var watermark = jdbc.sql("SELECT last_job_id, now() - rolled_at < CAST(:gap AS interval) AS recent FROM job_minutes_watermark")
+        var watermark = jdbc.sql(
+                        "SELECT last_job_id, now() - rolled_at < CAST(:gap AS interval) AS recent FROM job_minutes_watermark")
                 .param("gap", minGap.toMillis() + " milliseconds")
-                .query((rs, n) -> new Object[] {rs.getLong(1), rs.getBoolean(2)}).optional();
+                .query((rs, n) -> new Object[] {rs.getLong(1), rs.getBoolean(2)})
+                .optional();
         if (watermark.isPresent() && (Boolean) watermark.get()[1]) {
             return false;
         }
@@ -108,8 +112,7 @@ final class JobMinutes {
                                      SELECT date_trunc('minute', created_at), count(*) FROM fresh GROUP BY 1
                                      ON CONFLICT (minute) DO UPDATE SET enqueued = job_minutes.enqueued + EXCLUDED.enqueued)
                             UPDATE job_minutes_watermark
-                               SET last_job_id = coalesce((SELECT max(id) FROM fresh), last_job_id), rolled_at = now()""")
-                    .param("last", last).update();
+                               SET last_job_id = coalesce((SELECT max(id) FROM fresh), last_job_id), rolled_at = now()""").param("last", last).update();
         }
         // Ended jobs of the last minutes, recounted whole, so a job whose end committed after the last roll counts.
         jdbc.sql("""
@@ -125,8 +128,7 @@ final class JobMinutes {
                                       WHERE finished_at >= date_trunc('minute', now()) - CAST(:recount AS interval)
                                       GROUP BY 1) c ON c.minute = m.minute
                         ON CONFLICT (minute) DO UPDATE
-                           SET succeeded = EXCLUDED.succeeded, failed = EXCLUDED.failed, cancelled = EXCLUDED.cancelled""")
-                .param("recount", RECOUNT_MINUTES + " minutes").update();
+                           SET succeeded = EXCLUDED.succeeded, failed = EXCLUDED.failed, cancelled = EXCLUDED.cancelled""").param("recount", RECOUNT_MINUTES + " minutes").update();
         // The queue depth now, kept as the largest of the minute's samples.
         jdbc.sql("""
                         INSERT INTO job_minutes (minute, pending, running)
@@ -137,7 +139,8 @@ final class JobMinutes {
                            SET pending = greatest(job_minutes.pending, EXCLUDED.pending),
                                running = greatest(job_minutes.running, EXCLUDED.running)""").update();
         jdbc.sql("DELETE FROM job_minutes WHERE minute < now() - CAST(:retention AS interval)")
-                .param("retention", RETENTION.toHours() + " hours").update();
+                .param("retention", RETENTION.toHours() + " hours")
+                .update();
         jdbc.sql("UPDATE job_minutes_watermark SET rolled_at = now()").update();
         return true;
     }
@@ -161,8 +164,14 @@ final class JobMinutes {
                 .param("bucket", bucketSeconds)
                 .param("span", range.span.toSeconds() + " seconds")
                 .param("step", bucketSeconds + " seconds")
-                .query((rs, n) -> new Point(rs.getTimestamp("at").toInstant(), rs.getLong("enqueued"), rs.getLong("succeeded"),
-                        rs.getLong("failed"), rs.getLong("cancelled"), (Long) rs.getObject("pending"), (Long) rs.getObject("running")))
+                .query((rs, n) -> new Point(
+                        rs.getTimestamp("at").toInstant(),
+                        rs.getLong("enqueued"),
+                        rs.getLong("succeeded"),
+                        rs.getLong("failed"),
+                        rs.getLong("cancelled"),
+                        (Long) rs.getObject("pending"),
+                        (Long) rs.getObject("running")))
                 .list();
         return new Series(range.label, bucketSeconds, points);
     }

@@ -27,27 +27,44 @@ final class JobSearch {
     private static final Pattern WORD = Pattern.compile("\\S+");
 
     /** One row of the list: enough to recognise a job without opening it. */
-    record JobRow(long id, String kind, JobStatus status, int attemptCount, int maxAttempts, Instant runAt,
-                  Instant createdAt, Instant startedAt, Instant finishedAt, String lastError, Long retryOf,
-                  String repo, Long pullRequest) {
-    }
+    record JobRow(
+            long id,
+            String kind,
+            JobStatus status,
+            int attemptCount,
+            int maxAttempts,
+            Instant runAt,
+            Instant createdAt,
+            Instant startedAt,
+            Instant finishedAt,
+            String lastError,
+            Long retryOf,
+            String repo,
+            Long pullRequest) {}
 
     /** A page, and the {@code after} of the next one (null on the last page). */
-    record Page(List<JobRow> jobs, Long nextAfter) {
-    }
+    record Page(List<JobRow> jobs, Long nextAfter) {}
 
     /**
      * What the list shows: any of {@code statuses} (none: all), one kind, the search words, one installation (its
      * tenant), created in [{@code from}, {@code to}), and the keyset position {@code after}.
      */
-    record Filter(List<JobStatus> statuses, String kind, String q, Long installation, Instant from, Instant to, Long after,
-                  int limit) {
+    record Filter(
+            List<JobStatus> statuses,
+            String kind,
+            String q,
+            Long installation,
+            Instant from,
+            Instant to,
+            Long after,
+            int limit) {
         Filter {
             statuses = statuses == null ? List.of() : List.copyOf(statuses);
             kind = kind == null || kind.isBlank() ? null : kind.trim();
             q = q == null || q.isBlank() ? null : q.trim();
             if (installation != null && installation < 1) {
-                throw new IllegalArgumentException("'installation' must be a GitHub App installation id (1 or more), got " + installation);
+                throw new IllegalArgumentException(
+                        "'installation' must be a GitHub App installation id (1 or more), got " + installation);
             }
             if (from != null && to != null && !from.isBefore(to)) {
                 throw new IllegalArgumentException("'from' (" + from + ") must be before 'to' (" + to + ")");
@@ -77,7 +94,8 @@ final class JobSearch {
             try {
                 return Instant.parse(value.trim());
             } catch (java.time.format.DateTimeParseException e) {
-                throw new IllegalArgumentException("'" + name + "' must be an ISO-8601 time such as 2026-01-31T10:00:00Z, got '" + value + "'");
+                throw new IllegalArgumentException(
+                        "'" + name + "' must be an ISO-8601 time such as 2026-01-31T10:00:00Z, got '" + value + "'");
             }
         }
 
@@ -94,8 +112,9 @@ final class JobSearch {
                 try {
                     result.add(JobStatus.valueOf(name.trim().toUpperCase(Locale.ROOT)));
                 } catch (IllegalArgumentException e) {
-                    throw new IllegalArgumentException("'status' " + name.trim() + " is not a job status; use one or more of "
-                            + Arrays.toString(JobStatus.values()) + ", comma-separated");
+                    throw new IllegalArgumentException(
+                            "'status' " + name.trim() + " is not a job status; use one or more of "
+                                    + Arrays.toString(JobStatus.values()) + ", comma-separated");
                 }
             }
             return result;
@@ -135,7 +154,10 @@ final class JobSearch {
         where(filter.firstPages(1), where, params);
         params.put("max", max);
         return jdbc.sql("SELECT id FROM jobs" + (where.isEmpty() ? "" : " WHERE " + String.join(" AND ", where))
-                + " ORDER BY id DESC LIMIT :max").params(params).query(Long.class).list();
+                        + " ORDER BY id DESC LIMIT :max")
+                .params(params)
+                .query(Long.class)
+                .list();
     }
 
     private void where(Filter filter, List<String> where, Map<String, Object> params) {
@@ -181,7 +203,8 @@ final class JobSearch {
     /** The smallest id whose job was created at or after {@code t} (binary search over the primary key). */
     private long firstIdAtOrAfter(Instant t) {
         var bounds = jdbc.sql("SELECT coalesce(min(id), 0), coalesce(max(id), 0) FROM jobs")
-                .query((rs, n) -> new long[] {rs.getLong(1), rs.getLong(2)}).single();
+                .query((rs, n) -> new long[] {rs.getLong(1), rs.getLong(2)})
+                .single();
         long lo = bounds[0];
         long hi = bounds[1] + 1; // created_at of every id >= hi counts as "after"
         var at = java.sql.Timestamp.from(t);
@@ -189,8 +212,10 @@ final class JobSearch {
             var mid = lo + (hi - lo) / 2;
             // The first job at or after mid (ids have gaps); none means everything from mid on is "after".
             var probe = jdbc.sql("SELECT id, created_at >= :at FROM jobs WHERE id >= :mid ORDER BY id LIMIT 1")
-                    .param("mid", mid).param("at", at)
-                    .query((rs, n) -> new Object[] {rs.getLong(1), rs.getBoolean(2)}).optional();
+                    .param("mid", mid)
+                    .param("at", at)
+                    .query((rs, n) -> new Object[] {rs.getLong(1), rs.getBoolean(2)})
+                    .optional();
             if (probe.isEmpty() || (Boolean) probe.get()[1]) {
                 hi = mid;
             } else {
@@ -204,15 +229,16 @@ final class JobSearch {
      * A job's repository as {@code owner/name} in lower case: its GitHub thread's, else the last two path segments of
      * its clone URL (without {@code .git}). Written exactly as the index {@code jobs_by_repo} of V20 is.
      */
-    static final String REPO_KEY = "lower(coalesce((payload -> 'github' ->> 'owner') || '/' || (payload -> 'github' ->> 'repo'), "
-            + "substring(regexp_replace(payload ->> 'repo', '(\\.git)?/*$', '') from '[^/:]+/[^/:]+$')))";
+    static final String REPO_KEY =
+            "lower(coalesce((payload -> 'github' ->> 'owner') || '/' || (payload -> 'github' ->> 'repo'), "
+                    + "substring(regexp_replace(payload ->> 'repo', '(\\.git)?/*$', '') from '[^/:]+/[^/:]+$')))";
 
     /**
      * The commits a job names in the clear, lower case: a bot job's head, the pull request head of a job started by a
      * comment, and a bisection's bad end. Written exactly as the indexes of V21 are.
      */
-    static final List<String> SHA_KEYS = List.of("lower(payload ->> 'head_sha')", "lower(payload -> 'github' ->> 'head_sha')",
-            "lower(payload ->> 'bad')");
+    static final List<String> SHA_KEYS = List.of(
+            "lower(payload ->> 'head_sha')", "lower(payload -> 'github' ->> 'head_sha')", "lower(payload ->> 'bad')");
 
     private static void addSearch(String q, List<String> where, Map<String, Object> params) {
         var words = WORD.matcher(q);
@@ -234,18 +260,22 @@ final class JobSearch {
                 }
                 case "pr" -> {
                     if (!value.matches("\\d{1,10}")) {
-                        throw new IllegalArgumentException("'pr:" + value + "' needs a pull request or issue number, e.g. pr:123");
+                        throw new IllegalArgumentException(
+                                "'pr:" + value + "' needs a pull request or issue number, e.g. pr:123");
                     }
-                    // The expression of the index jobs_by_issue_number (V21): a page walks one number's jobs newest first.
+                    // The expression of the index jobs_by_issue_number (V21): a page walks one number's jobs newest
+                    // first.
                     where.add("payload -> 'github' ->> 'issue_number' = :" + name);
                     params.put(name, Long.toString(Long.parseLong(value))); // stored as a JSON number: 42, not 042
                 }
                 case "sha" -> {
                     if (!value.matches("[0-9a-fA-F]{4,64}")) {
-                        throw new IllegalArgumentException("'sha:" + value + "' needs 4 to 64 hex digits of a commit, e.g. sha:abc123");
+                        throw new IllegalArgumentException(
+                                "'sha:" + value + "' needs 4 to 64 hex digits of a commit, e.g. sha:abc123");
                     }
                     // Each key by prefix through its own index (V21); PostgreSQL ORs the few matches of each.
-                    where.add(SHA_KEYS.stream().map(key -> key + " LIKE :" + name)
+                    where.add(SHA_KEYS.stream()
+                            .map(key -> key + " LIKE :" + name)
                             .collect(java.util.stream.Collectors.joining(" OR ", "(", ")")));
                     params.put(name, value.toLowerCase(Locale.ROOT) + "%");
                 }
@@ -265,10 +295,19 @@ final class JobSearch {
 
     private static JobRow row(ResultSet rs) throws SQLException {
         var pr = rs.getString("pull_request");
-        return new JobRow(rs.getLong("id"), rs.getString("kind"), JobStatus.valueOf(rs.getString("status")),
-                rs.getInt("attempt_count"), rs.getInt("max_attempts"), instant(rs, "run_at"), instant(rs, "created_at"),
-                instant(rs, "started_at"), instant(rs, "finished_at"), rs.getString("last_error"),
-                rs.getObject("retry_of") == null ? null : rs.getLong("retry_of"), rs.getString("repo"),
+        return new JobRow(
+                rs.getLong("id"),
+                rs.getString("kind"),
+                JobStatus.valueOf(rs.getString("status")),
+                rs.getInt("attempt_count"),
+                rs.getInt("max_attempts"),
+                instant(rs, "run_at"),
+                instant(rs, "created_at"),
+                instant(rs, "started_at"),
+                instant(rs, "finished_at"),
+                rs.getString("last_error"),
+                rs.getObject("retry_of") == null ? null : rs.getLong("retry_of"),
+                rs.getString("repo"),
                 pr != null && pr.matches("\\d{1,18}") ? Long.valueOf(pr) : null);
     }
 

@@ -35,8 +35,7 @@ final class SessionCookies implements BrowserSessions {
     private static final String LOGIN_PATH = "/dashboard/login";
 
     /** A verified session: its role, when it ends, and its nonce (what its CSRF token is derived from). */
-    record Session(Role role, Instant expiresAt, String nonce) {
-    }
+    record Session(Role role, Instant expiresAt, String nonce) {}
 
     private final List<SecretKeySpec> keys;
     private final Duration ttl;
@@ -49,11 +48,14 @@ final class SessionCookies implements BrowserSessions {
         }
         for (var key : keys) {
             if (key.length() < MIN_KEY_LENGTH) {
-                throw new IllegalArgumentException("SESSION_KEYS: a key has " + key.length() + " characters; each needs at least "
-                        + MIN_KEY_LENGTH + " (e.g. from `openssl rand -base64 32`)");
+                throw new IllegalArgumentException(
+                        "SESSION_KEYS: a key has " + key.length() + " characters; each needs at least " + MIN_KEY_LENGTH
+                                + " (e.g. from `openssl rand -base64 32`)");
             }
         }
-        this.keys = keys.stream().map(k -> new SecretKeySpec(k.getBytes(StandardCharsets.UTF_8), "HmacSHA256")).toList();
+        this.keys = keys.stream()
+                .map(k -> new SecretKeySpec(k.getBytes(StandardCharsets.UTF_8), "HmacSHA256"))
+                .toList();
         this.ttl = ttl;
         this.clock = clock;
     }
@@ -87,7 +89,8 @@ final class SessionCookies implements BrowserSessions {
         var given = parts[3].getBytes(StandardCharsets.US_ASCII);
         var matched = false;
         for (var key : keys) {
-            matched |= MessageDigest.isEqual(given, encode(mac(key, "bisectbot-session:" + body)).getBytes(StandardCharsets.US_ASCII));
+            matched |= MessageDigest.isEqual(
+                    given, encode(mac(key, "bisectbot-session:" + body)).getBytes(StandardCharsets.US_ASCII));
         }
         if (!matched) {
             return Optional.empty();
@@ -118,7 +121,8 @@ final class SessionCookies implements BrowserSessions {
         var given = token.getBytes(StandardCharsets.US_ASCII);
         var matched = false;
         for (var key : keys) {
-            matched |= MessageDigest.isEqual(given, encode(mac(key, "bisectbot-csrf:" + session.nonce())).getBytes(StandardCharsets.US_ASCII));
+            matched |= MessageDigest.isEqual(
+                    given, encode(mac(key, "bisectbot-csrf:" + session.nonce())).getBytes(StandardCharsets.US_ASCII));
         }
         return matched;
     }
@@ -158,20 +162,33 @@ final class SessionCookies implements BrowserSessions {
         if (session.isEmpty() || csrfValid(session.get(), request.getHeader(CSRF_HEADER))) {
             return Optional.empty();
         }
-        return Optional.of(request.getHeader(CSRF_HEADER) == null
-                ? "missing " + CSRF_HEADER + " header: an action made with a dashboard session needs the session's CSRF token (GET /dashboard/session)"
-                : "the " + CSRF_HEADER + " header does not belong to this session; reload the page to get the current one");
+        return Optional.of(
+                request.getHeader(CSRF_HEADER) == null
+                        ? "missing " + CSRF_HEADER
+                                + " header: an action made with a dashboard session needs the session's CSRF token (GET /dashboard/session)"
+                        : "the " + CSRF_HEADER
+                                + " header does not belong to this session; reload the page to get the current one");
     }
 
     /** The cookie holding {@code value}; {@code Secure} when the browser reached us over HTTPS (directly or via a proxy). */
     ResponseCookie cookie(String value, HttpServletRequest request) {
-        return ResponseCookie.from(COOKIE, value).httpOnly(true).secure(overHttps(request)).sameSite("Strict").path("/")
-                .maxAge(ttl).build();
+        return ResponseCookie.from(COOKIE, value)
+                .httpOnly(true)
+                .secure(overHttps(request))
+                .sameSite("Strict")
+                .path("/")
+                .maxAge(ttl)
+                .build();
     }
 
     ResponseCookie expired(HttpServletRequest request) {
-        return ResponseCookie.from(COOKIE, "").httpOnly(true).secure(overHttps(request)).sameSite("Strict").path("/")
-                .maxAge(0).build();
+        return ResponseCookie.from(COOKIE, "")
+                .httpOnly(true)
+                .secure(overHttps(request))
+                .sameSite("Strict")
+                .path("/")
+                .maxAge(0)
+                .build();
     }
 
     /**

@@ -8,4 +8,5 @@ import java.time.Duration;
  * image ID; null when the step failed before a container existed. Logs live in the {@link LogSink}
  * (for the PostgreSQL one: rows of {@code step_logs} keyed by job id and step name).
  */
-public record ContainerResult(StepOutcome outcome, Duration duration, String imageDigest, String containerName, LogSummary logs) {}
+public record ContainerResult(
+        StepOutcome outcome, Duration duration, String imageDigest, String containerName, LogSummary logs) {}

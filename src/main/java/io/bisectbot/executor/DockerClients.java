@@ -1,12 +1,11 @@
 package io.bisectbot.executor;
 
-import java.time.Duration;
-
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.core.DefaultDockerClientConfig;
 import com.github.dockerjava.core.DockerClientConfig;
 import com.github.dockerjava.core.DockerClientImpl;
 import com.github.dockerjava.httpclient5.ApacheDockerHttpClient;
+import java.time.Duration;
 
 /** Builds Docker clients the way the docker CLI finds its engine. */
 public final class DockerClients {

@@ -1,5 +1,17 @@
 package io.bisectbot.executor;
 
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.async.ResultCallback;
+import com.github.dockerjava.api.command.InspectContainerResponse;
+import com.github.dockerjava.api.exception.ConflictException;
+import com.github.dockerjava.api.exception.NotFoundException;
+import com.github.dockerjava.api.exception.NotModifiedException;
+import com.github.dockerjava.api.model.Capability;
+import com.github.dockerjava.api.model.Frame;
+import com.github.dockerjava.api.model.HostConfig;
+import com.github.dockerjava.api.model.Volume;
+import com.github.dockerjava.api.model.WaitResponse;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.io.InputStream;
 import java.time.Clock;
 import java.time.Duration;
@@ -17,24 +29,8 @@ import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
-
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-
-import com.github.dockerjava.api.DockerClient;
-import com.github.dockerjava.api.async.ResultCallback;
-import com.github.dockerjava.api.command.CreateContainerResponse;
-import com.github.dockerjava.api.command.InspectContainerResponse;
-import com.github.dockerjava.api.exception.ConflictException;
-import com.github.dockerjava.api.exception.NotFoundException;
-import com.github.dockerjava.api.exception.NotModifiedException;
-import com.github.dockerjava.api.model.Capability;
-import com.github.dockerjava.api.model.Frame;
-import com.github.dockerjava.api.model.HostConfig;
-import com.github.dockerjava.api.model.Volume;
-import com.github.dockerjava.api.model.WaitResponse;
-
-import io.micrometer.core.instrument.MeterRegistry;
 
 /**
  * Runs one step in a throw-away, locked-down container and reports how it ended.
@@ -80,15 +76,20 @@ public final class DockerExecutor implements AutoCloseable {
         this.clock = clock;
         this.metrics = new ExecutorMetrics(registry);
         this.images = new Images(docker, properties);
-        this.timers = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("step-deadlines").factory());
+        this.timers = Executors.newSingleThreadScheduledExecutor(
+                Thread.ofPlatform().daemon().name("step-deadlines").factory());
     }
 
     /** What ended the wait for a step, before it is turned into an outcome. */
     private sealed interface Ending {
         record Exit(long code) implements Ending {}
+
         record Deadline() implements Ending {}
+
         record Cancel() implements Ending {}
+
         record WaitFailed(Throwable error) implements Ending {}
+
         record DiskFull(long usedBytes) implements Ending {}
     }
 
@@ -146,16 +147,27 @@ public final class DockerExecutor implements AutoCloseable {
                     containerId = parked.id();
                     name = parked.name();
                     copyInput(spec, containerId, limits.user());
-                    outcome = cancel.isCancelled() ? new StepOutcome.Cancelled()
-                            : startAndAwait(containerId, limits.timeout(), logs, cancel, WarmStarts.trigger(spec),
+                    outcome = cancel.isCancelled()
+                            ? new StepOutcome.Cancelled()
+                            : startAndAwait(
+                                    containerId,
+                                    limits.timeout(),
+                                    logs,
+                                    cancel,
+                                    WarmStarts.trigger(spec),
                                     () -> warm.topUp(spec, limits));
                 } else {
                     prepareCaches(spec, limits.user());
                     containerId = create(spec, limits, name, false);
                     metrics.containerCreated();
                     copyInput(spec, containerId, limits.user());
-                    outcome = startAndAwait(containerId, limits.timeout(), logs, cancel, null,
-                            warm == null ? () -> { } : () -> warm.topUp(spec, limits));
+                    outcome = startAndAwait(
+                            containerId,
+                            limits.timeout(),
+                            logs,
+                            cancel,
+                            null,
+                            warm == null ? () -> {} : () -> warm.topUp(spec, limits));
                 }
                 imageDigest = imageDigest(containerId);
                 if (outcome instanceof StepOutcome.Exited && spec.output() != null) {
@@ -175,7 +187,9 @@ public final class DockerExecutor implements AutoCloseable {
             }
         }
         if (outcome instanceof StepOutcome.InfraError(String message)) {
-            logs.accept(LogStream.SYSTEM, ("bisectbot: " + message + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            logs.accept(
+                    LogStream.SYSTEM,
+                    ("bisectbot: " + message + "\n").getBytes(java.nio.charset.StandardCharsets.UTF_8));
         }
         LogSummary summary = logs.finish();
         try {
@@ -222,11 +236,18 @@ public final class DockerExecutor implements AutoCloseable {
         }
     }
 
-    private String createContainer(StepSpec spec, String name, Map<String, String> labels, HostConfig host,
-                                   List<String> env, String user, boolean parked) {
+    private String createContainer(
+            StepSpec spec,
+            String name,
+            Map<String, String> labels,
+            HostConfig host,
+            List<String> env,
+            String user,
+            boolean parked) {
         var cmd = docker.createContainerCmd(spec.image())
                 .withName(name)
-                .withCmd(parked ? WarmStarts.parkedCommand(spec) : spec.command().argv())
+                .withCmd(
+                        parked ? WarmStarts.parkedCommand(spec) : spec.command().argv())
                 .withEnv(env)
                 // A parked container enters the working directory once its files are there, so none is made at start.
                 .withWorkingDir(parked ? "/" : spec.workingDir())
@@ -247,7 +268,9 @@ public final class DockerExecutor implements AutoCloseable {
         var owner = InputTar.numericOwner(user);
         InputStream source;
         try {
-            source = spec.input() == null ? InputStream.nullInputStream() : spec.input().open();
+            source = spec.input() == null
+                    ? InputStream.nullInputStream()
+                    : spec.input().open();
         } catch (Exception e) {
             throw new InfraException("reading input files failed: " + describe(e), e);
         }
@@ -263,7 +286,8 @@ public final class DockerExecutor implements AutoCloseable {
     }
 
     private void readOutput(StepSpec spec, String containerId) {
-        try (InputStream tar = docker.copyArchiveFromContainerCmd(containerId, spec.workingDir()).exec()) {
+        try (InputStream tar = docker.copyArchiveFromContainerCmd(containerId, spec.workingDir())
+                .exec()) {
             spec.output().read(tar);
         } catch (Exception e) {
             throw new InfraException("reading the step's files back failed: " + describe(e), e);
@@ -274,8 +298,13 @@ public final class DockerExecutor implements AutoCloseable {
      * Starts the container (or, for a parked one, sends {@code trigger} to its stdin, which starts the step's command),
      * runs {@code started}, and waits for its end; the deadline counts from the start.
      */
-    private StepOutcome startAndAwait(String id, Duration timeout, LogPipeline logs, CancellationSignal cancel, byte[] trigger,
-                                      Runnable started) {
+    private StepOutcome startAndAwait(
+            String id,
+            Duration timeout,
+            LogPipeline logs,
+            CancellationSignal cancel,
+            byte[] trigger,
+            Runnable started) {
         var output = new ResultCallback.Adapter<Frame>() {
             @Override
             public void onNext(Frame frame) {
@@ -296,14 +325,15 @@ public final class DockerExecutor implements AutoCloseable {
         ScheduledFuture<?> deadline = null;
         Thread diskWatch = null;
         ResultCallback.Adapter<WaitResponse> waiting = null;
-        var attach = docker.attachContainerCmd(id).withStdOut(true).withStdErr(true).withFollowStream(true);
+        var attach =
+                docker.attachContainerCmd(id).withStdOut(true).withStdErr(true).withFollowStream(true);
         var stdin = trigger == null ? null : new WarmStarts.Trigger(trigger);
         if (stdin != null) {
             // The engine attaches the output streams before it copies stdin in, so the first bytes are not lost.
             attach.withStdIn(stdin);
         }
         try (var attached = attach.exec(output);
-             var onCancel = cancel.onCancel(() -> ending.complete(new Ending.Cancel()))) {
+                var onCancel = cancel.onCancel(() -> ending.complete(new Ending.Cancel()))) {
             // Attach before start, so the first bytes of output are not lost.
             if (!attached.awaitStarted(30, TimeUnit.SECONDS)) {
                 throw new InfraException("attaching to the container timed out", null);
@@ -314,7 +344,8 @@ public final class DockerExecutor implements AutoCloseable {
             if (stdin == null) {
                 docker.startContainerCmd(id).exec();
             }
-            deadline = timers.schedule(() -> ending.complete(new Ending.Deadline()), timeout.toMillis(), TimeUnit.MILLISECONDS);
+            deadline = timers.schedule(
+                    () -> ending.complete(new Ending.Deadline()), timeout.toMillis(), TimeUnit.MILLISECONDS);
             // Only now are the next round's containers made: this round's copies and starts go first on the engine.
             started.run();
             var exited = new CompletableFuture<Long>();
@@ -334,8 +365,10 @@ public final class DockerExecutor implements AutoCloseable {
                     exited.completeExceptionally(new IllegalStateException("wait ended without a status"));
                 }
             });
-            exited.whenComplete((code, error) -> ending.complete(error == null ? new Ending.Exit(code) : new Ending.WaitFailed(error)));
-            diskWatch = Thread.ofVirtual().name("step-disk-" + id.substring(0, Math.min(12, id.length())))
+            exited.whenComplete((code, error) ->
+                    ending.complete(error == null ? new Ending.Exit(code) : new Ending.WaitFailed(error)));
+            diskWatch = Thread.ofVirtual()
+                    .name("step-disk-" + id.substring(0, Math.min(12, id.length())))
                     .start(() -> watchDisk(id, ending));
 
             Ending end = ending.join();
@@ -370,10 +403,14 @@ public final class DockerExecutor implements AutoCloseable {
         return switch (end) {
             case Ending.Deadline d -> new StepOutcome.TimedOut();
             case Ending.Cancel c -> new StepOutcome.Cancelled();
-            case Ending.WaitFailed(Throwable error) -> exitFromInspect(id)
-                    .orElseThrow(() -> new InfraException("waiting for the container failed: " + describe(error), error));
-            case Ending.Exit(long code) -> oomKilled(id) ? new StepOutcome.OomKilled() : new StepOutcome.Exited((int) code);
-            case Ending.DiskFull(long used) -> new StepOutcome.DiskLimit(used, properties.diskLimit().toBytes());
+            case Ending.WaitFailed(Throwable error) ->
+                exitFromInspect(id)
+                        .orElseThrow(() ->
+                                new InfraException("waiting for the container failed: " + describe(error), error));
+            case Ending.Exit(long code) ->
+                oomKilled(id) ? new StepOutcome.OomKilled() : new StepOutcome.Exited((int) code);
+            case Ending.DiskFull(long used) ->
+                new StepOutcome.DiskLimit(used, properties.diskLimit().toBytes());
         };
     }
 
@@ -406,30 +443,39 @@ public final class DockerExecutor implements AutoCloseable {
             // The container ended between two checks: nothing left to measure.
         } catch (RuntimeException e) {
             if (!ending.isDone()) {
-                log.warn("Measuring the working volume of container {} failed; its disk use is no longer checked: {}", id, describe(e));
+                log.warn(
+                        "Measuring the working volume of container {} failed; its disk use is no longer checked: {}",
+                        id,
+                        describe(e));
             }
         }
     }
 
     /** Bytes under {@link InputTar#VOLUME}; -1 when part of it is unreadable; empty when the image has no du. */
     private java.util.OptionalLong measureWorkVolume(String id) throws InterruptedException {
-        var exec = docker.execCreateCmd(id).withCmd("du", "-skx", InputTar.VOLUME).withUser("0")
-                .withAttachStdout(true).withAttachStderr(true).exec();
+        var exec = docker.execCreateCmd(id)
+                .withCmd("du", "-skx", InputTar.VOLUME)
+                .withUser("0")
+                .withAttachStdout(true)
+                .withAttachStderr(true)
+                .exec();
         var out = new StringBuilder();
         var err = new StringBuilder();
-        docker.execStartCmd(exec.getId()).exec(new ResultCallback.Adapter<Frame>() {
-            @Override
-            public void onNext(Frame frame) {
-                var text = new String(frame.getPayload(), java.nio.charset.StandardCharsets.UTF_8);
-                if (frame.getStreamType() == com.github.dockerjava.api.model.StreamType.STDERR) {
-                    if (err.length() < 4096) {
-                        err.append(text);
+        docker.execStartCmd(exec.getId())
+                .exec(new ResultCallback.Adapter<Frame>() {
+                    @Override
+                    public void onNext(Frame frame) {
+                        var text = new String(frame.getPayload(), java.nio.charset.StandardCharsets.UTF_8);
+                        if (frame.getStreamType() == com.github.dockerjava.api.model.StreamType.STDERR) {
+                            if (err.length() < 4096) {
+                                err.append(text);
+                            }
+                        } else if (out.length() < 4096) {
+                            out.append(text);
+                        }
                     }
-                } else if (out.length() < 4096) {
-                    out.append(text);
-                }
-            }
-        }).awaitCompletion(60, TimeUnit.SECONDS);
+                })
+                .awaitCompletion(60, TimeUnit.SECONDS);
         var code = docker.inspectExecCmd(exec.getId()).exec().getExitCodeLong();
         if (code != null && (code == 126 || code == 127)) {
             log.warn("Container {} has no usable du, so its disk use is not checked against STEP_DISK_LIMIT", id);
@@ -448,7 +494,8 @@ public final class DockerExecutor implements AutoCloseable {
     }
 
     private boolean oomKilled(String id) {
-        InspectContainerResponse.ContainerState state = docker.inspectContainerCmd(id).exec().getState();
+        InspectContainerResponse.ContainerState state =
+                docker.inspectContainerCmd(id).exec().getState();
         return Boolean.TRUE.equals(state.getOOMKilled());
     }
 
@@ -462,7 +509,8 @@ public final class DockerExecutor implements AutoCloseable {
             if (Boolean.TRUE.equals(state.getOOMKilled())) {
                 return java.util.Optional.of(new StepOutcome.OomKilled());
             }
-            return java.util.Optional.of(new StepOutcome.Exited(state.getExitCodeLong().intValue()));
+            return java.util.Optional.of(
+                    new StepOutcome.Exited(state.getExitCodeLong().intValue()));
         } catch (RuntimeException e) {
             return java.util.Optional.empty();
         }
@@ -536,21 +584,35 @@ public final class DockerExecutor implements AutoCloseable {
                     continue;
                 }
                 try {
-                    docker.createVolumeCmd().withName(cache.volume())
-                            .withLabels(Map.of(Labels.CACHE, "true", Labels.CACHE_SCOPE, cache.scope(), Labels.CACHE_PATH, cache.path()))
+                    docker.createVolumeCmd()
+                            .withName(cache.volume())
+                            .withLabels(Map.of(
+                                    Labels.CACHE,
+                                    "true",
+                                    Labels.CACHE_SCOPE,
+                                    cache.scope(),
+                                    Labels.CACHE_PATH,
+                                    cache.path()))
                             .exec();
                     var owner = InputTar.numericOwner(user);
-                    var helper = runHelper(cache.volume(), List.of(Capability.CHOWN), spec.labels(),
+                    var helper = runHelper(
+                            cache.volume(),
+                            List.of(Capability.CHOWN),
+                            spec.labels(),
                             "chown " + owner[0] + ":" + owner[1] + " /cache");
                     if (helper.code() != 0) {
-                        throw new InfraException("preparing cache volume " + cache.volume() + " for " + cache.path()
-                                + " failed: " + helper.output().strip(), null);
+                        throw new InfraException(
+                                "preparing cache volume " + cache.volume() + " for " + cache.path() + " failed: "
+                                        + helper.output().strip(),
+                                null);
                     }
                 } catch (InfraException e) {
                     throw e;
                 } catch (RuntimeException e) {
-                    throw new InfraException("preparing cache volume " + cache.volume() + " for " + cache.path()
-                            + " failed: " + describe(e), e);
+                    throw new InfraException(
+                            "preparing cache volume " + cache.volume() + " for " + cache.path() + " failed: "
+                                    + describe(e),
+                            e);
                 }
                 preparedCaches.put(key, Boolean.TRUE);
             }
@@ -564,22 +626,40 @@ public final class DockerExecutor implements AutoCloseable {
      * network, read-only root, only the given capabilities. Labelled as managed, so the reaper removes one left by
      * a crash.
      */
-    private HelperRun runHelper(String volume, List<Capability> capabilities, Map<String, String> jobLabels, String script) {
+    private HelperRun runHelper(
+            String volume, List<Capability> capabilities, Map<String, String> jobLabels, String script) {
         Map<String, String> labels = new LinkedHashMap<>(jobLabels);
         labels.put(Labels.MANAGED, "true");
         labels.put(Labels.STEP, "cache-helper");
         HostConfig host = SecurityProfile.helper(volume, capabilities);
         String id;
         try {
-            id = docker.createContainerCmd(helperImage).withCmd("sh", "-c", script).withUser("0")
-                    .withLabels(labels).withHostConfig(host).withAttachStdout(true).withAttachStderr(true).exec().getId();
+            id = docker.createContainerCmd(helperImage)
+                    .withCmd("sh", "-c", script)
+                    .withUser("0")
+                    .withLabels(labels)
+                    .withHostConfig(host)
+                    .withAttachStdout(true)
+                    .withAttachStderr(true)
+                    .exec()
+                    .getId();
         } catch (NotFoundException absent) {
             images.pull(helperImage, true);
-            id = docker.createContainerCmd(helperImage).withCmd("sh", "-c", script).withUser("0")
-                    .withLabels(labels).withHostConfig(host).withAttachStdout(true).withAttachStderr(true).exec().getId();
+            id = docker.createContainerCmd(helperImage)
+                    .withCmd("sh", "-c", script)
+                    .withUser("0")
+                    .withLabels(labels)
+                    .withHostConfig(host)
+                    .withAttachStdout(true)
+                    .withAttachStderr(true)
+                    .exec()
+                    .getId();
         }
         var out = new StringBuilder();
-        try (var attached = docker.attachContainerCmd(id).withStdOut(true).withStdErr(true).withFollowStream(true)
+        try (var attached = docker.attachContainerCmd(id)
+                .withStdOut(true)
+                .withStdErr(true)
+                .withFollowStream(true)
                 .exec(new ResultCallback.Adapter<Frame>() {
                     @Override
                     public void onNext(Frame frame) {
@@ -622,7 +702,8 @@ public final class DockerExecutor implements AutoCloseable {
         try {
             return java.util.OptionalLong.of(Long.parseLong(first) * 1024);
         } catch (NumberFormatException e) {
-            throw new IllegalStateException("measuring cache volume " + volume + " failed: " + run.output().strip());
+            throw new IllegalStateException("measuring cache volume " + volume + " failed: "
+                    + run.output().strip());
         }
     }
 
@@ -642,8 +723,13 @@ public final class DockerExecutor implements AutoCloseable {
 
     /** Names of the cache volumes on this engine. */
     public List<String> cacheVolumes() {
-        var volumes = docker.listVolumesCmd().withFilter("label", List.of(Labels.CACHE + "=true")).exec().getVolumes();
-        return volumes == null ? List.of() : volumes.stream().map(v -> v.getName()).toList();
+        var volumes = docker.listVolumesCmd()
+                .withFilter("label", List.of(Labels.CACHE + "=true"))
+                .exec()
+                .getVolumes();
+        return volumes == null
+                ? List.of()
+                : volumes.stream().map(v -> v.getName()).toList();
     }
 
     /**
@@ -703,23 +789,28 @@ public final class DockerExecutor implements AutoCloseable {
     void removeWhenKnown(CompletableFuture<String> containerId) {
         var removal = new CompletableFuture<Void>();
         pendingRemovals.add(removal);
-        containerId.whenComplete((id, error) -> Thread.ofVirtual().name("remove-container").start(() -> {
-            try {
-                if (id != null) {
-                    remove(id);
-                    metrics.containerRemoved();
-                }
-            } finally {
-                removal.complete(null);
-                pendingRemovals.remove(removal);
-            }
-        }));
+        containerId.whenComplete((id, error) -> Thread.ofVirtual()
+                .name("remove-container")
+                .start(() -> {
+                    try {
+                        if (id != null) {
+                            remove(id);
+                            metrics.containerRemoved();
+                        }
+                    } finally {
+                        removal.complete(null);
+                        pendingRemovals.remove(removal);
+                    }
+                }));
     }
 
     void remove(String containerId) {
         try {
             // Volumes too: the work dir is an anonymous volume that would otherwise outlive the step.
-            docker.removeContainerCmd(containerId).withForce(true).withRemoveVolumes(true).exec();
+            docker.removeContainerCmd(containerId)
+                    .withForce(true)
+                    .withRemoveVolumes(true)
+                    .exec();
         } catch (NotFoundException gone) {
             // Already removed (e.g. by the reaper).
         } catch (com.github.dockerjava.api.exception.ConflictException removing) {
@@ -740,8 +831,12 @@ public final class DockerExecutor implements AutoCloseable {
         if (step.length() > 40) {
             step = step.substring(0, 40);
         }
-        return "bisectbot-j%d-a%d-%s-%06x".formatted(spec.jobId(), spec.attempt(), step,
-                ThreadLocalRandom.current().nextInt(1 << 24));
+        return "bisectbot-j%d-a%d-%s-%06x"
+                .formatted(
+                        spec.jobId(),
+                        spec.attempt(),
+                        step,
+                        ThreadLocalRandom.current().nextInt(1 << 24));
     }
 
     static String describe(Throwable e) {

@@ -1,15 +1,13 @@
 package io.bisectbot.executor;
 
+import com.github.dockerjava.api.DockerClient;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
 import java.util.concurrent.locks.ReentrantLock;
-
-import com.github.dockerjava.api.DockerClient;
-
-import io.micrometer.core.instrument.Gauge;
-import io.micrometer.core.instrument.MeterRegistry;
 
 /**
  * Whether the Docker engine answers, from a ping cached for a short time so /health and the claim

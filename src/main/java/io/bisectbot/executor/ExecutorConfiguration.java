@@ -1,20 +1,17 @@
 package io.bisectbot.executor;
 
-import io.bisectbot.loop.Loop;
+import com.github.dockerjava.api.DockerClient;
 import io.bisectbot.crypto.Encryption;
+import io.bisectbot.loop.Loop;
+import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
-
 import org.springframework.beans.factory.ObjectProvider;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnExpression;
 import org.springframework.boot.context.properties.EnableConfigurationProperties;
 import org.springframework.context.annotation.Bean;
 import org.springframework.context.annotation.Configuration;
 import org.springframework.jdbc.core.simple.JdbcClient;
-
-import com.github.dockerjava.api.DockerClient;
-
-import io.micrometer.core.instrument.MeterRegistry;
 
 /** Wires the executor: one Docker client for steps, a second with a short timeout for health pings. */
 @Configuration(proxyBeanMethods = false)
@@ -31,8 +28,11 @@ public class ExecutorConfiguration {
     }
 
     @Bean(destroyMethod = "close")
-    DockerExecutor dockerExecutor(DockerClient bisectbotDockerClient, ExecutorProperties properties,
-                                  MeterRegistry registry, ObjectProvider<Clock> clock) {
+    DockerExecutor dockerExecutor(
+            DockerClient bisectbotDockerClient,
+            ExecutorProperties properties,
+            MeterRegistry registry,
+            ObjectProvider<Clock> clock) {
         return new DockerExecutor(bisectbotDockerClient, properties, registry, clock.getIfAvailable(Clock::systemUTC));
     }
 
@@ -40,7 +40,8 @@ public class ExecutorConfiguration {
     DockerHealth dockerHealth(ExecutorProperties properties, MeterRegistry registry, ObjectProvider<Clock> clock) {
         // Its own client: a ping must fail fast even while step calls hold connections open.
         DockerClient pingClient = DockerClients.create(properties.dockerHost(), Duration.ofSeconds(3));
-        return new DockerHealth(pingClient, clock.getIfAvailable(Clock::systemUTC), properties.healthCacheTtl(), registry);
+        return new DockerHealth(
+                pingClient, clock.getIfAvailable(Clock::systemUTC), properties.healthCacheTtl(), registry);
     }
 
     @Bean(destroyMethod = "close")
@@ -49,9 +50,12 @@ public class ExecutorConfiguration {
     }
 
     @Bean
-    OrphanReaper orphanReaper(DockerClient bisectbotDockerClient, LiveJobs liveJobs, ExecutorProperties properties,
-                              MeterRegistry registry,
-                              @org.springframework.beans.factory.annotation.Value("${bisectbot.mode:serve}") String mode) {
+    OrphanReaper orphanReaper(
+            DockerClient bisectbotDockerClient,
+            LiveJobs liveJobs,
+            ExecutorProperties properties,
+            MeterRegistry registry,
+            @org.springframework.beans.factory.annotation.Value("${bisectbot.mode:serve}") String mode) {
         // The one-shot bisect command reaps after its first step has started rather than competing with its start
         // (listing and reading the containers costs a few hundred milliseconds of CPU).
         var firstPass = "bisect".equals(mode) ? ONE_SHOT_FIRST_REAP : Duration.ZERO;

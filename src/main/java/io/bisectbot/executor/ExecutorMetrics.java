@@ -1,12 +1,11 @@
 package io.bisectbot.executor;
 
-import java.time.Duration;
-import java.util.concurrent.atomic.AtomicInteger;
-
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Timer;
+import java.time.Duration;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /** The executor's meters; Prometheus names are the dotted names with _total/_seconds suffixes. */
 final class ExecutorMetrics {
@@ -17,7 +16,9 @@ final class ExecutorMetrics {
 
     ExecutorMetrics(MeterRegistry registry) {
         this.registry = registry;
-        this.started = Counter.builder("bisectbot.steps.started").description("Steps the executor began").register(registry);
+        this.started = Counter.builder("bisectbot.steps.started")
+                .description("Steps the executor began")
+                .register(registry);
         Gauge.builder("bisectbot.containers.running", containers, AtomicInteger::get)
                 .description("Step containers that exist right now (created and not yet removed)")
                 .register(registry);
@@ -28,13 +29,18 @@ final class ExecutorMetrics {
     }
 
     void stepFinished(StepOutcome outcome, Duration duration) {
-        Counter.builder("bisectbot.steps.finished").tag("outcome", outcome.tag())
-                .description("Steps that ended, by outcome").register(registry).increment();
-        Timer.builder("bisectbot.step.duration").tag("outcome", outcome.tag())
+        Counter.builder("bisectbot.steps.finished")
+                .tag("outcome", outcome.tag())
+                .description("Steps that ended, by outcome")
+                .register(registry)
+                .increment();
+        Timer.builder("bisectbot.step.duration")
+                .tag("outcome", outcome.tag())
                 .publishPercentileHistogram()
                 .minimumExpectedValue(Duration.ofMillis(100))
                 .maximumExpectedValue(Duration.ofHours(2))
-                .register(registry).record(duration);
+                .register(registry)
+                .record(duration);
     }
 
     void containerCreated() {

@@ -2,7 +2,6 @@ package io.bisectbot.executor;
 
 import java.time.Duration;
 import java.util.List;
-
 import org.springframework.boot.context.properties.ConfigurationProperties;
 import org.springframework.boot.context.properties.bind.Binder;
 import org.springframework.boot.context.properties.bind.DefaultValue;
@@ -60,7 +59,10 @@ public record ExecutorProperties(
         max = Limits.orElse(max, new Limits(Duration.ofHours(2), DataSize.ofGigabytes(8), 4.0, 4096L));
         secrets = secrets.stream().filter(s -> s != null && !s.isEmpty()).toList();
         registries = List.copyOf(registries);
-        allowedImages = allowedImages.stream().map(String::strip).filter(p -> !p.isEmpty()).toList();
+        allowedImages = allowedImages.stream()
+                .map(String::strip)
+                .filter(p -> !p.isEmpty())
+                .toList();
     }
 
     /** The defaults above. */
@@ -69,28 +71,103 @@ public record ExecutorProperties(
     }
 
     public ExecutorProperties withSecrets(List<String> values) {
-        return new ExecutorProperties(dockerHost, defaults, max, logCap, values, registries, reaperInterval,
-                cancelGrace, defaultUser, tmpSize, pullTimeout, healthCacheTtl, allowedImages, diskLimit, diskCheckInterval, defaultImage);
+        return new ExecutorProperties(
+                dockerHost,
+                defaults,
+                max,
+                logCap,
+                values,
+                registries,
+                reaperInterval,
+                cancelGrace,
+                defaultUser,
+                tmpSize,
+                pullTimeout,
+                healthCacheTtl,
+                allowedImages,
+                diskLimit,
+                diskCheckInterval,
+                defaultImage);
     }
 
     public ExecutorProperties withDiskLimit(DataSize limit, Duration checkInterval) {
-        return new ExecutorProperties(dockerHost, defaults, max, logCap, secrets, registries, reaperInterval,
-                cancelGrace, defaultUser, tmpSize, pullTimeout, healthCacheTtl, allowedImages, limit, checkInterval, defaultImage);
+        return new ExecutorProperties(
+                dockerHost,
+                defaults,
+                max,
+                logCap,
+                secrets,
+                registries,
+                reaperInterval,
+                cancelGrace,
+                defaultUser,
+                tmpSize,
+                pullTimeout,
+                healthCacheTtl,
+                allowedImages,
+                limit,
+                checkInterval,
+                defaultImage);
     }
 
     public ExecutorProperties withLogCap(DataSize cap) {
-        return new ExecutorProperties(dockerHost, defaults, max, cap, secrets, registries, reaperInterval,
-                cancelGrace, defaultUser, tmpSize, pullTimeout, healthCacheTtl, allowedImages, diskLimit, diskCheckInterval, defaultImage);
+        return new ExecutorProperties(
+                dockerHost,
+                defaults,
+                max,
+                cap,
+                secrets,
+                registries,
+                reaperInterval,
+                cancelGrace,
+                defaultUser,
+                tmpSize,
+                pullTimeout,
+                healthCacheTtl,
+                allowedImages,
+                diskLimit,
+                diskCheckInterval,
+                defaultImage);
     }
 
     public ExecutorProperties withLimits(Limits defaultLimits, Limits maxLimits) {
-        return new ExecutorProperties(dockerHost, defaultLimits, maxLimits, logCap, secrets, registries, reaperInterval,
-                cancelGrace, defaultUser, tmpSize, pullTimeout, healthCacheTtl, allowedImages, diskLimit, diskCheckInterval, defaultImage);
+        return new ExecutorProperties(
+                dockerHost,
+                defaultLimits,
+                maxLimits,
+                logCap,
+                secrets,
+                registries,
+                reaperInterval,
+                cancelGrace,
+                defaultUser,
+                tmpSize,
+                pullTimeout,
+                healthCacheTtl,
+                allowedImages,
+                diskLimit,
+                diskCheckInterval,
+                defaultImage);
     }
 
     public ExecutorProperties withDefaultImage(String image) {
-        return new ExecutorProperties(dockerHost, defaults, max, logCap, secrets, registries, reaperInterval,
-                cancelGrace, defaultUser, tmpSize, pullTimeout, healthCacheTtl, allowedImages, diskLimit, diskCheckInterval, image);
+        return new ExecutorProperties(
+                dockerHost,
+                defaults,
+                max,
+                logCap,
+                secrets,
+                registries,
+                reaperInterval,
+                cancelGrace,
+                defaultUser,
+                tmpSize,
+                pullTimeout,
+                healthCacheTtl,
+                allowedImages,
+                diskLimit,
+                diskCheckInterval,
+                image);
     }
 
     /** Resource limits; a null field takes the built-in value of its group (defaults or max). */
@@ -99,7 +176,8 @@ public record ExecutorProperties(
             if (given == null) {
                 return fallback;
             }
-            return new Limits(given.timeout() == null ? fallback.timeout() : given.timeout(),
+            return new Limits(
+                    given.timeout() == null ? fallback.timeout() : given.timeout(),
                     given.memory() == null ? fallback.memory() : given.memory(),
                     given.cpus() == null ? fallback.cpus() : given.cpus(),
                     given.pids() == null ? fallback.pids() : given.pids());
@@ -117,7 +195,8 @@ public record ExecutorProperties(
     /** The limits a step actually gets: its own request or the default, never above the maximum. */
     Effective effective(StepSpec spec) {
         Duration timeout = min(spec.timeout() == null ? defaults.timeout() : spec.timeout(), max.timeout());
-        long memory = Math.min(spec.memoryBytes() == null ? defaults.memory().toBytes() : spec.memoryBytes(),
+        long memory = Math.min(
+                spec.memoryBytes() == null ? defaults.memory().toBytes() : spec.memoryBytes(),
                 max.memory().toBytes());
         double cpus = Math.min(spec.cpus() == null ? defaults.cpus() : spec.cpus(), max.cpus());
         long pids = Math.min(spec.pidsLimit() == null ? defaults.pids() : spec.pidsLimit(), max.pids());

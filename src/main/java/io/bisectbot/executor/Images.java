@@ -34,12 +34,15 @@ final class Images {
                 .filter(c -> ImageRef.sameRegistry(c.registry(), ref.registry()))
                 .findFirst()
                 .ifPresent(c -> cmd.withAuthConfig(new AuthConfig()
-                        .withRegistryAddress(c.registry()).withUsername(c.username()).withPassword(c.password())));
+                        .withRegistryAddress(c.registry())
+                        .withUsername(c.username())
+                        .withPassword(c.password())));
         try {
             boolean done = cmd.exec(new PullImageResultCallback())
                     .awaitCompletion(properties.pullTimeout().toMillis(), TimeUnit.MILLISECONDS);
             if (!done) {
-                throw new InfraException("image " + image + " not found: pull timed out after " + properties.pullTimeout(), null);
+                throw new InfraException(
+                        "image " + image + " not found: pull timed out after " + properties.pullTimeout(), null);
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -69,7 +72,8 @@ final class Images {
         } catch (InfraException e) {
             throw new IllegalStateException(e.getMessage(), e);
         } catch (RuntimeException e) {
-            throw new IllegalStateException("image " + image + " could not be inspected: " + DockerExecutor.describe(e), e);
+            throw new IllegalStateException(
+                    "image " + image + " could not be inspected: " + DockerExecutor.describe(e), e);
         }
     }
 

@@ -20,13 +20,13 @@ final class InputTar {
     /** The anonymous volume every step works in; the working directory is a directory inside it. */
     static final String VOLUME = "/work";
 
-    private InputTar() {
-    }
+    private InputTar() {}
 
     /** The path of {@code workingDir} relative to the volume, e.g. {@code src} for {@code /work/src}. */
     static String relativeDir(String workingDir) {
         if (!workingDir.startsWith(VOLUME + "/") || workingDir.length() <= VOLUME.length() + 1) {
-            throw new IllegalArgumentException("workingDir must be a directory below " + VOLUME + ", got " + workingDir);
+            throw new IllegalArgumentException(
+                    "workingDir must be a directory below " + VOLUME + ", got " + workingDir);
         }
         return workingDir.substring(VOLUME.length() + 1).replaceAll("/+$", "");
     }
@@ -40,8 +40,8 @@ final class InputTar {
         var sink = new PipedOutputStream(pipe);
         Thread.ofVirtual().name("input-tar").start(() -> {
             try (source;
-                 var in = new TarArchiveInputStream(source);
-                 var out = new TarArchiveOutputStream(sink)) {
+                    var in = new TarArchiveInputStream(source);
+                    var out = new TarArchiveOutputStream(sink)) {
                 out.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
                 out.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
                 var prefix = dir + "/";
@@ -52,7 +52,8 @@ final class InputTar {
                     if (entry.isGlobalPaxHeader()) {
                         continue;
                     }
-                    var name = entry.getName().startsWith("./") ? entry.getName().substring(2) : entry.getName();
+                    var name =
+                            entry.getName().startsWith("./") ? entry.getName().substring(2) : entry.getName();
                     if (name.isEmpty()) {
                         continue;
                     }
@@ -97,8 +98,8 @@ final class InputTar {
     }
 
     /** Writes {@code path} (ending in '/') and each of its parents not written yet, as directories. */
-    private static void ensureDirectories(TarArchiveOutputStream out, String path, Set<String> written,
-                                          Integer uid, Integer gid) throws IOException {
+    private static void ensureDirectories(
+            TarArchiveOutputStream out, String path, Set<String> written, Integer uid, Integer gid) throws IOException {
         var end = 0;
         while ((end = path.indexOf('/', end) + 1) > 0) {
             var directory = path.substring(0, end);

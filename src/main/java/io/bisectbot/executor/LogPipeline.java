@@ -38,7 +38,8 @@ final class LogPipeline {
     }
 
     private void emit(LogStream stream, String text) {
-        String safe = maskers.computeIfAbsent(stream, s -> new SecretMasker(secrets)).mask(text);
+        String safe =
+                maskers.computeIfAbsent(stream, s -> new SecretMasker(secrets)).mask(text);
         if (!safe.isEmpty()) {
             cap.accept(stream, safe);
         }
@@ -50,7 +51,8 @@ final class LogPipeline {
             finished = true;
             for (var e : decoders.entrySet()) {
                 String rest = e.getValue().decode(new byte[0], true);
-                String safe = maskers.computeIfAbsent(e.getKey(), s -> new SecretMasker(secrets)).mask(rest);
+                String safe = maskers.computeIfAbsent(e.getKey(), s -> new SecretMasker(secrets))
+                        .mask(rest);
                 String held = maskers.get(e.getKey()).drain();
                 if (!(safe + held).isEmpty()) {
                     cap.accept(e.getKey(), safe + held);
@@ -69,7 +71,9 @@ final class LogPipeline {
                 n += 1;
             } else if (c < 0x800) {
                 n += 2;
-            } else if (Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1))) {
+            } else if (Character.isHighSurrogate(c)
+                    && i + 1 < s.length()
+                    && Character.isLowSurrogate(s.charAt(i + 1))) {
                 n += 4;
                 i++;
             } else {
@@ -85,8 +89,15 @@ final class LogPipeline {
         int i = 0;
         while (i < s.length()) {
             char c = s.charAt(i);
-            int width = c < 0x80 ? 1 : c < 0x800 ? 2
-                    : Character.isHighSurrogate(c) && i + 1 < s.length() && Character.isLowSurrogate(s.charAt(i + 1)) ? 4 : 3;
+            int width = c < 0x80
+                    ? 1
+                    : c < 0x800
+                            ? 2
+                            : Character.isHighSurrogate(c)
+                                            && i + 1 < s.length()
+                                            && Character.isLowSurrogate(s.charAt(i + 1))
+                                    ? 4
+                                    : 3;
             if (n + width > maxBytes) {
                 break;
             }
@@ -98,13 +109,17 @@ final class LogPipeline {
 
     /** Streaming UTF-8 decoder; an incomplete trailing sequence waits for the next frame. */
     static final class Decoder {
-        private final CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
+        private final CharsetDecoder decoder = StandardCharsets.UTF_8
+                .newDecoder()
                 .onMalformedInput(CodingErrorAction.REPLACE)
                 .onUnmappableCharacter(CodingErrorAction.REPLACE);
         private byte[] pending = new byte[0];
 
         String decode(byte[] bytes, boolean end) {
-            ByteBuffer in = ByteBuffer.allocate(pending.length + bytes.length).put(pending).put(bytes).flip();
+            ByteBuffer in = ByteBuffer.allocate(pending.length + bytes.length)
+                    .put(pending)
+                    .put(bytes)
+                    .flip();
             CharBuffer out = CharBuffer.allocate(in.remaining() + 2);
             decoder.decode(in, out, end);
             if (end) {
@@ -126,8 +141,11 @@ final class LogPipeline {
 
         SecretMasker(List<String> secrets) {
             // Every printable form of every secret, longest first, so a form containing another is masked whole.
-            this.secrets = secrets.stream().flatMap(secret -> SecretVariants.of(secret).stream()).distinct()
-                    .sorted(Comparator.comparingInt(String::length).reversed()).toList();
+            this.secrets = secrets.stream()
+                    .flatMap(secret -> SecretVariants.of(secret).stream())
+                    .distinct()
+                    .sorted(Comparator.comparingInt(String::length).reversed())
+                    .toList();
         }
 
         String mask(String text) {

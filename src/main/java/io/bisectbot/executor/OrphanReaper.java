@@ -1,19 +1,16 @@
 package io.bisectbot.executor;
 
-import io.bisectbot.loop.Loop;
-import java.time.Duration;
-import java.util.List;
-import java.util.Map;
-
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
-
 import com.github.dockerjava.api.DockerClient;
 import com.github.dockerjava.api.exception.NotFoundException;
 import com.github.dockerjava.api.model.Container;
-
+import io.bisectbot.loop.Loop;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Removes step containers left behind by crashed workers, lost fences or failed removals: at start
@@ -35,7 +32,8 @@ public final class OrphanReaper {
     }
 
     /** {@code firstPass}: how long after start the first pass runs, the later ones every {@code interval}. */
-    public OrphanReaper(DockerClient docker, LiveJobs liveJobs, Duration interval, Duration firstPass, MeterRegistry registry) {
+    public OrphanReaper(
+            DockerClient docker, LiveJobs liveJobs, Duration interval, Duration firstPass, MeterRegistry registry) {
         this.docker = docker;
         this.liveJobs = liveJobs;
         this.interval = interval;
@@ -55,7 +53,10 @@ public final class OrphanReaper {
         for (Container c : containers) {
             try {
                 if (isOrphan(c.getLabels())) {
-                    docker.removeContainerCmd(c.getId()).withForce(true).withRemoveVolumes(true).exec();
+                    docker.removeContainerCmd(c.getId())
+                            .withForce(true)
+                            .withRemoveVolumes(true)
+                            .exec();
                     reaped.increment();
                     removed++;
                     log.info("Removed orphaned step container {} (labels {})", c.getId(), c.getLabels());
@@ -86,8 +87,9 @@ public final class OrphanReaper {
     /** {@code firstPass} after start, then every {@code interval}; an engine that is down is retried with backoff. */
     public Loop loop() {
         return new Loop("orphan-reaper", interval, () -> {
-            reapOnce();
-            return false;
-        }).withInitialDelay(firstPass);
+                    reapOnce();
+                    return false;
+                })
+                .withInitialDelay(firstPass);
     }
 }

@@ -20,8 +20,7 @@ final class SecretVariants {
     /** Shorter encoded pieces would mask ordinary words; the literal value is always masked whatever its length. */
     private static final int MIN_VARIANT = 6;
 
-    private SecretVariants() {
-    }
+    private SecretVariants() {}
 
     static List<String> of(String secret) {
         var forms = new LinkedHashSet<String>();

@@ -17,10 +17,10 @@ final class SecurityProfile {
 
     /** Memory and process limits of the short helper containers that prepare and measure cache volumes. */
     private static final long HELPER_MEMORY_BYTES = 256L * 1024 * 1024;
+
     private static final long HELPER_PIDS = 64L;
 
-    private SecurityProfile() {
-    }
+    private SecurityProfile() {}
 
     /** A step's container: {@code limits} as resolved for the step, its named cache volumes its only mounts. */
     static HostConfig step(StepSpec spec, ExecutorProperties.Effective limits, ExecutorProperties properties) {
@@ -29,7 +29,8 @@ final class SecurityProfile {
                 .withSecurityOpts(List.of("no-new-privileges"))
                 .withPrivileged(false)
                 .withReadonlyRootfs(true)
-                .withTmpFs(Map.of("/tmp", "rw,nosuid,nodev,size=" + properties.tmpSize().toBytes()))
+                .withTmpFs(Map.of(
+                        "/tmp", "rw,nosuid,nodev,size=" + properties.tmpSize().toBytes()))
                 .withMemory(limits.memoryBytes())
                 .withMemorySwap(limits.memoryBytes()) // equal to memory: no swap, so the OOM killer acts at the limit
                 .withNanoCPUs((long) (limits.cpus() * 1_000_000_000L))
@@ -38,8 +39,12 @@ final class SecurityProfile {
                 .withInit(true)
                 .withLogConfig(new LogConfig(LogConfig.LoggingType.NONE));
         if (!spec.caches().isEmpty()) {
-            host.withMounts(spec.caches().stream().map(c -> new Mount().withType(MountType.VOLUME)
-                    .withSource(c.volume()).withTarget(c.path())).toList());
+            host.withMounts(spec.caches().stream()
+                    .map(c -> new Mount()
+                            .withType(MountType.VOLUME)
+                            .withSource(c.volume())
+                            .withTarget(c.path()))
+                    .toList());
         }
         return host;
     }
@@ -54,6 +59,9 @@ final class SecurityProfile {
                 .withNetworkMode("none")
                 .withMemory(HELPER_MEMORY_BYTES)
                 .withPidsLimit(HELPER_PIDS)
-                .withMounts(List.of(new Mount().withType(MountType.VOLUME).withSource(volume).withTarget("/cache")));
+                .withMounts(List.of(new Mount()
+                        .withType(MountType.VOLUME)
+                        .withSource(volume)
+                        .withTarget("/cache")));
     }
 }

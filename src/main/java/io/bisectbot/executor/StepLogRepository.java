@@ -1,5 +1,7 @@
 package io.bisectbot.executor;
 
+import io.bisectbot.crypto.Column;
+import io.bisectbot.crypto.Encryption;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -11,9 +13,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
-
-import io.bisectbot.crypto.Column;
-import io.bisectbot.crypto.Encryption;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.jdbc.core.simple.JdbcClient;
@@ -44,8 +43,10 @@ public final class StepLogRepository implements AutoCloseable {
         this.jdbc = jdbc;
         this.clock = clock;
         this.encryption = encryption;
-        this.flusher = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().daemon().name("step-log-flusher").factory());
-        flusher.scheduleWithFixedDelay(this::flushAll, FLUSH_INTERVAL.toMillis(), FLUSH_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
+        this.flusher = Executors.newSingleThreadScheduledExecutor(
+                Thread.ofPlatform().daemon().name("step-log-flusher").factory());
+        flusher.scheduleWithFixedDelay(
+                this::flushAll, FLUSH_INTERVAL.toMillis(), FLUSH_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     /** A sink appending after any chunks already stored for this job and step (e.g. by an earlier attempt). */
@@ -73,8 +74,12 @@ public final class StepLogRepository implements AutoCloseable {
                 .param("step", step)
                 .param("fromSeq", fromSeq)
                 .param("limit", limit)
-                .query((rs, row) -> new LogChunk(rs.getLong("job_id"), rs.getString("step"), rs.getInt("seq"),
-                        rs.getInt("attempt"), LogStream.valueOf(rs.getString("stream")),
+                .query((rs, row) -> new LogChunk(
+                        rs.getLong("job_id"),
+                        rs.getString("step"),
+                        rs.getInt("seq"),
+                        rs.getInt("attempt"),
+                        LogStream.valueOf(rs.getString("stream")),
                         encryption.openText(Column.STEP_LOG, rs.getString("content")),
                         rs.getTimestamp("at").toInstant()))
                 .list();
@@ -93,18 +98,23 @@ public final class StepLogRepository implements AutoCloseable {
                          ORDER BY min(at), step
                         """)
                 .param("jobId", jobId)
-                .query((rs, row) -> new StepLogInfo(rs.getString("step"), rs.getInt("chunks"), rs.getInt("next_seq"),
+                .query((rs, row) -> new StepLogInfo(
+                        rs.getString("step"),
+                        rs.getInt("chunks"),
+                        rs.getInt("next_seq"),
                         rs.getTimestamp("started_at").toInstant()))
                 .list();
     }
 
     /** The whole stored output of a step as one string (for small logs and tests). */
     public String readAll(long jobId, String step) {
-        return String.join("", jdbc.sql("SELECT content FROM step_logs WHERE job_id = :jobId AND step = :step ORDER BY seq")
-                .param("jobId", jobId)
-                .param("step", step)
-                .query((rs, row) -> encryption.openText(Column.STEP_LOG, rs.getString(1)))
-                .list());
+        return String.join(
+                "",
+                jdbc.sql("SELECT content FROM step_logs WHERE job_id = :jobId AND step = :step ORDER BY seq")
+                        .param("jobId", jobId)
+                        .param("step", step)
+                        .query((rs, row) -> encryption.openText(Column.STEP_LOG, rs.getString(1)))
+                        .list());
     }
 
     private void insert(long jobId, String step, int attempt, List<Pending> batch) {
@@ -125,9 +135,7 @@ public final class StepLogRepository implements AutoCloseable {
                         INSERT INTO step_logs (job_id, step, seq, attempt, stream, content, at)
                         SELECT ?, ?, t.seq, ?, t.stream, t.content, t.at
                           FROM unnest(?::integer[], ?::text[], ?::text[], ?::timestamptz[]) AS t(seq, stream, content, at)
-                        """)
-                .params(jobId, step, attempt, seqs, streams, contents, ats)
-                .update();
+                        """).params(jobId, step, attempt, seqs, streams, contents, ats).update();
     }
 
     private void flushAll() {

@@ -113,7 +113,8 @@ public record StepSpec(
 
     /** Network access of the step: none unless a step explicitly needs the default bridge. */
     public enum Network {
-        NONE("none"), BRIDGE("bridge");
+        NONE("none"),
+        BRIDGE("bridge");
 
         final String dockerMode;
 
@@ -255,9 +256,27 @@ public record StepSpec(
         }
 
         public StepSpec build() {
-            return new StepSpec(jobId, workerId, attempt, step, image, command, env, workingDir, input,
-                    timeout, memoryBytes, cpus, pidsLimit, network, user, labels, output, secretValues,
-                    registryCredentials, caches);
+            return new StepSpec(
+                    jobId,
+                    workerId,
+                    attempt,
+                    step,
+                    image,
+                    command,
+                    env,
+                    workingDir,
+                    input,
+                    timeout,
+                    memoryBytes,
+                    cpus,
+                    pidsLimit,
+                    network,
+                    user,
+                    labels,
+                    output,
+                    secretValues,
+                    registryCredentials,
+                    caches);
         }
     }
 }

@@ -11,7 +11,6 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.regex.Pattern;
-
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -57,15 +56,34 @@ public final class WarmStarts implements AutoCloseable {
     record Parked(String id, String name) {}
 
     /** What a container is made of before its step is known: everything but the step's name, files and environment. */
-    private record Shape(long jobId, String workerId, int attempt, String image, StepSpec.Command command, String workingDir,
-                         ExecutorProperties.Effective limits, StepSpec.Network network, Map<String, String> labels,
-                         boolean registryCredentials, List<StepSpec.Cache> caches) {
+    private record Shape(
+            long jobId,
+            String workerId,
+            int attempt,
+            String image,
+            StepSpec.Command command,
+            String workingDir,
+            ExecutorProperties.Effective limits,
+            StepSpec.Network network,
+            Map<String, String> labels,
+            boolean registryCredentials,
+            List<StepSpec.Cache> caches) {
         static Shape of(StepSpec spec, ExecutorProperties.Effective limits) {
             // The timeout is the executor's own deadline, not part of the container.
-            var shapeLimits = new ExecutorProperties.Effective(java.time.Duration.ZERO, limits.memoryBytes(), limits.cpus(),
-                    limits.pids(), limits.user());
-            return new Shape(spec.jobId(), spec.workerId(), spec.attempt(), spec.image(), spec.command(), spec.workingDir(),
-                    shapeLimits, spec.network(), spec.labels(), spec.registryCredentials(), spec.caches());
+            var shapeLimits = new ExecutorProperties.Effective(
+                    java.time.Duration.ZERO, limits.memoryBytes(), limits.cpus(), limits.pids(), limits.user());
+            return new Shape(
+                    spec.jobId(),
+                    spec.workerId(),
+                    spec.attempt(),
+                    spec.image(),
+                    spec.command(),
+                    spec.workingDir(),
+                    shapeLimits,
+                    spec.network(),
+                    spec.labels(),
+                    spec.registryCredentials(),
+                    spec.caches());
         }
     }
 
@@ -171,7 +189,9 @@ public final class WarmStarts implements AutoCloseable {
     private static boolean sendable(Map<String, String> env) {
         for (var entry : env.entrySet()) {
             var value = entry.getValue() == null ? "" : entry.getValue();
-            if (!NAME.matcher(entry.getKey()).matches() || value.indexOf('\n') >= 0 || value.indexOf('\r') >= 0
+            if (!NAME.matcher(entry.getKey()).matches()
+                    || value.indexOf('\n') >= 0
+                    || value.indexOf('\r') >= 0
                     || value.indexOf('\0') >= 0) {
                 return false;
             }
@@ -189,7 +209,9 @@ public final class WarmStarts implements AutoCloseable {
     /** The bytes that start the step in a parked container: its environment, then an empty line. */
     static byte[] trigger(StepSpec spec) {
         var lines = new StringBuilder();
-        spec.env().forEach((k, v) -> lines.append(k).append('=').append(v == null ? "" : v).append('\n'));
+        spec.env()
+                .forEach((k, v) ->
+                        lines.append(k).append('=').append(v == null ? "" : v).append('\n'));
         return lines.append('\n').toString().getBytes(StandardCharsets.UTF_8);
     }
 

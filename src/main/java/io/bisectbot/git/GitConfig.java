@@ -15,7 +15,12 @@ public class GitConfig {
     /** Keeps the mirror cache within GIT_CACHE_MAX_AGE and GIT_CACHE_MAX_SIZE, checked hourly and at start. */
     @Bean
     Loop mirrorCacheCleaning(GitProperties properties, Clock clock) {
-        var cleaner = new MirrorCacheCleaner(properties.cacheDir(), properties.cacheMaxAge(), properties.cacheMaxSize().toBytes(), clock);
-        return Loop.every("mirror-cache-cleaner", Duration.ofHours(1), cleaner::clean).withInitialDelay(Duration.ofMinutes(1));
+        var cleaner = new MirrorCacheCleaner(
+                properties.cacheDir(),
+                properties.cacheMaxAge(),
+                properties.cacheMaxSize().toBytes(),
+                clock);
+        return Loop.every("mirror-cache-cleaner", Duration.ofHours(1), cleaner::clean)
+                .withInitialDelay(Duration.ofMinutes(1));
     }
 }

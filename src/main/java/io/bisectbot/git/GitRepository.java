@@ -18,8 +18,8 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -48,7 +48,8 @@ public final class GitRepository {
         this.token = token;
     }
 
-    private static final java.util.regex.Pattern REMOTE = java.util.regex.Pattern.compile("(https?|ssh|git)://\\S+|[\\w.-]+@[\\w.-]+:\\S+");
+    private static final java.util.regex.Pattern REMOTE =
+            java.util.regex.Pattern.compile("(https?|ssh|git)://\\S+|[\\w.-]+@[\\w.-]+:\\S+");
 
     /** Whether {@code location} is a git URL (fetched into the mirror cache) rather than a local path. */
     public static boolean isRemote(String location) {
@@ -139,8 +140,7 @@ public final class GitRepository {
 
     /** {@code rev-list --parents bad ^good...} in rev-list order (newest first), with report data. */
     public List<Commit> revList(String bad, List<String> goods, boolean firstParent) {
-        List<String> args = new ArrayList<>(List.of("rev-list", "--parents",
-                "--format=%x1f%an <%ae>%x1f%ct%x1f%s"));
+        List<String> args = new ArrayList<>(List.of("rev-list", "--parents", "--format=%x1f%an <%ae>%x1f%ct%x1f%s"));
         if (firstParent) args.add("--first-parent");
         args.add(bad);
         for (String g : goods) args.add("^" + g);
@@ -172,7 +172,11 @@ public final class GitRepository {
         if (out.exit != 0 || out.text.isBlank()) return Optional.empty();
         String[] f = out.text.strip().split(FIELD, -1);
         String[] ids = f[0].trim().split(" ");
-        return Optional.of(new Commit(ids[0], Arrays.asList(ids).subList(1, ids.length), f[3], f[1],
+        return Optional.of(new Commit(
+                ids[0],
+                Arrays.asList(ids).subList(1, ids.length),
+                f[3],
+                f[1],
                 Instant.ofEpochSecond(Long.parseLong(f[2]))));
     }
 
@@ -197,7 +201,9 @@ public final class GitRepository {
     public InputStream archive(String commit) {
         if (commit.startsWith("-")) throw new IllegalArgumentException("not a commit: " + commit);
         try {
-            Process p = builder(null, "archive", "--format=tar", commit).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+            Process p = builder(null, "archive", "--format=tar", commit)
+                    .redirectError(ProcessBuilder.Redirect.DISCARD)
+                    .start();
             p.getOutputStream().close();
             InputStream in = p.getInputStream();
             return new java.io.FilterInputStream(in) {
@@ -261,7 +267,8 @@ public final class GitRepository {
         Path parent = dir.toAbsolutePath().getParent();
         if (parent != null) env.put("GIT_CEILING_DIRECTORIES", parent.toString());
         if (token != null && !token.isEmpty()) {
-            String basic = Base64.getEncoder().encodeToString(("x-access-token:" + token).getBytes(StandardCharsets.UTF_8));
+            String basic =
+                    Base64.getEncoder().encodeToString(("x-access-token:" + token).getBytes(StandardCharsets.UTF_8));
             env.put("GIT_CONFIG_COUNT", "1");
             env.put("GIT_CONFIG_KEY_0", "http.extraHeader");
             env.put("GIT_CONFIG_VALUE_0", "Authorization: Basic " + basic);
@@ -296,7 +303,15 @@ public final class GitRepository {
         try {
             URI u = URI.create(url);
             if (u.getScheme() != null && u.getRawUserInfo() != null && u.getHost() != null) {
-                return new URI(u.getScheme(), null, u.getHost(), u.getPort(), u.getPath(), u.getQuery(), u.getFragment()).toString();
+                return new URI(
+                                u.getScheme(),
+                                null,
+                                u.getHost(),
+                                u.getPort(),
+                                u.getPath(),
+                                u.getQuery(),
+                                u.getFragment())
+                        .toString();
             }
         } catch (IllegalArgumentException | java.net.URISyntaxException e) {
             // not a URI (scp-like or a path): nothing to strip
@@ -308,7 +323,9 @@ public final class GitRepository {
     static String cacheName(String url) {
         try {
             byte[] hash = MessageDigest.getInstance("SHA-256").digest(url.getBytes(StandardCharsets.UTF_8));
-            String tail = url.replaceAll("\\.git/?$", "").replaceAll("^.*[/:]([^/:]+/[^/:]+)$", "$1").replaceAll("[^A-Za-z0-9._-]", "_");
+            String tail = url.replaceAll("\\.git/?$", "")
+                    .replaceAll("^.*[/:]([^/:]+/[^/:]+)$", "$1")
+                    .replaceAll("[^A-Za-z0-9._-]", "_");
             if (tail.length() > 60) tail = tail.substring(tail.length() - 60);
             return tail + "-" + HexFormat.of().formatHex(hash, 0, 8) + ".git";
         } catch (NoSuchAlgorithmException e) {

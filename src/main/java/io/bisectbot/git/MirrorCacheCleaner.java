@@ -34,8 +34,7 @@ public final class MirrorCacheCleaner {
         this.clock = clock;
     }
 
-    private record Mirror(Path dir, long lastUsedMillis, long bytes) {
-    }
+    private record Mirror(Path dir, long lastUsedMillis, long bytes) {}
 
     /** One pass; returns the mirrors deleted. */
     public List<Path> clean() {
@@ -45,7 +44,8 @@ public final class MirrorCacheCleaner {
         }
         try (Stream<Path> entries = Files.list(cacheDir)) {
             var mirrors = new ArrayList<Mirror>();
-            for (var dir : entries.filter(d -> Files.isDirectory(d.resolve("objects"))).toList()) {
+            for (var dir :
+                    entries.filter(d -> Files.isDirectory(d.resolve("objects"))).toList()) {
                 mirrors.add(new Mirror(dir, Files.getLastModifiedTime(dir).toMillis(), size(dir)));
             }
             mirrors.sort(Comparator.comparingLong(Mirror::lastUsedMillis));
@@ -58,8 +58,11 @@ public final class MirrorCacheCleaner {
                 if (GitRepository.deleteMirrorIfIdle(mirror.dir())) {
                     total -= mirror.bytes();
                     deleted.add(mirror.dir());
-                    log.info("Deleted the mirror {} ({} MiB, unused since {})", mirror.dir().getFileName(),
-                            mirror.bytes() >> 20, java.time.Instant.ofEpochMilli(mirror.lastUsedMillis()));
+                    log.info(
+                            "Deleted the mirror {} ({} MiB, unused since {})",
+                            mirror.dir().getFileName(),
+                            mirror.bytes() >> 20,
+                            java.time.Instant.ofEpochMilli(mirror.lastUsedMillis()));
                 }
             }
         } catch (IOException | UncheckedIOException e) {
@@ -70,13 +73,15 @@ public final class MirrorCacheCleaner {
 
     private static long size(Path dir) throws IOException {
         try (Stream<Path> files = Files.walk(dir)) {
-            return files.filter(Files::isRegularFile).mapToLong(file -> {
-                try {
-                    return Files.size(file);
-                } catch (IOException e) {
-                    return 0;
-                }
-            }).sum();
+            return files.filter(Files::isRegularFile)
+                    .mapToLong(file -> {
+                        try {
+                            return Files.size(file);
+                        } catch (IOException e) {
+                            return 0;
+                        }
+                    })
+                    .sum();
         }
     }
 }

@@ -25,8 +25,8 @@ final class AppAuth {
     static final Duration REFRESH_BEFORE = Duration.ofMinutes(5);
     private static final Duration JWT_BACKDATE = Duration.ofSeconds(60);
     private static final Duration JWT_LIFETIME = Duration.ofMinutes(9);
-    private static final Pattern PEM = Pattern.compile(
-            "-----BEGIN (RSA )?PRIVATE KEY-----([A-Za-z0-9+/=\\s]+)-----END (RSA )?PRIVATE KEY-----");
+    private static final Pattern PEM =
+            Pattern.compile("-----BEGIN (RSA )?PRIVATE KEY-----([A-Za-z0-9+/=\\s]+)-----END (RSA )?PRIVATE KEY-----");
 
     /** Fetches a new installation token; the API client implements it with the JWT. */
     interface TokenSource {
@@ -65,12 +65,14 @@ final class AppAuth {
     /** A JWT for the App itself: {@code iat} a minute in the past (clock drift), valid for 9 minutes. */
     String jwt() {
         if (!configured()) {
-            throw new IllegalStateException("the GitHub App is not configured: set GITHUB_APP_ID and GITHUB_PRIVATE_KEY "
-                    + "(or GITHUB_PRIVATE_KEY_FILE)");
+            throw new IllegalStateException(
+                    "the GitHub App is not configured: set GITHUB_APP_ID and GITHUB_PRIVATE_KEY "
+                            + "(or GITHUB_PRIVATE_KEY_FILE)");
         }
         var now = clock.instant();
         var header = JsonNodeFactory.instance.objectNode().put("alg", "RS256").put("typ", "JWT");
-        var claims = JsonNodeFactory.instance.objectNode()
+        var claims = JsonNodeFactory.instance
+                .objectNode()
                 .put("iat", now.minus(JWT_BACKDATE).getEpochSecond())
                 .put("exp", now.plus(JWT_LIFETIME).getEpochSecond())
                 .put("iss", String.valueOf(appId));
@@ -107,7 +109,8 @@ final class AppAuth {
     static PrivateKey parsePrivateKey(String pem) {
         var match = PEM.matcher(pem);
         if (!match.find()) {
-            throw new IllegalArgumentException("the GitHub App private key is not a PEM 'RSA PRIVATE KEY' or 'PRIVATE KEY'");
+            throw new IllegalArgumentException(
+                    "the GitHub App private key is not a PEM 'RSA PRIVATE KEY' or 'PRIVATE KEY'");
         }
         var der = Base64.getMimeDecoder().decode(match.group(2));
         var pkcs8 = match.group(1) != null ? wrapPkcs1(der) : der;
@@ -121,7 +124,23 @@ final class AppAuth {
     /** PKCS#8 PrivateKeyInfo around a PKCS#1 RSAPrivateKey: version 0, rsaEncryption with NULL parameters. */
     private static byte[] wrapPkcs1(byte[] pkcs1) {
         byte[] version = {0x02, 0x01, 0x00};
-        byte[] algorithm = {0x30, 0x0d, 0x06, 0x09, 0x2a, (byte) 0x86, 0x48, (byte) 0x86, (byte) 0xf7, 0x0d, 0x01, 0x01, 0x01, 0x05, 0x00};
+        byte[] algorithm = {
+            0x30,
+            0x0d,
+            0x06,
+            0x09,
+            0x2a,
+            (byte) 0x86,
+            0x48,
+            (byte) 0x86,
+            (byte) 0xf7,
+            0x0d,
+            0x01,
+            0x01,
+            0x01,
+            0x05,
+            0x00
+        };
         var octets = der(0x04, pkcs1);
         var content = new ByteArrayOutputStream();
         content.writeBytes(version);

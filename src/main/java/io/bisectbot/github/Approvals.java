@@ -24,7 +24,10 @@ final class Approvals {
                         INSERT INTO head_approvals (repository_id, pull_request, head_sha, approved_by, approved_at)
                         VALUES (:repo, :pr, :sha, :by, :now)
                         ON CONFLICT DO NOTHING""")
-                .param("repo", repositoryId).param("pr", pullRequest).param("sha", headSha).param("by", approver)
+                .param("repo", repositoryId)
+                .param("pr", pullRequest)
+                .param("sha", headSha)
+                .param("by", approver)
                 .param("now", Timestamp.from(clock.instant()))
                 .update();
     }
@@ -34,12 +37,16 @@ final class Approvals {
         return jdbc.sql("""
                         SELECT approved_by FROM head_approvals
                          WHERE repository_id = :repo AND pull_request = :pr AND head_sha = :sha""")
-                .param("repo", repositoryId).param("pr", pullRequest).param("sha", headSha)
-                .query(String.class).optional();
+                .param("repo", repositoryId)
+                .param("pr", pullRequest)
+                .param("sha", headSha)
+                .query(String.class)
+                .optional();
     }
 
     int deleteOlderThan(Duration age) {
         return jdbc.sql("DELETE FROM head_approvals WHERE approved_at < :before")
-                .param("before", Timestamp.from(clock.instant().minus(age))).update();
+                .param("before", Timestamp.from(clock.instant().minus(age)))
+                .update();
     }
 }

@@ -22,8 +22,10 @@ final class CommandAuthorization {
         var user = comment.path("user");
         var appId = properties.appId();
         return user.path("type").asString("").equals("Bot")
-                || (appId != null && comment.path("performed_via_github_app").path("id").asLong(-1) == appId)
-                || (properties.appSlug() != null && user.path("login").asString("").equals(properties.appSlug() + "[bot]"));
+                || (appId != null
+                        && comment.path("performed_via_github_app").path("id").asLong(-1) == appId)
+                || (properties.appSlug() != null
+                        && user.path("login").asString("").equals(properties.appSlug() + "[bot]"));
     }
 
     /** Null when {@code login} may run commands in {@code thread}; else the outcome, after the refusal reply. */
@@ -33,9 +35,12 @@ final class CommandAuthorization {
         }
         // One refusal per person, thread and hour, whatever they post: no reply storms.
         var hour = clock.instant().getEpochSecond() / 3600;
-        reports.reply("refusal:" + thread.owner() + "/" + thread.repo() + "#" + thread.issueNumber() + ":" + login
-                + ":" + hour, thread, "Sorry @" + login + ", only people with write access to this repository can "
-                + "run bisectbot commands.");
+        reports.reply(
+                "refusal:" + thread.owner() + "/" + thread.repo() + "#" + thread.issueNumber() + ":" + login + ":"
+                        + hour,
+                thread,
+                "Sorry @" + login + ", only people with write access to this repository can "
+                        + "run bisectbot commands.");
         return "refused: " + login + " has no write access";
     }
 }

@@ -30,8 +30,7 @@ final class Commands {
     private static final Pattern FENCE = Pattern.compile("^ {0,3}(`{3,}|~{3,})(.*)$");
     private static final Pattern TASK = Pattern.compile("[A-Za-z0-9][A-Za-z0-9_.-]{0,63}");
 
-    private Commands() {
-    }
+    private Commands() {}
 
     /** One command line of a comment, parsed or not. */
     sealed interface Command {
@@ -41,21 +40,16 @@ final class Commands {
     }
 
     record Bisect(int line, String text, List<String> good, String bad, Integer k, Integer repeat, String command)
-            implements Command {
-    }
+            implements Command {}
 
-    record Bot(int line, String text, String task, String args) implements Command {
-    }
+    record Bot(int line, String text, String task, String args) implements Command {}
 
-    record Cancel(int line, String text) implements Command {
-    }
+    record Cancel(int line, String text) implements Command {}
 
-    record Help(int line, String text) implements Command {
-    }
+    record Help(int line, String text) implements Command {}
 
     /** A command line that could not be parsed; {@code problem} says why and {@code usage} how to write it. */
-    record Malformed(int line, String text, String problem, String usage) implements Command {
-    }
+    record Malformed(int line, String text, String problem, String usage) implements Command {}
 
     static List<Command> parse(String body) {
         var commands = new ArrayList<Command>();
@@ -73,8 +67,10 @@ final class Commands {
             }
             if (fence != null) {
                 // A fence closes with at least as many of the same characters and nothing else.
-                if (fenceMatch.matches() && fenceMatch.group(1).charAt(0) == fence.charAt(0)
-                        && fenceMatch.group(1).length() >= fence.length() && fenceMatch.group(2).isBlank()) {
+                if (fenceMatch.matches()
+                        && fenceMatch.group(1).charAt(0) == fence.charAt(0)
+                        && fenceMatch.group(1).length() >= fence.length()
+                        && fenceMatch.group(2).isBlank()) {
                     fence = null;
                 }
                 continue;
@@ -88,7 +84,11 @@ final class Commands {
             }
             var match = COMMAND.matcher(trimmed);
             if (match.matches()) {
-                commands.add(parseOne(i, trimmed, match.group(1), match.group(2) == null ? "" : match.group(2).strip()));
+                commands.add(parseOne(
+                        i,
+                        trimmed,
+                        match.group(1),
+                        match.group(2) == null ? "" : match.group(2).strip()));
             }
         }
         return commands;
@@ -100,13 +100,22 @@ final class Commands {
             case "bot" -> {
                 var parts = args.split("\\s+", 2);
                 if (parts[0].isEmpty() || !TASK.matcher(parts[0]).matches()) {
-                    yield new Malformed(line, text, "`/bot` needs a task name (letters, digits, `_`, `.`, `-`)", "/bot <task> [args]");
+                    yield new Malformed(
+                            line,
+                            text,
+                            "`/bot` needs a task name (letters, digits, `_`, `.`, `-`)",
+                            "/bot <task> [args]");
                 }
                 yield new Bot(line, text, parts[0], parts.length > 1 ? parts[1].strip() : "");
             }
-            case "cancel" -> args.isEmpty() ? new Cancel(line, text)
-                    : new Malformed(line, text, "`/cancel` takes no arguments", "/cancel");
-            default -> args.isEmpty() ? new Help(line, text) : new Malformed(line, text, "`/help` takes no arguments", "/help");
+            case "cancel" ->
+                args.isEmpty()
+                        ? new Cancel(line, text)
+                        : new Malformed(line, text, "`/cancel` takes no arguments", "/cancel");
+            default ->
+                args.isEmpty()
+                        ? new Help(line, text)
+                        : new Malformed(line, text, "`/help` takes no arguments", "/help");
         };
     }
 
@@ -118,7 +127,8 @@ final class Commands {
             options = args.substring(0, separator).strip();
             command = args.substring(separator + 2).strip();
             if (command.isEmpty()) {
-                return new Malformed(line, text, "nothing follows `--`; give the command to run, or leave out `--`", BISECT_USAGE);
+                return new Malformed(
+                        line, text, "nothing follows `--`; give the command to run, or leave out `--`", BISECT_USAGE);
             }
         }
         var good = new ArrayList<String>();
@@ -154,7 +164,11 @@ final class Commands {
                     var max = key.equals("k") ? MAX_K : MAX_REPEAT;
                     Optional<Integer> n = positive(value, max);
                     if (n.isEmpty()) {
-                        return new Malformed(line, text, "`" + key + "` must be a whole number from 1 to " + max + ", got `" + value + "`", BISECT_USAGE);
+                        return new Malformed(
+                                line,
+                                text,
+                                "`" + key + "` must be a whole number from 1 to " + max + ", got `" + value + "`",
+                                BISECT_USAGE);
                     }
                     if (key.equals("k")) {
                         k = n.get();

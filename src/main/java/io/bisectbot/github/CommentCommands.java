@@ -45,9 +45,17 @@ final class CommentCommands {
     private final GithubProperties properties;
     private final ImagePolicy images;
 
-    CommentCommands(Installations installations, CommandAuthorization authorization, HeadTrust heads, TaskConfigs configs,
-                    GithubApi api, GithubReports reports, Supplier<JobQueue> queue, TransactionTemplate transactions,
-                    GithubProperties properties, ImagePolicy images) {
+    CommentCommands(
+            Installations installations,
+            CommandAuthorization authorization,
+            HeadTrust heads,
+            TaskConfigs configs,
+            GithubApi api,
+            GithubReports reports,
+            Supplier<JobQueue> queue,
+            TransactionTemplate transactions,
+            GithubProperties properties,
+            ImagePolicy images) {
         this.installations = installations;
         this.authorization = authorization;
         this.heads = heads;
@@ -78,9 +86,11 @@ final class CommentCommands {
         private final GithubRef thread;
         /** The comment as GitHub signed it: its id and body. A replay of the same body has the same key. */
         private final String commentKey;
+
         private RepoConfig config;
         /** The default branch config's callbacks; null: none. */
         private JsonNode callbacks;
+
         private String configError;
         private boolean configRead;
         private JsonNode pullRequest;
@@ -91,11 +101,17 @@ final class CommentCommands {
             this.payload = delivery.payload();
             this.comment = payload.path("comment");
             var repository = payload.path("repository");
-            this.thread = new GithubRef(payload.path("installation").path("id").asLong(),
-                    repository.path("owner").path("login").asString(), repository.path("name").asString(),
-                    payload.path("issue").path("number").asLong(), comment.path("id").asLong(), null,
-                    !repository.path("private").isBoolean() || repository.path("private").asBoolean());
-            this.commentKey = "comment:" + thread.owner() + "/" + thread.repo() + ":" + comment.path("id").asLong() + ":"
+            this.thread = new GithubRef(
+                    payload.path("installation").path("id").asLong(),
+                    repository.path("owner").path("login").asString(),
+                    repository.path("name").asString(),
+                    payload.path("issue").path("number").asLong(),
+                    comment.path("id").asLong(),
+                    null,
+                    !repository.path("private").isBoolean()
+                            || repository.path("private").asBoolean());
+            this.commentKey = "comment:" + thread.owner() + "/" + thread.repo() + ":"
+                    + comment.path("id").asLong() + ":"
                     + sha256(comment.path("body").asString("")).substring(0, 16);
         }
 
@@ -104,13 +120,17 @@ final class CommentCommands {
          * the comment, so a later give-up of the same comment adds none), through the outbox, which keeps trying.
          */
         void givenUp(String error) {
-            if (authorization.byBot(comment) || !payload.path("installation").path("id").isNumber()
+            if (authorization.byBot(comment)
+                    || !payload.path("installation").path("id").isNumber()
                     || Commands.parse(comment.path("body").asString("")).isEmpty()) {
                 return;
             }
             var reason = error.length() > 300 ? error.substring(0, 300) + "…" : error;
-            reports.reply("given-up:" + commentKey, thread, "**Error**: this command could not be processed: GitHub kept "
-                    + "failing for " + properties.deliveryRetryFor().toHours() + " h (" + reason + "). Post it again to retry.");
+            reports.reply(
+                    "given-up:" + commentKey,
+                    thread,
+                    "**Error**: this command could not be processed: GitHub kept " + "failing for "
+                            + properties.deliveryRetryFor().toHours() + " h (" + reason + "). Post it again to retry.");
         }
 
         String run() {
@@ -160,14 +180,25 @@ final class CommentCommands {
         private String cancel(String key) {
             var q = queue.get();
             var ofThread = JsonNodeFactory.instance.objectNode();
-            ofThread.putObject("github").put("owner", thread.owner()).put("repo", thread.repo())
+            ofThread.putObject("github")
+                    .put("owner", thread.owner())
+                    .put("repo", thread.repo())
                     .put("issue_number", thread.issueNumber());
             var ids = q.findLive(ofThread).stream().map(Job::id).toList();
             ids.forEach(q::cancel);
             transactions.executeWithoutResult(tx -> {
                 reports.commandAccepted(thread);
-                reports.reply("cancel:" + key, thread, ids.isEmpty() ? "Nothing to cancel: no job of this thread is running."
-                        : "Cancelled " + String.join(", ", ids.stream().map(id -> "job " + id).toList()) + ".");
+                reports.reply(
+                        "cancel:" + key,
+                        thread,
+                        ids.isEmpty()
+                                ? "Nothing to cancel: no job of this thread is running."
+                                : "Cancelled "
+                                        + String.join(
+                                                ", ",
+                                                ids.stream()
+                                                        .map(id -> "job " + id)
+                                                        .toList()) + ".");
             });
             return "cancelled " + ids;
         }
@@ -178,18 +209,33 @@ final class CommentCommands {
             }
             var settings = config.bisect();
             if (settings.image() != null && !images.allows(settings.image())) {
-                reports.reply("error:" + key, thread, error("`bisect.image`: " + images.refusal(settings.image()), b.text(), null));
+                reports.reply(
+                        "error:" + key,
+                        thread,
+                        error("`bisect.image`: " + images.refusal(settings.image()), b.text(), null));
                 return "image not allowed";
             }
             var command = b.command() != null ? b.command() : settings.command();
             if (command == null) {
-                reports.reply("error:" + key, thread, error("no command to run: add `-- <command>`, or set `bisect.command` in `"
-                        + RepoConfig.PATH + "`", b.text(), Commands.BISECT_USAGE));
+                reports.reply(
+                        "error:" + key,
+                        thread,
+                        error(
+                                "no command to run: add `-- <command>`, or set `bisect.command` in `" + RepoConfig.PATH
+                                        + "`",
+                                b.text(),
+                                Commands.BISECT_USAGE));
                 return "no command";
             }
             var timeout = settings.timeout() != null ? settings.timeout() : properties.bisectTimeout();
-            var ref = new GithubRef(thread.installationId(), thread.owner(), thread.repo(), thread.issueNumber(),
-                    thread.commentId(), headSha, thread.privateRepository());
+            var ref = new GithubRef(
+                    thread.installationId(),
+                    thread.owner(),
+                    thread.repo(),
+                    thread.issueNumber(),
+                    thread.commentId(),
+                    headSha,
+                    thread.privateRepository());
             var job = JsonNodeFactory.instance.objectNode();
             job.put("repo", cloneUrl());
             var good = job.putArray("good");
@@ -227,8 +273,14 @@ final class CommentCommands {
             if (callbacks != null) {
                 job.set(BotTriggers.REPO_CALLBACKS, callbacks);
             }
-            return enqueue(NewJob.of(BISECT_KIND, job).withMaxAttempts(1).withDedupKey("github-command:" + key)
-                    .withTenant(NewJob.installationTenant(ref.installationId())), ref, b.text(), key);
+            return enqueue(
+                    NewJob.of(BISECT_KIND, job)
+                            .withMaxAttempts(1)
+                            .withDedupKey("github-command:" + key)
+                            .withTenant(NewJob.installationTenant(ref.installationId())),
+                    ref,
+                    b.text(),
+                    key);
         }
 
         /**
@@ -251,10 +303,17 @@ final class CommentCommands {
                 if (pullRequest != null && number == thread.issueNumber()) {
                     continue;
                 }
-                var response = number < 0 ? null : api.get(thread.installationId(), thread.repoPath() + "/pulls/" + number);
+                var response =
+                        number < 0 ? null : api.get(thread.installationId(), thread.repoPath() + "/pulls/" + number);
                 var of = response == null || response.status() == 404
-                        ? Trust.untrusted("its range names `" + ref + "`, and #" + named.group(1) + " is no pull request of this repository")
-                        : heads.trust(thread, repositoryId, GithubApi.require(response, "read pull request " + number).body(), null);
+                        ? Trust.untrusted("its range names `" + ref + "`, and #" + named.group(1)
+                                + " is no pull request of this repository")
+                        : heads.trust(
+                                thread,
+                                repositoryId,
+                                GithubApi.require(response, "read pull request " + number)
+                                        .body(),
+                                null);
                 if (!of.trusted() && response != null && response.status() != 404) {
                     of = Trust.untrusted("its range names `" + ref + "` of #" + number + ": " + of.reason());
                 }
@@ -288,7 +347,10 @@ final class CommentCommands {
                 return "config error";
             }
             if (pullRequest == null) {
-                reports.reply("error:" + key, thread, error("`/bot` runs on pull requests; comment on one", b.text(), "/bot <task> [args]"));
+                reports.reply(
+                        "error:" + key,
+                        thread,
+                        error("`/bot` runs on pull requests; comment on one", b.text(), "/bot <task> [args]"));
                 return "not a pull request";
             }
             var tasks = configs.checkedTasks(config, thread, "config:" + commentKey);
@@ -298,13 +360,25 @@ final class CommentCommands {
             var target = target();
             try {
                 var job = transactions.execute(tx -> {
-                    var enqueued = new BotTriggers(queue.get()).command(target, tasks, b.task(), b.args(), "github-command:" + key);
+                    var enqueued = new BotTriggers(queue.get())
+                            .command(target, tasks, b.task(), b.args(), "github-command:" + key);
                     reports.commandAccepted(thread);
-                    configs.queueCheck(enqueued, tasks, new GithubRef(thread.installationId(), thread.owner(), thread.repo(),
-                            thread.issueNumber(), null, target.headSha()));
+                    configs.queueCheck(
+                            enqueued,
+                            tasks,
+                            new GithubRef(
+                                    thread.installationId(),
+                                    thread.owner(),
+                                    thread.repo(),
+                                    thread.issueNumber(),
+                                    null,
+                                    target.headSha()));
                     return enqueued;
                 });
-                return "bot job " + job.id() + (target.trust().trusted() ? "" : " (untrusted: " + target.trust().reason() + ")");
+                return "bot job " + job.id()
+                        + (target.trust().trusted()
+                                ? ""
+                                : " (untrusted: " + target.trust().reason() + ")");
             } catch (IllegalArgumentException e) {
                 reports.reply("error:" + key, thread, error(e.getMessage(), b.text(), "/bot <task> [args]"));
                 return "unknown task";
@@ -317,14 +391,26 @@ final class CommentCommands {
                 return "config error";
             }
             if (pullRequest == null) {
-                reports.reply("error:" + key, thread, error("`/bot approve` approves a pull request's head; comment on one",
-                        b.text(), "/bot approve [<sha>]"));
+                reports.reply(
+                        "error:" + key,
+                        thread,
+                        error(
+                                "`/bot approve` approves a pull request's head; comment on one",
+                                b.text(),
+                                "/bot approve [<sha>]"));
                 return "not a pull request";
             }
             var expected = b.args() == null ? "" : b.args().strip();
-            if (!expected.isEmpty() && (expected.length() < 7 || !headSha.startsWith(expected.toLowerCase(java.util.Locale.ROOT)))) {
-                reports.reply("error:" + key, thread, error("the pull request's head is now `" + headSha.substring(0, 7)
-                        + "`, not `" + expected + "`: look at the new commits, then approve again", b.text(), "/bot approve [<sha>]"));
+            if (!expected.isEmpty()
+                    && (expected.length() < 7 || !headSha.startsWith(expected.toLowerCase(java.util.Locale.ROOT)))) {
+                reports.reply(
+                        "error:" + key,
+                        thread,
+                        error(
+                                "the pull request's head is now `" + headSha.substring(0, 7) + "`, not `" + expected
+                                        + "`: look at the new commits, then approve again",
+                                b.text(),
+                                "/bot approve [<sha>]"));
                 return "approval of an old head";
             }
             var tasks = configs.checkedTasks(config, thread, "config:" + commentKey);
@@ -332,8 +418,14 @@ final class CommentCommands {
                 return "config error";
             }
             reports.commandAccepted(thread);
-            return heads.approve(target(), payload.path("repository").path("id").asLong(), pullRequest,
-                    comment.path("user").path("login").asString(), tasks, thread, key);
+            return heads.approve(
+                    target(),
+                    payload.path("repository").path("id").asLong(),
+                    pullRequest,
+                    comment.path("user").path("login").asString(),
+                    tasks,
+                    thread,
+                    key);
         }
 
         /** The pull request's head, as a bot target with its trust. */
@@ -342,14 +434,23 @@ final class CommentCommands {
             prPayload.set("pull_request", pullRequest);
             prPayload.set("repository", payload.path("repository"));
             prPayload.set("installation", payload.path("installation"));
-            return HeadTrust.botTarget(prPayload, heads.trust(thread, payload.path("repository").path("id").asLong(), pullRequest, null))
+            return HeadTrust.botTarget(
+                            prPayload,
+                            heads.trust(
+                                    thread,
+                                    payload.path("repository").path("id").asLong(),
+                                    pullRequest,
+                                    null))
                     .withCallbacks(callbacks);
         }
 
         private String enqueue(NewJob job, GithubRef ref, String line, String key) {
             var q = queue.get();
             if (!q.kinds().contains(job.kind())) {
-                reports.reply("error:" + key, thread, error("`/" + job.kind() + "` is not enabled on this bisectbot instance", line, null));
+                reports.reply(
+                        "error:" + key,
+                        thread,
+                        error("`/" + job.kind() + "` is not enabled on this bisectbot instance", line, null));
                 return job.kind() + " unavailable";
             }
             // The job and the 👀 that acknowledges it are written together: both happen or neither.
@@ -358,7 +459,11 @@ final class CommentCommands {
                 reports.commandAccepted(ref);
                 return result;
             });
-            log.info("Delivery {} enqueued {} job {}", delivery.id(), job.kind(), enqueued.job().id());
+            log.info(
+                    "Delivery {} enqueued {} job {}",
+                    delivery.id(),
+                    job.kind(),
+                    enqueued.job().id());
             return job.kind() + " job " + enqueued.job().id();
         }
 
@@ -370,8 +475,12 @@ final class CommentCommands {
             if (!configRead) {
                 configRead = true;
                 pullRequest = pullRequest();
-                headSha = pullRequest == null ? null : pullRequest.path("head").path("sha").asString();
-                var baseRef = pullRequest == null ? null : pullRequest.path("base").path("ref").asString(null);
+                headSha = pullRequest == null
+                        ? null
+                        : pullRequest.path("head").path("sha").asString();
+                var baseRef = pullRequest == null
+                        ? null
+                        : pullRequest.path("base").path("ref").asString(null);
                 config = configs.baseConfig(thread, baseRef, "config:" + commentKey);
                 configError = config == null ? "unusable config" : null;
                 if (config != null) {
@@ -385,8 +494,10 @@ final class CommentCommands {
             if (payload.path("issue").path("pull_request").isMissingNode()) {
                 return null;
             }
-            return GithubApi.require(api.get(thread.installationId(), thread.repoPath() + "/pulls/" + thread.issueNumber()),
-                    "read pull request " + thread.issueNumber()).body();
+            return GithubApi.require(
+                            api.get(thread.installationId(), thread.repoPath() + "/pulls/" + thread.issueNumber()),
+                            "read pull request " + thread.issueNumber())
+                    .body();
         }
 
         private String cloneUrl() {
@@ -397,14 +508,18 @@ final class CommentCommands {
 
     private static String sha256(String text) {
         try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
+            return HexFormat.of()
+                    .formatHex(MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8)));
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
     }
 
     static String error(String problem, String line, String usage) {
-        var text = new StringBuilder("**Error**: ").append(problem).append("\n\n> ").append(line.replace("\n", " "));
+        var text = new StringBuilder("**Error**: ")
+                .append(problem)
+                .append("\n\n> ")
+                .append(line.replace("\n", " "));
         if (usage != null) {
             text.append("\n\nUsage: `").append(usage).append("`");
         }

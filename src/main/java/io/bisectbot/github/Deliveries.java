@@ -16,8 +16,8 @@ import java.util.Optional;
 import java.util.Set;
 import javax.sql.DataSource;
 import org.springframework.jdbc.core.simple.JdbcClient;
-import org.springframework.jdbc.support.SqlArrayValue;
 import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+import org.springframework.jdbc.support.SqlArrayValue;
 import org.springframework.transaction.support.TransactionTemplate;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
@@ -31,8 +31,7 @@ final class Deliveries {
     static final int MAX_ATTEMPTS = 1000;
 
     /** A stored delivery, as the processing job reads it. */
-    record Delivery(String id, String event, String action, Long installationId, JsonNode payload) {
-    }
+    record Delivery(String id, String event, String action, Long installationId, JsonNode payload) {}
 
     private final JdbcClient jdbc;
     private final TransactionTemplate transactions;
@@ -54,9 +53,13 @@ final class Deliveries {
     }
 
     /** A verified delivery on its way to the table. */
-    record Incoming(String id, String event, String action, Long installationId, Map<String, String> headers,
-                    String rawPayload) {
-    }
+    record Incoming(
+            String id,
+            String event,
+            String action,
+            Long installationId,
+            Map<String, String> headers,
+            String rawPayload) {}
 
     /**
      * Stores deliveries and enqueues their processing, all in one transaction; returns the ids that were new. A
@@ -110,12 +113,14 @@ final class Deliveries {
                     .param("payloads", new SqlArrayValue("bytea", (Object[]) payloads))
                     .param("sealed", new SqlArrayValue("bytea", (Object[]) sealed))
                     .param("now", Timestamp.from(clock.instant()))
-                    .query(String.class).list());
+                    .query(String.class)
+                    .list());
             if (!created.isEmpty()) {
                 var installationOf = new java.util.HashMap<String, Long>();
                 list.forEach(d -> installationOf.put(d.id(), d.installationId()));
                 queue.enqueueAll(created.stream()
-                        .map(id -> processingJob(id, "github-delivery:" + id, installationOf.get(id))).toList());
+                        .map(id -> processingJob(id, "github-delivery:" + id, installationOf.get(id)))
+                        .toList());
             }
             return created;
         });
@@ -124,12 +129,13 @@ final class Deliveries {
     /** Enqueues the processing of a stored delivery again; empty when there is no such delivery. */
     Optional<JobQueue.Enqueued> reprocess(String deliveryId, JobQueue queue) {
         return transactions.execute(tx -> {
-            var count = jdbc.sql("""
+            var count =
+                    jdbc.sql("""
                             UPDATE github_deliveries SET reprocess_count = reprocess_count + 1, outcome = NULL, processed_at = NULL
-                             WHERE delivery_id = :id RETURNING reprocess_count""")
-                    .param("id", deliveryId).query(Integer.class).optional();
+                             WHERE delivery_id = :id RETURNING reprocess_count""").param("id", deliveryId).query(Integer.class).optional();
             // Reprocessing is an operator's decision: it carries no tenant, so no installation's cap refuses it.
-            return count.map(n -> queue.enqueue(processingJob(deliveryId, "github-delivery:" + deliveryId + ":reprocess:" + n, null)));
+            return count.map(n -> queue.enqueue(
+                    processingJob(deliveryId, "github-delivery:" + deliveryId + ":reprocess:" + n, null)));
         });
     }
 
@@ -137,7 +143,8 @@ final class Deliveries {
     private static NewJob processingJob(String deliveryId, String dedupKey, Long installationId) {
         return NewJob.of(JOB_KIND, JsonNodeFactory.instance.objectNode().put("delivery_id", deliveryId))
                 // Attempts are not the limit: the handler retries GitHub outages for GITHUB_DELIVERY_RETRY_FOR.
-                .withMaxAttempts(MAX_ATTEMPTS).withDedupKey(dedupKey)
+                .withMaxAttempts(MAX_ATTEMPTS)
+                .withDedupKey(dedupKey)
                 .withTenant(installationId == null ? null : NewJob.installationTenant(installationId));
     }
 
@@ -148,23 +155,32 @@ final class Deliveries {
                 .param("id", deliveryId)
                 .query((rs, row) -> {
                     var sealed = rs.getBytes("payload_sealed");
-                    var payload = sealed == null ? rs.getString("payload")
+                    var payload = sealed == null
+                            ? rs.getString("payload")
                             : new String(encryption.openBytes(Column.DELIVERY_PAYLOAD, sealed), StandardCharsets.UTF_8);
-                    return new Delivery(rs.getString("delivery_id"), rs.getString("event"), rs.getString("action"),
-                            (Long) rs.getObject("installation_id"), json.readTree(payload));
+                    return new Delivery(
+                            rs.getString("delivery_id"),
+                            rs.getString("event"),
+                            rs.getString("action"),
+                            (Long) rs.getObject("installation_id"),
+                            json.readTree(payload));
                 })
                 .optional();
     }
 
     void markOutcome(String deliveryId, String outcome) {
         jdbc.sql("UPDATE github_deliveries SET outcome = :outcome, processed_at = :now WHERE delivery_id = :id")
-                .param("id", deliveryId).param("outcome", outcome).param("now", Timestamp.from(clock.instant())).update();
+                .param("id", deliveryId)
+                .param("outcome", outcome)
+                .param("now", Timestamp.from(clock.instant()))
+                .update();
     }
 
     /** Deletes deliveries older than {@code retention}; returns how many. */
     int deleteOlderThan(Duration retention) {
         return jdbc.sql("DELETE FROM github_deliveries WHERE received_at < :cutoff")
-                .param("cutoff", Timestamp.from(clock.instant().minus(retention))).update();
+                .param("cutoff", Timestamp.from(clock.instant().minus(retention)))
+                .update();
     }
 
     /**

@@ -37,6 +37,7 @@ final class DeliveryCatchUp {
     static final long LOCK_KEY = 0x6269_7365_6374_6375L;
     /** A guid GitHub already redelivered this often without success is left alone (our answer is the problem). */
     private static final int MAX_ATTEMPTS_PER_GUID = 3;
+
     private static final int MAX_PAGES = 50;
 
     private final GithubApi api;
@@ -47,7 +48,8 @@ final class DeliveryCatchUp {
     private final Counter requested;
     private final Counter requestFailures;
 
-    DeliveryCatchUp(GithubApi api, DataSource dataSource, GithubProperties properties, Clock clock, MeterRegistry registry) {
+    DeliveryCatchUp(
+            GithubApi api, DataSource dataSource, GithubProperties properties, Clock clock, MeterRegistry registry) {
         this.api = api;
         this.template = new JdbcTemplate(dataSource);
         this.jdbc = JdbcClient.create(dataSource);
@@ -57,7 +59,8 @@ final class DeliveryCatchUp {
                 .description("Failed webhook deliveries that were not stored and whose redelivery GitHub accepted")
                 .register(registry);
         this.requestFailures = Counter.builder("bisectbot.github.deliveries.recovery.failures")
-                .description("Redelivery requests GitHub refused or that failed").register(registry);
+                .description("Redelivery requests GitHub refused or that failed")
+                .register(registry);
     }
 
     /** One pass, unless another instance is running one; returns how many redeliveries GitHub accepted. */
@@ -84,8 +87,7 @@ final class DeliveryCatchUp {
         return accepted == null || accepted < 0 ? 0 : accepted;
     }
 
-    private record Attempt(long id, String guid, Instant deliveredAt, boolean succeeded, String event) {
-    }
+    private record Attempt(long id, String guid, Instant deliveredAt, boolean succeeded, String event) {}
 
     private int pass() {
         var since = clock.instant().minus(properties.catchUpWindow());
@@ -102,7 +104,12 @@ final class DeliveryCatchUp {
                 }
                 byGuid.computeIfAbsent(attempt.guid(), g -> new ArrayList<>()).add(attempt);
             }
-            next = reachedWindow ? null : response.headers().firstValue("Link").map(GithubApi::nextLink).orElse(null);
+            next = reachedWindow
+                    ? null
+                    : response.headers()
+                            .firstValue("Link")
+                            .map(GithubApi::nextLink)
+                            .orElse(null);
         }
         var failed = new LinkedHashMap<String, Attempt>();
         byGuid.forEach((guid, attempts) -> {
@@ -116,7 +123,8 @@ final class DeliveryCatchUp {
         }
         var stored = new HashSet<>(jdbc.sql("SELECT delivery_id FROM github_deliveries WHERE delivery_id = ANY(:ids)")
                 .param("ids", new SqlArrayValue("text", failed.keySet().toArray()))
-                .query(String.class).list());
+                .query(String.class)
+                .list());
         var spacing = Duration.ofMinutes(1).dividedBy(Math.max(1, properties.catchUpMaxPerMinute()));
         int accepted = 0;
         for (Map.Entry<String, Attempt> entry : failed.entrySet()) {
@@ -129,8 +137,11 @@ final class DeliveryCatchUp {
                 if (answer.status() / 100 == 2) {
                     accepted++;
                     requested.increment();
-                    log.info("Asked GitHub to redeliver {} delivery {} (failed at {}, not stored)", attempt.event(),
-                            attempt.guid(), attempt.deliveredAt());
+                    log.info(
+                            "Asked GitHub to redeliver {} delivery {} (failed at {}, not stored)",
+                            attempt.event(),
+                            attempt.guid(),
+                            attempt.deliveredAt());
                 } else {
                     requestFailures.increment();
                     log.warn("GitHub answered {} to the redelivery of delivery {}", answer.status(), attempt.guid());
@@ -153,8 +164,11 @@ final class DeliveryCatchUp {
 
     private static Attempt attempt(JsonNode item) {
         var code = item.path("status_code").asInt(0);
-        return new Attempt(item.path("id").asLong(), item.path("guid").asString(""),
-                OffsetDateTime.parse(item.path("delivered_at").asString()).toInstant(), code >= 200 && code < 300,
+        return new Attempt(
+                item.path("id").asLong(),
+                item.path("guid").asString(""),
+                OffsetDateTime.parse(item.path("delivered_at").asString()).toInstant(),
+                code >= 200 && code < 300,
                 item.path("event").asString(""));
     }
 }

@@ -22,8 +22,13 @@ final class DeliveryHandler implements JobHandler {
     private final GithubProperties properties;
     private final Clock clock;
 
-    DeliveryHandler(Deliveries deliveries, InstallationEvents installations, PullRequestTriggers pullRequests,
-                    CommentCommands comments, GithubProperties properties, Clock clock) {
+    DeliveryHandler(
+            Deliveries deliveries,
+            InstallationEvents installations,
+            PullRequestTriggers pullRequests,
+            CommentCommands comments,
+            GithubProperties properties,
+            Clock clock) {
         this.deliveries = deliveries;
         this.installations = installations;
         this.pullRequests = pullRequests;
@@ -51,7 +56,8 @@ final class DeliveryHandler implements JobHandler {
             return retryWithinWindow(context, delivery.get(), "GitHub rate limit until " + e.retryAt);
         } catch (GithubApi.ApiException e) {
             deliveries.markOutcome(id, "failed: " + e.getMessage());
-            return e.status >= 500 || e.status == 0 ? retryWithinWindow(context, delivery.get(), e.getMessage())
+            return e.status >= 500 || e.status == 0
+                    ? retryWithinWindow(context, delivery.get(), e.getMessage())
                     : JobOutcome.failedPermanently(e.getMessage());
         }
         deliveries.markOutcome(id, outcome);

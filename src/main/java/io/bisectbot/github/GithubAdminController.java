@@ -28,15 +28,18 @@ class GithubAdminController {
         this.queue = queue;
     }
 
-    record Reprocessed(String deliveryId, long jobId) {
-    }
+    record Reprocessed(String deliveryId, long jobId) {}
 
     @Requires(Role.ADMIN)
     @PostMapping("/admin/deliveries/{id}/reprocess")
     ResponseEntity<Reprocessed> reprocess(@PathVariable String id) {
-        var enqueued = deliveries.reprocess(id, queue).orElseThrow(() ->
-                new ResponseStatusException(HttpStatus.NOT_FOUND, "delivery " + id + " is not stored (unknown, or older than the retention)"));
-        return ResponseEntity.status(HttpStatus.ACCEPTED).body(new Reprocessed(id, enqueued.job().id()));
+        var enqueued = deliveries
+                .reprocess(id, queue)
+                .orElseThrow(() -> new ResponseStatusException(
+                        HttpStatus.NOT_FOUND,
+                        "delivery " + id + " is not stored (unknown, or older than the retention)"));
+        return ResponseEntity.status(HttpStatus.ACCEPTED)
+                .body(new Reprocessed(id, enqueued.job().id()));
     }
 
     @Requires(Role.VIEWER)

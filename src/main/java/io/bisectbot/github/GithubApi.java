@@ -20,8 +20,8 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -97,8 +97,13 @@ final class GithubApi {
     /** False: never sleep for a rate limit or the budget, throw {@link RateLimited} at once (see {@link #rescheduling}). */
     private final boolean waitsInProcess;
 
-    GithubApi(GithubProperties properties, AppAuth auth, JsonMapper json, Clock clock, MeterRegistry registry,
-              RateBudget budget) {
+    GithubApi(
+            GithubProperties properties,
+            AppAuth auth,
+            JsonMapper json,
+            Clock clock,
+            MeterRegistry registry,
+            RateBudget budget) {
         this.budget = budget;
         this.budgetDown = new AtomicBoolean();
         this.remaining = new AtomicLong(-1);
@@ -108,8 +113,10 @@ final class GithubApi {
         this.budgetUnavailable = Counter.builder("bisectbot.github.budget.unavailable")
                 .description("Requests that found the shared GitHub request budget unreachable (writes are not sent)")
                 .register(registry);
-        this.http = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
-                .connectTimeout(Duration.ofSeconds(10)).build();
+        this.http = HttpClient.newBuilder()
+                .version(HttpClient.Version.HTTP_1_1)
+                .connectTimeout(Duration.ofSeconds(10))
+                .build();
         var api = properties.apiUrl().toString();
         this.root = URI.create(api.endsWith("/") ? api : api + "/");
         this.auth = auth;
@@ -118,9 +125,11 @@ final class GithubApi {
         this.properties = properties;
         this.registry = registry;
         this.waits = Counter.builder("bisectbot.github.rate.limit.waits")
-                .description("Times a GitHub rate limit made a request wait or be rescheduled").register(registry);
+                .description("Times a GitHub rate limit made a request wait or be rescheduled")
+                .register(registry);
         Gauge.builder("bisectbot.github.rate.limit.remaining", remaining, AtomicLong::get)
-                .description("X-RateLimit-Remaining of the latest GitHub answer (-1 before the first)").register(registry);
+                .description("X-RateLimit-Remaining of the latest GitHub answer (-1 before the first)")
+                .register(registry);
         auth.tokenSource(this::fetchToken);
     }
 
@@ -185,16 +194,21 @@ final class GithubApi {
             if (list != null && list.isArray()) {
                 list.forEach(items::add);
             }
-            next = response.headers().firstValue("Link").map(GithubApi::nextLink).orElse(null);
+            next = response.headers()
+                    .firstValue("Link")
+                    .map(GithubApi::nextLink)
+                    .orElse(null);
         }
         return items;
     }
 
     static Response require(Response response, String what) {
         if (!response.ok()) {
-            var message = response.body() != null ? response.body().path("message").asString("") : "";
-            throw new ApiException(response.status(), "GitHub answered " + response.status() + " to " + what
-                    + (message.isEmpty() ? "" : ": " + message));
+            var message =
+                    response.body() != null ? response.body().path("message").asString("") : "";
+            throw new ApiException(
+                    response.status(),
+                    "GitHub answered " + response.status() + " to " + what + (message.isEmpty() ? "" : ": " + message));
         }
         return response;
     }
@@ -212,27 +226,35 @@ final class GithubApi {
     }
 
     private AppAuth.Token fetchToken(long installationId, String jwt) {
-        var response = exchange(null, "POST", "app/installations/" + installationId + "/access_tokens", null,
-                "application/vnd.github+json", "Bearer " + jwt);
+        var response = exchange(
+                null,
+                "POST",
+                "app/installations/" + installationId + "/access_tokens",
+                null,
+                "application/vnd.github+json",
+                "Bearer " + jwt);
         require(response, "create an installation token for installation " + installationId);
-        return new AppAuth.Token(response.body().path("token").asString(),
+        return new AppAuth.Token(
+                response.body().path("token").asString(),
                 Instant.parse(response.body().path("expires_at").asString()));
     }
 
     // --- the exchange ------------------------------------------------------------------------------------------
 
     private Response send(long installationId, String method, String path, JsonNode body, String accept) {
-        var response = exchange(installationId, method, path, body, accept, "token " + auth.installationToken(installationId));
+        var response =
+                exchange(installationId, method, path, body, accept, "token " + auth.installationToken(installationId));
         if (response.status() == 401) {
             // A revoked or replaced token: fetch a new one once.
             auth.invalidate(installationId);
-            response = exchange(installationId, method, path, body, accept, "token " + auth.installationToken(installationId));
+            response = exchange(
+                    installationId, method, path, body, accept, "token " + auth.installationToken(installationId));
         }
         return response;
     }
 
-    private Response exchange(Long installationId, String method, String path, JsonNode body, String accept,
-                              String authorization) {
+    private Response exchange(
+            Long installationId, String method, String path, JsonNode body, String accept, String authorization) {
         var uri = path.startsWith("http://") || path.startsWith("https://") ? URI.create(path) : root.resolve(path);
         var spaced = installationId != null && WRITES.contains(method);
         // A POST that failed may still have taken effect (a comment created before a 502): it is not repeated here,
@@ -248,13 +270,17 @@ final class GithubApi {
                 awaitWriteSlot(installationId);
             }
             var slot = installationId == null ? null : takeSlot(installationId, spaced);
-            var request = HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(30))
+            var request = HttpRequest.newBuilder(uri)
+                    .timeout(Duration.ofSeconds(30))
                     .header("Accept", accept)
                     .header("Authorization", authorization)
                     .header("X-GitHub-Api-Version", "2022-11-28")
                     .header("User-Agent", "bisectbot")
-                    .method(method, body == null ? HttpRequest.BodyPublishers.noBody()
-                            : HttpRequest.BodyPublishers.ofByteArray(json.writeValueAsBytes(body)));
+                    .method(
+                            method,
+                            body == null
+                                    ? HttpRequest.BodyPublishers.noBody()
+                                    : HttpRequest.BodyPublishers.ofByteArray(json.writeValueAsBytes(body)));
             if (body != null) {
                 request.header("Content-Type", "application/json");
             }
@@ -291,15 +317,21 @@ final class GithubApi {
             }
             if (rateLimited) {
                 // The pause as stored for all instances (the later of GitHub's answer and any pause before it).
-                var retryAt = pausedFor != null && pausedFor.isPositive() ? clock.instant().plus(pausedFor)
+                var retryAt = pausedFor != null && pausedFor.isPositive()
+                        ? clock.instant().plus(pausedFor)
                         : retryAt(response.headers());
                 waits.increment();
                 if (installationId != null) {
                     blockedUntil.merge(installationId, retryAt, (a, b) -> a.isAfter(b) ? a : b);
                 }
                 var wait = Duration.between(clock.instant(), retryAt);
-                log.info("GitHub rate limit on {} {}; waiting {} s", method, uri.getPath(), Math.max(0, wait.toSeconds()));
-                if (!waitsInProcess || rateLimitWaits++ >= MAX_RATE_LIMIT_WAITS
+                log.info(
+                        "GitHub rate limit on {} {}; waiting {} s",
+                        method,
+                        uri.getPath(),
+                        Math.max(0, wait.toSeconds()));
+                if (!waitsInProcess
+                        || rateLimitWaits++ >= MAX_RATE_LIMIT_WAITS
                         || wait.compareTo(properties.maxRateLimitWait()) > 0) {
                     throw new RateLimited(retryAt);
                 }
@@ -330,7 +362,10 @@ final class GithubApi {
         }
         return headers.firstValue("Retry-After").isPresent()
                 || headers.firstValueAsLong("X-RateLimit-Remaining").orElse(1) == 0
-                || body.path("message").asString("").toLowerCase(java.util.Locale.ROOT).contains("rate limit");
+                || body.path("message")
+                        .asString("")
+                        .toLowerCase(java.util.Locale.ROOT)
+                        .contains("rate limit");
     }
 
     /** When to try again: {@code Retry-After} seconds, else {@code X-RateLimit-Reset}, else a minute from now. */
@@ -341,7 +376,8 @@ final class GithubApi {
             return now.plusSeconds(retryAfter.get());
         }
         var reset = headers.firstValue("X-RateLimit-Reset").flatMap(GithubApi::seconds);
-        if (reset.isPresent() && headers.firstValueAsLong("X-RateLimit-Remaining").orElse(0) == 0) {
+        if (reset.isPresent()
+                && headers.firstValueAsLong("X-RateLimit-Remaining").orElse(0) == 0) {
             var at = Instant.ofEpochSecond(reset.get()).plusSeconds(1);
             return at.isAfter(now) ? at : now.plusSeconds(1);
         }
@@ -389,8 +425,10 @@ final class GithubApi {
             } catch (DataAccessException e) {
                 budgetUnavailable.increment();
                 if (budgetDown.compareAndSet(false, true)) {
-                    log.warn("The shared GitHub request budget is unreachable ({}): no write is sent to GitHub until the "
-                            + "database answers (the outbox retries them); reads go on", e.getMostSpecificCause().getMessage());
+                    log.warn(
+                            "The shared GitHub request budget is unreachable ({}): no write is sent to GitHub until the "
+                                    + "database answers (the outbox retries them); reads go on",
+                            e.getMostSpecificCause().getMessage());
                 }
                 if (!write) {
                     return null;
@@ -402,7 +440,9 @@ final class GithubApi {
             }
             Counter.builder("bisectbot.github.budget.waits")
                     .description("Requests that waited or were rescheduled for the shared GitHub budget, by reason")
-                    .tag("reason", grant.reason()).register(registry).increment();
+                    .tag("reason", grant.reason())
+                    .register(registry)
+                    .increment();
             var wait = grant.retryIn();
             if ("concurrent".equals(grant.reason())) {
                 // A request in flight ends at any moment: look again shortly.
@@ -413,7 +453,8 @@ final class GithubApi {
                 blockedUntil.merge(installationId, until, (a, b) -> a.isAfter(b) ? a : b);
             }
             if (!waitsInProcess || waited.plus(wait).compareTo(properties.maxRateLimitWait()) > 0) {
-                throw new RateLimited(clock.instant().plus("concurrent".equals(grant.reason()) ? Duration.ofSeconds(1) : wait));
+                throw new RateLimited(
+                        clock.instant().plus("concurrent".equals(grant.reason()) ? Duration.ofSeconds(1) : wait));
             }
             sleep(wait);
             waited = waited.plus(wait);
@@ -443,7 +484,8 @@ final class GithubApi {
             return new RateBudget.Pause(null, (double) retryAfter.get(), reason);
         }
         var reset = headers.firstValue("X-RateLimit-Reset").flatMap(GithubApi::seconds);
-        if (reset.isPresent() && headers.firstValueAsLong("X-RateLimit-Remaining").orElse(0) == 0) {
+        if (reset.isPresent()
+                && headers.firstValueAsLong("X-RateLimit-Remaining").orElse(0) == 0) {
             return new RateBudget.Pause(Instant.ofEpochSecond(reset.get()).plusSeconds(1), null, reason);
         }
         return new RateBudget.Pause(null, (double) MIN_RATE_LIMIT_WAIT.toSeconds(), reason);
@@ -467,8 +509,11 @@ final class GithubApi {
     }
 
     private void count(String status) {
-        Counter.builder("bisectbot.github.api.calls").description("Requests to GitHub's API by answer status")
-                .tag("status", status).register(registry).increment();
+        Counter.builder("bisectbot.github.api.calls")
+                .description("Requests to GitHub's API by answer status")
+                .tag("status", status)
+                .register(registry)
+                .increment();
     }
 
     private static void sleep(Duration duration) {

@@ -26,7 +26,12 @@ final class GithubBots implements BotGithub {
     }
 
     private static GithubRef ref(BotRequest request) {
-        return new GithubRef(request.installationId(), request.owner(), request.repo(), request.pullRequest(), null,
+        return new GithubRef(
+                request.installationId(),
+                request.owner(),
+                request.repo(),
+                request.pullRequest(),
+                null,
                 request.headSha());
     }
 
@@ -40,10 +45,14 @@ final class GithubBots implements BotGithub {
 
     @Override
     public PullRequestState pullRequest(BotRequest request) {
-        var pr = GithubApi.require(api.get(request.installationId(), repoPath(request) + "/pulls/" + request.pullRequest()),
-                "read pull request " + request.pullRequest()).body();
+        var pr = GithubApi.require(
+                        api.get(request.installationId(), repoPath(request) + "/pulls/" + request.pullRequest()),
+                        "read pull request " + request.pullRequest())
+                .body();
         var updated = pr.path("updated_at").asString(null);
-        return new PullRequestState("open".equals(pr.path("state").asString()), updated == null ? null : Instant.parse(updated),
+        return new PullRequestState(
+                "open".equals(pr.path("state").asString()),
+                updated == null ? null : Instant.parse(updated),
                 pr.path("head").path("sha").asString(null));
     }
 
@@ -59,8 +68,12 @@ final class GithubBots implements BotGithub {
 
     @Override
     public void checkFinished(long jobId, BotRequest request, Conclusion conclusion, String summary) {
-        reports.taskFinished(jobId, ref(request), checkName(request), summary, GithubReports.Conclusion.valueOf(
-                conclusion == Conclusion.SKIPPED ? "NEUTRAL" : conclusion.name()));
+        reports.taskFinished(
+                jobId,
+                ref(request),
+                checkName(request),
+                summary,
+                GithubReports.Conclusion.valueOf(conclusion == Conclusion.SKIPPED ? "NEUTRAL" : conclusion.name()));
     }
 
     @Override
@@ -71,45 +84,92 @@ final class GithubBots implements BotGithub {
     }
 
     @Override
-    public String proposeChanges(long jobId, BotRequest request, String branch, String title, String body,
-                                 List<ChangedFile> changes) {
+    public String proposeChanges(
+            long jobId, BotRequest request, String branch, String title, String body, List<ChangedFile> changes) {
         var installation = request.installationId();
         var repo = repoPath(request);
-        var base = GithubApi.require(api.get(installation, repo + "/git/commits/" + request.headSha()), "read the head commit").body();
-        var tree = JsonNodeFactory.instance.objectNode().put("base_tree", base.path("tree").path("sha").asString());
+        var base = GithubApi.require(
+                        api.get(installation, repo + "/git/commits/" + request.headSha()), "read the head commit")
+                .body();
+        var tree = JsonNodeFactory.instance
+                .objectNode()
+                .put("base_tree", base.path("tree").path("sha").asString());
         var entries = tree.putArray("tree");
         for (var change : changes) {
-            var entry = entries.addObject().put("path", change.path()).put("mode", change.mode()).put("type", "blob");
+            var entry = entries.addObject()
+                    .put("path", change.path())
+                    .put("mode", change.mode())
+                    .put("type", "blob");
             if (change.content() == null) {
                 entry.putNull("sha");
             } else {
-                var blob = JsonNodeFactory.instance.objectNode()
-                        .put("content", Base64.getEncoder().encodeToString(change.content())).put("encoding", "base64");
-                entry.put("sha", GithubApi.require(api.post(installation, repo + "/git/blobs", blob), "create a blob").body()
-                        .path("sha").asString());
+                var blob = JsonNodeFactory.instance
+                        .objectNode()
+                        .put("content", Base64.getEncoder().encodeToString(change.content()))
+                        .put("encoding", "base64");
+                entry.put(
+                        "sha",
+                        GithubApi.require(api.post(installation, repo + "/git/blobs", blob), "create a blob")
+                                .body()
+                                .path("sha")
+                                .asString());
             }
         }
-        var newTree = GithubApi.require(api.post(installation, repo + "/git/trees", tree), "create a tree").body().path("sha").asString();
-        var commit = JsonNodeFactory.instance.objectNode().put("message", title + "\n\n" + body).put("tree", newTree);
+        var newTree = GithubApi.require(api.post(installation, repo + "/git/trees", tree), "create a tree")
+                .body()
+                .path("sha")
+                .asString();
+        var commit = JsonNodeFactory.instance
+                .objectNode()
+                .put("message", title + "\n\n" + body)
+                .put("tree", newTree);
         commit.putArray("parents").add(request.headSha());
-        var commitSha = GithubApi.require(api.post(installation, repo + "/git/commits", commit), "create a commit").body()
-                .path("sha").asString();
+        var commitSha = GithubApi.require(api.post(installation, repo + "/git/commits", commit), "create a commit")
+                .body()
+                .path("sha")
+                .asString();
         var existing = api.get(installation, repo + "/git/ref/heads/" + branch);
         if (existing.ok()) {
-            GithubApi.require(api.patch(installation, repo + "/git/refs/heads/" + branch,
-                    JsonNodeFactory.instance.objectNode().put("sha", commitSha).put("force", true)), "move " + branch);
+            GithubApi.require(
+                    api.patch(
+                            installation,
+                            repo + "/git/refs/heads/" + branch,
+                            JsonNodeFactory.instance
+                                    .objectNode()
+                                    .put("sha", commitSha)
+                                    .put("force", true)),
+                    "move " + branch);
         } else {
-            GithubApi.require(api.post(installation, repo + "/git/refs",
-                    JsonNodeFactory.instance.objectNode().put("ref", "refs/heads/" + branch).put("sha", commitSha)), "create " + branch);
+            GithubApi.require(
+                    api.post(
+                            installation,
+                            repo + "/git/refs",
+                            JsonNodeFactory.instance
+                                    .objectNode()
+                                    .put("ref", "refs/heads/" + branch)
+                                    .put("sha", commitSha)),
+                    "create " + branch);
         }
         var open = api.getAll(installation, repo + "/pulls?state=open&head=" + request.owner() + ":" + branch);
         if (!open.isEmpty()) {
             return open.getFirst().path("html_url").asString();
         }
-        var target = request.baseRef() != null ? request.baseRef()
-                : GithubApi.require(api.get(installation, repo), "read the repository").body().path("default_branch").asString("main");
-        var pr = JsonNodeFactory.instance.objectNode().put("title", title).put("head", branch).put("base", target).put("body", body);
-        return GithubApi.require(api.post(installation, repo + "/pulls", pr), "open a pull request").body().path("html_url").asString();
+        var target = request.baseRef() != null
+                ? request.baseRef()
+                : GithubApi.require(api.get(installation, repo), "read the repository")
+                        .body()
+                        .path("default_branch")
+                        .asString("main");
+        var pr = JsonNodeFactory.instance
+                .objectNode()
+                .put("title", title)
+                .put("head", branch)
+                .put("base", target)
+                .put("body", body);
+        return GithubApi.require(api.post(installation, repo + "/pulls", pr), "open a pull request")
+                .body()
+                .path("html_url")
+                .asString();
     }
 
     @Override
@@ -121,8 +181,12 @@ final class GithubBots implements BotGithub {
         if (comment != null) {
             reports.jobComment(jobId, ref(request), comment);
         }
-        GithubApi.require(api.patch(request.installationId(), repoPath(request) + "/pulls/" + request.pullRequest(),
-                JsonNodeFactory.instance.objectNode().put("state", "closed")), "close pull request " + request.pullRequest());
+        GithubApi.require(
+                api.patch(
+                        request.installationId(),
+                        repoPath(request) + "/pulls/" + request.pullRequest(),
+                        JsonNodeFactory.instance.objectNode().put("state", "closed")),
+                "close pull request " + request.pullRequest());
     }
 
     @Override
@@ -130,7 +194,11 @@ final class GithubBots implements BotGithub {
         var body = JsonNodeFactory.instance.objectNode();
         body.putArray("labels").add(label);
         // Adding a label the issue has already is a no-op on GitHub's side.
-        GithubApi.require(api.post(request.installationId(), repoPath(request) + "/issues/" + request.pullRequest() + "/labels", body),
+        GithubApi.require(
+                api.post(
+                        request.installationId(),
+                        repoPath(request) + "/issues/" + request.pullRequest() + "/labels",
+                        body),
                 "add label " + label);
     }
 }

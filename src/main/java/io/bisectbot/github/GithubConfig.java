@@ -87,7 +87,8 @@ class GithubConfig {
     AppAuth appAuth(GithubProperties properties, Clock clock, JsonMapper json) {
         var auth = new AppAuth(properties.appId(), properties.privateKeyPem(), clock, json);
         if (!auth.configured()) {
-            log.warn("GITHUB_APP_ID or GITHUB_PRIVATE_KEY is not set: webhooks are stored but nothing is written to GitHub");
+            log.warn(
+                    "GITHUB_APP_ID or GITHUB_PRIVATE_KEY is not set: webhooks are stored but nothing is written to GitHub");
         }
         return auth;
     }
@@ -123,10 +124,19 @@ class GithubConfig {
     }
 
     @Bean
-    GithubApi githubApi(GithubProperties properties, AppAuth auth, JsonMapper json, Clock clock, MeterRegistry registry,
-                        DataSource dataSource) {
-        var budget = new RateBudget(dataSource, properties.writesPerMinute(), properties.writesPerHour(),
-                properties.maxConcurrentRequests(), GithubApi.SLOT_LEASE);
+    GithubApi githubApi(
+            GithubProperties properties,
+            AppAuth auth,
+            JsonMapper json,
+            Clock clock,
+            MeterRegistry registry,
+            DataSource dataSource) {
+        var budget = new RateBudget(
+                dataSource,
+                properties.writesPerMinute(),
+                properties.writesPerHour(),
+                properties.maxConcurrentRequests(),
+                GithubApi.SLOT_LEASE);
         return new GithubApi(properties, auth, json, clock, registry, budget);
     }
 
@@ -143,41 +153,73 @@ class GithubConfig {
     /** Images a repository's config may name: ALLOWED_IMAGES, or else the service's own default images. */
     @Bean
     ImagePolicy imagePolicy(ExecutorProperties executor, BisectProperties bisect, GithubProperties properties) {
-        return ImagePolicy.of(executor.allowedImages(), executor.defaultImage(),
+        return ImagePolicy.of(
+                executor.allowedImages(),
+                executor.defaultImage(),
                 properties.withBisectDefaults(executor, bisect).bisectImage());
     }
 
     @Bean
-    DeliveryHandler githubDeliveryHandler(Deliveries deliveries, Installations installations, GithubReports reports,
-                                          GithubApi api, ObjectProvider<JobQueue> queue, GithubProperties properties,
-                                          DataSource dataSource, Permissions permissions, Approvals approvals,
-                                          BotSecrets secrets, ImagePolicy images, Clock clock, BisectProperties bisect,
-                                          ExecutorProperties executor, BotProperties bots) {
+    DeliveryHandler githubDeliveryHandler(
+            Deliveries deliveries,
+            Installations installations,
+            GithubReports reports,
+            GithubApi api,
+            ObjectProvider<JobQueue> queue,
+            GithubProperties properties,
+            DataSource dataSource,
+            Permissions permissions,
+            Approvals approvals,
+            BotSecrets secrets,
+            ImagePolicy images,
+            Clock clock,
+            BisectProperties bisect,
+            ExecutorProperties executor,
+            BotProperties bots) {
         var settings = properties.withBisectDefaults(executor, bisect);
         var transactions = new TransactionTemplate(new DataSourceTransactionManager(dataSource));
         var configs = new TaskConfigs(api, reports, settings, images, secrets, bots.defaultTimeout());
         var heads = new HeadTrust(permissions, approvals, reports, configs, queue::getObject, transactions);
-        return new DeliveryHandler(deliveries, new InstallationEvents(installations),
-                new PullRequestTriggers(installations, permissions, heads, configs, api, reports, queue::getObject, transactions),
-                new CommentCommands(installations, new CommandAuthorization(settings, permissions, reports, clock), heads,
-                        configs, api, reports, queue::getObject, transactions, settings, images),
-                settings, clock);
+        return new DeliveryHandler(
+                deliveries,
+                new InstallationEvents(installations),
+                new PullRequestTriggers(
+                        installations, permissions, heads, configs, api, reports, queue::getObject, transactions),
+                new CommentCommands(
+                        installations,
+                        new CommandAuthorization(settings, permissions, reports, clock),
+                        heads,
+                        configs,
+                        api,
+                        reports,
+                        queue::getObject,
+                        transactions,
+                        settings,
+                        images),
+                settings,
+                clock);
     }
 
     @Bean
-    OutboxDelivery outboxDelivery(Outbox outbox, GithubApi api, GithubProperties properties, Clock clock, QueueNode node) {
+    OutboxDelivery outboxDelivery(
+            Outbox outbox, GithubApi api, GithubProperties properties, Clock clock, QueueNode node) {
         // The outbox reschedules a rate-limited row rather than sleeping through the limit with a batch in hand.
         return new OutboxDelivery(outbox, api.rescheduling(), properties, clock, node.workerId());
     }
 
     @Bean
     Loop githubOutboxLoop(OutboxDelivery delivery, AppAuth auth, GithubProperties properties) {
-        return new Loop("github-outbox", properties.outboxPollInterval(), () -> auth.configured() && delivery.deliverDue() > 0);
+        return new Loop(
+                "github-outbox", properties.outboxPollInterval(), () -> auth.configured() && delivery.deliverDue() > 0);
     }
 
     @Bean
-    DeliveryCatchUp deliveryCatchUp(GithubApi api, DataSource dataSource, GithubProperties properties, Clock clock,
-                                    io.micrometer.core.instrument.MeterRegistry registry) {
+    DeliveryCatchUp deliveryCatchUp(
+            GithubApi api,
+            DataSource dataSource,
+            GithubProperties properties,
+            Clock clock,
+            io.micrometer.core.instrument.MeterRegistry registry) {
         return new DeliveryCatchUp(api, dataSource, properties, clock, registry);
     }
 
@@ -199,7 +241,10 @@ class GithubConfig {
             var delivered = outbox.deleteDoneOlderThan(properties.deliveryRetention());
             approvals.deleteOlderThan(properties.deliveryRetention());
             if (removed + delivered > 0) {
-                log.info("Removed {} webhook deliveries and {} delivered outbox rows older than {}", removed, delivered,
+                log.info(
+                        "Removed {} webhook deliveries and {} delivered outbox rows older than {}",
+                        removed,
+                        delivered,
                         properties.deliveryRetention());
             }
             return false;

@@ -14,6 +14,8 @@ final class GithubGitCredentials implements GitCredentials {
 
     @Override
     public Optional<String> tokenFor(long installationId) {
-        return installationId > 0 && auth.configured() ? Optional.of(auth.installationToken(installationId)) : Optional.empty();
+        return installationId > 0 && auth.configured()
+                ? Optional.of(auth.installationToken(installationId))
+                : Optional.empty();
     }
 }

@@ -34,13 +34,19 @@ final class GithubJobWrites implements JobWrites {
     public List<Write> of(Job job) {
         var writes = new ArrayList<Write>();
         var rows = outbox.ofJob(job.id());
-        rows.stream().filter(r -> r.key().equals(GithubReports.commentKey(job.id()))).findFirst()
+        rows.stream()
+                .filter(r -> r.key().equals(GithubReports.commentKey(job.id())))
+                .findFirst()
                 .ifPresent(row -> writes.add(comment(row)));
-        var checkRows = rows.stream().filter(r -> !r.key().equals(GithubReports.commentKey(job.id()))).toList();
+        var checkRows = rows.stream()
+                .filter(r -> !r.key().equals(GithubReports.commentKey(job.id())))
+                .toList();
         if (!checkRows.isEmpty()) {
             writes.add(checkRun(checkRows));
         }
-        var pullRequest = job.result() == null ? null : job.result().path("pull_request_url").asString(null);
+        var pullRequest = job.result() == null
+                ? null
+                : job.result().path("pull_request_url").asString(null);
         if (pullRequest != null && (pullRequest.startsWith("https://") || pullRequest.startsWith("http://"))) {
             writes.add(new Write("pull_request", "delivered", pullRequest, number(pullRequest)));
         }
@@ -54,7 +60,8 @@ final class GithubJobWrites implements JobWrites {
         }
         var url = storedUrl(row.result());
         if (url == null) {
-            url = repoUrl(row.request()) + "/issues/" + row.request().path("issue_number").asLong() + "#issuecomment-" + id;
+            url = repoUrl(row.request()) + "/issues/"
+                    + row.request().path("issue_number").asLong() + "#issuecomment-" + id;
         }
         return new Write("comment", "delivered", url, id);
     }
@@ -62,9 +69,13 @@ final class GithubJobWrites implements JobWrites {
     /** The creation and the updates of one check run: delivered once any of them has its id. */
     private Write checkRun(List<Outbox.JobRow> rows) {
         for (var row : rows) {
-            var id = row.result() == null ? 0 : row.result().path("check_run_id").asLong(0);
+            var id =
+                    row.result() == null ? 0 : row.result().path("check_run_id").asLong(0);
             if (row.status().equals("DONE") && id > 0) {
-                var url = rows.stream().map(r -> storedUrl(r.result())).filter(java.util.Objects::nonNull).findFirst()
+                var url = rows.stream()
+                        .map(r -> storedUrl(r.result()))
+                        .filter(java.util.Objects::nonNull)
+                        .findFirst()
                         .orElse(repoUrl(row.request()) + "/runs/" + id);
                 return new Write("check_run", "delivered", url, id);
             }
@@ -79,7 +90,8 @@ final class GithubJobWrites implements JobWrites {
     }
 
     private String repoUrl(JsonNode request) {
-        return webUrl + "/" + segment(request.path("owner").asString("")) + "/" + segment(request.path("repo").asString(""));
+        return webUrl + "/" + segment(request.path("owner").asString("")) + "/"
+                + segment(request.path("repo").asString(""));
     }
 
     /** Owner and repository names are [A-Za-z0-9._-]; anything else is encoded rather than trusted into the link. */

@@ -92,8 +92,12 @@ public record GithubProperties(
         @DefaultValue("40") int maxConcurrentRequests) {
 
     public GithubProperties {
-        webhookSecrets = webhookSecrets == null ? List.of()
-                : webhookSecrets.stream().map(String::trim).filter(s -> !s.isEmpty()).toList();
+        webhookSecrets = webhookSecrets == null
+                ? List.of()
+                : webhookSecrets.stream()
+                        .map(String::trim)
+                        .filter(s -> !s.isEmpty())
+                        .toList();
         appSlug = appSlug == null || appSlug.isBlank() ? null : appSlug.trim();
         bisectImage = bisectImage == null || bisectImage.isBlank() ? null : bisectImage;
         publicUrl = publicUrl.endsWith("/") ? publicUrl.substring(0, publicUrl.length() - 1) : publicUrl;
@@ -101,10 +105,12 @@ public record GithubProperties(
             throw new IllegalArgumentException("MAX_QUEUE_SIZE must be at least 1, got " + maxQueueSize);
         }
         if (outboxMaxAttempts < 1) {
-            throw new IllegalArgumentException("GITHUB_OUTBOX_MAX_ATTEMPTS must be at least 1, got " + outboxMaxAttempts);
+            throw new IllegalArgumentException(
+                    "GITHUB_OUTBOX_MAX_ATTEMPTS must be at least 1, got " + outboxMaxAttempts);
         }
         if (catchUpMaxPerMinute < 1) {
-            throw new IllegalArgumentException("GITHUB_CATCH_UP_MAX_PER_MINUTE must be at least 1, got " + catchUpMaxPerMinute);
+            throw new IllegalArgumentException(
+                    "GITHUB_CATCH_UP_MAX_PER_MINUTE must be at least 1, got " + catchUpMaxPerMinute);
         }
         if (writesPerMinute < 1) {
             throw new IllegalArgumentException("GITHUB_WRITES_PER_MINUTE must be at least 1, got " + writesPerMinute);
@@ -113,7 +119,8 @@ public record GithubProperties(
             throw new IllegalArgumentException("GITHUB_WRITES_PER_HOUR must be at least 1, got " + writesPerHour);
         }
         if (maxConcurrentRequests < 1) {
-            throw new IllegalArgumentException("GITHUB_MAX_CONCURRENT_REQUESTS must be at least 1, got " + maxConcurrentRequests);
+            throw new IllegalArgumentException(
+                    "GITHUB_MAX_CONCURRENT_REQUESTS must be at least 1, got " + maxConcurrentRequests);
         }
         if (apiRetries < 0) {
             throw new IllegalArgumentException("GITHUB_API_RETRIES must be 0 or more, got " + apiRetries);
@@ -130,12 +137,37 @@ public record GithubProperties(
      * image and the bisect settings' step timeout.
      */
     GithubProperties withBisectDefaults(ExecutorProperties executor, BisectProperties bisect) {
-        return new GithubProperties(appId, appSlug, privateKey, privateKeyFile, webhookSecrets, apiUrl, publicUrl,
-                maxQueueSize, maxPayloadBytes, deliveryRetention, cleanupInterval, writeSpacing, apiRetries,
-                maxRateLimitWait, outboxPollInterval, outboxMaxAttempts, outboxBackoffBase, outboxBackoffMax, outboxLease,
-                checkName, bisectImage != null ? bisectImage : executor.defaultImage(),
-                bisectTimeout != null ? bisectTimeout : bisect.defaultTimeout(), permissionCacheTtl, outboxRetryFor,
-                deliveryRetryFor, catchUpInterval, catchUpWindow, catchUpMaxPerMinute, writesPerMinute, writesPerHour,
+        return new GithubProperties(
+                appId,
+                appSlug,
+                privateKey,
+                privateKeyFile,
+                webhookSecrets,
+                apiUrl,
+                publicUrl,
+                maxQueueSize,
+                maxPayloadBytes,
+                deliveryRetention,
+                cleanupInterval,
+                writeSpacing,
+                apiRetries,
+                maxRateLimitWait,
+                outboxPollInterval,
+                outboxMaxAttempts,
+                outboxBackoffBase,
+                outboxBackoffMax,
+                outboxLease,
+                checkName,
+                bisectImage != null ? bisectImage : executor.defaultImage(),
+                bisectTimeout != null ? bisectTimeout : bisect.defaultTimeout(),
+                permissionCacheTtl,
+                outboxRetryFor,
+                deliveryRetryFor,
+                catchUpInterval,
+                catchUpWindow,
+                catchUpMaxPerMinute,
+                writesPerMinute,
+                writesPerHour,
                 maxConcurrentRequests);
     }
 
@@ -149,7 +181,8 @@ public record GithubProperties(
             try {
                 return Files.readString(Path.of(privateKeyFile));
             } catch (IOException e) {
-                throw new IllegalStateException("cannot read GITHUB_PRIVATE_KEY_FILE " + privateKeyFile + ": " + e.getMessage());
+                throw new IllegalStateException(
+                        "cannot read GITHUB_PRIVATE_KEY_FILE " + privateKeyFile + ": " + e.getMessage());
             }
         }
         return null;

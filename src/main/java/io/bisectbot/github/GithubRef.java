@@ -13,8 +13,14 @@ import tools.jackson.databind.node.ObjectNode;
  * @param privateRepository the webhook's {@code repository.private}; true when unknown, so links to the job's
  *                  report are only ever shared for repositories known to be public
  */
-public record GithubRef(long installationId, String owner, String repo, long issueNumber, Long commentId, String headSha,
-                        boolean privateRepository) {
+public record GithubRef(
+        long installationId,
+        String owner,
+        String repo,
+        long issueNumber,
+        Long commentId,
+        String headSha,
+        boolean privateRepository) {
 
     /** A ref whose repository's visibility is not known: treated as private. */
     public GithubRef(long installationId, String owner, String repo, long issueNumber, Long commentId, String headSha) {
@@ -30,21 +36,29 @@ public record GithubRef(long installationId, String owner, String repo, long iss
     /** Reads {@code payload.github} (or the {@code github} object itself) of a job. */
     public static GithubRef fromJson(JsonNode node) {
         var github = node.has("github") ? node.get("github") : node;
-        if (!github.path("installation_id").isNumber() || !github.path("issue_number").isNumber()) {
+        if (!github.path("installation_id").isNumber()
+                || !github.path("issue_number").isNumber()) {
             throw new IllegalArgumentException("payload.github needs installation_id, owner, repo and issue_number");
         }
         var comment = github.path("comment_id");
         var sha = github.path("head_sha");
         var isPrivate = github.path("private");
-        return new GithubRef(github.get("installation_id").asLong(), github.path("owner").asString(null),
-                github.path("repo").asString(null), github.get("issue_number").asLong(),
-                comment.isNumber() ? comment.asLong() : null, sha.isString() ? sha.asString() : null,
+        return new GithubRef(
+                github.get("installation_id").asLong(),
+                github.path("owner").asString(null),
+                github.path("repo").asString(null),
+                github.get("issue_number").asLong(),
+                comment.isNumber() ? comment.asLong() : null,
+                sha.isString() ? sha.asString() : null,
                 !isPrivate.isBoolean() || isPrivate.asBoolean());
     }
 
     public ObjectNode toJson() {
-        var node = JsonNodeFactory.instance.objectNode()
-                .put("installation_id", installationId).put("owner", owner).put("repo", repo)
+        var node = JsonNodeFactory.instance
+                .objectNode()
+                .put("installation_id", installationId)
+                .put("owner", owner)
+                .put("repo", repo)
                 .put("issue_number", issueNumber);
         if (commentId != null) {
             node.put("comment_id", commentId);

@@ -21,7 +21,12 @@ public final class GithubReports {
 
     /** How a job ended, as a check run conclusion. */
     public enum Conclusion {
-        SUCCESS, FAILURE, NEUTRAL, CANCELLED, TIMED_OUT, ACTION_REQUIRED;
+        SUCCESS,
+        FAILURE,
+        NEUTRAL,
+        CANCELLED,
+        TIMED_OUT,
+        ACTION_REQUIRED;
 
         String api() {
             return name().toLowerCase(Locale.ROOT);
@@ -51,7 +56,10 @@ public final class GithubReports {
         if (ref.privateRepository()) {
             return url;
         }
-        return shareLinks.token(jobId).map(token -> url + "?" + ShareLinks.PARAMETER + "=" + token).orElse(url);
+        return shareLinks
+                .token(jobId)
+                .map(token -> url + "?" + ShareLinks.PARAMETER + "=" + token)
+                .orElse(url);
     }
 
     /** The command was accepted: 👀 on its comment. */
@@ -80,8 +88,12 @@ public final class GithubReports {
     public void taskStarted(long jobId, GithubRef ref, String name) {
         // Created in progress when it was not created queued; else moved to in progress once it exists.
         var create = createCheckRun(jobId, ref, name, "in_progress");
-        var request = base(ref).put("status", "in_progress").put("started_at", clock.instant().toString())
-                .put("name", name).put("head_sha", ref.headSha()).put("external_id", create);
+        var request = base(ref)
+                .put("status", "in_progress")
+                .put("started_at", clock.instant().toString())
+                .put("name", name)
+                .put("head_sha", ref.headSha())
+                .put("external_id", create);
         outbox.add(startedKey(jobId), ref.installationId(), Outbox.CHECK_RUN_UPDATE, request, create);
     }
 
@@ -131,25 +143,49 @@ public final class GithubReports {
      */
     void headCheck(GithubRef ref, String name, Conclusion conclusion, String title, String markdown) {
         var key = "head-check:" + name + ":" + ref.owner() + "/" + ref.repo() + ":" + ref.headSha();
-        var output = JsonNodeFactory.instance.objectNode().put("title", title).put("summary", truncate(markdown, SUMMARY_LIMIT, null));
-        var request = base(ref).put("name", name).put("head_sha", ref.headSha()).put("external_id", key)
-                .put("status", "completed").put("conclusion", conclusion.api()).put("completed_at", clock.instant().toString());
+        var output = JsonNodeFactory.instance
+                .objectNode()
+                .put("title", title)
+                .put("summary", truncate(markdown, SUMMARY_LIMIT, null));
+        var request = base(ref)
+                .put("name", name)
+                .put("head_sha", ref.headSha())
+                .put("external_id", key)
+                .put("status", "completed")
+                .put("conclusion", conclusion.api())
+                .put("completed_at", clock.instant().toString());
         request.set("output", output);
         outbox.add(key, ref.installationId(), Outbox.CHECK_RUN_CREATE, request, null);
     }
 
     /** {@code after}: the update this one must follow (so a late in-progress never overwrites completed), or null. */
-    private void completeCheckRun(long jobId, GithubRef ref, String name, String markdown, Conclusion conclusion,
-                                  String reportUrl, String after) {
+    private void completeCheckRun(
+            long jobId,
+            GithubRef ref,
+            String name,
+            String markdown,
+            Conclusion conclusion,
+            String reportUrl,
+            String after) {
         var create = createCheckRun(jobId, ref, name, "in_progress");
-        var output = JsonNodeFactory.instance.objectNode()
+        var output = JsonNodeFactory.instance
+                .objectNode()
                 .put("title", "bisectbot job " + jobId + ": " + conclusion.api())
                 .put("summary", truncate(markdown, SUMMARY_LIMIT, reportUrl));
-        var request = base(ref).put("status", "completed").put("conclusion", conclusion.api())
-                .put("completed_at", clock.instant().toString()).put("details_url", reportUrl)
-                .put("name", name).put("head_sha", ref.headSha()).put("external_id", create);
+        var request = base(ref)
+                .put("status", "completed")
+                .put("conclusion", conclusion.api())
+                .put("completed_at", clock.instant().toString())
+                .put("details_url", reportUrl)
+                .put("name", name)
+                .put("head_sha", ref.headSha())
+                .put("external_id", create);
         request.set("output", output);
-        outbox.add(completedKey(jobId), ref.installationId(), Outbox.CHECK_RUN_UPDATE, request,
+        outbox.add(
+                completedKey(jobId),
+                ref.installationId(),
+                Outbox.CHECK_RUN_UPDATE,
+                request,
                 after != null ? after : create);
     }
 
@@ -157,7 +193,11 @@ public final class GithubReports {
     void reply(String key, GithubRef ref, String markdown) {
         // The marker goes last, so the reply reads from its first word (e.g. "**Error**:").
         var marker = "<!-- bisectbot:reply:" + key + " -->";
-        comment("comment:" + key, ref, marker, truncate(markdown, COMMENT_LIMIT - marker.length() - 2, null) + "\n\n" + marker);
+        comment(
+                "comment:" + key,
+                ref,
+                marker,
+                truncate(markdown, COMMENT_LIMIT - marker.length() - 2, null) + "\n\n" + marker);
     }
 
     static String jobMarker(long jobId) {
@@ -165,19 +205,34 @@ public final class GithubReports {
     }
 
     private void reaction(String key, GithubRef ref, String content) {
-        outbox.add(key, ref.installationId(), Outbox.REACTION,
-                base(ref).put("comment_id", ref.commentId()).put("content", content), null);
+        outbox.add(
+                key,
+                ref.installationId(),
+                Outbox.REACTION,
+                base(ref).put("comment_id", ref.commentId()).put("content", content),
+                null);
     }
 
     private void comment(String key, GithubRef ref, String marker, String body) {
-        outbox.add(key, ref.installationId(), Outbox.COMMENT,
-                base(ref).put("issue_number", ref.issueNumber()).put("marker", marker).put("body", body), null);
+        outbox.add(
+                key,
+                ref.installationId(),
+                Outbox.COMMENT,
+                base(ref)
+                        .put("issue_number", ref.issueNumber())
+                        .put("marker", marker)
+                        .put("body", body),
+                null);
     }
 
     /** Adds the check run's creation (once per job); returns its key, which is also its external id. */
     private String createCheckRun(long jobId, GithubRef ref, String name, String status) {
         var key = checkRunKey(jobId);
-        var request = base(ref).put("name", name).put("head_sha", ref.headSha()).put("external_id", key).put("status", status);
+        var request = base(ref)
+                .put("name", name)
+                .put("head_sha", ref.headSha())
+                .put("external_id", key)
+                .put("status", status);
         if (status.equals("in_progress")) {
             request.put("started_at", Instant.now(clock).toString());
         }
@@ -196,7 +251,8 @@ public final class GithubReports {
         if (text.length() <= limit) {
             return text;
         }
-        var note = fullReportUrl == null ? "\n\n… (truncated)" : "\n\n… (truncated; [full report](" + fullReportUrl + "))";
+        var note =
+                fullReportUrl == null ? "\n\n… (truncated)" : "\n\n… (truncated; [full report](" + fullReportUrl + "))";
         var cut = limit - note.length();
         if (Character.isHighSurrogate(text.charAt(cut - 1))) {
             cut--;

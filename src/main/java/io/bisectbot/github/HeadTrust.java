@@ -26,8 +26,13 @@ final class HeadTrust {
     private final Supplier<JobQueue> queue;
     private final TransactionTemplate transactions;
 
-    HeadTrust(Permissions permissions, Approvals approvals, GithubReports reports, TaskConfigs configs,
-              Supplier<JobQueue> queue, TransactionTemplate transactions) {
+    HeadTrust(
+            Permissions permissions,
+            Approvals approvals,
+            GithubReports reports,
+            TaskConfigs configs,
+            Supplier<JobQueue> queue,
+            TransactionTemplate transactions) {
         this.permissions = permissions;
         this.approvals = approvals;
         this.reports = reports;
@@ -49,15 +54,22 @@ final class HeadTrust {
             reason = "its head is in the fork " + headRepo.path("full_name").asString("(deleted)");
         } else if (!"User".equals(author.path("type").asString(""))) {
             reason = "it was opened by " + author.path("login").asString("an app") + ", not by a person";
-        } else if (!permissions.canWrite(thread.installationId(), thread.owner(), thread.repo(), author.path("login").asString())) {
+        } else if (!permissions.canWrite(
+                thread.installationId(),
+                thread.owner(),
+                thread.repo(),
+                author.path("login").asString())) {
             reason = "its author @" + author.path("login").asString() + " has no write access";
-        } else if (pusher != null && !pusher.equalsIgnoreCase(author.path("login").asString())
+        } else if (pusher != null
+                && !pusher.equalsIgnoreCase(author.path("login").asString())
                 && !permissions.canWrite(thread.installationId(), thread.owner(), thread.repo(), pusher)) {
             reason = "it was pushed by " + pusher + ", who has no write access";
         } else {
-            return Trust.trusted("its head is in this repository and @" + author.path("login").asString() + " has write access");
+            return Trust.trusted("its head is in this repository and @"
+                    + author.path("login").asString() + " has write access");
         }
-        return approvals.approver(repositoryId, pr.path("number").asInt(), sha)
+        return approvals
+                .approver(repositoryId, pr.path("number").asInt(), sha)
                 .map(approver -> Trust.approved(approver, sha))
                 .orElse(Trust.untrusted(reason));
     }
@@ -66,43 +78,81 @@ final class HeadTrust {
      * A writer approved the head: it is recorded for that exact commit, and the {@code pull_request} tasks run again
      * with their full config.
      */
-    String approve(BotTriggers.Target untrusted, long repositoryId, JsonNode pr, String approver,
-                           Map<String, BotTask> tasks, GithubRef thread, String replyKey) {
+    String approve(
+            BotTriggers.Target untrusted,
+            long repositoryId,
+            JsonNode pr,
+            String approver,
+            Map<String, BotTask> tasks,
+            GithubRef thread,
+            String replyKey) {
         var current = trust(thread, repositoryId, pr, null);
         var sha = untrusted.headSha();
         if (current.trusted() && current.approvedBy() == null) {
-            reports.reply("approve:" + replyKey, thread, "Nothing to approve: " + current.reason() + ", so its tasks already "
-                    + "run with their full config.");
+            reports.reply(
+                    "approve:" + replyKey,
+                    thread,
+                    "Nothing to approve: " + current.reason() + ", so its tasks already "
+                            + "run with their full config.");
             return "approval not needed";
         }
         approvals.approve(repositoryId, untrusted.pullRequest(), sha, approver);
-        var target = untrusted.withTrust(Trust.approved(approvals.approver(repositoryId, untrusted.pullRequest(), sha)
-                .orElse(approver), sha));
-        var head = new GithubRef(thread.installationId(), thread.owner(), thread.repo(), untrusted.pullRequest(), null, sha);
+        var target = untrusted.withTrust(Trust.approved(
+                approvals.approver(repositoryId, untrusted.pullRequest(), sha).orElse(approver), sha));
+        var head = new GithubRef(
+                thread.installationId(), thread.owner(), thread.repo(), untrusted.pullRequest(), null, sha);
         var jobs = transactions.execute(tx -> {
             var enqueued = new BotTriggers(queue.get()).headApproved(target, tasks);
             enqueued.forEach(job -> configs.queueCheck(job, tasks, head));
-            reports.reply("approve:" + replyKey, thread, "Approved `" + sha.substring(0, 7) + "` (" + target.trust().reason()
-                    + "): its tasks run with their full config"
-                    + (enqueued.isEmpty() ? "" : ": " + String.join(", ", enqueued.stream()
-                            .map(j -> "`" + j.payload().path("task").asString() + "`").toList()))
-                    + ". A new push needs a new approval.");
+            reports.reply(
+                    "approve:" + replyKey,
+                    thread,
+                    "Approved `" + sha.substring(0, 7) + "` (" + target.trust().reason()
+                            + "): its tasks run with their full config"
+                            + (enqueued.isEmpty()
+                                    ? ""
+                                    : ": "
+                                            + String.join(
+                                                    ", ",
+                                                    enqueued.stream()
+                                                            .map(j -> "`"
+                                                                    + j.payload()
+                                                                            .path("task")
+                                                                            .asString() + "`")
+                                                            .toList()))
+                            + ". A new push needs a new approval.");
             return enqueued;
         });
-        log.info("Head {} of {}/{}#{} approved by {}", sha, thread.owner(), thread.repo(), untrusted.pullRequest(), approver);
-        return "approved " + sha + " by " + approver + ": bot jobs " + jobs.stream().map(j -> j.id()).toList();
+        log.info(
+                "Head {} of {}/{}#{} approved by {}",
+                sha,
+                thread.owner(),
+                thread.repo(),
+                untrusted.pullRequest(),
+                approver);
+        return "approved " + sha + " by " + approver + ": bot jobs "
+                + jobs.stream().map(j -> j.id()).toList();
     }
 
     /** Where a pull request's tasks run, and where their proposed changes go (its branch, unless it is a fork's). */
     static BotTriggers.Target botTarget(JsonNode payload, Trust trust) {
         var pr = payload.path("pull_request");
         var repository = payload.path("repository");
-        var sameRepo = pr.path("head").path("repo").path("id").asLong(-1) == repository.path("id").asLong(-2);
+        var sameRepo = pr.path("head").path("repo").path("id").asLong(-1)
+                == repository.path("id").asLong(-2);
         var url = repository.path("clone_url").asString("");
         var owner = repository.path("owner").path("login").asString();
         var name = repository.path("name").asString();
-        return new BotTriggers.Target(url.isEmpty() ? "https://github.com/" + owner + "/" + name + ".git" : url, owner, name,
-                payload.path("installation").path("id").asLong(), pr.path("number").asInt(), pr.path("head").path("sha").asString(),
-                sameRepo ? pr.path("head").path("ref").asString() : pr.path("base").path("ref").asString(), trust);
+        return new BotTriggers.Target(
+                url.isEmpty() ? "https://github.com/" + owner + "/" + name + ".git" : url,
+                owner,
+                name,
+                payload.path("installation").path("id").asLong(),
+                pr.path("number").asInt(),
+                pr.path("head").path("sha").asString(),
+                sameRepo
+                        ? pr.path("head").path("ref").asString()
+                        : pr.path("base").path("ref").asString(),
+                trust);
     }
 }

@@ -36,12 +36,18 @@ final class Installations {
     }
 
     void setSuspended(long installationId, boolean suspended) {
-        jdbc.sql("UPDATE installations SET suspended_at = CASE WHEN :suspended THEN CAST(:now AS timestamptz) END, updated_at = :now WHERE id = :id")
-                .param("suspended", suspended).param("now", Timestamp.from(clock.instant())).param("id", installationId).update();
+        jdbc.sql(
+                        "UPDATE installations SET suspended_at = CASE WHEN :suspended THEN CAST(:now AS timestamptz) END, updated_at = :now WHERE id = :id")
+                .param("suspended", suspended)
+                .param("now", Timestamp.from(clock.instant()))
+                .param("id", installationId)
+                .update();
     }
 
     void delete(long installationId) {
-        jdbc.sql("DELETE FROM installations WHERE id = :id").param("id", installationId).update();
+        jdbc.sql("DELETE FROM installations WHERE id = :id")
+                .param("id", installationId)
+                .update();
     }
 
     void addRepositories(long installationId, JsonNode repositories) {
@@ -51,8 +57,10 @@ final class Installations {
                             VALUES (:id, :installation, :name, :private, :now)
                             ON CONFLICT (id) DO UPDATE SET installation_id = excluded.installation_id,
                                                            full_name = excluded.full_name, private = excluded.private""")
-                    .param("id", repo.path("id").asLong()).param("installation", installationId)
-                    .param("name", repo.path("full_name").asString()).param("private", repo.path("private").asBoolean(false))
+                    .param("id", repo.path("id").asLong())
+                    .param("installation", installationId)
+                    .param("name", repo.path("full_name").asString())
+                    .param("private", repo.path("private").asBoolean(false))
                     .param("now", Timestamp.from(clock.instant()))
                     .update();
         }
@@ -61,13 +69,18 @@ final class Installations {
     void removeRepositories(long installationId, JsonNode repositories) {
         for (var repo : repositories) {
             jdbc.sql("DELETE FROM repositories WHERE id = :id AND installation_id = :installation")
-                    .param("id", repo.path("id").asLong()).param("installation", installationId).update();
+                    .param("id", repo.path("id").asLong())
+                    .param("installation", installationId)
+                    .update();
         }
     }
 
     boolean isSuspended(long installationId) {
-        return jdbc.sql("SELECT suspended_at IS NOT NULL FROM installations WHERE id = :id").param("id", installationId)
-                .query(Boolean.class).optional().orElse(false);
+        return jdbc.sql("SELECT suspended_at IS NOT NULL FROM installations WHERE id = :id")
+                .param("id", installationId)
+                .query(Boolean.class)
+                .optional()
+                .orElse(false);
     }
 
     void upsertPullRequest(long repositoryId, int number, String headSha, String state) {
@@ -77,7 +90,10 @@ final class Installations {
                         ON CONFLICT (repository_id, number) DO UPDATE SET head_sha = excluded.head_sha,
                                                                           state = excluded.state, updated_at = excluded.updated_at
                          WHERE pull_requests.updated_at <= excluded.updated_at""")
-                .param("repo", repositoryId).param("number", number).param("sha", headSha).param("state", state)
+                .param("repo", repositoryId)
+                .param("number", number)
+                .param("sha", headSha)
+                .param("state", state)
                 .param("now", Timestamp.from(clock.instant()))
                 .update();
     }

@@ -38,8 +38,7 @@ final class IntakeWriter implements AutoCloseable {
         }
     }
 
-    private record Pending(Deliveries.Incoming delivery, CompletableFuture<Boolean> created) {
-    }
+    private record Pending(Deliveries.Incoming delivery, CompletableFuture<Boolean> created) {}
 
     private final Deliveries deliveries;
     private final JobQueue queue;
@@ -59,7 +58,8 @@ final class IntakeWriter implements AutoCloseable {
         this.pending = pending;
         this.waiting = new ArrayBlockingQueue<>(capacity);
         for (int i = 0; i < writers; i++) {
-            this.writers.add(Thread.ofPlatform().name("github-intake-" + i).daemon().start(this::run));
+            this.writers.add(
+                    Thread.ofPlatform().name("github-intake-" + i).daemon().start(this::run));
         }
     }
 
@@ -90,7 +90,8 @@ final class IntakeWriter implements AutoCloseable {
             if (e.getCause() instanceof JobQueue.TenantOverCap overCap) {
                 throw new InstallationOverCap(overCap.getMessage());
             }
-            throw new Unavailable("the delivery could not be stored: " + e.getCause().getMessage(), e.getCause());
+            throw new Unavailable(
+                    "the delivery could not be stored: " + e.getCause().getMessage(), e.getCause());
         } catch (TimeoutException e) {
             // The batch may still commit; GitHub's redelivery is then recognised as a duplicate.
             throw new Unavailable("storing the delivery took longer than " + timeout, e);
@@ -117,12 +118,14 @@ final class IntakeWriter implements AutoCloseable {
         // Whatever is still waiting is answered with an error rather than left hanging.
         var rest = new ArrayList<Pending>();
         waiting.drainTo(rest);
-        rest.forEach(p -> p.created().completeExceptionally(new IllegalStateException("the instance is shutting down")));
+        rest.forEach(
+                p -> p.created().completeExceptionally(new IllegalStateException("the instance is shutting down")));
     }
 
     private void write(List<Pending> batch) {
         try {
-            var created = deliveries.recordAll(batch.stream().map(Pending::delivery).toList(), queue);
+            var created =
+                    deliveries.recordAll(batch.stream().map(Pending::delivery).toList(), queue);
             for (var pending : batch) {
                 // Only the first of several identical ids in one batch is new.
                 pending.created().complete(created.remove(pending.delivery().id()));
@@ -136,7 +139,10 @@ final class IntakeWriter implements AutoCloseable {
                 return;
             }
             if (!(e instanceof JobQueue.TenantOverCap)) {
-                log.warn("Could not store webhook delivery {}: {}", batch.getFirst().delivery().id(), e.getMessage());
+                log.warn(
+                        "Could not store webhook delivery {}: {}",
+                        batch.getFirst().delivery().id(),
+                        e.getMessage());
             }
             batch.forEach(p -> p.created().completeExceptionally(e));
         }

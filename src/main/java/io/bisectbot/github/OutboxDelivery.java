@@ -65,16 +65,21 @@ final class OutboxDelivery {
                         outbox.postpone(row, clock.instant().plusSeconds(1), "waiting for " + row.dependsOn());
                         yield null;
                     }
-                    var checkRunId = dependency.filter(d -> d.status().equals("DONE") && d.result() != null)
-                            .map(d -> d.result().path("check_run_id").asLong(0)).orElse(0L);
+                    var checkRunId = dependency
+                            .filter(d -> d.status().equals("DONE") && d.result() != null)
+                            .map(d -> d.result().path("check_run_id").asLong(0))
+                            .orElse(0L);
                     // Without a created check run (its creation was dead-lettered), create it completed.
-                    yield checkRunId > 0 ? updateCheckRun(row.installationId(), row.request(), checkRunId)
+                    yield checkRunId > 0
+                            ? updateCheckRun(row.installationId(), row.request(), checkRunId)
                             : createCheckRun(row.installationId(), row.request());
                 }
                 default -> throw new GithubApi.ApiException(400, "unknown outbox action " + row.action());
             };
             if (result != null && !outbox.done(row, result)) {
-                log.info("Outbox row {} was delivered after its lease ran out; another instance may repeat it harmlessly", row.id());
+                log.info(
+                        "Outbox row {} was delivered after its lease ran out; another instance may repeat it harmlessly",
+                        row.id());
             }
         } catch (GithubApi.RateLimited e) {
             outbox.postpone(row, e.retryAt, "rate limited");
@@ -83,7 +88,13 @@ final class OutboxDelivery {
             var permanent = e.status >= 400 && e.status < 500;
             var dead = permanent || givenUp(row);
             if (dead) {
-                log.warn("Outbox row {} ({} {}) is dead after {} attempts: {}", row.id(), row.action(), row.key(), row.attempts(), e.getMessage());
+                log.warn(
+                        "Outbox row {} ({} {}) is dead after {} attempts: {}",
+                        row.id(),
+                        row.action(),
+                        row.key(),
+                        row.attempts(),
+                        e.getMessage());
             }
             outbox.failed(row, e.getMessage(), clock.instant().plus(backoff(row.attempts())), dead);
         } catch (RuntimeException e) {
@@ -103,27 +114,55 @@ final class OutboxDelivery {
     }
 
     private JsonNode reaction(long installation, JsonNode request) {
-        var path = repo(request) + "/issues/comments/" + request.path("comment_id").asLong() + "/reactions";
-        var response = GithubApi.require(api.post(installation, path,
-                JsonNodeFactory.instance.objectNode().put("content", request.path("content").asString())), "add a reaction");
-        return JsonNodeFactory.instance.objectNode().put("reaction_id", response.body().path("id").asLong());
+        var path =
+                repo(request) + "/issues/comments/" + request.path("comment_id").asLong() + "/reactions";
+        var response = GithubApi.require(
+                api.post(
+                        installation,
+                        path,
+                        JsonNodeFactory.instance
+                                .objectNode()
+                                .put("content", request.path("content").asString())),
+                "add a reaction");
+        return JsonNodeFactory.instance
+                .objectNode()
+                .put("reaction_id", response.body().path("id").asLong());
     }
 
     private JsonNode upsertComment(long installation, JsonNode request) {
         var marker = request.path("marker").asString();
-        var body = JsonNodeFactory.instance.objectNode().put("body", request.path("body").asString());
-        var comments = api.getAll(installation, repo(request) + "/issues/" + request.path("issue_number").asLong() + "/comments");
+        var body = JsonNodeFactory.instance
+                .objectNode()
+                .put("body", request.path("body").asString());
+        var comments = api.getAll(
+                installation,
+                repo(request) + "/issues/" + request.path("issue_number").asLong() + "/comments");
         for (var comment : comments) {
             // Anyone can paste the marker into a comment of their own: only ours are edited.
             if (comment.path("body").asString("").contains(marker) && writtenByThisApp(comment)) {
                 var id = comment.path("id").asLong();
-                GithubApi.require(api.patch(installation, repo(request) + "/issues/comments/" + id, body), "edit a comment");
-                return withUrl(JsonNodeFactory.instance.objectNode().put("comment_id", id).put("edited", true), comment);
+                GithubApi.require(
+                        api.patch(installation, repo(request) + "/issues/comments/" + id, body), "edit a comment");
+                return withUrl(
+                        JsonNodeFactory.instance
+                                .objectNode()
+                                .put("comment_id", id)
+                                .put("edited", true),
+                        comment);
             }
         }
-        var created = GithubApi.require(api.post(installation,
-                repo(request) + "/issues/" + request.path("issue_number").asLong() + "/comments", body), "create a comment");
-        return withUrl(JsonNodeFactory.instance.objectNode().put("comment_id", created.body().path("id").asLong()), created.body());
+        var created = GithubApi.require(
+                api.post(
+                        installation,
+                        repo(request) + "/issues/"
+                                + request.path("issue_number").asLong() + "/comments",
+                        body),
+                "create a comment");
+        return withUrl(
+                JsonNodeFactory.instance
+                        .objectNode()
+                        .put("comment_id", created.body().path("id").asLong()),
+                created.body());
     }
 
     /** The comment was written by this App: its bot user, or GitHub says the App made it. */
@@ -141,22 +180,35 @@ final class OutboxDelivery {
 
     private JsonNode createCheckRun(long installation, JsonNode request) {
         var externalId = request.path("external_id").asString();
-        var existing = api.getAll(installation, repo(request) + "/commits/" + request.path("head_sha").asString()
-                + "/check-runs?check_name=" + java.net.URLEncoder.encode(request.path("name").asString(), java.nio.charset.StandardCharsets.UTF_8)
-                + "&filter=all");
+        var existing = api.getAll(
+                installation,
+                repo(request) + "/commits/" + request.path("head_sha").asString()
+                        + "/check-runs?check_name="
+                        + java.net.URLEncoder.encode(
+                                request.path("name").asString(), java.nio.charset.StandardCharsets.UTF_8)
+                        + "&filter=all");
         for (var run : existing) {
             if (externalId.equals(run.path("external_id").asString(""))) {
                 if (request.path("status").asString().equals("completed")) {
                     return updateCheckRun(installation, request, run.path("id").asLong());
                 }
-                return withUrl(JsonNodeFactory.instance.objectNode().put("check_run_id", run.path("id").asLong()), run);
+                return withUrl(
+                        JsonNodeFactory.instance
+                                .objectNode()
+                                .put("check_run_id", run.path("id").asLong()),
+                        run);
             }
         }
         var body = ((ObjectNode) request.deepCopy());
         body.remove("owner");
         body.remove("repo");
-        var created = GithubApi.require(api.post(installation, repo(request) + "/check-runs", body), "create a check run");
-        return withUrl(JsonNodeFactory.instance.objectNode().put("check_run_id", created.body().path("id").asLong()), created.body());
+        var created =
+                GithubApi.require(api.post(installation, repo(request) + "/check-runs", body), "create a check run");
+        return withUrl(
+                JsonNodeFactory.instance
+                        .objectNode()
+                        .put("check_run_id", created.body().path("id").asLong()),
+                created.body());
     }
 
     private JsonNode updateCheckRun(long installation, JsonNode request, long checkRunId) {
@@ -164,7 +216,8 @@ final class OutboxDelivery {
         for (var field : new String[] {"owner", "repo", "head_sha", "external_id", "started_at"}) {
             body.remove(field);
         }
-        var updated = GithubApi.require(api.patch(installation, repo(request) + "/check-runs/" + checkRunId, body), "update a check run");
+        var updated = GithubApi.require(
+                api.patch(installation, repo(request) + "/check-runs/" + checkRunId, body), "update a check run");
         return withUrl(JsonNodeFactory.instance.objectNode().put("check_run_id", checkRunId), updated.body());
     }
 
@@ -178,6 +231,7 @@ final class OutboxDelivery {
     }
 
     private static String repo(JsonNode request) {
-        return "repos/" + request.path("owner").asString() + "/" + request.path("repo").asString();
+        return "repos/" + request.path("owner").asString() + "/"
+                + request.path("repo").asString();
     }
 }

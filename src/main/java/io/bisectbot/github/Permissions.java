@@ -17,11 +17,9 @@ final class Permissions {
     private static final Set<String> WRITE = Set.of("admin", "maintain", "write");
     private static final int MAX_ENTRIES = 10_000;
 
-    private record Key(long installationId, String repository, String login) {
-    }
+    private record Key(long installationId, String repository, String login) {}
 
-    private record Entry(boolean canWrite, Instant expires) {
-    }
+    private record Entry(boolean canWrite, Instant expires) {}
 
     private final GithubApi api;
     private final Clock clock;
@@ -39,20 +37,25 @@ final class Permissions {
         if (login == null || login.isBlank()) {
             return false;
         }
-        var key = new Key(installationId, (owner + "/" + repo).toLowerCase(Locale.ROOT), login.toLowerCase(Locale.ROOT));
+        var key =
+                new Key(installationId, (owner + "/" + repo).toLowerCase(Locale.ROOT), login.toLowerCase(Locale.ROOT));
         var now = clock.instant();
         var cached = cache.get(key);
         if (cached != null && cached.expires().isAfter(now)) {
             return cached.canWrite();
         }
-        var response = api.get(installationId, "repos/" + owner + "/" + repo + "/collaborators/"
-                + java.net.URLEncoder.encode(login, java.nio.charset.StandardCharsets.UTF_8) + "/permission");
+        var response = api.get(
+                installationId,
+                "repos/" + owner + "/" + repo + "/collaborators/"
+                        + java.net.URLEncoder.encode(login, java.nio.charset.StandardCharsets.UTF_8) + "/permission");
         boolean canWrite;
         if (response.status() == 404) {
             canWrite = false;
         } else {
-            var body = GithubApi.require(response, "read " + login + "'s permission").body();
-            canWrite = WRITE.contains(body.path("permission").asString("")) || WRITE.contains(body.path("role_name").asString(""));
+            var body = GithubApi.require(response, "read " + login + "'s permission")
+                    .body();
+            canWrite = WRITE.contains(body.path("permission").asString(""))
+                    || WRITE.contains(body.path("role_name").asString(""));
         }
         if (cache.size() >= MAX_ENTRIES) {
             cache.entrySet().removeIf(e -> !e.getValue().expires().isAfter(now));

@@ -18,12 +18,10 @@ import org.springframework.jdbc.core.simple.JdbcClient;
 final class RateBudget {
 
     /** The answer of {@link #take}: granted with a lease to release, or not yet, with why and how long to wait. */
-    record Grant(boolean granted, String reason, Duration retryIn, OffsetDateTime lease) {
-    }
+    record Grant(boolean granted, String reason, Duration retryIn, OffsetDateTime lease) {}
 
     /** GitHub's word to wait: until {@code at} (its clock, e.g. X-RateLimit-Reset), or {@code seconds} from now. */
-    record Pause(Instant at, Double seconds, String reason) {
-    }
+    record Pause(Instant at, Double seconds, String reason) {}
 
     private final JdbcClient jdbc;
     private final int perMinute;
@@ -45,11 +43,17 @@ final class RateBudget {
         return jdbc.sql("""
                         SELECT granted, reason, wait_ms, lease
                           FROM github_budget_take(:installation, :write, :per_minute, :per_hour, :max_concurrent, :lease)""")
-                .param("installation", installationId).param("write", write).param("per_minute", perMinute)
-                .param("per_hour", perHour).param("max_concurrent", maxConcurrent)
+                .param("installation", installationId)
+                .param("write", write)
+                .param("per_minute", perMinute)
+                .param("per_hour", perHour)
+                .param("max_concurrent", maxConcurrent)
                 .param("lease", lease.toMillis() / 1000.0)
-                .query((rs, n) -> new Grant(rs.getBoolean("granted"), rs.getString("reason"),
-                        Duration.ofMillis(rs.getLong("wait_ms")), rs.getObject("lease", OffsetDateTime.class)))
+                .query((rs, n) -> new Grant(
+                        rs.getBoolean("granted"),
+                        rs.getString("reason"),
+                        Duration.ofMillis(rs.getLong("wait_ms")),
+                        rs.getObject("lease", OffsetDateTime.class)))
                 .single();
     }
 
@@ -63,11 +67,15 @@ final class RateBudget {
                         SELECT github_budget_release(:installation, CAST(:lease AS timestamptz),
                                                      CAST(:pause_at AS timestamptz), CAST(:pause_seconds AS double precision),
                                                      :reason)""")
-                .param("installation", installationId).param("lease", lease)
-                .param("pause_at", pause == null || pause.at() == null ? null : pause.at().atOffset(java.time.ZoneOffset.UTC))
+                .param("installation", installationId)
+                .param("lease", lease)
+                .param(
+                        "pause_at",
+                        pause == null || pause.at() == null ? null : pause.at().atOffset(java.time.ZoneOffset.UTC))
                 .param("pause_seconds", pause == null ? null : pause.seconds())
                 .param("reason", pause == null ? null : pause.reason())
-                .query(Long.class).single();
+                .query(Long.class)
+                .single();
         return Duration.ofMillis(millis);
     }
 }

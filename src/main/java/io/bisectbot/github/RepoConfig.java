@@ -51,8 +51,15 @@ record RepoConfig(Bisect bisect, JsonNode tasks, String approvalLabel, JsonNode 
      * @param cache         dependency cache paths, checked; empty for none
      * @param bridgeNetwork {@code network: bridge}: the steps ask for network, which only trusted runs get
      */
-    record Bisect(String image, String command, Duration timeout, Integer parallelism, Integer repeat, Metric metric,
-                  List<String> cache, boolean bridgeNetwork) {
+    record Bisect(
+            String image,
+            String command,
+            Duration timeout,
+            Integer parallelism,
+            Integer repeat,
+            Metric metric,
+            List<String> cache,
+            boolean bridgeNetwork) {
         Bisect {
             cache = cache == null ? List.of() : List.copyOf(cache);
         }
@@ -67,14 +74,27 @@ record RepoConfig(Bisect bisect, JsonNode tasks, String approvalLabel, JsonNode 
         static final Metric DEFAULTS = new Metric(null, null, null, null, null);
     }
 
-    static final RepoConfig EMPTY = new RepoConfig(new Bisect(null, null, null, null, null, null, List.of(), false), null, null, null);
+    static final RepoConfig EMPTY =
+            new RepoConfig(new Bisect(null, null, null, null, null, null, List.of(), false), null, null, null);
 
     private static final YAMLMapper yaml = YAMLMapper.builder().build();
     private static final Set<String> TOP_LEVEL = Set.of("bisect", "tasks", "approval_label", "callbacks");
     private static final Set<String> CALLBACK_KEYS = Set.of("url", "events");
     private static final Set<String> METRIC_KEYS = Set.of("metric", "direction", "threshold", "alpha", "max_repeat");
-    private static final Set<String> BISECT_KEYS = Set.of("image", "command", "timeout", "parallelism", "repeat", "mode",
-            "metric", "direction", "threshold", "alpha", "max_repeat", "cache", "network");
+    private static final Set<String> BISECT_KEYS = Set.of(
+            "image",
+            "command",
+            "timeout",
+            "parallelism",
+            "repeat",
+            "mode",
+            "metric",
+            "direction",
+            "threshold",
+            "alpha",
+            "max_repeat",
+            "cache",
+            "network");
 
     /** Thrown for a config that cannot be used; the message is shown to the user as is. */
     static final class Invalid extends Exception {
@@ -107,27 +127,32 @@ record RepoConfig(Bisect bisect, JsonNode tasks, String approvalLabel, JsonNode 
         unknownKeys(bisect, BISECT_KEYS, "bisect.");
         var tasks = root.path("tasks");
         var label = root.path("approval_label");
-        if (!label.isMissingNode() && !label.isNull() && (!label.isString() || label.asString().isBlank())) {
+        if (!label.isMissingNode()
+                && !label.isNull()
+                && (!label.isString() || label.asString().isBlank())) {
             throw new Invalid("`approval_label` in `" + PATH + "` must be a label name");
         }
         var metric = metric(bisect);
         var repeat = positive(bisect, "repeat", Commands.MAX_REPEAT);
         if (metric != null && repeat != null && repeat < 2) {
-            throw new Invalid("`bisect.repeat` in `" + PATH + "` is the number of measurements per commit in metric mode: "
-                    + "a whole number from 2 to " + Commands.MAX_REPEAT);
+            throw new Invalid(
+                    "`bisect.repeat` in `" + PATH + "` is the number of measurements per commit in metric mode: "
+                            + "a whole number from 2 to " + Commands.MAX_REPEAT);
         }
         if (metric != null && metric.maxRepeat() != null && metric.maxRepeat() < (repeat == null ? 2 : repeat)) {
-            throw new Invalid("`bisect.max_repeat` in `" + PATH + "` must be at least `bisect.repeat` (" + (repeat == null ? 2 : repeat) + ")");
+            throw new Invalid("`bisect.max_repeat` in `" + PATH + "` must be at least `bisect.repeat` ("
+                    + (repeat == null ? 2 : repeat) + ")");
         }
-        return new RepoConfig(new Bisect(
-                string(bisect, "image"),
-                string(bisect, "command"),
-                timeout(bisect.path("timeout")),
-                positive(bisect, "parallelism", Commands.MAX_K),
-                repeat,
-                metric,
-                cache(bisect.path("cache")),
-                "bridge".equals(word(bisect, "network", List.of("none", "bridge")))),
+        return new RepoConfig(
+                new Bisect(
+                        string(bisect, "image"),
+                        string(bisect, "command"),
+                        timeout(bisect.path("timeout")),
+                        positive(bisect, "parallelism", Commands.MAX_K),
+                        repeat,
+                        metric,
+                        cache(bisect.path("cache")),
+                        "bridge".equals(word(bisect, "network", List.of("none", "bridge")))),
                 tasks.isMissingNode() || tasks.isNull() ? null : tasks,
                 label.isString() ? label.asString().strip() : null,
                 callbacks(root.path("callbacks")));
@@ -154,10 +179,12 @@ record RepoConfig(Bisect bisect, JsonNode tasks, String approvalLabel, JsonNode 
             }
             for (var name : callback.propertyNames()) {
                 if (!CALLBACK_KEYS.contains(name)) {
-                    throw new Invalid("unknown key `" + name + "` in " + where + "; known keys: " + sorted(CALLBACK_KEYS));
+                    throw new Invalid(
+                            "unknown key `" + name + "` in " + where + "; known keys: " + sorted(CALLBACK_KEYS));
                 }
             }
-            if (!callback.path("url").isString() || callback.path("url").asString().isBlank()) {
+            if (!callback.path("url").isString()
+                    || callback.path("url").asString().isBlank()) {
                 throw new Invalid(where + " needs a `url` (https://...)");
             }
             var events = callback.path("events");
@@ -167,7 +194,8 @@ record RepoConfig(Bisect bisect, JsonNode tasks, String approvalLabel, JsonNode 
                     names &= event.isString();
                 }
                 if (!names) {
-                    throw new Invalid("`events` of " + where + " must be a list of event names, e.g. `[succeeded, failed, progress]`");
+                    throw new Invalid("`events` of " + where
+                            + " must be a list of event names, e.g. `[succeeded, failed, progress]`");
                 }
             }
         }
@@ -181,13 +209,16 @@ record RepoConfig(Bisect bisect, JsonNode tasks, String approvalLabel, JsonNode 
             changes.add("`bisect` settings change");
         }
         if (!java.util.Objects.equals(approvalLabel, proposed.approvalLabel)) {
-            changes.add("`approval_label` changes from " + quoted(approvalLabel) + " to " + quoted(proposed.approvalLabel));
+            changes.add(
+                    "`approval_label` changes from " + quoted(approvalLabel) + " to " + quoted(proposed.approvalLabel));
         }
         if (!java.util.Objects.equals(callbacks, proposed.callbacks)) {
             changes.add("`callbacks` change (they are read from the default branch only)");
         }
         var before = tasks == null || !tasks.isObject() ? Set.<String>of() : new TreeSet<>(tasks.propertyNames());
-        var after = proposed.tasks == null || !proposed.tasks.isObject() ? Set.<String>of() : new TreeSet<>(proposed.tasks.propertyNames());
+        var after = proposed.tasks == null || !proposed.tasks.isObject()
+                ? Set.<String>of()
+                : new TreeSet<>(proposed.tasks.propertyNames());
         for (var name : new TreeSet<>(after)) {
             if (!before.contains(name)) {
                 changes.add("task `" + name + "` is added");
@@ -214,7 +245,8 @@ record RepoConfig(Bisect bisect, JsonNode tasks, String approvalLabel, JsonNode 
         for (var name : node.propertyNames()) {
             if (!known.contains(name)) {
                 throw new Invalid("unknown key `" + prefix + name + "` in `" + PATH + "`; known keys"
-                        + (prefix.isEmpty() ? "" : " of `" + prefix.substring(0, prefix.length() - 1) + "`") + ": " + sorted(known));
+                        + (prefix.isEmpty() ? "" : " of `" + prefix.substring(0, prefix.length() - 1) + "`") + ": "
+                        + sorted(known));
             }
         }
     }
@@ -255,8 +287,8 @@ record RepoConfig(Bisect bisect, JsonNode tasks, String approvalLabel, JsonNode 
         if (!"metric".equals(mode)) {
             for (var key : new TreeSet<>(METRIC_KEYS)) {
                 if (bisect.has(key)) {
-                    throw new Invalid("`bisect." + key + "` in `" + PATH + "` applies only to `mode: metric`; add `mode: metric` "
-                            + "or drop `bisect." + key + "`");
+                    throw new Invalid("`bisect." + key + "` in `" + PATH
+                            + "` applies only to `mode: metric`; add `mode: metric` " + "or drop `bisect." + key + "`");
                 }
             }
             return null;
@@ -290,7 +322,8 @@ record RepoConfig(Bisect bisect, JsonNode tasks, String approvalLabel, JsonNode 
         }
         var number = value.isNumber() ? value.asDouble() : Double.NaN;
         if (!(number > min) || number > max || (max == 1 && number >= 1)) {
-            throw new Invalid("`bisect." + key + "` in `" + PATH + "` must be " + what + ", got `" + value.asString() + "`");
+            throw new Invalid(
+                    "`bisect." + key + "` in `" + PATH + "` must be " + what + ", got `" + value.asString() + "`");
         }
         return number;
     }
@@ -332,8 +365,8 @@ record RepoConfig(Bisect bisect, JsonNode tasks, String approvalLabel, JsonNode 
             }
         }
         if (parsed == null || parsed.isNegative() || parsed.isZero() || parsed.compareTo(Duration.ofHours(24)) > 0) {
-            throw new Invalid("`bisect.timeout` in `" + PATH + "` must be a duration such as `90s`, `20m` or a number of "
-                    + "seconds, between 1 s and 24 h");
+            throw new Invalid("`bisect.timeout` in `" + PATH
+                    + "` must be a duration such as `90s`, `20m` or a number of " + "seconds, between 1 s and 24 h");
         }
         return parsed;
     }

@@ -29,8 +29,13 @@ final class TaskConfigs {
     private final BotSecrets secrets;
     private final Duration botTaskTimeout;
 
-    TaskConfigs(GithubApi api, GithubReports reports, GithubProperties properties, ImagePolicy images, BotSecrets secrets,
-                Duration botTaskTimeout) {
+    TaskConfigs(
+            GithubApi api,
+            GithubReports reports,
+            GithubProperties properties,
+            ImagePolicy images,
+            BotSecrets secrets,
+            Duration botTaskTimeout) {
         this.api = api;
         this.reports = reports;
         this.properties = properties;
@@ -50,11 +55,16 @@ final class TaskConfigs {
             return base.callbacks();
         }
         try {
-            return RepoConfig.parse(api.fileContent(thread.installationId(), thread.owner(), thread.repo(), RepoConfig.PATH,
-                    null)).callbacks();
+            return RepoConfig.parse(api.fileContent(
+                            thread.installationId(), thread.owner(), thread.repo(), RepoConfig.PATH, null))
+                    .callbacks();
         } catch (RepoConfig.Invalid e) {
-            log.warn("Jobs of {}/{} get no repository callbacks: the default branch's {} is invalid: {}", thread.owner(),
-                    thread.repo(), RepoConfig.PATH, e.getMessage());
+            log.warn(
+                    "Jobs of {}/{} get no repository callbacks: the default branch's {} is invalid: {}",
+                    thread.owner(),
+                    thread.repo(),
+                    RepoConfig.PATH,
+                    e.getMessage());
             return null;
         }
     }
@@ -65,10 +75,17 @@ final class TaskConfigs {
      */
     RepoConfig baseConfig(GithubRef thread, String ref, String errorKey) {
         try {
-            return RepoConfig.parse(api.fileContent(thread.installationId(), thread.owner(), thread.repo(), RepoConfig.PATH,
+            return RepoConfig.parse(api.fileContent(
+                    thread.installationId(),
+                    thread.owner(),
+                    thread.repo(),
+                    RepoConfig.PATH,
                     ref == null ? null : java.net.URLEncoder.encode(ref, StandardCharsets.UTF_8)));
         } catch (RepoConfig.Invalid e) {
-            reports.reply(errorKey, thread, "**Error**: " + e.getMessage() + "\n\nNo job was started. Fix the file and comment again.");
+            reports.reply(
+                    errorKey,
+                    thread,
+                    "**Error**: " + e.getMessage() + "\n\nNo job was started. Fix the file and comment again.");
             return null;
         }
     }
@@ -78,17 +95,20 @@ final class TaskConfigs {
         var checked = check(config, thread);
         var problems = checked.problems();
         if (!problems.isEmpty()) {
-            reports.reply(errorKey, thread, "**Error**: `" + RepoConfig.PATH + "` has " + problems.size()
-                    + (problems.size() == 1 ? " problem" : " problems") + ":\n- " + String.join("\n- ", problems)
-                    + "\n\nNo job was started.");
+            reports.reply(
+                    errorKey,
+                    thread,
+                    "**Error**: `" + RepoConfig.PATH + "` has " + problems.size()
+                            + (problems.size() == 1 ? " problem" : " problems") + ":\n- "
+                            + String.join("\n- ", problems)
+                            + "\n\nNo job was started.");
             return null;
         }
         return checked.tasks();
     }
 
     /** A config's tasks (empty when they do not parse), and everything that keeps the config from running here. */
-    record Checked(Map<String, BotTask> tasks, List<String> problems) {
-    }
+    record Checked(Map<String, BotTask> tasks, List<String> problems) {}
 
     /** Invalid tasks, images not allowed, secrets not granted: parsed once, for the problems and the tasks alike. */
     Checked check(RepoConfig config, GithubRef thread) {
@@ -115,7 +135,9 @@ final class TaskConfigs {
     /** A task that reports as a check run shows it queued as soon as its job exists (deadlines only when they fire). */
     void queueCheck(Job job, Map<String, BotTask> tasks, GithubRef thread) {
         var task = tasks.get(job.payload().path("task").asString());
-        if (task != null && !task.isAction() && task.outputs() == BotTask.Output.CHECK
+        if (task != null
+                && !task.isAction()
+                && task.outputs() == BotTask.Output.CHECK
                 && !"schedule".equals(job.payload().path("trigger").asString())) {
             reports.taskQueued(job.id(), thread, "bisectbot/" + task.name());
         }

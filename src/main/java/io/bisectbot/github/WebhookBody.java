@@ -16,24 +16,21 @@ final class WebhookBody implements AutoCloseable {
 
     /** What reading gave. */
     sealed interface Outcome {
-        record Complete(byte[] bytes) implements Outcome {
-        }
+        record Complete(byte[] bytes) implements Outcome {}
 
         /** More than the limit arrived (a body without Content-Length). */
-        record TooLarge() implements Outcome {
-        }
+        record TooLarge() implements Outcome {}
 
         /** The budget could not hold the next chunk. */
-        record NoBudget() implements Outcome {
-        }
+        record NoBudget() implements Outcome {}
 
         /** The deadline passed, or the connection's read timeout did, before the body was complete. */
-        record TimedOut() implements Outcome {
-        }
+        record TimedOut() implements Outcome {}
     }
 
     /** Chunks grow from this size as bytes keep arriving, so a trickling sender holds little. */
     static final int FIRST_CHUNK = 8 * 1024;
+
     static final int MAX_CHUNK = 1024 * 1024;
 
     private final BodyBudget budget;

@@ -31,7 +31,8 @@ class WebhookController {
     private static final Logger log = LoggerFactory.getLogger(WebhookController.class);
 
     /** Events that are stored and processed; any other is acknowledged and dropped. */
-    static final Set<String> HANDLED_EVENTS = Set.of("installation", "installation_repositories", "issue_comment", "pull_request");
+    static final Set<String> HANDLED_EVENTS =
+            Set.of("installation", "installation_repositories", "issue_comment", "pull_request");
 
     private static final String RETRY_AFTER_SECONDS = "60";
     /** Bodies in memory are gone within WEBHOOK_BODY_TIMEOUT; a few seconds is enough to find room. */
@@ -47,10 +48,17 @@ class WebhookController {
     private final WebhookProperties limits;
     private final BodyBudget budget;
     private volatile int lastSecretIndex = -1;
-    private final java.util.concurrent.atomic.AtomicLong lastBudgetWarning = new java.util.concurrent.atomic.AtomicLong(System.nanoTime() - 20_000_000_000L);
+    private final java.util.concurrent.atomic.AtomicLong lastBudgetWarning =
+            new java.util.concurrent.atomic.AtomicLong(System.nanoTime() - 20_000_000_000L);
 
-    WebhookController(WebhookSignatures signatures, IntakeWriter intake, Deliveries.PendingJobs pending,
-                      JsonMapper json, GithubProperties properties, WebhookProperties limits, MeterRegistry registry) {
+    WebhookController(
+            WebhookSignatures signatures,
+            IntakeWriter intake,
+            Deliveries.PendingJobs pending,
+            JsonMapper json,
+            GithubProperties properties,
+            WebhookProperties limits,
+            MeterRegistry registry) {
         this.signatures = signatures;
         this.intake = intake;
         this.pending = pending;
@@ -59,11 +67,11 @@ class WebhookController {
         this.limits = limits;
         this.budget = new BodyBudget(limits.inflightBudget().toBytes());
         Gauge.builder("bisectbot.webhook.inflight.bytes", budget, BodyBudget::used)
-                .description("bytes of webhook bodies held in memory (WEBHOOK_INFLIGHT_BUDGET bounds it)").register(registry);
+                .description("bytes of webhook bodies held in memory (WEBHOOK_INFLIGHT_BUDGET bounds it)")
+                .register(registry);
     }
 
-    record Result(String result, String deliveryId) {
-    }
+    record Result(String result, String deliveryId) {}
 
     @io.bisectbot.web.Public // the signature is the check
     @PostMapping("/webhooks/github")
@@ -72,8 +80,10 @@ class WebhookController {
         var max = properties.maxPayloadBytes();
         var declared = request.getContentLengthLong();
         if (declared > max) {
-            return error(HttpStatus.CONTENT_TOO_LARGE, "payload of " + declared + " bytes (Content-Length) is larger than the limit of "
-                    + max + " bytes (WEBHOOK_MAX_BODY)");
+            return error(
+                    HttpStatus.CONTENT_TOO_LARGE,
+                    "payload of " + declared + " bytes (Content-Length) is larger than the limit of " + max
+                            + " bytes (WEBHOOK_MAX_BODY)");
         }
         if (!signatures.configured()) {
             return error(HttpStatus.UNAUTHORIZED, "webhooks are disabled: set GITHUB_WEBHOOK_SECRETS on the instance");
@@ -83,20 +93,32 @@ class WebhookController {
             return switch (reader.read(request.getInputStream(), declared, max, deadline)) {
                 case WebhookBody.Outcome.Complete complete -> receive(request, complete.bytes());
                 case WebhookBody.Outcome.TooLarge tooLarge ->
-                        error(HttpStatus.CONTENT_TOO_LARGE, "payload is larger than the limit of " + max + " bytes (WEBHOOK_MAX_BODY)");
+                    error(
+                            HttpStatus.CONTENT_TOO_LARGE,
+                            "payload is larger than the limit of " + max + " bytes (WEBHOOK_MAX_BODY)");
                 case WebhookBody.Outcome.NoBudget noBudget -> {
                     var now = System.nanoTime();
                     var last = lastBudgetWarning.get();
                     // Once per 10 s at most: a flood would otherwise become a flood of log lines.
                     if (now - last > 10_000_000_000L && lastBudgetWarning.compareAndSet(last, now)) {
-                        log.warn("Webhooks refused with 503: {} bytes of bodies already in memory (WEBHOOK_INFLIGHT_BUDGET {} bytes)",
-                                budget.used(), budget.capacity());
+                        log.warn(
+                                "Webhooks refused with 503: {} bytes of bodies already in memory (WEBHOOK_INFLIGHT_BUDGET {} bytes)",
+                                budget.used(),
+                                budget.capacity());
                     }
-                    yield ResponseEntity.status(HttpStatus.SERVICE_UNAVAILABLE).header("Retry-After", BUSY_RETRY_AFTER_SECONDS)
-                            .body(Map.of("error", "too many webhook bodies are being received at once; try again shortly", "status", 503));
+                    yield ResponseEntity.status(HttpStatus.SERVICE_UNAVAILABLE)
+                            .header("Retry-After", BUSY_RETRY_AFTER_SECONDS)
+                            .body(Map.of(
+                                    "error",
+                                    "too many webhook bodies are being received at once; try again shortly",
+                                    "status",
+                                    503));
                 }
-                case WebhookBody.Outcome.TimedOut timedOut -> error(HttpStatus.REQUEST_TIMEOUT,
-                        "the body did not arrive within " + limits.bodyTimeout().toMillis() + " ms (WEBHOOK_BODY_TIMEOUT)");
+                case WebhookBody.Outcome.TimedOut timedOut ->
+                    error(
+                            HttpStatus.REQUEST_TIMEOUT,
+                            "the body did not arrive within "
+                                    + limits.bodyTimeout().toMillis() + " ms (WEBHOOK_BODY_TIMEOUT)");
             };
         }
     }
@@ -104,8 +126,11 @@ class WebhookController {
     private ResponseEntity<?> receive(HttpServletRequest request, byte[] body) {
         var matched = signatures.verify(body, request.getHeader("X-Hub-Signature-256"));
         if (matched.isEmpty()) {
-            return error(HttpStatus.UNAUTHORIZED, request.getHeader("X-Hub-Signature-256") == null
-                    ? "missing X-Hub-Signature-256 header" : "X-Hub-Signature-256 does not match the body under any configured secret");
+            return error(
+                    HttpStatus.UNAUTHORIZED,
+                    request.getHeader("X-Hub-Signature-256") == null
+                            ? "missing X-Hub-Signature-256 header"
+                            : "X-Hub-Signature-256 does not match the body under any configured secret");
         }
         var event = request.getHeader("X-GitHub-Event");
         var deliveryId = request.getHeader("X-GitHub-Delivery");
@@ -138,21 +163,30 @@ class WebhookController {
             return ResponseEntity.accepted().body(new Result("ignored", deliveryId));
         }
         if (pending.get() >= properties.maxQueueSize()) {
-            return ResponseEntity.status(HttpStatus.TOO_MANY_REQUESTS).header("Retry-After", RETRY_AFTER_SECONDS)
+            return ResponseEntity.status(HttpStatus.TOO_MANY_REQUESTS)
+                    .header("Retry-After", RETRY_AFTER_SECONDS)
                     .body(Map.of("error", "the job queue is full; try again later", "status", 429));
         }
         var action = envelope.action();
         boolean created;
         try {
-            created = intake.record(new Deliveries.Incoming(deliveryId, event, action, envelope.installationId(),
-                    storedHeaders(request),
-                    new String(body, StandardCharsets.UTF_8)), STORE_TIMEOUT);
+            created = intake.record(
+                    new Deliveries.Incoming(
+                            deliveryId,
+                            event,
+                            action,
+                            envelope.installationId(),
+                            storedHeaders(request),
+                            new String(body, StandardCharsets.UTF_8)),
+                    STORE_TIMEOUT);
         } catch (IntakeWriter.InstallationOverCap e) {
-            return ResponseEntity.status(HttpStatus.TOO_MANY_REQUESTS).header("Retry-After", RETRY_AFTER_SECONDS)
+            return ResponseEntity.status(HttpStatus.TOO_MANY_REQUESTS)
+                    .header("Retry-After", RETRY_AFTER_SECONDS)
                     .body(Map.of("error", e.getMessage(), "status", 429));
         } catch (IntakeWriter.Unavailable e) {
             log.warn("Delivery {} not stored: {}", deliveryId, e.getMessage());
-            return ResponseEntity.status(HttpStatus.SERVICE_UNAVAILABLE).header("Retry-After", RETRY_AFTER_SECONDS)
+            return ResponseEntity.status(HttpStatus.SERVICE_UNAVAILABLE)
+                    .header("Retry-After", RETRY_AFTER_SECONDS)
                     .body(Map.of("error", "the delivery could not be stored; try again shortly", "status", 503));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -164,8 +198,7 @@ class WebhookController {
     }
 
     /** What intake needs from a payload: its top-level {@code action} and {@code installation.id}. */
-    record Envelope(String action, Long installationId) {
-    }
+    record Envelope(String action, Long installationId) {}
 
     /**
      * Reads the whole body as JSON without building a tree (it is stored as received and parsed again by the job):

@@ -21,7 +21,9 @@ final class WebhookSignatures {
     private final List<Mac> keys;
 
     WebhookSignatures(List<String> secrets) {
-        this.keys = secrets.stream().map(s -> mac(new SecretKeySpec(s.getBytes(StandardCharsets.UTF_8), "HmacSHA256"))).toList();
+        this.keys = secrets.stream()
+                .map(s -> mac(new SecretKeySpec(s.getBytes(StandardCharsets.UTF_8), "HmacSHA256")))
+                .toList();
     }
 
     boolean configured() {
@@ -51,7 +53,10 @@ final class WebhookSignatures {
 
     /** {@code sha256=<hex>} of {@code body} under {@code secret}, as GitHub sends it. */
     static String sign(String secret, byte[] body) {
-        return PREFIX + HexFormat.of().formatHex(mac(new SecretKeySpec(secret.getBytes(StandardCharsets.UTF_8), "HmacSHA256")).doFinal(body));
+        return PREFIX
+                + HexFormat.of()
+                        .formatHex(mac(new SecretKeySpec(secret.getBytes(StandardCharsets.UTF_8), "HmacSHA256"))
+                                .doFinal(body));
     }
 
     private static Mac mac(SecretKeySpec key) {

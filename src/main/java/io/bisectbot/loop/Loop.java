@@ -103,8 +103,11 @@ public final class Loop implements SmartLifecycle {
                 }
                 failures++;
                 if (!failing) {
-                    log.warn("{} failed; trying again with backoff from {} (logged once until it works): {}", name,
-                            interval, e.getMessage());
+                    log.warn(
+                            "{} failed; trying again with backoff from {} (logged once until it works): {}",
+                            name,
+                            interval,
+                            e.getMessage());
                     failing = true;
                 }
             }

@@ -8,8 +8,7 @@ import tools.jackson.databind.node.JsonNodeFactory;
 /** Job kinds that need nothing outside the queue, for tests, demos and benchmarks. */
 public final class BuiltinHandlers {
 
-    private BuiltinHandlers() {
-    }
+    private BuiltinHandlers() {}
 
     /** {@code noop}: succeeds at once. */
     public static JobHandler noop() {
@@ -44,7 +43,8 @@ public final class BuiltinHandlers {
                     return JobOutcome.failedPermanently("sleep duration must be between 0 and 24 h, got " + duration);
                 }
                 Thread.sleep(duration);
-                return JobOutcome.succeeded(JsonNodeFactory.instance.objectNode().put("slept_ms", duration.toMillis()));
+                return JobOutcome.succeeded(
+                        JsonNodeFactory.instance.objectNode().put("slept_ms", duration.toMillis()));
             }
         };
     }
@@ -67,9 +67,12 @@ public final class BuiltinHandlers {
             public JobOutcome handle(JobContext context) throws InterruptedException {
                 var fence = context.fence();
                 var stored = jdbc.sql("SELECT count(*) FROM job_events WHERE job_id = :id AND type = 'effect'")
-                        .param("id", fence.jobId()).query(Long.class).single();
+                        .param("id", fence.jobId())
+                        .query(Long.class)
+                        .single();
                 if (stored > 0) {
-                    return JobOutcome.succeeded(JsonNodeFactory.instance.objectNode().put("effect", "stored earlier"));
+                    return JobOutcome.succeeded(
+                            JsonNodeFactory.instance.objectNode().put("effect", "stored earlier"));
                 }
                 var millis = context.payload().path("millis").asLong(0);
                 if (millis < 0 || millis > Duration.ofHours(1).toMillis()) {
@@ -87,7 +90,8 @@ public final class BuiltinHandlers {
                 if (written == 0) {
                     return JobOutcome.failed("fence lost before the effect was stored");
                 }
-                return JobOutcome.succeeded(JsonNodeFactory.instance.objectNode().put("effect", "stored"));
+                return JobOutcome.succeeded(
+                        JsonNodeFactory.instance.objectNode().put("effect", "stored"));
             }
         };
     }

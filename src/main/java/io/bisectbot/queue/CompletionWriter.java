@@ -23,8 +23,7 @@ final class CompletionWriter {
     private static final Logger log = LoggerFactory.getLogger(CompletionWriter.class);
     private static final int WRITERS = 2;
 
-    private record Pending(Transition transition, CompletableFuture<Boolean> applied) {
-    }
+    private record Pending(Transition transition, CompletableFuture<Boolean> applied) {}
 
     private final JobRepository repository;
     private final Clock clock;
@@ -38,7 +37,10 @@ final class CompletionWriter {
         this.clock = clock;
         this.batchSize = batchSize;
         for (int i = 0; i < WRITERS; i++) {
-            threads.add(Thread.ofPlatform().name("completions-" + workerId + (i == 0 ? "" : "-" + i)).daemon().unstarted(this::run));
+            threads.add(Thread.ofPlatform()
+                    .name("completions-" + workerId + (i == 0 ? "" : "-" + i))
+                    .daemon()
+                    .unstarted(this::run));
         }
     }
 
@@ -88,7 +90,8 @@ final class CompletionWriter {
             }
             queue.drainTo(batch, batchSize - 1);
             if (!write(batch)) {
-                batch.forEach(p -> p.applied.completeExceptionally(new IllegalStateException("not written before shutdown")));
+                batch.forEach(
+                        p -> p.applied.completeExceptionally(new IllegalStateException("not written before shutdown")));
                 return;
             }
             batch.clear();
@@ -101,14 +104,21 @@ final class CompletionWriter {
         while (true) {
             try {
                 var moved = repository.applyTransitions(transitions, clock.instant(), null);
-                batch.forEach(p -> p.applied.complete(moved.contains(p.transition.fence().jobId())));
+                batch.forEach(p ->
+                        p.applied.complete(moved.contains(p.transition.fence().jobId())));
                 return true;
             } catch (RuntimeException e) {
-                log.warn("Could not store {} job results, retrying in {} ms: {}", batch.size(), delay.toMillis(), Failures.brief(e));
+                log.warn(
+                        "Could not store {} job results, retrying in {} ms: {}",
+                        batch.size(),
+                        delay.toMillis(),
+                        Failures.brief(e));
                 if (!sleep(delay) || (closed && Thread.currentThread().isInterrupted())) {
                     return false;
                 }
-                delay = delay.multipliedBy(2).compareTo(Duration.ofSeconds(5)) > 0 ? Duration.ofSeconds(5) : delay.multipliedBy(2);
+                delay = delay.multipliedBy(2).compareTo(Duration.ofSeconds(5)) > 0
+                        ? Duration.ofSeconds(5)
+                        : delay.multipliedBy(2);
             }
         }
     }

@@ -36,7 +36,8 @@ public final class DatabaseClock extends Clock {
 
     /** Measures the offset again; on failure the last one is kept (the database is away: nothing is compared). */
     public void synchronize() {
-        try (var conn = dataSource.getConnection(); var statement = conn.createStatement()) {
+        try (var conn = dataSource.getConnection();
+                var statement = conn.createStatement()) {
             var before = local.instant();
             var startedNanos = System.nanoTime();
             try (var rs = statement.executeQuery("SELECT clock_timestamp()")) {
@@ -51,8 +52,11 @@ public final class DatabaseClock extends Clock {
         var skew = Math.abs(offsetMillis);
         if (skew > WARN_ABOVE.toMillis() && !warned) {
             warned = true;
-            log.warn("This instance's clock differs from the database's by {} ms ({}); times are taken from the "
-                    + "database's clock, but check NTP on this host", offsetMillis, offsetMillis > 0 ? "behind" : "ahead");
+            log.warn(
+                    "This instance's clock differs from the database's by {} ms ({}); times are taken from the "
+                            + "database's clock, but check NTP on this host",
+                    offsetMillis,
+                    offsetMillis > 0 ? "behind" : "ahead");
         } else if (skew <= WARN_ABOVE.toMillis() && warned) {
             warned = false;
             log.info("This instance's clock agrees with the database's again (offset {} ms)", offsetMillis);

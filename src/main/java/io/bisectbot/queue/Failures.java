@@ -3,8 +3,7 @@ package io.bisectbot.queue;
 /** Short, log-friendly descriptions of failures: the root cause, without the SQL text Spring wraps around it. */
 final class Failures {
 
-    private Failures() {
-    }
+    private Failures() {}
 
     static String brief(Throwable e) {
         var root = e;

@@ -27,8 +27,15 @@ final class HeartbeatLoop {
     /** When (this instance's clock) a heartbeat last failed to be stored; null if none ever failed. */
     private volatile Instant lastFailedAt;
 
-    HeartbeatLoop(JobRepository repository, Worker worker, Clock clock, String workerId, Instant startedAt,
-                  String version, int maxConcurrentJobs, LivenessLock liveness) {
+    HeartbeatLoop(
+            JobRepository repository,
+            Worker worker,
+            Clock clock,
+            String workerId,
+            Instant startedAt,
+            String version,
+            int maxConcurrentJobs,
+            LivenessLock liveness) {
         this.liveness = liveness;
         this.repository = repository;
         this.worker = worker;
@@ -48,8 +55,17 @@ final class HeartbeatLoop {
                 database.synchronize(); // before the heartbeat's own time is read
             }
             var sent = worker.runningFences();
-            var row = new JobRepository.WorkerRow(workerId, startedAt, state, version, maxConcurrentJobs,
-                    liveness.key(), liveness.pid(), liveness.since(), worker.kinds(), worker.unavailableKinds());
+            var row = new JobRepository.WorkerRow(
+                    workerId,
+                    startedAt,
+                    state,
+                    version,
+                    maxConcurrentJobs,
+                    liveness.key(),
+                    liveness.pid(),
+                    liveness.since(),
+                    worker.kinds(),
+                    worker.unavailableKinds());
             var alive = repository.heartbeat(row, sent, clock.instant());
             worker.onHeartbeat(sent, alive);
             if (failing) {

@@ -31,6 +31,9 @@ public record JobFence(long jobId, String workerId, int attempt) {
             )""";
 
     public JdbcClient.StatementSpec bind(JdbcClient.StatementSpec statement) {
-        return statement.param("fence_job_id", jobId).param("fence_worker_id", workerId).param("fence_attempt", attempt);
+        return statement
+                .param("fence_job_id", jobId)
+                .param("fence_worker_id", workerId)
+                .param("fence_attempt", attempt);
     }
 }

@@ -77,8 +77,10 @@ final class JobNotifications {
                     return;
                 }
                 var retry = RECONNECT.afterAttempt(++failures);
-                log.warn("Lost the notification connection (polling meanwhile; reconnecting in {} ms): {}",
-                        retry.toMillis(), Failures.brief(e));
+                log.warn(
+                        "Lost the notification connection (polling meanwhile; reconnecting in {} ms): {}",
+                        retry.toMillis(),
+                        Failures.brief(e));
                 try {
                     Thread.sleep(retry);
                 } catch (InterruptedException interrupted) {

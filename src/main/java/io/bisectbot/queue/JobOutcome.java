@@ -6,12 +6,10 @@ import tools.jackson.databind.JsonNode;
 public sealed interface JobOutcome {
 
     /** The job is done; {@code result} is stored on the job. */
-    record Succeeded(JsonNode result) implements JobOutcome {
-    }
+    record Succeeded(JsonNode result) implements JobOutcome {}
 
     /** The attempt failed; the job is retried with backoff while attempts remain, unless {@code retryable} is false. */
-    record Failed(String error, boolean retryable) implements JobOutcome {
-    }
+    record Failed(String error, boolean retryable) implements JobOutcome {}
 
     static JobOutcome succeeded(JsonNode result) {
         return new Succeeded(result);

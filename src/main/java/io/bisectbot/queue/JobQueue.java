@@ -22,8 +22,13 @@ public final class JobQueue {
     private final QueueMetrics metrics;
     private final List<Consumer<Job>> createdListeners = new CopyOnWriteArrayList<>();
 
-    JobQueue(JobRepository repository, Set<String> kinds, Clock clock, QueueProperties properties, String workerId,
-             QueueMetrics metrics) {
+    JobQueue(
+            JobRepository repository,
+            Set<String> kinds,
+            Clock clock,
+            QueueProperties properties,
+            String workerId,
+            QueueMetrics metrics) {
         this.repository = repository;
         this.kinds = Set.copyOf(kinds);
         this.clock = clock;
@@ -33,8 +38,7 @@ public final class JobQueue {
     }
 
     /** The result of an enqueue: the job, and false when its dedup key already named an existing job. */
-    public record Enqueued(Job job, boolean created) {
-    }
+    public record Enqueued(Job job, boolean created) {}
 
     public Set<String> kinds() {
         return kinds;
@@ -155,33 +159,53 @@ public final class JobQueue {
         var reasons = new java.util.ArrayList<WaitingReason>();
         var kind = "'" + job.kind() + "'";
         if (job.runAt().isAfter(now)) {
-            var seconds = Math.max(1, java.time.Duration.between(now, job.runAt()).toSeconds());
-            reasons.add(new WaitingReason("not_due", "due in " + seconds + " s" + (job.attemptCount() > 0
-                    ? ", the backoff after attempt " + job.attemptCount() + " failed" : ", as it was scheduled")));
+            var seconds =
+                    Math.max(1, java.time.Duration.between(now, job.runAt()).toSeconds());
+            reasons.add(new WaitingReason(
+                    "not_due",
+                    "due in " + seconds + " s"
+                            + (job.attemptCount() > 0
+                                    ? ", the backoff after attempt " + job.attemptCount() + " failed"
+                                    : ", as it was scheduled")));
         }
         var cap = properties.maxRunningPerTenant();
         if (facts.liveInstances() == 0) {
-            reasons.add(new WaitingReason("no_instance", "no live instance: none has sent a heartbeat in the last "
-                    + properties.staleAfter().toSeconds() + " s"));
+            reasons.add(new WaitingReason(
+                    "no_instance",
+                    "no live instance: none has sent a heartbeat in the last "
+                            + properties.staleAfter().toSeconds() + " s"));
         } else if (facts.withKind() == 0) {
-            reasons.add(new WaitingReason("kind_disabled", "kind " + kind + " is disabled on every live instance ("
-                    + facts.liveInstances() + "): none has a handler for it"));
+            reasons.add(new WaitingReason(
+                    "kind_disabled",
+                    "kind " + kind + " is disabled on every live instance (" + facts.liveInstances()
+                            + "): none has a handler for it"));
         } else if (facts.ready() == 0) {
-            reasons.add(new WaitingReason("docker_unavailable", "Docker is unavailable on every live instance that runs "
-                    + kind + " (" + facts.withKind() + "); its jobs wait until an engine answers again"));
+            reasons.add(new WaitingReason(
+                    "docker_unavailable",
+                    "Docker is unavailable on every live instance that runs " + kind + " (" + facts.withKind()
+                            + "); its jobs wait until an engine answers again"));
         } else {
             if (job.tenant() != null && cap > 0 && facts.tenantRunning() >= cap) {
-                reasons.add(new WaitingReason("tenant_cap", job.tenant().replace(':', ' ') + " is at its cap: "
-                        + facts.tenantRunning() + " of " + cap + " jobs running (MAX_RUNNING_PER_INSTALLATION)"));
+                reasons.add(new WaitingReason(
+                        "tenant_cap",
+                        job.tenant().replace(':', ' ') + " is at its cap: " + facts.tenantRunning() + " of " + cap
+                                + " jobs running (MAX_RUNNING_PER_INSTALLATION)"));
             }
             if (facts.freeSlots() == 0) {
-                reasons.add(new WaitingReason("no_free_slot", "no free slot: all " + facts.slots() + " slots of the "
-                        + facts.ready() + (facts.ready() == 1 ? " instance" : " instances") + " that run " + kind + " are busy"));
+                reasons.add(new WaitingReason(
+                        "no_free_slot",
+                        "no free slot: all " + facts.slots() + " slots of the " + facts.ready()
+                                + (facts.ready() == 1 ? " instance" : " instances") + " that run " + kind
+                                + " are busy"));
             }
         }
         if (reasons.isEmpty()) {
-            reasons.add(new WaitingReason("queued", facts.ahead() == 0 ? "first in line: an instance takes it at its next claim"
-                    : facts.ahead() + (facts.ahead() == 1 ? " due job is" : " due jobs are") + " ahead of it in claim order"));
+            reasons.add(new WaitingReason(
+                    "queued",
+                    facts.ahead() == 0
+                            ? "first in line: an instance takes it at its next claim"
+                            : facts.ahead() + (facts.ahead() == 1 ? " due job is" : " due jobs are")
+                                    + " ahead of it in claim order"));
         }
         return reasons;
     }
@@ -189,7 +213,9 @@ public final class JobQueue {
     /** Tenants that have their cap of pending jobs now (none when there is no cap); one statement. */
     public Set<String> tenantsAtPendingCap() {
         var cap = properties.maxPendingPerTenant();
-        return cap <= 0 ? Set.of() : Set.copyOf(repository.tenantsWithPending(cap).keySet());
+        return cap <= 0
+                ? Set.of()
+                : Set.copyOf(repository.tenantsWithPending(cap).keySet());
     }
 
     public QueueStats stats() {
@@ -206,8 +232,9 @@ public final class JobQueue {
         private final String tenant;
 
         TenantOverCap(String tenant, long pending, int adding, int cap) {
-            super("tenant " + tenant + " has " + pending + " pending jobs; " + (adding == 1 ? "one more" : adding + " more")
-                    + " would exceed its cap of " + cap + " (MAX_PENDING_PER_INSTALLATION); enqueue again when some have run");
+            super("tenant " + tenant + " has " + pending + " pending jobs; "
+                    + (adding == 1 ? "one more" : adding + " more") + " would exceed its cap of " + cap
+                    + " (MAX_PENDING_PER_INSTALLATION); enqueue again when some have run");
             this.tenant = tenant;
         }
 
@@ -219,7 +246,8 @@ public final class JobQueue {
     /** Thrown for a job kind no handler exists for. */
     public static final class UnknownKindException extends IllegalArgumentException {
         UnknownKindException(String kind, Set<String> known) {
-            super("unknown job kind '" + kind + "'; known kinds: " + String.join(", ", known.stream().sorted().toList()));
+            super("unknown job kind '" + kind + "'; known kinds: "
+                    + String.join(", ", known.stream().sorted().toList()));
         }
     }
 }

@@ -39,7 +39,11 @@ final class JobRepository {
 
     /** With the default per-tenant caps. */
     JobRepository(DataSource dataSource, JsonMapper json) {
-        this(dataSource, json, QueueProperties.defaults().maxPendingPerTenant(), QueueProperties.defaults().maxRunningPerTenant());
+        this(
+                dataSource,
+                json,
+                QueueProperties.defaults().maxPendingPerTenant(),
+                QueueProperties.defaults().maxRunningPerTenant());
     }
 
     /** A cap of 0 means none. */
@@ -48,8 +52,12 @@ final class JobRepository {
     }
 
     /** Payloads and results are sealed with {@code encryption} (their search keys stay in the clear). */
-    JobRepository(DataSource dataSource, JsonMapper json, int maxPendingPerTenant, int maxRunningPerTenant,
-                  Encryption encryption) {
+    JobRepository(
+            DataSource dataSource,
+            JsonMapper json,
+            int maxPendingPerTenant,
+            int maxRunningPerTenant,
+            Encryption encryption) {
         this.encryption = encryption;
         this.jdbc = JdbcClient.create(dataSource);
         this.transactions = new TransactionTemplate(new DataSourceTransactionManager(dataSource));
@@ -61,8 +69,7 @@ final class JobRepository {
 
     // --- enqueue ---------------------------------------------------------------------------------------------
 
-    record Enqueued(Job job, boolean created) {
-    }
+    record Enqueued(Job job, boolean created) {}
 
     /**
      * Inserts the job, or returns the one that owns its dedup key.
@@ -91,22 +98,27 @@ final class JobRepository {
                 .param("max_attempts", job.maxAttempts())
                 .param("dedup_key", job.dedupKey())
                 .param("now", ts(now))
-                .query(jobMapper).optional();
+                .query(jobMapper)
+                .optional();
         if (inserted.isPresent()) {
             return new Enqueued(inserted.get(), true);
         }
-        // The key exists: hand back the job that owns it. ON CONFLICT waited for that row's transaction, so it is visible now.
-        var existing = job.dedupKey() == null ? Optional.<Job>empty()
+        // The key exists: hand back the job that owns it. ON CONFLICT waited for that row's transaction, so it is
+        // visible now.
+        var existing = job.dedupKey() == null
+                ? Optional.<Job>empty()
                 : jdbc.sql("SELECT * FROM jobs WHERE dedup_key = :dedup_key")
-                        .param("dedup_key", job.dedupKey()).query(jobMapper).optional();
+                        .param("dedup_key", job.dedupKey())
+                        .query(jobMapper)
+                        .optional();
         if (existing.isPresent()) {
             return new Enqueued(existing.get(), false);
         }
         if (!capped) {
             throw new IllegalStateException("job with dedup key " + job.dedupKey() + " was neither inserted nor found");
         }
-        throw new JobQueue.TenantOverCap(job.tenant(), pendingOf(List.of(job.tenant())).getOrDefault(job.tenant(), 0L), 1,
-                maxPendingPerTenant);
+        throw new JobQueue.TenantOverCap(
+                job.tenant(), pendingOf(List.of(job.tenant())).getOrDefault(job.tenant(), 0L), 1, maxPendingPerTenant);
     }
 
     /** PENDING jobs per tenant, for the given tenants (a tenant without any is missing from the answer). */
@@ -117,7 +129,8 @@ final class JobRepository {
                          WHERE status = 'PENDING' AND COALESCE(tenant, '') = ANY(:tenants)
                          GROUP BY 1""")
                 .param("tenants", new SqlArrayValue("text", tenants.toArray()))
-                .query((rs, row) -> counts.put(rs.getString(1), rs.getLong(2))).list();
+                .query((rs, row) -> counts.put(rs.getString(1), rs.getLong(2)))
+                .list();
         return counts;
     }
 
@@ -130,7 +143,8 @@ final class JobRepository {
                          GROUP BY 1
                         HAVING count(*) >= :at_least""")
                 .param("at_least", atLeast)
-                .query((rs, row) -> counts.put(rs.getString(1), rs.getLong(2))).list();
+                .query((rs, row) -> counts.put(rs.getString(1), rs.getLong(2)))
+                .list();
         return counts;
     }
 
@@ -199,7 +213,8 @@ final class JobRepository {
                 .param("dedup_keys", new SqlArrayValue("text", (Object[]) dedupKeys))
                 .param("tenants", new SqlArrayValue("text", (Object[]) tenants))
                 .param("now", ts(now))
-                .query(Long.class).list();
+                .query(Long.class)
+                .list();
     }
 
     // --- hot path: claim, heartbeat, transitions --------------------------------------------------------------
@@ -277,7 +292,8 @@ final class JobRepository {
                 .param("excluded_kinds", new SqlArrayValue("text", excludedKinds.toArray()))
                 .param("limit", limit)
                 .param("running_cap", maxRunningPerTenant)
-                .query(jobMapper).list();
+                .query(jobMapper)
+                .list();
     }
 
     /**
@@ -285,15 +301,30 @@ final class JobRepository {
      * taken) are null while it holds no liveness lock. {@code kinds}: what it has handlers for; {@code unreadyKinds}:
      * those it cannot run now (null: not said).
      */
-    record WorkerRow(String id, Instant startedAt, String state, String version, int maxConcurrentJobs,
-                     Long livenessKey, Integer livenessPid, Instant livenessSince, Collection<String> kinds,
-                     Collection<String> unreadyKinds) {
+    record WorkerRow(
+            String id,
+            Instant startedAt,
+            String state,
+            String version,
+            int maxConcurrentJobs,
+            Long livenessKey,
+            Integer livenessPid,
+            Instant livenessSince,
+            Collection<String> kinds,
+            Collection<String> unreadyKinds) {
         WorkerRow(String id, Instant startedAt, String state, String version, int maxConcurrentJobs) {
             this(id, startedAt, state, version, maxConcurrentJobs, null, null, null, null, null);
         }
 
-        WorkerRow(String id, Instant startedAt, String state, String version, int maxConcurrentJobs,
-                  Long livenessKey, Integer livenessPid, Instant livenessSince) {
+        WorkerRow(
+                String id,
+                Instant startedAt,
+                String state,
+                String version,
+                int maxConcurrentJobs,
+                Long livenessKey,
+                Integer livenessPid,
+                Instant livenessSince) {
             this(id, startedAt, state, version, maxConcurrentJobs, livenessKey, livenessPid, livenessSince, null, null);
         }
     }
@@ -357,12 +388,23 @@ final class JobRepository {
                 .param("liveness_key", worker.livenessKey(), java.sql.Types.BIGINT)
                 .param("liveness_pid", worker.livenessPid(), java.sql.Types.INTEGER)
                 .param("liveness_since", worker.livenessSince() == null ? null : ts(worker.livenessSince()))
-                .param("kinds", worker.kinds() == null ? null : new SqlArrayValue("text", worker.kinds().stream().sorted().toArray()))
-                .param("unready_kinds", worker.unreadyKinds() == null ? null
-                        : new SqlArrayValue("text", worker.unreadyKinds().stream().sorted().toArray()))
+                .param(
+                        "kinds",
+                        worker.kinds() == null
+                                ? null
+                                : new SqlArrayValue(
+                                        "text", worker.kinds().stream().sorted().toArray()))
+                .param(
+                        "unready_kinds",
+                        worker.unreadyKinds() == null
+                                ? null
+                                : new SqlArrayValue(
+                                        "text",
+                                        worker.unreadyKinds().stream().sorted().toArray()))
                 .param("ids", new SqlArrayValue("int8", (Object[]) ids))
                 .param("attempts", new SqlArrayValue("int4", (Object[]) attempts))
-                .query((rs, row) -> alive.put(new JobFence(rs.getLong(1), worker.id(), rs.getInt(2)), rs.getBoolean(3))).list();
+                .query((rs, row) -> alive.put(new JobFence(rs.getLong(1), worker.id(), rs.getInt(2)), rs.getBoolean(3)))
+                .list();
         return alive;
     }
 
@@ -471,14 +513,14 @@ final class JobRepository {
                 .param("now", ts(now))
                 .param("stale_before", staleBefore == null ? null : ts(staleBefore))
                 .param("orphans_only", orphansOnly)
-                .query((rs, row) -> moved.add(rs.getLong(1))).list();
+                .query((rs, row) -> moved.add(rs.getLong(1)))
+                .list();
         return moved;
     }
 
     // --- recovery ---------------------------------------------------------------------------------------------
 
-    record StaleJob(JobFence fence, String kind, int maxAttempts, boolean cancelRequested, Instant heartbeatAt) {
-    }
+    record StaleJob(JobFence fence, String kind, int maxAttempts, boolean cancelRequested, Instant heartbeatAt) {}
 
     List<StaleJob> findStale(Instant staleBefore, int limit) {
         return jdbc.sql("""
@@ -491,7 +533,10 @@ final class JobRepository {
                 .param("limit", limit)
                 .query((rs, row) -> new StaleJob(
                         new JobFence(rs.getLong("id"), rs.getString("worker_id"), rs.getInt("attempt_count")),
-                        rs.getString("kind"), rs.getInt("max_attempts"), rs.getBoolean("cancel_requested"), instant(rs, "heartbeat_at")))
+                        rs.getString("kind"),
+                        rs.getInt("max_attempts"),
+                        rs.getBoolean("cancel_requested"),
+                        instant(rs, "heartbeat_at")))
                 .list();
     }
 
@@ -522,7 +567,10 @@ final class JobRepository {
                 .param("limit", limit)
                 .query((rs, row) -> new StaleJob(
                         new JobFence(rs.getLong("id"), rs.getString("worker_id"), rs.getInt("attempt_count")),
-                        rs.getString("kind"), rs.getInt("max_attempts"), rs.getBoolean("cancel_requested"), instant(rs, "heartbeat_at")))
+                        rs.getString("kind"),
+                        rs.getInt("max_attempts"),
+                        rs.getBoolean("cancel_requested"),
+                        instant(rs, "heartbeat_at")))
                 .list();
     }
 
@@ -534,16 +582,22 @@ final class JobRepository {
                 .param("worker_id", workerId)
                 .query((rs, row) -> new StaleJob(
                         new JobFence(rs.getLong("id"), rs.getString("worker_id"), rs.getInt("attempt_count")),
-                        rs.getString("kind"), rs.getInt("max_attempts"), rs.getBoolean("cancel_requested"), instant(rs, "heartbeat_at")))
+                        rs.getString("kind"),
+                        rs.getInt("max_attempts"),
+                        rs.getBoolean("cancel_requested"),
+                        instant(rs, "heartbeat_at")))
                 .list();
     }
 
     /** Marks workers whose liveness lock is gone as STOPPED and forgets the key; returns their ids. */
     List<String> markOrphanedWorkersStopped() {
-        return jdbc.sql("UPDATE workers w SET state = 'STOPPED', liveness_key = NULL, liveness_pid = NULL, liveness_since = NULL WHERE "
-                        + ORPHANED_WORKER + " AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.status = 'RUNNING' AND j.worker_id = w.id)"
-                        + " RETURNING id")
-                .query(String.class).list();
+        return jdbc.sql(
+                        "UPDATE workers w SET state = 'STOPPED', liveness_key = NULL, liveness_pid = NULL, liveness_since = NULL WHERE "
+                                + ORPHANED_WORKER
+                                + " AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.status = 'RUNNING' AND j.worker_id = w.id)"
+                                + " RETURNING id")
+                .query(String.class)
+                .list();
     }
 
     /** Marks workers that stopped heartbeating as STOPPED; returns their ids. */
@@ -553,24 +607,34 @@ final class JobRepository {
                          WHERE state <> 'STOPPED' AND heartbeat_at < :stale_before AND {since_restart}
                         RETURNING id""".replace("{since_restart}", STALE_SINCE_RESTART))
                 .param("stale_before", ts(staleBefore))
-                .query(String.class).list();
+                .query(String.class)
+                .list();
     }
 
     void setWorkerState(String workerId, String state, Instant now) {
         jdbc.sql("UPDATE workers SET state = :state, heartbeat_at = :now WHERE id = :worker_id")
-                .param("state", state).param("now", ts(now)).param("worker_id", workerId).update();
+                .param("state", state)
+                .param("now", ts(now))
+                .param("worker_id", workerId)
+                .update();
     }
 
     void recordEvent(long jobId, Instant at, String type, String workerId, Integer attempt, String detail) {
         recordEvent(jobId, at, type, workerId, attempt, detail, null);
     }
 
-    void recordEvent(long jobId, Instant at, String type, String workerId, Integer attempt, String detail, String actor) {
+    void recordEvent(
+            long jobId, Instant at, String type, String workerId, Integer attempt, String detail, String actor) {
         jdbc.sql("""
                         INSERT INTO job_events (job_id, at, type, worker_id, attempt, detail, actor)
                         VALUES (:job_id, :at, :type, :worker_id, :attempt, :detail, :actor)""")
-                .param("job_id", jobId).param("at", ts(at)).param("type", type)
-                .param("worker_id", workerId).param("attempt", attempt).param("detail", detail).param("actor", actor)
+                .param("job_id", jobId)
+                .param("at", ts(at))
+                .param("type", type)
+                .param("worker_id", workerId)
+                .param("attempt", attempt)
+                .param("detail", detail)
+                .param("actor", actor)
                 .update();
     }
 
@@ -582,8 +646,7 @@ final class JobRepository {
     // --- operator actions -------------------------------------------------------------------------------------
 
     /** The status a job had before the cancel, and after it; empty when there is no such job. */
-    record CancelResult(JobStatus before, JobStatus after) {
-    }
+    record CancelResult(JobStatus before, JobStatus after) {}
 
     /**
      * Cancels a PENDING job at once; for a RUNNING one, records the request and notifies the worker running it
@@ -591,8 +654,10 @@ final class JobRepository {
      */
     Optional<CancelResult> cancel(long id, Instant now, String actor) {
         return transactions.execute(tx -> {
-            var before = jdbc.sql("SELECT status FROM jobs WHERE id = :id FOR UPDATE").param("id", id)
-                    .query((rs, row) -> JobStatus.valueOf(rs.getString(1))).optional();
+            var before = jdbc.sql("SELECT status FROM jobs WHERE id = :id FOR UPDATE")
+                    .param("id", id)
+                    .query((rs, row) -> JobStatus.valueOf(rs.getString(1)))
+                    .optional();
             if (before.isEmpty()) {
                 return Optional.<CancelResult>empty();
             }
@@ -601,16 +666,21 @@ final class JobRepository {
                     jdbc.sql("""
                                     UPDATE jobs SET status = 'CANCELLED', finished_at = :now, updated_at = :now,
                                                     last_error = 'cancelled before it ran'
-                                     WHERE id = :id""")
-                            .param("id", id).param("now", ts(now)).update();
+                                     WHERE id = :id""").param("id", id).param("now", ts(now)).update();
                     recordEvent(id, now, "cancelled", null, null, "cancelled while pending", actor);
                     return Optional.of(new CancelResult(JobStatus.PENDING, JobStatus.CANCELLED));
                 }
                 case RUNNING -> {
                     jdbc.sql("UPDATE jobs SET cancel_requested = true, updated_at = :now WHERE id = :id")
-                            .param("id", id).param("now", ts(now)).update();
-                    recordEvent(id, now, "cancel_requested", null, null, "the worker running it was asked to stop", actor);
-                    jdbc.sql("SELECT pg_notify('bisectbot_cancel', :id)").param("id", Long.toString(id)).query().singleRow();
+                            .param("id", id)
+                            .param("now", ts(now))
+                            .update();
+                    recordEvent(
+                            id, now, "cancel_requested", null, null, "the worker running it was asked to stop", actor);
+                    jdbc.sql("SELECT pg_notify('bisectbot_cancel', :id)")
+                            .param("id", Long.toString(id))
+                            .query()
+                            .singleRow();
                     return Optional.of(new CancelResult(JobStatus.RUNNING, JobStatus.RUNNING));
                 }
                 default -> {
@@ -621,8 +691,7 @@ final class JobRepository {
     }
 
     /** The new job that retries {@code id}, and whether this call created it (a second call returns the first). */
-    record RetryResult(Job job, boolean created) {
-    }
+    record RetryResult(Job job, boolean created) {}
 
     /**
      * Creates a new PENDING job with the same kind, payload, limits and tenant (so the retry counts against the same
@@ -634,25 +703,33 @@ final class JobRepository {
      */
     Optional<RetryResult> retry(long id, Instant now, String actor) {
         return transactions.execute(tx -> {
-            var original = jdbc.sql("SELECT * FROM jobs WHERE id = :id FOR UPDATE").param("id", id)
-                    .query(jobMapper).optional();
+            var original = jdbc.sql("SELECT * FROM jobs WHERE id = :id FOR UPDATE")
+                    .param("id", id)
+                    .query(jobMapper)
+                    .optional();
             if (original.isEmpty()) {
                 return Optional.<RetryResult>empty();
             }
-            var existing = jdbc.sql("SELECT * FROM jobs WHERE retry_of = :id ORDER BY id LIMIT 1").param("id", id)
-                    .query(jobMapper).optional();
+            var existing = jdbc.sql("SELECT * FROM jobs WHERE retry_of = :id ORDER BY id LIMIT 1")
+                    .param("id", id)
+                    .query(jobMapper)
+                    .optional();
             if (existing.isPresent()) {
                 return Optional.of(new RetryResult(existing.get(), false));
             }
             var status = original.get().status();
             if (status != JobStatus.FAILED && status != JobStatus.CANCELLED) {
-                throw new IllegalStateException("job " + id + " is " + status + "; only FAILED or CANCELLED jobs can be retried");
+                throw new IllegalStateException(
+                        "job " + id + " is " + status + "; only FAILED or CANCELLED jobs can be retried");
             }
             var created = jdbc.sql("""
                             INSERT INTO jobs (kind, payload, priority, run_at, max_attempts, retry_of, tenant, created_at, updated_at)
                             SELECT kind, payload, priority, :now, max_attempts, id, tenant, :now, :now FROM jobs WHERE id = :id
                             RETURNING *""")
-                    .param("id", id).param("now", ts(now)).query(jobMapper).single();
+                    .param("id", id)
+                    .param("now", ts(now))
+                    .query(jobMapper)
+                    .single();
             recordEvent(id, now, "retried", null, null, "retried as job " + created.id(), actor);
             recordEvent(created.id(), now, "created", null, null, "retry of job " + id, actor);
             return Optional.of(new RetryResult(created, true));
@@ -669,11 +746,15 @@ final class JobRepository {
                          ORDER BY id""")
                 .param("kind", kind)
                 .param("subset", json.writeValueAsString(payloadSubset))
-                .query(jobMapper).list();
+                .query(jobMapper)
+                .list();
     }
 
     Optional<Job> find(long id) {
-        return jdbc.sql("SELECT * FROM jobs WHERE id = :id").param("id", id).query(jobMapper).optional();
+        return jdbc.sql("SELECT * FROM jobs WHERE id = :id")
+                .param("id", id)
+                .query(jobMapper)
+                .optional();
     }
 
     /** Jobs of any kind not yet final whose payload contains {@code payloadSubset}, oldest first. */
@@ -683,7 +764,8 @@ final class JobRepository {
                          WHERE status IN ('PENDING', 'RUNNING') AND payload @> CAST(:subset AS jsonb)
                          ORDER BY id""")
                 .param("subset", json.writeValueAsString(payloadSubset))
-                .query(jobMapper).list();
+                .query(jobMapper)
+                .list();
     }
 
     /** True while {@code attempt} of the job runs on {@code workerId} and that worker has not stopped. */
@@ -707,23 +789,34 @@ final class JobRepository {
     }
 
     long pendingCount() {
-        return jdbc.sql("SELECT count(*) FROM jobs WHERE status = 'PENDING'").query(Long.class).single();
+        return jdbc.sql("SELECT count(*) FROM jobs WHERE status = 'PENDING'")
+                .query(Long.class)
+                .single();
     }
-
 
     List<JobEvent> events(long jobId) {
         return jdbc.sql("SELECT * FROM job_events WHERE job_id = :job_id ORDER BY id")
                 .param("job_id", jobId)
-                .query((rs, row) -> new JobEvent(rs.getLong("id"), instant(rs, "at"), rs.getString("type"),
-                        rs.getString("worker_id"), (Integer) rs.getObject("attempt"), rs.getString("detail"),
+                .query((rs, row) -> new JobEvent(
+                        rs.getLong("id"),
+                        instant(rs, "at"),
+                        rs.getString("type"),
+                        rs.getString("worker_id"),
+                        (Integer) rs.getObject("attempt"),
+                        rs.getString("detail"),
                         rs.getString("actor")))
                 .list();
     }
 
     /** What decides whether a pending job can start now, read in one statement (see {@link JobQueue#whyWaiting}). */
-    record WaitingFacts(long liveInstances, long withKind, long ready, long slots, long freeSlots, long tenantRunning,
-                        long ahead) {
-    }
+    record WaitingFacts(
+            long liveInstances,
+            long withKind,
+            long ready,
+            long slots,
+            long freeSlots,
+            long tenantRunning,
+            long ahead) {}
 
     WaitingFacts waitingFacts(Job job, Instant now, Instant aliveAfter) {
         return jdbc.sql("""
@@ -753,8 +846,14 @@ final class JobRepository {
                 .param("priority", job.priority())
                 .param("run_at", ts(job.runAt()))
                 .param("id", job.id())
-                .query((rs, row) -> new WaitingFacts(rs.getLong("live"), rs.getLong("with_kind"), rs.getLong("ready"),
-                        rs.getLong("slots"), rs.getLong("free_slots"), rs.getLong("tenant_running"), rs.getLong("ahead")))
+                .query((rs, row) -> new WaitingFacts(
+                        rs.getLong("live"),
+                        rs.getLong("with_kind"),
+                        rs.getLong("ready"),
+                        rs.getLong("slots"),
+                        rs.getLong("free_slots"),
+                        rs.getLong("tenant_running"),
+                        rs.getLong("ahead")))
                 .single();
     }
 
@@ -775,8 +874,13 @@ final class JobRepository {
                 .param("now", ts(now))
                 .query((rs, row) -> {
                     var oldest = instant(rs, "oldest_due");
-                    return new QueueStats(rs.getLong("pending"), rs.getLong("running"), rs.getLong("completed"),
-                            rs.getLong("failed"), rs.getLong("cancelled"), rs.getLong("running_here"),
+                    return new QueueStats(
+                            rs.getLong("pending"),
+                            rs.getLong("running"),
+                            rs.getLong("completed"),
+                            rs.getLong("failed"),
+                            rs.getLong("cancelled"),
+                            rs.getLong("running_here"),
                             rs.getLong("workers_alive"),
                             oldest == null ? 0 : Math.max(0, now.getEpochSecond() - oldest.getEpochSecond()));
                 })

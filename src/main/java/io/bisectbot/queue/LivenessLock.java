@@ -78,7 +78,12 @@ final class LivenessLock {
         void regained();
     }
 
-    enum State { STARTING, HELD, LOST, HEARTBEAT_ONLY }
+    enum State {
+        STARTING,
+        HELD,
+        LOST,
+        HEARTBEAT_ONLY
+    }
 
     private final DataSource dataSource;
     private final String workerId;
@@ -97,18 +102,25 @@ final class LivenessLock {
     private volatile Integer pid;
     /** Monotonic send time of the last probe the server confirmed; valid while HELD. */
     private volatile long confirmedSentAt;
+
     private volatile boolean stopped;
     private boolean everHeld;
     private final ServerProbe serverProbe;
     /** pg_postmaster_start_time() and now() when the lock was taken. */
     private volatile java.time.Instant serverStartedAt;
+
     private volatile java.time.Instant since;
     /** After a loss: whether the jobs were stopped, or the server was seen down (so they go on), or neither yet. */
     private volatile boolean jobsStopped = true;
+
     private volatile boolean serverDown;
 
-    LivenessLock(DataSource dataSource, String workerId, QueueProperties.LivenessMode mode, Duration timeout,
-                 Listener listener) {
+    LivenessLock(
+            DataSource dataSource,
+            String workerId,
+            QueueProperties.LivenessMode mode,
+            Duration timeout,
+            Listener listener) {
         this.dataSource = dataSource;
         this.workerId = workerId;
         this.mode = mode;
@@ -117,7 +129,8 @@ final class LivenessLock {
         this.probeNanos = timeout.toNanos() / 4;
         this.stopAfterNanos = timeout.toNanos() * 3 / 4;
         var period = Duration.ofMillis(Math.max(10, TimeUnit.NANOSECONDS.toMillis(probeNanos) / 5));
-        this.watchdog = Loop.every("liveness-watchdog-" + workerId, period, this::check).withInitialDelay(period);
+        this.watchdog =
+                Loop.every("liveness-watchdog-" + workerId, period, this::check).withInitialDelay(period);
         this.prober = Thread.ofPlatform().name("liveness-" + workerId).daemon().unstarted(this::run);
         this.serverProbe = ServerProbe.of(dataSource);
     }
@@ -245,7 +258,8 @@ final class LivenessLock {
             // for the kernel's two hours. Session settings, so no server change is needed.
             try (var statement = conn.createStatement()) {
                 statement.execute("SET tcp_keepalives_idle = 2; SET tcp_keepalives_interval = 1; "
-                        + "SET tcp_keepalives_count = 3; SET tcp_user_timeout = " + Math.max(1000, timeout.toMillis() * 5));
+                        + "SET tcp_keepalives_count = 3; SET tcp_user_timeout = "
+                        + Math.max(1000, timeout.toMillis() * 5));
             }
             conn.setNetworkTimeout(Runnable::run, (int) Math.max(100, timeout.toMillis() / 2));
             long lockKey;
@@ -275,7 +289,8 @@ final class LivenessLock {
             }
             if (mode == QueueProperties.LivenessMode.AUTO && !sameBackend(conn, backend)) {
                 closeQuietly(conn);
-                heartbeatOnly("statements of one connection run on different server sessions: a transaction-mode pooler");
+                heartbeatOnly(
+                        "statements of one connection run on different server sessions: a transaction-mode pooler");
                 return;
             }
             synchronized (this) {
@@ -297,8 +312,10 @@ final class LivenessLock {
             if (everHeld) {
                 log.info("Liveness lock of worker {} held again (backend {})", workerId, backend);
             } else {
-                log.info("Liveness lock of worker {} held by backend {}: a crash is seen by other instances at once",
-                        workerId, backend);
+                log.info(
+                        "Liveness lock of worker {} held by backend {}: a crash is seen by other instances at once",
+                        workerId,
+                        backend);
             }
             everHeld = true;
             listener.regained();
@@ -311,7 +328,8 @@ final class LivenessLock {
     /** Cheap pooler detection: a few autocommit statements must all run on the backend that took the lock. */
     private static boolean sameBackend(Connection conn, int backend) throws SQLException {
         for (int i = 0; i < 3; i++) {
-            try (var statement = conn.createStatement(); var rs = statement.executeQuery("SELECT pg_backend_pid()")) {
+            try (var statement = conn.createStatement();
+                    var rs = statement.executeQuery("SELECT pg_backend_pid()")) {
                 rs.next();
                 if (rs.getInt(1) != backend) {
                     return false;
@@ -337,8 +355,10 @@ final class LivenessLock {
             jobsStopped = false;
             serverDown = false;
         }
-        log.warn("Liveness lock of worker {} lost ({}); claiming nothing, asking whether the server is down",
-                workerId, why);
+        log.warn(
+                "Liveness lock of worker {} lost ({}); claiming nothing, asking whether the server is down",
+                workerId,
+                why);
         listener.suspended(why);
         // The session may linger on the server; closing ours is all we can do, and reacquiring waits for it to end.
         closePhysically();
@@ -349,13 +369,17 @@ final class LivenessLock {
         var deadline = confirmedSentAt + stopAfterNanos;
         var left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
         var answer = serverProbe == null || left <= 0
-                ? new ServerProbe.Answer.Unknown(serverProbe == null ? "the pool's settings are unknown" : "deadline passed")
+                ? new ServerProbe.Answer.Unknown(
+                        serverProbe == null ? "the pool's settings are unknown" : "deadline passed")
                 : serverProbe.ask(left);
         switch (answer) {
             case ServerProbe.Answer.Down down -> {
                 serverDown = true;
-                log.warn("Database server of worker {} is down ({}); its running jobs go on: nobody can take them "
-                        + "while it is down, and after a restart they get JOB_STALE_AFTER", workerId, down.why());
+                log.warn(
+                        "Database server of worker {} is down ({}); its running jobs go on: nobody can take them "
+                                + "while it is down, and after a restart they get JOB_STALE_AFTER",
+                        workerId,
+                        down.why());
             }
             case ServerProbe.Answer.Up up when !up.startedAt().equals(serverStartedAt) -> keepAfterRestart(up);
             case ServerProbe.Answer.Up up -> stopJobs(reason + "; the server stayed up");
@@ -369,24 +393,28 @@ final class LivenessLock {
         switch (answer) {
             case ServerProbe.Answer.Up up when !up.startedAt().equals(serverStartedAt) -> keepAfterRestart(up);
             case ServerProbe.Answer.Up up -> stopJobs(reason + "; the server answers again without a restart");
-            case ServerProbe.Answer.Down down -> { }
-            case ServerProbe.Answer.Unknown unknown -> { }
+            case ServerProbe.Answer.Down down -> {}
+            case ServerProbe.Answer.Unknown unknown -> {}
         }
     }
 
     private void keepAfterRestart(ServerProbe.Answer.Up up) {
         serverDown = false;
         jobsStopped = true; // nothing left to decide: the jobs go on and the lock is taken again
-        log.info("Database server of worker {} restarted at {}; its running jobs go on and the lock is taken again",
-                workerId, up.startedAt());
+        log.info(
+                "Database server of worker {} restarted at {}; its running jobs go on and the lock is taken again",
+                workerId,
+                up.startedAt());
         acquire();
     }
 
     private void stopJobs(String why) {
         serverDown = false;
         jobsStopped = true;
-        log.warn("Liveness lock of worker {} lost ({}); stopping its jobs before another instance may take them",
-                workerId, why);
+        log.warn(
+                "Liveness lock of worker {} lost ({}); stopping its jobs before another instance may take them",
+                workerId,
+                why);
         listener.lost(why);
     }
 
@@ -410,8 +438,11 @@ final class LivenessLock {
     private void heartbeatOnly(String why) {
         state = State.HEARTBEAT_ONLY;
         reason = why;
-        log.warn("Liveness locks off for worker {} ({}): a crashed instance's jobs are taken back only after "
-                + "JOB_STALE_AFTER", workerId, why);
+        log.warn(
+                "Liveness locks off for worker {} ({}): a crashed instance's jobs are taken back only after "
+                        + "JOB_STALE_AFTER",
+                workerId,
+                why);
         listener.regained();
     }
 
@@ -429,7 +460,8 @@ final class LivenessLock {
         // physically), without the warning it logs for a proxy whose connection was closed under it.
         try {
             var hikari = dataSource.isWrapperFor(com.zaxxer.hikari.HikariDataSource.class)
-                    ? dataSource.unwrap(com.zaxxer.hikari.HikariDataSource.class) : null;
+                    ? dataSource.unwrap(com.zaxxer.hikari.HikariDataSource.class)
+                    : null;
             if (hikari != null) {
                 hikari.evictConnection(conn);
                 return;

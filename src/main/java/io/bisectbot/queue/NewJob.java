@@ -12,8 +12,8 @@ import tools.jackson.databind.node.JsonNodeFactory;
  * @param tenant   whose job this is (e.g. {@code installation:123}), for fair share and per-tenant caps; {@code null}
  *                 puts it in the one group of jobs without a tenant
  */
-public record NewJob(String kind, JsonNode payload, int priority, Instant runAt, int maxAttempts, String dedupKey,
-                     String tenant) {
+public record NewJob(
+        String kind, JsonNode payload, int priority, Instant runAt, int maxAttempts, String dedupKey, String tenant) {
 
     public static final int DEFAULT_MAX_ATTEMPTS = 3;
     static final int MAX_TENANT_LENGTH = 200;
@@ -30,8 +30,8 @@ public record NewJob(String kind, JsonNode payload, int priority, Instant runAt,
             throw new IllegalArgumentException("payload must be a JSON object");
         }
         if (tenant != null && (tenant.isBlank() || tenant.length() > MAX_TENANT_LENGTH)) {
-            throw new IllegalArgumentException("tenant must be null or 1 to " + MAX_TENANT_LENGTH
-                    + " non-blank characters, got '" + tenant + "'");
+            throw new IllegalArgumentException(
+                    "tenant must be null or 1 to " + MAX_TENANT_LENGTH + " non-blank characters, got '" + tenant + "'");
         }
     }
 

@@ -12,6 +12,7 @@ final class PrefetchSize {
 
     /** Round trips' worth of finished jobs to hold, so that two claims in a row can be slow without a slot waiting. */
     private static final double ROUND_TRIPS = 4;
+
     private static final long WINDOW_NANOS = 100_000_000;
 
     private final int cap;

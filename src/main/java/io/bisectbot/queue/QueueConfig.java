@@ -23,11 +23,17 @@ import tools.jackson.databind.json.JsonMapper;
 public class QueueConfig {
 
     @Bean
-    QueueNode queueNode(DataSource dataSource, ObjectProvider<JobHandler> handlers, QueueProperties properties,
-                        Clock clock, MeterRegistry registry, JsonMapper json, ObjectProvider<BuildProperties> build,
-                        Encryption encryption) {
-        var all = new ArrayList<JobHandler>(List.of(BuiltinHandlers.noop(), BuiltinHandlers.sleep(),
-                BuiltinHandlers.fencedEffect(dataSource)));
+    QueueNode queueNode(
+            DataSource dataSource,
+            ObjectProvider<JobHandler> handlers,
+            QueueProperties properties,
+            Clock clock,
+            MeterRegistry registry,
+            JsonMapper json,
+            ObjectProvider<BuildProperties> build,
+            Encryption encryption) {
+        var all = new ArrayList<JobHandler>(
+                List.of(BuiltinHandlers.noop(), BuiltinHandlers.sleep(), BuiltinHandlers.fencedEffect(dataSource)));
         handlers.orderedStream().forEach(all::add);
         var version = build.getIfAvailable() != null ? build.getIfAvailable().getVersion() : "dev";
         var node = QueueNode.create(dataSource, all, properties, clock, registry, json, version, encryption);

@@ -24,13 +24,19 @@ final class QueueMetrics {
     /** Registers gauges reading a cached {@link QueueStats}; called once per registry. */
     void registerGauges(Supplier<QueueStats> stats) {
         Gauge.builder("bisectbot.queue.depth", () -> stats.get().pending())
-                .description("Jobs waiting to run").register(registry);
-        Gauge.builder("bisectbot.queue.oldest.pending.age.seconds", () -> stats.get().oldestPendingAgeSeconds())
-                .description("Age of the oldest due job not yet claimed").register(registry);
+                .description("Jobs waiting to run")
+                .register(registry);
+        Gauge.builder(
+                        "bisectbot.queue.oldest.pending.age.seconds",
+                        () -> stats.get().oldestPendingAgeSeconds())
+                .description("Age of the oldest due job not yet claimed")
+                .register(registry);
         Gauge.builder("bisectbot.jobs.running", () -> stats.get().running())
-                .description("Jobs running on all instances").register(registry);
+                .description("Jobs running on all instances")
+                .register(registry);
         Gauge.builder("bisectbot.workers.alive", () -> stats.get().workersAlive())
-                .description("Instances whose heartbeat is fresh").register(registry);
+                .description("Instances whose heartbeat is fresh")
+                .register(registry);
     }
 
     void count(String event, String kind) {

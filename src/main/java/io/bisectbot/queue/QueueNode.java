@@ -4,7 +4,6 @@ import io.bisectbot.crypto.Encryption;
 import io.bisectbot.loop.Backoff;
 import io.bisectbot.loop.Loop;
 import io.micrometer.core.instrument.MeterRegistry;
-import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
 import java.time.Clock;
 import java.time.Duration;
@@ -45,13 +44,22 @@ public final class QueueNode {
     private volatile boolean running;
     private volatile boolean draining;
 
-    private QueueNode(DataSource dataSource, List<JobHandler> handlers, QueueProperties properties, Clock clock,
-                      MeterRegistry registry, JsonMapper json, String version, Encryption encryption) {
-        this.workerId = properties.workerId() == null || properties.workerId().isBlank() ? defaultWorkerId(clock) : properties.workerId();
+    private QueueNode(
+            DataSource dataSource,
+            List<JobHandler> handlers,
+            QueueProperties properties,
+            Clock clock,
+            MeterRegistry registry,
+            JsonMapper json,
+            String version,
+            Encryption encryption) {
+        this.workerId = properties.workerId() == null || properties.workerId().isBlank()
+                ? defaultWorkerId(clock)
+                : properties.workerId();
         this.properties = properties;
         this.clock = clock;
-        this.repository = new JobRepository(dataSource, json, properties.maxPendingPerTenant(),
-                properties.maxRunningPerTenant(), encryption);
+        this.repository = new JobRepository(
+                dataSource, json, properties.maxPendingPerTenant(), properties.maxRunningPerTenant(), encryption);
         var metrics = new QueueMetrics(registry);
         var backoff = new Backoff(properties.retryBackoffBase(), properties.retryBackoffMax(), new Random());
         var byKind = new LinkedHashMap<String, JobHandler>();
@@ -62,7 +70,11 @@ public final class QueueNode {
         }
         this.completions = new CompletionWriter(repository, clock, properties.completionBatchSize(), workerId);
         this.worker = new Worker(workerId, properties, repository, byKind, completions, backoff, clock, metrics, json);
-        this.liveness = new LivenessLock(dataSource, workerId, properties.livenessMode(), properties.livenessTimeout(),
+        this.liveness = new LivenessLock(
+                dataSource,
+                workerId,
+                properties.livenessMode(),
+                properties.livenessTimeout(),
                 new LivenessLock.Listener() {
                     @Override
                     public void suspended(String why) {
@@ -79,30 +91,59 @@ public final class QueueNode {
                         worker.livenessRegained();
                     }
                 });
-        this.heartbeats = new HeartbeatLoop(repository, worker, clock, workerId, clock.instant(), version,
-                properties.maxConcurrentJobs(), liveness);
-        this.recovery = new RecoveryLoop(repository, clock, properties.staleAfter(), backoff, metrics,
-                liveness.rerunDelay(), heartbeats::lastFailedAt);
+        this.heartbeats = new HeartbeatLoop(
+                repository,
+                worker,
+                clock,
+                workerId,
+                clock.instant(),
+                version,
+                properties.maxConcurrentJobs(),
+                liveness);
+        this.recovery = new RecoveryLoop(
+                repository,
+                clock,
+                properties.staleAfter(),
+                backoff,
+                metrics,
+                liveness.rerunDelay(),
+                heartbeats::lastFailedAt);
         this.notifications = new JobNotifications(dataSource, worker, workerId);
         this.queue = new JobQueue(repository, byKind.keySet(), clock, properties, workerId, metrics);
         // Started and stopped by this node (not the context), in the order start() and shutdown() need.
         var beat = properties.heartbeatInterval();
-        this.heartbeatLoop = Loop.every("heartbeat-" + workerId, beat, heartbeats::beat).withInitialDelay(beat);
+        this.heartbeatLoop =
+                Loop.every("heartbeat-" + workerId, beat, heartbeats::beat).withInitialDelay(beat);
         var pass = properties.recoveryInterval();
-        this.recoveryLoop = Loop.every("recovery-" + workerId, pass, recovery::recover).withInitialDelay(pass);
-        var orphanCheck = Duration.ofMillis(Math.max(20, properties.livenessTimeout().toMillis() / 4));
-        this.orphanLoop = Loop.every("orphans-" + workerId, orphanCheck, this::recoverOrphans).withInitialDelay(orphanCheck);
+        this.recoveryLoop =
+                Loop.every("recovery-" + workerId, pass, recovery::recover).withInitialDelay(pass);
+        var orphanCheck =
+                Duration.ofMillis(Math.max(20, properties.livenessTimeout().toMillis() / 4));
+        this.orphanLoop = Loop.every("orphans-" + workerId, orphanCheck, this::recoverOrphans)
+                .withInitialDelay(orphanCheck);
     }
 
-    public static QueueNode create(DataSource dataSource, List<JobHandler> handlers, QueueProperties properties,
-                                   Clock clock, MeterRegistry registry, JsonMapper json, String version) {
+    public static QueueNode create(
+            DataSource dataSource,
+            List<JobHandler> handlers,
+            QueueProperties properties,
+            Clock clock,
+            MeterRegistry registry,
+            JsonMapper json,
+            String version) {
         return create(dataSource, handlers, properties, clock, registry, json, version, Encryption.none());
     }
 
     /** Job payloads and results sealed with {@code encryption}. */
-    public static QueueNode create(DataSource dataSource, List<JobHandler> handlers, QueueProperties properties,
-                                   Clock clock, MeterRegistry registry, JsonMapper json, String version,
-                                   Encryption encryption) {
+    public static QueueNode create(
+            DataSource dataSource,
+            List<JobHandler> handlers,
+            QueueProperties properties,
+            Clock clock,
+            MeterRegistry registry,
+            JsonMapper json,
+            String version,
+            Encryption encryption) {
         return new QueueNode(dataSource, handlers, properties, clock, registry, json, version, encryption);
     }
 
@@ -113,7 +154,8 @@ public final class QueueNode {
         } catch (Exception e) {
             host = "unknown-host";
         }
-        return host + "-" + ProcessHandle.current().pid() + "-" + clock.instant().getEpochSecond();
+        return host + "-" + ProcessHandle.current().pid() + "-"
+                + clock.instant().getEpochSecond();
     }
 
     public String workerId() {
@@ -171,8 +213,12 @@ public final class QueueNode {
         recoveryLoop.start();
         orphanLoop.start();
         running = true;
-        log.info("Worker {} started: {} job slots, kinds {}, liveness {}", workerId, properties.maxConcurrentJobs(),
-                queue.kinds(), liveness.describe());
+        log.info(
+                "Worker {} started: {} job slots, kinds {}, liveness {}",
+                workerId,
+                properties.maxConcurrentJobs(),
+                queue.kinds(),
+                liveness.describe());
         MDC.remove("worker_id");
     }
 
@@ -191,9 +237,16 @@ public final class QueueNode {
         heartbeats.state("DRAINING");
         heartbeats.beat();
         var grace = properties.shutdownGrace();
-        log.info("Worker {} draining: {} running jobs, up to {} s to finish", workerId, worker.runningCount(), grace.toSeconds());
+        log.info(
+                "Worker {} draining: {} running jobs, up to {} s to finish",
+                workerId,
+                worker.runningCount(),
+                grace.toSeconds());
         if (!worker.awaitIdle(grace)) {
-            log.warn("Releasing {} jobs still running after the grace period: {}", worker.runningCount(), worker.runningJobIds());
+            log.warn(
+                    "Releasing {} jobs still running after the grace period: {}",
+                    worker.runningCount(),
+                    worker.runningJobIds());
             worker.stopAll(JobContext.StopReason.SHUTDOWN);
             worker.awaitIdle(Duration.ofSeconds(10));
         }

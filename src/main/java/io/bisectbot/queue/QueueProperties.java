@@ -53,17 +53,23 @@ public record QueueProperties(
         @DefaultValue("30d") Duration retention) {
 
     /** How an instance proves it is alive besides heartbeats. */
-    public enum LivenessMode { AUTO, ON, OFF }
+    public enum LivenessMode {
+        AUTO,
+        ON,
+        OFF
+    }
 
     public QueueProperties {
         if (maxConcurrentJobs < 0) {
             throw new IllegalArgumentException("MAX_CONCURRENT_JOBS must be 0 or more, got " + maxConcurrentJobs);
         }
         if (maxPendingPerTenant < 0) {
-            throw new IllegalArgumentException("MAX_PENDING_PER_INSTALLATION must be 0 (no cap) or more, got " + maxPendingPerTenant);
+            throw new IllegalArgumentException(
+                    "MAX_PENDING_PER_INSTALLATION must be 0 (no cap) or more, got " + maxPendingPerTenant);
         }
         if (maxRunningPerTenant < 0) {
-            throw new IllegalArgumentException("MAX_RUNNING_PER_INSTALLATION must be 0 (no cap) or more, got " + maxRunningPerTenant);
+            throw new IllegalArgumentException(
+                    "MAX_RUNNING_PER_INSTALLATION must be 0 (no cap) or more, got " + maxRunningPerTenant);
         }
         if (staleAfter.compareTo(heartbeatInterval.multipliedBy(2)) < 0) {
             throw new IllegalArgumentException("JOB_STALE_AFTER (" + staleAfter + ") must be at least twice "
@@ -86,7 +92,8 @@ public record QueueProperties(
             case "auto" -> LivenessMode.AUTO;
             case "on", "true" -> LivenessMode.ON;
             case "off", "false" -> LivenessMode.OFF;
-            default -> throw new IllegalArgumentException("LIVENESS_LOCKS must be auto, on or off, got '" + value + "'");
+            default ->
+                throw new IllegalArgumentException("LIVENESS_LOCKS must be auto, on or off, got '" + value + "'");
         };
     }
 
@@ -96,44 +103,135 @@ public record QueueProperties(
     }
 
     public QueueProperties withWorkerId(String value) {
-        return new QueueProperties(value, maxConcurrentJobs, pollInterval, heartbeatInterval, staleAfter,
-                recoveryInterval, shutdownGrace, retryBackoffBase, retryBackoffMax, completionBatchSize,
-                maxPendingPerTenant, maxRunningPerTenant, livenessLocks, livenessTimeout, retention);
+        return new QueueProperties(
+                value,
+                maxConcurrentJobs,
+                pollInterval,
+                heartbeatInterval,
+                staleAfter,
+                recoveryInterval,
+                shutdownGrace,
+                retryBackoffBase,
+                retryBackoffMax,
+                completionBatchSize,
+                maxPendingPerTenant,
+                maxRunningPerTenant,
+                livenessLocks,
+                livenessTimeout,
+                retention);
     }
 
     public QueueProperties withMaxConcurrentJobs(int value) {
-        return new QueueProperties(workerId, value, pollInterval, heartbeatInterval, staleAfter,
-                recoveryInterval, shutdownGrace, retryBackoffBase, retryBackoffMax, completionBatchSize,
-                maxPendingPerTenant, maxRunningPerTenant, livenessLocks, livenessTimeout, retention);
+        return new QueueProperties(
+                workerId,
+                value,
+                pollInterval,
+                heartbeatInterval,
+                staleAfter,
+                recoveryInterval,
+                shutdownGrace,
+                retryBackoffBase,
+                retryBackoffMax,
+                completionBatchSize,
+                maxPendingPerTenant,
+                maxRunningPerTenant,
+                livenessLocks,
+                livenessTimeout,
+                retention);
     }
 
     public QueueProperties withTimings(Duration poll, Duration heartbeat, Duration stale, Duration recovery) {
-        return new QueueProperties(workerId, maxConcurrentJobs, poll, heartbeat, stale,
-                recovery, shutdownGrace, retryBackoffBase, retryBackoffMax, completionBatchSize,
-                maxPendingPerTenant, maxRunningPerTenant, livenessLocks, livenessTimeout, retention);
+        return new QueueProperties(
+                workerId,
+                maxConcurrentJobs,
+                poll,
+                heartbeat,
+                stale,
+                recovery,
+                shutdownGrace,
+                retryBackoffBase,
+                retryBackoffMax,
+                completionBatchSize,
+                maxPendingPerTenant,
+                maxRunningPerTenant,
+                livenessLocks,
+                livenessTimeout,
+                retention);
     }
 
     public QueueProperties withShutdownGrace(Duration value) {
-        return new QueueProperties(workerId, maxConcurrentJobs, pollInterval, heartbeatInterval, staleAfter,
-                recoveryInterval, value, retryBackoffBase, retryBackoffMax, completionBatchSize,
-                maxPendingPerTenant, maxRunningPerTenant, livenessLocks, livenessTimeout, retention);
+        return new QueueProperties(
+                workerId,
+                maxConcurrentJobs,
+                pollInterval,
+                heartbeatInterval,
+                staleAfter,
+                recoveryInterval,
+                value,
+                retryBackoffBase,
+                retryBackoffMax,
+                completionBatchSize,
+                maxPendingPerTenant,
+                maxRunningPerTenant,
+                livenessLocks,
+                livenessTimeout,
+                retention);
     }
 
     public QueueProperties withRetryBackoff(Duration base, Duration max) {
-        return new QueueProperties(workerId, maxConcurrentJobs, pollInterval, heartbeatInterval, staleAfter,
-                recoveryInterval, shutdownGrace, base, max, completionBatchSize,
-                maxPendingPerTenant, maxRunningPerTenant, livenessLocks, livenessTimeout, retention);
+        return new QueueProperties(
+                workerId,
+                maxConcurrentJobs,
+                pollInterval,
+                heartbeatInterval,
+                staleAfter,
+                recoveryInterval,
+                shutdownGrace,
+                base,
+                max,
+                completionBatchSize,
+                maxPendingPerTenant,
+                maxRunningPerTenant,
+                livenessLocks,
+                livenessTimeout,
+                retention);
     }
 
     public QueueProperties withTenantCaps(int maxPending, int maxRunning) {
-        return new QueueProperties(workerId, maxConcurrentJobs, pollInterval, heartbeatInterval, staleAfter,
-                recoveryInterval, shutdownGrace, retryBackoffBase, retryBackoffMax, completionBatchSize,
-                maxPending, maxRunning, livenessLocks, livenessTimeout, retention);
+        return new QueueProperties(
+                workerId,
+                maxConcurrentJobs,
+                pollInterval,
+                heartbeatInterval,
+                staleAfter,
+                recoveryInterval,
+                shutdownGrace,
+                retryBackoffBase,
+                retryBackoffMax,
+                completionBatchSize,
+                maxPending,
+                maxRunning,
+                livenessLocks,
+                livenessTimeout,
+                retention);
     }
 
     public QueueProperties withLiveness(String locks, Duration timeout) {
-        return new QueueProperties(workerId, maxConcurrentJobs, pollInterval, heartbeatInterval, staleAfter,
-                recoveryInterval, shutdownGrace, retryBackoffBase, retryBackoffMax, completionBatchSize,
-                maxPendingPerTenant, maxRunningPerTenant, locks, timeout, retention);
+        return new QueueProperties(
+                workerId,
+                maxConcurrentJobs,
+                pollInterval,
+                heartbeatInterval,
+                staleAfter,
+                recoveryInterval,
+                shutdownGrace,
+                retryBackoffBase,
+                retryBackoffMax,
+                completionBatchSize,
+                maxPendingPerTenant,
+                maxRunningPerTenant,
+                locks,
+                timeout,
+                retention);
     }
 }

@@ -9,5 +9,4 @@ public record QueueStats(
         long cancelled,
         long runningOnThisInstance,
         long workersAlive,
-        long oldestPendingAgeSeconds) {
-}
+        long oldestPendingAgeSeconds) {}

@@ -34,8 +34,14 @@ final class RecoveryLoop {
     private volatile boolean orphansFailing;
     private final java.util.function.Supplier<Instant> ownHeartbeatFailedAt;
 
-    RecoveryLoop(JobRepository repository, Clock clock, Duration staleAfter, Backoff backoff, QueueMetrics metrics,
-                 Duration rerunDelay, java.util.function.Supplier<Instant> ownHeartbeatFailedAt) {
+    RecoveryLoop(
+            JobRepository repository,
+            Clock clock,
+            Duration staleAfter,
+            Backoff backoff,
+            QueueMetrics metrics,
+            Duration rerunDelay,
+            java.util.function.Supplier<Instant> ownHeartbeatFailedAt) {
         this.rerunDelay = rerunDelay;
         this.ownHeartbeatFailedAt = ownHeartbeatFailedAt;
         this.repository = repository;
@@ -64,17 +70,23 @@ final class RecoveryLoop {
                 if (job.cancelRequested()) {
                     transitions.add(Transition.cancelled(fence, "cancelled; " + why));
                 } else if (fence.attempt() < job.maxAttempts()) {
-                    transitions.add(Transition.retryLater(fence, why, backoff.afterAttempt(fence.attempt()), "recovered"));
+                    transitions.add(
+                            Transition.retryLater(fence, why, backoff.afterAttempt(fence.attempt()), "recovered"));
                 } else {
-                    transitions.add(Transition.failed(fence, why + " (attempt " + fence.attempt() + " of "
-                            + job.maxAttempts() + ", no attempts left)"));
+                    transitions.add(Transition.failed(
+                            fence,
+                            why + " (attempt " + fence.attempt() + " of " + job.maxAttempts() + ", no attempts left)"));
                 }
             }
             var moved = repository.applyTransitions(transitions, now, staleBefore);
             for (int i = 0; i < stale.size(); i++) {
                 var t = transitions.get(i);
                 if (moved.contains(t.fence().jobId())) {
-                    log.warn("Took back job {} attempt {}: {}", t.fence().jobId(), t.fence().attempt(), t.error());
+                    log.warn(
+                            "Took back job {} attempt {}: {}",
+                            t.fence().jobId(),
+                            t.fence().attempt(),
+                            t.error());
                     metrics.count("recovered", stale.get(i).kind());
                 }
             }
@@ -124,15 +136,21 @@ final class RecoveryLoop {
                         var delay = backoffDelay.compareTo(rerunDelay) > 0 ? backoffDelay : rerunDelay;
                         transitions.add(Transition.retryLater(fence, why, delay, "recovered"));
                     } else {
-                        transitions.add(Transition.failed(fence, why + " (attempt " + fence.attempt() + " of "
-                                + job.maxAttempts() + ", no attempts left)"));
+                        transitions.add(Transition.failed(
+                                fence,
+                                why + " (attempt " + fence.attempt() + " of " + job.maxAttempts()
+                                        + ", no attempts left)"));
                     }
                 }
                 var moved = repository.applyTransitions(transitions, clock.instant(), null, true);
                 for (int i = 0; i < orphans.size(); i++) {
                     var t = transitions.get(i);
                     if (moved.contains(t.fence().jobId())) {
-                        log.warn("Took back job {} attempt {}: {}", t.fence().jobId(), t.fence().attempt(), t.error());
+                        log.warn(
+                                "Took back job {} attempt {}: {}",
+                                t.fence().jobId(),
+                                t.fence().attempt(),
+                                t.error());
                         metrics.count("recovered", orphans.get(i).kind());
                         if (t.retryDelay().compareTo(longest) > 0) {
                             longest = t.retryDelay();
@@ -172,11 +190,15 @@ final class RecoveryLoop {
             for (var job : left) {
                 var fence = job.fence();
                 var why = "worker " + workerId + " restarted: the process running this attempt is gone";
-                transitions.add(job.cancelRequested() ? Transition.cancelled(fence, "cancelled; " + why)
-                        : fence.attempt() < job.maxAttempts()
-                        ? Transition.retryLater(fence, why, Duration.ZERO, "recovered")
-                        : Transition.failed(fence, why + " (attempt " + fence.attempt() + " of " + job.maxAttempts()
-                                + ", no attempts left)"));
+                transitions.add(
+                        job.cancelRequested()
+                                ? Transition.cancelled(fence, "cancelled; " + why)
+                                : fence.attempt() < job.maxAttempts()
+                                        ? Transition.retryLater(fence, why, Duration.ZERO, "recovered")
+                                        : Transition.failed(
+                                                fence,
+                                                why + " (attempt " + fence.attempt() + " of " + job.maxAttempts()
+                                                        + ", no attempts left)"));
             }
             var moved = repository.applyTransitions(transitions, clock.instant(), null);
             if (!moved.isEmpty()) {
@@ -184,7 +206,8 @@ final class RecoveryLoop {
             }
             return moved.size();
         } catch (RuntimeException e) {
-            log.warn("Could not take back the jobs of an earlier process of worker {}: {}", workerId, Failures.brief(e));
+            log.warn(
+                    "Could not take back the jobs of an earlier process of worker {}: {}", workerId, Failures.brief(e));
             return 0;
         }
     }

@@ -45,7 +45,9 @@ final class RetentionCleaner {
                                        AND status IN ('SUCCEEDED', 'FAILED', 'CANCELLED')
                                      LIMIT :batch
                                        FOR UPDATE SKIP LOCKED)""")
-                        .param("before", before).param("batch", BATCH).update();
+                        .param("before", before)
+                        .param("batch", BATCH)
+                        .update();
                 total += deleted;
             } while (deleted == BATCH);
             if (total > 0) {

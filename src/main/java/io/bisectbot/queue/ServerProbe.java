@@ -22,16 +22,13 @@ final class ServerProbe {
 
     sealed interface Answer {
         /** The server answered; {@code startedAt} is {@code pg_postmaster_start_time()}. */
-        record Up(Instant startedAt) implements Answer {
-        }
+        record Up(Instant startedAt) implements Answer {}
 
         /** The server's host refused the connection, or the server said it is starting up or shutting down. */
-        record Down(String why) implements Answer {
-        }
+        record Down(String why) implements Answer {}
 
         /** No clear answer in time (a cut network looks like this): assume others may reach the server. */
-        record Unknown(String why) implements Answer {
-        }
+        record Unknown(String why) implements Answer {}
     }
 
     private final String url;
@@ -55,8 +52,8 @@ final class ServerProbe {
             if (hikari.getJdbcUrl() == null) {
                 return null;
             }
-            return new ServerProbe(hikari.getJdbcUrl(), hikari.getUsername(), hikari.getPassword(),
-                    hikari.getDataSourceProperties());
+            return new ServerProbe(
+                    hikari.getJdbcUrl(), hikari.getUsername(), hikari.getPassword(), hikari.getDataSourceProperties());
         } catch (SQLException e) {
             return null;
         }
@@ -82,8 +79,8 @@ final class ServerProbe {
 
     private Answer askNow() {
         try (var connection = DriverManager.getConnection(url, properties);
-             var statement = connection.createStatement();
-             var rs = statement.executeQuery("SELECT pg_postmaster_start_time()")) {
+                var statement = connection.createStatement();
+                var rs = statement.executeQuery("SELECT pg_postmaster_start_time()")) {
             rs.next();
             return new Answer.Up(rs.getTimestamp(1).toInstant());
         } catch (SQLException e) {
@@ -99,7 +96,8 @@ final class ServerProbe {
             return new Answer.Down(e.getMessage());
         }
         for (Throwable cause = e; cause != null; cause = cause.getCause()) {
-            if (cause instanceof ConnectException && String.valueOf(cause.getMessage()).contains("refused")) {
+            if (cause instanceof ConnectException
+                    && String.valueOf(cause.getMessage()).contains("refused")) {
                 return new Answer.Down("connection refused: " + cause.getMessage());
             }
         }

@@ -29,13 +29,27 @@ record Transition(
     }
 
     static Transition retryLater(JobFence fence, String error, Duration delay, String eventType) {
-        return new Transition(fence, JobStatus.PENDING, 0, delay, null, error, eventType,
+        return new Transition(
+                fence,
+                JobStatus.PENDING,
+                0,
+                delay,
+                null,
+                error,
+                eventType,
                 error + " (retry in " + delay.toMillis() + " ms)");
     }
 
     /** Back to PENDING after {@code delay} without counting the attempt: the job could not go on for now. */
     static Transition deferred(JobFence fence, String reason, Duration delay) {
-        return new Transition(fence, JobStatus.PENDING, -1, delay, null, reason, "deferred",
+        return new Transition(
+                fence,
+                JobStatus.PENDING,
+                -1,
+                delay,
+                null,
+                reason,
+                "deferred",
                 reason + " (runs again in " + delay.toSeconds() + " s; attempt not counted)");
     }
 

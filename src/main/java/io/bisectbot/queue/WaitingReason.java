@@ -5,5 +5,4 @@ package io.bisectbot.queue;
  * {@code kind_disabled}, {@code docker_unavailable}, {@code tenant_cap}, {@code no_free_slot}, {@code queued}) and a
  * sentence for people.
  */
-public record WaitingReason(String code, String message) {
-}
+public record WaitingReason(String code, String message) {}

@@ -11,8 +11,8 @@ import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Semaphore;
 import java.util.concurrent.Executors;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.slf4j.Logger;
@@ -67,22 +67,33 @@ final class Worker {
     private final AtomicInteger unfinished = new AtomicInteger();
     /** The local buffer: claimed jobs waiting for a slot. Taken out by their thread when it starts the handler. */
     private final Set<JobContext> buffered = ConcurrentHashMap.newKeySet();
+
     private final Semaphore slots;
     private final PrefetchSize prefetch;
     /** Jobs promised to claims in flight (guarded by {@code this}), so two claimers never take more than is free. */
     private int reserved;
+
     private final ExecutorService jobThreads;
     private final List<Thread> dispatchers = new ArrayList<>();
     private volatile boolean claiming = true;
     private volatile boolean claimsPaused;
     /** False while this instance's liveness lock is not confirmed: it must not start work another may take. */
     private volatile boolean live = true;
+
     private volatile boolean stopped;
     /** Set only by tests that simulate a crash: results are then never written, as if the process died. */
     private volatile boolean crashed;
 
-    Worker(String workerId, QueueProperties properties, JobRepository repository, Map<String, JobHandler> handlers,
-           CompletionWriter completions, Backoff backoff, Clock clock, QueueMetrics metrics, JsonMapper json) {
+    Worker(
+            String workerId,
+            QueueProperties properties,
+            JobRepository repository,
+            Map<String, JobHandler> handlers,
+            CompletionWriter completions,
+            Backoff backoff,
+            Clock clock,
+            QueueMetrics metrics,
+            JsonMapper json) {
         this.workerId = workerId;
         this.properties = properties;
         this.repository = repository;
@@ -92,13 +103,16 @@ final class Worker {
         this.clock = clock;
         this.metrics = metrics;
         this.json = json;
-        this.jobThreads = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("job-", 0).factory());
+        this.jobThreads = Executors.newThreadPerTaskExecutor(
+                Thread.ofVirtual().name("job-", 0).factory());
         this.slots = new Semaphore(properties.maxConcurrentJobs(), true);
         this.prefetch = new PrefetchSize(BUFFER_PER_SLOT * properties.maxConcurrentJobs());
         for (int i = 0; i < CLAIMERS; i++) {
             var claimer = i;
             wakeups.add(new ArrayBlockingQueue<>(1));
-            dispatchers.add(Thread.ofPlatform().name("dispatcher-" + workerId + (i == 0 ? "" : "-" + i)).daemon()
+            dispatchers.add(Thread.ofPlatform()
+                    .name("dispatcher-" + workerId + (i == 0 ? "" : "-" + i))
+                    .daemon()
                     .unstarted(() -> dispatch(claimer)));
         }
     }
@@ -132,8 +146,10 @@ final class Worker {
             var cancel = alive.get(fence);
             if (cancel == null) {
                 if (context.requestStop(JobContext.StopReason.FENCE_LOST)) {
-                    log.warn("Job {} attempt {} was taken back from this worker (heartbeat too late); stopping it",
-                            fence.jobId(), fence.attempt());
+                    log.warn(
+                            "Job {} attempt {} was taken back from this worker (heartbeat too late); stopping it",
+                            fence.jobId(),
+                            fence.attempt());
                 }
             } else if (cancel) {
                 requestCancel(fence.jobId());
@@ -190,11 +206,15 @@ final class Worker {
                     claimedAll = jobs.size() == free;
                     failureDelay = properties.pollInterval();
                 } catch (RuntimeException e) {
-                    log.warn("Could not claim jobs (will retry in {} ms): {}", failureDelay.toMillis(), Failures.brief(e));
+                    log.warn(
+                            "Could not claim jobs (will retry in {} ms): {}",
+                            failureDelay.toMillis(),
+                            Failures.brief(e));
                     settle(free);
                     pause(wakeup, failureDelay);
                     failureDelay = failureDelay.multipliedBy(2).compareTo(Duration.ofSeconds(30)) > 0
-                            ? Duration.ofSeconds(30) : failureDelay.multipliedBy(2);
+                            ? Duration.ofSeconds(30)
+                            : failureDelay.multipliedBy(2);
                     continue;
                 }
                 settle(free); // after launch: the claimed jobs count in unfinished now
@@ -261,11 +281,12 @@ final class Worker {
         var started = System.nanoTime();
         try {
             var handler = handlers.get(job.kind());
-            outcome = !slot.run() ? JobOutcome.failed("stopped before it started")
+            outcome = !slot.run()
+                    ? JobOutcome.failed("stopped before it started")
                     : handler == null
-                    ? JobOutcome.failed("no handler for job kind '" + job.kind() + "' on worker " + workerId
-                            + " (known kinds: " + String.join(", ", handlers.keySet()) + ")")
-                    : handler.handle(context);
+                            ? JobOutcome.failed("no handler for job kind '" + job.kind() + "' on worker " + workerId
+                                    + " (known kinds: " + String.join(", ", handlers.keySet()) + ")")
+                            : handler.handle(context);
             if (outcome == null) {
                 outcome = JobOutcome.failed("handler for '" + job.kind() + "' returned no outcome");
             }
@@ -280,7 +301,8 @@ final class Worker {
             // Any Throwable, errors included (OutOfMemoryError, NoClassDefFoundError, AssertionError): the attempt
             // ends here, or the job would stay RUNNING with a live heartbeat and no thread.
             log.warn("Job {} attempt {} failed: {}", job.id(), job.attemptCount(), e.toString());
-            outcome = JobOutcome.failed(e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName());
+            outcome = JobOutcome.failed(
+                    e.getMessage() != null ? e.getMessage() : e.getClass().getSimpleName());
         } finally {
             context.bindThread(null);
             Thread.interrupted(); // a stop request must not leak into the completion below
@@ -298,14 +320,17 @@ final class Worker {
             finish(context, outcome, overCap);
         } catch (Throwable e) {
             // E.g. a result that cannot be written as JSON: the attempt still ends, as a failure.
-            log.warn("Job {} attempt {}: its outcome could not be stored: {}", job.id(), job.attemptCount(), e.toString());
+            log.warn(
+                    "Job {} attempt {}: its outcome could not be stored: {}",
+                    job.id(),
+                    job.attemptCount(),
+                    e.toString());
             finish(context, JobOutcome.failedPermanently("the handler's outcome could not be stored: " + e), null);
         }
         MDC.clear();
     }
 
-    private record Slot(boolean held, boolean run) {
-    }
+    private record Slot(boolean held, boolean run) {}
 
     /**
      * Waits for a slot and takes the job out of the buffer. It does not run when it was stopped meanwhile (cancel,
@@ -341,7 +366,11 @@ final class Worker {
         resultsInFlight.add(context.fence());
         completions.submit(transition).whenComplete((applied, error) -> {
             if (error != null) {
-                log.error("Result of job {} attempt {} was not stored: {}", job.id(), job.attemptCount(), Failures.brief(error));
+                log.error(
+                        "Result of job {} attempt {} was not stored: {}",
+                        job.id(),
+                        job.attemptCount(),
+                        Failures.brief(error));
             } else if (!applied) {
                 discarded(context, "the job was no longer this worker's when the result arrived");
             } else {
@@ -370,21 +399,27 @@ final class Worker {
         var job = context.job();
         var fence = context.fence();
         return switch (outcome) {
-            case JobOutcome.Succeeded s -> Transition.succeeded(fence, s.result() == null ? null : json.writeValueAsString(s.result()));
-            case JobOutcome.Failed f when context.stopReason() == JobContext.StopReason.SHUTDOWN -> Transition.released(fence);
-            case JobOutcome.Failed f when context.stopReason() == JobContext.StopReason.LIVENESS_LOST ->
-                    Transition.released(fence, "liveness session of worker " + workerId + " lost; attempt not counted");
-            case JobOutcome.Failed f when context.stopReason() == JobContext.StopReason.CANCELLED ->
-                    Transition.cancelled(fence, "cancelled while running");
-            case JobOutcome.Failed f when f.retryable() && job.attemptCount() < job.maxAttempts() ->
-                    Transition.retryLater(fence, f.error(), backoff.afterAttempt(job.attemptCount()), "retry_scheduled");
+            case JobOutcome.Succeeded s ->
+                Transition.succeeded(fence, s.result() == null ? null : json.writeValueAsString(s.result()));
+            case JobOutcome.Failed f
+            when context.stopReason() == JobContext.StopReason.SHUTDOWN -> Transition.released(fence);
+            case JobOutcome.Failed f
+            when context.stopReason() == JobContext.StopReason.LIVENESS_LOST ->
+                Transition.released(fence, "liveness session of worker " + workerId + " lost; attempt not counted");
+            case JobOutcome.Failed f
+            when context.stopReason() == JobContext.StopReason.CANCELLED ->
+                Transition.cancelled(fence, "cancelled while running");
+            case JobOutcome.Failed f
+            when f.retryable() && job.attemptCount() < job.maxAttempts() ->
+                Transition.retryLater(fence, f.error(), backoff.afterAttempt(job.attemptCount()), "retry_scheduled");
             case JobOutcome.Failed f -> Transition.failed(fence, attemptsNote(job, f));
         };
     }
 
     private static String attemptsNote(Job job, JobOutcome.Failed failed) {
         return failed.retryable()
-                ? failed.error() + " (attempt " + job.attemptCount() + " of " + job.maxAttempts() + ", no attempts left)"
+                ? failed.error() + " (attempt " + job.attemptCount() + " of " + job.maxAttempts()
+                        + ", no attempts left)"
                 : failed.error();
     }
 

@@ -45,8 +45,13 @@ final class AccessFilter extends OncePerRequestFilter {
     private final JsonMapper json;
     private final ObjectProvider<BrowserSessions> sessions;
 
-    AccessFilter(AccessTokens tokens, RateLimiter limiter, TrustedProxies proxies, boolean publicStats, JsonMapper json,
-                 ObjectProvider<BrowserSessions> sessions) {
+    AccessFilter(
+            AccessTokens tokens,
+            RateLimiter limiter,
+            TrustedProxies proxies,
+            boolean publicStats,
+            JsonMapper json,
+            ObjectProvider<BrowserSessions> sessions) {
         this.tokens = tokens;
         this.sessions = sessions;
         this.limiter = limiter;
@@ -75,7 +80,8 @@ final class AccessFilter extends OncePerRequestFilter {
                     }
                 }
                 caller = new AccessTokens.Caller(AccessTokens.Caller.State.VALID, role.get());
-                request.setAttribute(ACTOR, browser.actor(request).orElse(role.get().label() + " session"));
+                request.setAttribute(
+                        ACTOR, browser.actor(request).orElse(role.get().label() + " session"));
             }
         }
         request.setAttribute(CALLER, caller);
@@ -85,8 +91,11 @@ final class AccessFilter extends OncePerRequestFilter {
             var wait = limiter.acquire(proxies.clientAddress(request));
             if (wait > 0) {
                 response.setHeader(HttpHeaders.RETRY_AFTER, Long.toString(wait));
-                write(response, HttpStatus.TOO_MANY_REQUESTS, "too many requests without a token from this address; "
-                        + "retry in " + wait + " s, or send 'Authorization: Bearer <token>'");
+                write(
+                        response,
+                        HttpStatus.TOO_MANY_REQUESTS,
+                        "too many requests without a token from this address; " + "retry in " + wait
+                                + " s, or send 'Authorization: Bearer <token>'");
                 return;
             }
         }

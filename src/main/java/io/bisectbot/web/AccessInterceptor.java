@@ -10,9 +10,9 @@ import org.springframework.boot.webmvc.error.ErrorController;
 import org.springframework.http.HttpHeaders;
 import org.springframework.http.HttpStatus;
 import org.springframework.web.method.HandlerMethod;
+import org.springframework.web.server.ResponseStatusException;
 import org.springframework.web.servlet.HandlerInterceptor;
 import org.springframework.web.servlet.HandlerMapping;
-import org.springframework.web.server.ResponseStatusException;
 
 /**
  * Lets a request reach a handler method only as its {@link Requires} (with {@link PublicWithStats} and
@@ -23,8 +23,7 @@ final class AccessInterceptor implements HandlerInterceptor {
     private static final Logger log = LoggerFactory.getLogger(AccessInterceptor.class);
 
     /** What a handler method needs: {@code role} null for public. */
-    record Rule(Role role, boolean publicWithStats, boolean sharedByLink) {
-    }
+    record Rule(Role role, boolean publicWithStats, boolean sharedByLink) {}
 
     private final AccessTokens tokens;
     private final ShareLinks shareLinks;
@@ -43,7 +42,9 @@ final class AccessInterceptor implements HandlerInterceptor {
         }
         var requires = method.getMethodAnnotation(Requires.class);
         if (requires != null) {
-            return Optional.of(new Rule(requires.value(), method.hasMethodAnnotation(PublicWithStats.class),
+            return Optional.of(new Rule(
+                    requires.value(),
+                    method.hasMethodAnnotation(PublicWithStats.class),
                     method.hasMethodAnnotation(SharedByLink.class)));
         }
         // Spring's error page only renders an error that already happened to some other request.
@@ -60,12 +61,15 @@ final class AccessInterceptor implements HandlerInterceptor {
         }
         var rule = rule(method).orElseThrow(() -> {
             log.error("{} has no @Requires or @Public; it is refused until it has one", method.getShortLogMessage());
-            return new ResponseStatusException(HttpStatus.INTERNAL_SERVER_ERROR, "this endpoint has no access rule; it is refused");
+            return new ResponseStatusException(
+                    HttpStatus.INTERNAL_SERVER_ERROR, "this endpoint has no access rule; it is refused");
         });
         if (rule.role() == null || (rule.publicWithStats() && publicStats)) {
             return true;
         }
-        var caller = request.getAttribute(AccessFilter.CALLER) instanceof AccessTokens.Caller c ? c : AccessTokens.Caller.ANONYMOUS;
+        var caller = request.getAttribute(AccessFilter.CALLER) instanceof AccessTokens.Caller c
+                ? c
+                : AccessTokens.Caller.ANONYMOUS;
         var refusal = tokens.refusal(caller, rule.role());
         if (refusal.isEmpty()) {
             return true;

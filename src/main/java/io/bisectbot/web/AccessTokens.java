@@ -19,7 +19,11 @@ final class AccessTokens {
 
     /** Who is calling, as far as the {@code Authorization} header says. */
     record Caller(State state, Role role) {
-        enum State { NO_TOKEN, WRONG_TOKEN, VALID }
+        enum State {
+            NO_TOKEN,
+            WRONG_TOKEN,
+            VALID
+        }
 
         static final Caller ANONYMOUS = new Caller(State.NO_TOKEN, null);
         static final Caller WRONG = new Caller(State.WRONG_TOKEN, null);
@@ -30,8 +34,7 @@ final class AccessTokens {
     }
 
     /** Why a request is turned away: the HTTP status and a message for the JSON body. */
-    record Refusal(HttpStatus status, String message) {
-    }
+    record Refusal(HttpStatus status, String message) {}
 
     private final Map<Role, List<byte[]>> hashes = new EnumMap<>(Role.class);
 
@@ -68,7 +71,8 @@ final class AccessTokens {
      * hex digits of a hash of its SHA-256), which tells tokens apart without saying anything usable about them.
      */
     static String actor(Role role, String authorization) {
-        return role.label() + " token " + Actors.fingerprint(authorization.substring(7).trim());
+        return role.label() + " token "
+                + Actors.fingerprint(authorization.substring(7).trim());
     }
 
     /** Empty when {@code caller} may call an endpoint needing {@code required}, else why not. */
@@ -77,17 +81,29 @@ final class AccessTokens {
             return Optional.empty();
         }
         if (!configuredFor(required)) {
-            return Optional.of(new Refusal(HttpStatus.FORBIDDEN, required.label() + " endpoints are disabled: set "
-                    + variablesFor(required) + " on the instance to enable them"));
+            return Optional.of(new Refusal(
+                    HttpStatus.FORBIDDEN,
+                    required.label() + " endpoints are disabled: set " + variablesFor(required)
+                            + " on the instance to enable them"));
         }
-        return Optional.of(switch (caller.state()) {
-            case NO_TOKEN -> new Refusal(HttpStatus.UNAUTHORIZED,
-                    "missing 'Authorization: Bearer <token>' header; this endpoint needs " + withArticle(required) + " token or higher");
-            case WRONG_TOKEN -> new Refusal(HttpStatus.UNAUTHORIZED,
-                    "the bearer token is not one of this instance's tokens; this endpoint needs " + withArticle(required) + " token or higher");
-            case VALID -> new Refusal(HttpStatus.FORBIDDEN,
-                    "needs " + required.label() + "; this token is " + caller.role().label());
-        });
+        return Optional.of(
+                switch (caller.state()) {
+                    case NO_TOKEN ->
+                        new Refusal(
+                                HttpStatus.UNAUTHORIZED,
+                                "missing 'Authorization: Bearer <token>' header; this endpoint needs "
+                                        + withArticle(required) + " token or higher");
+                    case WRONG_TOKEN ->
+                        new Refusal(
+                                HttpStatus.UNAUTHORIZED,
+                                "the bearer token is not one of this instance's tokens; this endpoint needs "
+                                        + withArticle(required) + " token or higher");
+                    case VALID ->
+                        new Refusal(
+                                HttpStatus.FORBIDDEN,
+                                "needs " + required.label() + "; this token is "
+                                        + caller.role().label());
+                });
     }
 
     private static String withArticle(Role role) {
@@ -95,13 +111,18 @@ final class AccessTokens {
     }
 
     private boolean configuredFor(Role required) {
-        return Arrays.stream(Role.values()).anyMatch(role -> role.satisfies(required) && !hashes.get(role).isEmpty());
+        return Arrays.stream(Role.values())
+                .anyMatch(role -> role.satisfies(required) && !hashes.get(role).isEmpty());
     }
 
     /** e.g. "VIEWER_TOKEN, OPERATOR_TOKEN or ADMIN_TOKEN". */
     static String variablesFor(Role required) {
-        var names = Arrays.stream(Role.values()).filter(role -> role.satisfies(required)).map(Role::variable).toList();
-        return names.size() == 1 ? names.getFirst()
+        var names = Arrays.stream(Role.values())
+                .filter(role -> role.satisfies(required))
+                .map(Role::variable)
+                .toList();
+        return names.size() == 1
+                ? names.getFirst()
                 : String.join(", ", names.subList(0, names.size() - 1)) + " or " + names.getLast();
     }
 

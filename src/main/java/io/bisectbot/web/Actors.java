@@ -9,8 +9,7 @@ import java.util.HexFormat;
 /** Who made a request, as a job's history records it (e.g. "operator token 3f2a9c1e"); never a secret. */
 public final class Actors {
 
-    private Actors() {
-    }
+    private Actors() {}
 
     /** The caller of an authenticated request; "anonymous" when it had no token or session (a public endpoint). */
     public static String of(HttpServletRequest request) {

@@ -29,8 +29,12 @@ class ApiErrors {
 
     @ExceptionHandler(ResponseStatusException.class)
     ResponseEntity<Map<String, Object>> status(ResponseStatusException e) {
-        var reply = error(e.getStatusCode(), e.getReason() != null ? e.getReason() : e.getStatusCode().toString());
-        return ResponseEntity.status(reply.getStatusCode()).headers(e.getHeaders()).body(reply.getBody());
+        var reply = error(
+                e.getStatusCode(),
+                e.getReason() != null ? e.getReason() : e.getStatusCode().toString());
+        return ResponseEntity.status(reply.getStatusCode())
+                .headers(e.getHeaders())
+                .body(reply.getBody());
     }
 
     @ExceptionHandler({IllegalArgumentException.class, JobQueue.UnknownKindException.class})
@@ -45,8 +49,10 @@ class ApiErrors {
 
     @ExceptionHandler(HttpMessageNotReadableException.class)
     ResponseEntity<Map<String, Object>> unreadable(HttpMessageNotReadableException e) {
-        return error(HttpStatus.BAD_REQUEST, "request body is not valid JSON of the expected shape: "
-                + firstLine(e.getMostSpecificCause().getMessage()));
+        return error(
+                HttpStatus.BAD_REQUEST,
+                "request body is not valid JSON of the expected shape: "
+                        + firstLine(e.getMostSpecificCause().getMessage()));
     }
 
     @ExceptionHandler(MethodArgumentTypeMismatchException.class)
@@ -56,7 +62,9 @@ class ApiErrors {
 
     @ExceptionHandler(HttpRequestMethodNotSupportedException.class)
     ResponseEntity<Map<String, Object>> method(HttpRequestMethodNotSupportedException e) {
-        return error(HttpStatus.METHOD_NOT_ALLOWED, e.getMethod() + " is not supported here; use " + e.getSupportedHttpMethods());
+        return error(
+                HttpStatus.METHOD_NOT_ALLOWED,
+                e.getMethod() + " is not supported here; use " + e.getSupportedHttpMethods());
     }
 
     @ExceptionHandler(HttpMediaTypeNotSupportedException.class)

@@ -18,8 +18,7 @@ public interface JobWrites {
      * @param url   where it can be seen; null while it is not delivered
      * @param id    the id the other side gave it (null when not known)
      */
-    record Write(String type, String state, String url, Long id) {
-    }
+    record Write(String type, String state, String url, Long id) {}
 
     List<Write> of(Job job);
 }

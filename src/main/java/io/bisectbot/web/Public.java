@@ -8,5 +8,4 @@ import java.lang.annotation.Target;
 /** An endpoint anyone may call without a token (load balancer health checks, signed webhooks). */
 @Target(ElementType.METHOD)
 @Retention(RetentionPolicy.RUNTIME)
-public @interface Public {
-}
+public @interface Public {}

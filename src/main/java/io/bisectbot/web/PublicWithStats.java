@@ -8,5 +8,4 @@ import java.lang.annotation.Target;
 /** Next to {@link Requires}: the endpoint is public while {@code PUBLIC_STATS=true}. */
 @Target(ElementType.METHOD)
 @Retention(RetentionPolicy.RUNTIME)
-public @interface PublicWithStats {
-}
+public @interface PublicWithStats {}

@@ -31,14 +31,17 @@ public final class ShareLinks {
     ShareLinks(List<String> keys, Duration ttl, Clock clock) {
         for (var key : keys) {
             if (key.length() < MIN_KEY_LENGTH) {
-                throw new IllegalArgumentException("SHARE_LINK_KEYS: a key has " + key.length() + " characters; each needs at least "
-                        + MIN_KEY_LENGTH + " (e.g. from `openssl rand -base64 32`)");
+                throw new IllegalArgumentException(
+                        "SHARE_LINK_KEYS: a key has " + key.length() + " characters; each needs at least "
+                                + MIN_KEY_LENGTH + " (e.g. from `openssl rand -base64 32`)");
             }
         }
         if (ttl.isNegative() || ttl.isZero()) {
             throw new IllegalArgumentException("SHARE_LINK_TTL must be positive, got " + ttl);
         }
-        this.keys = keys.stream().map(k -> new SecretKeySpec(k.getBytes(StandardCharsets.UTF_8), "HmacSHA256")).toList();
+        this.keys = keys.stream()
+                .map(k -> new SecretKeySpec(k.getBytes(StandardCharsets.UTF_8), "HmacSHA256"))
+                .toList();
         this.ttl = ttl;
         this.clock = clock;
     }
@@ -54,7 +57,8 @@ public final class ShareLinks {
             return Optional.empty();
         }
         var expiry = clock.instant().plus(ttl).getEpochSecond();
-        return Optional.of(expiry + "." + new String(encode(mac(keys.getFirst(), jobId, expiry)), StandardCharsets.US_ASCII));
+        return Optional.of(
+                expiry + "." + new String(encode(mac(keys.getFirst(), jobId, expiry)), StandardCharsets.US_ASCII));
     }
 
     /** Whether {@code token} was signed by one of the keys for this very job and has not expired. */

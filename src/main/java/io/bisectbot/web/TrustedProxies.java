@@ -14,7 +14,8 @@ import java.util.regex.Pattern;
  */
 final class TrustedProxies {
 
-    private static final Pattern IPV4 = Pattern.compile("((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)");
+    private static final Pattern IPV4 =
+            Pattern.compile("((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)");
 
     private record Range(byte[] network, int bits) {
         boolean contains(byte[] address) {
@@ -78,7 +79,8 @@ final class TrustedProxies {
         var slash = text.indexOf('/');
         var address = literal(slash < 0 ? text : text.substring(0, slash));
         if (address == null) {
-            throw new IllegalArgumentException("TRUSTED_PROXIES: '" + text + "' is not an IP address or CIDR range (e.g. 10.0.0.0/8 or ::1)");
+            throw new IllegalArgumentException(
+                    "TRUSTED_PROXIES: '" + text + "' is not an IP address or CIDR range (e.g. 10.0.0.0/8 or ::1)");
         }
         var bits = address.length * 8;
         if (slash >= 0) {
@@ -88,7 +90,8 @@ final class TrustedProxies {
                 bits = -1;
             }
             if (bits < 0 || bits > address.length * 8) {
-                throw new IllegalArgumentException("TRUSTED_PROXIES: '" + text + "' has a prefix length outside 0–" + address.length * 8);
+                throw new IllegalArgumentException(
+                        "TRUSTED_PROXIES: '" + text + "' has a prefix length outside 0–" + address.length * 8);
             }
         }
         return new Range(address, bits);

@@ -29,7 +29,8 @@ class WebConfig implements WebMvcConfigurer {
         this.tokens = new AccessTokens(properties.adminToken(), properties.operatorToken(), properties.viewerToken());
         this.shareLinks = new ShareLinks(properties.shareLinkKeyList(), properties.shareLinkTtl(), clock);
         if (!shareLinks.enabled()) {
-            log.info("SHARE_LINK_KEYS is not set: report links on GitHub carry no share token, so reading a report needs a token");
+            log.info(
+                    "SHARE_LINK_KEYS is not set: report links on GitHub carry no share token, so reading a report needs a token");
         }
     }
 
@@ -48,8 +49,13 @@ class WebConfig implements WebMvcConfigurer {
 
     @Bean
     FilterRegistrationBean<AccessFilter> accessFilter(JsonMapper json, ObjectProvider<BrowserSessions> sessions) {
-        var filter = new AccessFilter(tokens, new RateLimiter(properties.rateLimitPerMinute(), WebProperties.RATE_LIMIT_ADDRESSES, clock),
-                new TrustedProxies(properties.trustedProxies()), properties.publicStats(), json, sessions);
+        var filter = new AccessFilter(
+                tokens,
+                new RateLimiter(properties.rateLimitPerMinute(), WebProperties.RATE_LIMIT_ADDRESSES, clock),
+                new TrustedProxies(properties.trustedProxies()),
+                properties.publicStats(),
+                json,
+                sessions);
         var registration = new FilterRegistrationBean<>(filter);
         registration.setOrder(Ordered.HIGHEST_PRECEDENCE + 10);
         return registration;

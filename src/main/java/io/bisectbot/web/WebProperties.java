@@ -22,10 +22,15 @@ import org.springframework.boot.context.properties.bind.DefaultValue;
  * @param trustedProxies     CIDR ranges (or addresses) of reverse proxies whose {@code X-Forwarded-For} is believed
  */
 @ConfigurationProperties("bisectbot.web")
-record WebProperties(String adminToken, String operatorToken, String viewerToken,
-                     @DefaultValue("false") Boolean publicStats, String shareLinkKeys,
-                     @DefaultValue("30d") Duration shareLinkTtl, @DefaultValue("120") Integer rateLimitPerMinute,
-                     String trustedProxies) {
+record WebProperties(
+        String adminToken,
+        String operatorToken,
+        String viewerToken,
+        @DefaultValue("false") Boolean publicStats,
+        String shareLinkKeys,
+        @DefaultValue("30d") Duration shareLinkTtl,
+        @DefaultValue("120") Integer rateLimitPerMinute,
+        String trustedProxies) {
 
     /** Most source addresses the rate limiter remembers at once. */
     static final int RATE_LIMIT_ADDRESSES = 10_000;
@@ -33,7 +38,8 @@ record WebProperties(String adminToken, String operatorToken, String viewerToken
     // Boxed: a variable set to an empty value binds null, and then the default.
     WebProperties {
         if (rateLimitPerMinute < 0) {
-            throw new IllegalArgumentException("RATE_LIMIT_PER_MINUTE must be 0 (off) or more, got " + rateLimitPerMinute);
+            throw new IllegalArgumentException(
+                    "RATE_LIMIT_PER_MINUTE must be 0 (off) or more, got " + rateLimitPerMinute);
         }
     }
 
@@ -45,7 +51,11 @@ record WebProperties(String adminToken, String operatorToken, String viewerToken
     }
 
     List<String> shareLinkKeyList() {
-        return shareLinkKeys == null ? List.of()
-                : Arrays.stream(shareLinkKeys.split(",")).map(String::trim).filter(k -> !k.isEmpty()).toList();
+        return shareLinkKeys == null
+                ? List.of()
+                : Arrays.stream(shareLinkKeys.split(","))
+                        .map(String::trim)
+                        .filter(k -> !k.isEmpty())
+                        .toList();
     }
 }

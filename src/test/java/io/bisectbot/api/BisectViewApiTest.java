@@ -29,6 +29,7 @@ class BisectViewApiTest {
 
     @LocalServerPort
     int port;
+
     @Autowired
     DataSource dataSource;
 
@@ -48,7 +49,8 @@ class BisectViewApiTest {
 
     static List<String> texts(JsonNode array, String field) {
         var values = new ArrayList<String>();
-        array.forEach(node -> values.add(field == null ? node.asString() : node.path(field).asString()));
+        array.forEach(node ->
+                values.add(field == null ? node.asString() : node.path(field).asString()));
         return values;
     }
 
@@ -64,9 +66,14 @@ class BisectViewApiTest {
         assertThat(b.get("repeat").get("rule").asString()).isEqualTo("any-fail");
         var rounds = b.get("rounds");
         assertThat(rounds).hasSize(4);
-        assertThat(rounds.get(0).get("commits_left").isNull()).as("round 0: the ends").isTrue();
-        assertThat(List.of(rounds.get(1).get("commits_left").asInt(), rounds.get(2).get("commits_left").asInt(),
-                rounds.get(3).get("commits_left").asInt())).containsExactly(8, 4, 2);
+        assertThat(rounds.get(0).get("commits_left").isNull())
+                .as("round 0: the ends")
+                .isTrue();
+        assertThat(List.of(
+                        rounds.get(1).get("commits_left").asInt(),
+                        rounds.get(2).get("commits_left").asInt(),
+                        rounds.get(3).get("commits_left").asInt()))
+                .containsExactly(8, 4, 2);
         assertThat(texts(rounds.get(2).get("tested"), null)).containsExactly(sha(6));
 
         var steps = b.get("steps");
@@ -89,31 +96,53 @@ class BisectViewApiTest {
         assertThat(culprit.get("sha").asString()).isEqualTo(sha(6));
         assertThat(culprit.get("subject").asString()).isEqualTo(FinishedBisect.CULPRIT_SUBJECT);
         assertThat(culprit.get("commit_url").asString()).isEqualTo("https://github.com/acme/widget/commit/" + sha(6));
-        assertThat(texts(culprit.get("logs"), null)).containsExactly("search-" + sha(6).substring(0, 12) + "-run1",
-                "search-" + sha(6).substring(0, 12) + "-run2");
+        assertThat(texts(culprit.get("logs"), null))
+                .containsExactly(
+                        "search-" + sha(6).substring(0, 12) + "-run1", "search-" + sha(6).substring(0, 12) + "-run2");
         assertThat(b.get("report_url").asString()).isEqualTo("/job/" + job.id() + "/report");
     }
 
     @Test
     void the_report_is_html_with_every_tag_of_the_markdown_escaped_and_only_web_links() throws Exception {
         var job = FinishedBisect.insert(jdbc());
-        var html = get("/job/" + job.id() + "/bisect", VIEWER).body().get("report_html").asString();
-        assertThat(html).contains("<h2>First bad commit:").contains("Parse &lt;b&gt;headers&lt;/b&gt; lazily")
-                .contains("<table>").contains("<details>").contains("<summary>Steps (12 runs)</summary>").contains("</details>")
-                .contains("<a rel=\"noopener noreferrer\" href=\"https://github.com/acme/widget/commit/" + sha(6) + "\">");
-        assertThat(html).doesNotContain("<script").doesNotContain("<img").doesNotContain("<b>").doesNotContain("javascript:")
-                .contains("&lt;script&gt;").contains("&lt;img src=x onerror=alert(1)&gt;");
+        var html = get("/job/" + job.id() + "/bisect", VIEWER)
+                .body()
+                .get("report_html")
+                .asString();
+        assertThat(html)
+                .contains("<h2>First bad commit:")
+                .contains("Parse &lt;b&gt;headers&lt;/b&gt; lazily")
+                .contains("<table>")
+                .contains("<details>")
+                .contains("<summary>Steps (12 runs)</summary>")
+                .contains("</details>")
+                .contains("<a rel=\"noopener noreferrer\" href=\"https://github.com/acme/widget/commit/" + sha(6)
+                        + "\">");
+        assertThat(html)
+                .doesNotContain("<script")
+                .doesNotContain("<img")
+                .doesNotContain("<b>")
+                .doesNotContain("javascript:")
+                .contains("&lt;script&gt;")
+                .contains("&lt;img src=x onerror=alert(1)&gt;");
     }
 
     @Test
     void a_running_flaky_bisection_shows_the_runs_going_on_and_decides_verdicts_by_its_rule() throws Exception {
-        var payload = json.createObjectNode().put("repo", "https://gitlab.example.com/acme/widget.git").put("bad", sha(8))
-                .put("command", "make test").put("repeat", 3).put("repeat_rule", "any-fail");
+        var payload = json.createObjectNode()
+                .put("repo", "https://gitlab.example.com/acme/widget.git")
+                .put("bad", sha(8))
+                .put("command", "make test")
+                .put("repeat", 3)
+                .put("repeat_rule", "any-fail");
         payload.putArray("good").add(sha(0));
         var id = jdbc().sql("""
                         INSERT INTO jobs (kind, status, payload, attempt_count, worker_id, heartbeat_at, claimed_at, started_at)
                         VALUES ('bisect', 'RUNNING', CAST(:payload AS jsonb), 2, 'elsewhere', now() + interval '1 hour', now(), now())
-                        RETURNING id""").param("payload", json.writeValueAsString(payload)).query(Long.class).single();
+                        RETURNING id""")
+                .param("payload", json.writeValueAsString(payload))
+                .query(Long.class)
+                .single();
         step(id, 0, sha(8), 0, "VERIFY", "BAD", 1);
         step(id, 1, sha(0), 0, "VERIFY", "GOOD", 0);
         step(id, 2, sha(0), 1, "VERIFY", "GOOD", 0);
@@ -122,7 +151,9 @@ class BisectViewApiTest {
         FinishedBisect.round(jdbc(), id, 0, null, null, List.of(sha(8), sha(0)), List.of());
         FinishedBisect.round(jdbc(), id, 1, 8, 3, List.of(sha(4)), List.of("search:" + sha(4) + ":1"));
         // A round an earlier attempt left: what it had running is not running now.
-        jdbc().sql("UPDATE bisect_rounds SET attempt = 2 WHERE job_id = :id").param("id", id).update();
+        jdbc().sql("UPDATE bisect_rounds SET attempt = 2 WHERE job_id = :id")
+                .param("id", id)
+                .update();
         FinishedBisect.round(jdbc(), id, 2, 4, 2, List.of(sha(6)), List.of("search:" + sha(6) + ":0"));
 
         var b = get("/job/" + id + "/bisect", VIEWER).body();
@@ -135,18 +166,26 @@ class BisectViewApiTest {
         assertThat(b.get("running").get(0).get("commit").asString()).isEqualTo(sha(4));
         assertThat(b.get("running").get(0).get("run").asInt()).isEqualTo(2);
         assertThat(b.get("running").get(0).get("round").asInt()).isEqualTo(1);
-        assertThat(b.get("running").get(0).get("log").asString()).isEqualTo("search-" + sha(4).substring(0, 12) + "-run2");
+        assertThat(b.get("running").get(0).get("log").asString())
+                .isEqualTo("search-" + sha(4).substring(0, 12) + "-run2");
         assertThat(b.get("steps")).hasSize(5);
         var verdicts = new java.util.HashMap<String, String>();
-        b.get("commits").forEach(c -> verdicts.put(c.get("commit").asString(), c.get("verdict").asString(null)));
+        b.get("commits")
+                .forEach(c -> verdicts.put(
+                        c.get("commit").asString(), c.get("verdict").asString(null)));
         // Under any-fail one failure is bad, three passes are good, and one pass of three decides nothing yet.
-        assertThat(verdicts).containsEntry(sha(8), "bad").containsEntry(sha(0), "good").containsEntry(sha(4), null);
+        assertThat(verdicts)
+                .containsEntry(sha(8), "bad")
+                .containsEntry(sha(0), "good")
+                .containsEntry(sha(4), null);
     }
 
     @Test
     void only_bisect_jobs_have_a_bisection_and_a_viewer_token_is_needed() throws Exception {
-        var other = jdbc().sql("INSERT INTO jobs (kind, status, run_at) VALUES ('noop', 'SUCCEEDED', now()) RETURNING id")
-                .query(Long.class).single();
+        var other = jdbc().sql(
+                        "INSERT INTO jobs (kind, status, run_at) VALUES ('noop', 'SUCCEEDED', now()) RETURNING id")
+                .query(Long.class)
+                .single();
         var reply = get("/job/" + other + "/bisect", VIEWER);
         assertThat(reply.status()).isEqualTo(404);
         assertThat(reply.body().get("error").asString()).contains("only bisect jobs");
@@ -159,7 +198,13 @@ class BisectViewApiTest {
                         INSERT INTO bisect_steps (job_id, seq, commit_sha, run_index, purpose, outcome, exit_code, verdict,
                                                   duration_ms, attempt, worker_id, recorded_at)
                         VALUES (:job, :seq, :commit, :run, :purpose, 'EXITED', :exit, :verdict, 40000, 1, 'elsewhere', now())""")
-                .param("job", job).param("seq", seq).param("commit", commit).param("run", runIndex).param("purpose", purpose)
-                .param("exit", exitCode).param("verdict", verdict).update();
+                .param("job", job)
+                .param("seq", seq)
+                .param("commit", commit)
+                .param("run", runIndex)
+                .param("purpose", purpose)
+                .param("exit", exitCode)
+                .param("verdict", verdict)
+                .update();
     }
 }

@@ -50,7 +50,8 @@ class ArchitectureTest {
      * fragments are the way for the rest: they are defined in the queue and used inside a feature's statement.
      */
     static final Map<String, String> QUEUE_SQL_EXCEPTIONS = Map.of(
-            "crypto/Rotation.java", "re-encrypts every sealed column of every table in batches; crypto sits below the queue",
+            "crypto/Rotation.java",
+                    "re-encrypts every sealed column of every table in batches; crypto sits below the queue",
             "dashboard/JobSearch.java", "the jobs list's filtered keyset query (read only)",
             "dashboard/JobListController.java", "the instances list (read only)",
             "dashboard/JobMinutes.java", "the per-minute rollup counts finished and pending jobs",
@@ -65,7 +66,8 @@ class ArchitectureTest {
     @BeforeAll
     static void importClasses() {
         // The compiled main classes only: scanning the class path's jars for the package would take far longer.
-        classes = new ClassFileImporter().withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
+        classes = new ClassFileImporter()
+                .withImportOption(ImportOption.Predefined.DO_NOT_INCLUDE_TESTS)
                 .importPath(Path.of("target/classes"));
     }
 
@@ -77,7 +79,9 @@ class ArchitectureTest {
     @Test
     void each_package_uses_only_the_packages_it_is_allowed_to() {
         var packages = presentPackages();
-        assertThat(ALLOWED.keySet()).as("every feature package has an entry in ALLOWED").containsAll(packages);
+        assertThat(ALLOWED.keySet())
+                .as("every feature package has an entry in ALLOWED")
+                .containsAll(packages);
         for (var entry : ALLOWED.entrySet()) {
             var forbidden = new TreeSet<>(packages);
             forbidden.remove(entry.getKey());
@@ -85,8 +89,12 @@ class ArchitectureTest {
             if (forbidden.isEmpty()) {
                 continue;
             }
-            noClasses().that().resideInAPackage(ROOT + "." + entry.getKey() + "..")
-                    .should().dependOnClassesThat().resideInAnyPackage(
+            noClasses()
+                    .that()
+                    .resideInAPackage(ROOT + "." + entry.getKey() + "..")
+                    .should()
+                    .dependOnClassesThat()
+                    .resideInAnyPackage(
                             forbidden.stream().map(p -> ROOT + "." + p + "..").toArray(String[]::new))
                     .because(entry.getKey() + " may use only " + entry.getValue() + " (docs/architecture.md)")
                     .check(classes);
@@ -109,7 +117,9 @@ class ArchitectureTest {
                 }
             }
         }
-        assertThat(offenders).as("SQL on jobs, job_events or workers outside the queue package: add a JobQueue method").isEmpty();
+        assertThat(offenders)
+                .as("SQL on jobs, job_events or workers outside the queue package: add a JobQueue method")
+                .isEmpty();
     }
 
     private static Set<String> presentPackages() {

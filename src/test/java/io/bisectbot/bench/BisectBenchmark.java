@@ -5,7 +5,6 @@ import io.bisectbot.TestDatabase;
 import io.bisectbot.TestExecutor;
 import io.bisectbot.bisect.BisectJobHandler;
 import io.bisectbot.bisect.BisectListener;
-import io.bisectbot.bisect.BisectProperties;
 import io.bisectbot.git.GitCredentials;
 import io.bisectbot.queue.JobStatus;
 import io.bisectbot.queue.NewJob;
@@ -17,7 +16,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.springframework.beans.factory.support.DefaultListableBeanFactory;
@@ -39,9 +37,15 @@ public final class BisectBenchmark {
      * @param overheadMs per search round, its wall time (from its start to the next round's, or to the answer) minus
      *                   the test's duration; empty for git
      */
-    record Measure(String who, int culprit, int runs, int verificationRuns, int rounds, double seconds, boolean right,
-                   List<Long> overheadMs) {
-    }
+    record Measure(
+            String who,
+            int culprit,
+            int runs,
+            int verificationRuns,
+            int rounds,
+            double seconds,
+            boolean right,
+            List<Long> overheadMs) {}
 
     public static void main(String[] args) throws Exception {
         var commits = 1000;
@@ -52,8 +56,14 @@ public final class BisectBenchmark {
             switch (args[i]) {
                 case "--commits" -> commits = Integer.parseInt(args[++i]);
                 case "--test-seconds" -> testSeconds = Double.parseDouble(args[++i]);
-                case "--culprits" -> culprits = java.util.Arrays.stream(args[++i].split(",")).map(Integer::valueOf).toList();
-                case "--parallelism" -> parallelism = java.util.Arrays.stream(args[++i].split(",")).map(Integer::valueOf).toList();
+                case "--culprits" ->
+                    culprits = java.util.Arrays.stream(args[++i].split(","))
+                            .map(Integer::valueOf)
+                            .toList();
+                case "--parallelism" ->
+                    parallelism = java.util.Arrays.stream(args[++i].split(","))
+                            .map(Integer::valueOf)
+                            .toList();
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
@@ -76,7 +86,8 @@ public final class BisectBenchmark {
     }
 
     /** A linear history; commit {@code culprit} and later fail the test. Built with fast-import: seconds, not minutes. */
-    static List<String> linearRepository(Path dir, int n, int culprit, double testSeconds) throws IOException, InterruptedException {
+    static List<String> linearRepository(Path dir, int n, int culprit, double testSeconds)
+            throws IOException, InterruptedException {
         Files.createDirectories(dir);
         git(dir, null, "init", "-q", "-b", "main");
         var script = "#!/bin/sh\nsleep " + testSeconds + "\n[ \"$(cat state)\" = good ]\n";
@@ -84,16 +95,22 @@ public final class BisectBenchmark {
         for (int i = 0; i < n; i++) {
             var state = i < culprit ? "good\n" : "bad\n";
             stream.append("commit refs/heads/main\n")
-                    .append("committer Dev <dev@example.com> ").append(1_700_000_000L + i * 60L).append(" +0000\n")
+                    .append("committer Dev <dev@example.com> ")
+                    .append(1_700_000_000L + i * 60L)
+                    .append(" +0000\n")
                     .append(data("change " + i + "\n"));
             // No 'from': fast-import continues the branch from the commit it wrote last.
-            stream.append("M 100644 inline test.sh\n").append(data(script))
-                    .append("M 100644 inline state\n").append(data(state))
-                    .append("M 100644 inline version\n").append(data("v" + i + "\n"));
+            stream.append("M 100644 inline test.sh\n")
+                    .append(data(script))
+                    .append("M 100644 inline state\n")
+                    .append(data(state))
+                    .append("M 100644 inline version\n")
+                    .append(data("v" + i + "\n"));
         }
         git(dir, stream.toString(), "fast-import", "--quiet");
         git(dir, null, "reset", "-q", "--hard", "main");
-        var shas = List.of(git(dir, null, "rev-list", "--reverse", "main").trim().split("\n"));
+        var shas =
+                List.of(git(dir, null, "rev-list", "--reverse", "main").trim().split("\n"));
         git(dir, null, "tag", "v0", shas.getFirst());
         return shas;
     }
@@ -112,8 +129,16 @@ public final class BisectBenchmark {
         var output = git(repo, null, "bisect", "run", "sh", wrapper.toString());
         var seconds = (System.nanoTime() - started) / 1e9;
         git(repo, null, "bisect", "reset");
-        var runs = (int) Files.readAllLines(counter).stream().filter(l -> !l.isBlank()).count();
-        return new Measure("git bisect run", culprit, runs, 0, runs, seconds, output.contains(shas.get(culprit) + " is the first bad commit"),
+        var runs = (int)
+                Files.readAllLines(counter).stream().filter(l -> !l.isBlank()).count();
+        return new Measure(
+                "git bisect run",
+                culprit,
+                runs,
+                0,
+                runs,
+                seconds,
+                output.contains(shas.get(culprit) + " is the first bad commit"),
                 List.of());
     }
 
@@ -127,12 +152,14 @@ public final class BisectBenchmark {
         private volatile long finishedNanos;
 
         @Override
-        public void started(io.bisectbot.queue.JobContext job, io.bisectbot.bisect.BisectRequest request) {
-        }
+        public void started(io.bisectbot.queue.JobContext job, io.bisectbot.bisect.BisectRequest request) {}
 
         @Override
-        public void finished(io.bisectbot.queue.JobContext job, io.bisectbot.bisect.BisectRequest request,
-                             io.bisectbot.bisect.BisectResult result, String report) {
+        public void finished(
+                io.bisectbot.queue.JobContext job,
+                io.bisectbot.bisect.BisectRequest request,
+                io.bisectbot.bisect.BisectResult result,
+                String report) {
             finishedNanos = System.nanoTime();
         }
 
@@ -157,26 +184,54 @@ public final class BisectBenchmark {
         }
     }
 
-    static Measure bisectbot(HikariDataSource database, Path repo, Path cache, String image, List<String> shas,
-                             int culprit, int k, double testSeconds) throws Exception {
+    static Measure bisectbot(
+            HikariDataSource database,
+            Path repo,
+            Path cache,
+            String image,
+            List<String> shas,
+            int culprit,
+            int k,
+            double testSeconds)
+            throws Exception {
         var registry = new SimpleMeterRegistry();
         try (var docker = TestExecutor.start(database, registry)) {
             var properties = TestExecutor.bisectProperties(8);
             var beans = new DefaultListableBeanFactory();
             var clock = new RoundClock();
             beans.registerSingleton("rounds", clock);
-            var handler = new BisectJobHandler(properties, TestExecutor.gitProperties(cache), docker.executor(), docker.health(), docker.logs(),
-                    JdbcClient.create(database), Clock.systemUTC(),
-                    beans.getBeanProvider(GitCredentials.class), beans.getBeanProvider(BisectListener.class));
-            var node = QueueNode.create(database, List.of(handler), QueueProperties.defaults().withWorkerId("bench-k" + k),
-                    Clock.systemUTC(), registry, JsonMapper.builder().build(), "bench");
+            var handler = new BisectJobHandler(
+                    properties,
+                    TestExecutor.gitProperties(cache),
+                    docker.executor(),
+                    docker.health(),
+                    docker.logs(),
+                    JdbcClient.create(database),
+                    Clock.systemUTC(),
+                    beans.getBeanProvider(GitCredentials.class),
+                    beans.getBeanProvider(BisectListener.class));
+            var node = QueueNode.create(
+                    database,
+                    List.of(handler),
+                    QueueProperties.defaults().withWorkerId("bench-k" + k),
+                    Clock.systemUTC(),
+                    registry,
+                    JsonMapper.builder().build(),
+                    "bench");
             node.start();
             try {
-                var payload = JsonNodeFactory.instance.objectNode().put("repo", repo.toString()).put("bad", shas.getLast())
-                        .put("command", "sh test.sh").put("parallelism", k);
+                var payload = JsonNodeFactory.instance
+                        .objectNode()
+                        .put("repo", repo.toString())
+                        .put("bad", shas.getLast())
+                        .put("command", "sh test.sh")
+                        .put("parallelism", k);
                 payload.putArray("good").add(shas.getFirst());
                 var started = System.nanoTime();
-                var id = node.queue().enqueue(NewJob.of(BisectJobHandler.KIND, payload)).job().id();
+                var id = node.queue()
+                        .enqueue(NewJob.of(BisectJobHandler.KIND, payload))
+                        .job()
+                        .id();
                 while (!node.queue().find(id).orElseThrow().status().isFinal()) {
                     Thread.sleep(20);
                 }
@@ -187,8 +242,14 @@ public final class BisectBenchmark {
                 }
                 var result = job.result();
                 var found = result.path("outcome").path("commit").path("sha").asString("");
-                return new Measure("bisectbot k=" + k, culprit, result.get("test_runs").asInt(),
-                        result.get("verification_runs").asInt(), result.get("rounds").asInt(), seconds, found.equals(shas.get(culprit)),
+                return new Measure(
+                        "bisectbot k=" + k,
+                        culprit,
+                        result.get("test_runs").asInt(),
+                        result.get("verification_runs").asInt(),
+                        result.get("rounds").asInt(),
+                        seconds,
+                        found.equals(shas.get(culprit)),
                         clock.overheadsMs(testSeconds));
             } finally {
                 node.shutdown();
@@ -198,31 +259,61 @@ public final class BisectBenchmark {
 
     static void print(List<Measure> results, int commits, double testSeconds, List<Integer> parallelism) {
         System.out.printf("%nBisect: %d-commit linear history, test takes %.1f s%n%n", commits, testSeconds);
-        System.out.printf("| %-16s | %-7s | %-9s | %-13s | %-13s | %-8s | %-11s | %-5s | %s |%n", "who", "culprit", "test runs",
-                "verifications", "search rounds", "wall s", "wall vs git", "right", "round overhead ms");
+        System.out.printf(
+                "| %-16s | %-7s | %-9s | %-13s | %-13s | %-8s | %-11s | %-5s | %s |%n",
+                "who",
+                "culprit",
+                "test runs",
+                "verifications",
+                "search rounds",
+                "wall s",
+                "wall vs git",
+                "right",
+                "round overhead ms");
         System.out.println("|---|---|---|---|---|---|---|---|---|");
         double gitSeconds = 0;
         for (var m : results) {
             if (m.who().startsWith("git")) {
                 gitSeconds = m.seconds();
             }
-            System.out.printf("| %-16s | %-7d | %-9d | %-13d | %-13d | %-8.1f | %-11s | %-5s | %s |%n", m.who(), m.culprit(), m.runs(),
-                    m.verificationRuns(), m.rounds(), m.seconds(), m.who().startsWith("git") ? "1.00" : "%.2f".formatted(m.seconds() / gitSeconds),
-                    m.right() ? "yes" : "NO", m.overheadMs().isEmpty() ? "" : m.overheadMs().toString());
+            System.out.printf(
+                    "| %-16s | %-7d | %-9d | %-13d | %-13d | %-8.1f | %-11s | %-5s | %s |%n",
+                    m.who(),
+                    m.culprit(),
+                    m.runs(),
+                    m.verificationRuns(),
+                    m.rounds(),
+                    m.seconds(),
+                    m.who().startsWith("git") ? "1.00" : "%.2f".formatted(m.seconds() / gitSeconds),
+                    m.right() ? "yes" : "NO",
+                    m.overheadMs().isEmpty() ? "" : m.overheadMs().toString());
         }
         var who = new ArrayList<>(List.of("git bisect run"));
         parallelism.forEach(k -> who.add("bisectbot k=" + k));
         for (var name : who) {
             var mine = results.stream().filter(m -> m.who().equals(name)).toList();
             var overheads = mine.stream().flatMap(m -> m.overheadMs().stream()).toList();
-            System.out.printf("%-16s mean test runs %.1f (+%.1f verifications), mean search rounds %.1f, mean wall %.1f s%s%n", name,
+            System.out.printf(
+                    "%-16s mean test runs %.1f (+%.1f verifications), mean search rounds %.1f, mean wall %.1f s%s%n",
+                    name,
                     mine.stream().mapToInt(Measure::runs).average().orElse(0),
                     mine.stream().mapToInt(Measure::verificationRuns).average().orElse(0),
                     mine.stream().mapToInt(Measure::rounds).average().orElse(0),
                     mine.stream().mapToDouble(Measure::seconds).average().orElse(0),
-                    overheads.isEmpty() ? "" : ", round overhead median %.0f ms, mean %.0f ms, max %d ms (%d rounds)".formatted(
-                            median(overheads), overheads.stream().mapToLong(Long::longValue).average().orElse(0),
-                            overheads.stream().mapToLong(Long::longValue).max().orElse(0), overheads.size()));
+                    overheads.isEmpty()
+                            ? ""
+                            : ", round overhead median %.0f ms, mean %.0f ms, max %d ms (%d rounds)"
+                                    .formatted(
+                                            median(overheads),
+                                                    overheads.stream()
+                                                            .mapToLong(Long::longValue)
+                                                            .average()
+                                                            .orElse(0),
+                                            overheads.stream()
+                                                            .mapToLong(Long::longValue)
+                                                            .max()
+                                                            .orElse(0),
+                                                    overheads.size()));
         }
     }
 
@@ -238,7 +329,10 @@ public final class BisectBenchmark {
     private static String git(Path dir, String input, String... args) throws IOException, InterruptedException {
         var command = new ArrayList<>(List.of("git", "-c", "user.name=Dev", "-c", "user.email=dev@example.com"));
         command.addAll(List.of(args));
-        var process = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
+        var process = new ProcessBuilder(command)
+                .directory(dir.toFile())
+                .redirectErrorStream(true)
+                .start();
         if (input != null) {
             try (var in = process.getOutputStream()) {
                 in.write(input.getBytes(StandardCharsets.UTF_8));

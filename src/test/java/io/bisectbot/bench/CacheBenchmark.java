@@ -51,28 +51,46 @@ public final class CacheBenchmark {
             for (var cached : List.of(false, true)) {
                 var dir = cached ? "/cache/deps" : "/tmp/deps";
                 var command = ("d=%s; mkdir -p $d; n=0; for i in $(seq 1 %d); do f=$d/lib$i.jar; if [ ! -s $f ]; then "
-                        + "sleep %s; head -c 65536 /dev/urandom > $f; n=$((n+1)); fi; done; "
-                        + "cat $d/*.jar | sha256sum > /dev/null; echo fetched $n; sh test.sh")
+                                + "sleep %s; head -c 65536 /dev/urandom > $f; n=$((n+1)); fi; done; "
+                                + "cat $d/*.jar | sha256sum > /dev/null; echo fetched $n; sh test.sh")
                         .formatted(dir, files, latencyMs / 1000.0);
                 var registry = new SimpleMeterRegistry();
                 try (var docker = TestExecutor.start(database, registry)) {
                     var beans = new DefaultListableBeanFactory();
-                    var handler = new BisectJobHandler(TestExecutor.bisectProperties(4),
-                            TestExecutor.gitProperties(work.resolve("git")), docker.executor(),
-                            docker.health(), docker.logs(), JdbcClient.create(database), Clock.systemUTC(),
-                            beans.getBeanProvider(GitCredentials.class), beans.getBeanProvider(BisectListener.class));
-                    var node = QueueNode.create(database, List.of(handler), QueueProperties.defaults().withWorkerId("cache-bench"),
-                            Clock.systemUTC(), registry, JsonMapper.builder().build(), "bench");
+                    var handler = new BisectJobHandler(
+                            TestExecutor.bisectProperties(4),
+                            TestExecutor.gitProperties(work.resolve("git")),
+                            docker.executor(),
+                            docker.health(),
+                            docker.logs(),
+                            JdbcClient.create(database),
+                            Clock.systemUTC(),
+                            beans.getBeanProvider(GitCredentials.class),
+                            beans.getBeanProvider(BisectListener.class));
+                    var node = QueueNode.create(
+                            database,
+                            List.of(handler),
+                            QueueProperties.defaults().withWorkerId("cache-bench"),
+                            Clock.systemUTC(),
+                            registry,
+                            JsonMapper.builder().build(),
+                            "bench");
                     node.start();
                     try {
-                        var payload = JsonNodeFactory.instance.objectNode().put("repo", repo.toString())
-                                .put("bad", shas.getLast()).put("command", command);
+                        var payload = JsonNodeFactory.instance
+                                .objectNode()
+                                .put("repo", repo.toString())
+                                .put("bad", shas.getLast())
+                                .put("command", command);
                         payload.putArray("good").add(shas.getFirst());
                         if (cached) {
                             payload.putArray("cache").add("/cache/deps");
                         }
                         var started = System.nanoTime();
-                        var id = node.queue().enqueue(NewJob.of(BisectJobHandler.KIND, payload)).job().id();
+                        var id = node.queue()
+                                .enqueue(NewJob.of(BisectJobHandler.KIND, payload))
+                                .job()
+                                .id();
                         while (!node.queue().find(id).orElseThrow().status().isFinal()) {
                             Thread.sleep(20);
                         }
@@ -82,10 +100,21 @@ public final class CacheBenchmark {
                             throw new IllegalStateException("bisect job failed: " + job.lastError());
                         }
                         var steps = new ArrayList<String>();
-                        job.result().get("steps").forEach(s -> steps.add("%.2f".formatted(s.get("duration_ms").asLong() / 1000.0)));
-                        var right = job.result().path("first_bad_commit").asString("").equals(shas.get(culprit));
-                        lines.add("%-9s wall %6.1f s, %d steps, culprit %s, step seconds: %s".formatted(
-                                cached ? "cache" : "no cache", seconds, steps.size(), right ? "right" : "WRONG", String.join(" ", steps)));
+                        job.result()
+                                .get("steps")
+                                .forEach(s -> steps.add(
+                                        "%.2f".formatted(s.get("duration_ms").asLong() / 1000.0)));
+                        var right = job.result()
+                                .path("first_bad_commit")
+                                .asString("")
+                                .equals(shas.get(culprit));
+                        lines.add("%-9s wall %6.1f s, %d steps, culprit %s, step seconds: %s"
+                                .formatted(
+                                        cached ? "cache" : "no cache",
+                                        seconds,
+                                        steps.size(),
+                                        right ? "right" : "WRONG",
+                                        String.join(" ", steps)));
                         if (cached) {
                             for (var volume : docker.executor().cacheVolumes()) {
                                 docker.executor().removeCache(volume);

@@ -3,7 +3,6 @@ package io.bisectbot.bench;
 import com.github.dockerjava.api.model.ExposedPort;
 import com.github.dockerjava.api.model.PortBinding;
 import com.github.dockerjava.api.model.Ports;
-import io.bisectbot.TestDatabase;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
@@ -58,19 +57,46 @@ public final class ChaosBenchmark {
      * @param dockerDown     how long the Docker engine stays away
      * @param settings       settings of every instance beyond the defaults, e.g. a shorter {@code JOB_STALE_AFTER}
      */
-    public record Options(int jobs, double containerShare, double effectShare, double rate, int kills, String skew,
-                          Duration databaseDown, Duration dockerDown, Duration staleAfter, Map<String, String> settings) {
+    public record Options(
+            int jobs,
+            double containerShare,
+            double effectShare,
+            double rate,
+            int kills,
+            String skew,
+            Duration databaseDown,
+            Duration dockerDown,
+            Duration staleAfter,
+            Map<String, String> settings) {
 
         /** The benchmark: 10,000 jobs with the default timings (stale-after 30 s, heartbeat 5 s). */
         public static Options full() {
-            return new Options(10_000, 0.01, 0.4, 40, 3, "+300s", Duration.ofSeconds(40), Duration.ofSeconds(15),
-                    Duration.ofSeconds(30), Map.of());
+            return new Options(
+                    10_000,
+                    0.01,
+                    0.4,
+                    40,
+                    3,
+                    "+300s",
+                    Duration.ofSeconds(40),
+                    Duration.ofSeconds(15),
+                    Duration.ofSeconds(30),
+                    Map.of());
         }
 
         /** The short version run by {@code ./mvnw verify}: a few hundred jobs, one fault of each kind, fast timings. */
         public static Options quick() {
-            return new Options(300, 0.03, 0.4, 6, 1, "+300s", Duration.ofSeconds(15), Duration.ofSeconds(6),
-                    Duration.ofSeconds(10), Map.of("HEARTBEAT_INTERVAL", "2s", "RECOVERY_INTERVAL", "1s"));
+            return new Options(
+                    300,
+                    0.03,
+                    0.4,
+                    6,
+                    1,
+                    "+300s",
+                    Duration.ofSeconds(15),
+                    Duration.ofSeconds(6),
+                    Duration.ofSeconds(10),
+                    Map.of("HEARTBEAT_INTERVAL", "2s", "RECOVERY_INTERVAL", "1s"));
         }
     }
 
@@ -92,15 +118,34 @@ public final class ChaosBenchmark {
     }
 
     /** Requests sent to the instances, by what was going on when each was sent. */
-    public record Requests(long total, long toFaultedInstance, long toFaultedInstanceFailed, long duringDatabaseOutage,
-                           long duringDatabaseOutageRefused, long duringDatabaseOutageFailed, long other,
-                           long failed, List<String> failures) {
-    }
+    public record Requests(
+            long total,
+            long toFaultedInstance,
+            long toFaultedInstanceFailed,
+            long duringDatabaseOutage,
+            long duringDatabaseOutageRefused,
+            long duringDatabaseOutageFailed,
+            long other,
+            long failed,
+            List<String> failures) {}
 
-    public record Report(int jobs, int accepted, long lost, long unfinished, long failedJobs, long doubledEffects,
-                         long missingEffects, long doubledCompletions, long discardedResults, long takenFromLiveInstances,
-                         Map<String, Long> byKindAndStatus, List<Recovery> recoveries, Requests requests,
-                         long clockOffsetMillis, double seconds, Path logs) {
+    public record Report(
+            int jobs,
+            int accepted,
+            long lost,
+            long unfinished,
+            long failedJobs,
+            long doubledEffects,
+            long missingEffects,
+            long doubledCompletions,
+            long discardedResults,
+            long takenFromLiveInstances,
+            Map<String, Long> byKindAndStatus,
+            List<Recovery> recoveries,
+            Requests requests,
+            long clockOffsetMillis,
+            double seconds,
+            Path logs) {
 
         public boolean allFinished() {
             return unfinished == 0 && failedJobs == 0 && lost == 0;
@@ -108,29 +153,65 @@ public final class ChaosBenchmark {
 
         public String text() {
             var out = new StringBuilder();
-            out.append(String.format(Locale.ROOT, "jobs: %d enqueued, %d accepted; by kind and status %s%n", jobs, accepted, byKindAndStatus));
-            out.append(String.format(Locale.ROOT, "lost %d, unfinished %d, failed %d, all finished: %s%n", lost, unfinished, failedJobs, allFinished()));
-            out.append(String.format(Locale.ROOT, "effects stored twice %d, effects missing %d, jobs completed twice %d, "
-                    + "stale results refused by the fence %d%n", doubledEffects, missingEffects, doubledCompletions, discardedResults));
-            out.append(String.format(Locale.ROOT, "jobs taken back from live instances (database outage, skewed clock): %d%n", takenFromLiveInstances));
-            out.append(String.format(Locale.ROOT, "skewed instance's measured clock offset to the database: %d ms%n", clockOffsetMillis));
+            out.append(String.format(
+                    Locale.ROOT,
+                    "jobs: %d enqueued, %d accepted; by kind and status %s%n",
+                    jobs,
+                    accepted,
+                    byKindAndStatus));
+            out.append(String.format(
+                    Locale.ROOT,
+                    "lost %d, unfinished %d, failed %d, all finished: %s%n",
+                    lost,
+                    unfinished,
+                    failedJobs,
+                    allFinished()));
+            out.append(String.format(
+                    Locale.ROOT,
+                    "effects stored twice %d, effects missing %d, jobs completed twice %d, "
+                            + "stale results refused by the fence %d%n",
+                    doubledEffects,
+                    missingEffects,
+                    doubledCompletions,
+                    discardedResults));
+            out.append(String.format(
+                    Locale.ROOT,
+                    "jobs taken back from live instances (database outage, skewed clock): %d%n",
+                    takenFromLiveInstances));
+            out.append(String.format(
+                    Locale.ROOT,
+                    "skewed instance's measured clock offset to the database: %d ms%n",
+                    clockOffsetMillis));
             for (var recovery : recoveries) {
-                out.append(String.format(Locale.ROOT, "recovery, %s: n=%d p50 %.2f s, max %.2f s%n", recovery.what(),
-                        recovery.seconds().size(), recovery.p50(), recovery.max()));
+                out.append(String.format(
+                        Locale.ROOT,
+                        "recovery, %s: n=%d p50 %.2f s, max %.2f s%n",
+                        recovery.what(),
+                        recovery.seconds().size(),
+                        recovery.p50(),
+                        recovery.max()));
             }
-            out.append(String.format(Locale.ROOT, "requests: %d; to a killed or frozen instance %d (%d failed); during the "
+            out.append(String.format(
+                    Locale.ROOT,
+                    "requests: %d; to a killed or frozen instance %d (%d failed); during the "
                             + "database outage %d (%d answered 503, %d failed otherwise); all others %d, of which failed %d%n",
-                    requests.total(), requests.toFaultedInstance(), requests.toFaultedInstanceFailed(),
-                    requests.duringDatabaseOutage(), requests.duringDatabaseOutageRefused(), requests.duringDatabaseOutageFailed(),
-                    requests.other(), requests.failed()));
-            requests.failures().stream().limit(10).forEach(f -> out.append("  failed: ").append(f).append('\n'));
+                    requests.total(),
+                    requests.toFaultedInstance(),
+                    requests.toFaultedInstanceFailed(),
+                    requests.duringDatabaseOutage(),
+                    requests.duringDatabaseOutageRefused(),
+                    requests.duringDatabaseOutageFailed(),
+                    requests.other(),
+                    requests.failed()));
+            requests.failures().stream()
+                    .limit(10)
+                    .forEach(f -> out.append("  failed: ").append(f).append('\n'));
             out.append(String.format(Locale.ROOT, "wall time %.0f s; logs in %s%n", seconds, logs));
             return out.toString();
         }
     }
 
-    private record Spec(int index, String kind, String json) {
-    }
+    private record Spec(int index, String kind, String json) {}
 
     /** One request to an instance: when it was sent, to which slot, and how it ended. */
     private record Sent(int slot, long at, String what, int status, String error) {
@@ -149,6 +230,7 @@ public final class ChaosBenchmark {
     private static final int SLOTS = 3;
     /** Requests sent this long before a fault may still be in flight when it strikes: they count with the fault. */
     private static final long IN_FLIGHT = Duration.ofSeconds(10).toNanos();
+
     private static final String[] NAMES = {"a", "b", "c"};
 
     private final Options options;
@@ -165,6 +247,7 @@ public final class ChaosBenchmark {
     private volatile boolean trafficOn = true;
     /** How many jobs the submitter may send for now: it waits for each fault, so that every fault meets running jobs. */
     private volatile int sendable;
+
     private volatile long clockOffset;
     private volatile long dockerSince = Long.MAX_VALUE;
     private long takenFromLive;
@@ -184,12 +267,78 @@ public final class ChaosBenchmark {
         for (int i = 0; i < args.length; i++) {
             var value = args[++i];
             o = switch (args[i - 1]) {
-                case "--jobs" -> new Options(Integer.parseInt(value), o.containerShare(), o.effectShare(), o.rate(), o.kills(), o.skew(), o.databaseDown(), o.dockerDown(), o.staleAfter(), o.settings());
-                case "--rate" -> new Options(o.jobs(), o.containerShare(), o.effectShare(), Double.parseDouble(value), o.kills(), o.skew(), o.databaseDown(), o.dockerDown(), o.staleAfter(), o.settings());
-                case "--kills" -> new Options(o.jobs(), o.containerShare(), o.effectShare(), o.rate(), Integer.parseInt(value), o.skew(), o.databaseDown(), o.dockerDown(), o.staleAfter(), o.settings());
-                case "--containers" -> new Options(o.jobs(), Double.parseDouble(value), o.effectShare(), o.rate(), o.kills(), o.skew(), o.databaseDown(), o.dockerDown(), o.staleAfter(), o.settings());
-                case "--skew" -> new Options(o.jobs(), o.containerShare(), o.effectShare(), o.rate(), o.kills(), value, o.databaseDown(), o.dockerDown(), o.staleAfter(), o.settings());
-                case "--database-down" -> new Options(o.jobs(), o.containerShare(), o.effectShare(), o.rate(), o.kills(), o.skew(), Duration.ofSeconds(Long.parseLong(value)), o.dockerDown(), o.staleAfter(), o.settings());
+                case "--jobs" ->
+                    new Options(
+                            Integer.parseInt(value),
+                            o.containerShare(),
+                            o.effectShare(),
+                            o.rate(),
+                            o.kills(),
+                            o.skew(),
+                            o.databaseDown(),
+                            o.dockerDown(),
+                            o.staleAfter(),
+                            o.settings());
+                case "--rate" ->
+                    new Options(
+                            o.jobs(),
+                            o.containerShare(),
+                            o.effectShare(),
+                            Double.parseDouble(value),
+                            o.kills(),
+                            o.skew(),
+                            o.databaseDown(),
+                            o.dockerDown(),
+                            o.staleAfter(),
+                            o.settings());
+                case "--kills" ->
+                    new Options(
+                            o.jobs(),
+                            o.containerShare(),
+                            o.effectShare(),
+                            o.rate(),
+                            Integer.parseInt(value),
+                            o.skew(),
+                            o.databaseDown(),
+                            o.dockerDown(),
+                            o.staleAfter(),
+                            o.settings());
+                case "--containers" ->
+                    new Options(
+                            o.jobs(),
+                            Double.parseDouble(value),
+                            o.effectShare(),
+                            o.rate(),
+                            o.kills(),
+                            o.skew(),
+                            o.databaseDown(),
+                            o.dockerDown(),
+                            o.staleAfter(),
+                            o.settings());
+                case "--skew" ->
+                    new Options(
+                            o.jobs(),
+                            o.containerShare(),
+                            o.effectShare(),
+                            o.rate(),
+                            o.kills(),
+                            value,
+                            o.databaseDown(),
+                            o.dockerDown(),
+                            o.staleAfter(),
+                            o.settings());
+                case "--database-down" ->
+                    new Options(
+                            o.jobs(),
+                            o.containerShare(),
+                            o.effectShare(),
+                            o.rate(),
+                            o.kills(),
+                            o.skew(),
+                            Duration.ofSeconds(Long.parseLong(value)),
+                            o.dockerDown(),
+                            o.staleAfter(),
+                            o.settings());
                 case "--quick" -> Boolean.parseBoolean(value) ? Options.quick() : o;
                 default -> throw new IllegalArgumentException("unknown option " + args[i - 1]);
             };
@@ -270,7 +419,7 @@ public final class ChaosBenchmark {
             var first = k == 0;
             kills.add(() -> kill(first ? holderOfAContainerJob().orElse(slot) : slot));
         }
-        faults.add(kills.isEmpty() ? () -> { } : kills.removeFirst());
+        faults.add(kills.isEmpty() ? () -> {} : kills.removeFirst());
         faults.add(() -> freeze(busiest()));
         faults.add(this::restartDatabase);
         faults.add(this::restartDocker);
@@ -322,11 +471,16 @@ public final class ChaosBenchmark {
         var from = System.nanoTime();
         victim.signal("STOP");
         System.out.printf("SIGSTOP %s with %d jobs running%n", victim.workerId(), held.size());
-        var back = awaitTakenBack(victim.workerId(), held, from, options.staleAfter().multipliedBy(3).plusSeconds(30));
+        var back = awaitTakenBack(
+                victim.workerId(),
+                held,
+                from,
+                options.staleAfter().multipliedBy(3).plusSeconds(30));
         // Frozen a little past the last take-back, then woken: it must find its jobs gone and write nothing for them.
         Thread.sleep(2000);
         victim.signal("CONT");
-        recoveries.add(new Recovery("SIGSTOP → job taken back (stale-after " + options.staleAfter().toSeconds() + " s)", back.get(0)));
+        recoveries.add(new Recovery(
+                "SIGSTOP → job taken back (stale-after " + options.staleAfter().toSeconds() + " s)", back.get(0)));
         awaitHealthy(slot, Duration.ofSeconds(60));
         windows.add(new Window(slot, "frozen", from - IN_FLIGHT, System.nanoTime()));
     }
@@ -341,7 +495,9 @@ public final class ChaosBenchmark {
         var window = new Window(-1, "database", from - IN_FLIGHT, Long.MAX_VALUE);
         windows.add(window);
         client.stopContainerCmd(postgres.getContainerId()).withTimeout(5).exec();
-        System.out.printf("PostgreSQL stopped with %d jobs running; down for %d s%n", live.size(), options.databaseDown().toSeconds());
+        System.out.printf(
+                "PostgreSQL stopped with %d jobs running; down for %d s%n",
+                live.size(), options.databaseDown().toSeconds());
         Thread.sleep(options.databaseDown().toMillis());
         client.startContainerCmd(postgres.getContainerId()).exec();
         awaitDatabase();
@@ -350,18 +506,27 @@ public final class ChaosBenchmark {
         var seconds = new ArrayList<Double>();
         for (int slot = 0; slot < SLOTS; slot++) {
             final int s = slot;
-            var first = awaitFirst(() -> sent.stream().filter(r -> r.slot() == s && r.at() >= back && r.ok()
-                            && (r.what().equals("POST /jobs") || accepted.size() == options.jobs()))
-                    .mapToLong(Sent::at).min(), Duration.ofSeconds(120));
+            var first = awaitFirst(
+                    () -> sent.stream()
+                            .filter(r -> r.slot() == s
+                                    && r.at() >= back
+                                    && r.ok()
+                                    && (r.what().equals("POST /jobs") || accepted.size() == options.jobs()))
+                            .mapToLong(Sent::at)
+                            .min(),
+                    Duration.ofSeconds(120));
             seconds.add((first - back) / 1e9);
         }
         windows.remove(window);
         windows.add(new Window(-1, "database", from - IN_FLIGHT, back + (long) (Collections.max(seconds) * 1e9)));
         recoveries.add(new Recovery("PostgreSQL back → instance accepts jobs again", seconds));
         // Every job that ran through the outage on a live instance must still be that instance's, or done by it.
-        takenFromLive += sql.sql("SELECT count(*) FROM job_events WHERE type = 'recovered' AND job_id IN (:ids) AND at > now() - :s * interval '1 second'")
+        takenFromLive += sql.sql(
+                        "SELECT count(*) FROM job_events WHERE type = 'recovered' AND job_id IN (:ids) AND at > now() - :s * interval '1 second'")
                 .param("ids", live.isEmpty() ? List.of(-1L) : live)
-                .param("s", (System.nanoTime() - from) / 1e9 + 5).query(Long.class).single();
+                .param("s", (System.nanoTime() - from) / 1e9 + 5)
+                .query(Long.class)
+                .single();
     }
 
     private void restartDocker() throws Exception {
@@ -371,7 +536,9 @@ public final class ChaosBenchmark {
         var killed = 0;
         for (int slot = 0; slot < SLOTS; slot++) {
             for (var container : client.listContainersCmd()
-                    .withLabelFilter(Map.of("bisectbot.worker-id", slots.get(slot).workerId())).exec()) {
+                    .withLabelFilter(
+                            Map.of("bisectbot.worker-id", slots.get(slot).workerId()))
+                    .exec()) {
                 try {
                     client.killContainerCmd(container.getId()).exec();
                     killed++;
@@ -380,7 +547,9 @@ public final class ChaosBenchmark {
                 }
             }
         }
-        System.out.printf("Docker engine away for %d s; %d job containers killed%n", options.dockerDown().toSeconds(), killed);
+        System.out.printf(
+                "Docker engine away for %d s; %d job containers killed%n",
+                options.dockerDown().toSeconds(), killed);
         Thread.sleep(options.dockerDown().toMillis());
         dockerBackAt.clear();
         var back = System.nanoTime();
@@ -389,7 +558,10 @@ public final class ChaosBenchmark {
         var seconds = new ArrayList<Double>();
         for (int slot = 0; slot < SLOTS; slot++) {
             final int s = slot;
-            var first = awaitFirst(() -> java.util.Optional.ofNullable(dockerBackAt.get(s)).stream().mapToLong(Long::longValue).min(),
+            var first = awaitFirst(
+                    () -> java.util.Optional.ofNullable(dockerBackAt.get(s)).stream()
+                            .mapToLong(Long::longValue)
+                            .min(),
                     Duration.ofSeconds(120));
             seconds.add(Math.max(0, first - back) / 1e9);
         }
@@ -409,16 +581,13 @@ public final class ChaosBenchmark {
             if (r < options.containerShare()) {
                 specs.add(new Spec(i, "bisect", """
                         {"kind":"bisect","dedup_key":"%s","max_attempts":25,"payload":{"repo":"%s","good":"v0","bad":"HEAD",\
-                        "image":"%s","timeout_seconds":120,"command":["sh","-c","test \\"$(cat state)\\" = good"]}}"""
-                        .formatted(key, repo, image)));
+                        "image":"%s","timeout_seconds":120,"command":["sh","-c","test \\"$(cat state)\\" = good"]}}""".formatted(key, repo, image)));
             } else if (r < options.containerShare() + options.effectShare()) {
                 specs.add(new Spec(i, "fenced-effect", """
-                        {"kind":"fenced-effect","dedup_key":"%s","max_attempts":25,"payload":{"millis":%d}}"""
-                        .formatted(key, random.nextInt(300))));
+                        {"kind":"fenced-effect","dedup_key":"%s","max_attempts":25,"payload":{"millis":%d}}""".formatted(key, random.nextInt(300))));
             } else {
                 specs.add(new Spec(i, "sleep", """
-                        {"kind":"sleep","dedup_key":"%s","max_attempts":25,"payload":{"millis":%d}}"""
-                        .formatted(key, 20 + random.nextInt(600))));
+                        {"kind":"sleep","dedup_key":"%s","max_attempts":25,"payload":{"millis":%d}}""".formatted(key, 20 + random.nextInt(600))));
             }
         }
         return specs;
@@ -436,7 +605,8 @@ public final class ChaosBenchmark {
                 Thread.ofVirtual().start(() -> {
                     var at = System.nanoTime();
                     var reply = slots.get(slot).postJob(spec.json(), Duration.ofSeconds(10));
-                    var record = new Sent(slot, at, "POST /jobs", reply.statusCode(), reply.statusCode() < 0 ? reply.body() : null);
+                    var record = new Sent(
+                            slot, at, "POST /jobs", reply.statusCode(), reply.statusCode() < 0 ? reply.body() : null);
                     sent.add(record);
                     if (record.ok()) {
                         accepted.put(spec.index(), ServiceProcess.idOf(reply.body()));
@@ -462,12 +632,16 @@ public final class ChaosBenchmark {
                     var at = System.nanoTime();
                     var instance = slots.get(s);
                     var reply = instance.get("/health");
-                    sent.add(new Sent(s, at, "GET /health", reply.statusCode(), reply.statusCode() == 200 ? null : reply.body()));
-                    if (at >= dockerSince && reply.statusCode() == 200 && reply.body().contains("\"docker_available\":true")) {
+                    sent.add(new Sent(
+                            s, at, "GET /health", reply.statusCode(), reply.statusCode() == 200 ? null : reply.body()));
+                    if (at >= dockerSince
+                            && reply.statusCode() == 200
+                            && reply.body().contains("\"docker_available\":true")) {
                         dockerBackAt.putIfAbsent(s, at);
                     }
                     if (s == 2 && reply.statusCode() == 200) {
-                        var m = java.util.regex.Pattern.compile("\"clock_offset_ms\":(-?\\d+)").matcher(reply.body());
+                        var m = java.util.regex.Pattern.compile("\"clock_offset_ms\":(-?\\d+)")
+                                .matcher(reply.body());
                         if (m.find()) {
                             clockOffset = Long.parseLong(m.group(1));
                         }
@@ -484,8 +658,11 @@ public final class ChaosBenchmark {
         var deadline = System.nanoTime() + within.toNanos();
         while (System.nanoTime() < deadline) {
             try {
-                var open = sql.sql("SELECT count(*) FROM jobs WHERE dedup_key LIKE :p AND status IN ('PENDING', 'RUNNING')")
-                        .param("p", "chaos-" + run + "-%").query(Long.class).single();
+                var open = sql.sql(
+                                "SELECT count(*) FROM jobs WHERE dedup_key LIKE :p AND status IN ('PENDING', 'RUNNING')")
+                        .param("p", "chaos-" + run + "-%")
+                        .query(Long.class)
+                        .single();
                 if (open == 0) {
                     return;
                 }
@@ -499,14 +676,24 @@ public final class ChaosBenchmark {
     private Report report(long started) {
         var prefix = "chaos-" + run + "-%";
         var byKindAndStatus = new LinkedHashMap<String, Long>();
-        sql.sql("SELECT kind || ' ' || status, count(*) FROM jobs WHERE dedup_key LIKE :p GROUP BY 1 ORDER BY 1").param("p", prefix)
-                .query((rs, n) -> byKindAndStatus.put(rs.getString(1), rs.getLong(2))).list();
-        var stored = sql.sql("SELECT count(DISTINCT dedup_key) FROM jobs WHERE dedup_key LIKE :p").param("p", prefix).query(Long.class).single();
+        sql.sql("SELECT kind || ' ' || status, count(*) FROM jobs WHERE dedup_key LIKE :p GROUP BY 1 ORDER BY 1")
+                .param("p", prefix)
+                .query((rs, n) -> byKindAndStatus.put(rs.getString(1), rs.getLong(2)))
+                .list();
+        var stored = sql.sql("SELECT count(DISTINCT dedup_key) FROM jobs WHERE dedup_key LIKE :p")
+                .param("p", prefix)
+                .query(Long.class)
+                .single();
         var acceptedIds = new ArrayList<>(accepted.values());
-        var present = sql.sql("SELECT count(*) FROM jobs WHERE id IN (:ids)").param("ids", acceptedIds).query(Long.class).single();
+        var present = sql.sql("SELECT count(*) FROM jobs WHERE id IN (:ids)")
+                .param("ids", acceptedIds)
+                .query(Long.class)
+                .single();
         var lost = Math.max(options.jobs() - stored, acceptedIds.size() - present);
-        var unfinished = count("SELECT count(*) FROM jobs WHERE dedup_key LIKE :p AND status IN ('PENDING', 'RUNNING')", prefix);
-        var failedJobs = count("SELECT count(*) FROM jobs WHERE dedup_key LIKE :p AND status IN ('FAILED', 'CANCELLED')", prefix);
+        var unfinished =
+                count("SELECT count(*) FROM jobs WHERE dedup_key LIKE :p AND status IN ('PENDING', 'RUNNING')", prefix);
+        var failedJobs = count(
+                "SELECT count(*) FROM jobs WHERE dedup_key LIKE :p AND status IN ('FAILED', 'CANCELLED')", prefix);
         var doubledEffects = count("""
                 SELECT count(*) FROM (SELECT e.job_id FROM job_events e JOIN jobs j ON j.id = e.job_id
                  WHERE j.dedup_key LIKE :p AND e.type = 'effect' GROUP BY e.job_id HAVING count(*) > 1) twice""", prefix);
@@ -519,9 +706,23 @@ public final class ChaosBenchmark {
         var discarded = count("""
                 SELECT count(*) FROM job_events e JOIN jobs j ON j.id = e.job_id
                  WHERE j.dedup_key LIKE :p AND e.type = 'result_discarded'""", prefix);
-        return new Report(options.jobs(), accepted.size(), lost, unfinished, failedJobs, doubledEffects, missingEffects,
-                doubledCompletions, discarded, takenFromLive, byKindAndStatus, List.copyOf(recoveries), requests(),
-                clockOffset, (System.nanoTime() - started) / 1e9, logs);
+        return new Report(
+                options.jobs(),
+                accepted.size(),
+                lost,
+                unfinished,
+                failedJobs,
+                doubledEffects,
+                missingEffects,
+                doubledCompletions,
+                discarded,
+                takenFromLive,
+                byKindAndStatus,
+                List.copyOf(recoveries),
+                requests(),
+                clockOffset,
+                (System.nanoTime() - started) / 1e9,
+                logs);
     }
 
     private long count(String query, String prefix) {
@@ -529,7 +730,14 @@ public final class ChaosBenchmark {
     }
 
     private Requests requests() {
-        long total = 0, faulted = 0, faultedFailed = 0, outage = 0, outageRefused = 0, outageFailed = 0, other = 0, failed = 0;
+        long total = 0,
+                faulted = 0,
+                faultedFailed = 0,
+                outage = 0,
+                outageRefused = 0,
+                outageFailed = 0,
+                other = 0,
+                failed = 0;
         var failures = new ArrayList<String>();
         for (var request : sent) {
             total++;
@@ -545,12 +753,16 @@ public final class ChaosBenchmark {
                 other++;
                 if (!request.ok()) {
                     failed++;
-                    failures.add("%s to %s: %s".formatted(request.what(), NAMES[request.slot()],
-                            request.status() < 0 ? request.error() : "status " + request.status()));
+                    failures.add("%s to %s: %s"
+                            .formatted(
+                                    request.what(),
+                                    NAMES[request.slot()],
+                                    request.status() < 0 ? request.error() : "status " + request.status()));
                 }
             }
         }
-        return new Requests(total, faulted, faultedFailed, outage, outageRefused, outageFailed, other, failed, failures);
+        return new Requests(
+                total, faulted, faultedFailed, outage, outageRefused, outageFailed, other, failed, failures);
     }
 
     // --- parts ---
@@ -572,7 +784,12 @@ public final class ChaosBenchmark {
         // FAKETIME_FORCE_MONOTONIC_FIX=0, libfaketime 0.9.10 turns the JVM's timed waits on the monotonic clock into
         // spins: an idle JVM burns two thirds of a core, which starves the other instances on a small machine.
         var launcher = slot == 2 && options.skew() != null
-                ? List.of("env", "FAKETIME_DONT_FAKE_MONOTONIC=1", "FAKETIME_FORCE_MONOTONIC_FIX=0", "faketime", "-f",
+                ? List.of(
+                        "env",
+                        "FAKETIME_DONT_FAKE_MONOTONIC=1",
+                        "FAKETIME_FORCE_MONOTONIC_FIX=0",
+                        "faketime",
+                        "-f",
                         options.skew())
                 : List.<String>of();
         return ServiceProcess.start(name, ports[slot], database, settings, launcher, logs);
@@ -586,11 +803,16 @@ public final class ChaosBenchmark {
     }
 
     private List<Long> runningOn(String workerId) {
-        return sql.sql("SELECT id FROM jobs WHERE status = 'RUNNING' AND worker_id = :w").param("w", workerId).query(Long.class).list();
+        return sql.sql("SELECT id FROM jobs WHERE status = 'RUNNING' AND worker_id = :w")
+                .param("w", workerId)
+                .query(Long.class)
+                .list();
     }
 
     private java.util.Optional<Integer> holderOfAContainerJob() {
-        var holder = sql.sql("SELECT worker_id FROM jobs WHERE status = 'RUNNING' AND kind = 'bisect' LIMIT 1").query(String.class).optional();
+        var holder = sql.sql("SELECT worker_id FROM jobs WHERE status = 'RUNNING' AND kind = 'bisect' LIMIT 1")
+                .query(String.class)
+                .optional();
         for (int slot = 0; slot < SLOTS; slot++) {
             if (holder.isPresent() && holder.get().equals(slots.get(slot).workerId())) {
                 return java.util.Optional.of(slot);
@@ -603,14 +825,19 @@ public final class ChaosBenchmark {
      * Polls until each of {@code held} is no longer RUNNING on {@code workerId}; returns per job the seconds since
      * {@code from} until it was taken back, and until it ran again elsewhere (or was finished).
      */
-    private List<List<Double>> awaitTakenBack(String workerId, List<Long> held, long from, Duration within) throws InterruptedException {
+    private List<List<Double>> awaitTakenBack(String workerId, List<Long> held, long from, Duration within)
+            throws InterruptedException {
         var takenBack = new HashMap<Long, Double>();
         var again = new HashMap<Long, Double>();
         var deadline = System.nanoTime() + within.toNanos();
-        while ((takenBack.size() < held.size() || again.size() < held.size()) && System.nanoTime() < deadline && !held.isEmpty()) {
+        while ((takenBack.size() < held.size() || again.size() < held.size())
+                && System.nanoTime() < deadline
+                && !held.isEmpty()) {
             try {
-                var rows = sql.sql("SELECT id, status, worker_id FROM jobs WHERE id IN (:ids)").param("ids", held)
-                        .query((rs, n) -> new Object[] {rs.getLong(1), rs.getString(2), rs.getString(3)}).list();
+                var rows = sql.sql("SELECT id, status, worker_id FROM jobs WHERE id IN (:ids)")
+                        .param("ids", held)
+                        .query((rs, n) -> new Object[] {rs.getLong(1), rs.getString(2), rs.getString(3)})
+                        .list();
                 var now = (System.nanoTime() - from) / 1e9;
                 for (var row : rows) {
                     var id = (Long) row[0];
@@ -630,7 +857,8 @@ public final class ChaosBenchmark {
         return List.of(new ArrayList<>(takenBack.values()), new ArrayList<>(again.values()));
     }
 
-    private static long awaitFirst(Supplier<java.util.OptionalLong> first, Duration within) throws InterruptedException {
+    private static long awaitFirst(Supplier<java.util.OptionalLong> first, Duration within)
+            throws InterruptedException {
         var deadline = System.nanoTime() + within.toNanos();
         while (System.nanoTime() < deadline) {
             var at = first.get();
@@ -648,8 +876,8 @@ public final class ChaosBenchmark {
         // A fixed host port, so that the instances find it again after it was stopped and started.
         postgres = new PostgreSQLContainer(DockerImageName.parse(image).asCompatibleSubstituteFor("postgres"))
                 .withCommand("postgres", "-c", "max_connections=300", "-c", "fsync=off")
-                .withCreateContainerCmdModifier(cmd -> cmd.getHostConfig().withPortBindings(
-                        new PortBinding(Ports.Binding.bindPort(port), new ExposedPort(5432))));
+                .withCreateContainerCmdModifier(cmd -> cmd.getHostConfig()
+                        .withPortBindings(new PortBinding(Ports.Binding.bindPort(port), new ExposedPort(5432))));
         postgres.start();
         database = new ServiceProcess.Database(postgres.getJdbcUrl(), postgres.getUsername(), postgres.getPassword());
     }
@@ -696,7 +924,10 @@ public final class ChaosBenchmark {
     private static void git(Path dir, String... args) throws IOException, InterruptedException {
         var command = new ArrayList<String>(List.of("git"));
         command.addAll(List.of(args));
-        var process = new ProcessBuilder(command).directory(dir.toFile()).redirectErrorStream(true).start();
+        var process = new ProcessBuilder(command)
+                .directory(dir.toFile())
+                .redirectErrorStream(true)
+                .start();
         var output = new String(process.getInputStream().readAllBytes());
         if (process.waitFor() != 0) {
             throw new IllegalStateException("git " + String.join(" ", args) + ": " + output);
@@ -740,8 +971,10 @@ public final class ChaosBenchmark {
         // Containers of the instances' jobs that the instances did not live to remove.
         try {
             var client = DockerClientFactory.instance().client();
-            for (var container : client.listContainersCmd().withShowAll(true)
-                    .withLabelFilter(Map.of("bisectbot.managed", "true")).exec()) {
+            for (var container : client.listContainersCmd()
+                    .withShowAll(true)
+                    .withLabelFilter(Map.of("bisectbot.managed", "true"))
+                    .exec()) {
                 var worker = container.getLabels().getOrDefault("bisectbot.worker-id", "");
                 if (worker.startsWith("chaos-")) {
                     client.removeContainerCmd(container.getId()).withForce(true).exec();

@@ -44,7 +44,10 @@ public final class CrashRecoveryBenchmark {
             for (int k = 0; k < kills; k++) {
                 var id = enqueueSleep(instances.getFirst());
                 var holder = awaitRunning(sql, id, null);
-                var victim = instances.stream().filter(i -> i.workerId().equals(holder)).findFirst().orElseThrow();
+                var victim = instances.stream()
+                        .filter(i -> i.workerId().equals(holder))
+                        .findFirst()
+                        .orElseThrow();
                 victim.process().destroyForcibly(); // SIGKILL
                 var killedAt = System.nanoTime();
                 awaitRunning(sql, id, holder);
@@ -58,18 +61,26 @@ public final class CrashRecoveryBenchmark {
                 instances.add(start(name, victim.port(), database, logs));
             }
             seconds.sort(Double::compare);
-            System.out.printf("SIGKILL → running again: n=%d p50 %.3f s, p90 %.3f s, max %.3f s, min %.3f s%n", seconds.size(),
-                    seconds.get(seconds.size() / 2), seconds.get((int) Math.ceil(seconds.size() * 0.9) - 1),
-                    seconds.getLast(), seconds.getFirst());
+            System.out.printf(
+                    "SIGKILL → running again: n=%d p50 %.3f s, p90 %.3f s, max %.3f s, min %.3f s%n",
+                    seconds.size(),
+                    seconds.get(seconds.size() / 2),
+                    seconds.get((int) Math.ceil(seconds.size() * 0.9) - 1),
+                    seconds.getLast(),
+                    seconds.getFirst());
 
             if (sigstop) {
                 var id = enqueueSleep(instances.getFirst());
                 var holder = awaitRunning(sql, id, null);
-                var victim = instances.stream().filter(i -> i.workerId().equals(holder)).findFirst().orElseThrow();
+                var victim = instances.stream()
+                        .filter(i -> i.workerId().equals(holder))
+                        .findFirst()
+                        .orElseThrow();
                 victim.signal("STOP");
                 var stoppedAt = System.nanoTime();
                 awaitRunning(sql, id, holder);
-                System.out.printf("SIGSTOP → running again after %.3f s (JOB_STALE_AFTER 30 s)%n",
+                System.out.printf(
+                        "SIGSTOP → running again after %.3f s (JOB_STALE_AFTER 30 s)%n",
                         (System.nanoTime() - stoppedAt) / 1e9);
                 victim.signal("CONT");
                 cancel(sql, id);
@@ -82,21 +93,26 @@ public final class CrashRecoveryBenchmark {
                         VALUES ('ghost', now(), now(), 'RUNNING', 'bench', 1000, 4242424242)""").update();
                 sql.sql("""
                         INSERT INTO jobs (kind, status, worker_id, attempt_count, max_attempts, heartbeat_at, claimed_at)
-                        SELECT 'noop', 'RUNNING', 'ghost', 1, 3, now(), now() FROM generate_series(1, :n)""")
-                        .param("n", orphans).update();
+                        SELECT 'noop', 'RUNNING', 'ghost', 1, 3, now(), now() FROM generate_series(1, :n)""").param("n", orphans).update();
                 var insertedAt = System.nanoTime();
                 while (sql.sql("SELECT count(*) FROM jobs WHERE status = 'RUNNING' AND worker_id = 'ghost'")
-                        .query(Long.class).single() > 0) {
+                                .query(Long.class)
+                                .single()
+                        > 0) {
                     Thread.sleep(5);
                 }
                 var seen = (System.nanoTime() - insertedAt) / 1e9;
                 var pass = sql.sql("""
                         SELECT extract(epoch FROM max(at) - min(at)) FROM job_events
                          WHERE type = 'recovered' AND detail LIKE 'worker ghost lost%'""").query(Double.class).single();
-                var passes = sql.sql("SELECT count(DISTINCT at) FROM job_events WHERE type = 'recovered' AND detail LIKE 'worker ghost lost%'")
-                        .query(Long.class).single();
-                System.out.printf("%d orphaned jobs all taken back %.3f s after they appeared; %d statement(s), "
-                        + "spread over %.3f s%n", orphans, seen, passes, pass);
+                var passes = sql.sql(
+                                "SELECT count(DISTINCT at) FROM job_events WHERE type = 'recovered' AND detail LIKE 'worker ghost lost%'")
+                        .query(Long.class)
+                        .single();
+                System.out.printf(
+                        "%d orphaned jobs all taken back %.3f s after they appeared; %d statement(s), "
+                                + "spread over %.3f s%n",
+                        orphans, seen, passes, pass);
             }
         } finally {
             instances.forEach(i -> i.process().destroyForcibly());
@@ -106,15 +122,19 @@ public final class CrashRecoveryBenchmark {
     }
 
     private static void cancel(JdbcClient sql, long id) {
-        sql.sql("UPDATE jobs SET status = 'CANCELLED', finished_at = now() WHERE id = :id").param("id", id).update();
+        sql.sql("UPDATE jobs SET status = 'CANCELLED', finished_at = now() WHERE id = :id")
+                .param("id", id)
+                .update();
     }
 
     /** Waits until job {@code id} is RUNNING on a worker other than {@code not}; returns that worker. */
     private static String awaitRunning(JdbcClient sql, long id, String not) throws InterruptedException {
         var deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
         while (System.nanoTime() < deadline) {
-            var row = sql.sql("SELECT status, worker_id FROM jobs WHERE id = :id").param("id", id)
-                    .query((rs, n) -> new String[] {rs.getString(1), rs.getString(2)}).single();
+            var row = sql.sql("SELECT status, worker_id FROM jobs WHERE id = :id")
+                    .param("id", id)
+                    .query((rs, n) -> new String[] {rs.getString(1), rs.getString(2)})
+                    .single();
             if ("RUNNING".equals(row[0]) && row[1] != null && !row[1].equals(not)) {
                 return row[1];
             }
@@ -127,10 +147,10 @@ public final class CrashRecoveryBenchmark {
         return instance.enqueue("{\"kind\":\"sleep\",\"payload\":{\"seconds\":600},\"max_attempts\":100}");
     }
 
-    private static ServiceProcess start(String workerId, int port, ServiceProcess.Database database, Path logs) throws Exception {
+    private static ServiceProcess start(String workerId, int port, ServiceProcess.Database database, Path logs)
+            throws Exception {
         return ServiceProcess.start(workerId, port, database, Map.of("BISECT_ENABLED", "false"), List.of(), logs);
     }
 
-    private CrashRecoveryBenchmark() {
-    }
+    private CrashRecoveryBenchmark() {}
 }

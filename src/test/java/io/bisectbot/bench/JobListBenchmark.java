@@ -16,7 +16,6 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import org.flywaydb.core.Flyway;
 import org.postgresql.PGConnection;
 import org.springframework.boot.builder.SpringApplicationBuilder;
@@ -54,26 +53,41 @@ public final class JobListBenchmark {
         }
         var url = TestDatabase.createDatabase();
         try (var db = TestDatabase.pool(url, 2)) {
-            Flyway.configure().dataSource(db).locations("filesystem:db/migration").load().migrate();
+            Flyway.configure()
+                    .dataSource(db)
+                    .locations("filesystem:db/migration")
+                    .load()
+                    .migrate();
             var sql = JdbcClient.create(db);
             var started = System.nanoTime();
             load(db, jobs);
-            System.out.printf(Locale.ROOT, "loaded %,d jobs with COPY in %.1f s (load %s)%n", jobs,
-                    (System.nanoTime() - started) / 1e9, LoadAverage.now());
+            System.out.printf(
+                    Locale.ROOT,
+                    "loaded %,d jobs with COPY in %.1f s (load %s)%n",
+                    jobs,
+                    (System.nanoTime() - started) / 1e9,
+                    LoadAverage.now());
             started = System.nanoTime();
             // Without parallel workers: the container's small /dev/shm cannot hold their shared memory.
             sql.sql("VACUUM (ANALYZE, PARALLEL 0) jobs").update();
             System.out.printf(Locale.ROOT, "VACUUM ANALYZE in %.1f s%n", (System.nanoTime() - started) / 1e9);
-            var ids = sql.sql("SELECT min(id), max(id) FROM jobs").query((rs, n) -> new long[] {rs.getLong(1), rs.getLong(2)}).single();
+            var ids = sql.sql("SELECT min(id), max(id) FROM jobs")
+                    .query((rs, n) -> new long[] {rs.getLong(1), rs.getLong(2)})
+                    .single();
             var middle = (ids[0] + ids[1]) / 2;
-            var day = sql.sql("SELECT created_at FROM jobs WHERE id = :id").param("id", middle).query(java.sql.Timestamp.class)
-                    .single().toInstant();
+            var day = sql.sql("SELECT created_at FROM jobs WHERE id = :id")
+                    .param("id", middle)
+                    .query(java.sql.Timestamp.class)
+                    .single()
+                    .toInstant();
 
             var port = 18_400 + (int) (ProcessHandle.current().pid() % 500);
             var properties = new HashMap<String, Object>();
             properties.put("bisectbot.database.url", url);
-            properties.put("bisectbot.database.username", TestDatabase.container().getUsername());
-            properties.put("bisectbot.database.password", TestDatabase.container().getPassword());
+            properties.put(
+                    "bisectbot.database.username", TestDatabase.container().getUsername());
+            properties.put(
+                    "bisectbot.database.password", TestDatabase.container().getPassword());
             properties.put("bisectbot.encryption.required", "false");
             properties.put("bisectbot.web.viewer-token", VIEWER);
             properties.put("bisectbot.bisect.enabled", "false");
@@ -84,7 +98,9 @@ public final class JobListBenchmark {
             properties.put("bisectbot.queue.retention", "3650d");
             properties.put("logging.level.root", "WARN");
             // As command-line arguments: they take precedence over application.yml.
-            var arguments = properties.entrySet().stream().map(e -> "--" + e.getKey() + "=" + e.getValue()).toArray(String[]::new);
+            var arguments = properties.entrySet().stream()
+                    .map(e -> "--" + e.getKey() + "=" + e.getValue())
+                    .toArray(String[]::new);
             try (var app = new SpringApplicationBuilder(BisectbotApplication.class).run(arguments)) {
                 var cases = new LinkedHashMap<String, String>();
                 cases.put("newest page", "");
@@ -100,7 +116,9 @@ public final class JobListBenchmark {
                 cases.put("q=repo:rare/one (10 old jobs)", "q=" + q("repo:rare/one"));
                 cases.put("q=pr:4242", "q=" + q("pr:4242"));
                 cases.put("q=sha:c0ffee12", "q=" + q("sha:c0ffee12"));
-                cases.put("q=sha:<12 digits of one job>", "q=" + q("sha:" + sha((int) (middle - ids[0])).substring(0, 12)));
+                cases.put(
+                        "q=sha:<12 digits of one job>",
+                        "q=" + q("sha:" + sha((int) (middle - ids[0])).substring(0, 12)));
                 cases.put("q=free text (timed out)", "q=" + q("timed"));
                 cases.put("q=free text (failed, 5 %)", "q=" + q("failed"));
                 cases.put("installation=8", "installation=8");
@@ -109,10 +127,13 @@ public final class JobListBenchmark {
                 cases.put("status=FAILED&after=<middle>", "status=FAILED&after=" + middle);
                 cases.put("kind=bot&after=<middle>", "kind=bot&after=" + middle);
                 cases.put("q=repo:…&after=<middle>", "q=" + q("repo:org-7/repo-7") + "&after=" + middle);
-                cases.put("from/to: one day in the middle", "from=" + q(day.minus(Duration.ofHours(12)).toString()) + "&to="
-                        + q(day.plus(Duration.ofHours(12)).toString()));
+                cases.put(
+                        "from/to: one day in the middle",
+                        "from=" + q(day.minus(Duration.ofHours(12)).toString()) + "&to="
+                                + q(day.plus(Duration.ofHours(12)).toString()));
                 var http = HttpClient.newHttpClient();
-                System.out.printf("%-34s %8s %8s %8s %6s  %s%n", "GET /jobs?…", "p50 ms", "p90 ms", "max ms", "rows", "");
+                System.out.printf(
+                        "%-34s %8s %8s %8s %6s  %s%n", "GET /jobs?…", "p50 ms", "p90 ms", "max ms", "rows", "");
                 for (var entry : cases.entrySet()) {
                     var path = "http://localhost:" + port + "/jobs?" + entry.getValue();
                     int rows = 0;
@@ -128,10 +149,20 @@ public final class JobListBenchmark {
                     times.sort(Double::compare);
                     var p50 = times.get(times.size() / 2);
                     var p90 = times.get((int) Math.ceil(times.size() * 0.9) - 1);
-                    System.out.printf(Locale.ROOT, "%-34s %8.1f %8.1f %8.1f %6d  %s%n", entry.getKey(), p50, p90, times.getLast(), rows,
+                    System.out.printf(
+                            Locale.ROOT,
+                            "%-34s %8.1f %8.1f %8.1f %6d  %s%n",
+                            entry.getKey(),
+                            p50,
+                            p90,
+                            times.getLast(),
+                            rows,
                             p90 < 100 ? "" : "MISSES 100 ms");
                 }
-                System.out.printf(Locale.ROOT, "(load %s; %,d jobs in the table at the end)%n", LoadAverage.now(),
+                System.out.printf(
+                        Locale.ROOT,
+                        "(load %s; %,d jobs in the table at the end)%n",
+                        LoadAverage.now(),
                         sql.sql("SELECT count(*) FROM jobs").query(Long.class).single());
             }
             if (explain) {
@@ -144,8 +175,11 @@ public final class JobListBenchmark {
                         "last_error ILIKE '%timed%'",
                         "last_error ILIKE '%failed%'")) {
                     System.out.println("EXPLAIN (ANALYZE, BUFFERS) … WHERE " + where);
-                    sql.sql("EXPLAIN (ANALYZE, BUFFERS) SELECT id FROM jobs WHERE " + where + " ORDER BY id DESC LIMIT 51")
-                            .query(String.class).list().forEach(line -> System.out.println("  " + line));
+                    sql.sql("EXPLAIN (ANALYZE, BUFFERS) SELECT id FROM jobs WHERE " + where
+                                    + " ORDER BY id DESC LIMIT 51")
+                            .query(String.class)
+                            .list()
+                            .forEach(line -> System.out.println("  " + line));
                 }
             }
         }
@@ -156,7 +190,10 @@ public final class JobListBenchmark {
     }
 
     static int get(HttpClient http, String url) throws Exception {
-        var response = http.send(HttpRequest.newBuilder(URI.create(url)).header("Authorization", "Bearer " + VIEWER).build(),
+        var response = http.send(
+                HttpRequest.newBuilder(URI.create(url))
+                        .header("Authorization", "Bearer " + VIEWER)
+                        .build(),
                 HttpResponse.BodyHandlers.ofString());
         if (response.statusCode() != 200) {
             throw new IllegalStateException(url + ": HTTP " + response.statusCode() + " " + response.body());
@@ -200,16 +237,45 @@ public final class JobListBenchmark {
         var repo = rare ? "one" : "repo-" + r;
         var installation = r % INSTALLATIONS + 1;
         var sha = sha(i);
-        var payload = "{\"repo\": \"https://github.com/" + owner + "/" + repo + ".git\", \"bad\": \"" + sha + "\", \"good\": [\"v1.0\"], "
-                + "\"command\": \"make test\", \"github\": {\"installation_id\": " + installation + ", \"owner\": \"" + owner
-                + "\", \"repo\": \"" + repo + "\", \"issue_number\": " + (i % 5000 + 1) + ", \"head_sha\": \"" + sha + "\"}}";
-        var error = status.equals("FAILED") ? (mix % 4 == 0 ? "step timed out after 600 s" : "exit code 1: make test failed in module " + (mix % 13))
+        var payload = "{\"repo\": \"https://github.com/" + owner + "/" + repo + ".git\", \"bad\": \"" + sha
+                + "\", \"good\": [\"v1.0\"], "
+                + "\"command\": \"make test\", \"github\": {\"installation_id\": " + installation + ", \"owner\": \""
+                + owner
+                + "\", \"repo\": \"" + repo + "\", \"issue_number\": " + (i % 5000 + 1) + ", \"head_sha\": \"" + sha
+                + "\"}}";
+        var error = status.equals("FAILED")
+                ? (mix % 4 == 0
+                        ? "step timed out after 600 s"
+                        : "exit code 1: make test failed in module " + (mix % 13))
                 : status.equals("CANCELLED") ? "cancelled before it ran" : "\\N";
         var t = created.toString();
         var end = created.plusSeconds(60 + mix % 600).toString();
-        out.append(kind).append('\t').append(status).append('\t').append(payload).append('\t').append(1).append('\t').append(3)
-                .append('\t').append(t).append('\t').append(t).append('\t').append(t).append('\t').append(end).append('\t')
-                .append(error).append('\t').append("installation:").append(installation).append('\t').append(t).append('\t')
-                .append(end).append('\n');
+        out.append(kind)
+                .append('\t')
+                .append(status)
+                .append('\t')
+                .append(payload)
+                .append('\t')
+                .append(1)
+                .append('\t')
+                .append(3)
+                .append('\t')
+                .append(t)
+                .append('\t')
+                .append(t)
+                .append('\t')
+                .append(t)
+                .append('\t')
+                .append(end)
+                .append('\t')
+                .append(error)
+                .append('\t')
+                .append("installation:")
+                .append(installation)
+                .append('\t')
+                .append(t)
+                .append('\t')
+                .append(end)
+                .append('\n');
     }
 }

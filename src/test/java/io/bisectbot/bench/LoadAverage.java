@@ -7,13 +7,14 @@ public final class LoadAverage {
 
     public static String now() {
         try {
-            return java.nio.file.Files.readString(java.nio.file.Path.of("/proc/loadavg")).split(" ")[0];
+            return java.nio.file.Files.readString(java.nio.file.Path.of("/proc/loadavg"))
+                    .split(" ")[0];
         } catch (java.io.IOException | RuntimeException e) {
-            var load = java.lang.management.ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage();
+            var load = java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+                    .getSystemLoadAverage();
             return load < 0 ? "?" : String.format(Locale.ROOT, "%.2f", load);
         }
     }
 
-    private LoadAverage() {
-    }
+    private LoadAverage() {}
 }

@@ -35,7 +35,6 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
-import javax.sql.DataSource;
 import org.flywaydb.core.Flyway;
 import org.jobrunr.jobs.mappers.JobMapper;
 import org.jobrunr.scheduling.JobScheduler;
@@ -73,15 +72,34 @@ public final class QueueBenchmark {
     // Options
     // ---------------------------------------------------------------------------------------------------------
 
-    record Options(List<Integer> jobs, List<Integer> instances, List<String> systems, int threads, int pool,
-                   int chunk, Duration timeout, boolean crash, boolean plan, int planRows, int planPending,
-                   int planTenants, boolean fsync, int repeat, List<String> pgSettings, String pgLog,
-                   boolean drain, int bulkRows, int idleSamples) {
+    record Options(
+            List<Integer> jobs,
+            List<Integer> instances,
+            List<String> systems,
+            int threads,
+            int pool,
+            int chunk,
+            Duration timeout,
+            boolean crash,
+            boolean plan,
+            int planRows,
+            int planPending,
+            int planTenants,
+            boolean fsync,
+            int repeat,
+            List<String> pgSettings,
+            String pgLog,
+            boolean drain,
+            int bulkRows,
+            int idleSamples) {
 
         static Options parse(String[] args) {
             var values = new LinkedHashMap<String, String>();
             // exec:java passes -Dexec.args as one string when quoted oddly; split on whitespace either way.
-            var tokens = Arrays.stream(args).flatMap(a -> Arrays.stream(a.trim().split("\\s+"))).filter(s -> !s.isEmpty()).toList();
+            var tokens = Arrays.stream(args)
+                    .flatMap(a -> Arrays.stream(a.trim().split("\\s+")))
+                    .filter(s -> !s.isEmpty())
+                    .toList();
             for (int i = 0; i < tokens.size(); i++) {
                 var key = tokens.get(i);
                 if (!key.startsWith("--")) {
@@ -97,9 +115,26 @@ public final class QueueBenchmark {
                     values.put(key.substring(2), tokens.get(++i));
                 }
             }
-            var known = List.of("jobs", "instances", "systems", "threads", "pool", "chunk", "timeout", "crash", "plan",
-                    "plan-rows", "plan-pending", "plan-tenants", "fsync", "repeat", "pg-setting", "pg-log", "drain",
-                    "bulk-rows", "idle");
+            var known = List.of(
+                    "jobs",
+                    "instances",
+                    "systems",
+                    "threads",
+                    "pool",
+                    "chunk",
+                    "timeout",
+                    "crash",
+                    "plan",
+                    "plan-rows",
+                    "plan-pending",
+                    "plan-tenants",
+                    "fsync",
+                    "repeat",
+                    "pg-setting",
+                    "pg-log",
+                    "drain",
+                    "bulk-rows",
+                    "idle");
             for (var key : values.keySet()) {
                 if (!known.contains(key)) {
                     throw new IllegalArgumentException("unknown option --" + key + "; known: " + known);
@@ -108,7 +143,8 @@ public final class QueueBenchmark {
             return new Options(
                     ints(values.getOrDefault("jobs", "10000,100000")),
                     ints(values.getOrDefault("instances", "1,2,4")),
-                    List.of(values.getOrDefault("systems", "bisectbot,db-scheduler,jobrunr").split(",")),
+                    List.of(values.getOrDefault("systems", "bisectbot,db-scheduler,jobrunr")
+                            .split(",")),
                     Integer.parseInt(values.getOrDefault("threads", "32")),
                     Integer.parseInt(values.getOrDefault("pool", "16")),
                     Integer.parseInt(values.getOrDefault("chunk", "10000")),
@@ -120,7 +156,9 @@ public final class QueueBenchmark {
                     Integer.parseInt(values.getOrDefault("plan-tenants", "0")),
                     "on".equalsIgnoreCase(values.getOrDefault("fsync", "off")),
                     Integer.parseInt(values.getOrDefault("repeat", "1")),
-                    values.containsKey("pg-setting") ? List.of(values.get("pg-setting").split(",")) : List.of(),
+                    values.containsKey("pg-setting")
+                            ? List.of(values.get("pg-setting").split(","))
+                            : List.of(),
                     values.get("pg-log"),
                     Boolean.parseBoolean(values.getOrDefault("drain", "true")),
                     Integer.parseInt(values.getOrDefault("bulk-rows", "1000000")),
@@ -128,7 +166,11 @@ public final class QueueBenchmark {
         }
 
         private static List<Integer> ints(String csv) {
-            return Arrays.stream(csv.split(",")).map(String::trim).filter(s -> !s.isEmpty()).map(Integer::parseInt).toList();
+            return Arrays.stream(csv.split(","))
+                    .map(String::trim)
+                    .filter(s -> !s.isEmpty())
+                    .map(Integer::parseInt)
+                    .toList();
         }
     }
 
@@ -182,8 +224,7 @@ public final class QueueBenchmark {
 
     /** The JobRunr job: a public static method, as JobRunr requires. */
     public static final class JobRunrNoop {
-        private JobRunrNoop() {
-        }
+        private JobRunrNoop() {}
 
         public static void run(Long enqueuedMicros) {
             current.started(enqueuedMicros);
@@ -215,8 +256,9 @@ public final class QueueBenchmark {
     }
 
     private void adminExecute(String sql) {
-        try (var conn = DriverManager.getConnection(container.getJdbcUrl(), container.getUsername(), container.getPassword());
-             var statement = conn.createStatement()) {
+        try (var conn = DriverManager.getConnection(
+                        container.getJdbcUrl(), container.getUsername(), container.getPassword());
+                var statement = conn.createStatement()) {
             statement.execute(sql);
         } catch (SQLException e) {
             throw new IllegalStateException(sql + ": " + e.getMessage(), e);
@@ -286,7 +328,11 @@ public final class QueueBenchmark {
 
         Bisectbot(String jdbcUrl, int instances, Recorder recorder) {
             admin = pool(jdbcUrl, 2, "bisectbot-admin");
-            Flyway.configure().dataSource(admin).locations("filesystem:db/migration").load().migrate();
+            Flyway.configure()
+                    .dataSource(admin)
+                    .locations("filesystem:db/migration")
+                    .load()
+                    .migrate();
             sql = JdbcClient.create(admin);
             var noop = BuiltinHandlers.noop();
             JobHandler handler = new JobHandler() {
@@ -305,10 +351,12 @@ public final class QueueBenchmark {
             for (int i = 0; i < instances; i++) {
                 var pool = pool(jdbcUrl, options.pool(), "bisectbot-" + i);
                 pools.add(pool);
-                var properties = QueueProperties.defaults().withWorkerId("bench-" + i).withMaxConcurrentJobs(options.threads());
+                var properties =
+                        QueueProperties.defaults().withWorkerId("bench-" + i).withMaxConcurrentJobs(options.threads());
                 var registry = new SimpleMeterRegistry();
                 registries.add(registry);
-                nodes.add(QueueNode.create(pool, List.of(handler), properties, Clock.systemUTC(), registry, json, "bench"));
+                nodes.add(QueueNode.create(
+                        pool, List.of(handler), properties, Clock.systemUTC(), registry, json, "bench"));
             }
         }
 
@@ -344,12 +392,16 @@ public final class QueueBenchmark {
 
         @Override
         public boolean allCompleted() {
-            return !sql.sql("SELECT EXISTS (SELECT 1 FROM jobs WHERE status IN ('PENDING', 'RUNNING'))").query(Boolean.class).single();
+            return !sql.sql("SELECT EXISTS (SELECT 1 FROM jobs WHERE status IN ('PENDING', 'RUNNING'))")
+                    .query(Boolean.class)
+                    .single();
         }
 
         @Override
         public long succeeded() {
-            return sql.sql("SELECT count(*) FROM jobs WHERE status = 'SUCCEEDED'").query(Long.class).single();
+            return sql.sql("SELECT count(*) FROM jobs WHERE status = 'SUCCEEDED'")
+                    .query(Long.class)
+                    .single();
         }
 
         /** Claims and completion batches, read back from job_events (one statement writes one timestamp). */
@@ -363,14 +415,24 @@ public final class QueueBenchmark {
                       FROM job_events""").query().singleRow();
             long claims = ((Number) row.get("claims")).longValue();
             long writes = ((Number) row.get("writes")).longValue();
-            var claimTimers = registries.stream().map(r -> r.find("bisectbot.job.claim.duration").timer())
-                    .filter(java.util.Objects::nonNull).toList();
+            var claimTimers = registries.stream()
+                    .map(r -> r.find("bisectbot.job.claim.duration").timer())
+                    .filter(java.util.Objects::nonNull)
+                    .toList();
             var claimCount = claimTimers.stream().mapToLong(t -> t.count()).sum();
-            var claimMillis = claimTimers.stream().mapToDouble(t -> t.totalTime(TimeUnit.MILLISECONDS)).sum();
-            return String.format(Locale.ROOT, "[%d claim statements (%d empty), %.1f jobs each, %.2f ms each; "
+            var claimMillis = claimTimers.stream()
+                    .mapToDouble(t -> t.totalTime(TimeUnit.MILLISECONDS))
+                    .sum();
+            return String.format(
+                    Locale.ROOT,
+                    "[%d claim statements (%d empty), %.1f jobs each, %.2f ms each; "
                             + "%d completion statements, %.1f jobs each]",
-                    claimCount, claimCount - claims, ((Number) row.get("claimed")).doubleValue() / Math.max(1, claims),
-                    claimMillis / Math.max(1, claimCount), writes, ((Number) row.get("written")).doubleValue() / Math.max(1, writes));
+                    claimCount,
+                    claimCount - claims,
+                    ((Number) row.get("claimed")).doubleValue() / Math.max(1, claims),
+                    claimMillis / Math.max(1, claimCount),
+                    writes,
+                    ((Number) row.get("written")).doubleValue() / Math.max(1, writes));
         }
 
         @Override
@@ -410,10 +472,14 @@ public final class QueueBenchmark {
                         priority             smallint,
                         PRIMARY KEY (task_name, task_instance)
                     )""").update();
-            sql.sql("CREATE INDEX execution_time_idx ON scheduled_tasks (execution_time)").update();
-            sql.sql("CREATE INDEX last_heartbeat_idx ON scheduled_tasks (last_heartbeat)").update();
-            sql.sql("CREATE INDEX priority_execution_time_idx ON scheduled_tasks (priority DESC, execution_time ASC)").update();
-            task = Tasks.oneTime("noop", Long.class).execute((instance, context) -> recorder.started(instance.getData()));
+            sql.sql("CREATE INDEX execution_time_idx ON scheduled_tasks (execution_time)")
+                    .update();
+            sql.sql("CREATE INDEX last_heartbeat_idx ON scheduled_tasks (last_heartbeat)")
+                    .update();
+            sql.sql("CREATE INDEX priority_execution_time_idx ON scheduled_tasks (priority DESC, execution_time ASC)")
+                    .update();
+            task = Tasks.oneTime("noop", Long.class)
+                    .execute((instance, context) -> recorder.started(instance.getData()));
             for (int i = 0; i < instances; i++) {
                 var pool = pool(jdbcUrl, options.pool(), "db-scheduler-" + i);
                 pools.add(pool);
@@ -450,7 +516,9 @@ public final class QueueBenchmark {
         @Override
         public boolean allCompleted() {
             // A finished one-time task is deleted.
-            return !sql.sql("SELECT EXISTS (SELECT 1 FROM scheduled_tasks)").query(Boolean.class).single();
+            return !sql.sql("SELECT EXISTS (SELECT 1 FROM scheduled_tasks)")
+                    .query(Boolean.class)
+                    .single();
         }
 
         @Override
@@ -489,8 +557,11 @@ public final class QueueBenchmark {
                 var pool = pool(jdbcUrl, options.pool(), "jobrunr-" + i);
                 pools.add(pool);
                 // The first instance creates JobRunr's tables; the others find them.
-                var storage = new PostgresStorageProvider(pool,
-                        i == 0 ? StorageProviderUtils.DatabaseOptions.CREATE : StorageProviderUtils.DatabaseOptions.SKIP_CREATE);
+                var storage = new PostgresStorageProvider(
+                        pool,
+                        i == 0
+                                ? StorageProviderUtils.DatabaseOptions.CREATE
+                                : StorageProviderUtils.DatabaseOptions.SKIP_CREATE);
                 storage.setJobMapper(new JobMapper(mapper));
                 storages.add(storage);
                 var configuration = BackgroundJobServerConfiguration.usingStandardBackgroundJobServerConfiguration()
@@ -524,12 +595,16 @@ public final class QueueBenchmark {
 
         @Override
         public boolean allCompleted() {
-            return !sql.sql("SELECT EXISTS (SELECT 1 FROM jobrunr_jobs WHERE state <> 'SUCCEEDED')").query(Boolean.class).single();
+            return !sql.sql("SELECT EXISTS (SELECT 1 FROM jobrunr_jobs WHERE state <> 'SUCCEEDED')")
+                    .query(Boolean.class)
+                    .single();
         }
 
         @Override
         public long succeeded() {
-            return sql.sql("SELECT count(*) FROM jobrunr_jobs WHERE state = 'SUCCEEDED'").query(Long.class).single();
+            return sql.sql("SELECT count(*) FROM jobrunr_jobs WHERE state = 'SUCCEEDED'")
+                    .query(Long.class)
+                    .single();
         }
 
         @Override
@@ -551,10 +626,24 @@ public final class QueueBenchmark {
      * server process, from /proc), over the timed part; WAL in bytes per job over the same part; HOT: the share of
      * the table's row updates that were heap-only (pg_stat_user_tables).
      */
-    record Result(String system, int jobs, int instances, boolean drain, double enqueueSeconds, double seconds,
-                  long completed, int executions, double p50Millis, double p99Millis, double[] claimToCompletion,
-                  double jvmCpuMsPerJob, double pgCpuMsPerJob, double walBytesPerJob, String hot, String note,
-                  String profile) {
+    record Result(
+            String system,
+            int jobs,
+            int instances,
+            boolean drain,
+            double enqueueSeconds,
+            double seconds,
+            long completed,
+            int executions,
+            double p50Millis,
+            double p99Millis,
+            double[] claimToCompletion,
+            double jvmCpuMsPerJob,
+            double pgCpuMsPerJob,
+            double walBytesPerJob,
+            String hot,
+            String note,
+            String profile) {
 
         double jobsPerSecond() {
             return completed / seconds;
@@ -603,13 +692,27 @@ public final class QueueBenchmark {
                     note = "timed out after " + options.timeout().toSeconds() + " s";
                 }
                 if (recorder.executions.get() != jobs) {
-                    note = (note.isEmpty() ? "" : note + "; ") + recorder.executions.get() + " executions for " + jobs + " jobs";
+                    note = (note.isEmpty() ? "" : note + "; ") + recorder.executions.get() + " executions for " + jobs
+                            + " jobs";
                 }
-                result = new Result(system, jobs, instances, drain, enqueueSeconds, (finished - started) / 1e9,
-                        complete ? jobs : succeeded, recorder.executions.get(),
-                        recorder.percentileMillis(0.50), recorder.percentileMillis(0.99), cluster.claimToCompletionMillis(),
-                        (cpuAfter.jvmMillis() - cpu.jvmMillis()) / jobs, (cpuAfter.postgresMillis() - cpu.postgresMillis()) / jobs,
-                        walBytes / jobs, "", note, cluster.profile());
+                result = new Result(
+                        system,
+                        jobs,
+                        instances,
+                        drain,
+                        enqueueSeconds,
+                        (finished - started) / 1e9,
+                        complete ? jobs : succeeded,
+                        recorder.executions.get(),
+                        recorder.percentileMillis(0.50),
+                        recorder.percentileMillis(0.99),
+                        cluster.claimToCompletionMillis(),
+                        (cpuAfter.jvmMillis() - cpu.jvmMillis()) / jobs,
+                        (cpuAfter.postgresMillis() - cpu.postgresMillis()) / jobs,
+                        walBytes / jobs,
+                        "",
+                        note,
+                        cluster.profile());
                 table = cluster.table();
             }
             // The instances' sessions have ended, so their statistics are flushed.
@@ -622,9 +725,24 @@ public final class QueueBenchmark {
     }
 
     private static Result withHot(Result r, String hot) {
-        return new Result(r.system(), r.jobs(), r.instances(), r.drain(), r.enqueueSeconds(), r.seconds(), r.completed(),
-                r.executions(), r.p50Millis(), r.p99Millis(), r.claimToCompletion(), r.jvmCpuMsPerJob(), r.pgCpuMsPerJob(),
-                r.walBytesPerJob(), hot, r.note(), r.profile());
+        return new Result(
+                r.system(),
+                r.jobs(),
+                r.instances(),
+                r.drain(),
+                r.enqueueSeconds(),
+                r.seconds(),
+                r.completed(),
+                r.executions(),
+                r.p50Millis(),
+                r.p99Millis(),
+                r.claimToCompletion(),
+                r.jvmCpuMsPerJob(),
+                r.pgCpuMsPerJob(),
+                r.walBytesPerJob(),
+                hot,
+                r.note(),
+                r.profile());
     }
 
     private void enqueue(Cluster cluster, int jobs) {
@@ -639,25 +757,35 @@ public final class QueueBenchmark {
     }
 
     private String walLsn() {
-        return adminSql().sql("SELECT pg_current_wal_lsn()::text").query(String.class).single();
+        return adminSql()
+                .sql("SELECT pg_current_wal_lsn()::text")
+                .query(String.class)
+                .single();
     }
 
     private double walBytesSince(String lsn) {
-        return adminSql().sql("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), CAST(:lsn AS pg_lsn))")
-                .param("lsn", lsn).query(Double.class).single();
+        return adminSql()
+                .sql("SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), CAST(:lsn AS pg_lsn))")
+                .param("lsn", lsn)
+                .query(Double.class)
+                .single();
     }
 
     private String hotUpdates(String jdbcUrl, String table) {
         var sql = JdbcClient.create(new org.springframework.jdbc.datasource.DriverManagerDataSource(
                 jdbcUrl, container.getUsername(), container.getPassword()));
         var row = sql.sql("SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables WHERE relname = :table")
-                .param("table", table).query().listOfRows();
+                .param("table", table)
+                .query()
+                .listOfRows();
         if (row.isEmpty()) {
             return "?";
         }
         var updates = ((Number) row.getFirst().get("n_tup_upd")).longValue();
         var hot = ((Number) row.getFirst().get("n_tup_hot_upd")).longValue();
-        return updates == 0 ? "0 upd" : String.format(Locale.ROOT, "%d%% of %d", Math.round(100.0 * hot / updates), updates);
+        return updates == 0
+                ? "0 upd"
+                : String.format(Locale.ROOT, "%d%% of %d", Math.round(100.0 * hot / updates), updates);
     }
 
     /**
@@ -686,7 +814,8 @@ public final class QueueBenchmark {
                     }
                     var fields = fields(readStat(Long.parseLong(name)));
                     if (fields.length > 14) {
-                        children.computeIfAbsent(Long.parseLong(fields[1]), k -> new ArrayList<>()).add(Long.parseLong(name));
+                        children.computeIfAbsent(Long.parseLong(fields[1]), k -> new ArrayList<>())
+                                .add(Long.parseLong(name));
                     }
                 }
             } catch (java.io.IOException e) {
@@ -732,8 +861,7 @@ public final class QueueBenchmark {
     // Crash: a job's instance dies (kill -9 equivalent); how long until another instance runs it again
     // ---------------------------------------------------------------------------------------------------------
 
-    record CrashResult(double toRecoveredSeconds, double toReclaimedSeconds, double sinceLastHeartbeatSeconds) {
-    }
+    record CrashResult(double toRecoveredSeconds, double toReclaimedSeconds, double sinceLastHeartbeatSeconds) {}
 
     CrashResult crash() throws InterruptedException {
         var jdbcUrl = createDatabase();
@@ -760,14 +888,30 @@ public final class QueueBenchmark {
             }
         };
         try (var admin = pool(jdbcUrl, 2, "crash-admin");
-             var poolA = pool(jdbcUrl, options.pool(), "crash-a");
-             var poolB = pool(jdbcUrl, options.pool(), "crash-b")) {
-            Flyway.configure().dataSource(admin).locations("filesystem:db/migration").load().migrate();
+                var poolA = pool(jdbcUrl, options.pool(), "crash-a");
+                var poolB = pool(jdbcUrl, options.pool(), "crash-b")) {
+            Flyway.configure()
+                    .dataSource(admin)
+                    .locations("filesystem:db/migration")
+                    .load()
+                    .migrate();
             // DEFAULT settings: heartbeat 5 s, stale after 30 s, recovery every 5 s, poll 1 s.
-            var a = QueueNode.create(poolA, List.of(hold), QueueProperties.defaults().withWorkerId("crash-a"),
-                    Clock.systemUTC(), new SimpleMeterRegistry(), json, "bench");
-            var b = QueueNode.create(poolB, List.of(hold), QueueProperties.defaults().withWorkerId("crash-b"),
-                    Clock.systemUTC(), new SimpleMeterRegistry(), json, "bench");
+            var a = QueueNode.create(
+                    poolA,
+                    List.of(hold),
+                    QueueProperties.defaults().withWorkerId("crash-a"),
+                    Clock.systemUTC(),
+                    new SimpleMeterRegistry(),
+                    json,
+                    "bench");
+            var b = QueueNode.create(
+                    poolB,
+                    List.of(hold),
+                    QueueProperties.defaults().withWorkerId("crash-b"),
+                    Clock.systemUTC(),
+                    new SimpleMeterRegistry(),
+                    json,
+                    "bench");
             a.start();
             var id = a.queue().enqueueAll(List.of(NewJob.of("hold", null))).getFirst();
             await(firstStarted, Duration.ofSeconds(30), "first attempt did not start");
@@ -775,14 +919,20 @@ public final class QueueBenchmark {
             // Crash at a random point of a's heartbeat cycle, as a real crash would.
             sleep(Duration.ofMillis((long) (Math.random() * 5000)));
             var sql = JdbcClient.create(admin);
-            var lastBeat = sql.sql("SELECT heartbeat_at FROM jobs WHERE id = :id").param("id", id)
-                    .query(java.time.OffsetDateTime.class).single().toInstant();
+            var lastBeat = sql.sql("SELECT heartbeat_at FROM jobs WHERE id = :id")
+                    .param("id", id)
+                    .query(java.time.OffsetDateTime.class)
+                    .single()
+                    .toInstant();
             var crashedAt = System.nanoTime();
             var crashedAtInstant = Instant.now();
             QueueTestSupport.crash(a);
             await(secondStarted, Duration.ofSeconds(120), "job was not re-claimed within 120 s");
             var recoveredAt = sql.sql("SELECT at FROM job_events WHERE job_id = :id AND type = 'recovered'")
-                    .param("id", id).query(java.time.OffsetDateTime.class).single().toInstant();
+                    .param("id", id)
+                    .query(java.time.OffsetDateTime.class)
+                    .single()
+                    .toInstant();
             b.shutdown();
             return new CrashResult(
                     Duration.between(crashedAtInstant, recoveredAt).toNanos() / 1e9,
@@ -801,31 +951,56 @@ public final class QueueBenchmark {
         var jdbcUrl = createDatabase();
         var out = new StringBuilder("Bulk enqueue (JobQueue.enqueueAll, chunks of " + options.chunk()
                 + ", every job with a dedup key; no instance running):\n");
-        try (var admin = pool(jdbcUrl, 2, "bulk-admin"); var pool = pool(jdbcUrl, options.pool(), "bulk")) {
-            Flyway.configure().dataSource(admin).locations("filesystem:db/migration").load().migrate();
+        try (var admin = pool(jdbcUrl, 2, "bulk-admin");
+                var pool = pool(jdbcUrl, options.pool(), "bulk")) {
+            Flyway.configure()
+                    .dataSource(admin)
+                    .locations("filesystem:db/migration")
+                    .load()
+                    .migrate();
             var sql = JdbcClient.create(admin);
-            var node = QueueNode.create(pool, List.of(BuiltinHandlers.noop()), QueueProperties.defaults().withWorkerId("bulk"),
-                    Clock.systemUTC(), new SimpleMeterRegistry(), JsonMapper.builder().build(), "bench");
+            var node = QueueNode.create(
+                    pool,
+                    List.of(BuiltinHandlers.noop()),
+                    QueueProperties.defaults().withWorkerId("bulk"),
+                    Clock.systemUTC(),
+                    new SimpleMeterRegistry(),
+                    JsonMapper.builder().build(),
+                    "bench");
             var queue = node.queue();
             var count = 100_000;
             var empty = timedBulk(queue, count, i -> "new-" + i);
-            out.append(String.format(Locale.ROOT, "  into an empty table: %,d jobs in %.2f s = %,.0f jobs/s (%d created)%n",
-                    count, empty[0], count / empty[0], (long) empty[1]));
+            out.append(String.format(
+                    Locale.ROOT,
+                    "  into an empty table: %,d jobs in %.2f s = %,.0f jobs/s (%d created)%n",
+                    count,
+                    empty[0],
+                    count / empty[0],
+                    (long) empty[1]));
             // Fill up to bulkRows finished jobs with dedup keys, as a long-running installation would have.
             sql.sql("""
                     INSERT INTO jobs (kind, status, attempt_count, worker_id, run_at, claimed_at, started_at, finished_at,
                                       dedup_key, created_at, updated_at)
                     SELECT 'noop', 'SUCCEEDED', 1, 'old-worker', t, t, t, t, 'old-' || g, t, t
-                      FROM (SELECT g, now() - (g * interval '1 second') AS t FROM generate_series(1, :rows) g) s""")
-                    .param("rows", Math.max(0, options.bulkRows() - count)).update();
+                      FROM (SELECT g, now() - (g * interval '1 second') AS t FROM generate_series(1, :rows) g) s""").param("rows", Math.max(0, options.bulkRows() - count)).update();
             sql.sql("VACUUM ANALYZE jobs").update();
             var rows = sql.sql("SELECT count(*) FROM jobs").query(Long.class).single();
             // One job in ten reuses an existing key: it must be skipped, not inserted twice.
             var full = timedBulk(queue, count, i -> i % 10 == 0 ? "old-" + (i + 1) : "more-" + i);
-            var duplicates = sql.sql("SELECT count(*) - count(DISTINCT dedup_key) FROM jobs").query(Long.class).single();
-            out.append(String.format(Locale.ROOT, "  into a table of %,d rows: %,d jobs (one in ten with an existing key) in %.2f s "
+            var duplicates = sql.sql("SELECT count(*) - count(DISTINCT dedup_key) FROM jobs")
+                    .query(Long.class)
+                    .single();
+            out.append(String.format(
+                    Locale.ROOT,
+                    "  into a table of %,d rows: %,d jobs (one in ten with an existing key) in %.2f s "
                             + "= %,.0f jobs/s (%d created, %d expected; duplicate keys in the table: %d)%n",
-                    rows, count, full[0], count / full[0], (long) full[1], count - count / 10, duplicates));
+                    rows,
+                    count,
+                    full[0],
+                    count / full[0],
+                    (long) full[1],
+                    count - count / 10,
+                    duplicates));
             // The single-job path (POST /jobs, webhook intake): one INSERT ... RETURNING per call.
             var singles = 2_000;
             var took = new long[singles];
@@ -835,8 +1010,13 @@ public final class QueueBenchmark {
                 took[i] = System.nanoTime() - started;
             }
             Arrays.sort(took);
-            out.append(String.format(Locale.ROOT, "  single-job enqueue into that table: %,d calls, mean %.3f ms, p50 %.3f ms, p99 %.3f ms%n",
-                    singles, Arrays.stream(took).average().orElse(0) / 1e6, took[singles / 2] / 1e6, took[(int) (singles * 0.99)] / 1e6));
+            out.append(String.format(
+                    Locale.ROOT,
+                    "  single-job enqueue into that table: %,d calls, mean %.3f ms, p50 %.3f ms, p99 %.3f ms%n",
+                    singles,
+                    Arrays.stream(took).average().orElse(0) / 1e6,
+                    took[singles / 2] / 1e6,
+                    took[(int) (singles * 0.99)] / 1e6));
             out.append("  (load ").append(LoadAverage.now()).append(")");
         } finally {
             dropDatabase(jdbcUrl);
@@ -845,7 +1025,8 @@ public final class QueueBenchmark {
     }
 
     /** Seconds taken and jobs created. */
-    private double[] timedBulk(io.bisectbot.queue.JobQueue queue, int count, java.util.function.IntFunction<String> key) {
+    private double[] timedBulk(
+            io.bisectbot.queue.JobQueue queue, int count, java.util.function.IntFunction<String> key) {
         var started = System.nanoTime();
         long created = 0;
         for (int done = 0; done < count; done += options.chunk()) {
@@ -879,11 +1060,21 @@ public final class QueueBenchmark {
                 return JobOutcome.succeeded(null);
             }
         };
-        try (var admin = pool(jdbcUrl, 2, "idle-admin"); var pool = pool(jdbcUrl, options.pool(), "idle")) {
-            Flyway.configure().dataSource(admin).locations("filesystem:db/migration").load().migrate();
-            var node = QueueNode.create(pool, List.of(probe),
+        try (var admin = pool(jdbcUrl, 2, "idle-admin");
+                var pool = pool(jdbcUrl, options.pool(), "idle")) {
+            Flyway.configure()
+                    .dataSource(admin)
+                    .locations("filesystem:db/migration")
+                    .load()
+                    .migrate();
+            var node = QueueNode.create(
+                    pool,
+                    List.of(probe),
                     QueueProperties.defaults().withWorkerId("idle").withMaxConcurrentJobs(options.threads()),
-                    Clock.systemUTC(), new SimpleMeterRegistry(), JsonMapper.builder().build(), "bench");
+                    Clock.systemUTC(),
+                    new SimpleMeterRegistry(),
+                    JsonMapper.builder().build(),
+                    "bench");
             node.start();
             var samples = options.idleSamples();
             var latencies = new double[samples];
@@ -899,9 +1090,15 @@ public final class QueueBenchmark {
             }
             node.shutdown();
             Arrays.sort(latencies);
-            return String.format(Locale.ROOT, "Idle instance, %d jobs one at a time (enqueue call to handler start): p50 %.1f ms, "
-                            + "p99 %.1f ms, max %.1f ms (load %s)", samples, latencies[samples / 2],
-                    latencies[(int) Math.ceil(samples * 0.99) - 1], latencies[samples - 1], LoadAverage.now());
+            return String.format(
+                    Locale.ROOT,
+                    "Idle instance, %d jobs one at a time (enqueue call to handler start): p50 %.1f ms, "
+                            + "p99 %.1f ms, max %.1f ms (load %s)",
+                    samples,
+                    latencies[samples / 2],
+                    latencies[(int) Math.ceil(samples * 0.99) - 1],
+                    latencies[samples - 1],
+                    LoadAverage.now());
         } finally {
             dropDatabase(jdbcUrl);
         }
@@ -914,20 +1111,25 @@ public final class QueueBenchmark {
     String plan() throws SQLException {
         var jdbcUrl = createDatabase();
         try (var admin = pool(jdbcUrl, 2, "plan-admin")) {
-            Flyway.configure().dataSource(admin).locations("filesystem:db/migration").load().migrate();
+            Flyway.configure()
+                    .dataSource(admin)
+                    .locations("filesystem:db/migration")
+                    .load()
+                    .migrate();
             var sql = JdbcClient.create(admin);
             sql.sql("""
                     INSERT INTO jobs (kind, status, attempt_count, worker_id, run_at, claimed_at, started_at,
                                       finished_at, created_at, updated_at)
                     SELECT 'noop', 'SUCCEEDED', 1, 'old-worker', t, t, t, t + interval '1 second', t, t
-                      FROM (SELECT now() - (g * interval '1 second') AS t FROM generate_series(1, :rows) g) s""")
-                    .param("rows", options.planRows()).update();
+                      FROM (SELECT now() - (g * interval '1 second') AS t FROM generate_series(1, :rows) g) s""").param("rows", options.planRows()).update();
             sql.sql("""
                     INSERT INTO jobs (kind, created_at, updated_at, run_at, tenant)
                     SELECT 'noop', now(), now(), now() - interval '1 minute',
                            CASE WHEN :tenants > 0 THEN 'installation:' || (g % :tenants) END
                       FROM generate_series(1, :pending) g""")
-                    .param("pending", options.planPending()).param("tenants", options.planTenants()).update();
+                    .param("pending", options.planPending())
+                    .param("tenants", options.planTenants())
+                    .update();
             sql.sql("VACUUM ANALYZE jobs").update();
             try (var conn = DriverManager.getConnection(jdbcUrl, container.getUsername(), container.getPassword())) {
                 try (var statement = conn.createStatement()) {
@@ -951,9 +1153,12 @@ public final class QueueBenchmark {
             }
             var lineStart = logs.lastIndexOf('\n', start) + 1;
             var header = logs.lastIndexOf("LOG:", start);
-            var from = header >= 0 && header > logs.lastIndexOf('\n', lineStart - 2) ? logs.lastIndexOf('\n', header) + 1 : lineStart;
+            var from = header >= 0 && header > logs.lastIndexOf('\n', lineStart - 2)
+                    ? logs.lastIndexOf('\n', header) + 1
+                    : lineStart;
             var end = logs.length();
-            var next = java.util.regex.Pattern.compile("\\n\\d{4}-\\d\\d-\\d\\d ").matcher(logs);
+            var next =
+                    java.util.regex.Pattern.compile("\\n\\d{4}-\\d\\d-\\d\\d ").matcher(logs);
             if (next.find(start)) {
                 end = next.start();
             }
@@ -968,12 +1173,15 @@ public final class QueueBenchmark {
     // ---------------------------------------------------------------------------------------------------------
 
     public static void main(String[] args) throws Exception {
-        ((ch.qos.logback.classic.Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME)).setLevel(Level.WARN);
-        // JobRunr warns about its own job filters being slow on this small machine; that is measured, not needed as text.
+        ((ch.qos.logback.classic.Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME))
+                .setLevel(Level.WARN);
+        // JobRunr warns about its own job filters being slow on this small machine; that is measured, not needed as
+        // text.
         ((ch.qos.logback.classic.Logger) LoggerFactory.getLogger("org.jobrunr")).setLevel(Level.ERROR);
         var options = Options.parse(args);
         var image = System.getenv().getOrDefault("LOCALCI_POSTGRES_IMAGE", "postgres:16");
-        var command = new ArrayList<>(List.of("postgres", "-c", "max_connections=300", "-c", "fsync=" + (options.fsync() ? "on" : "off")));
+        var command = new ArrayList<>(
+                List.of("postgres", "-c", "max_connections=300", "-c", "fsync=" + (options.fsync() ? "on" : "off")));
         options.pgSettings().forEach(setting -> command.addAll(List.of("-c", setting)));
         var container = new PostgreSQLContainer(DockerImageName.parse(image).asCompatibleSubstituteFor("postgres"))
                 .withCommand(command.toArray(String[]::new));
@@ -982,9 +1190,14 @@ public final class QueueBenchmark {
             container.start();
             var bench = new QueueBenchmark(options, container);
             System.out.println(bench.machine());
-            System.out.printf(Locale.ROOT, "Settings: %d job threads and a pool of %d connections per instance; enqueue in "
+            System.out.printf(
+                    Locale.ROOT,
+                    "Settings: %d job threads and a pool of %d connections per instance; enqueue in "
                             + "chunks of %d jobs; every run on a fresh database; fsync=%s%n",
-                    options.threads(), options.pool(), options.chunk(), options.fsync() ? "on" : "off");
+                    options.threads(),
+                    options.pool(),
+                    options.chunk(),
+                    options.fsync() ? "on" : "off");
             var modes = options.drain() ? List.of(false, true) : List.of(false);
             var tables = new ArrayList<String>();
             for (var drain : modes) {
@@ -995,17 +1208,24 @@ public final class QueueBenchmark {
                         for (int repeat = 0; repeat < options.repeat(); repeat++) {
                             for (var system : options.systems()) {
                                 var result = bench.run(system, jobs, instances, drain);
-                                runs.computeIfAbsent(system, k -> new ArrayList<>()).add(result);
+                                runs.computeIfAbsent(system, k -> new ArrayList<>())
+                                        .add(result);
                                 System.out.println(progress(result));
                             }
                         }
                         // With repeats, the run with the median throughput stands for the configuration.
-                        runs.values().forEach(list -> results.add(list.stream()
-                                .sorted(Comparator.comparingDouble(Result::jobsPerSecond)).toList().get(list.size() / 2)));
+                        runs.values()
+                                .forEach(list -> results.add(list.stream()
+                                        .sorted(Comparator.comparingDouble(Result::jobsPerSecond))
+                                        .toList()
+                                        .get(list.size() / 2)));
                     }
                 }
-                tables.add((drain ? "Drain only (every job enqueued before the instances start):"
-                        : "Enqueue while the instances run:") + System.lineSeparator() + table(results));
+                tables.add((drain
+                                ? "Drain only (every job enqueued before the instances start):"
+                                : "Enqueue while the instances run:")
+                        + System.lineSeparator()
+                        + table(results));
             }
             System.out.println();
             tables.forEach(System.out::println);
@@ -1019,16 +1239,25 @@ public final class QueueBenchmark {
             }
             if (options.crash()) {
                 System.out.println();
-                System.out.println("Crash recovery with default settings (heartbeat 5 s, stale after 30 s, recovery every 5 s, poll 1 s):");
+                System.out.println(
+                        "Crash recovery with default settings (heartbeat 5 s, stale after 30 s, recovery every 5 s, poll 1 s):");
                 var crash = bench.crash();
-                System.out.printf(Locale.ROOT, "  last heartbeat %.1f s before the crash; taken back %.1f s after it; "
+                System.out.printf(
+                        Locale.ROOT,
+                        "  last heartbeat %.1f s before the crash; taken back %.1f s after it; "
                                 + "running again on the other instance %.1f s after it%n",
-                        crash.sinceLastHeartbeatSeconds(), crash.toRecoveredSeconds(), crash.toReclaimedSeconds());
+                        crash.sinceLastHeartbeatSeconds(),
+                        crash.toRecoveredSeconds(),
+                        crash.toReclaimedSeconds());
             }
             if (options.plan()) {
                 System.out.println();
-                System.out.printf(Locale.ROOT, "Claim statement (LIMIT %d) with %,d finished and %,d pending jobs (%s):%n",
-                        options.threads(), options.planRows(), options.planPending(),
+                System.out.printf(
+                        Locale.ROOT,
+                        "Claim statement (LIMIT %d) with %,d finished and %,d pending jobs (%s):%n",
+                        options.threads(),
+                        options.planRows(),
+                        options.planPending(),
                         options.planTenants() > 0 ? "spread over " + options.planTenants() + " tenants" : "no tenant");
                 System.out.println(bench.plan());
             }
@@ -1050,20 +1279,50 @@ public final class QueueBenchmark {
         var version = pg.sql("SHOW server_version").query(String.class).single();
         var os = java.lang.management.ManagementFactory.getOperatingSystemMXBean();
         long ramGiB = os instanceof com.sun.management.OperatingSystemMXBean sun
-                ? Math.round(sun.getTotalMemorySize() / (1024.0 * 1024 * 1024)) : -1;
-        return String.format(Locale.ROOT, "Machine: %d cores, %d GiB RAM, %s %s; JDK %s (%s); PostgreSQL %s in a container (%s)",
-                Runtime.getRuntime().availableProcessors(), ramGiB, System.getProperty("os.name"), System.getProperty("os.arch"),
-                Runtime.version(), System.getProperty("java.vm.vendor"), version, container.getDockerImageName());
+                ? Math.round(sun.getTotalMemorySize() / (1024.0 * 1024 * 1024))
+                : -1;
+        return String.format(
+                Locale.ROOT,
+                "Machine: %d cores, %d GiB RAM, %s %s; JDK %s (%s); PostgreSQL %s in a container (%s)",
+                Runtime.getRuntime().availableProcessors(),
+                ramGiB,
+                System.getProperty("os.name"),
+                System.getProperty("os.arch"),
+                Runtime.version(),
+                System.getProperty("java.vm.vendor"),
+                version,
+                container.getDockerImageName());
     }
 
     static String progress(Result r) {
-        return String.format(Locale.ROOT, "  %-12s %7d jobs  %d inst  %s %8.0f jobs/s  p50 %8.1f ms  p99 %8.1f ms  %s"
-                        + "CPU/job JVM %.3f ms PG %.3f ms  WAL %.0f B/job  HOT %s  (enqueue %.2f s, total %.2f s, load %s) %s %s",
-                r.system(), r.jobs(), r.instances(), r.drain() ? "drain" : "live ", r.jobsPerSecond(), r.p50Millis(), r.p99Millis(),
-                r.claimToCompletion() == null ? "" : String.format(Locale.ROOT, "claim-to-completion p50 %.1f ms p99 %.1f ms  ",
-                        r.claimToCompletion()[0], r.claimToCompletion()[1]),
-                r.jvmCpuMsPerJob(), r.pgCpuMsPerJob(), r.walBytesPerJob(), r.hot(),
-                r.enqueueSeconds(), r.seconds(), LoadAverage.now(), r.note(), r.profile()).stripTrailing();
+        return String.format(
+                        Locale.ROOT,
+                        "  %-12s %7d jobs  %d inst  %s %8.0f jobs/s  p50 %8.1f ms  p99 %8.1f ms  %s"
+                                + "CPU/job JVM %.3f ms PG %.3f ms  WAL %.0f B/job  HOT %s  (enqueue %.2f s, total %.2f s, load %s) %s %s",
+                        r.system(),
+                        r.jobs(),
+                        r.instances(),
+                        r.drain() ? "drain" : "live ",
+                        r.jobsPerSecond(),
+                        r.p50Millis(),
+                        r.p99Millis(),
+                        r.claimToCompletion() == null
+                                ? ""
+                                : String.format(
+                                        Locale.ROOT,
+                                        "claim-to-completion p50 %.1f ms p99 %.1f ms  ",
+                                        r.claimToCompletion()[0],
+                                        r.claimToCompletion()[1]),
+                        r.jvmCpuMsPerJob(),
+                        r.pgCpuMsPerJob(),
+                        r.walBytesPerJob(),
+                        r.hot(),
+                        r.enqueueSeconds(),
+                        r.seconds(),
+                        LoadAverage.now(),
+                        r.note(),
+                        r.profile())
+                .stripTrailing();
     }
 
     /**
@@ -1072,16 +1331,29 @@ public final class QueueBenchmark {
      */
     static String table(List<Result> results) {
         var out = new StringBuilder();
-        out.append(String.format(Locale.ROOT, "| %-12s | %7s | %9s | %8s | %9s | %9s | %-22s | %8s | %8s | %7s | %-14s |%n",
-                "system", "jobs", "instances", "jobs/s", "p50 ms", "p99 ms", "bisectbot/peer: jobs/s",
-                "JVM ms/job", "PG ms/job", "WAL B/job", "HOT updates"));
+        out.append(String.format(
+                Locale.ROOT,
+                "| %-12s | %7s | %9s | %8s | %9s | %9s | %-22s | %8s | %8s | %7s | %-14s |%n",
+                "system",
+                "jobs",
+                "instances",
+                "jobs/s",
+                "p50 ms",
+                "p99 ms",
+                "bisectbot/peer: jobs/s",
+                "JVM ms/job",
+                "PG ms/job",
+                "WAL B/job",
+                "HOT updates"));
         out.append("|--------------|--------:|----------:|---------:|----------:|----------:|------------------------|"
                 + "-----------:|----------:|----------:|----------------|\n");
-        Map<String, Result> bisectbot = results.stream().filter(r -> r.system().equals("bisectbot"))
+        Map<String, Result> bisectbot = results.stream()
+                .filter(r -> r.system().equals("bisectbot"))
                 .collect(Collectors.toMap(r -> r.jobs() + "/" + r.instances(), r -> r));
         for (var r : results) {
             var ours = bisectbot.get(r.jobs() + "/" + r.instances());
-            var ratio = r.system().equals("bisectbot") || ours == null ? ""
+            var ratio = r.system().equals("bisectbot") || ours == null
+                    ? ""
                     : String.format(Locale.ROOT, "%.2f", ours.jobsPerSecond() / r.jobsPerSecond());
             double p50 = r.p50Millis();
             double p99 = r.p99Millis();
@@ -1089,9 +1361,20 @@ public final class QueueBenchmark {
                 p50 = r.claimToCompletion() == null ? Double.NaN : r.claimToCompletion()[0];
                 p99 = r.claimToCompletion() == null ? Double.NaN : r.claimToCompletion()[1];
             }
-            out.append(String.format(Locale.ROOT, "| %-12s | %7d | %9d | %8.0f | %9.1f | %9.1f | %-22s | %10.3f | %9.3f | %9.0f | %-14s |%s%n",
-                    r.system(), r.jobs(), r.instances(), r.jobsPerSecond(), p50, p99, ratio,
-                    r.jvmCpuMsPerJob(), r.pgCpuMsPerJob(), r.walBytesPerJob(), r.hot(),
+            out.append(String.format(
+                    Locale.ROOT,
+                    "| %-12s | %7d | %9d | %8.0f | %9.1f | %9.1f | %-22s | %10.3f | %9.3f | %9.0f | %-14s |%s%n",
+                    r.system(),
+                    r.jobs(),
+                    r.instances(),
+                    r.jobsPerSecond(),
+                    p50,
+                    p99,
+                    ratio,
+                    r.jvmCpuMsPerJob(),
+                    r.pgCpuMsPerJob(),
+                    r.walBytesPerJob(),
+                    r.hot(),
                     r.note().isEmpty() ? "" : " " + r.note()));
         }
         return out.toString();

@@ -22,14 +22,17 @@ public final class ServiceProcess {
 
     public static final String TOKEN = "bench-token";
     private static final Pattern ID = Pattern.compile("\"id\"\\s*:\\s*(\\d+)");
-    private static final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    private static final HttpClient http =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
     /** Where the instances' database is. */
     public record Database(String url, String user, String password) {
 
         /** A new database in the test JVM's PostgreSQL. */
         public static Database fresh() {
-            return new Database(TestDatabase.createDatabase(), TestDatabase.container().getUsername(),
+            return new Database(
+                    TestDatabase.createDatabase(),
+                    TestDatabase.container().getUsername(),
                     TestDatabase.container().getPassword());
         }
     }
@@ -52,24 +55,34 @@ public final class ServiceProcess {
      * @param extra    settings added to (or replacing) the base ones
      * @param launcher words put before {@code java}, e.g. {@code faketime -f +300s}; empty for none
      */
-    public static ServiceProcess start(String workerId, int port, Database database, Map<String, String> extra,
-                                       List<String> launcher, Path logs) throws IOException, InterruptedException {
+    public static ServiceProcess start(
+            String workerId, int port, Database database, Map<String, String> extra, List<String> launcher, Path logs)
+            throws IOException, InterruptedException {
         var jar = System.getProperty("bisectbot.jar", "target/bisectbot.jar");
         var java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         var command = new ArrayList<>(launcher);
         command.addAll(List.of(java, "-Xmx256m", "-jar", jar));
         var log = logs.resolve(workerId + ".log");
-        var builder = new ProcessBuilder(command).redirectErrorStream(true)
+        var builder = new ProcessBuilder(command)
+                .redirectErrorStream(true)
                 .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
         Map<String, String> env = new HashMap<>(Map.of(
-                "DATABASE_URL", database.url(),
-                "DATABASE_USER", database.user(),
-                "DATABASE_PASSWORD", database.password(),
-                "MIGRATE_ON_START", "true",
-                "ENCRYPTION_KEYS", TestDatabase.ENCRYPTION_KEYS,
-                "PORT", Integer.toString(port),
-                "WORKER_ID", workerId,
-                "ADMIN_TOKEN", TOKEN));
+                "DATABASE_URL",
+                database.url(),
+                "DATABASE_USER",
+                database.user(),
+                "DATABASE_PASSWORD",
+                database.password(),
+                "MIGRATE_ON_START",
+                "true",
+                "ENCRYPTION_KEYS",
+                TestDatabase.ENCRYPTION_KEYS,
+                "PORT",
+                Integer.toString(port),
+                "WORKER_ID",
+                workerId,
+                "ADMIN_TOKEN",
+                TOKEN));
         env.putAll(extra);
         builder.environment().putAll(env);
         var instance = new ServiceProcess(workerId, port, builder.start(), log);
@@ -129,18 +142,23 @@ public final class ServiceProcess {
     }
 
     /** A reply, or status -1 with the error when there was none. */
-    public record Reply(int statusCode, String body) {
-    }
+    public record Reply(int statusCode, String body) {}
 
     public Reply get(String path) {
-        return send(HttpRequest.newBuilder(uri(path)).timeout(Duration.ofSeconds(5)).GET().build());
+        return send(HttpRequest.newBuilder(uri(path))
+                .timeout(Duration.ofSeconds(5))
+                .GET()
+                .build());
     }
 
     /** POST /jobs with {@code json}; the reply as it came. */
     public Reply postJob(String json, Duration timeout) {
-        return send(HttpRequest.newBuilder(uri("/jobs")).timeout(timeout)
-                .header("Authorization", "Bearer " + TOKEN).header("Content-Type", "application/json")
-                .POST(HttpRequest.BodyPublishers.ofString(json)).build());
+        return send(HttpRequest.newBuilder(uri("/jobs"))
+                .timeout(timeout)
+                .header("Authorization", "Bearer " + TOKEN)
+                .header("Content-Type", "application/json")
+                .POST(HttpRequest.BodyPublishers.ofString(json))
+                .build());
     }
 
     /** POST /jobs that must create the job; returns its id. */

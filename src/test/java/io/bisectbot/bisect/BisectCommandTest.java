@@ -11,9 +11,28 @@ class BisectCommandTest {
 
     @Test
     void parses_the_flags_into_a_job_payload() {
-        var payload = BisectCommand.parse(new String[] {"--repo", "/src/app", "--good", "v1.2", "--good", "v1.1",
-                "--bad", "main", "-k", "3", "--repeat", "5", "--rule", "any-fail", "--timeout", "90s", "--first-parent",
-                "--", "./run-test.sh", "--fast"});
+        var payload = BisectCommand.parse(new String[] {
+            "--repo",
+            "/src/app",
+            "--good",
+            "v1.2",
+            "--good",
+            "v1.1",
+            "--bad",
+            "main",
+            "-k",
+            "3",
+            "--repeat",
+            "5",
+            "--rule",
+            "any-fail",
+            "--timeout",
+            "90s",
+            "--first-parent",
+            "--",
+            "./run-test.sh",
+            "--fast"
+        });
         assertThat(payload.get("repo").asString()).isEqualTo("/src/app");
         assertThat(payload.get("good").toString()).isEqualTo("[\"v1.2\",\"v1.1\"]");
         assertThat(payload.get("bad").asString()).isEqualTo("main");
@@ -36,17 +55,25 @@ class BisectCommandTest {
     void a_bad_flag_prints_usage_and_exits_2() {
         var out = new ByteArrayOutputStream();
         var err = new ByteArrayOutputStream();
-        assertThat(BisectCommand.checkUsage(new String[] {"--good", "v1", "--frob", "--", "true"},
-                new PrintStream(out), new PrintStream(err))).isEqualTo(2);
+        assertThat(BisectCommand.checkUsage(
+                        new String[] {"--good", "v1", "--frob", "--", "true"},
+                        new PrintStream(out),
+                        new PrintStream(err)))
+                .isEqualTo(2);
         assertThat(err.toString()).contains("unknown option '--frob'").contains("usage: bisectbot bisect");
-        assertThat(BisectCommand.checkUsage(new String[] {"--help"}, new PrintStream(out), new PrintStream(err))).isZero();
-        assertThat(BisectCommand.checkUsage(new String[] {"--good", "v1", "--", "true"}, new PrintStream(out), new PrintStream(err))).isNull();
+        assertThat(BisectCommand.checkUsage(new String[] {"--help"}, new PrintStream(out), new PrintStream(err)))
+                .isZero();
+        assertThat(BisectCommand.checkUsage(
+                        new String[] {"--good", "v1", "--", "true"}, new PrintStream(out), new PrintStream(err)))
+                .isNull();
     }
 
     @Test
     void says_what_is_missing() {
-        assertThatThrownBy(() -> BisectCommand.parse(new String[] {"--", "true"})).hasMessageContaining("--good");
-        assertThatThrownBy(() -> BisectCommand.parse(new String[] {"--good", "v1"})).hasMessageContaining("after '--'");
+        assertThatThrownBy(() -> BisectCommand.parse(new String[] {"--", "true"}))
+                .hasMessageContaining("--good");
+        assertThatThrownBy(() -> BisectCommand.parse(new String[] {"--good", "v1"}))
+                .hasMessageContaining("after '--'");
         assertThatThrownBy(() -> BisectCommand.parse(new String[] {"--good", "v1", "-k", "many", "--", "true"}))
                 .hasMessageContaining("whole number");
         assertThatThrownBy(() -> BisectCommand.parse(new String[] {"--good", "v1", "--timeout", "soon", "--", "true"}))
@@ -60,26 +87,52 @@ class BisectCommandTest {
         assertThat(BisectCommand.exitStatus("ends_not_as_expected")).isEqualTo(3);
         assertThat(BisectCommand.exitStatus("merge_base_bad")).isEqualTo(3);
         assertThat(BisectCommand.exitStatus("aborted")).isEqualTo(4);
-        assertThat(BisectCommand.USAGE).contains("0 first bad commit found, 1 no single culprit")
-                .contains("2 usage error, 3 the given ends do not verify").contains("4 infrastructure");
+        assertThat(BisectCommand.USAGE)
+                .contains("0 first bad commit found, 1 no single culprit")
+                .contains("2 usage error, 3 the given ends do not verify")
+                .contains("4 infrastructure");
     }
 
     @Test
     void the_format_is_text_markdown_or_json_and_anything_else_is_a_usage_error() {
-        assertThat(BisectCommand.format(new String[] {"--good", "v1", "--", "make"})).isEqualTo("text");
-        assertThat(BisectCommand.format(new String[] {"--format", "json", "--good", "v1", "--", "make"})).isEqualTo("json");
+        assertThat(BisectCommand.format(new String[] {"--good", "v1", "--", "make"}))
+                .isEqualTo("text");
+        assertThat(BisectCommand.format(new String[] {"--format", "json", "--good", "v1", "--", "make"}))
+                .isEqualTo("json");
         // After "--" the words belong to the test command.
-        assertThat(BisectCommand.format(new String[] {"--good", "v1", "--", "tool", "--format", "yaml"})).isEqualTo("text");
+        assertThat(BisectCommand.format(new String[] {"--good", "v1", "--", "tool", "--format", "yaml"}))
+                .isEqualTo("text");
         var err = new ByteArrayOutputStream();
-        assertThat(BisectCommand.checkUsage(new String[] {"--format", "yaml", "--good", "v1", "--", "make"},
-                new PrintStream(new ByteArrayOutputStream()), new PrintStream(err))).isEqualTo(2);
+        assertThat(BisectCommand.checkUsage(
+                        new String[] {"--format", "yaml", "--good", "v1", "--", "make"},
+                        new PrintStream(new ByteArrayOutputStream()),
+                        new PrintStream(err)))
+                .isEqualTo(2);
         assertThat(err.toString()).contains("--format needs one of text, markdown, json, got 'yaml'");
     }
 
     @Test
     void metric_mode_flags_go_into_the_payload_and_are_checked_up_front() {
-        var payload = BisectCommand.parse(new String[] {"--good", "v1", "--mode", "metric", "--repeat", "7", "--threshold", "15%",
-                "--alpha", "0.01", "--max-repeat", "28", "--metric", "wall", "--direction", "higher-is-better", "--", "./bench.sh"});
+        var payload = BisectCommand.parse(new String[] {
+            "--good",
+            "v1",
+            "--mode",
+            "metric",
+            "--repeat",
+            "7",
+            "--threshold",
+            "15%",
+            "--alpha",
+            "0.01",
+            "--max-repeat",
+            "28",
+            "--metric",
+            "wall",
+            "--direction",
+            "higher-is-better",
+            "--",
+            "./bench.sh"
+        });
         assertThat(payload.get("mode").asString()).isEqualTo("metric");
         assertThat(payload.get("repeat").asInt()).isEqualTo(7);
         assertThat(payload.get("threshold").asDouble()).isEqualTo(15.0);
@@ -91,7 +144,8 @@ class BisectCommandTest {
                 .hasMessage("--mode needs one of pass-fail, metric, got 'perf'");
         assertThatThrownBy(() -> BisectCommand.parse(new String[] {"--good", "v1", "--threshold", "5", "--", "true"}))
                 .hasMessage("--threshold applies only to --mode metric");
-        assertThatThrownBy(() -> BisectCommand.parse(new String[] {"--good", "v1", "--mode", "metric", "--alpha", "low", "--", "true"}))
+        assertThatThrownBy(() -> BisectCommand.parse(
+                        new String[] {"--good", "v1", "--mode", "metric", "--alpha", "low", "--", "true"}))
                 .hasMessage("--alpha needs a number, got 'low'");
         assertThat(BisectCommand.exitStatus("no_significant_change")).isEqualTo(1);
     }
@@ -107,7 +161,10 @@ class BisectCommandTest {
         var text = BisectCommand.statusLine("text", stdout, stderr, onlyStdout, () -> 0L);
         text.round(1, 15, 4);
         text.refresh();
-        assertThat(out.toString()).startsWith("\r").contains("round 1 · 15 commits left").endsWith("\u001b[K");
+        assertThat(out.toString())
+                .startsWith("\r")
+                .contains("round 1 · 15 commits left")
+                .endsWith("\u001b[K");
         assertThat(err.toString()).isEmpty();
 
         out.reset();
@@ -117,7 +174,8 @@ class BisectCommandTest {
         json.refresh();
         json.println("  verify   7e36912d0d run 1: bad (exit 1), 0.8 s");
         assertThat(out.toString()).isEmpty();
-        assertThat(err.toString()).isEqualTo("  verify   7e36912d0d run 1: bad (exit 1), 0.8 s" + System.lineSeparator());
+        assertThat(err.toString())
+                .isEqualTo("  verify   7e36912d0d run 1: bad (exit 1), 0.8 s" + System.lineSeparator());
 
         err.reset();
         var toTerminal = BisectCommand.statusLine("markdown", stdout, stderr, new Terminal(false, true, 100), () -> 0L);

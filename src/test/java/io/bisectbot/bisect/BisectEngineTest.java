@@ -25,7 +25,8 @@ class BisectEngineTest {
         return commit >= culprit ? 1 : 0;
     }
 
-    private static BisectResult bisect(InMemoryHistory h, StepRunner runner, StepStore store, BisectOptions options, int good) {
+    private static BisectResult bisect(
+            InMemoryHistory h, StepRunner runner, StepStore store, BisectOptions options, int good) {
         return new BisectEngine(h, runner, store).run(h.tip(), List.of(InMemoryHistory.sha(good)), options);
     }
 
@@ -44,8 +45,11 @@ class BisectEngineTest {
         InProcessRunner runner = InProcessRunner.exitCodes(sha -> 1);
         BisectResult r = bisect(h, runner, StepStore.none(), BisectOptions.defaults(), 0);
         assertThat(r.outcome()).isInstanceOfSatisfying(BisectOutcome.EndsNotAsExpected.class, e -> {
-            assertThat(e.problems()).containsExactly(new BisectOutcome.EndCheck(InMemoryHistory.sha(0), Verdict.GOOD, Verdict.BAD));
-            assertThat(e.advice()).contains("good " + InMemoryHistory.sha(0) + " fails").contains("exit 0");
+            assertThat(e.problems())
+                    .containsExactly(new BisectOutcome.EndCheck(InMemoryHistory.sha(0), Verdict.GOOD, Verdict.BAD));
+            assertThat(e.advice())
+                    .contains("good " + InMemoryHistory.sha(0) + " fails")
+                    .contains("exit 0");
         });
         assertThat(r.testRuns()).isZero();
         assertThat(r.verificationRuns()).isEqualTo(2);
@@ -55,10 +59,17 @@ class BisectEngineTest {
     void with_free_slots_starts_searching_beside_the_ends_but_still_stops_when_an_end_is_wrong() {
         InMemoryHistory h = InMemoryHistory.linear(50);
         InProcessRunner runner = InProcessRunner.exitCodes(sha -> 1);
-        BisectResult r = bisect(h, runner, StepStore.none(), BisectOptions.defaults().withSlots(3), 0);
-        assertThat(runner.started).filteredOn(s -> s.purpose() == Purpose.SEARCH).hasSize(1);
-        assertThat(r.outcome()).isInstanceOfSatisfying(BisectOutcome.EndsNotAsExpected.class, e ->
-                assertThat(e.problems()).containsExactly(new BisectOutcome.EndCheck(InMemoryHistory.sha(0), Verdict.GOOD, Verdict.BAD)));
+        BisectResult r =
+                bisect(h, runner, StepStore.none(), BisectOptions.defaults().withSlots(3), 0);
+        assertThat(runner.started)
+                .filteredOn(s -> s.purpose() == Purpose.SEARCH)
+                .hasSize(1);
+        assertThat(r.outcome())
+                .isInstanceOfSatisfying(
+                        BisectOutcome.EndsNotAsExpected.class,
+                        e -> assertThat(e.problems())
+                                .containsExactly(
+                                        new BisectOutcome.EndCheck(InMemoryHistory.sha(0), Verdict.GOOD, Verdict.BAD)));
         assertThat(r.verificationRuns()).isEqualTo(2);
     }
 
@@ -66,8 +77,11 @@ class BisectEngineTest {
     void stops_with_advice_instead_of_a_culprit_when_the_bad_end_passes() {
         InMemoryHistory h = InMemoryHistory.linear(50);
         BisectResult r = bisect(h, InProcessRunner.exitCodes(sha -> 0), StepStore.none(), BisectOptions.defaults(), 0);
-        assertThat(r.outcome()).isInstanceOfSatisfying(BisectOutcome.EndsNotAsExpected.class, e ->
-                assertThat(e.problems()).containsExactly(new BisectOutcome.EndCheck(h.tip(), Verdict.BAD, Verdict.GOOD)));
+        assertThat(r.outcome())
+                .isInstanceOfSatisfying(
+                        BisectOutcome.EndsNotAsExpected.class,
+                        e -> assertThat(e.problems())
+                                .containsExactly(new BisectOutcome.EndCheck(h.tip(), Verdict.BAD, Verdict.GOOD)));
     }
 
     @Test
@@ -75,9 +89,11 @@ class BisectEngineTest {
         InMemoryHistory h = InMemoryHistory.linear(10);
         BisectEngine engine = new BisectEngine(h, InProcessRunner.exitCodes(sha -> 1), StepStore.none());
         assertThatThrownBy(() -> engine.run("nope", List.of(InMemoryHistory.sha(0)), BisectOptions.defaults()))
-                .isInstanceOfSatisfying(BisectSetupException.class, e ->
-                        assertThat(e.problem()).isEqualTo(BisectSetupException.Problem.UNKNOWN_REVISION));
-        assertThatThrownBy(() -> engine.run(InMemoryHistory.sha(2), List.of(InMemoryHistory.sha(7)), BisectOptions.defaults()))
+                .isInstanceOfSatisfying(
+                        BisectSetupException.class,
+                        e -> assertThat(e.problem()).isEqualTo(BisectSetupException.Problem.UNKNOWN_REVISION));
+        assertThatThrownBy(() ->
+                        engine.run(InMemoryHistory.sha(2), List.of(InMemoryHistory.sha(7)), BisectOptions.defaults()))
                 .isInstanceOfSatisfying(BisectSetupException.class, e -> {
                     assertThat(e.problem()).isEqualTo(BisectSetupException.Problem.BAD_NOT_AFTER_GOOD);
                     assertThat(e.getMessage()).contains("The merge base " + InMemoryHistory.sha(2) + " is bad");
@@ -92,8 +108,8 @@ class BisectEngineTest {
             case 0, 2 -> 0;
             default -> 1;
         });
-        BisectResult r = new BisectEngine(h, runner, StepStore.none()).run(InMemoryHistory.sha(3), List.of(InMemoryHistory.sha(2)),
-                BisectOptions.defaults());
+        BisectResult r = new BisectEngine(h, runner, StepStore.none())
+                .run(InMemoryHistory.sha(3), List.of(InMemoryHistory.sha(2)), BisectOptions.defaults());
         assertThat(r.outcome()).isInstanceOfSatisfying(BisectOutcome.MergeBaseBad.class, m -> {
             assertThat(m.mergeBase()).isEqualTo(InMemoryHistory.sha(1));
             assertThat(m.message()).contains("This means the bug has been fixed between");
@@ -111,9 +127,13 @@ class BisectEngineTest {
             return i == 19 || i == 20 ? 125 : exitFor(i, culprit);
         });
         BisectResult r = bisect(h, runner, StepStore.none(), BisectOptions.defaults(), 0);
-        assertThat(r.outcome()).isInstanceOfSatisfying(BisectOutcome.OnlySkippedLeft.class, o ->
-                assertThat(o.candidates()).extracting(CommitInfo::sha)
-                        .containsExactlyInAnyOrder(InMemoryHistory.sha(19), InMemoryHistory.sha(20), InMemoryHistory.sha(21)));
+        assertThat(r.outcome())
+                .isInstanceOfSatisfying(
+                        BisectOutcome.OnlySkippedLeft.class,
+                        o -> assertThat(o.candidates())
+                                .extracting(CommitInfo::sha)
+                                .containsExactlyInAnyOrder(
+                                        InMemoryHistory.sha(19), InMemoryHistory.sha(20), InMemoryHistory.sha(21)));
     }
 
     @Test
@@ -124,7 +144,9 @@ class BisectEngineTest {
         AtomicInteger n = new AtomicInteger();
         InProcessRunner runner = new InProcessRunner(req -> {
             if (req.purpose() == Purpose.SEARCH && brokenOnce.add(req.commit())) {
-                return n.incrementAndGet() % 2 == 0 ? new StepResult.Exited(129, D) : new StepResult.InfraError("image pull failed", D);
+                return n.incrementAndGet() % 2 == 0
+                        ? new StepResult.Exited(129, D)
+                        : new StepResult.InfraError("image pull failed", D);
             }
             return new StepResult.Exited(exitFor(InMemoryHistory.index(req.commit()), culprit), D);
         });
@@ -132,7 +154,8 @@ class BisectEngineTest {
         assertThat(culpritOf(r)).isEqualTo(culprit);
         long infra = r.steps().stream().filter(s -> s.verdict() == null).count();
         assertThat(infra).isEqualTo(brokenOnce.size()).isPositive();
-        assertThat(r.steps()).filteredOn(s -> s.result() instanceof StepResult.Exited e && e.exitCode() == 129)
+        assertThat(r.steps())
+                .filteredOn(s -> s.result() instanceof StepResult.Exited e && e.exitCode() == 129)
                 .allSatisfy(s -> assertThat(s.verdict()).isNull());
     }
 
@@ -143,8 +166,9 @@ class BisectEngineTest {
                 ? new StepResult.InfraError("no space left on device", D)
                 : new StepResult.Exited(exitFor(InMemoryHistory.index(req.commit()), 9), D));
         BisectResult r = bisect(h, runner, StepStore.none(), BisectOptions.defaults(), 0);
-        assertThat(r.outcome()).isInstanceOfSatisfying(BisectOutcome.Aborted.class, a ->
-                assertThat(a.reason()).contains("no space left on device"));
+        assertThat(r.outcome())
+                .isInstanceOfSatisfying(
+                        BisectOutcome.Aborted.class, a -> assertThat(a.reason()).contains("no space left on device"));
         assertThat(runner.startedFor(Purpose.SEARCH)).isEqualTo(3); // one try and two retries
     }
 
@@ -157,14 +181,18 @@ class BisectEngineTest {
                 ? new StepResult.TimedOut(Duration.ofMinutes(10))
                 : new StepResult.Exited(exitFor(InMemoryHistory.index(req.commit()), culprit), D));
         BisectResult skipped = bisect(h, skipRunner, StepStore.none(), BisectOptions.defaults(), 0);
-        assertThat(skipped.outcome()).isInstanceOfSatisfying(BisectOutcome.OnlySkippedLeft.class, o ->
-                assertThat(o.candidates()).extracting(CommitInfo::sha)
-                        .containsExactlyInAnyOrder(InMemoryHistory.sha(12), InMemoryHistory.sha(13)));
+        assertThat(skipped.outcome())
+                .isInstanceOfSatisfying(
+                        BisectOutcome.OnlySkippedLeft.class,
+                        o -> assertThat(o.candidates())
+                                .extracting(CommitInfo::sha)
+                                .containsExactlyInAnyOrder(InMemoryHistory.sha(12), InMemoryHistory.sha(13)));
 
         InProcessRunner badRunner = new InProcessRunner(req -> InMemoryHistory.index(req.commit()) == culprit
                 ? new StepResult.TimedOut(Duration.ofMinutes(10))
                 : new StepResult.Exited(exitFor(InMemoryHistory.index(req.commit()), culprit), D));
-        BisectResult bad = bisect(h, badRunner, StepStore.none(), BisectOptions.defaults().withTimeoutVerdict(TimeoutVerdict.BAD), 0);
+        BisectResult bad = bisect(
+                h, badRunner, StepStore.none(), BisectOptions.defaults().withTimeoutVerdict(TimeoutVerdict.BAD), 0);
         assertThat(culpritOf(bad)).isEqualTo(culprit);
     }
 
@@ -186,8 +214,7 @@ class BisectEngineTest {
     }
 
     /** Stands for the process dying: not an exception the engine may catch. */
-    static final class Crash extends Error {
-    }
+    static final class Crash extends Error {}
 
     @Test
     void resumes_from_stored_runs_without_running_any_of_them_again() {
@@ -195,8 +222,12 @@ class BisectEngineTest {
             InMemoryHistory h = InMemoryHistory.linear(300);
             int culprit = 211;
             BisectOptions options = BisectOptions.defaults().withSlots(k).withRepeat(2, RepeatRule.ANY_FAIL);
-            BisectResult straight = bisect(h, InProcessRunner.exitCodes(sha -> exitFor(InMemoryHistory.index(sha), culprit)),
-                    StepStore.none(), options, 0);
+            BisectResult straight = bisect(
+                    h,
+                    InProcessRunner.exitCodes(sha -> exitFor(InMemoryHistory.index(sha), culprit)),
+                    StepStore.none(),
+                    options,
+                    0);
 
             MemoryStore store = new MemoryStore();
             AtomicInteger budget = new AtomicInteger(9);
@@ -212,7 +243,8 @@ class BisectEngineTest {
             InProcessRunner resumed = InProcessRunner.exitCodes(sha -> exitFor(InMemoryHistory.index(sha), culprit));
             BisectResult r = bisect(h, resumed, store, options, 0);
             Set<String> storedKeys = new HashSet<>();
-            for (StepStore.Run run : store.runs.subList(0, recorded)) storedKeys.add(run.commit() + "#" + run.runIndex());
+            for (StepStore.Run run : store.runs.subList(0, recorded))
+                storedKeys.add(run.commit() + "#" + run.runIndex());
             for (StepRunner.Request req : resumed.started) {
                 assertThat(storedKeys).as("k=%d rerun", k).doesNotContain(req.commit() + "#" + req.runIndex());
             }
@@ -238,20 +270,23 @@ class BisectEngineTest {
         for (int trial = 0; trial < 60; trial++) {
             int culprit = 1 + rnd.nextInt(1000);
             InProcessRunner runner = InProcessRunner.exitCodes(sha -> exitFor(InMemoryHistory.index(sha), culprit));
-            BisectResult r = bisect(h, runner, StepStore.none(), BisectOptions.defaults().withSlots(3), 0);
+            BisectResult r =
+                    bisect(h, runner, StepStore.none(), BisectOptions.defaults().withSlots(3), 0);
             assertThat(culpritOf(r)).as("culprit %d", culprit).isEqualTo(culprit);
             assertThat(r.candidateCount()).isEqualTo(1000);
             assertThat(r.rounds()).as("rounds for culprit %d", culprit).isLessThanOrEqualTo(limit);
             // A cancelled step's commit had left the range: below a bad one or at/under a good one.
             for (StepRunner.Request c : runner.cancelled) {
-                assertThat(r.steps()).anySatisfy(s -> assertThat(s.commit().sha()).isEqualTo(c.commit()));
+                assertThat(r.steps())
+                        .anySatisfy(s -> assertThat(s.commit().sha()).isEqualTo(c.commit()));
             }
             cancelled += r.cancelledRuns();
             maxRounds = Math.max(maxRounds, r.rounds());
             totalRuns += r.testRuns();
         }
-        System.out.printf("[k=3, 1000 commits] maxRounds=%d limit=%d cancelled=%d meanRuns=%.1f%n", maxRounds, limit, cancelled,
-                totalRuns / 60.0);
+        System.out.printf(
+                "[k=3, 1000 commits] maxRounds=%d limit=%d cancelled=%d meanRuns=%.1f%n",
+                maxRounds, limit, cancelled, totalRuns / 60.0);
         assertThat(cancelled).isPositive();
     }
 
@@ -260,9 +295,12 @@ class BisectEngineTest {
         InMemoryHistory h = InMemoryHistory.linear(1001);
         InProcessRunner runner = InProcessRunner.exitCodes(sha -> exitFor(InMemoryHistory.index(sha), 1000));
         bisect(h, runner, StepStore.none(), BisectOptions.defaults().withSlots(3), 0);
-        List<Integer> search = runner.started.stream().filter(s -> s.purpose() == Purpose.SEARCH)
-                .map(s -> InMemoryHistory.index(s.commit())).toList();
-        // The slot the two end verifications leave free halves the range; then 500 is good and 501..1000 is cut in four.
+        List<Integer> search = runner.started.stream()
+                .filter(s -> s.purpose() == Purpose.SEARCH)
+                .map(s -> InMemoryHistory.index(s.commit()))
+                .toList();
+        // The slot the two end verifications leave free halves the range; then 500 is good and 501..1000 is cut in
+        // four.
         assertThat(search.getFirst()).isEqualTo(500);
         assertThat(search.subList(1, 4)).containsExactlyInAnyOrder(625, 750, 875);
     }
@@ -303,12 +341,18 @@ class BisectEngineTest {
                 boolean fails = rnd.nextDouble() < (bad ? failOnBad : failOnGood);
                 return new StepResult.Exited(fails ? 1 : 0, D);
             });
-            BisectResult r = bisect(h, runner, StepStore.none(), BisectOptions.defaults().withRepeat(repeat, rule).withSlots(slots), 0);
+            BisectResult r = bisect(
+                    h,
+                    runner,
+                    StepStore.none(),
+                    BisectOptions.defaults().withRepeat(repeat, rule).withSlots(slots),
+                    0);
             if (culpritOf(r) == culprit) right++;
             else System.out.printf("[flaky %s x%d] seed %d culprit %d: %s%n", rule, repeat, seed, culprit, r.outcome());
             runs += r.testRuns();
         }
-        System.out.printf("[flaky %s x%d] right=%d/%d meanRuns=%.1f%n", rule, repeat, right, trials, runs / (double) trials);
+        System.out.printf(
+                "[flaky %s x%d] right=%d/%d meanRuns=%.1f%n", rule, repeat, right, trials, runs / (double) trials);
         return right;
     }
 
@@ -318,15 +362,19 @@ class BisectEngineTest {
         Map<String, AtomicInteger> calls = new ConcurrentHashMap<>();
         InProcessRunner runner = new InProcessRunner(req -> {
             int i = InMemoryHistory.index(req.commit());
-            int call = calls.computeIfAbsent(req.commit(), c -> new AtomicInteger()).getAndIncrement();
+            int call = calls.computeIfAbsent(req.commit(), c -> new AtomicInteger())
+                    .getAndIncrement();
             // Commit 8 is good but fails its first two runs.
             boolean fails = i >= 10 || (i == 8 && call < 2);
             return new StepResult.Exited(fails ? 1 : 0, D);
         });
-        BisectResult r = bisect(h, runner, StepStore.none(), BisectOptions.defaults().withRepeat(3, RepeatRule.MAJORITY), 0);
+        BisectResult r =
+                bisect(h, runner, StepStore.none(), BisectOptions.defaults().withRepeat(3, RepeatRule.MAJORITY), 0);
         assertThat(culpritOf(r)).isEqualTo(10);
-        assertThat(r.commits()).filteredOn(c -> c.commit().sha().equals(InMemoryHistory.sha(8)))
-                .first().satisfies(c -> {
+        assertThat(r.commits())
+                .filteredOn(c -> c.commit().sha().equals(InMemoryHistory.sha(8)))
+                .first()
+                .satisfies(c -> {
                     assertThat(c.verdict()).isEqualTo(Verdict.BAD);
                     assertThat(c.disagreements()).isZero();
                 });

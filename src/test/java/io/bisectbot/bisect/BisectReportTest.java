@@ -18,10 +18,13 @@ class BisectReportTest {
         BisectResult r = found(BisectOptions.defaults());
         String md = BisectReport.markdown(r, "https://github.com/acme/widgets.git", "make test");
         String culprit = InMemoryHistory.sha(23);
-        assertThat(md).contains("## First bad commit: [`" + culprit.substring(0, 12) + "`](https://github.com/acme/widgets/commit/" + culprit + ")")
+        assertThat(md)
+                .contains("## First bad commit: [`" + culprit.substring(0, 12)
+                        + "`](https://github.com/acme/widgets/commit/" + culprit + ")")
                 .contains("Commit 23")
                 .contains("https://github.com/acme/widgets/compare/" + InMemoryHistory.sha(22) + "..." + culprit)
-                .contains("git bisect start " + InMemoryHistory.sha(63) + " " + InMemoryHistory.sha(0) + " && git bisect run make test")
+                .contains("git bisect start " + InMemoryHistory.sha(63) + " " + InMemoryHistory.sha(0)
+                        + " && git bisect run make test")
                 .contains("63 commits")
                 .contains("<details><summary>Steps (" + r.steps().size() + " runs)</summary>")
                 .contains("| 1 | ");
@@ -29,19 +32,25 @@ class BisectReportTest {
 
     @Test
     void uses_old_and_new_terms_and_plain_ids_for_repositories_outside_github() {
-        BisectResult r = found(BisectOptions.defaults().withTerms(BisectOptions.Terms.OLD_NEW).withFirstParent(true));
+        BisectResult r = found(
+                BisectOptions.defaults().withTerms(BisectOptions.Terms.OLD_NEW).withFirstParent(true));
         String md = BisectReport.markdown(r, "https://gitlab.example.com/acme/widgets.git", "./check.sh");
-        assertThat(md).contains("## First new commit: `" + InMemoryHistory.sha(23).substring(0, 12) + "`")
-                .contains("(old) ..").contains("(new)")
+        assertThat(md)
+                .contains("## First new commit: `" + InMemoryHistory.sha(23).substring(0, 12) + "`")
+                .contains("(old) ..")
+                .contains("(new)")
                 .contains("git bisect start --term-old=old --term-new=new --first-parent ")
                 .doesNotContain("github.com");
     }
 
     @Test
     void recognises_github_urls_in_their_usual_forms() {
-        assertThat(BisectReport.githubWebUrl("git@github.com:acme/widgets.git")).contains("https://github.com/acme/widgets");
-        assertThat(BisectReport.githubWebUrl("https://github.com/acme/widgets")).contains("https://github.com/acme/widgets");
-        assertThat(BisectReport.githubWebUrl("https://example.com/acme/widgets")).isEmpty();
+        assertThat(BisectReport.githubWebUrl("git@github.com:acme/widgets.git"))
+                .contains("https://github.com/acme/widgets");
+        assertThat(BisectReport.githubWebUrl("https://github.com/acme/widgets"))
+                .contains("https://github.com/acme/widgets");
+        assertThat(BisectReport.githubWebUrl("https://example.com/acme/widgets"))
+                .isEmpty();
     }
 
     @Test
@@ -51,10 +60,13 @@ class BisectReportTest {
             int i = InMemoryHistory.index(sha);
             return i == 9 ? 125 : i >= 10 ? 1 : 0;
         });
-        BisectResult r = new BisectEngine(h, runner, StepStore.none()).run(h.tip(), List.of(InMemoryHistory.sha(0)), BisectOptions.defaults());
+        BisectResult r = new BisectEngine(h, runner, StepStore.none())
+                .run(h.tip(), List.of(InMemoryHistory.sha(0)), BisectOptions.defaults());
         String md = BisectReport.markdown(r, "https://github.com/acme/widgets", "make test");
-        assertThat(md).contains("There are only 'skip'ped commits left to test. The first bad commit could be any of:")
-                .contains("/commit/" + InMemoryHistory.sha(9)).contains("/commit/" + InMemoryHistory.sha(10));
+        assertThat(md)
+                .contains("There are only 'skip'ped commits left to test. The first bad commit could be any of:")
+                .contains("/commit/" + InMemoryHistory.sha(9))
+                .contains("/commit/" + InMemoryHistory.sha(10));
     }
 
     @Test
@@ -63,7 +75,8 @@ class BisectReportTest {
         BisectResult r = new BisectEngine(h, InProcessRunner.exitCodes(sha -> 0), StepStore.none())
                 .run(h.tip(), List.of(InMemoryHistory.sha(0)), BisectOptions.defaults());
         String md = BisectReport.markdown(r, "https://github.com/acme/widgets", "make test");
-        assertThat(md).contains("## The given ends do not behave as stated")
+        assertThat(md)
+                .contains("## The given ends do not behave as stated")
                 .contains("should be bad but the test says good")
                 .contains("The command must exit 0 on the good revision");
     }

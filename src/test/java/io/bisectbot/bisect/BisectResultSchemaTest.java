@@ -31,7 +31,9 @@ class BisectResultSchemaTest {
         var result = new BisectEngine(history, InProcessRunner.exitCodes(exitCodes), StepStore.none())
                 .run(history.tip(), List.of(InMemoryHistory.sha(0)), BisectOptions.defaults());
         // Printed and read back, as a script reading standard output would.
-        return JsonMapper.builder().build().readTree(BisectResultJson.of(result, "## report").toPrettyString());
+        return JsonMapper.builder()
+                .build()
+                .readTree(BisectResultJson.of(result, "## report").toPrettyString());
     }
 
     @Test
@@ -67,11 +69,19 @@ class BisectResultSchemaTest {
 
     private static tools.jackson.databind.JsonNode metricJson(int commits, int slowFrom) {
         var history = InMemoryHistory.linear(commits);
-        var runner = new InProcessRunner(r -> new StepResult.Exited(0, java.time.Duration.ofMillis(5),
+        var runner = new InProcessRunner(r -> new StepResult.Exited(
+                0,
+                java.time.Duration.ofMillis(5),
                 (InMemoryHistory.index(r.commit()) >= slowFrom ? 130.0 : 100.0) + r.runIndex() % 4));
         var result = new BisectEngine(history, runner, StepStore.none())
-                .run(history.tip(), List.of(InMemoryHistory.sha(0)), BisectOptions.defaults(), MetricOptions.defaults());
-        return JsonMapper.builder().build().readTree(BisectResultJson.of(result, "## report").toPrettyString());
+                .run(
+                        history.tip(),
+                        List.of(InMemoryHistory.sha(0)),
+                        BisectOptions.defaults(),
+                        MetricOptions.defaults());
+        return JsonMapper.builder()
+                .build()
+                .readTree(BisectResultJson.of(result, "## report").toPrettyString());
     }
 
     @Test

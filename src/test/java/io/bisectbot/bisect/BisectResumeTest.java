@@ -47,7 +47,8 @@ class BisectResumeTest {
         nodes.forEach(QueueTestSupport::crash);
         // What a killed instance leaves behind is the orphan reaper's to remove; no job is running any more.
         try (var docker = DockerClients.create(null, null)) {
-            new OrphanReaper(docker, (job, worker, attempt) -> false, Duration.ofMinutes(1), new SimpleMeterRegistry()).reapOnce();
+            new OrphanReaper(docker, (job, worker, attempt) -> false, Duration.ofMinutes(1), new SimpleMeterRegistry())
+                    .reapOnce();
         }
         for (var resource : resources.reversed()) {
             resource.close();
@@ -61,11 +62,30 @@ class BisectResumeTest {
         resources.add(docker);
         var properties = TestExecutor.bisectProperties(4);
         var beans = new DefaultListableBeanFactory();
-        var handler = new BisectJobHandler(properties, TestExecutor.gitProperties(cache), docker.executor(), docker.health(), docker.logs(), JdbcClient.create(database), Clock.systemUTC(),
-                beans.getBeanProvider(GitCredentials.class), beans.getBeanProvider(BisectListener.class));
-        var node = QueueNode.create(database, List.of(handler), QueueProperties.defaults().withWorkerId(workerId)
-                        .withTimings(Duration.ofMillis(200), Duration.ofMillis(300), Duration.ofSeconds(2), Duration.ofMillis(300)),
-                Clock.systemUTC(), registry, JsonMapper.builder().build(), "test");
+        var handler = new BisectJobHandler(
+                properties,
+                TestExecutor.gitProperties(cache),
+                docker.executor(),
+                docker.health(),
+                docker.logs(),
+                JdbcClient.create(database),
+                Clock.systemUTC(),
+                beans.getBeanProvider(GitCredentials.class),
+                beans.getBeanProvider(BisectListener.class));
+        var node = QueueNode.create(
+                database,
+                List.of(handler),
+                QueueProperties.defaults()
+                        .withWorkerId(workerId)
+                        .withTimings(
+                                Duration.ofMillis(200),
+                                Duration.ofMillis(300),
+                                Duration.ofSeconds(2),
+                                Duration.ofMillis(300)),
+                Clock.systemUTC(),
+                registry,
+                JsonMapper.builder().build(),
+                "test");
         nodes.add(node);
         return node;
     }
@@ -73,10 +93,17 @@ class BisectResumeTest {
     @Test
     void a_bisect_taken_over_after_a_crash_reruns_no_stored_step_and_finds_the_same_culprit() throws Exception {
         var shas = TestRepos.linear(repo, 64, 41, 0.3);
-        var payload = JsonNodeFactory.instance.objectNode().put("repo", repo.toString()).put("bad", "main").put("command", "sh test.sh");
+        var payload = JsonNodeFactory.instance
+                .objectNode()
+                .put("repo", repo.toString())
+                .put("bad", "main")
+                .put("command", "sh test.sh");
         payload.putArray("good").add(shas.getFirst());
         var first = node("first");
-        var id = first.queue().enqueue(NewJob.of(BisectJobHandler.KIND, payload)).job().id();
+        var id = first.queue()
+                .enqueue(NewJob.of(BisectJobHandler.KIND, payload))
+                .job()
+                .id();
         first.start();
 
         // Let it store the two end verifications and a few search steps, then kill it.
@@ -86,28 +113,39 @@ class BisectResumeTest {
 
         var second = node("second");
         second.start();
-        await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(300)).until(() -> status(id).isFinal());
+        await().atMost(Duration.ofMinutes(2))
+                .pollInterval(Duration.ofMillis(300))
+                .until(() -> status(id).isFinal());
 
         assertThat(status(id)).isEqualTo(JobStatus.SUCCEEDED);
         var job = second.queue().find(id).orElseThrow();
         assertThat(job.attemptCount()).isEqualTo(2);
-        assertThat(job.result().get("outcome").get("commit").get("sha").asString()).isEqualTo(shas.get(41));
+        assertThat(job.result().get("outcome").get("commit").get("sha").asString())
+                .isEqualTo(shas.get(41));
         assertThat(job.result().get("reused_runs").asInt()).isGreaterThanOrEqualTo(storedBeforeCrash);
         // Every (commit, run) was run to a verdict once: the second attempt repeated none of the first's.
         var runsPerCommit = sql.sql("""
                         SELECT count(*) FROM bisect_steps WHERE job_id = :id AND verdict IS NOT NULL
-                         GROUP BY commit_sha, run_index, purpose HAVING count(*) > 1""")
-                .param("id", id).query(Long.class).list();
+                         GROUP BY commit_sha, run_index, purpose HAVING count(*) > 1""").param("id", id).query(Long.class).list();
         assertThat(runsPerCommit).isEmpty();
         assertThat(sql.sql("SELECT DISTINCT attempt FROM bisect_steps WHERE job_id = :id ORDER BY attempt")
-                .param("id", id).query(Integer.class).list()).containsExactly(1, 2);
+                        .param("id", id)
+                        .query(Integer.class)
+                        .list())
+                .containsExactly(1, 2);
     }
 
     private int storedSteps(long id) {
-        return sql.sql("SELECT count(*) FROM bisect_steps WHERE job_id = :id").param("id", id).query(Integer.class).single();
+        return sql.sql("SELECT count(*) FROM bisect_steps WHERE job_id = :id")
+                .param("id", id)
+                .query(Integer.class)
+                .single();
     }
 
     private JobStatus status(long id) {
-        return JobStatus.valueOf(sql.sql("SELECT status FROM jobs WHERE id = :id").param("id", id).query(String.class).single());
+        return JobStatus.valueOf(sql.sql("SELECT status FROM jobs WHERE id = :id")
+                .param("id", id)
+                .query(String.class)
+                .single());
     }
 }

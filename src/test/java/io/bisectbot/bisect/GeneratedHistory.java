@@ -23,12 +23,24 @@ import java.util.regex.Pattern;
  */
 public final class GeneratedHistory {
 
-    public enum Shape { LINEAR, MERGES, CRISS_CROSS }
+    public enum Shape {
+        LINEAR,
+        MERGES,
+        CRISS_CROSS
+    }
 
-    public enum State { GOOD, BAD, SKIP }
+    public enum State {
+        GOOD,
+        BAD,
+        SKIP
+    }
 
     /** Commit dates: strictly increasing, tied in batches (scripted imports), or skewed clocks. */
-    enum Dates { STRICT, TIED, SKEWED }
+    enum Dates {
+        STRICT,
+        TIED,
+        SKEWED
+    }
 
     static final String SCRIPT = """
             #!/bin/sh
@@ -49,7 +61,8 @@ public final class GeneratedHistory {
     public final String[] shas;
     final Map<String, Integer> indexOf = new HashMap<>();
 
-    private GeneratedHistory(Path dir, List<int[]> parents, State[] states, int bad, List<Integer> goods, int culprit, String[] shas) {
+    private GeneratedHistory(
+            Path dir, List<int[]> parents, State[] states, int bad, List<Integer> goods, int culprit, String[] shas) {
         this.dir = dir;
         this.parents = parents;
         this.states = states;
@@ -76,7 +89,8 @@ public final class GeneratedHistory {
         };
     }
 
-    public static GeneratedHistory create(Path dir, long seed, Shape shape, int n, int maxGoods, double skipRate) throws IOException {
+    public static GeneratedHistory create(Path dir, long seed, Shape shape, int n, int maxGoods, double skipRate)
+            throws IOException {
         return create(dir, seed, shape, n, maxGoods, skipRate, Dates.STRICT);
     }
 
@@ -172,27 +186,48 @@ public final class GeneratedHistory {
     }
 
     /** One fast-import process per repository: thousands of commits in well under a second. */
-    private static String[] write(Path dir, List<int[]> parents, State[] states, int bad, long[] times) throws IOException {
+    private static String[] write(Path dir, List<int[]> parents, State[] states, int bad, long[] times)
+            throws IOException {
         Files.createDirectories(dir);
         Git.run(dir, "init", "-q", "-b", "main");
         ByteArrayOutputStream stream = new ByteArrayOutputStream();
         StringBuilder sb = new StringBuilder();
         byte[] script = SCRIPT.getBytes(StandardCharsets.UTF_8);
-        sb.append("blob\nmark :1\ndata ").append(script.length).append('\n').append(SCRIPT).append('\n');
+        sb.append("blob\nmark :1\ndata ")
+                .append(script.length)
+                .append('\n')
+                .append(SCRIPT)
+                .append('\n');
         long base = 1_700_000_000L;
         for (int i = 0; i < parents.size(); i++) {
             String state = states[i].name().toLowerCase() + "\n";
             String msg = "Commit " + i + "\n";
             long ts = base + times[i];
-            sb.append("commit refs/heads/import\nmark :").append(100 + i).append('\n')
-                    .append("author Dev ").append(i % 3).append(" <dev@example.com> ").append(ts).append(" +0000\n")
-                    .append("committer Dev <dev@example.com> ").append(ts).append(" +0000\n")
-                    .append("data ").append(msg.length()).append('\n').append(msg);
+            sb.append("commit refs/heads/import\nmark :")
+                    .append(100 + i)
+                    .append('\n')
+                    .append("author Dev ")
+                    .append(i % 3)
+                    .append(" <dev@example.com> ")
+                    .append(ts)
+                    .append(" +0000\n")
+                    .append("committer Dev <dev@example.com> ")
+                    .append(ts)
+                    .append(" +0000\n")
+                    .append("data ")
+                    .append(msg.length())
+                    .append('\n')
+                    .append(msg);
             int[] ps = parents.get(i);
             if (ps.length > 0) sb.append("from :").append(100 + ps[0]).append('\n');
-            for (int k = 1; k < ps.length; k++) sb.append("merge :").append(100 + ps[k]).append('\n');
+            for (int k = 1; k < ps.length; k++)
+                sb.append("merge :").append(100 + ps[k]).append('\n');
             sb.append("M 100755 :1 test.sh\n")
-                    .append("M 100644 inline state\ndata ").append(state.length()).append('\n').append(state).append('\n');
+                    .append("M 100644 inline state\ndata ")
+                    .append(state.length())
+                    .append('\n')
+                    .append(state)
+                    .append('\n');
         }
         sb.append("reset refs/heads/main\nfrom :").append(100 + bad).append("\n\n");
         stream.writeBytes(sb.toString().getBytes(StandardCharsets.UTF_8));
@@ -226,7 +261,8 @@ public final class GeneratedHistory {
         // git bisect run stops ("bisect run success", no culprit) when a second merge base must be tested;
         // running it again goes on from there, as a user would.
         for (int attempt = 0; attempt < 10; attempt++) {
-            String run = Git.exec(dir, Map.of("BISECT_COUNTER", counter.toString()), null, false, "bisect", "run", "sh", "test.sh");
+            String run = Git.exec(
+                    dir, Map.of("BISECT_COUNTER", counter.toString()), null, false, "bisect", "run", "sh", "test.sh");
             out.append(run);
             if (run.contains("is the first bad commit") || run.contains("could be any of:")) break;
         }
@@ -259,11 +295,18 @@ public final class GeneratedHistory {
         }
 
         static String exec(Path dir, Map<String, String> env, byte[] input, boolean mustSucceed, String... args) {
-            List<String> cmd = new ArrayList<>(List.of("git", "-c", "user.name=Dev", "-c", "user.email=dev@example.com",
-                    "-c", "advice.detachedHead=false"));
+            List<String> cmd = new ArrayList<>(List.of(
+                    "git",
+                    "-c",
+                    "user.name=Dev",
+                    "-c",
+                    "user.email=dev@example.com",
+                    "-c",
+                    "advice.detachedHead=false"));
             cmd.addAll(List.of(args));
             try {
-                ProcessBuilder pb = new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true);
+                ProcessBuilder pb =
+                        new ProcessBuilder(cmd).directory(dir.toFile()).redirectErrorStream(true);
                 pb.environment().putAll(env);
                 pb.environment().put("LC_ALL", "C");
                 Process p = pb.start();

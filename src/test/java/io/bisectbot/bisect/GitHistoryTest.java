@@ -21,13 +21,16 @@ class GitHistoryTest {
     @Test
     void rejects_unknown_refs_and_reversed_ends_in_a_real_repository() throws IOException {
         GeneratedHistory h = GeneratedHistory.create(tmp.resolve("src"), 5, Shape.LINEAR, 10, 1, 0);
-        BisectEngine engine = new BisectEngine(new GitHistory(GitRepository.open(h.dir.resolve(".git"))),
-                InProcessRunner.exitCodes(h::exitCode), StepStore.none());
+        BisectEngine engine = new BisectEngine(
+                new GitHistory(GitRepository.open(h.dir.resolve(".git"))),
+                InProcessRunner.exitCodes(h::exitCode),
+                StepStore.none());
         assertThatThrownBy(() -> engine.run("v9.9", List.of(h.shas[0]), BisectOptions.defaults()))
                 .hasMessageContaining("'v9.9' does not appear to be a valid revision");
         assertThatThrownBy(() -> engine.run(h.shas[1], List.of(h.shas[5]), BisectOptions.defaults()))
-                .isInstanceOfSatisfying(BisectSetupException.class, e ->
-                        assertThat(e.problem()).isEqualTo(BisectSetupException.Problem.BAD_NOT_AFTER_GOOD));
+                .isInstanceOfSatisfying(
+                        BisectSetupException.class,
+                        e -> assertThat(e.problem()).isEqualTo(BisectSetupException.Problem.BAD_NOT_AFTER_GOOD));
     }
 
     @Test
@@ -37,7 +40,9 @@ class GitHistoryTest {
         assertThatThrownBy(() -> history.revList("main", List.of(), false))
                 .isInstanceOfSatisfying(BisectSetupException.class, e -> {
                     assertThat(e.problem()).isEqualTo(BisectSetupException.Problem.GIT_FAILED);
-                    assertThat(e.getMessage()).startsWith("git rev-list failed (exit 128): ").contains("not a git repository");
+                    assertThat(e.getMessage())
+                            .startsWith("git rev-list failed (exit 128): ")
+                            .contains("not a git repository");
                 });
     }
 }

@@ -52,7 +52,12 @@ final class InMemoryHistory implements RevisionSource {
         for (int i = in.previousSetBit(parents.size() - 1); i >= 0; i = in.previousSetBit(i - 1)) {
             List<String> ps = new ArrayList<>();
             for (int p : parents.get(i)) ps.add(sha(p));
-            out.add(new CommitInfo(sha(i), ps, "Commit " + i, "Dev <dev@example.com>", Instant.ofEpochSecond(1_700_000_000L + 60L * i)));
+            out.add(new CommitInfo(
+                    sha(i),
+                    ps,
+                    "Commit " + i,
+                    "Dev <dev@example.com>",
+                    Instant.ofEpochSecond(1_700_000_000L + 60L * i)));
         }
         return out;
     }

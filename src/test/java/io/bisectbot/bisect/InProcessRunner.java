@@ -22,7 +22,8 @@ final class InProcessRunner implements StepRunner {
     }
 
     static InProcessRunner exitCodes(Function<String, Integer> exitCodeOfCommit) {
-        return new InProcessRunner(r -> new StepResult.Exited(exitCodeOfCommit.apply(r.commit()), Duration.ofMillis(10)));
+        return new InProcessRunner(
+                r -> new StepResult.Exited(exitCodeOfCommit.apply(r.commit()), Duration.ofMillis(10)));
     }
 
     @Override

@@ -41,7 +41,9 @@ class MatchesGitBisectTest {
     void finds_same_answer_as_git_bisect_when_commits_are_skipped_including_only_skipped_left() throws Exception {
         Comparison c = compare("skips", Shape.MERGES, 14, 2, 0.3, false);
         assertThat(c.engineRuns()).isLessThanOrEqualTo(c.gitRuns());
-        assertThat(c.onlySkipped()).as("histories ending with only skipped commits").isPositive();
+        assertThat(c.onlySkipped())
+                .as("histories ending with only skipped commits")
+                .isPositive();
     }
 
     @Test
@@ -58,13 +60,21 @@ class MatchesGitBisectTest {
         assertThat(skewed.engineRuns()).isLessThanOrEqualTo(skewed.gitRuns());
     }
 
-    private Comparison compare(String name, Shape shape, int histories, int maxGoods, double skipRate, boolean firstParent)
+    private Comparison compare(
+            String name, Shape shape, int histories, int maxGoods, double skipRate, boolean firstParent)
             throws Exception {
         return compare(name, shape, histories, maxGoods, skipRate, firstParent, GeneratedHistory.Dates.STRICT);
     }
 
-    private Comparison compare(String name, Shape shape, int histories, int maxGoods, double skipRate, boolean firstParent,
-                               GeneratedHistory.Dates dates) throws Exception {
+    private Comparison compare(
+            String name,
+            Shape shape,
+            int histories,
+            int maxGoods,
+            double skipRate,
+            boolean firstParent,
+            GeneratedHistory.Dates dates)
+            throws Exception {
         int engineRuns = 0;
         int gitRuns = 0;
         int onlySkipped = 0;
@@ -72,35 +82,48 @@ class MatchesGitBisectTest {
         List<String> lines = new ArrayList<>();
         for (int seed = 0; seed < histories; seed++) {
             int size = 30 + (seed * 37) % 171;
-            GeneratedHistory h = GeneratedHistory.create(tmp.resolve(name + seed), seed * 7919L + name.hashCode(), shape,
-                    size, maxGoods, skipRate, dates);
+            GeneratedHistory h = GeneratedHistory.create(
+                    tmp.resolve(name + seed), seed * 7919L + name.hashCode(), shape, size, maxGoods, skipRate, dates);
             GeneratedHistory.GitAnswer git = h.gitBisectRun(firstParent);
 
             InProcessRunner runner = InProcessRunner.exitCodes(h::exitCode);
-            BisectResult result = new BisectEngine(new GitHistory(GitRepository.open(h.dir.resolve(".git"))), runner, StepStore.none())
+            BisectResult result = new BisectEngine(
+                            new GitHistory(GitRepository.open(h.dir.resolve(".git"))), runner, StepStore.none())
                     .run(h.badSha(), h.goodShas(), BisectOptions.defaults().withFirstParent(firstParent));
 
             List<String> engineAnswer = switch (result.outcome()) {
                 case BisectOutcome.FirstBad f -> List.of(f.commit().sha());
-                case BisectOutcome.OnlySkippedLeft o -> o.candidates().stream().map(CommitInfo::sha).toList();
+                case BisectOutcome.OnlySkippedLeft o ->
+                    o.candidates().stream().map(CommitInfo::sha).toList();
                 default -> throw new AssertionError("seed " + seed + ": " + result.outcome() + "\n" + git.output());
             };
-            assertThat(new HashSet<>(engineAnswer)).as("seed %d answer, git said:\n%s", seed, git.output())
+            assertThat(new HashSet<>(engineAnswer))
+                    .as("seed %d answer, git said:\n%s", seed, git.output())
                     .isEqualTo(new HashSet<>(git.firstBad()));
             assertThat(engineAnswer).as("seed %d order", seed).isEqualTo(git.firstBad());
-            assertThat(result.outcome() instanceof BisectOutcome.OnlySkippedLeft).isEqualTo(git.onlySkipped());
+            assertThat(result.outcome() instanceof BisectOutcome.OnlySkippedLeft)
+                    .isEqualTo(git.onlySkipped());
             // One slot makes git's choices, so the counts are equal (the goal only asks for <= git + 1).
-            assertThat(result.testRuns()).as("seed %d runs, git said:\n%s", seed, git.output()).isEqualTo(git.runs());
+            assertThat(result.testRuns())
+                    .as("seed %d runs, git said:\n%s", seed, git.output())
+                    .isEqualTo(git.runs());
             assertThat(result.verificationRuns()).isEqualTo(1 + h.goods.size());
             engineRuns += result.testRuns();
             gitRuns += git.runs();
             maxExcess = Math.max(maxExcess, result.testRuns() - git.runs());
             if (git.onlySkipped()) onlySkipped++;
-            lines.add(String.format("seed=%d commits=%d candidates=%d engine=%d git=%d%s", seed, h.shas.length,
-                    result.candidateCount(), result.testRuns(), git.runs(), git.onlySkipped() ? " only-skipped" : ""));
+            lines.add(String.format(
+                    "seed=%d commits=%d candidates=%d engine=%d git=%d%s",
+                    seed,
+                    h.shas.length,
+                    result.candidateCount(),
+                    result.testRuns(),
+                    git.runs(),
+                    git.onlySkipped() ? " only-skipped" : ""));
         }
-        System.out.printf("[%s] histories=%d engineRuns=%d gitRuns=%d onlySkipped=%d maxExcess=%d%n  %s%n", name, histories,
-                engineRuns, gitRuns, onlySkipped, maxExcess, String.join("\n  ", lines));
+        System.out.printf(
+                "[%s] histories=%d engineRuns=%d gitRuns=%d onlySkipped=%d maxExcess=%d%n  %s%n",
+                name, histories, engineRuns, gitRuns, onlySkipped, maxExcess, String.join("\n  ", lines));
         return new Comparison(histories, engineRuns, gitRuns, onlySkipped, maxExcess);
     }
 }

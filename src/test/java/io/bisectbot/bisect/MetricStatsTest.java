@@ -14,7 +14,8 @@ class MetricStatsTest {
 
     @Test
     void a_fully_separated_five_against_five_has_the_exact_one_sided_p_of_one_in_252() {
-        var p = MetricStats.pWorse(List.of(6.0, 7.0, 8.0, 9.0, 10.0), List.of(1.0, 2.0, 3.0, 4.0, 5.0), Direction.LOWER_IS_BETTER);
+        var p = MetricStats.pWorse(
+                List.of(6.0, 7.0, 8.0, 9.0, 10.0), List.of(1.0, 2.0, 3.0, 4.0, 5.0), Direction.LOWER_IS_BETTER);
         assertThat(p).isCloseTo(1.0 / 252, within(1e-12));
     }
 
@@ -31,7 +32,8 @@ class MetricStatsTest {
         // scipy.stats.mannwhitneyu(x, y, alternative='less', method='asymptotic', use_continuity=True)
         var x = List.of(1.0, 2.0, 2.0, 3.0, 3.0, 3.0, 4.0);
         var y = List.of(3.0, 4.0, 4.0, 5.0, 5.0, 5.0, 6.0, 6.0);
-        assertThat(MetricStats.pWorse(x, y, Direction.HIGHER_IS_BETTER)).isCloseTo(0.0023388674905236288, within(1e-12));
+        assertThat(MetricStats.pWorse(x, y, Direction.HIGHER_IS_BETTER))
+                .isCloseTo(0.0023388674905236288, within(1e-12));
     }
 
     @Test
@@ -81,16 +83,22 @@ class MetricStatsTest {
 
     @Test
     void a_zero_baseline_makes_any_worse_median_an_infinite_change() {
-        assertThat(MetricStats.change(List.of(1.0), List.of(0.0), Direction.LOWER_IS_BETTER)).isEqualTo(Double.POSITIVE_INFINITY);
-        assertThat(MetricStats.change(List.of(0.0), List.of(0.0), Direction.LOWER_IS_BETTER)).isZero();
+        assertThat(MetricStats.change(List.of(1.0), List.of(0.0), Direction.LOWER_IS_BETTER))
+                .isEqualTo(Double.POSITIVE_INFINITY);
+        assertThat(MetricStats.change(List.of(0.0), List.of(0.0), Direction.LOWER_IS_BETTER))
+                .isZero();
     }
 
     @Test
     void the_chart_escapes_commit_text_so_a_subject_cannot_add_markup() {
-        var commit = new CommitInfo("a".repeat(40), List.of(), "<script>alert('x')</script> & \"q\"\u0001", "Dev", null);
-        var sample = new MetricSummary.CommitSample(commit, "good", List.of(1.0, 2.0), 1.5, 1.25, 1.75, 1.0, 2.0, null, null, null);
+        var commit =
+                new CommitInfo("a".repeat(40), List.of(), "<script>alert('x')</script> & \"q\"\u0001", "Dev", null);
+        var sample = new MetricSummary.CommitSample(
+                commit, "good", List.of(1.0, 2.0), 1.5, 1.25, 1.75, 1.0, 2.0, null, null, null);
         var svg = MetricChart.svg(new MetricSummary(DEFAULTS, List.of(sample), null, null));
-        assertThat(svg).doesNotContain("<script").doesNotContain("\u0001")
+        assertThat(svg)
+                .doesNotContain("<script")
+                .doesNotContain("\u0001")
                 .contains("&lt;script&gt;alert(&apos;x&apos;)&lt;/script&gt; &amp; &quot;q&quot;");
     }
 }

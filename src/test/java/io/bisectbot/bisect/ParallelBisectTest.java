@@ -66,11 +66,15 @@ class ParallelBisectTest {
             assertThat(round.get(2).cancelled.await(10, TimeUnit.SECONDS)).isTrue();
 
             BisectResult r = finish(job, started, culprit);
-            assertThat(r.outcome()).isInstanceOfSatisfying(BisectOutcome.FirstBad.class, f ->
-                    assertThat(f.commit().sha()).isEqualTo(InMemoryHistory.sha(culprit)));
+            assertThat(r.outcome())
+                    .isInstanceOfSatisfying(
+                            BisectOutcome.FirstBad.class,
+                            f -> assertThat(f.commit().sha()).isEqualTo(InMemoryHistory.sha(culprit)));
             assertThat(r.cancelledRuns()).isGreaterThanOrEqualTo(2);
-            assertThat(r.steps()).filteredOn(s -> s.result() instanceof StepResult.Cancelled)
-                    .extracting(s -> InMemoryHistory.index(s.commit().sha())).contains(250, 375);
+            assertThat(r.steps())
+                    .filteredOn(s -> s.result() instanceof StepResult.Cancelled)
+                    .extracting(s -> InMemoryHistory.index(s.commit().sha()))
+                    .contains(250, 375);
         } finally {
             pool.shutdownNow();
         }
@@ -88,23 +92,30 @@ class ParallelBisectTest {
 
             complete(round.get(1), culprit); // 750 is bad: 875 no longer matters, 625 still does
             assertThat(round.get(2).cancelled.await(10, TimeUnit.SECONDS)).isTrue();
-            assertThat(started.poll(300, TimeUnit.MILLISECONDS)).as("no step starts while 625 runs").isNull();
+            assertThat(started.poll(300, TimeUnit.MILLISECONDS))
+                    .as("no step starts while 625 runs")
+                    .isNull();
 
             complete(round.get(0), culprit); // 625 is bad: the next round splits 501..625 in four
             List<ManualHandle> next = new ArrayList<>();
             for (int i = 0; i < 3; i++) next.add(take(started));
-            assertThat(next).extracting(ManualHandle::commit).allSatisfy(c -> assertThat(c).isBetween(501, 624));
+            assertThat(next)
+                    .extracting(ManualHandle::commit)
+                    .allSatisfy(c -> assertThat(c).isBetween(501, 624));
 
             for (ManualHandle n : next) complete(n, culprit);
-            assertThat(finish(job, started, culprit).outcome()).isInstanceOfSatisfying(BisectOutcome.FirstBad.class, f ->
-                    assertThat(f.commit().sha()).isEqualTo(InMemoryHistory.sha(culprit)));
+            assertThat(finish(job, started, culprit).outcome())
+                    .isInstanceOfSatisfying(
+                            BisectOutcome.FirstBad.class,
+                            f -> assertThat(f.commit().sha()).isEqualTo(InMemoryHistory.sha(culprit)));
         } finally {
             pool.shutdownNow();
         }
     }
 
     /** A k = 3 bisection of a 1,000-commit linear history whose steps end only when the test completes them. */
-    private static Future<BisectResult> threeSlotsOn1000Commits(ExecutorService pool, BlockingQueue<ManualHandle> started) {
+    private static Future<BisectResult> threeSlotsOn1000Commits(
+            ExecutorService pool, BlockingQueue<ManualHandle> started) {
         InMemoryHistory h = InMemoryHistory.linear(1001);
         StepRunner runner = request -> {
             ManualHandle handle = new ManualHandle(request);
@@ -112,14 +123,18 @@ class ParallelBisectTest {
             return handle;
         };
         return pool.submit(() -> new BisectEngine(h, runner, StepStore.none())
-                .run(h.tip(), List.of(InMemoryHistory.sha(0)), BisectOptions.defaults().withSlots(3)));
+                .run(
+                        h.tip(),
+                        List.of(InMemoryHistory.sha(0)),
+                        BisectOptions.defaults().withSlots(3)));
     }
 
     /**
      * Completes the first round (the two ends and, in the slot they leave free, the middle commit 500) and returns
      * the second by commit: a 4-section of the half that is left.
      */
-    private static List<ManualHandle> secondSearchRound(BlockingQueue<ManualHandle> started, int culprit) throws InterruptedException {
+    private static List<ManualHandle> secondSearchRound(BlockingQueue<ManualHandle> started, int culprit)
+            throws InterruptedException {
         List<ManualHandle> first = new ArrayList<>();
         for (int i = 0; i < 3; i++) first.add(take(started));
         assertThat(first).extracting(ManualHandle::commit).containsExactlyInAnyOrder(0, 500, 1000);
@@ -131,7 +146,8 @@ class ParallelBisectTest {
     }
 
     /** Completes every step started from now on until the job ends. */
-    private static BisectResult finish(Future<BisectResult> job, BlockingQueue<ManualHandle> started, int culprit) throws Exception {
+    private static BisectResult finish(Future<BisectResult> job, BlockingQueue<ManualHandle> started, int culprit)
+            throws Exception {
         while (!job.isDone()) {
             ManualHandle next = started.poll(100, TimeUnit.MILLISECONDS);
             if (next != null) complete(next, culprit);
@@ -154,11 +170,18 @@ class ParallelBisectTest {
         int found = 0;
         for (int seed = 0; seed < 16; seed++) {
             Shape shape = seed % 2 == 0 ? Shape.MERGES : Shape.CRISS_CROSS;
-            GeneratedHistory g = GeneratedHistory.create(tmp.resolve("h" + seed), 1000L + seed, shape, 40 + seed * 10, 3, 0.0);
-            BisectResult r = new BisectEngine(new GitHistory(GitRepository.open(g.dir.resolve(".git"))),
-                    InProcessRunner.exitCodes(g::exitCode), StepStore.none()).run(g.badSha(), g.goodShas(), BisectOptions.defaults().withSlots(3));
-            assertThat(r.outcome()).as("seed %d", seed).isInstanceOfSatisfying(BisectOutcome.FirstBad.class, f ->
-                    assertThat(f.commit().sha()).isEqualTo(g.shas[g.culprit]));
+            GeneratedHistory g =
+                    GeneratedHistory.create(tmp.resolve("h" + seed), 1000L + seed, shape, 40 + seed * 10, 3, 0.0);
+            BisectResult r = new BisectEngine(
+                            new GitHistory(GitRepository.open(g.dir.resolve(".git"))),
+                            InProcessRunner.exitCodes(g::exitCode),
+                            StepStore.none())
+                    .run(g.badSha(), g.goodShas(), BisectOptions.defaults().withSlots(3));
+            assertThat(r.outcome())
+                    .as("seed %d", seed)
+                    .isInstanceOfSatisfying(
+                            BisectOutcome.FirstBad.class,
+                            f -> assertThat(f.commit().sha()).isEqualTo(g.shas[g.culprit]));
             found++;
         }
         assertThat(found).isEqualTo(16);
@@ -167,12 +190,17 @@ class ParallelBisectTest {
     @Test
     void keeps_the_true_culprit_among_the_answers_with_three_slots_and_skipped_commits() throws Exception {
         for (int seed = 0; seed < 12; seed++) {
-            GeneratedHistory g = GeneratedHistory.create(tmp.resolve("s" + seed), 2000L + seed, Shape.MERGES, 60, 2, 0.3);
-            BisectResult r = new BisectEngine(new GitHistory(GitRepository.open(g.dir.resolve(".git"))),
-                    InProcessRunner.exitCodes(g::exitCode), StepStore.none()).run(g.badSha(), g.goodShas(), BisectOptions.defaults().withSlots(3));
+            GeneratedHistory g =
+                    GeneratedHistory.create(tmp.resolve("s" + seed), 2000L + seed, Shape.MERGES, 60, 2, 0.3);
+            BisectResult r = new BisectEngine(
+                            new GitHistory(GitRepository.open(g.dir.resolve(".git"))),
+                            InProcessRunner.exitCodes(g::exitCode),
+                            StepStore.none())
+                    .run(g.badSha(), g.goodShas(), BisectOptions.defaults().withSlots(3));
             List<String> answer = switch (r.outcome()) {
                 case BisectOutcome.FirstBad f -> List.of(f.commit().sha());
-                case BisectOutcome.OnlySkippedLeft o -> o.candidates().stream().map(CommitInfo::sha).toList();
+                case BisectOutcome.OnlySkippedLeft o ->
+                    o.candidates().stream().map(CommitInfo::sha).toList();
                 default -> throw new AssertionError(r.outcome());
             };
             assertThat(answer).as("seed %d", seed).contains(g.shas[g.culprit]);

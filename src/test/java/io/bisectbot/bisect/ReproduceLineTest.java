@@ -31,7 +31,8 @@ class ReproduceLineTest {
 
         var line = BisectReport.reproduce(result, ShellWords.join(COMMAND));
         assertThat(sh(line)).isZero();
-        assertThat(GeneratedHistory.Git.run(dir, "rev-parse", "refs/bisect/bad").trim()).isEqualTo(shas.get(5));
+        assertThat(GeneratedHistory.Git.run(dir, "rev-parse", "refs/bisect/bad").trim())
+                .isEqualTo(shas.get(5));
         GeneratedHistory.Git.run(dir, "bisect", "reset");
     }
 
@@ -39,10 +40,10 @@ class ReproduceLineTest {
     void the_docker_line_run_through_sh_gives_the_verdict_of_that_commit() throws Exception {
         var shas = TestRepos.linear(dir, 9, 5, 0);
         var image = System.getenv().getOrDefault("LOCALCI_RUNNER_IMAGE", "debian:bookworm");
-        var bad = BisectReport.dockerReproduce(shas.get(5), image, COMMAND, "65534:65534", 512L << 20, 1.0, 256,
-                64L << 20, "/work/src");
-        var good = BisectReport.dockerReproduce(shas.get(4), image, COMMAND, "65534:65534", 512L << 20, 1.0, 256,
-                64L << 20, "/work/src");
+        var bad = BisectReport.dockerReproduce(
+                shas.get(5), image, COMMAND, "65534:65534", 512L << 20, 1.0, 256, 64L << 20, "/work/src");
+        var good = BisectReport.dockerReproduce(
+                shas.get(4), image, COMMAND, "65534:65534", 512L << 20, 1.0, 256, 64L << 20, "/work/src");
         assertThat(sh(bad)).isEqualTo(1);
         assertThat(sh(good)).isZero();
     }
@@ -54,16 +55,31 @@ class ReproduceLineTest {
         var volume = "bisectbot-reproduce-test-" + System.nanoTime();
         // A path a naive join would split; the executor gives a cache volume's top directory to the step's user.
         var path = "/cache dir/it's";
-        var command = List.of("sh", "-c", "cat \"/cache dir/it's/marker\" && echo again >> \"/cache dir/it's/marker\" "
-                + "&& test \"$(cat state)\" = good");
+        var command = List.of(
+                "sh",
+                "-c",
+                "cat \"/cache dir/it's/marker\" && echo again >> \"/cache dir/it's/marker\" "
+                        + "&& test \"$(cat state)\" = good");
         assertThat(sh("docker volume create " + volume + " >/dev/null && docker run --rm -v " + volume + ":/c " + image
-                + " sh -c 'echo cached > /c/marker && chown -R 65534:65534 /c'")).isZero();
+                        + " sh -c 'echo cached > /c/marker && chown -R 65534:65534 /c'"))
+                .isZero();
         try {
-            var line = BisectReport.dockerReproduce(shas.get(4), image, command, "65534:65534", 512L << 20, 1.0, 256,
-                    64L << 20, "/work/src", List.of(new io.bisectbot.executor.StepSpec.Cache(volume, path, "scope")),
+            var line = BisectReport.dockerReproduce(
+                    shas.get(4),
+                    image,
+                    command,
+                    "65534:65534",
+                    512L << 20,
+                    1.0,
+                    256,
+                    64L << 20,
+                    "/work/src",
+                    List.of(new io.bisectbot.executor.StepSpec.Cache(volume, path, "scope")),
                     io.bisectbot.executor.StepSpec.Network.NONE);
 
-            assertThat(line).contains(" -v '" + volume + ":/cache dir/it'\\''s' ").contains("--network none");
+            assertThat(line)
+                    .contains(" -v '" + volume + ":/cache dir/it'\\''s' ")
+                    .contains("--network none");
             assertThat(sh(line)).isZero();
             assertThat(output(line)).isEqualTo("cached\nagain\n");
         } finally {
@@ -73,8 +89,18 @@ class ReproduceLineTest {
 
     @Test
     void the_docker_line_has_the_bridge_when_the_job_had_it() {
-        var line = BisectReport.dockerReproduce("abc", "img", List.of("make"), "65534:65534", 1, 1.0, 1, 1, "/work/src",
-                List.of(), io.bisectbot.executor.StepSpec.Network.BRIDGE);
+        var line = BisectReport.dockerReproduce(
+                "abc",
+                "img",
+                List.of("make"),
+                "65534:65534",
+                1,
+                1.0,
+                1,
+                1,
+                "/work/src",
+                List.of(),
+                io.bisectbot.executor.StepSpec.Network.BRIDGE);
         assertThat(line).contains("--network bridge").doesNotContain("--network none");
     }
 
@@ -83,8 +109,13 @@ class ReproduceLineTest {
         var shas = TestRepos.linear(dir, 9, 5, 0);
         var text = BisectReport.terminal(bisect(shas), ShellWords.join(COMMAND), null, false);
         assertThat(text.lines().findFirst()).hasValue("First bad commit: " + shas.get(5));
-        assertThat(text).contains("change 5").contains("<").doesNotContain("&lt;").doesNotContain("&gt;")
-                .doesNotContain("\u001b[").contains("git bisect run sh -c 'test \"$(cat state)\" = '\\''good'\\'' && exit 0; exit 1'");
+        assertThat(text)
+                .contains("change 5")
+                .contains("<")
+                .doesNotContain("&lt;")
+                .doesNotContain("&gt;")
+                .doesNotContain("\u001b[")
+                .contains("git bisect run sh -c 'test \"$(cat state)\" = '\\''good'\\'' && exit 0; exit 1'");
     }
 
     @Test
@@ -94,14 +125,20 @@ class ReproduceLineTest {
     }
 
     private String output(String line) throws Exception {
-        var process = new ProcessBuilder("sh", "-c", line).directory(dir.toFile()).redirectErrorStream(true).start();
+        var process = new ProcessBuilder("sh", "-c", line)
+                .directory(dir.toFile())
+                .redirectErrorStream(true)
+                .start();
         var output = new String(process.getInputStream().readAllBytes());
         process.waitFor();
         return output;
     }
 
     private int sh(String line) throws Exception {
-        var process = new ProcessBuilder("sh", "-c", line).directory(dir.toFile()).redirectErrorStream(true).start();
+        var process = new ProcessBuilder("sh", "-c", line)
+                .directory(dir.toFile())
+                .redirectErrorStream(true)
+                .start();
         var output = new String(process.getInputStream().readAllBytes());
         var status = process.waitFor();
         System.out.println(line + "\n" + output);

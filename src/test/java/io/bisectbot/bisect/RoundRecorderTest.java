@@ -34,7 +34,8 @@ class RoundRecorderTest {
         var history = InMemoryHistory.linear(64);
         var culprit = 37;
         var runner = InProcessRunner.exitCodes(sha -> InMemoryHistory.index(sha) >= culprit ? 1 : 0);
-        var result = new BisectEngine(history, runner, StepStore.none(), new RoundRecorder(jdbc, fence, Clock.systemUTC()))
+        var result = new BisectEngine(
+                        history, runner, StepStore.none(), new RoundRecorder(jdbc, fence, Clock.systemUTC()))
                 .run(history.tip(), List.of(InMemoryHistory.sha(0)), BisectOptions.defaults());
         assertThat(result.outcome()).isInstanceOf(BisectOutcome.FirstBad.class);
 
@@ -44,9 +45,17 @@ class RoundRecorderTest {
         assertThat(rounds).hasSize(result.rounds() + 1);
         var left = rounds.stream().skip(1).map(BisectHistory.Round::commitsLeft).toList();
         assertThat(left.getFirst()).isEqualTo(result.candidateCount());
-        assertThat(left).as("the range narrows every round").isSortedAccordingTo(java.util.Comparator.reverseOrder()).doesNotHaveDuplicates();
-        assertThat(rounds.stream().skip(1)).allSatisfy(r -> assertThat(r.tested()).as("one slot: one commit a round").hasSize(1));
-        assertThat(rounds).allSatisfy(r -> assertThat(r.running()).as("nothing runs once it ended").isEmpty());
+        assertThat(left)
+                .as("the range narrows every round")
+                .isSortedAccordingTo(java.util.Comparator.reverseOrder())
+                .doesNotHaveDuplicates();
+        assertThat(rounds.stream().skip(1))
+                .allSatisfy(r -> assertThat(r.tested())
+                        .as("one slot: one commit a round")
+                        .hasSize(1));
+        assertThat(rounds)
+                .allSatisfy(r ->
+                        assertThat(r.running()).as("nothing runs once it ended").isEmpty());
     }
 
     @Test
@@ -67,10 +76,15 @@ class RoundRecorderTest {
         assertThat(rounds.get(1).roundsToGo()).isEqualTo(4);
         assertThat(rounds.get(1).running()).containsExactly(new BisectHistory.Run("b".repeat(40), 2, "search"));
 
-        jdbc.sql("UPDATE jobs SET worker_id = 'w2', attempt_count = 2 WHERE id = :id").param("id", fence.jobId()).update();
+        jdbc.sql("UPDATE jobs SET worker_id = 'w2', attempt_count = 2 WHERE id = :id")
+                .param("id", fence.jobId())
+                .update();
         recorder.stepEnded(search);
         recorder.round(2, 5, 3);
-        assertThat(new BisectHistory(jdbc).rounds(fence.jobId())).as("the old attempt's writes touch nothing").hasSize(2)
-                .last().satisfies(r -> assertThat(r.running()).hasSize(1));
+        assertThat(new BisectHistory(jdbc).rounds(fence.jobId()))
+                .as("the old attempt's writes touch nothing")
+                .hasSize(2)
+                .last()
+                .satisfies(r -> assertThat(r.running()).hasSize(1));
     }
 }

@@ -39,7 +39,11 @@ class SameTreeVerdictTest {
         Files.writeString(dir.resolve("test.sh"), GeneratedHistory.SCRIPT);
         commit("base", null, "good", "v0");
         for (int i = 1; i <= 6; i++) {
-            commit(i % 2 == 1 ? "switch the flag on" : "Revert \"switch the flag on\"", i % 2 == 1 ? "on" : null, "good", "v0");
+            commit(
+                    i % 2 == 1 ? "switch the flag on" : "Revert \"switch the flag on\"",
+                    i % 2 == 1 ? "on" : null,
+                    "good",
+                    "v0");
         }
         Git.run(dir, "checkout", "-q", "-b", "side");
         Git.run(dir, "commit", "-q", "--allow-empty", "-m", "nothing on the side");
@@ -66,7 +70,8 @@ class SameTreeVerdictTest {
     private GitAnswer gitBisectRun(String bad, String good) throws Exception {
         var counter = dir.resolveSibling(dir.getFileName() + "-runs");
         Git.run(dir, "bisect", "start", bad, good);
-        var out = Git.exec(dir, Map.of("BISECT_COUNTER", counter.toString()), null, false, "bisect", "run", "sh", "test.sh");
+        var out = Git.exec(
+                dir, Map.of("BISECT_COUNTER", counter.toString()), null, false, "bisect", "run", "sh", "test.sh");
         Git.run(dir, "bisect", "reset");
         var m = Pattern.compile("([0-9a-f]{40}) is the first bad commit").matcher(out);
         assertThat(m.find()).as(out).isTrue();
@@ -74,7 +79,8 @@ class SameTreeVerdictTest {
     }
 
     @Test
-    void reverts_and_an_empty_merge_take_the_verdict_of_their_tree_with_fewer_runs_and_git_s_culprit() throws Exception {
+    void reverts_and_an_empty_merge_take_the_verdict_of_their_tree_with_fewer_runs_and_git_s_culprit()
+            throws Exception {
         history();
         var bad = Git.run(dir, "rev-parse", "HEAD").strip();
         var good = Git.run(dir, "rev-list", "--max-parents=0", "HEAD").strip();
@@ -82,9 +88,11 @@ class SameTreeVerdictTest {
         var repo = new GitHistory(GitRepository.open(dir.resolve(".git")));
 
         var plainRunner = InProcessRunner.exitCodes(this::exitCode);
-        var plain = new BisectEngine(repo, plainRunner, StepStore.none()).run(bad, List.of(good), BisectOptions.defaults(), false);
+        var plain = new BisectEngine(repo, plainRunner, StepStore.none())
+                .run(bad, List.of(good), BisectOptions.defaults(), false);
         var runner = InProcessRunner.exitCodes(this::exitCode);
-        var reused = new BisectEngine(repo, runner, StepStore.none()).run(bad, List.of(good), BisectOptions.defaults(), true);
+        var reused = new BisectEngine(repo, runner, StepStore.none())
+                .run(bad, List.of(good), BisectOptions.defaults(), true);
 
         assertThat(((BisectOutcome.FirstBad) plain.outcome()).commit().sha()).isEqualTo(git.culprit());
         assertThat(((BisectOutcome.FirstBad) reused.outcome()).commit().sha()).isEqualTo(git.culprit());
@@ -101,8 +109,9 @@ class SameTreeVerdictTest {
                 .contains("Verdicts reused by tree")
                 .contains("same tree as `" + first.sameTreeAs().substring(0, 12) + "`")
                 .contains(reused.sameTreeRuns() + " taken from commits with the same tree");
-        System.out.printf("git runs=%d, engine runs without tree reuse=%d, with=%d (%d reused)%n", git.runs(),
-                plain.testRuns(), reused.testRuns(), reused.sameTreeRuns());
+        System.out.printf(
+                "git runs=%d, engine runs without tree reuse=%d, with=%d (%d reused)%n",
+                git.runs(), plain.testRuns(), reused.testRuns(), reused.sameTreeRuns());
     }
 
     @Test
@@ -110,8 +119,11 @@ class SameTreeVerdictTest {
         history();
         var bad = Git.run(dir, "rev-parse", "HEAD").strip();
         var good = Git.run(dir, "rev-list", "--max-parents=0", "HEAD").strip();
-        var result = new BisectEngine(new GitHistory(GitRepository.open(dir.resolve(".git"))),
-                InProcessRunner.exitCodes(this::exitCode), StepStore.none()).run(bad, List.of(good), BisectOptions.defaults(), false);
+        var result = new BisectEngine(
+                        new GitHistory(GitRepository.open(dir.resolve(".git"))),
+                        InProcessRunner.exitCodes(this::exitCode),
+                        StepStore.none())
+                .run(bad, List.of(good), BisectOptions.defaults(), false);
 
         assertThat(result.sameTrees()).isEmpty();
         assertThat(result.steps()).noneMatch(BisectResult.Step::reused);

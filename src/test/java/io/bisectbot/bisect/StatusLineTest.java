@@ -40,11 +40,13 @@ class StatusLineTest {
         status.stepStarted(new StepRunner.Request(SHA, 0, Purpose.SEARCH));
         seconds(1);
         status.refresh();
-        assertThat(take()).isEqualTo("\rround 2 · 7 commits left · about 3 rounds to go · running: search 4dd92080e3 1s" + ERASE);
+        assertThat(take())
+                .isEqualTo("\rround 2 · 7 commits left · about 3 rounds to go · running: search 4dd92080e3 1s" + ERASE);
 
         seconds(2.5);
         status.refresh();
-        assertThat(take()).isEqualTo("\rround 2 · 7 commits left · about 3 rounds to go · running: search 4dd92080e3 3s" + ERASE);
+        assertThat(take())
+                .isEqualTo("\rround 2 · 7 commits left · about 3 rounds to go · running: search 4dd92080e3 3s" + ERASE);
     }
 
     @Test
@@ -75,7 +77,9 @@ class StatusLineTest {
         status.refresh();
         assertThat(take()).isEqualTo("\rverifying the ends" + ERASE);
         status.println("  verify   7e36912d0d run 1: bad (exit 1), 0.8 s");
-        assertThat(take()).isEqualTo("\r  verify   7e36912d0d run 1: bad (exit 1), 0.8 s" + ERASE + "\n\rverifying the ends" + ERASE);
+        assertThat(take())
+                .isEqualTo("\r  verify   7e36912d0d run 1: bad (exit 1), 0.8 s" + ERASE + "\n\rverifying the ends"
+                        + ERASE);
         status.clear();
         assertThat(take()).isEqualTo("\r" + ERASE);
         status.clear();
@@ -132,8 +136,12 @@ class StatusLineTest {
                 ended.add(step);
             }
         };
-        var result = new BisectEngine(history, InProcessRunner.exitCodes(sha -> InMemoryHistory.index(sha) >= 23 ? 1 : 0),
-                StepStore.none(), progress).run(history.tip(), List.of(InMemoryHistory.sha(0)), BisectOptions.defaults());
+        var result = new BisectEngine(
+                        history,
+                        InProcessRunner.exitCodes(sha -> InMemoryHistory.index(sha) >= 23 ? 1 : 0),
+                        StepStore.none(),
+                        progress)
+                .run(history.tip(), List.of(InMemoryHistory.sha(0)), BisectOptions.defaults());
 
         assertThat(result.outcome()).isInstanceOf(BisectOutcome.FirstBad.class);
         assertThat(rounds).hasSize(result.rounds());

@@ -9,8 +9,7 @@ import java.util.List;
 /** Small real git repositories for job-level tests: a linear history whose test starts failing at one commit. */
 final class TestRepos {
 
-    private TestRepos() {
-    }
+    private TestRepos() {}
 
     /**
      * {@code n} commits; commit {@code firstBad} (0-based) and later ones fail {@code sh test.sh}. Each test run
@@ -31,8 +30,17 @@ final class TestRepos {
             Files.writeString(dir.resolve("version"), "v" + i + "\n");
             Files.writeString(dir.resolve("state"), i < firstBad ? "good\n" : "bad\n");
             GeneratedHistory.Git.run(dir, "add", "-A");
-            GeneratedHistory.Git.runEnv(dir, java.util.Map.of("GIT_COMMITTER_DATE", "2026-01-01T00:00:" + String.format("%02d", i % 60),
-                    "GIT_AUTHOR_DATE", "2026-01-01T00:00:" + String.format("%02d", i % 60)), "commit", "-q", "-m", "change " + i);
+            GeneratedHistory.Git.runEnv(
+                    dir,
+                    java.util.Map.of(
+                            "GIT_COMMITTER_DATE",
+                            "2026-01-01T00:00:" + String.format("%02d", i % 60),
+                            "GIT_AUTHOR_DATE",
+                            "2026-01-01T00:00:" + String.format("%02d", i % 60)),
+                    "commit",
+                    "-q",
+                    "-m",
+                    "change " + i);
             shas.add(GeneratedHistory.Git.run(dir, "rev-parse", "HEAD").trim());
         }
         return shas;
@@ -56,8 +64,17 @@ final class TestRepos {
             Files.writeString(dir.resolve("version"), "v" + i + "\n");
             Files.writeString(dir.resolve("cost"), slowFrom >= 0 && i >= slowFrom ? "130\n" : "100\n");
             GeneratedHistory.Git.run(dir, "add", "-A");
-            GeneratedHistory.Git.runEnv(dir, java.util.Map.of("GIT_COMMITTER_DATE", "2026-01-01T00:00:" + String.format("%02d", i % 60),
-                    "GIT_AUTHOR_DATE", "2026-01-01T00:00:" + String.format("%02d", i % 60)), "commit", "-q", "-m", "change " + i);
+            GeneratedHistory.Git.runEnv(
+                    dir,
+                    java.util.Map.of(
+                            "GIT_COMMITTER_DATE",
+                            "2026-01-01T00:00:" + String.format("%02d", i % 60),
+                            "GIT_AUTHOR_DATE",
+                            "2026-01-01T00:00:" + String.format("%02d", i % 60)),
+                    "commit",
+                    "-q",
+                    "-m",
+                    "change " + i);
             shas.add(GeneratedHistory.Git.run(dir, "rev-parse", "HEAD").trim());
         }
         return shas;

@@ -14,7 +14,8 @@ class VerdictCacheTreeTest {
 
     private final HikariDataSource database = TestDatabase.migrated();
     private final VerdictCache cache = new VerdictCache(JdbcClient.create(database), Clock.systemUTC());
-    private final VerdictCache.Key key = new VerdictCache.Key("https://github.com/acme/app.git", "sha256:img", "cmd", "ALL_FAIL");
+    private final VerdictCache.Key key =
+            new VerdictCache.Key("https://github.com/acme/app.git", "sha256:img", "cmd", "ALL_FAIL");
 
     @AfterEach
     void close() {
@@ -31,9 +32,15 @@ class VerdictCacheTreeTest {
             assertThat(h.commit()).isEqualTo("c1");
             assertThat(h.result()).isEqualTo(new StepResult.Exited(1, Duration.ofSeconds(2)));
         });
-        assertThat(cache.findByTree(key, "t1", "c1", 0)).as("a commit's own run is found by commit, not by tree").isEmpty();
+        assertThat(cache.findByTree(key, "t1", "c1", 0))
+                .as("a commit's own run is found by commit, not by tree")
+                .isEmpty();
         assertThat(cache.findByTree(key, "t1", "c2", 1)).isEmpty();
-        assertThat(cache.findByTree(new VerdictCache.Key(key.repository(), key.imageDigest(), "other-command", "ALL_FAIL"),
-                "t1", "c2", 0)).isEmpty();
+        assertThat(cache.findByTree(
+                        new VerdictCache.Key(key.repository(), key.imageDigest(), "other-command", "ALL_FAIL"),
+                        "t1",
+                        "c2",
+                        0))
+                .isEmpty();
     }
 }

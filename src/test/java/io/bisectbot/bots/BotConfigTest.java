@@ -93,7 +93,8 @@ class BotConfigTest {
                     run: make lint
                     timeout: forever
                 """), "img", Duration.ofMinutes(30)))
-                .hasMessageContaining("`tasks.lint.on`").hasMessageContaining("`tasks.lint.timeout`");
+                .hasMessageContaining("`tasks.lint.on`")
+                .hasMessageContaining("`tasks.lint.timeout`");
     }
 
     @Test

@@ -61,13 +61,31 @@ class BotJobTest {
         var registry = new SimpleMeterRegistry();
         var docker = TestExecutor.start(database, registry);
         resources.add(docker);
-        var secrets = BotSecrets.of(List.of(new BotSecrets.Secret("NPM_TOKEN", SECRET, List.of("octo/app"), List.of())));
-        var handler = new BotJobHandler(BotProperties.withTimeout(Duration.ofMinutes(5)), secrets,
-                io.bisectbot.executor.ImagePolicy.of(List.of(), IMAGE), TestExecutor.gitProperties(cache),
-                docker.executor(), docker.health(), docker.logs(), github);
-        var created = QueueNode.create(database, List.of(handler), QueueProperties.defaults().withWorkerId(workerId)
-                        .withTimings(Duration.ofMillis(200), Duration.ofMillis(300), Duration.ofSeconds(2), Duration.ofMillis(300)),
-                Clock.systemUTC(), registry, JsonMapper.builder().build(), "test");
+        var secrets =
+                BotSecrets.of(List.of(new BotSecrets.Secret("NPM_TOKEN", SECRET, List.of("octo/app"), List.of())));
+        var handler = new BotJobHandler(
+                BotProperties.withTimeout(Duration.ofMinutes(5)),
+                secrets,
+                io.bisectbot.executor.ImagePolicy.of(List.of(), IMAGE),
+                TestExecutor.gitProperties(cache),
+                docker.executor(),
+                docker.health(),
+                docker.logs(),
+                github);
+        var created = QueueNode.create(
+                database,
+                List.of(handler),
+                QueueProperties.defaults()
+                        .withWorkerId(workerId)
+                        .withTimings(
+                                Duration.ofMillis(200),
+                                Duration.ofMillis(300),
+                                Duration.ofSeconds(2),
+                                Duration.ofMillis(300)),
+                Clock.systemUTC(),
+                registry,
+                JsonMapper.builder().build(),
+                "test");
         nodes.add(created);
         return created;
     }
@@ -103,20 +121,25 @@ class BotJobTest {
     }
 
     private BotTriggers.Target target(String sha) {
-        return new BotTriggers.Target(repo.toString(), "octo", "app", 1, 7, sha, "main", Trust.trusted("a test of trusted code"));
+        return new BotTriggers.Target(
+                repo.toString(), "octo", "app", 1, 7, sha, "main", Trust.trusted("a test of trusted code"));
     }
 
     private Job finished(Job job) {
-        await().atMost(Duration.ofSeconds(60)).pollInterval(Duration.ofMillis(200))
+        await().atMost(Duration.ofSeconds(60))
+                .pollInterval(Duration.ofMillis(200))
                 .until(() -> node.queue().find(job.id()).orElseThrow().status().isFinal());
         var done = node.queue().find(job.id()).orElseThrow();
-        assertThat(done.status()).as("job %d: %s", done.id(), done.lastError()).isIn(JobStatus.SUCCEEDED, JobStatus.CANCELLED);
+        assertThat(done.status())
+                .as("job %d: %s", done.id(), done.lastError())
+                .isIn(JobStatus.SUCCEEDED, JobStatus.CANCELLED);
         return done;
     }
 
     @Test
     void a_pull_request_runs_its_check_task_once_and_reports_the_conclusion() throws Exception {
-        var sha = commit(Map.of("lint.sh", "echo linting; grep -q TODO src.txt && exit 1 || exit 0\n", "src.txt", "fine\n"));
+        var sha = commit(
+                Map.of("lint.sh", "echo linting; grep -q TODO src.txt && exit 1 || exit 0\n", "src.txt", "fine\n"));
         var tasks = tasks("""
                 tasks:
                   lint:
@@ -125,7 +148,9 @@ class BotJobTest {
                 """);
         var jobs = triggers.pullRequestUpdated(target(sha), tasks, Instant.now());
         var again = triggers.pullRequestUpdated(target(sha), tasks, Instant.now());
-        assertThat(again.getFirst().id()).as("a redelivered event enqueues nothing new").isEqualTo(jobs.getFirst().id());
+        assertThat(again.getFirst().id())
+                .as("a redelivered event enqueues nothing new")
+                .isEqualTo(jobs.getFirst().id());
 
         var job = finished(jobs.getFirst());
         assertThat(job.status()).isEqualTo(JobStatus.SUCCEEDED);
@@ -134,7 +159,8 @@ class BotJobTest {
         assertThat(github.summaries.getFirst()).contains("linting");
 
         var failing = commit(Map.of("src.txt", "TODO\n"));
-        var failed = finished(triggers.pullRequestUpdated(target(failing), tasks, Instant.now()).getFirst());
+        var failed = finished(triggers.pullRequestUpdated(target(failing), tasks, Instant.now())
+                .getFirst());
         assertThat(failed.result().get("conclusion").asString()).isEqualTo("failure");
         assertThat(failed.result().get("exit_code").asInt()).isEqualTo(1);
         assertThat(github.calls).endsWith("checkFinished:lint:FAILURE");
@@ -163,7 +189,8 @@ class BotJobTest {
         assertThat(github.proposals).hasSize(1);
         var change = github.proposals.getFirst();
         assertThat(change).extracting(BotGithub.ChangedFile::path).containsExactly("README.md");
-        assertThat(new String(change.getFirst().content(), StandardCharsets.UTF_8)).isEqualTo("hello world\n");
+        assertThat(new String(change.getFirst().content(), StandardCharsets.UTF_8))
+                .isEqualTo("hello world\n");
 
         var nothing = finished(triggers.command(target(sha), tasks, "noop", "", "delivery-2:0"));
         assertThat(nothing.result().get("reason").asString()).contains("changed no file");
@@ -211,7 +238,11 @@ class BotJobTest {
         second.start();
         var deadline = triggers.pullRequestUpdated(target(sha), tasks, base).getFirst();
         // The same event handled by the other instance (a redelivery) sets no second deadline.
-        assertThat(new BotTriggers(second.queue()).pullRequestUpdated(target(sha), tasks, base).getFirst().id()).isEqualTo(deadline.id());
+        assertThat(new BotTriggers(second.queue())
+                        .pullRequestUpdated(target(sha), tasks, base)
+                        .getFirst()
+                        .id())
+                .isEqualTo(deadline.id());
         // One instance goes away and comes back (a restart) before the deadline.
         QueueTestSupport.crash(node);
         var restarted = node("bots-restarted");
@@ -240,8 +271,12 @@ class BotJobTest {
         var other = finished(triggers.command(target(sha), tasks, "other", "", "d-2:0"));
         var publishLog = log(publish);
         var otherLog = log(other);
-        assertThat(publishLog).contains("token=").doesNotContain("s3cr3t-t0ken-value")
-                .doesNotContain(java.util.Base64.getEncoder().encodeToString(SECRET.getBytes(StandardCharsets.UTF_8)).substring(0, 20))
+        assertThat(publishLog)
+                .contains("token=")
+                .doesNotContain("s3cr3t-t0ken-value")
+                .doesNotContain(java.util.Base64.getEncoder()
+                        .encodeToString(SECRET.getBytes(StandardCharsets.UTF_8))
+                        .substring(0, 20))
                 .doesNotContain(new StringBuilder(SECRET).reverse().toString());
         assertThat(otherLog).contains("token=none");
         assertThat(github.summaries).noneMatch(s -> s.contains("s3cr3t-t0ken-value"));
@@ -256,10 +291,13 @@ class BotJobTest {
                     run: sh slow.sh
                     on: [pull_request]
                 """);
-        var old = triggers.pullRequestUpdated(target(first), tasks, Instant.now()).getFirst();
-        await().atMost(Duration.ofSeconds(30)).until(() -> node.queue().find(old.id()).orElseThrow().status() == JobStatus.RUNNING);
+        var old =
+                triggers.pullRequestUpdated(target(first), tasks, Instant.now()).getFirst();
+        await().atMost(Duration.ofSeconds(30))
+                .until(() -> node.queue().find(old.id()).orElseThrow().status() == JobStatus.RUNNING);
         var second = commit(Map.of("slow.sh", "echo quick\n"));
-        var fresh = triggers.pullRequestUpdated(target(second), tasks, Instant.now()).getFirst();
+        var fresh = triggers.pullRequestUpdated(target(second), tasks, Instant.now())
+                .getFirst();
 
         assertThat(finished(old).status()).isEqualTo(JobStatus.CANCELLED);
         assertThat(finished(fresh).result().get("conclusion").asString()).isEqualTo("success");
@@ -274,8 +312,10 @@ class BotJobTest {
                     run: "true"
                     on: [pull_request]
                 """);
-        org.assertj.core.api.Assertions.assertThatThrownBy(() -> triggers.command(target(sha), tasks, "deploy", "", "x"))
-                .hasMessageContaining("no task `deploy`").hasMessageContaining("`lint`");
+        org.assertj.core.api.Assertions.assertThatThrownBy(
+                        () -> triggers.command(target(sha), tasks, "deploy", "", "x"))
+                .hasMessageContaining("no task `deploy`")
+                .hasMessageContaining("`lint`");
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> triggers.command(target(sha), tasks, "lint", "", "x"))
                 .hasMessageContaining("does not run on commands");
     }
@@ -295,19 +335,27 @@ class BotJobTest {
                     on: [command]
                     outputs: pull_request
                 """);
-        var fork = new BotTriggers.Target(repo.toString(), "octo", "app", 1, 7, sha, "main", Trust.untrusted("its head is in a fork"));
+        var fork = new BotTriggers.Target(
+                repo.toString(), "octo", "app", 1, 7, sha, "main", Trust.untrusted("its head is in a fork"));
         var publish = finished(triggers.command(fork, tasks, "publish", "", "u-1:0"));
         assertThat(log(publish)).contains("token=none", "net=lo,");
-        assertThat(github.summaries.getLast()).contains("untrusted code", "its head is in a fork").doesNotContain("token=");
+        assertThat(github.summaries.getLast())
+                .contains("untrusted code", "its head is in a fork")
+                .doesNotContain("token=");
 
         var fix = finished(triggers.command(fork, tasks, "fix", "", "u-2:0"));
         assertThat(fix.result().get("conclusion").asString()).isEqualTo("skipped");
         assertThat(github.proposals).isEmpty();
-        assertThat(sql.sql("SELECT count(*) FROM step_logs WHERE job_id = :id").param("id", fix.id()).query(Long.class).single()).isZero();
+        assertThat(sql.sql("SELECT count(*) FROM step_logs WHERE job_id = :id")
+                        .param("id", fix.id())
+                        .query(Long.class)
+                        .single())
+                .isZero();
     }
 
     @Test
-    void changed_files_over_their_limits_end_the_task_with_a_clear_error_and_the_instance_keeps_running() throws Exception {
+    void changed_files_over_their_limits_end_the_task_with_a_clear_error_and_the_instance_keeps_running()
+            throws Exception {
         var sha = commit(Map.of("a.txt", "a\n"));
         var tasks = tasks("""
                 tasks:
@@ -334,17 +382,25 @@ class BotJobTest {
                     run: "true"
                     on: [command]
                 """);
-        assertThat(finished(triggers.command(target(sha), after, "ok", "", "b-3:0")).result().get("conclusion").asString())
+        assertThat(finished(triggers.command(target(sha), after, "ok", "", "b-3:0"))
+                        .result()
+                        .get("conclusion")
+                        .asString())
                 .isEqualTo("success");
     }
 
     private String log(Job job) {
-        return String.join("", sql.sql("SELECT content FROM step_logs WHERE job_id = :id ORDER BY seq")
-                .param("id", job.id()).query(String.class).list());
+        return String.join(
+                "",
+                sql.sql("SELECT content FROM step_logs WHERE job_id = :id ORDER BY seq")
+                        .param("id", job.id())
+                        .query(String.class)
+                        .list());
     }
 
     private Job failed(Job job) {
-        await().atMost(Duration.ofSeconds(120)).pollInterval(Duration.ofMillis(200))
+        await().atMost(Duration.ofSeconds(120))
+                .pollInterval(Duration.ofMillis(200))
                 .until(() -> node.queue().find(job.id()).orElseThrow().status().isFinal());
         var done = node.queue().find(job.id()).orElseThrow();
         assertThat(done.status()).as("job %d", done.id()).isEqualTo(JobStatus.FAILED);

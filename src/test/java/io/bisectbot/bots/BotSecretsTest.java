@@ -18,7 +18,8 @@ class BotSecretsTest {
 
     private static BotTask task(String secret) throws Exception {
         var yaml = "tasks:\n  publish:\n    run: npm publish\n    on: [command]\n    secrets: [" + secret + "]\n";
-        return BotConfig.parse(YAMLMapper.builder().build().readTree(yaml).get("tasks"), "img", Duration.ofMinutes(1)).get("publish");
+        return BotConfig.parse(YAMLMapper.builder().build().readTree(yaml).get("tasks"), "img", Duration.ofMinutes(1))
+                .get("publish");
     }
 
     private BotSecrets load(String yaml, Map<String, String> env) throws Exception {
@@ -42,13 +43,18 @@ class BotSecretsTest {
         assertThat(secrets.problems(npm, "acme", "app", 1)).isEmpty();
         assertThat(secrets.values(npm, "Acme", "App", 1)).containsEntry("NPM_TOKEN", "t0ken");
         assertThat(secrets.problems(npm, "acme-libs", "left-pad", 1)).isEmpty();
-        assertThat(secrets.problems(npm, "mallory", "app", 1)).singleElement().asString()
+        assertThat(secrets.problems(npm, "mallory", "app", 1))
+                .singleElement()
+                .asString()
                 .contains("not granted to mallory/app", "BOT_SECRETS_FILE");
         assertThat(secrets.values(npm, "mallory", "app", 1)).isEmpty();
         var deploy = task("DEPLOY_KEY");
         assertThat(secrets.problems(deploy, "acme", "app", 7)).isEmpty();
         assertThat(secrets.problems(deploy, "acme", "app", 8)).hasSize(1);
-        assertThat(secrets.problems(task("OTHER"), "acme", "app", 7)).singleElement().asString().contains("does not have");
+        assertThat(secrets.problems(task("OTHER"), "acme", "app", 7))
+                .singleElement()
+                .asString()
+                .contains("does not have");
         assertThat(secrets.unusedEnvironment(Map.of("BOT_SECRET_NPM_TOKEN", "x", "BOT_SECRET_OLD", "y")))
                 .containsExactly("BOT_SECRET_OLD");
     }
@@ -59,7 +65,8 @@ class BotSecretsTest {
                 .hasMessageContaining("say which repositories");
         assertThatThrownBy(() -> load("secrets:\n  NPM_TOKEN:\n    repositories: [acme/app]\n", Map.of()))
                 .hasMessageContaining("BOT_SECRET_NPM_TOKEN, which is not set");
-        assertThatThrownBy(() -> load("secrets:\n  NPM_TOKEN:\n    value: x\n    repositories: [everything]\n", Map.of()))
+        assertThatThrownBy(
+                        () -> load("secrets:\n  NPM_TOKEN:\n    value: x\n    repositories: [everything]\n", Map.of()))
                 .hasMessageContaining("not owner/name or owner/*");
         assertThatThrownBy(() -> load("secrets:\n  NPM_TOKEN:\n    value: x\n    repos: [acme/app]\n", Map.of()))
                 .hasMessageContaining("unknown key `repos`");

@@ -65,7 +65,8 @@ class ChangedFilesTest {
         var byPath = new TreeMap<String, ChangedFiles.Change>();
         changes.forEach(c -> byPath.put(c.path(), c));
         assertThat(byPath).containsOnlyKeys("README.md", "docs/added.md", "gone.txt", "run.sh");
-        assertThat(new String(byPath.get("README.md").content(), StandardCharsets.UTF_8)).isEqualTo("new\n");
+        assertThat(new String(byPath.get("README.md").content(), StandardCharsets.UTF_8))
+                .isEqualTo("new\n");
         assertThat(byPath.get("gone.txt").deleted()).isTrue();
         assertThat(byPath.get("run.sh").mode()).isEqualTo("100755");
         assertThat(byPath.get("docs/added.md").mode()).isEqualTo("100644");
@@ -79,8 +80,8 @@ class ChangedFilesTest {
         Files.writeString(repo.resolve("a.txt"), "a\n");
         git("add", "-A");
         git("commit", "-q", "-m", "base");
-        var changes = ChangedFiles.between(repo.resolve(".git"), git("rev-parse", "HEAD"),
-                new ByteArrayInputStream(tar(Map.of("a.txt", "a\n"))));
+        var changes = ChangedFiles.between(
+                repo.resolve(".git"), git("rev-parse", "HEAD"), new ByteArrayInputStream(tar(Map.of("a.txt", "a\n"))));
         assertThat(changes).isEmpty();
     }
 }

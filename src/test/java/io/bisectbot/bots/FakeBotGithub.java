@@ -42,7 +42,8 @@ final class FakeBotGithub implements BotGithub {
     }
 
     @Override
-    public String proposeChanges(long jobId, BotRequest request, String branch, String title, String body, List<ChangedFile> changes) {
+    public String proposeChanges(
+            long jobId, BotRequest request, String branch, String title, String body, List<ChangedFile> changes) {
         calls.add("propose:" + branch);
         proposals.add(changes);
         return "https://github.example/pulls/1";

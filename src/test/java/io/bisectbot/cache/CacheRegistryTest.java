@@ -58,10 +58,18 @@ class CacheRegistryTest {
         var cache = CachePaths.volume(CachePaths.scope(5, repository, true), path);
         created.add(cache);
         registry.used(List.of(cache), repository, 5, true);
-        var result = docker.executor().run(StepSpec.builder(1, "worker-cache", 1, "fill", TestExecutor.RUNNER_IMAGE)
-                .timeout(Duration.ofSeconds(60)).cache(cache)
-                .shell(megabytes == 0 ? "ls " + path : "head -c " + megabytes * 1_000_000 + " /dev/zero > " + path + "/blob").build(),
-                (stream, text) -> { }, CancellationSignal.create());
+        var result = docker.executor()
+                .run(
+                        StepSpec.builder(1, "worker-cache", 1, "fill", TestExecutor.RUNNER_IMAGE)
+                                .timeout(Duration.ofSeconds(60))
+                                .cache(cache)
+                                .shell(
+                                        megabytes == 0
+                                                ? "ls " + path
+                                                : "head -c " + megabytes * 1_000_000 + " /dev/zero > " + path + "/blob")
+                                .build(),
+                        (stream, text) -> {},
+                        CancellationSignal.create());
         assertThat(result.outcome()).isEqualTo(new StepOutcome.Exited(0));
         registry.finished(List.of(cache));
         now = now.plusSeconds(60);
@@ -74,11 +82,18 @@ class CacheRegistryTest {
 
     @Test
     void over_the_total_limit_the_least_recently_used_repository_s_cache_is_removed() {
-        var registry = new CacheRegistry(JdbcClient.create(database), docker.executor(),
-                new CacheProperties(DataSize.ofMegabytes(100), DataSize.ofMegabytes(5)), clock);
+        var registry = new CacheRegistry(
+                JdbcClient.create(database),
+                docker.executor(),
+                new CacheProperties(DataSize.ofMegabytes(100), DataSize.ofMegabytes(5)),
+                clock);
         var first = job(registry, "first", "/cache/a", 2);
         var second = job(registry, "second", "/cache/a", 2);
-        job(registry, "first", "/cache/a", 0); // first is used again (and keeps its 2 MB): second is now the least recently used
+        job(
+                registry,
+                "first",
+                "/cache/a",
+                0); // first is used again (and keeps its 2 MB): second is now the least recently used
         var third = job(registry, "third", "/cache/a", 2);
 
         assertThat(volumes()).contains(first.volume(), third.volume()).doesNotContain(second.volume());
@@ -88,8 +103,11 @@ class CacheRegistryTest {
 
     @Test
     void over_the_per_repository_limit_its_least_recently_used_volume_is_removed() {
-        var registry = new CacheRegistry(JdbcClient.create(database), docker.executor(),
-                new CacheProperties(DataSize.ofMegabytes(3), DataSize.ofMegabytes(100)), clock);
+        var registry = new CacheRegistry(
+                JdbcClient.create(database),
+                docker.executor(),
+                new CacheProperties(DataSize.ofMegabytes(3), DataSize.ofMegabytes(100)),
+                clock);
         var older = job(registry, "app", "/cache/m2", 2);
         var other = job(registry, "lib", "/cache/m2", 2);
         var newer = job(registry, "app", "/cache/npm", 2);

@@ -48,8 +48,14 @@ class CallbackDeliveryTest {
     static void database() {
         dataSource = TestDatabase.migrated();
         // The queue only enqueues here (no worker runs): the tests end jobs themselves.
-        node = QueueNode.create(dataSource, List.of(handler("work"), handler("bisect")), QueueProperties.defaults(), Clock.systemUTC(),
-                new SimpleMeterRegistry(), json, "test");
+        node = QueueNode.create(
+                dataSource,
+                List.of(handler("work"), handler("bisect")),
+                QueueProperties.defaults(),
+                Clock.systemUTC(),
+                new SimpleMeterRegistry(),
+                json,
+                "test");
         queue = node.queue();
     }
 
@@ -84,18 +90,28 @@ class CallbackDeliveryTest {
     }
 
     static CallbackProperties properties(String allowedHosts, Duration deadAfter) {
-        return new CallbackProperties(String.join(",", SECRETS), allowedHosts, null, 3, deadAfter, Duration.ofSeconds(5),
-                Duration.ofMillis(20), Duration.ofMillis(200), Duration.ofMillis(50), Duration.ofSeconds(30));
+        return new CallbackProperties(
+                String.join(",", SECRETS),
+                allowedHosts,
+                null,
+                3,
+                deadAfter,
+                Duration.ofSeconds(5),
+                Duration.ofMillis(20),
+                Duration.ofMillis(200),
+                Duration.ofMillis(50),
+                Duration.ofSeconds(30));
     }
 
-    record Parts(Callbacks callbacks, CallbackDelivery delivery, CallbackOutbox outbox) {
-    }
+    record Parts(Callbacks callbacks, CallbackDelivery delivery, CallbackOutbox outbox) {}
 
     Parts parts(CallbackProperties properties) {
         var outbox = new CallbackOutbox(dataSource, json, clock);
         var targets = new CallbackTargets(properties.allowedHostList());
-        return new Parts(new Callbacks(outbox, targets, properties, dataSource, queue),
-                new CallbackDelivery(outbox, queue, targets, properties, json, clock, "instance-" + System.nanoTime()), outbox);
+        return new Parts(
+                new Callbacks(outbox, targets, properties, dataSource, queue),
+                new CallbackDelivery(outbox, queue, targets, properties, json, clock, "instance-" + System.nanoTime()),
+                outbox);
     }
 
     Parts parts() {
@@ -104,19 +120,23 @@ class CallbackDeliveryTest {
 
     /** A job with the given callbacks, ended by SQL as a worker's completion ends it (the trigger writes the events). */
     long jobThatEnds(Parts parts, String status, List<Callbacks.Subscription> callbacks) {
-        var job = parts.callbacks().enqueue(queue, NewJob.of("work", null), callbacks).job().id();
+        var job = parts.callbacks()
+                .enqueue(queue, NewJob.of("work", null), callbacks)
+                .job()
+                .id();
         end(job, status);
         return job;
     }
 
     void end(long job, String status) {
-        jdbc.sql("UPDATE jobs SET status = 'RUNNING', worker_id = 'w', attempt_count = 1 WHERE id = :id").param("id", job).update();
+        jdbc.sql("UPDATE jobs SET status = 'RUNNING', worker_id = 'w', attempt_count = 1 WHERE id = :id")
+                .param("id", job)
+                .update();
         jdbc.sql("""
                         UPDATE jobs SET status = :status, finished_at = now(),
                                         result = CASE WHEN :status = 'SUCCEEDED' THEN CAST('{"answer": 42}' AS jsonb) END,
                                         last_error = CASE WHEN :status = 'FAILED' THEN 'it broke' END
-                         WHERE id = :id""")
-                .param("status", status).param("id", job).update();
+                         WHERE id = :id""").param("status", status).param("id", job).update();
     }
 
     List<Callbacks.Subscription> to(String path, String... events) {
@@ -145,24 +165,34 @@ class CallbackDeliveryTest {
     void an_event_is_signed_with_every_secret_and_verifies_with_the_shipped_verifier() throws Exception {
         var parts = parts();
         var job = jobThatEnds(parts, "SUCCEEDED", to("/hook", "succeeded"));
-        deliverUntil(parts, () -> receiver.received.size() == 1 && status(parts, job).equals("DONE"));
+        deliverUntil(
+                parts, () -> receiver.received.size() == 1 && status(parts, job).equals("DONE"));
 
         var got = receiver.received.getFirst();
         var signature = got.header(CallbackVerifier.SIGNATURE_HEADER);
         assertThat(signature.split(",")).hasSize(2).allMatch(part -> part.matches("v1=[0-9a-f]{64}"));
         var timestamp = got.header(CallbackVerifier.TIMESTAMP_HEADER);
-        assertThat(Long.parseLong(timestamp)).isCloseTo(Instant.now().getEpochSecond(), org.assertj.core.data.Offset.offset(60L));
+        assertThat(Long.parseLong(timestamp))
+                .isCloseTo(Instant.now().getEpochSecond(), org.assertj.core.data.Offset.offset(60L));
         // A receiver that knows only one of the secrets (mid-rotation) accepts it either way.
         for (var secret : SECRETS) {
-            assertThat(CallbackVerifier.verify(List.of(secret), timestamp, signature, got.body(), Instant.now()).valid()).isTrue();
+            assertThat(CallbackVerifier.verify(List.of(secret), timestamp, signature, got.body(), Instant.now())
+                            .valid())
+                    .isTrue();
         }
-        assertThat(CallbackVerifier.verify(List.of("some-other-secret"), timestamp, signature, got.body(), Instant.now()).valid()).isFalse();
+        assertThat(CallbackVerifier.verify(
+                                List.of("some-other-secret"), timestamp, signature, got.body(), Instant.now())
+                        .valid())
+                .isFalse();
         var tampered = new String(got.body()).replace("42", "43").getBytes();
-        assertThat(CallbackVerifier.verify(SECRETS, timestamp, signature, tampered, Instant.now()).valid()).isFalse();
+        assertThat(CallbackVerifier.verify(SECRETS, timestamp, signature, tampered, Instant.now())
+                        .valid())
+                .isFalse();
 
         var event = body(got);
         assertThat(event.get("type").asString()).isEqualTo("succeeded");
-        assertThat(event.get("event_id").asString()).isEqualTo(parts.callbacks().forJob(job).getFirst().eventId());
+        assertThat(event.get("event_id").asString())
+                .isEqualTo(parts.callbacks().forJob(job).getFirst().eventId());
         assertThat(event.get("job").get("id").asLong()).isEqualTo(job);
         assertThat(event.get("job").get("kind").asString()).isEqualTo("work");
         assertThat(event.get("job").get("status").asString()).isEqualTo("SUCCEEDED");
@@ -182,19 +212,32 @@ class CallbackDeliveryTest {
         var guard = new CallbackVerifier.ReplayGuard();
 
         var now = Instant.now();
-        assertThat(CallbackVerifier.verify(SECRETS, timestamp, signature, got.body(), now).valid()).isTrue();
+        assertThat(CallbackVerifier.verify(SECRETS, timestamp, signature, got.body(), now)
+                        .valid())
+                .isTrue();
         assertThat(guard.firstTime(eventId, now)).isTrue();
         // The same request sent again: the signature still holds, the event id does not pass twice.
-        assertThat(CallbackVerifier.verify(SECRETS, timestamp, signature, got.body(), now.plusSeconds(30)).valid()).isTrue();
+        assertThat(CallbackVerifier.verify(SECRETS, timestamp, signature, got.body(), now.plusSeconds(30))
+                        .valid())
+                .isTrue();
         assertThat(guard.firstTime(eventId, now.plusSeconds(30))).isFalse();
         // Replayed later than the tolerance: refused by its timestamp, whatever the receiver remembers.
         var late = CallbackVerifier.verify(SECRETS, timestamp, signature, got.body(), now.plus(Duration.ofMinutes(6)));
         assertThat(late.valid()).isFalse();
         assertThat(late.reason()).contains("tolerance");
-        assertThat(CallbackVerifier.verify(SECRETS, timestamp, signature, got.body(), now.plus(Duration.ofMinutes(6)),
-                Duration.ofMinutes(10)).valid()).isTrue();
+        assertThat(CallbackVerifier.verify(
+                                SECRETS,
+                                timestamp,
+                                signature,
+                                got.body(),
+                                now.plus(Duration.ofMinutes(6)),
+                                Duration.ofMinutes(10))
+                        .valid())
+                .isTrue();
         // A fresh timestamp on an old signature does not verify either.
-        assertThat(CallbackVerifier.verify(SECRETS, Long.toString(now.getEpochSecond() + 1), signature, got.body(), now).valid()).isFalse();
+        assertThat(CallbackVerifier.verify(SECRETS, Long.toString(now.getEpochSecond() + 1), signature, got.body(), now)
+                        .valid())
+                .isFalse();
     }
 
     @Test
@@ -209,8 +252,13 @@ class CallbackDeliveryTest {
         var accepted = 0;
         for (var i = 0; i < receiver.received.size(); i++) {
             var got = receiver.received.get(i);
-            var valid = CallbackVerifier.verify(SECRETS, got.header(CallbackVerifier.TIMESTAMP_HEADER),
-                    got.header(CallbackVerifier.SIGNATURE_HEADER), got.body(), Instant.now()).valid();
+            var valid = CallbackVerifier.verify(
+                            SECRETS,
+                            got.header(CallbackVerifier.TIMESTAMP_HEADER),
+                            got.header(CallbackVerifier.SIGNATURE_HEADER),
+                            got.body(),
+                            Instant.now())
+                    .valid();
             assertThat(valid).isTrue();
             // The receiver takes the event only when it answers 200 (the last time); it had failed before.
             if (i == 3 && guard.firstTime(body(got).get("event_id").asString(), Instant.now())) {
@@ -218,7 +266,10 @@ class CallbackDeliveryTest {
             }
         }
         assertThat(accepted).isEqualTo(1);
-        assertThat(receiver.received.stream().map(r -> body(r).get("event_id").asString()).distinct()).hasSize(1);
+        assertThat(receiver.received.stream()
+                        .map(r -> body(r).get("event_id").asString())
+                        .distinct())
+                .hasSize(1);
         var view = parts.callbacks().forJob(job).getFirst();
         assertThat(view.attempts()).isEqualTo(4);
         assertThat(view.attemptLog()).extracting(Callbacks.Attempt::statusCode).containsExactly(500, 500, 500, 200);
@@ -239,12 +290,15 @@ class CallbackDeliveryTest {
         assertThat(receiver.received).hasSize(1);
 
         assertThat(parts.callbacks().replay(job, null)).isEqualTo(1);
-        assertThat(parts.callbacks().replay(job, null)).as("only dead letters are replayed").isZero();
+        assertThat(parts.callbacks().replay(job, null))
+                .as("only dead letters are replayed")
+                .isZero();
         deliverUntil(parts, () -> status(parts, job).equals("DONE"));
         assertThat(receiver.received).hasSize(2);
         assertThat(body(receiver.received.get(1)).get("event_id").asString())
                 .isEqualTo(body(receiver.received.get(0)).get("event_id").asString());
-        assertThat(parts.callbacks().forJob(job).getFirst().attemptLog()).extracting(Callbacks.Attempt::statusCode)
+        assertThat(parts.callbacks().forJob(job).getFirst().attemptLog())
+                .extracting(Callbacks.Attempt::statusCode)
                 .containsExactly(410, 200);
     }
 
@@ -268,14 +322,26 @@ class CallbackDeliveryTest {
 
     @Test
     void retry_after_is_honoured() throws Exception {
-        var parts = parts(new CallbackProperties(String.join(",", SECRETS), "127.0.0.1", null, 3, Duration.ofHours(24),
-                Duration.ofSeconds(5), Duration.ofMillis(20), Duration.ofHours(1), Duration.ofMillis(50), Duration.ofSeconds(30)));
+        var parts = parts(new CallbackProperties(
+                String.join(",", SECRETS),
+                "127.0.0.1",
+                null,
+                3,
+                Duration.ofHours(24),
+                Duration.ofSeconds(5),
+                Duration.ofMillis(20),
+                Duration.ofHours(1),
+                Duration.ofMillis(50),
+                Duration.ofSeconds(30)));
         receiver.answerWithRetryAfter(429, "120");
         var job = jobThatEnds(parts, "SUCCEEDED", to("/busy", "succeeded"));
         var before = Instant.now();
-        deliverUntil(parts, () -> receiver.received.size() == 1 && parts.callbacks().forJob(job).getFirst().nextAttemptAt() != null
-                && parts.callbacks().forJob(job).getFirst().attempts() == 1
-                && parts.callbacks().forJob(job).getFirst().lastError() != null);
+        deliverUntil(
+                parts,
+                () -> receiver.received.size() == 1
+                        && parts.callbacks().forJob(job).getFirst().nextAttemptAt() != null
+                        && parts.callbacks().forJob(job).getFirst().attempts() == 1
+                        && parts.callbacks().forJob(job).getFirst().lastError() != null);
         var view = parts.callbacks().forJob(job).getFirst();
         assertThat(view.status()).isEqualTo("PENDING");
         assertThat(view.nextAttemptAt()).isBetween(before.plusSeconds(115), before.plusSeconds(125));
@@ -284,7 +350,8 @@ class CallbackDeliveryTest {
     @Test
     void an_event_failing_longer_than_dead_after_is_dead_lettered() throws Exception {
         var parts = parts(properties("127.0.0.1", Duration.ofMillis(300)));
-        receiver.answer(500, 500, 500, 500, 500, 500, 500, 500, 500, 500, 500, 500, 500, 500, 500, 500, 500, 500, 500, 500);
+        receiver.answer(
+                500, 500, 500, 500, 500, 500, 500, 500, 500, 500, 500, 500, 500, 500, 500, 500, 500, 500, 500, 500);
         var job = jobThatEnds(parts, "SUCCEEDED", to("/down", "succeeded"));
         deliverUntil(parts, () -> status(parts, job).equals("DEAD"));
         var view = parts.callbacks().forJob(job).getFirst();
@@ -296,14 +363,25 @@ class CallbackDeliveryTest {
     void events_for_one_url_of_a_job_arrive_in_order() throws Exception {
         var parts = parts();
         receiver.answer(503, 503);
-        var job = parts.callbacks().enqueue(queue, NewJob.of("work", null), to("/ordered", "progress", "succeeded")).job().id();
+        var job = parts.callbacks()
+                .enqueue(queue, NewJob.of("work", null), to("/ordered", "progress", "succeeded"))
+                .job()
+                .id();
         parts.callbacks().progress(job, JsonNodeFactory.instance.objectNode().put("stage", "started"));
         end(job, "SUCCEEDED");
-        deliverUntil(parts, () -> parts.callbacks().forJob(job).stream().allMatch(e -> e.status().equals("DONE")));
+        deliverUntil(
+                parts,
+                () -> parts.callbacks().forJob(job).stream()
+                        .allMatch(e -> e.status().equals("DONE")));
         // The final event was due at once but waited until the earlier progress event got through.
-        assertThat(receiver.received).extracting(r -> body(r).get("type").asString())
+        assertThat(receiver.received)
+                .extracting(r -> body(r).get("type").asString())
                 .containsExactly("progress", "progress", "progress", "succeeded");
-        assertThat(body(receiver.received.getFirst()).get("progress").get("stage").asString()).isEqualTo("started");
+        assertThat(body(receiver.received.getFirst())
+                        .get("progress")
+                        .get("stage")
+                        .asString())
+                .isEqualTo("started");
     }
 
     @Test
@@ -313,15 +391,25 @@ class CallbackDeliveryTest {
         assertThat(parts.callbacks().forJob(job)).isEmpty();
         var other = jobThatEnds(parts, "FAILED", to("/failures", "failed", "succeeded"));
         deliverUntil(parts, () -> status(parts, other).equals("DONE"));
-        assertThat(body(receiver.received.getFirst()).get("job").get("error").asString()).isEqualTo("it broke");
+        assertThat(body(receiver.received.getFirst()).get("job").get("error").asString())
+                .isEqualTo("it broke");
     }
 
     @Test
     void a_private_address_is_refused_when_not_allowed() throws Exception {
         var open = new CallbackTargets(List.of());
-        for (var url : List.of("https://10.0.0.5/hook", "https://127.0.0.1/hook", "https://169.254.169.254/latest/meta-data",
-                "https://[::1]/hook", "https://[fd00::1]/hook", "https://192.168.1.1/", "https://100.64.0.1/", "https://224.0.0.1/")) {
-            assertThatThrownBy(() -> open.check(url)).as(url).isInstanceOf(IllegalArgumentException.class)
+        for (var url : List.of(
+                "https://10.0.0.5/hook",
+                "https://127.0.0.1/hook",
+                "https://169.254.169.254/latest/meta-data",
+                "https://[::1]/hook",
+                "https://[fd00::1]/hook",
+                "https://192.168.1.1/",
+                "https://100.64.0.1/",
+                "https://224.0.0.1/")) {
+            assertThatThrownBy(() -> open.check(url))
+                    .as(url)
+                    .isInstanceOf(IllegalArgumentException.class)
                     .hasMessageContaining("not a public address");
         }
         assertThatThrownBy(() -> open.check("http://example.com/hook")).hasMessageContaining("must be https");
@@ -330,41 +418,80 @@ class CallbackDeliveryTest {
         assertThat(open.check("https://example.com/hook").getHost()).isEqualTo("example.com");
         var listed = new CallbackTargets(List.of("*.example.com"));
         assertThat(listed.check("https://hooks.example.com/x").getHost()).isEqualTo("hooks.example.com");
-        assertThatThrownBy(() -> listed.check("https://example.org/x")).hasMessageContaining("not in CALLBACK_ALLOWED_HOSTS");
+        assertThatThrownBy(() -> listed.check("https://example.org/x"))
+                .hasMessageContaining("not in CALLBACK_ALLOWED_HOSTS");
 
         // A name is resolved at delivery: localhost is loopback, so with no allowlist nothing is sent to it.
         var parts = parts(properties("", Duration.ofHours(1)));
-        var job = parts.callbacks().enqueue(queue, NewJob.of("work", null),
-                List.of(new Callbacks.Subscription("https://localhost:" + receiver.port() + "/internal", List.of("succeeded")))).job().id();
+        var job = parts.callbacks()
+                .enqueue(
+                        queue,
+                        NewJob.of("work", null),
+                        List.of(new Callbacks.Subscription(
+                                "https://localhost:" + receiver.port() + "/internal", List.of("succeeded"))))
+                .job()
+                .id();
         end(job, "SUCCEEDED");
         deliverUntil(parts, () -> status(parts, job).equals("DEAD"));
         assertThat(receiver.received).isEmpty();
-        assertThat(parts.callbacks().forJob(job).getFirst().lastError()).contains("refused").contains("127.0.0.1");
+        assertThat(parts.callbacks().forJob(job).getFirst().lastError())
+                .contains("refused")
+                .contains("127.0.0.1");
     }
 
     @Test
     void a_request_with_bad_callbacks_is_refused_with_what_is_wrong() {
         var callbacks = parts().callbacks();
-        assertThat(callbacks.parse(json.readTree("[{\"url\": \"" + receiver.url("/ok") + "\"}]")).getFirst().events())
+        assertThat(callbacks
+                        .parse(json.readTree("[{\"url\": \"" + receiver.url("/ok") + "\"}]"))
+                        .getFirst()
+                        .events())
                 .containsExactly("succeeded", "failed", "cancelled");
-        assertThatThrownBy(() -> callbacks.parse(json.readTree("[{\"url\": \"" + receiver.url("/x") + "\", \"events\": [\"exploded\"]}]")))
-                .hasMessageContaining("unknown callback event \"exploded\"").hasMessageContaining("progress");
-        assertThatThrownBy(() -> callbacks.parse(json.readTree("[{\"url\": \"not a url\"}]"))).hasMessageContaining("not a valid URL");
+        assertThatThrownBy(() -> callbacks.parse(
+                        json.readTree("[{\"url\": \"" + receiver.url("/x") + "\", \"events\": [\"exploded\"]}]")))
+                .hasMessageContaining("unknown callback event \"exploded\"")
+                .hasMessageContaining("progress");
+        assertThatThrownBy(() -> callbacks.parse(json.readTree("[{\"url\": \"not a url\"}]")))
+                .hasMessageContaining("not a valid URL");
         assertThatThrownBy(() -> callbacks.parse(json.readTree("[{\"url\": \"https://elsewhere.example/\"}]")))
                 .hasMessageContaining("CALLBACK_ALLOWED_HOSTS");
-        var four = "[" + String.join(",", java.util.Collections.nCopies(4, "{\"url\": \"" + receiver.url("/x") + "\"}")) + "]";
+        var four = "[" + String.join(",", java.util.Collections.nCopies(4, "{\"url\": \"" + receiver.url("/x") + "\"}"))
+                + "]";
         assertThatThrownBy(() -> callbacks.parse(json.readTree(four))).hasMessageContaining("at most 3 callbacks");
-        assertThatThrownBy(() -> callbacks.parse(json.readTree("{\"url\": \"x\"}"))).hasMessageContaining("must be a list");
-        var noSecrets = new Callbacks(new CallbackOutbox(dataSource, json, clock), new CallbackTargets(List.of("127.0.0.1")),
-                new CallbackProperties(null, "127.0.0.1", null, 5, Duration.ofHours(24), Duration.ofSeconds(10), Duration.ofSeconds(5), Duration.ofHours(1), Duration.ofSeconds(1), Duration.ofMinutes(2)), dataSource, queue);
+        assertThatThrownBy(() -> callbacks.parse(json.readTree("{\"url\": \"x\"}")))
+                .hasMessageContaining("must be a list");
+        var noSecrets = new Callbacks(
+                new CallbackOutbox(dataSource, json, clock),
+                new CallbackTargets(List.of("127.0.0.1")),
+                new CallbackProperties(
+                        null,
+                        "127.0.0.1",
+                        null,
+                        5,
+                        Duration.ofHours(24),
+                        Duration.ofSeconds(10),
+                        Duration.ofSeconds(5),
+                        Duration.ofHours(1),
+                        Duration.ofSeconds(1),
+                        Duration.ofMinutes(2)),
+                dataSource,
+                queue);
         assertThatThrownBy(() -> noSecrets.parse(json.readTree("[{\"url\": \"" + receiver.url("/x") + "\"}]")))
                 .hasMessageContaining("CALLBACK_SECRETS");
     }
 
     @Test
     void a_job_started_from_github_reports_to_the_instance_callback_urls() throws Exception {
-        var properties = new CallbackProperties(String.join(",", SECRETS), "127.0.0.1", receiver.url("/instance"), 3,
-                Duration.ofHours(1), Duration.ofSeconds(5), Duration.ofMillis(20), Duration.ofMillis(200), Duration.ofMillis(50),
+        var properties = new CallbackProperties(
+                String.join(",", SECRETS),
+                "127.0.0.1",
+                receiver.url("/instance"),
+                3,
+                Duration.ofHours(1),
+                Duration.ofSeconds(5),
+                Duration.ofMillis(20),
+                Duration.ofMillis(200),
+                Duration.ofMillis(50),
                 Duration.ofSeconds(30));
         var parts = parts(properties);
         var github = NewJob.of("bisect", null).withTenant(NewJob.installationTenant(77));
@@ -375,9 +502,13 @@ class CallbackDeliveryTest {
         parts.callbacks().created(localJob);
         end(githubJob.id(), "SUCCEEDED");
         end(localJob.id(), "SUCCEEDED");
-        deliverUntil(parts, () -> !parts.callbacks().forJob(githubJob.id()).isEmpty() && status(parts, githubJob.id()).equals("DONE"));
+        deliverUntil(
+                parts,
+                () -> !parts.callbacks().forJob(githubJob.id()).isEmpty()
+                        && status(parts, githubJob.id()).equals("DONE"));
         assertThat(parts.callbacks().forJob(localJob.id())).isEmpty();
-        assertThat(body(receiver.received.getFirst()).get("job").get("id").asLong()).isEqualTo(githubJob.id());
+        assertThat(body(receiver.received.getFirst()).get("job").get("id").asLong())
+                .isEqualTo(githubJob.id());
     }
 
     @Test
@@ -388,57 +519,97 @@ class CallbackDeliveryTest {
                   {"url": "%s", "events": ["succeeded", "progress"]},
                   {"url": "https://10.1.2.3/hook?token=hunter2"},
                   {"url": "%s", "events": ["exploded"]},
-                  {"url": "%s"}, {"url": "%s"}, {"url": "%s"}]}""".formatted(receiver.url("/repo"), receiver.url("/typo"),
-                receiver.url("/two"), receiver.url("/three"), receiver.url("/four")));
-        var githubJob = queue.enqueue(NewJob.of("bisect", payload).withTenant(NewJob.installationTenant(78))).job();
+                  {"url": "%s"}, {"url": "%s"}, {"url": "%s"}]}""".formatted(
+                        receiver.url("/repo"),
+                        receiver.url("/typo"),
+                        receiver.url("/two"),
+                        receiver.url("/three"),
+                        receiver.url("/four")));
+        var githubJob = queue.enqueue(NewJob.of("bisect", payload).withTenant(NewJob.installationTenant(78)))
+                .job();
         parts.callbacks().created(githubJob);
         // The same field in a job that did not come from GitHub means nothing.
         var localJob = queue.enqueue(NewJob.of("bisect", payload)).job();
         parts.callbacks().created(localJob);
 
-        var notes = queue.events(githubJob.id()).stream().filter(e -> e.type().equals(Callbacks.REFUSED_EVENT))
-                .map(io.bisectbot.queue.JobEvent::detail).toList();
+        var notes = queue.events(githubJob.id()).stream()
+                .filter(e -> e.type().equals(Callbacks.REFUSED_EVENT))
+                .map(io.bisectbot.queue.JobEvent::detail)
+                .toList();
         assertThat(notes).hasSize(3);
-        assertThat(notes.get(0)).startsWith("callback 2 of the repository's config is dropped: ")
-                .contains("10.1.2.3", "CALLBACK_ALLOWED_HOSTS").doesNotContain("hunter2");
+        assertThat(notes.get(0))
+                .startsWith("callback 2 of the repository's config is dropped: ")
+                .contains("10.1.2.3", "CALLBACK_ALLOWED_HOSTS")
+                .doesNotContain("hunter2");
         assertThat(notes.get(1)).startsWith("callback 3 ").contains("unknown callback event \"exploded\"");
         assertThat(notes.get(2)).startsWith("callback 6 ").contains("at most 3 callbacks (CALLBACK_MAX_PER_JOB)");
         assertThat(queue.events(localJob.id())).noneMatch(e -> e.type().equals(Callbacks.REFUSED_EVENT));
 
         end(githubJob.id(), "SUCCEEDED");
         end(localJob.id(), "SUCCEEDED");
-        deliverUntil(parts, () -> parts.callbacks().forJob(githubJob.id()).stream().allMatch(e -> e.status().equals("DONE")));
-        assertThat(parts.callbacks().forJob(githubJob.id())).extracting(Callbacks.EventView::url)
+        deliverUntil(
+                parts,
+                () -> parts.callbacks().forJob(githubJob.id()).stream()
+                        .allMatch(e -> e.status().equals("DONE")));
+        assertThat(parts.callbacks().forJob(githubJob.id()))
+                .extracting(Callbacks.EventView::url)
                 .containsExactly(receiver.url("/repo"), receiver.url("/two"), receiver.url("/three"));
         assertThat(parts.callbacks().forJob(localJob.id())).isEmpty();
         var got = receiver.received.getFirst();
-        assertThat(CallbackVerifier.verify(SECRETS, got.header(CallbackVerifier.TIMESTAMP_HEADER),
-                got.header(CallbackVerifier.SIGNATURE_HEADER), got.body(), Instant.now()).valid()).isTrue();
+        assertThat(CallbackVerifier.verify(
+                                SECRETS,
+                                got.header(CallbackVerifier.TIMESTAMP_HEADER),
+                                got.header(CallbackVerifier.SIGNATURE_HEADER),
+                                got.body(),
+                                Instant.now())
+                        .valid())
+                .isTrue();
         assertThat(body(got).get("job").get("id").asLong()).isEqualTo(githubJob.id());
     }
 
     @Test
     void without_secrets_a_repository_s_callbacks_are_dropped_with_a_note_and_the_job_stays() throws Exception {
-        var noSecrets = new Callbacks(new CallbackOutbox(dataSource, json, clock), new CallbackTargets(List.of("127.0.0.1")),
-                new CallbackProperties(null, "127.0.0.1", null, 5, Duration.ofHours(24), Duration.ofSeconds(10),
-                        Duration.ofSeconds(5), Duration.ofHours(1), Duration.ofSeconds(1), Duration.ofMinutes(2)), dataSource, queue);
+        var noSecrets = new Callbacks(
+                new CallbackOutbox(dataSource, json, clock),
+                new CallbackTargets(List.of("127.0.0.1")),
+                new CallbackProperties(
+                        null,
+                        "127.0.0.1",
+                        null,
+                        5,
+                        Duration.ofHours(24),
+                        Duration.ofSeconds(10),
+                        Duration.ofSeconds(5),
+                        Duration.ofHours(1),
+                        Duration.ofSeconds(1),
+                        Duration.ofMinutes(2)),
+                dataSource,
+                queue);
         var payload = json.readTree("{\"repo_callbacks\": [{\"url\": \"" + receiver.url("/x") + "\"}]}");
-        var job = queue.enqueue(NewJob.of("bisect", payload).withTenant(NewJob.installationTenant(79))).job();
+        var job = queue.enqueue(NewJob.of("bisect", payload).withTenant(NewJob.installationTenant(79)))
+                .job();
         noSecrets.created(job);
         assertThat(noSecrets.forJob(job.id())).isEmpty();
         assertThat(queue.find(job.id()).orElseThrow().status().name()).isEqualTo("PENDING");
-        assertThat(queue.events(job.id())).anyMatch(e -> e.type().equals(Callbacks.REFUSED_EVENT)
-                && e.detail().contains("CALLBACK_SECRETS is not set"));
+        assertThat(queue.events(job.id()))
+                .anyMatch(e ->
+                        e.type().equals(Callbacks.REFUSED_EVENT) && e.detail().contains("CALLBACK_SECRETS is not set"));
     }
 
     @Test
     void the_command_line_says_what_is_wrong_with_its_words() {
-        assertThat(CallbacksCommand.parse(new String[] {"replay", "--job", "12"})).isEqualTo(new CallbacksCommand.Replay(12L, null));
-        assertThat(CallbacksCommand.parse(new String[] {"replay", "--since", "2026-01-31T00:00:00Z"}).since())
+        assertThat(CallbacksCommand.parse(new String[] {"replay", "--job", "12"}))
+                .isEqualTo(new CallbacksCommand.Replay(12L, null));
+        assertThat(CallbacksCommand.parse(new String[] {"replay", "--since", "2026-01-31T00:00:00Z"})
+                        .since())
                 .isEqualTo(Instant.parse("2026-01-31T00:00:00Z"));
-        assertThatThrownBy(() -> CallbacksCommand.parse(new String[] {"replay"})).hasMessageContaining("--job N or --since TIME");
-        assertThatThrownBy(() -> CallbacksCommand.parse(new String[] {"replay", "--job", "x"})).hasMessageContaining("'x'");
-        assertThatThrownBy(() -> CallbacksCommand.parse(new String[] {"replay", "--since", "yesterday"})).hasMessageContaining("ISO-8601");
-        assertThatThrownBy(() -> CallbacksCommand.parse(new String[] {"resend"})).hasMessageContaining("unknown callbacks command");
+        assertThatThrownBy(() -> CallbacksCommand.parse(new String[] {"replay"}))
+                .hasMessageContaining("--job N or --since TIME");
+        assertThatThrownBy(() -> CallbacksCommand.parse(new String[] {"replay", "--job", "x"}))
+                .hasMessageContaining("'x'");
+        assertThatThrownBy(() -> CallbacksCommand.parse(new String[] {"replay", "--since", "yesterday"}))
+                .hasMessageContaining("ISO-8601");
+        assertThatThrownBy(() -> CallbacksCommand.parse(new String[] {"resend"}))
+                .hasMessageContaining("unknown callbacks command");
     }
 }

@@ -80,34 +80,75 @@ class ProgressEventsTest {
         resources.add(docker);
         // The listener is registered once the queue exists: the handler looks its listeners up per job.
         var beans = new DefaultListableBeanFactory();
-        var handler = new BisectJobHandler(TestExecutor.bisectProperties(4), TestExecutor.gitProperties(cache), docker.executor(),
-                docker.health(), docker.logs(), JdbcClient.create(database), clock, beans.getBeanProvider(GitCredentials.class),
+        var handler = new BisectJobHandler(
+                TestExecutor.bisectProperties(4),
+                TestExecutor.gitProperties(cache),
+                docker.executor(),
+                docker.health(),
+                docker.logs(),
+                JdbcClient.create(database),
+                clock,
+                beans.getBeanProvider(GitCredentials.class),
                 beans.getBeanProvider(BisectListener.class));
-        var node = QueueNode.create(database, List.of(handler), QueueProperties.defaults().withWorkerId("progress")
-                        .withTimings(Duration.ofMillis(200), Duration.ofMillis(300), Duration.ofSeconds(2), Duration.ofMillis(300)),
-                clock, registry, json, "test");
+        var node = QueueNode.create(
+                database,
+                List.of(handler),
+                QueueProperties.defaults()
+                        .withWorkerId("progress")
+                        .withTimings(
+                                Duration.ofMillis(200),
+                                Duration.ofMillis(300),
+                                Duration.ofSeconds(2),
+                                Duration.ofMillis(300)),
+                clock,
+                registry,
+                json,
+                "test");
         resources.add(node::shutdown);
-        var properties = new CallbackProperties(SECRET, "127.0.0.1", null, 5, Duration.ofHours(1), Duration.ofSeconds(5),
-                Duration.ofMillis(20), Duration.ofMillis(200), Duration.ofMillis(50), Duration.ofSeconds(30));
+        var properties = new CallbackProperties(
+                SECRET,
+                "127.0.0.1",
+                null,
+                5,
+                Duration.ofHours(1),
+                Duration.ofSeconds(5),
+                Duration.ofMillis(20),
+                Duration.ofMillis(200),
+                Duration.ofMillis(50),
+                Duration.ofSeconds(30));
         var outbox = new CallbackOutbox(database, json, clock);
         var targets = new CallbackTargets(properties.allowedHostList());
         var callbacks = new Callbacks(outbox, targets, properties, database, node.queue());
-        var delivery = new CallbackDelivery(outbox, node.queue(), targets, properties, json, clock, "progress-delivery");
+        var delivery =
+                new CallbackDelivery(outbox, node.queue(), targets, properties, json, clock, "progress-delivery");
         beans.registerSingleton("callbackBisectListener", new CallbackBisectListener(callbacks));
         var receiver = new Receiver();
         resources.add(receiver);
 
         // Three steps at once: the first round runs beside the verification of the two ends.
-        var payload = JsonNodeFactory.instance.objectNode().put("repo", repo.toString()).put("bad", "main")
-                .put("command", "sh test.sh").put("parallelism", 3);
+        var payload = JsonNodeFactory.instance
+                .objectNode()
+                .put("repo", repo.toString())
+                .put("bad", "main")
+                .put("command", "sh test.sh")
+                .put("parallelism", 3);
         payload.putArray("good").add(shas.getFirst());
-        var id = callbacks.enqueue(node.queue(), NewJob.of(BisectJobHandler.KIND, payload),
-                List.of(new Callbacks.Subscription(receiver.url("/progress"), List.of("progress", "succeeded")))).job().id();
+        var id = callbacks
+                .enqueue(
+                        node.queue(),
+                        NewJob.of(BisectJobHandler.KIND, payload),
+                        List.of(new Callbacks.Subscription(
+                                receiver.url("/progress"), List.of("progress", "succeeded"))))
+                .job()
+                .id();
         node.start();
 
         var deadline = System.nanoTime() + Duration.ofMinutes(3).toNanos();
-        while (receiver.received.stream().noneMatch(r -> body(r).get("type").asString().equals("succeeded"))) {
-            assertThat(System.nanoTime()).as("the job ends and its events arrive in time").isLessThan(deadline);
+        while (receiver.received.stream()
+                .noneMatch(r -> body(r).get("type").asString().equals("succeeded"))) {
+            assertThat(System.nanoTime())
+                    .as("the job ends and its events arrive in time")
+                    .isLessThan(deadline);
             if (delivery.deliverDue() == 0) {
                 Thread.sleep(50);
             }
@@ -115,12 +156,20 @@ class ProgressEventsTest {
 
         var events = receiver.received.stream().map(ProgressEventsTest::body).toList();
         for (var received : receiver.received) {
-            assertThat(CallbackVerifier.verify(List.of(SECRET), received.header(CallbackVerifier.TIMESTAMP_HEADER),
-                    received.header(CallbackVerifier.SIGNATURE_HEADER), received.body(), Instant.now()).valid()).isTrue();
+            assertThat(CallbackVerifier.verify(
+                                    List.of(SECRET),
+                                    received.header(CallbackVerifier.TIMESTAMP_HEADER),
+                                    received.header(CallbackVerifier.SIGNATURE_HEADER),
+                                    received.body(),
+                                    Instant.now())
+                            .valid())
+                    .isTrue();
         }
         assertThat(events).extracting(e -> e.get("type").asString()).last().isEqualTo("succeeded");
         assertThat(events.getFirst().get("progress").get("stage").asString()).isEqualTo("started");
-        var rounds = events.subList(1, events.size() - 1).stream().map(e -> e.get("progress")).toList();
+        var rounds = events.subList(1, events.size() - 1).stream()
+                .map(e -> e.get("progress"))
+                .toList();
         assertThat(rounds).isNotEmpty().allMatch(r -> r.get("stage").asString().equals("round"));
 
         var result = node.queue().find(id).orElseThrow().result();
@@ -134,13 +183,19 @@ class ProgressEventsTest {
         for (int n = 0; n < rounds.size(); n++) {
             var round = rounds.get(n);
             assertThat(round.get("round").asInt()).isEqualTo(n + 1);
-            assertThat(round.get("candidates_left").asInt()).as("candidates after round %d", n + 1).isLessThan(left);
+            assertThat(round.get("candidates_left").asInt())
+                    .as("candidates after round %d", n + 1)
+                    .isLessThan(left);
             left = round.get("candidates_left").asInt();
-            assertThat(round.get("tested")).as("round %d tested a commit", n + 1).isNotEmpty();
+            assertThat(round.get("tested"))
+                    .as("round %d tested a commit", n + 1)
+                    .isNotEmpty();
             for (var tested : round.get("tested")) {
                 var at = index.get(tested.get("commit").asString());
                 assertThat(at).isNotNull();
-                assertThat(tested.get("verdict").asString()).as("verdict of commit %d", at).isEqualTo(at < 7 ? "good" : "bad");
+                assertThat(tested.get("verdict").asString())
+                        .as("verdict of commit %d", at)
+                        .isEqualTo(at < 7 ? "good" : "bad");
                 assertThat(tested.get("subject").asString()).isEqualTo("change " + at);
             }
         }
@@ -151,7 +206,8 @@ class ProgressEventsTest {
         result.get("commits").forEach(c -> searched.add(c.get("commit").asString()));
         searched.removeAll(List.of(shas.getFirst(), shas.getLast()));
         var told = new ArrayList<String>();
-        rounds.forEach(r -> r.get("tested").forEach(t -> told.add(t.get("commit").asString())));
+        rounds.forEach(
+                r -> r.get("tested").forEach(t -> told.add(t.get("commit").asString())));
         assertThat(told).containsExactlyInAnyOrderElementsOf(searched);
     }
 

@@ -42,7 +42,8 @@ class DatabaseUrlTest {
     @Test
     void rejects_other_schemes_without_echoing_the_password() {
         assertThatThrownBy(() -> DatabaseUrl.parse("mysql://root:hunter2@h/d"))
-                .hasMessageContaining("postgres://").hasMessageNotContaining("hunter2");
+                .hasMessageContaining("postgres://")
+                .hasMessageNotContaining("hunter2");
         assertThat(DatabaseUrl.parse("postgres://u:hunter2@h/d").toString()).doesNotContain("hunter2");
     }
 }

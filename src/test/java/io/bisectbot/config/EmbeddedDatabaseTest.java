@@ -19,33 +19,46 @@ class EmbeddedDatabaseTest {
     @Test
     void the_server_runs_as_an_unprivileged_user_who_owns_every_file_even_below_a_private_directory() throws Exception {
         // Like /root: only its owner may pass through it.
-        var privateDir = Files.createDirectory(temp.resolve("home"),
+        var privateDir = Files.createDirectory(
+                temp.resolve("home"),
                 PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
         var dataDir = privateDir.resolve(".bisectbot/pg");
         int expectedUid;
         try (var db = EmbeddedDatabase.start(dataDir, 0)) {
             try (var connection = DriverManager.getConnection(db.jdbcUrl());
-                 var result = connection.createStatement().executeQuery("SELECT current_setting('data_directory')")) {
+                    var result =
+                            connection.createStatement().executeQuery("SELECT current_setting('data_directory')")) {
                 result.next();
                 assertThat(Path.of(result.getString(1))).isEqualTo(dataDir);
             }
-            var postmasterPid = Files.readAllLines(dataDir.resolve("postmaster.pid")).getFirst().strip();
+            var postmasterPid = Files.readAllLines(dataDir.resolve("postmaster.pid"))
+                    .getFirst()
+                    .strip();
             var serverUid = Files.readAllLines(Path.of("/proc", postmasterPid, "status")).stream()
-                    .filter(line -> line.startsWith("Uid:")).findFirst().orElseThrow().split("\\s+")[1];
-            expectedUid = DatabaseUser.runningAsRoot() ? DatabaseUser.forEmbeddedDatabase().uid() : uid(temp);
+                    .filter(line -> line.startsWith("Uid:"))
+                    .findFirst()
+                    .orElseThrow()
+                    .split("\\s+")[1];
+            expectedUid = DatabaseUser.runningAsRoot()
+                    ? DatabaseUser.forEmbeddedDatabase().uid()
+                    : uid(temp);
             assertThat(Integer.parseInt(serverUid)).isEqualTo(expectedUid);
             if (DatabaseUser.runningAsRoot()) {
                 assertThat(expectedUid).isNotZero();
             }
             assertThat(db.port()).isPositive();
-            assertThat(db.logFile()).isEqualTo(privateDir.resolve(".bisectbot/pg.log")).exists();
+            assertThat(db.logFile())
+                    .isEqualTo(privateDir.resolve(".bisectbot/pg.log"))
+                    .exists();
         }
         try (Stream<Path> files = Files.walk(dataDir)) {
-            assertThat(files).allSatisfy(file -> assertThat(uid(file)).as(file.toString()).isEqualTo(expectedUid));
+            assertThat(files)
+                    .allSatisfy(
+                            file -> assertThat(uid(file)).as(file.toString()).isEqualTo(expectedUid));
         }
         // A second start reuses the cluster and the unpacked binaries.
         try (var again = EmbeddedDatabase.start(dataDir, 0);
-             var connection = DriverManager.getConnection(again.jdbcUrl())) {
+                var connection = DriverManager.getConnection(again.jdbcUrl())) {
             assertThat(connection.isValid(5)).isTrue();
         }
     }

@@ -35,12 +35,25 @@ class EnvironmentVariablesTest {
 
     @Test
     void a_set_variable_sets_its_property() {
-        var environment = environment(Map.of("MAX_CONCURRENT_JOBS", "7", "JOB_RETENTION", "0", "BISECT_ENABLED", "false",
-                "GITHUB_API_RETRIES", "5", "PORT", "9090"));
-        assertThat(bind(environment, "bisectbot.queue", QueueProperties.class).maxConcurrentJobs()).isEqualTo(7);
-        assertThat(bind(environment, "bisectbot.queue", QueueProperties.class).retention()).isZero();
-        assertThat(bind(environment, "bisectbot.bisect", BisectProperties.class).enabled()).isFalse();
-        assertThat(bind(environment, "bisectbot.github", GithubProperties.class).apiRetries()).isEqualTo(5);
+        var environment = environment(Map.of(
+                "MAX_CONCURRENT_JOBS",
+                "7",
+                "JOB_RETENTION",
+                "0",
+                "BISECT_ENABLED",
+                "false",
+                "GITHUB_API_RETRIES",
+                "5",
+                "PORT",
+                "9090"));
+        assertThat(bind(environment, "bisectbot.queue", QueueProperties.class).maxConcurrentJobs())
+                .isEqualTo(7);
+        assertThat(bind(environment, "bisectbot.queue", QueueProperties.class).retention())
+                .isZero();
+        assertThat(bind(environment, "bisectbot.bisect", BisectProperties.class).enabled())
+                .isFalse();
+        assertThat(bind(environment, "bisectbot.github", GithubProperties.class).apiRetries())
+                .isEqualTo(5);
         assertThat(environment.getProperty("server.port")).isEqualTo("9090");
     }
 
@@ -50,35 +63,61 @@ class EnvironmentVariablesTest {
         assertThat(bind(environment, "bisectbot.queue", QueueProperties.class)).isEqualTo(QueueProperties.defaults());
         assertThat(bind(environment, "bisectbot.executor", ExecutorProperties.class))
                 .isEqualTo(ExecutorProperties.defaultProperties());
-        assertThat(bind(environment, "bisectbot.executor", ExecutorProperties.class).defaultImage()).isEqualTo("debian:bookworm");
+        assertThat(bind(environment, "bisectbot.executor", ExecutorProperties.class)
+                        .defaultImage())
+                .isEqualTo("debian:bookworm");
         var bisect = bind(environment, "bisectbot.bisect", BisectProperties.class);
         assertThat(bisect.enabled()).isTrue();
-        assertThat(bind(environment, "bisectbot.database", DatabaseProperties.class).shouldMigrateOnStart()).isTrue();
+        assertThat(bind(environment, "bisectbot.database", DatabaseProperties.class)
+                        .shouldMigrateOnStart())
+                .isTrue();
         assertThat(environment.getProperty("server.port")).isEqualTo("8080");
-        assertThat(environment.getProperty("spring.lifecycle.timeout-per-shutdown-phase")).isEqualTo("60s");
+        assertThat(environment.getProperty("spring.lifecycle.timeout-per-shutdown-phase"))
+                .isEqualTo("60s");
         assertThat(environment.getProperty("logging.level.root")).isEqualTo("INFO");
     }
 
     @Test
     void an_empty_variable_binds_as_an_empty_value_did_before() {
-        var environment = environment(Map.of("PUBLIC_STATS", "", "RATE_LIMIT_PER_MINUTE", "", "SHARE_LINK_TTL", "",
-                "ALLOWED_IMAGES", "", "EXECUTOR_SECRETS", "", "MIGRATE_ON_START", "", "DATABASE_URL", "",
-                "JOB_STALE_AFTER", ""));
-        var web = Binder.get(environment).bindOrCreate("bisectbot.web", webProperties()).toString();
+        var environment = environment(Map.of(
+                "PUBLIC_STATS",
+                "",
+                "RATE_LIMIT_PER_MINUTE",
+                "",
+                "SHARE_LINK_TTL",
+                "",
+                "ALLOWED_IMAGES",
+                "",
+                "EXECUTOR_SECRETS",
+                "",
+                "MIGRATE_ON_START",
+                "",
+                "DATABASE_URL",
+                "",
+                "JOB_STALE_AFTER",
+                ""));
+        var web = Binder.get(environment)
+                .bindOrCreate("bisectbot.web", webProperties())
+                .toString();
         assertThat(web).contains("publicStats=false", "shareLinkTtl=PT720H", "rateLimitPerMinute=120");
         var executor = bind(environment, "bisectbot.executor", ExecutorProperties.class);
         assertThat(executor.allowedImages()).isEmpty();
         assertThat(executor.secrets()).isEmpty();
-        assertThat(bind(environment, "bisectbot.database", DatabaseProperties.class).shouldMigrateOnStart()).isTrue();
-        assertThat(bind(environment, "bisectbot.queue", QueueProperties.class).staleAfter()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(bind(environment, "bisectbot.database", DatabaseProperties.class)
+                        .shouldMigrateOnStart())
+                .isTrue();
+        assertThat(bind(environment, "bisectbot.queue", QueueProperties.class).staleAfter())
+                .isEqualTo(Duration.ofSeconds(30));
     }
 
     @Test
     void a_command_line_property_wins_over_the_variable() {
         var environment = environment(Map.of("MAX_CONCURRENT_JOBS", "7"));
-        environment.getPropertySources().addFirst(new MapPropertySource("commandLineArgs",
-                Map.of("bisectbot.queue.max-concurrent-jobs", "1")));
-        assertThat(bind(environment, "bisectbot.queue", QueueProperties.class).maxConcurrentJobs()).isEqualTo(1);
+        environment
+                .getPropertySources()
+                .addFirst(new MapPropertySource("commandLineArgs", Map.of("bisectbot.queue.max-concurrent-jobs", "1")));
+        assertThat(bind(environment, "bisectbot.queue", QueueProperties.class).maxConcurrentJobs())
+                .isEqualTo(1);
     }
 
     private static Class<?> webProperties() {

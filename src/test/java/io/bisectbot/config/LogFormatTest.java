@@ -30,19 +30,26 @@ class LogFormatTest {
     @Test
     void log_format_overrides_the_chosen_default() {
         var environment = new org.springframework.core.env.StandardEnvironment();
-        environment.getPropertySources().addFirst(new org.springframework.core.env.MapPropertySource("test",
-                java.util.Map.of("bisectbot.default-log-format", "")));
-        assertThat(environment.resolvePlaceholders("${LOG_FORMAT:${bisectbot.default-log-format:ecs}}")).isEmpty();
-        environment.getPropertySources().addFirst(new org.springframework.core.env.MapPropertySource("env",
-                java.util.Map.of("LOG_FORMAT", "logstash")));
-        assertThat(environment.resolvePlaceholders("${LOG_FORMAT:${bisectbot.default-log-format:ecs}}")).isEqualTo("logstash");
+        environment
+                .getPropertySources()
+                .addFirst(new org.springframework.core.env.MapPropertySource(
+                        "test", java.util.Map.of("bisectbot.default-log-format", "")));
+        assertThat(environment.resolvePlaceholders("${LOG_FORMAT:${bisectbot.default-log-format:ecs}}"))
+                .isEmpty();
+        environment
+                .getPropertySources()
+                .addFirst(new org.springframework.core.env.MapPropertySource(
+                        "env", java.util.Map.of("LOG_FORMAT", "logstash")));
+        assertThat(environment.resolvePlaceholders("${LOG_FORMAT:${bisectbot.default-log-format:ecs}}"))
+                .isEqualTo("logstash");
     }
 
     @Test
     void a_start_failure_is_plain_text_on_standard_error_with_the_problem_and_the_action(CapturedOutput output) {
         var app = new SpringApplication(BisectbotApplication.class);
         app.setWebApplicationType(WebApplicationType.NONE);
-        assertThatThrownBy(() -> app.run("--bisectbot.database.url=mysql://db/x", "--logging.structured.format.console=ecs"))
+        assertThatThrownBy(() ->
+                        app.run("--bisectbot.database.url=mysql://db/x", "--logging.structured.format.console=ecs"))
                 .isInstanceOf(RuntimeException.class);
         assertThat(output.getErr())
                 .contains("bisectbot could not start.")
@@ -58,6 +65,7 @@ class LogFormatTest {
         new PlainFailureReporter(new PrintStream(bytes, true, StandardCharsets.UTF_8))
                 .report(new FailureAnalysis("The port 8080 is in use.", "Set PORT to a free port.", null));
         assertThat(bytes.toString(StandardCharsets.UTF_8))
-                .contains("bisectbot could not start.\n\nProblem: The port 8080 is in use.\n\nWhat to do: Set PORT to a free port.");
+                .contains(
+                        "bisectbot could not start.\n\nProblem: The port 8080 is in use.\n\nWhat to do: Set PORT to a free port.");
     }
 }

@@ -21,8 +21,10 @@ class SchemaMigrationsTest {
         try (var db = TestDatabase.pool(TestDatabase.createDatabase(), 3)) {
             var applied = SchemaMigrations.migrate(db);
             assertThat(applied).isEqualTo(allVersions().length);
-            var tables = JdbcClient.create(db).sql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
-                    .query(String.class).list();
+            var tables = JdbcClient.create(db)
+                    .sql("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+                    .query(String.class)
+                    .list();
             assertThat(tables).contains("jobs", "workers", "job_events");
             SchemaMigrations.requireUpToDate(db);
         }
@@ -33,8 +35,12 @@ class SchemaMigrationsTest {
         var versions = allVersions();
         try (var db = TestDatabase.pool(TestDatabase.createDatabase(), 3)) {
             if (versions.length > 1) {
-                Flyway.configure().dataSource(db).locations("classpath:db/migration")
-                        .target(versions[versions.length - 2]).load().migrate();
+                Flyway.configure()
+                        .dataSource(db)
+                        .locations("classpath:db/migration")
+                        .target(versions[versions.length - 2])
+                        .load()
+                        .migrate();
             }
             assertThat(SchemaMigrations.migrate(db)).isEqualTo(1);
             SchemaMigrations.requireUpToDate(db);
@@ -42,11 +48,16 @@ class SchemaMigrationsTest {
     }
 
     @Test
-    void the_embedded_server_takes_every_migration_with_the_extensions_they_create(@TempDir Path temp) throws Exception {
+    void the_embedded_server_takes_every_migration_with_the_extensions_they_create(@TempDir Path temp)
+            throws Exception {
         try (var server = EmbeddedDatabase.start(temp.resolve("pg"), 0)) {
             var db = new SimpleDriverDataSource(new org.postgresql.Driver(), server.jdbcUrl());
             assertThat(SchemaMigrations.migrate(db)).isEqualTo(allVersions().length);
-            assertThat(JdbcClient.create(db).sql("SELECT extname FROM pg_extension").query(String.class).list()).contains("pg_trgm");
+            assertThat(JdbcClient.create(db)
+                            .sql("SELECT extname FROM pg_extension")
+                            .query(String.class)
+                            .list())
+                    .contains("pg_trgm");
         }
     }
 
@@ -56,7 +67,7 @@ class SchemaMigrationsTest {
         var pg = TestDatabase.container();
         var owner = "owner_" + ProcessHandle.current().pid() + "_" + System.nanoTime() % 1_000_000;
         try (var admin = DriverManager.getConnection(pg.getJdbcUrl(), pg.getUsername(), pg.getPassword());
-             var statement = admin.createStatement()) {
+                var statement = admin.createStatement()) {
             statement.execute("CREATE ROLE " + owner + " LOGIN NOSUPERUSER PASSWORD 'owner-password'");
             statement.execute("CREATE DATABASE " + owner + " OWNER " + owner);
         }
@@ -71,8 +82,12 @@ class SchemaMigrationsTest {
         var versions = allVersions();
         try (var db = TestDatabase.pool(TestDatabase.createDatabase(), 3)) {
             if (versions.length > 1) {
-                Flyway.configure().dataSource(db).locations("classpath:db/migration")
-                        .target(versions[versions.length - 2]).load().migrate();
+                Flyway.configure()
+                        .dataSource(db)
+                        .locations("classpath:db/migration")
+                        .target(versions[versions.length - 2])
+                        .load()
+                        .migrate();
             }
             assertThatThrownBy(() -> SchemaMigrations.requireUpToDate(db))
                     .isInstanceOf(SchemaMigrations.SchemaBehindException.class)
@@ -98,8 +113,12 @@ class SchemaMigrationsTest {
         var versions = allVersions();
         try (var db = TestDatabase.pool(TestDatabase.createDatabase(), 3)) {
             assertThat(SchemaMigrations.current(db)).as("no history table").isFalse();
-            Flyway.configure().dataSource(db).locations("classpath:db/migration")
-                    .target(versions[versions.length - 2]).load().migrate();
+            Flyway.configure()
+                    .dataSource(db)
+                    .locations("classpath:db/migration")
+                    .target(versions[versions.length - 2])
+                    .load()
+                    .migrate();
             assertThat(SchemaMigrations.current(db)).as("one migration pending").isFalse();
             SchemaMigrations.migrate(db);
             assertThat(SchemaMigrations.current(db)).isTrue();
@@ -107,7 +126,8 @@ class SchemaMigrationsTest {
 
             var sql = JdbcClient.create(db);
             sql.sql("UPDATE flyway_schema_history SET success = false WHERE version = :v")
-                    .param("v", versions[versions.length - 1].getVersion()).update();
+                    .param("v", versions[versions.length - 1].getVersion())
+                    .update();
             assertThat(SchemaMigrations.current(db)).as("a failed migration").isFalse();
         }
     }
@@ -120,7 +140,14 @@ class SchemaMigrationsTest {
     }
 
     private static MigrationVersion[] versionsOf(javax.sql.DataSource db) {
-        return Arrays.stream(Flyway.configure().dataSource(db).locations("classpath:db/migration").load().info().all())
-                .map(info -> info.getVersion()).sorted().toArray(MigrationVersion[]::new);
+        return Arrays.stream(Flyway.configure()
+                        .dataSource(db)
+                        .locations("classpath:db/migration")
+                        .load()
+                        .info()
+                        .all())
+                .map(info -> info.getVersion())
+                .sorted()
+                .toArray(MigrationVersion[]::new);
     }
 }

@@ -24,8 +24,7 @@ final class SettingsTable {
     private static final Pattern CODE = Pattern.compile("\\{@code ((?:[^{}]|\\{[^{}]*})*)}");
     private static final Pattern LINK = Pattern.compile("\\{@link (?:[\\w.]*#)?([^}\\s]*)[^}]*}");
 
-    private SettingsTable() {
-    }
+    private SettingsTable() {}
 
     static List<PropertySource<?>> applicationYml() {
         try {
@@ -74,8 +73,13 @@ final class SettingsTable {
                         + "property of Spring's, in additional-spring-configuration-metadata.json)");
             }
             var value = meta.has("defaultValue") ? scalar(meta.get("defaultValue")) : ymlValue(yml, property);
-            table.append("| `").append(entry.getKey()).append("` | ").append(defaultCell(value)).append(" | ")
-                    .append(text(meta.path("description").asString())).append(" |\n");
+            table.append("| `")
+                    .append(entry.getKey())
+                    .append("` | ")
+                    .append(defaultCell(value))
+                    .append(" | ")
+                    .append(text(meta.path("description").asString()))
+                    .append(" |\n");
         }
         return table.toString();
     }
@@ -125,7 +129,8 @@ final class SettingsTable {
     }
 
     private static String text(String javadoc) {
-        var text = CODE.matcher(javadoc).replaceAll(m -> java.util.regex.Matcher.quoteReplacement("`" + m.group(1) + "`"));
+        var text =
+                CODE.matcher(javadoc).replaceAll(m -> java.util.regex.Matcher.quoteReplacement("`" + m.group(1) + "`"));
         text = LINK.matcher(text).replaceAll(m -> java.util.regex.Matcher.quoteReplacement("`" + m.group(1) + "`"));
         return text.replaceAll("\\s+", " ").replace("|", "\\|").strip();
     }

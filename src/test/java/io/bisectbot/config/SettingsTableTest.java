@@ -24,8 +24,10 @@ class SettingsTableTest {
             readme = Files.readString(README);
         }
         assertThat(SettingsTable.inReadme(readme))
-                .as("README.md's Settings table differs from the code; regenerate it with "
-                        + "./mvnw -q test -Dtest=SettingsTableTest -Dsettings.write=true, or paste:%n%n%s", expected)
+                .as(
+                        "README.md's Settings table differs from the code; regenerate it with "
+                                + "./mvnw -q test -Dtest=SettingsTableTest -Dsettings.write=true, or paste:%n%n%s",
+                        expected)
                 .isEqualTo(expected);
     }
 
@@ -34,7 +36,8 @@ class SettingsTableTest {
         for (var source : SettingsTable.applicationYml()) {
             for (var name : ((org.springframework.core.env.EnumerablePropertySource<?>) source).getPropertyNames()) {
                 if (name.startsWith("bisectbot.") && !name.startsWith(EnvironmentVariables.MAP + ".")) {
-                    assertThat(name).as("a default belongs in its properties record, not in application.yml")
+                    assertThat(name)
+                            .as("a default belongs in its properties record, not in application.yml")
                             .isEqualTo("none");
                 }
             }
@@ -44,8 +47,9 @@ class SettingsTableTest {
     @Test
     void every_variable_maps_to_a_property_the_code_describes() {
         var metadata = SettingsTable.metadata();
-        EnvironmentVariables.mapping(SettingsTable.applicationYml()).forEach((variable, property) ->
-                assertThat(metadata.containsKey(property)).as("%s maps to %s, which the metadata lists", variable, property)
+        EnvironmentVariables.mapping(SettingsTable.applicationYml())
+                .forEach((variable, property) -> assertThat(metadata.containsKey(property))
+                        .as("%s maps to %s, which the metadata lists", variable, property)
                         .isTrue());
     }
 }

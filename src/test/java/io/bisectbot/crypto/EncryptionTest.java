@@ -32,7 +32,8 @@ class EncryptionTest {
 
     @Test
     void a_byte_value_is_deflated_then_encrypted_and_round_trips() {
-        var payload = ("{\"secret\":\"" + SECRET + "\",\"pad\":\"" + "x".repeat(20_000) + "\"}").getBytes(StandardCharsets.UTF_8);
+        var payload = ("{\"secret\":\"" + SECRET + "\",\"pad\":\"" + "x".repeat(20_000) + "\"}")
+                .getBytes(StandardCharsets.UTF_8);
         var stored = a.sealBytes(Column.DELIVERY_PAYLOAD, payload);
         assertThat(stored.length).isLessThan(payload.length / 10);
         assertThat(new String(stored, StandardCharsets.ISO_8859_1)).doesNotContain(SECRET);
@@ -47,11 +48,14 @@ class EncryptionTest {
         var tampered = "bb1:a:" + Base64.getEncoder().encodeToString(body);
         assertThatThrownBy(() -> a.openText(Column.STEP_LOG, tampered))
                 .isInstanceOf(EncryptionException.class)
-                .hasMessageContaining("step_logs.content").hasMessageContaining("key 'a'").hasMessageContaining("altered");
+                .hasMessageContaining("step_logs.content")
+                .hasMessageContaining("key 'a'")
+                .hasMessageContaining("altered");
 
         var bytes = a.sealBytes(Column.DELIVERY_PAYLOAD, SECRET.getBytes(StandardCharsets.UTF_8));
         bytes[bytes.length - 1] ^= 1;
-        assertThatThrownBy(() -> a.openBytes(Column.DELIVERY_PAYLOAD, bytes)).isInstanceOf(EncryptionException.class)
+        assertThatThrownBy(() -> a.openBytes(Column.DELIVERY_PAYLOAD, bytes))
+                .isInstanceOf(EncryptionException.class)
                 .hasMessageContaining("key 'a'");
     }
 
@@ -59,7 +63,9 @@ class EncryptionTest {
     void a_value_moved_to_another_column_does_not_decrypt() {
         var result = a.sealText(Column.JOB_RESULT, SECRET);
         assertThatThrownBy(() -> a.openText(Column.JOB_PAYLOAD, result))
-                .isInstanceOf(EncryptionException.class).hasMessageContaining("jobs.payload").hasMessageContaining("another column");
+                .isInstanceOf(EncryptionException.class)
+                .hasMessageContaining("jobs.payload")
+                .hasMessageContaining("another column");
     }
 
     @Test
@@ -68,7 +74,8 @@ class EncryptionTest {
         var both = Encryption.fromKeys(KEY_A + ",c:" + raw);
         var stored = both.sealText(Column.STEP_LOG, SECRET);
         assertThatThrownBy(() -> both.openText(Column.STEP_LOG, "bb1:c:" + stored.substring("bb1:a:".length())))
-                .isInstanceOf(EncryptionException.class).hasMessageContaining("key 'c'");
+                .isInstanceOf(EncryptionException.class)
+                .hasMessageContaining("key 'c'");
     }
 
     @Test
@@ -76,14 +83,19 @@ class EncryptionTest {
         var stored = a.sealText(Column.STEP_LOG, SECRET);
         assertThatThrownBy(() -> Encryption.fromKeys(KEY_B).openText(Column.STEP_LOG, stored))
                 .isInstanceOf(EncryptionException.class)
-                .hasMessageContaining("key 'a'").hasMessageContaining("not among the configured keys [b]")
-                .hasMessageNotContaining(KEY_A.substring(2)).hasMessageNotContaining(KEY_B.substring(2));
+                .hasMessageContaining("key 'a'")
+                .hasMessageContaining("not among the configured keys [b]")
+                .hasMessageNotContaining(KEY_A.substring(2))
+                .hasMessageNotContaining(KEY_B.substring(2));
         assertThatThrownBy(() -> Encryption.none().openText(Column.STEP_LOG, stored))
-                .isInstanceOf(EncryptionException.class).hasMessageContaining("no ENCRYPTION_KEYS are configured");
+                .isInstanceOf(EncryptionException.class)
+                .hasMessageContaining("no ENCRYPTION_KEYS are configured");
         var wrongUnderA = Encryption.fromKeys("a:" + KEY_B.substring(2));
         assertThatThrownBy(() -> wrongUnderA.openText(Column.STEP_LOG, stored))
-                .isInstanceOf(EncryptionException.class).hasMessageContaining("key 'a'")
-                .hasMessageContaining("not the one it was written with").hasMessageNotContaining(KEY_B.substring(2));
+                .isInstanceOf(EncryptionException.class)
+                .hasMessageContaining("key 'a'")
+                .hasMessageContaining("not the one it was written with")
+                .hasMessageNotContaining(KEY_B.substring(2));
     }
 
     @Test
@@ -126,13 +138,19 @@ class EncryptionTest {
                  "github":{"owner":"acme","repo":"app","issue_number":7,"comment_id":5,
                            "head_sha":"abcdefabcdefabcdefabcdefabcdefabcdefabcd"}}""".formatted(SECRET));
         var stored = JSON.readTree(a.sealJson(Column.JOB_PAYLOAD, payload));
-        assertThat(stored.toString()).doesNotContain(SECRET).doesNotContain("task_config").doesNotContain("comment_id")
-                .as("a list is never copied").doesNotContain("v1.0-good-end");
+        assertThat(stored.toString())
+                .doesNotContain(SECRET)
+                .doesNotContain("task_config")
+                .doesNotContain("comment_id")
+                .as("a list is never copied")
+                .doesNotContain("v1.0-good-end");
         assertThat(stored.get("owner").asString()).isEqualTo("acme");
         assertThat(stored.get("pull_request").asInt()).isEqualTo(7);
         assertThat(stored.get("github").get("issue_number").asInt()).isEqualTo(7);
         assertThat(stored.get("head_sha").asString()).startsWith("0123");
-        assertThat(stored.get("bad").asString()).as("the commits the jobs list searches").startsWith("fedc");
+        assertThat(stored.get("bad").asString())
+                .as("the commits the jobs list searches")
+                .startsWith("fedc");
         assertThat(stored.get("github").get("head_sha").asString()).startsWith("abcd");
         assertThat(a.openJson(Column.JOB_PAYLOAD, stored)).isEqualTo(payload);
     }
@@ -141,10 +159,13 @@ class EncryptionTest {
     void a_key_entry_that_is_wrong_is_refused_with_its_id_and_never_its_value() {
         var shortKey = Base64.getEncoder().encodeToString(new byte[16]);
         assertThatThrownBy(() -> Encryption.fromKeys("k1:" + shortKey))
-                .hasMessageContaining("entry 1 (key id 'k1')").hasMessageContaining("16 bytes").hasMessageContaining("32")
+                .hasMessageContaining("entry 1 (key id 'k1')")
+                .hasMessageContaining("16 bytes")
+                .hasMessageContaining("32")
                 .hasMessageNotContaining(shortKey);
         assertThatThrownBy(() -> Encryption.fromKeys(KEY_A + "," + KEY_A)).hasMessageContaining("'a' is listed twice");
-        assertThatThrownBy(() -> Encryption.fromKeys("no-colon-here")).hasMessageContaining("entry 1 has no key id")
+        assertThatThrownBy(() -> Encryption.fromKeys("no-colon-here"))
+                .hasMessageContaining("entry 1 has no key id")
                 .hasMessageNotContaining("no-colon-here");
         assertThatThrownBy(() -> Encryption.fromKeys("a:%%%")).hasMessageContaining("not valid base64");
     }

@@ -26,6 +26,7 @@ class BulkJobsApiTest {
 
     @LocalServerPort
     int port;
+
     @Autowired
     DataSource dataSource;
 
@@ -51,15 +52,24 @@ class BulkJobsApiTest {
                         INSERT INTO jobs (kind, status, last_error, run_at, finished_at)
                         VALUES ('noop', :status, :error, now() + interval '1 day',
                                 CASE WHEN :status IN ('FAILED', 'CANCELLED', 'SUCCEEDED') THEN now() END) RETURNING id""")
-                .param("status", status).param("error", "an earlier attempt failed: " + marker).query(Long.class).single();
+                .param("status", status)
+                .param("error", "an earlier attempt failed: " + marker)
+                .query(Long.class)
+                .single();
     }
 
     String status(long id) {
-        return jdbc().sql("SELECT status FROM jobs WHERE id = :id").param("id", id).query(String.class).single();
+        return jdbc().sql("SELECT status FROM jobs WHERE id = :id")
+                .param("id", id)
+                .query(String.class)
+                .single();
     }
 
     long retriesOf(List<Long> ids) {
-        return jdbc().sql("SELECT count(*) FROM jobs WHERE retry_of IN (:ids)").param("ids", ids).query(Long.class).single();
+        return jdbc().sql("SELECT count(*) FROM jobs WHERE retry_of IN (:ids)")
+                .param("ids", ids)
+                .query(Long.class)
+                .single();
     }
 
     @Test
@@ -72,7 +82,9 @@ class BulkJobsApiTest {
         var dry = bulk(filter + ",\"dry_run\":true}", OPERATOR);
         assertThat(dry.status()).isEqualTo(200);
         assertThat(dry.body().get("matched").asInt()).isEqualTo(4);
-        assertThat(dry.body().get("eligible").asInt()).as("the succeeded job cannot be retried").isEqualTo(3);
+        assertThat(dry.body().get("eligible").asInt())
+                .as("the succeeded job cannot be retried")
+                .isEqualTo(3);
         assertThat(dry.body().get("skipped").asInt()).isEqualTo(1);
         assertThat(retriesOf(failed)).as("a dry run changes nothing").isZero();
 
@@ -81,7 +93,9 @@ class BulkJobsApiTest {
         assertThat(retriesOf(failed)).isEqualTo(3);
         assertThat(retriesOf(List.of(succeeded))).isZero();
         var again = bulk(filter + "}", OPERATOR);
-        assertThat(again.body().get("done").asInt()).as("each job is retried once").isZero();
+        assertThat(again.body().get("done").asInt())
+                .as("each job is retried once")
+                .isZero();
         assertThat(retriesOf(failed)).isEqualTo(3);
     }
 
@@ -90,15 +104,20 @@ class BulkJobsApiTest {
         var marker = "bulk-ids-" + System.nanoTime();
         var pending = insert("PENDING", marker);
         var finished = insert("SUCCEEDED", marker);
-        var answer = bulk("{\"action\":\"cancel\",\"ids\":[" + pending + "," + finished + ",999999999]}", OPERATOR).body();
+        var answer = bulk("{\"action\":\"cancel\",\"ids\":[" + pending + "," + finished + ",999999999]}", OPERATOR)
+                .body();
         assertThat(answer.get("matched").asInt()).isEqualTo(3);
         assertThat(answer.get("done").asInt()).isEqualTo(1);
         assertThat(answer.get("skipped").asInt()).isEqualTo(1);
         assertThat(answer.get("missing").asInt()).isEqualTo(1);
         assertThat(List.of(status(pending), status(finished))).containsExactly("CANCELLED", "SUCCEEDED");
         var actor = jdbc().sql("SELECT actor FROM job_events WHERE job_id = :id AND type = 'cancelled'")
-                .param("id", pending).query(String.class).single();
-        assertThat(actor).isEqualTo("operator token " + Actors.fingerprint(OPERATOR)).doesNotContain(OPERATOR);
+                .param("id", pending)
+                .query(String.class)
+                .single();
+        assertThat(actor)
+                .isEqualTo("operator token " + Actors.fingerprint(OPERATOR))
+                .doesNotContain(OPERATOR);
     }
 
     @Test
@@ -114,15 +133,21 @@ class BulkJobsApiTest {
         var marker = "bulk-bound-" + System.nanoTime();
         jdbc().sql("""
                         INSERT INTO jobs (kind, status, last_error, finished_at)
-                        SELECT 'noop', 'FAILED', :error, now() FROM generate_series(1, 1001)""")
-                .param("error", "exit code 1: " + marker).update();
+                        SELECT 'noop', 'FAILED', :error, now() FROM generate_series(1, 1001)""").param("error", "exit code 1: " + marker).update();
         var wide = bulk("{\"action\":\"retry\",\"filter\":{\"q\":\"" + marker + "\"}}", OPERATOR);
         assertThat(wide.status()).isEqualTo(400);
-        assertThat(wide.body().get("error").asString()).contains("more than 1000").contains("narrow the filter");
+        assertThat(wide.body().get("error").asString())
+                .contains("more than 1000")
+                .contains("narrow the filter");
 
-        assertThat(bulk("{\"action\":\"delete\",\"ids\":[1]}", OPERATOR).body().get("error").asString())
-                .contains("'action' must be \"retry\" or \"cancel\"").contains("delete");
-        assertThat(bulk("{\"action\":\"retry\"}", OPERATOR).body().get("error").asString()).contains("either 'ids'");
+        assertThat(bulk("{\"action\":\"delete\",\"ids\":[1]}", OPERATOR)
+                        .body()
+                        .get("error")
+                        .asString())
+                .contains("'action' must be \"retry\" or \"cancel\"")
+                .contains("delete");
+        assertThat(bulk("{\"action\":\"retry\"}", OPERATOR).body().get("error").asString())
+                .contains("either 'ids'");
         var viewer = bulk("{\"action\":\"retry\",\"ids\":[1]}", VIEWER);
         assertThat(viewer.status()).isEqualTo(403);
     }

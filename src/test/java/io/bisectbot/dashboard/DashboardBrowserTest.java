@@ -63,6 +63,7 @@ class DashboardBrowserTest {
 
     @LocalServerPort
     int port;
+
     @Autowired
     DataSource dataSource;
 
@@ -78,15 +79,30 @@ class DashboardBrowserTest {
     @BeforeAll
     static void browser() throws IOException {
         // A missing browser is a failure, never a skip (CI=true or not): the test's real part is absent.
-        assertThat(CHROMIUM).as("chromium is installed (apt-get install chromium chromium-driver; .ci/run does it)").isExecutable();
-        assertThat(CHROMEDRIVER).as("chromedriver is installed (apt-get install chromium-driver)").isExecutable();
+        assertThat(CHROMIUM)
+                .as("chromium is installed (apt-get install chromium chromium-driver; .ci/run does it)")
+                .isExecutable();
+        assertThat(CHROMEDRIVER)
+                .as("chromedriver is installed (apt-get install chromium-driver)")
+                .isExecutable();
         profile = Files.createTempDirectory("dashboard-test-profile");
         var options = new ChromeOptions();
         options.setBinary(CHROMIUM.toFile());
-        options.addArguments("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                "--disable-dev-shm-usage", "--window-size=1280,900", "--user-data-dir=" + profile);
-        var service = new ChromeDriverService.Builder().usingDriverExecutable(CHROMEDRIVER.toFile()).usingAnyFreePort().build();
+        options.addArguments(
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-dev-shm-usage",
+                "--window-size=1280,900",
+                "--user-data-dir=" + profile);
+        var service = new ChromeDriverService.Builder()
+                .usingDriverExecutable(CHROMEDRIVER.toFile())
+                .usingAnyFreePort()
+                .build();
         driver = new ChromeDriver(service, options);
         Files.createDirectories(SCREENSHOTS);
     }
@@ -98,7 +114,8 @@ class DashboardBrowserTest {
         }
         if (profile != null) {
             try (var files = Files.walk(profile)) {
-                files.sorted(java.util.Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+                files.sorted(java.util.Comparator.reverseOrder())
+                        .forEach(p -> p.toFile().delete());
             }
         }
     }
@@ -137,10 +154,16 @@ class DashboardBrowserTest {
 
     JsonNode api(String method, String path, String body, String token) throws Exception {
         var request = HttpRequest.newBuilder(URI.create(url(path)))
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
-                .header("Content-Type", "application/json").header("Authorization", "Bearer " + token).build();
+                .method(
+                        method,
+                        body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
+                .header("Content-Type", "application/json")
+                .header("Authorization", "Bearer " + token)
+                .build();
         var response = http.send(request, HttpResponse.BodyHandlers.ofString());
-        assertThat(response.statusCode()).as(method + " " + path + ": " + response.body()).isBetween(200, 299);
+        assertThat(response.statusCode())
+                .as(method + " " + path + ": " + response.body())
+                .isBetween(200, 299);
         return json.readTree(response.body());
     }
 
@@ -148,7 +171,8 @@ class DashboardBrowserTest {
     HttpResponse<String> withSession(String method, String path, String csrf) throws Exception {
         var cookie = driver.manage().getCookieNamed(SessionCookies.COOKIE);
         assertThat(cookie).as("the browser holds a session cookie").isNotNull();
-        var request = HttpRequest.newBuilder(URI.create(url(path))).method(method, HttpRequest.BodyPublishers.noBody())
+        var request = HttpRequest.newBuilder(URI.create(url(path)))
+                .method(method, HttpRequest.BodyPublishers.noBody())
                 .header("Cookie", cookie.getName() + "=" + cookie.getValue());
         if (csrf != null) {
             request.header(SessionCookies.CSRF_HEADER, csrf);
@@ -176,69 +200,105 @@ class DashboardBrowserTest {
                         VALUES ('noop', 'FAILED', CAST(:payload AS jsonb), 3, 3, :error, now() - interval '3 minutes',
                                 now() - interval '2 minutes')
                         RETURNING id""")
-                .param("payload", payload).param("error", error).query(Long.class).single();
+                .param("payload", payload)
+                .param("error", error)
+                .query(Long.class)
+                .single();
     }
 
     long runningSleep() throws Exception {
-        var id = api("POST", "/jobs", "{\"kind\":\"sleep\",\"payload\":{\"seconds\":60}}", ADMIN).get("id").asLong();
+        var id = api("POST", "/jobs", "{\"kind\":\"sleep\",\"payload\":{\"seconds\":60}}", ADMIN)
+                .get("id")
+                .asLong();
         await().atMost(WAIT).until(() -> status(id).equals("RUNNING"));
         return id;
     }
 
     String status(long id) {
-        return jdbc().sql("SELECT status FROM jobs WHERE id = :id").param("id", id).query(String.class).single();
+        return jdbc().sql("SELECT status FROM jobs WHERE id = :id")
+                .param("id", id)
+                .query(String.class)
+                .single();
     }
 
     void log(long job, String step, int seq, String stream, String content) {
         jdbc().sql("""
                         INSERT INTO step_logs (job_id, step, seq, attempt, stream, content, at)
                         VALUES (:job, :step, :seq, 1, :stream, :content, :at)""")
-                .param("job", job).param("step", step).param("seq", seq).param("stream", stream).param("content", content)
-                .param("at", Timestamp.from(Instant.now())).update();
+                .param("job", job)
+                .param("step", step)
+                .param("seq", seq)
+                .param("stream", stream)
+                .param("content", content)
+                .param("at", Timestamp.from(Instant.now()))
+                .update();
     }
 
     @Test
     void an_operator_logs_in_and_sees_new_jobs_appear_without_reloading() throws Exception {
         login(OPERATOR);
         assertThat(driver.findElement(By.id("who")).getText()).isEqualTo("Signed in as operator");
-        long before = waiting().until(d -> Long.parseLong(d.findElement(By.cssSelector("[data-count=succeeded] .n")).getText()));
+        long before = waiting()
+                .until(d -> Long.parseLong(d.findElement(By.cssSelector("[data-count=succeeded] .n"))
+                        .getText()));
         var id = api("POST", "/jobs", "{\"kind\":\"noop\"}", ADMIN).get("id").asLong();
-        waiting().until(d -> Long.parseLong(d.findElement(By.cssSelector("[data-count=succeeded] .n")).getText()) > before);
+        waiting()
+                .until(d -> Long.parseLong(d.findElement(By.cssSelector("[data-count=succeeded] .n"))
+                                .getText())
+                        > before);
         waiting().until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("#instances tbody tr")));
         screenshot("overview");
 
         driver.get(url("/dashboard/jobs"));
         waiting().until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("tr[data-job='" + id + "']")));
-        var later = api("POST", "/jobs", "{\"kind\":\"noop\",\"run_at\":\"" + Instant.now().plusSeconds(3600) + "\"}", ADMIN).get("id").asLong();
+        var later = api(
+                        "POST",
+                        "/jobs",
+                        "{\"kind\":\"noop\",\"run_at\":\"" + Instant.now().plusSeconds(3600) + "\"}",
+                        ADMIN)
+                .get("id")
+                .asLong();
         waiting().until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("tr[data-job='" + later + "']")));
-        assertThat(driver.findElement(By.cssSelector("tr[data-job='" + later + "'] .badge")).getText()).isEqualTo("pending");
+        assertThat(driver.findElement(By.cssSelector("tr[data-job='" + later + "'] .badge"))
+                        .getText())
+                .isEqualTo("pending");
         var created = driver.findElement(By.cssSelector("tr[data-job='" + later + "'] time"));
         assertThat(created.getAttribute("title")).as("the exact time on hover").contains("Z");
     }
 
     @Test
     void the_list_filters_by_status_and_searches_payload_fields_in_a_shareable_url() throws Exception {
-        var acme = failedJob("{\"github\":{\"installation_id\":1,\"owner\":\"acme\",\"repo\":\"app\",\"issue_number\":42,\"head_sha\":\"abc123def\"}}");
-        var other = failedJob("{\"github\":{\"installation_id\":1,\"owner\":\"other\",\"repo\":\"lib\",\"issue_number\":7}}");
-        var succeeded = api("POST", "/jobs", "{\"kind\":\"noop\"}", ADMIN).get("id").asLong();
+        var acme = failedJob(
+                "{\"github\":{\"installation_id\":1,\"owner\":\"acme\",\"repo\":\"app\",\"issue_number\":42,\"head_sha\":\"abc123def\"}}");
+        var other = failedJob(
+                "{\"github\":{\"installation_id\":1,\"owner\":\"other\",\"repo\":\"lib\",\"issue_number\":7}}");
+        var succeeded =
+                api("POST", "/jobs", "{\"kind\":\"noop\"}", ADMIN).get("id").asLong();
         await().atMost(WAIT).until(() -> status(succeeded).equals("SUCCEEDED"));
         login(OPERATOR);
         driver.get(url("/dashboard/jobs"));
-        waiting().until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("tr[data-job='" + succeeded + "']")));
+        waiting()
+                .until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("tr[data-job='" + succeeded + "']")));
 
         new Select(driver.findElement(By.id("f-status"))).selectByValue("FAILED");
         waiting().until(ExpectedConditions.urlContains("status=FAILED"));
         waiting().until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("tr[data-job='" + acme + "']")));
-        assertThat(driver.findElements(By.cssSelector("tr[data-job='" + succeeded + "']"))).isEmpty();
-        assertThat(driver.findElements(By.cssSelector("#job-list tbody .badge"))).extracting(WebElement::getText).containsOnly("failed");
+        assertThat(driver.findElements(By.cssSelector("tr[data-job='" + succeeded + "']")))
+                .isEmpty();
+        assertThat(driver.findElements(By.cssSelector("#job-list tbody .badge")))
+                .extracting(WebElement::getText)
+                .containsOnly("failed");
 
         var search = driver.findElement(By.id("f-q"));
         search.sendKeys("repo:acme/app pr:42 sha:abc123");
         search.submit();
         waiting().until(ExpectedConditions.urlContains("q=repo"));
         waiting().until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("tr[data-job='" + acme + "']")));
-        assertThat(driver.findElements(By.cssSelector("tr[data-job='" + other + "']"))).isEmpty();
-        assertThat(driver.findElement(By.cssSelector("tr[data-job='" + acme + "']")).getText()).contains("acme/app #42");
+        assertThat(driver.findElements(By.cssSelector("tr[data-job='" + other + "']")))
+                .isEmpty();
+        assertThat(driver.findElement(By.cssSelector("tr[data-job='" + acme + "']"))
+                        .getText())
+                .contains("acme/app #42");
         screenshot("jobs");
 
         // The URL alone opens the same list.
@@ -256,7 +316,9 @@ class DashboardBrowserTest {
         log(id, "build", 0, "STDOUT", "Compiling 12 files\n");
         login(OPERATOR);
         driver.get(url("/dashboard/jobs/" + id));
-        waiting().until(ExpectedConditions.presenceOfElementLocated(By.linkText("build"))).click();
+        waiting()
+                .until(ExpectedConditions.presenceOfElementLocated(By.linkText("build")))
+                .click();
         waiting().until(ExpectedConditions.urlContains("/logs/build"));
         waiting().until(ExpectedConditions.textToBePresentInElementLocated(By.id("log"), "Compiling 12 files"));
         assertThat(driver.findElement(By.id("log-state")).getText()).isEqualTo("following");
@@ -264,7 +326,8 @@ class DashboardBrowserTest {
         log(id, "build", 1, "STDOUT", "\u001b[32mPASS\u001b[0m test_parser\n");
         log(id, "build", 2, "STDERR", "warning: deprecated API\n");
         waiting().until(ExpectedConditions.textToBePresentInElementLocated(By.id("log"), "PASS test_parser"));
-        assertThat(driver.findElement(By.cssSelector("#log .a-green")).getText()).isEqualTo("PASS");
+        assertThat(driver.findElement(By.cssSelector("#log .a-green")).getText())
+                .isEqualTo("PASS");
         assertThat(driver.findElement(By.id("log")).getText()).doesNotContain("[32m");
         waiting().until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("#log .st-stderr")));
         screenshot("log");
@@ -276,84 +339,124 @@ class DashboardBrowserTest {
 
     @Test
     void an_operator_retries_a_failed_job_and_cancels_a_running_one() throws Exception {
-        var failed = failedJob("{\"github\":{\"installation_id\":1,\"owner\":\"acme\",\"repo\":\"app\",\"issue_number\":42},"
-                + "\"api_token\":\"ghs_do-not-show-this\",\"repo\":\"https://x:hunter2@example.com/acme/app.git\"}");
+        var failed = failedJob(
+                "{\"github\":{\"installation_id\":1,\"owner\":\"acme\",\"repo\":\"app\",\"issue_number\":42},"
+                        + "\"api_token\":\"ghs_do-not-show-this\",\"repo\":\"https://x:hunter2@example.com/acme/app.git\"}");
         login(OPERATOR);
         driver.get(url("/dashboard/jobs/" + failed));
         waiting().until(ExpectedConditions.presenceOfElementLocated(By.id("retry")));
-        assertThat(driver.findElement(By.id("payload")).getText()).contains("acme").doesNotContain("ghs_do-not-show-this")
+        assertThat(driver.findElement(By.id("payload")).getText())
+                .contains("acme")
+                .doesNotContain("ghs_do-not-show-this")
                 .doesNotContain("hunter2");
         assertThat(driver.findElement(By.id("last-error")).getText()).isEqualTo("exit code 2: make test failed");
-        assertThat(driver.findElement(By.linkText("acme/app #42")).getAttribute("href")).isEqualTo("https://github.com/acme/app/issues/42");
+        assertThat(driver.findElement(By.linkText("acme/app #42")).getAttribute("href"))
+                .isEqualTo("https://github.com/acme/app/issues/42");
         screenshot("job");
         driver.findElement(By.id("retry")).click();
         waiting().until(d -> !d.getCurrentUrl().endsWith("/dashboard/jobs/" + failed));
         var retry = Long.parseLong(driver.getCurrentUrl().replaceAll(".*/", ""));
-        assertThat(jdbc().sql("SELECT retry_of FROM jobs WHERE id = :id").param("id", retry).query(Long.class).single()).isEqualTo(failed);
+        assertThat(jdbc().sql("SELECT retry_of FROM jobs WHERE id = :id")
+                        .param("id", retry)
+                        .query(Long.class)
+                        .single())
+                .isEqualTo(failed);
         waiting().until(ExpectedConditions.presenceOfElementLocated(By.linkText("#" + failed)));
 
         var running = runningSleep();
         driver.get(url("/dashboard/jobs/" + running));
-        waiting().until(ExpectedConditions.elementToBeClickable(By.id("cancel"))).click();
+        waiting()
+                .until(ExpectedConditions.elementToBeClickable(By.id("cancel")))
+                .click();
         waiting().until(ExpectedConditions.textToBePresentInElementLocated(By.cssSelector("h1 .badge"), "cancelled"));
         assertThat(status(running)).isEqualTo("CANCELLED");
-        assertThat(driver.findElements(By.cssSelector("#timeline li"))).extracting(e -> e.getAttribute("data-type"))
+        assertThat(driver.findElements(By.cssSelector("#timeline li")))
+                .extracting(e -> e.getAttribute("data-type"))
                 .contains("claimed", "cancel_requested", "cancelled");
-        assertThat(driver.findElement(By.cssSelector("#timeline li[data-type=cancel_requested] .actor")).getText())
-                .as("who asked").startsWith("· by operator session ");
+        assertThat(driver.findElement(By.cssSelector("#timeline li[data-type=cancel_requested] .actor"))
+                        .getText())
+                .as("who asked")
+                .startsWith("· by operator session ");
     }
 
     @Test
-    void an_operator_bulk_retries_everything_a_filter_matches_after_a_confirmation_that_states_the_count() throws Exception {
+    void an_operator_bulk_retries_everything_a_filter_matches_after_a_confirmation_that_states_the_count()
+            throws Exception {
         var marker = "bulk-" + System.nanoTime();
         var error = "exit code 2: make test failed in " + marker;
         var failed = List.of(failedJob("{}", error), failedJob("{}", error), failedJob("{}", error));
         login(OPERATOR);
         driver.get(url("/dashboard/jobs?status=FAILED&q=" + marker));
-        waiting().until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("tr[data-job='" + failed.getFirst() + "']")));
+        waiting()
+                .until(ExpectedConditions.presenceOfElementLocated(
+                        By.cssSelector("tr[data-job='" + failed.getFirst() + "']")));
         driver.findElement(By.id("retry-matching")).click();
         var dialog = waiting().until(ExpectedConditions.visibilityOfElementLocated(By.id("confirm")));
         assertThat(dialog.findElement(By.id("confirm-q")).getText()).isEqualTo("Retry 3 jobs?");
         assertThat(dialog.findElement(By.id("confirm-detail")).getText()).isEqualTo("3 jobs match this filter.");
         screenshot("bulk-confirm");
         driver.findElement(By.id("confirm-no")).click();
-        assertThat(jdbc().sql("SELECT count(*) FROM jobs WHERE retry_of IN (:ids)").param("ids", failed).query(Long.class).single())
-                .as("going back retries nothing").isZero();
+        assertThat(jdbc().sql("SELECT count(*) FROM jobs WHERE retry_of IN (:ids)")
+                        .param("ids", failed)
+                        .query(Long.class)
+                        .single())
+                .as("going back retries nothing")
+                .isZero();
 
         driver.findElement(By.id("retry-matching")).click();
-        waiting().until(ExpectedConditions.elementToBeClickable(By.id("confirm-yes"))).click();
+        waiting()
+                .until(ExpectedConditions.elementToBeClickable(By.id("confirm-yes")))
+                .click();
         waiting().until(ExpectedConditions.textToBePresentInElementLocated(By.id("toast"), "Retried 3 jobs."));
-        assertThat(jdbc().sql("SELECT count(*) FROM jobs WHERE retry_of IN (:ids)").param("ids", failed).query(Long.class).single())
+        assertThat(jdbc().sql("SELECT count(*) FROM jobs WHERE retry_of IN (:ids)")
+                        .param("ids", failed)
+                        .query(Long.class)
+                        .single())
                 .isEqualTo(3);
 
         // The history of each says who did it.
         driver.get(url("/dashboard/jobs/" + failed.getFirst()));
-        var retried = waiting().until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("#timeline li[data-type=retried] .actor")));
+        var retried = waiting()
+                .until(ExpectedConditions.presenceOfElementLocated(
+                        By.cssSelector("#timeline li[data-type=retried] .actor")));
         assertThat(retried.getText()).matches("· by operator session [0-9a-f]{8}");
     }
 
     @Test
     void an_operator_cancels_the_selected_jobs_and_only_those() throws Exception {
         var later = Instant.now().plusSeconds(3600);
-        var picked = api("POST", "/jobs", "{\"kind\":\"noop\",\"run_at\":\"" + later + "\"}", ADMIN).get("id").asLong();
-        var alsoPicked = api("POST", "/jobs", "{\"kind\":\"noop\",\"run_at\":\"" + later + "\"}", ADMIN).get("id").asLong();
-        var left = api("POST", "/jobs", "{\"kind\":\"noop\",\"run_at\":\"" + later + "\"}", ADMIN).get("id").asLong();
+        var picked = api("POST", "/jobs", "{\"kind\":\"noop\",\"run_at\":\"" + later + "\"}", ADMIN)
+                .get("id")
+                .asLong();
+        var alsoPicked = api("POST", "/jobs", "{\"kind\":\"noop\",\"run_at\":\"" + later + "\"}", ADMIN)
+                .get("id")
+                .asLong();
+        var left = api("POST", "/jobs", "{\"kind\":\"noop\",\"run_at\":\"" + later + "\"}", ADMIN)
+                .get("id")
+                .asLong();
         login(OPERATOR);
         driver.get(url("/dashboard/jobs?status=PENDING"));
         waiting().until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("tr[data-job='" + left + "']")));
-        assertThat(driver.findElement(By.id("cancel-selected")).isEnabled()).as("nothing selected yet").isFalse();
-        driver.findElement(By.cssSelector("tr[data-job='" + picked + "'] input.pick")).click();
-        driver.findElement(By.cssSelector("tr[data-job='" + alsoPicked + "'] input.pick")).click();
+        assertThat(driver.findElement(By.id("cancel-selected")).isEnabled())
+                .as("nothing selected yet")
+                .isFalse();
+        driver.findElement(By.cssSelector("tr[data-job='" + picked + "'] input.pick"))
+                .click();
+        driver.findElement(By.cssSelector("tr[data-job='" + alsoPicked + "'] input.pick"))
+                .click();
         // The list refreshes live; the ticks stay.
         Thread.sleep(2000);
-        assertThat(driver.findElement(By.cssSelector("tr[data-job='" + picked + "'] input.pick")).isSelected()).isTrue();
+        assertThat(driver.findElement(By.cssSelector("tr[data-job='" + picked + "'] input.pick"))
+                        .isSelected())
+                .isTrue();
         assertThat(driver.findElement(By.id("selected-count")).getText()).isEqualTo("2 jobs selected");
         driver.findElement(By.id("cancel-selected")).click();
         var dialog = waiting().until(ExpectedConditions.visibilityOfElementLocated(By.id("confirm")));
         assertThat(dialog.findElement(By.id("confirm-q")).getText()).isEqualTo("Cancel 2 jobs?");
         driver.findElement(By.id("confirm-yes")).click();
         waiting().until(ExpectedConditions.textToBePresentInElementLocated(By.id("toast"), "Cancelled 2 jobs."));
-        assertThat(List.of(status(picked), status(alsoPicked), status(left))).containsExactly("CANCELLED", "CANCELLED", "PENDING");
+        assertThat(List.of(status(picked), status(alsoPicked), status(left)))
+                .containsExactly("CANCELLED", "CANCELLED", "PENDING");
     }
 
     @Test
@@ -365,33 +468,52 @@ class DashboardBrowserTest {
         var sha = waiting().until(ExpectedConditions.presenceOfElementLocated(By.id("culprit-sha")));
         assertThat(sha.getText()).isEqualTo(job.culprit());
         assertThat(driver.findElement(By.id("culprit-subject")).getText()).isEqualTo(FinishedBisect.CULPRIT_SUBJECT);
-        assertThat(driver.findElements(By.cssSelector("#culprit-links a"))).extracting(a -> a.getAttribute("href"))
-                .contains("https://github.com/acme/widget/commit/" + job.culprit(),
-                        url("/dashboard/jobs/" + job.id() + "/logs/search-" + job.culprit().substring(0, 12) + "-run2"),
+        assertThat(driver.findElements(By.cssSelector("#culprit-links a")))
+                .extracting(a -> a.getAttribute("href"))
+                .contains(
+                        "https://github.com/acme/widget/commit/" + job.culprit(),
+                        url("/dashboard/jobs/" + job.id() + "/logs/search-"
+                                + job.culprit().substring(0, 12) + "-run2"),
                         url("/job/" + job.id() + "/report"));
 
-        // The range as it narrowed: the ends, then 8, 4 and 2 commits left, each round's commit coloured by its verdict.
-        assertThat(driver.findElements(By.cssSelector("#rounds li"))).extracting(e -> e.getAttribute("data-round"))
+        // The range as it narrowed: the ends, then 8, 4 and 2 commits left, each round's commit coloured by its
+        // verdict.
+        assertThat(driver.findElements(By.cssSelector("#rounds li")))
+                .extracting(e -> e.getAttribute("data-round"))
                 .containsExactly("0", "1", "2", "3");
-        assertThat(driver.findElement(By.cssSelector("#rounds li[data-round='1'] .n")).getText()).isEqualTo("8 commits left");
-        assertThat(driver.findElement(By.cssSelector("#rounds li[data-round='3'] .n")).getText()).isEqualTo("2 commits left");
+        assertThat(driver.findElement(By.cssSelector("#rounds li[data-round='1'] .n"))
+                        .getText())
+                .isEqualTo("8 commits left");
+        assertThat(driver.findElement(By.cssSelector("#rounds li[data-round='3'] .n"))
+                        .getText())
+                .isEqualTo("2 commits left");
         var culpritChip = driver.findElement(By.cssSelector("#rounds li[data-round='2'] .chip"));
         assertThat(culpritChip.getAttribute("data-verdict")).isEqualTo("bad");
         assertThat(culpritChip.getText()).isEqualTo(job.culprit().substring(0, 10) + " 1✓ 1✗");
         // A flaky test's repeats: how many runs of each commit passed and failed.
-        assertThat(driver.findElement(By.cssSelector("tr[data-commit='" + job.culprit() + "'] .passes")).getText()).isEqualTo("1");
-        assertThat(driver.findElement(By.cssSelector("tr[data-commit='" + job.culprit() + "'] .failures")).getText()).isEqualTo("1");
+        assertThat(driver.findElement(By.cssSelector("tr[data-commit='" + job.culprit() + "'] .passes"))
+                        .getText())
+                .isEqualTo("1");
+        assertThat(driver.findElement(By.cssSelector("tr[data-commit='" + job.culprit() + "'] .failures"))
+                        .getText())
+                .isEqualTo("1");
         assertThat(driver.findElements(By.cssSelector("tr[data-seq]"))).hasSize(12);
 
         // The report as a page: headings, a table and links, and the markup in it only as text.
         var report = driver.findElement(By.id("report"));
-        assertThat(report.findElement(By.cssSelector(".report-body h2")).getText()).startsWith("First bad commit:")
+        assertThat(report.findElement(By.cssSelector(".report-body h2")).getText())
+                .startsWith("First bad commit:")
                 .endsWith("Parse <b>headers</b> lazily");
-        assertThat(report.getText()).contains("<script>document.title = 'owned'</script>").contains("<img src=x onerror=alert(1)>");
-        assertThat(report.findElements(By.cssSelector("script, img, b, [onerror]"))).isEmpty();
-        assertThat(report.findElements(By.cssSelector("a[href]"))).extracting(a -> a.getAttribute("href"))
+        assertThat(report.getText())
+                .contains("<script>document.title = 'owned'</script>")
+                .contains("<img src=x onerror=alert(1)>");
+        assertThat(report.findElements(By.cssSelector("script, img, b, [onerror]")))
+                .isEmpty();
+        assertThat(report.findElements(By.cssSelector("a[href]")))
+                .extracting(a -> a.getAttribute("href"))
                 .containsExactly("https://github.com/acme/widget/commit/" + job.culprit());
-        assertThat(report.findElement(By.cssSelector("details summary")).getText()).isEqualTo("Steps (12 runs)");
+        assertThat(report.findElement(By.cssSelector("details summary")).getText())
+                .isEqualTo("Steps (12 runs)");
         assertThat(driver.getTitle()).isEqualTo("Job #" + job.id() + " · bisectbot");
 
         driver.manage().window().setSize(new org.openqa.selenium.Dimension(1280, 1700));
@@ -404,10 +526,17 @@ class DashboardBrowserTest {
 
     @Test
     void a_pending_job_s_page_says_why_it_is_not_running() throws Exception {
-        var later = api("POST", "/jobs", "{\"kind\":\"noop\",\"run_at\":\"" + Instant.now().plusSeconds(600) + "\"}", ADMIN).get("id").asLong();
+        var later = api(
+                        "POST",
+                        "/jobs",
+                        "{\"kind\":\"noop\",\"run_at\":\"" + Instant.now().plusSeconds(600) + "\"}",
+                        ADMIN)
+                .get("id")
+                .asLong();
         login(VIEWER);
         driver.get(url("/dashboard/jobs/" + later));
-        var reason = waiting().until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("#waiting li[data-code=not_due]")));
+        var reason = waiting()
+                .until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("#waiting li[data-code=not_due]")));
         assertThat(reason.getText()).matches("due in (59\\d|600) s, as it was scheduled");
         screenshot("job-pending");
     }
@@ -420,13 +549,25 @@ class DashboardBrowserTest {
                           FROM generate_series(1, 7 * 24 * 60, 7) AS m
                         ON CONFLICT (minute) DO NOTHING""").update();
         login(OPERATOR);
-        var enqueued = waiting().until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("#chart-flow polyline[data-series=enqueued]")));
-        assertThat(enqueued.getAttribute("points").split(" ").length).as("a point a minute").isGreaterThan(5);
-        assertThat(driver.findElement(By.cssSelector("#chart-depth")).getAttribute("aria-label")).startsWith("Queue depth: pending at most");
-        assertThat(driver.findElement(By.cssSelector("#over-time button[data-range='1h']")).getAttribute("aria-pressed")).isEqualTo("true");
+        var enqueued = waiting()
+                .until(ExpectedConditions.presenceOfElementLocated(
+                        By.cssSelector("#chart-flow polyline[data-series=enqueued]")));
+        assertThat(enqueued.getAttribute("points").split(" ").length)
+                .as("a point a minute")
+                .isGreaterThan(5);
+        assertThat(driver.findElement(By.cssSelector("#chart-depth")).getAttribute("aria-label"))
+                .startsWith("Queue depth: pending at most");
+        assertThat(driver.findElement(By.cssSelector("#over-time button[data-range='1h']"))
+                        .getAttribute("aria-pressed"))
+                .isEqualTo("true");
         driver.findElement(By.cssSelector("#over-time button[data-range='7d']")).click();
-        waiting().until(ExpectedConditions.textToBePresentInElementLocated(By.cssSelector("#charts figcaption"), "Jobs per hour"));
-        assertThat(driver.findElement(By.cssSelector("#chart-flow polyline[data-series=enqueued]")).getAttribute("points").split(" ").length)
+        waiting()
+                .until(ExpectedConditions.textToBePresentInElementLocated(
+                        By.cssSelector("#charts figcaption"), "Jobs per hour"));
+        assertThat(driver.findElement(By.cssSelector("#chart-flow polyline[data-series=enqueued]"))
+                        .getAttribute("points")
+                        .split(" ")
+                        .length)
                 .isGreaterThan(160);
         screenshot("overview-7d");
     }
@@ -447,33 +588,51 @@ class DashboardBrowserTest {
                         RETURNING id""").param("job", job).query(Long.class).single();
         jdbc().sql("""
                         INSERT INTO callback_attempts (event_row, at, status_code, error, duration_ms)
-                        VALUES (:event, now() - interval '3 minutes', 503, 'HTTP 503', 120), (:event, now() - interval '2 minutes', NULL, 'connect timed out', 5000)""")
-                .param("event", event).update();
+                        VALUES (:event, now() - interval '3 minutes', 503, 'HTTP 503', 120), (:event, now() - interval '2 minutes', NULL, 'connect timed out', 5000)""").param("event", event).update();
         login(OPERATOR);
         driver.get(url("/dashboard/dead-letters"));
-        var row = waiting().until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("tr[data-outbox='" + outbox + "']")));
+        var row = waiting()
+                .until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("tr[data-outbox='" + outbox + "']")));
         assertThat(row.getText()).contains("create_comment").contains("HTTP 422: Validation Failed");
         var callback = driver.findElement(By.cssSelector("tr[data-callback='" + event + "']"));
-        assertThat(callback.getText()).contains("https://hooks.example.com/ci").doesNotContain("s3cret").doesNotContain("pw@");
+        assertThat(callback.getText())
+                .contains("https://hooks.example.com/ci")
+                .doesNotContain("s3cret")
+                .doesNotContain("pw@");
         screenshot("dead-letters");
 
         driver.findElement(By.id("retry-outbox-" + outbox)).click();
-        waiting().until(ExpectedConditions.invisibilityOfElementLocated(By.cssSelector("tr[data-outbox='" + outbox + "']")));
-        assertThat(jdbc().sql("SELECT status FROM github_outbox WHERE id = :id").param("id", outbox).query(String.class).single())
+        waiting()
+                .until(ExpectedConditions.invisibilityOfElementLocated(
+                        By.cssSelector("tr[data-outbox='" + outbox + "']")));
+        assertThat(jdbc().sql("SELECT status FROM github_outbox WHERE id = :id")
+                        .param("id", outbox)
+                        .query(String.class)
+                        .single())
                 .isNotEqualTo("DEAD");
 
         // The job's page shows its callback and every attempt.
         driver.get(url("/dashboard/jobs/" + job));
-        var attempts = waiting().until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("#callbacks ol.attempts")));
-        assertThat(attempts.findElements(By.tagName("li"))).extracting(WebElement::getText)
+        var attempts =
+                waiting().until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("#callbacks ol.attempts")));
+        assertThat(attempts.findElements(By.tagName("li")))
+                .extracting(WebElement::getText)
                 .anySatisfy(t -> assertThat(t).contains("HTTP 503"))
                 .anySatisfy(t -> assertThat(t).contains("no answer").contains("connect timed out"));
-        assertThat(driver.findElement(By.id("callbacks")).getText()).doesNotContain("s3cret").doesNotContain(":pw@");
+        assertThat(driver.findElement(By.id("callbacks")).getText())
+                .doesNotContain("s3cret")
+                .doesNotContain(":pw@");
     }
 
     @Test
     void an_action_made_with_the_session_but_without_its_csrf_token_is_refused() throws Exception {
-        var later = api("POST", "/jobs", "{\"kind\":\"noop\",\"run_at\":\"" + Instant.now().plusSeconds(3600) + "\"}", ADMIN).get("id").asLong();
+        var later = api(
+                        "POST",
+                        "/jobs",
+                        "{\"kind\":\"noop\",\"run_at\":\"" + Instant.now().plusSeconds(3600) + "\"}",
+                        ADMIN)
+                .get("id")
+                .asLong();
         login(OPERATOR);
 
         var without = withSession("POST", "/jobs/" + later + "/cancel", null);
@@ -498,8 +657,13 @@ class DashboardBrowserTest {
 
         var refused = withSession("POST", "/jobs/" + failed + "/retry", csrfOfTheBrowserSession());
         assertThat(refused.statusCode()).isEqualTo(403);
-        assertThat(json.readTree(refused.body()).get("error").asString()).isEqualTo("needs operator; this token is viewer");
-        assertThat(jdbc().sql("SELECT count(*) FROM jobs WHERE retry_of = :id").param("id", failed).query(Long.class).single()).isZero();
+        assertThat(json.readTree(refused.body()).get("error").asString())
+                .isEqualTo("needs operator; this token is viewer");
+        assertThat(jdbc().sql("SELECT count(*) FROM jobs WHERE retry_of = :id")
+                        .param("id", failed)
+                        .query(Long.class)
+                        .single())
+                .isZero();
     }
 
     @Test
@@ -508,7 +672,9 @@ class DashboardBrowserTest {
         waiting().until(ExpectedConditions.urlContains("/dashboard/login"));
         driver.findElement(By.id("token")).sendKeys("not-a-token-of-this-instance");
         driver.findElement(By.cssSelector("button[type=submit]")).click();
-        waiting().until(ExpectedConditions.textToBePresentInElementLocated(By.id("login-error"), "not one of this instance"));
+        waiting()
+                .until(ExpectedConditions.textToBePresentInElementLocated(
+                        By.id("login-error"), "not one of this instance"));
         screenshot("login");
         driver.findElement(By.id("token")).sendKeys(VIEWER);
         driver.findElement(By.cssSelector("button[type=submit]")).click();
@@ -517,7 +683,9 @@ class DashboardBrowserTest {
         assertThat(cookie.isHttpOnly()).isTrue();
         assertThat(cookie.getSameSite()).isEqualTo("Strict");
 
-        waiting().until(ExpectedConditions.elementToBeClickable(By.id("logout"))).click();
+        waiting()
+                .until(ExpectedConditions.elementToBeClickable(By.id("logout")))
+                .click();
         waiting().until(ExpectedConditions.urlContains("/dashboard/login"));
         assertThat(driver.manage().getCookieNamed(SessionCookies.COOKIE)).isNull();
     }
@@ -525,14 +693,16 @@ class DashboardBrowserTest {
     @Test
     void the_overview_follows_the_system_s_dark_mode_and_fits_a_phone() throws Exception {
         login(OPERATOR);
-        driver.executeCdpCommand("Emulation.setEmulatedMedia",
+        driver.executeCdpCommand(
+                "Emulation.setEmulatedMedia",
                 Map.of("features", List.of(Map.of("name", "prefers-color-scheme", "value", "dark"))));
         driver.get(url("/dashboard"));
         waiting().until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("#counts .count")));
         var background = driver.findElement(By.tagName("body")).getCssValue("background-color");
         assertThat(background).isEqualTo("rgba(22, 24, 27, 1)");
         screenshot("overview-dark");
-        driver.executeCdpCommand("Emulation.setDeviceMetricsOverride",
+        driver.executeCdpCommand(
+                "Emulation.setDeviceMetricsOverride",
                 Map.of("width", 390, "height", 844, "deviceScaleFactor", 1, "mobile", true));
         driver.get(url("/dashboard/jobs"));
         waiting().until(ExpectedConditions.presenceOfElementLocated(By.id("job-list")));

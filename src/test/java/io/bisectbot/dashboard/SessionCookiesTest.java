@@ -20,7 +20,9 @@ class SessionCookiesTest {
     @Test
     void a_session_made_by_one_instance_is_accepted_by_another_with_the_same_keys() {
         var cookie = new SessionCookies(List.of(KEY), Duration.ofHours(1), clock).issue(Role.OPERATOR);
-        var session = new SessionCookies(List.of(KEY), Duration.ofHours(1), clock).verify(cookie).orElseThrow();
+        var session = new SessionCookies(List.of(KEY), Duration.ofHours(1), clock)
+                .verify(cookie)
+                .orElseThrow();
         assertThat(session.role()).isEqualTo(Role.OPERATOR);
         assertThat(session.expiresAt()).isEqualTo(Instant.parse("2025-01-01T01:00:00Z"));
     }
@@ -41,9 +43,12 @@ class SessionCookiesTest {
         var cookie = sessions.issue(Role.VIEWER);
         assertThat(sessions.verify(cookie.replaceFirst("^viewer", "admin"))).isEmpty();
         var parts = cookie.split("\\.");
-        assertThat(sessions.verify(parts[0] + "." + (Long.parseLong(parts[1]) + 86_400) + "." + parts[2] + "." + parts[3])).isEmpty();
+        assertThat(sessions.verify(
+                        parts[0] + "." + (Long.parseLong(parts[1]) + 86_400) + "." + parts[2] + "." + parts[3]))
+                .isEmpty();
         assertThat(sessions.verify("garbage")).isEmpty();
-        assertThat(sessions.verify(new SessionCookies(List.of(OLD_KEY), Duration.ofHours(1), clock).issue(Role.ADMIN))).isEmpty();
+        assertThat(sessions.verify(new SessionCookies(List.of(OLD_KEY), Duration.ofHours(1), clock).issue(Role.ADMIN)))
+                .isEmpty();
     }
 
     @Test
@@ -53,7 +58,8 @@ class SessionCookiesTest {
         var rotated = new SessionCookies(List.of(KEY, OLD_KEY), Duration.ofHours(1), clock);
         var session = rotated.verify(cookie).orElseThrow();
         assertThat(rotated.csrfValid(session, old.csrfToken(session))).isTrue();
-        assertThat(new SessionCookies(List.of(KEY), Duration.ofHours(1), clock).verify(cookie)).isEmpty();
+        assertThat(new SessionCookies(List.of(KEY), Duration.ofHours(1), clock).verify(cookie))
+                .isEmpty();
     }
 
     @Test
@@ -69,12 +75,14 @@ class SessionCookiesTest {
     @Test
     void a_short_key_is_refused_at_start() {
         assertThatThrownBy(() -> new SessionCookies(List.of("short"), Duration.ofHours(1), clock))
-                .hasMessageContaining("SESSION_KEYS").hasMessageContaining("at least 32");
+                .hasMessageContaining("SESSION_KEYS")
+                .hasMessageContaining("at least 32");
     }
 
     @Test
     void after_login_only_dashboard_paths_are_followed() {
-        assertThat(DashboardController.safeNext("/dashboard/jobs?status=FAILED")).isEqualTo("/dashboard/jobs?status=FAILED");
+        assertThat(DashboardController.safeNext("/dashboard/jobs?status=FAILED"))
+                .isEqualTo("/dashboard/jobs?status=FAILED");
         assertThat(DashboardController.safeNext("https://evil.example/")).isEqualTo("/dashboard");
         assertThat(DashboardController.safeNext("/dashboard//evil.example")).isEqualTo("/dashboard");
         assertThat(DashboardController.safeNext(null)).isEqualTo("/dashboard");

@@ -36,6 +36,7 @@ class WhyNotRunningApiTest {
 
     @LocalServerPort
     int port;
+
     @Autowired
     DataSource dataSource;
 
@@ -53,8 +54,11 @@ class WhyNotRunningApiTest {
 
     @BeforeEach
     void thisInstanceHasSaidWhatItRuns() {
-        await().atMost(Duration.ofSeconds(20)).until(() -> jdbc().sql("SELECT count(*) FROM workers WHERE kinds IS NOT NULL")
-                .query(Long.class).single() > 0);
+        await().atMost(Duration.ofSeconds(20))
+                .until(() -> jdbc().sql("SELECT count(*) FROM workers WHERE kinds IS NOT NULL")
+                                .query(Long.class)
+                                .single()
+                        > 0);
     }
 
     /** Another instance, alive now, running {@code kinds} with {@code slots} slots; {@code unready} wait for Docker. */
@@ -62,7 +66,11 @@ class WhyNotRunningApiTest {
         jdbc().sql("""
                         INSERT INTO workers (id, started_at, heartbeat_at, state, version, max_concurrent_jobs, kinds, unready_kinds)
                         VALUES (:id, now(), now(), 'RUNNING', 'test', :slots, CAST(:kinds AS text[]), CAST(:unready AS text[]))""")
-                .param("id", id).param("slots", slots).param("kinds", kinds).param("unready", unready).update();
+                .param("id", id)
+                .param("slots", slots)
+                .param("kinds", kinds)
+                .param("unready", unready)
+                .update();
     }
 
     long job(String kind, String status, String tenant, String runAt, int attempts, String worker) {
@@ -71,17 +79,27 @@ class WhyNotRunningApiTest {
                         VALUES (:kind, :status, :tenant, now() + CAST(:run_at AS interval), :attempts, :worker,
                                 CASE WHEN :status = 'RUNNING' THEN now() END)
                         RETURNING id""")
-                .param("kind", kind).param("status", status).param("tenant", tenant).param("run_at", runAt)
-                .param("attempts", attempts).param("worker", worker).query(Long.class).single();
+                .param("kind", kind)
+                .param("status", status)
+                .param("tenant", tenant)
+                .param("run_at", runAt)
+                .param("attempts", attempts)
+                .param("worker", worker)
+                .query(Long.class)
+                .single();
     }
 
     List<String> why(long id) throws Exception {
-        var response = http.send(HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/job/" + id))
-                .header("Authorization", "Bearer " + VIEWER).build(), HttpResponse.BodyHandlers.ofString());
+        var response = http.send(
+                HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/job/" + id))
+                        .header("Authorization", "Bearer " + VIEWER)
+                        .build(),
+                HttpResponse.BodyHandlers.ofString());
         assertThat(response.statusCode()).isEqualTo(200);
         var reasons = new ArrayList<String>();
         for (JsonNode reason : json.readTree(response.body()).get("waiting")) {
-            reasons.add(reason.get("code").asString() + ": " + reason.get("message").asString());
+            reasons.add(
+                    reason.get("code").asString() + ": " + reason.get("message").asString());
         }
         return reasons;
     }
@@ -95,20 +113,28 @@ class WhyNotRunningApiTest {
     @Test
     void with_every_slot_busy_there_is_no_free_slot() throws Exception {
         var id = job("noop", "PENDING", null, "0 seconds", 0, null);
-        assertThat(why(id)).containsExactly("no_free_slot: no free slot: all 0 slots of the 1 instance that run 'noop' are busy");
+        assertThat(why(id))
+                .containsExactly("no_free_slot: no free slot: all 0 slots of the 1 instance that run 'noop' are busy");
     }
 
     @Test
     void a_kind_no_live_instance_has_a_handler_for_is_disabled_everywhere() throws Exception {
         var id = job("gpu-render", "PENDING", null, "0 seconds", 0, null);
-        assertThat(why(id)).singleElement().asString().startsWith("kind_disabled: kind 'gpu-render' is disabled on every live instance");
+        assertThat(why(id))
+                .singleElement()
+                .asString()
+                .startsWith("kind_disabled: kind 'gpu-render' is disabled on every live instance");
     }
 
     @Test
     void a_kind_whose_instances_all_lack_docker_waits_for_docker() throws Exception {
         otherInstance("docker-down", 2, "{bisect-like}", "{bisect-like}");
         var id = job("bisect-like", "PENDING", null, "0 seconds", 0, null);
-        assertThat(why(id)).singleElement().asString().startsWith("docker_unavailable: Docker is unavailable on every live instance that runs 'bisect-like' (1)");
+        assertThat(why(id))
+                .singleElement()
+                .asString()
+                .startsWith(
+                        "docker_unavailable: Docker is unavailable on every live instance that runs 'bisect-like' (1)");
     }
 
     @Test
@@ -116,8 +142,9 @@ class WhyNotRunningApiTest {
         otherInstance("free-slots", 4, "{tenant-kind}", "{}");
         job("tenant-kind", "RUNNING", "installation:5", "0 seconds", 1, "free-slots");
         var id = job("tenant-kind", "PENDING", "installation:5", "0 seconds", 0, null);
-        assertThat(why(id)).containsExactly(
-                "tenant_cap: installation 5 is at its cap: 1 of 1 jobs running (MAX_RUNNING_PER_INSTALLATION)");
+        assertThat(why(id))
+                .containsExactly(
+                        "tenant_cap: installation 5 is at its cap: 1 of 1 jobs running (MAX_RUNNING_PER_INSTALLATION)");
         var other = job("tenant-kind", "PENDING", "installation:6", "0 seconds", 0, null);
         assertThat(why(other)).singleElement().asString().startsWith("queued: ");
     }

@@ -17,8 +17,11 @@ import org.junit.jupiter.api.Test;
 
 class CacheVolumeTest {
 
-    private final DockerExecutor executor = new DockerExecutor(DOCKER,
-            ExecutorProperties.defaultProperties().withDefaultImage(RUNNER_IMAGE), new SimpleMeterRegistry(), Clock.systemUTC());
+    private final DockerExecutor executor = new DockerExecutor(
+            DOCKER,
+            ExecutorProperties.defaultProperties().withDefaultImage(RUNNER_IMAGE),
+            new SimpleMeterRegistry(),
+            Clock.systemUTC());
     private final String repository = "https://example.test/acme/app-" + UUID.randomUUID() + ".git";
     private final List<String> volumes = new ArrayList<>();
 
@@ -37,8 +40,14 @@ class CacheVolumeTest {
 
     private String run(StepSpec.Cache cache, String script) {
         var sink = new RecordingSink();
-        var result = executor.run(StepSpec.builder(9, "worker-cache", 1, "cache", RUNNER_IMAGE)
-                .timeout(Duration.ofSeconds(60)).cache(cache).shell(script).build(), sink, CancellationSignal.create());
+        var result = executor.run(
+                StepSpec.builder(9, "worker-cache", 1, "cache", RUNNER_IMAGE)
+                        .timeout(Duration.ofSeconds(60))
+                        .cache(cache)
+                        .shell(script)
+                        .build(),
+                sink,
+                CancellationSignal.create());
         assertThat(result.outcome()).as(sink.text()).isEqualTo(new StepOutcome.Exited(0));
         return sink.text(LogStream.STDOUT);
     }
@@ -75,7 +84,8 @@ class CacheVolumeTest {
     void a_cache_is_measured_and_removed_and_the_reaper_leaves_it_alone() {
         var cache = cache(101, true);
         run(cache, "head -c 3000000 /dev/zero > /cache/deps/blob");
-        new OrphanReaper(DOCKER, (job, worker, attempt) -> false, Duration.ofMinutes(1), new SimpleMeterRegistry()).reapOnce();
+        new OrphanReaper(DOCKER, (job, worker, attempt) -> false, Duration.ofMinutes(1), new SimpleMeterRegistry())
+                .reapOnce();
 
         assertThat(executor.cacheVolumes()).contains(cache.volume());
         assertThat(executor.cacheSize(cache.volume()).orElseThrow()).isBetween(3_000_000L, 3_200_000L);

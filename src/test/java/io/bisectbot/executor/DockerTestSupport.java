@@ -2,18 +2,16 @@ package io.bisectbot.executor;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.github.dockerjava.api.DockerClient;
+import com.github.dockerjava.api.model.Container;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-
 import org.apache.commons.compress.archivers.tar.TarArchiveEntry;
 import org.apache.commons.compress.archivers.tar.TarArchiveOutputStream;
-
-import com.github.dockerjava.api.DockerClient;
-import com.github.dockerjava.api.model.Container;
 
 /** Shared bits of the tests that talk to the real engine (they fail, not skip, without one). */
 final class DockerTestSupport {
@@ -24,13 +22,19 @@ final class DockerTestSupport {
     private DockerTestSupport() {}
 
     static List<Container> managedContainers() {
-        return DOCKER.listContainersCmd().withShowAll(true).withLabelFilter(Map.of(Labels.MANAGED, "true")).exec();
+        return DOCKER.listContainersCmd()
+                .withShowAll(true)
+                .withLabelFilter(Map.of(Labels.MANAGED, "true"))
+                .exec();
     }
 
     /** Waits a little: the engine may still be finishing a removal ("Removal In Progress") on a loaded machine. */
     static void assertNoManagedContainersLeft() {
-        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(15)).untilAsserted(() ->
-                assertThat(managedContainers()).as("containers labelled bisectbot.managed=true").isEmpty());
+        org.awaitility.Awaitility.await()
+                .atMost(java.time.Duration.ofSeconds(15))
+                .untilAsserted(() -> assertThat(managedContainers())
+                        .as("containers labelled bisectbot.managed=true")
+                        .isEmpty());
     }
 
     /** A tar of UTF-8 text files, owned by the default step user. */

@@ -2,14 +2,12 @@ package io.bisectbot.executor;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.time.Clock;
-import java.time.Duration;
-
-import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.Test;
-
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.time.Clock;
+import java.time.Duration;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
 
 class ExecutorMetricsTest {
 
@@ -22,12 +20,21 @@ class ExecutorMetricsTest {
 
     @Test
     void steps_containers_orphans_and_engine_health_are_exported_under_their_prometheus_names() {
-        try (var executor = new DockerExecutor(DockerTestSupport.DOCKER, ExecutorProperties.defaultProperties(), registry,
-                Clock.systemUTC())) {
-            executor.run(StepSpec.builder(1, "w", 1, "ok", DockerTestSupport.RUNNER_IMAGE).shell("exit 3").build(),
-                    new DockerTestSupport.RecordingSink(), CancellationSignal.create());
-            executor.run(StepSpec.builder(1, "w", 1, "slow", DockerTestSupport.RUNNER_IMAGE).shell("sleep 30")
-                    .timeout(Duration.ofMillis(500)).build(), new DockerTestSupport.RecordingSink(), CancellationSignal.create());
+        try (var executor = new DockerExecutor(
+                DockerTestSupport.DOCKER, ExecutorProperties.defaultProperties(), registry, Clock.systemUTC())) {
+            executor.run(
+                    StepSpec.builder(1, "w", 1, "ok", DockerTestSupport.RUNNER_IMAGE)
+                            .shell("exit 3")
+                            .build(),
+                    new DockerTestSupport.RecordingSink(),
+                    CancellationSignal.create());
+            executor.run(
+                    StepSpec.builder(1, "w", 1, "slow", DockerTestSupport.RUNNER_IMAGE)
+                            .shell("sleep 30")
+                            .timeout(Duration.ofMillis(500))
+                            .build(),
+                    new DockerTestSupport.RecordingSink(),
+                    CancellationSignal.create());
         }
         new OrphanReaper(DockerTestSupport.DOCKER, (j, w, a) -> true, Duration.ofMinutes(1), registry);
         new DockerHealth(() -> {}, Clock.systemUTC(), Duration.ofSeconds(5), registry);

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.charset.StandardCharsets;
 import java.util.List;
-
 import org.junit.jupiter.api.Test;
 
 class LogPipelineTest {
@@ -68,13 +67,13 @@ class LogPipelineTest {
         var bytes = utf8(secret);
         var b64 = java.util.Base64.getEncoder();
         var printed = List.of(
-                b64.encodeToString(utf8(secret + "\n")),                        // echo $S | base64
-                b64.encodeToString(utf8("TOKEN=" + secret)),                     // at another byte offset
+                b64.encodeToString(utf8(secret + "\n")), // echo $S | base64
+                b64.encodeToString(utf8("TOKEN=" + secret)), // at another byte offset
                 b64.encodeToString(utf8("T=" + secret)),
                 java.util.Base64.getUrlEncoder().encodeToString(bytes),
-                java.util.HexFormat.of().formatHex(bytes),                       // xxd -p, od
+                java.util.HexFormat.of().formatHex(bytes), // xxd -p, od
                 java.util.HexFormat.of().formatHex(bytes).toUpperCase(),
-                new StringBuilder(secret).reverse().toString(),                  // rev
+                new StringBuilder(secret).reverse().toString(), // rev
                 java.net.URLEncoder.encode("a/b?" + secret + "&", StandardCharsets.UTF_8));
         var pipeline = new LogPipeline(sink, 100_000, List.of(secret));
         for (var line : printed) {
@@ -86,7 +85,10 @@ class LogPipelineTest {
 
         var stored = sink.text();
         assertThat(stored.lines()).hasSize(printed.size()).allMatch(line -> line.contains("***"));
-        for (var form : List.of(secret, b64.encodeToString(bytes).substring(0, 36), java.util.HexFormat.of().formatHex(bytes))) {
+        for (var form : List.of(
+                secret,
+                b64.encodeToString(bytes).substring(0, 36),
+                java.util.HexFormat.of().formatHex(bytes))) {
             assertThat(stored).doesNotContain(form);
         }
         // Nothing long enough to reconstruct the secret survives beside the masks.
@@ -100,7 +102,9 @@ class LogPipelineTest {
         var pipeline = new LogPipeline(sink, 100_000, List.of(secret));
         pipeline.accept(LogStream.STDOUT, utf8(wrapped + "\n"));
         pipeline.finish();
-        assertThat(sink.text()).doesNotContain(wrapped.lines().findFirst().orElseThrow()).contains("***");
+        assertThat(sink.text())
+                .doesNotContain(wrapped.lines().findFirst().orElseThrow())
+                .contains("***");
     }
 
     @Test

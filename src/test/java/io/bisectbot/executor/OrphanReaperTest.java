@@ -4,18 +4,15 @@ import static io.bisectbot.executor.DockerTestSupport.DOCKER;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import com.github.dockerjava.api.exception.NotFoundException;
+import com.github.dockerjava.api.model.Container;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-
-import com.github.dockerjava.api.exception.NotFoundException;
-import com.github.dockerjava.api.model.Container;
-
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 
 class OrphanReaperTest {
 
@@ -25,22 +22,37 @@ class OrphanReaperTest {
     private String labelledContainer(long jobId, String worker, int attempt) {
         String id = DOCKER.createContainerCmd(DockerTestSupport.RUNNER_IMAGE)
                 .withCmd("sleep", "60")
-                .withLabels(Map.of(Labels.MANAGED, "true", Labels.JOB_ID, Long.toString(jobId),
-                        Labels.WORKER_ID, worker, Labels.ATTEMPT, Integer.toString(attempt), Labels.STEP, "test"))
-                .exec().getId();
+                .withLabels(Map.of(
+                        Labels.MANAGED,
+                        "true",
+                        Labels.JOB_ID,
+                        Long.toString(jobId),
+                        Labels.WORKER_ID,
+                        worker,
+                        Labels.ATTEMPT,
+                        Integer.toString(attempt),
+                        Labels.STEP,
+                        "test"))
+                .exec()
+                .getId();
         created.add(id);
         return id;
     }
 
     private static List<String> managedIds() {
-        return DockerTestSupport.managedContainers().stream().map(Container::getId).toList();
+        return DockerTestSupport.managedContainers().stream()
+                .map(Container::getId)
+                .toList();
     }
 
     @AfterEach
     void cleanUp() {
         for (String id : created) {
             try {
-                DOCKER.removeContainerCmd(id).withForce(true).withRemoveVolumes(true).exec();
+                DOCKER.removeContainerCmd(id)
+                        .withForce(true)
+                        .withRemoveVolumes(true)
+                        .exec();
             } catch (NotFoundException alreadyGone) {
                 // Reaped, as intended.
             }
@@ -55,8 +67,11 @@ class OrphanReaperTest {
         String stale = labelledContainer(43, "w-live", 1);
         String live = labelledContainer(43, "w-live", 2);
         // Containers of other tests on the same engine count as live: only this test's two orphans are dead.
-        var reaper = new OrphanReaper(DOCKER, (job, worker, attempt) -> job != 41 && !(job == 43 && attempt == 1),
-                Duration.ofMinutes(1), registry);
+        var reaper = new OrphanReaper(
+                DOCKER,
+                (job, worker, attempt) -> job != 41 && !(job == 43 && attempt == 1),
+                Duration.ofMinutes(1),
+                registry);
 
         int removed = reaper.reapOnce();
 
@@ -68,9 +83,13 @@ class OrphanReaperTest {
     @Test
     void when_the_job_state_cannot_be_read_nothing_is_removed() {
         String container = labelledContainer(44, "w-1", 1);
-        var reaper = new OrphanReaper(DOCKER, (job, worker, attempt) -> {
-            throw new IllegalStateException("database down");
-        }, Duration.ofMinutes(1), registry);
+        var reaper = new OrphanReaper(
+                DOCKER,
+                (job, worker, attempt) -> {
+                    throw new IllegalStateException("database down");
+                },
+                Duration.ofMinutes(1),
+                registry);
 
         assertThat(reaper.reapOnce()).isZero();
         assertThat(managedIds()).contains(container);

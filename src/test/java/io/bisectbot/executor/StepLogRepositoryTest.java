@@ -3,11 +3,11 @@ package io.bisectbot.executor;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-
 import org.flywaydb.core.Flyway;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -18,8 +18,6 @@ import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.jdbc.datasource.SimpleDriverDataSource;
 import org.testcontainers.postgresql.PostgreSQLContainer;
 import org.testcontainers.utility.DockerImageName;
-
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 
 class StepLogRepositoryTest {
 
@@ -34,10 +32,13 @@ class StepLogRepositoryTest {
     @BeforeAll
     static void startDatabase() {
         POSTGRES.start();
-        Flyway.configure().dataSource(POSTGRES.getJdbcUrl(), POSTGRES.getUsername(), POSTGRES.getPassword())
-                .locations("filesystem:db/migration").load().migrate();
-        jdbc = JdbcClient.create(new SimpleDriverDataSource(new org.postgresql.Driver(), POSTGRES.getJdbcUrl(),
-                POSTGRES.getUsername(), POSTGRES.getPassword()));
+        Flyway.configure()
+                .dataSource(POSTGRES.getJdbcUrl(), POSTGRES.getUsername(), POSTGRES.getPassword())
+                .locations("filesystem:db/migration")
+                .load()
+                .migrate();
+        jdbc = JdbcClient.create(new SimpleDriverDataSource(
+                new org.postgresql.Driver(), POSTGRES.getJdbcUrl(), POSTGRES.getUsername(), POSTGRES.getPassword()));
     }
 
     @AfterAll
@@ -48,7 +49,9 @@ class StepLogRepositoryTest {
     @BeforeEach
     void newJob() {
         repository = new StepLogRepository(jdbc, Clock.systemUTC());
-        jobId = jdbc.sql("INSERT INTO jobs (kind) VALUES ('test') RETURNING id").query(Long.class).single();
+        jobId = jdbc.sql("INSERT INTO jobs (kind) VALUES ('test') RETURNING id")
+                .query(Long.class)
+                .single();
     }
 
     @AfterEach
@@ -70,9 +73,13 @@ class StepLogRepositoryTest {
 
         // Consecutive output of one stream is merged into one row.
         assertThat(chunks).extracting(LogChunk::seq).containsExactly(0, 1, 2);
-        assertThat(chunks).extracting(LogChunk::stream).containsExactly(LogStream.STDOUT, LogStream.STDERR, LogStream.STDOUT);
+        assertThat(chunks)
+                .extracting(LogChunk::stream)
+                .containsExactly(LogStream.STDOUT, LogStream.STDERR, LogStream.STDOUT);
         assertThat(chunks).extracting(LogChunk::content).containsExactly("one\ntwo\n", "warn\n", "three\n");
-        assertThat(repository.read(jobId, "build", 2, 100)).extracting(LogChunk::content).containsExactly("three\n");
+        assertThat(repository.read(jobId, "build", 2, 100))
+                .extracting(LogChunk::content)
+                .containsExactly("three\n");
     }
 
     @Test
@@ -80,7 +87,8 @@ class StepLogRepositoryTest {
         LogSink sink = repository.openSink(jobId, "live", 1);
         sink.append(LogStream.STDOUT, "hello\n");
 
-        await().atMost(Duration.ofSeconds(2)).until(() -> repository.readAll(jobId, "live").equals("hello\n"));
+        await().atMost(Duration.ofSeconds(2))
+                .until(() -> repository.readAll(jobId, "live").equals("hello\n"));
         sink.close();
     }
 
@@ -96,7 +104,8 @@ class StepLogRepositoryTest {
         }
 
         assertThat(repository.readAll(jobId, "big")).isEqualTo(expected.toString());
-        assertThat(repository.read(jobId, "big", 0, 100_000)).allSatisfy(c -> assertThat(c.content().length()).isLessThanOrEqualTo(64 * 1024));
+        assertThat(repository.read(jobId, "big", 0, 100_000))
+                .allSatisfy(c -> assertThat(c.content().length()).isLessThanOrEqualTo(64 * 1024));
     }
 
     @Test
@@ -108,8 +117,11 @@ class StepLogRepositoryTest {
             second.append(LogStream.STDOUT, "attempt two\n");
         }
 
-        assertThat(repository.read(jobId, "test", 0, 10)).extracting(LogChunk::attempt, LogChunk::content)
-                .containsExactly(org.assertj.core.groups.Tuple.tuple(1, "attempt one\n"), org.assertj.core.groups.Tuple.tuple(2, "attempt two\n"));
+        assertThat(repository.read(jobId, "test", 0, 10))
+                .extracting(LogChunk::attempt, LogChunk::content)
+                .containsExactly(
+                        org.assertj.core.groups.Tuple.tuple(1, "attempt one\n"),
+                        org.assertj.core.groups.Tuple.tuple(2, "attempt two\n"));
     }
 
     @Test
@@ -125,20 +137,25 @@ class StepLogRepositoryTest {
 
     @Test
     void a_step_run_into_postgres_stores_its_output_live_and_never_the_secret() {
-        var executor = new DockerExecutor(DockerTestSupport.DOCKER,
+        var executor = new DockerExecutor(
+                DockerTestSupport.DOCKER,
                 ExecutorProperties.defaultProperties().withSecrets(List.of("pa55word")),
-                new SimpleMeterRegistry(), Clock.systemUTC());
-        try (executor; LogSink sink = repository.openSink(jobId, "e2e", 1)) {
+                new SimpleMeterRegistry(),
+                Clock.systemUTC());
+        try (executor;
+                LogSink sink = repository.openSink(jobId, "e2e", 1)) {
             var spec = StepSpec.builder(jobId, "worker-test", 1, "e2e", DockerTestSupport.RUNNER_IMAGE)
-                    .shell("echo start; echo \"db=$DB_PW\"; sleep 2; echo end").env("DB_PW", "pa55word").build();
+                    .shell("echo start; echo \"db=$DB_PW\"; sleep 2; echo end")
+                    .env("DB_PW", "pa55word")
+                    .build();
             var running = CompletableFuture.supplyAsync(() -> executor.run(spec, sink, CancellationSignal.create()));
 
-            await().atMost(Duration.ofSeconds(20)).until(() -> repository.readAll(jobId, "e2e").contains("start"));
+            await().atMost(Duration.ofSeconds(20))
+                    .until(() -> repository.readAll(jobId, "e2e").contains("start"));
             assertThat(running).isNotDone();
 
             assertThat(running.join().outcome()).isEqualTo(new StepOutcome.Exited(0));
             assertThat(repository.readAll(jobId, "e2e")).isEqualTo("start\ndb=***\nend\n");
         }
     }
-
 }

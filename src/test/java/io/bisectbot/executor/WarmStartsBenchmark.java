@@ -1,13 +1,12 @@
 package io.bisectbot.executor;
 
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executors;
-
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 
 /**
  * The executor's share of a bisect round: rounds of {@code k} steps at once, each running {@code sleep 1} on a small
@@ -25,8 +24,11 @@ public final class WarmStartsBenchmark {
         int k = args.length > 1 ? Integer.parseInt(args[1]) : 3;
         byte[] input = DockerTestSupport.tar(java.util.Map.of("test.sh", "sleep 1\n", "state", "good\n"));
         var threads = Executors.newVirtualThreadPerTaskExecutor();
-        try (var executor = new DockerExecutor(DockerTestSupport.DOCKER, ExecutorProperties.defaultProperties(),
-                new SimpleMeterRegistry(), Clock.systemUTC())) {
+        try (var executor = new DockerExecutor(
+                DockerTestSupport.DOCKER,
+                ExecutorProperties.defaultProperties(),
+                new SimpleMeterRegistry(),
+                Clock.systemUTC())) {
             var warm = executor.warmStarts(k);
             List<Long> cold = new ArrayList<>();
             List<Long> warmed = new ArrayList<>();
@@ -35,16 +37,28 @@ public final class WarmStartsBenchmark {
                     long t0 = System.nanoTime();
                     var steps = new ArrayList<CompletableFuture<ContainerResult>>();
                     for (int i = 0; i < k; i++) {
-                        var spec = StepSpec.builder(1, "bench", 1, "round-" + round + "-" + i, DockerTestSupport.RUNNER_IMAGE)
-                                .shell("sh test.sh").env("BISECT_COMMIT", "c" + round + "-" + i)
-                                .input(() -> new java.io.ByteArrayInputStream(input)).build();
-                        steps.add(CompletableFuture.supplyAsync(() -> useWarm
-                                ? warm.run(spec, new DockerTestSupport.RecordingSink(), CancellationSignal.create())
-                                : executor.run(spec, new DockerTestSupport.RecordingSink(), CancellationSignal.create()), threads));
+                        var spec = StepSpec.builder(
+                                        1, "bench", 1, "round-" + round + "-" + i, DockerTestSupport.RUNNER_IMAGE)
+                                .shell("sh test.sh")
+                                .env("BISECT_COMMIT", "c" + round + "-" + i)
+                                .input(() -> new java.io.ByteArrayInputStream(input))
+                                .build();
+                        steps.add(CompletableFuture.supplyAsync(
+                                () -> useWarm
+                                        ? warm.run(
+                                                spec,
+                                                new DockerTestSupport.RecordingSink(),
+                                                CancellationSignal.create())
+                                        : executor.run(
+                                                spec,
+                                                new DockerTestSupport.RecordingSink(),
+                                                CancellationSignal.create()),
+                                threads));
                     }
                     for (var step : steps) {
                         if (!(step.join().outcome() instanceof StepOutcome.Exited(int code) && code == 0)) {
-                            throw new IllegalStateException("step failed: " + step.join().outcome());
+                            throw new IllegalStateException(
+                                    "step failed: " + step.join().outcome());
                         }
                     }
                     long overhead = (System.nanoTime() - t0) / 1_000_000 - 1000;
@@ -62,7 +76,15 @@ public final class WarmStartsBenchmark {
 
     private static void report(String name, int k, List<Long> overheads) {
         var sorted = overheads.stream().sorted().toList();
-        System.out.printf(Locale.ROOT, "%-12s k=%d rounds=%d overhead ms: median %d, min %d, max %d, all %s%n", name, k,
-                sorted.size(), sorted.get(sorted.size() / 2), sorted.getFirst(), sorted.getLast(), overheads);
+        System.out.printf(
+                Locale.ROOT,
+                "%-12s k=%d rounds=%d overhead ms: median %d, min %d, max %d, all %s%n",
+                name,
+                k,
+                sorted.size(),
+                sorted.get(sorted.size() / 2),
+                sorted.getFirst(),
+                sorted.getLast(),
+                overheads);
     }
 }

@@ -4,27 +4,28 @@ import static io.bisectbot.executor.DockerTestSupport.RUNNER_IMAGE;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.bisectbot.executor.DockerTestSupport.RecordingSink;
+import io.bisectbot.executor.StepOutcome.Cancelled;
+import io.bisectbot.executor.StepOutcome.Exited;
+import io.bisectbot.executor.StepOutcome.TimedOut;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.ByteArrayInputStream;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
-
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
-
-import io.bisectbot.executor.DockerTestSupport.RecordingSink;
-import io.bisectbot.executor.StepOutcome.Cancelled;
-import io.bisectbot.executor.StepOutcome.Exited;
-import io.bisectbot.executor.StepOutcome.TimedOut;
-import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 
 /** Steps from containers started ahead: the same isolation, limits and results as a cold step. */
 class WarmStartsTest {
 
-    private final DockerExecutor executor = new DockerExecutor(DockerTestSupport.DOCKER, ExecutorProperties.defaultProperties(),
-            new SimpleMeterRegistry(), Clock.systemUTC());
+    private final DockerExecutor executor = new DockerExecutor(
+            DockerTestSupport.DOCKER,
+            ExecutorProperties.defaultProperties(),
+            new SimpleMeterRegistry(),
+            Clock.systemUTC());
     private final WarmStarts warm = executor.warmStarts(1);
 
     private static StepSpec.Builder step(String name) {
@@ -50,8 +51,10 @@ class WarmStartsTest {
     void a_parked_step_gets_its_files_its_environment_and_its_working_directory() throws Exception {
         byte[] tar = DockerTestSupport.tar(Map.of("hello.txt", "hello from the tar\n"));
         var sink = new RecordingSink();
-        var spec = step("env").shell("pwd; cat hello.txt; echo \"$GREETING|$BISECT_COMMIT\"; cat < /dev/stdin | wc -c")
-                .env("GREETING", "hi 'there' $x \"y\"").env("BISECT_COMMIT", "abc123")
+        var spec = step("env")
+                .shell("pwd; cat hello.txt; echo \"$GREETING|$BISECT_COMMIT\"; cat < /dev/stdin | wc -c")
+                .env("GREETING", "hi 'there' $x \"y\"")
+                .env("BISECT_COMMIT", "abc123")
                 .input(() -> new ByteArrayInputStream(tar));
 
         var result = runTwice(spec, spec.build(), sink);
@@ -65,14 +68,17 @@ class WarmStartsTest {
     @Test
     void a_parked_step_runs_as_non_root_without_capabilities_on_a_read_only_root_without_network() {
         var sink = new RecordingSink();
-        var spec = step("who").shell("id -u; grep -E '^(CapEff|CapPrm|NoNewPrivs)' /proc/self/status; touch /etc/x 2>&1;"
-                + " touch /tmp/ok && echo tmp-writable; bash -c 'echo > /dev/tcp/1.1.1.1/80' 2>&1 || echo no-network");
+        var spec = step("who")
+                .shell(
+                        "id -u; grep -E '^(CapEff|CapPrm|NoNewPrivs)' /proc/self/status; touch /etc/x 2>&1;"
+                                + " touch /tmp/ok && echo tmp-writable; bash -c 'echo > /dev/tcp/1.1.1.1/80' 2>&1 || echo no-network");
 
         var result = runTwice(spec, spec.build(), sink);
 
         assertThat(result.containerName()).contains("-parked-");
         assertThat(result.outcome()).isEqualTo(new Exited(0));
-        assertThat(sink.text()).startsWith("65534\n")
+        assertThat(sink.text())
+                .startsWith("65534\n")
                 .contains("CapEff:\t0000000000000000")
                 .contains("CapPrm:\t0000000000000000")
                 .contains("NoNewPrivs:\t1")
@@ -98,14 +104,22 @@ class WarmStartsTest {
         var sink = new RecordingSink();
         assertThat(runTwice(spec, spec.build(), sink).outcome()).isEqualTo(new Exited(3));
 
-        var missing = warm.run(step("exit").argv("/no/such/binary").build(), new RecordingSink(), CancellationSignal.create());
+        var missing = warm.run(
+                step("exit").argv("/no/such/binary").build(), new RecordingSink(), CancellationSignal.create());
         assertThat(missing.outcome()).isEqualTo(new Exited(127));
     }
 
     @Test
     void a_parked_step_s_deadline_counts_from_its_trigger_and_kills_it() {
-        var first = step("slow").timeout(Duration.ofSeconds(2)).shell("sleep \"$NAP\"").env("NAP", "0");
-        var slow = step("slow").timeout(Duration.ofSeconds(2)).shell("sleep \"$NAP\"").env("NAP", "30").build();
+        var first = step("slow")
+                .timeout(Duration.ofSeconds(2))
+                .shell("sleep \"$NAP\"")
+                .env("NAP", "0");
+        var slow = step("slow")
+                .timeout(Duration.ofSeconds(2))
+                .shell("sleep \"$NAP\"")
+                .env("NAP", "30")
+                .build();
 
         var result = runTwice(first, slow, new RecordingSink());
 
@@ -119,7 +133,8 @@ class WarmStartsTest {
         var sink = new RecordingSink();
         var cancel = CancellationSignal.create();
         warm.run(step("cancel").shell("true").build(), new RecordingSink(), CancellationSignal.create());
-        var running = CompletableFuture.supplyAsync(() -> warm.run(step("cancel").shell("echo started; sleep 60").build(), sink, cancel));
+        var running = CompletableFuture.supplyAsync(
+                () -> warm.run(step("cancel").shell("echo started; sleep 60").build(), sink, cancel));
         await().atMost(Duration.ofSeconds(20)).until(() -> sink.text().contains("started"));
 
         cancel.cancel("job cancelled");

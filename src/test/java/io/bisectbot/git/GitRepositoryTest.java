@@ -46,11 +46,14 @@ class GitRepositoryTest {
         assertThat(again.directory()).isEqualTo(first.directory());
         assertThat(again.resolve("main")).contains(later);
         try (Stream<Path> dirs = Files.list(cache)) {
-            assertThat(dirs.filter(p -> !p.getFileName().toString().startsWith("."))).hasSize(1);
+            assertThat(dirs.filter(p -> !p.getFileName().toString().startsWith(".")))
+                    .hasSize(1);
         }
         try (Stream<Path> files = Files.walk(cache)) {
             for (Path f : files.filter(Files::isRegularFile).toList()) {
-                assertThat(new String(Files.readAllBytes(f), StandardCharsets.ISO_8859_1)).as(f.toString()).doesNotContain(TOKEN);
+                assertThat(new String(Files.readAllBytes(f), StandardCharsets.ISO_8859_1))
+                        .as(f.toString())
+                        .doesNotContain(TOKEN);
             }
         }
     }
@@ -73,13 +76,17 @@ class GitRepositoryTest {
             assertThatThrownBy(() -> GitRepository.mirror(url, cache, TOKEN))
                     .isInstanceOf(GitException.class)
                     .satisfies(e -> assertThat(e.getMessage()).doesNotContain(TOKEN));
-            String expected = "Basic " + java.util.Base64.getEncoder()
-                    .encodeToString(("x-access-token:" + TOKEN).getBytes(StandardCharsets.UTF_8));
-            assertThat(authorizations).isNotEmpty().allSatisfy(a -> assertThat(a).isEqualTo(expected));
+            String expected = "Basic "
+                    + java.util.Base64.getEncoder()
+                            .encodeToString(("x-access-token:" + TOKEN).getBytes(StandardCharsets.UTF_8));
+            assertThat(authorizations)
+                    .isNotEmpty()
+                    .allSatisfy(a -> assertThat(a).isEqualTo(expected));
             if (Files.exists(cache)) {
                 try (Stream<Path> files = Files.walk(cache)) {
                     for (Path f : files.filter(Files::isRegularFile).toList()) {
-                        assertThat(Files.readString(f, StandardCharsets.ISO_8859_1)).doesNotContain(TOKEN);
+                        assertThat(Files.readString(f, StandardCharsets.ISO_8859_1))
+                                .doesNotContain(TOKEN);
                     }
                 }
             }
@@ -99,7 +106,8 @@ class GitRepositoryTest {
             Callable<GitRepository> job = () -> GitRepository.mirror(url, cache, null);
             both.add(pool.submit(job));
             both.add(pool.submit(job));
-            for (Future<GitRepository> f : both) assertThat(f.get().resolve("main")).contains(src.badSha());
+            for (Future<GitRepository> f : both)
+                assertThat(f.get().resolve("main")).contains(src.badSha());
         } finally {
             pool.shutdownNow();
         }
@@ -110,7 +118,9 @@ class GitRepositoryTest {
         assertThat(GitRepository.withoutCredentials("https://x-access-token:abc@github.com/o/r.git"))
                 .isEqualTo("https://github.com/o/r.git");
         assertThat(GitRepository.withoutCredentials("git@github.com:o/r.git")).isEqualTo("git@github.com:o/r.git");
-        assertThat(GitRepository.cacheName("https://github.com/o/r.git")).startsWith("o_r-").endsWith(".git")
+        assertThat(GitRepository.cacheName("https://github.com/o/r.git"))
+                .startsWith("o_r-")
+                .endsWith(".git")
                 .isNotEqualTo(GitRepository.cacheName("https://github.com/o/r2.git"));
     }
 
@@ -143,12 +153,14 @@ class GitRepositoryTest {
         List<GitRepository.Commit> range = repo.revList(h.badSha(), h.goodShas(), false);
         assertThat(range.get(0).sha()).isEqualTo(h.badSha());
         GitRepository.Commit tip = range.get(0);
-        assertThat(tip.parents()).containsExactlyElementsOf(
-                java.util.Arrays.stream(h.parents.get(h.bad)).mapToObj(p -> h.shas[p]).toList());
+        assertThat(tip.parents())
+                .containsExactlyElementsOf(java.util.Arrays.stream(h.parents.get(h.bad))
+                        .mapToObj(p -> h.shas[p])
+                        .toList());
         assertThat(tip.subject()).isEqualTo("Commit " + h.bad);
         assertThat(tip.author()).startsWith("Dev ");
-        assertThat(repo.describe(h.goodShas().get(0))).hasValueSatisfying(c ->
-                assertThat(c.subject()).isEqualTo("Commit " + h.goods.get(0)));
+        assertThat(repo.describe(h.goodShas().get(0)))
+                .hasValueSatisfying(c -> assertThat(c.subject()).isEqualTo("Commit " + h.goods.get(0)));
         assertThat(repo.resolve("no-such-ref")).isEmpty();
         assertThat(repo.resolve("--all")).isEmpty();
     }

@@ -18,7 +18,8 @@ class MirrorCacheCleanerTest {
     Path cache;
 
     private Path mirror(String name, Instant lastUsed, int bytes) throws Exception {
-        var dir = Files.createDirectories(cache.resolve(name).resolve("objects")).getParent();
+        var dir =
+                Files.createDirectories(cache.resolve(name).resolve("objects")).getParent();
         Files.write(dir.resolve("objects").resolve("pack"), new byte[bytes]);
         Files.setLastModifiedTime(dir, FileTime.from(lastUsed));
         return dir;
@@ -31,7 +32,8 @@ class MirrorCacheCleanerTest {
         var older = mirror("older.git", now.minus(Duration.ofDays(2)), 600);
         var recent = mirror("recent.git", now.minus(Duration.ofHours(1)), 600);
 
-        var deleted = new MirrorCacheCleaner(cache, Duration.ofDays(14), 1000, Clock.fixed(now, ZoneOffset.UTC)).clean();
+        var deleted =
+                new MirrorCacheCleaner(cache, Duration.ofDays(14), 1000, Clock.fixed(now, ZoneOffset.UTC)).clean();
 
         assertThat(deleted).containsExactly(stale, older);
         assertThat(recent).exists();
@@ -42,6 +44,7 @@ class MirrorCacheCleanerTest {
     void keeps_everything_within_the_limits() throws Exception {
         var now = Instant.parse("2026-06-01T00:00:00Z");
         mirror("a.git", now.minus(Duration.ofDays(1)), 10);
-        assertThat(new MirrorCacheCleaner(cache, Duration.ofDays(14), 1000, Clock.fixed(now, ZoneOffset.UTC)).clean()).isEmpty();
+        assertThat(new MirrorCacheCleaner(cache, Duration.ofDays(14), 1000, Clock.fixed(now, ZoneOffset.UTC)).clean())
+                .isEmpty();
     }
 }

@@ -34,15 +34,17 @@ class AppAuthTest {
     }
 
     static String pkcs8Pem() {
-        return "-----BEGIN PRIVATE KEY-----\n" + Base64.getMimeEncoder(64, "\n".getBytes()).encodeToString(KEYS.getPrivate().getEncoded())
-                + "\n-----END PRIVATE KEY-----\n";
+        return "-----BEGIN PRIVATE KEY-----\n"
+                + Base64.getMimeEncoder(64, "\n".getBytes())
+                        .encodeToString(KEYS.getPrivate().getEncoded()) + "\n-----END PRIVATE KEY-----\n";
     }
 
     /** The PKCS#1 key inside the PKCS#8 encoding (after its fixed 26-byte header for a 2048-bit key). */
     static String pkcs1Pem() {
         var pkcs8 = KEYS.getPrivate().getEncoded();
         var pkcs1 = Arrays.copyOfRange(pkcs8, 26, pkcs8.length);
-        return "-----BEGIN RSA PRIVATE KEY-----\n" + Base64.getMimeEncoder(64, "\n".getBytes()).encodeToString(pkcs1)
+        return "-----BEGIN RSA PRIVATE KEY-----\n"
+                + Base64.getMimeEncoder(64, "\n".getBytes()).encodeToString(pkcs1)
                 + "\n-----END RSA PRIVATE KEY-----\n";
     }
 
@@ -58,7 +60,9 @@ class AppAuthTest {
             assertThat(header.get("alg").asString()).isEqualTo("RS256");
             assertThat(claims.get("iss").asString()).isEqualTo("4242");
             assertThat(claims.get("iat").asLong()).isEqualTo(now.getEpochSecond() - 60);
-            assertThat(claims.get("exp").asLong() - now.getEpochSecond()).isPositive().isLessThanOrEqualTo(600);
+            assertThat(claims.get("exp").asLong() - now.getEpochSecond())
+                    .isPositive()
+                    .isLessThanOrEqualTo(600);
             var verifier = Signature.getInstance("SHA256withRSA");
             verifier.initVerify(KEYS.getPublic());
             verifier.update((parts[0] + "." + parts[1]).getBytes(StandardCharsets.US_ASCII));
@@ -84,14 +88,17 @@ class AppAuthTest {
         auth.invalidate(7);
         assertThat(auth.installationToken(7)).isEqualTo("token-4");
         assertThat(fetched).containsExactly(7L, 8L, 7L, 7L);
-        assertThat(new AppAuth.Token("secret-value", clock.instant()).toString()).doesNotContain("secret-value");
+        assertThat(new AppAuth.Token("secret-value", clock.instant()).toString())
+                .doesNotContain("secret-value");
     }
 
     @Test
     void unusable_keys_and_missing_settings_are_explained() {
         assertThatThrownBy(() -> AppAuth.parsePrivateKey("not a key")).hasMessageContaining("is not a PEM");
-        assertThatThrownBy(() -> AppAuth.parsePrivateKey("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----"))
+        assertThatThrownBy(
+                        () -> AppAuth.parsePrivateKey("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----"))
                 .hasMessageContaining("cannot be read");
-        assertThatThrownBy(() -> new AppAuth(null, null, Clock.systemUTC(), json).jwt()).hasMessageContaining("GITHUB_APP_ID");
+        assertThatThrownBy(() -> new AppAuth(null, null, Clock.systemUTC(), json).jwt())
+                .hasMessageContaining("GITHUB_APP_ID");
     }
 }

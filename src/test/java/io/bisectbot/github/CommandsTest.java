@@ -15,14 +15,21 @@ class CommandsTest {
     @Test
     void a_full_bisect_command() {
         var commands = Commands.parse("/bisect good=v1.2 bad=main k=4 repeat=3 -- make test ARGS='-x -- y'");
-        assertThat(commands).containsExactly(
-                new Bisect(0, "/bisect good=v1.2 bad=main k=4 repeat=3 -- make test ARGS='-x -- y'",
-                        List.of("v1.2"), "main", 4, 3, "make test ARGS='-x -- y'"));
+        assertThat(commands)
+                .containsExactly(new Bisect(
+                        0,
+                        "/bisect good=v1.2 bad=main k=4 repeat=3 -- make test ARGS='-x -- y'",
+                        List.of("v1.2"),
+                        "main",
+                        4,
+                        3,
+                        "make test ARGS='-x -- y'"));
     }
 
     @Test
     void bisect_without_a_command_uses_the_repository_config() {
-        var bisect = (Bisect) Commands.parse("/bisect bad=HEAD good=abc123,v1.0").getFirst();
+        var bisect =
+                (Bisect) Commands.parse("/bisect bad=HEAD good=abc123,v1.0").getFirst();
         assertThat(bisect.good()).containsExactly("abc123", "v1.0");
         assertThat(bisect.bad()).isEqualTo("HEAD");
         assertThat(bisect.command()).isNull();
@@ -54,8 +61,11 @@ class CommandsTest {
     @Test
     void several_commands_keep_their_line_numbers() {
         var commands = Commands.parse("/help\r\ntext\r\n  /cancel  \n/bot lint --fix src\n/unknown thing\n/bisection");
-        assertThat(commands).containsExactly(new Help(0, "/help"), new Cancel(2, "/cancel"),
-                new Bot(3, "/bot lint --fix src", "lint", "--fix src"));
+        assertThat(commands)
+                .containsExactly(
+                        new Help(0, "/help"),
+                        new Cancel(2, "/cancel"),
+                        new Bot(3, "/bot lint --fix src", "lint", "--fix src"));
     }
 
     @Test

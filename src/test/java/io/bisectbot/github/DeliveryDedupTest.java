@@ -49,9 +49,16 @@ class DeliveryDedupTest {
                     return JobOutcome.succeeded(null);
                 }
             };
-            var node = QueueNode.create(pool, List.of(delivery, BuiltinHandlers.noop()), QueueProperties.defaults(),
-                    Clock.systemUTC(), new SimpleMeterRegistry(), json, "test");
-            return new Instance(pool, new IntakeWriter(new Deliveries(pool, json, Clock.systemUTC()), node.queue(), 2, 1000));
+            var node = QueueNode.create(
+                    pool,
+                    List.of(delivery, BuiltinHandlers.noop()),
+                    QueueProperties.defaults(),
+                    Clock.systemUTC(),
+                    new SimpleMeterRegistry(),
+                    json,
+                    "test");
+            return new Instance(
+                    pool, new IntakeWriter(new Deliveries(pool, json, Clock.systemUTC()), node.queue(), 2, 1000));
         }
 
         @Override
@@ -65,12 +72,19 @@ class DeliveryDedupTest {
     void each_delivery_is_stored_once_with_one_job_whichever_instance_wins() throws Exception {
         var deliveries = 50;
         var perInstance = 4;
-        try (var a = Instance.start(); var b = Instance.start(); var pool = Executors.newVirtualThreadPerTaskExecutor()) {
+        try (var a = Instance.start();
+                var b = Instance.start();
+                var pool = Executors.newVirtualThreadPerTaskExecutor()) {
             var start = new CountDownLatch(1);
             var results = new ArrayList<java.util.concurrent.Future<Boolean>>();
             for (int d = 0; d < deliveries; d++) {
-                var incoming = new Deliveries.Incoming("delivery-" + d, "issue_comment", "created", 1L,
-                        Map.of("x-github-event", "issue_comment"), "{\"n\":" + d + "}");
+                var incoming = new Deliveries.Incoming(
+                        "delivery-" + d,
+                        "issue_comment",
+                        "created",
+                        1L,
+                        Map.of("x-github-event", "issue_comment"),
+                        "{\"n\":" + d + "}");
                 for (var instance : List.of(a, b)) {
                     for (int i = 0; i < perInstance; i++) {
                         Callable<Boolean> post = () -> {
@@ -89,9 +103,19 @@ class DeliveryDedupTest {
             assertThat(created).isEqualTo(deliveries);
         }
         var jdbc = JdbcClient.create(database);
-        assertThat(jdbc.sql("SELECT count(*) FROM github_deliveries WHERE delivery_id LIKE 'delivery-%'").query(Long.class).single()).isEqualTo(deliveries);
-        assertThat(jdbc.sql("SELECT count(*) FROM jobs WHERE payload ->> 'delivery_id' LIKE 'delivery-%'").query(Long.class).single()).isEqualTo(deliveries);
-        assertThat(jdbc.sql("SELECT count(DISTINCT payload ->> 'delivery_id') FROM jobs WHERE payload ->> 'delivery_id' LIKE 'delivery-%'").query(Long.class).single()).isEqualTo(deliveries);
+        assertThat(jdbc.sql("SELECT count(*) FROM github_deliveries WHERE delivery_id LIKE 'delivery-%'")
+                        .query(Long.class)
+                        .single())
+                .isEqualTo(deliveries);
+        assertThat(jdbc.sql("SELECT count(*) FROM jobs WHERE payload ->> 'delivery_id' LIKE 'delivery-%'")
+                        .query(Long.class)
+                        .single())
+                .isEqualTo(deliveries);
+        assertThat(jdbc.sql(
+                                "SELECT count(DISTINCT payload ->> 'delivery_id') FROM jobs WHERE payload ->> 'delivery_id' LIKE 'delivery-%'")
+                        .query(Long.class)
+                        .single())
+                .isEqualTo(deliveries);
     }
 
     @Test
@@ -103,7 +127,8 @@ class DeliveryDedupTest {
                 var first = pool.submit(() -> a.intake().record(good, Duration.ofSeconds(10)));
                 var second = pool.submit(() -> a.intake().record(bad, Duration.ofSeconds(10)));
                 assertThat(first.get()).isTrue();
-                assertThat(org.junit.jupiter.api.Assertions.assertThrows(java.util.concurrent.ExecutionException.class, second::get))
+                assertThat(org.junit.jupiter.api.Assertions.assertThrows(
+                                java.util.concurrent.ExecutionException.class, second::get))
                         .hasCauseInstanceOf(IntakeWriter.Unavailable.class);
             }
         }

@@ -49,7 +49,8 @@ final class EncryptedStore implements AutoCloseable {
                 try (var sink = logs.openSink(context.jobId(), "run", context.attempt())) {
                     sink.append(LogStream.STDOUT, "using token " + secret + "\n");
                 }
-                return JobOutcome.succeeded(JsonNodeFactory.instance.objectNode().put("output", "pushed with " + secret));
+                return JobOutcome.succeeded(
+                        JsonNodeFactory.instance.objectNode().put("output", "pushed with " + secret));
             }
         };
         var deliveryJobs = new JobHandler() {
@@ -63,10 +64,20 @@ final class EncryptedStore implements AutoCloseable {
                 return JobOutcome.succeeded(null);
             }
         };
-        var properties = QueueProperties.defaults().withWorkerId(workerId).withMaxConcurrentJobs(4)
-                .withTimings(Duration.ofMillis(100), Duration.ofMillis(200), Duration.ofSeconds(5), Duration.ofMillis(500));
-        this.node = QueueNode.create(dataSource, List.of(task, deliveryJobs), properties, clock, new SimpleMeterRegistry(),
-                JSON, "test", encryption);
+        var properties = QueueProperties.defaults()
+                .withWorkerId(workerId)
+                .withMaxConcurrentJobs(4)
+                .withTimings(
+                        Duration.ofMillis(100), Duration.ofMillis(200), Duration.ofSeconds(5), Duration.ofMillis(500));
+        this.node = QueueNode.create(
+                dataSource,
+                List.of(task, deliveryJobs),
+                properties,
+                clock,
+                new SimpleMeterRegistry(),
+                JSON,
+                "test",
+                encryption);
     }
 
     EncryptedStore start() {
@@ -76,13 +87,36 @@ final class EncryptedStore implements AutoCloseable {
 
     /** A delivery, an outbox row and a job, each naming {@code secret}; returns the job id. */
     long writeAll(String id, String secret) {
-        deliveries.recordAll(List.of(new Deliveries.Incoming(id, "issue_comment", "created", 1L, Map.of("X-GitHub-Event", "issue_comment"),
-                "{\"action\":\"created\",\"comment\":{\"body\":\"/bot deploy " + secret + "\"}}")), node.queue());
-        outbox.add("comment:" + id, 1, Outbox.COMMENT, JsonNodeFactory.instance.objectNode()
-                .put("owner", "acme").put("repo", "app").put("body", "token " + secret), null);
-        return node.queue().enqueue(NewJob.of(KIND, JsonNodeFactory.instance.objectNode()
-                .put("owner", "acme").put("repo", "app").put("task", "deploy")
-                .put("command", "curl -H 'Authorization: Bearer " + secret + "' https://example.com"))).job().id();
+        deliveries.recordAll(
+                List.of(new Deliveries.Incoming(
+                        id,
+                        "issue_comment",
+                        "created",
+                        1L,
+                        Map.of("X-GitHub-Event", "issue_comment"),
+                        "{\"action\":\"created\",\"comment\":{\"body\":\"/bot deploy " + secret + "\"}}")),
+                node.queue());
+        outbox.add(
+                "comment:" + id,
+                1,
+                Outbox.COMMENT,
+                JsonNodeFactory.instance
+                        .objectNode()
+                        .put("owner", "acme")
+                        .put("repo", "app")
+                        .put("body", "token " + secret),
+                null);
+        return node.queue()
+                .enqueue(NewJob.of(
+                        KIND,
+                        JsonNodeFactory.instance
+                                .objectNode()
+                                .put("owner", "acme")
+                                .put("repo", "app")
+                                .put("task", "deploy")
+                                .put("command", "curl -H 'Authorization: Bearer " + secret + "' https://example.com")))
+                .job()
+                .id();
     }
 
     @Override

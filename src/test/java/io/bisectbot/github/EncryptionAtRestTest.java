@@ -48,19 +48,28 @@ class EncryptionAtRestTest {
     }
 
     private void awaitSucceeded(EncryptedStore store, long job) {
-        await().atMost(Duration.ofSeconds(20)).until(() -> store.node.queue().find(job).orElseThrow().status() == JobStatus.SUCCEEDED);
+        await().atMost(Duration.ofSeconds(20))
+                .until(() -> store.node.queue().find(job).orElseThrow().status() == JobStatus.SUCCEEDED);
     }
 
     /** Every stored value of every sealed column, as the database holds it. */
     private List<String> raw() {
         var rows = new ArrayList<String>();
-        rows.addAll(sql.sql("SELECT coalesce(payload::text, '') FROM github_deliveries").query(String.class).list());
+        rows.addAll(sql.sql("SELECT coalesce(payload::text, '') FROM github_deliveries")
+                .query(String.class)
+                .list());
         rows.addAll(sql.sql("SELECT payload_sealed FROM github_deliveries WHERE payload_sealed IS NOT NULL")
-                .query((rs, n) -> new String(rs.getBytes(1), StandardCharsets.ISO_8859_1)).list());
+                .query((rs, n) -> new String(rs.getBytes(1), StandardCharsets.ISO_8859_1))
+                .list());
         rows.addAll(sql.sql("SELECT content FROM step_logs").query(String.class).list());
-        rows.addAll(sql.sql("SELECT payload::text FROM jobs").query(String.class).list());
-        rows.addAll(sql.sql("SELECT result::text FROM jobs WHERE result IS NOT NULL").query(String.class).list());
-        rows.addAll(sql.sql("SELECT request::text FROM github_outbox").query(String.class).list());
+        rows.addAll(
+                sql.sql("SELECT payload::text FROM jobs").query(String.class).list());
+        rows.addAll(sql.sql("SELECT result::text FROM jobs WHERE result IS NOT NULL")
+                .query(String.class)
+                .list());
+        rows.addAll(sql.sql("SELECT request::text FROM github_outbox")
+                .query(String.class)
+                .list());
         return rows;
     }
 
@@ -70,24 +79,47 @@ class EncryptionAtRestTest {
         var job = store.writeAll("d-1", SECRET);
         awaitSucceeded(store, job);
 
-        assertThat(sql.sql("SELECT count(*) FROM step_logs").query(Long.class).single()).isPositive();
-        assertThat(raw()).hasSizeGreaterThanOrEqualTo(7).allSatisfy(value -> assertThat(value).doesNotContain(SECRET));
-        assertThat(sql.sql("SELECT content FROM step_logs").query(String.class).list()).allSatisfy(v -> assertThat(v).startsWith("bb1:a:"));
-        assertThat(sql.sql("SELECT count(*) FROM github_deliveries WHERE payload IS NULL AND payload_sealed IS NOT NULL")
-                .query(Long.class).single()).isEqualTo(1);
+        assertThat(sql.sql("SELECT count(*) FROM step_logs").query(Long.class).single())
+                .isPositive();
+        assertThat(raw())
+                .hasSizeGreaterThanOrEqualTo(7)
+                .allSatisfy(value -> assertThat(value).doesNotContain(SECRET));
+        assertThat(sql.sql("SELECT content FROM step_logs").query(String.class).list())
+                .allSatisfy(v -> assertThat(v).startsWith("bb1:a:"));
+        assertThat(sql.sql(
+                                "SELECT count(*) FROM github_deliveries WHERE payload IS NULL AND payload_sealed IS NOT NULL")
+                        .query(Long.class)
+                        .single())
+                .isEqualTo(1);
         // Searches keep working on the plain keys; the rest is sealed.
-        assertThat(sql.sql("SELECT id FROM jobs WHERE kind = :kind AND payload ->> 'owner' = 'acme' AND payload ->> 'task' = 'deploy'")
-                .param("kind", EncryptedStore.KIND).query(Long.class).list()).containsExactly(job);
-        assertThat(sql.sql("SELECT jsonb_exists(payload, 'command') FROM jobs WHERE id = :id").param("id", job).query(Boolean.class).single()).isFalse();
+        assertThat(sql.sql(
+                                "SELECT id FROM jobs WHERE kind = :kind AND payload ->> 'owner' = 'acme' AND payload ->> 'task' = 'deploy'")
+                        .param("kind", EncryptedStore.KIND)
+                        .query(Long.class)
+                        .list())
+                .containsExactly(job);
+        assertThat(sql.sql("SELECT jsonb_exists(payload, 'command') FROM jobs WHERE id = :id")
+                        .param("id", job)
+                        .query(Boolean.class)
+                        .single())
+                .isFalse();
 
         // Read through the code, everything is as it was written.
-        assertThat(store.deliveries.find("d-1").orElseThrow().payload().path("comment").path("body").asString()).contains(SECRET);
+        assertThat(store.deliveries
+                        .find("d-1")
+                        .orElseThrow()
+                        .payload()
+                        .path("comment")
+                        .path("body")
+                        .asString())
+                .contains(SECRET);
         assertThat(store.logs.readAll(job, "run")).isEqualTo("using token " + SECRET + "\n");
         var stored = store.node.queue().find(job).orElseThrow();
         assertThat(stored.payload().path("command").asString()).contains(SECRET);
         assertThat(stored.result().path("output").asString()).contains(SECRET);
         assertThat(store.outbox.claim("reader", 10, Duration.ofMinutes(1)))
-                .anySatisfy(row -> assertThat(row.request().path("body").asString()).contains(SECRET));
+                .anySatisfy(
+                        row -> assertThat(row.request().path("body").asString()).contains(SECRET));
     }
 
     @Test
@@ -100,15 +132,33 @@ class EncryptionAtRestTest {
         stores.remove(plain);
 
         var sealing = store(Encryption.fromKeys(KEY_A), "after");
-        assertThat(sealing.deliveries.find("legacy-1").orElseThrow().payload().path("comment").path("body").asString()).contains(SECRET);
+        assertThat(sealing.deliveries
+                        .find("legacy-1")
+                        .orElseThrow()
+                        .payload()
+                        .path("comment")
+                        .path("body")
+                        .asString())
+                .contains(SECRET);
         assertThat(sealing.logs.readAll(job, "run")).contains(SECRET);
-        assertThat(sealing.node.queue().find(job).orElseThrow().result().path("output").asString()).contains(SECRET);
+        assertThat(sealing.node
+                        .queue()
+                        .find(job)
+                        .orElseThrow()
+                        .result()
+                        .path("output")
+                        .asString())
+                .contains(SECRET);
         assertThat(sealing.outbox.claim("reader", 10, Duration.ofMinutes(1)))
-                .anySatisfy(row -> assertThat(row.request().path("body").asString()).contains(SECRET));
+                .anySatisfy(
+                        row -> assertThat(row.request().path("body").asString()).contains(SECRET));
         // New rows beside them are sealed.
         var next = sealing.writeAll("new-1", SECRET);
         awaitSucceeded(sealing, next);
-        assertThat(sql.sql("SELECT content FROM step_logs WHERE job_id = :id").param("id", next).query(String.class).list())
+        assertThat(sql.sql("SELECT content FROM step_logs WHERE job_id = :id")
+                        .param("id", next)
+                        .query(String.class)
+                        .list())
                 .allSatisfy(v -> assertThat(v).startsWith("bb1:a:"));
     }
 
@@ -119,19 +169,27 @@ class EncryptionAtRestTest {
         awaitSucceeded(store, job);
 
         var otherKey = new Deliveries(db, EncryptedStore.JSON, java.time.Clock.systemUTC(), Encryption.fromKeys(KEY_B));
-        assertThatThrownBy(() -> otherKey.find("d-2")).isInstanceOf(EncryptionException.class)
-                .hasMessageContaining("github_deliveries.payload").hasMessageContaining("key 'a'")
-                .hasMessageContaining("[b]").hasMessageNotContaining(KEY_A.substring(2)).hasMessageNotContaining(KEY_B.substring(2));
+        assertThatThrownBy(() -> otherKey.find("d-2"))
+                .isInstanceOf(EncryptionException.class)
+                .hasMessageContaining("github_deliveries.payload")
+                .hasMessageContaining("key 'a'")
+                .hasMessageContaining("[b]")
+                .hasMessageNotContaining(KEY_A.substring(2))
+                .hasMessageNotContaining(KEY_B.substring(2));
         var noKey = new io.bisectbot.executor.StepLogRepository(sql, java.time.Clock.systemUTC(), Encryption.none());
         try (noKey) {
-            assertThatThrownBy(() -> noKey.readAll(job, "run")).isInstanceOf(EncryptionException.class)
-                    .hasMessageContaining("step_logs.content").hasMessageContaining("key 'a'")
+            assertThatThrownBy(() -> noKey.readAll(job, "run"))
+                    .isInstanceOf(EncryptionException.class)
+                    .hasMessageContaining("step_logs.content")
+                    .hasMessageContaining("key 'a'")
                     .hasMessageContaining("no ENCRYPTION_KEYS are configured");
         }
         var wrongKeyUnderA = Encryption.fromKeys("a:" + KEY_B.substring(2));
         var wrong = new Outbox(db, EncryptedStore.JSON, java.time.Clock.systemUTC(), wrongKeyUnderA);
-        assertThatThrownBy(() -> wrong.claim("reader", 10, Duration.ofMinutes(1))).isInstanceOf(EncryptionException.class)
-                .hasMessageContaining("github_outbox.request").hasMessageContaining("key 'a'")
+        assertThatThrownBy(() -> wrong.claim("reader", 10, Duration.ofMinutes(1)))
+                .isInstanceOf(EncryptionException.class)
+                .hasMessageContaining("github_outbox.request")
+                .hasMessageContaining("key 'a'")
                 .hasMessageContaining("not the one it was written with");
     }
 }

@@ -8,7 +8,6 @@ import static com.github.tomakehurst.wiremock.client.WireMock.post;
 import static com.github.tomakehurst.wiremock.client.WireMock.urlPathEqualTo;
 import static com.github.tomakehurst.wiremock.client.WireMock.urlPathMatching;
 import static com.github.tomakehurst.wiremock.core.WireMockConfiguration.options;
-import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import com.github.tomakehurst.wiremock.WireMockServer;
@@ -19,7 +18,6 @@ import io.bisectbot.TestDatabase;
 import io.bisectbot.queue.JobHandler;
 import io.bisectbot.queue.JobOutcome;
 import io.bisectbot.queue.JobQueue;
-import io.bisectbot.queue.NewJob;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
@@ -29,26 +27,18 @@ import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.UUID;
-import java.util.concurrent.Callable;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.function.Predicate;
 import javax.sql.DataSource;
-import org.junit.jupiter.api.Test;
 import org.springframework.beans.factory.annotation.Autowired;
 import org.springframework.boot.test.context.SpringBootTest;
 import org.springframework.boot.test.context.TestConfiguration;
 import org.springframework.boot.test.web.server.LocalServerPort;
 import org.springframework.context.annotation.Bean;
 import org.springframework.jdbc.core.simple.JdbcClient;
-import org.springframework.jdbc.datasource.DataSourceTransactionManager;
 import org.springframework.test.context.DynamicPropertyRegistry;
 import org.springframework.test.context.DynamicPropertySource;
-import org.springframework.transaction.support.TransactionTemplate;
 import tools.jackson.databind.JsonNode;
 import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.ObjectNode;
@@ -58,7 +48,9 @@ import tools.jackson.databind.node.ObjectNode;
  * payloads in, and a fake GitHub API (WireMock, answering 429 and 502 now and then) that every write must reach
  * exactly once.
  */
-@SpringBootTest(webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT, properties = "bisectbot.bisect.enabled=false",
+@SpringBootTest(
+        webEnvironment = SpringBootTest.WebEnvironment.RANDOM_PORT,
+        properties = "bisectbot.bisect.enabled=false",
         classes = {BisectbotApplication.class, GithubAppFixture.FakeBisect.class})
 abstract class GithubAppFixture {
 
@@ -80,12 +72,16 @@ abstract class GithubAppFixture {
 
     @LocalServerPort
     int port;
+
     @Autowired
     DataSource dataSource;
+
     @Autowired
     JobQueue queue;
+
     @Autowired
     GithubReports reports;
+
     @Autowired
     DeliveryCatchUp catchUp;
 
@@ -118,7 +114,6 @@ abstract class GithubAppFixture {
         registry.add("bisectbot.callbacks.backoff-max", () -> "200ms");
     }
 
-
     /** A bisect that reports twice, as a retried attempt would: GitHub must see each report once. */
     @TestConfiguration
     static class FakeBisect {
@@ -135,7 +130,10 @@ abstract class GithubAppFixture {
                     var ref = GithubRef.fromJson(context.payload());
                     for (int i = 0; i < 2; i++) {
                         reports.jobStarted(context.jobId(), ref);
-                        reports.jobFinished(context.jobId(), ref, "## Bisect\nFirst bad commit: `deadbeef`",
+                        reports.jobFinished(
+                                context.jobId(),
+                                ref,
+                                "## Bisect\nFirst bad commit: `deadbeef`",
                                 GithubReports.Conclusion.FAILURE);
                     }
                     return JobOutcome.succeeded(null);
@@ -147,12 +145,18 @@ abstract class GithubAppFixture {
     // --- the fake GitHub --------------------------------------------------------------------------------------
 
     static void stubGithub() {
-        github.stubFor(post(urlPathMatching("/app/installations/\\d+/access_tokens")).willReturn(aResponse().withStatus(201)
-                .withHeader("Content-Type", "application/json")
-                .withBody("{\"token\":\"ghs_test\",\"expires_at\":\"" + Instant.now().plus(Duration.ofHours(1)) + "\"}")));
-        github.stubFor(get(urlPathEqualTo(REPO + "/contents/.github/bisectbot.yml")).willReturn(aResponse().withStatus(200)
-                .withBody("bisect:\n  image: ghcr.io/acme/build:1\n  command: make test\n  timeout: 10m\n  parallelism: 2\n"
-                        + "tasks:\n  lint:\n    run: make lint\n    on: [command]\n")));
+        github.stubFor(post(urlPathMatching("/app/installations/\\d+/access_tokens"))
+                .willReturn(aResponse()
+                        .withStatus(201)
+                        .withHeader("Content-Type", "application/json")
+                        .withBody("{\"token\":\"ghs_test\",\"expires_at\":\""
+                                + Instant.now().plus(Duration.ofHours(1)) + "\"}")));
+        github.stubFor(get(urlPathEqualTo(REPO + "/contents/.github/bisectbot.yml"))
+                .willReturn(aResponse()
+                        .withStatus(200)
+                        .withBody(
+                                "bisect:\n  image: ghcr.io/acme/build:1\n  command: make test\n  timeout: 10m\n  parallelism: 2\n"
+                                        + "tasks:\n  lint:\n    run: make lint\n    on: [command]\n")));
         github.stubFor(get(urlPathEqualTo("/repos/Codertocat/Broken/contents/.github/bisectbot.yml"))
                 .willReturn(aResponse().withStatus(200).withBody("bisect:\n  comand: make test\n")));
         github.stubFor(get(urlPathEqualTo(REPO + "/pulls/1")).willReturn(okJson("""
@@ -167,38 +171,71 @@ abstract class GithubAppFixture {
                 .willReturn(okJson("{\"permission\":\"write\",\"role_name\":\"write\"}")));
 
         // Reactions: the first to comment 1001 is rate limited.
-        github.stubFor(post(urlPathMatching("/repos/.*/issues/comments/\\d+/reactions")).atPriority(10)
-                .willReturn(aResponse().withStatus(201).withHeader("Content-Type", "application/json").withBody("{\"id\":1}")));
-        github.stubFor(post(urlPathEqualTo(REPO + "/issues/comments/1001/reactions")).atPriority(1)
-                .inScenario("reaction").whenScenarioStateIs(Scenario.STARTED).willSetStateTo("open")
-                .willReturn(aResponse().withStatus(429).withHeader("Retry-After", "1")
+        github.stubFor(post(urlPathMatching("/repos/.*/issues/comments/\\d+/reactions"))
+                .atPriority(10)
+                .willReturn(aResponse()
+                        .withStatus(201)
+                        .withHeader("Content-Type", "application/json")
+                        .withBody("{\"id\":1}")));
+        github.stubFor(post(urlPathEqualTo(REPO + "/issues/comments/1001/reactions"))
+                .atPriority(1)
+                .inScenario("reaction")
+                .whenScenarioStateIs(Scenario.STARTED)
+                .willSetStateTo("open")
+                .willReturn(aResponse()
+                        .withStatus(429)
+                        .withHeader("Retry-After", "1")
                         .withBody("{\"message\":\"You have exceeded a secondary rate limit\"}")));
-        github.stubFor(post(urlPathEqualTo(REPO + "/issues/comments/404404/reactions")).atPriority(1)
+        github.stubFor(post(urlPathEqualTo(REPO + "/issues/comments/404404/reactions"))
+                .atPriority(1)
                 .willReturn(aResponse().withStatus(404).withBody("{\"message\":\"Not Found\"}")));
 
         // Comments: none listed, except on issue 77 where page 2 holds a marked one; the first post fails with 502.
-        github.stubFor(get(urlPathMatching("/repos/.*/issues/\\d+/comments")).atPriority(10).willReturn(okJson("[]")));
-        github.stubFor(get(urlPathEqualTo(REPO + "/issues/77/comments")).atPriority(2)
+        github.stubFor(get(urlPathMatching("/repos/.*/issues/\\d+/comments"))
+                .atPriority(10)
+                .willReturn(okJson("[]")));
+        github.stubFor(get(urlPathEqualTo(REPO + "/issues/77/comments"))
+                .atPriority(2)
                 .willReturn(okJson("[{\"id\":7701,\"body\":\"unrelated\"}]")
-                        .withHeader("Link", "<" + github.baseUrl() + REPO + "/issues/77/comments?per_page=100&page=2>; rel=\"next\"")));
-        github.stubFor(get(urlPathEqualTo(REPO + "/issues/77/comments")).withQueryParam("page", com.github.tomakehurst.wiremock.client.WireMock.equalTo("2"))
-                .atPriority(1).willReturn(okJson("""
+                        .withHeader(
+                                "Link",
+                                "<" + github.baseUrl() + REPO
+                                        + "/issues/77/comments?per_page=100&page=2>; rel=\"next\"")));
+        github.stubFor(get(urlPathEqualTo(REPO + "/issues/77/comments"))
+                .withQueryParam("page", com.github.tomakehurst.wiremock.client.WireMock.equalTo("2"))
+                .atPriority(1)
+                .willReturn(okJson("""
                         [{"id": 7703, "body": "copied marker <!-- bisectbot:job:9999 -->", "user": {"login": "mallory", "type": "User"}},
                          {"id": 7702, "body": "old report\\n<!-- bisectbot:job:9999 -->",
                           "user": {"login": "bisectbot[bot]", "type": "Bot"}, "performed_via_github_app": {"id": 4242}}]""")));
-        github.stubFor(post(urlPathMatching("/repos/.*/issues/\\d+/comments")).atPriority(10)
-                .willReturn(aResponse().withStatus(201).withHeader("Content-Type", "application/json").withBody("{\"id\":9000}")));
-        github.stubFor(post(urlPathEqualTo(REPO + "/issues/1/comments")).atPriority(1)
-                .inScenario("comment").whenScenarioStateIs(Scenario.STARTED).willSetStateTo("open")
+        github.stubFor(post(urlPathMatching("/repos/.*/issues/\\d+/comments"))
+                .atPriority(10)
+                .willReturn(aResponse()
+                        .withStatus(201)
+                        .withHeader("Content-Type", "application/json")
+                        .withBody("{\"id\":9000}")));
+        github.stubFor(post(urlPathEqualTo(REPO + "/issues/1/comments"))
+                .atPriority(1)
+                .inScenario("comment")
+                .whenScenarioStateIs(Scenario.STARTED)
+                .willSetStateTo("open")
                 .willReturn(aResponse().withStatus(502).withBody("bad gateway")));
         github.stubFor(patch(urlPathMatching("/repos/.*/issues/comments/\\d+")).willReturn(okJson("{}")));
 
         // Check runs: none exist yet; the first creation fails with 502.
-        github.stubFor(get(urlPathMatching("/repos/.*/commits/.*/check-runs")).willReturn(okJson("{\"total_count\":0,\"check_runs\":[]}")));
-        github.stubFor(post(urlPathMatching("/repos/.*/check-runs")).atPriority(10)
-                .willReturn(aResponse().withStatus(201).withHeader("Content-Type", "application/json").withBody("{\"id\":4242}")));
-        github.stubFor(post(urlPathMatching("/repos/.*/check-runs")).atPriority(1)
-                .inScenario("check").whenScenarioStateIs(Scenario.STARTED).willSetStateTo("open")
+        github.stubFor(get(urlPathMatching("/repos/.*/commits/.*/check-runs"))
+                .willReturn(okJson("{\"total_count\":0,\"check_runs\":[]}")));
+        github.stubFor(post(urlPathMatching("/repos/.*/check-runs"))
+                .atPriority(10)
+                .willReturn(aResponse()
+                        .withStatus(201)
+                        .withHeader("Content-Type", "application/json")
+                        .withBody("{\"id\":4242}")));
+        github.stubFor(post(urlPathMatching("/repos/.*/check-runs"))
+                .atPriority(1)
+                .inScenario("check")
+                .whenScenarioStateIs(Scenario.STARTED)
+                .willSetStateTo("open")
                 .willReturn(aResponse().withStatus(502)));
         github.stubFor(patch(urlPathMatching("/repos/.*/check-runs/\\d+")).willReturn(okJson("{\"id\":4242}")));
     }
@@ -218,8 +255,7 @@ abstract class GithubAppFixture {
 
     // --- helpers ----------------------------------------------------------------------------------------------
 
-    record Reply(int status, JsonNode body, String text) {
-    }
+    record Reply(int status, JsonNode body, String text) {}
 
     static ObjectNode payload(String name) {
         try (InputStream in = GithubAppFixture.class.getResourceAsStream("/github/payloads/" + name + ".json")) {
@@ -242,10 +278,14 @@ abstract class GithubAppFixture {
     static String commandKey(JsonNode payload) {
         try {
             var body = payload.get("comment").get("body").asString();
-            var hash = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
-                    .digest(body.getBytes(StandardCharsets.UTF_8))).substring(0, 16);
-            return "comment:" + payload.get("repository").get("owner").get("login").asString() + "/"
-                    + payload.get("repository").get("name").asString() + ":" + payload.get("comment").get("id").asLong() + ":" + hash;
+            var hash = java.util.HexFormat.of()
+                    .formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                            .digest(body.getBytes(StandardCharsets.UTF_8)))
+                    .substring(0, 16);
+            return "comment:"
+                    + payload.get("repository").get("owner").get("login").asString() + "/"
+                    + payload.get("repository").get("name").asString() + ":"
+                    + payload.get("comment").get("id").asLong() + ":" + hash;
         } catch (java.security.NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }
@@ -281,19 +321,33 @@ abstract class GithubAppFixture {
     }
 
     String outcome(String delivery) {
-        await().atMost(Duration.ofSeconds(20)).until(() -> jdbc().sql("SELECT outcome FROM github_deliveries WHERE delivery_id = :id")
-                .param("id", delivery).query(String.class).optional().isPresent());
-        return jdbc().sql("SELECT outcome FROM github_deliveries WHERE delivery_id = :id").param("id", delivery).query(String.class).single();
+        await().atMost(Duration.ofSeconds(20))
+                .until(() -> jdbc().sql("SELECT outcome FROM github_deliveries WHERE delivery_id = :id")
+                        .param("id", delivery)
+                        .query(String.class)
+                        .optional()
+                        .isPresent());
+        return jdbc().sql("SELECT outcome FROM github_deliveries WHERE delivery_id = :id")
+                .param("id", delivery)
+                .query(String.class)
+                .single();
     }
 
     long jobsWithKey(String dedupKey) {
-        return jdbc().sql("SELECT count(*) FROM jobs WHERE dedup_key = :key").param("key", dedupKey).query(Long.class).single();
+        return jdbc().sql("SELECT count(*) FROM jobs WHERE dedup_key = :key")
+                .param("key", dedupKey)
+                .query(Long.class)
+                .single();
     }
 
     void awaitOutboxDone(String keyPattern) {
-        await().atMost(Duration.ofSeconds(30)).until(() -> jdbc().sql(
-                        "SELECT count(*) FROM github_outbox WHERE idempotency_key LIKE :p AND status = 'PENDING'")
-                .param("p", keyPattern).query(Long.class).single() == 0);
+        await().atMost(Duration.ofSeconds(30))
+                .until(() -> jdbc().sql(
+                                        "SELECT count(*) FROM github_outbox WHERE idempotency_key LIKE :p AND status = 'PENDING'")
+                                .param("p", keyPattern)
+                                .query(Long.class)
+                                .single()
+                        == 0);
     }
 
     static String id() {

@@ -1,56 +1,12 @@
 package io.bisectbot.github;
 
-import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
-import static com.github.tomakehurst.wiremock.client.WireMock.get;
-import static com.github.tomakehurst.wiremock.client.WireMock.okJson;
-import static com.github.tomakehurst.wiremock.client.WireMock.patch;
-import static com.github.tomakehurst.wiremock.client.WireMock.post;
-import static com.github.tomakehurst.wiremock.client.WireMock.urlPathEqualTo;
-import static com.github.tomakehurst.wiremock.client.WireMock.urlPathMatching;
-import static com.github.tomakehurst.wiremock.core.WireMockConfiguration.options;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import com.github.tomakehurst.wiremock.WireMockServer;
-import com.github.tomakehurst.wiremock.stubbing.Scenario;
-import com.github.tomakehurst.wiremock.stubbing.ServeEvent;
-import io.bisectbot.TestDatabase;
-import io.bisectbot.queue.JobHandler;
-import io.bisectbot.queue.JobOutcome;
-import io.bisectbot.queue.JobQueue;
 import io.bisectbot.queue.NewJob;
-import java.io.IOException;
-import java.io.InputStream;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
-import java.util.UUID;
-import java.util.concurrent.Callable;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.function.Predicate;
-import javax.sql.DataSource;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
-import org.springframework.beans.factory.annotation.Autowired;
-import org.springframework.boot.test.context.SpringBootTest;
-import org.springframework.boot.test.context.TestConfiguration;
-import org.springframework.boot.test.web.server.LocalServerPort;
-import org.springframework.context.annotation.Bean;
-import org.springframework.jdbc.core.simple.JdbcClient;
-import org.springframework.jdbc.datasource.DataSourceTransactionManager;
-import org.springframework.test.context.DynamicPropertyRegistry;
-import org.springframework.test.context.DynamicPropertySource;
-import org.springframework.transaction.support.TransactionTemplate;
-import tools.jackson.databind.JsonNode;
-import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.ObjectNode;
 
 /** Slash commands in comments end to end: who may run them, what a malformed command or config gets, and that a bisect runs and reports once. */
@@ -58,14 +14,19 @@ class GithubCommandsTest extends GithubAppFixture {
     @Test
     void a_bisect_command_on_a_pull_request_runs_once_and_reports_once_through_429_and_502() throws Exception {
         var delivery = id();
-        var payload = comment("Let's find it.\n/bisect good=v1.0 bad=HEAD k=3 -- make check", "OWNER", "Codertocat", 1, 1001);
-        ((ObjectNode) payload.get("issue")).putObject("pull_request").put("url", "https://api.github.com" + REPO + "/pulls/1");
+        var payload =
+                comment("Let's find it.\n/bisect good=v1.0 bad=HEAD k=3 -- make check", "OWNER", "Codertocat", 1, 1001);
+        ((ObjectNode) payload.get("issue"))
+                .putObject("pull_request")
+                .put("url", "https://api.github.com" + REPO + "/pulls/1");
         assertThat(deliver("issue_comment", delivery, payload).status()).isEqualTo(202);
 
         var key = "github-command:" + commandKey(payload) + ":1";
         await().atMost(Duration.ofSeconds(20)).until(() -> jobsWithKey(key) == 1);
-        var job = jdbc().sql("SELECT id, status, payload::text FROM jobs WHERE dedup_key = :key").param("key", key)
-                .query((rs, n) -> new Object[] {rs.getLong(1), rs.getString(2), rs.getString(3)}).single();
+        var job = jdbc().sql("SELECT id, status, payload::text FROM jobs WHERE dedup_key = :key")
+                .param("key", key)
+                .query((rs, n) -> new Object[] {rs.getLong(1), rs.getString(2), rs.getString(3)})
+                .single();
         var jobId = (long) job[0];
         var bisect = json.readTree((String) job[2]);
         assertThat(bisect).isEqualTo(json.readTree("""
@@ -74,12 +35,15 @@ class GithubCommandsTest extends GithubAppFixture {
                  "github":{"installation_id":1,"owner":"Codertocat","repo":"Hello-World","issue_number":1,
                            "comment_id":1001,"head_sha":"%s","private":false,"untrusted":false,
                            "trust_reason":"its head is in this repository and @Codertocat has write access"}}""".formatted(HEAD)));
-        await().atMost(Duration.ofSeconds(20)).until(() -> queue.find(jobId).orElseThrow().status().name().equals("SUCCEEDED"));
+        await().atMost(Duration.ofSeconds(20))
+                .until(() -> queue.find(jobId).orElseThrow().status().name().equals("SUCCEEDED"));
         awaitOutboxDone("%job:" + jobId);
         awaitOutboxDone("reaction:eyes:Codertocat/Hello-World:1001");
 
         assertThat(effective("POST", REPO + "/issues/comments/1001/reactions"))
-                .extracting(e -> json.readTree(e.getRequest().getBodyAsString()).get("content").asString())
+                .extracting(e -> json.readTree(e.getRequest().getBodyAsString())
+                        .get("content")
+                        .asString())
                 .containsExactlyInAnyOrder("eyes", "rocket");
         assertThat(requests(e -> e.getResponse().getStatus() == 429)).isNotEmpty();
         var checkRuns = effective("POST", REPO + "/check-runs");
@@ -97,7 +61,8 @@ class GithubCommandsTest extends GithubAppFixture {
         assertThat(update.get("output").get("summary").asString()).contains("First bad commit");
         var comments = effective("POST", REPO + "/issues/1/comments");
         assertThat(comments).hasSize(1);
-        assertThat(comments.getFirst().getRequest().getBodyAsString()).contains("<!-- bisectbot:job:" + jobId + " -->", "deadbeef");
+        assertThat(comments.getFirst().getRequest().getBodyAsString())
+                .contains("<!-- bisectbot:job:" + jobId + " -->", "deadbeef");
         assertThat(requests(e -> e.getResponse().getStatus() == 502)).isNotEmpty();
         // Installation tokens were fetched with the App's JWT.
         assertThat(requests(e -> e.getRequest().getUrl().endsWith("/access_tokens")))
@@ -106,7 +71,11 @@ class GithubCommandsTest extends GithubAppFixture {
                 .allMatch(e -> e.getRequest().getHeader("Authorization").equals("token ghs_test"));
 
         // A redelivery changes nothing.
-        assertThat(deliver("issue_comment", delivery, payload).body().get("result").asString()).isEqualTo("duplicate");
+        assertThat(deliver("issue_comment", delivery, payload)
+                        .body()
+                        .get("result")
+                        .asString())
+                .isEqualTo("duplicate");
         assertThat(jobsWithKey(key)).isEqualTo(1);
     }
 
@@ -119,8 +88,12 @@ class GithubCommandsTest extends GithubAppFixture {
         awaitOutboxDone("comment:error:" + commandKey(payload) + ":0");
         var replies = effective("POST", REPO + "/issues/11/comments");
         assertThat(replies).hasSize(1);
-        var body = json.readTree(replies.getFirst().getRequest().getBodyAsString()).get("body").asString();
-        assertThat(body).startsWith("**Error**:").contains("> /bisect good=v1 k=2", "Usage: `/bisect good=<ref> bad=<ref>");
+        var body = json.readTree(replies.getFirst().getRequest().getBodyAsString())
+                .get("body")
+                .asString();
+        assertThat(body)
+                .startsWith("**Error**:")
+                .contains("> /bisect good=v1 k=2", "Usage: `/bisect good=<ref> bad=<ref>");
         assertThat(jobsWithKey("github-command:" + commandKey(payload) + ":0")).isZero();
     }
 
@@ -136,7 +109,8 @@ class GithubCommandsTest extends GithubAppFixture {
         deliver("issue_comment", again, comment("/help", "NONE", "outsider", 12, 1202));
         assertThat(outcome(again)).startsWith("refused");
         awaitOutboxDone("comment:refusal:Codertocat/Hello-World#12:outsider:%");
-        assertThat(effective("POST", REPO + "/issues/12/comments")).singleElement()
+        assertThat(effective("POST", REPO + "/issues/12/comments"))
+                .singleElement()
                 .matches(e -> e.getRequest().getBodyAsString().contains("only people with write access"));
         assertThat(jobsWithKey("github-command:" + commandKey(refused) + ":0")).isZero();
 
@@ -156,8 +130,11 @@ class GithubCommandsTest extends GithubAppFixture {
         var replay = id();
         assertThat(deliver("issue_comment", replay, accepted).status()).isEqualTo(202);
         assertThat(outcome(replay)).contains("bisect job");
-        assertThat(jdbc().sql("SELECT count(*) FROM jobs WHERE kind = 'bisect' AND payload -> 'github' ->> 'comment_id' = '1301'")
-                .query(Long.class).single()).isEqualTo(1);
+        assertThat(jdbc().sql(
+                                "SELECT count(*) FROM jobs WHERE kind = 'bisect' AND payload -> 'github' ->> 'comment_id' = '1301'")
+                        .query(Long.class)
+                        .single())
+                .isEqualTo(1);
     }
 
     @Test
@@ -174,30 +151,45 @@ class GithubCommandsTest extends GithubAppFixture {
         var plain = id();
         deliver("issue_comment", plain, comment("LGTM", "OWNER", "Codertocat", 14, 1403));
         assertThat(outcome(plain)).isEqualTo("ignored: no command");
-        assertThat(requests(e -> e.getRequest().getUrl().contains("/issues/14/") || e.getRequest().getUrl().contains("/comments/140"))).isEmpty();
+        assertThat(requests(e -> e.getRequest().getUrl().contains("/issues/14/")
+                        || e.getRequest().getUrl().contains("/comments/140")))
+                .isEmpty();
     }
 
     @Test
     void an_invalid_repository_config_gets_one_error_and_no_job() throws Exception {
         var delivery = id();
         var payload = comment("/bisect good=a bad=b\n/bisect good=c bad=d", "OWNER", "Codertocat", 15, 1501);
-        ((ObjectNode) payload.get("repository")).put("name", "Broken").put("clone_url", "https://github.com/Codertocat/Broken.git");
+        ((ObjectNode) payload.get("repository"))
+                .put("name", "Broken")
+                .put("clone_url", "https://github.com/Codertocat/Broken.git");
         deliver("issue_comment", delivery, payload);
         assertThat(outcome(delivery)).contains("config error");
         awaitOutboxDone("comment:config:" + commandKey(payload));
-        assertThat(effective("POST", "/repos/Codertocat/Broken/issues/15/comments")).singleElement()
+        assertThat(effective("POST", "/repos/Codertocat/Broken/issues/15/comments"))
+                .singleElement()
                 .matches(e -> e.getRequest().getBodyAsString().contains("unknown key `bisect.comand`"));
-        assertThat(jdbc().sql("SELECT count(*) FROM jobs WHERE dedup_key LIKE :k").param("k", "github-command:" + commandKey(payload) + "%")
-                .query(Long.class).single()).isZero();
+        assertThat(jdbc().sql("SELECT count(*) FROM jobs WHERE dedup_key LIKE :k")
+                        .param("k", "github-command:" + commandKey(payload) + "%")
+                        .query(Long.class)
+                        .single())
+                .isZero();
     }
 
     @Test
     void cancel_stops_the_threads_jobs_and_help_answers() throws Exception {
-        var github = json.readTree("{\"github\":{\"installation_id\":1,\"owner\":\"Codertocat\",\"repo\":\"Hello-World\",\"issue_number\":16}}");
-        var waiting = queue.enqueue(NewJob.of("sleep", github).withRunAt(Instant.parse("2099-01-01T00:00:00Z"))).job().id();
-        var elsewhere = queue.enqueue(NewJob.of("sleep", json.readTree(
-                "{\"github\":{\"installation_id\":1,\"owner\":\"Codertocat\",\"repo\":\"Hello-World\",\"issue_number\":17}}"))
-                .withRunAt(Instant.parse("2099-01-01T00:00:00Z"))).job().id();
+        var github = json.readTree(
+                "{\"github\":{\"installation_id\":1,\"owner\":\"Codertocat\",\"repo\":\"Hello-World\",\"issue_number\":16}}");
+        var waiting = queue.enqueue(NewJob.of("sleep", github).withRunAt(Instant.parse("2099-01-01T00:00:00Z")))
+                .job()
+                .id();
+        var elsewhere = queue.enqueue(NewJob.of(
+                                "sleep",
+                                json.readTree(
+                                        "{\"github\":{\"installation_id\":1,\"owner\":\"Codertocat\",\"repo\":\"Hello-World\",\"issue_number\":17}}"))
+                        .withRunAt(Instant.parse("2099-01-01T00:00:00Z")))
+                .job()
+                .id();
         var delivery = id();
         var payload = comment("/cancel\n/help", "COLLABORATOR", "Codertocat", 16, 1601);
         deliver("issue_comment", delivery, payload);
@@ -205,7 +197,8 @@ class GithubCommandsTest extends GithubAppFixture {
         assertThat(queue.find(waiting).orElseThrow().status().name()).isEqualTo("CANCELLED");
         assertThat(queue.find(elsewhere).orElseThrow().status().name()).isEqualTo("PENDING");
         awaitOutboxDone("comment:%" + commandKey(payload) + "%");
-        assertThat(effective("POST", REPO + "/issues/16/comments")).extracting(e -> e.getRequest().getBodyAsString())
+        assertThat(effective("POST", REPO + "/issues/16/comments"))
+                .extracting(e -> e.getRequest().getBodyAsString())
                 .anyMatch(b -> b.contains("Cancelled job " + waiting))
                 .anyMatch(b -> b.contains("bisectbot commands"))
                 .hasSize(2);

@@ -26,8 +26,8 @@ class GithubPropertiesTest {
 
     @Test
     void its_own_bisect_defaults_win() {
-        var own = new Binder(new MapConfigurationPropertySource(Map.of(
-                "bisectbot.github.bisect-image", "own:2", "bisectbot.github.bisect-timeout", "3m")))
+        var own = new Binder(new MapConfigurationPropertySource(
+                        Map.of("bisectbot.github.bisect-image", "own:2", "bisectbot.github.bisect-timeout", "3m")))
                 .bindOrCreate("bisectbot.github", GithubProperties.class);
         var properties = own.withBisectDefaults(EXECUTOR, BISECT);
         assertThat(properties.bisectImage()).isEqualTo("own:2");
@@ -36,8 +36,10 @@ class GithubPropertiesTest {
 
     @Test
     void with_nothing_set_a_bisect_from_github_uses_the_step_image_and_timeout_of_the_bisect_settings() {
-        var properties = GithubProperties.defaults().withBisectDefaults(ExecutorProperties.defaultProperties(),
-                new Binder().bindOrCreate("bisectbot.bisect", BisectProperties.class));
+        var properties = GithubProperties.defaults()
+                .withBisectDefaults(
+                        ExecutorProperties.defaultProperties(),
+                        new Binder().bindOrCreate("bisectbot.bisect", BisectProperties.class));
         assertThat(properties.bisectImage()).isEqualTo("debian:bookworm");
         assertThat(properties.bisectTimeout()).isEqualTo(Duration.ofMinutes(10));
     }

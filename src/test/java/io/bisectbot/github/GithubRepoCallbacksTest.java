@@ -35,8 +35,11 @@ class GithubRepoCallbacksTest extends GithubAppFixture {
 
     record Received(Map<String, List<String>> headers, byte[] body) {
         String header(String name) {
-            return headers.entrySet().stream().filter(e -> e.getKey().equalsIgnoreCase(name))
-                    .map(e -> e.getValue().getFirst()).findFirst().orElse(null);
+            return headers.entrySet().stream()
+                    .filter(e -> e.getKey().equalsIgnoreCase(name))
+                    .map(e -> e.getValue().getFirst())
+                    .findFirst()
+                    .orElse(null);
         }
     }
 
@@ -47,7 +50,9 @@ class GithubRepoCallbacksTest extends GithubAppFixture {
     static void receiver() throws Exception {
         receiver = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
         receiver.createContext("/", exchange -> {
-            received.add(new Received(Map.copyOf(exchange.getRequestHeaders()), exchange.getRequestBody().readAllBytes()));
+            received.add(new Received(
+                    Map.copyOf(exchange.getRequestHeaders()),
+                    exchange.getRequestBody().readAllBytes()));
             exchange.sendResponseHeaders(204, -1);
             exchange.close();
         });
@@ -64,7 +69,9 @@ class GithubRepoCallbacksTest extends GithubAppFixture {
     }
 
     static ObjectNode inRepository(ObjectNode payload, String name) {
-        ((ObjectNode) payload.get("repository")).put("name", name).put("full_name", "Codertocat/" + name)
+        ((ObjectNode) payload.get("repository"))
+                .put("name", name)
+                .put("full_name", "Codertocat/" + name)
                 .put("clone_url", "https://github.com/Codertocat/" + name + ".git");
         return payload;
     }
@@ -82,18 +89,26 @@ class GithubRepoCallbacksTest extends GithubAppFixture {
 
     long jobOf(String key) {
         await().atMost(Duration.ofSeconds(20)).until(() -> jobsWithKey(key) == 1);
-        return jdbc().sql("SELECT id FROM jobs WHERE dedup_key = :key").param("key", key).query(Long.class).single();
+        return jdbc().sql("SELECT id FROM jobs WHERE dedup_key = :key")
+                .param("key", key)
+                .query(Long.class)
+                .single();
     }
 
     List<String> callbackUrls(long job) {
-        return jdbc().sql("SELECT url FROM job_callbacks WHERE job_id = :id ORDER BY position").param("id", job)
-                .query(String.class).list();
+        return jdbc().sql("SELECT url FROM job_callbacks WHERE job_id = :id ORDER BY position")
+                .param("id", job)
+                .query(String.class)
+                .list();
     }
 
     @Test
     void the_default_branch_s_callbacks_are_checked_and_the_allowed_one_gets_the_job_s_end_signed() throws Exception {
-        github.stubFor(get(urlPathEqualTo(HOOKS + "/contents/.github/bisectbot.yml")).willReturn(aResponse().withStatus(200)
-                .withBody(config(url("/hook"), "https://10.1.2.3/hook", "https://hooks.example.net/bisectbot"))));
+        github.stubFor(get(urlPathEqualTo(HOOKS + "/contents/.github/bisectbot.yml"))
+                .willReturn(aResponse()
+                        .withStatus(200)
+                        .withBody(
+                                config(url("/hook"), "https://10.1.2.3/hook", "https://hooks.example.net/bisectbot"))));
         var payload = inRepository(comment("/bisect good=v1 bad=HEAD", "OWNER", "Codertocat", 21, 2101), "Hooks");
         assertThat(deliver("issue_comment", id(), payload).status()).isEqualTo(202);
 
@@ -101,8 +116,14 @@ class GithubRepoCallbacksTest extends GithubAppFixture {
         assertThat(callbackUrls(jobId)).containsExactly(url("/hook"));
         await().atMost(Duration.ofSeconds(30)).until(() -> received.stream().anyMatch(r -> isEnd(r, jobId)));
         var end = received.stream().filter(r -> isEnd(r, jobId)).findFirst().orElseThrow();
-        assertThat(CallbackVerifier.verify(List.of(CALLBACK_SECRET), end.header(CallbackVerifier.TIMESTAMP_HEADER),
-                end.header(CallbackVerifier.SIGNATURE_HEADER), end.body(), Instant.now()).valid()).isTrue();
+        assertThat(CallbackVerifier.verify(
+                                List.of(CALLBACK_SECRET),
+                                end.header(CallbackVerifier.TIMESTAMP_HEADER),
+                                end.header(CallbackVerifier.SIGNATURE_HEADER),
+                                end.body(),
+                                Instant.now())
+                        .valid())
+                .isTrue();
 
         // The two that are not allowed are dropped, each with a note on the job; the job ran all the same.
         var job = send("GET", "/job/" + jobId, ADMIN).body();
@@ -114,8 +135,12 @@ class GithubRepoCallbacksTest extends GithubAppFixture {
             }
         });
         assertThat(notes).hasSize(2);
-        assertThat(notes.get(0)).startsWith("callback 2 of the repository's config is dropped").contains("10.1.2.3");
-        assertThat(notes.get(1)).startsWith("callback 3 of the repository's config is dropped").contains("hooks.example.net");
+        assertThat(notes.get(0))
+                .startsWith("callback 2 of the repository's config is dropped")
+                .contains("10.1.2.3");
+        assertThat(notes.get(1))
+                .startsWith("callback 3 of the repository's config is dropped")
+                .contains("hooks.example.net");
     }
 
     @Test
@@ -125,13 +150,21 @@ class GithubRepoCallbacksTest extends GithubAppFixture {
                  "head": {"sha": "%s", "ref": "hooks", "repo": {"id": 186853002, "full_name": "Codertocat/HooksPr"}},
                  "base": {"ref": "release"}}""".formatted(PR_HEAD))));
         var path = HOOKS_PR + "/contents/.github/bisectbot.yml";
-        github.stubFor(get(urlPathEqualTo(path)).atPriority(5).willReturn(aResponse().withStatus(200).withBody(config())));
-        github.stubFor(get(urlPathEqualTo(path)).withQueryParam("ref", equalTo("release")).atPriority(1)
+        github.stubFor(get(urlPathEqualTo(path))
+                .atPriority(5)
+                .willReturn(aResponse().withStatus(200).withBody(config())));
+        github.stubFor(get(urlPathEqualTo(path))
+                .withQueryParam("ref", equalTo("release"))
+                .atPriority(1)
                 .willReturn(aResponse().withStatus(200).withBody(config(url("/from-release")))));
-        github.stubFor(get(urlPathEqualTo(path)).withQueryParam("ref", equalTo(PR_HEAD)).atPriority(1)
+        github.stubFor(get(urlPathEqualTo(path))
+                .withQueryParam("ref", equalTo(PR_HEAD))
+                .atPriority(1)
                 .willReturn(aResponse().withStatus(200).withBody(config(url("/from-head")))));
         var payload = inRepository(comment("/bisect good=v1 bad=HEAD", "OWNER", "Codertocat", 22, 2201), "HooksPr");
-        ((ObjectNode) payload.get("issue")).putObject("pull_request").put("url", "https://api.github.com" + HOOKS_PR + "/pulls/22");
+        ((ObjectNode) payload.get("issue"))
+                .putObject("pull_request")
+                .put("url", "https://api.github.com" + HOOKS_PR + "/pulls/22");
         assertThat(deliver("issue_comment", id(), payload).status()).isEqualTo(202);
 
         var jobId = jobOf("github-command:" + commandKey(payload) + ":0");
@@ -140,12 +173,15 @@ class GithubRepoCallbacksTest extends GithubAppFixture {
         assertThat(job.payload().get("command").asString()).isEqualTo("make test");
         assertThat(job.payload().has("repo_callbacks")).isFalse();
         assertThat(callbackUrls(jobId)).isEmpty();
-        await().atMost(Duration.ofSeconds(20)).until(() -> queue.find(jobId).orElseThrow().status().name().equals("SUCCEEDED"));
-        assertThat(received).noneMatch(r -> json.readTree(r.body()).get("job").get("id").asLong() == jobId);
+        await().atMost(Duration.ofSeconds(20))
+                .until(() -> queue.find(jobId).orElseThrow().status().name().equals("SUCCEEDED"));
+        assertThat(received)
+                .noneMatch(r -> json.readTree(r.body()).get("job").get("id").asLong() == jobId);
     }
 
     private static boolean isEnd(Received r, long jobId) {
         JsonNode event = json.readTree(r.body());
-        return event.get("type").asString().equals("succeeded") && event.get("job").get("id").asLong() == jobId;
+        return event.get("type").asString().equals("succeeded")
+                && event.get("job").get("id").asLong() == jobId;
     }
 }

@@ -1,57 +1,19 @@
 package io.bisectbot.github;
 
 import static com.github.tomakehurst.wiremock.client.WireMock.aResponse;
-import static com.github.tomakehurst.wiremock.client.WireMock.get;
 import static com.github.tomakehurst.wiremock.client.WireMock.okJson;
-import static com.github.tomakehurst.wiremock.client.WireMock.patch;
 import static com.github.tomakehurst.wiremock.client.WireMock.post;
 import static com.github.tomakehurst.wiremock.client.WireMock.urlPathEqualTo;
-import static com.github.tomakehurst.wiremock.client.WireMock.urlPathMatching;
-import static com.github.tomakehurst.wiremock.core.WireMockConfiguration.options;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import com.github.tomakehurst.wiremock.WireMockServer;
-import com.github.tomakehurst.wiremock.stubbing.Scenario;
-import com.github.tomakehurst.wiremock.stubbing.ServeEvent;
-import io.bisectbot.TestDatabase;
-import io.bisectbot.queue.JobHandler;
-import io.bisectbot.queue.JobOutcome;
-import io.bisectbot.queue.JobQueue;
 import io.bisectbot.queue.NewJob;
-import java.io.IOException;
-import java.io.InputStream;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.List;
-import java.util.UUID;
-import java.util.concurrent.Callable;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.function.Predicate;
-import javax.sql.DataSource;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.Test;
-import org.springframework.beans.factory.annotation.Autowired;
-import org.springframework.boot.test.context.SpringBootTest;
-import org.springframework.boot.test.context.TestConfiguration;
-import org.springframework.boot.test.web.server.LocalServerPort;
-import org.springframework.context.annotation.Bean;
-import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.jdbc.datasource.DataSourceTransactionManager;
-import org.springframework.test.context.DynamicPropertyRegistry;
-import org.springframework.test.context.DynamicPropertySource;
 import org.springframework.transaction.support.TransactionTemplate;
-import tools.jackson.databind.JsonNode;
-import tools.jackson.databind.json.JsonMapper;
-import tools.jackson.databind.node.ObjectNode;
 
 /** Writes to GitHub through the outbox: reports edited in place, share links, dead letters, retries past 5xx, leases that run out, and the API metrics. */
 class GithubWritesTest extends GithubAppFixture {
@@ -66,9 +28,13 @@ class GithubWritesTest extends GithubAppFixture {
         awaitOutboxDone("comment:job:9999");
         var edits = effective("PATCH", REPO + "/issues/comments/7702");
         assertThat(edits).hasSize(1);
-        var body = json.readTree(edits.getFirst().getRequest().getBodyAsString()).get("body").asString();
+        var body = json.readTree(edits.getFirst().getRequest().getBodyAsString())
+                .get("body")
+                .asString();
         assertThat(body.length()).isLessThanOrEqualTo(65_536);
-        assertThat(body).startsWith("<!-- bisectbot:job:9999 -->").contains("new report")
+        assertThat(body)
+                .startsWith("<!-- bisectbot:job:9999 -->")
+                .contains("new report")
                 .endsWith("[full report](https://bisectbot.example.com/job/9999/report))");
         assertThat(effective("POST", REPO + "/issues/77/comments")).isEmpty();
         // Someone else's comment that holds the marker is never edited.
@@ -94,9 +60,12 @@ class GithubWritesTest extends GithubAppFixture {
     @Test
     void a_write_github_refuses_is_dead_lettered_and_counted() throws Exception {
         reports.commandAccepted(new GithubRef(1, "Codertocat", "Hello-World", 18, 404404L, null));
-        await().atMost(Duration.ofSeconds(20)).until(() -> "DEAD".equals(jdbc().sql(
-                "SELECT status FROM github_outbox WHERE idempotency_key = 'reaction:eyes:Codertocat/Hello-World:404404'")
-                .query(String.class).single()));
+        await().atMost(Duration.ofSeconds(20))
+                .until(() -> "DEAD"
+                        .equals(jdbc().sql(
+                                        "SELECT status FROM github_outbox WHERE idempotency_key = 'reaction:eyes:Codertocat/Hello-World:404404'")
+                                .query(String.class)
+                                .single()));
         var stats = send("GET", "/admin/outbox", ADMIN);
         assertThat(stats.status()).isEqualTo(200);
         assertThat(stats.body().get("dead").asLong()).isGreaterThanOrEqualTo(1);
@@ -107,18 +76,30 @@ class GithubWritesTest extends GithubAppFixture {
     @Test
     void a_write_github_answers_with_5xx_is_retried_past_the_attempt_count_until_it_goes_through() {
         var path = REPO + "/issues/comments/503503/reactions";
-        var down = github.stubFor(post(urlPathEqualTo(path)).atPriority(1)
-                .willReturn(aResponse().withStatus(503).withHeader("Content-Type", "application/json")
+        var down = github.stubFor(post(urlPathEqualTo(path))
+                .atPriority(1)
+                .willReturn(aResponse()
+                        .withStatus(503)
+                        .withHeader("Content-Type", "application/json")
                         .withBody("{\"message\":\"Service Unavailable\"}")));
         reports.commandAccepted(new GithubRef(1, "Codertocat", "Hello-World", 21, 503503L, null));
         var key = "reaction:eyes:Codertocat/Hello-World:503503";
         // GITHUB_OUTBOX_MAX_ATTEMPTS is 5 here; within GITHUB_OUTBOX_RETRY_FOR (24 h) the row stays PENDING.
-        await().atMost(Duration.ofSeconds(30)).until(() -> jdbc().sql(
-                "SELECT attempts FROM github_outbox WHERE idempotency_key = :key").param("key", key).query(Integer.class).single() >= 7);
-        assertThat(jdbc().sql("SELECT status FROM github_outbox WHERE idempotency_key = :key").param("key", key)
-                .query(String.class).single()).isEqualTo("PENDING");
+        await().atMost(Duration.ofSeconds(30))
+                .until(() -> jdbc().sql("SELECT attempts FROM github_outbox WHERE idempotency_key = :key")
+                                .param("key", key)
+                                .query(Integer.class)
+                                .single()
+                        >= 7);
+        assertThat(jdbc().sql("SELECT status FROM github_outbox WHERE idempotency_key = :key")
+                        .param("key", key)
+                        .query(String.class)
+                        .single())
+                .isEqualTo("PENDING");
         github.removeStub(down);
-        github.stubFor(post(urlPathEqualTo(path)).atPriority(1).willReturn(okJson("{\"id\": 9001, \"content\": \"eyes\"}").withStatus(201)));
+        github.stubFor(post(urlPathEqualTo(path))
+                .atPriority(1)
+                .willReturn(okJson("{\"id\": 9001, \"content\": \"eyes\"}").withStatus(201)));
         awaitOutboxDone(key);
         assertThat(effective("POST", path)).hasSize(1);
     }
@@ -126,31 +107,49 @@ class GithubWritesTest extends GithubAppFixture {
     @Test
     void a_row_whose_lease_ran_out_and_was_taken_over_is_not_written_by_the_instance_that_waited() {
         var outbox = new Outbox(dataSource, json, java.time.Clock.systemUTC());
-        var request = json.createObjectNode().put("owner", "Codertocat").put("repo", "Hello-World")
-                .put("comment_id", 2301).put("content", "eyes");
+        var request = json.createObjectNode()
+                .put("owner", "Codertocat")
+                .put("repo", "Hello-World")
+                .put("comment_id", 2301)
+                .put("content", "eyes");
         jdbc().sql("""
                 INSERT INTO github_outbox (idempotency_key, installation_id, action, request, next_attempt_at, created_at,
                                            attempts, lease_owner, lease_until)
                 VALUES ('lease-test:taken', 1, 'reaction', CAST(:r AS jsonb), now() + interval '1 hour', now(), 1, 'slow', now() - interval '1 second'),
-                       ('lease-test:kept', 1, 'reaction', CAST(:r AS jsonb), now() + interval '1 hour', now(), 1, 'slow', now() + interval '1 minute')""")
-                .param("r", json.writeValueAsString(request)).update();
-        var rows = jdbc().sql("SELECT id, idempotency_key, created_at FROM github_outbox WHERE idempotency_key LIKE 'lease-test:%' ORDER BY id")
-                .query((rs, n) -> new Outbox.Row(rs.getLong(1), rs.getString(2), 1, Outbox.REACTION, request, null, 1, "slow",
-                        rs.getTimestamp(3).toInstant())).list();
+                       ('lease-test:kept', 1, 'reaction', CAST(:r AS jsonb), now() + interval '1 hour', now(), 1, 'slow', now() + interval '1 minute')""").param("r", json.writeValueAsString(request)).update();
+        var rows = jdbc().sql(
+                        "SELECT id, idempotency_key, created_at FROM github_outbox WHERE idempotency_key LIKE 'lease-test:%' ORDER BY id")
+                .query((rs, n) -> new Outbox.Row(
+                        rs.getLong(1),
+                        rs.getString(2),
+                        1,
+                        Outbox.REACTION,
+                        request,
+                        null,
+                        1,
+                        "slow",
+                        rs.getTimestamp(3).toInstant()))
+                .list();
         // While "slow" worked through its batch, the first row's lease ran out and another instance claimed it.
-        jdbc().sql("UPDATE github_outbox SET lease_owner = 'fast', attempts = 2, lease_until = now() + interval '1 minute' "
-                + "WHERE idempotency_key = 'lease-test:taken'").update();
+        jdbc().sql(
+                        "UPDATE github_outbox SET lease_owner = 'fast', attempts = 2, lease_until = now() + interval '1 minute' "
+                                + "WHERE idempotency_key = 'lease-test:taken'")
+                .update();
         assertThat(outbox.renew(rows.get(0), "slow", Duration.ofMinutes(2))).isFalse();
         assertThat(outbox.renew(rows.get(1), "slow", Duration.ofMinutes(2))).isTrue();
-        assertThat(jdbc().sql("SELECT lease_until > now() + interval '90 seconds' FROM github_outbox WHERE idempotency_key = 'lease-test:kept'")
-                .query(Boolean.class).single()).isTrue();
+        assertThat(jdbc().sql(
+                                "SELECT lease_until > now() + interval '90 seconds' FROM github_outbox WHERE idempotency_key = 'lease-test:kept'")
+                        .query(Boolean.class)
+                        .single())
+                .isTrue();
     }
 
     @Test
     void an_expired_lease_of_a_crashed_instance_is_taken_over() {
         var outbox = new Outbox(dataSource, json, java.time.Clock.systemUTC());
         var ref = new GithubRef(1, "Codertocat", "Hello-World", 19, 1901L, null);
-        new TransactionTemplate(new DataSourceTransactionManager(dataSource)).executeWithoutResult(tx -> reports.commandAccepted(ref));
+        new TransactionTemplate(new DataSourceTransactionManager(dataSource))
+                .executeWithoutResult(tx -> reports.commandAccepted(ref));
         // Whoever claims first (the loop or this "crashed" instance), the reaction is made once.
         outbox.claim("crashed-instance", 100, Duration.ofMillis(200));
         awaitOutboxDone("reaction:eyes:Codertocat/Hello-World:1901");
@@ -163,19 +162,33 @@ class GithubWritesTest extends GithubAppFixture {
         deliver("issue_comment", id(), payload);
         awaitOutboxDone("comment:help:" + commandKey(payload) + "%");
         var text = send("GET", "/metrics", ADMIN).text();
-        assertThat(text).contains("bisectbot_github_api_calls_total{", "status=\"201\"", "bisectbot_github_rate_limit_remaining",
-                "bisectbot_github_rate_limit_waits_total");
+        assertThat(text)
+                .contains(
+                        "bisectbot_github_api_calls_total{",
+                        "status=\"201\"",
+                        "bisectbot_github_rate_limit_remaining",
+                        "bisectbot_github_rate_limit_waits_total");
     }
 
     @Test
     void a_job_s_page_links_the_comment_and_check_run_it_wrote_and_says_what_was_not_delivered() throws Exception {
-        github.stubFor(post(urlPathEqualTo(REPO + "/issues/88/comments")).atPriority(1).willReturn(aResponse().withStatus(201)
-                .withHeader("Content-Type", "application/json")
-                .withBody("{\"id\": 8801, \"html_url\": \"https://github.com/Codertocat/Hello-World/issues/88#issuecomment-8801\"}")));
-        var job = queue.enqueue(NewJob.of("noop", json.createObjectNode()).withRunAt(Instant.now().plusSeconds(3600))).job().id();
+        github.stubFor(
+                post(urlPathEqualTo(REPO + "/issues/88/comments"))
+                        .atPriority(1)
+                        .willReturn(
+                                aResponse()
+                                        .withStatus(201)
+                                        .withHeader("Content-Type", "application/json")
+                                        .withBody(
+                                                "{\"id\": 8801, \"html_url\": \"https://github.com/Codertocat/Hello-World/issues/88#issuecomment-8801\"}")));
+        var job = queue.enqueue(NewJob.of("noop", json.createObjectNode())
+                        .withRunAt(Instant.now().plusSeconds(3600)))
+                .job()
+                .id();
         var ref = new GithubRef(1, "Codertocat", "Hello-World", 88, null, HEAD);
-        new TransactionTemplate(new DataSourceTransactionManager(dataSource)).executeWithoutResult(tx ->
-                reports.jobFinished(job, ref, "the report", GithubReports.Conclusion.SUCCESS));
+        new TransactionTemplate(new DataSourceTransactionManager(dataSource))
+                .executeWithoutResult(
+                        tx -> reports.jobFinished(job, ref, "the report", GithubReports.Conclusion.SUCCESS));
         awaitOutboxDone("%:job:" + job);
 
         var writes = send("GET", "/job/" + job, ADMIN).body().get("github_writes");
@@ -183,10 +196,12 @@ class GithubWritesTest extends GithubAppFixture {
         // The comment's address as GitHub answered it; the check run's built from the repository and its id.
         assertThat(writes.get(0).get("type").asString()).isEqualTo("comment");
         assertThat(writes.get(0).get("state").asString()).isEqualTo("delivered");
-        assertThat(writes.get(0).get("url").asString()).isEqualTo("https://github.com/Codertocat/Hello-World/issues/88#issuecomment-8801");
+        assertThat(writes.get(0).get("url").asString())
+                .isEqualTo("https://github.com/Codertocat/Hello-World/issues/88#issuecomment-8801");
         assertThat(writes.get(0).get("id").asLong()).isEqualTo(8801);
         assertThat(writes.get(1).get("type").asString()).isEqualTo("check_run");
-        assertThat(writes.get(1).get("url").asString()).isEqualTo(github.baseUrl() + "/Codertocat/Hello-World/runs/4242");
+        assertThat(writes.get(1).get("url").asString())
+                .isEqualTo(github.baseUrl() + "/Codertocat/Hello-World/runs/4242");
 
         // A bot task's pull request is in its result; a comment GitHub refused for good has no link.
         var bot = jdbc().sql("""
@@ -197,16 +212,17 @@ class GithubWritesTest extends GithubAppFixture {
                         INSERT INTO github_outbox (idempotency_key, installation_id, action, request, status, attempts, next_attempt_at,
                                                    last_error, created_at, done_at)
                         VALUES (:key, 1, 'comment', '{"owner": "Codertocat", "repo": "Hello-World", "issue_number": 12}', 'DEAD', 5,
-                                now(), 'HTTP 403: Resource not accessible by integration', now(), now())""")
-                .param("key", "comment:job:" + bot).update();
+                                now(), 'HTTP 403: Resource not accessible by integration', now(), now())""").param("key", "comment:job:" + bot).update();
         var botWrites = send("GET", "/job/" + bot, ADMIN).body().get("github_writes");
         assertThat(botWrites).hasSize(2);
         assertThat(botWrites.get(0).get("state").asString()).isEqualTo("failed");
         assertThat(botWrites.get(0).get("url").isNull()).isTrue();
         assertThat(botWrites.get(1).get("type").asString()).isEqualTo("pull_request");
-        assertThat(botWrites.get(1).get("url").asString()).isEqualTo("https://github.com/Codertocat/Hello-World/pull/12");
+        assertThat(botWrites.get(1).get("url").asString())
+                .isEqualTo("https://github.com/Codertocat/Hello-World/pull/12");
         assertThat(botWrites.get(1).get("id").asLong()).isEqualTo(12);
         assertThat(GithubJobWrites.webUrl(URI.create("https://api.github.com"))).isEqualTo("https://github.com");
-        assertThat(GithubJobWrites.webUrl(URI.create("https://ghe.example.com/api/v3"))).isEqualTo("https://ghe.example.com");
+        assertThat(GithubJobWrites.webUrl(URI.create("https://ghe.example.com/api/v3")))
+                .isEqualTo("https://ghe.example.com");
     }
 }

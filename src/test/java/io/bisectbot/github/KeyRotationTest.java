@@ -36,12 +36,15 @@ class KeyRotationTest {
     }
 
     private static void awaitFinished(EncryptedStore store, List<Long> jobs) {
-        await().atMost(Duration.ofSeconds(60)).until(() -> jobs.stream()
-                .allMatch(id -> store.node.queue().find(id).orElseThrow().status() == JobStatus.SUCCEEDED));
+        await().atMost(Duration.ofSeconds(60))
+                .until(() -> jobs.stream()
+                        .allMatch(
+                                id -> store.node.queue().find(id).orElseThrow().status() == JobStatus.SUCCEEDED));
     }
 
     @Test
-    void rotation_while_an_instance_keeps_writing_leaves_every_value_readable_with_the_new_key_alone() throws Exception {
+    void rotation_while_an_instance_keeps_writing_leaves_every_value_readable_with_the_new_key_alone()
+            throws Exception {
         var jobs = new CopyOnWriteArrayList<Long>();
         var deliveries = new CopyOnWriteArrayList<String>();
         // Rows from before encryption was turned on, and rows sealed with key A.
@@ -76,7 +79,11 @@ class KeyRotationTest {
                     deliveries.add("b-" + i);
                 }
             });
-            int status = KeysCommand.rotate(db, rotating, 7, new PrintStream(out, true, StandardCharsets.UTF_8),
+            int status = KeysCommand.rotate(
+                    db,
+                    rotating,
+                    7,
+                    new PrintStream(out, true, StandardCharsets.UTF_8),
                     new PrintStream(err, true, StandardCharsets.UTF_8));
             stop.set(true);
             writing.join();
@@ -84,22 +91,40 @@ class KeyRotationTest {
             awaitFinished(writer, jobs);
         }
         assertThat(deliveries.stream().filter(d -> d.startsWith("b-")).count()).isPositive();
-        assertThat(out.toString(StandardCharsets.UTF_8)).contains("step_logs.content: ").contains("re-encrypted with key 'b'")
+        assertThat(out.toString(StandardCharsets.UTF_8))
+                .contains("step_logs.content: ")
+                .contains("re-encrypted with key 'b'")
                 .contains("Done: ");
 
         // Nothing is left under A or in the clear.
-        for (var column : List.of("content FROM step_logs", "payload::text FROM jobs", "result::text FROM jobs WHERE result IS NOT NULL",
+        for (var column : List.of(
+                "content FROM step_logs",
+                "payload::text FROM jobs",
+                "result::text FROM jobs WHERE result IS NOT NULL",
                 "request::text FROM github_outbox")) {
             assertThat(sql.sql("SELECT " + column).query(String.class).list()).allSatisfy(value -> {
-                assertThat(value).doesNotContain(SECRET).doesNotContain("bb1:a:").contains("bb1:b:");
+                assertThat(value)
+                        .doesNotContain(SECRET)
+                        .doesNotContain("bb1:a:")
+                        .contains("bb1:b:");
             });
         }
-        assertThat(sql.sql("SELECT count(*) FROM github_deliveries WHERE payload IS NOT NULL").query(Long.class).single()).isZero();
+        assertThat(sql.sql("SELECT count(*) FROM github_deliveries WHERE payload IS NOT NULL")
+                        .query(Long.class)
+                        .single())
+                .isZero();
 
         // Every value reads with key B alone.
         try (var onlyB = new EncryptedStore(db, Encryption.fromKeys(KEY_B), "reader", SECRET)) {
             for (var id : deliveries) {
-                assertThat(onlyB.deliveries.find(id).orElseThrow().payload().path("comment").path("body").asString()).contains(SECRET);
+                assertThat(onlyB.deliveries
+                                .find(id)
+                                .orElseThrow()
+                                .payload()
+                                .path("comment")
+                                .path("body")
+                                .asString())
+                        .contains(SECRET);
             }
             for (var id : jobs) {
                 var job = onlyB.node.queue().find(id).orElseThrow();
@@ -108,8 +133,10 @@ class KeyRotationTest {
                 assertThat(onlyB.logs.readAll(id, "run")).contains(SECRET);
             }
             var rows = onlyB.outbox.claim("reader", 100_000, Duration.ofMinutes(1));
-            assertThat(rows).hasSize(deliveries.size())
-                    .allSatisfy(row -> assertThat(row.request().path("body").asString()).contains(SECRET));
+            assertThat(rows)
+                    .hasSize(deliveries.size())
+                    .allSatisfy(row ->
+                            assertThat(row.request().path("body").asString()).contains(SECRET));
         }
     }
 }

@@ -23,10 +23,12 @@ class RepoConfigTest {
                     command: make lint
                     anything: [goes, here]
                 """);
-        assertThat(config.bisect()).isEqualTo(new RepoConfig.Bisect("ghcr.io/acme/build:1", "make test",
-                Duration.ofMinutes(20), 4, 2, null, List.of(), false));
+        assertThat(config.bisect())
+                .isEqualTo(new RepoConfig.Bisect(
+                        "ghcr.io/acme/build:1", "make test", Duration.ofMinutes(20), 4, 2, null, List.of(), false));
         assertThat(config.tasks().get("lint").get("anything").get(1).asString()).isEqualTo("here");
-        assertThat(RepoConfig.parse("bisect:\n  timeout: 90\n").bisect().timeout()).isEqualTo(Duration.ofSeconds(90));
+        assertThat(RepoConfig.parse("bisect:\n  timeout: 90\n").bisect().timeout())
+                .isEqualTo(Duration.ofSeconds(90));
     }
 
     @Test
@@ -43,31 +45,43 @@ class RepoConfigTest {
                   max_repeat: 30
                 """);
         assertThat(config.bisect().repeat()).isEqualTo(6);
-        assertThat(config.bisect().metric()).isEqualTo(new RepoConfig.Metric("wall", "higher-is-better", 7.5, 0.01, 30));
-        assertThat(RepoConfig.parse("bisect:\n  mode: metric\n").bisect().metric()).isEqualTo(RepoConfig.Metric.DEFAULTS);
-        assertThat(RepoConfig.parse("bisect:\n  mode: pass-fail\n").bisect().metric()).isNull();
+        assertThat(config.bisect().metric())
+                .isEqualTo(new RepoConfig.Metric("wall", "higher-is-better", 7.5, 0.01, 30));
+        assertThat(RepoConfig.parse("bisect:\n  mode: metric\n").bisect().metric())
+                .isEqualTo(RepoConfig.Metric.DEFAULTS);
+        assertThat(RepoConfig.parse("bisect:\n  mode: pass-fail\n").bisect().metric())
+                .isNull();
     }
 
     @Test
     void metric_settings_are_checked_and_refused_outside_metric_mode() {
         assertThatThrownBy(() -> RepoConfig.parse("bisect:\n  threshold: 10\n"))
-                .hasMessageContaining("`bisect.threshold`").hasMessageContaining("applies only to `mode: metric`");
+                .hasMessageContaining("`bisect.threshold`")
+                .hasMessageContaining("applies only to `mode: metric`");
         assertThatThrownBy(() -> RepoConfig.parse("bisect:\n  mode: speed\n"))
-                .hasMessageContaining("`bisect.mode`").hasMessageContaining("pass-fail, metric").hasMessageContaining("`speed`");
+                .hasMessageContaining("`bisect.mode`")
+                .hasMessageContaining("pass-fail, metric")
+                .hasMessageContaining("`speed`");
         assertThatThrownBy(() -> RepoConfig.parse("bisect:\n  mode: metric\n  metric: cpu\n"))
-                .hasMessageContaining("`bisect.metric`").hasMessageContaining("stdout, wall");
+                .hasMessageContaining("`bisect.metric`")
+                .hasMessageContaining("stdout, wall");
         assertThatThrownBy(() -> RepoConfig.parse("bisect:\n  mode: metric\n  direction: up\n"))
-                .hasMessageContaining("`bisect.direction`").hasMessageContaining("lower-is-better, higher-is-better");
+                .hasMessageContaining("`bisect.direction`")
+                .hasMessageContaining("lower-is-better, higher-is-better");
         assertThatThrownBy(() -> RepoConfig.parse("bisect:\n  mode: metric\n  threshold: 0\n"))
-                .hasMessageContaining("`bisect.threshold`").hasMessageContaining("percentage");
+                .hasMessageContaining("`bisect.threshold`")
+                .hasMessageContaining("percentage");
         assertThatThrownBy(() -> RepoConfig.parse("bisect:\n  mode: metric\n  threshold: ten\n"))
                 .hasMessageContaining("`bisect.threshold`");
         assertThatThrownBy(() -> RepoConfig.parse("bisect:\n  mode: metric\n  alpha: 1\n"))
-                .hasMessageContaining("`bisect.alpha`").hasMessageContaining("significance level");
+                .hasMessageContaining("`bisect.alpha`")
+                .hasMessageContaining("significance level");
         assertThatThrownBy(() -> RepoConfig.parse("bisect:\n  mode: metric\n  repeat: 1\n"))
-                .hasMessageContaining("`bisect.repeat`").hasMessageContaining("from 2");
+                .hasMessageContaining("`bisect.repeat`")
+                .hasMessageContaining("from 2");
         assertThatThrownBy(() -> RepoConfig.parse("bisect:\n  mode: metric\n  repeat: 8\n  max_repeat: 5\n"))
-                .hasMessageContaining("`bisect.max_repeat`").hasMessageContaining("at least `bisect.repeat` (8)");
+                .hasMessageContaining("`bisect.max_repeat`")
+                .hasMessageContaining("at least `bisect.repeat` (8)");
         assertThatThrownBy(() -> RepoConfig.parse("bisect:\n  mode: metric\n  max_repeat: 1000\n"))
                 .hasMessageContaining("`bisect.max_repeat`");
     }
@@ -82,29 +96,39 @@ class RepoConfigTest {
                 """);
         assertThat(config.bisect().cache()).containsExactly("/root/.m2/repository", "/root/.npm");
         assertThat(config.bisect().bridgeNetwork()).isTrue();
-        assertThat(RepoConfig.parse("bisect:\n  cache: /root/.gradle\n  network: none\n").bisect())
+        assertThat(RepoConfig.parse("bisect:\n  cache: /root/.gradle\n  network: none\n")
+                        .bisect())
                 .satisfies(b -> assertThat(b.cache()).containsExactly("/root/.gradle"))
                 .satisfies(b -> assertThat(b.bridgeNetwork()).isFalse());
-        assertThat(RepoConfig.parse("bisect:\n  command: make\n").bisect().cache()).isEmpty();
+        assertThat(RepoConfig.parse("bisect:\n  command: make\n").bisect().cache())
+                .isEmpty();
         // A pull request that only adds a cache still shows as a change of the bisect settings.
-        assertThat(RepoConfig.parse("bisect:\n  command: make\n").changesTo(
-                RepoConfig.parse("bisect:\n  command: make\n  cache: [/root/.npm]\n"))).containsExactly("`bisect` settings change");
+        assertThat(RepoConfig.parse("bisect:\n  command: make\n")
+                        .changesTo(RepoConfig.parse("bisect:\n  command: make\n  cache: [/root/.npm]\n")))
+                .containsExactly("`bisect` settings change");
 
         assertThatThrownBy(() -> RepoConfig.parse("bisect:\n  cache: [/root/../etc]\n"))
-                .hasMessage("`bisect.cache` in `.github/bisectbot.yml`: '/root/../etc' contains '..'; give the directory without . or .. parts");
+                .hasMessage(
+                        "`bisect.cache` in `.github/bisectbot.yml`: '/root/../etc' contains '..'; give the directory without . or .. parts");
         assertThatThrownBy(() -> RepoConfig.parse("bisect:\n  cache: [root/.m2]\n"))
-                .hasMessageContaining("`bisect.cache`").hasMessageContaining("'root/.m2' is not absolute");
+                .hasMessageContaining("`bisect.cache`")
+                .hasMessageContaining("'root/.m2' is not absolute");
         assertThatThrownBy(() -> RepoConfig.parse("bisect:\n  cache: [/work/src/target]\n"))
-                .hasMessageContaining("`bisect.cache`").hasMessageContaining("working directory");
+                .hasMessageContaining("`bisect.cache`")
+                .hasMessageContaining("working directory");
         assertThatThrownBy(() -> RepoConfig.parse("bisect:\n  cache: [/tmp]\n")).hasMessageContaining("/tmp");
         assertThatThrownBy(() -> RepoConfig.parse("bisect:\n  cache: [/a, /b, /c, /d, /e, /f, /g, /h, /i]\n"))
                 .hasMessageContaining("at most 8");
         assertThatThrownBy(() -> RepoConfig.parse("bisect:\n  cache: {m2: /root/.m2}\n"))
-                .hasMessageContaining("`bisect.cache`").hasMessageContaining("list of absolute directories");
+                .hasMessageContaining("`bisect.cache`")
+                .hasMessageContaining("list of absolute directories");
         assertThatThrownBy(() -> RepoConfig.parse("bisect:\n  cache: [42]\n"))
-                .hasMessageContaining("`bisect.cache`").hasMessageContaining("list of absolute directories");
+                .hasMessageContaining("`bisect.cache`")
+                .hasMessageContaining("list of absolute directories");
         assertThatThrownBy(() -> RepoConfig.parse("bisect:\n  network: host\n"))
-                .hasMessageContaining("`bisect.network`").hasMessageContaining("none, bridge").hasMessageContaining("`host`");
+                .hasMessageContaining("`bisect.network`")
+                .hasMessageContaining("none, bridge")
+                .hasMessageContaining("`host`");
     }
 
     @Test
@@ -116,14 +140,18 @@ class RepoConfigTest {
 
     @Test
     void invalid_files_get_one_clear_message() {
-        assertThatThrownBy(() -> RepoConfig.parse("bisect: [oops")).isInstanceOf(RepoConfig.Invalid.class)
+        assertThatThrownBy(() -> RepoConfig.parse("bisect: [oops"))
+                .isInstanceOf(RepoConfig.Invalid.class)
                 .hasMessageContaining("is not valid YAML");
         assertThatThrownBy(() -> RepoConfig.parse("bisekt:\n  command: x\n"))
-                .hasMessageContaining("unknown key `bisekt`").hasMessageContaining("bisect, callbacks, tasks");
+                .hasMessageContaining("unknown key `bisekt`")
+                .hasMessageContaining("bisect, callbacks, tasks");
         assertThatThrownBy(() -> RepoConfig.parse("bisect:\n  comand: x\n"))
                 .hasMessageContaining("unknown key `bisect.comand`");
-        assertThatThrownBy(() -> RepoConfig.parse("bisect:\n  parallelism: 0\n")).hasMessageContaining("`bisect.parallelism`");
-        assertThatThrownBy(() -> RepoConfig.parse("bisect:\n  timeout: soon\n")).hasMessageContaining("`bisect.timeout`");
+        assertThatThrownBy(() -> RepoConfig.parse("bisect:\n  parallelism: 0\n"))
+                .hasMessageContaining("`bisect.parallelism`");
+        assertThatThrownBy(() -> RepoConfig.parse("bisect:\n  timeout: soon\n"))
+                .hasMessageContaining("`bisect.timeout`");
         assertThatThrownBy(() -> RepoConfig.parse("bisect:\n  command: 3\n")).hasMessageContaining("`bisect.command`");
         assertThatThrownBy(() -> RepoConfig.parse("- a\n- b\n")).hasMessageContaining("must be a mapping");
         assertThatThrownBy(() -> RepoConfig.parse("bisect: make test\n")).hasMessageContaining("`bisect`");
@@ -143,20 +171,25 @@ class RepoConfigTest {
         assertThat(RepoConfig.parse("bisect:\n  command: make\n").callbacks()).isNull();
 
         assertThatThrownBy(() -> RepoConfig.parse("callbacks: https://ci.example.com\n"))
-                .hasMessageContaining("`callbacks`").hasMessageContaining("list of mappings");
+                .hasMessageContaining("`callbacks`")
+                .hasMessageContaining("list of mappings");
         assertThatThrownBy(() -> RepoConfig.parse("callbacks:\n  - events: [succeeded]\n"))
-                .hasMessageContaining("`callbacks[0]`").hasMessageContaining("needs a `url`");
+                .hasMessageContaining("`callbacks[0]`")
+                .hasMessageContaining("needs a `url`");
         assertThatThrownBy(() -> RepoConfig.parse("callbacks:\n  - url: https://a.example.com\n    secret: x\n"))
                 .hasMessageContaining("unknown key `secret` in `callbacks[0]`");
-        assertThatThrownBy(() -> RepoConfig.parse("callbacks:\n  - url: https://a.example.com\n    events: succeeded\n"))
+        assertThatThrownBy(
+                        () -> RepoConfig.parse("callbacks:\n  - url: https://a.example.com\n    events: succeeded\n"))
                 .hasMessageContaining("`events` of `callbacks[0]`");
     }
 
     @Test
     void a_change_of_the_callbacks_is_listed_and_said_to_apply_from_the_default_branch() throws Exception {
         var base = RepoConfig.parse("bisect:\n  command: make test\n");
-        var proposed = RepoConfig.parse("bisect:\n  command: make test\ncallbacks:\n  - url: https://evil.example.com/\n");
-        assertThat(base.changesTo(proposed)).containsExactly("`callbacks` change (they are read from the default branch only)");
+        var proposed =
+                RepoConfig.parse("bisect:\n  command: make test\ncallbacks:\n  - url: https://evil.example.com/\n");
+        assertThat(base.changesTo(proposed))
+                .containsExactly("`callbacks` change (they are read from the default branch only)");
         assertThat(base.changesTo(base)).isEmpty();
     }
 }

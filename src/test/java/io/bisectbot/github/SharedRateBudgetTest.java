@@ -50,7 +50,8 @@ class SharedRateBudgetTest {
             "documentation_url":"https://docs.github.com/free-pro-team@latest/rest/using-the-rest-api/rate-limits-for-the-rest-api#about-secondary-rate-limits",\
             "status":"403"}""";
 
-    private final WireMockServer github = new WireMockServer(options().dynamicPort().containerThreads(40));
+    private final WireMockServer github =
+            new WireMockServer(options().dynamicPort().containerThreads(40));
     private final List<HikariDataSource> pools = new ArrayList<>();
     private final List<SimpleMeterRegistry> registries = new ArrayList<>();
 
@@ -61,11 +62,16 @@ class SharedRateBudgetTest {
 
     @BeforeEach
     void start() {
-        JdbcClient.create(database).sql("TRUNCATE github_rate_budget, github_outbox").update();
+        JdbcClient.create(database)
+                .sql("TRUNCATE github_rate_budget, github_outbox")
+                .update();
         github.start();
-        github.stubFor(post(urlPathMatching("/app/installations/\\d+/access_tokens")).willReturn(aResponse().withStatus(201)
-                .withHeader("Content-Type", "application/json")
-                .withBody("{\"token\":\"ghs_x\",\"expires_at\":\"" + Instant.now().plus(Duration.ofHours(1)) + "\"}")));
+        github.stubFor(post(urlPathMatching("/app/installations/\\d+/access_tokens"))
+                .willReturn(aResponse()
+                        .withStatus(201)
+                        .withHeader("Content-Type", "application/json")
+                        .withBody("{\"token\":\"ghs_x\",\"expires_at\":\""
+                                + Instant.now().plus(Duration.ofHours(1)) + "\"}")));
     }
 
     @AfterEach
@@ -76,12 +82,38 @@ class SharedRateBudgetTest {
 
     private GithubProperties properties(int perMinute, int perHour, int concurrent) {
         var d = GithubProperties.defaults();
-        return new GithubProperties(1L, null, AppAuthTest.pkcs8Pem(), null, List.of(), URI.create(github.baseUrl()),
-                d.publicUrl(), d.maxQueueSize(), d.maxPayloadBytes(), d.deliveryRetention(), d.cleanupInterval(),
-                Duration.ZERO, 0, Duration.ofSeconds(10), d.outboxPollInterval(), d.outboxMaxAttempts(),
-                d.outboxBackoffBase(), d.outboxBackoffMax(), d.outboxLease(), d.checkName(), d.bisectImage(),
-                d.bisectTimeout(), d.permissionCacheTtl(), d.outboxRetryFor(), d.deliveryRetryFor(),
-                d.catchUpInterval(), d.catchUpWindow(), d.catchUpMaxPerMinute(), perMinute, perHour, concurrent);
+        return new GithubProperties(
+                1L,
+                null,
+                AppAuthTest.pkcs8Pem(),
+                null,
+                List.of(),
+                URI.create(github.baseUrl()),
+                d.publicUrl(),
+                d.maxQueueSize(),
+                d.maxPayloadBytes(),
+                d.deliveryRetention(),
+                d.cleanupInterval(),
+                Duration.ZERO,
+                0,
+                Duration.ofSeconds(10),
+                d.outboxPollInterval(),
+                d.outboxMaxAttempts(),
+                d.outboxBackoffBase(),
+                d.outboxBackoffMax(),
+                d.outboxLease(),
+                d.checkName(),
+                d.bisectImage(),
+                d.bisectTimeout(),
+                d.permissionCacheTtl(),
+                d.outboxRetryFor(),
+                d.deliveryRetryFor(),
+                d.catchUpInterval(),
+                d.catchUpWindow(),
+                d.catchUpMaxPerMinute(),
+                perMinute,
+                perHour,
+                concurrent);
     }
 
     /** One instance's client: its own pool on the shared database (or {@code dataSource}), its own clock. */
@@ -89,10 +121,14 @@ class SharedRateBudgetTest {
         var pool = dataSource != null ? dataSource : ownPool();
         var registry = new SimpleMeterRegistry();
         registries.add(registry);
-        var budget = new RateBudget(pool, properties.writesPerMinute(), properties.writesPerHour(),
-                properties.maxConcurrentRequests(), GithubApi.SLOT_LEASE);
-        return new GithubApi(properties, new AppAuth(1L, properties.privateKeyPem(), clock, json), json, clock,
-                registry, budget);
+        var budget = new RateBudget(
+                pool,
+                properties.writesPerMinute(),
+                properties.writesPerHour(),
+                properties.maxConcurrentRequests(),
+                GithubApi.SLOT_LEASE);
+        return new GithubApi(
+                properties, new AppAuth(1L, properties.privateKeyPem(), clock, json), json, clock, registry, budget);
     }
 
     private HikariDataSource ownPool() {
@@ -102,16 +138,23 @@ class SharedRateBudgetTest {
     }
 
     private double budgetWaits(String reason) {
-        return registries.stream().mapToDouble(r -> r.find("bisectbot.github.budget.waits").tag("reason", reason)
-                .counters().stream().mapToDouble(c -> c.count()).sum()).sum();
+        return registries.stream()
+                .mapToDouble(r -> r.find("bisectbot.github.budget.waits").tag("reason", reason).counters().stream()
+                        .mapToDouble(c -> c.count())
+                        .sum())
+                .sum();
     }
 
     @Test
     void two_instances_together_never_send_more_writes_in_a_minute_than_the_budget() throws Exception {
         github.stubFor(post(urlPathEqualTo("/repos/acme/app/issues/1/comments"))
-                .willReturn(aResponse().withStatus(201).withHeader("Content-Type", "application/json").withBody("{\"id\":5}")));
+                .willReturn(aResponse()
+                        .withStatus(201)
+                        .withHeader("Content-Type", "application/json")
+                        .withBody("{\"id\":5}")));
         var properties = properties(5, 100, 40);
-        var apis = List.of(instance(properties, Clock.systemUTC(), null).rescheduling(),
+        var apis = List.of(
+                instance(properties, Clock.systemUTC(), null).rescheduling(),
                 instance(properties, Clock.systemUTC(), null).rescheduling());
         var sent = new AtomicInteger();
         var refused = new AtomicInteger();
@@ -121,11 +164,17 @@ class SharedRateBudgetTest {
             tasks.add(() -> {
                 for (int i = 0; i < 5; i++) {
                     try {
-                        api.post(7, "repos/acme/app/issues/1/comments", JsonNodeFactory.instance.objectNode().put("body", "x"));
+                        api.post(
+                                7,
+                                "repos/acme/app/issues/1/comments",
+                                JsonNodeFactory.instance.objectNode().put("body", "x"));
                         sent.incrementAndGet();
                     } catch (GithubApi.RateLimited e) {
                         // The caller learns when it may try again: when the database's minute ends.
-                        assertThat(e.retryAt).isBetween(Instant.now().plusSeconds(30), Instant.now().plusSeconds(61));
+                        assertThat(e.retryAt)
+                                .isBetween(
+                                        Instant.now().plusSeconds(30),
+                                        Instant.now().plusSeconds(61));
                         refused.incrementAndGet();
                     }
                 }
@@ -143,7 +192,11 @@ class SharedRateBudgetTest {
         assertThat(budgetWaits("minute")).isEqualTo(35);
 
         // Another installation has a budget of its own.
-        apis.get(1).post(8, "repos/acme/app/issues/1/comments", JsonNodeFactory.instance.objectNode().put("body", "y"));
+        apis.get(1)
+                .post(
+                        8,
+                        "repos/acme/app/issues/1/comments",
+                        JsonNodeFactory.instance.objectNode().put("body", "y"));
         github.verify(6, postRequestedFor(urlPathEqualTo("/repos/acme/app/issues/1/comments")));
     }
 
@@ -151,28 +204,55 @@ class SharedRateBudgetTest {
     void outbox_rows_past_the_budget_are_rescheduled_to_the_end_of_the_window_not_retried_in_a_loop() {
         github.stubFor(get(urlPathEqualTo("/repos/acme/app/issues/3/comments")).willReturn(okJson("[]")));
         github.stubFor(post(urlPathEqualTo("/repos/acme/app/issues/3/comments"))
-                .willReturn(aResponse().withStatus(201).withHeader("Content-Type", "application/json").withBody("{\"id\":9}")));
+                .willReturn(aResponse()
+                        .withStatus(201)
+                        .withHeader("Content-Type", "application/json")
+                        .withBody("{\"id\":9}")));
         var properties = properties(3, 100, 40);
         var outbox = new Outbox(ownPool(), json, Clock.systemUTC());
         for (int i = 0; i < 6; i++) {
-            outbox.add("comment:" + i, 7, Outbox.COMMENT, JsonNodeFactory.instance.objectNode().put("owner", "acme")
-                    .put("repo", "app").put("issue_number", 3).put("marker", "<!-- m" + i + " -->").put("body", "b" + i), null);
+            outbox.add(
+                    "comment:" + i,
+                    7,
+                    Outbox.COMMENT,
+                    JsonNodeFactory.instance
+                            .objectNode()
+                            .put("owner", "acme")
+                            .put("repo", "app")
+                            .put("issue_number", 3)
+                            .put("marker", "<!-- m" + i + " -->")
+                            .put("body", "b" + i),
+                    null);
         }
-        var one = new OutboxDelivery(outbox, instance(properties, Clock.systemUTC(), null).rescheduling(), properties,
-                Clock.systemUTC(), "one");
-        var two = new OutboxDelivery(outbox, instance(properties, Clock.systemUTC(), null).rescheduling(), properties,
-                Clock.systemUTC(), "two");
+        var one = new OutboxDelivery(
+                outbox,
+                instance(properties, Clock.systemUTC(), null).rescheduling(),
+                properties,
+                Clock.systemUTC(),
+                "one");
+        var two = new OutboxDelivery(
+                outbox,
+                instance(properties, Clock.systemUTC(), null).rescheduling(),
+                properties,
+                Clock.systemUTC(),
+                "two");
         assertThat(one.deliverDue()).isEqualTo(6);
         // Nothing is due any more: the other instance claims nothing and sends nothing.
         assertThat(two.deliverDue()).isZero();
         github.verify(3, postRequestedFor(urlPathEqualTo("/repos/acme/app/issues/3/comments")));
-        var rows = JdbcClient.create(database).sql("""
+        var rows = JdbcClient.create(database)
+                .sql("""
                         SELECT status, attempts, last_error, extract(epoch FROM next_attempt_at - now()) AS due_in
                           FROM github_outbox ORDER BY id""")
-                .query((rs, n) -> List.of(rs.getString("status"), rs.getInt("attempts"), String.valueOf(rs.getString("last_error")),
+                .query((rs, n) -> List.of(
+                        rs.getString("status"),
+                        rs.getInt("attempts"),
+                        String.valueOf(rs.getString("last_error")),
                         rs.getDouble("due_in")))
                 .list();
-        assertThat(rows).extracting(r -> r.get(0)).containsExactly("DONE", "DONE", "DONE", "PENDING", "PENDING", "PENDING");
+        assertThat(rows)
+                .extracting(r -> r.get(0))
+                .containsExactly("DONE", "DONE", "DONE", "PENDING", "PENDING", "PENDING");
         for (var row : rows.subList(3, 6)) {
             assertThat(row.get(1)).isEqualTo(0);
             assertThat(row.get(2)).isEqualTo("rate limited");
@@ -182,9 +262,13 @@ class SharedRateBudgetTest {
 
     @Test
     void a_secondary_rate_limit_seen_by_one_instance_pauses_the_installation_on_the_other() {
-        github.stubFor(post(urlPathEqualTo("/repos/acme/app/check-runs")).willReturn(aResponse().withStatus(403)
-                .withHeader("Content-Type", "application/json; charset=utf-8").withHeader("Retry-After", "30")
-                .withHeader("X-RateLimit-Remaining", "4987").withBody(SECONDARY)));
+        github.stubFor(post(urlPathEqualTo("/repos/acme/app/check-runs"))
+                .willReturn(aResponse()
+                        .withStatus(403)
+                        .withHeader("Content-Type", "application/json; charset=utf-8")
+                        .withHeader("Retry-After", "30")
+                        .withHeader("X-RateLimit-Remaining", "4987")
+                        .withBody(SECONDARY)));
         github.stubFor(get(urlPathEqualTo("/repos/acme/app")).willReturn(okJson("{}")));
         var properties = properties(35, 240, 40);
         var first = instance(properties, Clock.systemUTC(), null).rescheduling();
@@ -192,36 +276,52 @@ class SharedRateBudgetTest {
 
         var before = Instant.now();
         assertThatThrownBy(() -> first.post(7, "repos/acme/app/check-runs", JsonNodeFactory.instance.objectNode()))
-                .isInstanceOfSatisfying(GithubApi.RateLimited.class,
+                .isInstanceOfSatisfying(
+                        GithubApi.RateLimited.class,
                         e -> assertThat(e.retryAt).isBetween(before.plusSeconds(28), before.plusSeconds(32)));
         // The other instance sends nothing for that installation, neither writes nor reads, until then.
         assertThatThrownBy(() -> second.post(7, "repos/acme/app/check-runs", JsonNodeFactory.instance.objectNode()))
-                .isInstanceOfSatisfying(GithubApi.RateLimited.class,
+                .isInstanceOfSatisfying(
+                        GithubApi.RateLimited.class,
                         e -> assertThat(e.retryAt).isBetween(before.plusSeconds(28), before.plusSeconds(32)));
         assertThatThrownBy(() -> second.get(7, "repos/acme/app")).isInstanceOf(GithubApi.RateLimited.class);
         github.verify(1, postRequestedFor(urlPathEqualTo("/repos/acme/app/check-runs")));
         github.verify(0, getRequestedFor(urlPathEqualTo("/repos/acme/app")));
         assertThat(budgetWaits("paused")).isEqualTo(1);
         assertThat(second.get(8, "repos/acme/app").status()).isEqualTo(200);
-        var reason = JdbcClient.create(database).sql("SELECT pause_reason FROM github_rate_budget WHERE installation_id = 7")
-                .query(String.class).single();
+        var reason = JdbcClient.create(database)
+                .sql("SELECT pause_reason FROM github_rate_budget WHERE installation_id = 7")
+                .query(String.class)
+                .single();
         assertThat(reason).startsWith("You have exceeded a secondary rate limit");
     }
 
     @Test
     void a_429_with_retry_after_makes_the_other_instance_wait_then_send() {
-        github.stubFor(post(urlPathEqualTo("/repos/acme/app/issues/2/comments")).inScenario("r")
-                .whenScenarioStateIs(Scenario.STARTED).willSetStateTo("ok")
-                .willReturn(aResponse().withStatus(429).withHeader("Retry-After", "2").withBody(SECONDARY)));
-        github.stubFor(post(urlPathEqualTo("/repos/acme/app/issues/2/comments")).inScenario("r").whenScenarioStateIs("ok")
-                .willReturn(aResponse().withStatus(201).withHeader("Content-Type", "application/json").withBody("{\"id\":1}")));
+        github.stubFor(post(urlPathEqualTo("/repos/acme/app/issues/2/comments"))
+                .inScenario("r")
+                .whenScenarioStateIs(Scenario.STARTED)
+                .willSetStateTo("ok")
+                .willReturn(aResponse()
+                        .withStatus(429)
+                        .withHeader("Retry-After", "2")
+                        .withBody(SECONDARY)));
+        github.stubFor(post(urlPathEqualTo("/repos/acme/app/issues/2/comments"))
+                .inScenario("r")
+                .whenScenarioStateIs("ok")
+                .willReturn(aResponse()
+                        .withStatus(201)
+                        .withHeader("Content-Type", "application/json")
+                        .withBody("{\"id\":1}")));
         var properties = properties(35, 240, 40);
         var first = instance(properties, Clock.systemUTC(), null).rescheduling();
         var second = instance(properties, Clock.systemUTC(), null);
-        assertThatThrownBy(() -> first.post(9, "repos/acme/app/issues/2/comments", JsonNodeFactory.instance.objectNode()))
+        assertThatThrownBy(
+                        () -> first.post(9, "repos/acme/app/issues/2/comments", JsonNodeFactory.instance.objectNode()))
                 .isInstanceOf(GithubApi.RateLimited.class);
         var start = System.nanoTime();
-        assertThat(second.post(9, "repos/acme/app/issues/2/comments", JsonNodeFactory.instance.objectNode()).status())
+        assertThat(second.post(9, "repos/acme/app/issues/2/comments", JsonNodeFactory.instance.objectNode())
+                        .status())
                 .isEqualTo(201);
         assertThat(Duration.ofNanos(System.nanoTime() - start)).isGreaterThanOrEqualTo(Duration.ofMillis(1500));
         github.verify(2, postRequestedFor(urlPathEqualTo("/repos/acme/app/issues/2/comments")));
@@ -231,7 +331,8 @@ class SharedRateBudgetTest {
     void the_cap_on_requests_in_flight_holds_across_instances() throws Exception {
         github.stubFor(get(urlPathEqualTo("/slow")).willReturn(okJson("{}").withFixedDelay(300)));
         var properties = properties(35, 240, 2);
-        var apis = List.of(instance(properties, Clock.systemUTC(), null), instance(properties, Clock.systemUTC(), null));
+        var apis =
+                List.of(instance(properties, Clock.systemUTC(), null), instance(properties, Clock.systemUTC(), null));
         var tasks = new ArrayList<Callable<Integer>>();
         for (int t = 0; t < 6; t++) {
             var api = apis.get(t % 2);
@@ -262,7 +363,9 @@ class SharedRateBudgetTest {
         assertThat(most).isLessThanOrEqualTo(2);
         assertThat(budgetWaits("concurrent")).isPositive();
         var leftInFlight = JdbcClient.create(database)
-                .sql("SELECT cardinality(in_flight) FROM github_rate_budget WHERE installation_id = 11").query(Integer.class).single();
+                .sql("SELECT cardinality(in_flight) FROM github_rate_budget WHERE installation_id = 11")
+                .query(Integer.class)
+                .single();
         assertThat(leftInFlight).isZero();
     }
 
@@ -275,8 +378,12 @@ class SharedRateBudgetTest {
         api.post(4, "w", JsonNodeFactory.instance.objectNode());
         api.post(4, "w", JsonNodeFactory.instance.objectNode());
         assertThatThrownBy(() -> api.post(4, "w", JsonNodeFactory.instance.objectNode()))
-                .isInstanceOfSatisfying(GithubApi.RateLimited.class,
-                        e -> assertThat(e.retryAt).isBetween(ahead.instant().plusSeconds(50), ahead.instant().plusSeconds(61)));
+                .isInstanceOfSatisfying(
+                        GithubApi.RateLimited.class,
+                        e -> assertThat(e.retryAt)
+                                .isBetween(
+                                        ahead.instant().plusSeconds(50),
+                                        ahead.instant().plusSeconds(61)));
         github.verify(2, postRequestedFor(urlPathEqualTo("/w")));
 
         // A minute passes as the database sees it.
@@ -285,7 +392,8 @@ class SharedRateBudgetTest {
         api.post(4, "w", JsonNodeFactory.instance.objectNode());
         // The hour's budget (3) is spent: the next write waits for the database's hour to end.
         assertThatThrownBy(() -> api.post(4, "w", JsonNodeFactory.instance.objectNode()))
-                .isInstanceOfSatisfying(GithubApi.RateLimited.class,
+                .isInstanceOfSatisfying(
+                        GithubApi.RateLimited.class,
                         e -> assertThat(e.retryAt).isAfter(ahead.instant().plus(Duration.ofMinutes(55))));
         github.verify(3, postRequestedFor(urlPathEqualTo("/w")));
         assertThat(budgetWaits("minute")).isEqualTo(1);
@@ -303,13 +411,21 @@ class SharedRateBudgetTest {
         config.setInitializationFailTimeout(-1);
         var unreachable = new HikariDataSource(config);
         pools.add(unreachable);
-        var api = instance(properties(35, 240, 40), Clock.systemUTC(), unreachable).rescheduling();
+        var api = instance(properties(35, 240, 40), Clock.systemUTC(), unreachable)
+                .rescheduling();
         var before = Instant.now();
         assertThatThrownBy(() -> api.post(4, "w", JsonNodeFactory.instance.objectNode()))
-                .isInstanceOfSatisfying(GithubApi.RateLimited.class, e -> assertThat(e.retryAt).isAfter(before));
-        assertThatThrownBy(() -> api.post(4, "w", JsonNodeFactory.instance.objectNode())).isInstanceOf(GithubApi.RateLimited.class);
+                .isInstanceOfSatisfying(
+                        GithubApi.RateLimited.class, e -> assertThat(e.retryAt).isAfter(before));
+        assertThatThrownBy(() -> api.post(4, "w", JsonNodeFactory.instance.objectNode()))
+                .isInstanceOf(GithubApi.RateLimited.class);
         github.verify(0, postRequestedFor(urlPathEqualTo("/w")));
         assertThat(api.get(4, "r").status()).isEqualTo(200);
-        assertThat(registries.getLast().get("bisectbot.github.budget.unavailable").counter().count()).isGreaterThanOrEqualTo(3);
+        assertThat(registries
+                        .getLast()
+                        .get("bisectbot.github.budget.unavailable")
+                        .counter()
+                        .count())
+                .isGreaterThanOrEqualTo(3);
     }
 }

@@ -64,13 +64,28 @@ public final class SlowBodyBenchmark {
             }
             var log = Files.createTempFile("slow-body-server", ".log");
             var java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
-            var server = new ProcessBuilder(java, "-Xmx512m", "-XX:+ExitOnOutOfMemoryError", "-cp", classPath(),
-                    BisectbotApplication.class.getName(), "--server.port=" + port, "--bisectbot.database.url=" + pg.getJdbcUrl(),
-                    "--bisectbot.database.username=" + pg.getUsername(), "--bisectbot.database.password=" + pg.getPassword(),
-                    "--bisectbot.database.migrate-on-start=true", "--bisectbot.encryption.keys=" + io.bisectbot.TestDatabase.ENCRYPTION_KEYS, "--bisectbot.github.webhook-secrets=" + SECRET,
-                    "--bisectbot.queue.max-concurrent-jobs=0", "--bisectbot.queue.max-pending-per-tenant=0", "--spring.threads.virtual.enabled=" + threads.equals("virtual"),
-                    "--logging.level.root=WARN", "--logging.structured.format.console=")
-                    .redirectErrorStream(true).redirectOutput(log.toFile()).start();
+            var server = new ProcessBuilder(
+                            java,
+                            "-Xmx512m",
+                            "-XX:+ExitOnOutOfMemoryError",
+                            "-cp",
+                            classPath(),
+                            BisectbotApplication.class.getName(),
+                            "--server.port=" + port,
+                            "--bisectbot.database.url=" + pg.getJdbcUrl(),
+                            "--bisectbot.database.username=" + pg.getUsername(),
+                            "--bisectbot.database.password=" + pg.getPassword(),
+                            "--bisectbot.database.migrate-on-start=true",
+                            "--bisectbot.encryption.keys=" + io.bisectbot.TestDatabase.ENCRYPTION_KEYS,
+                            "--bisectbot.github.webhook-secrets=" + SECRET,
+                            "--bisectbot.queue.max-concurrent-jobs=0",
+                            "--bisectbot.queue.max-pending-per-tenant=0",
+                            "--spring.threads.virtual.enabled=" + threads.equals("virtual"),
+                            "--logging.level.root=WARN",
+                            "--logging.structured.format.console=")
+                    .redirectErrorStream(true)
+                    .redirectOutput(log.toFile())
+                    .start();
             try {
                 run(server, port, seconds, slow, threads, log);
             } finally {
@@ -80,7 +95,8 @@ public final class SlowBodyBenchmark {
         }
     }
 
-    private static void run(Process server, int port, int seconds, int slow, String threads, Path log) throws Exception {
+    private static void run(Process server, int port, int seconds, int slow, String threads, Path log)
+            throws Exception {
         var base = "http://127.0.0.1:" + port;
         var http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
         waitForHealth(http, base, server);
@@ -111,24 +127,57 @@ public final class SlowBodyBenchmark {
         var alive = server.isAlive();
         var oom = Files.readString(log).contains("OutOfMemoryError");
 
-        System.out.printf(Locale.ROOT, "%n%d s per phase, %d slow connections (headers of %d-byte bodies, then 1 byte / 500 ms), %s threads, "
-                        + "%d cores, load average before/after %s / %s%n", seconds, slow, ANNOUNCED, threads,
-                Runtime.getRuntime().availableProcessors(), loadBefore, LoadAverage.now());
-        System.out.printf(Locale.ROOT, "slow connections opened: %d; their answers: %s%n", connections.get(), new TreeMap<>(slowResponses));
-        System.out.println("| Phase | /health requests | /health statuses | p50 (ms) | p99 (ms) | max (ms) | deliveries sent | accepted (202) | delivery statuses |");
+        System.out.printf(
+                Locale.ROOT,
+                "%n%d s per phase, %d slow connections (headers of %d-byte bodies, then 1 byte / 500 ms), %s threads, "
+                        + "%d cores, load average before/after %s / %s%n",
+                seconds,
+                slow,
+                ANNOUNCED,
+                threads,
+                Runtime.getRuntime().availableProcessors(),
+                loadBefore,
+                LoadAverage.now());
+        System.out.printf(
+                Locale.ROOT,
+                "slow connections opened: %d; their answers: %s%n",
+                connections.get(),
+                new TreeMap<>(slowResponses));
+        System.out.println(
+                "| Phase | /health requests | /health statuses | p50 (ms) | p99 (ms) | max (ms) | deliveries sent | accepted (202) | delivery statuses |");
         System.out.println("|---|---|---|---|---|---|---|---|---|");
-        for (var phase : List.of(Map.entry("no slow connections", baseline), Map.entry(slow + " slow connections", underSlow))) {
+        for (var phase :
+                List.of(Map.entry("no slow connections", baseline), Map.entry(slow + " slow connections", underSlow))) {
             var r = phase.getValue();
-            System.out.printf(Locale.ROOT, "| %s | %d | %s | %.2f | %.2f | %.2f | %d | %d | %s |%n", phase.getKey(), r.health().length,
-                    r.healthStatuses(), percentile(r.health(), 50), percentile(r.health(), 99), percentile(r.health(), 100),
-                    r.deliveriesSent(), r.accepted(), r.deliveryStatuses());
+            System.out.printf(
+                    Locale.ROOT,
+                    "| %s | %d | %s | %.2f | %.2f | %.2f | %d | %d | %s |%n",
+                    phase.getKey(),
+                    r.health().length,
+                    r.healthStatuses(),
+                    percentile(r.health(), 50),
+                    percentile(r.health(), 99),
+                    percentile(r.health(), 100),
+                    r.deliveriesSent(),
+                    r.accepted(),
+                    r.deliveryStatuses());
         }
-        System.out.printf(Locale.ROOT, "server heap used during the slow phase (jstat, every second): max %.0f MiB, last %.0f MiB; "
-                + "alive at the end %s, OutOfMemoryError in its log %s%n", heap.max / 1024.0, heap.last / 1024.0, alive, oom);
+        System.out.printf(
+                Locale.ROOT,
+                "server heap used during the slow phase (jstat, every second): max %.0f MiB, last %.0f MiB; "
+                        + "alive at the end %s, OutOfMemoryError in its log %s%n",
+                heap.max / 1024.0,
+                heap.last / 1024.0,
+                alive,
+                oom);
     }
 
-    record Phase(long[] health, Map<Integer, Integer> healthStatuses, int deliveriesSent, int accepted, Map<Integer, Integer> deliveryStatuses) {
-    }
+    record Phase(
+            long[] health,
+            Map<Integer, Integer> healthStatuses,
+            int deliveriesSent,
+            int accepted,
+            Map<Integer, Integer> deliveryStatuses) {}
 
     /** /health at 20/s and deliveries at 5/s, times {@code factor}, for {@code seconds}; latency from the scheduled time. */
     private static Phase measure(HttpClient http, String base, List<Body> bodies, int seconds, int factor) {
@@ -143,9 +192,15 @@ public final class SlowBodyBenchmark {
                 var scheduled = start + i * (1_000_000_000L / (HEALTH_RATE * factor));
                 pool.submit(() -> {
                     sleepUntil(scheduled);
-                    var status = send(http, HttpRequest.newBuilder(URI.create(base + "/health")).timeout(Duration.ofSeconds(30)).build());
+                    var status = send(
+                            http,
+                            HttpRequest.newBuilder(URI.create(base + "/health"))
+                                    .timeout(Duration.ofSeconds(30))
+                                    .build());
                     healthLatencies.add(System.nanoTime() - scheduled);
-                    healthStatuses.computeIfAbsent(status, s -> new AtomicInteger()).incrementAndGet();
+                    healthStatuses
+                            .computeIfAbsent(status, s -> new AtomicInteger())
+                            .incrementAndGet();
                 });
             }
             for (int i = 0; i < deliveryCount; i++) {
@@ -153,17 +208,31 @@ public final class SlowBodyBenchmark {
                 var body = bodies.get(i % bodies.size());
                 pool.submit(() -> {
                     sleepUntil(scheduled);
-                    var status = send(http, HttpRequest.newBuilder(URI.create(base + "/webhooks/github")).timeout(Duration.ofSeconds(30))
-                            .POST(HttpRequest.BodyPublishers.ofByteArray(body.bytes())).header("Content-Type", "application/json")
-                            .header("X-GitHub-Event", "issue_comment").header("X-GitHub-Delivery", UUID.randomUUID().toString())
-                            .header("X-Hub-Signature-256", body.signature()).build());
-                    deliveryStatuses.computeIfAbsent(status, s -> new AtomicInteger()).incrementAndGet();
+                    var status = send(
+                            http,
+                            HttpRequest.newBuilder(URI.create(base + "/webhooks/github"))
+                                    .timeout(Duration.ofSeconds(30))
+                                    .POST(HttpRequest.BodyPublishers.ofByteArray(body.bytes()))
+                                    .header("Content-Type", "application/json")
+                                    .header("X-GitHub-Event", "issue_comment")
+                                    .header(
+                                            "X-GitHub-Delivery",
+                                            UUID.randomUUID().toString())
+                                    .header("X-Hub-Signature-256", body.signature())
+                                    .build());
+                    deliveryStatuses
+                            .computeIfAbsent(status, s -> new AtomicInteger())
+                            .incrementAndGet();
                 });
             }
         }
         var accepted = deliveryStatuses.getOrDefault(202, new AtomicInteger()).get();
-        return new Phase(healthLatencies.stream().mapToLong(Long::longValue).sorted().toArray(), counts(healthStatuses), deliveryCount,
-                accepted, counts(deliveryStatuses));
+        return new Phase(
+                healthLatencies.stream().mapToLong(Long::longValue).sorted().toArray(),
+                counts(healthStatuses),
+                deliveryCount,
+                accepted,
+                counts(deliveryStatuses));
     }
 
     private static Map<Integer, Integer> counts(Map<Integer, AtomicInteger> counters) {
@@ -175,7 +244,8 @@ public final class SlowBodyBenchmark {
     /** One slow sender: announce a large body, trickle, and start again when the server answers or closes. */
     private static void trickle(int port, long end, AtomicLong connections, Map<String, AtomicInteger> responses) {
         var head = ("POST /webhooks/github HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-                + "X-GitHub-Event: issue_comment\r\nX-Hub-Signature-256: sha256=00\r\nContent-Length: " + ANNOUNCED + "\r\n")
+                        + "X-GitHub-Event: issue_comment\r\nX-Hub-Signature-256: sha256=00\r\nContent-Length: "
+                        + ANNOUNCED + "\r\n")
                 .getBytes(StandardCharsets.US_ASCII);
         while (System.nanoTime() < end) {
             String outcome;
@@ -226,7 +296,12 @@ public final class SlowBodyBenchmark {
     private static void waitForHealth(HttpClient http, String base, Process server) throws Exception {
         var deadline = System.nanoTime() + 180_000_000_000L;
         while (System.nanoTime() < deadline && server.isAlive()) {
-            if (send(http, HttpRequest.newBuilder(URI.create(base + "/health")).timeout(Duration.ofSeconds(2)).build()) == 200) {
+            if (send(
+                            http,
+                            HttpRequest.newBuilder(URI.create(base + "/health"))
+                                    .timeout(Duration.ofSeconds(2))
+                                    .build())
+                    == 200) {
                 return;
             }
             Thread.sleep(500);
@@ -249,13 +324,13 @@ public final class SlowBodyBenchmark {
         return sorted[Math.max(0, Math.min(sorted.length - 1, index))] / 1e6;
     }
 
-    record Body(byte[] bytes, String signature) {
-    }
+    record Body(byte[] bytes, String signature) {}
 
     private static List<Body> signedBodies() throws IOException {
         var json = JsonMapper.builder().build();
         ObjectNode payload;
-        try (var in = SlowBodyBenchmark.class.getResourceAsStream("/github/payloads/issue_comment.created.with-installation.json")) {
+        try (var in = SlowBodyBenchmark.class.getResourceAsStream(
+                "/github/payloads/issue_comment.created.with-installation.json")) {
             payload = (ObjectNode) json.readTree(in);
         }
         var bodies = new ArrayList<Body>();
@@ -280,10 +355,14 @@ public final class SlowBodyBenchmark {
         }
 
         void start() throws IOException {
-            var jstatPath = Path.of(System.getProperty("java.home"), "bin", "jstat").toString();
-            jstat = new ProcessBuilder(jstatPath, "-gc", String.valueOf(pid), "1000").redirectErrorStream(true).start();
+            var jstatPath =
+                    Path.of(System.getProperty("java.home"), "bin", "jstat").toString();
+            jstat = new ProcessBuilder(jstatPath, "-gc", String.valueOf(pid), "1000")
+                    .redirectErrorStream(true)
+                    .start();
             reader = Thread.ofPlatform().daemon().start(() -> {
-                try (var lines = new java.io.BufferedReader(new java.io.InputStreamReader(jstat.getInputStream(), StandardCharsets.UTF_8))) {
+                try (var lines = new java.io.BufferedReader(
+                        new java.io.InputStreamReader(jstat.getInputStream(), StandardCharsets.UTF_8))) {
                     String line;
                     List<String> header = null;
                     while ((line = lines.readLine()) != null) {
@@ -325,6 +404,5 @@ public final class SlowBodyBenchmark {
         return System.getProperty("java.class.path");
     }
 
-    private SlowBodyBenchmark() {
-    }
+    private SlowBodyBenchmark() {}
 }

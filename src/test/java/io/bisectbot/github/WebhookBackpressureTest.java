@@ -24,8 +24,10 @@ class WebhookBackpressureTest {
 
     @LocalServerPort
     int port;
+
     @Autowired
     JobQueue queue;
+
     @Autowired
     DataSource dataSource;
 
@@ -50,13 +52,22 @@ class WebhookBackpressureTest {
             Thread.sleep(50);
         }
         var body = "{\"action\":\"opened\",\"installation\":{\"id\":1}}".getBytes();
-        var response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/webhooks/github"))
-                .POST(HttpRequest.BodyPublishers.ofByteArray(body))
-                .header("X-GitHub-Event", "pull_request").header("X-GitHub-Delivery", "full-1")
-                .header("X-Hub-Signature-256", WebhookSignatures.sign("s", body)).build(), HttpResponse.BodyHandlers.ofString());
+        var response = HttpClient.newHttpClient()
+                .send(
+                        HttpRequest.newBuilder(URI.create("http://localhost:" + port + "/webhooks/github"))
+                                .POST(HttpRequest.BodyPublishers.ofByteArray(body))
+                                .header("X-GitHub-Event", "pull_request")
+                                .header("X-GitHub-Delivery", "full-1")
+                                .header("X-Hub-Signature-256", WebhookSignatures.sign("s", body))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
         assertThat(response.statusCode()).isEqualTo(429);
         assertThat(response.headers().firstValue("Retry-After")).hasValue("60");
         assertThat(response.body()).contains("queue is full");
-        assertThat(JdbcClient.create(dataSource).sql("SELECT count(*) FROM github_deliveries").query(Long.class).single()).isZero();
+        assertThat(JdbcClient.create(dataSource)
+                        .sql("SELECT count(*) FROM github_deliveries")
+                        .query(Long.class)
+                        .single())
+                .isZero();
     }
 }

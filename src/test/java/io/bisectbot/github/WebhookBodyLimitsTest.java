@@ -39,6 +39,7 @@ class WebhookBodyLimitsTest {
 
     @LocalServerPort
     int port;
+
     @Autowired
     MeterRegistry registry;
 
@@ -65,22 +66,29 @@ class WebhookBodyLimitsTest {
         var socket = announce(5_000);
         var response = Response.read(socket.getInputStream());
         assertThat(response.status()).isEqualTo(413);
-        assertThat(response.body()).contains("\"status\":413").contains("5000 bytes").contains("2000").contains("WEBHOOK_MAX_BODY");
+        assertThat(response.body())
+                .contains("\"status\":413")
+                .contains("5000 bytes")
+                .contains("2000")
+                .contains("WEBHOOK_MAX_BODY");
     }
 
     @Test
     void a_chunked_body_above_the_limit_gets_413() throws Exception {
         var socket = connect();
         var chunk = "x".repeat(3_000);
-        socket.getOutputStream().write((headers("Transfer-Encoding: chunked") + Integer.toHexString(chunk.length()) + "\r\n" + chunk
-                + "\r\n0\r\n\r\n").getBytes(StandardCharsets.US_ASCII));
+        socket.getOutputStream()
+                .write((headers("Transfer-Encoding: chunked") + Integer.toHexString(chunk.length()) + "\r\n" + chunk
+                                + "\r\n0\r\n\r\n")
+                        .getBytes(StandardCharsets.US_ASCII));
         var response = Response.read(socket.getInputStream());
         assertThat(response.status()).isEqualTo(413);
         assertThat(response.body()).contains("larger than the limit of 2000 bytes");
     }
 
     @Test
-    void slow_bodies_hold_little_budget_time_out_with_408_and_release_it_while_valid_deliveries_are_accepted() throws Exception {
+    void slow_bodies_hold_little_budget_time_out_with_408_and_release_it_while_valid_deliveries_are_accepted()
+            throws Exception {
         var slow = List.of(announce(ANNOUNCED), announce(ANNOUNCED));
         var trickling = Thread.ofPlatform().daemon().start(() -> trickle(slow));
         // Each holds its first chunk (the announced 1,500 bytes, as that is less than a chunk): 3,000 of 4,096.
@@ -132,11 +140,16 @@ class WebhookBodyLimitsTest {
     private int deliver(String deliveryId) throws Exception {
         var body = "{\"action\":\"opened\",\"installation\":{\"id\":1}}".getBytes(StandardCharsets.UTF_8);
         try (var http = HttpClient.newHttpClient()) {
-            return http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/webhooks/github"))
-                    .POST(HttpRequest.BodyPublishers.ofByteArray(body)).timeout(Duration.ofSeconds(10))
-                    .header("Content-Type", "application/json")
-                    .header("X-GitHub-Event", "pull_request").header("X-GitHub-Delivery", deliveryId + "-" + UUID.randomUUID())
-                    .header("X-Hub-Signature-256", WebhookSignatures.sign("s", body)).build(), HttpResponse.BodyHandlers.discarding())
+            return http.send(
+                            HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/webhooks/github"))
+                                    .POST(HttpRequest.BodyPublishers.ofByteArray(body))
+                                    .timeout(Duration.ofSeconds(10))
+                                    .header("Content-Type", "application/json")
+                                    .header("X-GitHub-Event", "pull_request")
+                                    .header("X-GitHub-Delivery", deliveryId + "-" + UUID.randomUUID())
+                                    .header("X-Hub-Signature-256", WebhookSignatures.sign("s", body))
+                                    .build(),
+                            HttpResponse.BodyHandlers.discarding())
                     .statusCode();
         }
     }
@@ -184,8 +197,11 @@ class WebhookBodyLimitsTest {
                 }
                 return new Response(status, text, body.toString(StandardCharsets.UTF_8));
             }
-            var length = text.lines().filter(l -> l.startsWith("content-length:")).map(l -> Integer.parseInt(l.substring(15).trim()))
-                    .findFirst().orElse(0);
+            var length = text.lines()
+                    .filter(l -> l.startsWith("content-length:"))
+                    .map(l -> Integer.parseInt(l.substring(15).trim()))
+                    .findFirst()
+                    .orElse(0);
             return new Response(status, text, new String(in.readNBytes(length), StandardCharsets.UTF_8));
         }
 

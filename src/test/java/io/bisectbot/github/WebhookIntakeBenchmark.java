@@ -37,8 +37,17 @@ public final class WebhookIntakeBenchmark {
     /** Keep-alive connections of the load generator; far more than 1,000/s at a few ms each needs. */
     private static final int CONNECTIONS = 64;
 
-    record Result(String name, int sent, int ok, int errors, double seconds, long[] sortedLatencies, Map<Integer, Integer> statuses,
-                  double serverCpuMillisPerRequest, double dbCpuMillisPerRequest, double generatorCpuMillisPerRequest) {
+    record Result(
+            String name,
+            int sent,
+            int ok,
+            int errors,
+            double seconds,
+            long[] sortedLatencies,
+            Map<Integer, Integer> statuses,
+            double serverCpuMillisPerRequest,
+            double dbCpuMillisPerRequest,
+            double generatorCpuMillisPerRequest) {
         double throughput() {
             return ok / seconds;
         }
@@ -71,14 +80,17 @@ public final class WebhookIntakeBenchmark {
             var summary = new StringBuilder();
             for (var mode : modes) {
                 var database = "intake_" + mode;
-                try (var admin = java.sql.DriverManager.getConnection(pg.getJdbcUrl(), pg.getUsername(), pg.getPassword());
-                     var statement = admin.createStatement()) {
+                try (var admin = java.sql.DriverManager.getConnection(
+                                pg.getJdbcUrl(), pg.getUsername(), pg.getPassword());
+                        var statement = admin.createStatement()) {
                     statement.execute("CREATE DATABASE " + database);
                 }
                 var app = new SpringApplication(BisectbotApplication.class);
                 var properties = new HashMap<String, Object>();
                 properties.put("server.port", "0");
-                properties.put("bisectbot.database.url", pg.getJdbcUrl().replaceFirst("/[^/?]+(\\?|$)", "/" + database + "$1"));
+                properties.put(
+                        "bisectbot.database.url",
+                        pg.getJdbcUrl().replaceFirst("/[^/?]+(\\?|$)", "/" + database + "$1"));
                 properties.put("bisectbot.database.username", pg.getUsername());
                 properties.put("bisectbot.database.password", pg.getPassword());
                 properties.put("bisectbot.database.migrate-on-start", "true");
@@ -89,40 +101,80 @@ public final class WebhookIntakeBenchmark {
                 properties.put("bisectbot.queue.max-pending-per-tenant", "0");
                 properties.put("logging.level.root", "WARN");
                 if (mode.equals("on")) {
-                    properties.put("bisectbot.encryption.keys", "bench:" + java.util.Base64.getEncoder().encodeToString(new byte[32]));
+                    properties.put(
+                            "bisectbot.encryption.keys",
+                            "bench:" + java.util.Base64.getEncoder().encodeToString(new byte[32]));
                 } else {
                     properties.put("bisectbot.encryption.required", "false");
                 }
                 // As command-line arguments: they take precedence over application.yml.
-                var arguments = properties.entrySet().stream().map(e -> "--" + e.getKey() + "=" + e.getValue()).toArray(String[]::new);
+                var arguments = properties.entrySet().stream()
+                        .map(e -> "--" + e.getKey() + "=" + e.getValue())
+                        .toArray(String[]::new);
                 try (var context = app.run(arguments)) {
                     var port = context.getEnvironment().getProperty("local.server.port");
                     var base = "http://127.0.0.1:" + port;
                     var cpu = new CpuMeter(pg.getContainerId());
-                    results.add(run("POST /webhooks/github, encryption " + mode, "webhook", base, rate,
-                            warmupSeconds * rate, seconds * rate, cpu));
+                    results.add(run(
+                            "POST /webhooks/github, encryption " + mode,
+                            "webhook",
+                            base,
+                            rate,
+                            warmupSeconds * rate,
+                            seconds * rate,
+                            cpu));
                     if (mode.equals(modes.getLast())) {
-                        results.add(run("GET /health", "health", base, rate, warmupSeconds * rate, seconds * rate, cpu));
+                        results.add(
+                                run("GET /health", "health", base, rate, warmupSeconds * rate, seconds * rate, cpu));
                     }
                     var jdbc = JdbcClient.create(context.getBean(DataSource.class));
-                    var pending = jdbc.sql("SELECT count(*) FROM jobs WHERE status = 'PENDING'").query(Long.class).single();
-                    var deliveries = jdbc.sql("SELECT count(*) FROM github_deliveries").query(Long.class).single();
-                    var sealed = jdbc.sql("SELECT count(*) FROM github_deliveries WHERE payload_sealed IS NOT NULL").query(Long.class).single();
-                    summary.append(String.format(Locale.ROOT, "Encryption %s: stored deliveries %d (%d sealed), jobs still pending %d%n",
-                            mode, deliveries, sealed, pending));
+                    var pending = jdbc.sql("SELECT count(*) FROM jobs WHERE status = 'PENDING'")
+                            .query(Long.class)
+                            .single();
+                    var deliveries = jdbc.sql("SELECT count(*) FROM github_deliveries")
+                            .query(Long.class)
+                            .single();
+                    var sealed = jdbc.sql("SELECT count(*) FROM github_deliveries WHERE payload_sealed IS NOT NULL")
+                            .query(Long.class)
+                            .single();
+                    summary.append(String.format(
+                            Locale.ROOT,
+                            "Encryption %s: stored deliveries %d (%d sealed), jobs still pending %d%n",
+                            mode,
+                            deliveries,
+                            sealed,
+                            pending));
                 }
             }
 
-            System.out.printf(Locale.ROOT, "%nOffered rate %d/s, %d requests per phase after %d s of warm-up, %d connections, %d cores%n",
-                    rate, seconds * rate, warmupSeconds, CONNECTIONS, Runtime.getRuntime().availableProcessors());
+            System.out.printf(
+                    Locale.ROOT,
+                    "%nOffered rate %d/s, %d requests per phase after %d s of warm-up, %d connections, %d cores%n",
+                    rate,
+                    seconds * rate,
+                    warmupSeconds,
+                    CONNECTIONS,
+                    Runtime.getRuntime().availableProcessors());
             System.out.printf(Locale.ROOT, "Load average before/after: %s / %s%n", loadBefore, LoadAverage.now());
-            System.out.println("| Endpoint | Sent | 2xx | Errors | Throughput (req/s) | p50 (ms) | p99 (ms) | p99.9 (ms) | max (ms) "
-                    + "| CPU ms/req server | CPU ms/req PostgreSQL | CPU ms/req load generator |");
+            System.out.println(
+                    "| Endpoint | Sent | 2xx | Errors | Throughput (req/s) | p50 (ms) | p99 (ms) | p99.9 (ms) | max (ms) "
+                            + "| CPU ms/req server | CPU ms/req PostgreSQL | CPU ms/req load generator |");
             System.out.println("|---|---|---|---|---|---|---|---|---|---|---|---|");
             for (var r : results) {
-                System.out.printf(Locale.ROOT, "| `%s` | %d | %d | %d | %.0f | %.2f | %.2f | %.2f | %.2f | %.3f | %.3f | %.3f |%n", r.name(),
-                        r.sent(), r.ok(), r.errors(), r.throughput(), r.percentileMillis(50), r.percentileMillis(99),
-                        r.percentileMillis(99.9), r.percentileMillis(100), r.serverCpuMillisPerRequest(), r.dbCpuMillisPerRequest(),
+                System.out.printf(
+                        Locale.ROOT,
+                        "| `%s` | %d | %d | %d | %.0f | %.2f | %.2f | %.2f | %.2f | %.3f | %.3f | %.3f |%n",
+                        r.name(),
+                        r.sent(),
+                        r.ok(),
+                        r.errors(),
+                        r.throughput(),
+                        r.percentileMillis(50),
+                        r.percentileMillis(99),
+                        r.percentileMillis(99.9),
+                        r.percentileMillis(100),
+                        r.serverCpuMillisPerRequest(),
+                        r.dbCpuMillisPerRequest(),
                         r.generatorCpuMillisPerRequest());
             }
             for (var r : results) {
@@ -135,7 +187,8 @@ public final class WebhookIntakeBenchmark {
     /** CPU time of this JVM (the server) and of the database container (cgroup v1 or v2), when readable. */
     record CpuMeter(String containerId) {
         long jvmNanos() {
-            return ((com.sun.management.OperatingSystemMXBean) java.lang.management.ManagementFactory.getOperatingSystemMXBean())
+            return ((com.sun.management.OperatingSystemMXBean)
+                            java.lang.management.ManagementFactory.getOperatingSystemMXBean())
                     .getProcessCpuTime();
         }
 
@@ -168,12 +221,17 @@ public final class WebhookIntakeBenchmark {
             if (containerId == null) {
                 return -1;
             }
-            for (var path : List.of("/sys/fs/cgroup/cpuacct/docker/" + containerId + "/cpuacct.usage",
+            for (var path : List.of(
+                    "/sys/fs/cgroup/cpuacct/docker/" + containerId + "/cpuacct.usage",
                     "/sys/fs/cgroup/system.slice/docker-" + containerId + ".scope/cpu.stat")) {
                 try {
-                    var text = java.nio.file.Files.readString(java.nio.file.Path.of(path)).trim();
+                    var text = java.nio.file.Files.readString(java.nio.file.Path.of(path))
+                            .trim();
                     if (path.endsWith("cpu.stat")) {
-                        var line = text.lines().filter(l -> l.startsWith("usage_usec ")).findFirst().orElseThrow();
+                        var line = text.lines()
+                                .filter(l -> l.startsWith("usage_usec "))
+                                .findFirst()
+                                .orElseThrow();
                         return Long.parseLong(line.substring(11).trim()) * 1000;
                     }
                     return Long.parseLong(text);
@@ -189,19 +247,32 @@ public final class WebhookIntakeBenchmark {
      * Runs {@link WebhookLoadGenerator} in a child JVM (warm-up, then the measured requests) and samples this JVM's and
      * the database's CPU between its {@code MEASURE START} and {@code MEASURE END} lines.
      */
-    private static Result run(String name, String mode, String base, int rate, int warmup, int count, CpuMeter cpu) throws Exception {
+    private static Result run(String name, String mode, String base, int rate, int warmup, int count, CpuMeter cpu)
+            throws Exception {
         System.out.printf(Locale.ROOT, "%s: %d warm-up and %d measured requests at %d/s%n", name, warmup, count, rate);
-        var command = List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp", classPath(),
-                WebhookLoadGenerator.class.getName(), base, mode, String.valueOf(rate), String.valueOf(warmup), String.valueOf(count),
-                String.valueOf(CONNECTIONS), SECRET);
-        var process = new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.INHERIT).start();
+        var command = List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-cp",
+                classPath(),
+                WebhookLoadGenerator.class.getName(),
+                base,
+                mode,
+                String.valueOf(rate),
+                String.valueOf(warmup),
+                String.valueOf(count),
+                String.valueOf(CONNECTIONS),
+                SECRET);
+        var process = new ProcessBuilder(command)
+                .redirectError(ProcessBuilder.Redirect.INHERIT)
+                .start();
         Map<String, Long> threadsBefore = Map.of();
         long serverBefore = 0;
         long dbBefore = 0;
         long serverCpu = 0;
         long dbCpu = 0;
         String result = null;
-        try (var lines = new java.io.BufferedReader(new java.io.InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
+        try (var lines = new java.io.BufferedReader(
+                new java.io.InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8))) {
             String line;
             while ((line = lines.readLine()) != null) {
                 switch (line) {
@@ -216,9 +287,15 @@ public final class WebhookIntakeBenchmark {
                         var before = threadsBefore;
                         threadsAfter.replaceAll((group, nanos) -> nanos - before.getOrDefault(group, 0L));
                         threadsAfter.values().removeIf(nanos -> nanos < 200_000_000L);
-                        System.out.printf(Locale.ROOT, "  server CPU by thread (ms/request): %s%n",
-                                threadsAfter.entrySet().stream().sorted(Map.Entry.<String, Long>comparingByValue().reversed())
-                                        .map(e -> String.format(Locale.ROOT, "%s %.3f", e.getKey(), e.getValue() / 1e6 / count)).toList());
+                        System.out.printf(
+                                Locale.ROOT,
+                                "  server CPU by thread (ms/request): %s%n",
+                                threadsAfter.entrySet().stream()
+                                        .sorted(Map.Entry.<String, Long>comparingByValue()
+                                                .reversed())
+                                        .map(e -> String.format(
+                                                Locale.ROOT, "%s %.3f", e.getKey(), e.getValue() / 1e6 / count))
+                                        .toList());
                         var dbAfter = cpu.dbNanos();
                         dbCpu = dbBefore < 0 || dbAfter < 0 ? -1 : dbAfter - dbBefore;
                     }
@@ -246,9 +323,17 @@ public final class WebhookIntakeBenchmark {
         for (int i = 0; i < latencies.length; i++) {
             latencies[i] = Long.parseLong(fields[7 + i]) * 1000;
         }
-        return new Result(name, Integer.parseInt(fields[1]), Integer.parseInt(fields[2]), Integer.parseInt(fields[3]),
-                Double.parseDouble(fields[4]), latencies, statuses, serverCpu / 1e6 / count,
-                dbCpu < 0 ? Double.NaN : dbCpu / 1e6 / count, Double.parseDouble(fields[5]));
+        return new Result(
+                name,
+                Integer.parseInt(fields[1]),
+                Integer.parseInt(fields[2]),
+                Integer.parseInt(fields[3]),
+                Double.parseDouble(fields[4]),
+                latencies,
+                statuses,
+                serverCpu / 1e6 / count,
+                dbCpu < 0 ? Double.NaN : dbCpu / 1e6 / count,
+                Double.parseDouble(fields[5]));
     }
 
     /** The project's classpath: under {@code exec:java} it is the class loader's, not {@code java.class.path}. */
@@ -263,6 +348,5 @@ public final class WebhookIntakeBenchmark {
         return System.getProperty("java.class.path");
     }
 
-    private WebhookIntakeBenchmark() {
-    }
+    private WebhookIntakeBenchmark() {}
 }

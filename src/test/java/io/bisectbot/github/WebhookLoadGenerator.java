@@ -44,8 +44,14 @@ public final class WebhookLoadGenerator {
         var secret = args[6];
 
         var bodies = webhooks ? signedBodies(secret) : null;
-        var pool = PoolingHttpClientConnectionManagerBuilder.create().setMaxConnTotal(connections).setMaxConnPerRoute(connections).build();
-        try (var http = HttpClients.custom().setConnectionManager(pool).disableAutomaticRetries().build()) {
+        var pool = PoolingHttpClientConnectionManagerBuilder.create()
+                .setMaxConnTotal(connections)
+                .setMaxConnPerRoute(connections)
+                .build();
+        try (var http = HttpClients.custom()
+                .setConnectionManager(pool)
+                .disableAutomaticRetries()
+                .build()) {
             RequestFactory factory = i -> {
                 if (!webhooks) {
                     return new HttpGet(base + "/health");
@@ -74,7 +80,14 @@ public final class WebhookLoadGenerator {
                 statuses.merge(status, 1, Integer::sum);
                 ok += status / 100 == 2 ? 1 : 0;
             }
-            var line = new StringBuilder(String.format(Locale.ROOT, "RESULT %d %d %d %.3f %.4f %s", count, ok, count - ok, seconds, cpu,
+            var line = new StringBuilder(String.format(
+                    Locale.ROOT,
+                    "RESULT %d %d %d %.3f %.4f %s",
+                    count,
+                    ok,
+                    count - ok,
+                    seconds,
+                    cpu,
                     statuses.toString().replace(" ", "")));
             for (var latency : run.latencies()) {
                 line.append(' ').append(latency / 1000);
@@ -87,16 +100,15 @@ public final class WebhookLoadGenerator {
         HttpUriRequestBase create(int i);
     }
 
-    record Body(byte[] bytes, String signature) {
-    }
+    record Body(byte[] bytes, String signature) {}
 
-    record Run(long[] latencies, int[] statuses) {
-    }
+    record Run(long[] latencies, int[] statuses) {}
 
     private static Body[] signedBodies(String secret) throws Exception {
         var json = JsonMapper.builder().build();
         ObjectNode payload;
-        try (var in = WebhookLoadGenerator.class.getResourceAsStream("/github/payloads/issue_comment.created.with-installation.json")) {
+        try (var in = WebhookLoadGenerator.class.getResourceAsStream(
+                "/github/payloads/issue_comment.created.with-installation.json")) {
             payload = (ObjectNode) json.readTree(in);
         }
         var bodies = new Body[BODIES];
@@ -109,7 +121,8 @@ public final class WebhookLoadGenerator {
     }
 
     /** Sends {@code count} requests on schedule over {@code connections} connections; a status of -1 is a failed request. */
-    private static Run run(CloseableHttpClient http, RequestFactory factory, int rate, int count, int connections) throws InterruptedException {
+    private static Run run(CloseableHttpClient http, RequestFactory factory, int rate, int count, int connections)
+            throws InterruptedException {
         var latencies = new long[count];
         var statuses = new int[count];
         var next = new AtomicInteger();
@@ -148,6 +161,5 @@ public final class WebhookLoadGenerator {
         return new Run(latencies, statuses);
     }
 
-    private WebhookLoadGenerator() {
-    }
+    private WebhookLoadGenerator() {}
 }

@@ -16,14 +16,16 @@ class WebhookSignaturesTest {
         assertThat(WebhookSignatures.sign("It's a Secret to Everybody", HELLO)).isEqualTo(EXPECTED);
         var signatures = new WebhookSignatures(List.of("It's a Secret to Everybody"));
         assertThat(signatures.verify(HELLO, EXPECTED)).hasValue(0);
-        assertThat(signatures.verify(HELLO, EXPECTED.toUpperCase().replace("SHA256=", "sha256="))).hasValue(0);
+        assertThat(signatures.verify(HELLO, EXPECTED.toUpperCase().replace("SHA256=", "sha256=")))
+                .hasValue(0);
     }
 
     @Test
     void any_configured_secret_verifies_during_a_rotation() {
         var signatures = new WebhookSignatures(List.of("new secret", "It's a Secret to Everybody"));
         assertThat(signatures.verify(HELLO, EXPECTED)).hasValue(1);
-        assertThat(signatures.verify(HELLO, WebhookSignatures.sign("new secret", HELLO))).hasValue(0);
+        assertThat(signatures.verify(HELLO, WebhookSignatures.sign("new secret", HELLO)))
+                .hasValue(0);
     }
 
     @Test
@@ -32,10 +34,13 @@ class WebhookSignaturesTest {
         assertThat(signatures.verify(HELLO, null)).isEmpty();
         assertThat(signatures.verify(HELLO, "")).isEmpty();
         assertThat(signatures.verify(HELLO, EXPECTED.substring(7))).isEmpty();
-        assertThat(signatures.verify(HELLO, "sha1=757107ea0eb2509fc211221cce984b8a37570b6d")).isEmpty();
+        assertThat(signatures.verify(HELLO, "sha1=757107ea0eb2509fc211221cce984b8a37570b6d"))
+                .isEmpty();
         assertThat(signatures.verify(HELLO, "sha256=" + "zz".repeat(32))).isEmpty();
-        assertThat(signatures.verify("Hello, World".getBytes(StandardCharsets.UTF_8), EXPECTED)).isEmpty();
-        assertThat(new WebhookSignatures(List.of("other")).verify(HELLO, EXPECTED)).isEmpty();
+        assertThat(signatures.verify("Hello, World".getBytes(StandardCharsets.UTF_8), EXPECTED))
+                .isEmpty();
+        assertThat(new WebhookSignatures(List.of("other")).verify(HELLO, EXPECTED))
+                .isEmpty();
         assertThat(new WebhookSignatures(List.of()).configured()).isFalse();
     }
 }

@@ -29,7 +29,8 @@ class LoopTest {
     @Test
     void the_first_run_waits_for_the_initial_delay() throws InterruptedException {
         var runs = new AtomicInteger();
-        var loop = Loop.every("test", Duration.ofMillis(10), runs::incrementAndGet).withInitialDelay(Duration.ofHours(1));
+        var loop =
+                Loop.every("test", Duration.ofMillis(10), runs::incrementAndGet).withInitialDelay(Duration.ofHours(1));
         loop.start();
         Thread.sleep(200);
         loop.stop();
@@ -40,12 +41,13 @@ class LoopTest {
     void a_failing_task_is_retried_with_growing_delays_and_recovers() {
         var times = new CopyOnWriteArrayList<Long>();
         var loop = new Loop("test", Duration.ofMillis(20), () -> {
-            times.add(System.nanoTime());
-            if (times.size() <= 5) {
-                throw new IllegalStateException("database down");
-            }
-            return false;
-        }).maxBackoff(Duration.ofSeconds(10));
+                    times.add(System.nanoTime());
+                    if (times.size() <= 5) {
+                        throw new IllegalStateException("database down");
+                    }
+                    return false;
+                })
+                .maxBackoff(Duration.ofSeconds(10));
         loop.start();
         try {
             await().atMost(Duration.ofSeconds(10)).until(() -> times.size() >= 7);
@@ -76,7 +78,8 @@ class LoopTest {
             var capped = Math.min(10_000L, 1_000L << Math.min(attempt - 1, 30));
             assertThat(backoff.afterAttempt(attempt).toMillis()).isBetween(capped / 2, capped);
         }
-        assertThat(new Backoff(Duration.ofDays(1), Duration.ofDays(3650)).afterAttempt(60)).isPositive();
+        assertThat(new Backoff(Duration.ofDays(1), Duration.ofDays(3650)).afterAttempt(60))
+                .isPositive();
     }
 
     private static long millis(List<Long> times, int gap) {

@@ -34,15 +34,21 @@ class ClockSkewTest {
         var pool = TestDatabase.pool(fixture.jdbcUrl, 6);
         pools.add(pool);
         var clock = new DatabaseClock(Clock.offset(Clock.systemUTC(), skew), pool);
-        var properties = fastProperties(workerId).withTimings(Duration.ofMillis(200), Duration.ofMillis(500),
-                Duration.ofSeconds(3), Duration.ofMillis(300));
-        var node = QueueNode.create(pool, List.of(handlers), properties, clock, new SimpleMeterRegistry(), QueueFixture.JSON, "test");
+        var properties = fastProperties(workerId)
+                .withTimings(
+                        Duration.ofMillis(200), Duration.ofMillis(500), Duration.ofSeconds(3), Duration.ofMillis(300));
+        var node = QueueNode.create(
+                pool, List.of(handlers), properties, clock, new SimpleMeterRegistry(), QueueFixture.JSON, "test");
         nodes.add(node);
         return node;
     }
 
     private Instant databaseNow() {
-        return fixture.sql.sql("SELECT clock_timestamp()").query(java.time.OffsetDateTime.class).single().toInstant();
+        return fixture.sql
+                .sql("SELECT clock_timestamp()")
+                .query(java.time.OffsetDateTime.class)
+                .single()
+                .toInstant();
     }
 
     @Test
@@ -54,27 +60,37 @@ class ClockSkewTest {
             firedAt.add(Instant.now());
             return JobOutcome.succeeded(null);
         });
-        var behind = node("behind", Duration.ofMinutes(-5), handler("long", context -> {
-            started.add("behind");
-            Thread.sleep(4000); // longer than stale-after: only heartbeats keep it
-            return JobOutcome.succeeded(null);
-        }), deadlineHandler);
+        var behind = node(
+                "behind",
+                Duration.ofMinutes(-5),
+                handler("long", context -> {
+                    started.add("behind");
+                    Thread.sleep(4000); // longer than stale-after: only heartbeats keep it
+                    return JobOutcome.succeeded(null);
+                }),
+                deadlineHandler);
         behind.start();
         var id = behind.queue().enqueue(job("long")).job().id();
         await().atMost(Duration.ofSeconds(10)).until(() -> started.size() == 1);
 
-        var ahead = node("ahead", Duration.ofMinutes(5), handler("long", context -> {
-            started.add("ahead");
-            return JobOutcome.succeeded(null);
-        }), deadlineHandler);
+        var ahead = node(
+                "ahead",
+                Duration.ofMinutes(5),
+                handler("long", context -> {
+                    started.add("ahead");
+                    return JobOutcome.succeeded(null);
+                }),
+                deadlineHandler);
         ahead.start();
         assertThat(ahead.clockOffsetMillis()).isBetween(-302_000L, -298_000L);
         assertThat(behind.clockOffsetMillis()).isBetween(298_000L, 302_000L);
         var due = databaseNow().plusSeconds(3);
-        var deadline = ahead.queue().enqueue(job("deadline").withRunAt(due)).job().id();
+        var deadline =
+                ahead.queue().enqueue(job("deadline").withRunAt(due)).job().id();
 
-        await().atMost(Duration.ofSeconds(30)).until(() -> fixture.status(id) == JobStatus.SUCCEEDED
-                && fixture.status(deadline) == JobStatus.SUCCEEDED);
+        await().atMost(Duration.ofSeconds(30))
+                .until(() ->
+                        fixture.status(id) == JobStatus.SUCCEEDED && fixture.status(deadline) == JobStatus.SUCCEEDED);
         assertThat(fixture.eventTypes(id)).containsExactly("claimed", "succeeded");
         assertThat(started).containsExactly("behind");
         assertThat(firedAt.getFirst()).isAfterOrEqualTo(due.minusMillis(100));

@@ -51,10 +51,14 @@ class DatabaseOutageTest {
         var image = System.getenv().getOrDefault("LOCALCI_POSTGRES_IMAGE", "postgres:16");
         postgres = new PostgreSQLContainer(DockerImageName.parse(image).asCompatibleSubstituteFor("postgres"))
                 .withCommand("postgres", "-c", "fsync=off")
-                .withCreateContainerCmdModifier(cmd -> cmd.getHostConfig().withPortBindings(
-                        new PortBinding(Ports.Binding.bindPort(port), new ExposedPort(5432))));
+                .withCreateContainerCmdModifier(cmd -> cmd.getHostConfig()
+                        .withPortBindings(new PortBinding(Ports.Binding.bindPort(port), new ExposedPort(5432))));
         postgres.start();
-        Flyway.configure().dataSource(pool()).locations("filesystem:db/migration").load().migrate();
+        Flyway.configure()
+                .dataSource(pool())
+                .locations("filesystem:db/migration")
+                .load()
+                .migrate();
     }
 
     @AfterAll
@@ -77,10 +81,12 @@ class DatabaseOutageTest {
     }
 
     private QueueNode node(String workerId, JobHandler handler) {
-        var properties = fastProperties(workerId).withTimings(Duration.ofMillis(200), Duration.ofMillis(300),
-                Duration.ofSeconds(3), Duration.ofMillis(200)).withLiveness("auto", Duration.ofSeconds(1));
-        var node = QueueNode.create(pool(), List.of(handler), properties, Clock.systemUTC(), new SimpleMeterRegistry(),
-                JSON, "test");
+        var properties = fastProperties(workerId)
+                .withTimings(
+                        Duration.ofMillis(200), Duration.ofMillis(300), Duration.ofSeconds(3), Duration.ofMillis(200))
+                .withLiveness("auto", Duration.ofSeconds(1));
+        var node = QueueNode.create(
+                pool(), List.of(handler), properties, Clock.systemUTC(), new SimpleMeterRegistry(), JSON, "test");
         nodes.add(node);
         node.start();
         return node;
@@ -112,28 +118,47 @@ class DatabaseOutageTest {
         var docker = DockerClientFactory.instance().client();
         docker.killContainerCmd(postgres.getContainerId()).exec();
         Thread.sleep(2000);
-        assertThatThrownBy(() -> idle.queue().enqueue(job("block"))).as("intake refuses while the database is down")
+        assertThatThrownBy(() -> idle.queue().enqueue(job("block")))
+                .as("intake refuses while the database is down")
                 .isInstanceOf(DataAccessException.class);
         Thread.sleep(7000);
-        assertThat(runs.getFirst().stopRequested()).as("the job goes on while the database is down").isFalse();
+        assertThat(runs.getFirst().stopRequested())
+                .as("the job goes on while the database is down")
+                .isFalse();
         docker.startContainerCmd(postgres.getContainerId()).exec();
 
         // Back: locks are taken again, heartbeats resume, and nobody takes the job for longer than stale-after.
         await().atMost(Duration.ofSeconds(30)).until(() -> "lock".equals(running.liveness()));
         var sql = JdbcClient.create(pools.getFirst());
-        var beat = sql.sql("SELECT heartbeat_at FROM jobs WHERE id = :id").param("id", id).query(java.time.OffsetDateTime.class).single();
+        var beat = sql.sql("SELECT heartbeat_at FROM jobs WHERE id = :id")
+                .param("id", id)
+                .query(java.time.OffsetDateTime.class)
+                .single();
         Thread.sleep(4000);
-        assertThat(sql.sql("SELECT heartbeat_at FROM jobs WHERE id = :id").param("id", id).query(java.time.OffsetDateTime.class).single())
-                .as("heartbeats resumed").isAfter(beat);
+        assertThat(sql.sql("SELECT heartbeat_at FROM jobs WHERE id = :id")
+                        .param("id", id)
+                        .query(java.time.OffsetDateTime.class)
+                        .single())
+                .as("heartbeats resumed")
+                .isAfter(beat);
         assertThat(runs).as("the job ran once, on its first instance").hasSize(1);
         assertThat(runs.getFirst().stopRequested()).isFalse();
-        assertThat(idle.queue().enqueue(job("block")).job().id()).as("intake accepts again").isPositive();
+        assertThat(idle.queue().enqueue(job("block")).job().id())
+                .as("intake accepts again")
+                .isPositive();
 
         finish.countDown();
-        await().atMost(Duration.ofSeconds(10)).until(() -> "SUCCEEDED".equals(
-                sql.sql("SELECT status FROM jobs WHERE id = :id").param("id", id).query(String.class).single()));
-        assertThat(sql.sql("SELECT type FROM job_events WHERE job_id = :id ORDER BY id").param("id", id)
-                .query(String.class).list()).containsOnlyOnce("claimed", "succeeded")
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> "SUCCEEDED"
+                        .equals(sql.sql("SELECT status FROM jobs WHERE id = :id")
+                                .param("id", id)
+                                .query(String.class)
+                                .single()));
+        assertThat(sql.sql("SELECT type FROM job_events WHERE job_id = :id ORDER BY id")
+                        .param("id", id)
+                        .query(String.class)
+                        .list())
+                .containsOnlyOnce("claimed", "succeeded")
                 .doesNotContain("recovered", "released", "retry_scheduled", "failed");
     }
 }

@@ -25,8 +25,12 @@ class FencedEffectTest {
     }
 
     private List<String> effectsOf(long id) {
-        return fixture.sql.sql("SELECT worker_id || '#' || attempt FROM job_events WHERE job_id = :id AND type = 'effect' ORDER BY id")
-                .param("id", id).query(String.class).list();
+        return fixture.sql
+                .sql(
+                        "SELECT worker_id || '#' || attempt FROM job_events WHERE job_id = :id AND type = 'effect' ORDER BY id")
+                .param("id", id)
+                .query(String.class)
+                .list();
     }
 
     @Test
@@ -44,8 +48,11 @@ class FencedEffectTest {
         var node = fixture.node(fastProperties("two"), BuiltinHandlers.fencedEffect(fixture.admin));
         var id = node.queue().enqueue(effect(10)).job().id();
         // What an instance that died between the effect and the job's completion leaves behind.
-        fixture.sql.sql("INSERT INTO job_events (job_id, at, type, worker_id, attempt) VALUES (:id, now(), 'effect', 'dead', 1)")
-                .param("id", id).update();
+        fixture.sql
+                .sql(
+                        "INSERT INTO job_events (job_id, at, type, worker_id, attempt) VALUES (:id, now(), 'effect', 'dead', 1)")
+                .param("id", id)
+                .update();
         node.start();
 
         await().atMost(Duration.ofSeconds(10)).until(() -> fixture.status(id) == JobStatus.SUCCEEDED);

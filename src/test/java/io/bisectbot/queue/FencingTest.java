@@ -46,9 +46,12 @@ class FencingTest {
                     }
                 }
                 frozenFinished.set(true);
-                return JobOutcome.succeeded(JsonNodeFactory.instance.objectNode().put("by", "frozen"));
+                return JobOutcome.succeeded(
+                        JsonNodeFactory.instance.objectNode().put("by", "frozen"));
             }
-            return JobOutcome.succeeded(JsonNodeFactory.instance.objectNode().put("by", context.job().workerId()));
+            return JobOutcome.succeeded(JsonNodeFactory.instance
+                    .objectNode()
+                    .put("by", context.job().workerId()));
         });
         var frozen = fixture.node(recoveryOnRequest("frozen"), work);
         var id = frozen.queue().enqueue(job("work")).job().id();
@@ -71,12 +74,14 @@ class FencingTest {
         // The frozen instance wakes up and reports its stale result: the fence rejects it.
         frozen.pauseHeartbeats(false);
         frozenMayFinish.countDown();
-        await().atMost(Duration.ofSeconds(10)).until(() -> fixture.eventTypes(id).contains("result_discarded"));
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> fixture.eventTypes(id).contains("result_discarded"));
         assertThat(frozenFinished).isTrue();
         var after = healthy.queue().find(id).orElseThrow();
         assertThat(after.result().get("by").asString()).isEqualTo("healthy");
         assertThat(after.status()).isEqualTo(JobStatus.SUCCEEDED);
-        assertThat(fixture.eventTypes(id)).containsSubsequence("claimed", "recovered", "claimed", "succeeded", "result_discarded");
+        assertThat(fixture.eventTypes(id))
+                .containsSubsequence("claimed", "recovered", "claimed", "succeeded", "result_discarded");
     }
 
     @Test
@@ -100,7 +105,8 @@ class FencingTest {
         clock.tick(PAST_STALE_AFTER);
         // Its own recovery pass (or any other instance's) takes the job back; the same worker may even claim it again.
         slow.recoverNow();
-        await().atMost(Duration.ofSeconds(10)).until(() -> fixture.eventTypes(id).contains("recovered"));
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> fixture.eventTypes(id).contains("recovered"));
         slow.pauseHeartbeats(false);
         await().atMost(Duration.ofSeconds(10)).until(() -> stopped.getCount() == 0);
         assertThat(reasons).contains(JobContext.StopReason.FENCE_LOST);
@@ -141,15 +147,18 @@ class FencingTest {
         var repository = new JobRepository(fixture.admin, QueueFixture.JSON);
         var id = fixture.queue("work").enqueue(job("work")).job().id();
         var now = java.time.Instant.now();
-        var first = repository.claim("w", 1, java.util.List.of(), now).getFirst().fence();
+        var first =
+                repository.claim("w", 1, java.util.List.of(), now).getFirst().fence();
         // Taken back (as recovery does after a lost heartbeat) and claimed again by the same worker.
-        repository.applyTransitions(java.util.List.of(Transition.retryLater(first, "lost", Duration.ZERO, "recovered")), now, null);
-        var second = repository.claim("w", 1, java.util.List.of(), now).getFirst().fence();
+        repository.applyTransitions(
+                java.util.List.of(Transition.retryLater(first, "lost", Duration.ZERO, "recovered")), now, null);
+        var second =
+                repository.claim("w", 1, java.util.List.of(), now).getFirst().fence();
         assertThat(second.jobId()).isEqualTo(id);
         assertThat(second.attempt()).isEqualTo(2);
 
-        var alive = repository.heartbeat(new JobRepository.WorkerRow("w", now, "RUNNING", "test", 2),
-                java.util.List.of(first, second), now);
+        var alive = repository.heartbeat(
+                new JobRepository.WorkerRow("w", now, "RUNNING", "test", 2), java.util.List.of(first, second), now);
         assertThat(alive).containsOnlyKeys(second); // the first attempt is over and must be stopped
     }
 }

@@ -10,8 +10,8 @@ import static org.awaitility.Awaitility.await;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -27,7 +27,8 @@ class JobLifecycleTest {
     @Test
     void a_job_failing_every_time_fails_after_max_attempts_with_backoff_between_attempts() {
         var attemptsAt = new CopyOnWriteArrayList<Instant>();
-        var node = fixture.node(fastProperties("w1").withRetryBackoff(Duration.ofMillis(300), Duration.ofSeconds(5)),
+        var node = fixture.node(
+                fastProperties("w1").withRetryBackoff(Duration.ofMillis(300), Duration.ofSeconds(5)),
                 handler("flaky", context -> {
                     attemptsAt.add(Instant.now());
                     throw new IllegalStateException("boom " + context.attempt());
@@ -41,10 +42,12 @@ class JobLifecycleTest {
         assertThat(job.lastError()).contains("boom 3").contains("attempt 3 of 3");
         assertThat(attemptsAt).hasSize(3);
         // Second attempt waits 150-300 ms, third 300-600 ms (jittered doubling).
-        assertThat(Duration.between(attemptsAt.get(0), attemptsAt.get(1))).isGreaterThanOrEqualTo(Duration.ofMillis(150));
-        assertThat(Duration.between(attemptsAt.get(1), attemptsAt.get(2))).isGreaterThanOrEqualTo(Duration.ofMillis(300));
-        assertThat(fixture.eventTypes(id)).containsExactly(
-                "claimed", "retry_scheduled", "claimed", "retry_scheduled", "claimed", "failed");
+        assertThat(Duration.between(attemptsAt.get(0), attemptsAt.get(1)))
+                .isGreaterThanOrEqualTo(Duration.ofMillis(150));
+        assertThat(Duration.between(attemptsAt.get(1), attemptsAt.get(2)))
+                .isGreaterThanOrEqualTo(Duration.ofMillis(300));
+        assertThat(fixture.eventTypes(id))
+                .containsExactly("claimed", "retry_scheduled", "claimed", "retry_scheduled", "claimed", "failed");
     }
 
     /** Throws any Throwable, checked or not, past the compiler. */
@@ -68,12 +71,18 @@ class JobLifecycleTest {
         }));
         var ids = new java.util.ArrayList<Long>();
         for (var what : java.util.List.of("error", "assertion", "throwable", "fine")) {
-            ids.add(node.queue().enqueue(NewJob.of("throws", QueueFixture.JSON.createObjectNode().put("what", what))
-                    .withMaxAttempts(1)).job().id());
+            ids.add(node.queue()
+                    .enqueue(NewJob.of(
+                                    "throws",
+                                    QueueFixture.JSON.createObjectNode().put("what", what))
+                            .withMaxAttempts(1))
+                    .job()
+                    .id());
         }
         node.start();
         await().atMost(Duration.ofSeconds(10)).until(() -> fixture.status(ids.getLast()) == JobStatus.SUCCEEDED);
-        assertThat(ids.subList(0, 3)).allSatisfy(id -> assertThat(fixture.status(id)).isEqualTo(JobStatus.FAILED));
+        assertThat(ids.subList(0, 3))
+                .allSatisfy(id -> assertThat(fixture.status(id)).isEqualTo(JobStatus.FAILED));
         assertThat(node.queue().find(ids.get(0)).orElseThrow().lastError()).contains("com/acme/Missing");
         assertThat(node.queue().find(ids.get(2)).orElseThrow().lastError()).contains("a bare Throwable");
         assertThat(node.runningJobs()).isZero();
@@ -81,8 +90,9 @@ class JobLifecycleTest {
 
     @Test
     void a_permanent_failure_is_not_retried() {
-        var node = fixture.node(fastProperties("w1"), handler("bad-input",
-                context -> JobOutcome.failedPermanently("ref 'nope' does not exist")));
+        var node = fixture.node(
+                fastProperties("w1"),
+                handler("bad-input", context -> JobOutcome.failedPermanently("ref 'nope' does not exist")));
         var id = node.queue().enqueue(job("bad-input")).job().id();
         node.start();
         await().atMost(Duration.ofSeconds(10)).until(() -> fixture.status(id) == JobStatus.FAILED);
@@ -107,13 +117,20 @@ class JobLifecycleTest {
 
         assertThat(leaving.isDraining()).isFalse();
         leaving.shutdown();
-        assertThat(leaving.isDraining()).as("/health says draining from here on").isTrue();
+        assertThat(leaving.isDraining())
+                .as("/health says draining from here on")
+                .isTrue();
 
         var released = leaving.queue().find(id).orElseThrow();
         assertThat(released.status()).isEqualTo(JobStatus.PENDING);
-        assertThat(released.attemptCount()).as("a release does not use up an attempt").isZero();
+        assertThat(released.attemptCount())
+                .as("a release does not use up an attempt")
+                .isZero();
         assertThat(fixture.eventTypes(id)).containsExactly("claimed", "released");
-        assertThat(fixture.sql.sql("SELECT state FROM workers WHERE id = 'leaving'").query(String.class).single())
+        assertThat(fixture.sql
+                        .sql("SELECT state FROM workers WHERE id = 'leaving'")
+                        .query(String.class)
+                        .single())
                 .isEqualTo("STOPPED");
 
         var staying = fixture.node(fastProperties("staying"), sleepy);
@@ -125,10 +142,11 @@ class JobLifecycleTest {
 
     @Test
     void graceful_shutdown_lets_a_job_finish_within_the_grace_period() {
-        var node = fixture.node(fastProperties("w1").withShutdownGrace(Duration.ofSeconds(5)), handler("short", context -> {
-            Thread.sleep(500);
-            return JobOutcome.succeeded(null);
-        }));
+        var node = fixture.node(
+                fastProperties("w1").withShutdownGrace(Duration.ofSeconds(5)), handler("short", context -> {
+                    Thread.sleep(500);
+                    return JobOutcome.succeeded(null);
+                }));
         var id = node.queue().enqueue(job("short")).job().id();
         node.start();
         await().atMost(Duration.ofSeconds(10)).until(() -> fixture.status(id) == JobStatus.RUNNING);
@@ -147,24 +165,34 @@ class JobLifecycleTest {
         assertThat(retry.created()).isTrue();
         assertThat(retry.job().id()).isNotEqualTo(id);
         assertThat(retry.job().retryOf()).isEqualTo(id);
-        assertThat(node.queue().retry(id).orElseThrow().job().id()).as("retrying twice returns the first retry")
+        assertThat(node.queue().retry(id).orElseThrow().job().id())
+                .as("retrying twice returns the first retry")
                 .isEqualTo(retry.job().id());
         assertThat(fixture.status(id)).isEqualTo(JobStatus.FAILED);
         assertThat(fixture.eventTypes(id)).endsWith("retried");
-        await().atMost(Duration.ofSeconds(10)).until(() -> fixture.status(retry.job().id()) == JobStatus.FAILED);
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> fixture.status(retry.job().id()) == JobStatus.FAILED);
     }
 
     @Test
     void a_retry_belongs_to_the_same_tenant_as_the_job_it_retries() {
         var queue = fixture.queue("noop");
-        var id = queue.enqueue(job("noop").withTenant("installation:42").withRunAt(Instant.now().plusSeconds(3600))).job().id();
+        var id = queue.enqueue(job("noop")
+                        .withTenant("installation:42")
+                        .withRunAt(Instant.now().plusSeconds(3600)))
+                .job()
+                .id();
         queue.cancel(id).orElseThrow();
 
         var retry = queue.retry(id).orElseThrow().job();
         assertThat(retry.tenant()).isEqualTo("installation:42");
-        assertThat(queue.find(retry.id()).orElseThrow().tenant()).as("as stored").isEqualTo("installation:42");
+        assertThat(queue.find(retry.id()).orElseThrow().tenant())
+                .as("as stored")
+                .isEqualTo("installation:42");
 
-        var untenanted = queue.enqueue(job("noop").withRunAt(Instant.now().plusSeconds(3600))).job().id();
+        var untenanted = queue.enqueue(job("noop").withRunAt(Instant.now().plusSeconds(3600)))
+                .job()
+                .id();
         queue.cancel(untenanted).orElseThrow();
         assertThat(queue.retry(untenanted).orElseThrow().job().tenant()).isNull();
     }
@@ -172,8 +200,11 @@ class JobLifecycleTest {
     @Test
     void only_failed_or_cancelled_jobs_can_be_retried() {
         var queue = fixture.queue("noop");
-        var id = queue.enqueue(job("noop").withRunAt(Instant.now().plusSeconds(3600))).job().id();
-        assertThatThrownBy(() -> queue.retry(id)).isInstanceOf(IllegalStateException.class)
+        var id = queue.enqueue(job("noop").withRunAt(Instant.now().plusSeconds(3600)))
+                .job()
+                .id();
+        assertThatThrownBy(() -> queue.retry(id))
+                .isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("only FAILED or CANCELLED");
         assertThat(queue.retry(999_999)).isEmpty();
     }
@@ -181,7 +212,9 @@ class JobLifecycleTest {
     @Test
     void cancelling_a_pending_job_cancels_it_at_once() {
         var queue = fixture.queue("noop");
-        var id = queue.enqueue(job("noop").withRunAt(Instant.now().plusSeconds(3600))).job().id();
+        var id = queue.enqueue(job("noop").withRunAt(Instant.now().plusSeconds(3600)))
+                .job()
+                .id();
         assertThat(queue.cancel(id).orElseThrow().status()).isEqualTo(JobStatus.CANCELLED);
         assertThat(fixture.eventTypes(id)).containsExactly("cancelled");
     }
@@ -210,14 +243,20 @@ class JobLifecycleTest {
     @Test
     void a_dedup_key_returns_the_existing_job_instead_of_a_second_one() {
         var queue = fixture.queue("noop");
-        var first = queue.enqueue(job("noop").withDedupKey("delivery-1").withRunAt(Instant.now().plusSeconds(60)));
+        var first = queue.enqueue(
+                job("noop").withDedupKey("delivery-1").withRunAt(Instant.now().plusSeconds(60)));
         var second = queue.enqueue(job("noop").withDedupKey("delivery-1"));
         assertThat(first.created()).isTrue();
         assertThat(second.created()).isFalse();
         assertThat(second.job().id()).isEqualTo(first.job().id());
-        var bulk = queue.enqueueAll(List.of(job("noop").withDedupKey("delivery-1"), job("noop").withDedupKey("delivery-2")));
+        var bulk = queue.enqueueAll(
+                List.of(job("noop").withDedupKey("delivery-1"), job("noop").withDedupKey("delivery-2")));
         assertThat(bulk).hasSize(1);
-        assertThat(fixture.sql.sql("SELECT count(*) FROM jobs").query(Long.class).single()).isEqualTo(2);
+        assertThat(fixture.sql
+                        .sql("SELECT count(*) FROM jobs")
+                        .query(Long.class)
+                        .single())
+                .isEqualTo(2);
     }
 
     @Test
@@ -225,12 +264,16 @@ class JobLifecycleTest {
         var queue = fixture.queue("noop");
         assertThatThrownBy(() -> queue.enqueue(job("nonsense")))
                 .isInstanceOf(JobQueue.UnknownKindException.class)
-                .hasMessageContaining("unknown job kind 'nonsense'").hasMessageContaining("noop");
+                .hasMessageContaining("unknown job kind 'nonsense'")
+                .hasMessageContaining("noop");
     }
 
     @Test
     void a_job_of_a_kind_this_worker_lacks_fails_with_a_clear_error() {
-        var id = fixture.queue("legacy").enqueue(job("legacy").withMaxAttempts(1)).job().id();
+        var id = fixture.queue("legacy")
+                .enqueue(job("legacy").withMaxAttempts(1))
+                .job()
+                .id();
         var node = fixture.node(fastProperties("w1"), handler("other", context -> JobOutcome.succeeded(null)));
         node.start();
         await().atMost(Duration.ofSeconds(10)).until(() -> fixture.status(id) == JobStatus.FAILED);
@@ -258,7 +301,9 @@ class JobLifecycleTest {
         });
         var id = node.queue().enqueue(job("needs-docker")).job().id();
         node.start();
-        await().during(Duration.ofMillis(800)).atMost(Duration.ofSeconds(2)).until(() -> fixture.status(id) == JobStatus.PENDING);
+        await().during(Duration.ofMillis(800))
+                .atMost(Duration.ofSeconds(2))
+                .until(() -> fixture.status(id) == JobStatus.PENDING);
         ready.set(true);
         await().atMost(Duration.ofSeconds(5)).until(() -> fixture.status(id) == JobStatus.SUCCEEDED);
     }
@@ -267,8 +312,14 @@ class JobLifecycleTest {
     void an_idle_worker_starts_a_new_job_within_milliseconds_of_the_enqueue() {
         var startedAt = new CopyOnWriteArrayList<Long>();
         // A long poll interval: only the notification can explain a fast start.
-        var node = fixture.node(fastProperties("w1").withTimings(Duration.ofSeconds(30), Duration.ofMillis(200),
-                Duration.ofSeconds(1), Duration.ofMillis(200)), handler("quick", context -> {
+        var node = fixture.node(
+                fastProperties("w1")
+                        .withTimings(
+                                Duration.ofSeconds(30),
+                                Duration.ofMillis(200),
+                                Duration.ofSeconds(1),
+                                Duration.ofMillis(200)),
+                handler("quick", context -> {
                     startedAt.add(System.nanoTime());
                     return JobOutcome.succeeded(null);
                 }));

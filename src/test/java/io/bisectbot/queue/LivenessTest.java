@@ -25,12 +25,12 @@ class LivenessTest {
 
     /** Heartbeats would take 30 s here: anything faster is the liveness lock's doing. */
     private static QueueProperties slowHeartbeats(String workerId) {
-        return fastProperties(workerId).withTimings(Duration.ofMillis(200), Duration.ofSeconds(1), Duration.ofSeconds(30),
-                Duration.ofSeconds(1));
+        return fastProperties(workerId)
+                .withTimings(
+                        Duration.ofMillis(200), Duration.ofSeconds(1), Duration.ofSeconds(30), Duration.ofSeconds(1));
     }
 
-    private record Run(String worker, long startedAt, JobContext context) {
-    }
+    private record Run(String worker, long startedAt, JobContext context) {}
 
     /** A handler that runs until stopped, or until {@code finish} opens. */
     private static JobHandler blocking(String worker, CopyOnWriteArrayList<Run> runs, CountDownLatch finish) {
@@ -64,7 +64,9 @@ class LivenessTest {
 
         var crashedAt = System.nanoTime();
         victim.crash();
-        await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(10)).until(() -> runs.size() == 2);
+        await().atMost(Duration.ofSeconds(5))
+                .pollInterval(Duration.ofMillis(10))
+                .until(() -> runs.size() == 2);
         var rerunAfter = Duration.ofNanos(runs.get(1).startedAt() - crashedAt);
         assertThat(runs.get(1).worker()).isEqualTo("survivor");
         // At least the rerun delay (the lost instance's time to stop), and far below the 30 s of stale-after.
@@ -72,9 +74,17 @@ class LivenessTest {
 
         finish.countDown();
         await().atMost(Duration.ofSeconds(10)).until(() -> fixture.status(id) == JobStatus.SUCCEEDED);
-        assertThat(fixture.sql.sql("SELECT detail FROM job_events WHERE job_id = :id AND type = 'recovered'")
-                .param("id", id).query(String.class).single()).startsWith("worker victim lost: its database session ended");
-        assertThat(fixture.sql.sql("SELECT state FROM workers WHERE id = 'victim'").query(String.class).single()).isEqualTo("STOPPED");
+        assertThat(fixture.sql
+                        .sql("SELECT detail FROM job_events WHERE job_id = :id AND type = 'recovered'")
+                        .param("id", id)
+                        .query(String.class)
+                        .single())
+                .startsWith("worker victim lost: its database session ended");
+        assertThat(fixture.sql
+                        .sql("SELECT state FROM workers WHERE id = 'victim'")
+                        .query(String.class)
+                        .single())
+                .isEqualTo("STOPPED");
     }
 
     @Test
@@ -99,18 +109,31 @@ class LivenessTest {
         // The server ends the session holding the lock (as after a network cut caught by keepalives): the lock
         // is gone at once, the instance learns it only from its next probe.
         var pid = cut.livenessLock().backendPid();
-        fixture.sql.sql("SELECT pg_terminate_backend(:pid)").param("pid", pid).query().singleRow();
+        fixture.sql
+                .sql("SELECT pg_terminate_backend(:pid)")
+                .param("pid", pid)
+                .query()
+                .singleRow();
 
-        await().atMost(Duration.ofSeconds(5)).pollInterval(Duration.ofMillis(10)).until(() -> runs.size() == 2);
+        await().atMost(Duration.ofSeconds(5))
+                .pollInterval(Duration.ofMillis(10))
+                .until(() -> runs.size() == 2);
         assertThat(runs.getFirst().context().stopReason()).isEqualTo(JobContext.StopReason.LIVENESS_LOST);
-        assertThat(stoppedAt.get()).as("the cut instance stopped first").isPositive().isLessThan(runs.get(1).startedAt());
+        assertThat(stoppedAt.get())
+                .as("the cut instance stopped first")
+                .isPositive()
+                .isLessThan(runs.get(1).startedAt());
         // Either instance may run it again (the cut one takes a new lock within moments): what matters is the order.
         assertThat(runs.get(1).worker()).isIn("other", "cut");
 
         finish.countDown();
         await().atMost(Duration.ofSeconds(10)).until(() -> fixture.status(id) == JobStatus.SUCCEEDED);
-        assertThat(fixture.sql.sql("SELECT count(*) FROM job_events WHERE job_id = :id AND type = 'succeeded'")
-                .param("id", id).query(Long.class).single()).isEqualTo(1);
+        assertThat(fixture.sql
+                        .sql("SELECT count(*) FROM job_events WHERE job_id = :id AND type = 'succeeded'")
+                        .param("id", id)
+                        .query(Long.class)
+                        .single())
+                .isEqualTo(1);
         // The cut instance takes a new lock on a new session and works again.
         await().atMost(Duration.ofSeconds(5)).until(() -> "lock".equals(cut.liveness()));
         assertThat(cut.livenessLock().backendPid()).isNotEqualTo(pid);
@@ -120,20 +143,34 @@ class LivenessTest {
     void a_frozen_instance_keeps_its_lock_and_loses_its_job_only_after_stale_after() throws Exception {
         var runs = new CopyOnWriteArrayList<Run>();
         var finish = new CountDownLatch(1);
-        var frozen = fixture.node(fastProperties("frozen").withTimings(Duration.ofMillis(200), Duration.ofMillis(500),
-                Duration.ofSeconds(3), Duration.ofMillis(300)), blocking("frozen", runs, finish));
+        var frozen = fixture.node(
+                fastProperties("frozen")
+                        .withTimings(
+                                Duration.ofMillis(200),
+                                Duration.ofMillis(500),
+                                Duration.ofSeconds(3),
+                                Duration.ofMillis(300)),
+                blocking("frozen", runs, finish));
         frozen.start();
         var id = frozen.queue().enqueue(job("block")).job().id();
         await().atMost(Duration.ofSeconds(10)).until(() -> runs.size() == 1);
-        var other = fixture.node(fastProperties("other").withTimings(Duration.ofMillis(200), Duration.ofMillis(500),
-                Duration.ofSeconds(3), Duration.ofMillis(300)), blocking("other", runs, finish));
+        var other = fixture.node(
+                fastProperties("other")
+                        .withTimings(
+                                Duration.ofMillis(200),
+                                Duration.ofMillis(500),
+                                Duration.ofSeconds(3),
+                                Duration.ofMillis(300)),
+                blocking("other", runs, finish));
         other.start();
 
         var frozenAt = System.nanoTime();
         frozen.pauseHeartbeats(true);
         Thread.sleep(1500);
         assertThat(runs).hasSize(1);
-        await().atMost(Duration.ofSeconds(8)).pollInterval(Duration.ofMillis(20)).until(() -> runs.size() == 2);
+        await().atMost(Duration.ofSeconds(8))
+                .pollInterval(Duration.ofMillis(20))
+                .until(() -> runs.size() == 2);
         assertThat(Duration.ofNanos(runs.get(1).startedAt() - frozenAt)).isGreaterThan(Duration.ofMillis(2500));
         finish.countDown();
         await().atMost(Duration.ofSeconds(10)).until(() -> fixture.status(id) == JobStatus.SUCCEEDED);
@@ -143,15 +180,22 @@ class LivenessTest {
     void with_liveness_locks_off_a_crashed_instances_job_waits_for_stale_after() throws Exception {
         var runs = new CopyOnWriteArrayList<Run>();
         var finish = new CountDownLatch(1);
-        var timings = fastProperties("off").withTimings(Duration.ofMillis(200), Duration.ofMillis(500),
-                Duration.ofSeconds(3), Duration.ofMillis(300)).withLiveness("off", Duration.ofSeconds(1));
+        var timings = fastProperties("off")
+                .withTimings(
+                        Duration.ofMillis(200), Duration.ofMillis(500), Duration.ofSeconds(3), Duration.ofMillis(300))
+                .withLiveness("off", Duration.ofSeconds(1));
         var victim = fixture.node(timings, blocking("off", runs, finish));
         victim.start();
         assertThat(victim.liveness()).isEqualTo("heartbeat-only (LIVENESS_LOCKS=off)");
         var id = victim.queue().enqueue(job("block")).job().id();
         await().atMost(Duration.ofSeconds(10)).until(() -> runs.size() == 1);
-        assertThat(fixture.sql.sql("SELECT liveness_key FROM workers WHERE id = 'off'").query(Long.class).optional()).isEmpty();
-        var other = fixture.node(timings.withWorkerId("other").withLiveness("auto", Duration.ofSeconds(1)),
+        assertThat(fixture.sql
+                        .sql("SELECT liveness_key FROM workers WHERE id = 'off'")
+                        .query(Long.class)
+                        .optional())
+                .isEmpty();
+        var other = fixture.node(
+                timings.withWorkerId("other").withLiveness("auto", Duration.ofSeconds(1)),
                 blocking("other", runs, finish));
         other.start();
 
@@ -159,7 +203,9 @@ class LivenessTest {
         victim.crash();
         Thread.sleep(1500);
         assertThat(runs).hasSize(1);
-        await().atMost(Duration.ofSeconds(8)).pollInterval(Duration.ofMillis(20)).until(() -> runs.size() == 2);
+        await().atMost(Duration.ofSeconds(8))
+                .pollInterval(Duration.ofMillis(20))
+                .until(() -> runs.size() == 2);
         assertThat(Duration.ofNanos(runs.get(1).startedAt() - crashedAt)).isGreaterThan(Duration.ofMillis(2000));
         finish.countDown();
         await().atMost(Duration.ofSeconds(10)).until(() -> fixture.status(id) == JobStatus.SUCCEEDED);

@@ -23,15 +23,21 @@ class LockOrderTest {
     void a_heartbeat_and_a_completion_batch_on_the_same_jobs_do_not_deadlock() throws Exception {
         try (var fixture = new QueueFixture()) {
             var repository = new JobRepository(fixture.admin, QueueFixture.JSON);
-            fixture.queue("work").enqueueAll(IntStream.range(0, 300).mapToObj(i -> job("work")).toList());
+            fixture.queue("work")
+                    .enqueueAll(
+                            IntStream.range(0, 300).mapToObj(i -> job("work")).toList());
             var worker = new JobRepository.WorkerRow("w", Instant.now(), "RUNNING", "test", 300);
             var errors = new ArrayList<Throwable>();
             for (int round = 0; round < 15; round++) {
                 var now = Instant.now();
-                var fences = repository.claim("w", 300, List.of(), now).stream().map(Job::fence).toList();
+                var fences = repository.claim("w", 300, List.of(), now).stream()
+                        .map(Job::fence)
+                        .toList();
                 assertThat(fences).hasSize(300);
                 // Opposite orders, as the worker's running-set order and the finishing order can be.
-                var descending = fences.stream().sorted(Comparator.comparingLong(JobFence::jobId).reversed()).toList();
+                var descending = fences.stream()
+                        .sorted(Comparator.comparingLong(JobFence::jobId).reversed())
+                        .toList();
                 var released = fences.stream().map(Transition::released).toList();
                 var start = new CyclicBarrier(2);
                 var heartbeat = CompletableFuture.runAsync(() -> {
@@ -50,7 +56,10 @@ class LockOrderTest {
                     }
                 }
                 assertThat(errors).as("round %d", round).isEmpty();
-                assertThat(fixture.sql.sql("SELECT count(*) FROM jobs WHERE status = 'PENDING'").query(Long.class).single())
+                assertThat(fixture.sql
+                                .sql("SELECT count(*) FROM jobs WHERE status = 'PENDING'")
+                                .query(Long.class)
+                                .single())
                         .isEqualTo(300);
             }
         }

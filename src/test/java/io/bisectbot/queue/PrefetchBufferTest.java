@@ -47,12 +47,15 @@ class PrefetchBufferTest {
 
     private QueueNode nodeWithFullBuffer(String workerId, QueueFixture.Executions starts, CountDownLatch finish) {
         // A long grace: the running jobs finish when the test says, not when a loaded machine lets the grace run out.
-        var properties = fastProperties(workerId).withMaxConcurrentJobs(SLOTS).withShutdownGrace(Duration.ofSeconds(30));
+        var properties =
+                fastProperties(workerId).withMaxConcurrentJobs(SLOTS).withShutdownGrace(Duration.ofSeconds(30));
         var node = fixture.node(properties, blocking(starts, finish));
         node.fixPrefetch(BUFFER);
-        node.queue().enqueueAll(IntStream.range(0, 20).mapToObj(i -> job("work")).toList());
+        node.queue()
+                .enqueueAll(IntStream.range(0, 20).mapToObj(i -> job("work")).toList());
         node.start();
-        await().atMost(Duration.ofSeconds(10)).until(() -> node.bufferedJobs().size() == BUFFER && starts.byJob.size() == SLOTS);
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> node.bufferedJobs().size() == BUFFER && starts.byJob.size() == SLOTS);
         return node;
     }
 
@@ -66,13 +69,20 @@ class PrefetchBufferTest {
         var node = nodeWithFullBuffer("holder", starts, new CountDownLatch(1));
         var buffered = node.bufferedJobs();
 
-        assertThat(fixture.sql.sql("SELECT count(*) FROM jobs WHERE status = 'RUNNING' AND worker_id = 'holder'")
-                .query(Long.class).single()).isEqualTo(SLOTS + BUFFER);
+        assertThat(fixture.sql
+                        .sql("SELECT count(*) FROM jobs WHERE status = 'RUNNING' AND worker_id = 'holder'")
+                        .query(Long.class)
+                        .single())
+                .isEqualTo(SLOTS + BUFFER);
         assertThat(buffered).allSatisfy(id -> assertThat(starts.of(id)).isZero());
         // Heartbeats every 200 ms: each buffered job's heartbeat moves past its claim.
-        await().atMost(Duration.ofSeconds(5)).untilAsserted(() -> assertThat(buffered).allSatisfy(id ->
-                assertThat(count("SELECT count(*) FROM jobs WHERE id = :id AND heartbeat_at > claimed_at + interval '100 ms'", id))
-                        .as("heartbeat of buffered job %d", id).isEqualTo(1)));
+        await().atMost(Duration.ofSeconds(5))
+                .untilAsserted(() -> assertThat(buffered)
+                        .allSatisfy(id -> assertThat(count(
+                                        "SELECT count(*) FROM jobs WHERE id = :id AND heartbeat_at > claimed_at + interval '100 ms'",
+                                        id))
+                                .as("heartbeat of buffered job %d", id)
+                                .isEqualTo(1)));
     }
 
     @Test
@@ -89,17 +99,26 @@ class PrefetchBufferTest {
             return JobOutcome.succeeded(null);
         }));
         survivor.start();
-        await().atMost(Duration.ofSeconds(30)).until(() -> survivor.queue().stats().completed() == 20);
+        await().atMost(Duration.ofSeconds(30))
+                .until(() -> survivor.queue().stats().completed() == 20);
 
-        List<Long> ids = fixture.sql.sql("SELECT id FROM jobs ORDER BY id").query(Long.class).list();
+        List<Long> ids = fixture.sql
+                .sql("SELECT id FROM jobs ORDER BY id")
+                .query(Long.class)
+                .list();
         assertThat(ids).hasSize(20).allSatisfy(id -> {
             assertThat(fixture.status(id)).isEqualTo(JobStatus.SUCCEEDED);
             assertThat(count("SELECT count(*) FROM job_events WHERE job_id = :id AND type = 'succeeded'", id))
-                    .as("completion records of job %d", id).isEqualTo(1);
-            assertThat(survivorStarts.of(id)).as("runs of job %d on the survivor", id).isEqualTo(1);
+                    .as("completion records of job %d", id)
+                    .isEqualTo(1);
+            assertThat(survivorStarts.of(id))
+                    .as("runs of job %d on the survivor", id)
+                    .isEqualTo(1);
         });
         assertThat(buffered).hasSize(BUFFER).allSatisfy(id -> {
-            assertThat(victimStarts.of(id)).as("buffered job %d never started on the victim", id).isZero();
+            assertThat(victimStarts.of(id))
+                    .as("buffered job %d never started on the victim", id)
+                    .isZero();
             assertThat(fixture.eventTypes(id)).containsSubsequence("claimed", "recovered", "claimed", "succeeded");
         });
     }
@@ -114,16 +133,22 @@ class PrefetchBufferTest {
         var shutdown = new Thread(node::shutdown);
         shutdown.start();
         // Released while the running jobs are still draining.
-        await().atMost(Duration.ofSeconds(5)).until(() -> buffered.stream().allMatch(id -> fixture.status(id) == JobStatus.PENDING));
+        await().atMost(Duration.ofSeconds(5))
+                .until(() -> buffered.stream().allMatch(id -> fixture.status(id) == JobStatus.PENDING));
         assertThat(starts.byJob).hasSize(SLOTS);
         finish.countDown();
         shutdown.join(10_000);
 
         assertThat(buffered).allSatisfy(id -> {
-            assertThat(count("SELECT attempt_count FROM jobs WHERE id = :id", id)).isZero();
+            assertThat(count("SELECT attempt_count FROM jobs WHERE id = :id", id))
+                    .isZero();
             assertThat(fixture.eventTypes(id)).containsExactly("claimed", "released");
         });
-        assertThat(fixture.sql.sql("SELECT count(*) FROM jobs WHERE status = 'SUCCEEDED'").query(Long.class).single())
-                .as("the running jobs finished within the grace period").isEqualTo(SLOTS);
+        assertThat(fixture.sql
+                        .sql("SELECT count(*) FROM jobs WHERE status = 'SUCCEEDED'")
+                        .query(Long.class)
+                        .single())
+                .as("the running jobs finished within the grace period")
+                .isEqualTo(SLOTS);
     }
 }

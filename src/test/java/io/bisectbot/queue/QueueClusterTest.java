@@ -28,16 +28,27 @@ class QueueClusterTest {
 
             var ids = new ArrayList<Long>();
             for (int batch = 0; batch < 4; batch++) {
-                ids.addAll(nodes.get(batch % 3).queue().enqueueAll(IntStream.range(0, 500).mapToObj(i -> job("work")).toList()));
+                ids.addAll(nodes.get(batch % 3)
+                        .queue()
+                        .enqueueAll(IntStream.range(0, 500)
+                                .mapToObj(i -> job("work"))
+                                .toList()));
             }
             assertThat(ids).hasSize(2000).doesNotHaveDuplicates();
 
-            await().atMost(Duration.ofSeconds(60)).until(() -> nodes.getFirst().queue().stats().completed() == 2000);
+            await().atMost(Duration.ofSeconds(60))
+                    .until(() -> nodes.getFirst().queue().stats().completed() == 2000);
             assertThat(executions.byJob).hasSize(2000);
-            assertThat(ids).allSatisfy(id -> assertThat(executions.of(id)).as("executions of job %d", id).isEqualTo(1));
+            assertThat(ids)
+                    .allSatisfy(id -> assertThat(executions.of(id))
+                            .as("executions of job %d", id)
+                            .isEqualTo(1));
             var stats = nodes.getFirst().queue().stats();
             assertThat(stats.pending() + stats.running() + stats.failed()).isZero();
-            var perWorker = fixture.sql.sql("SELECT count(DISTINCT worker_id) FROM jobs").query(Long.class).single();
+            var perWorker = fixture.sql
+                    .sql("SELECT count(DISTINCT worker_id) FROM jobs")
+                    .query(Long.class)
+                    .single();
             assertThat(perWorker).as("work spread over the instances").isEqualTo(3);
         }
     }
@@ -50,12 +61,16 @@ class QueueClusterTest {
                 gate.await();
                 return JobOutcome.succeeded(null);
             }));
-            node.queue().enqueueAll(IntStream.range(0, 5).mapToObj(i -> job("block")).toList());
+            node.queue()
+                    .enqueueAll(
+                            IntStream.range(0, 5).mapToObj(i -> job("block")).toList());
             node.start();
-            await().atMost(Duration.ofSeconds(10)).until(() -> node.queue().stats().running() == 2);
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> node.queue().stats().running() == 2);
             assertThat(node.queue().stats().pending()).isEqualTo(3);
             gate.countDown();
-            await().atMost(Duration.ofSeconds(10)).until(() -> node.queue().stats().completed() == 5);
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> node.queue().stats().completed() == 5);
         }
     }
 }

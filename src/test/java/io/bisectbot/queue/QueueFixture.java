@@ -53,7 +53,8 @@ final class QueueFixture implements AutoCloseable {
         return QueueProperties.defaults()
                 .withWorkerId(workerId)
                 .withMaxConcurrentJobs(4)
-                .withTimings(Duration.ofMillis(200), Duration.ofMillis(200), Duration.ofSeconds(1), Duration.ofMillis(200))
+                .withTimings(
+                        Duration.ofMillis(200), Duration.ofMillis(200), Duration.ofSeconds(1), Duration.ofMillis(200))
                 .withRetryBackoff(Duration.ofMillis(100), Duration.ofMillis(400))
                 .withShutdownGrace(Duration.ofSeconds(2));
     }
@@ -63,14 +64,16 @@ final class QueueFixture implements AutoCloseable {
      * when the test calls {@code recoverNow()}.
      */
     static QueueProperties recoveryOnRequest(String workerId) {
-        return fastProperties(workerId).withTimings(Duration.ofMillis(200), Duration.ofMillis(200), Duration.ofSeconds(1),
-                Duration.ofHours(1));
+        return fastProperties(workerId)
+                .withTimings(
+                        Duration.ofMillis(200), Duration.ofMillis(200), Duration.ofSeconds(1), Duration.ofHours(1));
     }
 
     QueueNode node(QueueProperties properties, JobHandler... handlers) {
         var pool = TestDatabase.pool(jdbcUrl, 6);
         pools.add(pool);
-        var node = QueueNode.create(pool, List.of(handlers), properties, clock, new SimpleMeterRegistry(), JSON, "test");
+        var node =
+                QueueNode.create(pool, List.of(handlers), properties, clock, new SimpleMeterRegistry(), JSON, "test");
         nodes.add(node);
         return node;
     }
@@ -81,15 +84,22 @@ final class QueueFixture implements AutoCloseable {
         for (var kind : kinds) {
             handlers.add(handler(kind, context -> JobOutcome.succeeded(null)));
         }
-        return node(fastProperties("enqueuer"), handlers.toArray(JobHandler[]::new)).queue();
+        return node(fastProperties("enqueuer"), handlers.toArray(JobHandler[]::new))
+                .queue();
     }
 
     JobStatus status(long id) {
-        return JobStatus.valueOf(sql.sql("SELECT status FROM jobs WHERE id = :id").param("id", id).query(String.class).single());
+        return JobStatus.valueOf(sql.sql("SELECT status FROM jobs WHERE id = :id")
+                .param("id", id)
+                .query(String.class)
+                .single());
     }
 
     List<String> eventTypes(long id) {
-        return sql.sql("SELECT type FROM job_events WHERE job_id = :id ORDER BY id").param("id", id).query(String.class).list();
+        return sql.sql("SELECT type FROM job_events WHERE job_id = :id ORDER BY id")
+                .param("id", id)
+                .query(String.class)
+                .list();
     }
 
     static NewJob job(String kind) {

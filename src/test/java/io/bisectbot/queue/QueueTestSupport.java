@@ -11,8 +11,7 @@ import tools.jackson.databind.json.JsonMapper;
  */
 public final class QueueTestSupport {
 
-    private QueueTestSupport() {
-    }
+    private QueueTestSupport() {}
 
     /** Stops {@code node} like {@code kill -9}: nothing more is written, its running jobs are not released. */
     public static void crash(QueueNode node) {
@@ -22,7 +21,8 @@ public final class QueueTestSupport {
     /** Runs the production claim statement once for {@code workerId}; returns the ids it claimed. */
     public static List<Long> claimOnce(DataSource dataSource, String workerId, int limit) {
         return new JobRepository(dataSource, JsonMapper.builder().build())
-                .claim(workerId, limit, List.of(), Instant.now())
-                .stream().map(Job::id).toList();
+                .claim(workerId, limit, List.of(), Instant.now()).stream()
+                        .map(Job::id)
+                        .toList();
     }
 }

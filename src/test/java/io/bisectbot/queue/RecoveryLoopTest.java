@@ -29,9 +29,15 @@ class RecoveryLoopTest {
     private final JobQueue queue = fixture.queue("work");
     /** When this instance last failed to store its own heartbeat; null: never. */
     private final AtomicReference<Instant> ownHeartbeatFailedAt = new AtomicReference<>();
-    private final RecoveryLoop recovery = new RecoveryLoop(repository, clock, STALE_AFTER,
+
+    private final RecoveryLoop recovery = new RecoveryLoop(
+            repository,
+            clock,
+            STALE_AFTER,
             new Backoff(Duration.ofMillis(100), Duration.ofMillis(400), new Random(1)),
-            new QueueMetrics(new SimpleMeterRegistry()), Duration.ofSeconds(1), ownHeartbeatFailedAt::get);
+            new QueueMetrics(new SimpleMeterRegistry()),
+            Duration.ofSeconds(1),
+            ownHeartbeatFailedAt::get);
 
     @AfterEach
     void close() {
@@ -106,24 +112,31 @@ class RecoveryLoopTest {
     @Test
     void a_job_whose_worker_died_fails_when_no_attempt_is_left_saying_which_worker_was_lost() {
         // Heartbeats only: its jobs are found by their stale heartbeat, not by a lost liveness lock.
-        var dying = fixture.node(recoveryOnRequest("dying").withLiveness("off", Duration.ofSeconds(1)), handler("work", context -> {
-            Thread.sleep(60_000);
-            return JobOutcome.succeeded(null);
-        }));
+        var dying = fixture.node(
+                recoveryOnRequest("dying").withLiveness("off", Duration.ofSeconds(1)), handler("work", context -> {
+                    Thread.sleep(60_000);
+                    return JobOutcome.succeeded(null);
+                }));
         var id = dying.queue().enqueue(job("work").withMaxAttempts(1)).job().id();
         dying.start();
         await().atMost(Duration.ofSeconds(10)).until(() -> fixture.status(id) == JobStatus.RUNNING);
         dying.crash();
         clock.tick(PAST_STALE_AFTER);
 
-        var survivor = fixture.node(recoveryOnRequest("survivor"), handler("work", context -> JobOutcome.succeeded(null)));
+        var survivor =
+                fixture.node(recoveryOnRequest("survivor"), handler("work", context -> JobOutcome.succeeded(null)));
         survivor.start();
         assertThat(survivor.recoverNow()).isEqualTo(1);
         await().atMost(Duration.ofSeconds(10)).until(() -> fixture.status(id) == JobStatus.FAILED);
         assertThat(survivor.queue().find(id).orElseThrow().lastError())
-                .contains("worker dying lost").contains("no attempts left");
-        await().atMost(Duration.ofSeconds(5)).until(() -> "STOPPED".equals(
-                fixture.sql.sql("SELECT state FROM workers WHERE id = 'dying'").query(String.class).single()));
+                .contains("worker dying lost")
+                .contains("no attempts left");
+        await().atMost(Duration.ofSeconds(5))
+                .until(() -> "STOPPED"
+                        .equals(fixture.sql
+                                .sql("SELECT state FROM workers WHERE id = 'dying'")
+                                .query(String.class)
+                                .single()));
     }
 
     @Test
@@ -132,18 +145,24 @@ class RecoveryLoopTest {
             Thread.sleep(60_000);
             return JobOutcome.succeeded(null);
         }));
-        var ids = dying.queue().enqueueAll(java.util.stream.IntStream.range(0, 20).mapToObj(i -> job("work")).toList());
+        var ids = dying.queue()
+                .enqueueAll(java.util.stream.IntStream.range(0, 20)
+                        .mapToObj(i -> job("work"))
+                        .toList());
         dying.start();
         await().atMost(Duration.ofSeconds(10)).until(() -> dying.queue().stats().running() == 20);
         dying.crash();
         clock.tick(PAST_STALE_AFTER); // every job is now stale
 
         var recoverers = java.util.stream.IntStream.range(0, 4)
-                .mapToObj(i -> fixture.node(recoveryOnRequest("r" + i), handler("unused", c -> JobOutcome.succeeded(null))))
+                .mapToObj(i ->
+                        fixture.node(recoveryOnRequest("r" + i), handler("unused", c -> JobOutcome.succeeded(null))))
                 .toList();
         var pool = java.util.concurrent.Executors.newFixedThreadPool(4);
         var total = 0;
-        for (var f : pool.invokeAll(recoverers.stream().map(r -> (java.util.concurrent.Callable<Integer>) r::recoverNow).toList())) {
+        for (var f : pool.invokeAll(recoverers.stream()
+                .map(r -> (java.util.concurrent.Callable<Integer>) r::recoverNow)
+                .toList())) {
             total += f.get();
         }
         pool.shutdown();

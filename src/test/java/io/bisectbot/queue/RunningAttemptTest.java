@@ -24,18 +24,26 @@ class RunningAttemptTest {
                 INSERT INTO workers (id, started_at, heartbeat_at, state, version, max_concurrent_jobs)
                 VALUES ('w-live', now(), now(), 'RUNNING', 'test', 4), ('w-dead', now(), now(), 'STOPPED', 'test', 4)
                 """).update();
-        fixture.sql.sql("UPDATE jobs SET status = 'RUNNING', worker_id = 'w-live', attempt_count = 2 WHERE id = ?")
-                .param(id).update();
+        fixture.sql
+                .sql("UPDATE jobs SET status = 'RUNNING', worker_id = 'w-live', attempt_count = 2 WHERE id = ?")
+                .param(id)
+                .update();
 
         assertThat(queue.isRunning(id, "w-live", 2)).isTrue();
         assertThat(queue.isRunning(id, "w-live", 1)).isFalse();
         assertThat(queue.isRunning(id, "w-other", 2)).isFalse();
         assertThat(queue.isRunning(id + 1000, "w-live", 2)).isFalse();
 
-        fixture.sql.sql("UPDATE jobs SET worker_id = 'w-dead' WHERE id = ?").param(id).update();
+        fixture.sql
+                .sql("UPDATE jobs SET worker_id = 'w-dead' WHERE id = ?")
+                .param(id)
+                .update();
         assertThat(queue.isRunning(id, "w-dead", 2)).isFalse();
 
-        fixture.sql.sql("UPDATE jobs SET worker_id = 'w-live', status = 'CANCELLED' WHERE id = ?").param(id).update();
+        fixture.sql
+                .sql("UPDATE jobs SET worker_id = 'w-live', status = 'CANCELLED' WHERE id = ?")
+                .param(id)
+                .update();
         assertThat(queue.isRunning(id, "w-live", 2)).isFalse();
     }
 }

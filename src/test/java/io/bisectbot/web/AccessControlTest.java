@@ -59,11 +59,29 @@ class AccessControlTest {
 
     static final List<Endpoint> ENDPOINTS = List.of(
             new Endpoint("GET", "/health", "/health", null, null, 200),
-            new Endpoint("POST", "/webhooks/github", "/webhooks/github", "{}", null, 401), // unsigned: refused by the signature check
-            new Endpoint("GET", "/dashboard", "/dashboard", null, null, 303), // the page shell: to the login without a session
+            new Endpoint(
+                    "POST",
+                    "/webhooks/github",
+                    "/webhooks/github",
+                    "{}",
+                    null,
+                    401), // unsigned: refused by the signature check
+            new Endpoint(
+                    "GET",
+                    "/dashboard",
+                    "/dashboard",
+                    null,
+                    null,
+                    303), // the page shell: to the login without a session
             new Endpoint("GET", "/dashboard/jobs", "/dashboard/jobs", null, null, 303),
             new Endpoint("GET", "/dashboard/jobs/{id}", "/dashboard/jobs/" + MISSING, null, null, 303),
-            new Endpoint("GET", "/dashboard/jobs/{id}/logs/{step}", "/dashboard/jobs/" + MISSING + "/logs/1", null, null, 303),
+            new Endpoint(
+                    "GET",
+                    "/dashboard/jobs/{id}/logs/{step}",
+                    "/dashboard/jobs/" + MISSING + "/logs/1",
+                    null,
+                    null,
+                    303),
             new Endpoint("GET", "/dashboard/dead-letters", "/dashboard/dead-letters", null, null, 303),
             new Endpoint("GET", "/dashboard/login", "/dashboard/login", null, null, 200),
             new Endpoint("POST", "/dashboard/login", "/dashboard/login", "{}", null, 303), // no token: back to the form
@@ -84,13 +102,36 @@ class AccessControlTest {
             new Endpoint("GET", "/admin/dead-letters", "/admin/dead-letters", null, Role.VIEWER, 200),
             new Endpoint("POST", "/jobs/{id}/cancel", "/jobs/" + MISSING + "/cancel", null, Role.OPERATOR, 404),
             new Endpoint("POST", "/jobs/{id}/retry", "/jobs/" + MISSING + "/retry", null, Role.OPERATOR, 404),
-            new Endpoint("POST", "/jobs/bulk", "/jobs/bulk", "{\"action\": \"retry\", \"ids\": [" + MISSING + "], \"dry_run\": true}",
-                    Role.OPERATOR, 200),
-            new Endpoint("POST", "/admin/outbox/{id}/retry", "/admin/outbox/" + MISSING + "/retry", null, Role.OPERATOR, 404),
-            new Endpoint("POST", "/admin/callbacks/replay", "/admin/callbacks/replay", "{\"job\": " + MISSING + "}", Role.OPERATOR, 200),
+            new Endpoint(
+                    "POST",
+                    "/jobs/bulk",
+                    "/jobs/bulk",
+                    "{\"action\": \"retry\", \"ids\": [" + MISSING + "], \"dry_run\": true}",
+                    Role.OPERATOR,
+                    200),
+            new Endpoint(
+                    "POST",
+                    "/admin/outbox/{id}/retry",
+                    "/admin/outbox/" + MISSING + "/retry",
+                    null,
+                    Role.OPERATOR,
+                    404),
+            new Endpoint(
+                    "POST",
+                    "/admin/callbacks/replay",
+                    "/admin/callbacks/replay",
+                    "{\"job\": " + MISSING + "}",
+                    Role.OPERATOR,
+                    200),
             new Endpoint("POST", "/jobs", "/jobs", "{}", Role.ADMIN, 400),
             new Endpoint("POST", "/bisect", "/bisect", "{}", Role.ADMIN, 400),
-            new Endpoint("POST", "/admin/deliveries/{id}/reprocess", "/admin/deliveries/no-such-delivery/reprocess", null, Role.ADMIN, 404));
+            new Endpoint(
+                    "POST",
+                    "/admin/deliveries/{id}/reprocess",
+                    "/admin/deliveries/no-such-delivery/reprocess",
+                    null,
+                    Role.ADMIN,
+                    404));
 
     private static final JsonMapper json = JsonMapper.builder().build();
     private static final AtomicInteger addresses = new AtomicInteger();
@@ -98,10 +139,13 @@ class AccessControlTest {
 
     @LocalServerPort
     int port;
+
     @Autowired
     ApplicationContext context;
+
     @Autowired
     ShareLinks shareLinks;
+
     @Autowired
     DataSource dataSource;
 
@@ -117,12 +161,13 @@ class AccessControlTest {
         registry.add("bisectbot.web.trusted-proxies", () -> "127.0.0.1/32, ::1/128");
     }
 
-    record Reply(int status, JsonNode body, String text, HttpResponse<String> response) {
-    }
+    record Reply(int status, JsonNode body, String text, HttpResponse<String> response) {}
 
     Reply send(String method, String path, String body, String token, String clientAddress) throws Exception {
         var request = HttpRequest.newBuilder(URI.create("http://localhost:" + port + path))
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
+                .method(
+                        method,
+                        body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
                 .header("Content-Type", "application/json")
                 .header("X-Forwarded-For", clientAddress);
         if (token != null) {
@@ -147,14 +192,17 @@ class AccessControlTest {
     /** Every endpoint the application maps, as {@code METHOD pattern}, with the handler it maps to. */
     private Map<String, Object> mappedEndpoints() {
         var found = new TreeMap<String, Object>();
-        for (var mapping : context.getBeansOfType(RequestMappingInfoHandlerMapping.class).values()) {
+        for (var mapping :
+                context.getBeansOfType(RequestMappingInfoHandlerMapping.class).values()) {
             mapping.getHandlerMethods().forEach((info, method) -> {
                 if (ErrorController.class.isAssignableFrom(method.getBeanType())) {
                     return; // renders errors of other requests; public by design
                 }
                 for (var pattern : info.getPatternValues()) {
                     var methods = info.getMethodsCondition().getMethods();
-                    assertThat(methods).as("%s maps every HTTP method; name them", pattern).isNotEmpty();
+                    assertThat(methods)
+                            .as("%s maps every HTTP method; name them", pattern)
+                            .isNotEmpty();
                     methods.forEach(m -> found.put(m.name() + " " + pattern, method));
                 }
             });
@@ -193,7 +241,9 @@ class AccessControlTest {
                 problems.add(key + " needs " + role + " in the code but " + entry.roleLabel() + " in ENDPOINTS");
             }
         });
-        ENDPOINTS.stream().filter(e -> !mapped.containsKey(e.key())).forEach(e -> problems.add(e.key() + " is listed but not mapped"));
+        ENDPOINTS.stream()
+                .filter(e -> !mapped.containsKey(e.key()))
+                .forEach(e -> problems.add(e.key() + " is listed but not mapped"));
         assertThat(problems).isEmpty();
     }
 
@@ -210,16 +260,22 @@ class AccessControlTest {
         for (var endpoint : ENDPOINTS) {
             for (var caller : callers.entrySet()) {
                 var role = caller.getValue();
-                int expected = endpoint.role() == null || (role != null && role.satisfies(endpoint.role())) ? endpoint.allowed()
+                int expected = endpoint.role() == null || (role != null && role.satisfies(endpoint.role()))
+                        ? endpoint.allowed()
                         : role == null ? 401 : 403;
                 var reply = send(endpoint.method(), endpoint.path(), endpoint.body(), tokens.get(caller.getKey()));
                 if (reply.status() != expected) {
-                    mismatches.add(endpoint.key() + " as " + caller.getKey() + ": " + reply.status() + " (expected " + expected + ") " + reply.text());
+                    mismatches.add(endpoint.key() + " as " + caller.getKey() + ": " + reply.status() + " (expected "
+                            + expected + ") " + reply.text());
                 } else if (endpoint.role() != null && (expected == 401 || expected == 403)) {
                     assertThat(reply.body().get("status").asInt()).isEqualTo(expected);
-                    assertThat(reply.body().get("error").asString()).isNotBlank().doesNotContain(WRONG);
+                    assertThat(reply.body().get("error").asString())
+                            .isNotBlank()
+                            .doesNotContain(WRONG);
                     if (expected == 401) {
-                        assertThat(reply.response().headers().firstValue("WWW-Authenticate")).as(endpoint.key()).hasValue("Bearer");
+                        assertThat(reply.response().headers().firstValue("WWW-Authenticate"))
+                                .as(endpoint.key())
+                                .hasValue("Bearer");
                     }
                 }
             }
@@ -239,7 +295,8 @@ class AccessControlTest {
             }
             if (line.startsWith("| `")) {
                 var cells = line.split("\\|");
-                documented.add(cells[1].strip().replace("`", "") + " " + cells[2].strip().replace("`", "") + " "
+                documented.add(cells[1].strip().replace("`", "") + " "
+                        + cells[2].strip().replace("`", "") + " "
                         + cells[3].strip().split(" ")[0]);
             }
         }
@@ -250,7 +307,8 @@ class AccessControlTest {
 
     @Test
     void metrics_cannot_be_reached_without_a_token_by_spelling_the_path_differently() throws Exception {
-        for (var path : List.of("/metrics", "/%6detrics", "/metrics;a=b", "/metrics/", "//metrics", "/./metrics", "/x/../metrics")) {
+        for (var path : List.of(
+                "/metrics", "/%6detrics", "/metrics;a=b", "/metrics/", "//metrics", "/./metrics", "/x/../metrics")) {
             var reply = send("GET", path, null, null);
             assertThat(reply.status()).as(path).isNotEqualTo(200);
             assertThat(reply.text()).as(path).doesNotContain("bisectbot_");
@@ -262,15 +320,20 @@ class AccessControlTest {
         var reply = send("POST", "/jobs/" + MISSING + "/cancel", null, VIEWER);
         assertThat(reply.status()).isEqualTo(403);
         assertThat(reply.body().get("error").asString()).isEqualTo("needs operator; this token is viewer");
-        assertThat(send("GET", "/job/" + MISSING, null, "an-older-viewer-token").status()).as("a rotated token").isEqualTo(404);
+        assertThat(send("GET", "/job/" + MISSING, null, "an-older-viewer-token").status())
+                .as("a rotated token")
+                .isEqualTo(404);
     }
 
     private long finishedBisect(String report) {
-        return JdbcClient.create(dataSource).sql("""
+        return JdbcClient.create(dataSource)
+                .sql("""
                         INSERT INTO jobs (kind, status, payload, result, attempt_count, finished_at)
                         VALUES ('bisect', 'SUCCEEDED', '{}'::jsonb, jsonb_build_object('report', :report::text), 1, now())
                         RETURNING id""")
-                .param("report", report).query(Long.class).single();
+                .param("report", report)
+                .query(Long.class)
+                .single();
     }
 
     @Test
@@ -282,21 +345,39 @@ class AccessControlTest {
         var report = send("GET", "/job/" + job + "/report" + share, null, null);
         assertThat(report.status()).isEqualTo(200);
         assertThat(report.text()).isEqualTo("# First bad commit: deadbeef");
-        assertThat(send("GET", "/job/" + other + "/report" + share, null, null).status()).as("another job").isEqualTo(401);
-        assertThat(send("GET", "/job/" + job + share, null, null).status()).as("the job itself").isEqualTo(401);
-        assertThat(send("GET", "/job/" + job + "/logs" + share, null, null).status()).as("its logs").isEqualTo(401);
-        assertThat(send("GET", "/job/" + job + "/report", null, null).status()).as("no link").isEqualTo(401);
+        assertThat(send("GET", "/job/" + other + "/report" + share, null, null).status())
+                .as("another job")
+                .isEqualTo(401);
+        assertThat(send("GET", "/job/" + job + share, null, null).status())
+                .as("the job itself")
+                .isEqualTo(401);
+        assertThat(send("GET", "/job/" + job + "/logs" + share, null, null).status())
+                .as("its logs")
+                .isEqualTo(401);
+        assertThat(send("GET", "/job/" + job + "/report", null, null).status())
+                .as("no link")
+                .isEqualTo(401);
         assertThat(send("GET", "/job/" + job + "/chart.svg" + share, null, null).status())
-                .as("its chart, which a pass/fail job does not have").isEqualTo(404);
-        assertThat(send("GET", "/job/" + other + "/chart.svg" + share, null, null).status()).as("another job's chart").isEqualTo(401);
-        assertThat(send("GET", "/job/" + job + "/chart.svg", null, null).status()).as("a chart without a link").isEqualTo(401);
+                .as("its chart, which a pass/fail job does not have")
+                .isEqualTo(404);
+        assertThat(send("GET", "/job/" + other + "/chart.svg" + share, null, null)
+                        .status())
+                .as("another job's chart")
+                .isEqualTo(401);
+        assertThat(send("GET", "/job/" + job + "/chart.svg", null, null).status())
+                .as("a chart without a link")
+                .isEqualTo(401);
     }
 
     @Test
     void an_expired_or_tampered_share_link_is_refused() throws Exception {
         var job = finishedBisect("# report");
-        var signedLongAgo = new ShareLinks(List.of(ShareLinksTest.KEY), Duration.ofDays(30),
-                Clock.offset(Clock.systemUTC(), Duration.ofDays(-31))).token(job).orElseThrow();
+        var signedLongAgo = new ShareLinks(
+                        List.of(ShareLinksTest.KEY),
+                        Duration.ofDays(30),
+                        Clock.offset(Clock.systemUTC(), Duration.ofDays(-31)))
+                .token(job)
+                .orElseThrow();
         var expired = send("GET", "/job/" + job + "/report?share=" + signedLongAgo, null, null);
         assertThat(expired.status()).isEqualTo(401);
         assertThat(expired.body().get("error").asString()).contains("not valid for this job or has expired");
@@ -304,10 +385,18 @@ class AccessControlTest {
         var token = shareLinks.token(job).orElseThrow();
         var dot = token.indexOf('.');
         var longer = (Long.parseLong(token.substring(0, dot)) + 365 * 86_400L) + token.substring(dot);
-        assertThat(send("GET", "/job/" + job + "/report?share=" + longer, null, null).status()).isEqualTo(401);
-        var otherKey = new ShareLinks(List.of(ShareLinksTest.OLD_KEY), Duration.ofDays(30), Clock.systemUTC()).token(job).orElseThrow();
-        assertThat(send("GET", "/job/" + job + "/report?share=" + otherKey, null, null).status()).isEqualTo(401);
-        assertThat(send("GET", "/job/" + job + "/report?share=garbage", null, null).status()).isEqualTo(401);
+        assertThat(send("GET", "/job/" + job + "/report?share=" + longer, null, null)
+                        .status())
+                .isEqualTo(401);
+        var otherKey = new ShareLinks(List.of(ShareLinksTest.OLD_KEY), Duration.ofDays(30), Clock.systemUTC())
+                .token(job)
+                .orElseThrow();
+        assertThat(send("GET", "/job/" + job + "/report?share=" + otherKey, null, null)
+                        .status())
+                .isEqualTo(401);
+        assertThat(send("GET", "/job/" + job + "/report?share=garbage", null, null)
+                        .status())
+                .isEqualTo(401);
     }
 
     @Test
@@ -316,14 +405,17 @@ class AccessControlTest {
                 {"repo":"https://x-access-token:ghs_0123456789secret@github.com/acme/app.git","good":"v1","bad":"main","command":"true"}""";
         var reply = send("POST", "/bisect", body, ADMIN);
         assertThat(reply.status()).isEqualTo(400);
-        assertThat(reply.body().get("error").asString()).contains("GitHub App installation").doesNotContain("ghs_0123456789secret");
+        assertThat(reply.body().get("error").asString())
+                .contains("GitHub App installation")
+                .doesNotContain("ghs_0123456789secret");
         var asJob = send("POST", "/jobs", "{\"kind\":\"bisect\",\"payload\":" + body + "}", ADMIN);
         assertThat(asJob.status()).isEqualTo(400);
         assertThat(asJob.text()).doesNotContain("ghs_0123456789secret");
     }
 
     @Test
-    void requests_without_a_valid_token_are_rate_limited_per_address_but_tokens_and_webhooks_are_not() throws Exception {
+    void requests_without_a_valid_token_are_rate_limited_per_address_but_tokens_and_webhooks_are_not()
+            throws Exception {
         var address = "203.0.113.77";
         for (int i = 0; i < RATE_LIMIT; i++) {
             assertThat(send("GET", "/stats", null, null, address).status()).isEqualTo(401);
@@ -331,10 +423,23 @@ class AccessControlTest {
         var limited = send("GET", "/stats", null, WRONG, address);
         assertThat(limited.status()).isEqualTo(429);
         assertThat(limited.body().get("status").asInt()).isEqualTo(429);
-        assertThat(limited.response().headers().firstValue("Retry-After").map(Long::parseLong).orElseThrow()).isPositive();
-        assertThat(send("GET", "/stats", null, VIEWER, address).status()).as("with a token").isEqualTo(200);
-        assertThat(send("POST", "/webhooks/github", "{}", null, address).status()).as("the webhook").isEqualTo(401);
-        assertThat(send("GET", "/health", null, null, address).status()).as("health probes").isEqualTo(200);
-        assertThat(send("GET", "/stats", null, null, "203.0.113.78").status()).as("another address").isEqualTo(401);
+        assertThat(limited.response()
+                        .headers()
+                        .firstValue("Retry-After")
+                        .map(Long::parseLong)
+                        .orElseThrow())
+                .isPositive();
+        assertThat(send("GET", "/stats", null, VIEWER, address).status())
+                .as("with a token")
+                .isEqualTo(200);
+        assertThat(send("POST", "/webhooks/github", "{}", null, address).status())
+                .as("the webhook")
+                .isEqualTo(401);
+        assertThat(send("GET", "/health", null, null, address).status())
+                .as("health probes")
+                .isEqualTo(200);
+        assertThat(send("GET", "/stats", null, null, "203.0.113.78").status())
+                .as("another address")
+                .isEqualTo(401);
     }
 }

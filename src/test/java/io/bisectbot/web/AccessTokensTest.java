@@ -34,27 +34,36 @@ class AccessTokensTest {
 
     @Test
     void a_higher_role_satisfies_a_lower_requirement_and_a_lower_one_gets_403_naming_both() {
-        assertThat(tokens.refusal(tokens.caller("Bearer admin-new"), Role.VIEWER)).isEmpty();
+        assertThat(tokens.refusal(tokens.caller("Bearer admin-new"), Role.VIEWER))
+                .isEmpty();
         assertThat(tokens.refusal(tokens.caller("Bearer op-1"), Role.OPERATOR)).isEmpty();
-        var refusal = tokens.refusal(tokens.caller("Bearer view-1"), Role.OPERATOR).orElseThrow();
+        var refusal =
+                tokens.refusal(tokens.caller("Bearer view-1"), Role.OPERATOR).orElseThrow();
         assertThat(refusal.status()).isEqualTo(HttpStatus.FORBIDDEN);
         assertThat(refusal.message()).isEqualTo("needs operator; this token is viewer");
     }
 
     @Test
     void no_token_or_a_wrong_one_is_401() {
-        assertThat(tokens.refusal(Caller.ANONYMOUS, Role.VIEWER).orElseThrow().status()).isEqualTo(HttpStatus.UNAUTHORIZED);
+        assertThat(tokens.refusal(Caller.ANONYMOUS, Role.VIEWER).orElseThrow().status())
+                .isEqualTo(HttpStatus.UNAUTHORIZED);
         var wrong = tokens.refusal(Caller.WRONG, Role.ADMIN).orElseThrow();
         assertThat(wrong.status()).isEqualTo(HttpStatus.UNAUTHORIZED);
-        assertThat(wrong.message()).contains("not one of this instance's tokens").doesNotContain("admin-new");
+        assertThat(wrong.message())
+                .contains("not one of this instance's tokens")
+                .doesNotContain("admin-new");
     }
 
     @Test
     void without_any_token_of_a_sufficient_role_the_endpoints_are_disabled_and_the_error_names_the_variables() {
         var viewersOnly = new AccessTokens("", null, "v");
-        var refusal = viewersOnly.refusal(viewersOnly.caller("Bearer v"), Role.OPERATOR).orElseThrow();
+        var refusal = viewersOnly
+                .refusal(viewersOnly.caller("Bearer v"), Role.OPERATOR)
+                .orElseThrow();
         assertThat(refusal.status()).isEqualTo(HttpStatus.FORBIDDEN);
-        assertThat(refusal.message()).isEqualTo("operator endpoints are disabled: set OPERATOR_TOKEN or ADMIN_TOKEN on the instance to enable them");
+        assertThat(refusal.message())
+                .isEqualTo(
+                        "operator endpoints are disabled: set OPERATOR_TOKEN or ADMIN_TOKEN on the instance to enable them");
         var none = new AccessTokens(null, null, null);
         assertThat(none.refusal(Caller.ANONYMOUS, Role.VIEWER).orElseThrow().message())
                 .contains("set VIEWER_TOKEN, OPERATOR_TOKEN or ADMIN_TOKEN");

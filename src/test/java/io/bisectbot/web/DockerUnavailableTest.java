@@ -52,18 +52,31 @@ class DockerUnavailableTest {
         assertThat(body.get("docker_available").asBoolean()).isFalse();
         assertThat(body.get("database").asString()).isEqualTo("up");
 
-        var bisect = send(at("/bisect").header("Authorization", "Bearer t").header("Content-Type", "application/json")
+        var bisect = send(at("/bisect")
+                .header("Authorization", "Bearer t")
+                .header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString("""
                         {"repo": "/tmp", "good": "v1", "bad": "main", "command": "true"}""")));
         assertThat(bisect.statusCode()).as(bisect.body()).isEqualTo(201);
         var bisectId = json.readTree(bisect.body()).get("id").asLong();
-        var noop = send(at("/jobs").header("Authorization", "Bearer t").header("Content-Type", "application/json")
+        var noop = send(at("/jobs")
+                .header("Authorization", "Bearer t")
+                .header("Content-Type", "application/json")
                 .POST(HttpRequest.BodyPublishers.ofString("{\"kind\":\"noop\"}")));
         var noopId = json.readTree(noop.body()).get("id").asLong();
 
-        await().atMost(Duration.ofSeconds(10)).until(() ->
-                json.readTree(send(at("/job/" + noopId).header("Authorization", "Bearer t")).body()).get("status").asString().equals("SUCCEEDED"));
-        await().during(Duration.ofSeconds(1)).atMost(Duration.ofSeconds(3)).until(() ->
-                json.readTree(send(at("/job/" + bisectId).header("Authorization", "Bearer t")).body()).get("status").asString().equals("PENDING"));
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> json.readTree(send(at("/job/" + noopId).header("Authorization", "Bearer t"))
+                                .body())
+                        .get("status")
+                        .asString()
+                        .equals("SUCCEEDED"));
+        await().during(Duration.ofSeconds(1))
+                .atMost(Duration.ofSeconds(3))
+                .until(() -> json.readTree(send(at("/job/" + bisectId).header("Authorization", "Bearer t"))
+                                .body())
+                        .get("status")
+                        .asString()
+                        .equals("PENDING"));
     }
 }

@@ -33,12 +33,13 @@ class HttpApiTest {
         registry.add("bisectbot.web.admin-token", () -> "previous-token, " + TOKEN);
     }
 
-    record Reply(int status, JsonNode body, String text) {
-    }
+    record Reply(int status, JsonNode body, String text) {}
 
     Reply send(String method, String path, String body, String token) throws Exception {
         var request = HttpRequest.newBuilder(URI.create("http://localhost:" + port + path))
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
+                .method(
+                        method,
+                        body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body))
                 .header("Content-Type", "application/json");
         if (token != null) {
             request.header("Authorization", "Bearer " + token);
@@ -62,7 +63,15 @@ class HttpApiTest {
         assertThat(reply.body().has("docker_available")).isTrue();
         assertThat(reply.body().get("running_jobs").isInt()).isTrue();
         assertThat(reply.body().get("draining").asBoolean()).isFalse();
-        assertThat(reply.body().propertyNames()).containsExactlyInAnyOrder("status", "database", "docker_available", "running_jobs", "draining", "liveness", "clock_offset_ms");
+        assertThat(reply.body().propertyNames())
+                .containsExactlyInAnyOrder(
+                        "status",
+                        "database",
+                        "docker_available",
+                        "running_jobs",
+                        "draining",
+                        "liveness",
+                        "clock_offset_ms");
         assertThat(reply.body().get("liveness").asString()).isEqualTo("lock");
     }
 
@@ -71,8 +80,12 @@ class HttpApiTest {
         var created = send("POST", "/jobs", "{\"kind\":\"sleep\",\"payload\":{\"millis\":50}}", TOKEN);
         assertThat(created.status()).isEqualTo(201);
         var id = created.body().get("id").asLong();
-        await().atMost(Duration.ofSeconds(10)).until(() ->
-                send("GET", "/job/" + id, null, TOKEN).body().get("status").asString().equals("SUCCEEDED"));
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> send("GET", "/job/" + id, null, TOKEN)
+                        .body()
+                        .get("status")
+                        .asString()
+                        .equals("SUCCEEDED"));
         var job = send("GET", "/job/" + id, null, TOKEN).body();
         assertThat(job.get("attempt_count").asInt()).isEqualTo(1);
         assertThat(job.get("worker_id").asString()).isNotBlank();
@@ -87,7 +100,8 @@ class HttpApiTest {
         var second = send("POST", "/jobs", body, TOKEN);
         assertThat(first.status()).isEqualTo(201);
         assertThat(second.status()).isEqualTo(200);
-        assertThat(second.body().get("id").asLong()).isEqualTo(first.body().get("id").asLong());
+        assertThat(second.body().get("id").asLong())
+                .isEqualTo(first.body().get("id").asLong());
     }
 
     @Test
@@ -118,7 +132,9 @@ class HttpApiTest {
         assertThat(send("POST", "/jobs/1/cancel", null, "nope").status()).isEqualTo(401);
         assertThat(send("POST", "/jobs/1/retry", null, null).status()).isEqualTo(401);
         // During a rotation both tokens work.
-        assertThat(send("POST", "/jobs", "{\"kind\":\"noop\"}", "previous-token").status()).isEqualTo(201);
+        assertThat(send("POST", "/jobs", "{\"kind\":\"noop\"}", "previous-token")
+                        .status())
+                .isEqualTo(201);
     }
 
     @Test
@@ -156,9 +172,16 @@ class HttpApiTest {
 
     @Test
     void cancelling_a_finished_job_is_a_conflict() throws Exception {
-        var id = send("POST", "/jobs", "{\"kind\":\"noop\"}", TOKEN).body().get("id").asLong();
-        await().atMost(Duration.ofSeconds(10)).until(() ->
-                send("GET", "/job/" + id, null, TOKEN).body().get("status").asString().equals("SUCCEEDED"));
+        var id = send("POST", "/jobs", "{\"kind\":\"noop\"}", TOKEN)
+                .body()
+                .get("id")
+                .asLong();
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> send("GET", "/job/" + id, null, TOKEN)
+                        .body()
+                        .get("status")
+                        .asString()
+                        .equals("SUCCEEDED"));
         var reply = send("POST", "/jobs/" + id + "/cancel", null, TOKEN);
         assertThat(reply.status()).isEqualTo(409);
         assertThat(reply.body().get("error").asString()).contains("already ended SUCCEEDED");
@@ -168,22 +191,44 @@ class HttpApiTest {
     void stats_count_jobs_by_state() throws Exception {
         var stats = send("GET", "/stats", null, TOKEN);
         assertThat(stats.status()).isEqualTo(200);
-        assertThat(stats.body().propertyNames()).contains("pending", "running", "completed", "failed", "cancelled",
-                "running_on_this_instance", "workers_alive", "oldest_pending_age_seconds", "github_outbox");
+        assertThat(stats.body().propertyNames())
+                .contains(
+                        "pending",
+                        "running",
+                        "completed",
+                        "failed",
+                        "cancelled",
+                        "running_on_this_instance",
+                        "workers_alive",
+                        "oldest_pending_age_seconds",
+                        "github_outbox");
         assertThat(stats.body().get("github_outbox").propertyNames()).contains("pending", "dead");
         assertThat(stats.body().get("workers_alive").asLong()).isGreaterThanOrEqualTo(1);
     }
 
     @Test
     void metrics_expose_the_queue_series_for_prometheus() throws Exception {
-        var id = send("POST", "/jobs", "{\"kind\":\"noop\"}", TOKEN).body().get("id").asLong();
-        await().atMost(Duration.ofSeconds(10)).until(() ->
-                send("GET", "/job/" + id, null, TOKEN).body().get("status").asString().equals("SUCCEEDED"));
+        var id = send("POST", "/jobs", "{\"kind\":\"noop\"}", TOKEN)
+                .body()
+                .get("id")
+                .asLong();
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> send("GET", "/job/" + id, null, TOKEN)
+                        .body()
+                        .get("status")
+                        .asString()
+                        .equals("SUCCEEDED"));
         var metrics = send("GET", "/metrics", null, TOKEN);
         assertThat(metrics.status()).isEqualTo(200);
-        assertThat(metrics.text()).contains(
-                "bisectbot_jobs_enqueued_total{", "bisectbot_jobs_claimed_total{", "bisectbot_jobs_succeeded_total{",
-                "bisectbot_job_claim_duration_seconds_bucket", "bisectbot_job_run_duration_seconds_bucket",
-                "bisectbot_queue_depth", "bisectbot_queue_oldest_pending_age_seconds", "bisectbot_workers_alive");
+        assertThat(metrics.text())
+                .contains(
+                        "bisectbot_jobs_enqueued_total{",
+                        "bisectbot_jobs_claimed_total{",
+                        "bisectbot_jobs_succeeded_total{",
+                        "bisectbot_job_claim_duration_seconds_bucket",
+                        "bisectbot_job_run_duration_seconds_bucket",
+                        "bisectbot_queue_depth",
+                        "bisectbot_queue_oldest_pending_age_seconds",
+                        "bisectbot_workers_alive");
     }
 }

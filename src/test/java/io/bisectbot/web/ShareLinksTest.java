@@ -56,7 +56,8 @@ class ShareLinksTest {
         var dot = token.indexOf('.');
         var laterExpiry = (Long.parseLong(token.substring(0, dot)) + 86_400) + token.substring(dot);
         assertThat(links.verify(42, laterExpiry)).isFalse();
-        var flipped = token.substring(0, dot + 1) + (token.charAt(dot + 1) == 'A' ? 'B' : 'A') + token.substring(dot + 2);
+        var flipped =
+                token.substring(0, dot + 1) + (token.charAt(dot + 1) == 'A' ? 'B' : 'A') + token.substring(dot + 2);
         assertThat(links.verify(42, flipped)).isFalse();
         // The last character carries unused bits: another spelling of the same MAC is still not the link.
         var respelled = token.substring(0, token.length() - 1) + (token.endsWith("A") ? "B" : "A");
@@ -68,11 +69,15 @@ class ShareLinksTest {
 
     @Test
     void the_first_key_signs_and_every_key_verifies_during_a_rotation() {
-        var signedWithOld = new ShareLinks(List.of(OLD_KEY), Duration.ofDays(30), clock).token(7).orElseThrow();
+        var signedWithOld = new ShareLinks(List.of(OLD_KEY), Duration.ofDays(30), clock)
+                .token(7)
+                .orElseThrow();
         var rotated = new ShareLinks(List.of(KEY, OLD_KEY), Duration.ofDays(30), clock);
         assertThat(rotated.verify(7, signedWithOld)).isTrue();
         assertThat(links.verify(7, rotated.token(7).orElseThrow())).isTrue();
-        assertThat(links.verify(7, signedWithOld)).as("the old key, once dropped").isFalse();
+        assertThat(links.verify(7, signedWithOld))
+                .as("the old key, once dropped")
+                .isFalse();
     }
 
     @Test
@@ -86,6 +91,7 @@ class ShareLinksTest {
     @Test
     void a_short_key_is_refused_at_start_without_showing_it() {
         assertThatThrownBy(() -> new ShareLinks(List.of("short-secret"), Duration.ofDays(1), clock))
-                .hasMessageContaining("at least 32").hasMessageNotContaining("short-secret");
+                .hasMessageContaining("at least 32")
+                .hasMessageNotContaining("short-secret");
     }
 }

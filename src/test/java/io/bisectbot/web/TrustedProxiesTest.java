@@ -19,16 +19,20 @@ class TrustedProxiesTest {
 
     @Test
     void without_trusted_proxies_the_header_is_ignored() {
-        assertThat(new TrustedProxies("").clientAddress(from("203.0.113.5", "198.51.100.9"))).isEqualTo("203.0.113.5");
+        assertThat(new TrustedProxies("").clientAddress(from("203.0.113.5", "198.51.100.9")))
+                .isEqualTo("203.0.113.5");
     }
 
     @Test
     void a_trusted_proxy_s_header_gives_the_rightmost_untrusted_address() {
         var proxies = new TrustedProxies("10.0.0.0/8, ::1");
         // The client wrote "1.2.3.4" itself; the proxy appended the address it saw.
-        assertThat(proxies.clientAddress(from("10.1.2.3", "1.2.3.4, 198.51.100.9"))).isEqualTo("198.51.100.9");
-        assertThat(proxies.clientAddress(from("10.1.2.3", "198.51.100.9, 10.9.9.9"))).isEqualTo("198.51.100.9");
-        assertThat(proxies.clientAddress(from("0:0:0:0:0:0:0:1", "2001:db8::7"))).isEqualTo("2001:db8::7");
+        assertThat(proxies.clientAddress(from("10.1.2.3", "1.2.3.4, 198.51.100.9")))
+                .isEqualTo("198.51.100.9");
+        assertThat(proxies.clientAddress(from("10.1.2.3", "198.51.100.9, 10.9.9.9")))
+                .isEqualTo("198.51.100.9");
+        assertThat(proxies.clientAddress(from("0:0:0:0:0:0:0:1", "2001:db8::7")))
+                .isEqualTo("2001:db8::7");
         assertThat(proxies.clientAddress(from("10.1.2.3", null))).isEqualTo("10.1.2.3");
     }
 
@@ -42,6 +46,7 @@ class TrustedProxiesTest {
     @Test
     void a_bad_range_is_refused_with_the_value() {
         assertThatThrownBy(() -> new TrustedProxies("10.0.0.0/33")).hasMessageContaining("10.0.0.0/33");
-        assertThatThrownBy(() -> new TrustedProxies("proxy.example")).hasMessageContaining("'proxy.example' is not an IP address");
+        assertThatThrownBy(() -> new TrustedProxies("proxy.example"))
+                .hasMessageContaining("'proxy.example' is not an IP address");
     }
 }
