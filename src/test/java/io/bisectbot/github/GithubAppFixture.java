@@ -93,6 +93,10 @@ abstract class GithubAppFixture {
         registry.add("bisectbot.web.admin-token", () -> ADMIN);
         registry.add("bisectbot.queue.poll-interval", () -> "100ms");
         registry.add("bisectbot.queue.max-concurrent-jobs", () -> "4");
+        // The test classes of this fixture share one context and installation 1; the default write budget (35 a
+        // minute) would hold their later replies back for up to a minute. SharedRateBudgetTest tests the budget.
+        registry.add("bisectbot.github.writes-per-minute", () -> "1000");
+        registry.add("bisectbot.github.writes-per-hour", () -> "100000");
         registry.add("bisectbot.github.app-id", () -> "4242");
         registry.add("bisectbot.github.app-slug", () -> "bisectbot");
         registry.add("bisectbot.github.private-key", AppAuthTest::pkcs1Pem);
