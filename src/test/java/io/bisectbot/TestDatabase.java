@@ -27,10 +27,19 @@ public final class TestDatabase {
             container = new PostgreSQLContainer(DockerImageName.parse(image).asCompatibleSubstituteFor("postgres"))
                     .withCommand("postgres", "-c", "max_connections=300", "-c", "fsync=off");
             container.start();
-            // Ryuk is off where no registry is reachable, so the container is stopped by us.
-            Runtime.getRuntime().addShutdownHook(new Thread(container::stop));
+            // Ryuk is off where no registry is reachable, so the container is stopped by us: when the test run ends
+            // (after the Spring contexts, see TestContexts), or at JVM exit if the run is cut short.
+            Runtime.getRuntime().addShutdownHook(new Thread(TestDatabase::stop));
         }
         return container;
+    }
+
+    /** Stops the container if one was started; the next caller of {@link #container()} would start a new one. */
+    static synchronized void stop() {
+        if (container != null) {
+            container.stop();
+            container = null;
+        }
     }
 
     /** A new, empty database; returns its JDBC URL. */
