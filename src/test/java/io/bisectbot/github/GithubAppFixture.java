@@ -107,6 +107,8 @@ abstract class GithubAppFixture {
         registry.add("bisectbot.github.write-spacing", () -> "20ms");
         registry.add("bisectbot.github.outbox-poll-interval", () -> "100ms");
         registry.add("bisectbot.github.outbox-backoff-base", () -> "100ms");
+        // Tests that retry past the attempt count wait through the backoff: keep its ceiling low.
+        registry.add("bisectbot.github.outbox-backoff-max", () -> "400ms");
         registry.add("bisectbot.github.outbox-max-attempts", () -> "5");
         registry.add("bisectbot.github.catch-up-max-per-minute", () -> "6000");
         registry.add("bisectbot.executor.allowed-images", () -> "ghcr.io/acme/");
