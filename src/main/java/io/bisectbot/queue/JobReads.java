@@ -3,6 +3,7 @@ package io.bisectbot.queue;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Timestamp;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -17,8 +18,8 @@ import org.springframework.jdbc.support.SqlArrayValue;
 
 /**
  * Read-only queries on jobs and workers for the dashboard: the jobs list by keyset, the instances, the failed webhook
- * deliveries, and which jobs a bulk action applies to. Nothing here changes a job; a change goes through
- * {@link JobQueue}.
+ * deliveries, which jobs a bulk action applies to, and the counts behind the per-minute rollup. Nothing here changes a
+ * job; a change goes through {@link JobQueue}.
  */
 public final class JobReads {
 
@@ -111,6 +112,15 @@ public final class JobReads {
 
     /** The newest failed deliveries and how many there are in all. */
     public record FailedDeliveries(long total, List<FailedDelivery> items) {}
+
+    /** Jobs created in one minute, and the highest id among them. */
+    public record CreatedMinute(Instant minute, long count, long lastId) {}
+
+    /** Jobs ended in one minute, by how they ended. */
+    public record FinishedMinute(Instant minute, long succeeded, long failed, long cancelled) {}
+
+    /** The queue depth now. */
+    public record Depth(long pending, long running) {}
 
     private final JdbcClient jdbc;
 
@@ -379,6 +389,58 @@ public final class JobReads {
         return jdbc.sql("SELECT count(*) FROM jobs WHERE id = ANY(:ids)")
                 .param("ids", new SqlArrayValue("int8", ids.toArray()))
                 .query(Integer.class)
+                .single();
+    }
+
+    /** The highest job id so far (0: none). */
+    public long lastId() {
+        return jdbc.sql("SELECT coalesce(max(id), 0) FROM jobs")
+                .query(Long.class)
+                .single();
+    }
+
+    /**
+     * The jobs above {@code id}, by their minute of creation, read in one statement; the primary key range reads only
+     * new rows.
+     */
+    public List<CreatedMinute> createdPerMinuteAfter(long id) {
+        return jdbc.sql("""
+                        SELECT date_trunc('minute', created_at) AS minute, count(*) AS n, max(id) AS last_id
+                          FROM jobs WHERE id > :last GROUP BY 1""")
+                .param("last", id)
+                .query((rs, n) -> new CreatedMinute(
+                        rs.getTimestamp("minute").toInstant(), rs.getLong("n"), rs.getLong("last_id")))
+                .list();
+    }
+
+    /**
+     * Jobs ended since the start of the minute {@code recent} before the current one (by {@code jobs_finished_at}),
+     * by their minute of ending.
+     */
+    public List<FinishedMinute> finishedPerMinute(Duration recent) {
+        return jdbc.sql("""
+                        SELECT date_trunc('minute', finished_at) AS minute,
+                               count(*) FILTER (WHERE status = 'SUCCEEDED') AS succeeded,
+                               count(*) FILTER (WHERE status = 'FAILED') AS failed,
+                               count(*) FILTER (WHERE status = 'CANCELLED') AS cancelled
+                          FROM jobs
+                         WHERE finished_at >= date_trunc('minute', now()) - CAST(:recent AS interval)
+                         GROUP BY 1""")
+                .param("recent", recent.toSeconds() + " seconds")
+                .query((rs, n) -> new FinishedMinute(
+                        rs.getTimestamp("minute").toInstant(),
+                        rs.getLong("succeeded"),
+                        rs.getLong("failed"),
+                        rs.getLong("cancelled")))
+                .list();
+    }
+
+    /** Pending and running jobs now. */
+    public Depth depth() {
+        return jdbc.sql("""
+                        SELECT (SELECT count(*) FROM jobs WHERE status = 'PENDING'),
+                               (SELECT count(*) FROM jobs WHERE status = 'RUNNING')""")
+                .query((rs, n) -> new Depth(rs.getLong(1), rs.getLong(2)))
                 .single();
     }
 
