@@ -1,12 +1,11 @@
 package io.bisectbot.dashboard;
 
 import io.bisectbot.queue.JobQueue;
+import io.bisectbot.queue.JobReads;
 import io.bisectbot.queue.JobStatus;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import org.springframework.jdbc.core.simple.JdbcClient;
-import org.springframework.jdbc.support.SqlArrayValue;
 
 /**
  * Retry or cancel many jobs at once: the selected ones or everything a filter matches, at most {@link #MAX_JOBS} per
@@ -50,16 +49,16 @@ final class BulkActions {
             List<Item> jobs) {}
 
     private final JobQueue queue;
-    private final JdbcClient jdbc;
+    private final JobReads reads;
 
-    BulkActions(JobQueue queue, JdbcClient jdbc) {
+    BulkActions(JobQueue queue, JobReads reads) {
         this.queue = queue;
-        this.jdbc = jdbc;
+        this.reads = reads;
     }
 
     Answer apply(Action action, List<Long> ids, boolean dryRun, String actor) {
-        var eligible = eligible(action, ids);
-        var found = found(ids);
+        var eligible = action == Action.RETRY ? reads.retryable(ids) : reads.cancellable(ids);
+        var found = reads.existing(ids);
         var missing = ids.size() - found;
         if (dryRun) {
             return new Answer(
@@ -107,28 +106,5 @@ final class BulkActions {
 
     private static String label(Action action) {
         return action.name().toLowerCase(Locale.ROOT);
-    }
-
-    /** The ids the action applies to now: failed or cancelled and not yet retried; or pending, or running and not already asked to stop. */
-    private List<Long> eligible(Action action, List<Long> ids) {
-        var sql = action == Action.RETRY ? """
-                SELECT j.id FROM jobs j
-                 WHERE j.id = ANY(:ids) AND j.status IN ('FAILED', 'CANCELLED')
-                   AND NOT EXISTS (SELECT 1 FROM jobs r WHERE r.retry_of = j.id)
-                 ORDER BY j.id""" : """
-                SELECT id FROM jobs
-                 WHERE id = ANY(:ids) AND (status = 'PENDING' OR (status = 'RUNNING' AND NOT cancel_requested))
-                 ORDER BY id""";
-        return jdbc.sql(sql)
-                .param("ids", new SqlArrayValue("int8", ids.toArray()))
-                .query(Long.class)
-                .list();
-    }
-
-    private int found(List<Long> ids) {
-        return jdbc.sql("SELECT count(*) FROM jobs WHERE id = ANY(:ids)")
-                .param("ids", new SqlArrayValue("int8", ids.toArray()))
-                .query(Integer.class)
-                .single();
     }
 }

@@ -46,8 +46,8 @@ class DashboardConfig {
     }
 
     @Bean
-    JobMinutes jobMinutes(javax.sql.DataSource dataSource) {
-        return new JobMinutes(dataSource);
+    JobMinutes jobMinutes(javax.sql.DataSource dataSource, io.bisectbot.queue.JobReads jobs) {
+        return new JobMinutes(dataSource, jobs);
     }
 
     /**

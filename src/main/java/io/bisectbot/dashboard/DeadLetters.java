@@ -1,5 +1,6 @@
 package io.bisectbot.dashboard;
 
+import io.bisectbot.queue.JobReads;
 import java.net.URI;
 import java.time.Instant;
 import java.util.List;
@@ -44,9 +45,11 @@ final class DeadLetters {
     record View(Section<OutboxWrite> outbox, Section<Delivery> deliveries, Section<Callback> callbacks, int limit) {}
 
     private final JdbcClient jdbc;
+    private final JobReads reads;
 
-    DeadLetters(JdbcClient jdbc) {
+    DeadLetters(JdbcClient jdbc, JobReads reads) {
         this.jdbc = jdbc;
+        this.reads = reads;
     }
 
     View read() {
@@ -76,35 +79,20 @@ final class DeadLetters {
         return new Section<>(total, items);
     }
 
-    // A delivery is processed by the job keyed 'github-delivery:<id>', reprocessed by
-    // 'github-delivery:<id>:reprocess:<n>';
-    // it is dead when its latest job (n = reprocess_count) failed.
-    private static final String FAILED_DELIVERIES = """
-              FROM jobs j
-              JOIN github_deliveries d ON d.delivery_id = split_part(j.dedup_key, ':', 2)
-             WHERE j.status = 'FAILED' AND j.kind = 'github-delivery' AND j.dedup_key IS NOT NULL
-               AND coalesce(nullif(split_part(j.dedup_key, ':', 4), ''), '0') = d.reprocess_count::text""";
-
     private Section<Delivery> deliveries() {
-        var items = jdbc.sql("""
-                        SELECT d.delivery_id, d.event, d.action, d.installation_id, d.received_at, j.id AS job_id,
-                               left(coalesce(j.last_error, d.outcome), 500) AS error, j.finished_at
-                        """ + FAILED_DELIVERIES + " ORDER BY j.id DESC LIMIT :limit")
-                .param("limit", LIMIT)
-                .query((rs, n) -> new Delivery(
-                        rs.getString("delivery_id"),
-                        rs.getString("event"),
-                        rs.getString("action"),
-                        (Long) rs.getObject("installation_id"),
-                        JobSearch.instant(rs, "received_at"),
-                        rs.getLong("job_id"),
-                        rs.getString("error"),
-                        JobSearch.instant(rs, "finished_at")))
-                .list();
-        var total = jdbc.sql("SELECT count(*) " + FAILED_DELIVERIES)
-                .query(Long.class)
-                .single();
-        return new Section<>(total, items);
+        var failed = reads.failedDeliveries(LIMIT);
+        var items = failed.items().stream()
+                .map(d -> new Delivery(
+                        d.deliveryId(),
+                        d.event(),
+                        d.action(),
+                        d.installationId(),
+                        d.receivedAt(),
+                        d.jobId(),
+                        d.error(),
+                        d.failedAt()))
+                .toList();
+        return new Section<>(failed.total(), items);
     }
 
     private Section<Callback> callbacks() {

@@ -1,6 +1,7 @@
 package io.bisectbot.dashboard;
 
 import io.bisectbot.queue.JobQueue;
+import io.bisectbot.queue.JobReads;
 import io.bisectbot.web.Actors;
 import io.bisectbot.web.Requires;
 import io.bisectbot.web.Role;
@@ -21,19 +22,19 @@ import org.springframework.web.bind.annotation.RestController;
 @ConditionalOnWebApplication
 class JobListController {
 
-    private final JdbcClient jdbc;
+    private final JobReads reads;
     private final JobSearch search;
     private final BulkActions bulk;
     private final DeadLetters deadLetters;
 
     private final JobMinutes minutes;
 
-    JobListController(DataSource dataSource, JobQueue queue, JobMinutes minutes) {
+    JobListController(DataSource dataSource, JobReads reads, JobQueue queue, JobMinutes minutes) {
         this.minutes = minutes;
-        this.jdbc = JdbcClient.create(dataSource);
-        this.search = new JobSearch(jdbc);
-        this.bulk = new BulkActions(queue, jdbc);
-        this.deadLetters = new DeadLetters(jdbc);
+        this.reads = reads;
+        this.search = new JobSearch(reads);
+        this.bulk = new BulkActions(queue, reads);
+        this.deadLetters = new DeadLetters(JdbcClient.create(dataSource), reads);
     }
 
     /**
@@ -57,7 +58,7 @@ class JobListController {
 
     @Requires(Role.VIEWER)
     @GetMapping("/jobs")
-    JobSearch.Page jobs(
+    JobReads.Page jobs(
             @RequestParam(required = false) String status,
             @RequestParam(required = false) String kind,
             @RequestParam(required = false) String q,
@@ -144,32 +145,21 @@ class JobListController {
     @Requires(Role.VIEWER)
     @GetMapping("/workers")
     Instances workers() {
-        var rows = jdbc.sql("""
-                        SELECT w.id, w.state, w.version, w.max_concurrent_jobs, w.started_at, w.heartbeat_at, w.kinds, w.unready_kinds,
-                               (SELECT count(*) FROM jobs j WHERE j.status = 'RUNNING' AND j.worker_id = w.id) AS running
-                          FROM workers w
-                         WHERE w.state <> 'STOPPED' OR w.heartbeat_at > now() - interval '1 hour'
-                         ORDER BY w.state, w.id""")
-                .query((rs, n) -> {
-                    var kinds = texts(rs.getArray("kinds"));
-                    var unready = texts(rs.getArray("unready_kinds"));
-                    return new Instance(
-                            rs.getString("id"),
-                            rs.getString("state"),
-                            rs.getString("version"),
-                            rs.getInt("max_concurrent_jobs"),
-                            rs.getLong("running"),
-                            JobSearch.instant(rs, "started_at"),
-                            JobSearch.instant(rs, "heartbeat_at"),
-                            kinds,
-                            unready,
-                            kinds == null ? null : unready != null && !unready.isEmpty() ? "unavailable" : "ok");
-                })
-                .list();
+        var rows = reads.instances().stream()
+                .map(w -> new Instance(
+                        w.id(),
+                        w.state(),
+                        w.version(),
+                        w.maxConcurrentJobs(),
+                        w.runningJobs(),
+                        w.startedAt(),
+                        w.heartbeatAt(),
+                        w.kinds(),
+                        w.unreadyKinds(),
+                        w.kinds() == null
+                                ? null
+                                : w.unreadyKinds() != null && !w.unreadyKinds().isEmpty() ? "unavailable" : "ok"))
+                .toList();
         return new Instances(rows);
-    }
-
-    private static List<String> texts(java.sql.Array array) throws java.sql.SQLException {
-        return array == null ? null : List.of((String[]) array.getArray());
     }
 }

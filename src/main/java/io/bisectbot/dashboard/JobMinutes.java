@@ -1,5 +1,6 @@
 package io.bisectbot.dashboard;
 
+import io.bisectbot.queue.JobReads;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -8,6 +9,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.jdbc.core.simple.JdbcClient;
 import org.springframework.jdbc.datasource.DataSourceTransactionManager;
+import org.springframework.jdbc.support.SqlArrayValue;
 import org.springframework.transaction.support.TransactionTemplate;
 
 /**
@@ -15,14 +17,14 @@ import org.springframework.transaction.support.TransactionTemplate;
  * jobs per minute and the queue depth. Every instance calls {@link #roll} now and then; one at a time does the work
  * (a transaction-level advisory lock, and nothing when another rolled moments ago). Each roll reads only what is new:
  * jobs above the last counted id (by primary key) and jobs finished in the last minutes (by {@code jobs_finished_at}),
- * so the charts never scan {@code jobs}. Rows older than {@link #RETENTION} are deleted.
+ * so the charts never scan {@code jobs}. The reads of jobs go through {@link JobReads}. Rows older than {@link #RETENTION} are deleted.
  */
 final class JobMinutes {
 
     private static final Logger log = LoggerFactory.getLogger(JobMinutes.class);
     static final Duration RETENTION = Duration.ofDays(7);
     /** Finished counts of this many recent minutes are recomputed each roll, so a late commit still counts. */
-    private static final int RECOUNT_MINUTES = 3;
+    private static final Duration RECOUNT = Duration.ofMinutes(3);
     /** Advisory lock key: 'bisb' (the project's namespace) and 19. */
     private static final int LOCK_NAMESPACE = 1651077986;
 
@@ -60,10 +62,13 @@ final class JobMinutes {
     record Series(String range, long bucketSeconds, List<Point> points) {}
 
     private final JdbcClient jdbc;
+    private final JobReads jobs;
     private final TransactionTemplate transactions;
 
-    JobMinutes(DataSource dataSource) {
+    /** {@code jobs} must read through {@code dataSource}, so its reads run in the roll's transaction. */
+    JobMinutes(DataSource dataSource, JobReads jobs) {
         this.jdbc = JdbcClient.create(dataSource);
+        this.jobs = jobs;
         this.transactions = new TransactionTemplate(new DataSourceTransactionManager(dataSource));
     }
 
@@ -99,50 +104,71 @@ final class JobMinutes {
         }
         if (watermark.isEmpty()) {
             // First roll: counting starts here; jobs enqueued before are not counted as enqueued.
-            jdbc.sql("""
-                            INSERT INTO job_minutes_watermark (last_job_id, rolled_at)
-                            SELECT coalesce(max(id), 0), now() FROM jobs""").update();
+            jdbc.sql("INSERT INTO job_minutes_watermark (last_job_id, rolled_at) VALUES (:last, now())")
+                    .param("last", jobs.lastId())
+                    .update();
         } else {
             var last = (Long) watermark.get()[0];
-            // Jobs above the watermark, by their minute of creation; the primary key range reads only new rows.
+            // Jobs above the watermark, by their minute of creation, read once: the counts and the new watermark.
+            var fresh = jobs.createdPerMinuteAfter(last);
             jdbc.sql("""
-                            WITH fresh AS (SELECT id, created_at FROM jobs WHERE id > :last),
-                                 counted AS (
-                                     INSERT INTO job_minutes (minute, enqueued)
-                                     SELECT date_trunc('minute', created_at), count(*) FROM fresh GROUP BY 1
-                                     ON CONFLICT (minute) DO UPDATE SET enqueued = job_minutes.enqueued + EXCLUDED.enqueued)
-                            UPDATE job_minutes_watermark
-                               SET last_job_id = coalesce((SELECT max(id) FROM fresh), last_job_id), rolled_at = now()""").param("last", last).update();
+                            INSERT INTO job_minutes (minute, enqueued)
+                            SELECT to_timestamp(f.minute), f.enqueued FROM unnest(:minutes, :counts) AS f(minute, enqueued)
+                            ON CONFLICT (minute) DO UPDATE SET enqueued = job_minutes.enqueued + EXCLUDED.enqueued""")
+                    .param("minutes", epochs(fresh.stream().map(JobReads.CreatedMinute::minute)))
+                    .param("counts", longs(fresh.stream().mapToLong(JobReads.CreatedMinute::count)))
+                    .update();
+            jdbc.sql("UPDATE job_minutes_watermark SET last_job_id = :last, rolled_at = now()")
+                    .param(
+                            "last",
+                            fresh.stream()
+                                    .mapToLong(JobReads.CreatedMinute::lastId)
+                                    .max()
+                                    .orElse(last))
+                    .update();
         }
         // Ended jobs of the last minutes, recounted whole, so a job whose end committed after the last roll counts.
+        var ended = jobs.finishedPerMinute(RECOUNT);
         jdbc.sql("""
                         INSERT INTO job_minutes (minute, succeeded, failed, cancelled)
                         SELECT m.minute, coalesce(c.succeeded, 0), coalesce(c.failed, 0), coalesce(c.cancelled, 0)
                           FROM generate_series(date_trunc('minute', now()) - CAST(:recount AS interval),
                                                date_trunc('minute', now()), interval '1 minute') AS m(minute)
-                          LEFT JOIN (SELECT date_trunc('minute', finished_at) AS minute,
-                                            count(*) FILTER (WHERE status = 'SUCCEEDED') AS succeeded,
-                                            count(*) FILTER (WHERE status = 'FAILED') AS failed,
-                                            count(*) FILTER (WHERE status = 'CANCELLED') AS cancelled
-                                       FROM jobs
-                                      WHERE finished_at >= date_trunc('minute', now()) - CAST(:recount AS interval)
-                                      GROUP BY 1) c ON c.minute = m.minute
+                          LEFT JOIN unnest(:minutes, :succeeded, :failed, :cancelled)
+                                    AS c(epoch, succeeded, failed, cancelled) ON to_timestamp(c.epoch) = m.minute
                         ON CONFLICT (minute) DO UPDATE
-                           SET succeeded = EXCLUDED.succeeded, failed = EXCLUDED.failed, cancelled = EXCLUDED.cancelled""").param("recount", RECOUNT_MINUTES + " minutes").update();
+                           SET succeeded = EXCLUDED.succeeded, failed = EXCLUDED.failed, cancelled = EXCLUDED.cancelled""")
+                .param("recount", RECOUNT.toSeconds() + " seconds")
+                .param("minutes", epochs(ended.stream().map(JobReads.FinishedMinute::minute)))
+                .param("succeeded", longs(ended.stream().mapToLong(JobReads.FinishedMinute::succeeded)))
+                .param("failed", longs(ended.stream().mapToLong(JobReads.FinishedMinute::failed)))
+                .param("cancelled", longs(ended.stream().mapToLong(JobReads.FinishedMinute::cancelled)))
+                .update();
         // The queue depth now, kept as the largest of the minute's samples.
+        var depth = jobs.depth();
         jdbc.sql("""
                         INSERT INTO job_minutes (minute, pending, running)
-                        SELECT date_trunc('minute', now()),
-                               (SELECT count(*) FROM jobs WHERE status = 'PENDING'),
-                               (SELECT count(*) FROM jobs WHERE status = 'RUNNING')
+                        VALUES (date_trunc('minute', now()), :pending, :running)
                         ON CONFLICT (minute) DO UPDATE
                            SET pending = greatest(job_minutes.pending, EXCLUDED.pending),
-                               running = greatest(job_minutes.running, EXCLUDED.running)""").update();
+                               running = greatest(job_minutes.running, EXCLUDED.running)""")
+                .param("pending", depth.pending())
+                .param("running", depth.running())
+                .update();
         jdbc.sql("DELETE FROM job_minutes WHERE minute < now() - CAST(:retention AS interval)")
                 .param("retention", RETENTION.toHours() + " hours")
                 .update();
         jdbc.sql("UPDATE job_minutes_watermark SET rolled_at = now()").update();
         return true;
+    }
+
+    private static SqlArrayValue epochs(java.util.stream.Stream<Instant> minutes) {
+        return new SqlArrayValue(
+                "float8", minutes.map(m -> (double) m.getEpochSecond()).toArray());
+    }
+
+    private static SqlArrayValue longs(java.util.stream.LongStream values) {
+        return new SqlArrayValue("int8", values.boxed().toArray());
     }
 
     /** The range in buckets, oldest first, every bucket present (empty ones as zeros). */

@@ -54,6 +54,12 @@ public class QueueConfig {
         return node.queue();
     }
 
+    /** The dashboard's read-only queries on jobs and workers. */
+    @Bean
+    JobReads jobReads(DataSource dataSource) {
+        return new JobReads(dataSource);
+    }
+
     /** The executor's orphan reaper asks the queue whether a step container's job attempt still runs. */
     @Bean
     LiveJobs liveJobs(JobQueue queue) {

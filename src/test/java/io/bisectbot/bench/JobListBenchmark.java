@@ -166,7 +166,7 @@ public final class JobListBenchmark {
                         sql.sql("SELECT count(*) FROM jobs").query(Long.class).single());
             }
             if (explain) {
-                // The statements most likely to be slow, as JobSearch writes them (pr:, sha:, free text found nowhere
+                // The statements most likely to be slow, as JobReads writes them (pr:, sha:, free text found nowhere
                 // and found in one error in twenty).
                 for (var where : List.of(
                         "payload -> 'github' ->> 'issue_number' = '4242'",

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.zaxxer.hikari.HikariDataSource;
 import io.bisectbot.TestDatabase;
+import io.bisectbot.queue.JobReads;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -15,7 +16,7 @@ class JobMinutesTest {
 
     private final HikariDataSource database = TestDatabase.migrated();
     private final JdbcClient jdbc = JdbcClient.create(database);
-    private final JobMinutes minutes = new JobMinutes(database);
+    private final JobMinutes minutes = new JobMinutes(database, new JobReads(database));
 
     @AfterEach
     void close() {
