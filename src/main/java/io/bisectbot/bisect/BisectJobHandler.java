@@ -5,12 +5,15 @@ import io.bisectbot.cache.CacheRegistry;
 import io.bisectbot.executor.DockerExecutor;
 import io.bisectbot.executor.DockerHealth;
 import io.bisectbot.executor.StepLogRepository;
+import io.bisectbot.executor.StepSpec;
 import io.bisectbot.git.GitCredentials;
 import io.bisectbot.git.GitProperties;
 import io.bisectbot.queue.JobContext;
 import io.bisectbot.queue.JobHandler;
 import io.bisectbot.queue.JobOutcome;
 import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.beans.factory.ObjectProvider;
@@ -102,12 +105,18 @@ public final class BisectJobHandler implements JobHandler {
             return JobOutcome.failedPermanently("invalid bisect request: " + e.getMessage());
         }
         listeners.orderedStream().forEach(listener -> listener.started(job, request));
+        return run(job, request);
+    }
+
+    private JobOutcome run(JobContext job, BisectRequest request) {
         BisectResult result;
         VerdictCache.CachedRunner cached = null;
-        var volumes = request.cacheVolumes();
-        caches.used(volumes, request.repo(), request.installationId(), request.registryCredentials());
+        List<StepSpec.Cache> volumes = List.of();
         try {
             var history = GitHistory.at(request.repo(), git.cacheDir(), request.isLocal() ? null : token(request));
+            request = trustedOnlyOnBranches(request, history);
+            volumes = request.cacheVolumes();
+            caches.used(volumes, request.repo(), request.installationId(), request.registryCredentials());
             try (var containers = new DockerStepRunner(executor, logs, history.repository(), request, job)) {
                 StepRunner runner = containers;
                 // Measurements are not verdicts: metric mode always measures afresh.
@@ -202,6 +211,31 @@ public final class BisectJobHandler implements JobHandler {
                     }
                 };
         };
+    }
+
+    /**
+     * A GitHub-started run is trusted for its thread's pull request and the pull requests its range names, but an end
+     * given by sha may be any commit of the mirror, which holds every pull request's head, forks' included: an end that
+     * is on no branch or tag of the repository makes the run untrusted (no registry credentials, no network, its own
+     * cache volumes). Name a pull request's head by its ref ({@code refs/pull/12/head}) to have its trust judged.
+     */
+    static BisectRequest trustedOnlyOnBranches(BisectRequest request, GitHistory history) {
+        if (request.github() == null || !request.registryCredentials()) {
+            return request;
+        }
+        var ends = new ArrayList<>(request.good());
+        ends.add(request.bad());
+        for (var end : ends) {
+            if (BisectRequest.PULL_REQUEST_REF.matcher(end).find()) {
+                continue; // its pull request's trust was judged when the command was given
+            }
+            var sha = history.resolve(end);
+            if (sha.isPresent() && !history.onBranchOrTag(sha.get())) {
+                return request.untrusted(
+                        "its range names `" + end + "`, which is on no branch or tag of the repository");
+            }
+        }
+        return request;
     }
 
     private String token(BisectRequest request) {

@@ -82,6 +82,13 @@ public record BisectRequest(
         return CachePaths.volumes(CachePaths.scope(installationId(), repo, registryCredentials()), caching.paths());
     }
 
+    /**
+     * A ref of a pull request ({@code refs/pull/12/head}, {@code pull/12/merge~2}); group 1 is its number. A GitHub
+     * command judges the trust of each such end when it is given; any other end must be on a branch or a tag.
+     */
+    public static final Pattern PULL_REQUEST_REF =
+            Pattern.compile("(?:^|/)pull/(\\d+)(?:/|$)", Pattern.CASE_INSENSITIVE);
+
     private static final Pattern REF = Pattern.compile("[A-Za-z0-9._/@^~{}+-]{1,250}");
 
     /** The command as a POSIX shell line that runs exactly what a step runs, for reports and reproducing. */
@@ -100,6 +107,13 @@ public record BisectRequest(
      */
     public boolean registryCredentials() {
         return github == null || !github.path("untrusted").asBoolean(false);
+    }
+
+    /** This request with its GitHub context marked untrusted, for {@code reason} (shown in the report). */
+    BisectRequest untrusted(String reason) {
+        var marked = ((ObjectNode) github.deepCopy()).put("untrusted", true).put("trust_reason", reason);
+        return new BisectRequest(
+                repo, good, bad, command, argv, image, timeout, options, verdictCache, marked, caching, metric);
     }
 
     public boolean isLocal() {

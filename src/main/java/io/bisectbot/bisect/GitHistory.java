@@ -61,6 +61,11 @@ final class GitHistory implements RevisionSource {
         return gitFailed(() -> git.isAncestor(ancestor, descendant));
     }
 
+    /** Whether {@code commit} is on a branch or tag of the repository (see {@link GitRepository#onBranchOrTag}). */
+    boolean onBranchOrTag(String commit) {
+        return gitFailed(() -> git.onBranchOrTag(commit));
+    }
+
     private static CommitInfo info(GitRepository.Commit commit) {
         return new CommitInfo(commit.sha(), commit.parents(), commit.subject(), commit.author(), commit.date());
     }

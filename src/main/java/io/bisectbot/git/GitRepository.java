@@ -187,6 +187,26 @@ public final class GitRepository {
         return out.exit == 0 ? Optional.of(out.text.trim()) : Optional.empty();
     }
 
+    /**
+     * Whether {@code commit} is on a branch or a tag of the repository, not only under another ref (a mirror of a
+     * GitHub repository also holds every pull request's head, {@code refs/pull/<n>/head}, forks' included).
+     */
+    public boolean onBranchOrTag(String commit) {
+        if (commit.startsWith("-")) return false;
+        Output out = run(
+                null,
+                false,
+                "for-each-ref",
+                "--count=1",
+                "--format=%(refname)",
+                "--contains",
+                commit,
+                "refs/heads/",
+                "refs/tags/");
+        if (out.exit != 0) throw new GitException("git for-each-ref failed: " + out.error);
+        return !out.text.isBlank();
+    }
+
     /** Whether {@code ancestor} is reachable from {@code descendant} (a commit is its own ancestor). */
     public boolean isAncestor(String ancestor, String descendant) {
         Output out = run(null, false, "merge-base", "--is-ancestor", ancestor, descendant);

@@ -1,5 +1,6 @@
 package io.bisectbot.github;
 
+import io.bisectbot.bisect.BisectRequest;
 import io.bisectbot.bots.BotConfig;
 import io.bisectbot.bots.BotTriggers;
 import io.bisectbot.bots.Trust;
@@ -13,7 +14,6 @@ import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
 import java.util.HexFormat;
 import java.util.function.Supplier;
-import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.transaction.support.TransactionTemplate;
@@ -32,9 +32,8 @@ final class CommentCommands {
      * A ref to a pull request's commits, which a mirror of the repository holds ({@code refs/pull/12/head},
      * {@code pull/12/merge~2}); loose on purpose: a branch that merely looks like one is judged by that pull request.
      */
-    private static final Pattern PULL_REF = Pattern.compile("(?:^|/)pull/(\\d+)(?:/|$)", Pattern.CASE_INSENSITIVE);
-
     private final Installations installations;
+
     private final CommandAuthorization authorization;
     private final HeadTrust heads;
     private final TaskConfigs configs;
@@ -295,7 +294,7 @@ final class CommentCommands {
             var refs = new ArrayList<>(b.good());
             refs.add(b.bad());
             for (var ref : refs) {
-                var named = PULL_REF.matcher(ref);
+                var named = BisectRequest.PULL_REQUEST_REF.matcher(ref);
                 if ((trust != null && !trust.trusted()) || !named.find()) {
                     continue;
                 }
