@@ -66,8 +66,15 @@ public final class WebhookIntakeBenchmark {
         int seconds = args.length > 1 ? Integer.parseInt(args[1]) : 20;
         int warmupSeconds = args.length > 2 ? Integer.parseInt(args[2]) : 30;
         var image = System.getenv().getOrDefault("LOCALCI_POSTGRES_IMAGE", "postgres:16");
+        // -Dbench.pg-settings=name=value,...: server settings beyond the defaults, e.g. for checkpoints and WAL.
+        var command = new ArrayList<>(List.of("postgres", "-c", "max_connections=100"));
+        for (var setting : System.getProperty("bench.pg-settings", "").split(",")) {
+            if (!setting.isBlank()) {
+                command.addAll(List.of("-c", setting.strip()));
+            }
+        }
         try (var pg = new PostgreSQLContainer(DockerImageName.parse(image).asCompatibleSubstituteFor("postgres"))
-                .withCommand("postgres", "-c", "max_connections=100")) {
+                .withCommand(command.toArray(String[]::new))) {
             pg.start();
             // Encryption off and on, each against its own database in the same container, in this one run.
             var modes = switch (System.getProperty("bench.encryption", "both")) {
