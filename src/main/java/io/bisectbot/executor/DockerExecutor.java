@@ -6,7 +6,6 @@ import com.github.dockerjava.api.command.InspectContainerResponse;
 import com.github.dockerjava.api.exception.ConflictException;
 import com.github.dockerjava.api.exception.NotFoundException;
 import com.github.dockerjava.api.exception.NotModifiedException;
-import com.github.dockerjava.api.model.Capability;
 import com.github.dockerjava.api.model.Frame;
 import com.github.dockerjava.api.model.HostConfig;
 import com.github.dockerjava.api.model.Volume;
@@ -63,19 +62,17 @@ public final class DockerExecutor implements AutoCloseable {
     private final Set<CompletableFuture<Ending>> active = ConcurrentHashMap.newKeySet();
     private final Set<CompletableFuture<Void>> pendingRemovals = ConcurrentHashMap.newKeySet();
     private final Set<WarmStarts> warmStarts = ConcurrentHashMap.newKeySet();
-    private final String helperImage;
-    /** Cache volumes (with the user they were given to) this instance has prepared; prepared once per instance. */
-    private final Map<String, Object> preparedCaches = new ConcurrentHashMap<>();
+    private final CacheVolumes caches;
 
     public DockerExecutor(DockerClient docker, ExecutorProperties properties, MeterRegistry registry, Clock clock) {
-        // The short helper containers that give a new cache volume to the step's user and measure cache volumes need
-        // chown and du: the default step image has them.
-        this.helperImage = properties.defaultImage();
         this.docker = docker;
         this.properties = properties;
         this.clock = clock;
         this.metrics = new ExecutorMetrics(registry);
         this.images = new Images(docker, properties);
+        // The short helper containers that give a new cache volume to the step's user and measure cache volumes need
+        // chown and du: the default step image has them.
+        this.caches = new CacheVolumes(docker, images, properties.defaultImage(), this::remove);
         this.timers = Executors.newSingleThreadScheduledExecutor(
                 Thread.ofPlatform().daemon().name("step-deadlines").factory());
     }
@@ -157,7 +154,7 @@ public final class DockerExecutor implements AutoCloseable {
                                     WarmStarts.trigger(spec),
                                     () -> warm.topUp(spec, limits));
                 } else {
-                    prepareCaches(spec, limits.user());
+                    caches.prepare(spec, limits.user());
                     containerId = create(spec, limits, name, false);
                     metrics.containerCreated();
                     copyInput(spec, containerId, limits.user());
@@ -569,167 +566,20 @@ public final class DockerExecutor implements AutoCloseable {
     }
 
     /**
-     * Creates the step's cache volumes that do not exist yet (labelled, so they can be found and are never taken
-     * for a step's anonymous volume) and gives their top directory to the step's user, once per instance and user:
-     * a fresh named volume belongs to root, and the step runs without the capabilities to change that.
-     */
-    private void prepareCaches(StepSpec spec, String user) {
-        for (var cache : spec.caches()) {
-            var key = cache.volume() + "\0" + user;
-            if (preparedCaches.containsKey(key)) {
-                continue;
-            }
-            synchronized (preparedCaches.computeIfAbsent("lock\0" + cache.volume(), k -> new Object())) {
-                if (preparedCaches.containsKey(key)) {
-                    continue;
-                }
-                try {
-                    docker.createVolumeCmd()
-                            .withName(cache.volume())
-                            .withLabels(Map.of(
-                                    Labels.CACHE,
-                                    "true",
-                                    Labels.CACHE_SCOPE,
-                                    cache.scope(),
-                                    Labels.CACHE_PATH,
-                                    cache.path()))
-                            .exec();
-                    var owner = InputTar.numericOwner(user);
-                    var helper = runHelper(
-                            cache.volume(),
-                            List.of(Capability.CHOWN),
-                            spec.labels(),
-                            "chown " + owner[0] + ":" + owner[1] + " /cache");
-                    if (helper.code() != 0) {
-                        throw new InfraException(
-                                "preparing cache volume " + cache.volume() + " for " + cache.path() + " failed: "
-                                        + helper.output().strip(),
-                                null);
-                    }
-                } catch (InfraException e) {
-                    throw e;
-                } catch (RuntimeException e) {
-                    throw new InfraException(
-                            "preparing cache volume " + cache.volume() + " for " + cache.path() + " failed: "
-                                    + describe(e),
-                            e);
-                }
-                preparedCaches.put(key, Boolean.TRUE);
-            }
-        }
-    }
-
-    private record HelperRun(long code, String output) {}
-
-    /**
-     * Runs {@code script} as root in a locked-down helper container with {@code volume} at {@code /cache}: no
-     * network, read-only root, only the given capabilities. Labelled as managed, so the reaper removes one left by
-     * a crash.
-     */
-    private HelperRun runHelper(
-            String volume, List<Capability> capabilities, Map<String, String> jobLabels, String script) {
-        Map<String, String> labels = new LinkedHashMap<>(jobLabels);
-        labels.put(Labels.MANAGED, "true");
-        labels.put(Labels.STEP, "cache-helper");
-        HostConfig host = SecurityProfile.helper(volume, capabilities);
-        String id;
-        try {
-            id = docker.createContainerCmd(helperImage)
-                    .withCmd("sh", "-c", script)
-                    .withUser("0")
-                    .withLabels(labels)
-                    .withHostConfig(host)
-                    .withAttachStdout(true)
-                    .withAttachStderr(true)
-                    .exec()
-                    .getId();
-        } catch (NotFoundException absent) {
-            images.pull(helperImage, true);
-            id = docker.createContainerCmd(helperImage)
-                    .withCmd("sh", "-c", script)
-                    .withUser("0")
-                    .withLabels(labels)
-                    .withHostConfig(host)
-                    .withAttachStdout(true)
-                    .withAttachStderr(true)
-                    .exec()
-                    .getId();
-        }
-        var out = new StringBuilder();
-        try (var attached = docker.attachContainerCmd(id)
-                .withStdOut(true)
-                .withStdErr(true)
-                .withFollowStream(true)
-                .exec(new ResultCallback.Adapter<Frame>() {
-                    @Override
-                    public void onNext(Frame frame) {
-                        synchronized (out) {
-                            if (out.length() < 8192) {
-                                out.append(new String(frame.getPayload(), java.nio.charset.StandardCharsets.UTF_8));
-                            }
-                        }
-                    }
-                })) {
-            attached.awaitStarted(30, TimeUnit.SECONDS);
-            docker.startContainerCmd(id).exec();
-            var code = docker.waitContainerCmd(id).start().awaitStatusCode(10, TimeUnit.MINUTES);
-            attached.awaitCompletion(LOG_DRAIN.toMillis(), TimeUnit.MILLISECONDS);
-            synchronized (out) {
-                return new HelperRun(code, out.toString());
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new InfraException("interrupted while running a cache helper", e);
-        } catch (java.io.IOException e) {
-            throw new InfraException("closing a cache helper's output failed: " + describe(e), e);
-        } finally {
-            remove(id);
-        }
-    }
-
-    /**
-     * Bytes held by a cache volume, measured with {@code du} in a helper container (the engine's volume usage figures
-     * are computed for all volumes at once and are slow); empty when the volume does not exist.
+     * Bytes held by a cache volume, measured in a helper container; empty when the volume does not exist.
      */
     public java.util.OptionalLong cacheSize(String volume) {
-        try {
-            docker.inspectVolumeCmd(volume).exec();
-        } catch (NotFoundException absent) {
-            return java.util.OptionalLong.empty();
-        }
-        var run = runHelper(volume, List.of(Capability.DAC_READ_SEARCH), Map.of(), "du -skx /cache");
-        var first = run.output().strip().split("\\s+", 2)[0];
-        try {
-            return java.util.OptionalLong.of(Long.parseLong(first) * 1024);
-        } catch (NumberFormatException e) {
-            throw new IllegalStateException("measuring cache volume " + volume + " failed: "
-                    + run.output().strip());
-        }
+        return caches.size(volume);
     }
 
     /** Removes a cache volume; false when a container still uses it (it is removed on a later try). */
     public boolean removeCache(String volume) {
-        try {
-            docker.removeVolumeCmd(volume).exec();
-            preparedCaches.keySet().removeIf(k -> k.startsWith(volume + "\0"));
-            return true;
-        } catch (NotFoundException gone) {
-            preparedCaches.keySet().removeIf(k -> k.startsWith(volume + "\0"));
-            return true;
-        } catch (ConflictException inUse) {
-            return false;
-        }
+        return caches.remove(volume);
     }
 
     /** Names of the cache volumes on this engine. */
     public List<String> cacheVolumes() {
-        var volumes = docker.listVolumesCmd()
-                .withFilter("label", List.of(Labels.CACHE + "=true"))
-                .exec()
-                .getVolumes();
-        return volumes == null
-                ? List.of()
-                : volumes.stream().map(v -> v.getName()).toList();
+        return caches.names();
     }
 
     /**
@@ -777,7 +627,7 @@ public final class DockerExecutor implements AutoCloseable {
     }
 
     void prepareCachesFor(StepSpec spec, String user) {
-        prepareCaches(spec, user);
+        caches.prepare(spec, user);
     }
 
     /** Removes the container in the background; {@link #close()} waits for what is still being removed. */
