@@ -26,23 +26,16 @@ final class DeadLetters {
             Instant createdAt,
             Instant deadAt) {}
 
-    /** A webhook delivery whose processing job failed ({@code POST /admin/deliveries/{id}/reprocess} runs it again). */
-    record Delivery(
-            String deliveryId,
-            String event,
-            String action,
-            Long installationId,
-            Instant receivedAt,
-            long jobId,
-            String error,
-            Instant failedAt) {}
-
     /** A callback event given up on ({@code POST /admin/callbacks/replay {"job": N}} sends it again). */
     record Callback(long id, long jobId, String type, String target, int attempts, String lastError, Instant deadAt) {}
 
     record Section<T>(long total, List<T> items) {}
 
-    record View(Section<OutboxWrite> outbox, Section<Delivery> deliveries, Section<Callback> callbacks, int limit) {}
+    record View(
+            Section<OutboxWrite> outbox,
+            Section<JobReads.FailedDelivery> deliveries,
+            Section<Callback> callbacks,
+            int limit) {}
 
     private final JdbcClient jdbc;
     private final JobReads reads;
@@ -79,20 +72,10 @@ final class DeadLetters {
         return new Section<>(total, items);
     }
 
-    private Section<Delivery> deliveries() {
+    /** Webhook deliveries whose processing job failed ({@code POST /admin/deliveries/{id}/reprocess} runs one again). */
+    private Section<JobReads.FailedDelivery> deliveries() {
         var failed = reads.failedDeliveries(LIMIT);
-        var items = failed.items().stream()
-                .map(d -> new Delivery(
-                        d.deliveryId(),
-                        d.event(),
-                        d.action(),
-                        d.installationId(),
-                        d.receivedAt(),
-                        d.jobId(),
-                        d.error(),
-                        d.failedAt()))
-                .toList();
-        return new Section<>(failed.total(), items);
+        return new Section<>(failed.total(), failed.items());
     }
 
     private Section<Callback> callbacks() {
