@@ -83,8 +83,10 @@ public record BisectRequest(
     }
 
     /**
-     * A ref of a pull request ({@code refs/pull/12/head}, {@code pull/12/merge~2}); group 1 is its number. A GitHub
-     * command judges the trust of each such end when it is given; any other end must be on a branch or a tag.
+     * A ref to a pull request's commits, which a mirror of the repository holds ({@code refs/pull/12/head},
+     * {@code pull/12/merge~2}); group 1 is its number. Loose on purpose: a branch that merely looks like one is judged
+     * by that pull request. A GitHub command judges the trust of each such end when it is given; any other end must be
+     * on a branch or a tag.
      */
     public static final Pattern PULL_REQUEST_REF =
             Pattern.compile("(?:^|/)pull/(\\d+)(?:/|$)", Pattern.CASE_INSENSITIVE);

@@ -28,12 +28,7 @@ final class CommentCommands {
 
     private static final Logger log = LoggerFactory.getLogger(CommentCommands.class);
     static final String BISECT_KIND = "bisect";
-    /**
-     * A ref to a pull request's commits, which a mirror of the repository holds ({@code refs/pull/12/head},
-     * {@code pull/12/merge~2}); loose on purpose: a branch that merely looks like one is judged by that pull request.
-     */
     private final Installations installations;
-
     private final CommandAuthorization authorization;
     private final HeadTrust heads;
     private final TaskConfigs configs;
