@@ -8,7 +8,6 @@ import com.github.dockerjava.api.model.Capability;
 import com.github.dockerjava.api.model.Frame;
 import com.github.dockerjava.api.model.HostConfig;
 import java.nio.charset.StandardCharsets;
-import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -23,8 +22,6 @@ import java.util.function.Supplier;
  * user, measured and removed, each through a short, locked-down helper container.
  */
 final class CacheVolumes {
-
-    private static final Duration LOG_DRAIN = Duration.ofSeconds(5);
 
     private final DockerClient docker;
     private final Images images;
@@ -138,7 +135,7 @@ final class CacheVolumes {
             attached.awaitStarted(30, TimeUnit.SECONDS);
             docker.startContainerCmd(id).exec();
             var code = docker.waitContainerCmd(id).start().awaitStatusCode(10, TimeUnit.MINUTES);
-            attached.awaitCompletion(LOG_DRAIN.toMillis(), TimeUnit.MILLISECONDS);
+            attached.awaitCompletion(DockerExecutor.LOG_DRAIN.toMillis(), TimeUnit.MILLISECONDS);
             synchronized (out) {
                 return new HelperRun(code, out.toString());
             }

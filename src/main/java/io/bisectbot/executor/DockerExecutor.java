@@ -51,7 +51,7 @@ public final class DockerExecutor implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(DockerExecutor.class);
     private static final Duration EXIT_AFTER_KILL = Duration.ofSeconds(10);
-    private static final Duration LOG_DRAIN = Duration.ofSeconds(5);
+    static final Duration LOG_DRAIN = Duration.ofSeconds(5);
 
     private final DockerClient docker;
     private final ExecutorProperties properties;

@@ -294,10 +294,10 @@ public final class JobReads {
                 JobStatus.valueOf(rs.getString("status")),
                 rs.getInt("attempt_count"),
                 rs.getInt("max_attempts"),
-                instant(rs, "run_at"),
-                instant(rs, "created_at"),
-                instant(rs, "started_at"),
-                instant(rs, "finished_at"),
+                JobRepository.instant(rs, "run_at"),
+                JobRepository.instant(rs, "created_at"),
+                JobRepository.instant(rs, "started_at"),
+                JobRepository.instant(rs, "finished_at"),
                 rs.getString("last_error"),
                 rs.getObject("retry_of") == null ? null : rs.getLong("retry_of"),
                 rs.getString("repo"),
@@ -318,8 +318,8 @@ public final class JobReads {
                         rs.getString("version"),
                         rs.getInt("max_concurrent_jobs"),
                         rs.getLong("running"),
-                        instant(rs, "started_at"),
-                        instant(rs, "heartbeat_at"),
+                        JobRepository.instant(rs, "started_at"),
+                        JobRepository.instant(rs, "heartbeat_at"),
                         texts(rs.getArray("kinds")),
                         texts(rs.getArray("unready_kinds"))))
                 .list();
@@ -350,10 +350,10 @@ public final class JobReads {
                         rs.getString("event"),
                         rs.getString("action"),
                         (Long) rs.getObject("installation_id"),
-                        instant(rs, "received_at"),
+                        JobRepository.instant(rs, "received_at"),
                         rs.getLong("job_id"),
                         rs.getString("error"),
-                        instant(rs, "finished_at")))
+                        JobRepository.instant(rs, "finished_at")))
                 .list();
         var total = jdbc.sql("SELECT count(*) " + FAILED_DELIVERIES)
                 .query(Long.class)
@@ -442,10 +442,5 @@ public final class JobReads {
                                (SELECT count(*) FROM jobs WHERE status = 'RUNNING')""")
                 .query((rs, n) -> new Depth(rs.getLong(1), rs.getLong(2)))
                 .single();
-    }
-
-    private static Instant instant(ResultSet rs, String column) throws SQLException {
-        Timestamp t = rs.getTimestamp(column);
-        return t == null ? null : t.toInstant();
     }
 }
