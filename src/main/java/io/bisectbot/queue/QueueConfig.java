@@ -22,6 +22,11 @@ import tools.jackson.databind.json.JsonMapper;
 @ConditionalOnExpression("'${bisectbot.mode:serve}' matches 'serve|bisect'")
 public class QueueConfig {
 
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(QueueConfig.class);
+
+    /** HikariCP's reconnect backoff (up to 5 s) plus its connection timeout (5 s): see DatabaseConfig. */
+    private static final Duration RECONNECT_ALLOWANCE = Duration.ofSeconds(10);
+
     @Bean
     QueueNode queueNode(
             DataSource dataSource,
@@ -36,6 +41,15 @@ public class QueueConfig {
                 List.of(BuiltinHandlers.noop(), BuiltinHandlers.sleep(), BuiltinHandlers.fencedEffect(dataSource)));
         handlers.orderedStream().forEach(all::add);
         var version = build.getIfAvailable() != null ? build.getIfAvailable().getVersion() : "dev";
+        var reconnect = properties.heartbeatInterval().plus(RECONNECT_ALLOWANCE);
+        if (properties.staleAfter().compareTo(reconnect) < 0) {
+            log.warn(
+                    "JOB_STALE_AFTER ({}) is below HEARTBEAT_INTERVAL + {} s: after a database outage an instance may "
+                            + "need that long for its first heartbeat (the pool retries connections with a backoff "
+                            + "of up to 5 s), and its running jobs may be taken back meanwhile",
+                    properties.staleAfter(),
+                    RECONNECT_ALLOWANCE.toSeconds());
+        }
         var node = QueueNode.create(dataSource, all, properties, clock, registry, json, version, encryption);
         var stats = new CachedStats(node.queue(), clock, Duration.ofSeconds(5));
         new QueueMetrics(registry).registerGauges(stats::get);
