@@ -52,6 +52,11 @@ public final class DockerExecutor implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(DockerExecutor.class);
     private static final Duration EXIT_AFTER_KILL = Duration.ofSeconds(10);
     static final Duration LOG_DRAIN = Duration.ofSeconds(5);
+    /**
+     * Largest tar of a step's files sent through a parked container's stdin (held in memory meanwhile); larger ones
+     * are copied by the engine, whose archive call costs tens of milliseconds more but streams.
+     */
+    static final int STDIN_INPUT_MAX = 4 * 1024 * 1024;
 
     private final DockerClient docker;
     private final ExecutorProperties properties;
@@ -143,7 +148,14 @@ public final class DockerExecutor implements AutoCloseable {
                 if (parked != null) {
                     containerId = parked.id();
                     name = parked.name();
-                    copyInput(spec, containerId, limits.user());
+                    // A user the engine resolves by name could not own the files it extracts: those are copied by the
+                    // engine.
+                    var files = parked.extractsStdin() && InputTar.numericOwner(limits.user())[0] != null
+                            ? inputForStdin(spec, limits.user())
+                            : null;
+                    if (files == null) {
+                        copyInput(spec, containerId, limits.user());
+                    }
                     outcome = cancel.isCancelled()
                             ? new StepOutcome.Cancelled()
                             : startAndAwait(
@@ -151,7 +163,7 @@ public final class DockerExecutor implements AutoCloseable {
                                     limits.timeout(),
                                     logs,
                                     cancel,
-                                    WarmStarts.trigger(spec),
+                                    WarmStarts.trigger(spec, files == null ? new byte[0] : files),
                                     () -> warm.topUp(spec, limits));
                 } else {
                     caches.prepare(spec, limits.user());
@@ -262,23 +274,60 @@ public final class DockerExecutor implements AutoCloseable {
     }
 
     private void copyInput(StepSpec spec, String containerId, String user) {
+        copyInput(spec, containerId, user, true);
+    }
+
+    /**
+     * Gives a container made before its step (see {@link WarmStarts}) its working directory, owned by the step's
+     * user and still empty, so that the step's files can be extracted into it by that user.
+     */
+    void makeWorkingDir(StepSpec spec, String containerId, String user) {
+        copyInput(spec, containerId, user, false);
+    }
+
+    private void copyInput(StepSpec spec, String containerId, String user, boolean files) {
         var owner = InputTar.numericOwner(user);
-        InputStream source;
-        try {
-            source = spec.input() == null
-                    ? InputStream.nullInputStream()
-                    : spec.input().open();
-        } catch (Exception e) {
-            throw new InfraException("reading input files failed: " + describe(e), e);
-        }
         // Always copied, even without input: it creates the working directory, owned by the step's user.
-        try (InputStream tar = InputTar.rebase(source, InputTar.relativeDir(spec.workingDir()), owner[0], owner[1])) {
+        try (InputStream tar =
+                InputTar.rebase(openInput(spec, files), InputTar.relativeDir(spec.workingDir()), owner[0], owner[1])) {
             docker.copyArchiveToContainerCmd(containerId)
                     .withRemotePath(InputTar.VOLUME)
                     .withTarInputStream(tar)
                     .exec();
+        } catch (InfraException e) {
+            throw e;
         } catch (Exception e) {
             throw new InfraException("copying input files failed: " + describe(e), e);
+        }
+    }
+
+    /**
+     * The step's files as the tar a parked container extracts from its stdin (see {@link WarmStarts}), or null when
+     * they take more than {@link #STDIN_INPUT_MAX} bytes: those are copied by the engine.
+     */
+    private byte[] inputForStdin(StepSpec spec, String user) {
+        var owner = InputTar.numericOwner(user);
+        try {
+            return InputTar.rebasedBytes(
+                    openInput(spec, true),
+                    InputTar.relativeDir(spec.workingDir()),
+                    owner[0],
+                    owner[1],
+                    STDIN_INPUT_MAX);
+        } catch (InfraException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new InfraException("reading input files failed: " + describe(e), e);
+        }
+    }
+
+    private static InputStream openInput(StepSpec spec, boolean files) {
+        try {
+            return !files || spec.input() == null
+                    ? InputStream.nullInputStream()
+                    : spec.input().open();
+        } catch (Exception e) {
+            throw new InfraException("reading input files failed: " + describe(e), e);
         }
     }
 
@@ -613,6 +662,31 @@ public final class DockerExecutor implements AutoCloseable {
             return true;
         } catch (RuntimeException e) {
             log.debug("Could not start parked container {}: {}", containerId, describe(e));
+            return false;
+        }
+    }
+
+    /**
+     * Whether a container can extract a tar from stdin: {@code tar} and {@code head} in its image, run by the step's
+     * user in the container itself (one short exec), so that a parked step's files need no archive call of the engine.
+     */
+    boolean extractsStdin(String containerId) {
+        try {
+            var exec = docker.execCreateCmd(containerId)
+                    .withCmd("sh", "-c", "command -v tar && command -v head")
+                    .withAttachStdout(true)
+                    .withAttachStderr(true)
+                    .exec();
+            docker.execStartCmd(exec.getId())
+                    .exec(new ResultCallback.Adapter<Frame>())
+                    .awaitCompletion(30, TimeUnit.SECONDS);
+            var code = docker.inspectExecCmd(exec.getId()).exec().getExitCodeLong();
+            return code != null && code == 0;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        } catch (RuntimeException e) {
+            log.debug("Could not check for tar in container {}: {}", containerId, describe(e));
             return false;
         }
     }

@@ -1,7 +1,9 @@
 package io.bisectbot.executor;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.PipedInputStream;
 import java.io.PipedOutputStream;
 import java.util.HashSet;
@@ -40,61 +42,95 @@ final class InputTar {
         var sink = new PipedOutputStream(pipe);
         Thread.ofVirtual().name("input-tar").start(() -> {
             try (source;
-                    var in = new TarArchiveInputStream(source);
-                    var out = new TarArchiveOutputStream(sink)) {
-                out.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
-                out.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
-                var prefix = dir + "/";
-                var directories = new HashSet<String>();
-                ensureDirectories(out, prefix, directories, uid, gid);
-                TarArchiveEntry entry;
-                while ((entry = in.getNextEntry()) != null) {
-                    if (entry.isGlobalPaxHeader()) {
-                        continue;
-                    }
-                    var name =
-                            entry.getName().startsWith("./") ? entry.getName().substring(2) : entry.getName();
-                    if (name.isEmpty()) {
-                        continue;
-                    }
-                    // Parents the tar does not list would be created by the engine as root, unwritable for the step.
-                    var slash = name.lastIndexOf('/', name.length() - 2);
-                    if (slash > 0) {
-                        ensureDirectories(out, prefix + name.substring(0, slash + 1), directories, uid, gid);
-                    }
-                    if (entry.isDirectory() && !directories.add(prefix + name)) {
-                        continue;
-                    }
-                    var copy = new TarArchiveEntry(prefix + name, entry.getLinkFlag());
-                    copy.setMode(entry.getMode() | 0200);
-                    copy.setModTime(entry.getModTime());
-                    copy.setSize(entry.isFile() ? entry.getSize() : 0);
-                    if (entry.isSymbolicLink() || entry.isLink()) {
-                        copy.setLinkName(entry.isLink() ? prefix + entry.getLinkName() : entry.getLinkName());
-                    }
-                    if (uid != null) {
-                        own(copy, uid, gid);
-                    } else {
-                        copy.setUserId(entry.getLongUserId());
-                        copy.setGroupId(entry.getLongGroupId());
-                    }
-                    out.putArchiveEntry(copy);
-                    if (entry.isFile()) {
-                        in.transferTo(out);
-                    }
-                    out.closeArchiveEntry();
-                }
-                out.finish();
+                    sink) {
+                rebaseInto(source, sink, dir, uid, gid);
             } catch (IOException e) {
                 // The reader sees a truncated tar and the copy fails as an infrastructure error.
-                try {
-                    sink.close();
-                } catch (IOException ignored) {
-                    // Already broken.
-                }
             }
         });
         return pipe;
+    }
+
+    /**
+     * {@link #rebase}'s tar in memory, or null when it would be larger than {@code max} bytes; fails when
+     * {@code source} is not a whole tar. Read in the calling thread, so a broken source is an error, not a short tar.
+     */
+    static byte[] rebasedBytes(InputStream source, String dir, Integer uid, Integer gid, int max) throws IOException {
+        var out = new ByteArrayOutputStream() {
+            @Override
+            public synchronized void write(byte[] bytes, int offset, int length) {
+                if (count + length > max) {
+                    throw new TooLarge();
+                }
+                super.write(bytes, offset, length);
+            }
+
+            @Override
+            public synchronized void write(int b) {
+                write(new byte[] {(byte) b}, 0, 1);
+            }
+        };
+        try (source) {
+            rebaseInto(source, out, dir, uid, gid);
+            return out.toByteArray();
+        } catch (TooLarge e) {
+            return null;
+        }
+    }
+
+    private static final class TooLarge extends RuntimeException {
+        TooLarge() {
+            super(null, null, false, false);
+        }
+    }
+
+    private static void rebaseInto(InputStream source, OutputStream sink, String dir, Integer uid, Integer gid)
+            throws IOException {
+        var in = new TarArchiveInputStream(source);
+        var out = new TarArchiveOutputStream(sink);
+        out.setLongFileMode(TarArchiveOutputStream.LONGFILE_POSIX);
+        out.setBigNumberMode(TarArchiveOutputStream.BIGNUMBER_POSIX);
+        var prefix = dir + "/";
+        var directories = new HashSet<String>();
+        ensureDirectories(out, prefix, directories, uid, gid);
+        TarArchiveEntry entry;
+        while ((entry = in.getNextEntry()) != null) {
+            if (entry.isGlobalPaxHeader()) {
+                continue;
+            }
+            var name = entry.getName().startsWith("./") ? entry.getName().substring(2) : entry.getName();
+            if (name.isEmpty()) {
+                continue;
+            }
+            // Parents the tar does not list would be created by the engine as root, unwritable for the step.
+            var slash = name.lastIndexOf('/', name.length() - 2);
+            if (slash > 0) {
+                ensureDirectories(out, prefix + name.substring(0, slash + 1), directories, uid, gid);
+            }
+            if (entry.isDirectory() && !directories.add(prefix + name)) {
+                continue;
+            }
+            var copy = new TarArchiveEntry(prefix + name, entry.getLinkFlag());
+            copy.setMode(entry.getMode() | 0200);
+            copy.setModTime(entry.getModTime());
+            copy.setSize(entry.isFile() ? entry.getSize() : 0);
+            if (entry.isSymbolicLink() || entry.isLink()) {
+                copy.setLinkName(entry.isLink() ? prefix + entry.getLinkName() : entry.getLinkName());
+            }
+            if (uid != null) {
+                own(copy, uid, gid);
+            } else {
+                copy.setUserId(entry.getLongUserId());
+                copy.setGroupId(entry.getLongGroupId());
+            }
+            out.putArchiveEntry(copy);
+            if (entry.isFile()) {
+                in.transferTo(out);
+            }
+            out.closeArchiveEntry();
+        }
+        out.finish();
+        out.flush();
     }
 
     /** Writes {@code path} (ending in '/') and each of its parents not written yet, as directories. */

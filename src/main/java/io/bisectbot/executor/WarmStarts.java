@@ -18,8 +18,12 @@ import org.slf4j.LoggerFactory;
  * Runs the steps of one job from containers started ahead of them. Starting a container is most of a step's cost
  * beyond its command (a quarter of a second and more on a busy engine); the next round's commits are not known
  * before this round's results, but its containers' shape is. So each step that starts has a replacement created and
- * started at once, which parks: its shell waits on stdin. The step that takes it copies its files into the work
- * volume and writes its environment to stdin; the shell enters the working directory and {@code exec}s the command.
+ * started at once, which parks: its shell waits on stdin. The step that takes it writes its environment and its
+ * files (a tar) to stdin; the shell extracts the files as the step's user into the working directory, made when the
+ * container was, enters it and {@code exec}s the command. The engine's archive call, a helper process of the engine's
+ * own per copy (tens of milliseconds, more when a round's steps copy at once), is then left off the round's path; it
+ * still copies files too large to hold in memory ({@link DockerExecutor#STDIN_INPUT_MAX}) and those of images
+ * without {@code tar} and {@code head}, asked once per image and job.
  *
  * <p>Isolation is that of a cold step: every step still gets a container of its own, created for it and never used
  * again, with a fresh work volume and /tmp, the same limits, mounts and labels; before its step the container has
@@ -34,17 +38,31 @@ public final class WarmStarts implements AutoCloseable {
     private static final Pattern NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
 
     /**
-     * Waits for {@code NAME=value} lines ended by an empty one; exits (255) without running anything when stdin ends
-     * first, so a parked container that is discarded never runs the command. {@code $0} is the working directory.
+     * Reads the size of a tar, {@code NAME=value} lines ended by an empty one, then the tar itself, which it extracts
+     * into the work volume (the step's user owns the working directory, made when the container was); then exports
+     * the names (after the extraction, so the step's environment cannot change it), enters the working directory and
+     * {@code exec}s the command with stdin from /dev/null. Exits (255) without running anything when stdin ends first,
+     * so a parked container that is discarded never runs the command. {@code $0} is the working directory. A size of 0:
+     * the files were copied by the engine.
      */
-    private static final String WAIT_THEN_RUN = "while IFS= read -r kv; do"
-            + " if [ -z \"$kv\" ]; then cd -- \"$0\" || exit 255; exec \"$@\" </dev/null; fi;"
-            + " export \"$kv\" || exit 255; done; exit 255";
+    private static final String WAIT_THEN_RUN = """
+            IFS= read -r n || exit 255
+            case $n in ''|*[!0-9]*) exit 255;; esac
+            e=
+            while :; do IFS= read -r kv || exit 255; [ -z "$kv" ] && break; e="$e$kv
+            "; done
+            if [ "$n" -gt 0 ]; then head -c "$n" | tar -xof - -C /work || exit 255; fi
+            while IFS= read -r kv; do if [ -n "$kv" ]; then export "$kv" || exit 255; fi; done <<EOF
+            $e
+            EOF
+            cd -- "$0" || exit 255
+            exec "$@" </dev/null""";
 
     private final DockerExecutor executor;
     private final int ahead;
     private final Map<Shape, Deque<CompletableFuture<Parked>>> parked = new HashMap<>();
     private final Map<String, Boolean> imageRunsCommandAsGiven = new HashMap<>();
+    private final Map<String, Boolean> imageExtractsStdin = new HashMap<>();
     private boolean closed;
 
     WarmStarts(DockerExecutor executor, int ahead) {
@@ -52,8 +70,8 @@ public final class WarmStarts implements AutoCloseable {
         this.ahead = Math.max(1, ahead);
     }
 
-    /** A container started for no step yet. */
-    record Parked(String id, String name) {}
+    /** A container started for no step yet; {@code extractsStdin}: its step's files may be sent through stdin. */
+    record Parked(String id, String name, boolean extractsStdin) {}
 
     /** What a container is made of before its step is known: everything but the step's name, files and environment. */
     private record Shape(
@@ -165,6 +183,12 @@ public final class WarmStarts implements AutoCloseable {
         var name = DockerExecutor.containerName(spec, STEP_LABEL);
         var id = executor.create(spec, limits, name, true);
         executor.containerCreated();
+        try {
+            executor.makeWorkingDir(spec, id, limits.user());
+        } catch (RuntimeException e) {
+            executor.removeLater(id);
+            throw e;
+        }
         if (!executor.startParked(id)) {
             executor.removeLater(id);
             synchronized (this) {
@@ -173,7 +197,18 @@ public final class WarmStarts implements AutoCloseable {
             }
             return null;
         }
-        return new Parked(id, name);
+        Boolean extracts;
+        synchronized (this) {
+            extracts = imageExtractsStdin.get(spec.image());
+        }
+        if (extracts == null) {
+            // Asked once per image and job, outside the lock: steps claiming parked containers do not wait for it.
+            extracts = executor.extractsStdin(id);
+            synchronized (this) {
+                imageExtractsStdin.put(spec.image(), extracts);
+            }
+        }
+        return new Parked(id, name, extracts);
     }
 
     /** Waits until a container parked for steps shaped like {@code spec} is ready or none is being made (tests). */
@@ -206,13 +241,19 @@ public final class WarmStarts implements AutoCloseable {
         return argv;
     }
 
-    /** The bytes that start the step in a parked container: its environment, then an empty line. */
-    static byte[] trigger(StepSpec spec) {
-        var lines = new StringBuilder();
+    /**
+     * The bytes that start the step in a parked container: the size of {@code files}, its environment and an empty
+     * line, then {@code files} (a tar, or nothing when the engine copied them).
+     */
+    static byte[] trigger(StepSpec spec, byte[] files) {
+        var lines = new StringBuilder().append(files.length).append('\n');
         spec.env()
                 .forEach((k, v) ->
                         lines.append(k).append('=').append(v == null ? "" : v).append('\n'));
-        return lines.append('\n').toString().getBytes(StandardCharsets.UTF_8);
+        var head = lines.append('\n').toString().getBytes(StandardCharsets.UTF_8);
+        var bytes = java.util.Arrays.copyOf(head, head.length + files.length);
+        System.arraycopy(files, 0, bytes, head.length, files.length);
+        return bytes;
     }
 
     /**

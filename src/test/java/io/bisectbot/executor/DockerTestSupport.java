@@ -37,6 +37,29 @@ final class DockerTestSupport {
                         .isEmpty());
     }
 
+    /** A local image made from the runner image with {@code path} deleted; the caller removes it. */
+    static String imageWithout(String path) {
+        var name = "bisectbot-test/without" + path.replace('/', '-') + ":" + System.nanoTime();
+        var id = DOCKER.createContainerCmd(RUNNER_IMAGE)
+                .withUser("0")
+                .withCmd("rm", "-f", path)
+                .exec()
+                .getId();
+        try {
+            DOCKER.startContainerCmd(id).exec();
+            var code = DOCKER.waitContainerCmd(id)
+                    .exec(new com.github.dockerjava.api.command.WaitContainerResultCallback())
+                    .awaitStatusCode(60, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(code).as("rm -f " + path).isZero();
+            var repository = name.substring(0, name.lastIndexOf(':'));
+            var tag = name.substring(name.lastIndexOf(':') + 1);
+            DOCKER.commitCmd(id).withRepository(repository).withTag(tag).exec();
+        } finally {
+            DOCKER.removeContainerCmd(id).withForce(true).exec();
+        }
+        return name;
+    }
+
     /** A tar of UTF-8 text files, owned by the default step user. */
     static byte[] tar(Map<String, String> files) throws IOException {
         var bytes = new ByteArrayOutputStream();

@@ -66,6 +66,58 @@ class WarmStartsTest {
     }
 
     @Test
+    void a_parked_step_s_files_are_its_user_s_and_arrive_as_sent_whatever_its_environment_says() throws Exception {
+        byte[] tar = DockerTestSupport.tar(Map.of("dir/nested.txt", "nested\n", "top.txt", "top\n"));
+        var sink = new RecordingSink();
+        var spec = step("files")
+                .shell(
+                        "stat -c '%u %n' . dir dir/nested.txt top.txt; echo more >> top.txt && cat top.txt dir/nested.txt")
+                // Would move every file one level up if it reached the extraction.
+                .env("TAR_OPTIONS", "--strip-components=1")
+                .input(() -> new ByteArrayInputStream(tar));
+
+        var result = runTwice(spec, spec.build(), sink);
+
+        assertThat(result.containerName()).contains("-parked-");
+        assertThat(result.outcome()).isEqualTo(new Exited(0));
+        assertThat(sink.text())
+                .isEqualTo("65534 .\n65534 dir\n65534 dir/nested.txt\n65534 top.txt\ntop\nmore\nnested\n");
+    }
+
+    @Test
+    void files_too_large_to_send_through_stdin_are_copied_by_the_engine() throws Exception {
+        byte[] tar = DockerTestSupport.tar(Map.of("big.txt", "x".repeat(DockerExecutor.STDIN_INPUT_MAX + 1)));
+        var sink = new RecordingSink();
+        var spec = step("big").shell("wc -c < big.txt; stat -c %u big.txt").input(() -> new ByteArrayInputStream(tar));
+
+        var result = runTwice(spec, spec.build(), sink);
+
+        assertThat(result.containerName()).contains("-parked-");
+        assertThat(sink.text()).isEqualTo((DockerExecutor.STDIN_INPUT_MAX + 1) + "\n65534\n");
+    }
+
+    @Test
+    void an_image_without_tar_gets_its_files_from_the_engine() throws Exception {
+        var image = DockerTestSupport.imageWithout("/usr/bin/tar");
+        try {
+            byte[] tar = DockerTestSupport.tar(Map.of("hello.txt", "hello\n"));
+            var sink = new RecordingSink();
+            var spec = StepSpec.builder(7, "worker-test", 1, "no-tar", image)
+                    .timeout(Duration.ofSeconds(60))
+                    .shell("cat hello.txt; command -v tar || echo no-tar")
+                    .input(() -> new ByteArrayInputStream(tar));
+
+            var result = runTwice(spec, spec.build(), sink);
+
+            assertThat(result.containerName()).contains("-parked-");
+            assertThat(sink.text()).isEqualTo("hello\nno-tar\n");
+        } finally {
+            executor.close();
+            DockerTestSupport.DOCKER.removeImageCmd(image).withForce(true).exec();
+        }
+    }
+
+    @Test
     void a_parked_step_runs_as_non_root_without_capabilities_on_a_read_only_root_without_network() {
         var sink = new RecordingSink();
         var spec = step("who")
