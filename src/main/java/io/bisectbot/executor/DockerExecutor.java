@@ -68,6 +68,7 @@ public final class DockerExecutor implements AutoCloseable {
     private final Set<CompletableFuture<Void>> pendingRemovals = ConcurrentHashMap.newKeySet();
     private final Set<WarmStarts> warmStarts = ConcurrentHashMap.newKeySet();
     private final CacheVolumes caches;
+    private final Map<String, FilesRoute> filesRoutes = new ConcurrentHashMap<>();
 
     public DockerExecutor(DockerClient docker, ExecutorProperties properties, MeterRegistry registry, Clock clock) {
         this.docker = docker;
@@ -140,11 +141,16 @@ public final class DockerExecutor implements AutoCloseable {
         String containerId = null;
         String imageDigest = null;
         StepOutcome outcome;
+        var starting = warm == null ? null : warm.starting(spec, limits);
         try {
             if (cancel.isCancelled()) {
                 outcome = new StepOutcome.Cancelled();
             } else {
                 var parked = warm == null ? null : warm.claim(spec, limits);
+                if (parked == null && warm != null) {
+                    // Nothing parked: a container made now the parked way still spares the engine's archive call.
+                    parked = warm.parkNow(spec, limits, name);
+                }
                 if (parked != null) {
                     containerId = parked.id();
                     name = parked.name();
@@ -164,7 +170,7 @@ public final class DockerExecutor implements AutoCloseable {
                                     logs,
                                     cancel,
                                     WarmStarts.trigger(spec, files == null ? new byte[0] : files),
-                                    () -> warm.topUp(spec, limits));
+                                    starting::commandRuns);
                 } else {
                     caches.prepare(spec, limits.user());
                     containerId = create(spec, limits, name, false);
@@ -176,7 +182,7 @@ public final class DockerExecutor implements AutoCloseable {
                             logs,
                             cancel,
                             null,
-                            warm == null ? () -> {} : () -> warm.topUp(spec, limits));
+                            starting == null ? () -> {} : starting::commandRuns);
                 }
                 imageDigest = imageDigest(containerId);
                 if (outcome instanceof StepOutcome.Exited && spec.output() != null) {
@@ -188,6 +194,9 @@ public final class DockerExecutor implements AutoCloseable {
         } catch (RuntimeException e) {
             outcome = new StepOutcome.InfraError("docker engine error: " + describe(e));
         } finally {
+            if (starting != null) {
+                starting.ended();
+            }
             if (containerId != null && warm != null) {
                 removeLater(containerId);
             } else if (containerId != null) {
@@ -666,14 +675,35 @@ public final class DockerExecutor implements AutoCloseable {
         }
     }
 
+    /** How a parked container of an image gets its step's files. */
+    enum FilesRoute {
+        /** The engine's archive call: the image has no {@code tar} or {@code head}. */
+        ENGINE,
+        /** Extracted from stdin by the step's user, who may create the working directory in the work volume. */
+        STDIN,
+        /** Extracted from stdin, into a working directory the engine makes first (the work volume is not the user's). */
+        STDIN_AFTER_DIR
+    }
+
+    /** The route of an image id, once a container of it was asked ({@link #askFilesRoute}); null before. */
+    FilesRoute filesRoute(String imageId) {
+        return filesRoutes.get(imageId);
+    }
+
     /**
-     * Whether a container can extract a tar from stdin: {@code tar} and {@code head} in its image, run by the step's
-     * user in the container itself (one short exec), so that a parked step's files need no archive call of the engine.
+     * Asks a started container how its step's files can reach it: {@code tar} and {@code head} in its image, and
+     * whether the step's user may write the work volume, checked by that user in the container (one short exec).
+     * Remembered for the image id: the answer is the image's.
      */
-    boolean extractsStdin(String containerId) {
+    FilesRoute askFilesRoute(String imageId, String containerId) {
+        FilesRoute route;
         try {
             var exec = docker.execCreateCmd(containerId)
-                    .withCmd("sh", "-c", "command -v tar && command -v head")
+                    .withCmd(
+                            "sh",
+                            "-c",
+                            "command -v tar >/dev/null && command -v head >/dev/null || exit 2; [ -w " + InputTar.VOLUME
+                                    + " ] || exit 3")
                     .withAttachStdout(true)
                     .withAttachStderr(true)
                     .exec();
@@ -681,23 +711,26 @@ public final class DockerExecutor implements AutoCloseable {
                     .exec(new ResultCallback.Adapter<Frame>())
                     .awaitCompletion(30, TimeUnit.SECONDS);
             var code = docker.inspectExecCmd(exec.getId()).exec().getExitCodeLong();
-            return code != null && code == 0;
+            route = code == null ? null : code == 0 ? FilesRoute.STDIN : code == 3 ? FilesRoute.STDIN_AFTER_DIR : null;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return false;
+            return FilesRoute.ENGINE;
         } catch (RuntimeException e) {
-            log.debug("Could not check for tar in container {}: {}", containerId, describe(e));
-            return false;
+            log.debug("Could not ask container {} how its files can reach it: {}", containerId, describe(e));
+            return FilesRoute.ENGINE;
         }
+        route = route == null ? FilesRoute.ENGINE : route;
+        filesRoutes.put(imageId, route);
+        return route;
     }
 
     void containerCreated() {
         metrics.containerCreated();
     }
 
-    /** Whether the image runs its command as given (no entrypoint of its own); false when it is not here. */
-    boolean runsCommandAsGiven(String image) {
-        return images.runsCommandAsGiven(image);
+    /** The image's id when it runs its command as given (no entrypoint of its own); null otherwise or when absent. */
+    String idIfRunsCommandAsGiven(String image) {
+        return images.idIfRunsCommandAsGiven(image);
     }
 
     void prepareCachesFor(StepSpec spec, String user) {

@@ -90,14 +90,15 @@ final class Images {
         });
     }
 
-    /** Whether the image runs its command as given (no entrypoint of its own); false when it is not here. */
-    boolean runsCommandAsGiven(String image) {
+    /** The image's id when it runs its command as given (no entrypoint of its own); null otherwise or when absent. */
+    String idIfRunsCommandAsGiven(String image) {
         try {
-            var config = docker.inspectImageCmd(image).exec().getConfig();
+            var inspected = docker.inspectImageCmd(image).exec();
+            var config = inspected.getConfig();
             var entrypoint = config == null ? null : config.getEntrypoint();
-            return entrypoint == null || entrypoint.length == 0;
+            return entrypoint == null || entrypoint.length == 0 ? inspected.getId() : null;
         } catch (RuntimeException e) {
-            return false;
+            return null;
         }
     }
 

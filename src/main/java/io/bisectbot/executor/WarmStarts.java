@@ -17,19 +17,22 @@ import org.slf4j.LoggerFactory;
 /**
  * Runs the steps of one job from containers started ahead of them. Starting a container is most of a step's cost
  * beyond its command (a quarter of a second and more on a busy engine); the next round's commits are not known
- * before this round's results, but its containers' shape is. So each step that starts has a replacement created and
- * started at once, which parks: its shell waits on stdin. The step that takes it writes its environment and its
- * files (a tar) to stdin; the shell extracts the files as the step's user into the working directory, made when the
- * container was, enters it and {@code exec}s the command. The engine's archive call, a helper process of the engine's
- * own per copy (tens of milliseconds, more when a round's steps copy at once), is then left off the round's path; it
- * still copies files too large to hold in memory ({@link DockerExecutor#STDIN_INPUT_MAX}) and those of images
- * without {@code tar} and {@code head}, asked once per image and job.
+ * before this round's results, but its containers' shape is. So once the steps of a round run their commands,
+ * replacements are created and started, which park: their shell waits on stdin. The step that takes one writes its
+ * environment and its files (a tar) to stdin; the shell extracts the files as the step's user into the work volume,
+ * enters the working directory and {@code exec}s the command. The engine's archive call, a helper process of the
+ * engine's own per copy (tens of milliseconds, more when a round's steps copy at once), is then left off the round's
+ * path; it still copies files too large to hold in memory ({@link DockerExecutor#STDIN_INPUT_MAX}), those of images
+ * without {@code tar} and {@code head}, and those of a user the engine resolves by name. How an image takes its files
+ * is asked in its first parked container and kept by the executor; from then on a step that finds nothing parked
+ * (a job's first round) gets a container made for it the parked way too, sparing the archive call.
  *
  * <p>Isolation is that of a cold step: every step still gets a container of its own, created for it and never used
  * again, with a fresh work volume and /tmp, the same limits, mounts and labels; before its step the container has
- * only run that waiting shell. The deadline counts from the trigger. Containers are removed in the background once
- * the result is returned. A step falls back to a cold container when none is parked for its shape, when its image
- * has an entrypoint of its own or no {@code sh}, or when its environment cannot be sent as lines.
+ * only run that waiting shell (and, for an image's first, the check for {@code tar}, {@code head} and a writable work
+ * volume, run as the step's user). The deadline counts from the trigger. Containers are removed in the background
+ * once the result is returned. A step starts cold when none is parked for its shape and its image's way is not known
+ * yet, when its image has an entrypoint of its own or no {@code sh}, or when its environment cannot be sent as lines.
  */
 public final class WarmStarts implements AutoCloseable {
 
@@ -61,9 +64,13 @@ public final class WarmStarts implements AutoCloseable {
     private final DockerExecutor executor;
     private final int ahead;
     private final Map<Shape, Deque<CompletableFuture<Parked>>> parked = new HashMap<>();
-    private final Map<String, Boolean> imageRunsCommandAsGiven = new HashMap<>();
-    private final Map<String, Boolean> imageExtractsStdin = new HashMap<>();
+    /** Image reference → its id, or "" when its steps start cold (an entrypoint of its own, no sh, not here). */
+    private final Map<String, String> imageIds = new HashMap<>();
+
     private boolean closed;
+    private int startingSteps;
+    /** Shapes of steps that started since the last top-up, with one of their starts. */
+    private final Map<Shape, Starting> toTopUp = new java.util.LinkedHashMap<>();
 
     WarmStarts(DockerExecutor executor, int ahead) {
         this.executor = executor;
@@ -139,21 +146,58 @@ public final class WarmStarts implements AutoCloseable {
     }
 
     /**
-     * Tops the shape's parked containers up to {@code ahead} (the steps that run at once). Called once the step's
-     * command runs, not when it is claimed: the engine then copies this round's files and starts its commands
-     * before it creates the next round's containers, which are started while this round's tests run.
+     * A step of this job is starting: until it runs its command (or fails before), no replacement is made, so that
+     * the steps of a round, a first round's cold starts above all, go first on the engine. Once no step is starting,
+     * the shapes of the steps that started are topped up to {@code ahead} (the steps that run at once); those
+     * containers are started while the round's tests run.
      */
-    void topUp(StepSpec spec, ExecutorProperties.Effective limits) {
-        if (!sendable(spec.env())) {
-            return;
-        }
+    Starting starting(StepSpec spec, ExecutorProperties.Effective limits) {
         synchronized (this) {
-            if (closed) {
-                return;
-            }
-            var queue = parked.computeIfAbsent(Shape.of(spec, limits), s -> new ArrayDeque<>());
-            while (queue.size() < ahead) {
-                queue.add(prepare(spec, limits));
+            startingSteps++;
+        }
+        return new Starting(spec, limits);
+    }
+
+    /** One step's start, until its command runs or it ends before. */
+    final class Starting {
+        private final StepSpec spec;
+        private final ExecutorProperties.Effective limits;
+        private boolean done;
+
+        private Starting(StepSpec spec, ExecutorProperties.Effective limits) {
+            this.spec = spec;
+            this.limits = limits;
+        }
+
+        /** The step's command runs. */
+        void commandRuns() {
+            done(true);
+        }
+
+        /** The step ended; a no-op once its command ran. */
+        void ended() {
+            done(false);
+        }
+
+        private void done(boolean ran) {
+            synchronized (WarmStarts.this) {
+                if (done) {
+                    return;
+                }
+                done = true;
+                if (ran && sendable(spec.env())) {
+                    toTopUp.putIfAbsent(Shape.of(spec, limits), this);
+                }
+                if (--startingSteps > 0 || closed) {
+                    return;
+                }
+                for (var entry : toTopUp.entrySet()) {
+                    var queue = parked.computeIfAbsent(entry.getKey(), s -> new ArrayDeque<>());
+                    while (queue.size() < ahead) {
+                        queue.add(prepare(entry.getValue().spec, entry.getValue().limits));
+                    }
+                }
+                toTopUp.clear();
             }
         }
     }
@@ -162,7 +206,7 @@ public final class WarmStarts implements AutoCloseable {
         var future = new CompletableFuture<Parked>();
         Thread.ofVirtual().name("park-j" + spec.jobId()).start(() -> {
             try {
-                future.complete(park(spec, limits));
+                future.complete(park(spec, limits, DockerExecutor.containerName(spec, STEP_LABEL)));
             } catch (RuntimeException e) {
                 log.debug("Could not park a container for job {}: {}", spec.jobId(), DockerExecutor.describe(e));
                 future.complete(null);
@@ -171,44 +215,72 @@ public final class WarmStarts implements AutoCloseable {
         return future;
     }
 
-    private Parked park(StepSpec spec, ExecutorProperties.Effective limits) {
-        boolean asGiven;
-        synchronized (this) {
-            asGiven = imageRunsCommandAsGiven.computeIfAbsent(spec.image(), executor::runsCommandAsGiven);
+    /**
+     * For a step that found nothing parked: a container made and started for it now, the parked way, when its image
+     * is known to take files through stdin (so the engine's archive call is spared); else null, to start it cold.
+     */
+    Parked parkNow(StepSpec spec, ExecutorProperties.Effective limits, String name) {
+        if (!sendable(spec.env())) {
+            return null;
         }
-        if (!asGiven) {
+        String imageId;
+        synchronized (this) {
+            if (closed) {
+                return null;
+            }
+            imageId = imageId(spec.image());
+        }
+        var route = imageId.isEmpty() ? null : executor.filesRoute(imageId);
+        if (route == null || route == DockerExecutor.FilesRoute.ENGINE) {
+            return null;
+        }
+        return park(spec, limits, name);
+    }
+
+    private Parked park(StepSpec spec, ExecutorProperties.Effective limits, String name) {
+        String imageId;
+        synchronized (this) {
+            imageId = imageId(spec.image());
+        }
+        if (imageId.isEmpty()) {
             return null;
         }
         executor.prepareCachesFor(spec, limits.user());
-        var name = DockerExecutor.containerName(spec, STEP_LABEL);
         var id = executor.create(spec, limits, name, true);
         executor.containerCreated();
+        var route = executor.filesRoute(imageId);
         try {
-            executor.makeWorkingDir(spec, id, limits.user());
+            if (route == DockerExecutor.FilesRoute.STDIN_AFTER_DIR) {
+                executor.makeWorkingDir(spec, id, limits.user());
+            }
+            if (!executor.startParked(id)) {
+                executor.removeLater(id);
+                synchronized (this) {
+                    // E.g. no sh in the image: its steps start cold from now on.
+                    imageIds.put(spec.image(), "");
+                }
+                return null;
+            }
+            if (route == null) {
+                // The image's first container: asked once, then known for every job of this executor.
+                route = executor.askFilesRoute(imageId, id);
+                if (route == DockerExecutor.FilesRoute.STDIN_AFTER_DIR) {
+                    executor.makeWorkingDir(spec, id, limits.user());
+                }
+            }
         } catch (RuntimeException e) {
             executor.removeLater(id);
             throw e;
         }
-        if (!executor.startParked(id)) {
-            executor.removeLater(id);
-            synchronized (this) {
-                // E.g. no sh in the image: its steps start cold from now on.
-                imageRunsCommandAsGiven.put(spec.image(), false);
-            }
-            return null;
-        }
-        Boolean extracts;
-        synchronized (this) {
-            extracts = imageExtractsStdin.get(spec.image());
-        }
-        if (extracts == null) {
-            // Asked once per image and job, outside the lock: steps claiming parked containers do not wait for it.
-            extracts = executor.extractsStdin(id);
-            synchronized (this) {
-                imageExtractsStdin.put(spec.image(), extracts);
-            }
-        }
-        return new Parked(id, name, extracts);
+        return new Parked(id, name, route != DockerExecutor.FilesRoute.ENGINE);
+    }
+
+    /** The image's id, or "" when its steps start cold (an entrypoint of its own, no sh, not here); asked once a job. */
+    private String imageId(String image) {
+        return imageIds.computeIfAbsent(image, i -> {
+            var id = executor.idIfRunsCommandAsGiven(i);
+            return id == null ? "" : id;
+        });
     }
 
     /** Waits until a container parked for steps shaped like {@code spec} is ready or none is being made (tests). */

@@ -70,13 +70,16 @@ public final class BisectBenchmark {
         var image = TestExecutor.RUNNER_IMAGE;
         var work = Files.createTempDirectory("bisect-bench");
         var results = new ArrayList<Measure>();
-        try (var database = TestDatabase.migrated()) {
+        // One executor for every bisectbot run, as one service instance keeps it for all its jobs.
+        try (var database = TestDatabase.migrated();
+                var docker = TestExecutor.start(database, new SimpleMeterRegistry())) {
             for (var culprit : culprits) {
                 var repo = work.resolve("repo-" + culprit);
                 var shas = linearRepository(repo, commits, culprit, testSeconds);
                 results.add(gitBisectRun(repo, shas, culprit));
                 for (var k : parallelism) {
-                    results.add(bisectbot(database, repo, work.resolve("cache"), image, shas, culprit, k, testSeconds));
+                    results.add(bisectbot(
+                            database, docker, repo, work.resolve("cache"), image, shas, culprit, k, testSeconds));
                 }
             }
         } finally {
@@ -186,6 +189,7 @@ public final class BisectBenchmark {
 
     static Measure bisectbot(
             HikariDataSource database,
+            TestExecutor docker,
             Path repo,
             Path cache,
             String image,
@@ -195,65 +199,63 @@ public final class BisectBenchmark {
             double testSeconds)
             throws Exception {
         var registry = new SimpleMeterRegistry();
-        try (var docker = TestExecutor.start(database, registry)) {
-            var properties = TestExecutor.bisectProperties(8);
-            var beans = new DefaultListableBeanFactory();
-            var clock = new RoundClock();
-            beans.registerSingleton("rounds", clock);
-            var handler = new BisectJobHandler(
-                    properties,
-                    TestExecutor.gitProperties(cache),
-                    docker.executor(),
-                    docker.health(),
-                    docker.logs(),
-                    JdbcClient.create(database),
-                    Clock.systemUTC(),
-                    beans.getBeanProvider(GitCredentials.class),
-                    beans.getBeanProvider(BisectListener.class));
-            var node = QueueNode.create(
-                    database,
-                    List.of(handler),
-                    QueueProperties.defaults().withWorkerId("bench-k" + k),
-                    Clock.systemUTC(),
-                    registry,
-                    JsonMapper.builder().build(),
-                    "bench");
-            node.start();
-            try {
-                var payload = JsonNodeFactory.instance
-                        .objectNode()
-                        .put("repo", repo.toString())
-                        .put("bad", shas.getLast())
-                        .put("command", "sh test.sh")
-                        .put("parallelism", k);
-                payload.putArray("good").add(shas.getFirst());
-                var started = System.nanoTime();
-                var id = node.queue()
-                        .enqueue(NewJob.of(BisectJobHandler.KIND, payload))
-                        .job()
-                        .id();
-                while (!node.queue().find(id).orElseThrow().status().isFinal()) {
-                    Thread.sleep(20);
-                }
-                var seconds = (System.nanoTime() - started) / 1e9;
-                var job = node.queue().find(id).orElseThrow();
-                if (job.status() != JobStatus.SUCCEEDED) {
-                    throw new IllegalStateException("bisect job failed: " + job.lastError());
-                }
-                var result = job.result();
-                var found = result.path("outcome").path("commit").path("sha").asString("");
-                return new Measure(
-                        "bisectbot k=" + k,
-                        culprit,
-                        result.get("test_runs").asInt(),
-                        result.get("verification_runs").asInt(),
-                        result.get("rounds").asInt(),
-                        seconds,
-                        found.equals(shas.get(culprit)),
-                        clock.overheadsMs(testSeconds));
-            } finally {
-                node.shutdown();
+        var properties = TestExecutor.bisectProperties(8);
+        var beans = new DefaultListableBeanFactory();
+        var clock = new RoundClock();
+        beans.registerSingleton("rounds", clock);
+        var handler = new BisectJobHandler(
+                properties,
+                TestExecutor.gitProperties(cache),
+                docker.executor(),
+                docker.health(),
+                docker.logs(),
+                JdbcClient.create(database),
+                Clock.systemUTC(),
+                beans.getBeanProvider(GitCredentials.class),
+                beans.getBeanProvider(BisectListener.class));
+        var node = QueueNode.create(
+                database,
+                List.of(handler),
+                QueueProperties.defaults().withWorkerId("bench-k" + k),
+                Clock.systemUTC(),
+                registry,
+                JsonMapper.builder().build(),
+                "bench");
+        node.start();
+        try {
+            var payload = JsonNodeFactory.instance
+                    .objectNode()
+                    .put("repo", repo.toString())
+                    .put("bad", shas.getLast())
+                    .put("command", "sh test.sh")
+                    .put("parallelism", k);
+            payload.putArray("good").add(shas.getFirst());
+            var started = System.nanoTime();
+            var id = node.queue()
+                    .enqueue(NewJob.of(BisectJobHandler.KIND, payload))
+                    .job()
+                    .id();
+            while (!node.queue().find(id).orElseThrow().status().isFinal()) {
+                Thread.sleep(20);
             }
+            var seconds = (System.nanoTime() - started) / 1e9;
+            var job = node.queue().find(id).orElseThrow();
+            if (job.status() != JobStatus.SUCCEEDED) {
+                throw new IllegalStateException("bisect job failed: " + job.lastError());
+            }
+            var result = job.result();
+            var found = result.path("outcome").path("commit").path("sha").asString("");
+            return new Measure(
+                    "bisectbot k=" + k,
+                    culprit,
+                    result.get("test_runs").asInt(),
+                    result.get("verification_runs").asInt(),
+                    result.get("rounds").asInt(),
+                    seconds,
+                    found.equals(shas.get(culprit)),
+                    clock.overheadsMs(testSeconds));
+        } finally {
+            node.shutdown();
         }
     }
 

@@ -85,6 +85,26 @@ class WarmStartsTest {
     }
 
     @Test
+    void once_an_image_is_known_a_step_that_finds_nothing_parked_is_made_the_parked_way() throws Exception {
+        byte[] tar = DockerTestSupport.tar(Map.of("hello.txt", "hello\n"));
+        var spec = step("now")
+                .shell("cat hello.txt; echo \"$GREETING\"; tr '\\0' ' ' < /proc/1/cmdline")
+                .env("GREETING", "hi")
+                .input(() -> new ByteArrayInputStream(tar));
+        runTwice(spec, spec.build(), new RecordingSink());
+
+        // Another job of the same executor: nothing parked for it yet, but the image's files route is known.
+        var sink = new RecordingSink();
+        try (var other = executor.warmStarts(1)) {
+            var result = other.run(spec.build(), sink, CancellationSignal.create());
+
+            assertThat(result.containerName()).doesNotContain("-parked-");
+            assertThat(result.outcome()).isEqualTo(new Exited(0));
+        }
+        assertThat(sink.text()).startsWith("hello\nhi\n").contains("IFS= read -r n");
+    }
+
+    @Test
     void files_too_large_to_send_through_stdin_are_copied_by_the_engine() throws Exception {
         byte[] tar = DockerTestSupport.tar(Map.of("big.txt", "x".repeat(DockerExecutor.STDIN_INPUT_MAX + 1)));
         var sink = new RecordingSink();
