@@ -45,6 +45,27 @@ public record TestExecutor(DockerExecutor executor, DockerHealth health, StepLog
         return io.bisectbot.git.GitProperties.defaults().withCacheDir(cache);
     }
 
+    /**
+     * A bisect handler on these parts, with mirrors under {@code cache}; credentials and listeners are the beans of
+     * {@code beans} (none unless registered).
+     */
+    public io.bisectbot.bisect.BisectJobHandler bisectHandler(
+            io.bisectbot.bisect.BisectProperties properties,
+            java.nio.file.Path cache,
+            DataSource database,
+            org.springframework.beans.factory.support.DefaultListableBeanFactory beans) {
+        return new io.bisectbot.bisect.BisectJobHandler(
+                properties,
+                gitProperties(cache),
+                executor,
+                health,
+                logs,
+                JdbcClient.create(database),
+                Clock.systemUTC(),
+                beans.getBeanProvider(io.bisectbot.git.GitCredentials.class),
+                beans.getBeanProvider(io.bisectbot.bisect.BisectListener.class));
+    }
+
     @Override
     public void close() throws Exception {
         logs.close();

@@ -5,7 +5,6 @@ import io.bisectbot.TestDatabase;
 import io.bisectbot.TestExecutor;
 import io.bisectbot.bisect.BisectJobHandler;
 import io.bisectbot.bisect.BisectListener;
-import io.bisectbot.git.GitCredentials;
 import io.bisectbot.queue.JobStatus;
 import io.bisectbot.queue.NewJob;
 import io.bisectbot.queue.QueueNode;
@@ -19,7 +18,6 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import org.springframework.beans.factory.support.DefaultListableBeanFactory;
-import org.springframework.jdbc.core.simple.JdbcClient;
 import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.JsonNodeFactory;
 
@@ -203,16 +201,7 @@ public final class BisectBenchmark {
         var beans = new DefaultListableBeanFactory();
         var clock = new RoundClock();
         beans.registerSingleton("rounds", clock);
-        var handler = new BisectJobHandler(
-                properties,
-                TestExecutor.gitProperties(cache),
-                docker.executor(),
-                docker.health(),
-                docker.logs(),
-                JdbcClient.create(database),
-                Clock.systemUTC(),
-                beans.getBeanProvider(GitCredentials.class),
-                beans.getBeanProvider(BisectListener.class));
+        var handler = docker.bisectHandler(properties, cache, database, beans);
         var node = QueueNode.create(
                 database,
                 List.of(handler),
@@ -231,18 +220,8 @@ public final class BisectBenchmark {
                     .put("parallelism", k);
             payload.putArray("good").add(shas.getFirst());
             var started = System.nanoTime();
-            var id = node.queue()
-                    .enqueue(NewJob.of(BisectJobHandler.KIND, payload))
-                    .job()
-                    .id();
-            while (!node.queue().find(id).orElseThrow().status().isFinal()) {
-                Thread.sleep(20);
-            }
+            var job = runToSuccess(node, payload);
             var seconds = (System.nanoTime() - started) / 1e9;
-            var job = node.queue().find(id).orElseThrow();
-            if (job.status() != JobStatus.SUCCEEDED) {
-                throw new IllegalStateException("bisect job failed: " + job.lastError());
-            }
             var result = job.result();
             var found = result.path("outcome").path("commit").path("sha").asString("");
             return new Measure(
@@ -257,6 +236,23 @@ public final class BisectBenchmark {
         } finally {
             node.shutdown();
         }
+    }
+
+    /** Enqueues a bisect job and waits for its end; fails unless it succeeded. */
+    static io.bisectbot.queue.Job runToSuccess(QueueNode node, tools.jackson.databind.JsonNode payload)
+            throws InterruptedException {
+        var id = node.queue()
+                .enqueue(NewJob.of(BisectJobHandler.KIND, payload))
+                .job()
+                .id();
+        while (!node.queue().find(id).orElseThrow().status().isFinal()) {
+            Thread.sleep(20);
+        }
+        var job = node.queue().find(id).orElseThrow();
+        if (job.status() != JobStatus.SUCCEEDED) {
+            throw new IllegalStateException("bisect job failed: " + job.lastError());
+        }
+        return job;
     }
 
     static void print(List<Measure> results, int commits, double testSeconds, List<Integer> parallelism) {

@@ -2,11 +2,6 @@ package io.bisectbot.bench;
 
 import io.bisectbot.TestDatabase;
 import io.bisectbot.TestExecutor;
-import io.bisectbot.bisect.BisectJobHandler;
-import io.bisectbot.bisect.BisectListener;
-import io.bisectbot.git.GitCredentials;
-import io.bisectbot.queue.JobStatus;
-import io.bisectbot.queue.NewJob;
 import io.bisectbot.queue.QueueNode;
 import io.bisectbot.queue.QueueProperties;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
@@ -15,7 +10,6 @@ import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import org.springframework.beans.factory.support.DefaultListableBeanFactory;
-import org.springframework.jdbc.core.simple.JdbcClient;
 import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.JsonNodeFactory;
 
@@ -57,16 +51,8 @@ public final class CacheBenchmark {
                 var registry = new SimpleMeterRegistry();
                 try (var docker = TestExecutor.start(database, registry)) {
                     var beans = new DefaultListableBeanFactory();
-                    var handler = new BisectJobHandler(
-                            TestExecutor.bisectProperties(4),
-                            TestExecutor.gitProperties(work.resolve("git")),
-                            docker.executor(),
-                            docker.health(),
-                            docker.logs(),
-                            JdbcClient.create(database),
-                            Clock.systemUTC(),
-                            beans.getBeanProvider(GitCredentials.class),
-                            beans.getBeanProvider(BisectListener.class));
+                    var handler = docker.bisectHandler(
+                            TestExecutor.bisectProperties(4), work.resolve("git"), database, beans);
                     var node = QueueNode.create(
                             database,
                             List.of(handler),
@@ -87,18 +73,8 @@ public final class CacheBenchmark {
                             payload.putArray("cache").add("/cache/deps");
                         }
                         var started = System.nanoTime();
-                        var id = node.queue()
-                                .enqueue(NewJob.of(BisectJobHandler.KIND, payload))
-                                .job()
-                                .id();
-                        while (!node.queue().find(id).orElseThrow().status().isFinal()) {
-                            Thread.sleep(20);
-                        }
+                        var job = BisectBenchmark.runToSuccess(node, payload);
                         var seconds = (System.nanoTime() - started) / 1e9;
-                        var job = node.queue().find(id).orElseThrow();
-                        if (job.status() != JobStatus.SUCCEEDED) {
-                            throw new IllegalStateException("bisect job failed: " + job.lastError());
-                        }
                         var steps = new ArrayList<String>();
                         job.result()
                                 .get("steps")

@@ -8,7 +8,6 @@ import io.bisectbot.TestDatabase;
 import io.bisectbot.TestExecutor;
 import io.bisectbot.executor.DockerClients;
 import io.bisectbot.executor.OrphanReaper;
-import io.bisectbot.git.GitCredentials;
 import io.bisectbot.queue.JobStatus;
 import io.bisectbot.queue.NewJob;
 import io.bisectbot.queue.QueueNode;
@@ -62,16 +61,7 @@ class BisectResumeTest {
         resources.add(docker);
         var properties = TestExecutor.bisectProperties(4);
         var beans = new DefaultListableBeanFactory();
-        var handler = new BisectJobHandler(
-                properties,
-                TestExecutor.gitProperties(cache),
-                docker.executor(),
-                docker.health(),
-                docker.logs(),
-                JdbcClient.create(database),
-                Clock.systemUTC(),
-                beans.getBeanProvider(GitCredentials.class),
-                beans.getBeanProvider(BisectListener.class));
+        var handler = docker.bisectHandler(properties, cache, database, beans);
         var node = QueueNode.create(
                 database,
                 List.of(handler),
