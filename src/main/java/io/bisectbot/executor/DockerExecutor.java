@@ -156,9 +156,15 @@ public final class DockerExecutor implements AutoCloseable {
                     name = parked.name();
                     // A user the engine resolves by name could not own the files it extracts: those are copied by the
                     // engine.
-                    var files = parked.extractsStdin() && InputTar.numericOwner(limits.user())[0] != null
+                    var files = parked.extractsStdin()
+                                    && InputTar.numericOwner(limits.user())[0] != null
+                                    && warm.smallTrees()
                             ? inputForStdin(spec, limits.user())
                             : null;
+                    if (files == null && parked.extractsStdin()) {
+                        // Read twice for nothing otherwise: the trees of one job are alike in size.
+                        warm.largeTree();
+                    }
                     if (files == null) {
                         copyInput(spec, containerId, limits.user());
                     }
@@ -685,9 +691,9 @@ public final class DockerExecutor implements AutoCloseable {
         STDIN_AFTER_DIR
     }
 
-    /** The route of an image id, once a container of it was asked ({@link #askFilesRoute}); null before. */
-    FilesRoute filesRoute(String imageId) {
-        return filesRoutes.get(imageId);
+    /** The route of an image id for a user, once a container was asked ({@link #askFilesRoute}); null before. */
+    FilesRoute filesRoute(String imageId, String user) {
+        return filesRoutes.get(imageId + " " + user);
     }
 
     /**
@@ -695,14 +701,15 @@ public final class DockerExecutor implements AutoCloseable {
      * whether the step's user may write the work volume, checked by that user in the container (one short exec).
      * Remembered for the image id: the answer is the image's.
      */
-    FilesRoute askFilesRoute(String imageId, String containerId) {
+    FilesRoute askFilesRoute(String imageId, String user, String containerId) {
         FilesRoute route;
         try {
             var exec = docker.execCreateCmd(containerId)
                     .withCmd(
                             "sh",
                             "-c",
-                            "command -v tar >/dev/null && command -v head >/dev/null || exit 2; [ -w " + InputTar.VOLUME
+                            // An empty archive (two zero blocks) through the very pipeline a step's files take.
+                            "head -c 1024 /dev/zero | tar -xof - -C /tmp || exit 2; [ -w " + InputTar.VOLUME
                                     + " ] || exit 3")
                     .withAttachStdout(true)
                     .withAttachStderr(true)
@@ -720,7 +727,7 @@ public final class DockerExecutor implements AutoCloseable {
             return FilesRoute.ENGINE;
         }
         route = route == null ? FilesRoute.ENGINE : route;
-        filesRoutes.put(imageId, route);
+        filesRoutes.put(imageId + " " + user, route);
         return route;
     }
 
@@ -728,8 +735,8 @@ public final class DockerExecutor implements AutoCloseable {
         metrics.containerCreated();
     }
 
-    /** The image's id when it runs its command as given (no entrypoint of its own); null otherwise or when absent. */
-    String idIfRunsCommandAsGiven(String image) {
+    /** See {@link Images#idIfRunsCommandAsGiven}. */
+    java.util.Optional<String> idIfRunsCommandAsGiven(String image) {
         return images.idIfRunsCommandAsGiven(image);
     }
 

@@ -90,13 +90,18 @@ final class Images {
         });
     }
 
-    /** The image's id when it runs its command as given (no entrypoint of its own); null otherwise or when absent. */
-    String idIfRunsCommandAsGiven(String image) {
+    /**
+     * The image's id when it runs its command as given (no entrypoint of its own), empty when it has an entrypoint,
+     * null when it is not here (or the engine could not say).
+     */
+    java.util.Optional<String> idIfRunsCommandAsGiven(String image) {
         try {
             var inspected = docker.inspectImageCmd(image).exec();
             var config = inspected.getConfig();
             var entrypoint = config == null ? null : config.getEntrypoint();
-            return entrypoint == null || entrypoint.length == 0 ? inspected.getId() : null;
+            return entrypoint == null || entrypoint.length == 0
+                    ? java.util.Optional.of(inspected.getId())
+                    : java.util.Optional.empty();
         } catch (RuntimeException e) {
             return null;
         }

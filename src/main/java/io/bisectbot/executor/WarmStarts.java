@@ -22,17 +22,19 @@ import org.slf4j.LoggerFactory;
  * environment and its files (a tar) to stdin; the shell extracts the files as the step's user into the work volume,
  * enters the working directory and {@code exec}s the command. The engine's archive call, a helper process of the
  * engine's own per copy (tens of milliseconds, more when a round's steps copy at once), is then left off the round's
- * path; it still copies files too large to hold in memory ({@link DockerExecutor#STDIN_INPUT_MAX}), those of images
- * without {@code tar} and {@code head}, and those of a user the engine resolves by name. How an image takes its files
- * is asked in its first parked container and kept by the executor; from then on a step that finds nothing parked
- * (a job's first round) gets a container made for it the parked way too, sparing the archive call.
+ * path; it still copies files too large to hold in memory ({@link DockerExecutor#STDIN_INPUT_MAX}, and then the rest
+ * of that job's), those of images without {@code tar} and {@code head}, and those of a user the engine resolves by
+ * name. How an image takes its files is asked in its first parked container and kept by the executor; from then on a
+ * step that finds nothing parked (a job's first round) gets a container made for it the parked way too, sparing the
+ * archive call.
  *
  * <p>Isolation is that of a cold step: every step still gets a container of its own, created for it and never used
  * again, with a fresh work volume and /tmp, the same limits, mounts and labels; before its step the container has
- * only run that waiting shell (and, for an image's first, the check for {@code tar}, {@code head} and a writable work
- * volume, run as the step's user). The deadline counts from the trigger. Containers are removed in the background
- * once the result is returned. A step starts cold when none is parked for its shape and its image's way is not known
- * yet, when its image has an entrypoint of its own or no {@code sh}, or when its environment cannot be sent as lines.
+ * only run that waiting shell (and, for an image's first, an empty archive through {@code head} and {@code tar} and
+ * a look at whether the work volume is writable, run as the step's user). The deadline counts from the trigger.
+ * Containers are removed in the background once the result is returned. A step starts cold when none is parked for
+ * its shape and its image's way is not known yet, when its image has an entrypoint of its own or no {@code sh}, or
+ * when its environment cannot be sent as lines.
  */
 public final class WarmStarts implements AutoCloseable {
 
@@ -55,9 +57,8 @@ public final class WarmStarts implements AutoCloseable {
             while :; do IFS= read -r kv || exit 255; [ -z "$kv" ] && break; e="$e$kv
             "; done
             if [ "$n" -gt 0 ]; then head -c "$n" | tar -xof - -C /work || exit 255; fi
-            while IFS= read -r kv; do if [ -n "$kv" ]; then export "$kv" || exit 255; fi; done <<EOF
-            $e
-            EOF
+            set -f; IFS='
+            '; for kv in $e; do export "$kv" || exit 255; done; unset IFS; set +f
             cd -- "$0" || exit 255
             exec "$@" </dev/null""";
 
@@ -69,6 +70,7 @@ public final class WarmStarts implements AutoCloseable {
 
     private boolean closed;
     private int startingSteps;
+    private boolean largeTrees;
     /** Shapes of steps that started since the last top-up, with one of their starts. */
     private final Map<Shape, Starting> toTopUp = new java.util.LinkedHashMap<>();
 
@@ -223,14 +225,13 @@ public final class WarmStarts implements AutoCloseable {
         if (!sendable(spec.env())) {
             return null;
         }
-        String imageId;
         synchronized (this) {
-            if (closed) {
+            if (closed || largeTrees) {
                 return null;
             }
-            imageId = imageId(spec.image());
         }
-        var route = imageId.isEmpty() ? null : executor.filesRoute(imageId);
+        var imageId = imageId(spec.image());
+        var route = imageId.isEmpty() ? null : executor.filesRoute(imageId, limits.user());
         if (route == null || route == DockerExecutor.FilesRoute.ENGINE) {
             return null;
         }
@@ -238,17 +239,14 @@ public final class WarmStarts implements AutoCloseable {
     }
 
     private Parked park(StepSpec spec, ExecutorProperties.Effective limits, String name) {
-        String imageId;
-        synchronized (this) {
-            imageId = imageId(spec.image());
-        }
+        var imageId = imageId(spec.image());
         if (imageId.isEmpty()) {
             return null;
         }
         executor.prepareCachesFor(spec, limits.user());
         var id = executor.create(spec, limits, name, true);
         executor.containerCreated();
-        var route = executor.filesRoute(imageId);
+        var route = executor.filesRoute(imageId, limits.user());
         try {
             if (route == DockerExecutor.FilesRoute.STDIN_AFTER_DIR) {
                 executor.makeWorkingDir(spec, id, limits.user());
@@ -263,7 +261,7 @@ public final class WarmStarts implements AutoCloseable {
             }
             if (route == null) {
                 // The image's first container: asked once, then known for every job of this executor.
-                route = executor.askFilesRoute(imageId, id);
+                route = executor.askFilesRoute(imageId, limits.user(), id);
                 if (route == DockerExecutor.FilesRoute.STDIN_AFTER_DIR) {
                     executor.makeWorkingDir(spec, id, limits.user());
                 }
@@ -275,12 +273,35 @@ public final class WarmStarts implements AutoCloseable {
         return new Parked(id, name, route != DockerExecutor.FilesRoute.ENGINE);
     }
 
-    /** The image's id, or "" when its steps start cold (an entrypoint of its own, no sh, not here); asked once a job. */
+    /**
+     * The image's id, or "" when its steps start cold (an entrypoint of its own, no sh, not here yet); asked once a
+     * job, outside the lock, and not remembered while the image is not here (the first cold step pulls it).
+     */
     private String imageId(String image) {
-        return imageIds.computeIfAbsent(image, i -> {
-            var id = executor.idIfRunsCommandAsGiven(i);
-            return id == null ? "" : id;
-        });
+        synchronized (this) {
+            var known = imageIds.get(image);
+            if (known != null) {
+                return known;
+            }
+        }
+        var id = executor.idIfRunsCommandAsGiven(image);
+        if (id == null) {
+            return "";
+        }
+        synchronized (this) {
+            imageIds.putIfAbsent(image, id.orElse(""));
+            return imageIds.get(image);
+        }
+    }
+
+    /** A step's files were too large for stdin: this job's trees are copied by the engine from now on. */
+    synchronized void largeTree() {
+        largeTrees = true;
+    }
+
+    /** Whether this job's files still go through stdin (none of its trees was too large). */
+    synchronized boolean smallTrees() {
+        return !largeTrees;
     }
 
     /** Waits until a container parked for steps shaped like {@code spec} is ready or none is being made (tests). */
@@ -333,7 +354,7 @@ public final class WarmStarts implements AutoCloseable {
      * connection is not half-closed while the step's output still flows through it.
      */
     static final class Trigger extends InputStream {
-        private final byte[] bytes;
+        private byte[] bytes;
         private int next;
         private final CountDownLatch over = new CountDownLatch(1);
 
@@ -353,10 +374,13 @@ public final class WarmStarts implements AutoCloseable {
                 return 0;
             }
             synchronized (this) {
-                if (next < bytes.length) {
+                if (bytes != null && next < bytes.length) {
                     int n = Math.min(length, bytes.length - next);
                     System.arraycopy(bytes, next, buffer, offset, n);
                     next += n;
+                    if (next == bytes.length) {
+                        bytes = null; // the step's files need not stay in memory while it runs
+                    }
                     return n;
                 }
             }

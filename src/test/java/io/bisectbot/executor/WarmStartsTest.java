@@ -52,8 +52,9 @@ class WarmStartsTest {
         byte[] tar = DockerTestSupport.tar(Map.of("hello.txt", "hello from the tar\n"));
         var sink = new RecordingSink();
         var spec = step("env")
-                .shell("pwd; cat hello.txt; echo \"$GREETING|$BISECT_COMMIT\"; cat < /dev/stdin | wc -c")
-                .env("GREETING", "hi 'there' $x \"y\"")
+                .shell("pwd; cat hello.txt; printf '%s\\n' \"$GREETING|$BISECT_COMMIT\"; cat < /dev/stdin | wc -c")
+                // Quotes, a dollar, a backslash and a glob stay as they are.
+                .env("GREETING", "hi 'there' $x \"y\" \\n *")
                 .env("BISECT_COMMIT", "abc123")
                 .input(() -> new ByteArrayInputStream(tar));
 
@@ -61,7 +62,7 @@ class WarmStartsTest {
 
         assertThat(result.containerName()).startsWith("bisectbot-j7-a1-parked-");
         assertThat(result.outcome()).isEqualTo(new Exited(0));
-        assertThat(sink.text()).isEqualTo("/work/src\nhello from the tar\nhi 'there' $x \"y\"|abc123\n0\n");
+        assertThat(sink.text()).isEqualTo("/work/src\nhello from the tar\nhi 'there' $x \"y\" \\n *|abc123\n0\n");
         assertThat(result.imageDigest()).contains("sha256:");
     }
 
