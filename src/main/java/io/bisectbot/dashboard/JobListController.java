@@ -1,12 +1,12 @@
 package io.bisectbot.dashboard;
 
+import com.fasterxml.jackson.annotation.JsonUnwrapped;
 import io.bisectbot.queue.JobQueue;
 import io.bisectbot.queue.JobReads;
 import io.bisectbot.web.Actors;
 import io.bisectbot.web.Requires;
 import io.bisectbot.web.Role;
 import jakarta.servlet.http.HttpServletRequest;
-import java.time.Instant;
 import java.util.List;
 import javax.sql.DataSource;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnWebApplication;
@@ -42,17 +42,7 @@ class JobListController {
      * run now; {@code docker} is "unavailable" while some kind waits for its Docker engine, else "ok" (null: an
      * instance of an older version, which does not say).
      */
-    record Instance(
-            String id,
-            String state,
-            String version,
-            int maxConcurrentJobs,
-            long runningJobs,
-            Instant startedAt,
-            Instant heartbeatAt,
-            List<String> kinds,
-            List<String> unreadyKinds,
-            String docker) {}
+    record Instance(@JsonUnwrapped JobReads.WorkerRow worker, String docker) {}
 
     record Instances(List<Instance> instances) {}
 
@@ -67,15 +57,7 @@ class JobListController {
             @RequestParam(required = false) String to,
             @RequestParam(required = false) Long after,
             @RequestParam(defaultValue = "" + JobSearch.DEFAULT_LIMIT) int limit) {
-        return search.find(new JobSearch.Filter(
-                JobSearch.Filter.statuses(status),
-                kind,
-                q,
-                installation,
-                JobSearch.Filter.time("from", from),
-                JobSearch.Filter.time("to", to),
-                after,
-                limit));
+        return search.find(JobSearch.parse(status, kind, q, installation, from, to, after, limit));
     }
 
     /** Body of {@code POST /jobs/bulk}: an action and either the jobs' ids or a filter as {@code GET /jobs} takes it. */
@@ -108,15 +90,7 @@ class JobListController {
                     .toList();
         } else {
             var f = request.filter();
-            var filter = new JobSearch.Filter(
-                    JobSearch.Filter.statuses(f.status()),
-                    f.kind(),
-                    f.q(),
-                    f.installation(),
-                    JobSearch.Filter.time("from", f.from()),
-                    JobSearch.Filter.time("to", f.to()),
-                    null,
-                    1);
+            var filter = JobSearch.parse(f.status(), f.kind(), f.q(), f.installation(), f.from(), f.to(), null, 1);
             ids = search.ids(filter, BulkActions.MAX_JOBS + 1);
             if (ids.size() > BulkActions.MAX_JOBS) {
                 throw new IllegalArgumentException(
@@ -147,15 +121,7 @@ class JobListController {
     Instances workers() {
         var rows = reads.instances().stream()
                 .map(w -> new Instance(
-                        w.id(),
-                        w.state(),
-                        w.version(),
-                        w.maxConcurrentJobs(),
-                        w.runningJobs(),
-                        w.startedAt(),
-                        w.heartbeatAt(),
-                        w.kinds(),
-                        w.unreadyKinds(),
+                        w,
                         w.kinds() == null
                                 ? null
                                 : w.unreadyKinds() != null && !w.unreadyKinds().isEmpty() ? "unavailable" : "ok"))

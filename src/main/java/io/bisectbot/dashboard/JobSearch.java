@@ -22,79 +22,72 @@ final class JobSearch {
     static final int MAX_LIMIT = 200;
 
     /**
-     * What the list shows: any of {@code statuses} (none: all), one kind, the search words, one installation (its
-     * tenant), created in [{@code from}, {@code to}), and the keyset position {@code after}.
+     * The query for the parameters as the API takes them: {@code status} comma-separated names in any case (none: all),
+     * one {@code kind}, the search words {@code q}, one installation (its tenant), created in [{@code from}, {@code to})
+     * given in ISO-8601, and the keyset position {@code after}. Throws {@link IllegalArgumentException} naming the
+     * parameter that is wrong.
      */
-    record Filter(
-            List<JobStatus> statuses,
-            String kind,
-            String q,
-            Long installation,
-            Instant from,
-            Instant to,
-            Long after,
-            int limit) {
-        Filter {
-            statuses = statuses == null ? List.of() : List.copyOf(statuses);
-            kind = kind == null || kind.isBlank() ? null : kind.trim();
-            q = q == null || q.isBlank() ? null : q.trim();
-            if (installation != null && installation < 1) {
-                throw new IllegalArgumentException(
-                        "'installation' must be a GitHub App installation id (1 or more), got " + installation);
-            }
-            if (from != null && to != null && !from.isBefore(to)) {
-                throw new IllegalArgumentException("'from' (" + from + ") must be before 'to' (" + to + ")");
-            }
-            if (limit < 1 || limit > MAX_LIMIT) {
-                throw new IllegalArgumentException("'limit' must be between 1 and " + MAX_LIMIT + ", got " + limit);
-            }
-            if (after != null && after < 1) {
-                throw new IllegalArgumentException("'after' must be a job id (1 or more), got " + after);
-            }
+    static JobReads.Search parse(
+            String status, String kind, String q, Long installation, String from, String to, Long after, int limit) {
+        var wanted = statuses(status);
+        var since = time("from", from);
+        var until = time("to", to);
+        if (installation != null && installation < 1) {
+            throw new IllegalArgumentException(
+                    "'installation' must be a GitHub App installation id (1 or more), got " + installation);
         }
-
-        Filter(List<JobStatus> statuses, String kind, String q, Long after, int limit) {
-            this(statuses, kind, q, null, null, null, after, limit);
+        if (since != null && until != null && !since.isBefore(until)) {
+            throw new IllegalArgumentException("'from' (" + since + ") must be before 'to' (" + until + ")");
         }
-
-        /** The query the filter asks for. */
-        JobReads.Search search() {
-            return new JobReads.Search(statuses, kind, q, installation, from, to, after, limit);
+        if (limit < 1 || limit > MAX_LIMIT) {
+            throw new IllegalArgumentException("'limit' must be between 1 and " + MAX_LIMIT + ", got " + limit);
         }
+        if (after != null && after < 1) {
+            throw new IllegalArgumentException("'after' must be a job id (1 or more), got " + after);
+        }
+        return new JobReads.Search(
+                wanted,
+                kind == null || kind.isBlank() ? null : kind.trim(),
+                q == null || q.isBlank() ? null : q.trim(),
+                installation,
+                since,
+                until,
+                after,
+                limit);
+    }
 
-        /** A time as the API takes it: ISO-8601 ({@code 2026-01-31T10:00:00Z}); null when absent. */
-        static Instant time(String name, String value) {
-            if (value == null || value.isBlank()) {
-                return null;
+    /** A time as the API takes it: ISO-8601 ({@code 2026-01-31T10:00:00Z}); null when absent. */
+    private static Instant time(String name, String value) {
+        if (value == null || value.isBlank()) {
+            return null;
+        }
+        try {
+            return Instant.parse(value.trim());
+        } catch (java.time.format.DateTimeParseException e) {
+            throw new IllegalArgumentException(
+                    "'" + name + "' must be an ISO-8601 time such as 2026-01-31T10:00:00Z, got '" + value + "'");
+        }
+    }
+
+    /** {@code status} as given: comma-separated names, any case. */
+    private static List<JobStatus> statuses(String status) {
+        if (status == null || status.isBlank()) {
+            return List.of();
+        }
+        var result = new ArrayList<JobStatus>();
+        for (var name : status.split(",")) {
+            if (name.isBlank()) {
+                continue;
             }
             try {
-                return Instant.parse(value.trim());
-            } catch (java.time.format.DateTimeParseException e) {
+                result.add(JobStatus.valueOf(name.trim().toUpperCase(Locale.ROOT)));
+            } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException(
-                        "'" + name + "' must be an ISO-8601 time such as 2026-01-31T10:00:00Z, got '" + value + "'");
+                        "'status' " + name.trim() + " is not a job status; use one or more of "
+                                + Arrays.toString(JobStatus.values()) + ", comma-separated");
             }
         }
-
-        /** {@code status} as given: comma-separated names, any case. */
-        static List<JobStatus> statuses(String status) {
-            if (status == null || status.isBlank()) {
-                return List.of();
-            }
-            var result = new ArrayList<JobStatus>();
-            for (var name : status.split(",")) {
-                if (name.isBlank()) {
-                    continue;
-                }
-                try {
-                    result.add(JobStatus.valueOf(name.trim().toUpperCase(Locale.ROOT)));
-                } catch (IllegalArgumentException e) {
-                    throw new IllegalArgumentException(
-                            "'status' " + name.trim() + " is not a job status; use one or more of "
-                                    + Arrays.toString(JobStatus.values()) + ", comma-separated");
-                }
-            }
-            return result;
-        }
+        return result;
     }
 
     private final JobReads reads;
@@ -103,13 +96,13 @@ final class JobSearch {
         this.reads = reads;
     }
 
-    JobReads.Page find(Filter filter) {
-        return reads.page(filter.search());
+    JobReads.Page find(JobReads.Search search) {
+        return reads.page(search);
     }
 
-    /** The ids of the jobs matching {@code filter} (its keyset position ignored), newest first, at most {@code max}. */
-    List<Long> ids(Filter filter, int max) {
-        return reads.ids(filter.search(), max);
+    /** The ids of the jobs matching {@code search} (its keyset position ignored), newest first, at most {@code max}. */
+    List<Long> ids(JobReads.Search search, int max) {
+        return reads.ids(search, max);
     }
 
     static Instant instant(ResultSet rs, String column) throws SQLException {

@@ -1,6 +1,7 @@
 package io.bisectbot.dashboard;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
 
 import io.bisectbot.JsonCalls;
 import io.bisectbot.JsonCalls.Reply;
@@ -67,6 +68,29 @@ class JobListApiTest {
 
     static String q(String text) {
         return URLEncoder.encode(text, StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void each_instance_shows_the_fields_the_dashboard_reads() throws Exception {
+        await().atMost(java.time.Duration.ofSeconds(10))
+                .until(() -> get("/workers").body().get("instances").size() > 0);
+        var instance = get("/workers").body().get("instances").get(0);
+
+        for (var field : List.of(
+                "id",
+                "state",
+                "version",
+                "max_concurrent_jobs",
+                "running_jobs",
+                "started_at",
+                "heartbeat_at",
+                "kinds",
+                "unready_kinds",
+                "docker")) {
+            assertThat(instance.has(field)).as(field).isTrue();
+        }
+        assertThat(instance.has("worker")).isFalse();
+        assertThat(instance.get("docker").asString()).isIn("ok", "unavailable");
     }
 
     @Test
