@@ -1,6 +1,8 @@
 package io.bisectbot.loop;
 
 import java.time.Duration;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import org.springframework.context.SmartLifecycle;
@@ -11,6 +13,10 @@ import org.springframework.context.SmartLifecycle;
  * when it starts failing and once when it works again, not at every try, and is retried after a {@link Backoff} that
  * starts at {@code interval} and grows to {@link #maxBackoff} (16 intervals by default), so a database or GitHub
  * that went away is not hammered.
+ *
+ * <p>Stopping wakes a waiting loop but lets a running task finish: interrupting a virtual thread closes the socket it
+ * reads (a database connection would be logged as broken at every shutdown). A task still running after {@link
+ * #STOP_GRACE} is interrupted.
  */
 public final class Loop implements SmartLifecycle {
 
@@ -18,6 +24,8 @@ public final class Loop implements SmartLifecycle {
 
     /** Stops after the queue drained (its phase is higher), so reports and events of the last jobs still go out. */
     public static final int DEFAULT_PHASE = Integer.MAX_VALUE - 200;
+
+    static final Duration STOP_GRACE = Duration.ofSeconds(10);
 
     public interface Task {
         /** Returns true when there may be more work right away. */
@@ -31,6 +39,7 @@ public final class Loop implements SmartLifecycle {
     private final int phase;
     private final Task task;
     private volatile Thread thread;
+    private CountDownLatch stopSignal;
     private boolean failing;
 
     public Loop(String name, Duration interval, Task task) {
@@ -80,15 +89,17 @@ public final class Loop implements SmartLifecycle {
         if (thread != null) {
             return;
         }
-        thread = Thread.ofVirtual().name(name).start(this::run);
+        var signal = new CountDownLatch(1);
+        stopSignal = signal;
+        thread = Thread.ofVirtual().name(name).start(() -> run(signal));
     }
 
-    private void run() {
-        if (!sleep(initialDelay)) {
+    private void run(CountDownLatch stopSignal) {
+        if (!sleep(initialDelay, stopSignal)) {
             return;
         }
         var failures = 0;
-        while (!Thread.currentThread().isInterrupted()) {
+        while (stopSignal.getCount() > 0 && !Thread.currentThread().isInterrupted()) {
             boolean more = false;
             try {
                 more = task.runOnce();
@@ -111,19 +122,19 @@ public final class Loop implements SmartLifecycle {
                     failing = true;
                 }
             }
-            if (!more && !sleep(failures > 0 ? backoff.afterAttempt(failures) : interval)) {
+            if (!more && !sleep(failures > 0 ? backoff.afterAttempt(failures) : interval, stopSignal)) {
                 return;
             }
         }
     }
 
-    private static boolean sleep(Duration duration) {
+    /** False when the loop was stopped meanwhile. */
+    private static boolean sleep(Duration duration, CountDownLatch stopSignal) {
         if (duration.isZero()) {
-            return true;
+            return stopSignal.getCount() > 0;
         }
         try {
-            Thread.sleep(duration);
-            return true;
+            return !stopSignal.await(duration.toNanos(), TimeUnit.NANOSECONDS);
         } catch (InterruptedException e) {
             return false;
         }
@@ -134,10 +145,15 @@ public final class Loop implements SmartLifecycle {
         var current = thread;
         thread = null;
         if (current != null) {
-            current.interrupt();
+            stopSignal.countDown();
             try {
-                current.join(Duration.ofSeconds(10));
+                if (!current.join(STOP_GRACE)) {
+                    log.warn("{} did not finish its run within {} of the stop; interrupting it", name, STOP_GRACE);
+                    current.interrupt();
+                    current.join(STOP_GRACE);
+                }
             } catch (InterruptedException e) {
+                current.interrupt();
                 Thread.currentThread().interrupt();
             }
         }

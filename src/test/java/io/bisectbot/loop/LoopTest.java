@@ -7,6 +7,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 
@@ -68,6 +70,29 @@ class LoopTest {
         var started = System.nanoTime();
         loop.stop();
         assertThat(Duration.ofNanos(System.nanoTime() - started)).isLessThan(Duration.ofSeconds(5));
+        assertThat(loop.isRunning()).isFalse();
+    }
+
+    @Test
+    void a_stop_lets_a_running_task_finish_instead_of_interrupting_it() throws InterruptedException {
+        // An interrupted virtual thread closes the socket it reads: a database connection would be left broken.
+        var running = new CountDownLatch(1);
+        var interrupted = new AtomicBoolean();
+        var finished = new AtomicBoolean();
+        var loop = Loop.every("test", Duration.ofHours(1), () -> {
+            running.countDown();
+            try {
+                Thread.sleep(300);
+                finished.set(true);
+            } catch (InterruptedException e) {
+                interrupted.set(true);
+            }
+        });
+        loop.start();
+        running.await();
+        loop.stop();
+        assertThat(interrupted).isFalse();
+        assertThat(finished).isTrue();
         assertThat(loop.isRunning()).isFalse();
     }
 
