@@ -34,6 +34,8 @@ public final class BisectBenchmark {
     /**
      * @param overheadMs per search round, its wall time (from its start to the next round's, or to the answer) minus
      *                   the test's duration; empty for git
+     * @param beforeFirstRoundMs from the handler's start to the first round's (fetch into the mirror, commit graph,
+     *                           verdict cache); -1 for git
      */
     record Measure(
             String who,
@@ -43,7 +45,8 @@ public final class BisectBenchmark {
             int rounds,
             double seconds,
             boolean right,
-            List<Long> overheadMs) {}
+            List<Long> overheadMs,
+            long beforeFirstRoundMs) {}
 
     public static void main(String[] args) throws Exception {
         var commits = 1000;
@@ -140,7 +143,8 @@ public final class BisectBenchmark {
                 runs,
                 seconds,
                 output.contains(shas.get(culprit) + " is the first bad commit"),
-                List.of());
+                List.of(),
+                -1);
     }
 
     /**
@@ -151,9 +155,12 @@ public final class BisectBenchmark {
     static final class RoundClock implements BisectListener {
         private final List<Long> startsNanos = java.util.Collections.synchronizedList(new ArrayList<>());
         private volatile long finishedNanos;
+        private volatile long startedNanos;
 
         @Override
-        public void started(io.bisectbot.queue.JobContext job, io.bisectbot.bisect.BisectRequest request) {}
+        public void started(io.bisectbot.queue.JobContext job, io.bisectbot.bisect.BisectRequest request) {
+            startedNanos = System.nanoTime();
+        }
 
         @Override
         public void finished(
@@ -172,6 +179,10 @@ public final class BisectBenchmark {
                     startsNanos.add(System.nanoTime());
                 }
             };
+        }
+
+        long beforeFirstRoundMs() {
+            return startsNanos.isEmpty() ? -1 : Math.round((startsNanos.getFirst() - startedNanos) / 1e6);
         }
 
         List<Long> overheadsMs(double testSeconds) {
@@ -232,7 +243,8 @@ public final class BisectBenchmark {
                     result.get("rounds").asInt(),
                     seconds,
                     found.equals(shas.get(culprit)),
-                    clock.overheadsMs(testSeconds));
+                    clock.overheadsMs(testSeconds),
+                    clock.beforeFirstRoundMs());
         } finally {
             node.shutdown();
         }
@@ -258,7 +270,7 @@ public final class BisectBenchmark {
     static void print(List<Measure> results, int commits, double testSeconds, List<Integer> parallelism) {
         System.out.printf("%nBisect: %d-commit linear history, test takes %.1f s%n%n", commits, testSeconds);
         System.out.printf(
-                "| %-16s | %-7s | %-9s | %-13s | %-13s | %-8s | %-11s | %-5s | %s |%n",
+                "| %-16s | %-7s | %-9s | %-13s | %-13s | %-8s | %-11s | %-5s | %-6s | %s |%n",
                 "who",
                 "culprit",
                 "test runs",
@@ -267,15 +279,16 @@ public final class BisectBenchmark {
                 "wall s",
                 "wall vs git",
                 "right",
+                "before first round ms",
                 "round overhead ms");
-        System.out.println("|---|---|---|---|---|---|---|---|---|");
+        System.out.println("|---|---|---|---|---|---|---|---|---|---|");
         double gitSeconds = 0;
         for (var m : results) {
             if (m.who().startsWith("git")) {
                 gitSeconds = m.seconds();
             }
             System.out.printf(
-                    "| %-16s | %-7d | %-9d | %-13d | %-13d | %-8.1f | %-11s | %-5s | %s |%n",
+                    "| %-16s | %-7d | %-9d | %-13d | %-13d | %-8.1f | %-11s | %-5s | %-6s | %s |%n",
                     m.who(),
                     m.culprit(),
                     m.runs(),
@@ -284,6 +297,7 @@ public final class BisectBenchmark {
                     m.seconds(),
                     m.who().startsWith("git") ? "1.00" : "%.2f".formatted(m.seconds() / gitSeconds),
                     m.right() ? "yes" : "NO",
+                    m.beforeFirstRoundMs() < 0 ? "" : Long.toString(m.beforeFirstRoundMs()),
                     m.overheadMs().isEmpty() ? "" : m.overheadMs().toString());
         }
         var who = new ArrayList<>(List.of("git bisect run"));

@@ -12,10 +12,14 @@ import java.util.concurrent.Executors;
  * The executor's share of a bisect round: rounds of {@code k} steps at once, each running {@code sleep 1} on a small
  * input, cold (a container created and started per step, removed before the result) against warm starts (parked
  * containers, removal after the result), alternating so engine load drifts hit both alike. A round's overhead is its
- * wall time minus the test's second.
+ * wall time minus the test's second. Each kind's CPU per step on the host is reported too ({@link HostCpu}): on a
+ * machine with few cores it, not the engine's latency, sets how short a round of many steps can be.
  *
  * <pre>./mvnw -q test-compile exec:java -Dexec.classpathScope=test -Dexec.mainClass=io.bisectbot.executor.WarmStartsBenchmark \
- *     [-Dexec.args="ROUNDS K"]</pre>
+ *     [-Dexec.args="ROUNDS K [phases]"]</pre>
+ *
+ * With {@code phases}, it also splits a container's CPU: creating and starting {@code K} parked containers at once,
+ * then removing them, each phase alone on the engine.
  */
 public final class WarmStartsBenchmark {
 
@@ -32,8 +36,11 @@ public final class WarmStartsBenchmark {
             var warm = executor.warmStarts(k);
             List<Long> cold = new ArrayList<>();
             List<Long> warmed = new ArrayList<>();
+            var coldCpu = new HostCpu(0, 0, 0);
+            var warmCpu = new HostCpu(0, 0, 0);
             for (int round = 0; round <= rounds; round++) {
                 for (var useWarm : List.of(false, true)) {
+                    var cpu0 = HostCpu.now();
                     long t0 = System.nanoTime();
                     var steps = new ArrayList<CompletableFuture<ContainerResult>>();
                     for (int i = 0; i < k; i++) {
@@ -62,16 +69,62 @@ public final class WarmStartsBenchmark {
                         }
                     }
                     long overhead = (System.nanoTime() - t0) / 1_000_000 - 1000;
+                    var cpu = HostCpu.now().minus(cpu0);
                     // The first round of each kind is left out: nothing is parked before it.
                     if (round > 0) {
                         (useWarm ? warmed : cold).add(overhead);
+                        if (useWarm) {
+                            warmCpu = warmCpu.plus(cpu);
+                        } else {
+                            coldCpu = coldCpu.plus(cpu);
+                        }
                     }
                 }
             }
             warm.close();
+            if (args.length > 2 && args[2].equals("phases")) {
+                phases(executor, rounds, k, threads);
+            }
             report("cold", k, cold);
+            System.out.println("             " + coldCpu.perStep(cold.size() * k));
             report("warm starts", k, warmed);
+            System.out.println("             " + warmCpu.perStep(warmed.size() * k));
         }
+    }
+
+    private static void phases(
+            DockerExecutor executor, int rounds, int k, java.util.concurrent.ExecutorService threads) {
+        var spec = StepSpec.builder(1, "bench", 1, "phases", DockerTestSupport.RUNNER_IMAGE)
+                .shell("true")
+                .build();
+        var limits = executor.limitsOf(spec);
+        var parking = new HostCpu(0, 0, 0);
+        var removing = new HostCpu(0, 0, 0);
+        for (int round = 0; round < rounds; round++) {
+            var cpu0 = HostCpu.now();
+            var ids = new ArrayList<CompletableFuture<String>>();
+            for (int i = 0; i < k; i++) {
+                var name = DockerExecutor.containerName(spec, "phases-" + round + "-" + i);
+                ids.add(CompletableFuture.supplyAsync(
+                        () -> {
+                            var id = executor.create(spec, limits, name, true);
+                            executor.startParked(id);
+                            return id;
+                        },
+                        threads));
+            }
+            ids.forEach(CompletableFuture::join);
+            var cpu1 = HostCpu.now();
+            CompletableFuture.allOf(ids.stream()
+                            .map(id -> CompletableFuture.runAsync(() -> executor.remove(id.join()), threads))
+                            .toArray(CompletableFuture[]::new))
+                    .join();
+            var cpu2 = HostCpu.now();
+            parking = parking.plus(cpu1.minus(cpu0));
+            removing = removing.plus(cpu2.minus(cpu1));
+        }
+        System.out.println("create and start parked, " + parking.perStep(rounds * k));
+        System.out.println("remove,                  " + removing.perStep(rounds * k));
     }
 
     private static void report(String name, int k, List<Long> overheads) {
