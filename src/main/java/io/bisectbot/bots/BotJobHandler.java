@@ -196,7 +196,9 @@ public final class BotJobHandler implements JobHandler {
             caches.used(volumes, request.repoUrl(), request.installationId(), trusted);
         }
         var cancel = CancellationSignal.create();
-        job.onStop(() -> cancel.cancel("job " + job.stopReason().name().toLowerCase()));
+        // Its log and the "cancelled" report are still written after a stop.
+        job.onStopInsteadOfInterrupt(
+                () -> cancel.cancel("job " + job.stopReason().name().toLowerCase()));
         var sink = logs.openSink(job.jobId(), step, job.attempt());
         io.bisectbot.executor.ContainerResult run;
         try {

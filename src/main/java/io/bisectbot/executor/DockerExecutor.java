@@ -142,6 +142,7 @@ public final class DockerExecutor implements AutoCloseable {
         String imageDigest = null;
         StepOutcome outcome;
         var starting = warm == null ? null : warm.starting(spec, limits);
+        boolean interrupted = false;
         try {
             if (cancel.isCancelled()) {
                 outcome = new StepOutcome.Cancelled();
@@ -200,6 +201,9 @@ public final class DockerExecutor implements AutoCloseable {
         } catch (RuntimeException e) {
             outcome = new StepOutcome.InfraError("docker engine error: " + describe(e));
         } finally {
+            // Put off to the end: on an interrupted virtual thread the removal and the log writes below would fail
+            // at once (its sockets close), leaving the container to the reaper and the step's last lines unstored.
+            interrupted = Thread.interrupted();
             if (starting != null) {
                 starting.ended();
             }
@@ -223,6 +227,9 @@ public final class DockerExecutor implements AutoCloseable {
         }
         Duration duration = Duration.between(startedAt, clock.instant());
         metrics.stepFinished(outcome, duration);
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
         return new ContainerResult(outcome, duration, imageDigest, name, summary);
     }
 

@@ -26,6 +26,7 @@ public final class JobContext {
     private final List<Runnable> stopListeners = new CopyOnWriteArrayList<>();
     private volatile StopReason stopReason;
     private volatile Thread thread;
+    private volatile boolean interruptOnStop = true;
 
     JobContext(Job job) {
         this.job = job;
@@ -67,6 +68,20 @@ public final class JobContext {
         }
     }
 
+    /**
+     * Like {@link #onStop}, and from now on a stop does not interrupt the handler's thread: for a handler whose way to
+     * stop is the listener (killing its container) and that still writes to the database after stopping (its logs,
+     * a "cancelled" report). An interrupted virtual thread closes the socket it uses, so those writes would fail.
+     * Called by the handler's own thread; a stop that came before and interrupted it is taken back.
+     */
+    public synchronized void onStopInsteadOfInterrupt(Runnable listener) {
+        interruptOnStop = false;
+        if (stopReason != null && Thread.currentThread() == thread) {
+            Thread.interrupted();
+        }
+        onStop(listener);
+    }
+
     void bindThread(Thread current) {
         this.thread = current;
     }
@@ -85,7 +100,7 @@ public final class JobContext {
             }
         }
         var current = thread;
-        if (current != null) {
+        if (current != null && interruptOnStop) {
             current.interrupt();
         }
         return true;

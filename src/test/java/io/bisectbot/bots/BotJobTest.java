@@ -301,6 +301,15 @@ class BotJobTest {
 
         assertThat(finished(old).status()).isEqualTo(JobStatus.CANCELLED);
         assertThat(finished(fresh).result().get("conclusion").asString()).isEqualTo("success");
+        // The cancelled task's check is closed, not left running on the pull request.
+        assertThat(github.calls).contains("checkFinished:slow:CANCELLED", "checkFinished:slow:SUCCESS");
+        try (var docker = io.bisectbot.executor.DockerClients.create(null, null)) {
+            assertThat(docker.listContainersCmd()
+                            .withShowAll(true)
+                            .withLabelFilter(Map.of("bisectbot.job-id", Long.toString(old.id())))
+                            .exec())
+                    .isEmpty();
+        }
     }
 
     @Test

@@ -241,6 +241,36 @@ class JobLifecycleTest {
     }
 
     @Test
+    void a_handler_that_stops_through_its_listener_is_not_interrupted_and_can_still_write() {
+        // An interrupted virtual thread closes the socket it uses: a handler that reports its own cancel needs it.
+        var started = new CountDownLatch(1);
+        var stop = new CountDownLatch(1);
+        var afterStop = new java.util.concurrent.CompletableFuture<String>();
+        var node = fixture.node(fastProperties("w1"), handler("reports", context -> {
+            context.onStopInsteadOfInterrupt(stop::countDown);
+            started.countDown();
+            stop.await();
+            try (var connection = fixture.admin.getConnection();
+                    var query = connection.createStatement().executeQuery("SELECT 'written'")) {
+                query.next();
+                afterStop.complete(
+                        (Thread.currentThread().isInterrupted() ? "interrupted, " : "") + query.getString(1));
+            } catch (java.sql.SQLException e) {
+                afterStop.complete("failed: " + e.getMessage());
+            }
+            return JobOutcome.failed("cancelled");
+        }));
+        var id = node.queue().enqueue(job("reports")).job().id();
+        node.start();
+        await().atMost(Duration.ofSeconds(10)).until(() -> started.getCount() == 0);
+
+        fixture.queue("reports").cancel(id);
+
+        await().atMost(Duration.ofSeconds(5)).until(() -> fixture.status(id) == JobStatus.CANCELLED);
+        assertThat(afterStop).isCompletedWithValue("written");
+    }
+
+    @Test
     void a_dedup_key_returns_the_existing_job_instead_of_a_second_one() {
         var queue = fixture.queue("noop");
         var first = queue.enqueue(
