@@ -141,21 +141,46 @@ public final class Loop implements SmartLifecycle {
     }
 
     @Override
-    public synchronized void stop() {
+    public void stop() {
+        awaitEnd(signalStop());
+    }
+
+    /** The context's stop: every loop of a phase winds down at once, not one task's end after the other's. */
+    @Override
+    public void stop(Runnable callback) {
+        var current = signalStop();
+        if (current == null) {
+            callback.run();
+            return;
+        }
+        Thread.ofVirtual().name(name + "-stopping").start(() -> {
+            awaitEnd(current);
+            callback.run();
+        });
+    }
+
+    private synchronized Thread signalStop() {
         var current = thread;
         thread = null;
         if (current != null) {
             stopSignal.countDown();
-            try {
-                if (!current.join(STOP_GRACE)) {
-                    log.warn("{} did not finish its run within {} of the stop; interrupting it", name, STOP_GRACE);
-                    current.interrupt();
-                    current.join(STOP_GRACE);
-                }
-            } catch (InterruptedException e) {
+        }
+        return current;
+    }
+
+    private void awaitEnd(Thread current) {
+        if (current == null) {
+            return;
+        }
+        try {
+            if (!current.join(STOP_GRACE)) {
+                log.warn("{} did not finish its run within {} of the stop; interrupting it", name, STOP_GRACE);
                 current.interrupt();
-                Thread.currentThread().interrupt();
+                current.join(STOP_GRACE);
             }
+        } catch (InterruptedException e) {
+            current.interrupt();
+            Thread.currentThread().interrupt();
         }
     }
 

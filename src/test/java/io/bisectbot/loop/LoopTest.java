@@ -97,6 +97,34 @@ class LoopTest {
     }
 
     @Test
+    void the_contexts_stop_returns_at_once_and_calls_back_when_the_running_task_has_finished()
+            throws InterruptedException {
+        var running = new CountDownLatch(1);
+        var finished = new AtomicBoolean();
+        var loop = Loop.every("test", Duration.ofHours(1), () -> {
+            running.countDown();
+            try {
+                Thread.sleep(500);
+                finished.set(true);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        });
+        loop.start();
+        running.await();
+        var stopped = new CountDownLatch(1);
+        var asked = System.nanoTime();
+
+        loop.stop(stopped::countDown);
+
+        // Spring stops the loops of a phase one after the other: each returns at once, so they wind down together.
+        assertThat(Duration.ofNanos(System.nanoTime() - asked)).isLessThan(Duration.ofMillis(300));
+        assertThat(loop.isRunning()).isFalse();
+        assertThat(stopped.await(5, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        assertThat(finished).isTrue();
+    }
+
+    @Test
     void the_backoff_doubles_from_its_base_up_to_its_cap_with_jitter() {
         var backoff = new Backoff(Duration.ofSeconds(1), Duration.ofSeconds(10), new Random(7));
         for (int attempt = 1; attempt <= 40; attempt++) {
