@@ -214,8 +214,13 @@ public final class BotJobHandler implements JobHandler {
         return switch (run.outcome()) {
             case StepOutcome.InfraError error -> JobOutcome.failed(error.message());
             case StepOutcome.Cancelled ignored -> {
-                report(job.jobId(), request, task, BotGithub.Conclusion.CANCELLED, "Cancelled.");
-                yield JobOutcome.failed("cancelled");
+                if (job.stopReason() == null || job.stopReason() == JobContext.StopReason.CANCELLED) {
+                    report(job.jobId(), request, task, BotGithub.Conclusion.CANCELLED, "Cancelled.");
+                    yield JobOutcome.failed("cancelled");
+                }
+                // Stopped for the instance's sake (shutdown, lost liveness): the task runs again elsewhere and
+                // reports then; a "cancelled" check would tell the pull request something nobody asked for.
+                yield JobOutcome.failed("stopped: " + job.stopReason().name().toLowerCase());
             }
             case StepOutcome.Exited exited
             when exited.code() == 0 -> {

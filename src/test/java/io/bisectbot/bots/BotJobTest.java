@@ -58,6 +58,10 @@ class BotJobTest {
     }
 
     private QueueNode node(String workerId) {
+        return node(workerId, QueueProperties.defaults().shutdownGrace());
+    }
+
+    private QueueNode node(String workerId, Duration shutdownGrace) {
         var registry = new SimpleMeterRegistry();
         var docker = TestExecutor.start(database, registry);
         resources.add(docker);
@@ -77,6 +81,7 @@ class BotJobTest {
                 List.of(handler),
                 QueueProperties.defaults()
                         .withWorkerId(workerId)
+                        .withShutdownGrace(shutdownGrace)
                         .withTimings(
                                 Duration.ofMillis(200),
                                 Duration.ofMillis(300),
@@ -310,6 +315,29 @@ class BotJobTest {
                             .exec())
                     .isEmpty();
         }
+    }
+
+    @Test
+    void a_task_stopped_by_a_shutdown_is_released_without_a_cancelled_check() throws Exception {
+        var sha = commit(Map.of("slow.sh", "echo start; sleep 60\n"));
+        var tasks = tasks("""
+                tasks:
+                  slow:
+                    run: sh slow.sh
+                    on: [pull_request]
+                """);
+        var draining = node("draining", Duration.ofMillis(500));
+        node.shutdown();
+        draining.start();
+        var job = triggers.pullRequestUpdated(target(sha), tasks, Instant.now()).getFirst();
+        await().atMost(Duration.ofSeconds(30))
+                .until(() -> draining.queue().find(job.id()).orElseThrow().status() == JobStatus.RUNNING);
+
+        draining.shutdown();
+
+        var released = draining.queue().find(job.id()).orElseThrow();
+        assertThat(released.status()).isEqualTo(JobStatus.PENDING);
+        assertThat(github.calls).containsExactly("checkStarted:slow");
     }
 
     @Test
