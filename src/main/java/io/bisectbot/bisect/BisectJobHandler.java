@@ -154,6 +154,13 @@ public final class BisectJobHandler implements JobHandler {
             caches.finished(volumes);
         }
         if (job.stopRequested()) {
+            if (job.stopReason() == JobContext.StopReason.CANCELLED) {
+                // The engine has stopped; what is left is telling the listeners, which an interrupt (how the stop
+                // reached the engine's wait) would keep from the database.
+                Thread.interrupted();
+                var cancelled = request;
+                listeners.orderedStream().forEach(listener -> listener.cancelled(job, cancelled));
+            }
             return JobOutcome.failed("stopped: " + job.stopReason().name().toLowerCase());
         }
         var report = BisectReport.markdown(result, request.repo(), request.commandText())

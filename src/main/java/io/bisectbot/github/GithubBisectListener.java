@@ -6,7 +6,10 @@ import io.bisectbot.bisect.BisectRequest;
 import io.bisectbot.bisect.BisectResult;
 import io.bisectbot.queue.JobContext;
 
-/** Reports bisect jobs started from GitHub: 🚀 and an in-progress check run at start, the report at the end. */
+/**
+ * Reports bisect jobs started from GitHub: 🚀 and an in-progress check run at start, the report at the end, the check
+ * run closed as cancelled when the job is cancelled.
+ */
 final class GithubBisectListener implements BisectListener {
 
     private final GithubReports reports;
@@ -31,5 +34,13 @@ final class GithubBisectListener implements BisectListener {
                 ? GithubReports.Conclusion.SUCCESS
                 : result == null ? GithubReports.Conclusion.FAILURE : GithubReports.Conclusion.NEUTRAL;
         reports.jobFinished(job.jobId(), GithubRef.fromJson(request.github()), report, conclusion);
+    }
+
+    /** The check run started in progress is closed; whoever cancelled was answered where they asked. */
+    @Override
+    public void cancelled(JobContext job, BisectRequest request) {
+        if (request.github() != null) {
+            reports.jobCancelled(job.jobId(), GithubRef.fromJson(request.github()));
+        }
     }
 }

@@ -137,6 +137,20 @@ public final class GithubReports {
         }
     }
 
+    /** A cancelled job: its check run, if it has one, is completed as cancelled instead of staying in progress. */
+    public void jobCancelled(long jobId, GithubRef ref) {
+        if (ref.headSha() != null) {
+            completeCheckRun(
+                    jobId,
+                    ref,
+                    checkName,
+                    "Cancelled before it had an answer.",
+                    Conclusion.CANCELLED,
+                    reportUrl(jobId, ref),
+                    null);
+        }
+    }
+
     /**
      * A completed check run about the head commit itself rather than a job (e.g. what its change of the repository
      * config would do once merged); one per {@code name} and commit.

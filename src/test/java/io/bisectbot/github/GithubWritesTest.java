@@ -171,6 +171,23 @@ class GithubWritesTest extends GithubAppFixture {
     }
 
     @Test
+    void a_cancelled_job_completes_its_check_run_as_cancelled_and_posts_no_report() {
+        var ref = new GithubRef(1, "Codertocat", "Hello-World", 89, null, HEAD);
+        reports.jobStarted(9898, ref);
+        reports.jobCancelled(9898, ref);
+        awaitOutboxDone("%:job:9898");
+
+        assertThat(effective("POST", REPO + "/check-runs")).hasSize(1);
+        var completed = effective("PATCH", REPO + "/check-runs/4242");
+        assertThat(completed).hasSize(1);
+        var update = json.readTree(completed.getFirst().getRequest().getBodyAsString());
+        assertThat(update.get("status").asString()).isEqualTo("completed");
+        assertThat(update.get("conclusion").asString()).isEqualTo("cancelled");
+        assertThat(update.get("output").get("summary").asString()).contains("Cancelled before it had an answer");
+        assertThat(effective("POST", REPO + "/issues/89/comments")).isEmpty();
+    }
+
+    @Test
     void a_job_s_page_links_the_comment_and_check_run_it_wrote_and_says_what_was_not_delivered() throws Exception {
         github.stubFor(
                 post(urlPathEqualTo(REPO + "/issues/88/comments"))
