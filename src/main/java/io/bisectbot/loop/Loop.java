@@ -1,6 +1,7 @@
 package io.bisectbot.loop;
 
 import java.time.Duration;
+import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -157,6 +158,27 @@ public final class Loop implements SmartLifecycle {
             awaitEnd(current);
             callback.run();
         });
+    }
+
+    /** Stops without letting a running task finish, as a killed process would (simulated crashes in tests). */
+    public void halt() {
+        var current = signalStop();
+        if (current != null) {
+            current.interrupt();
+            awaitEnd(current);
+        }
+    }
+
+    /** Stops several loops at once: each is signalled before any is waited for, so their running tasks end together. */
+    public static void stopTogether(Loop... loops) {
+        var running = new java.util.ArrayList<Map.Entry<Loop, Thread>>();
+        for (var loop : loops) {
+            var thread = loop.signalStop();
+            if (thread != null) {
+                running.add(Map.entry(loop, thread));
+            }
+        }
+        running.forEach(entry -> entry.getKey().awaitEnd(entry.getValue()));
     }
 
     private synchronized Thread signalStop() {

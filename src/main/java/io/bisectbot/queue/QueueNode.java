@@ -250,9 +250,7 @@ public final class QueueNode {
             worker.stopAll(JobContext.StopReason.SHUTDOWN);
             worker.awaitIdle(Duration.ofSeconds(10));
         }
-        recoveryLoop.stop();
-        orphanLoop.stop();
-        heartbeatLoop.stop();
+        Loop.stopTogether(recoveryLoop, orphanLoop, heartbeatLoop);
         notifications.stop();
         worker.close();
         completions.close(Duration.ofSeconds(5));
@@ -271,9 +269,9 @@ public final class QueueNode {
     void crash() {
         running = false;
         liveness.stop(); // the kernel closes a killed process's sockets, and the server ends its sessions
-        orphanLoop.stop();
-        recoveryLoop.stop();
-        heartbeatLoop.stop();
+        orphanLoop.halt();
+        recoveryLoop.halt();
+        heartbeatLoop.halt();
         notifications.stop();
         worker.crash();
         completions.close(Duration.ZERO);

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -122,6 +123,35 @@ class LoopTest {
         assertThat(loop.isRunning()).isFalse();
         assertThat(stopped.await(5, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
         assertThat(finished).isTrue();
+    }
+
+    @Test
+    void loops_stopped_together_wind_down_at_once_and_a_halted_one_is_interrupted() throws InterruptedException {
+        var running = new CountDownLatch(3);
+        var interrupted = new CopyOnWriteArrayList<String>();
+        var loops = new ArrayList<Loop>();
+        for (var name : List.of("a", "b", "c")) {
+            var loop = Loop.every(name, Duration.ofHours(1), () -> {
+                running.countDown();
+                try {
+                    Thread.sleep(name.equals("c") ? 10_000 : 700);
+                } catch (InterruptedException e) {
+                    interrupted.add(name);
+                }
+            });
+            loops.add(loop);
+            loop.start();
+        }
+        running.await();
+        var asked = System.nanoTime();
+
+        loops.get(2).halt();
+        Loop.stopTogether(loops.get(0), loops.get(1));
+
+        // One task's time, not two: each was told before any was waited for.
+        assertThat(Duration.ofNanos(System.nanoTime() - asked)).isLessThan(Duration.ofMillis(1_300));
+        assertThat(interrupted).containsExactly("c");
+        assertThat(loops).noneMatch(Loop::isRunning);
     }
 
     @Test
