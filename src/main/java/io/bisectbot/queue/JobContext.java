@@ -28,6 +28,13 @@ public final class JobContext {
     private volatile Thread thread;
     private volatile boolean interruptOnStop = true;
 
+    /**
+     * How long a handler that stops through its listener may take after a stop before its thread is interrupted
+     * anyway: a container's SIGTERM grace (1 s by default), its removal and the last writes fit well within it, and
+     * it ends before a drain's last wait (10 s).
+     */
+    static final java.time.Duration INTERRUPT_AFTER = java.time.Duration.ofSeconds(5);
+
     JobContext(Job job) {
         this.job = job;
     }
@@ -69,20 +76,31 @@ public final class JobContext {
     }
 
     /**
-     * Like {@link #onStop}, and from now on a stop does not interrupt the handler's thread: for a handler whose way to
-     * stop is the listener (killing its container) and that still writes to the database after stopping (its logs,
-     * a "cancelled" report). An interrupted virtual thread closes the socket it uses, so those writes would fail.
-     * Called by the handler's own thread; a stop that came before and interrupted it is taken back.
+     * Like {@link #onStop}, and from now on a stop does not interrupt the handler's thread at once: for a handler
+     * whose way to stop is the listener (killing its container) and that still writes to the database after stopping
+     * (its logs, a "cancelled" report). An interrupted virtual thread closes the socket it uses, so those writes would
+     * fail. A handler still running {@link #INTERRUPT_AFTER} after the stop is interrupted all the same, so a wedged
+     * engine call or image pull cannot keep its slot. Called by the handler's own thread; a stop that came before and
+     * interrupted it is taken back.
      */
     public synchronized void onStopInsteadOfInterrupt(Runnable listener) {
+        takeBackInterrupt();
+        onStop(listener);
+    }
+
+    /**
+     * The handler has stopped (its waits ended) and still has something to write: no interrupt reaches its thread
+     * from now on, and one that did is cleared. Called by the handler's own thread.
+     */
+    public synchronized void takeBackInterrupt() {
         interruptOnStop = false;
         if (stopReason != null && Thread.currentThread() == thread) {
             Thread.interrupted();
         }
-        onStop(listener);
     }
 
-    void bindThread(Thread current) {
+    /** Synchronized with the stop's interrupts: once unbound (and the flag cleared), none reaches the thread. */
+    synchronized void bindThread(Thread current) {
         this.thread = current;
     }
 
@@ -102,7 +120,23 @@ public final class JobContext {
         var current = thread;
         if (current != null && interruptOnStop) {
             current.interrupt();
+        } else if (current != null) {
+            Thread.ofVirtual().name("stop-fallback-" + job.id()).start(() -> interruptIfStillRunning(current));
         }
         return true;
+    }
+
+    private void interruptIfStillRunning(Thread handler) {
+        try {
+            Thread.sleep(INTERRUPT_AFTER);
+        } catch (InterruptedException e) {
+            return;
+        }
+        synchronized (this) {
+            // Unbound once the handler returned: nothing is left to interrupt.
+            if (thread == handler) {
+                handler.interrupt();
+            }
+        }
     }
 }

@@ -271,6 +271,29 @@ class JobLifecycleTest {
     }
 
     @Test
+    void a_handler_whose_stop_listener_does_not_end_it_is_interrupted_after_a_grace() {
+        // E.g. a container kill that hangs in a wedged engine: the slot must not be held forever.
+        var started = new CountDownLatch(1);
+        var node = fixture.node(fastProperties("w1"), handler("stuck", context -> {
+            context.onStopInsteadOfInterrupt(() -> {});
+            started.countDown();
+            Thread.sleep(60_000);
+            return JobOutcome.succeeded(null);
+        }));
+        var id = node.queue().enqueue(job("stuck")).job().id();
+        node.start();
+        await().atMost(Duration.ofSeconds(10)).until(() -> started.getCount() == 0);
+        var asked = System.nanoTime();
+
+        fixture.queue("stuck").cancel(id);
+
+        await().atMost(Duration.ofSeconds(15)).until(() -> fixture.status(id) == JobStatus.CANCELLED);
+        assertThat(Duration.ofNanos(System.nanoTime() - asked))
+                .isGreaterThanOrEqualTo(JobContext.INTERRUPT_AFTER)
+                .isLessThan(JobContext.INTERRUPT_AFTER.plusSeconds(5));
+    }
+
+    @Test
     void a_dedup_key_returns_the_existing_job_instead_of_a_second_one() {
         var queue = fixture.queue("noop");
         var first = queue.enqueue(
