@@ -209,18 +209,26 @@ public final class BotJobHandler implements JobHandler {
                 caches.finished(volumes);
             }
         }
+        var stop = job.stopReason();
+        if (stop == JobContext.StopReason.CANCELLED) {
+            // Whatever the container did meanwhile (exited, or could not be killed): someone cancelled the task.
+            report(job.jobId(), request, task, BotGithub.Conclusion.CANCELLED, "Cancelled.");
+            return JobOutcome.failed("cancelled");
+        }
+        if (stop != null) {
+            // Stopped for the instance's sake (shutdown, lost liveness or fence): the task runs again elsewhere and
+            // reports then. Nothing is reported or proposed from here, and a "cancelled" check would tell the pull
+            // request something nobody asked for.
+            return JobOutcome.failed("stopped: " + stop.name().toLowerCase());
+        }
         // Untrusted runs report their conclusion only: their output stays behind the service's access control.
         var tail = trusted ? tail(logs.readAll(job.jobId(), step)) : null;
         return switch (run.outcome()) {
             case StepOutcome.InfraError error -> JobOutcome.failed(error.message());
             case StepOutcome.Cancelled ignored -> {
-                if (job.stopReason() == null || job.stopReason() == JobContext.StopReason.CANCELLED) {
-                    report(job.jobId(), request, task, BotGithub.Conclusion.CANCELLED, "Cancelled.");
-                    yield JobOutcome.failed("cancelled");
-                }
-                // Stopped for the instance's sake (shutdown, lost liveness): the task runs again elsewhere and
-                // reports then; a "cancelled" check would tell the pull request something nobody asked for.
-                yield JobOutcome.failed("stopped: " + job.stopReason().name().toLowerCase());
+                // A cancel signal without a stop of the job: not one of ours, but not a verdict either.
+                report(job.jobId(), request, task, BotGithub.Conclusion.CANCELLED, "Cancelled.");
+                yield JobOutcome.failed("cancelled");
             }
             case StepOutcome.Exited exited
             when exited.code() == 0 -> {
