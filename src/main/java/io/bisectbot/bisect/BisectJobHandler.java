@@ -105,7 +105,29 @@ public final class BisectJobHandler implements JobHandler {
             return JobOutcome.failedPermanently("invalid bisect request: " + e.getMessage());
         }
         listeners.orderedStream().forEach(listener -> listener.started(job, request));
-        return run(job, request);
+        try {
+            return run(job, request);
+        } finally {
+            if (job.stopReason() == JobContext.StopReason.CANCELLED) {
+                cancelled(job, request);
+            }
+        }
+    }
+
+    /**
+     * However the run ended once cancelled (the engine's answer, a git or database call the stop cut short), the
+     * listeners hear it once. The interrupt that stopped the run's waits is taken back first: they write to the
+     * database, which an interrupted thread cannot reach.
+     */
+    private void cancelled(JobContext job, BisectRequest request) {
+        job.takeBackInterrupt();
+        listeners.orderedStream().forEach(listener -> {
+            try {
+                listener.cancelled(job, request);
+            } catch (RuntimeException e) {
+                log.warn("Could not report that bisect job {} was cancelled: {}", job.jobId(), e.getMessage());
+            }
+        });
     }
 
     private JobOutcome run(JobContext job, BisectRequest request) {
@@ -154,13 +176,6 @@ public final class BisectJobHandler implements JobHandler {
             caches.finished(volumes);
         }
         if (job.stopRequested()) {
-            if (job.stopReason() == JobContext.StopReason.CANCELLED) {
-                // The engine has stopped; what is left is telling the listeners, which an interrupt (how the stop
-                // reached the engine's wait) would keep from the database.
-                Thread.interrupted();
-                var cancelled = request;
-                listeners.orderedStream().forEach(listener -> listener.cancelled(job, cancelled));
-            }
             return JobOutcome.failed("stopped: " + job.stopReason().name().toLowerCase());
         }
         var report = BisectReport.markdown(result, request.repo(), request.commandText())
@@ -176,6 +191,10 @@ public final class BisectJobHandler implements JobHandler {
     /** Reports only answers that will not change: a success, or a failure that will not be retried. */
     private void finishIfFinal(
             JobContext job, BisectRequest request, JobOutcome outcome, BisectResult result, String report) {
+        if (job.stopRequested()) {
+            // Not final: a cancel is reported as one (above), any other stop runs the job again elsewhere.
+            return;
+        }
         var last = switch (outcome) {
             case JobOutcome.Succeeded ignored -> true;
             case JobOutcome.Failed failed ->
