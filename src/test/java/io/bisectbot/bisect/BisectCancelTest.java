@@ -10,10 +10,9 @@ import io.bisectbot.queue.JobContext;
 import io.bisectbot.queue.JobStatus;
 import io.bisectbot.queue.NewJob;
 import io.bisectbot.queue.QueueNode;
-import io.bisectbot.queue.QueueProperties;
+import io.bisectbot.queue.QueueTestSupport;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -22,7 +21,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.springframework.beans.factory.support.DefaultListableBeanFactory;
 import org.springframework.jdbc.core.simple.JdbcClient;
-import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.JsonNodeFactory;
 
 /** A bisection cancelled while its steps run: its listeners hear it, and can still write what they report. */
@@ -77,20 +75,11 @@ class BisectCancelTest {
         });
         var registry = new SimpleMeterRegistry();
         docker = TestExecutor.start(database, registry);
-        node = QueueNode.create(
+        node = QueueTestSupport.node(
                 database,
                 List.of(docker.bisectHandler(TestExecutor.bisectProperties(2), cache, database, beans)),
-                QueueProperties.defaults()
-                        .withWorkerId("cancel")
-                        .withTimings(
-                                Duration.ofMillis(200),
-                                Duration.ofMillis(300),
-                                Duration.ofSeconds(2),
-                                Duration.ofMillis(300)),
-                Clock.systemUTC(),
-                registry,
-                JsonMapper.builder().build(),
-                "test");
+                QueueTestSupport.quickTimings("cancel"),
+                registry);
         node.start();
         var body = JsonNodeFactory.instance
                 .objectNode()

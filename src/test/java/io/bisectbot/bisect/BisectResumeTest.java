@@ -11,11 +11,9 @@ import io.bisectbot.executor.OrphanReaper;
 import io.bisectbot.queue.JobStatus;
 import io.bisectbot.queue.NewJob;
 import io.bisectbot.queue.QueueNode;
-import io.bisectbot.queue.QueueProperties;
 import io.bisectbot.queue.QueueTestSupport;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -24,7 +22,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.springframework.beans.factory.support.DefaultListableBeanFactory;
 import org.springframework.jdbc.core.simple.JdbcClient;
-import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.JsonNodeFactory;
 
 /** Kill the instance running a bisect mid-way: the instance that takes the job over re-runs no stored step. */
@@ -62,20 +59,7 @@ class BisectResumeTest {
         var properties = TestExecutor.bisectProperties(4);
         var beans = new DefaultListableBeanFactory();
         var handler = docker.bisectHandler(properties, cache, database, beans);
-        var node = QueueNode.create(
-                database,
-                List.of(handler),
-                QueueProperties.defaults()
-                        .withWorkerId(workerId)
-                        .withTimings(
-                                Duration.ofMillis(200),
-                                Duration.ofMillis(300),
-                                Duration.ofSeconds(2),
-                                Duration.ofMillis(300)),
-                Clock.systemUTC(),
-                registry,
-                JsonMapper.builder().build(),
-                "test");
+        var node = QueueTestSupport.node(database, List.of(handler), QueueTestSupport.quickTimings(workerId), registry);
         nodes.add(node);
         return node;
     }

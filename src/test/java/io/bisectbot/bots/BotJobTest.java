@@ -15,7 +15,6 @@ import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -26,7 +25,6 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.springframework.jdbc.core.simple.JdbcClient;
-import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.dataformat.yaml.YAMLMapper;
 
 /** Bot jobs through the queue with real containers on a real repository; GitHub is a recording fake here. */
@@ -76,21 +74,11 @@ class BotJobTest {
                 docker.health(),
                 docker.logs(),
                 github);
-        var created = QueueNode.create(
+        var created = QueueTestSupport.node(
                 database,
                 List.of(handler),
-                QueueProperties.defaults()
-                        .withWorkerId(workerId)
-                        .withShutdownGrace(shutdownGrace)
-                        .withTimings(
-                                Duration.ofMillis(200),
-                                Duration.ofMillis(300),
-                                Duration.ofSeconds(2),
-                                Duration.ofMillis(300)),
-                Clock.systemUTC(),
-                registry,
-                JsonMapper.builder().build(),
-                "test");
+                QueueTestSupport.quickTimings(workerId).withShutdownGrace(shutdownGrace),
+                registry);
         nodes.add(created);
         return created;
     }

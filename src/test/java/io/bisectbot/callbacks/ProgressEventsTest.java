@@ -10,8 +10,7 @@ import io.bisectbot.bisect.BisectJobHandler;
 import io.bisectbot.bisect.BisectListener;
 import io.bisectbot.git.GitCredentials;
 import io.bisectbot.queue.NewJob;
-import io.bisectbot.queue.QueueNode;
-import io.bisectbot.queue.QueueProperties;
+import io.bisectbot.queue.QueueTestSupport;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -90,20 +89,8 @@ class ProgressEventsTest {
                 clock,
                 beans.getBeanProvider(GitCredentials.class),
                 beans.getBeanProvider(BisectListener.class));
-        var node = QueueNode.create(
-                database,
-                List.of(handler),
-                QueueProperties.defaults()
-                        .withWorkerId("progress")
-                        .withTimings(
-                                Duration.ofMillis(200),
-                                Duration.ofMillis(300),
-                                Duration.ofSeconds(2),
-                                Duration.ofMillis(300)),
-                clock,
-                registry,
-                json,
-                "test");
+        var node =
+                QueueTestSupport.node(database, List.of(handler), QueueTestSupport.quickTimings("progress"), registry);
         resources.add(node::shutdown);
         var properties = new CallbackProperties(
                 SECRET,
