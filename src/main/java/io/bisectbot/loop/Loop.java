@@ -41,6 +41,9 @@ public final class Loop implements SmartLifecycle {
     private final Task task;
     private volatile Thread thread;
     private CountDownLatch stopSignal;
+    /** The thread of the last run that was told to stop; it may still be finishing its task. */
+    private Thread stopping;
+
     private boolean failing;
 
     public Loop(String name, Duration interval, Task task) {
@@ -92,7 +95,14 @@ public final class Loop implements SmartLifecycle {
         }
         var signal = new CountDownLatch(1);
         stopSignal = signal;
-        thread = Thread.ofVirtual().name(name).start(() -> run(signal));
+        var previous = stopping;
+        // Started again right after an asynchronous stop: the new run waits until the old one's task has ended.
+        thread = Thread.ofVirtual().name(name).start(() -> {
+            if (previous != null) {
+                awaitEnd(previous);
+            }
+            run(signal);
+        });
     }
 
     private void run(CountDownLatch stopSignal) {
@@ -186,6 +196,7 @@ public final class Loop implements SmartLifecycle {
         thread = null;
         if (current != null) {
             stopSignal.countDown();
+            stopping = current;
         }
         return current;
     }

@@ -155,6 +155,33 @@ class LoopTest {
     }
 
     @Test
+    void a_loop_started_again_right_after_a_stop_never_runs_its_task_twice_at_once() throws InterruptedException {
+        var inTask = new AtomicInteger();
+        var most = new AtomicInteger();
+        var runs = new AtomicInteger();
+        var loop = Loop.every("test", Duration.ofMillis(10), () -> {
+            most.accumulateAndGet(inTask.incrementAndGet(), Math::max);
+            runs.incrementAndGet();
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } finally {
+                inTask.decrementAndGet();
+            }
+        });
+        loop.start();
+        await().atMost(Duration.ofSeconds(5)).until(() -> inTask.get() == 1);
+
+        loop.stop(() -> {});
+        loop.start();
+
+        await().atMost(Duration.ofSeconds(5)).until(() -> runs.get() >= 3);
+        loop.stop();
+        assertThat(most).hasValue(1);
+    }
+
+    @Test
     void the_backoff_doubles_from_its_base_up_to_its_cap_with_jitter() {
         var backoff = new Backoff(Duration.ofSeconds(1), Duration.ofSeconds(10), new Random(7));
         for (int attempt = 1; attempt <= 40; attempt++) {
