@@ -90,12 +90,18 @@ public final class JobContext {
 
     /**
      * The handler has stopped (its waits ended) and still has something to write: no interrupt reaches its thread
-     * from now on, and one that did is cleared. Called by the handler's own thread.
+     * from now on, and one that did is cleared. Either way a handler still running {@link #INTERRUPT_AFTER} after the
+     * stop is interrupted. Called by the handler's own thread.
      */
     public synchronized void takeBackInterrupt() {
+        if (!interruptOnStop) {
+            return;
+        }
         interruptOnStop = false;
         if (stopReason != null && Thread.currentThread() == thread) {
+            // The stop came first and interrupted this thread: taken back, and given again later if need be.
             Thread.interrupted();
+            interruptLater(thread);
         }
     }
 
@@ -121,22 +127,25 @@ public final class JobContext {
         if (current != null && interruptOnStop) {
             current.interrupt();
         } else if (current != null) {
-            Thread.ofVirtual().name("stop-fallback-" + job.id()).start(() -> interruptIfStillRunning(current));
+            interruptLater(current);
         }
         return true;
     }
 
-    private void interruptIfStillRunning(Thread handler) {
-        try {
-            Thread.sleep(INTERRUPT_AFTER);
-        } catch (InterruptedException e) {
-            return;
-        }
-        synchronized (this) {
-            // Unbound once the handler returned: nothing is left to interrupt.
-            if (thread == handler) {
-                handler.interrupt();
+    /** Interrupts {@code handler} {@link #INTERRUPT_AFTER} from now, unless it has returned by then. */
+    private void interruptLater(Thread handler) {
+        Thread.ofVirtual().name("stop-fallback-" + job.id()).start(() -> {
+            try {
+                Thread.sleep(INTERRUPT_AFTER);
+            } catch (InterruptedException e) {
+                return;
             }
-        }
+            synchronized (this) {
+                // Unbound once the handler returned: nothing is left to interrupt.
+                if (thread == handler) {
+                    handler.interrupt();
+                }
+            }
+        });
     }
 }

@@ -294,6 +294,31 @@ class JobLifecycleTest {
     }
 
     @Test
+    void a_handler_that_takes_the_interrupt_back_after_a_stop_is_interrupted_again_after_the_grace() {
+        var started = new CountDownLatch(1);
+        var node = fixture.node(fastProperties("w1"), handler("late", context -> {
+            started.countDown();
+            while (!context.stopRequested()) {
+                Thread.onSpinWait();
+            }
+            context.onStopInsteadOfInterrupt(() -> {});
+            Thread.sleep(60_000); // its last write, stuck
+            return JobOutcome.succeeded(null);
+        }));
+        var id = node.queue().enqueue(job("late")).job().id();
+        node.start();
+        await().atMost(Duration.ofSeconds(10)).until(() -> started.getCount() == 0);
+        var asked = System.nanoTime();
+
+        fixture.queue("late").cancel(id);
+
+        await().atMost(Duration.ofSeconds(15)).until(() -> fixture.status(id) == JobStatus.CANCELLED);
+        assertThat(Duration.ofNanos(System.nanoTime() - asked))
+                .isGreaterThanOrEqualTo(JobContext.INTERRUPT_AFTER)
+                .isLessThan(JobContext.INTERRUPT_AFTER.plusSeconds(5));
+    }
+
+    @Test
     void a_dedup_key_returns_the_existing_job_instead_of_a_second_one() {
         var queue = fixture.queue("noop");
         var first = queue.enqueue(
