@@ -225,11 +225,8 @@ public final class BotJobHandler implements JobHandler {
         var tail = trusted ? tail(logs.readAll(job.jobId(), step)) : null;
         return switch (run.outcome()) {
             case StepOutcome.InfraError error -> JobOutcome.failed(error.message());
-            case StepOutcome.Cancelled ignored -> {
-                // A cancel signal without a stop of the job: not one of ours, but not a verdict either.
-                report(job.jobId(), request, task, BotGithub.Conclusion.CANCELLED, "Cancelled.");
-                yield JobOutcome.failed("cancelled");
-            }
+            // Only a stop of the job cancels the step, and stops are answered above.
+            case StepOutcome.Cancelled ignored -> JobOutcome.failed("cancelled");
             case StepOutcome.Exited exited
             when exited.code() == 0 -> {
                 result.put("conclusion", "success").put("exit_code", 0);

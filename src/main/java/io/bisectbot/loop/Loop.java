@@ -1,6 +1,7 @@
 package io.bisectbot.loop;
 
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Map;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -181,7 +182,7 @@ public final class Loop implements SmartLifecycle {
 
     /** Stops several loops at once: each is signalled before any is waited for, so their running tasks end together. */
     public static void stopTogether(Loop... loops) {
-        var running = new java.util.ArrayList<Map.Entry<Loop, Thread>>();
+        var running = new ArrayList<Map.Entry<Loop, Thread>>();
         for (var loop : loops) {
             var thread = loop.signalStop();
             if (thread != null) {
