@@ -9,16 +9,15 @@ import io.bisectbot.queue.JobStatus;
 import io.bisectbot.queue.NewJob;
 import io.bisectbot.queue.QueueNode;
 import io.bisectbot.queue.QueueProperties;
+import io.bisectbot.queue.QueueTestSupport;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import org.springframework.beans.factory.support.DefaultListableBeanFactory;
-import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.JsonNodeFactory;
 
 /**
@@ -213,14 +212,8 @@ public final class BisectBenchmark {
         var clock = new RoundClock();
         beans.registerSingleton("rounds", clock);
         var handler = docker.bisectHandler(properties, cache, database, beans);
-        var node = QueueNode.create(
-                database,
-                List.of(handler),
-                QueueProperties.defaults().withWorkerId("bench-k" + k),
-                Clock.systemUTC(),
-                registry,
-                JsonMapper.builder().build(),
-                "bench");
+        var node = QueueTestSupport.node(
+                database, List.of(handler), QueueProperties.defaults().withWorkerId("bench-k" + k), registry);
         node.start();
         try {
             var payload = JsonNodeFactory.instance

@@ -2,15 +2,13 @@ package io.bisectbot.bench;
 
 import io.bisectbot.TestDatabase;
 import io.bisectbot.TestExecutor;
-import io.bisectbot.queue.QueueNode;
 import io.bisectbot.queue.QueueProperties;
+import io.bisectbot.queue.QueueTestSupport;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import java.nio.file.Files;
-import java.time.Clock;
 import java.util.ArrayList;
 import java.util.List;
 import org.springframework.beans.factory.support.DefaultListableBeanFactory;
-import tools.jackson.databind.json.JsonMapper;
 import tools.jackson.databind.node.JsonNodeFactory;
 
 /**
@@ -53,14 +51,11 @@ public final class CacheBenchmark {
                     var beans = new DefaultListableBeanFactory();
                     var handler = docker.bisectHandler(
                             TestExecutor.bisectProperties(4), work.resolve("git"), database, beans);
-                    var node = QueueNode.create(
+                    var node = QueueTestSupport.node(
                             database,
                             List.of(handler),
                             QueueProperties.defaults().withWorkerId("cache-bench"),
-                            Clock.systemUTC(),
-                            registry,
-                            JsonMapper.builder().build(),
-                            "bench");
+                            registry);
                     node.start();
                     try {
                         var payload = JsonNodeFactory.instance
