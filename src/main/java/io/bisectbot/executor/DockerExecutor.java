@@ -527,10 +527,24 @@ public final class DockerExecutor implements AutoCloseable {
                 .withAttachStdout(true)
                 .withAttachStderr(true)
                 .exec();
+        return measureWorkVolume(id, exec.getId());
+    }
+
+    /** The measure's second half: runs the created {@code du} exec and reads its answer. */
+    java.util.OptionalLong measureWorkVolume(String id, String execId) throws InterruptedException {
         var out = new StringBuilder();
         var err = new StringBuilder();
-        docker.execStartCmd(exec.getId())
+        var failed = new java.util.concurrent.atomic.AtomicReference<Throwable>();
+        docker.execStartCmd(execId)
                 .exec(new ResultCallback.Adapter<Frame>() {
+                    @Override
+                    public void onError(Throwable error) {
+                        // Kept, not logged: the library logs a callback's error as ERROR with its stack trace, and the
+                        // usual one is the step having just exited.
+                        failed.compareAndSet(null, error);
+                        closeQuietly(this);
+                    }
+
                     @Override
                     public void onNext(Frame frame) {
                         var text = new String(frame.getPayload(), java.nio.charset.StandardCharsets.UTF_8);
@@ -544,7 +558,15 @@ public final class DockerExecutor implements AutoCloseable {
                     }
                 })
                 .awaitCompletion(60, TimeUnit.SECONDS);
-        var code = docker.inspectExecCmd(exec.getId()).exec().getExitCodeLong();
+        var error = failed.get();
+        if (error != null) {
+            if (error instanceof NotFoundException
+                    || (error.getMessage() != null && error.getMessage().contains("is not running"))) {
+                return java.util.OptionalLong.empty(); // the step ended between two checks, its exec with it
+            }
+            throw error instanceof RuntimeException e ? e : new IllegalStateException(error);
+        }
+        var code = docker.inspectExecCmd(execId).exec().getExitCodeLong();
         if (code != null && (code == 126 || code == 127)) {
             log.warn("Container {} has no usable du, so its disk use is not checked against STEP_DISK_LIMIT", id);
             return java.util.OptionalLong.empty();

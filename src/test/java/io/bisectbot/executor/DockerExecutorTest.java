@@ -171,6 +171,42 @@ class DockerExecutorTest {
     }
 
     @Test
+    void measuring_the_disk_of_a_step_that_has_just_exited_ends_the_watch_without_an_error_in_the_log()
+            throws Exception {
+        var callbacks = (ch.qos.logback.classic.Logger)
+                org.slf4j.LoggerFactory.getLogger(com.github.dockerjava.api.async.ResultCallbackTemplate.class);
+        var logged = new ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent>();
+        logged.start();
+        callbacks.addAppender(logged);
+        var docker = DockerTestSupport.DOCKER;
+        var id = docker.createContainerCmd(RUNNER_IMAGE)
+                .withCmd("sleep", "60")
+                .withLabels(Map.of("bisectbot.managed", "true"))
+                .exec()
+                .getId();
+        try {
+            docker.startContainerCmd(id).exec();
+            // The check's exec is made while the step runs; the step ends before the exec starts.
+            var exec = docker.execCreateCmd(id)
+                    .withCmd("du", "-skx", "/work")
+                    .withAttachStdout(true)
+                    .exec()
+                    .getId();
+            docker.killContainerCmd(id).exec();
+            docker.waitContainerCmd(id).start().awaitStatusCode(30, TimeUnit.SECONDS);
+
+            assertThat(executor().measureWorkVolume(id, exec)).isEmpty();
+            assertThat(logged.list).isEmpty();
+        } finally {
+            callbacks.detachAppender(logged);
+            docker.removeContainerCmd(id)
+                    .withForce(true)
+                    .withRemoveVolumes(true)
+                    .exec();
+        }
+    }
+
+    @Test
     void a_fork_bomb_is_held_by_the_pids_limit_and_the_step_still_ends() {
         // The bomb fills the pids limit; builtins then count processes and kill them all.
         String script = """
