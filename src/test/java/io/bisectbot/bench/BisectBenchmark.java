@@ -17,6 +17,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.function.IntFunction;
 import org.springframework.beans.factory.support.DefaultListableBeanFactory;
 import tools.jackson.databind.node.JsonNodeFactory;
 
@@ -91,24 +93,35 @@ public final class BisectBenchmark {
     /** A linear history; commit {@code culprit} and later fail the test. Built with fast-import: seconds, not minutes. */
     static List<String> linearRepository(Path dir, int n, int culprit, double testSeconds)
             throws IOException, InterruptedException {
+        var script = "#!/bin/sh\nsleep " + testSeconds + "\n[ \"$(cat state)\" = good ]\n";
+        return linearRepository(
+                dir,
+                n,
+                i -> Map.of("test.sh", script, "state", i < culprit ? "good\n" : "bad\n", "version", "v" + i + "\n"));
+    }
+
+    /**
+     * A linear history of {@code n} commits on {@code main}, commit {@code i} holding the files {@code files(i)} (path
+     * to content) besides those of earlier commits; the first is tagged {@code v0}. Returns the commits, oldest first.
+     */
+    static List<String> linearRepository(Path dir, int n, IntFunction<Map<String, String>> files)
+            throws IOException, InterruptedException {
         Files.createDirectories(dir);
         git(dir, null, "init", "-q", "-b", "main");
-        var script = "#!/bin/sh\nsleep " + testSeconds + "\n[ \"$(cat state)\" = good ]\n";
         var stream = new StringBuilder();
         for (int i = 0; i < n; i++) {
-            var state = i < culprit ? "good\n" : "bad\n";
             stream.append("commit refs/heads/main\n")
                     .append("committer Dev <dev@example.com> ")
                     .append(1_700_000_000L + i * 60L)
                     .append(" +0000\n")
                     .append(data("change " + i + "\n"));
             // No 'from': fast-import continues the branch from the commit it wrote last.
-            stream.append("M 100644 inline test.sh\n")
-                    .append(data(script))
-                    .append("M 100644 inline state\n")
-                    .append(data(state))
-                    .append("M 100644 inline version\n")
-                    .append(data("v" + i + "\n"));
+            for (var file : new java.util.TreeMap<>(files.apply(i)).entrySet()) {
+                stream.append("M 100644 inline ")
+                        .append(file.getKey())
+                        .append('\n')
+                        .append(data(file.getValue()));
+            }
         }
         git(dir, stream.toString(), "fast-import", "--quiet");
         git(dir, null, "reset", "-q", "--hard", "main");
