@@ -18,11 +18,19 @@ public record TestExecutor(DockerExecutor executor, DockerHealth health, StepLog
     public static final String RUNNER_IMAGE = System.getenv().getOrDefault("LOCALCI_RUNNER_IMAGE", "debian:bookworm");
 
     public static TestExecutor start(DataSource database, MeterRegistry registry) {
+        return start(database, registry, p -> p);
+    }
+
+    /** With the default settings changed by {@code settings}. */
+    public static TestExecutor start(
+            DataSource database,
+            MeterRegistry registry,
+            java.util.function.UnaryOperator<ExecutorProperties> settings) {
         var docker = DockerClients.create(null, null);
         return new TestExecutor(
                 new DockerExecutor(
                         docker,
-                        ExecutorProperties.defaultProperties().withDefaultImage(RUNNER_IMAGE),
+                        settings.apply(ExecutorProperties.defaultProperties().withDefaultImage(RUNNER_IMAGE)),
                         registry,
                         Clock.systemUTC()),
                 new DockerHealth(

@@ -69,6 +69,8 @@ public final class DockerExecutor implements AutoCloseable {
     private final Set<WarmStarts> warmStarts = ConcurrentHashMap.newKeySet();
     private final CacheVolumes caches;
     private final Map<String, FilesRoute> filesRoutes = new ConcurrentHashMap<>();
+    private final String executorId = java.util.UUID.randomUUID().toString();
+    private final Standby standby;
 
     public DockerExecutor(DockerClient docker, ExecutorProperties properties, MeterRegistry registry, Clock clock) {
         this.docker = docker;
@@ -81,6 +83,18 @@ public final class DockerExecutor implements AutoCloseable {
         this.caches = new CacheVolumes(docker, images, properties.defaultImage(), this::remove);
         this.timers = Executors.newSingleThreadScheduledExecutor(
                 Thread.ofPlatform().daemon().name("step-deadlines").factory());
+        this.standby = new Standby(
+                docker,
+                executorId,
+                properties.standbyMax(),
+                properties.standbyIdle(),
+                System::nanoTime,
+                this::removeLater,
+                registry);
+        if (standby.enabled()) {
+            long every = Math.clamp(properties.standbyIdle().toMillis() / 2, 100, 60_000);
+            timers.scheduleWithFixedDelay(standby::sweep, every, every, TimeUnit.MILLISECONDS);
+        }
     }
 
     /** What ended the wait for a step, before it is turned into an outcome. */
@@ -119,6 +133,20 @@ public final class DockerExecutor implements AutoCloseable {
         var warm = new WarmStarts(this, ahead);
         warmStarts.add(warm);
         return warm;
+    }
+
+    Standby standby() {
+        return standby;
+    }
+
+    /** Whether the container still runs (a kept one may have been stopped meanwhile, e.g. by an engine restart). */
+    boolean isRunning(String containerId) {
+        try {
+            return Boolean.TRUE.equals(
+                    docker.inspectContainerCmd(containerId).exec().getState().getRunning());
+        } catch (RuntimeException e) {
+            return false;
+        }
     }
 
     ExecutorProperties.Effective limitsOf(StepSpec spec) {
@@ -239,12 +267,27 @@ public final class DockerExecutor implements AutoCloseable {
      * environment, then enters the working directory and runs the step's command.
      */
     String create(StepSpec spec, ExecutorProperties.Effective limits, String name, boolean parked) {
+        return create(spec, limits, name, parked, false);
+    }
+
+    /**
+     * {@code standby}: a parked container that may serve a later job of the same shape (see {@link Standby}): it
+     * carries its worker's labels and this executor's, no job's.
+     */
+    String create(StepSpec spec, ExecutorProperties.Effective limits, String name, boolean parked, boolean standby) {
         Map<String, String> labels = new LinkedHashMap<>(spec.labels());
         // Ours last, so a step cannot forge the labels the reaper relies on.
+        labels.remove(Labels.STANDBY);
         labels.put(Labels.MANAGED, "true");
-        labels.put(Labels.JOB_ID, Long.toString(spec.jobId()));
+        if (standby) {
+            labels.remove(Labels.JOB_ID);
+            labels.remove(Labels.ATTEMPT);
+            labels.put(Labels.STANDBY, executorId);
+        } else {
+            labels.put(Labels.JOB_ID, Long.toString(spec.jobId()));
+            labels.put(Labels.ATTEMPT, Integer.toString(spec.attempt()));
+        }
         labels.put(Labels.WORKER_ID, spec.workerId());
-        labels.put(Labels.ATTEMPT, Integer.toString(spec.attempt()));
         labels.put(Labels.STEP, parked ? WarmStarts.STEP_LABEL : spec.step());
 
         HostConfig host = SecurityProfile.step(spec, limits, properties);
@@ -832,6 +875,11 @@ public final class DockerExecutor implements AutoCloseable {
                         ThreadLocalRandom.current().nextInt(1 << 24));
     }
 
+    /** A standby container's name: it belongs to no job until a step takes it. */
+    static String standbyName() {
+        return "bisectbot-parked-%06x".formatted(ThreadLocalRandom.current().nextInt(1 << 24));
+    }
+
     static String describe(Throwable e) {
         String message = e.getMessage();
         Throwable cause = e;
@@ -851,6 +899,7 @@ public final class DockerExecutor implements AutoCloseable {
     @Override
     public void close() {
         List.copyOf(warmStarts).forEach(WarmStarts::close);
+        standby.close();
         active.forEach(f -> f.complete(new Ending.Cancel()));
         long until = System.nanoTime() + Duration.ofSeconds(15).toNanos();
         for (var removal : List.copyOf(pendingRemovals)) {

@@ -33,6 +33,10 @@ import org.springframework.util.unit.DataSize;
  * @param diskCheckInterval how often a running step's working directory is measured; the limit is exceeded by at
  *                          most what the step writes in that time
  * @param defaultImage      image of bisect steps and bot tasks that name none
+ * @param standbyMax        parked step containers an instance keeps after a bisect job for the next job of the
+ *                          same shape (image, command, limits, network, cache volumes); they have run nothing but a
+ *                          waiting shell. {@code 0}: none kept
+ * @param standbyIdle       how long a kept container waits for a job before it is removed
  */
 @ConfigurationProperties("bisectbot.executor")
 public record ExecutorProperties(
@@ -51,7 +55,9 @@ public record ExecutorProperties(
         @DefaultValue List<String> allowedImages,
         @DefaultValue("10GB") DataSize diskLimit,
         @DefaultValue("5s") Duration diskCheckInterval,
-        @DefaultValue("debian:bookworm") String defaultImage) {
+        @DefaultValue("debian:bookworm") String defaultImage,
+        @DefaultValue("8") int standbyMax,
+        @DefaultValue("5m") Duration standbyIdle) {
 
     public ExecutorProperties {
         // Field by field, so setting only max.memory keeps the other maximums.
@@ -87,7 +93,9 @@ public record ExecutorProperties(
                 allowedImages,
                 diskLimit,
                 diskCheckInterval,
-                defaultImage);
+                defaultImage,
+                standbyMax,
+                standbyIdle);
     }
 
     public ExecutorProperties withDiskLimit(DataSize limit, Duration checkInterval) {
@@ -107,7 +115,9 @@ public record ExecutorProperties(
                 allowedImages,
                 limit,
                 checkInterval,
-                defaultImage);
+                defaultImage,
+                standbyMax,
+                standbyIdle);
     }
 
     public ExecutorProperties withLogCap(DataSize cap) {
@@ -127,7 +137,9 @@ public record ExecutorProperties(
                 allowedImages,
                 diskLimit,
                 diskCheckInterval,
-                defaultImage);
+                defaultImage,
+                standbyMax,
+                standbyIdle);
     }
 
     public ExecutorProperties withLimits(Limits defaultLimits, Limits maxLimits) {
@@ -147,7 +159,31 @@ public record ExecutorProperties(
                 allowedImages,
                 diskLimit,
                 diskCheckInterval,
-                defaultImage);
+                defaultImage,
+                standbyMax,
+                standbyIdle);
+    }
+
+    public ExecutorProperties withStandby(int maxContainers, Duration idle) {
+        return new ExecutorProperties(
+                dockerHost,
+                defaults,
+                max,
+                logCap,
+                secrets,
+                registries,
+                reaperInterval,
+                cancelGrace,
+                defaultUser,
+                tmpSize,
+                pullTimeout,
+                healthCacheTtl,
+                allowedImages,
+                diskLimit,
+                diskCheckInterval,
+                defaultImage,
+                maxContainers,
+                idle);
     }
 
     public ExecutorProperties withDefaultImage(String image) {
@@ -167,7 +203,9 @@ public record ExecutorProperties(
                 allowedImages,
                 diskLimit,
                 diskCheckInterval,
-                image);
+                image,
+                standbyMax,
+                standbyIdle);
     }
 
     /** Resource limits; a null field takes the built-in value of its group (defaults or max). */

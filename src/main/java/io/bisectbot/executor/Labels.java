@@ -10,6 +10,9 @@ final class Labels {
     static final String WORKER_ID = "bisectbot.worker-id";
     static final String ATTEMPT = "bisectbot.attempt";
     static final String STEP = "bisectbot.step";
+    /** On a parked container that may serve any job of its shape: the executor that keeps it (no job labels). */
+    static final String STANDBY = "bisectbot.standby";
+
     static final String CACHE = "bisectbot.cache";
     static final String CACHE_SCOPE = "bisectbot.cache-scope";
     static final String CACHE_PATH = "bisectbot.cache-path";

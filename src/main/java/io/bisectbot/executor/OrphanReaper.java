@@ -15,7 +15,8 @@ import org.slf4j.LoggerFactory;
 /**
  * Removes step containers left behind by crashed workers, lost fences or failed removals: at start
  * and then periodically, every container labelled {@code bisectbot.managed=true} whose job is not
- * RUNNING for that worker and attempt is force-removed with its volumes.
+ * RUNNING for that worker and attempt is force-removed with its volumes; a standby container (kept for any job of
+ * its worker) once its worker has stopped.
  */
 public final class OrphanReaper {
 
@@ -71,6 +72,11 @@ public final class OrphanReaper {
     }
 
     private boolean isOrphan(Map<String, String> labels) {
+        if (labels.containsKey(Labels.STANDBY)) {
+            // Kept for any job of its worker (or running one's step): judged by the worker alone.
+            var worker = labels.get(Labels.WORKER_ID);
+            return worker == null || !liveJobs.isWorkerAlive(worker);
+        }
         long jobId;
         int attempt;
         String worker = labels.get(Labels.WORKER_ID);

@@ -29,12 +29,14 @@ import org.slf4j.LoggerFactory;
  * archive call.
  *
  * <p>Isolation is that of a cold step: every step still gets a container of its own, created for it and never used
- * again, with a fresh work volume and /tmp, the same limits, mounts and labels; before its step the container has
+ * again, with a fresh work volume and /tmp, the same limits and mounts; before its step the container has
  * only run that waiting shell (and, for an image's first, an empty archive through {@code head} and {@code tar} and
  * a look at whether the work volume is writable, run as the step's user). The deadline counts from the trigger.
- * Containers are removed in the background once the result is returned. A step starts cold when none is parked for
- * its shape and its image's way is not known yet, when its image has an entrypoint of its own or no {@code sh}, or
- * when its environment cannot be sent as lines.
+ * Containers are removed in the background once the result is returned. Those still parked when the job ends are
+ * kept by the executor's {@link Standby} for the next job of the same shape (which is why they carry their worker's
+ * labels and no job's), and a job's first round takes them before it makes its own. A step starts cold when none is
+ * parked for its shape and its image's way is not known yet, when its image has an entrypoint of its own or no
+ * {@code sh}, or when its environment cannot be sent as lines.
  */
 public final class WarmStarts implements AutoCloseable {
 
@@ -79,14 +81,18 @@ public final class WarmStarts implements AutoCloseable {
         this.ahead = Math.max(1, ahead);
     }
 
-    /** A container started for no step yet; {@code extractsStdin}: its step's files may be sent through stdin. */
-    record Parked(String id, String name, boolean extractsStdin) {}
+    /**
+     * A container started for no step yet; {@code extractsStdin}: its step's files may be sent through stdin;
+     * {@code standby}: it carries no job's labels, so it may serve a later job (see {@link Standby}).
+     */
+    record Parked(String id, String name, boolean extractsStdin, boolean standby) {}
 
-    /** What a container is made of before its step is known: everything but the step's name, files and environment. */
+    /**
+     * What a container is made of before its step is known: everything but the step's job, name, files and
+     * environment. Two jobs' steps of one shape get the same container.
+     */
     private record Shape(
-            long jobId,
             String workerId,
-            int attempt,
             String image,
             StepSpec.Command command,
             String workingDir,
@@ -100,9 +106,7 @@ public final class WarmStarts implements AutoCloseable {
             var shapeLimits = new ExecutorProperties.Effective(
                     java.time.Duration.ZERO, limits.memoryBytes(), limits.cpus(), limits.pids(), limits.user());
             return new Shape(
-                    spec.jobId(),
                     spec.workerId(),
-                    spec.attempt(),
                     spec.image(),
                     spec.command(),
                     spec.workingDir(),
@@ -143,8 +147,17 @@ public final class WarmStarts implements AutoCloseable {
                     }
                 }
             }
-            return null;
         }
+        // Then one an earlier job of this shape left; one that stopped meanwhile is removed, the next one tried.
+        for (var kept = executor.standby().take(Shape.of(spec, limits));
+                kept != null;
+                kept = executor.standby().take(Shape.of(spec, limits))) {
+            if (executor.isRunning(kept.id())) {
+                return kept;
+            }
+            executor.removeLater(kept.id());
+        }
+        return null;
     }
 
     /**
@@ -208,7 +221,7 @@ public final class WarmStarts implements AutoCloseable {
         var future = new CompletableFuture<Parked>();
         Thread.ofVirtual().name("park-j" + spec.jobId()).start(() -> {
             try {
-                future.complete(park(spec, limits, DockerExecutor.containerName(spec, STEP_LABEL)));
+                future.complete(park(spec, limits, DockerExecutor.standbyName(), true));
             } catch (RuntimeException e) {
                 log.debug("Could not park a container for job {}: {}", spec.jobId(), DockerExecutor.describe(e));
                 future.complete(null);
@@ -235,16 +248,16 @@ public final class WarmStarts implements AutoCloseable {
         if (route == null || route == DockerExecutor.FilesRoute.ENGINE) {
             return null;
         }
-        return park(spec, limits, name);
+        return park(spec, limits, name, false);
     }
 
-    private Parked park(StepSpec spec, ExecutorProperties.Effective limits, String name) {
+    private Parked park(StepSpec spec, ExecutorProperties.Effective limits, String name, boolean standby) {
         var imageId = imageId(spec.image());
         if (imageId.isEmpty()) {
             return null;
         }
         executor.prepareCachesFor(spec, limits.user());
-        var id = executor.create(spec, limits, name, true);
+        var id = executor.create(spec, limits, name, true, standby);
         executor.containerCreated();
         var route = executor.filesRoute(imageId, limits.user());
         try {
@@ -270,7 +283,7 @@ public final class WarmStarts implements AutoCloseable {
             executor.removeLater(id);
             throw e;
         }
-        return new Parked(id, name, route != DockerExecutor.FilesRoute.ENGINE);
+        return new Parked(id, name, route != DockerExecutor.FilesRoute.ENGINE, standby);
     }
 
     /**
@@ -398,18 +411,26 @@ public final class WarmStarts implements AutoCloseable {
         }
     }
 
-    /** Containers still parked are removed in the background; the executor's close waits for them. */
+    /**
+     * Containers still parked are given to the executor's standby for a later job of their shape, or removed in the
+     * background when it keeps no more; the executor's close waits for the removals.
+     */
     @Override
     public void close() {
-        List<CompletableFuture<Parked>> left = new ArrayList<>();
+        Map<Shape, List<CompletableFuture<Parked>>> left = new HashMap<>();
         synchronized (this) {
             closed = true;
-            parked.values().forEach(left::addAll);
+            parked.forEach((shape, queue) -> left.put(shape, List.copyOf(queue)));
             parked.clear();
         }
-        for (var future : left) {
-            executor.removeWhenKnown(future.thenApply(p -> p == null ? null : p.id()));
-        }
+        left.forEach((shape, futures) -> {
+            for (var future : futures) {
+                executor.removeWhenKnown(future.thenApply(p ->
+                        p == null || (p.standby() && executor.standby().offer(shape, p, shape.workerId()))
+                                ? null
+                                : p.id()));
+            }
+        });
         executor.closed(this);
     }
 }

@@ -100,6 +100,11 @@ public final class JobQueue {
         return repository.isRunningAttempt(jobId, workerId, attempt);
     }
 
+    /** True while the worker is known and has not stopped (a worker that stopped heartbeating is marked stopped). */
+    public boolean isWorkerAlive(String workerId) {
+        return repository.isWorkerAlive(workerId);
+    }
+
     /** Jobs waiting to run, over all tenants and kinds (one count, for intake backpressure). */
     public long pendingCount() {
         return repository.pendingCount();

@@ -788,6 +788,13 @@ final class JobRepository {
                 .single();
     }
 
+    boolean isWorkerAlive(String workerId) {
+        return jdbc.sql("SELECT EXISTS (SELECT 1 FROM workers WHERE id = :id AND state <> 'STOPPED')")
+                .param("id", workerId)
+                .query(Boolean.class)
+                .single();
+    }
+
     long pendingCount() {
         return jdbc.sql("SELECT count(*) FROM jobs WHERE status = 'PENDING'")
                 .query(Long.class)

@@ -74,10 +74,23 @@ public class QueueConfig {
         return new JobReads(dataSource);
     }
 
-    /** The executor's orphan reaper asks the queue whether a step container's job attempt still runs. */
+    /**
+     * The executor's orphan reaper asks the queue whether a step container's job attempt still runs, and for a
+     * standby container whether its worker does.
+     */
     @Bean
     LiveJobs liveJobs(JobQueue queue) {
-        return queue::isRunning;
+        return new LiveJobs() {
+            @Override
+            public boolean isRunning(long jobId, String workerId, int attempt) {
+                return queue.isRunning(jobId, workerId, attempt);
+            }
+
+            @Override
+            public boolean isWorkerAlive(String workerId) {
+                return queue.isWorkerAlive(workerId);
+            }
+        };
     }
 
     /** Starts the node once the context is up, and drains it on shutdown before the database closes. */

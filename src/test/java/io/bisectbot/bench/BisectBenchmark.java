@@ -28,7 +28,9 @@ import tools.jackson.databind.node.JsonNodeFactory;
  * each test in a fresh container with the commit's files streamed in, through the queue, with both ends verified.
  *
  * <pre>./mvnw -q test-compile exec:java -Dexec.classpathScope=test -Dexec.mainClass=io.bisectbot.bench.BisectBenchmark
- *     [-Dexec.args="--commits 1000 --test-seconds 1 --culprits 137,501,862"]</pre>
+ *     [-Dexec.args="--commits 1000 --test-seconds 1 --culprits 137,501,862 --parallelism 1,3 --standby 8"]</pre>
+ *
+ * <p>{@code --standby}: the executor's {@code STEP_STANDBY_MAX} (0: no containers kept between jobs).
  */
 public final class BisectBenchmark {
 
@@ -54,6 +56,7 @@ public final class BisectBenchmark {
         var testSeconds = 1.0;
         var culprits = List.of(137, 501, 862);
         var parallelism = List.of(1, 3);
+        Integer standby = null;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--commits" -> commits = Integer.parseInt(args[++i]);
@@ -66,15 +69,20 @@ public final class BisectBenchmark {
                     parallelism = java.util.Arrays.stream(args[++i].split(","))
                             .map(Integer::valueOf)
                             .toList();
+                case "--standby" -> standby = Integer.valueOf(args[++i]);
                 default -> throw new IllegalArgumentException("unknown option " + args[i]);
             }
         }
         var image = TestExecutor.RUNNER_IMAGE;
+        var standbyMax = standby;
         var work = Files.createTempDirectory("bisect-bench");
         var results = new ArrayList<Measure>();
         // One executor for every bisectbot run, as one service instance keeps it for all its jobs.
         try (var database = TestDatabase.migrated();
-                var docker = TestExecutor.start(database, new SimpleMeterRegistry())) {
+                var docker = TestExecutor.start(
+                        database,
+                        new SimpleMeterRegistry(),
+                        p -> standbyMax == null ? p : p.withStandby(standbyMax, p.standbyIdle()))) {
             for (var culprit : culprits) {
                 var repo = work.resolve("repo-" + culprit);
                 var shas = linearRepository(repo, commits, culprit, testSeconds);

@@ -81,6 +81,40 @@ class OrphanReaperTest {
     }
 
     @Test
+    void a_standby_container_is_removed_once_its_worker_has_stopped_and_kept_while_it_lives() {
+        String alive = standbyContainer("w-standby-alive");
+        String stopped = standbyContainer("w-standby-stopped");
+        var reaper = new OrphanReaper(
+                DOCKER,
+                new LiveJobs() {
+                    @Override
+                    public boolean isRunning(long jobId, String workerId, int attempt) {
+                        return true;
+                    }
+
+                    @Override
+                    public boolean isWorkerAlive(String workerId) {
+                        return !workerId.equals("w-standby-stopped");
+                    }
+                },
+                Duration.ofMinutes(1),
+                registry);
+
+        assertThat(reaper.reapOnce()).isEqualTo(1);
+        assertThat(managedIds()).contains(alive).doesNotContain(stopped);
+    }
+
+    private String standbyContainer(String worker) {
+        String id = DOCKER.createContainerCmd(DockerTestSupport.RUNNER_IMAGE)
+                .withCmd("sleep", "60")
+                .withLabels(Map.of(Labels.MANAGED, "true", Labels.WORKER_ID, worker, Labels.STANDBY, "an-executor"))
+                .exec()
+                .getId();
+        created.add(id);
+        return id;
+    }
+
+    @Test
     void when_the_job_state_cannot_be_read_nothing_is_removed() {
         String container = labelledContainer(44, "w-1", 1);
         var reaper = new OrphanReaper(

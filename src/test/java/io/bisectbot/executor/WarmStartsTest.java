@@ -60,7 +60,7 @@ class WarmStartsTest {
 
         var result = runTwice(spec, spec.build(), sink);
 
-        assertThat(result.containerName()).startsWith("bisectbot-j7-a1-parked-");
+        assertThat(result.containerName()).startsWith("bisectbot-parked-");
         assertThat(result.outcome()).isEqualTo(new Exited(0));
         assertThat(sink.text()).isEqualTo("/work/src\nhello from the tar\nhi 'there' $x \"y\" \\n *|abc123\n0\n");
         assertThat(result.imageDigest()).contains("sha256:");
@@ -227,12 +227,20 @@ class WarmStartsTest {
     }
 
     @Test
-    void closing_removes_the_parked_containers() {
-        warm.run(step("close").shell("true").build(), new RecordingSink(), CancellationSignal.create());
-
-        warm.close();
+    void without_a_standby_closing_removes_the_parked_containers() {
+        var without = new DockerExecutor(
+                DockerTestSupport.DOCKER,
+                ExecutorProperties.defaultProperties().withStandby(0, Duration.ofMinutes(5)),
+                new SimpleMeterRegistry(),
+                Clock.systemUTC());
+        try (var job = without.warmStarts(1)) {
+            var spec = step("close").shell("true").build();
+            job.run(spec, new RecordingSink(), CancellationSignal.create());
+            job.awaitParked(spec);
+        }
 
         DockerTestSupport.assertNoManagedContainersLeft();
-        assertThat(executor.activeContainers()).isZero();
+        assertThat(without.activeContainers()).isZero();
+        without.close();
     }
 }

@@ -6,7 +6,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
-/** {@link JobQueue#isRunning}: what the executor's orphan reaper asks before it removes a step container. */
+/**
+ * {@link JobQueue#isRunning} and {@link JobQueue#isWorkerAlive}: what the executor's orphan reaper asks before it
+ * removes a step container or a standby one.
+ */
 class RunningAttemptTest {
 
     private final QueueFixture fixture = new QueueFixture();
@@ -45,5 +48,18 @@ class RunningAttemptTest {
                 .param(id)
                 .update();
         assertThat(queue.isRunning(id, "w-live", 2)).isFalse();
+    }
+
+    @Test
+    void a_worker_is_alive_until_it_is_marked_stopped() {
+        var queue = fixture.queue("work");
+        fixture.sql.sql("""
+                INSERT INTO workers (id, started_at, heartbeat_at, state, version, max_concurrent_jobs)
+                VALUES ('w-live', now(), now(), 'RUNNING', 'test', 4), ('w-dead', now(), now(), 'STOPPED', 'test', 4)
+                """).update();
+
+        assertThat(queue.isWorkerAlive("w-live")).isTrue();
+        assertThat(queue.isWorkerAlive("w-dead")).isFalse();
+        assertThat(queue.isWorkerAlive("w-unknown")).isFalse();
     }
 }
