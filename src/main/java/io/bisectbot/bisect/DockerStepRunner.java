@@ -23,6 +23,9 @@ import java.util.concurrent.Executors;
  */
 final class DockerStepRunner implements StepRunner, AutoCloseable {
 
+    /** The GitHub App installation (0: the command line and the API) a step container runs for. */
+    static final String INSTALLATION_LABEL = "bisectbot.installation";
+
     /** Each step takes a container started while the steps before it ran (see {@link WarmStarts}). */
     private final WarmStarts executor;
 
@@ -84,6 +87,8 @@ final class DockerStepRunner implements StepRunner, AutoCloseable {
                 .timeout(request.timeout())
                 .registryCredentials(request.registryCredentials())
                 .network(request.network())
+                // Also part of a container's shape: one kept for a later job serves only this installation's.
+                .label(INSTALLATION_LABEL, Long.toString(request.installationId()))
                 .env("BISECT_COMMIT", step.commit())
                 .env("BISECT_RUN", Integer.toString(step.runIndex() + 1));
         request.cacheVolumes().forEach(builder::cache);

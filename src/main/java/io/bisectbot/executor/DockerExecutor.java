@@ -71,6 +71,8 @@ public final class DockerExecutor implements AutoCloseable {
     private final Map<String, FilesRoute> filesRoutes = new ConcurrentHashMap<>();
     private final String executorId = java.util.UUID.randomUUID().toString();
     private final Standby standby;
+    /** Workers whose steps this executor ran: standby containers of theirs with another owner are an earlier process's. */
+    private final Set<String> workersServed = ConcurrentHashMap.newKeySet();
 
     public DockerExecutor(DockerClient docker, ExecutorProperties properties, MeterRegistry registry, Clock clock) {
         this.docker = docker;
@@ -84,15 +86,9 @@ public final class DockerExecutor implements AutoCloseable {
         this.timers = Executors.newSingleThreadScheduledExecutor(
                 Thread.ofPlatform().daemon().name("step-deadlines").factory());
         this.standby = new Standby(
-                docker,
-                executorId,
-                properties.standbyMax(),
-                properties.standbyIdle(),
-                System::nanoTime,
-                this::removeLater,
-                registry);
+                properties.standbyMax(), properties.standbyIdle(), System::nanoTime, this::removeLater, registry);
         if (standby.enabled()) {
-            long every = Math.clamp(properties.standbyIdle().toMillis() / 2, 100, 60_000);
+            long every = Math.clamp(properties.standbyIdle().toMillis() / 4, 100, 60_000);
             timers.scheduleWithFixedDelay(standby::sweep, every, every, TimeUnit.MILLISECONDS);
         }
     }
@@ -139,6 +135,15 @@ public final class DockerExecutor implements AutoCloseable {
         return standby;
     }
 
+    /**
+     * Whether a standby container owned by {@code owner} (its {@code bisectbot.standby} label) was left by an earlier
+     * process of a worker this executor now serves: a process restarted with a fixed {@code WORKER_ID}, whose worker
+     * looks alive again. Such a process claims only once its predecessor is gone, so none of those is in use.
+     */
+    boolean leftByEarlierProcess(String owner, String workerId) {
+        return !executorId.equals(owner) && workersServed.contains(workerId);
+    }
+
     /** Whether the container still runs (a kept one may have been stopped meanwhile, e.g. by an engine restart). */
     boolean isRunning(String containerId) {
         try {
@@ -161,6 +166,7 @@ public final class DockerExecutor implements AutoCloseable {
     ContainerResult run(StepSpec spec, LogSink sink, CancellationSignal cancel, WarmStarts warm) {
         Instant startedAt = clock.instant();
         metrics.stepStarted();
+        workersServed.add(spec.workerId());
         var limits = properties.effective(spec);
         var secrets = new ArrayList<>(properties.secrets());
         secrets.addAll(spec.secretValues());
@@ -708,8 +714,15 @@ public final class DockerExecutor implements AutoCloseable {
         return caches.size(volume);
     }
 
-    /** Removes a cache volume; false when a container still uses it (it is removed on a later try). */
+    /**
+     * Removes a cache volume, and first the containers kept for later jobs that mount it; false when a step's
+     * container still uses it (it is removed on a later try).
+     */
     public boolean removeCache(String volume) {
+        for (var id : standby.release(kept -> WarmStarts.mounts(kept, volume))) {
+            remove(id);
+            metrics.containerRemoved();
+        }
         return caches.remove(volume);
     }
 

@@ -55,11 +55,20 @@ public class ExecutorConfiguration {
             LiveJobs liveJobs,
             ExecutorProperties properties,
             MeterRegistry registry,
+            DockerExecutor executor,
+            ObjectProvider<Clock> clock,
             @org.springframework.beans.factory.annotation.Value("${bisectbot.mode:serve}") String mode) {
         // The one-shot bisect command reaps after its first step has started rather than competing with its start
         // (listing and reading the containers costs a few hundred milliseconds of CPU).
         var firstPass = "bisect".equals(mode) ? ONE_SHOT_FIRST_REAP : Duration.ZERO;
-        return new OrphanReaper(bisectbotDockerClient, liveJobs, properties.reaperInterval(), firstPass, registry);
+        return new OrphanReaper(
+                bisectbotDockerClient,
+                liveJobs,
+                properties.reaperInterval(),
+                firstPass,
+                registry,
+                executor,
+                clock.getIfAvailable(Clock::systemUTC));
     }
 
     @Bean

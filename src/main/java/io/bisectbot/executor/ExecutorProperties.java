@@ -34,9 +34,9 @@ import org.springframework.util.unit.DataSize;
  *                          most what the step writes in that time
  * @param defaultImage      image of bisect steps and bot tasks that name none
  * @param standbyMax        parked step containers an instance keeps after a bisect job for the next job of the
- *                          same shape (image, command, limits, network, cache volumes); they have run nothing but a
- *                          waiting shell. {@code 0}: none kept
- * @param standbyIdle       how long a kept container waits for a job before it is removed
+ *                          same shape (image, command, limits, network, cache volumes, installation); they have run
+ *                          nothing but a waiting shell. {@code 0}: none kept
+ * @param standbyIdle       age (from its creation) at which a kept container is removed, within a minute
  */
 @ConfigurationProperties("bisectbot.executor")
 public record ExecutorProperties(

@@ -6,7 +6,9 @@ import com.github.dockerjava.api.model.Container;
 import io.bisectbot.loop.Loop;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
+import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import org.slf4j.Logger;
@@ -16,29 +18,50 @@ import org.slf4j.LoggerFactory;
  * Removes step containers left behind by crashed workers, lost fences or failed removals: at start
  * and then periodically, every container labelled {@code bisectbot.managed=true} whose job is not
  * RUNNING for that worker and attempt is force-removed with its volumes; a standby container (kept for any job of
- * its worker) once its worker has stopped.
+ * its worker) by the rules of {@code isOrphanStandby}.
  */
 public final class OrphanReaper {
 
     private static final Logger log = LoggerFactory.getLogger(OrphanReaper.class);
+
+    /**
+     * How long a standby container may stay exited (or created and never started) before it is removed whoever owns
+     * it: its executor removes it at once after its step, so one still there is a removal that failed. Generous, as
+     * the engine's clock is compared with this one.
+     */
+    static final Duration STANDBY_LINGER = Duration.ofMinutes(10);
 
     private final DockerClient docker;
     private final LiveJobs liveJobs;
     private final Duration interval;
     private final Duration firstPass;
     private final Counter reaped;
+    private final DockerExecutor executor;
+    private final Clock clock;
 
     public OrphanReaper(DockerClient docker, LiveJobs liveJobs, Duration interval, MeterRegistry registry) {
-        this(docker, liveJobs, interval, Duration.ZERO, registry);
+        this(docker, liveJobs, interval, Duration.ZERO, registry, null, Clock.systemUTC());
     }
 
-    /** {@code firstPass}: how long after start the first pass runs, the later ones every {@code interval}. */
+    /**
+     * {@code firstPass}: how long after start the first pass runs, the later ones every {@code interval};
+     * {@code executor}: this process's, which tells standby containers an earlier process of its worker left (null:
+     * none).
+     */
     public OrphanReaper(
-            DockerClient docker, LiveJobs liveJobs, Duration interval, Duration firstPass, MeterRegistry registry) {
+            DockerClient docker,
+            LiveJobs liveJobs,
+            Duration interval,
+            Duration firstPass,
+            MeterRegistry registry,
+            DockerExecutor executor,
+            Clock clock) {
         this.docker = docker;
         this.liveJobs = liveJobs;
         this.interval = interval;
         this.firstPass = firstPass;
+        this.executor = executor;
+        this.clock = clock;
         this.reaped = Counter.builder("bisectbot.orphans.reaped")
                 .description("Step containers removed because their job no longer runs")
                 .register(registry);
@@ -53,7 +76,7 @@ public final class OrphanReaper {
         int removed = 0;
         for (Container c : containers) {
             try {
-                if (isOrphan(c.getLabels())) {
+                if (isOrphan(c)) {
                     docker.removeContainerCmd(c.getId())
                             .withForce(true)
                             .withRemoveVolumes(true)
@@ -71,11 +94,10 @@ public final class OrphanReaper {
         return removed;
     }
 
-    private boolean isOrphan(Map<String, String> labels) {
+    private boolean isOrphan(Container container) {
+        var labels = container.getLabels();
         if (labels.containsKey(Labels.STANDBY)) {
-            // Kept for any job of its worker (or running one's step): judged by the worker alone.
-            var worker = labels.get(Labels.WORKER_ID);
-            return worker == null || !liveJobs.isWorkerAlive(worker);
+            return isOrphanStandby(container, labels);
         }
         long jobId;
         int attempt;
@@ -88,6 +110,36 @@ public final class OrphanReaper {
             return true;
         }
         return worker == null || !liveJobs.isRunning(jobId, worker, attempt);
+    }
+
+    /**
+     * A standby container (parked for any job of its worker, or running a step it was taken for) carries no job: it is
+     * an orphan once its worker has stopped, when an earlier process of this process's worker left it, or when it has
+     * been exited (or never started) for {@link #STANDBY_LINGER}: a kept one always runs its waiting shell, and a
+     * step's is removed once the step is over.
+     */
+    private boolean isOrphanStandby(Container container, Map<String, String> labels) {
+        var worker = labels.get(Labels.WORKER_ID);
+        if (worker == null || !liveJobs.isWorkerAlive(worker)) {
+            return true;
+        }
+        if (executor != null && executor.leftByEarlierProcess(labels.get(Labels.STANDBY), worker)) {
+            return true;
+        }
+        if ("running".equals(container.getState())) {
+            return false;
+        }
+        Instant since = Instant.ofEpochSecond(container.getCreated() == null ? 0 : container.getCreated());
+        if (!"created".equals(container.getState())) {
+            var finished = docker.inspectContainerCmd(container.getId())
+                    .exec()
+                    .getState()
+                    .getFinishedAt();
+            if (finished != null && !finished.startsWith("0001-")) {
+                since = Instant.parse(finished);
+            }
+        }
+        return since.isBefore(clock.instant().minus(STANDBY_LINGER));
     }
 
     /** {@code firstPass} after start, then every {@code interval}; an engine that is down is retried with backoff. */

@@ -1,6 +1,5 @@
 package io.bisectbot.executor;
 
-import com.github.dockerjava.api.DockerClient;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import java.time.Duration;
@@ -10,33 +9,25 @@ import java.util.Deque;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
+import java.util.function.Predicate;
 
 /**
  * Parked containers kept between jobs: those a job's warm starts made and did not use are given here when the job
- * ends, and the next job whose steps have the same shape (image, command, working directory, limits, user, network,
- * cache volumes, registry access, worker) takes them for its first round instead of making its own. They have run
- * nothing but the waiting shell, so a step gets the same container it would have had (see {@link WarmStarts}); only
- * when it was made differs.
+ * ends, and the next job whose steps have the same shape (image id, command, working directory, limits, user,
+ * network, cache volumes, registry access, installation, worker) takes them for its first round instead of making its
+ * own. They have run nothing but the waiting shell, so a step gets the same container it would have had (see
+ * {@link WarmStarts}); only when it was made differs.
  *
- * <p>Bounded: at most {@code max} containers an instance, the oldest given way to; each is removed after {@code idle}
- * unused. They carry no job's labels, only their worker's and this executor's: the reaper of any instance removes
- * them once their worker is no longer alive, and the first container offered for a worker removes those an earlier
- * process of the same worker id left.
+ * <p>Bounded: at most {@code max} containers an instance, the oldest given way to; each is removed once it is
+ * {@code idle} old (counted from its creation). They carry no job's labels, only their worker's and their executor's;
+ * the reaper judges them (see {@link OrphanReaper}).
  */
 final class Standby {
 
-    private static final Logger log = LoggerFactory.getLogger(Standby.class);
-
     private record Entry(Object shape, WarmStarts.Parked parked, long sinceNanos) {}
 
-    private final DockerClient docker;
-    private final String executorId;
     private final int max;
     private final long idleNanos;
     private final LongSupplier nanos;
@@ -44,20 +35,10 @@ final class Standby {
     /** Per shape, oldest first. */
     private final Map<Object, Deque<Entry>> byShape = new LinkedHashMap<>();
 
-    private final Set<String> purgedWorkers = ConcurrentHashMap.newKeySet();
     private int size;
     private boolean closed;
 
-    Standby(
-            DockerClient docker,
-            String executorId,
-            int max,
-            Duration idle,
-            LongSupplier nanos,
-            Consumer<String> remove,
-            MeterRegistry registry) {
-        this.docker = docker;
-        this.executorId = executorId;
+    Standby(int max, Duration idle, LongSupplier nanos, Consumer<String> remove, MeterRegistry registry) {
         this.max = Math.max(0, max);
         this.idleNanos = idle.toNanos();
         this.nanos = nanos;
@@ -92,15 +73,17 @@ final class Standby {
         }
     }
 
-    /** Keeps {@code parked} for the next job of {@code shape}; false when it is not kept (the caller removes it). */
-    boolean offer(Object shape, WarmStarts.Parked parked, String workerId) {
+    /**
+     * Keeps {@code parked} (made at {@code madeNanos}) for the next job of {@code shape}; false when it is not kept
+     * (the caller removes it).
+     */
+    boolean offer(Object shape, WarmStarts.Parked parked, long madeNanos) {
         if (!enabled()) {
             return false;
         }
-        purgeEarlierProcesses(workerId);
         Entry evicted = null;
         synchronized (this) {
-            if (closed) {
+            if (closed || nanos.getAsLong() - madeNanos >= idleNanos) {
                 return false;
             }
             if (size >= max) {
@@ -116,23 +99,45 @@ final class Standby {
         return true;
     }
 
-    /** Removes the containers that waited longer than {@code idle}. */
+    /** Removes the containers older than {@code idle}. */
     void sweep() {
-        List<Entry> expired = new ArrayList<>();
+        long now = nanos.getAsLong();
+        removeWhere(entry -> now - entry.sinceNanos() >= idleNanos);
+    }
+
+    /**
+     * Gives up the containers kept for shapes that {@code test} accepts (e.g. those mounting a cache volume about to
+     * be removed) and returns their ids, for the caller to remove.
+     */
+    List<String> release(Predicate<Object> test) {
+        return take(entry -> test.test(entry.shape())).stream()
+                .map(e -> e.parked().id())
+                .toList();
+    }
+
+    private void removeWhere(Predicate<Entry> test) {
+        take(test).forEach(e -> remove.accept(e.parked().id()));
+    }
+
+    private List<Entry> take(Predicate<Entry> test) {
+        List<Entry> removed = new ArrayList<>();
         synchronized (this) {
-            long now = nanos.getAsLong();
             for (var it = byShape.values().iterator(); it.hasNext(); ) {
                 var queue = it.next();
-                while (!queue.isEmpty() && now - queue.peekFirst().sinceNanos() >= idleNanos) {
-                    expired.add(queue.pollFirst());
-                    size--;
+                for (var entries = queue.iterator(); entries.hasNext(); ) {
+                    var entry = entries.next();
+                    if (test.test(entry)) {
+                        entries.remove();
+                        removed.add(entry);
+                        size--;
+                    }
                 }
                 if (queue.isEmpty()) {
                     it.remove();
                 }
             }
         }
-        expired.forEach(e -> remove.accept(e.parked().id()));
+        return removed;
     }
 
     /** Removes every kept container; later offers are refused. */
@@ -164,34 +169,5 @@ final class Standby {
             size--;
         }
         return oldest;
-    }
-
-    /**
-     * Containers kept by an earlier process with this worker id (a fixed {@code WORKER_ID} restarted): its worker looks
-     * alive again, so no reaper would remove them. Once per worker id; on an engine error, tried again next time.
-     */
-    private void purgeEarlierProcesses(String workerId) {
-        if (purgedWorkers.contains(workerId)) {
-            return;
-        }
-        try {
-            var left = docker.listContainersCmd()
-                    .withShowAll(true)
-                    .withLabelFilter(Map.of(Labels.MANAGED, "true", Labels.WORKER_ID, workerId))
-                    .exec();
-            for (var container : left) {
-                var owner = container.getLabels().get(Labels.STANDBY);
-                if (owner != null && !owner.equals(executorId)) {
-                    log.info(
-                            "Removing standby container {} left by an earlier process of worker {}",
-                            container.getId(),
-                            workerId);
-                    remove.accept(container.getId());
-                }
-            }
-            purgedWorkers.add(workerId);
-        } catch (RuntimeException e) {
-            log.debug("Could not list standby containers of worker {}: {}", workerId, DockerExecutor.describe(e));
-        }
     }
 }

@@ -85,7 +85,16 @@ public final class WarmStarts implements AutoCloseable {
      * A container started for no step yet; {@code extractsStdin}: its step's files may be sent through stdin;
      * {@code standby}: it carries no job's labels, so it may serve a later job (see {@link Standby}).
      */
-    record Parked(String id, String name, boolean extractsStdin, boolean standby) {}
+    record Parked(String id, String name, boolean extractsStdin, boolean standby, String imageId, long madeNanos) {}
+
+    /** What a kept container serves: steps of its shape whose image reference still names the image it runs. */
+    private record Kept(Shape shape, String imageId) {}
+
+    /** Whether containers kept for {@code kept} mount the cache volume {@code volume}. */
+    static boolean mounts(Object kept, String volume) {
+        return kept instanceof Kept k
+                && k.shape().caches().stream().anyMatch(c -> c.volume().equals(volume));
+    }
 
     /**
      * What a container is made of before its step is known: everything but the step's job, name, files and
@@ -148,10 +157,19 @@ public final class WarmStarts implements AutoCloseable {
                 }
             }
         }
-        // Then one an earlier job of this shape left; one that stopped meanwhile is removed, the next one tried.
-        for (var kept = executor.standby().take(Shape.of(spec, limits));
+        if (!executor.standby().enabled()) {
+            return null;
+        }
+        // Then one an earlier job of this shape left, of the image the reference names now (a tag pulled again since
+        // gets new containers); one that stopped meanwhile is removed and the next one tried.
+        var imageId = imageId(spec.image());
+        if (imageId.isEmpty()) {
+            return null;
+        }
+        var key = new Kept(Shape.of(spec, limits), imageId);
+        for (var kept = executor.standby().take(key);
                 kept != null;
-                kept = executor.standby().take(Shape.of(spec, limits))) {
+                kept = executor.standby().take(key)) {
             if (executor.isRunning(kept.id())) {
                 return kept;
             }
@@ -221,7 +239,13 @@ public final class WarmStarts implements AutoCloseable {
         var future = new CompletableFuture<Parked>();
         Thread.ofVirtual().name("park-j" + spec.jobId()).start(() -> {
             try {
-                future.complete(park(spec, limits, DockerExecutor.standbyName(), true));
+                // Made to be kept for a later job when this one leaves it unused (and the executor keeps any).
+                var standby = executor.standby().enabled();
+                future.complete(park(
+                        spec,
+                        limits,
+                        standby ? DockerExecutor.standbyName() : DockerExecutor.containerName(spec, STEP_LABEL),
+                        standby));
             } catch (RuntimeException e) {
                 log.debug("Could not park a container for job {}: {}", spec.jobId(), DockerExecutor.describe(e));
                 future.complete(null);
@@ -257,6 +281,7 @@ public final class WarmStarts implements AutoCloseable {
             return null;
         }
         executor.prepareCachesFor(spec, limits.user());
+        long made = System.nanoTime();
         var id = executor.create(spec, limits, name, true, standby);
         executor.containerCreated();
         var route = executor.filesRoute(imageId, limits.user());
@@ -283,7 +308,7 @@ public final class WarmStarts implements AutoCloseable {
             executor.removeLater(id);
             throw e;
         }
-        return new Parked(id, name, route != DockerExecutor.FilesRoute.ENGINE, standby);
+        return new Parked(id, name, route != DockerExecutor.FilesRoute.ENGINE, standby, imageId, made);
     }
 
     /**
@@ -425,10 +450,11 @@ public final class WarmStarts implements AutoCloseable {
         }
         left.forEach((shape, futures) -> {
             for (var future : futures) {
-                executor.removeWhenKnown(future.thenApply(p ->
-                        p == null || (p.standby() && executor.standby().offer(shape, p, shape.workerId()))
-                                ? null
-                                : p.id()));
+                executor.removeWhenKnown(future.thenApply(p -> p == null
+                                || (p.standby()
+                                        && executor.standby().offer(new Kept(shape, p.imageId()), p, p.madeNanos()))
+                        ? null
+                        : p.id()));
             }
         });
         executor.closed(this);

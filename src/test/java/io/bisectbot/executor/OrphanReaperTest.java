@@ -7,6 +7,7 @@ import static org.awaitility.Awaitility.await;
 import com.github.dockerjava.api.exception.NotFoundException;
 import com.github.dockerjava.api.model.Container;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -104,10 +105,73 @@ class OrphanReaperTest {
         assertThat(managedIds()).contains(alive).doesNotContain(stopped);
     }
 
+    @Test
+    void a_standby_container_that_stayed_exited_is_removed_though_its_worker_lives() throws Exception {
+        String exited = standbyContainer("w-standby-alive", "an-executor");
+        DOCKER.startContainerCmd(exited).exec();
+        DOCKER.killContainerCmd(exited).exec();
+        DOCKER.waitContainerCmd(exited).start().awaitStatusCode(30, java.util.concurrent.TimeUnit.SECONDS);
+        LiveJobs alive = workersAlive();
+
+        // Just exited: its executor is still removing it after its step.
+        assertThat(reaper(alive, null, Clock.systemUTC()).reapOnce()).isZero();
+        // Still there after the linger: its removal failed.
+        var later = Clock.offset(Clock.systemUTC(), OrphanReaper.STANDBY_LINGER.plusMinutes(1));
+        assertThat(reaper(alive, null, later).reapOnce()).isEqualTo(1);
+        assertThat(managedIds()).doesNotContain(exited);
+    }
+
+    @Test
+    void a_standby_container_an_earlier_process_of_this_worker_left_is_removed() {
+        var executor = new DockerExecutor(
+                DOCKER, ExecutorProperties.defaultProperties(), new SimpleMeterRegistry(), Clock.systemUTC());
+        try {
+            // The executor has served worker w-restarted (a step of it ran here).
+            executor.run(
+                    StepSpec.builder(1, "w-restarted", 1, "serve", DockerTestSupport.RUNNER_IMAGE)
+                            .shell("true")
+                            .build(),
+                    new DockerTestSupport.RecordingSink(),
+                    CancellationSignal.create());
+            String earlier = standbyContainer("w-restarted", "an-earlier-executor");
+            String otherWorker = standbyContainer("w-standby-alive", "an-earlier-executor");
+            DOCKER.startContainerCmd(earlier).exec();
+            DOCKER.startContainerCmd(otherWorker).exec();
+
+            assertThat(reaper(workersAlive(), executor, Clock.systemUTC()).reapOnce())
+                    .isEqualTo(1);
+            assertThat(managedIds()).contains(otherWorker).doesNotContain(earlier);
+        } finally {
+            executor.close();
+        }
+    }
+
+    private OrphanReaper reaper(LiveJobs liveJobs, DockerExecutor executor, Clock clock) {
+        return new OrphanReaper(DOCKER, liveJobs, Duration.ofMinutes(1), Duration.ZERO, registry, executor, clock);
+    }
+
+    private static LiveJobs workersAlive() {
+        return new LiveJobs() {
+            @Override
+            public boolean isRunning(long jobId, String workerId, int attempt) {
+                return true;
+            }
+
+            @Override
+            public boolean isWorkerAlive(String workerId) {
+                return true;
+            }
+        };
+    }
+
     private String standbyContainer(String worker) {
+        return standbyContainer(worker, "an-executor");
+    }
+
+    private String standbyContainer(String worker, String owner) {
         String id = DOCKER.createContainerCmd(DockerTestSupport.RUNNER_IMAGE)
                 .withCmd("sleep", "60")
-                .withLabels(Map.of(Labels.MANAGED, "true", Labels.WORKER_ID, worker, Labels.STANDBY, "an-executor"))
+                .withLabels(Map.of(Labels.MANAGED, "true", Labels.WORKER_ID, worker, Labels.STANDBY, owner))
                 .exec()
                 .getId();
         created.add(id);

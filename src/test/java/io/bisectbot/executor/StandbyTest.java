@@ -25,7 +25,9 @@ class StandbyTest {
     private DockerExecutor executor(int max, Duration idle) {
         var executor = new DockerExecutor(
                 DOCKER,
-                ExecutorProperties.defaultProperties().withStandby(max, idle),
+                ExecutorProperties.defaultProperties()
+                        .withDefaultImage(RUNNER_IMAGE)
+                        .withStandby(max, idle),
                 new SimpleMeterRegistry(),
                 Clock.systemUTC());
         executors.add(executor);
@@ -147,22 +149,67 @@ class StandbyTest {
     }
 
     @Test
-    void containers_an_earlier_process_of_the_same_worker_kept_are_removed_at_the_first_offer() {
-        var earlier = DOCKER.createContainerCmd(RUNNER_IMAGE)
-                .withCmd("sleep", "60")
-                .withLabels(Map.of(
-                        Labels.MANAGED, "true",
-                        Labels.WORKER_ID, "worker-standby",
-                        Labels.STANDBY, "an-earlier-executor"))
-                .exec()
-                .getId();
+    void a_kept_container_is_not_given_once_its_image_reference_names_another_image() {
+        var tag = "bisectbot-test/standby:" + System.nanoTime();
+        var other = DockerTestSupport.imageWithout("/usr/bin/yes");
+        try {
+            retag(RUNNER_IMAGE, tag);
+            var executor = executor(8, Duration.ofMinutes(5));
+            jobLeavingParked(
+                    executor,
+                    StepSpec.builder(7, "worker-standby", 1, "one", tag)
+                            .timeout(Duration.ofSeconds(60))
+                            .shell("true")
+                            .build(),
+                    1);
+            assertThat(executor.standby().size()).isEqualTo(1);
+
+            // The tag is pulled again (here: moved) between the two jobs.
+            retag(other, tag);
+            try (var next = executor.warmStarts(1)) {
+                var result = next.run(
+                        StepSpec.builder(8, "worker-standby", 1, "one", tag)
+                                .timeout(Duration.ofSeconds(60))
+                                .shell("true")
+                                .build(),
+                        new RecordingSink(),
+                        CancellationSignal.create());
+
+                assertThat(result.containerName()).doesNotStartWith("bisectbot-parked-");
+                assertThat(result.imageDigest())
+                        .isEqualTo(DOCKER.inspectImageCmd(other).exec().getId());
+            }
+        } finally {
+            executors.forEach(DockerExecutor::close);
+            executors.clear();
+            DOCKER.removeImageCmd(tag).withForce(true).exec();
+            DOCKER.removeImageCmd(other).withForce(true).exec();
+        }
+    }
+
+    @Test
+    void removing_a_cache_volume_first_removes_the_containers_kept_with_it_mounted() {
         var executor = executor(8, Duration.ofMinutes(5));
-
-        jobLeavingParked(executor, step(7, "one").shell("true").build(), 1);
-
-        await().atMost(Duration.ofSeconds(15))
-                .until(() -> DockerTestSupport.managedContainers().stream()
-                        .noneMatch(c -> c.getId().equals(earlier)));
+        var volume = "bisectbot-test-standby-cache-" + System.nanoTime();
+        jobLeavingParked(
+                executor,
+                step(7, "one")
+                        .shell("true")
+                        .cache(new StepSpec.Cache(volume, "/cache/deps", "test"))
+                        .build(),
+                1);
         assertThat(executor.standby().size()).isEqualTo(1);
+
+        assertThat(executor.removeCache(volume)).isTrue();
+
+        assertThat(executor.standby().size()).isZero();
+        assertThat(executor.cacheVolumes()).doesNotContain(volume);
+    }
+
+    private static void retag(String image, String tag) {
+        var colon = tag.lastIndexOf(':');
+        DOCKER.tagImageCmd(image, tag.substring(0, colon), tag.substring(colon + 1))
+                .withForce()
+                .exec();
     }
 }
