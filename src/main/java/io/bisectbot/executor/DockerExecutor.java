@@ -136,12 +136,18 @@ public final class DockerExecutor implements AutoCloseable {
     }
 
     /**
-     * Whether a standby container owned by {@code owner} (its {@code bisectbot.standby} label) was left by an earlier
-     * process of a worker this executor now serves: a process restarted with a fixed {@code WORKER_ID}, whose worker
-     * looks alive again. Such a process claims only once its predecessor is gone, so none of those is in use.
+     * Whether a standby container owned by {@code owner} (its {@code bisectbot.standby} label) of {@code workerId} was
+     * left by an earlier process of this process's worker ({@code localWorkerId}, or one whose steps ran here): a
+     * process restarted with a fixed {@code WORKER_ID}, whose worker looks alive again. A fixed worker id is used by one
+     * process at a time (RUNBOOK), so none of those is in use.
      */
-    boolean leftByEarlierProcess(String owner, String workerId) {
-        return !executorId.equals(owner) && workersServed.contains(workerId);
+    boolean leftByEarlierProcess(String owner, String workerId, String localWorkerId) {
+        return !executorId.equals(owner) && (workerId.equals(localWorkerId) || workersServed.contains(workerId));
+    }
+
+    /** The {@code bisectbot.standby} label of the containers this executor makes ahead of steps. */
+    String standbyOwner() {
+        return executorId;
     }
 
     /** Whether the container still runs (a kept one may have been stopped meanwhile, e.g. by an engine restart). */

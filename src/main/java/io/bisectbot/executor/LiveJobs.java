@@ -11,4 +11,9 @@ public interface LiveJobs {
     default boolean isWorkerAlive(String workerId) {
         return false;
     }
+
+    /** This process's worker id, or null when it runs none. */
+    default String localWorkerId() {
+        return null;
+    }
 }

@@ -116,14 +116,16 @@ public final class OrphanReaper {
      * A standby container (parked for any job of its worker, or running a step it was taken for) carries no job: it is
      * an orphan once its worker has stopped, when an earlier process of this process's worker left it, or when it has
      * been exited (or never started) for {@link #STANDBY_LINGER}: a kept one always runs its waiting shell, and a
-     * step's is removed once the step is over.
+     * step's is removed once the step is over. A step whose job stops while its worker lives (cancelled, or its fence
+     * lost to another instance) is stopped by its job, not here.
      */
     private boolean isOrphanStandby(Container container, Map<String, String> labels) {
         var worker = labels.get(Labels.WORKER_ID);
         if (worker == null || !liveJobs.isWorkerAlive(worker)) {
             return true;
         }
-        if (executor != null && executor.leftByEarlierProcess(labels.get(Labels.STANDBY), worker)) {
+        if (executor != null
+                && executor.leftByEarlierProcess(labels.get(Labels.STANDBY), worker, liveJobs.localWorkerId())) {
             return true;
         }
         if ("running".equals(container.getState())) {
@@ -136,7 +138,11 @@ public final class OrphanReaper {
                     .getState()
                     .getFinishedAt();
             if (finished != null && !finished.startsWith("0001-")) {
-                since = Instant.parse(finished);
+                try {
+                    since = Instant.parse(finished);
+                } catch (java.time.format.DateTimeParseException odd) {
+                    // Judged by its creation time instead.
+                }
             }
         }
         return since.isBefore(clock.instant().minus(STANDBY_LINGER));

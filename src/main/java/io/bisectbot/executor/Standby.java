@@ -89,8 +89,7 @@ final class Standby {
             if (size >= max) {
                 evicted = pollOldest();
             }
-            byShape.computeIfAbsent(shape, s -> new ArrayDeque<>())
-                    .addLast(new Entry(shape, parked, nanos.getAsLong()));
+            byShape.computeIfAbsent(shape, s -> new ArrayDeque<>()).addLast(new Entry(shape, parked, madeNanos));
             size++;
         }
         if (evicted != null) {

@@ -79,7 +79,7 @@ public class QueueConfig {
      * standby container whether its worker does.
      */
     @Bean
-    LiveJobs liveJobs(JobQueue queue) {
+    LiveJobs liveJobs(JobQueue queue, ObjectProvider<QueueNode> node) {
         return new LiveJobs() {
             @Override
             public boolean isRunning(long jobId, String workerId, int attempt) {
@@ -89,6 +89,12 @@ public class QueueConfig {
             @Override
             public boolean isWorkerAlive(String workerId) {
                 return queue.isWorkerAlive(workerId);
+            }
+
+            @Override
+            public String localWorkerId() {
+                var local = node.getIfAvailable();
+                return local == null ? null : local.workerId();
             }
         };
     }

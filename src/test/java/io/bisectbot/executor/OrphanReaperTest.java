@@ -114,10 +114,11 @@ class OrphanReaperTest {
         LiveJobs alive = workersAlive();
 
         // Just exited: its executor is still removing it after its step.
-        assertThat(reaper(alive, null, Clock.systemUTC()).reapOnce()).isZero();
+        reaper(alive, null, Clock.systemUTC()).reapOnce();
+        assertThat(managedIds()).contains(exited);
         // Still there after the linger: its removal failed.
         var later = Clock.offset(Clock.systemUTC(), OrphanReaper.STANDBY_LINGER.plusMinutes(1));
-        assertThat(reaper(alive, null, later).reapOnce()).isEqualTo(1);
+        reaper(alive, null, later).reapOnce();
         assertThat(managedIds()).doesNotContain(exited);
     }
 
@@ -135,12 +136,46 @@ class OrphanReaperTest {
                     CancellationSignal.create());
             String earlier = standbyContainer("w-restarted", "an-earlier-executor");
             String otherWorker = standbyContainer("w-standby-alive", "an-earlier-executor");
+            String own = standbyContainer("w-restarted", executor.standbyOwner());
             DOCKER.startContainerCmd(earlier).exec();
             DOCKER.startContainerCmd(otherWorker).exec();
+            DOCKER.startContainerCmd(own).exec();
 
-            assertThat(reaper(workersAlive(), executor, Clock.systemUTC()).reapOnce())
-                    .isEqualTo(1);
-            assertThat(managedIds()).contains(otherWorker).doesNotContain(earlier);
+            reaper(workersAlive(), executor, Clock.systemUTC()).reapOnce();
+
+            assertThat(managedIds()).contains(otherWorker, own).doesNotContain(earlier);
+        } finally {
+            executor.close();
+        }
+    }
+
+    @Test
+    void before_any_step_ran_a_standby_container_an_earlier_process_of_the_local_worker_left_is_removed() {
+        var executor = new DockerExecutor(
+                DOCKER, ExecutorProperties.defaultProperties(), new SimpleMeterRegistry(), Clock.systemUTC());
+        try {
+            String earlier = standbyContainer("w-local", "an-earlier-executor");
+            DOCKER.startContainerCmd(earlier).exec();
+            var local = new LiveJobs() {
+                @Override
+                public boolean isRunning(long jobId, String workerId, int attempt) {
+                    return true;
+                }
+
+                @Override
+                public boolean isWorkerAlive(String workerId) {
+                    return true;
+                }
+
+                @Override
+                public String localWorkerId() {
+                    return "w-local";
+                }
+            };
+
+            reaper(local, executor, Clock.systemUTC()).reapOnce();
+
+            assertThat(managedIds()).doesNotContain(earlier);
         } finally {
             executor.close();
         }

@@ -116,6 +116,50 @@ class StandbyTest {
     }
 
     @Test
+    void a_kept_container_serves_no_step_of_another_installation() {
+        var executor = executor(8, Duration.ofMinutes(5));
+        jobLeavingParked(
+                executor,
+                step(7, "one")
+                        .label("bisectbot.installation", "1")
+                        .shell("true")
+                        .build(),
+                1);
+
+        try (var next = executor.warmStarts(1)) {
+            var other = next.run(
+                    step(8, "one")
+                            .label("bisectbot.installation", "2")
+                            .shell("true")
+                            .build(),
+                    new RecordingSink(),
+                    CancellationSignal.create());
+
+            assertThat(other.containerName()).doesNotContain("-parked-");
+        }
+    }
+
+    @Test
+    void a_kept_container_s_age_counts_from_its_creation_not_from_when_it_was_given() {
+        var now = new java.util.concurrent.atomic.AtomicLong(Duration.ofHours(1).toNanos());
+        var removed = new ArrayList<String>();
+        var standby = new Standby(8, Duration.ofMinutes(5), now::get, removed::add, new SimpleMeterRegistry());
+        var made = now.get();
+        var parked = new WarmStarts.Parked("c1", "bisectbot-parked-1", true, true, "sha256:i", made);
+
+        now.addAndGet(Duration.ofMinutes(4).toNanos());
+        assertThat(standby.offer("shape", parked, made)).isTrue();
+        now.addAndGet(Duration.ofMinutes(1).toNanos());
+        standby.sweep();
+
+        assertThat(removed).containsExactly("c1");
+        assertThat(standby.take("shape")).isNull();
+        assertThat(standby.offer("shape", parked, made))
+                .as("already too old when given")
+                .isFalse();
+    }
+
+    @Test
     void the_standby_keeps_at_most_its_maximum_and_removes_what_waited_too_long() {
         var executor = executor(1, Duration.ofSeconds(1));
         jobLeavingParked(executor, step(7, "one").shell("true").build(), 3);

@@ -237,6 +237,13 @@ class WarmStartsTest {
             var spec = step("close").shell("true").build();
             job.run(spec, new RecordingSink(), CancellationSignal.create());
             job.awaitParked(spec);
+            // Made for this job only: judged by its job, as a cold step's container is.
+            assertThat(DockerTestSupport.managedContainers())
+                    .singleElement()
+                    .satisfies(c -> assertThat(c.getLabels())
+                            .containsEntry(Labels.JOB_ID, "7")
+                            .containsEntry(Labels.ATTEMPT, "1")
+                            .doesNotContainKey(Labels.STANDBY));
         }
 
         DockerTestSupport.assertNoManagedContainersLeft();
