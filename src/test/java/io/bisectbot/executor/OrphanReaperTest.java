@@ -156,24 +156,7 @@ class OrphanReaperTest {
         try {
             String earlier = standbyContainer("w-local", "an-earlier-executor");
             DOCKER.startContainerCmd(earlier).exec();
-            var local = new LiveJobs() {
-                @Override
-                public boolean isRunning(long jobId, String workerId, int attempt) {
-                    return true;
-                }
-
-                @Override
-                public boolean isWorkerAlive(String workerId) {
-                    return true;
-                }
-
-                @Override
-                public String localWorkerId() {
-                    return "w-local";
-                }
-            };
-
-            reaper(local, executor, Clock.systemUTC()).reapOnce();
+            reaper(workersAlive("w-local"), executor, Clock.systemUTC()).reapOnce();
 
             assertThat(managedIds()).doesNotContain(earlier);
         } finally {
@@ -186,6 +169,11 @@ class OrphanReaperTest {
     }
 
     private static LiveJobs workersAlive() {
+        return workersAlive(null);
+    }
+
+    /** Every job and worker alive; {@code localWorker}: this process's worker id. */
+    private static LiveJobs workersAlive(String localWorker) {
         return new LiveJobs() {
             @Override
             public boolean isRunning(long jobId, String workerId, int attempt) {
@@ -195,6 +183,11 @@ class OrphanReaperTest {
             @Override
             public boolean isWorkerAlive(String workerId) {
                 return true;
+            }
+
+            @Override
+            public String localWorkerId() {
+                return localWorker;
             }
         };
     }
