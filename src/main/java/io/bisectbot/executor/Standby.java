@@ -109,16 +109,16 @@ final class Standby {
      * be removed) and returns their ids, for the caller to remove.
      */
     List<String> release(Predicate<Object> test) {
-        return take(entry -> test.test(entry.shape())).stream()
+        return withdraw(entry -> test.test(entry.shape())).stream()
                 .map(e -> e.parked().id())
                 .toList();
     }
 
     private void removeWhere(Predicate<Entry> test) {
-        take(test).forEach(e -> remove.accept(e.parked().id()));
+        withdraw(test).forEach(e -> remove.accept(e.parked().id()));
     }
 
-    private List<Entry> take(Predicate<Entry> test) {
+    private List<Entry> withdraw(Predicate<Entry> test) {
         List<Entry> removed = new ArrayList<>();
         synchronized (this) {
             for (var it = byShape.values().iterator(); it.hasNext(); ) {
