@@ -234,7 +234,8 @@ public final class BisectBenchmark {
         beans.registerSingleton("rounds", clock);
         var handler = docker.bisectHandler(properties, cache, database, beans);
         var node = QueueTestSupport.node(
-                database, List.of(handler), QueueProperties.defaults().withWorkerId("bench-k" + k), registry);
+                // One worker id for every job, as one instance has: what a job leaves is kept for the next.
+                database, List.of(handler), QueueProperties.defaults().withWorkerId("bench"), registry);
         node.start();
         try {
             var payload = JsonNodeFactory.instance
