@@ -71,8 +71,6 @@ public final class DockerExecutor implements AutoCloseable {
     private final Map<String, FilesRoute> filesRoutes = new ConcurrentHashMap<>();
     private final String executorId = java.util.UUID.randomUUID().toString();
     private final Standby standby;
-    /** Workers whose steps this executor ran: standby containers of theirs with another owner are an earlier process's. */
-    private final Set<String> workersServed = ConcurrentHashMap.newKeySet();
 
     public DockerExecutor(DockerClient docker, ExecutorProperties properties, MeterRegistry registry, Clock clock) {
         this.docker = docker;
@@ -135,16 +133,6 @@ public final class DockerExecutor implements AutoCloseable {
         return standby;
     }
 
-    /**
-     * Whether a standby container owned by {@code owner} (its {@code bisectbot.standby} label) of {@code workerId} was
-     * left by an earlier process of this process's worker ({@code localWorkerId}, or one whose steps ran here): a
-     * process restarted with a fixed {@code WORKER_ID}, whose worker looks alive again. A fixed worker id is used by one
-     * process at a time (RUNBOOK), so none of those is in use.
-     */
-    boolean leftByEarlierProcess(String owner, String workerId, String localWorkerId) {
-        return !executorId.equals(owner) && (workerId.equals(localWorkerId) || workersServed.contains(workerId));
-    }
-
     /** The {@code bisectbot.standby} label of the containers this executor makes ahead of steps. */
     String standbyOwner() {
         return executorId;
@@ -172,7 +160,6 @@ public final class DockerExecutor implements AutoCloseable {
     ContainerResult run(StepSpec spec, LogSink sink, CancellationSignal cancel, WarmStarts warm) {
         Instant startedAt = clock.instant();
         metrics.stepStarted();
-        workersServed.add(spec.workerId());
         var limits = properties.effective(spec);
         var secrets = new ArrayList<>(properties.secrets());
         secrets.addAll(spec.secretValues());

@@ -45,8 +45,8 @@ public final class OrphanReaper {
 
     /**
      * {@code firstPass}: how long after start the first pass runs, the later ones every {@code interval};
-     * {@code executor}: this process's, which tells standby containers an earlier process of its worker left (null:
-     * none).
+     * {@code executor}: this process's, whose standby containers are told from those an earlier process of the same
+     * worker left (null: none are told apart).
      */
     public OrphanReaper(
             DockerClient docker,
@@ -125,7 +125,10 @@ public final class OrphanReaper {
             return true;
         }
         if (executor != null
-                && executor.leftByEarlierProcess(labels.get(Labels.STANDBY), worker, liveJobs.localWorkerId())) {
+                && !executor.standbyOwner().equals(labels.get(Labels.STANDBY))
+                && worker.equals(liveJobs.localWorkerId())) {
+            // Left by an earlier process of this one's worker id (restarted with a fixed WORKER_ID), whose worker
+            // looks alive again. A fixed worker id is used by one process at a time (RUNBOOK), so it is not in use.
             return true;
         }
         if ("running".equals(container.getState())) {

@@ -140,11 +140,12 @@ public final class WarmStarts implements AutoCloseable {
         if (!sendable(spec.env())) {
             return null;
         }
+        var shape = Shape.of(spec, limits);
         synchronized (this) {
             if (closed) {
                 return null;
             }
-            var queue = parked.computeIfAbsent(Shape.of(spec, limits), s -> new ArrayDeque<>());
+            var queue = parked.computeIfAbsent(shape, s -> new ArrayDeque<>());
             for (var it = queue.iterator(); it.hasNext(); ) {
                 var future = it.next();
                 if (future.isDone()) {
@@ -166,7 +167,7 @@ public final class WarmStarts implements AutoCloseable {
         if (imageId.isEmpty()) {
             return null;
         }
-        var key = new Kept(Shape.of(spec, limits), imageId);
+        var key = new Kept(shape, imageId);
         for (var kept = executor.standby().take(key);
                 kept != null;
                 kept = executor.standby().take(key)) {
