@@ -146,8 +146,9 @@ public final class CacheBenchmark {
         var mirror = Path.of("target", "cache-bench-maven-mirror");
         MavenProject.fillMirror(mirror, Files.createDirectories(work.resolve("fill")));
         var image = MavenProject.image(TestExecutor.RUNNER_IMAGE, Files.createDirectories(work.resolve("image")));
-        var gateway =
-                output("docker", "network", "inspect", "bridge", "-f", "{{range .IPAM.Config}}{{.Gateway}}{{end}}");
+        var gateway = MavenProject.run(
+                work,
+                List.of("docker", "network", "inspect", "bridge", "-f", "{{range .IPAM.Config}}{{.Gateway}}{{end}}"));
         var server = MavenProject.serve(mirror, gateway, latencyMs);
         System.out.printf(
                 "Maven project: compile and test, dependencies from %s (%d ms a request), image %s%n",
@@ -232,14 +233,5 @@ public final class CacheBenchmark {
                 return "";
             }
         };
-    }
-
-    private static String output(String... command) throws Exception {
-        var process = new ProcessBuilder(command).redirectErrorStream(true).start();
-        var text = new String(process.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-        if (process.waitFor() != 0) {
-            throw new IllegalStateException(String.join(" ", command) + " failed: " + text);
-        }
-        return text.strip();
     }
 }

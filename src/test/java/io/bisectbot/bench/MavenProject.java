@@ -140,7 +140,8 @@ final class MavenProject implements AutoCloseable {
         return tag;
     }
 
-    private static void run(Path dir, List<String> command) throws IOException, InterruptedException {
+    /** Runs {@code command} in {@code dir}; returns its output, stripped, or fails with it. */
+    static String run(Path dir, List<String> command) throws IOException, InterruptedException {
         var process = new ProcessBuilder(new ArrayList<>(command))
                 .directory(dir.toFile())
                 .redirectErrorStream(true)
@@ -149,6 +150,7 @@ final class MavenProject implements AutoCloseable {
         if (process.waitFor() != 0) {
             throw new IllegalStateException(String.join(" ", command) + " failed:\n" + output);
         }
+        return output.strip();
     }
 
     @Override
